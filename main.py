@@ -1,0 +1,53 @@
+"""wlitepose: the command-line entry. Parses the subcommand and hands over to app/core/models/training.
+
+Each subcommand lives in its package's ``cli.py``, which imports only the standard library
+at module level, so ``wlitepose track`` never loads torch and ``wlitepose train`` never
+loads Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, help); the module defines add_arguments(name, parser) and run(name, args) -> int
+COMMANDS: dict[str, tuple[str, str]] = {
+    "gui": ("app.cli", "open the desktop application (the default with no subcommand)"),
+    "track": ("core.cli", "run pose tracking on a video, image folder, webcam or stream and export results"),
+    "eval": ("core.cli", "score a model on a COCO/CrowdPose-format keypoint set (OKS AP)"),
+    "info": ("models.cli", "print params, MACs and output shapes of a network variant"),
+    "export": ("models.cli", "export a checkpoint or a variant to an ONNX model file with metadata"),
+    "train": ("training.cli", "train a network on COCO, CrowdPose or a COCO-format folder"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wlitepose", description="Real-time multi-person pose estimation and tracking.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(name, sub_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.errors import WLitePoseError
+    from models.errors import ModelError
+
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv = ["gui", *argv]  # `wlitepose` and `wlitepose VIDEO` open the app
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(COMMANDS[args.command][0]).run(args.command, args)
+    except (WLitePoseError, ModelError) as error:
+        print(f"wlitepose: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wlitepose: interrupted; outputs written so far are complete up to the last frame", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Torch models of WLitePose and their ONNX export. Imports neither Qt nor core."""

@@ -1,0 +1,121 @@
+"""ONNX export: the model file is the only link between training and inference.
+
+The exported graph takes ``image`` (float32, N x 3 x H x W, RGB normalised with the
+metadata's mean/std, H and W multiples of 32) and returns
+``heatmaps`` (N x K x H/2 x W/2: the 1/4 heatmaps upsampled and averaged with the 1/2
+ones) and ``tags`` (N x K x H/4 x W/4, one AE tag per joint). Everything the runtime
+needs to interpret them is stored as metadata properties (see ``METADATA_KEYS``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.errors import ModelError
+from models.fuse import fuse_for_inference
+from models.schemas import KeypointSchema
+
+FORMAT_VERSION = "1"
+# ImageNet statistics, on RGB pixels scaled to [0, 1]; the backbone's init was trained with them.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+METADATA_KEYS = (
+    "wlitepose_format", "variant", "input_size", "dataset", "trained", "keypoint_names",
+    "skeleton", "flip_map", "oks_sigmas", "mean", "std", "heatmap_stride", "tag_stride",
+)
+PARITY_TOLERANCE = 1e-4
+
+
+class ExportError(ModelError):
+    """The exported file does not reproduce the torch model."""
+
+
+class InferenceGraph(nn.Module):
+    """image -> (aggregated 1/2 heatmaps, 1/4 tags): what the runtime receives."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(image)
+        up = F.interpolate(out.heatmaps_4, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return (up + out.heatmaps_2) * 0.5, out.tags_4  # (N, K, H/2, W/2), (N, K, H/4, W/4)
+
+
+def build_metadata(schema: KeypointSchema, variant: str, input_size: int, dataset: str, trained: bool) -> dict[str, str]:
+    return {
+        "wlitepose_format": FORMAT_VERSION,
+        "variant": variant,
+        "input_size": str(input_size),
+        "dataset": dataset,
+        "trained": "true" if trained else "false",
+        "keypoint_names": json.dumps(list(schema.keypoints)),
+        "skeleton": json.dumps([list(link) for link in schema.skeleton]),
+        "flip_map": json.dumps(list(schema.flip_map)),
+        "oks_sigmas": json.dumps(list(schema.sigmas)),
+        "mean": json.dumps(list(MEAN)),
+        "std": json.dumps(list(STD)),
+        "heatmap_stride": "2",
+        "tag_stride": "4",
+    }
+
+
+def export_onnx(
+    model: nn.Module,
+    out_path: str | Path,
+    metadata: dict[str, str],
+    check_sizes: tuple[tuple[int, int], ...] = ((256, 256), (320, 480)),
+    seed: int = 0,
+) -> float:
+    """Export ``model`` to ``out_path`` with ``metadata`` and check it against torch.
+
+    Returns the largest absolute difference seen over ``check_sizes``; raises
+    ``ExportError`` (and removes the file) if it exceeds ``PARITY_TOLERANCE``.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    graph = InferenceGraph(fuse_for_inference(model)).eval()
+    h0, w0 = check_sizes[0]
+    dummy = torch.zeros(1, 3, h0, w0)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph, (dummy,), buffer, dynamo=False, opset_version=17,
+            input_names=["image"], output_names=["heatmaps", "tags"],
+            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                          "heatmaps": {0: "batch", 2: "height_2", 3: "width_2"},
+                          "tags": {0: "batch", 2: "height_4", 3: "width_4"}},
+        )
+    proto = onnx.load_from_string(buffer.getvalue())
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out_path))
+
+    session = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
+    reference = InferenceGraph(model).eval()  # unfused: checks the BN folding too
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for h, w in check_sizes:
+        x = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+        with torch.no_grad():
+            expected = [t.numpy() for t in reference(torch.from_numpy(x))]
+        got = session.run(["heatmaps", "tags"], {"image": x})
+        worst = max(worst, *(float(np.abs(e - g).max()) for e, g in zip(expected, got)))
+    if worst > PARITY_TOLERANCE:
+        out_path.unlink(missing_ok=True)
+        raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {PARITY_TOLERANCE:.0e}); file removed")
+    return worst
