@@ -63,17 +63,20 @@ class DFCAttention(nn.Module):
         super().__init__()
         pad = kernel_size // 2
         self.reduce = nn.Conv2d(chs, chs, 1)
-        self.horizontal = nn.Conv2d(chs, chs, (1, kernel_size), padding=(0, pad), groups=chs)
+        # Bias-free, so horizontal then vertical equals one KxK depthwise conv, borders included
+        # (models/fuse.py merges them for inference).
+        self.horizontal = nn.Conv2d(chs, chs, (1, kernel_size), padding=(0, pad), groups=chs, bias=False)
         self.vertical = nn.Conv2d(chs, chs, (kernel_size, 1), padding=(pad, 0), groups=chs)
         self.upsample = upsample
 
-    def forward(self, x: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, stride: int) -> torch.Tensor:
         a = F.avg_pool2d(x, 2)  # (B, C, H/2, W/2)
         a = torch.sigmoid(self.vertical(self.horizontal(self.reduce(a))))
-        if tuple(a.shape[-2:]) == tuple(out_size):  # stride-2 blocks: already the right size
+        if stride == 2:  # the pooled map already has the block's output size
             return a
+        # A fixed scale (inputs are multiples of 32) keeps the exported graph free of shape arithmetic.
         kwargs = {"align_corners": False} if self.upsample == "bilinear" else {}
-        return F.interpolate(a, size=out_size, mode=self.upsample, **kwargs)  # (B, C, *out_size)
+        return F.interpolate(a, scale_factor=2.0, mode=self.upsample, **kwargs)  # (B, C, H, W)
 
 
 class DFCBottleneck(nn.Module):
@@ -107,21 +110,23 @@ class DFCBottleneck(nn.Module):
         if bn_position not in ("pre_expand", "post_dw"):
             raise ValueError(f"bn_position must be 'pre_expand' or 'post_dw', not {bn_position!r}")
         mid = make_divisible(in_chs * exp_ratio)
-        self.dw = nn.Conv2d(in_chs, in_chs, kernel_size, stride, kernel_size // 2, groups=in_chs,
-                            bias=bn_position != "post_dw")
+        self.dw = nn.Conv2d(
+            in_chs, in_chs, kernel_size, stride, kernel_size // 2, groups=in_chs, bias=bn_position != "post_dw"
+        )
         self.attention = DFCAttention(in_chs, dfc_kernel, upsample)
         self.bn = nn.BatchNorm2d(in_chs)
         self.bn_position = bn_position
         self.expand = nn.Conv2d(in_chs, mid, 1)
         self.act = act_layer()
         self.project = nn.Conv2d(mid, out_chs, 1)
+        self.stride = stride
         self.has_residual = stride == 1 and in_chs == out_chs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.dw(x)  # (B, C_in, H/s, W/s)
         if self.bn_position == "post_dw":
             v = self.bn(v)
-        out = v * self.attention(x, v.shape[-2:])
+        out = v * self.attention(x, self.stride)
         if self.bn_position == "pre_expand":
             out = self.bn(out)
         out = self.project(self.act(self.expand(out)))  # (B, C_out, H/s, W/s)
@@ -140,9 +145,9 @@ class SepConv(nn.Sequential):
         )
 
 
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    b, c, h, w = x.shape
-    return x.reshape(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+def shuffle_order(channels: int, groups: int) -> torch.Tensor:
+    """Channel order of a shuffle: output channel j takes input channel order[j]."""
+    return torch.arange(channels).reshape(groups, channels // groups).t().reshape(-1)
 
 
 class ShuffleResidual(nn.Module):
@@ -152,14 +157,20 @@ class ShuffleResidual(nn.Module):
         super().__init__()
         if chs % groups:
             raise ValueError(f"{chs} channels cannot be split into {groups} groups")
-        self.groups = groups
-        self.reduce = nn.Sequential(nn.Conv2d(chs, chs, 1, groups=groups, bias=False), nn.BatchNorm2d(chs), nn.ReLU(inplace=True))
+        # A constant-index gather exports to one ONNX Gather; reshape/transpose needs shape arithmetic.
+        self.register_buffer("order", shuffle_order(chs, groups), persistent=False)
+        self.reduce = nn.Sequential(
+            nn.Conv2d(chs, chs, 1, groups=groups, bias=False), nn.BatchNorm2d(chs), nn.ReLU(inplace=True)
+        )
         self.dw = nn.Sequential(nn.Conv2d(chs, chs, 3, 1, 1, groups=chs, bias=False), nn.BatchNorm2d(chs))
         self.restore = nn.Sequential(nn.Conv2d(chs, chs, 1, groups=groups, bias=False), nn.BatchNorm2d(chs))
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.restore(self.dw(channel_shuffle(self.reduce(x), self.groups)))
+        out = self.reduce(x)
+        if self.order is not None:  # None once models/fuse.py has folded the shuffle into a dense conv
+            out = out[:, self.order]
+        out = self.restore(self.dw(out))
         return self.act(out + x)
 
 
@@ -168,15 +179,17 @@ class LightDeconvModule(nn.Module):
 
     4x4 depthwise transposed conv (stride 2) + pointwise conv -> BN -> ReLU, then
     ``num_blocks`` shuffle residual blocks, then a 1x1 head to K heatmaps.
-    The paper's width is 32; a group conv with g=3 needs a multiple of 3, so the width
-    is rounded up to one (33 for 32).
+    The paper's width is 32, but a group conv with g=3 needs a multiple of 3. We use 24
+    (a multiple of 3 and 8): at 1/2 resolution this module is the costliest part of the
+    network on a CPU, and 24 instead of 33 channels saved 1.7 ms of ~19 ms at XS@256.
     """
 
-    def __init__(self, in_chs: int, num_keypoints: int, width: int = 32, num_blocks: int = 4, groups: int = 3) -> None:
+    def __init__(self, in_chs: int, num_keypoints: int, width: int = 24, num_blocks: int = 4, groups: int = 3) -> None:
         super().__init__()
-        width = -(-width // groups) * groups
         self.up = nn.ConvTranspose2d(in_chs, in_chs, 4, stride=2, padding=1, groups=in_chs, bias=False)
-        self.pointwise = nn.Sequential(nn.Conv2d(in_chs, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.pointwise = nn.Sequential(
+            nn.Conv2d(in_chs, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+        )
         self.blocks = nn.Sequential(*[ShuffleResidual(width, groups) for _ in range(num_blocks)])
         self.head = nn.Conv2d(width, num_keypoints, 1)
 

@@ -28,8 +28,19 @@ FORMAT_VERSION = "1"
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 METADATA_KEYS = (
-    "wlitepose_format", "variant", "input_size", "dataset", "trained", "keypoint_names",
-    "skeleton", "flip_map", "oks_sigmas", "mean", "std", "heatmap_stride", "tag_stride",
+    "wlitepose_format",
+    "variant",
+    "input_size",
+    "dataset",
+    "trained",
+    "keypoint_names",
+    "skeleton",
+    "flip_map",
+    "oks_sigmas",
+    "mean",
+    "std",
+    "heatmap_stride",
+    "tag_stride",
 )
 PARITY_TOLERANCE = 1e-4
 
@@ -51,7 +62,9 @@ class InferenceGraph(nn.Module):
         return (up + out.heatmaps_2) * 0.5, out.tags_4  # (N, K, H/2, W/2), (N, K, H/4, W/4)
 
 
-def build_metadata(schema: KeypointSchema, variant: str, input_size: int, dataset: str, trained: bool) -> dict[str, str]:
+def build_metadata(
+    schema: KeypointSchema, variant: str, input_size: int, dataset: str, trained: bool
+) -> dict[str, str]:
     return {
         "wlitepose_format": FORMAT_VERSION,
         "variant": variant,
@@ -91,11 +104,18 @@ def export_onnx(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, (dummy,), buffer, dynamo=False, opset_version=17,
-            input_names=["image"], output_names=["heatmaps", "tags"],
-            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                          "heatmaps": {0: "batch", 2: "height_2", 3: "width_2"},
-                          "tags": {0: "batch", 2: "height_4", 3: "width_4"}},
+            graph,
+            (dummy,),
+            buffer,
+            dynamo=False,
+            opset_version=17,
+            input_names=["image"],
+            output_names=["heatmaps", "tags"],
+            dynamic_axes={
+                "image": {0: "batch", 2: "height", 3: "width"},
+                "heatmaps": {0: "batch", 2: "height_2", 3: "width_2"},
+                "tags": {0: "batch", 2: "height_4", 3: "width_4"},
+            },
         )
     proto = onnx.load_from_string(buffer.getvalue())
     del proto.metadata_props[:]
@@ -114,7 +134,7 @@ def export_onnx(
         with torch.no_grad():
             expected = [t.numpy() for t in reference(torch.from_numpy(x))]
         got = session.run(["heatmaps", "tags"], {"image": x})
-        worst = max(worst, *(float(np.abs(e - g).max()) for e, g in zip(expected, got)))
+        worst = max(worst, *(float(np.abs(e - g).max()) for e, g in zip(expected, got, strict=True)))
     if worst > PARITY_TOLERANCE:
         out_path.unlink(missing_ok=True)
         raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {PARITY_TOLERANCE:.0e}); file removed")

@@ -7,7 +7,7 @@ import copy
 import torch
 from torch import nn
 
-from models.blocks import DFCBottleneck
+from models.blocks import DFCAttention, DFCBottleneck, ShuffleResidual
 
 
 @torch.no_grad()
@@ -29,11 +29,73 @@ def fold_bn_into_next_conv(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> nn.Conv2d:
     return fused
 
 
+@torch.no_grad()
+def fold_bn_into_conv(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """Return a conv equal to ``bn(conv(x))``: scale each output filter, shift its bias."""
+    a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    fused = copy.deepcopy(conv)
+    fused.weight.mul_(a.reshape(-1, 1, 1, 1))
+    bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
+    fused.bias = nn.Parameter(bn.bias + a * (bias - bn.running_mean))
+    return fused
+
+
+@torch.no_grad()
+def merge_row_column(horizontal: nn.Conv2d, vertical: nn.Conv2d) -> nn.Conv2d:
+    """One KxK depthwise conv equal to ``vertical(horizontal(x))`` (horizontal has no bias)."""
+    if horizontal.bias is not None:
+        raise ValueError("the horizontal conv must be bias-free to merge exactly")
+    c, k = horizontal.out_channels, horizontal.kernel_size[1]
+    merged = nn.Conv2d(c, c, k, padding=k // 2, groups=c, bias=vertical.bias is not None)
+    merged.weight.copy_(vertical.weight * horizontal.weight)  # (C,1,K,1) * (C,1,1,K) -> (C,1,K,K)
+    if vertical.bias is not None:
+        merged.bias.copy_(vertical.bias)
+    return merged
+
+
+@torch.no_grad()
+def dense_from_group_conv(conv: nn.Conv2d, order: torch.Tensor | None = None) -> nn.Conv2d:
+    """A plain 1x1 conv equal to a grouped 1x1 conv, with output channels taken in ``order``.
+
+    Block-diagonal weights cost ``groups`` times the MACs, but onnxruntime runs one dense
+    GEMM much faster than its per-group loop, and a channel shuffle after the conv becomes
+    free: it is just the row order of the weights.
+    """
+    g, cin, cout = conv.groups, conv.in_channels, conv.out_channels
+    weight = torch.zeros(cout, cin, 1, 1)
+    for i in range(g):
+        rows, cols = slice(i * cout // g, (i + 1) * cout // g), slice(i * cin // g, (i + 1) * cin // g)
+        weight[rows, cols] = conv.weight[rows]
+    bias = conv.bias if conv.bias is not None else None
+    if order is not None:
+        weight = weight[order]
+        bias = bias[order] if bias is not None else None
+    dense = nn.Conv2d(cin, cout, 1, bias=bias is not None)
+    dense.weight.copy_(weight)
+    if bias is not None:
+        dense.bias.copy_(bias)
+    return dense
+
+
 def fuse_for_inference(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` in eval mode with every pre-expand BN folded into its expand conv."""
+    """A copy of ``model`` in eval mode rewritten for fast inference, with the same outputs.
+
+    Folds every pre-expand BN into its expand conv, merges each DFC row/column conv pair
+    into one depthwise conv, and turns the deconv module's group convs + shuffles into
+    dense convs. (A sub-pixel rewrite of its depthwise transposed conv, conv + DepthToSpace,
+    was measured slower in onnxruntime: 2.2 ms vs 1.8 ms at XS@256.)
+    """
     model = copy.deepcopy(model).eval()
-    for block in model.modules():
+    for block in list(model.modules()):
         if isinstance(block, DFCBottleneck) and block.bn_position == "pre_expand":
             block.expand = fold_bn_into_next_conv(block.bn, block.expand)
             block.bn = nn.Identity()
+        elif isinstance(block, DFCAttention):
+            block.horizontal = merge_row_column(block.horizontal, block.vertical)
+            block.vertical = nn.Identity()
+        elif isinstance(block, ShuffleResidual):
+            for seq, order in ((block.reduce, block.order), (block.restore, None)):
+                seq[0] = dense_from_group_conv(fold_bn_into_conv(seq[0], seq[1]), order)
+                seq[1] = nn.Identity()
+            block.order = None
     return model

@@ -12,13 +12,14 @@ Resolution walk (input H x W, multiples of 32):
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from models.errors import ModelError
 from models.blocks import ConvBnAct, DFCBottleneck, InvertedBottleneck, LightDeconvModule, SepConv
+from models.errors import ModelError
 
 # LitePose's published searched architectures (mit-han-lab/litepose mobile_configs/search-XS.json
 # and search-S.json): (num_blocks, stride, channels) per stage, every block expansion 6, kernel 7.
@@ -31,10 +32,30 @@ _LITEPOSE_S_STAGES = ((6, 2, 16), (8, 2, 32), (10, 2, 48), (10, 1, 120))
 # parameter counts for both sizes on LitePose's stage settings (XS 2.11 M vs 2.3 M,
 # S 3.73 M vs 3.6 M).
 VARIANTS: dict[str, dict] = {
-    "wlitepose_xs": dict(stages=_LITEPOSE_XS_STAGES, stem_chs=16, neck_chs=(16, 24, 24), dfc=True, deconv_module=True, exp_ratio=10.0, input_size=256),
-    "wlitepose_s": dict(stages=_LITEPOSE_S_STAGES, stem_chs=16, neck_chs=(32, 24, 32), dfc=True, deconv_module=True, exp_ratio=10.0, input_size=448),
-    "litepose_xs": dict(stages=_LITEPOSE_XS_STAGES, stem_chs=16, neck_chs=(16, 24, 24), dfc=False, deconv_module=False, input_size=256),
-    "litepose_s": dict(stages=_LITEPOSE_S_STAGES, stem_chs=16, neck_chs=(32, 24, 32), dfc=False, deconv_module=False, input_size=448),
+    "wlitepose_xs": dict(
+        stages=_LITEPOSE_XS_STAGES,
+        stem_chs=16,
+        neck_chs=(16, 24, 24),
+        dfc=True,
+        deconv_module=True,
+        exp_ratio=10.0,
+        input_size=256,
+    ),
+    "wlitepose_s": dict(
+        stages=_LITEPOSE_S_STAGES,
+        stem_chs=16,
+        neck_chs=(32, 24, 32),
+        dfc=True,
+        deconv_module=True,
+        exp_ratio=10.0,
+        input_size=448,
+    ),
+    "litepose_xs": dict(
+        stages=_LITEPOSE_XS_STAGES, stem_chs=16, neck_chs=(16, 24, 24), dfc=False, deconv_module=False, input_size=256
+    ),
+    "litepose_s": dict(
+        stages=_LITEPOSE_S_STAGES, stem_chs=16, neck_chs=(32, 24, 32), dfc=False, deconv_module=False, input_size=448
+    ),
 }
 
 
@@ -53,12 +74,13 @@ class WLitePose(nn.Module):
         num_keypoints: int = 17,
         dfc: bool = True,
         deconv_module: bool = True,
-        exp_ratio: float = 6.0,
+        exp_ratio: float | tuple[float, ...] = 6.0,
         kernel_size: int = 7,
         dfc_kernel: int = 5,
         bn_position: str = "pre_expand",
         upsample: str = "bilinear",
-        deconv_width: int = 32,
+        deconv_width: int = 24,
+        gelu_approximate: str = "none",
         input_size: int = 256,
     ) -> None:
         super().__init__()
@@ -69,17 +91,20 @@ class WLitePose(nn.Module):
             ConvBnAct(32, 32, 3, groups=32),
             ConvBnAct(32, stem_chs, 1, act_layer=None),
         )
+        ratios = exp_ratio if isinstance(exp_ratio, tuple) else (exp_ratio,) * len(stages)
+        gelu = partial(nn.GELU, approximate=gelu_approximate)
         chs = [stem_chs]
         self.stages = nn.ModuleList()
-        for num_blocks, stride, out_chs in stages:
+        for (num_blocks, stride, out_chs), t in zip(stages, ratios, strict=True):
             blocks = []
             for i in range(num_blocks):
-                s = stride if i == 0 else 1
+                s, in_chs = (stride, chs[-1]) if i == 0 else (1, out_chs)
                 if dfc:
-                    blocks.append(DFCBottleneck(chs[-1] if i == 0 else out_chs, out_chs, s, kernel_size, exp_ratio,
-                                                dfc_kernel, bn_position, upsample))
+                    blocks.append(
+                        DFCBottleneck(in_chs, out_chs, s, kernel_size, t, dfc_kernel, bn_position, upsample, gelu)
+                    )
                 else:
-                    blocks.append(InvertedBottleneck(chs[-1] if i == 0 else out_chs, out_chs, s, kernel_size, exp_ratio))
+                    blocks.append(InvertedBottleneck(in_chs, out_chs, s, kernel_size, t))
             self.stages.append(nn.Sequential(*blocks))
             chs.append(out_chs)
         # chs: [stem 1/2, s1 1/4, s2 1/8, s3 1/16, s4 1/16]

@@ -1,0 +1,32 @@
+"""Checkpoint files: a model's weights plus what is needed to rebuild and describe it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.errors import ModelError
+from models.wlitepose import build_model
+
+
+def model_meta(variant: str, schema: str, dataset: str, overrides: dict | None = None) -> dict:
+    return {"variant": variant, "schema": schema, "dataset": dataset, "overrides": dict(overrides or {})}
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
+    """Rebuild the model stored in a checkpoint; returns (model in eval mode, its meta dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        meta = state["meta"]
+        model = build_model(meta["variant"], **meta["overrides"])
+        model.load_state_dict(state["model"])
+    except ModelError:
+        raise
+    except Exception as error:  # torch raises many types for a bad file
+        raise ModelError(f"{path} is not a wlitepose checkpoint ({type(error).__name__})") from None
+    return model.eval(), meta

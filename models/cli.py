@@ -1,0 +1,93 @@
+"""`wlitepose info` and `wlitepose export`. Only the standard library is imported at module level."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    from_variant = {"info": True, "export": False}[name]
+    if from_variant:
+        parser.add_argument("--variant", required=True, help="wlitepose_xs, wlitepose_s, litepose_xs or litepose_s")
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    else:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--checkpoint", help="a training checkpoint (.pt) written by `wlitepose train`")
+        source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
+        parser.add_argument("--out", required=True, help="the .onnx file to write")
+        parser.add_argument("--schema", default="coco", help="keypoint schema for --variant: coco or crowdpose")
+    parser.add_argument("--size", type=int, help="input size (default: the variant's paper size)")
+    parser.add_argument(
+        "--keypoints", type=int, default=17, help=argparse.SUPPRESS if not from_variant else "keypoint count"
+    )
+
+
+def run(name: str, args: argparse.Namespace) -> int:
+    return _info(args) if name == "info" else _export(args)
+
+
+def _info(args: argparse.Namespace) -> int:
+    import torch
+
+    from models.complexity import measure
+    from models.wlitepose import build_model
+
+    model = build_model(args.variant, num_keypoints=args.keypoints)
+    size = args.size or model.input_size
+    _check_size(size)
+    c = measure(model, size)
+    with torch.no_grad():
+        out = model.eval()(torch.zeros(1, 3, size, size))
+    shapes = {field: list(t.shape) for field, t in zip(out._fields, out, strict=True)}
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "variant": args.variant,
+                    "size": size,
+                    "params": c.params,
+                    "macs": c.macs,
+                    "macs_paper": c.macs_paper,
+                    "outputs": shapes,
+                }
+            )
+        )
+        return 0
+    print(f"variant      {args.variant} @ {size}x{size}, {args.keypoints} keypoints")
+    print(f"params       {c.params / 1e6:.3f} M")
+    print(f"MACs (true)  {c.macs / 1e9:.3f} G   conv/deconv/linear multiply-adds")
+    print(f"MACs (paper) {c.macs_paper / 1e9:.3f} G   ptflops convention: deconvs at output size, BN + activations")
+    for field, shape in shapes.items():
+        print(f"{field:12s} {tuple(shape)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from models.checkpoint import load_checkpoint
+    from models.export import build_metadata, export_onnx
+    from models.schemas import get_schema
+    from models.wlitepose import build_model
+
+    if args.checkpoint:
+        model, meta = load_checkpoint(args.checkpoint)
+        schema, variant, dataset, trained = get_schema(meta["schema"]), meta["variant"], meta["dataset"], True
+    else:
+        schema, variant, dataset, trained = get_schema(args.schema), args.variant, "none", False
+        model = build_model(variant, num_keypoints=schema.num_keypoints)
+    size = args.size or model.input_size
+    _check_size(size)
+    metadata = build_metadata(schema, variant, size, dataset, trained)
+    diff = export_onnx(model, args.out, metadata, check_sizes=((size, size), (size + 64, size + 192)))
+    state = "trained" if trained else "UNTRAINED (random weights)"
+    print(
+        f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}; max |onnx - torch| {diff:.1e}"
+    )
+    return 0
+
+
+def _check_size(size: int) -> None:
+    from models.errors import ModelError
+
+    if size <= 0 or size % 32:
+        raise ModelError(f"input size must be a positive multiple of 32, got {size}")
