@@ -1,0 +1,86 @@
+"""onnxruntime CPU latency of the four variants at their paper sizes, measured in one run.
+
+    python benchmarks/model_latency.py [--runs 50] [--json]
+
+Each variant is exported with random weights (latency does not depend on them), warmed up,
+then timed round-robin (one run of each variant in turn, so background load hits all of
+them alike) for 1 and 2 intra-op threads. Prints median and p90 and the WLitePose/LitePose
+ratios; --json prints a list of {variant, size, threads, median_ms, p90_ms}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from models.export import build_metadata, export_onnx
+from models.schemas import COCO17
+from models.wlitepose import build_model
+
+VARIANTS = ("litepose_xs", "wlitepose_xs", "litepose_s", "wlitepose_s")
+PAIRS = (("wlitepose_xs", "litepose_xs"), ("wlitepose_s", "litepose_s"))
+
+
+def make_session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup: int = 10) -> list[dict]:
+    sessions = {v: make_session(p, threads) for v, (p, _) in files.items()}
+    inputs = {v: np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32) for v, (_, s) in files.items()}
+    times: dict[str, list[float]] = {v: [] for v in files}
+    for i in range(warmup + runs):
+        for v, session in sessions.items():
+            start = time.perf_counter()
+            session.run(None, {"image": inputs[v]})
+            if i >= warmup:
+                times[v].append((time.perf_counter() - start) * 1e3)
+    return [
+        {"variant": v, "size": files[v][1], "threads": threads,
+         "median_ms": float(np.median(t)), "p90_ms": float(np.percentile(t, 90))}
+        for v, t in times.items()
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per variant and thread count (>= 50)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for variant in VARIANTS:
+            model = build_model(variant)
+            path = Path(tmp) / f"{variant}.onnx"
+            meta = build_metadata(COCO17, variant, model.input_size, "none", False)
+            export_onnx(model, path, meta, check_sizes=((model.input_size, model.input_size),))
+            files[variant] = (path, model.input_size)
+        rows = [row for threads in (1, 2) for row in measure(files, threads, max(args.runs, 50))]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'variant':14s} {'size':>5s} {'threads':>7s} {'median ms':>10s} {'p90 ms':>8s}")
+    for r in rows:
+        print(f"{r['variant']:14s} {r['size']:5d} {r['threads']:7d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f}")
+    by_key = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
+    for ours, base in PAIRS:
+        ratios = ", ".join(f"{t} thread(s) {by_key[ours, t] / by_key[base, t]:.2f}x" for t in (1, 2))
+        print(f"{ours} / {base}: {ratios}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

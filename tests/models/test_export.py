@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from main import main
+from models import export as export_module
+from models.export import ExportError, build_metadata, export_onnx
+from models.schemas import COCO17, CROWDPOSE14
+from models.wlitepose import build_model
+
+
+@pytest.fixture(scope="module")
+def xs_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("export") / "xs.onnx"
+    diff = export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
+    return path, diff
+
+
+def test_export_matches_torch_within_tolerance(xs_file):
+    _, diff = xs_file
+    assert diff <= 1e-4
+
+
+def test_exported_graph_has_named_dynamic_io_and_aggregated_outputs(xs_file):
+    path, _ = xs_file
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    heatmaps, tags = session.run(["heatmaps", "tags"], {"image": np.zeros((1, 3, 192, 320), np.float32)})
+    assert heatmaps.shape == (1, 17, 96, 160) and tags.shape == (1, 17, 48, 80)
+
+
+def test_metadata_round_trips(xs_file):
+    path, _ = xs_file
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert json.loads(meta["keypoint_names"]) == list(COCO17.keypoints)
+    assert json.loads(meta["flip_map"]) == list(COCO17.flip_map)
+    assert json.loads(meta["oks_sigmas"]) == pytest.approx(list(COCO17.sigmas))
+    assert [tuple(link) for link in json.loads(meta["skeleton"])] == list(COCO17.skeleton)
+    assert meta["trained"] == "false" and meta["variant"] == "wlitepose_xs" and meta["input_size"] == "256"
+    assert meta["heatmap_stride"] == "2" and meta["tag_stride"] == "4"
+    assert len(json.loads(meta["mean"])) == 3 and len(json.loads(meta["std"])) == 3
+
+
+def test_export_fails_loudly_and_leaves_no_file_when_outputs_differ(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_module, "PARITY_TOLERANCE", 0.0)
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(ExportError, match="differs"):
+        export_onnx(build_model("litepose_xs"), out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+    assert not out.exists()
+
+
+def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
+    out = tmp_path / "cp.onnx"
+    argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "256"]
+    assert main(argv) == 0
+    assert "UNTRAINED" in capsys.readouterr().out
+    meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert json.loads(meta["keypoint_names"]) == list(CROWDPOSE14.keypoints)
+
+
+def test_cli_info_json(capsys):
+    assert main(["info", "--variant", "wlitepose_xs", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {"variant", "size", "params", "macs", "macs_paper"} <= info.keys()
+    assert info["size"] == 256 and 2.07e6 <= info["params"] <= 2.53e6
+    assert info["outputs"]["heatmaps_2"] == [1, 17, 128, 128]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["info", "--variant", "nope"], "unknown variant"),
+    (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
+    (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
+])
+def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
