@@ -80,9 +80,7 @@ def _export(args: argparse.Namespace) -> int:
     metadata = build_metadata(schema, variant, size, dataset, trained)
     diff = export_onnx(model, args.out, metadata, check_sizes=((size, size), (size + 64, size + 192)))
     state = "trained" if trained else "UNTRAINED (random weights)"
-    print(
-        f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}; max |onnx - torch| {diff:.1e}"
-    )
+    print(f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}; max |onnx - torch| {diff:.1e}")
     return 0
 
 
