@@ -1,0 +1,1 @@
+"""WLitePose desktop application (PySide6 + pyqtgraph). Imports core, never torch."""
