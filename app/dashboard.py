@@ -1,0 +1,140 @@
+"""Latency dashboard: rolling pyqtgraph plots of per-stage milliseconds, end-to-end latency,
+fps, dropped frames and people, with the current values as numbers.
+
+Samples arrive once per displayed frame (`add_sample`); the plots redraw on a timer at a
+fixed rate, so a fast source never makes the GUI thread spend more time on plotting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.theme import BORDER, MUTED, PANEL, STAGE_COLORS
+
+STAGES = ("capture", "preprocess", "inference", "grouping", "tracking", "render")
+METRICS = (*STAGES, "end_to_end", "fps", "dropped", "people")
+LABELS = {
+    "capture": "capture",
+    "preprocess": "pre-process",
+    "inference": "inference",
+    "grouping": "grouping",
+    "tracking": "tracking",
+    "render": "render",
+    "end_to_end": "end-to-end",
+    "fps": "fps",
+    "dropped": "dropped",
+    "people": "people",
+}
+HISTORY = 300  # samples kept per metric
+REFRESH_MS = 150
+
+
+class Dashboard(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.samples = 0
+        self._data = {key: np.full(HISTORY, np.nan, dtype=np.float32) for key in METRICS}
+        self._dirty = False
+        pg.setConfigOptions(antialias=True, background=PANEL, foreground=MUTED)
+
+        self.latency_plot = self._plot("ms per stage")
+        self.latency_plot.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=4, brush=(23, 25, 29, 200))
+        self._curves = {}
+        for key in (*STAGES, "end_to_end"):
+            width = 2.4 if key == "end_to_end" else 1.5
+            pen = pg.mkPen(STAGE_COLORS[key], width=width)
+            self._curves[key] = self.latency_plot.plot(pen=pen, name=LABELS[key])
+        self.rate_plot = self._plot("fps · people · dropped")
+        for key in ("fps", "people", "dropped"):
+            self._curves[key] = self.rate_plot.plot(pen=pg.mkPen(STAGE_COLORS[key], width=1.5), name=LABELS[key])
+
+        self.values: dict[str, QLabel] = {}
+        numbers = QGridLayout()
+        numbers.setHorizontalSpacing(14)
+        numbers.setVerticalSpacing(2)
+        for i, key in enumerate(METRICS):
+            swatch = QLabel("■")
+            swatch.setStyleSheet(f"color: {STAGE_COLORS[key]};")
+            caption = QLabel(LABELS[key])
+            caption.setObjectName("caption")
+            value = QLabel("–")
+            value.setObjectName("value")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setMinimumWidth(64)
+            row, col = divmod(i, 2)
+            cell = QHBoxLayout()
+            cell.setSpacing(4)
+            cell.addWidget(swatch)
+            cell.addWidget(caption, 1)
+            cell.addWidget(value)
+            numbers.addLayout(cell, row, col)
+            self.values[key] = value
+
+        numbers_column = QVBoxLayout()
+        numbers_column.addLayout(numbers)
+        numbers_column.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addLayout(numbers_column)
+        layout.addWidget(self.latency_plot, 3)
+        layout.addWidget(self.rate_plot, 2)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def _plot(self, title: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setTitle(title, color=MUTED, size="9pt")
+        plot.showGrid(x=False, y=True, alpha=0.15)
+        plot.getAxis("bottom").setStyle(showValues=False)
+        plot.getAxis("left").setPen(BORDER)
+        plot.setXRange(0, HISTORY - 1, padding=0)
+        plot.enableAutoRange(axis="y")
+        plot.setMinimumHeight(110)
+        return plot
+
+    def add_sample(self, values: dict[str, float]) -> None:
+        """One displayed frame: milliseconds per stage and end-to-end, fps, dropped, people."""
+        for key, series in self._data.items():
+            series[:-1] = series[1:]
+            series[-1] = values.get(key, np.nan)
+        self.samples += 1
+        self._dirty = True
+
+    def clear(self) -> None:
+        for series in self._data.values():
+            series[:] = np.nan
+        self._dirty = True
+        self.refresh()
+
+    def current(self, key: str) -> float:
+        """Mean of the last few samples: the number shown, steadier than the last sample."""
+        recent = self._data[key][-8:]
+        recent = recent[np.isfinite(recent)]
+        return float(recent.mean()) if recent.size else float("nan")
+
+    def refresh(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for key, curve in self._curves.items():
+            curve.setData(self._data[key], connect="finite")
+        for key, label in self.values.items():
+            value = self._data[key][-1] if key in ("dropped", "people") else self.current(key)
+            if not np.isfinite(value):
+                label.setText("–")
+            elif key in ("dropped", "people"):
+                label.setText(f"{int(value)}")
+            elif key == "fps":
+                label.setText(f"{value:.1f}")
+            else:
+                label.setText(f"{value:.1f} ms")

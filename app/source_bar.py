@@ -1,0 +1,86 @@
+"""The source bar: detected webcams, open a video file or image folder, or connect to a stream URL.
+
+It only asks for a source (`source_requested(spec)`); the worker opens it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+
+
+class SourceBar(QWidget):
+    source_requested = Signal(str)
+    refresh_cameras_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.start_dir = ""
+        self.camera_box = QComboBox()
+        self.camera_box.setMinimumWidth(130)
+        self.camera_box.setToolTip("Webcams found on this machine")
+        self.camera_box.activated.connect(self._camera_chosen)
+        refresh = QPushButton("⟳")
+        refresh.setToolTip("Look for webcams again")
+        refresh.setFixedWidth(32)
+        refresh.clicked.connect(self.refresh_cameras_requested)
+        self.open_file_button = QPushButton("Open video…")
+        self.open_file_button.setToolTip("Open a video file (Ctrl+O)")
+        self.open_file_button.clicked.connect(self.choose_file)
+        self.open_folder_button = QPushButton("Open folder…")
+        self.open_folder_button.setToolTip("Open a folder of images, played in name order")
+        self.open_folder_button.clicked.connect(self.choose_folder)
+        self.url_edit = QLineEdit()
+        self.url_edit.setPlaceholderText("rtsp://… or http://… stream URL, Enter to connect")
+        self.url_edit.returnPressed.connect(self._url_entered)
+        self.current = QLabel("no source")
+        self.current.setObjectName("caption")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(QLabel("Source"))
+        layout.addWidget(self.camera_box)
+        layout.addWidget(refresh)
+        layout.addWidget(self.open_file_button)
+        layout.addWidget(self.open_folder_button)
+        layout.addWidget(self.url_edit, 1)
+        layout.addWidget(self.current)
+        self.set_cameras([])
+
+    def set_cameras(self, indices: list[int]) -> None:
+        self.camera_box.clear()
+        if not indices:
+            self.camera_box.addItem("No webcam found", None)
+            self.camera_box.setEnabled(False)
+            return
+        self.camera_box.setEnabled(True)
+        self.camera_box.addItem("Webcam…", None)
+        for index in indices:
+            self.camera_box.addItem(f"Webcam {index}", str(index))
+
+    def set_current(self, text: str) -> None:
+        self.current.setText(text)
+        self.current.setToolTip(text)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.start_dir, VIDEO_FILTER)
+        if path:
+            self.source_requested.emit(path)
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open image folder", self.start_dir)
+        if path:
+            self.source_requested.emit(path)
+
+    def _camera_chosen(self, row: int) -> None:
+        spec = self.camera_box.itemData(row)
+        if spec is not None:
+            self.source_requested.emit(spec)
+
+    def _url_entered(self) -> None:
+        url = self.url_edit.text().strip()
+        if url:
+            self.source_requested.emit(url)

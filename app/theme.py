@@ -1,0 +1,82 @@
+"""Dark theme: a Fusion palette plus a short stylesheet, and the colours the plots share."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+BACKGROUND = "#17191d"
+PANEL = "#1f2227"
+RAISED = "#2a2e35"
+BORDER = "#343942"
+TEXT = "#d7dae0"
+MUTED = "#8b929e"
+ACCENT = "#3ea6ff"
+DANGER = "#ff5c5c"
+
+# one colour per latency stage, shared by the plot legend and the numbers beside it
+STAGE_COLORS = {
+    "capture": "#8b929e",
+    "preprocess": "#c792ea",
+    "inference": "#3ea6ff",
+    "grouping": "#ffcb6b",
+    "tracking": "#89ddff",
+    "render": "#c3e88d",
+    "end_to_end": "#f78c6c",
+    "fps": "#c3e88d",
+    "people": "#ffcb6b",
+    "dropped": "#ff5c5c",
+}
+
+STYLESHEET = f"""
+QMainWindow, QDialog {{ background: {BACKGROUND}; }}
+QWidget {{ color: {TEXT}; font-size: 10pt; }}
+QGroupBox {{
+    background: {PANEL}; border: 1px solid {BORDER}; border-radius: 6px;
+    margin-top: 14px; padding: 10px 8px 8px 8px; font-weight: 600;
+}}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: {MUTED}; }}
+QPushButton, QToolButton, QComboBox, QLineEdit, QSpinBox, QDoubleSpinBox {{
+    background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; padding: 4px 8px;
+}}
+QPushButton:hover, QToolButton:hover, QComboBox:hover {{ border-color: {ACCENT}; }}
+QPushButton:checked, QToolButton:checked {{ background: #1d4f7a; border-color: {ACCENT}; }}
+QPushButton:disabled, QToolButton:disabled {{ color: #5b616b; }}
+QPushButton#record:checked {{ background: #7a1d1d; border-color: {DANGER}; }}
+QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
+QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
+QSlider::handle:horizontal {{
+    background: {TEXT}; width: 12px; height: 12px; margin: -5px 0; border-radius: 6px;
+}}
+QProgressBar {{
+    background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; text-align: center; height: 16px;
+}}
+QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
+QStatusBar {{ background: {PANEL}; color: {MUTED}; }}
+QLabel#value {{ font-family: monospace; font-size: 11pt; font-weight: 600; }}
+QLabel#caption {{ color: {MUTED}; font-size: 9pt; }}
+QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; border: none; }}
+QSplitter::handle {{ background: {BACKGROUND}; }}
+"""
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, BACKGROUND),
+        (QPalette.ColorRole.WindowText, TEXT),
+        (QPalette.ColorRole.Base, PANEL),
+        (QPalette.ColorRole.AlternateBase, RAISED),
+        (QPalette.ColorRole.Text, TEXT),
+        (QPalette.ColorRole.Button, RAISED),
+        (QPalette.ColorRole.ButtonText, TEXT),
+        (QPalette.ColorRole.Highlight, ACCENT),
+        (QPalette.ColorRole.HighlightedText, BACKGROUND),
+        (QPalette.ColorRole.ToolTipBase, RAISED),
+        (QPalette.ColorRole.ToolTipText, TEXT),
+        (QPalette.ColorRole.PlaceholderText, MUTED),
+    ):
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
+    app.setStyleSheet(STYLESHEET)

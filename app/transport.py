@@ -1,0 +1,101 @@
+"""Transport for file sources: play/pause, step, seek slider, speed, and the frame counter."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+SPEEDS = (("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0), ("Max", 0.0))  # 0 = no pacing
+
+
+class Transport(QWidget):
+    play_toggled = Signal(bool)
+    step_requested = Signal(int)
+    seek_requested = Signal(int)
+    speed_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.play_button = QPushButton("▶")
+        self.play_button.setCheckable(True)
+        self.play_button.setFixedWidth(40)
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.toggled.connect(self._on_play)
+        self.back_button = QPushButton("⏮")
+        self.back_button.setToolTip("One frame back (←)")
+        self.back_button.setFixedWidth(36)
+        self.back_button.clicked.connect(lambda: self.step_requested.emit(-1))
+        self.forward_button = QPushButton("⏭")
+        self.forward_button.setToolTip("One frame forward (→)")
+        self.forward_button.setFixedWidth(36)
+        self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Seek (Home / End, Page Up / Page Down)")
+        self.slider.sliderMoved.connect(self.seek_requested)
+        self.slider.actionTriggered.connect(self._on_slider_action)
+        self.position = QLabel("—")
+        self.position.setObjectName("value")
+        self.position.setMinimumWidth(150)
+        self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.speed_box = QComboBox()
+        self.speed_box.setToolTip("Playback speed; Max processes as fast as the machine allows")
+        for label, value in SPEEDS:
+            self.speed_box.addItem(label, value)
+        self.speed_box.currentIndexChanged.connect(lambda row: self.speed_changed.emit(self.speed_box.itemData(row)))
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for widget in (self.back_button, self.play_button, self.forward_button):
+            layout.addWidget(widget)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.position)
+        layout.addWidget(self.speed_box)
+        self._fps = 0.0
+        self.set_source(frame_count=None, fps=0.0, live=True)
+
+    @property
+    def speed(self) -> float:
+        return float(self.speed_box.currentData())
+
+    def set_speed(self, speed: float) -> None:
+        row = self.speed_box.findData(speed)
+        self.speed_box.setCurrentIndex(row if row >= 0 else self.speed_box.findData(1.0))
+
+    def set_source(self, frame_count: int | None, fps: float, live: bool) -> None:
+        """Files get the whole transport; live sources only play/pause."""
+        self._fps = fps
+        seekable = not live and bool(frame_count)
+        for widget in (self.back_button, self.forward_button, self.slider, self.speed_box):
+            widget.setEnabled(seekable)
+        self.slider.setRange(0, max(0, (frame_count or 1) - 1))
+        self.slider.setValue(0)
+        self.position.setText("live" if live else "—")
+
+    def set_playing(self, playing: bool) -> None:
+        self.play_button.blockSignals(True)
+        self.play_button.setChecked(playing)
+        self.play_button.setText("⏸" if playing else "▶")
+        self.play_button.blockSignals(False)
+
+    def show_position(self, index: int, count: int | None) -> None:
+        if count:
+            if not self.slider.isSliderDown():
+                self.slider.setValue(index)
+            seconds = index / self._fps if self._fps else 0.0
+            self.position.setText(f"{index + 1:>5} / {count}  {_clock(seconds)}")
+        else:
+            self.position.setText(f"live  #{index}")
+
+    def _on_play(self, playing: bool) -> None:
+        self.play_button.setText("⏸" if playing else "▶")
+        self.play_toggled.emit(playing)
+
+    def _on_slider_action(self, action: int) -> None:
+        if action != QSlider.SliderAction.SliderMove.value:  # page/step/Home/End: seek to where it lands
+            self.seek_requested.emit(self.slider.sliderPosition())
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(seconds, 60.0)
+    return f"{int(minutes):02d}:{seconds:04.1f}"

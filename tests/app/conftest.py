@@ -1,0 +1,52 @@
+"""GUI tests: offscreen Qt, QSettings in a temp folder, an untrained model file, the shared videos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def settings_in_tmp(tmp_path, qapp):
+    """Every test starts with empty settings, kept in its own temp folder."""
+    from PySide6.QtCore import QSettings
+
+    qapp.setOrganizationName("WLitePoseTest")
+    qapp.setApplicationName("WLitePoseTest")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """An untrained but complete model file (random weights: few or no real poses)."""
+    torch = pytest.importorskip("torch")
+    from models.export import build_metadata, export_onnx
+    from models.schemas import COCO17
+    from models.wlitepose import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "wlitepose_xs_untrained.onnx"
+    export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
+    return path
+
+
+@pytest.fixture
+def video() -> Path:
+    path = VIDEOS / "vtest.avi"
+    if not path.is_file():
+        pytest.skip("../shared/data/videos is not here")
+    return path

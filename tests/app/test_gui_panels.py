@@ -1,0 +1,61 @@
+"""Panels on their own (no model, no source): what they show for what they are given."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.dashboard import HISTORY, Dashboard
+from app.transport import Transport
+from app.video_view import VideoView
+
+
+def test_dashboard_shows_current_values_and_rolls(qtbot):
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    for i in range(HISTORY + 5):
+        dashboard.add_sample({"inference": 20.0 + i % 2, "end_to_end": 40.0, "fps": 25.0, "dropped": 3, "people": 4})
+    dashboard.refresh()
+    assert dashboard.values["inference"].text() == "20.5 ms"
+    assert dashboard.values["people"].text() == "4"
+    assert dashboard.values["dropped"].text() == "3"
+    assert dashboard.values["grouping"].text() == "–"  # never reported
+    x, y = dashboard._curves["fps"].getData()
+    assert len(y) == HISTORY and np.all(y == 25.0)
+
+
+def test_transport_disables_seeking_for_live_sources(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=None, fps=30.0, live=True)
+    assert not transport.slider.isEnabled() and transport.play_button.isEnabled()
+    transport.set_source(frame_count=100, fps=10.0, live=False)
+    assert transport.slider.isEnabled() and transport.slider.maximum() == 99
+    transport.show_position(49, 100)
+    assert transport.slider.value() == 49
+    assert transport.position.text().split() == ["50", "/", "100", "00:04.9"]
+
+
+def test_transport_emits_seek_and_step(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=100, fps=10.0, live=False)
+    with qtbot.waitSignal(transport.step_requested) as step:
+        transport.forward_button.click()
+    assert step.args == [1]
+    with qtbot.waitSignal(transport.seek_requested) as seek:
+        transport.slider.triggerAction(transport.slider.SliderAction.SliderToMaximum)
+    assert seek.args == [99]
+
+
+def test_video_view_letterboxes_the_image(qtbot):
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(800, 400)
+    image = QImage(400, 400, QImage.Format.Format_RGB888)
+    image.fill(0xFF0000)
+    view.show_image(image, "10 fps")
+    assert view.image_rect().getRect() == (200, 0, 400, 400)
+    grabbed = view.grab().toImage()
+    assert grabbed.pixelColor(400, 300).red() > 200  # inside the image
+    assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
