@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.pyside_fix import protect_singletons  # noqa: E402 (before any signal fires)
+
+protect_singletons()
+
 VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
 
 
