@@ -41,7 +41,6 @@ class Dashboard(QWidget):
         pg.setConfigOptions(antialias=True, background=PANEL, foreground=MUTED)
 
         self.latency_plot = self._plot("ms per stage")
-        self.latency_plot.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=4, brush=(23, 25, 29, 200))
         self._curves = {}
         for key in (*STAGES, "end_to_end"):
             width = 2.4 if key == "end_to_end" else 1.5
@@ -99,7 +98,7 @@ class Dashboard(QWidget):
         plot.getAxis("left").setPen(BORDER)
         plot.setXRange(0, HISTORY - 1, padding=0)
         plot.enableAutoRange(axis="y")
-        plot.setMinimumHeight(110)
+        plot.setMinimumHeight(120)
         return plot
 
     def add_sample(self, values: dict[str, float]) -> None:
@@ -113,6 +112,7 @@ class Dashboard(QWidget):
     def clear(self) -> None:
         for series in self._data.values():
             series[:] = np.nan
+        self.samples = 0
         self._dirty = True
         self.refresh()
 
@@ -126,8 +126,9 @@ class Dashboard(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        filled = min(self.samples, HISTORY)  # fill from the left, then scroll
         for key, curve in self._curves.items():
-            curve.setData(self._data[key], connect="finite")
+            curve.setData(self._data[key][HISTORY - filled :], connect="finite")
         for key, label in self.values.items():
             value = self._data[key][-1] if key in ("dropped", "people") else self.current(key)
             if not np.isfinite(value):

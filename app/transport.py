@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from app.theme import TEXT
 
 SPEEDS = (("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0), ("Max", 0.0))  # 0 = no pacing
 
@@ -16,16 +19,19 @@ class Transport(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.play_button = QPushButton("▶")
+        self._play_icon = _icon([[(5, 3), (5, 15), (15, 9)]])
+        self._pause_icon = _icon([[(5, 3), (8, 3), (8, 15), (5, 15)], [(11, 3), (14, 3), (14, 15), (11, 15)]])
+        self.play_button = QPushButton(self._play_icon, "")
         self.play_button.setCheckable(True)
         self.play_button.setFixedWidth(40)
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.toggled.connect(self._on_play)
-        self.back_button = QPushButton("⏮")
+        self.back_button = QPushButton(_icon([[(3, 3), (5, 3), (5, 15), (3, 15)], [(15, 3), (15, 15), (6, 9)]]), "")
         self.back_button.setToolTip("One frame back (←)")
         self.back_button.setFixedWidth(36)
         self.back_button.clicked.connect(lambda: self.step_requested.emit(-1))
-        self.forward_button = QPushButton("⏭")
+        forward = _icon([[(3, 3), (3, 15), (12, 9)], [(13, 3), (15, 3), (15, 15), (13, 15)]])
+        self.forward_button = QPushButton(forward, "")
         self.forward_button.setToolTip("One frame forward (→)")
         self.forward_button.setFixedWidth(36)
         self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
@@ -75,7 +81,7 @@ class Transport(QWidget):
     def set_playing(self, playing: bool) -> None:
         self.play_button.blockSignals(True)
         self.play_button.setChecked(playing)
-        self.play_button.setText("⏸" if playing else "▶")
+        self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
         self.play_button.blockSignals(False)
 
     def show_position(self, index: int, count: int | None) -> None:
@@ -88,7 +94,7 @@ class Transport(QWidget):
             self.position.setText(f"live  #{index}")
 
     def _on_play(self, playing: bool) -> None:
-        self.play_button.setText("⏸" if playing else "▶")
+        self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
         self.play_toggled.emit(playing)
 
     def _on_slider_action(self, action: int) -> None:
@@ -99,3 +105,18 @@ class Transport(QWidget):
 def _clock(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60.0)
     return f"{int(minutes):02d}:{seconds:04.1f}"
+
+
+def _icon(polygons: list[list[tuple[float, float]]]) -> QIcon:
+    """A flat 18x18 icon from polygons (the platform's media icons are unreadable on dark)."""
+    pixmap = QPixmap(36, 36)  # drawn at 2x for high-dpi screens
+    pixmap.setDevicePixelRatio(2.0)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(TEXT))
+    for points in polygons:
+        painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in points]))
+    painter.end()
+    return QIcon(pixmap)
