@@ -1,0 +1,45 @@
+"""`wlitepose track` and `wlitepose eval`: argument parsing only; the work lives in core.track_run / core.evaluation.
+
+Imports only the standard library at module level so building the parser stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wlitepose_xs_256.onnx"
+
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    if name == "track":
+        parser.add_argument("source", metavar="SOURCE", help="video file, image folder, webcam index (0) or stream URL")
+        parser.add_argument("--model", type=Path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})")
+        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+        parser.add_argument("--csv", type=Path, help="keypoint CSV (with a sidecar .json)")
+        parser.add_argument("--coco-json", type=Path, help="COCO results JSON")
+        parser.add_argument("--openpose-dir", type=Path, help="folder of OpenPose-style per-frame JSON")
+        parser.add_argument("--posec3d", type=Path, help="PoseC3D-style pickle")
+        parser.add_argument("--video", type=Path, help="annotated video (.mp4 or .avi)")
+        parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
+        parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+        parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+    elif name == "eval":
+        parser.add_argument("--model", type=Path, required=True, help="ONNX model file")
+        parser.add_argument("--annotations", type=Path, required=True, help="COCO-format keypoint annotations JSON")
+        parser.add_argument("--images", type=Path, required=True, help="folder with the annotated images")
+        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+        parser.add_argument("--out", type=Path, help="write AP, AP50, AP75, APm, APl, AR as JSON")
+        parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+    else:
+        raise ValueError(f"core.cli has no subcommand {name!r}")
+
+
+def run(name: str, args: argparse.Namespace) -> int:
+    if name == "track":
+        from core.track_run import run_track
+
+        return run_track(args, DEFAULT_MODEL)
+    from core.eval_run import run_eval
+
+    return run_eval(args)
