@@ -1,0 +1,96 @@
+"""Associative-Embedding decoding in the HigherHRNet manner, in numpy.
+
+Glossary: K keypoints; heatmaps (K, h, w) at ``heatmap_stride``; tags (K, h4, w4) at
+``tag_stride`` (one tag per joint); M candidates; P people so far; N people returned.
+
+Coordinates: heatmap cell (i, j) is network-input pixel (i * stride, j * stride), i.e. a
+training target for a joint at input pixel x is centred on heatmap coordinate x / stride.
+
+Grouping goes joint by joint (``joint_order``): each joint's candidates are matched to the
+people found so far with the Hungarian algorithm on cost round(|tag - mean tag|) * 100 - value
+(the tag distance decides, the heatmap value breaks ties); a match farther than
+``tag_threshold`` starts a new person instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from core.peaks import find_peaks, refine_quarter
+from core.poses import Poses
+
+_NO_MATCH = 1e10
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    detection_threshold: float = 0.1  # minimum person score (mean heatmap value over all K joints)
+    keypoint_threshold: float = 0.1  # minimum heatmap peak for a joint candidate; weaker joints are missing
+    tag_threshold: float = 1.0  # largest tag distance at which a joint joins an existing person
+    max_people: int = 30  # candidates per joint and people returned
+    min_keypoints: int = 2  # people with fewer joints are dropped
+    joint_order: tuple[int, ...] | None = None  # grouping order; None = the schema's order
+
+
+def decode(
+    heatmaps: np.ndarray,
+    tags: np.ndarray,
+    config: DecodeConfig,
+    heatmap_stride: int = 2,
+    tag_stride: int = 4,
+) -> Poses:
+    """(K, h, w) heatmaps + (K, h4, w4) tags -> Poses in network-input pixels, best first."""
+    k, h, w = heatmaps.shape
+    joint, x, y, value = find_peaks(heatmaps, config.keypoint_threshold, config.max_people)
+    if len(joint) == 0:
+        return Poses.empty(k)
+    xy = refine_quarter(heatmaps, joint, x, y) * heatmap_stride  # (M, 2) input pixels
+    ratio = tag_stride // heatmap_stride
+    _, h4, w4 = tags.shape
+    tag = tags[joint, np.minimum(y // ratio, h4 - 1), np.minimum(x // ratio, w4 - 1)]  # (M,)
+    person = group(joint, value, tag, k, config)  # (M,) person index per candidate
+    n = int(person.max()) + 1
+    out_xy = np.full((n, k, 2), np.nan, dtype=np.float32)
+    out_val = np.zeros((n, k), dtype=np.float32)
+    out_xy[person, joint] = xy
+    out_val[person, joint] = value
+    scores = out_val.sum(axis=1) / k
+    keep = (scores > config.detection_threshold) & ((out_val > 0).sum(axis=1) >= config.min_keypoints)
+    order = np.argsort(-scores[keep], kind="stable")[: config.max_people]
+    idx = np.flatnonzero(keep)[order]
+    return Poses(out_xy[idx], out_val[idx], scores[idx])
+
+
+def group(joint: np.ndarray, value: np.ndarray, tag: np.ndarray, k: int, config: DecodeConfig) -> np.ndarray:
+    """Candidates sorted by joint -> (M,) person index for each, by joint-order Hungarian tag matching."""
+    person = np.full(len(joint), -1, dtype=np.int64)
+    capacity = len(joint)
+    tag_sum = np.zeros(capacity)
+    tag_count = np.zeros(capacity)
+    people = 0
+    starts = np.searchsorted(joint, np.arange(k + 1))
+    for j in config.joint_order or range(k):
+        lo, hi = starts[j], starts[j + 1]
+        if lo == hi:
+            continue
+        cand = np.arange(lo, hi)
+        if people:
+            mean_tag = tag_sum[:people] / tag_count[:people]
+            dist = np.abs(tag[cand, None] - mean_tag[None, :])  # (m, P)
+            cost = np.round(dist) * 100 - value[cand, None]
+            rows, cols = linear_sum_assignment(cost)
+            ok = dist[rows, cols] < config.tag_threshold
+            rows, cols = rows[ok], cols[ok]
+            person[cand[rows]] = cols
+            new = np.ones(len(cand), bool)
+            new[rows] = False
+            cand = cand[new]
+        person[cand] = np.arange(people, people + len(cand))
+        people += len(cand)
+        ids = person[lo:hi]
+        np.add.at(tag_sum, ids, tag[lo:hi])
+        np.add.at(tag_count, ids, 1)
+    return person

@@ -1,0 +1,51 @@
+"""Constant-velocity Kalman filters for many keypoints at once.
+
+Every (track, keypoint) has state [p, v] per axis (x and y share one covariance, as they are
+measured together). With time step dt:
+
+    x' = F x,            F = [[1, dt], [0, 1]]
+    P' = F P F^T + Q,    Q = q * Q_discrete_white_noise(2, dt, 1)   (piecewise white acceleration, variance q)
+    update with z (position only, H = [1, 0], noise r):
+    S = P00 + r,  K = P[:, 0] / S,  x += K (z - p),  P = (I - K H) P
+
+The covariance is kept as its three distinct entries (p00, p01, p11), each (T, K).
+
+Manoeuvres (a sudden turn or stop) are caught by covariance scaling: when a track's mean
+normalised innovation squared, NIS = |z - p|^2 / (2 S), exceeds ``nis_gate`` its covariance is
+multiplied by NIS / nis_gate before the update, so the gain rises until the filter has caught up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from filterpy.common import Q_discrete_white_noise
+
+
+def predict(pos, vel, cov, dt: float, q: np.ndarray) -> None:
+    """In place. pos, vel (T, K, 2); cov (3, T, K); q (T,) acceleration variance per track."""
+    pos += vel * dt
+    p00, p01, p11 = cov
+    q_unit = Q_discrete_white_noise(dim=2, dt=dt, var=1.0)
+    qt = q[:, None]
+    new00 = p00 + 2 * dt * p01 + dt * dt * p11 + q_unit[0, 0] * qt
+    new01 = p01 + dt * p11 + q_unit[0, 1] * qt
+    new11 = p11 + q_unit[1, 1] * qt
+    cov[0], cov[1], cov[2] = new00, new01, new11
+
+
+def update(pos, vel, cov, z: np.ndarray, measured: np.ndarray, r: np.ndarray, nis_gate: float = 1.5) -> None:
+    """In place for the measured entries. z (T, K, 2); measured (T, K) bool; r (T,) measurement variance."""
+    s = cov[0] + r[:, None]
+    nis = np.where(measured, ((z - pos) ** 2).sum(-1) / (2 * np.maximum(s, 1e-12)), 0.0)
+    mean_nis = nis.sum(1) / np.maximum(measured.sum(1), 1)  # (T,)
+    cov *= np.maximum(mean_nis / nis_gate, 1.0)[None, :, None]
+    p00, p01, p11 = cov
+    s = p00 + r[:, None]
+    k0 = np.where(measured, p00 / np.maximum(s, 1e-12), 0.0)
+    k1 = np.where(measured, p01 / np.maximum(s, 1e-12), 0.0)
+    innovation = np.where(measured[..., None], z - pos, 0.0)
+    pos += k0[..., None] * innovation
+    vel += k1[..., None] * innovation
+    cov[2] = p11 - k1 * p01
+    cov[1] = (1 - k0) * p01
+    cov[0] = (1 - k0) * p00

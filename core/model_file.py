@@ -1,0 +1,111 @@
+"""Read and validate the metadata a WLitePose ONNX file carries (the training -> inference contract)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import WLitePoseError
+
+FORMAT_VERSION = "1"
+REQUIRED_KEYS = (
+    "wlitepose_format",
+    "variant",
+    "input_size",
+    "dataset",
+    "trained",
+    "keypoint_names",
+    "skeleton",
+    "flip_map",
+    "oks_sigmas",
+    "mean",
+    "std",
+    "heatmap_stride",
+    "tag_stride",
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    keypoint_names: tuple[str, ...]
+    skeleton: tuple[tuple[int, int], ...]
+    flip_map: tuple[int, ...]
+    sigmas: tuple[float, ...]
+    mean: tuple[float, float, float]  # RGB, 0-1 scale
+    std: tuple[float, float, float]
+    heatmap_stride: int
+    tag_stride: int
+    variant: str
+    input_size: int
+    dataset: str
+    trained: bool
+    sha256: str = ""  # of the model file, recorded in the CSV sidecar
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoint_names)
+
+
+def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> ModelInfo:
+    """Build a ModelInfo from ONNX metadata_props; a WLitePoseError names what is missing or wrong."""
+    missing = [key for key in REQUIRED_KEYS if key not in meta]
+    if missing:
+        raise WLitePoseError(
+            f"{path} is not a WLitePose model file: its metadata lacks {', '.join(missing)} "
+            "(export it with `wlitepose export`)"
+        )
+    if meta["wlitepose_format"] != FORMAT_VERSION:
+        version = meta["wlitepose_format"]
+        raise WLitePoseError(f"{path} uses model format {version}, but this version reads format {FORMAT_VERSION}")
+    try:
+        names = tuple(str(n) for n in json.loads(meta["keypoint_names"]))
+        info = ModelInfo(
+            keypoint_names=names,
+            skeleton=tuple((int(a), int(b)) for a, b in json.loads(meta["skeleton"])),
+            flip_map=tuple(int(i) for i in json.loads(meta["flip_map"])),
+            sigmas=tuple(float(s) for s in json.loads(meta["oks_sigmas"])),
+            mean=tuple(float(m) for m in json.loads(meta["mean"])),
+            std=tuple(float(s) for s in json.loads(meta["std"])),
+            heatmap_stride=int(meta["heatmap_stride"]),
+            tag_stride=int(meta["tag_stride"]),
+            variant=meta["variant"],
+            input_size=int(meta["input_size"]),
+            dataset=meta["dataset"],
+            trained=meta["trained"] == "true",
+            sha256=sha256,
+        )
+    except (ValueError, TypeError) as error:
+        raise WLitePoseError(f"{path} has malformed WLitePose metadata ({error})") from None
+    k = len(names)
+    if len(info.flip_map) != k or len(info.sigmas) != k or len(info.mean) != 3 or len(info.std) != 3:
+        raise WLitePoseError(f"{path} has inconsistent metadata: {k} keypoints but other lists disagree")
+    if any(not (0 <= a < k and 0 <= b < k) for a, b in info.skeleton):
+        raise WLitePoseError(f"{path} has a skeleton link to a keypoint that does not exist")
+    return info
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_model_path(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise WLitePoseError(f"model file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise WLitePoseError(f"model file {path} is empty")
+    return path
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    """Read a model file's metadata without keeping a session."""
+    from core.session import open_session
+
+    session = open_session(path, threads=1, providers=["CPUExecutionProvider"])
+    return parse_metadata(session.get_modelmeta().custom_metadata_map, path, file_sha256(path))

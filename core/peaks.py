@@ -1,0 +1,43 @@
+"""Heatmap peak finding: 3x3 max-pool NMS (cv2.dilate), top-k per joint, quarter-pixel refinement.
+
+Glossary: K keypoints, h x w heatmap, M candidates in all (at most ``max_per_joint`` per joint).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_KERNEL = np.ones((3, 3), np.uint8)
+
+
+def find_peaks(heatmaps: np.ndarray, threshold: float, max_per_joint: int) -> tuple[np.ndarray, ...]:
+    """(K, h, w) heatmaps -> (joint (M,), x (M,), y (M,), value (M,)) of local maxima above ``threshold``.
+
+    x, y are integer heatmap cells; the strongest ``max_per_joint`` peaks of each joint are kept,
+    sorted by joint then decreasing value.
+    """
+    k, h, w = heatmaps.shape
+    # One dilate over all joints stacked vertically, with a -inf row between them so joints stay apart.
+    stacked = np.full((k, h + 1, w), -np.inf, dtype=np.float32)
+    stacked[:, :h] = heatmaps
+    pooled = cv2.dilate(stacked.reshape(k * (h + 1), w), _KERNEL).reshape(k, h + 1, w)[:, :h]
+    joint, y, x = np.nonzero((heatmaps == pooled) & (heatmaps > threshold))
+    value = heatmaps[joint, y, x]
+    order = np.lexsort((-value, joint))
+    joint, y, x, value = joint[order], y[order], x[order], value[order]
+    if len(joint):
+        first = np.searchsorted(joint, joint)  # index of each joint's first candidate
+        keep = np.arange(len(joint)) - first < max_per_joint
+        joint, y, x, value = joint[keep], y[keep], x[keep], value[keep]
+    return joint, x, y, value
+
+
+def refine_quarter(heatmaps: np.ndarray, joint: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(M, 2) float positions: each integer peak moved a quarter cell toward its higher neighbour per axis."""
+    k, h, w = heatmaps.shape
+    xl, xr = np.clip(x - 1, 0, w - 1), np.clip(x + 1, 0, w - 1)
+    yu, yd = np.clip(y - 1, 0, h - 1), np.clip(y + 1, 0, h - 1)
+    dx = np.sign(heatmaps[joint, y, xr] - heatmaps[joint, y, xl]) * 0.25
+    dy = np.sign(heatmaps[joint, yd, x] - heatmaps[joint, yu, x]) * 0.25
+    return np.stack([x + dx, y + dy], axis=1).astype(np.float32)

@@ -1,0 +1,72 @@
+"""One frame through the engine: letterbox -> ONNX model -> decode/group -> (track), with per-stage timings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.decode import DecodeConfig, decode
+from core.poses import Poses
+from core.preprocess import letterbox
+from core.session import PoseModel
+from core.tracker import PoseTracker, TrackerConfig
+
+STAGES = ("preprocess", "inference", "grouping", "tracking")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    input_size: int | None = None  # longest side fed to the network; None = the model's training size
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    tracker: TrackerConfig | None = field(default_factory=TrackerConfig)  # None = detection only
+
+
+@dataclass
+class FrameResult:
+    poses: Poses  # in original image pixels
+    timings_ms: dict[str, float]  # STAGES -> milliseconds
+
+
+class PosePipeline:
+    def __init__(self, model: PoseModel, config: PipelineConfig | None = None) -> None:
+        self.model = model
+        self.config = config or PipelineConfig()
+        self.tracker = self._new_tracker(self.config.tracker)
+
+    @property
+    def input_size(self) -> int:
+        return self.config.input_size or self.model.info.input_size
+
+    def _new_tracker(self, config: TrackerConfig | None) -> PoseTracker | None:
+        return None if config is None else PoseTracker(config, self.model.info.sigmas)
+
+    def configure(self, config: PipelineConfig) -> None:
+        """Change settings live; tracks survive unless tracking is switched on or off."""
+        if (config.tracker is None) != (self.tracker is None):
+            self.tracker = self._new_tracker(config.tracker)
+        elif self.tracker is not None:
+            self.tracker.config = config.tracker
+        self.config = config
+
+    def reset(self) -> None:
+        """Forget tracks (after a seek or a new source)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+
+    def process(self, image_bgr: np.ndarray, timestamp_s: float) -> FrameResult:
+        info = self.model.info
+        t0 = time.perf_counter()
+        blob, box = letterbox(image_bgr, self.input_size, info.mean, info.std)
+        t1 = time.perf_counter()
+        heatmaps, tags = self.model.run(blob)
+        t2 = time.perf_counter()
+        poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride)
+        poses = poses.scaled(box.to_image)
+        t3 = time.perf_counter()
+        if self.tracker is not None:
+            poses = self.tracker.update(poses, timestamp_s)
+        t4 = time.perf_counter()
+        timings = dict(zip(STAGES, np.diff([t0, t1, t2, t3, t4]) * 1000.0, strict=True))
+        return FrameResult(poses, {k: float(v) for k, v in timings.items()})

@@ -1,0 +1,68 @@
+"""The result type shared by decoding, tracking, drawing and the sinks.
+
+Shapes: N people, K keypoints. Coordinates are pixels (image or network input, as the
+producer says); a missing joint is NaN in ``xy`` and 0 in ``keypoint_scores``, never (0, 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Poses:
+    xy: np.ndarray  # (N, K, 2) float32, NaN = missing joint
+    keypoint_scores: np.ndarray  # (N, K) float32
+    scores: np.ndarray  # (N,) float32 person scores
+    track_ids: np.ndarray = field(default=None)  # (N,) int64, -1 = not tracked
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, dtype=np.float32)
+        if self.xy.ndim != 3 or self.xy.shape[2] != 2:
+            raise ValueError(f"xy must be (N, K, 2), got {self.xy.shape}")
+        n, k = self.xy.shape[:2]
+        self.keypoint_scores = np.asarray(self.keypoint_scores, dtype=np.float32)
+        self.scores = np.asarray(self.scores, dtype=np.float32)
+        if self.track_ids is None:
+            self.track_ids = np.full(n, -1, dtype=np.int64)
+        self.track_ids = np.asarray(self.track_ids, dtype=np.int64)
+        if self.keypoint_scores.shape != (n, k):
+            raise ValueError(f"keypoint_scores must be {(n, k)}, got {self.keypoint_scores.shape}")
+        if self.scores.shape != (n,) or self.track_ids.shape != (n,):
+            raise ValueError(f"scores and track_ids must be ({n},), got {self.scores.shape}, {self.track_ids.shape}")
+
+    @classmethod
+    def empty(cls, k: int) -> Poses:
+        return cls(np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0))
+
+    def __len__(self) -> int:
+        return self.xy.shape[0]
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.xy.shape[1]
+
+    @property
+    def visible(self) -> np.ndarray:
+        """(N, K) bool: joints that were found."""
+        return ~np.isnan(self.xy[..., 0])
+
+    def boxes(self) -> np.ndarray:
+        """(N, 4) x_min, y_min, x_max, y_max over the found joints (NaN for a person without joints)."""
+        out = np.full((len(self), 4), np.nan, dtype=np.float32)
+        has = self.visible.any(axis=1)
+        if has.any():
+            xy = self.xy[has]
+            out[has, :2] = np.nanmin(xy, axis=1)
+            out[has, 2:] = np.nanmax(xy, axis=1)
+        return out
+
+    def select(self, index: np.ndarray) -> Poses:
+        """The people at ``index`` (a bool mask or integer indices)."""
+        return Poses(self.xy[index], self.keypoint_scores[index], self.scores[index], self.track_ids[index])
+
+    def scaled(self, to_image) -> Poses:
+        """A copy with ``xy`` mapped through ``to_image`` ((..., 2) -> (..., 2))."""
+        return Poses(to_image(self.xy), self.keypoint_scores, self.scores, self.track_ids)

@@ -1,0 +1,55 @@
+"""Letterbox: keep the aspect ratio, longest side to the input size, pad right/bottom to a multiple of 32.
+
+Coordinates follow OpenCV's resize convention (pixel centres): an input pixel x maps to
+image pixel (x + 0.5) / scale - 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+STRIDE = 32
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    scale: float  # network-input pixels per image pixel
+    image_size: tuple[int, int]  # (w, h) of the original image
+    input_size: tuple[int, int]  # (w, h) of the padded network input
+
+    def to_image(self, xy: np.ndarray) -> np.ndarray:
+        """Network-input pixel coordinates (..., 2) -> original image pixels."""
+        return ((np.asarray(xy, dtype=np.float32) + 0.5) / self.scale - 0.5).astype(np.float32)
+
+    def to_input(self, xy: np.ndarray) -> np.ndarray:
+        return ((np.asarray(xy, dtype=np.float32) + 0.5) * self.scale - 0.5).astype(np.float32)
+
+
+def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbox:
+    w, h = image_size
+    scale = input_size / max(w, h)
+    rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
+    pw, ph = -(-rw // STRIDE) * STRIDE, -(-rh // STRIDE) * STRIDE
+    return Letterbox(scale, (w, h), (pw, ph))
+
+
+def letterbox(image_bgr: np.ndarray, input_size: int, mean, std) -> tuple[np.ndarray, Letterbox]:
+    """BGR uint8 image -> ((1, 3, H, W) float32 normalised RGB blob, Letterbox)."""
+    h, w = image_bgr.shape[:2]
+    box = letterbox_geometry((w, h), input_size)
+    rw, rh = max(1, round(w * box.scale)), max(1, round(h * box.scale))
+    resized = cv2.resize(image_bgr, (rw, rh), interpolation=cv2.INTER_AREA if box.scale < 1 else cv2.INTER_LINEAR)
+    pw, ph = box.input_size
+    mean_bgr = [m * 255.0 for m in reversed(mean)]
+    # pad with the mean colour so padding normalises to 0
+    padded = cv2.copyMakeBorder(resized, 0, ph - rh, 0, pw - rw, cv2.BORDER_CONSTANT, value=mean_bgr)
+    params = cv2.dnn.Image2BlobParams()
+    params.scalefactor = tuple(1.0 / (255.0 * s) for s in std) + (0.0,)
+    params.mean = tuple(m * 255.0 for m in mean) + (0.0,)  # applied after the swap, so RGB order
+    params.swapRB = True
+    params.ddepth = cv2.CV_32F
+    blob = cv2.dnn.blobFromImageWithParams(padded, params)  # (1, 3, H, W): (RGB - mean) * scalefactor
+    return blob, box

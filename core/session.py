@@ -1,0 +1,61 @@
+"""The ONNX Runtime session around a WLitePose model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import WLitePoseError
+from core.model_file import ModelInfo, check_model_path, file_sha256, parse_metadata
+
+# Accelerated providers in order of preference; CPU is always the fallback.
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider")
+
+
+def best_providers() -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    return [p for p in PREFERRED_PROVIDERS if p in available] + ["CPUExecutionProvider"]
+
+
+def open_session(path: str | Path, threads: int | None = None, providers: list[str] | None = None):
+    """An onnxruntime InferenceSession; WLitePoseError if the file is missing or not ONNX."""
+    import onnxruntime as ort
+
+    path = check_model_path(path)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    options.inter_op_num_threads = 1
+    # Spinning worker threads collapse on small machines when another thread (reader, GUI) is busy.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers or best_providers())
+    except Exception as error:  # onnxruntime raises several unrelated types for a bad file
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise WLitePoseError(f"{path} is not a readable ONNX model file ({reason})") from None
+
+
+class PoseModel:
+    """A loaded model: ``run(blob (1,3,H,W)) -> (heatmaps (K,H/2,W/2), tags (K,H/4,W/4))``."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        self.path = Path(path)
+        self._session = open_session(self.path, threads)
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.info: ModelInfo = parse_metadata(meta, self.path, file_sha256(self.path))
+        inputs = [i.name for i in self._session.get_inputs()]
+        outputs = [o.name for o in self._session.get_outputs()]
+        if inputs != ["image"] or not {"heatmaps", "tags"} <= set(outputs):
+            raise WLitePoseError(
+                f"{self.path} does not have the WLitePose input 'image' and outputs 'heatmaps', 'tags'"
+            )
+        self.provider: str = self._session.get_providers()[0]
+
+    def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob})
+        return heatmaps[0], tags[0]

@@ -1,0 +1,186 @@
+"""Multi-person pose tracking: OKS + Hungarian association, Kalman-smoothed keypoints, ID life cycle.
+
+Each track keeps one constant-velocity Kalman filter per keypoint (core.kalman), all tracks in
+arrays so the cost stays flat with crowd size. Per frame:
+
+1. predict every track to the frame's timestamp;
+2. match detections to tracks seen in the previous frame, then the rest to lost tracks
+   (Hungarian on 1 - OKS between the predicted and detected poses; OKS over joints present in
+   both, with the track's box area as scale, widened while a track is lost);
+3. matched joints update their filter; joints missing in the detection stay missing
+   (predictions are never written out as measurements);
+4. a track gets an ID after ``min_hits`` matches (tentative before, track_id -1), becomes lost
+   when unmatched and is dropped after ``max_lost_s`` seconds unseen, so a person who
+   reappears nearby within that time gets their old ID back.
+
+Noise is relative to each person's size, so behaviour does not depend on image resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from core import kalman
+from core.poses import Poses
+
+# At smoothing 1 the filter assumes joint jitter of this fraction of the person's size.
+MAX_JITTER = 0.15
+# Acceleration noise std, in person sizes per s^2.
+ACCEL = 3.0
+# Speed std of a newly seen joint, in person sizes per s.
+INIT_SPEED = 1.0
+MIN_SCALE_PX = 8.0
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    max_lost_s: float = 1.0  # an unseen track keeps its ID this long
+    smoothing: float = 0.5  # 0 = raw detections; 1 = strongest smoothing (more lag on sudden moves)
+    min_hits: int = 2  # matches before a track gets an ID
+    min_oks: float = 0.1  # weaker matches are refused
+    lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
+    joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
+    default_dt: float = 1 / 30  # step used when timestamps do not advance
+
+
+class PoseTracker:
+    """``update(poses, timestamp_s) -> poses`` with track_ids filled and keypoints smoothed."""
+
+    def __init__(self, config: TrackerConfig, sigmas) -> None:
+        self.config = config
+        self.kappa2 = (2.0 * np.asarray(sigmas, dtype=np.float64)) ** 2  # (K,)
+        self.reset()
+
+    def reset(self) -> None:
+        k = len(self.kappa2)
+        self._next_id = 1
+        self._time: float | None = None
+        self.pos = np.zeros((0, k, 2))
+        self.vel = np.zeros((0, k, 2))
+        self.cov = np.zeros((3, 0, k))
+        self.joint_seen = np.zeros((0, k))  # time a joint was last measured (-inf: never)
+        self.scale = np.zeros(0)  # person size in px (sqrt of box area)
+        self.ids = np.zeros(0, np.int64)  # -1 while tentative
+        self.hits = np.zeros(0, np.int64)
+        self.last_seen = np.zeros(0)
+
+    @property
+    def track_count(self) -> int:
+        return len(self.ids)
+
+    def update(self, poses: Poses, timestamp_s: float) -> Poses:
+        cfg = self.config
+        dt = cfg.default_dt if self._time is None or timestamp_s <= self._time else timestamp_s - self._time
+        now = timestamp_s if self._time is None or timestamp_s > self._time else self._time + dt
+        self._time = now
+        kalman.predict(self.pos, self.vel, self.cov, dt, (ACCEL * self.scale) ** 2)
+
+        det_xy = poses.xy.astype(np.float64)
+        det_vis = poses.visible
+        track_of = self._associate(det_xy, det_vis, now, dt)  # (N,) track index or -1
+        matched = track_of >= 0
+        out_xy = poses.xy.copy()
+        if matched.any():
+            rows = track_of[matched]
+            self._measure(rows, det_xy[matched], det_vis[matched], poses.boxes()[matched], now)
+            smoothed = self.pos[rows].astype(np.float32)
+            out_xy[matched] = np.where(det_vis[matched][..., None], smoothed, np.nan)
+        new = ~matched
+        if new.any():
+            self._spawn(det_xy[new], det_vis[new], poses.boxes()[new], now)
+            track_of[new] = np.arange(len(self.ids) - new.sum(), len(self.ids))
+        self.hits[track_of] += 1
+        promote = (self.ids < 0) & (self.hits >= cfg.min_hits)
+        self.ids[promote] = np.arange(self._next_id, self._next_id + promote.sum())
+        self._next_id += int(promote.sum())
+        ids = self.ids[track_of]
+        self._drop(now)
+        return Poses(out_xy, poses.keypoint_scores, poses.scores, ids)
+
+    # ---- steps -------------------------------------------------------------------------
+    def _associate(self, det_xy, det_vis, now: float, dt: float) -> np.ndarray:
+        n = len(det_xy)
+        track_of = np.full(n, -1, np.int64)
+        if n == 0 or len(self.ids) == 0:
+            return track_of
+        lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
+        oks = self._oks(det_xy, det_vis, lost_for)  # (T, N)
+        recent = lost_for <= 1e-6
+        free = np.ones(n, bool)
+        for stage in (recent, ~recent):
+            rows_t = np.flatnonzero(stage)
+            cols_d = np.flatnonzero(free)
+            if len(rows_t) == 0 or len(cols_d) == 0:
+                continue
+            sub = oks[np.ix_(rows_t, cols_d)]
+            r, c = linear_sum_assignment(-sub)
+            ok = sub[r, c] >= self.config.min_oks
+            track_of[cols_d[c[ok]]] = rows_t[r[ok]]
+            free[cols_d[c[ok]]] = False
+        return track_of
+
+    def _oks(self, det_xy, det_vis, lost_for) -> np.ndarray:
+        """(T, N) OKS between predicted tracks and detections over joints present in both."""
+        track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
+        growth = 1.0 + self.config.lost_gate_growth * np.maximum(lost_for, 0.0)
+        area = (self.scale * growth) ** 2  # (T,)
+        d2 = ((self.pos[:, None] - det_xy[None]) ** 2).sum(-1)  # (T, N, K)
+        both = track_vis[:, None, :] & det_vis[None, :, :]
+        e = np.exp(-np.nan_to_num(d2, nan=np.inf) / (2.0 * area[:, None, None] * self.kappa2 + 1e-9))
+        count = both.sum(-1)
+        return np.where(count > 0, (e * both).sum(-1) / np.maximum(count, 1), 0.0)
+
+    def _noise(self, scale: np.ndarray) -> np.ndarray:
+        """Measurement variance per track (px^2); smoothing 0 trusts each detection fully."""
+        return np.maximum((MAX_JITTER * self.config.smoothing * scale) ** 2, 1e-6)
+
+    def _measure(self, rows, z, vis, boxes, now: float) -> None:
+        stale = vis & (now - self.joint_seen[rows] > self.config.joint_reset_s)
+        self.scale[rows] = _box_scale(boxes)
+        pos, vel, cov = self.pos[rows], self.vel[rows], self.cov[:, rows]
+        # joints that restart take the person's mean velocity of the joints still tracked
+        live = vis & ~stale
+        mean_vel = (vel * live[..., None]).sum(1) / np.maximum(live.sum(1), 1)[:, None]
+        pos[stale] = z[stale]
+        vel[stale] = np.broadcast_to(mean_vel[:, None], vel.shape)[stale]
+        r = self._noise(self.scale[rows])
+        cov[0] = np.where(stale, r[:, None], cov[0])
+        cov[1] = np.where(stale, 0.0, cov[1])
+        cov[2] = np.where(stale, ((INIT_SPEED * self.scale[rows]) ** 2)[:, None], cov[2])
+        kalman.update(pos, vel, cov, np.nan_to_num(z), live, r)
+        self.pos[rows], self.vel[rows], self.cov[:, rows] = pos, vel, cov
+        self.joint_seen[rows] = np.where(vis, now, self.joint_seen[rows])
+        self.last_seen[rows] = now
+
+    def _spawn(self, z, vis, boxes, now: float) -> None:
+        m, k = vis.shape
+        scale = _box_scale(boxes)
+        r = self._noise(scale)
+        cov = np.zeros((3, m, k))
+        cov[0] = r[:, None]
+        cov[2] = ((INIT_SPEED * scale) ** 2)[:, None]
+        self.pos = np.concatenate([self.pos, np.nan_to_num(z)])
+        self.vel = np.concatenate([self.vel, np.zeros((m, k, 2))])
+        self.cov = np.concatenate([self.cov, cov], axis=1)
+        self.joint_seen = np.concatenate([self.joint_seen, np.where(vis, now, -np.inf)])
+        self.scale = np.concatenate([self.scale, scale])
+        self.ids = np.concatenate([self.ids, np.full(m, -1, np.int64)])
+        self.hits = np.concatenate([self.hits, np.zeros(m, np.int64)])
+        self.last_seen = np.concatenate([self.last_seen, np.full(m, now)])
+
+    def _drop(self, now: float) -> None:
+        unseen = self.last_seen < now
+        dead = unseen & ((self.ids < 0) | (now - self.last_seen > self.config.max_lost_s))
+        keep = ~dead
+        self.pos, self.vel, self.cov = self.pos[keep], self.vel[keep], self.cov[:, keep]
+        self.joint_seen, self.scale = self.joint_seen[keep], self.scale[keep]
+        self.ids, self.hits, self.last_seen = self.ids[keep], self.hits[keep], self.last_seen[keep]
+
+
+def _box_scale(boxes: np.ndarray) -> np.ndarray:
+    w = np.nan_to_num(boxes[:, 2] - boxes[:, 0])
+    h = np.nan_to_num(boxes[:, 3] - boxes[:, 1])
+    return np.maximum(np.sqrt(np.maximum(w, 1.0) * np.maximum(h, 1.0)), MIN_SCALE_PX)

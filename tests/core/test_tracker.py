@@ -1,0 +1,117 @@
+"""Tracker on synthetic trajectories: crossings, occlusions, jitter, lag, missing joints."""
+
+import numpy as np
+
+from core.poses import Poses
+from core.synthetic import random_people
+from core.tracker import PoseTracker, TrackerConfig
+
+K = 17
+SIGMAS = np.full(K, 0.07)
+FPS = 25.0
+
+
+def _bodies(seed: int, n: int) -> np.ndarray:
+    """(n, K, 2) body shapes centred on 0, each ~120 px tall and different."""
+    rng = np.random.default_rng(seed)
+    bodies = random_people(rng, n, K, (640, 480), overlap=0.0)
+    return bodies - np.nanmean(bodies, axis=1, keepdims=True)
+
+
+def _run(tracker, frames: list[Poses]) -> list[Poses]:
+    return [tracker.update(p, i / FPS) for i, p in enumerate(frames)]
+
+
+def _crossing_scene(noise_px: float, occlude: dict[int, range], seed: int = 0):
+    """Four people walking across each other (two crossing pairs); returns truth (T, 4, K, 2) and detections."""
+    rng = np.random.default_rng(seed)
+    bodies = _bodies(seed, 4)
+    t = np.arange(60) / FPS
+    starts = np.array([[100, 200], [540, 210], [300, 60], [320, 420]], float)
+    velocity = np.array([[180, 0], [-180, 0], [0, 150], [0, -150]], float)  # px/s; pairs meet mid-clip
+    centres = starts[None] + velocity[None] * t[:, None, None]  # (T, 4, 2)
+    truth = centres[:, :, None, :] + bodies[None]
+    frames = []
+    for i in range(len(t)):
+        present = [p for p in range(4) if i not in occlude.get(p, ())]
+        xy = truth[i, present] + rng.normal(0, noise_px, (len(present), K, 2))
+        frames.append(Poses(xy, np.ones((len(present), K)), np.ones(len(present))))
+    return truth, frames, occlude
+
+
+def _ids_per_person(truth, frames, outputs):
+    """person -> set of track IDs they were given (matching outputs to truth by nearest centre)."""
+    ids: dict[int, set[int]] = {p: set() for p in range(truth.shape[1])}
+    for i, out in enumerate(outputs):
+        for n in range(len(out)):
+            person = int(np.argmin(np.linalg.norm(truth[i].mean(1) - np.nanmean(frames[i].xy[n], 0), axis=1)))
+            if out.track_ids[n] >= 0:
+                ids[person].add(int(out.track_ids[n]))
+    return ids
+
+
+def test_crossings_and_ten_frame_occlusions_keep_ids():
+    occlude = {0: range(25, 35), 2: range(20, 30)}  # 10 frames each, through the crossings
+    truth, frames, _ = _crossing_scene(2.0, occlude)
+    outputs = _run(PoseTracker(TrackerConfig(), SIGMAS), frames)
+    ids = _ids_per_person(truth, frames, outputs)
+    assert all(len(v) == 1 for v in ids.values()), ids
+    assert len(set.union(*ids.values())) == 4
+    assert (outputs[-1].track_ids >= 0).all()
+
+
+def test_id_is_new_after_max_lost():
+    truth, frames, _ = _crossing_scene(1.0, {0: range(10, 45)})  # 35 frames = 1.4 s > 1 s
+    outputs = _run(PoseTracker(TrackerConfig(max_lost_s=1.0), SIGMAS), frames)
+    ids = _ids_per_person(truth, frames, outputs)
+    assert len(ids[0]) == 2 and all(len(ids[p]) == 1 for p in (1, 2, 3))
+
+
+def test_smoothing_reduces_jitter_with_bounded_lag():
+    rng = np.random.default_rng(5)
+    body = _bodies(1, 1)[0]
+    t = np.arange(100) / FPS
+    # walk right, then turn sharply upwards at frame 50
+    centre = np.where(
+        t[:, None] < 2.0, [[100, 300]] + np.outer(t, [150, 0]), [[400, 300]] + np.outer(t - 2.0, [0, -150])
+    )
+    truth = centre[:, None, :] + body[None]
+    noisy = truth + rng.normal(0, 3.0, truth.shape)
+    frames = [Poses(noisy[i][None], np.ones((1, K)), np.ones(1)) for i in range(len(t))]
+    smooth = np.stack([o.xy[0] for o in _run(PoseTracker(TrackerConfig(smoothing=0.5), SIGMAS), frames)])
+    raw_err = np.linalg.norm(noisy - truth, axis=2).mean(1)
+    smooth_err = np.linalg.norm(smooth - truth, axis=2).mean(1)
+    assert smooth_err[10:50].mean() < 0.6 * raw_err[10:50].mean()  # clear jitter reduction while walking
+    assert abs((smooth - truth)[20:50, :, 0].mean()) < 1.0  # no lag at constant speed
+    assert smooth_err[50:].max() < 10.0  # a sharp turn at 6 px/frame costs at most ~1.5 frames of motion
+    assert smooth_err[60:].mean() < raw_err[60:].mean()  # and is caught up within 10 frames
+    # smoothing 0 returns the detections unchanged
+    raw = np.stack([o.xy[0] for o in _run(PoseTracker(TrackerConfig(smoothing=0.0), SIGMAS), frames)])
+    assert np.allclose(raw, noisy, atol=1e-3)
+
+
+def test_missing_joints_stay_missing_and_predictions_are_not_written():
+    body = _bodies(2, 1)[0] + [300, 240]
+    tracker = PoseTracker(TrackerConfig(min_hits=1), SIGMAS)
+    for i in range(5):
+        xy = body + [5.0 * i, 0]
+        if i >= 3:
+            xy[[0, 9]] = np.nan
+        out = tracker.update(Poses(xy[None], np.ones((1, K)), np.ones(1)), i / FPS)
+        assert out.track_ids.tolist() == [1]
+    assert np.isnan(out.xy[0, [0, 9]]).all() and np.isfinite(np.delete(out.xy[0], [0, 9], axis=0)).all()
+
+
+def test_tentative_ids_reset_and_empty_frames():
+    body = _bodies(3, 1)[0] + [300, 240]
+    tracker = PoseTracker(TrackerConfig(min_hits=2), SIGMAS)
+    one = Poses(body[None], np.ones((1, K)), np.ones(1))
+    assert tracker.update(one, 0.0).track_ids.tolist() == [-1]  # tentative
+    assert tracker.update(one, 0.04).track_ids.tolist() == [1]
+    assert len(tracker.update(Poses.empty(K), 0.08)) == 0
+    tracker.reset()
+    assert tracker.track_count == 0
+    tracker.update(one, 0.0)
+    assert tracker.update(one, 0.04).track_ids.tolist() == [1]  # counter restarts on the instance
+    other = PoseTracker(TrackerConfig(min_hits=1), SIGMAS)
+    assert other.update(one, 0.0).track_ids.tolist() == [1]  # counters are per instance
