@@ -1,0 +1,94 @@
+"""Skeleton drawing shared by the CLI's annotated video and the GUI: one colour per track ID."""
+
+from __future__ import annotations
+
+import colorsys
+from collections import deque
+
+import cv2
+import numpy as np
+
+from core.poses import Poses
+
+UNTRACKED = (200, 200, 200)  # BGR for people without a track ID
+GOLDEN = 0.618033988749895
+
+
+def track_color(track_id: int) -> tuple[int, int, int]:
+    """A stable, well-spread BGR colour for a track ID (hues stepped by the golden ratio)."""
+    if track_id < 0:
+        return UNTRACKED
+    r, g, b = colorsys.hsv_to_rgb((track_id * GOLDEN) % 1.0, 0.75, 1.0)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+class Trails:
+    """Recent positions (mean of the found joints) per track ID, for motion trails."""
+
+    def __init__(self, length: int = 30) -> None:
+        self.length = length
+        self._points: dict[int, deque] = {}
+
+    def update(self, poses: Poses) -> None:
+        seen = set()
+        for xy, track_id in zip(poses.xy, poses.track_ids, strict=True):
+            if track_id < 0 or np.isnan(xy[:, 0]).all():
+                continue
+            seen.add(int(track_id))
+            self._points.setdefault(int(track_id), deque(maxlen=self.length)).append(np.nanmean(xy, axis=0))
+        for track_id in list(self._points):
+            if track_id not in seen:
+                trail = self._points[track_id]
+                trail.popleft()  # a vanished track's trail fades out
+                if not trail:
+                    del self._points[track_id]
+
+    def items(self):
+        return self._points.items()
+
+
+def draw_poses(
+    image_bgr: np.ndarray,
+    poses: Poses,
+    skeleton,
+    *,
+    boxes: bool = False,
+    scores: bool = False,
+    trails: Trails | None = None,
+) -> np.ndarray:
+    """Draw skeletons (and optional boxes, scores, trails) into ``image_bgr`` in place; returns it."""
+    h, w = image_bgr.shape[:2]
+    thickness = max(1, round(max(h, w) / 400))
+    if trails is not None:
+        for track_id, points in trails.items():
+            if len(points) > 1:
+                pts = np.round(np.array(points)).astype(np.int32)
+                cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
+    person_boxes = poses.boxes()
+    for n in range(len(poses)):
+        color = track_color(int(poses.track_ids[n]))
+        xy = poses.xy[n]
+        found = ~np.isnan(xy[:, 0])
+        pts = np.round(np.nan_to_num(xy)).astype(np.int32)
+        for a, b in skeleton:
+            if found[a] and found[b]:
+                cv2.line(image_bgr, tuple(pts[a]), tuple(pts[b]), color, thickness + 1, cv2.LINE_AA)
+        for j in np.flatnonzero(found):
+            cv2.circle(image_bgr, tuple(pts[j]), thickness + 2, color, -1, cv2.LINE_AA)
+        if not found.any():
+            continue
+        x0, y0, x1, y1 = np.round(person_boxes[n]).astype(int)
+        if boxes:
+            cv2.rectangle(image_bgr, (x0, y0), (x1, y1), color, thickness)
+        label = []
+        if poses.track_ids[n] >= 0:
+            label.append(f"#{poses.track_ids[n]}")
+        if scores:
+            label.append(f"{poses.scores[n]:.2f}")
+        if label:
+            text = " ".join(label)
+            scale = 0.4 + thickness * 0.15
+            origin = (x0, max(12, y0 - 6))
+            for ink, weight in (((0, 0, 0), 3), (color, 1)):  # dark outline, then the track colour
+                cv2.putText(image_bgr, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, weight, cv2.LINE_AA)
+    return image_bgr

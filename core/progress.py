@@ -1,0 +1,68 @@
+"""A small progress line on stderr (frames, fps, ETA) and the per-stage timing summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+
+
+class StageTimes:
+    """Accumulated milliseconds per stage; ``summary()`` gives ms per frame."""
+
+    def __init__(self) -> None:
+        self.total_ms: dict[str, float] = defaultdict(float)
+        self.frames = 0
+
+    def add(self, timings_ms: dict[str, float]) -> None:
+        for stage, ms in timings_ms.items():
+            self.total_ms[stage] += ms
+
+    def per_frame(self) -> dict[str, float]:
+        return {stage: ms / max(self.frames, 1) for stage, ms in self.total_ms.items()}
+
+    def summary(self, wall_s: float) -> str:
+        lines = [f"{self.frames} frames in {wall_s:.1f} s: {self.frames / max(wall_s, 1e-9):.1f} fps overall"]
+        lines += [f"  {stage:<11} {ms:7.2f} ms/frame" for stage, ms in self.per_frame().items()]
+        return "\n".join(lines)
+
+
+class ProgressBar:
+    def __init__(self, total: int | None, stream=None, min_interval_s: float = 0.25, width: int = 28) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.min_interval_s = min_interval_s
+        self.width = width
+        self.start = time.perf_counter()
+        self._last = 0.0
+        self._shown = -1
+        self.done = 0
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.start, 1e-9)
+        fps = self.done / elapsed
+        if self.total:
+            frac = min(self.done / self.total, 1.0)
+            filled = int(frac * self.width)
+            eta = (self.total - self.done) / fps if fps > 0 else float("inf")
+            eta_text = f"{int(eta // 60):d}:{int(eta % 60):02d}" if eta != float("inf") else "?"
+            bar = "#" * filled + "-" * (self.width - filled)
+            return f"[{bar}] {self.done}/{self.total} {fps:5.1f} fps ETA {eta_text}"
+        return f"{self.done} frames {fps:5.1f} fps"
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self._last >= self.min_interval_s or (self.total and self.done >= self.total):
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        self._last, self._shown = now, self.done
+        self.stream.write("\r" + self.line(now))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._shown != self.done:
+            self._show(time.perf_counter())
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,57 @@
+"""COCO keypoint results JSON: a list of {image_id, category_id, keypoints [x, y, score]*K, score}.
+
+``image_id`` is the frame index (or the dataset's image id in evaluation), ``category_id`` 1.
+The COCO format has no empty value, so a missing joint is 0, 0, 0 there. The file is a valid
+JSON array after every frame: the closing bracket is rewritten behind each frame's entries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.poses import Poses
+from core.sinks.base import Sink, flat_keypoints, writable
+
+
+def coco_results(image_id: int, poses: Poses, category_id: int = 1) -> list[dict]:
+    return [
+        {
+            "image_id": int(image_id),
+            "category_id": category_id,
+            "keypoints": flat_keypoints(poses.xy[n], poses.keypoint_scores[n]),
+            "score": round(float(poses.scores[n]), 4),
+            **({"track_id": int(poses.track_ids[n])} if poses.track_ids[n] >= 0 else {}),
+        }
+        for n in range(len(poses))
+    ]
+
+
+class CocoJsonSink(Sink):
+    def __init__(self, path: str | Path) -> None:
+        self.path = writable(path)
+        self._file = open(self.path, "w", encoding="utf-8")
+        self._file.write("[")
+        self._end = self._file.tell()  # where the next entry goes (before the closing bracket)
+        self._count = 0
+        self._close_array()
+
+    def _close_array(self) -> None:
+        self._file.seek(self._end)
+        self._file.write("\n]\n")
+        self._file.truncate()
+        self._file.flush()
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        entries = coco_results(frame_index, poses)
+        if not entries:
+            return
+        self._file.seek(self._end)
+        for entry in entries:
+            self._file.write(("," if self._count else "") + "\n" + json.dumps(entry, separators=(",", ":")))
+            self._count += 1
+        self._end = self._file.tell()
+        self._close_array()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,68 @@
+"""Keypoint CSV (layout version 1) and its sidecar JSON.
+
+One row per (frame, person): ``frame, time_s, track_id, score, x_min, y_min, x_max, y_max``,
+then ``<keypoint>_x, <keypoint>_y, <keypoint>_score`` in schema order. Coordinates are image
+pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a person without
+joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
+fps, resolution, source, model file hash, keypoint names, skeleton and settings; it is rewritten
+at close with the number of frames written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.poses import Poses
+from core.sinks.base import Sink, atomic_write, writable
+
+LAYOUT_VERSION = 1
+BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
+
+
+def csv_columns(keypoint_names) -> list[str]:
+    return [*BASE_COLUMNS, *(f"{name}_{part}" for name in keypoint_names for part in ("x", "y", "score"))]
+
+
+def sidecar_path(csv_path: Path) -> Path:
+    return csv_path.with_name(csv_path.name + ".json")
+
+
+def _num(value: float, decimals: int) -> str:
+    return "" if np.isnan(value) else f"{value:.{decimals}f}"
+
+
+class CsvSink(Sink):
+    def __init__(self, path: str | Path, keypoint_names, sidecar: dict) -> None:
+        self.path = writable(path)
+        self.sidecar_path = writable(sidecar_path(self.path))
+        self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
+        self._frames = 0
+        self._write_sidecar()
+        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file, lineterminator="\n")
+        self._csv.writerow(csv_columns(keypoint_names))
+        self._file.flush()
+
+    def _write_sidecar(self) -> None:
+        data = {**self._sidecar, "frames_written": self._frames}
+        atomic_write(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        boxes = poses.boxes()
+        for n in range(len(poses)):
+            row = [frame_index, f"{time_s:.4f}", int(poses.track_ids[n]), f"{poses.scores[n]:.4f}"]
+            row += [_num(v, 2) for v in boxes[n]]
+            for (x, y), c in zip(poses.xy[n], poses.keypoint_scores[n], strict=True):
+                row += [_num(x, 2), _num(y, 2), "" if np.isnan(x) else f"{c:.4f}"]
+            self._csv.writerow(row)
+        self._file.flush()
+        self._frames += 1
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+            self._write_sidecar()

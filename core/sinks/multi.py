@@ -1,0 +1,86 @@
+"""Open the sinks a run asked for, as one context manager."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.errors import WLitePoseError
+from core.model_file import ModelInfo
+from core.poses import Poses
+from core.sinks.base import Sink
+from core.sinks.coco_json import CocoJsonSink
+from core.sinks.csv_sink import CsvSink
+from core.sinks.openpose import OpenPoseSink
+from core.sinks.posec3d import PoseC3DSink
+from core.sinks.video import VideoSink
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    csv: str | Path | None = None
+    coco_json: str | Path | None = None
+    openpose_dir: str | Path | None = None
+    posec3d: str | Path | None = None
+    video: str | Path | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in asdict(self).values())
+
+
+class MultiSink(Sink):
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self.sinks: list[Sink] = []
+
+    def add(self, sink: Sink) -> None:
+        self.sinks.append(self._stack.enter_context(sink))
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        for sink in self.sinks:
+            sink.write(frame_index, time_s, poses, image)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def open_sinks(options: SinkOptions, info: ModelInfo, source_meta: dict) -> MultiSink:
+    """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "settings" (recorded in sidecars).
+
+    Every path is checked (and created) here, so an unwritable one fails before any frame is processed.
+    """
+    paths = [Path(p).expanduser().resolve() for p in asdict(options).values() if p is not None]
+    if len(set(paths)) != len(paths):
+        raise WLitePoseError("two outputs were given the same path; give each output its own file")
+    fps = float(source_meta.get("fps") or 30.0)
+    size = tuple(source_meta.get("size") or (0, 0))
+    name = Path(str(source_meta.get("source", "frames"))).stem or "frames"
+    multi = MultiSink()
+    try:
+        if options.csv:
+            sidecar = {
+                "source": str(source_meta.get("source")),
+                "fps": fps,
+                "resolution": list(size),
+                "frame_count": source_meta.get("frame_count"),
+                "model_sha256": info.sha256,
+                "model_variant": info.variant,
+                "model_dataset": info.dataset,
+                "skeleton": [list(link) for link in info.skeleton],
+                "settings": source_meta.get("settings", {}),
+            }
+            multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
+        if options.coco_json:
+            multi.add(CocoJsonSink(options.coco_json))
+        if options.openpose_dir:
+            multi.add(OpenPoseSink(options.openpose_dir, name))
+        if options.posec3d:
+            multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name))
+        if options.video:
+            multi.add(VideoSink(options.video, fps, size))
+    except BaseException:
+        multi.close()
+        raise
+    return multi

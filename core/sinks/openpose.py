@@ -1,0 +1,45 @@
+"""OpenPose-style output: one ``<stem>_<frame:012d>_keypoints.json`` per frame in a folder.
+
+Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints_2d":
+[x, y, c]*K, and OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in
+OpenPose. Files are written atomically, so every file present is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.poses import Poses
+from core.sinks.base import Sink, atomic_write, flat_keypoints, writable
+
+EMPTY_PARTS = (
+    "face_keypoints_2d",
+    "hand_left_keypoints_2d",
+    "hand_right_keypoints_2d",
+    "pose_keypoints_3d",
+    "face_keypoints_3d",
+    "hand_left_keypoints_3d",
+    "hand_right_keypoints_3d",
+)
+
+
+class OpenPoseSink(Sink):
+    def __init__(self, folder: str | Path, stem: str = "frame") -> None:
+        self.folder = writable(folder, directory=True)
+        self.stem = stem
+
+    def frame_path(self, frame_index: int) -> Path:
+        return self.folder / f"{self.stem}_{frame_index:012d}_keypoints.json"
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        people = [
+            {
+                "person_id": [int(poses.track_ids[n])],
+                "pose_keypoints_2d": flat_keypoints(poses.xy[n], poses.keypoint_scores[n]),
+                **{part: [] for part in EMPTY_PARTS},
+            }
+            for n in range(len(poses))
+        ]
+        data = {"version": 1.3, "people": people}
+        atomic_write(self.frame_path(frame_index), json.dumps(data, separators=(",", ":")).encode())

@@ -1,0 +1,36 @@
+"""Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from core.errors import WLitePoseError
+from core.poses import Poses
+from core.sinks.base import Sink, writable
+
+CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+class VideoSink(Sink):
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        path = Path(path)
+        if path.suffix.lower() not in CODECS:
+            raise WLitePoseError(f"cannot write video {path}: use a .mp4 or .avi file name")
+        self.path = writable(path)
+        self.size = tuple(int(v) for v in size)
+        fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
+        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps or 30.0), self.size)
+        if not self._writer.isOpened():
+            raise WLitePoseError(f"cannot write video {path}: no encoder for {CODECS[path.suffix.lower()]}")
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        if image is None:
+            return
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = cv2.resize(image, self.size)
+        self._writer.write(image)
+
+    def close(self) -> None:
+        self._writer.release()

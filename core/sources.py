@@ -1,0 +1,220 @@
+"""Frame sources: video file, image folder (or one image), webcam index, stream URL.
+
+Files deliver every frame with its timestamp (index / fps). Live sources (webcams, streams)
+are read by a background thread that keeps only the newest frame, so latency never grows;
+their frame indices count every captured frame, so a gap shows frames that were dropped.
+A live source that stops delivering ends the iteration and sets ``end_reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.errors import WLitePoseError
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
+LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
+# FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
+TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
+
+
+@dataclass
+class Frame:
+    index: int
+    timestamp_s: float
+    image: np.ndarray  # BGR uint8
+
+
+class FrameSource:
+    """Iterable of Frame; a context manager. ``fps``, ``size`` (w, h), ``frame_count`` (None when live)."""
+
+    fps: float
+    size: tuple[int, int]
+    frame_count: int | None
+    is_live: bool = False
+    end_reason: str | None = None  # set when a live source ended by itself
+    spec: str
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def seek(self, index: int) -> None:
+        raise WLitePoseError(f"{self.spec} is a live source and cannot seek")
+
+    def close(self) -> None:
+        """Release the device or file."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class VideoFileSource(FrameSource):
+    def __init__(self, path: Path) -> None:
+        self.spec = str(path)
+        if path.stat().st_size == 0:
+            raise WLitePoseError(f"video file {path} is empty")
+        self._cap = cv2.VideoCapture(str(path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
+        if not ok or fourcc.strip("\0 ").lower() in TEXT_CODECS:
+            self._cap.release()
+            raise WLitePoseError(f"{path} is not a readable video")
+        self.size = (first.shape[1], first.shape[0])
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if 0 < fps < 1000 else 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 else None
+        self._next = 0
+        self._pending: np.ndarray | None = first
+
+    def seek(self, index: int) -> None:
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+        self._next, self._pending = int(index), None
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            if self._pending is not None:
+                image, self._pending = self._pending, None
+            else:
+                ok, image = self._cap.read()
+                if not ok:
+                    return
+            index, self._next = self._next, self._next + 1
+            yield Frame(index, index / self.fps, image)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageFolderSource(FrameSource):
+    def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
+        self.spec = str(path)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise WLitePoseError(f"folder {path} contains no images")
+        else:
+            files = [path]
+        self._files = files
+        first = self._read(files[0])
+        self.size = (first.shape[1], first.shape[0])
+        self.fps = fps
+        self.frame_count = len(files)
+        self._next = 0
+
+    @staticmethod
+    def _read(path: Path) -> np.ndarray:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise WLitePoseError(f"image {path} cannot be read")
+        return image
+
+    def seek(self, index: int) -> None:
+        self._next = int(index)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while self._next < len(self._files):
+            index = self._next
+            self._next += 1
+            yield Frame(index, index / self.fps, self._read(self._files[index]))
+
+
+class LiveSource(FrameSource):
+    """A camera or stream read on a thread that keeps only the newest frame."""
+
+    is_live = True
+
+    def __init__(self, target: int | str, spec: str) -> None:
+        self.spec = spec
+        self._cap = cv2.VideoCapture(target)
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok:
+            self._cap.release()
+            if isinstance(target, int):
+                found = list_cameras()
+                raise WLitePoseError(f"there is no camera with index {target} (cameras found: {found or 'none'})")
+            raise WLitePoseError(f"stream {spec} cannot be opened")
+        self.size = (first.shape[1], first.shape[0])
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if 0 < fps < 1000 else 30.0
+        self.frame_count = None
+        self._start = time.monotonic()
+        self._cond = threading.Condition()
+        self._latest: Frame | None = Frame(0, 0.0, first)
+        self._captured = 1
+        self._stopped = False
+        self._thread = threading.Thread(target=self._read_loop, name=f"source:{spec}", daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        while not self._stopped:
+            ok, image = self._cap.read()
+            with self._cond:
+                if not ok:
+                    if not self._stopped:
+                        self.end_reason = f"{self.spec} stopped delivering frames; the run ended there"
+                        log.info(self.end_reason)
+                    self._stopped = True
+                else:
+                    self._latest = Frame(self._captured, time.monotonic() - self._start, image)
+                    self._captured += 1
+                self._cond.notify_all()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                if self._latest is None and not self._stopped:
+                    self._cond.wait_for(lambda: self._latest is not None or self._stopped, LIVE_TIMEOUT_S)
+                frame, self._latest = self._latest, None
+                if frame is None:
+                    if not self._stopped:
+                        self.end_reason = f"{self.spec} sent no frame for {LIVE_TIMEOUT_S:.0f} s; the run ended there"
+                    return
+            yield frame
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopped = True
+        self._thread.join(timeout=2.0)
+        self._cap.release()
+
+
+def open_source(spec: str) -> FrameSource:
+    """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
+    spec = str(spec).strip()
+    if spec.isdigit():
+        return LiveSource(int(spec), f"camera {spec}")
+    if "://" in spec:
+        return LiveSource(spec, spec)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise WLitePoseError(f"source {spec} does not exist")
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageFolderSource(path)
+    return VideoFileSource(path)
+
+
+def list_cameras(max_index: int = 4) -> list[int]:
+    """Indices of the cameras that open and deliver a frame."""
+    found = []
+    for index in range(max_index):
+        cap = cv2.VideoCapture(index)
+        try:
+            if cap.isOpened() and cap.read()[0]:
+                found.append(index)
+        finally:
+            cap.release()
+    return found

@@ -1,0 +1,94 @@
+"""`wlitepose track`: source -> pipeline -> sinks, with a progress bar and a per-stage summary on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from pathlib import Path
+
+from core.draw import Trails, draw_poses
+from core.errors import WLitePoseError
+from core.pipeline import PipelineConfig, PosePipeline
+from core.progress import ProgressBar, StageTimes
+from core.session import PoseModel
+from core.sinks import SinkOptions, open_sinks
+from core.sources import open_source
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM closes the sinks like Ctrl-C does
+
+
+def resolve_model(model: Path | None, default: Path) -> Path:
+    if model is not None:
+        return model
+    if not default.is_file():
+        raise WLitePoseError(f"the default model {default} is not installed yet; pass --model FILE.onnx")
+    return default
+
+
+def run_track(args: argparse.Namespace, default_model: Path) -> int:
+    if args.max_frames is not None and args.max_frames < 1:
+        raise WLitePoseError("--max-frames must be at least 1")
+    if args.size is not None and (args.size < 32 or args.size % 32):
+        raise WLitePoseError("--size must be a positive multiple of 32")
+    model = PoseModel(resolve_model(args.model, default_model), threads=args.threads)
+    config = PipelineConfig(input_size=args.size, tracker=None if args.no_track else PipelineConfig().tracker)
+    pipeline = PosePipeline(model, config)
+    options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    times = StageTimes()
+    with open_source(args.source) as source:
+        meta = {
+            "source": str(args.source),
+            "fps": source.fps,
+            "size": list(source.size),
+            "frame_count": source.frame_count,
+            "settings": {
+                "input_size": pipeline.input_size,
+                "decode": dataclasses.asdict(config.decode),
+                "tracker": dataclasses.asdict(config.tracker) if config.tracker else None,
+            },
+        }
+        total = source.frame_count
+        if args.max_frames:
+            total = min(total, args.max_frames) if total else args.max_frames
+        print(
+            f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
+            f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
+            file=sys.stderr,
+        )
+        trails = Trails()
+        progress = ProgressBar(total)
+        started = time.perf_counter()
+        with open_sinks(options, model.info, meta) as sinks:
+            try:
+                read_start = time.perf_counter()
+                for frame in source:
+                    read_ms = (time.perf_counter() - read_start) * 1000.0
+                    result = pipeline.process(frame.image, frame.timestamp_s)
+                    write_start = time.perf_counter()
+                    image = None
+                    if options.video:
+                        trails.update(result.poses)
+                        image = draw_poses(frame.image, result.poses, model.info.skeleton, trails=trails)
+                    sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
+                    times.add({"read": read_ms, **result.timings_ms})
+                    times.add({"write": (time.perf_counter() - write_start) * 1000.0})
+                    times.frames += 1
+                    progress.update()
+                    if args.max_frames and times.frames >= args.max_frames:
+                        break
+                    read_start = time.perf_counter()
+            finally:
+                progress.close()
+        if source.end_reason:
+            print(f"wlitepose: {source.end_reason}", file=sys.stderr)
+    if times.frames == 0:
+        raise WLitePoseError(f"source {args.source} delivered no frames")
+    print(times.summary(time.perf_counter() - started), file=sys.stderr)
+    return 0

@@ -1,0 +1,70 @@
+"""Shared fixtures for core tests: an exported (untrained) model file, a "painted" model, the sample videos."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+VIDEO = DATA / "videos" / "vtest.avi"
+
+
+@pytest.fixture(scope="session")
+def video_path() -> Path:
+    if not VIDEO.is_file():
+        pytest.skip("../shared/data is absent")
+    return VIDEO
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A complete, untrained WLitePose-XS model file (real export, ~2 s)."""
+    from models.export import build_metadata, export_onnx
+    from models.schemas import COCO17
+    from models.wlitepose import build_model
+
+    path = tmp_path_factory.mktemp("model") / "wlitepose_xs_256.onnx"
+    export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
+    return path
+
+
+def write_painted_model(path: Path, heatmaps: np.ndarray, tags: np.ndarray, metadata: dict[str, str]) -> Path:
+    """An ONNX file that ignores its image and returns fixed maps (perfect outputs for a known input size)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = heatmaps.shape[0]
+    nodes = [
+        helper.make_node("ReduceSum", ["image"], ["total"], keepdims=1),
+        helper.make_node("Mul", ["total", "zero"], ["nothing"]),  # keeps the image as a real input
+        helper.make_node("Add", ["hm_const", "nothing"], ["heatmaps"]),
+        helper.make_node("Add", ["tag_const", "nothing"], ["tags"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "painted",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        [
+            helper.make_tensor_value_info("heatmaps", TensorProto.FLOAT, [1, k, *heatmaps.shape[1:]]),
+            helper.make_tensor_value_info("tags", TensorProto.FLOAT, [1, k, *tags.shape[1:]]),
+        ],
+        [
+            numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
+            numpy_helper.from_array(heatmaps[None].astype(np.float32), "hm_const"),
+            numpy_helper.from_array(tags[None].astype(np.float32), "tag_const"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def coco_metadata() -> dict[str, str]:
+    from models.export import build_metadata
+    from models.schemas import COCO17
+
+    return build_metadata(COCO17, "wlitepose_xs", 256, "coco", False)

@@ -1,0 +1,196 @@
+"""`wlitepose track` / `eval` end to end through main.main, and every bad input: one sentence, exit 2, no traceback."""
+
+import json
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+import main
+from core.preprocess import letterbox_geometry
+from core.synthetic import paint, random_people
+from tests.core.conftest import DATA, write_painted_model
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run main.main(argv) with only core's subcommands (other packages may not have landed); (rc, out, err)."""
+    monkeypatch.setattr(main, "COMMANDS", {k: v for k, v in main.COMMANDS.items() if k in ("track", "eval")})
+
+    def run(*argv):
+        rc = main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
+
+
+def _assert_clean_error(rc, err, *words):
+    assert rc == 2
+    lines = [line for line in err.splitlines() if line.startswith("wlitepose: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word.lower() in lines[0].lower(), lines[0]
+
+
+def test_track_writes_every_output_with_an_exported_model(cli, model_path, video_path, tmp_path):
+    out = tmp_path / "out"
+    rc, _, err = cli(
+        "track", video_path, "--model", model_path, "--max-frames", 6, "--threads", 1,
+        "--csv", out / "k.csv", "--coco-json", out / "k.json", "--openpose-dir", out / "op",
+        "--posec3d", out / "k.pkl", "--video", out / "k.mp4",
+    )  # fmt: skip
+    assert rc == 0, err
+    for stage in ("read", "preprocess", "inference", "grouping", "tracking", "write", "fps overall", "ETA"):
+        assert stage in err
+    header = (out / "k.csv").read_text().splitlines()[0].split(",")
+    assert header[:8] == ["frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max"]
+    assert header[8:11] == ["nose_x", "nose_y", "nose_score"] and len(header) == 8 + 17 * 3
+    sidecar = json.loads((out / "k.csv.json").read_text())
+    assert sidecar["frames_written"] == 6 and sidecar["resolution"] == [768, 576] and sidecar["fps"] == 10.0
+    assert len(sidecar["model_sha256"]) == 64 and sidecar["keypoint_names"][0] == "nose"
+    assert isinstance(json.loads((out / "k.json").read_text()), list)
+    assert len(list((out / "op").glob("vtest_*_keypoints.json"))) == 6
+    with open(out / "k.pkl", "rb") as f:
+        assert pickle.load(f)["total_frames"] == 6
+    cap = cv2.VideoCapture(str(out / "k.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 768
+
+
+def test_track_maps_people_back_to_image_pixels(cli, coco_metadata, video_path, tmp_path):
+    """A model file with known outputs: the CSV must hold those people, in image pixels, with stable IDs."""
+    box = letterbox_geometry((768, 576), 256)  # vtest.avi at input 256 -> 256 x 192
+    rng = np.random.default_rng(11)
+    truth = random_people(rng, 3, 17, box.input_size, overlap=0.3)
+    heatmaps, tags = paint(truth, np.array([0.0, 2.0, 4.0], np.float32), box.input_size)
+    model = write_painted_model(tmp_path / "painted.onnx", heatmaps, tags, coco_metadata)
+    rc, _, err = cli("track", video_path, "--model", model, "--max-frames", 5, "--csv", tmp_path / "k.csv")
+    assert rc == 0, err
+    rows = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 15
+    expected = box.to_image(truth)  # (3, 17, 2)
+    last = [r for r in rows if r[0] == "4"]
+    assert sorted(int(r[2]) for r in last) == [1, 2, 3]  # confirmed and stable
+    for row in last:
+        xy = np.array([float(v) for v in row[8:]]).reshape(17, 3)[:, :2]
+        error = np.linalg.norm(expected - xy[None], axis=2).max(axis=1).min()
+        assert error <= 1.0 / box.scale + 0.5, error  # 1 network pixel
+
+
+def test_track_without_tracking_and_image_folder(cli, coco_metadata, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((120, 160, 3), 60 * i, np.uint8))
+    box = letterbox_geometry((160, 120), 256)
+    truth = random_people(np.random.default_rng(2), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = write_painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    rc, _, err = cli("track", folder, "--model", model, "--no-track", "--coco-json", tmp_path / "r.json")
+    assert rc == 0, err
+    entries = json.loads((tmp_path / "r.json").read_text())
+    assert [e["image_id"] for e in entries] == [0, 0, 1, 1, 2, 2]
+    assert all("track_id" not in e for e in entries)
+
+
+def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path):
+    import core.cli
+
+    monkeypatch.setattr(core.cli, "DEFAULT_MODEL", tmp_path / "absent.onnx")
+    rc, _, err = cli("track", video_path)
+    _assert_clean_error(rc, err, "--model")
+
+
+@pytest.mark.parametrize(
+    "make_source, words",
+    [
+        (lambda d: d / "nothing.mp4", ["does not exist"]),
+        (lambda d: _touch(d / "empty.mp4", b""), ["empty"]),
+        (lambda d: _touch(d / "corrupt.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40), ["not a readable"]),
+        (lambda d: _touch(d / "notes.txt", b"hello, not a video\n" * 50), ["not a readable"]),
+        (lambda d: _mkdir(d / "no_images"), ["no images"]),
+        (lambda d: "9", ["no camera", "9"]),
+    ],
+)
+def test_bad_sources(cli, model_path, tmp_path, make_source, words):
+    rc, _, err = cli("track", make_source(tmp_path), "--model", model_path, "--csv", tmp_path / "o.csv")
+    _assert_clean_error(rc, err, *words)
+
+
+@pytest.mark.parametrize(
+    "make_model, words",
+    [
+        (lambda d, m: d / "absent.onnx", ["does not exist"]),
+        (lambda d, m: _touch(d / "empty.onnx", b""), ["empty"]),
+        (lambda d, m: _touch(d / "text.onnx", b"this is not a protobuf at all" * 10), ["not a readable onnx"]),
+        (lambda d, m: _strip_metadata(m, d / "bare.onnx"), ["not a wlitepose model", "metadata"]),
+    ],
+)
+def test_bad_models(cli, model_path, video_path, tmp_path, make_model, words):
+    rc, _, err = cli("track", video_path, "--model", make_model(tmp_path, model_path), "--max-frames", 1)
+    _assert_clean_error(rc, err, *words)
+
+
+def test_unwritable_output_keeps_nothing_half_done(cli, model_path, video_path, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc, _, err = cli("track", video_path, "--model", model_path, "--csv", blocker / "o.csv", "--max-frames", 1)
+    _assert_clean_error(rc, err, "cannot write", "o.csv")
+
+
+def test_error_mid_run_leaves_valid_outputs(cli, model_path, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), np.zeros((64, 64, 3), np.uint8))
+    (folder / "3.png").write_bytes(b"broken")
+    rc, _, err = cli(
+        "track", folder, "--model", model_path, "--coco-json", tmp_path / "r.json", "--csv", tmp_path / "k.csv"
+    )
+    _assert_clean_error(rc, err, "3.png")
+    assert isinstance(json.loads((tmp_path / "r.json").read_text()), list)  # still a valid array
+    assert json.loads((tmp_path / "k.csv.json").read_text())["frames_written"] == 3
+
+
+def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path):
+    if not DATA.is_dir():
+        pytest.skip("../shared/data is absent")
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", DATA / "val" / "annotations.json",
+        "--images", DATA / "val" / "images", "--size", 128, "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert list(stats) == ["AP", "AP50", "AP75", "APm", "APl", "AR"]
+    assert all(0.0 <= v <= 1.0 for v in stats.values()) and "AP50" in out
+    # CrowdPose's 14 keypoints against a 17-keypoint model: a clear refusal
+    rc, _, err = cli(
+        "eval", "--model", model_path, "--annotations", DATA / "crowdpose_sample" / "test_crowdpose.json",
+        "--images", DATA / "crowdpose_sample",
+    )  # fmt: skip
+    _assert_clean_error(rc, err, "14 keypoints")
+
+
+def test_eval_bad_paths(cli, model_path, tmp_path):
+    rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
+    _assert_clean_error(rc, err, "a.json", "does not exist")
+
+
+def _touch(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def _mkdir(path):
+    path.mkdir()
+    return path
+
+
+def _strip_metadata(model_path, out):
+    import onnx
+
+    proto = onnx.load(str(model_path))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(out))
+    return out

@@ -1,0 +1,137 @@
+"""Golden files fix every export layout; interrupted runs leave valid files."""
+
+import json
+import pickle
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import WLitePoseError
+from core.model_file import ModelInfo
+from core.poses import Poses
+from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
+
+GOLDEN = Path(__file__).parent / "golden"
+NAN = np.nan
+INFO = ModelInfo(
+    keypoint_names=("nose", "left_wrist", "right_wrist"),
+    skeleton=((0, 1), (0, 2)),
+    flip_map=(0, 2, 1),
+    sigmas=(0.026, 0.062, 0.062),
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    heatmap_stride=2,
+    tag_stride=4,
+    variant="wlitepose_xs",
+    input_size=256,
+    dataset="toy",
+    trained=False,
+    sha256="0" * 64,
+)
+META = {"source": "clip.mp4", "fps": 25.0, "size": [64, 48], "frame_count": 3, "settings": {"input_size": 256}}
+
+
+def _frames() -> list[tuple[int, float, Poses]]:
+    first = Poses(
+        [[[10.0, 20.0], [12.5, 30.25], [NAN, NAN]], [[40.0, 10.0], [NAN, NAN], [44.125, 18.0]]],
+        [[0.9, 0.8, 0.0], [0.7, 0.0, 0.61234]],
+        [0.55, 0.43],
+        [1, -1],
+    )
+    second = Poses([[[11.0, 21.0], [13.0, 31.0], [9.0, 29.0]]], [[0.95, 0.85, 0.5]], [0.77], [1])
+    return [(0, 0.0, first), (1, 0.04, Poses.empty(3)), (2, 0.08, second)]
+
+
+def _write_all(tmp_path: Path) -> SinkOptions:
+    options = SinkOptions(
+        csv=tmp_path / "out.csv",
+        coco_json=tmp_path / "out.json",
+        openpose_dir=tmp_path / "openpose",
+        posec3d=tmp_path / "out.pkl",
+        video=tmp_path / "out.avi",
+    )
+    with open_sinks(options, INFO, META) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses, image=np.full((48, 64, 3), 40 * index, np.uint8))
+    return options
+
+
+def _golden(name: str, text: str, update: bool = False) -> None:
+    path = GOLDEN / name
+    if update:
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} layout changed"
+
+
+def _posec3d_as_json(data: dict) -> str:
+    plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+    return json.dumps(plain, indent=1, sort_keys=True) + "\n"
+
+
+def test_every_layout_matches_its_golden_file(tmp_path):
+    options = _write_all(tmp_path)
+    _golden("out.csv", Path(options.csv).read_text())
+    _golden("out.csv.json", Path(str(options.csv) + ".json").read_text())
+    _golden("coco.json", Path(options.coco_json).read_text())
+    files = sorted(p.name for p in Path(options.openpose_dir).iterdir())
+    assert files == [f"clip_{i:012d}_keypoints.json" for i in range(3)]
+    _golden("openpose_000000000000.json", (Path(options.openpose_dir) / files[0]).read_text() + "\n")
+    with open(options.posec3d, "rb") as f:
+        _golden("posec3d.json", _posec3d_as_json(pickle.load(f)))
+    cap = cv2.VideoCapture(str(options.video))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
+
+
+def test_csv_leaves_missing_joints_empty(tmp_path):
+    _write_all(tmp_path)
+    rows = [line.split(",") for line in (tmp_path / "out.csv").read_text().splitlines()]
+    header = rows[0]
+    second_person = dict(zip(header, rows[2], strict=True))
+    assert second_person["left_wrist_x"] == second_person["left_wrist_y"] == second_person["left_wrist_score"] == ""
+    assert second_person["track_id"] == "-1"
+
+
+def test_files_are_valid_before_close(tmp_path):
+    """What an interrupted run leaves: every sink's file parses after each frame, before close."""
+    csv_sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
+    coco = CocoJsonSink(tmp_path / "a.json")
+    openpose = OpenPoseSink(tmp_path / "op")
+    posec3d = PoseC3DSink(tmp_path / "a.pkl", 3, (64, 48), "clip", flush_every=2)
+    try:
+        assert json.loads((tmp_path / "a.json").read_text()) == []
+        for written, (index, t, poses) in enumerate(_frames(), start=1):
+            for sink in (csv_sink, coco, openpose, posec3d):
+                sink.write(index, t, poses)
+            coco_entries = json.loads((tmp_path / "a.json").read_text())
+            assert len(coco_entries) == sum(len(p) for _, _, p in _frames()[:written])
+            assert len((tmp_path / "a.csv").read_text().splitlines()) == 1 + len(coco_entries)
+            with open(tmp_path / "a.pkl", "rb") as f:
+                assert pickle.load(f)["total_frames"] == written // 2 * 2  # flushed every 2 frames
+    finally:
+        for sink in (csv_sink, coco, openpose, posec3d):
+            sink.close()
+    with open(tmp_path / "a.pkl", "rb") as f:
+        data = pickle.load(f)
+    assert data["total_frames"] == 3 and data["keypoint"].shape == (2, 3, 3, 2)
+
+
+@pytest.mark.parametrize("field", ["csv", "coco_json", "openpose_dir", "posec3d", "video"])
+def test_unwritable_output_is_a_clear_error(tmp_path, field):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    options = SinkOptions(**{field: blocker / "sub" / "out.avi"})  # a folder under a plain file
+    with pytest.raises(WLitePoseError, match="cannot write"):
+        open_sinks(options, INFO, META)
+
+
+def test_same_path_twice_is_refused(tmp_path):
+    with pytest.raises(WLitePoseError, match="same path"):
+        open_sinks(SinkOptions(csv=tmp_path / "a", coco_json=tmp_path / "a"), INFO, META)
+
+
+def test_video_needs_a_known_container(tmp_path):
+    with pytest.raises(WLitePoseError, match=".mp4 or .avi"):
+        open_sinks(SinkOptions(video=tmp_path / "a.mkv"), INFO, META)
