@@ -1,0 +1,1 @@
+"""Training of WLitePose: datasets, augmentation, targets, losses and the trainer (torch; imports models and core)."""

@@ -1,0 +1,65 @@
+"""The paper's augmentation: rotation, scale, translation and horizontal flip with the flip map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    max_rotation: float = 30.0  # degrees, uniform in [-max, max]
+    min_scale: float = 0.75
+    max_scale: float = 1.5
+    max_translate: float = 40.0  # output pixels, uniform in [-max, max] per axis
+    flip: float = 0.5  # probability of a horizontal flip
+
+
+def random_affine(
+    width: int, height: int, size: int, config: AugmentConfig | None, rng: np.random.Generator | None
+) -> tuple[np.ndarray, bool]:
+    """A 2x3 matrix mapping image pixels into a size x size crop, and whether it flips.
+
+    Without augmentation the image's longest side fits ``size``, centred (as at inference,
+    up to the padding).
+    """
+    scale, angle, tx, ty, flip = size / max(width, height), 0.0, 0.0, 0.0, False
+    if config is not None and rng is not None:
+        scale *= rng.uniform(config.min_scale, config.max_scale)
+        angle = rng.uniform(-config.max_rotation, config.max_rotation)
+        tx, ty = rng.uniform(-config.max_translate, config.max_translate, size=2)
+        flip = bool(rng.random() < config.flip)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    matrix[:, 2] += ((size - 1) / 2 + tx - cx, (size - 1) / 2 + ty - cy)
+    if flip:  # x -> size - 1 - x after the affine
+        matrix = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]]) @ np.vstack([matrix, [0.0, 0.0, 1.0]])
+    return matrix, flip
+
+
+def warp_sample(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    valid: np.ndarray,
+    matrix: np.ndarray,
+    flip: bool,
+    size: int,
+    flip_map: tuple[int, ...],
+    mean_rgb: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply ``matrix`` to the image (padding with the mean colour, as inference pads), keypoints and mask.
+
+    Keypoints that leave the crop become unlabelled (v = 0); a flip also swaps left/right joints.
+    """
+    border = tuple(float(m * 255) for m in reversed(mean_rgb))
+    image = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=border)
+    valid = cv2.warpAffine(valid, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=1)
+    kps = keypoints.copy()
+    kps[..., :2] = kps[..., :2] @ matrix[:, :2].T + matrix[:, 2]
+    if flip:
+        kps = kps[:, list(flip_map)]
+    outside = (kps[..., 0] < 0) | (kps[..., 1] < 0) | (kps[..., 0] > size - 1) | (kps[..., 1] > size - 1)
+    kps[outside, 2] = 0
+    return image, kps, valid

@@ -1,0 +1,92 @@
+"""`wlitepose train`. Only the standard library is imported at module level."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _data_folder(path: str) -> tuple[str, str]:
+    folder = Path(path)
+    return str(folder / "annotations.json"), str(folder / "images")
+
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
+    parser.add_argument("--train-data", required=True, help="folder with annotations.json and images/ (COCO format)")
+    parser.add_argument("--val-data", help="validation folder in the same layout (scored with OKS AP each epoch)")
+    parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
+    parser.add_argument(
+        "--preset",
+        choices=["coco", "crowdpose"],
+        default="coco",
+        help="the paper's schedule: coco 500 epochs (lr /10 at 350, 480), crowdpose 200 (50, 180)",
+    )
+    parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
+    parser.add_argument("--milestones", help="override the lr drops, e.g. 40,55")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--size", type=int, help="training input size (default: the variant's)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (mse: ablation)")
+    parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
+    parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
+    parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
+    parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
+    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
+
+
+def run(name: str, args: argparse.Namespace) -> int:
+    from core.errors import WLitePoseError
+    from models.checkpoint import load_checkpoint
+    from models.export import build_metadata, export_onnx
+    from models.schemas import get_schema
+    from training.trainer import PRESETS, TrainConfig, train
+
+    epochs, milestones = PRESETS[args.preset]
+    if args.milestones:
+        milestones = tuple(int(m) for m in args.milestones.split(","))
+    try:
+        source_weights = json.loads(args.source_weights)
+    except ValueError:
+        raise WLitePoseError(f"--source-weights is not valid JSON: {args.source_weights}") from None
+    train_ann, train_img = _data_folder(args.train_data)
+    val_ann, val_img = _data_folder(args.val_data) if args.val_data else (None, None)
+    for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
+        if not Path(path).exists():
+            raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
+    config = TrainConfig(
+        train_annotations=train_ann,
+        train_images=train_img,
+        val_annotations=val_ann,
+        val_images=val_img,
+        out=args.out,
+        variant=args.variant,
+        schema=args.schema,
+        dataset=args.dataset_name,
+        input_size=args.size,
+        epochs=args.epochs or epochs,
+        milestones=milestones,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        loss=args.loss,
+        source_weights=source_weights,
+        init=args.init,
+        resume=args.resume,
+        max_steps=args.max_steps,
+    )
+    best = train(config)
+    import torch.distributed as dist
+
+    if dist.is_initialized() and dist.get_rank() != 0:
+        return 0
+    model, meta = load_checkpoint(best)
+    size = args.size or model.input_size
+    onnx_path = Path(args.out) / "best.onnx"
+    metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
+    export_onnx(model, onnx_path, metadata)
+    print(f"wrote {best} and {onnx_path}")
+    return 0

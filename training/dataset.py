@@ -1,0 +1,142 @@
+"""COCO-format keypoint datasets: COCO person keypoints, CrowdPose and any `annotations.json` + `images/` folder.
+
+One loader serves all three: each is a COCO-style JSON with `images`, `annotations`
+(keypoints as x, y, v triples) and `categories`. CrowdPose files use the same layout with 14
+keypoints (and a `crowdIndex` per image, kept in `image_info`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from core.errors import WLitePoseError
+from models.export import MEAN, STD
+from models.schemas import KeypointSchema
+from training.augment import AugmentConfig, random_affine, warp_sample
+from training.targets import TargetConfig, build_targets
+
+
+@dataclass(frozen=True)
+class Person:
+    keypoints: np.ndarray  # (K, 3): x, y, visibility (0 = unlabelled)
+    weight: float  # loss weight of this person's source
+
+
+def _polygon_mask(segmentation, width: int, height: int) -> np.ndarray:
+    """1 inside a COCO segmentation (polygons or RLE), 0 elsewhere."""
+    if isinstance(segmentation, list):
+        mask = np.zeros((height, width), np.uint8)
+        for poly in segmentation:
+            pts = np.asarray(poly, np.float32).reshape(-1, 2)
+            if len(pts) >= 3:
+                cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+        return mask
+    from pycocotools import mask as mask_utils
+
+    rle = segmentation
+    if isinstance(rle.get("counts"), list):
+        rle = mask_utils.frPyObjects(rle, height, width)
+    return mask_utils.decode(rle).astype(np.uint8)
+
+
+class KeypointDataset(Dataset):
+    """Samples for bottom-up training: augmented image, heatmaps at 1/4 and 1/2, AE joints, masks.
+
+    ``augment=None`` gives the plain letterbox-like view (for checks); training passes an
+    ``AugmentConfig``. Ignore regions (``iscrowd`` annotations and people without labelled keypoints) are masked
+    out of the loss, so unlabelled people are never punished as background.
+    """
+
+    def __init__(
+        self,
+        annotations: str | Path,
+        images_dir: str | Path,
+        schema: KeypointSchema,
+        input_size: int,
+        augment: AugmentConfig | None = None,
+        source_weights: dict[str, float] | None = None,
+        max_people: int = 30,
+    ) -> None:
+        try:
+            data = json.loads(Path(annotations).read_text(encoding="utf-8"))
+            images, anns = data["images"], data["annotations"]
+        except (OSError, ValueError, KeyError) as error:
+            raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
+        self.images_dir = Path(images_dir)
+        self.schema, self.input_size, self.augment = schema, input_size, augment
+        self.targets = TargetConfig(input_size=input_size, max_people=max_people)
+        weights = source_weights or {}
+        by_image: dict[int, list[dict]] = {}
+        for ann in anns:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        self.items: list[tuple[dict, list[Person], list[dict]]] = []
+        k = schema.num_keypoints
+        for info in images:
+            people, ignore = [], []
+            for ann in by_image.get(info["id"], []):
+                kps = np.asarray(ann.get("keypoints", []), np.float32).reshape(-1, 3)
+                if kps.shape[0] != k:
+                    raise WLitePoseError(
+                        f"{annotations}: annotation {ann.get('id')} has {kps.shape[0]} keypoints, "
+                        f"the {schema.name} schema has {k}"
+                    )
+                if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
+                    ignore.append(ann)
+                else:
+                    people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))
+            if people:
+                self.items.append((info, people, ignore))
+        if not self.items:
+            raise WLitePoseError(f"{annotations} has no image with labelled people")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def image_sources(self) -> list[str]:
+        return [info.get("source", "") for info, _, _ in self.items]
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(image BGR, keypoints (N, K, 3), person weights (N,), valid mask (H, W)) before augmentation."""
+        info, people, ignore = self.items[index]
+        path = self.images_dir / info["file_name"]
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise WLitePoseError(f"image {path} is missing or unreadable")
+        h, w = image.shape[:2]
+        valid = np.ones((h, w), np.uint8)
+        for ann in ignore:
+            seg = ann.get("segmentation")
+            if seg:
+                valid &= 1 - _polygon_mask(seg, w, h)
+            elif "bbox" in ann:
+                x, y, bw, bh = (int(round(v)) for v in ann["bbox"])
+                valid[max(y, 0) : y + bh, max(x, 0) : x + bw] = 0
+        keypoints = np.stack([p.keypoints for p in people])
+        weights = np.asarray([p.weight for p in people], np.float32)
+        return image, keypoints, weights, valid
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image, keypoints, weights, valid = self.load(index)
+        rng = np.random.default_rng() if self.augment else None
+        matrix, flip = random_affine(image.shape[1], image.shape[0], self.input_size, self.augment, rng)
+        image, keypoints, valid = warp_sample(
+            image, keypoints, valid, matrix, flip, self.input_size, self.schema.flip_map, MEAN
+        )
+        heat4, heat2, mask4, mask2, joints, weight = build_targets(keypoints, weights, valid, self.targets)
+        rgb = (image[:, :, ::-1].astype(np.float32) / 255.0 - np.float32(MEAN)) / np.float32(STD)
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))),
+            "heatmaps_4": torch.from_numpy(heat4),
+            "heatmaps_2": torch.from_numpy(heat2),
+            "mask_4": torch.from_numpy(mask4),
+            "mask_2": torch.from_numpy(mask2),
+            "joints": torch.from_numpy(joints),
+            "weight": torch.tensor(weight),
+        }

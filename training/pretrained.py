@@ -1,0 +1,45 @@
+"""Initialisation from ImageNet MobileNetV2-1.0 weights (torchvision layout) where shapes match.
+
+Our stem (3->32 3x3 s2, 32 depthwise 3x3, 32->16 1x1, each with BN) is MobileNetV2's
+features.0 and features.1 exactly. The DFC-bottleneck blocks have other shapes (7x7 depthwise
+on the block input, 10x expansion, other widths) and start from scratch. The shared file's BNs
+are identities carrying TFLite's folded biases; training re-estimates their statistics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from core.errors import WLitePoseError
+
+# our parameter prefix -> MobileNetV2 prefix
+STEM_MAP = {
+    "stem.0.0": "features.0.0",
+    "stem.0.1": "features.0.1",
+    "stem.1.0": "features.1.conv.0.0",
+    "stem.1.1": "features.1.conv.0.1",
+    "stem.2.0": "features.1.conv.1",
+    "stem.2.1": "features.1.conv.2",
+}
+
+
+def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:
+    """Copy the matching MobileNetV2 tensors into ``model``; returns the number of parameters copied."""
+    try:
+        source = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as error:
+        raise WLitePoseError(f"cannot read ImageNet weights from {path} ({error})") from None
+    own = model.state_dict()
+    copied = {}
+    for ours, theirs in STEM_MAP.items():
+        for name, tensor in own.items():
+            if name.startswith(ours + "."):
+                other = source.get(theirs + name[len(ours) :])
+                if other is not None and other.shape == tensor.shape:
+                    copied[name] = other
+    model.load_state_dict(copied, strict=False)
+    params = dict(model.named_parameters())
+    return sum(t.numel() for n, t in copied.items() if n in params)

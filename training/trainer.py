@@ -1,0 +1,259 @@
+"""The training loop: Adam with step schedules, checkpoints every epoch, resume, best-by-AP, DDP.
+
+One readable loop; logging and validation live in small functions beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+
+from models.checkpoint import model_meta
+from models.export import build_metadata, export_onnx
+from models.schemas import get_schema
+from models.wlitepose import build_model
+from training.augment import AugmentConfig
+from training.dataset import KeypointDataset
+from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
+from training.pretrained import load_imagenet_stem
+
+# The paper's schedules: (epochs, epochs at which the lr drops by 10x).
+PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    train_annotations: str
+    train_images: str
+    out: str
+    val_annotations: str | None = None
+    val_images: str | None = None
+    variant: str = "wlitepose_xs"
+    schema: str = "coco"
+    dataset: str = "custom"
+    input_size: int | None = None  # None: the variant's size
+    epochs: int = 500
+    milestones: tuple[int, ...] = (350, 480)
+    lr: float = 1e-3
+    batch_size: int = 32
+    workers: int = 2
+    loss: str = "weighted"  # "weighted" (the paper's) or "mse" (ablation)
+    tau: float = 0.01
+    heatmap_factors: tuple[float, float] = (1.0, 1.0)  # 1/4 and 1/2 resolutions
+    pull_factor: float = 1e-3
+    push_factor: float = 1e-3
+    source_weights: dict[str, float] = field(default_factory=dict)  # per-annotation-source loss weight
+    init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
+    resume: bool = False
+    max_steps: int | None = None
+    seed: int = 0
+
+
+def _is_main() -> bool:
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def _setup_distributed() -> torch.device:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def compute_losses(model: torch.nn.Module, batch: dict, config: TrainConfig) -> dict[str, torch.Tensor]:
+    out = model(batch["image"])
+    if config.loss == "weighted":
+        hm = lambda p, t, m: heatmap_weighted_loss(p, t, m, config.tau)  # noqa: E731
+    else:
+        hm = heatmap_mse_loss
+    weight = batch["weight"]
+    losses = {
+        "heatmap_4": (hm(out.heatmaps_4, batch["heatmaps_4"], batch["mask_4"]) * weight).mean(),
+        "heatmap_2": (hm(out.heatmaps_2, batch["heatmaps_2"], batch["mask_2"]) * weight).mean(),
+    }
+    pull, push = ae_loss(out.tags_4, batch["joints"])
+    losses["pull"], losses["push"] = (pull * weight).mean(), (push * weight).mean()
+    f4, f2 = config.heatmap_factors
+    losses["total"] = (
+        f4 * losses["heatmap_4"]
+        + f2 * losses["heatmap_2"]
+        + config.pull_factor * losses["pull"]
+        + config.push_factor * losses["push"]
+    )
+    return losses
+
+
+def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path: Path) -> dict[str, float]:
+    """Export the current weights and score them exactly as `wlitepose eval` would (core decoding, OKS)."""
+    from core.evaluation import evaluate_model
+    from core.session import PoseModel
+
+    schema = get_schema(config.schema)
+    meta = build_metadata(schema, config.variant, input_size, config.dataset, trained=True)
+    export_onnx(model, path, meta, check_sizes=((input_size, input_size),))
+    return evaluate_model(PoseModel(path, threads=2), config.val_annotations, config.val_images, input_size)
+
+
+def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
+    state = {
+        "model": model.state_dict(),
+        "meta": model_meta(
+            config.variant, config.schema, config.dataset, {"num_keypoints": get_schema(config.schema).num_keypoints}
+        ),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": epoch,
+        "best_ap": best_ap,
+        "config": asdict(config),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
+
+
+def train(config: TrainConfig) -> Path:
+    """Train; returns the path of the best checkpoint (by validation AP, or the last without validation)."""
+    device = _setup_distributed()
+    torch.manual_seed(config.seed)
+    schema = get_schema(config.schema)
+    model = build_model(config.variant, num_keypoints=schema.num_keypoints)
+    size = config.input_size or model.input_size
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = KeypointDataset(
+        config.train_annotations,
+        config.train_images,
+        schema,
+        size,
+        augment=AugmentConfig(),
+        source_weights=config.source_weights,
+    )
+    start_epoch, best_ap = 0, -1.0
+    if config.init and not config.resume:
+        _initialise(model, config.init)
+    model.to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
+    if config.resume and (out / "last.pt").is_file():
+        state = torch.load(out / "last.pt", map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
+    wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
+    sampler = DistributedSampler(dataset, seed=config.seed) if dist.is_initialized() else None
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=config.workers,
+        drop_last=len(dataset) > config.batch_size,
+        persistent_workers=config.workers > 0,
+        pin_memory=device.type == "cuda",
+    )
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    step = start_epoch * len(loader)
+    total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
+    for epoch in range(start_epoch, config.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        model.train()
+        sums: dict[str, float] = {}
+        seen, started = 0, time.perf_counter()
+        for batch in loader:
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, enabled=use_amp):
+                losses = compute_losses(wrapped, batch, config)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(losses["total"]).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            seen += len(batch["image"])
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
+            if _is_main():
+                _progress(
+                    epoch,
+                    config.epochs,
+                    seen,
+                    len(dataset),
+                    losses["total"],
+                    started,
+                    total_steps - step,
+                    config.batch_size,
+                )
+            if config.max_steps and step >= config.max_steps:
+                break
+        scheduler.step()
+        record = {
+            "epoch": epoch,
+            "lr": optimizer.param_groups[0]["lr"],
+            "step": step,
+            "images_per_s": seen
+            * (dist.get_world_size() if dist.is_initialized() else 1)
+            / (time.perf_counter() - started),
+        }
+        record.update({k: v / max(seen, 1) for k, v in sums.items()})
+        if _is_main():
+            if config.val_annotations:
+                stats = validate(model, config, size, out / "val.onnx")
+                record.update(stats)
+                if stats["AP"] > best_ap:
+                    best_ap = stats["AP"]
+                    _save(out / "best.pt", model, optimizer, scheduler, epoch, best_ap, config)
+            _save(out / "last.pt", model, optimizer, scheduler, epoch, best_ap, config)
+            with open(out / "log.jsonl", "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+            print(
+                f"\nepoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
+                file=sys.stderr,
+            )
+        if config.max_steps and step >= config.max_steps:
+            break
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    best = out / "best.pt"
+    return best if best.is_file() else out / "last.pt"
+
+
+def _initialise(model: torch.nn.Module, init: str) -> None:
+    if init.startswith("imagenet:"):
+        copied = load_imagenet_stem(model, init.split(":", 1)[1])
+        if _is_main():
+            print(f"initialised {copied} parameters from ImageNet MobileNetV2", file=sys.stderr)
+        return
+    from models.checkpoint import load_checkpoint
+
+    source, _ = load_checkpoint(init)
+    own = model.state_dict()
+    matching = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matching, strict=False)
+
+
+def _progress(epoch: int, epochs: int, seen: int, size: int, loss, started: float, steps_left: float, batch: int):
+    rate = seen / max(time.perf_counter() - started, 1e-9)  # images per second this epoch
+    eta_min = steps_left * batch / max(rate, 1e-9) / 60 if steps_left != math.inf else float("nan")
+    print(
+        f"\repoch {epoch + 1}/{epochs} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {eta_min:.0f} min",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
