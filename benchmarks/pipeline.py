@@ -1,0 +1,181 @@
+"""Where the time goes around the network, and how grouping + tracking grow with crowd size.
+
+    python benchmarks/pipeline.py [--model FILE] [--video FILE] [--frames 150] [--threads N] [--json]
+
+1. A real video (../shared/data/videos/vtest.avi) through the full `wlitepose track` path
+   (read, letterbox, ONNX, decode, tracker, CSV + COCO sinks): ms per frame per stage, the
+   end-to-end fps and its ratio to the model-only fps (the network alone on the same input).
+2. Synthetic perfect heatmaps and tags at 1, 5, 20 and 50 moving people (at the network output
+   size of a 768x576 frame at input 256), decoded and tracked: ms per frame of each. A network
+   with random weights finds few people, so crowd cost is measured here rather than on video.
+3. The overhead goal: everything except inference at 5 people (read + pre-process + write from
+   (1), grouping + tracking from (2)) as a fraction of inference time.
+
+Without --model, a WLitePose-XS with random weights is exported (latency does not depend on
+the weights); the bundled assets/wlitepose_xs_256.onnx is used when it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.decode import DecodeConfig, decode  # noqa: E402
+from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
+from core.preprocess import letterbox, letterbox_geometry  # noqa: E402
+from core.progress import StageTimes  # noqa: E402
+from core.session import PoseModel  # noqa: E402
+from core.sinks import SinkOptions, open_sinks  # noqa: E402
+from core.sources import open_source  # noqa: E402
+from core.synthetic import paint, random_people  # noqa: E402
+from core.tracker import PoseTracker, TrackerConfig  # noqa: E402
+
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "vtest.avi"
+CROWDS = (1, 5, 20, 50)
+
+
+def get_model(path: Path | None, workdir: Path) -> Path:
+    if path is not None:
+        return path
+    bundled = ROOT / "assets" / "wlitepose_xs_256.onnx"
+    if bundled.is_file():
+        return bundled
+    from models.export import build_metadata, export_onnx
+    from models.schemas import COCO17
+    from models.wlitepose import build_model
+
+    out = workdir / "wlitepose_xs_256.onnx"
+    export_onnx(build_model("wlitepose_xs"), out, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
+    return out
+
+
+def video_stages(model: PoseModel, video: Path, frames: int, workdir: Path) -> dict:
+    pipeline = PosePipeline(model, PipelineConfig())
+    times = StageTimes()
+    options = SinkOptions(csv=workdir / "k.csv", coco_json=workdir / "k.json")
+    with open_source(str(video)) as source:
+        meta = {"source": str(video), "fps": source.fps, "size": list(source.size), "frame_count": source.frame_count}
+        with open_sinks(options, model.info, meta) as sinks:
+            start = time.perf_counter()
+            read_start = start
+            for frame in source:
+                read_ms = (time.perf_counter() - read_start) * 1000.0
+                result = pipeline.process(frame.image, frame.timestamp_s)
+                write_start = time.perf_counter()
+                sinks.write(frame.index, frame.timestamp_s, result.poses)
+                times.add({"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1e3})
+                times.frames += 1
+                if times.frames >= frames:
+                    break
+                read_start = time.perf_counter()
+            wall = time.perf_counter() - start
+        blob, _ = letterbox(frame.image, pipeline.input_size, model.info.mean, model.info.std)
+    model_ms = []
+    for _ in range(frames):
+        t0 = time.perf_counter()
+        model.run(blob)
+        model_ms.append((time.perf_counter() - t0) * 1000.0)
+    end_to_end_fps = times.frames / wall
+    model_fps = 1000.0 / float(np.mean(model_ms))
+    return {
+        "frames": times.frames,
+        "input": list(blob.shape[2:]),
+        "ms_per_frame": {k: round(v, 3) for k, v in times.per_frame().items()},
+        "end_to_end_fps": round(end_to_end_fps, 2),
+        "model_only_fps": round(model_fps, 2),
+        "fps_ratio": round(end_to_end_fps / model_fps, 3),
+    }
+
+
+def crowd_costs(frame_size=(768, 576), input_size=256, frames=60, seed=0) -> dict:
+    box = letterbox_geometry(frame_size, input_size)
+    out = {}
+    for n in CROWDS:
+        rng = np.random.default_rng(seed + n)
+        people = random_people(rng, n, 17, box.input_size, min_sep=4.0, overlap=0.2)
+        velocity = rng.uniform(-1.0, 1.0, (n, 1, 2))  # px per frame
+        maps = []
+        for i in range(10):  # 10 distinct painted frames, replayed
+            xy = np.clip(people + velocity * i, 2, np.array(box.input_size) - 3)
+            maps.append(paint(xy, np.arange(n, dtype=np.float32) * 2.0, box.input_size))
+        tracker = PoseTracker(TrackerConfig(), [0.07] * 17)
+        config = DecodeConfig(max_people=max(30, n))
+        group_ms, track_ms, found = [], [], []
+        for i in range(frames):
+            heatmaps, tags = maps[i % 10]
+            t0 = time.perf_counter()
+            poses = decode(heatmaps, tags, config).scaled(box.to_image)
+            t1 = time.perf_counter()
+            tracker.update(poses, i / 25.0)
+            t2 = time.perf_counter()
+            group_ms.append((t1 - t0) * 1e3)
+            track_ms.append((t2 - t1) * 1e3)
+            found.append(len(poses))
+        grouping, tracking = float(np.median(group_ms)), float(np.median(track_ms))
+        out[str(n)] = {
+            "people_found": int(np.median(found)),
+            "grouping_ms": round(grouping, 3),
+            "tracking_ms": round(tracking, 3),
+            "total_ms": round(grouping + tracking, 3),
+        }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = PoseModel(get_model(args.model, Path(tmp)), threads=args.threads)
+        video = video_stages(model, args.video, args.frames, Path(tmp))
+    crowds = crowd_costs()
+    stages = video["ms_per_frame"]
+    overhead = stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]
+    report = {
+        "device": model.provider,
+        "video": video,
+        "crowd": crowds,
+        "overhead_at_5_people_ms": round(overhead, 3),
+        "overhead_fraction_of_inference": round(overhead / stages["inference"], 3),
+        "goals": {
+            "overhead_at_5_people_le_20pct": overhead <= 0.2 * stages["inference"],
+            "grouping_tracking_at_50_lt_5ms": crowds["50"]["total_ms"] < 5.0,
+        },
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"video: {video['frames']} frames at input {video['input']} ({model.provider})")
+    for stage, ms in stages.items():
+        print(f"  {stage:<11} {ms:7.2f} ms/frame")
+    print(
+        f"  end-to-end {video['end_to_end_fps']:.1f} fps, model only {video['model_only_fps']:.1f} fps, "
+        f"ratio {video['fps_ratio']:.2f}"
+    )
+    print("crowd (synthetic maps, median ms/frame):")
+    for n, row in crowds.items():
+        print(
+            f"  {n:>3} people: grouping {row['grouping_ms']:6.2f}  tracking {row['tracking_ms']:6.2f}  "
+            f"total {row['total_ms']:6.2f}  (found {row['people_found']})"
+        )
+    print(f"overhead at 5 people: {overhead:.2f} ms = {report['overhead_fraction_of_inference']:.0%} of inference")
+    for goal, ok in report["goals"].items():
+        print(f"  {goal}: {'met' if ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
