@@ -1,0 +1,67 @@
+"""Model file metadata, provider choice and letterbox geometry."""
+
+import cv2
+import numpy as np
+import pytest
+
+import core.session
+from core.errors import WLitePoseError
+from core.model_file import parse_metadata, read_model_info
+from core.preprocess import letterbox
+from core.session import PoseModel, best_providers
+
+
+def test_metadata_is_read_from_the_file(model_path):
+    info = read_model_info(model_path)
+    assert info.keypoint_names[:3] == ("nose", "left_eye", "right_eye") and info.num_keypoints == 17
+    assert (info.heatmap_stride, info.tag_stride, info.input_size, info.trained) == (2, 4, 256, False)
+    assert info.flip_map[1] == 2 and len(info.sigmas) == 17 and len(info.sha256) == 64
+
+
+def test_model_runs_with_the_output_contract(model_path):
+    model = PoseModel(model_path, threads=1)
+    assert model.provider == "CPUExecutionProvider"
+    heatmaps, tags = model.run(np.zeros((1, 3, 192, 256), np.float32))
+    assert heatmaps.shape == (17, 96, 128) and tags.shape == (17, 48, 64)
+
+
+def test_accelerated_providers_come_first(monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider", "CUDAExecutionProvider"]
+    )
+    assert best_providers() == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert core.session.PREFERRED_PROVIDERS[0] == "CUDAExecutionProvider"
+
+
+def test_inconsistent_metadata_is_refused(coco_metadata):
+    parse_metadata(coco_metadata, "m.onnx")
+    with pytest.raises(WLitePoseError, match="inconsistent"):
+        parse_metadata({**coco_metadata, "oks_sigmas": "[0.1]"}, "m.onnx")
+    with pytest.raises(WLitePoseError, match="malformed"):
+        parse_metadata({**coco_metadata, "skeleton": "not json"}, "m.onnx")
+    with pytest.raises(WLitePoseError, match="format 9"):
+        parse_metadata({**coco_metadata, "wlitepose_format": "9"}, "m.onnx")
+
+
+@pytest.mark.parametrize("size", [(768, 576), (300, 500), (1000, 90)])
+def test_letterbox_keeps_aspect_and_maps_points_back(size):
+    w, h = size
+    image = np.zeros((h, w, 3), np.uint8)
+    x, y = int(w * 0.63), int(h * 0.41)
+    cv2.circle(image, (x, y), max(3, w // 60), (255, 255, 255), -1)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    blob, box = letterbox(image, 256, mean, std)
+    _, _, bh, bw = blob.shape
+    assert bh % 32 == 0 and bw % 32 == 0 and max(bh, bw) == 256
+    assert box.input_size == (bw, bh)
+    assert abs((w * box.scale) / (h * box.scale) - w / h) < 1e-9
+    weights = np.clip(blob[0, 0], 0, None)  # the white disc, normalised red channel
+    weights = np.where(weights > weights.max() * 0.5, weights, 0)
+    yy, xx = np.mgrid[0:bh, 0:bw]
+    centre = np.array([(xx * weights).sum(), (yy * weights).sum()]) / weights.sum()
+    assert np.abs(box.to_image(centre) - [x, y]).max() <= 1.0 / box.scale
+    assert np.allclose(box.to_input(box.to_image(centre)), centre, atol=1e-3)
+    pixel = blob[0, :, 0, 0]  # black, normalised
+    assert pixel == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)], abs=1e-5)

@@ -1,0 +1,71 @@
+"""PosePipeline on a model with known outputs, live configuration, and the shared drawing function."""
+
+import dataclasses
+
+import numpy as np
+
+from core.decode import DecodeConfig
+from core.draw import UNTRACKED, Trails, draw_poses, track_color
+from core.pipeline import STAGES, PipelineConfig, PosePipeline
+from core.poses import Poses
+from core.preprocess import letterbox_geometry
+from core.session import PoseModel
+from core.synthetic import paint, random_people
+from tests.core.conftest import write_painted_model
+
+
+def _pipeline(tmp_path, coco_metadata, n=3):
+    box = letterbox_geometry((640, 480), 256)
+    truth = random_people(np.random.default_rng(4), n, 17, box.input_size, overlap=0.2)
+    heatmaps, tags = paint(truth, np.arange(n, dtype=np.float32) * 2, box.input_size)
+    model = PoseModel(write_painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
+    return PosePipeline(model, PipelineConfig()), box.to_image(truth)
+
+
+def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata):
+    pipeline, expected = _pipeline(tmp_path, coco_metadata)
+    image = np.zeros((480, 640, 3), np.uint8)
+    result = pipeline.process(image, 0.0)
+    assert set(result.timings_ms) == set(STAGES) and all(v >= 0 for v in result.timings_ms.values())
+    err = np.linalg.norm(result.poses.xy[:, None] - expected[None], axis=3).max(axis=2).min(axis=1)
+    assert len(result.poses) == 3 and err.max() <= 2.5 + 1e-6  # 1 network px at scale 0.4
+
+
+def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata)
+    image = np.zeros((480, 640, 3), np.uint8)
+    for i in range(3):
+        ids = pipeline.process(image, i / 25).poses.track_ids
+    assert sorted(ids) == [1, 2, 3]
+    config = pipeline.config
+    pipeline.configure(dataclasses.replace(config, decode=DecodeConfig(keypoint_threshold=0.2)))
+    pipeline.configure(dataclasses.replace(pipeline.config, tracker=dataclasses.replace(config.tracker, smoothing=0.9)))
+    assert sorted(pipeline.process(image, 3 / 25).poses.track_ids) == [1, 2, 3]  # same IDs
+    pipeline.configure(dataclasses.replace(pipeline.config, tracker=None))
+    assert (pipeline.process(image, 4 / 25).poses.track_ids == -1).all()
+    pipeline.configure(config)
+    pipeline.reset()
+    pipeline.process(image, 0.0)
+    assert sorted(pipeline.process(image, 0.04).poses.track_ids) == [1, 2, 3]
+
+
+def test_track_colors_are_stable_and_distinct():
+    colors = [track_color(i) for i in range(1, 21)]
+    assert colors == [track_color(i) for i in range(1, 21)]
+    assert len(set(colors)) == 20 and track_color(-1) == UNTRACKED
+
+
+def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
+    xy = np.array([[[20, 20], [60, 20], [np.nan, np.nan]]], np.float32)
+    poses = Poses(xy, [[1, 1, 0]], [0.9], [7])
+    image = np.zeros((80, 100, 3), np.uint8)
+    trails = Trails(length=5)
+    for shift in range(3):
+        trails.update(Poses(xy + shift * 2, [[1, 1, 0]], [0.9], [7]))
+    out = draw_poses(image, poses, [(0, 1), (1, 2)], boxes=True, scores=True, trails=trails)
+    assert out is image
+    assert tuple(image[20, 40]) == track_color(7)  # the link between joints 0 and 1
+    assert image[60:, :].sum() == 0  # nothing drawn for the missing joint's link
+    assert len(dict(trails.items())[7]) == 3
+    trails.update(Poses.empty(3))
+    assert len(dict(trails.items())[7]) == 2  # a vanished track's trail fades

@@ -1,0 +1,68 @@
+"""Frame sources: files deliver every frame with its timestamp; live sources keep only the newest frame."""
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import WLitePoseError
+from core.sources import LiveSource, open_source
+
+
+def test_video_file_delivers_every_frame_with_timestamps(video_path):
+    with open_source(str(video_path)) as source:
+        assert (source.fps, source.size, source.frame_count, source.is_live) == (10.0, (768, 576), 795, False)
+        frames = [f for _, f in zip(range(12), source, strict=False)]
+        assert [f.index for f in frames] == list(range(12))
+        assert [f.timestamp_s for f in frames] == pytest.approx([i / 10.0 for i in range(12)])
+        source.seek(100)
+        again = next(iter(source))
+        assert again.index == 100 and again.timestamp_s == pytest.approx(10.0)
+        assert again.image.shape == (576, 768, 3)
+
+
+def test_image_folder_is_sorted_and_single_image_works(tmp_path):
+    for name, value in (("b.png", 20), ("a.jpg", 10), ("c.bmp", 30)):
+        cv2.imwrite(str(tmp_path / name), np.full((40, 50, 3), value, np.uint8))
+    (tmp_path / "notes.txt").write_text("ignored")
+    with open_source(str(tmp_path)) as source:
+        means = [round(float(f.image.mean())) for f in source]
+        assert source.frame_count == 3 and source.size == (50, 40)
+    assert means == [10, 20, 30]
+    with open_source(str(tmp_path / "b.png")) as single:
+        assert [f.index for f in single] == [0]
+
+
+def test_live_source_keeps_only_the_newest_frame(video_path):
+    """A slow consumer of a live source sees the newest frames (gaps in the index), never a growing backlog."""
+    source = LiveSource(str(video_path), "test stream")
+    try:
+        assert source.is_live and source.frame_count is None
+        indices = []
+        for frame in source:
+            indices.append(frame.index)
+            time.sleep(0.02)
+        assert len(indices) < 795 and indices == sorted(indices) and indices[-1] >= 700
+        assert max(np.diff(indices)) > 1  # frames were dropped, not queued
+        assert "stopped delivering frames" in source.end_reason
+        with pytest.raises(WLitePoseError, match="cannot seek"):
+            source.seek(0)
+    finally:
+        source.close()
+
+
+def test_stream_url_that_ends_finishes_the_run_cleanly(video_path, tmp_path, model_path, monkeypatch, capsys):
+    """A stream (here file://) that stops mid-run ends the run with a message and exit 0."""
+    import main
+
+    monkeypatch.setattr(main, "COMMANDS", {"track": main.COMMANDS["track"]})
+    rc = main.main(["track", f"file://{video_path}", "--model", str(model_path), "--csv", str(tmp_path / "k.csv")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "stopped delivering frames" in err and "fps overall" in err
+
+
+def test_unopenable_stream_is_a_clear_error():
+    with pytest.raises(WLitePoseError, match="cannot be opened"):
+        open_source("rtsp://127.0.0.1:9/none")
