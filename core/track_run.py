@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,8 +19,29 @@ from core.sinks import SinkOptions, open_sinks
 from core.sources import open_source
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM closes the sinks like Ctrl-C does
+class StopRequest:
+    """SIGINT/SIGTERM handler: the first signal stops after the current frame (so no row is cut in half),
+    a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only; a caller thread stops runs its own way
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def resolve_model(model: Path | None, default: Path) -> Path:
@@ -39,10 +61,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     config = PipelineConfig(input_size=args.size, tracker=None if args.no_track else PipelineConfig().tracker)
     pipeline = PosePipeline(model, config)
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
-    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
     times = StageTimes()
-    with open_source(args.source) as source:
+    with StopRequest() as stop, open_source(args.source) as source:
         meta = {
             "source": str(args.source),
             "fps": source.fps,
@@ -81,7 +101,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                     times.add({"write": (time.perf_counter() - write_start) * 1000.0})
                     times.frames += 1
                     progress.update()
-                    if args.max_frames and times.frames >= args.max_frames:
+                    if stop.requested or (args.max_frames and times.frames >= args.max_frames):
                         break
                     read_start = time.perf_counter()
             finally:
@@ -91,4 +111,6 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if times.frames == 0:
         raise WLitePoseError(f"source {args.source} delivered no frames")
     print(times.summary(time.perf_counter() - started), file=sys.stderr)
+    if stop.requested:
+        raise KeyboardInterrupt  # main() reports it; the outputs are already closed
     return 0

@@ -10,6 +10,19 @@ VIDEO = DATA / "videos" / "vtest.avi"
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not DATA.is_dir():
+        pytest.skip("../shared/data is absent")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def painted_model():
+    """write_painted_model(path, heatmaps, tags, metadata) -> path."""
+    return write_painted_model
+
+
+@pytest.fixture(scope="session")
 def video_path() -> Path:
     if not VIDEO.is_file():
         pytest.skip("../shared/data is absent")

@@ -10,7 +10,6 @@ import pytest
 import main
 from core.preprocess import letterbox_geometry
 from core.synthetic import paint, random_people
-from tests.core.conftest import DATA, write_painted_model
 
 
 @pytest.fixture
@@ -58,13 +57,13 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 768
 
 
-def test_track_maps_people_back_to_image_pixels(cli, coco_metadata, video_path, tmp_path):
+def test_track_maps_people_back_to_image_pixels(cli, coco_metadata, painted_model, video_path, tmp_path):
     """A model file with known outputs: the CSV must hold those people, in image pixels, with stable IDs."""
     box = letterbox_geometry((768, 576), 256)  # vtest.avi at input 256 -> 256 x 192
     rng = np.random.default_rng(11)
     truth = random_people(rng, 3, 17, box.input_size, overlap=0.3)
     heatmaps, tags = paint(truth, np.array([0.0, 2.0, 4.0], np.float32), box.input_size)
-    model = write_painted_model(tmp_path / "painted.onnx", heatmaps, tags, coco_metadata)
+    model = painted_model(tmp_path / "painted.onnx", heatmaps, tags, coco_metadata)
     rc, _, err = cli("track", video_path, "--model", model, "--max-frames", 5, "--csv", tmp_path / "k.csv")
     assert rc == 0, err
     rows = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()[1:]]
@@ -78,7 +77,7 @@ def test_track_maps_people_back_to_image_pixels(cli, coco_metadata, video_path, 
         assert error <= 1.0 / box.scale + 0.5, error  # 1 network pixel
 
 
-def test_track_without_tracking_and_image_folder(cli, coco_metadata, tmp_path):
+def test_track_without_tracking_and_image_folder(cli, coco_metadata, painted_model, tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
     for i in range(3):
@@ -86,7 +85,7 @@ def test_track_without_tracking_and_image_folder(cli, coco_metadata, tmp_path):
     box = letterbox_geometry((160, 120), 256)
     truth = random_people(np.random.default_rng(2), 2, 17, box.input_size, overlap=0.0)
     heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
-    model = write_painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
     rc, _, err = cli("track", folder, "--model", model, "--no-track", "--coco-json", tmp_path / "r.json")
     assert rc == 0, err
     entries = json.loads((tmp_path / "r.json").read_text())
@@ -153,12 +152,10 @@ def test_error_mid_run_leaves_valid_outputs(cli, model_path, tmp_path):
     assert json.loads((tmp_path / "k.csv.json").read_text())["frames_written"] == 3
 
 
-def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path):
-    if not DATA.is_dir():
-        pytest.skip("../shared/data is absent")
+def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_data):
     rc, out, err = cli(
-        "eval", "--model", model_path, "--annotations", DATA / "val" / "annotations.json",
-        "--images", DATA / "val" / "images", "--size", 128, "--out", tmp_path / "stats.json",
+        "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
+        "--images", shared_data / "val" / "images", "--size", 128, "--out", tmp_path / "stats.json",
     )  # fmt: skip
     assert rc == 0, err
     stats = json.loads((tmp_path / "stats.json").read_text())
@@ -166,8 +163,8 @@ def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path):
     assert all(0.0 <= v <= 1.0 for v in stats.values()) and "AP50" in out
     # CrowdPose's 14 keypoints against a 17-keypoint model: a clear refusal
     rc, _, err = cli(
-        "eval", "--model", model_path, "--annotations", DATA / "crowdpose_sample" / "test_crowdpose.json",
-        "--images", DATA / "crowdpose_sample",
+        "eval", "--model", model_path, "--annotations", shared_data / "crowdpose_sample" / "test_crowdpose.json",
+        "--images", shared_data / "crowdpose_sample",
     )  # fmt: skip
     _assert_clean_error(rc, err, "14 keypoints")
 

@@ -11,19 +11,18 @@ from core.poses import Poses
 from core.preprocess import letterbox_geometry
 from core.session import PoseModel
 from core.synthetic import paint, random_people
-from tests.core.conftest import write_painted_model
 
 
-def _pipeline(tmp_path, coco_metadata, n=3):
+def _pipeline(tmp_path, coco_metadata, painted_model, n=3):
     box = letterbox_geometry((640, 480), 256)
     truth = random_people(np.random.default_rng(4), n, 17, box.input_size, overlap=0.2)
     heatmaps, tags = paint(truth, np.arange(n, dtype=np.float32) * 2, box.input_size)
-    model = PoseModel(write_painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
+    model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
     return PosePipeline(model, PipelineConfig()), box.to_image(truth)
 
 
-def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata):
-    pipeline, expected = _pipeline(tmp_path, coco_metadata)
+def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata, painted_model):
+    pipeline, expected = _pipeline(tmp_path, coco_metadata, painted_model)
     image = np.zeros((480, 640, 3), np.uint8)
     result = pipeline.process(image, 0.0)
     assert set(result.timings_ms) == set(STAGES) and all(v >= 0 for v in result.timings_ms.values())
@@ -31,8 +30,8 @@ def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata)
     assert len(result.poses) == 3 and err.max() <= 2.5 + 1e-6  # 1 network px at scale 0.4
 
 
-def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata):
-    pipeline, _ = _pipeline(tmp_path, coco_metadata)
+def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
     image = np.zeros((480, 640, 3), np.uint8)
     for i in range(3):
         ids = pipeline.process(image, i / 25).poses.track_ids

@@ -1,0 +1,40 @@
+"""A run killed with SIGTERM mid-way (like Ctrl-C) leaves every output valid for the frames done."""
+
+import json
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[2]
+# main.main with only core's subcommands, so the test does not depend on other packages' CLIs
+RUNNER = "import sys, main; main.COMMANDS = {'track': main.COMMANDS['track']}; sys.exit(main.main(sys.argv[1:]))"
+
+
+def test_sigterm_leaves_valid_outputs(model_path, video_path, tmp_path):
+    out = tmp_path / "out"
+    argv = [
+        "track", str(video_path), "--model", str(model_path), "--threads", "1",
+        "--csv", str(out / "k.csv"), "--coco-json", str(out / "k.json"), "--openpose-dir", str(out / "op"),
+        "--posec3d", str(out / "k.pkl"), "--video", str(out / "k.mp4"),
+    ]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((out / "op").glob("*.json"))) < 30:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    frames = json.loads((out / "k.csv.json").read_text())["frames_written"]
+    assert 30 <= frames < 795
+    assert isinstance(json.loads((out / "k.json").read_text()), list)
+    assert len(list((out / "op").glob("*.json"))) == frames
+    with open(out / "k.pkl", "rb") as f:
+        assert pickle.load(f)["total_frames"] == frames
+    cap = cv2.VideoCapture(str(out / "k.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
