@@ -48,9 +48,11 @@ def decode(
     if len(joint) == 0:
         return Poses.empty(k)
     xy = refine_quarter(heatmaps, joint, x, y) * heatmap_stride  # (M, 2) input pixels
-    ratio = tag_stride // heatmap_stride
     _, h4, w4 = tags.shape
-    tag = tags[joint, np.minimum(y // ratio, h4 - 1), np.minimum(x // ratio, w4 - 1)]  # (M,)
+    # the tag cell nearest to the joint, as training indexes it: round(xy / tag_stride)
+    tx = np.clip(np.rint(xy[:, 0] / tag_stride).astype(np.int64), 0, w4 - 1)
+    ty = np.clip(np.rint(xy[:, 1] / tag_stride).astype(np.int64), 0, h4 - 1)
+    tag = tags[joint, ty, tx]  # (M,)
     person = group(joint, value, tag, k, config)  # (M,) person index per candidate
     n = int(person.max()) + 1
     out_xy = np.full((n, k, 2), np.nan, dtype=np.float32)

@@ -59,10 +59,6 @@ class Poses:
             out[has, 2:] = np.nanmax(xy, axis=1)
         return out
 
-    def select(self, index: np.ndarray) -> Poses:
-        """The people at ``index`` (a bool mask or integer indices)."""
-        return Poses(self.xy[index], self.keypoint_scores[index], self.scores[index], self.track_ids[index])
-
     def scaled(self, to_image) -> Poses:
         """A copy with ``xy`` mapped through ``to_image`` ((..., 2) -> (..., 2))."""
         return Poses(to_image(self.xy), self.keypoint_scores, self.scores, self.track_ids)

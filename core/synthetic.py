@@ -2,7 +2,7 @@
 
 ``paint`` draws what an ideal model would predict: a Gaussian per joint on the heatmaps (at
 ``xy / heatmap_stride``, the decoder's convention) and, on each tag channel, every cell takes
-the tag of the nearest person's joint of that type.
+the tag of the person whose joint of that type is nearest.
 """
 
 from __future__ import annotations
@@ -59,9 +59,7 @@ def paint(
         p = xy[present, j] / heatmap_stride  # (n', 2)
         d2 = (xs[None] - p[:, 0, None, None]) ** 2 + (ys[None] - p[:, 1, None, None]) ** 2
         hm[j] = np.exp(-d2 / (2 * sigma**2)).max(axis=0)
-        # the decoder samples tag cell (x // r, y // r) of the peak's heatmap cell; centre the Voronoi there
-        r = tag_stride // heatmap_stride
-        q = np.round(xy[present, j] / heatmap_stride) // r
+        q = np.rint(xy[present, j] / tag_stride)  # the cell training supervises; nearest wins around it
         t2 = (tx[None] - q[:, 0, None, None]) ** 2 + (ty[None] - q[:, 1, None, None]) ** 2
         tg[j] = tag_values[present][t2.argmin(axis=0)]
     return hm, tg
