@@ -18,7 +18,8 @@ from core.sinks.coco_json import coco_results
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR")  # COCOeval.stats[0, 1, 2, 3, 4, 5] for keypoints
 # Evaluation ranks people by score, so weak people and joints are kept rather than dropped.
-EVAL_DECODE = DecodeConfig(detection_threshold=0.01, keypoint_threshold=0.05, max_people=20)
+# Every joint gets a position (fill_missing): COCO's OKS scores all of them.
+EVAL_DECODE = DecodeConfig(detection_threshold=0.01, keypoint_threshold=0.05, max_people=20, fill_missing=True)
 
 
 def _pycocotools():

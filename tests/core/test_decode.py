@@ -83,3 +83,19 @@ def test_peaks_respect_joint_boundaries_and_top_k():
     joint, x, y, value = find_peaks(hm, 0.1, max_per_joint=2)
     assert joint.tolist() == [0, 1, 1] and value.tolist() == pytest.approx([0.5, 0.9, 0.8])
     assert (x.tolist(), y.tolist()) == ([3, 3, 4], [7, 0, 4])
+
+
+def test_fill_missing_finds_weak_joints_at_the_persons_tag():
+    rng = np.random.default_rng(9)
+    truth = random_people(rng, 3, K, SIZE, overlap=0.3)
+    tags = np.array([0.0, 2.0, 4.0], np.float32)
+    heatmaps, tag_maps = paint(truth, tags, SIZE)
+    weak = [4, 9, 15]
+    heatmaps[weak] *= 0.06  # below keypoint_threshold: not candidates any more
+    plain = decode(heatmaps, tag_maps, DecodeConfig())
+    assert not plain.visible[:, weak].any()
+    filled = decode(heatmaps, tag_maps, DecodeConfig(fill_missing=True))
+    found = _match(truth, filled.xy)
+    assert filled.visible.all()
+    assert np.linalg.norm(filled.xy[found] - truth, axis=2).max() <= 1.0
+    assert np.allclose(filled.keypoint_scores[:, weak], 0.06, atol=0.02)
