@@ -1,6 +1,7 @@
 """Tracker on synthetic trajectories: crossings, occlusions, jitter, lag, missing joints."""
 
 import numpy as np
+import pytest
 
 from core.poses import Poses
 from core.synthetic import random_people
@@ -50,9 +51,11 @@ def _ids_per_person(truth, frames, outputs):
     return ids
 
 
-def test_crossings_and_ten_frame_occlusions_keep_ids():
-    occlude = {0: range(25, 35), 2: range(20, 30)}  # 10 frames each, through the crossings
-    truth, frames, _ = _crossing_scene(2.0, occlude)
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("occlude", [{0: range(25, 35), 2: range(20, 30)}, {1: range(22, 32), 3: range(24, 34)}])
+def test_crossings_and_ten_frame_occlusions_keep_ids(seed, occlude):
+    """10-frame occlusions through the crossings (the pairs meet around frame 30)."""
+    truth, frames, _ = _crossing_scene(2.0, occlude, seed=seed)
     outputs = _run(PoseTracker(TrackerConfig(), SIGMAS), frames)
     ids = _ids_per_person(truth, frames, outputs)
     assert all(len(v) == 1 for v in ids.values()), ids
