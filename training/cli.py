@@ -8,13 +8,17 @@ from pathlib import Path
 
 
 def _data_folder(path: str) -> tuple[str, str]:
-    folder = Path(path)
-    return str(folder / "annotations.json"), str(folder / "images")
+    """A folder with annotations.json + images/, or an annotation file with its images in images/ or beside it."""
+    given = Path(path)
+    if given.suffix == ".json":
+        images = given.parent / "images"
+        return str(given), str(images if images.is_dir() else given.parent)
+    return str(given / "annotations.json"), str(given / "images")
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
-    parser.add_argument("--train-data", required=True, help="folder with annotations.json and images/ (COCO format)")
+    parser.add_argument("--train-data", required=True, help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)")
     parser.add_argument("--val-data", help="validation folder in the same layout (scored with OKS AP each epoch)")
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
     parser.add_argument(

@@ -1,0 +1,40 @@
+import json
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from core.errors import WLitePoseError
+from models.schemas import COCO17, CROWDPOSE14
+from training.dataset import KeypointDataset
+
+
+def test_crowdpose_sample_loads_with_14_keypoints(shared_data):
+    folder = shared_data / "crowdpose_sample"
+    data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 128)
+    sample = data[0]
+    assert sample["image"].shape == (3, 128, 128)
+    assert sample["heatmaps_4"].shape == (14, 32, 32) and sample["heatmaps_2"].shape == (14, 64, 64)
+    assert sample["joints"].shape[-2:] == (14, 2) and sample["joints"][..., 1].sum() > 0
+    assert float(sample["heatmaps_2"].max()) == pytest.approx(1.0, abs=0.05)
+
+
+def test_coco_schema_is_refused_for_a_crowdpose_file(shared_data):
+    folder = shared_data / "crowdpose_sample"
+    with pytest.raises(WLitePoseError, match="14 keypoints"):
+        KeypointDataset(folder / "test_crowdpose.json", folder, COCO17, 128)
+
+
+def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_data):
+    source = json.loads((shared_data / "val" / "annotations.json").read_text())
+    image = next(i for i in source["images"] if any(a["iscrowd"] for a in source["annotations"] if a["image_id"] == i["id"]))
+    anns = [a for a in source["annotations"] if a["image_id"] == image["id"]]
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
+    data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 256)
+    _, keypoints, _, valid = data.load(0)
+    crowd = next(a for a in anns if a["iscrowd"])
+    rle = mask_utils.frPyObjects(crowd["segmentation"], image["height"], image["width"])
+    region = mask_utils.decode(rle).astype(bool)
+    assert region.sum() > 100 and valid[region].max() == 0 and valid[~region].mean() > 0.9
+    assert len(keypoints) == sum(1 for a in anns if not a["iscrowd"] and a["num_keypoints"] > 0)
+    assert np.all(np.isin(data[0]["mask_4"].numpy(), (0.0, 1.0)))

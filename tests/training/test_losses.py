@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
+
+
+def test_weighted_loss_matches_the_formula_on_a_3x3_example():
+    pred = torch.tensor([[[[0.2, -0.1, 0.0], [0.5, 0.9, 0.3], [0.0, 0.1, 1.2]]]])
+    target = torch.tensor([[[[0.0, 0.0, 0.0], [0.6, 1.0, 0.6], [0.0, 0.0, 0.0]]]])
+    mask = torch.ones(1, 3, 3)
+    tau = 0.01
+    expected = 0.0
+    for p, h in zip(pred.flatten().tolist(), target.flatten().tolist(), strict=True):
+        ht = h**tau if h > 0 else 0.0
+        w = abs(p) * (1 - ht) + abs(1 - p) * ht
+        expected += w * (p - h) ** 2
+    assert heatmap_weighted_loss(pred, target, mask, tau).item() == pytest.approx(expected / 9, rel=1e-5)
+
+
+def test_weighted_loss_tends_to_p_on_background_and_one_minus_p_on_keypoints_as_tau_vanishes():
+    pred = torch.tensor([[[[0.3, 0.4]]]])
+    target = torch.tensor([[[[0.0, 0.05]]]])
+    mask = torch.ones(1, 1, 2)
+    loss = heatmap_weighted_loss(pred, target, mask, tau=1e-6).item()
+    expected = (0.3 * 0.3**2 + (1 - 0.4) * (0.4 - 0.05) ** 2) / 2
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_masked_pixels_do_not_count_and_a_perfect_prediction_costs_nothing():
+    target = torch.rand(2, 3, 4, 4)
+    mask = torch.zeros(2, 4, 4)
+    assert heatmap_weighted_loss(torch.rand(2, 3, 4, 4), target, mask).abs().sum() == 0
+    assert heatmap_mse_loss(torch.rand(2, 3, 4, 4), target, mask).abs().sum() == 0
+    assert heatmap_weighted_loss(target, target, torch.ones(2, 4, 4)).abs().sum() < 1e-12
+
+
+def _joints(people_positions, k, hw):
+    joints = np.zeros((1, 4, k, 2), np.int64)
+    for p, positions in enumerate(people_positions):
+        for j, flat in enumerate(positions):
+            joints[0, p, j] = (j * hw + flat, 1)
+    return torch.from_numpy(joints)
+
+
+def test_ae_pull_is_zero_for_consistent_tags_and_push_penalises_equal_means():
+    k, h, w = 2, 4, 4
+    tags = torch.zeros(1, k, h, w)
+    tags[0, :, 0, 0] = 1.0  # person A at cell 0 for both joints
+    tags[0, :, 3, 3] = 5.0  # person B at cell 15
+    pull, push = ae_loss(tags, _joints([[0, 0], [15, 15]], k, h * w))
+    assert pull.item() == pytest.approx(0.0)
+    assert push.item() < 1e-6  # exp(-16) / 2: means 4 apart barely push
+    same = torch.ones(1, k, h, w)
+    _, push_same = ae_loss(same, _joints([[0, 0], [15, 15]], k, h * w))
+    assert push_same.item() == pytest.approx(0.5)
+
+
+def test_ae_pull_measures_the_spread_of_one_persons_tags():
+    tags = torch.zeros(1, 2, 2, 2)
+    tags[0, 0, 0, 0], tags[0, 1, 0, 0] = 1.0, 3.0
+    pull, push = ae_loss(tags, _joints([[0, 0]], 2, 4))
+    assert pull.item() == pytest.approx(1.0)  # mean of (1-2)^2 and (3-2)^2
+    assert push.item() == 0.0  # one person: nothing to push
