@@ -18,7 +18,11 @@ def _data_folder(path: str) -> tuple[str, str]:
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
-    parser.add_argument("--train-data", required=True, help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)")
+    parser.add_argument(
+        "--train-data",
+        required=True,
+        help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)",
+    )
     parser.add_argument("--val-data", help="validation folder in the same layout (scored with OKS AP each epoch)")
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
     parser.add_argument(

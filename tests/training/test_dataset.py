@@ -27,7 +27,9 @@ def test_coco_schema_is_refused_for_a_crowdpose_file(shared_data):
 
 def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_data):
     source = json.loads((shared_data / "val" / "annotations.json").read_text())
-    image = next(i for i in source["images"] if any(a["iscrowd"] for a in source["annotations"] if a["image_id"] == i["id"]))
+    image = next(
+        i for i in source["images"] if any(a["iscrowd"] for a in source["annotations"] if a["image_id"] == i["id"])
+    )
     anns = [a for a in source["annotations"] if a["image_id"] == image["id"]]
     (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
     data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 256)
