@@ -1,0 +1,52 @@
+import json
+
+import pytest
+import torch
+
+from core.evaluation import evaluate_model
+from core.session import PoseModel
+from models.export import build_metadata, export_onnx
+from models.schemas import COCO17
+from models.wlitepose import build_model
+from training.dataset import KeypointDataset
+from training.trainer import TrainConfig, compute_losses
+
+SIZE, STEPS = 128, 100
+
+
+def _ap(model, path, annotations, images):
+    export_onnx(model, path, build_metadata(COCO17, "wlitepose_xs", SIZE, "test", True), check_sizes=((SIZE, SIZE),))
+    return evaluate_model(PoseModel(path, threads=2), annotations, images, SIZE)["AP"]
+
+
+@pytest.mark.slow
+def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data):
+    source = json.loads((shared_data / "train" / "annotations.json").read_text())
+    people = {}
+    for ann in source["annotations"]:
+        if ann.get("source") == "human" and ann["num_keypoints"] >= 15:
+            people.setdefault(ann["image_id"], []).append(ann)
+    chosen = [i for i in source["images"] if len(people.get(i["id"], [])) == 1][:4]
+    anns = [people[i["id"]][0] for i in chosen]
+    annotations = tmp_path / "few.json"
+    annotations.write_text(json.dumps({**source, "images": chosen, "annotations": anns}))
+    images = shared_data / "train" / "images"
+
+    torch.manual_seed(0)
+    model = build_model("wlitepose_xs")
+    data = KeypointDataset(annotations, images, COCO17, SIZE)
+    batch = {k: torch.stack([data[i][k] for i in range(len(data))]) for k in data[0]}
+    config = TrainConfig(str(annotations), str(images), str(tmp_path))
+    ap_before = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    model.train()
+    first = None
+    for _ in range(STEPS):
+        loss = compute_losses(model, batch, config)["total"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.3 * first
+    ap_after = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
+    assert ap_after > ap_before + 0.3, (ap_before, ap_after)
