@@ -16,6 +16,18 @@ def _data_folder(path: str) -> tuple[str, str]:
     return str(given / "annotations.json"), str(given / "images")
 
 
+def _weights(option: str, text: str) -> dict[str, float]:
+    from core.errors import WLitePoseError
+
+    try:
+        weights = json.loads(text)
+        if not isinstance(weights, dict) or not all(float(v) >= 0 for v in weights.values()):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise WLitePoseError(f"{option} must be a JSON object of non-negative numbers, not {text}") from None
+    return {str(k): float(v) for k, v in weights.items()}
+
+
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
     parser.add_argument(
@@ -35,10 +47,17 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--milestones", help="override the lr drops, e.g. 40,55")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--size", type=int, help="training input size (default: the variant's)")
+    parser.add_argument(
+        "--size", type=int, help="training crop size (default: the variant's; validation and export use the variant's)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
     parser.add_argument("--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (mse: ablation)")
     parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
+    parser.add_argument(
+        "--sample-weights",
+        default="{}",
+        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}'",
+    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -56,10 +75,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     epochs, milestones = PRESETS[args.preset]
     if args.milestones:
         milestones = tuple(int(m) for m in args.milestones.split(","))
-    try:
-        source_weights = json.loads(args.source_weights)
-    except ValueError:
-        raise WLitePoseError(f"--source-weights is not valid JSON: {args.source_weights}") from None
+    source_weights = _weights("--source-weights", args.source_weights)
+    sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data)
     val_ann, val_img = _data_folder(args.val_data) if args.val_data else (None, None)
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
@@ -82,6 +99,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         workers=args.workers,
         loss=args.loss,
         source_weights=source_weights,
+        sample_weights=sample_weights,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,
@@ -92,7 +110,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     if dist.is_initialized() and dist.get_rank() != 0:
         return 0
     model, meta = load_checkpoint(best)
-    size = args.size or model.input_size
+    size = model.input_size  # --size is only the training crop; the model file is for the variant's size
     onnx_path = Path(args.out) / "best.onnx"
     metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
     export_onnx(model, onnx_path, metadata)

@@ -2,8 +2,11 @@
 
 Our stem (3->32 3x3 s2, 32 depthwise 3x3, 32->16 1x1, each with BN) is MobileNetV2's
 features.0 and features.1 exactly. The DFC-bottleneck blocks have other shapes (7x7 depthwise
-on the block input, 10x expansion, other widths) and start from scratch. The shared file's BNs
-are identities carrying TFLite's folded biases; training re-estimates their statistics.
+on the block input, 10x expansion, GELU, other widths): a MobileNetV2 expand/project weight
+would act on other features there, so no slice of it means anything and they start from scratch.
+The shared file's BNs are identities carrying TFLite's folded biases: train-mode BN would
+normalise that folding away, so the trainer keeps these BNs in eval mode (frozen statistics,
+trainable affine), see ``pretrained_batchnorms``.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from torch import nn
 
 from core.errors import WLitePoseError
 
-# our parameter prefix -> MobileNetV2 prefix
+# our module -> MobileNetV2 module(s): torchvision names the last conv/BN of features.1
+# conv.1/conv.2; the shared converted file nests them as conv.1.0/conv.1.1.
 STEM_MAP = {
-    "stem.0.0": "features.0.0",
-    "stem.0.1": "features.0.1",
-    "stem.1.0": "features.1.conv.0.0",
-    "stem.1.1": "features.1.conv.0.1",
-    "stem.2.0": "features.1.conv.1",
-    "stem.2.1": "features.1.conv.2",
+    "stem.0.0": ("features.0.0",),
+    "stem.0.1": ("features.0.1",),
+    "stem.1.0": ("features.1.conv.0.0",),
+    "stem.1.1": ("features.1.conv.0.1",),
+    "stem.2.0": ("features.1.conv.1.0", "features.1.conv.1"),
+    "stem.2.1": ("features.1.conv.1.1", "features.1.conv.2"),
 }
 
 
@@ -34,12 +38,20 @@ def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:
         raise WLitePoseError(f"cannot read ImageNet weights from {path} ({error})") from None
     own = model.state_dict()
     copied = {}
-    for ours, theirs in STEM_MAP.items():
+    for ours, candidates in STEM_MAP.items():
         for name, tensor in own.items():
             if name.startswith(ours + "."):
-                other = source.get(theirs + name[len(ours) :])
-                if other is not None and other.shape == tensor.shape:
-                    copied[name] = other
+                for theirs in candidates:
+                    other = source.get(theirs + name[len(ours) :])
+                    if other is not None and other.shape == tensor.shape:
+                        copied[name] = other
+                        break
     model.load_state_dict(copied, strict=False)
     params = dict(model.named_parameters())
     return sum(t.numel() for n, t in copied.items() if n in params)
+
+
+def pretrained_batchnorms(model: nn.Module) -> list[nn.BatchNorm2d]:
+    """The BNs that ``load_imagenet_stem`` fills: kept in eval mode while training."""
+    modules = dict(model.named_modules())
+    return [modules[name] for name in STEM_MAP if isinstance(modules.get(name), nn.BatchNorm2d)]

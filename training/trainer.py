@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from models.checkpoint import model_meta
@@ -25,7 +25,7 @@ from models.wlitepose import build_model
 from training.augment import AugmentConfig
 from training.dataset import KeypointDataset
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
-from training.pretrained import load_imagenet_stem
+from training.pretrained import load_imagenet_stem, pretrained_batchnorms
 
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
 PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
@@ -41,7 +41,7 @@ class TrainConfig:
     variant: str = "wlitepose_xs"
     schema: str = "coco"
     dataset: str = "custom"
-    input_size: int | None = None  # None: the variant's size
+    input_size: int | None = None  # training crop; None: the variant's size (validation and export always use it)
     epochs: int = 500
     milestones: tuple[int, ...] = (350, 480)
     lr: float = 1e-3
@@ -53,6 +53,8 @@ class TrainConfig:
     pull_factor: float = 1e-3
     push_factor: float = 1e-3
     source_weights: dict[str, float] = field(default_factory=dict)  # per-annotation-source loss weight
+    # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
+    sample_weights: dict[str, float] = field(default_factory=dict)
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -144,6 +146,7 @@ def train(config: TrainConfig) -> Path:
     start_epoch, best_ap = 0, -1.0
     if config.init and not config.resume:
         _initialise(model, config.init)
+    frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
     model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
@@ -154,7 +157,7 @@ def train(config: TrainConfig) -> Path:
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
-    sampler = DistributedSampler(dataset, seed=config.seed) if dist.is_initialized() else None
+    sampler = _sampler(dataset, config)
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -170,9 +173,11 @@ def train(config: TrainConfig) -> Path:
     step = start_epoch * len(loader)
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
     for epoch in range(start_epoch, config.epochs):
-        if sampler is not None:
+        if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         model.train()
+        for bn in frozen_bn:
+            bn.eval()
         sums: dict[str, float] = {}
         seen, started = 0, time.perf_counter()
         for batch in loader:
@@ -193,8 +198,8 @@ def train(config: TrainConfig) -> Path:
                     epoch,
                     config.epochs,
                     seen,
-                    len(dataset),
-                    losses["total"],
+                    len(sampler) if sampler is not None else len(dataset),
+                    float(losses["total"].detach()),
                     started,
                     total_steps - step,
                     config.batch_size,
@@ -213,7 +218,7 @@ def train(config: TrainConfig) -> Path:
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
         if _is_main():
             if config.val_annotations:
-                stats = validate(model, config, size, out / "val.onnx")
+                stats = validate(model, config, model.input_size, out / "val.onnx")
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
@@ -232,6 +237,17 @@ def train(config: TrainConfig) -> Path:
         dist.destroy_process_group()
     best = out / "best.pt"
     return best if best.is_file() else out / "last.pt"
+
+
+def _sampler(dataset: KeypointDataset, config: TrainConfig):
+    """None (shuffle), a DistributedSampler, or a per-image-source weighted sampler (one stream per rank)."""
+    world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
+    if not config.sample_weights:
+        return DistributedSampler(dataset, seed=config.seed) if world > 1 else None
+    weights = torch.tensor([float(config.sample_weights.get(s, 1.0)) for s in dataset.image_sources()])
+    per_rank = max(1, round(float(weights.sum()) / world))
+    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
+    return WeightedRandomSampler(weights, per_rank, replacement=True, generator=generator)
 
 
 def _initialise(model: torch.nn.Module, init: str) -> None:
