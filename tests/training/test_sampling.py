@@ -1,0 +1,28 @@
+from collections import Counter
+
+from training.trainer import TrainConfig, _sampler
+
+
+class _Sources:
+    def __init__(self, sources):
+        self.sources = sources
+
+    def __len__(self):
+        return len(self.sources)
+
+    def image_sources(self):
+        return self.sources
+
+
+def test_sample_weights_set_draws_per_image_and_the_epoch_length():
+    data = _Sources(["studio"] * 100 + ["video"] * 50 + ["coco"] * 10)
+    config = TrainConfig("a", "b", "c", sample_weights={"studio": 0.5, "video": 0.0, "coco": 3.0})
+    sampler = _sampler(data, config)
+    assert len(sampler) == 80  # 100 * 0.5 + 10 * 3
+    draws = Counter(data.sources[i] for _ in range(50) for i in sampler)
+    assert draws["video"] == 0
+    assert 1.4 < draws["studio"] / draws["coco"] < 1.95  # expected 100 * 0.5 : 10 * 3 = 50 : 30
+
+
+def test_without_weights_the_loader_shuffles_the_whole_set_once_per_epoch():
+    assert _sampler(_Sources(["x"] * 5), TrainConfig("a", "b", "c")) is None
