@@ -105,9 +105,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
     )
     best = train(config)
-    import torch.distributed as dist
-
-    if dist.is_initialized() and dist.get_rank() != 0:
+    if best is None:  # not rank 0 of a distributed run: rank 0 exports
         return 0
     model, meta = load_checkpoint(best)
     size = model.input_size  # --size is only the training crop; the model file is for the variant's size

@@ -126,8 +126,8 @@ def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, c
     tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
 
 
-def train(config: TrainConfig) -> Path:
-    """Train; returns the path of the best checkpoint (by validation AP, or the last without validation)."""
+def train(config: TrainConfig) -> Path | None:
+    """Train; returns the best checkpoint (by validation AP, or the last without validation), None off rank 0."""
     device = _setup_distributed()
     torch.manual_seed(config.seed)
     schema = get_schema(config.schema)
@@ -144,13 +144,14 @@ def train(config: TrainConfig) -> Path:
         source_weights=config.source_weights,
     )
     start_epoch, best_ap = 0, -1.0
-    if config.init and not config.resume:
+    resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
+    if config.init and not resuming:
         _initialise(model, config.init)
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
     model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
-    if config.resume and (out / "last.pt").is_file():
+    if resuming:
         state = torch.load(out / "last.pt", map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -232,10 +233,13 @@ def train(config: TrainConfig) -> Path:
             )
         if config.max_steps and step >= config.max_steps:
             break
+    main = _is_main()
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
     best = out / "best.pt"
+    if not main:
+        return None
     return best if best.is_file() else out / "last.pt"
 
 
