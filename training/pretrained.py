@@ -1,4 +1,4 @@
-"""Initialisation from ImageNet MobileNetV2-1.0 weights (torchvision layout) where shapes match.
+"""Initialisation: the prediction heads, and ImageNet MobileNetV2-1.0 weights (torchvision layout) where shapes match.
 
 Our stem (3->32 3x3 s2, 32 depthwise 3x3, 32->16 1x1, each with BN) is MobileNetV2's
 features.0 and features.1 exactly. The DFC-bottleneck blocks have other shapes (7x7 depthwise
@@ -55,3 +55,19 @@ def pretrained_batchnorms(model: nn.Module) -> list[nn.BatchNorm2d]:
     """The BNs that ``load_imagenet_stem`` fills: kept in eval mode while training."""
     modules = dict(model.named_modules())
     return [modules[name] for name in STEM_MAP if isinstance(modules.get(name), nn.BatchNorm2d)]
+
+
+def init_heads(model: nn.Module) -> None:
+    """Start the final 1x1 prediction convs at N(0, 0.001) with zero bias (HigherHRNet's head init).
+
+    The network then starts from flat zero heatmaps and tags. With PyTorch's default init the
+    heads start at about +-1 everywhere, and the first hundreds of steps only wash that out:
+    a 4-image overfit reached AP 0.29 in 100 steps with this init and stayed at 0 without it.
+    """
+    names = ("head_refined", "head_raw", "head2_refined", "head2_raw")
+    heads = [getattr(model, n)[-1] for n in names if hasattr(model, n)]
+    if hasattr(model, "deconv_module"):
+        heads.append(model.deconv_module.head)
+    for conv in heads:
+        nn.init.normal_(conv.weight, std=0.001)
+        nn.init.zeros_(conv.bias)

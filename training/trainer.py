@@ -25,7 +25,7 @@ from models.wlitepose import build_model
 from training.augment import AugmentConfig
 from training.dataset import KeypointDataset
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
-from training.pretrained import load_imagenet_stem, pretrained_batchnorms
+from training.pretrained import init_heads, load_imagenet_stem, pretrained_batchnorms
 
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
 PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
@@ -132,6 +132,7 @@ def train(config: TrainConfig) -> Path | None:
     torch.manual_seed(config.seed)
     schema = get_schema(config.schema)
     model = build_model(config.variant, num_keypoints=schema.num_keypoints)
+    init_heads(model)
     size = config.input_size or model.input_size
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
