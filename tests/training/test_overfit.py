@@ -1,6 +1,5 @@
 import json
 
-import pytest
 import torch
 
 from core.evaluation import evaluate_model
@@ -9,9 +8,20 @@ from models.export import build_metadata, export_onnx
 from models.schemas import COCO17
 from models.wlitepose import build_model
 from training.dataset import KeypointDataset
+from training.pretrained import init_heads
 from training.trainer import TrainConfig, compute_losses
 
 SIZE, STEPS = 128, 100
+
+
+def _recalibrate_batchnorm(model, images):
+    """Exact BN statistics of the training batch (the running averages lag a fast-moving overfit)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None
+    with torch.no_grad():
+        model.train()(images)
 
 
 def _ap(model, path, annotations, images):
@@ -19,7 +29,6 @@ def _ap(model, path, annotations, images):
     return evaluate_model(PoseModel(path, threads=2), annotations, images, SIZE)["AP"]
 
 
-@pytest.mark.slow
 def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data):
     source = json.loads((shared_data / "train" / "annotations.json").read_text())
     people = {}
@@ -34,6 +43,7 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data)
 
     torch.manual_seed(0)
     model = build_model("wlitepose_xs")
+    init_heads(model)
     data = KeypointDataset(annotations, images, COCO17, SIZE)
     batch = {k: torch.stack([data[i][k] for i in range(len(data))]) for k in data[0]}
     config = TrainConfig(str(annotations), str(images), str(tmp_path))
@@ -47,6 +57,7 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data)
         loss.backward()
         optimizer.step()
         first = first if first is not None else loss.item()
-    assert loss.item() < 0.3 * first
+    assert loss.item() < 0.1 * first
+    _recalibrate_batchnorm(model, batch["image"])
     ap_after = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
-    assert ap_after > ap_before + 0.3, (ap_before, ap_after)
+    assert ap_after > ap_before + 0.25, (ap_before, ap_after)
