@@ -77,6 +77,7 @@ def _setup_distributed() -> torch.device:
 
 def compute_losses(model: torch.nn.Module, batch: dict, config: TrainConfig) -> dict[str, torch.Tensor]:
     out = model(batch["image"])
+    out = type(out)(*(o.float() for o in out))  # the losses run in float32 under autocast
     if config.loss == "weighted":
         hm = lambda p, t, m: heatmap_weighted_loss(p, t, m, config.tau)  # noqa: E731
     else:
