@@ -51,6 +51,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--size", type=int, help="training crop size (default: the variant's; validation and export use the variant's)"
     )
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads per process (default: its share of the cores minus --workers, >= 1)"
+    )
     parser.add_argument("--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (mse: ablation)")
     parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
     parser.add_argument(
@@ -97,6 +100,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         workers=args.workers,
+        threads=args.threads,
         loss=args.loss,
         source_weights=source_weights,
         sample_weights=sample_weights,
