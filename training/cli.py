@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 
 
-def _data_folder(path: str) -> tuple[str, str]:
-    """A folder with annotations.json + images/, or an annotation file with its images in images/ or beside it."""
+def _data_folder(path: str, images: str | None) -> tuple[str, str]:
+    """A folder with annotations.json + images/, or an annotation file with its images in
+    ``images`` (e.g. COCO's train2017/), else in images/ or beside it."""
     given = Path(path)
+    if given.suffix == ".json" and images:
+        return str(given), images
     if given.suffix == ".json":
         images = given.parent / "images"
         return str(given), str(images if images.is_dir() else given.parent)
@@ -36,6 +39,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)",
     )
     parser.add_argument("--val-data", help="validation folder in the same layout (scored with OKS AP each epoch)")
+    parser.add_argument(
+        "--train-images", help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
+    )
+    parser.add_argument("--val-images", help="images of a --val-data .json kept elsewhere (COCO: val2017/)")
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
     parser.add_argument(
         "--preset",
@@ -80,8 +87,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         milestones = tuple(int(m) for m in args.milestones.split(","))
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
-    train_ann, train_img = _data_folder(args.train_data)
-    val_ann, val_img = _data_folder(args.val_data) if args.val_data else (None, None)
+    train_ann, train_img = _data_folder(args.train_data, args.train_images)
+    val_ann, val_img = _data_folder(args.val_data, args.val_images) if args.val_data else (None, None)
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
         if not Path(path).exists():
             raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
