@@ -1,0 +1,33 @@
+import json
+
+import torch
+
+from main import main
+from training.trainer import TrainConfig, train
+
+
+def _config(shared_data, out, **changes):
+    folder = shared_data / "crowdpose_sample"
+    fields = dict(
+        variant="litepose_xs", schema="crowdpose", input_size=64, batch_size=2, workers=0, epochs=3, threads=1
+    )
+    return TrainConfig(str(folder / "test_crowdpose.json"), str(folder), str(out), **{**fields, **changes})
+
+
+def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, shared_data):
+    out = tmp_path / "run"
+    assert train(_config(shared_data, out, max_steps=1)) == out / "last.pt"
+    first = torch.load(out / "last.pt", weights_only=False)
+    assert first["epoch"] == 0 and first["meta"]["overrides"] == {"num_keypoints": 14}
+    train(_config(shared_data, out, resume=True))
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [0, 1, 2] and [r["step"] for r in log] == [1, 2, 3]
+    assert {"lr", "total", "heatmap_4", "heatmap_2", "pull", "push", "images_per_s"} <= set(log[-1])
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
+
+
+def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
+    folder = shared_data / "crowdpose_sample"
+    argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert "--source-weights must be a JSON object" in capsys.readouterr().err
