@@ -22,15 +22,16 @@ def random_affine(
 ) -> tuple[np.ndarray, bool]:
     """A 2x3 matrix mapping image pixels into a size x size crop, and whether it flips.
 
-    Without augmentation the image's longest side fits ``size``, centred (as at inference,
-    up to the padding).
+    Without augmentation this is core.preprocess's letterbox: the longest side fits ``size``,
+    top-left, x -> (x + 0.5) * scale - 0.5.
     """
-    scale, angle, tx, ty, flip = size / max(width, height), 0.0, 0.0, 0.0, False
-    if config is not None and rng is not None:
-        scale *= rng.uniform(config.min_scale, config.max_scale)
-        angle = rng.uniform(-config.max_rotation, config.max_rotation)
-        tx, ty = rng.uniform(-config.max_translate, config.max_translate, size=2)
-        flip = bool(rng.random() < config.flip)
+    scale = size / max(width, height)
+    if config is None or rng is None:
+        return np.array([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5]]), False
+    scale *= rng.uniform(config.min_scale, config.max_scale)
+    angle = rng.uniform(-config.max_rotation, config.max_rotation)
+    tx, ty = rng.uniform(-config.max_translate, config.max_translate, size=2)
+    flip = bool(rng.random() < config.flip)
     cx, cy = (width - 1) / 2, (height - 1) / 2
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     matrix[:, 2] += ((size - 1) / 2 + tx - cx, (size - 1) / 2 + ty - cy)
@@ -54,7 +55,8 @@ def warp_sample(
     Keypoints that leave the crop become unlabelled (v = 0); a flip also swaps left/right joints.
     """
     border = tuple(float(m * 255) for m in reversed(mean_rgb))
-    image = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=border)
+    image, image_matrix = _shrink(image, matrix)
+    image = cv2.warpAffine(image, image_matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=border)
     valid = cv2.warpAffine(valid, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=1)
     kps = keypoints.copy()
     kps[..., :2] = kps[..., :2] @ matrix[:, :2].T + matrix[:, 2]
@@ -63,3 +65,20 @@ def warp_sample(
     outside = (kps[..., 0] < 0) | (kps[..., 1] < 0) | (kps[..., 0] > size - 1) | (kps[..., 1] > size - 1)
     kps[outside, 2] = 0
     return image, kps, valid
+
+
+def _shrink(image: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Downscale with INTER_AREA first, as core.preprocess.letterbox does, so the warp never aliases.
+
+    Returns the smaller image and the matrix that maps its pixels where ``matrix`` maps the
+    original's (a pixel u of the small image is x = (u + 0.5) / f - 0.5 of the original).
+    """
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale >= 1.0:
+        return image, matrix
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    fx, fy = small.shape[1] / w, small.shape[0] / h
+    linear = matrix[:, :2] @ np.diag([1 / fx, 1 / fy])
+    offset = matrix[:, :2] @ np.array([0.5 / fx - 0.5, 0.5 / fy - 0.5]) + matrix[:, 2]
+    return small, np.column_stack([linear, offset])

@@ -70,4 +70,4 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data,
     assert loss.item() < 0.1 * first
     _recalibrate_batchnorm(model, batch["image"])
     ap_after = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
-    assert ap_after > ap_before + 0.15, (ap_before, ap_after)  # 0.0 -> 0.21..0.29 seen
+    assert ap_after > ap_before + 0.5, (ap_before, ap_after)  # 0.0 -> 0.83 seen
