@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from models.schemas import COCO17
-from training.augment import random_affine, warp_sample
+from training.augment import AugmentConfig, random_affine, warp_sample
 from training.targets import TargetConfig, build_targets, gaussian_heatmaps, joint_indices
 
 
@@ -55,3 +55,16 @@ def test_flip_swaps_left_and_right_joints():
     _, out, _ = warp_sample(image, kps, np.ones((64, 64), np.uint8), flip, True, 64, COCO17.flip_map, (0.5, 0.5, 0.5))
     assert out[0, 5, 2] == 0  # the left-shoulder slot now holds the (unlabelled) right shoulder
     assert out[0, 6, 2] == 2 and out[0, 6, 0] == pytest.approx(53.0) and out[0, 6, 1] == pytest.approx(20.0)
+
+
+def test_a_downscaled_warp_keeps_the_image_on_its_keypoints():
+    image = np.zeros((400, 600, 3), np.uint8)
+    image[196:204, 296:304] = 255  # an 8x8 spot centred on (299.5, 199.5)
+    kps = np.array([[[299.5, 199.5, 2]]], np.float32)
+    rng = np.random.default_rng(3)
+    matrix, flip = random_affine(600, 400, 128, AugmentConfig(flip=0.0), rng)
+    warped, out, _ = warp_sample(image, kps, np.ones((400, 600), np.uint8), matrix, flip, 128, (0,), (0, 0, 0))
+    gray = warped[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[:128, :128]
+    centre = (float((xs * gray).sum() / gray.sum()), float((ys * gray).sum() / gray.sum()))
+    assert np.hypot(centre[0] - out[0, 0, 0], centre[1] - out[0, 0, 1]) < 0.3
