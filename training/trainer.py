@@ -19,6 +19,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
+from core.errors import WLitePoseError
 from models.checkpoint import model_meta
 from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
@@ -159,6 +160,12 @@ def train(config: TrainConfig) -> Path | None:
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
         state = torch.load(out / "last.pt", map_location=device, weights_only=False)
+        variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
+        if (variant, schema_name) != (config.variant, config.schema):
+            raise WLitePoseError(
+                f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
+                f"--schema {schema_name}, or train into another --out"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -1,7 +1,9 @@
 import json
 
+import pytest
 import torch
 
+from core.errors import WLitePoseError
 from main import main
 from training.trainer import TrainConfig, train
 
@@ -24,6 +26,8 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, shared_data):
     assert [r["epoch"] for r in log] == [0, 1, 2] and [r["step"] for r in log] == [1, 2, 3]
     assert {"lr", "total", "heatmap_4", "heatmap_2", "pull", "push", "images_per_s"} <= set(log[-1])
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
+    with pytest.raises(WLitePoseError, match="holds litepose_xs"):
+        train(_config(shared_data, out, variant="wlitepose_xs", resume=True))
 
 
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
