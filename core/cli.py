@@ -22,6 +22,15 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--posec3d", type=Path, help="PoseC3D-style pickle")
         parser.add_argument("--video", type=Path, help="annotated video (.mp4 or .avi)")
         parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
+        parser.add_argument(
+            "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.1)"
+        )
+        parser.add_argument(
+            "--keypoint-threshold", type=float, default=None, help="minimum joint score, 0-1 (default 0.1)"
+        )
+        parser.add_argument(
+            "--smoothing", type=float, default=None, help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5)"
+        )
         parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
         parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     elif name == "eval":

@@ -52,13 +52,32 @@ def resolve_model(model: Path | None, default: Path) -> Path:
     return default
 
 
+def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
+    """The pipeline the options describe: core's defaults, with each threshold given replacing its own."""
+    for option in ("detection_threshold", "keypoint_threshold", "smoothing"):
+        value = getattr(args, option)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise WLitePoseError(f"--{option.replace('_', '-')} must be between 0 and 1")
+    default = PipelineConfig()
+    decode = dataclasses.replace(
+        default.decode,
+        **{k: getattr(args, k) for k in ("detection_threshold", "keypoint_threshold") if getattr(args, k) is not None},
+    )
+    tracker = None
+    if not args.no_track:
+        tracker = default.tracker
+        if args.smoothing is not None:
+            tracker = dataclasses.replace(tracker, smoothing=args.smoothing)
+    return PipelineConfig(input_size=args.size, decode=decode, tracker=tracker)
+
+
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
     if args.size is not None and (args.size < 32 or args.size % 32):
         raise WLitePoseError("--size must be a positive multiple of 32")
+    config = pipeline_config(args)
     model = PoseModel(resolve_model(args.model, default_model), threads=args.threads)
-    config = PipelineConfig(input_size=args.size, tracker=None if args.no_track else PipelineConfig().tracker)
     pipeline = PosePipeline(model, config)
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
     times = StageTimes()

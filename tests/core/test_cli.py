@@ -93,6 +93,25 @@ def test_track_without_tracking_and_image_folder(cli, coco_metadata, painted_mod
     assert all("track_id" not in e for e in entries)
 
 
+def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, video_path, tmp_path):
+    """A person threshold above every painted person keeps none; the settings land in the sidecar."""
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(5), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    common = ("track", video_path, "--model", model, "--max-frames", 2)
+    rc, _, err = cli(*common, "--csv", tmp_path / "all.csv", "--keypoint-threshold", 0.2, "--smoothing", 0)
+    assert rc == 0, err
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 1 + 2 * 2
+    settings = json.loads((tmp_path / "all.csv.json").read_text())["settings"]
+    assert settings["decode"]["keypoint_threshold"] == 0.2 and settings["tracker"]["smoothing"] == 0.0
+    rc, _, err = cli(*common, "--csv", tmp_path / "none.csv", "--detection-threshold", 1.0)
+    assert rc == 0, err
+    assert len((tmp_path / "none.csv").read_text().splitlines()) == 1
+    rc, _, err = cli(*common, "--detection-threshold", 1.5)
+    _assert_clean_error(rc, err, "--detection-threshold", "between 0 and 1")
+
+
 def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path):
     import core.cli
 

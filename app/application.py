@@ -1,0 +1,59 @@
+"""Start the app: QApplication, theme, settings, the window, and the first source and model."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+from app.pyside_fix import protect_singletons
+from app.settings import SAMPLE_VIDEO
+from app.theme import apply_theme
+from core.sources import list_cameras
+
+
+def default_source(cameras: list[int]) -> str | None:
+    """The first webcam, else the bundled sample clip, else nothing."""
+    if cameras:
+        return str(cameras[0])
+    return str(SAMPLE_VIDEO) if SAMPLE_VIDEO.is_file() else None
+
+
+def start(window: MainWindow, source: str | None, model: str | None, cameras: list[int]) -> None:
+    """Load the model and open the first source (both in the worker)."""
+    window.load_model(model or window.settings.model)
+    spec = source or default_source(cameras)
+    if spec is None:
+        window.view.clear(f"No webcam found and the sample clip {SAMPLE_VIDEO} is missing: open a video or folder")
+        return
+    window.open_source(spec)
+
+
+def run_app(source: str | None = None, model: str | None = None) -> int:
+    protect_singletons()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("WLitePose")
+    app.setApplicationName("WLitePose")
+    apply_theme(app)
+    cameras = list_cameras() if source is None else []
+    window = MainWindow(QSettings(), cameras)
+    _show_uncaught_errors(window)
+    window.show()
+    if model is not None:
+        model = str(Path(model).expanduser().resolve())
+    QTimer.singleShot(0, lambda: start(window, source, model, cameras))
+    return app.exec()
+
+
+def _show_uncaught_errors(window: MainWindow) -> None:
+    """An exception escaping a slot becomes a dialog and a stderr traceback, not a dead window."""
+
+    def hook(kind, error, tb) -> None:
+        traceback.print_exception(kind, error, tb)
+        window.show_error(f"Unexpected {kind.__name__}: {error}")
+
+    sys.excepthook = hook

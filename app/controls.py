@@ -1,0 +1,174 @@
+"""Model, thresholds, smoothing, tracking and overlay controls. Every change applies live.
+
+The panel holds no logic: it reads and writes the matching fields of AppSettings and says
+which group changed (`pipeline_changed`, `overlay_changed`, `model_requested`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.settings import BUNDLED_MODEL, INPUT_SIZES, AppSettings
+
+
+class ValueSlider(QWidget):
+    """A 0..1 slider in steps of 0.01 with its value printed beside it."""
+
+    value_changed = Signal(float)
+
+    def __init__(self, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setToolTip(tooltip)
+        self.label = QLabel()
+        self.label.setObjectName("value")
+        self.label.setFixedWidth(40)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.label)
+        self.slider.valueChanged.connect(self._changed)
+
+    def value(self) -> float:
+        return self.slider.value() / 100.0
+
+    def set_value(self, value: float) -> None:
+        self.slider.setValue(round(value * 100))
+        self.label.setText(f"{self.value():.2f}")
+
+    def _changed(self, raw: int) -> None:
+        self.label.setText(f"{raw / 100:.2f}")
+        self.value_changed.emit(raw / 100.0)
+
+
+class Controls(QWidget):
+    pipeline_changed = Signal()
+    overlay_changed = Signal()
+    model_requested = Signal(str)  # "" = the bundled model
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.start_dir = ""
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("The bundled model, or any ONNX file exported by `wlitepose export`")
+        self.model_box.addItem(f"Bundled · {BUNDLED_MODEL.stem}", "")
+        self.model_box.activated.connect(lambda row: self.model_requested.emit(self.model_box.itemData(row)))
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.setToolTip("Open an ONNX model file")
+        browse.clicked.connect(self.choose_model)
+        self.model_info = QLabel("no model loaded")
+        self.model_info.setObjectName("caption")
+        self.model_info.setWordWrap(True)
+        self.size_box = QComboBox()
+        self.size_box.setToolTip("Network input size: the longest image side is scaled to this")
+        for size in INPUT_SIZES:
+            self.size_box.addItem(f"{size} px" if size else "as trained", size)
+        self.detection = ValueSlider("Minimum person score to keep a pose")
+        self.keypoint = ValueSlider("Minimum joint score to draw and export a joint")
+        self.smoothing = ValueSlider("0 = raw keypoints, 1 = strongest smoothing (more lag on fast motion)")
+        self.tracking = QCheckBox("Track people (stable IDs)")
+        self.boxes = QCheckBox("Boxes")
+        self.scores = QCheckBox("Keypoint scores")
+        self.trails = QCheckBox("Motion trails")
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_box, 1)
+        model_row.addWidget(browse)
+        model_group = QGroupBox("Model")
+        model_form = QFormLayout(model_group)
+        model_form.addRow(model_row)
+        model_form.addRow(self.model_info)
+        model_form.addRow("Input size", self.size_box)
+
+        detect_group = QGroupBox("Detection && tracking")
+        detect_form = QFormLayout(detect_group)
+        detect_form.addRow("Person ≥", self.detection)
+        detect_form.addRow("Joint ≥", self.keypoint)
+        detect_form.addRow(self.tracking)
+        detect_form.addRow("Smoothing", self.smoothing)
+
+        overlay_group = QGroupBox("Overlay")
+        overlay_layout = QVBoxLayout(overlay_group)
+        for box in (self.boxes, self.scores, self.trails):
+            overlay_layout.addWidget(box)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for group in (model_group, detect_group, overlay_group):
+            layout.addWidget(group)
+        layout.addStretch(1)
+
+        self.size_box.currentIndexChanged.connect(self.pipeline_changed)
+        for slider in (self.detection, self.keypoint, self.smoothing):
+            slider.value_changed.connect(self.pipeline_changed)
+        self.tracking.toggled.connect(self.pipeline_changed)
+        self.tracking.toggled.connect(self.smoothing.setEnabled)
+        for box in (self.boxes, self.scores, self.trails):
+            box.toggled.connect(self.overlay_changed)
+
+    def apply(self, settings: AppSettings) -> None:
+        """Show `settings` without emitting change signals."""
+        widgets = (self.size_box, self.detection, self.keypoint, self.smoothing, self.tracking)
+        for widget in (*widgets, self.boxes, self.scores, self.trails, self.model_box):
+            widget.blockSignals(True)
+        self.select_model(settings.model)
+        self.size_box.setCurrentIndex(max(0, self.size_box.findData(settings.input_size)))
+        self.detection.set_value(settings.detection_threshold)
+        self.keypoint.set_value(settings.keypoint_threshold)
+        self.smoothing.set_value(settings.smoothing)
+        self.tracking.setChecked(settings.tracking)
+        self.smoothing.setEnabled(settings.tracking)
+        self.boxes.setChecked(settings.boxes)
+        self.scores.setChecked(settings.scores)
+        self.trails.setChecked(settings.trails)
+        for widget in (*widgets, self.boxes, self.scores, self.trails, self.model_box):
+            widget.blockSignals(False)
+
+    def read(self, base: AppSettings) -> AppSettings:
+        return dataclasses.replace(
+            base,
+            model=self.model_box.currentData(),
+            input_size=int(self.size_box.currentData()),
+            detection_threshold=self.detection.value(),
+            keypoint_threshold=self.keypoint.value(),
+            smoothing=self.smoothing.value(),
+            tracking=self.tracking.isChecked(),
+            boxes=self.boxes.isChecked(),
+            scores=self.scores.isChecked(),
+            trails=self.trails.isChecked(),
+        )
+
+    def select_model(self, path: str) -> None:
+        row = self.model_box.findData(path)
+        if row < 0:
+            self.model_box.addItem(Path(path).name, path)
+            self.model_box.setItemData(self.model_box.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+            row = self.model_box.count() - 1
+        self.model_box.setCurrentIndex(row)
+
+    def show_model_info(self, text: str) -> None:
+        self.model_info.setText(text)
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.start_dir, "ONNX models (*.onnx);;All files (*)")
+        if path:
+            self.model_requested.emit(path)

@@ -1,0 +1,109 @@
+"""Process a whole file in the background, as fast as the machine allows, into core's sinks.
+
+Runs in its own QThread with its own model session and pipeline, so the live view keeps
+playing while an export runs. Progress is reported a few times a second; `cancel()` is
+safe from any thread, and the sinks are closed either way (they flush as they go, so a
+cancelled export leaves valid files up to the last frame).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.worker import Overlay, user_message
+from core.draw import Trails, draw_poses
+from core.pipeline import PipelineConfig, PosePipeline
+from core.session import PoseModel
+from core.sinks import SinkOptions, open_sinks
+from core.sources import open_source
+
+PROGRESS_EVERY_S = 0.2
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    source: str
+    model: str
+    config: PipelineConfig
+    overlay: Overlay
+    sinks: SinkOptions
+
+
+class ExportJob(QObject):
+    progress = Signal(int, object, float)  # frames done, frame count (None if unknown), frames per second
+    finished = Signal(int, bool)  # frames written, cancelled?
+    failed = Signal(str)
+
+    def __init__(self, request: ExportRequest) -> None:
+        super().__init__()
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @Slot()
+    def run(self) -> None:
+        done = 0
+        try:
+            done = self._run()
+        except Exception as error:  # noqa: BLE001 (shown to the user)
+            self.failed.emit(user_message(error))
+        else:
+            self.finished.emit(done, self._cancel.is_set())
+        QThread.currentThread().quit()
+
+    def _run(self) -> int:
+        request = self.request
+        model = PoseModel(request.model)
+        pipeline = PosePipeline(model, request.config)
+        trails = Trails()
+        done = 0
+        with open_source(request.source) as source:
+            meta = {
+                "source": request.source,
+                "fps": float(source.fps or 0.0),
+                "size": list(source.size),
+                "frame_count": source.frame_count,
+            }
+            total = source.frame_count
+            started = last_report = time.perf_counter()
+            with open_sinks(request.sinks, model.info, meta) as sinks:
+                for frame in source:
+                    if self._cancel.is_set():
+                        break
+                    poses = pipeline.process(frame.image, frame.timestamp_s).poses
+                    image = None
+                    if request.sinks.video:
+                        trails.update(poses)
+                        image = draw_poses(
+                            frame.image.copy(),
+                            poses,
+                            model.info.skeleton,
+                            boxes=request.overlay.boxes,
+                            scores=request.overlay.scores,
+                            trails=trails if request.overlay.trails else None,
+                        )
+                    sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+                    done += 1
+                    now = time.perf_counter()
+                    if now - last_report >= PROGRESS_EVERY_S:
+                        last_report = now
+                        self.progress.emit(done, total, done / (now - started))
+            self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
+        return done
+
+
+def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:
+    """A job moved to a new thread, not started: connect to the job's signals, then `thread.start()`."""
+    job = ExportJob(request)
+    thread = QThread(parent)
+    thread.setObjectName("export")
+    job.moveToThread(thread)
+    thread.started.connect(job.run)
+    thread.finished.connect(job.deleteLater)
+    return job, thread

@@ -1,0 +1,174 @@
+"""Export panel: pick formats and a folder, then record the live session or process the
+whole file in the background (progress, ETA, cancel). The sinks are core's, as in the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.export_job import ExportJob, ExportRequest, prepare_export
+from core.sinks import SinkOptions
+
+# SinkOptions field -> (label, output name from a stem)
+FORMATS = {
+    "csv": ("Keypoint CSV", "{stem}.csv"),
+    "coco_json": ("COCO JSON", "{stem}_coco.json"),
+    "openpose_dir": ("OpenPose JSON", "{stem}_openpose"),
+    "posec3d": ("PoseC3D pickle", "{stem}_posec3d.pkl"),
+    "video": ("Annotated video", "{stem}_annotated.mp4"),
+}
+
+
+class ExportPanel(QWidget):
+    record_toggled = Signal(bool)
+    export_requested = Signal()
+    message = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.checks: dict[str, QCheckBox] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        for i, (name, (label, _)) in enumerate(FORMATS.items()):
+            box = QCheckBox(label)
+            self.checks[name] = box
+            grid.addWidget(box, i // 2, i % 2)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("output folder")
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.clicked.connect(self._choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+
+        self.record_button = QPushButton("● Record")
+        self.record_button.setObjectName("record")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("Write what is shown, frame by frame, until pressed again (Ctrl+R)")
+        self.record_button.toggled.connect(self.record_toggled)
+        self.export_button = QPushButton("Process whole file")
+        self.export_button.setToolTip("Run the current file start to end as fast as possible (Ctrl+E)")
+        self.export_button.clicked.connect(self.export_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.record_button)
+        buttons.addWidget(self.export_button, 1)
+        buttons.addWidget(self.cancel_button)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.eta = QLabel("")
+        self.eta.setObjectName("caption")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(grid)
+        layout.addLayout(folder_row)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.eta)
+        self.job: ExportJob | None = None
+        self._thread: QThread | None = None
+
+    def formats(self) -> tuple[str, ...]:
+        return tuple(name for name, box in self.checks.items() if box.isChecked())
+
+    def set_formats(self, names: tuple[str, ...]) -> None:
+        for name, box in self.checks.items():
+            box.setChecked(name in names)
+
+    def sink_options(self, stem: str) -> SinkOptions:
+        """Paths for the checked formats in the chosen folder, named after `stem`."""
+        folder = Path(self.folder.text().strip() or ".").expanduser()
+        chosen = {name: str(folder / FORMATS[name][1].format(stem=stem)) for name in self.formats()}
+        return SinkOptions(**chosen)
+
+    def set_recording(self, recording: bool) -> None:
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(recording)
+        self.record_button.setText("■ Stop recording" if recording else "● Record")
+        self.record_button.blockSignals(False)
+
+    def start_export(self, request: ExportRequest) -> None:
+        if self.job is not None:
+            self.failed.emit("An export is already running; cancel it first.")
+            return
+        self.job, self._thread = prepare_export(request, self)
+        self.job.progress.connect(self.show_progress)
+        self.job.finished.connect(self._finished)
+        self.job.failed.connect(self._failed)
+        self._thread.finished.connect(self._thread_done)
+        self.set_exporting(True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def stop(self) -> None:
+        """Cancel a running export and wait for its thread (window closing)."""
+        if self._thread is not None:
+            self.cancel()
+            self._thread.wait(10000)
+
+    def _finished(self, frames: int, cancelled: bool) -> None:
+        verb = "Export cancelled after" if cancelled else "Exported"
+        self.eta.setText(f"{verb} {frames} frames")
+        self.message.emit(f"{verb} {frames} frames to {self.folder.text() or '.'}")
+
+    def _failed(self, text: str) -> None:
+        self.eta.setText("export failed")
+        self.failed.emit(text)
+
+    def _thread_done(self) -> None:
+        self._thread.deleteLater()
+        self.job = self._thread = None
+        self.set_exporting(False)
+
+    def set_exporting(self, exporting: bool) -> None:
+        self.export_button.setEnabled(not exporting)
+        self.cancel_button.setEnabled(exporting)
+        if exporting:
+            self.progress.setValue(0)
+            self.eta.setText("starting…")
+
+    def show_progress(self, done: int, total: int | None, rate: float) -> None:
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+            eta = (total - done) / rate if rate > 0 else float("nan")
+            self.eta.setText(f"{done}/{total} frames · {rate:.1f} fps · ETA {_duration(eta)}")
+        else:
+            self.progress.setRange(0, 0)
+            self.eta.setText(f"{done} frames · {rate:.1f} fps")
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Export folder", self.folder.text())
+        if path:
+            self.folder.setText(path)
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:  # NaN
+        return "–"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"

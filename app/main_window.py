@@ -1,0 +1,329 @@
+"""The main window: lays out the panels and wires them to the worker. It computes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.controls import Controls
+from app.dashboard import Dashboard
+from app.export_job import ExportRequest
+from app.export_panel import ExportPanel
+from app.settings import BUNDLED_MODEL, load_settings, pipeline_config, save_settings
+from app.shortcuts import install_shortcuts, shortcut_help
+from app.source_bar import SourceBar
+from app.transport import SPEEDS, Transport
+from app.video_view import VideoView
+from app.worker import Overlay, SourceInfo, WorkerHandle
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: QSettings, cameras: list[int]) -> None:
+        super().__init__()
+        self.setWindowTitle("WLitePose")
+        self.store = store
+        self.settings = load_settings(store)
+        self.source: SourceInfo | None = None
+        self.model_path = ""
+        self.last_error = ""
+        self.last_packet = None
+        self.frames_shown = 0
+        self._last_frame_time = 0.0
+        self._fps = 0.0
+        self._error_box: QMessageBox | None = None
+
+        self.view = VideoView()
+        self.source_bar = SourceBar()
+        self.source_bar.set_cameras(cameras)
+        self.transport = Transport()
+        self.controls = Controls()
+        self.dashboard = Dashboard()
+        self.export_panel = ExportPanel()
+        self.model_label = QLabel()
+        self.model_label.setObjectName("caption")
+        self._build_layout()
+        self._apply_settings()
+
+        self.handle = WorkerHandle(self)
+        self._connect()
+        self.shortcuts = install_shortcuts(self, self._actions())
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.restoreGeometry(store.value("geometry", b""))
+
+    # ---- layout ----------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        player = QWidget()
+        player_layout = QVBoxLayout(player)
+        player_layout.setContentsMargins(0, 0, 0, 0)
+        player_layout.addWidget(self.view, 1)
+        player_layout.addWidget(self.transport)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(player)
+        left.addWidget(_group("Latency", self.dashboard))
+        left.setStretchFactor(0, 1)
+        left.setSizes([640, 200])
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 4, 0)
+        side_layout.addWidget(self.controls)
+        side_layout.addWidget(_group("Export", self.export_panel))
+        side_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(side)
+        scroll.setMinimumWidth(320)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([1100, 340])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 8, 10, 6)
+        layout.setSpacing(8)
+        layout.addWidget(self.source_bar)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.resize(1440, 900)
+
+    def _apply_settings(self) -> None:
+        s = self.settings
+        self.controls.apply(s)
+        self.transport.set_speed(s.speed)
+        self.export_panel.set_formats(s.export_formats)
+        self.export_panel.folder.setText(s.export_dir)
+        self.source_bar.start_dir = self.controls.start_dir = s.last_dir
+        self.source_bar.url_edit.setText(s.last_url)
+
+    def _connect(self) -> None:
+        worker = self.handle.worker
+        worker.frame_ready.connect(self._show_frame)
+        worker.opened.connect(self._opened)
+        worker.closed.connect(lambda: self.view.clear("No source"))
+        worker.model_loaded.connect(self._model_loaded)
+        worker.playing_changed.connect(self.transport.set_playing)
+        worker.recording_changed.connect(self._recording_changed)
+        worker.error.connect(self.show_error)
+        self.source_bar.source_requested.connect(self.open_source)
+        self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
+        self.transport.play_toggled.connect(self.handle.set_playing)
+        self.transport.step_requested.connect(self.handle.step)
+        self.transport.seek_requested.connect(self.handle.seek)
+        self.transport.speed_changed.connect(self.handle.set_speed)
+        self.controls.pipeline_changed.connect(self._pipeline_changed)
+        self.controls.overlay_changed.connect(self._overlay_changed)
+        self.controls.model_requested.connect(self.load_model)
+        self.export_panel.record_toggled.connect(self._record)
+        self.export_panel.export_requested.connect(self.export_file)
+        self.export_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.export_panel.failed.connect(self.show_error)
+        self.handle.set_speed(self.transport.speed)
+        self.handle.set_overlay(self._overlay())
+
+    def _actions(self) -> dict:
+        t, c = self.transport, self.controls
+        return {
+            "play_pause": t.play_button.toggle,
+            "step_forward": lambda: self.handle.step(1),
+            "step_back": lambda: self.handle.step(-1),
+            "jump_forward": lambda: self.handle.step(10),
+            "jump_back": lambda: self.handle.step(-10),
+            "seek_start": lambda: self.handle.seek(0),
+            "seek_end": lambda: self.handle.seek(t.slider.maximum()),
+            "faster": lambda: self._change_speed(1),
+            "slower": lambda: self._change_speed(-1),
+            "open_video": self.source_bar.choose_file,
+            "open_folder": self.source_bar.choose_folder,
+            "record": self.export_panel.record_button.toggle,
+            "export": self.export_file,
+            "toggle_boxes": c.boxes.toggle,
+            "toggle_scores": c.scores.toggle,
+            "toggle_trails": c.trails.toggle,
+            "fullscreen": lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(),
+            "leave_fullscreen": self.showNormal,
+            "quit": self.close,
+            "help": lambda: self._message("Keyboard shortcuts", shortcut_help()),
+        }
+
+    # ---- requests --------------------------------------------------------------------------
+    def open_source(self, spec: str) -> None:
+        path = Path(spec)
+        if path.exists():
+            self.settings = dataclasses.replace(self.settings, last_dir=str(path.parent if path.is_file() else path))
+            self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
+        elif "://" in spec:
+            self.settings = dataclasses.replace(self.settings, last_url=spec)
+        self.statusBar().showMessage(f"Opening {spec}…")
+        self.handle.open(spec)
+
+    def load_model(self, path: str) -> None:
+        """`path` "" = the bundled model."""
+        self.settings = self.controls.read(self.settings)
+        resolved = dataclasses.replace(self.settings, model=path).model_path()
+        if not path and not resolved.is_file():
+            text = f"The bundled model {resolved.name} is not installed yet: pick an ONNX model with …"
+            text += " (the video plays without poses meanwhile)"
+            self.controls.show_model_info(text)
+            self.statusBar().showMessage(text, 20000)
+            return
+        self.handle.load_model(str(resolved), pipeline_config(self.settings))
+
+    def export_file(self) -> None:
+        if self.source is None or self.source.is_live:
+            self.show_error("Open a video file or image folder to process it whole; record live sources instead.")
+            return
+        if not self.model_path:
+            self.show_error("Load a model before exporting.")
+            return
+        if not self.export_panel.formats():
+            self.show_error("Tick at least one export format.")
+            return
+        self.settings = self.controls.read(self.settings)
+        request = ExportRequest(
+            source=self.source.spec,
+            model=self.model_path,
+            config=pipeline_config(self.settings),
+            overlay=self._overlay(),
+            sinks=self.export_panel.sink_options(self._stem()),
+        )
+        self.export_panel.start_export(request)
+
+    def show_error(self, text: str) -> None:
+        """A short dialog that does not block the event loop, and the same line in the status bar."""
+        self.last_error = text
+        self.statusBar().showMessage(text, 15000)
+        if self._error_box is None:
+            self._error_box = QMessageBox(QMessageBox.Icon.Warning, "WLitePose", "", parent=self)
+            self._error_box.setWindowModality(Qt.WindowModality.WindowModal)
+        self._error_box.setText(text)
+        self._error_box.open()
+
+    def _message(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setStyleSheet("QLabel { font-family: monospace; }")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # ---- worker events ---------------------------------------------------------------------
+    def _show_frame(self) -> None:
+        packet = self.handle.worker.take_packet()
+        if packet is None:
+            return
+        now = time.perf_counter()
+        if self._last_frame_time:
+            interval = now - self._last_frame_time
+            self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / max(interval, 1e-6)
+        self._last_frame_time = now
+        people = len(packet.poses) if packet.poses is not None else 0
+        hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
+        if packet.recording:
+            hud = "● REC  " + hud
+        self.view.show_image(packet.image, hud)
+        self.transport.show_position(packet.index, packet.frame_count)
+        sample = dict(packet.timings_ms)
+        sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=self._fps, dropped=packet.dropped)
+        sample["people"] = people
+        self.dashboard.add_sample(sample)
+        self.last_packet = packet
+        self.frames_shown += 1
+
+    def _opened(self, info: SourceInfo) -> None:
+        self.source = info
+        self._fps = 0.0
+        self._last_frame_time = 0.0
+        self.dashboard.clear()
+        self.transport.set_source(info.frame_count, info.fps, info.is_live)
+        width, height = info.size
+        kind = "live" if info.is_live else f"{info.frame_count or '?'} frames"
+        name = Path(info.spec).name or info.spec
+        self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:.0f} fps · {kind}")
+        self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
+        self.statusBar().showMessage(f"Opened {info.spec}", 5000)
+
+    def _model_loaded(self, info, path: str) -> None:
+        self.model_path = path
+        self.controls.select_model("" if Path(path) == BUNDLED_MODEL else path)
+        self.settings = self.controls.read(self.settings)
+        trained = "trained" if info.trained else "untrained"
+        keypoints = len(info.keypoint_names)
+        text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
+        self.controls.show_model_info(text)
+        self.model_label.setText(f"{Path(path).name}  ")
+
+    def _recording_changed(self, recording: bool, text: str) -> None:
+        self.export_panel.set_recording(recording)
+        self.statusBar().showMessage(text, 5000)
+
+    # ---- control changes -------------------------------------------------------------------
+    def _pipeline_changed(self) -> None:
+        self.settings = self.controls.read(self.settings)
+        self.handle.configure(pipeline_config(self.settings))
+
+    def _overlay_changed(self) -> None:
+        self.settings = self.controls.read(self.settings)
+        self.handle.set_overlay(self._overlay())
+
+    def _overlay(self) -> Overlay:
+        s = self.controls.read(self.settings)
+        return Overlay(boxes=s.boxes, scores=s.scores, trails=s.trails)
+
+    def _record(self, on: bool) -> None:
+        if on:
+            self.handle.start_recording(self.export_panel.sink_options(self._stem() + "_live"))
+        else:
+            self.handle.stop_recording()
+
+    def _change_speed(self, direction: int) -> None:
+        row = min(max(self.transport.speed_box.currentIndex() + direction, 0), len(SPEEDS) - 1)
+        self.transport.speed_box.setCurrentIndex(row)
+
+    def _refresh_cameras(self) -> None:
+        from core.sources import list_cameras
+
+        self.source_bar.set_cameras(list_cameras())
+
+    def _stem(self) -> str:
+        if self.source is None:
+            return "wlitepose"
+        name = Path(self.source.spec).stem if Path(self.source.spec).exists() else "stream"
+        return name or "wlitepose"
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.export_panel.stop()
+        self.handle.stop()
+        self.settings = dataclasses.replace(
+            self.controls.read(self.settings),
+            speed=self.transport.speed,
+            export_dir=self.export_panel.folder.text(),
+            export_formats=self.export_panel.formats(),
+        )
+        save_settings(self.store, self.settings)
+        self.store.setValue("geometry", self.saveGeometry())
+        super().closeEvent(event)
+
+
+def _group(title: str, widget: QWidget) -> QGroupBox:
+    group = QGroupBox(title)
+    layout = QHBoxLayout(group)
+    layout.setContentsMargins(8, 6, 8, 8)
+    layout.addWidget(widget)
+    return group
+

@@ -1,0 +1,87 @@
+"""What the app remembers between runs (QSettings), as one frozen dataclass.
+
+Threshold and smoothing defaults come from core's configs, so the GUI and the CLI start
+from the same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from core.decode import DecodeConfig
+from core.pipeline import PipelineConfig
+from core.tracker import TrackerConfig
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+BUNDLED_MODEL = ASSETS / "wlitepose_xs_256.onnx"
+SAMPLE_VIDEO = ASSETS / "samples" / "vtest_clip.mp4"
+INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
+EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    model: str = ""  # "" = the bundled model
+    input_size: int = 0  # 0 = the model's training size
+    detection_threshold: float = field(default_factory=lambda: DecodeConfig().detection_threshold)
+    keypoint_threshold: float = field(default_factory=lambda: DecodeConfig().keypoint_threshold)
+    smoothing: float = field(default_factory=lambda: TrackerConfig().smoothing)
+    tracking: bool = True
+    boxes: bool = False
+    scores: bool = False
+    trails: bool = True
+    speed: float = 1.0
+    last_dir: str = ""
+    last_url: str = ""
+    export_dir: str = ""
+    export_formats: tuple[str, ...] = ("csv",)
+
+    def model_path(self) -> Path:
+        return Path(self.model) if self.model else BUNDLED_MODEL
+
+
+def pipeline_config(settings: AppSettings) -> PipelineConfig:
+    """The pipeline settings the controls describe, on top of core's defaults."""
+    decode = dataclasses.replace(
+        DecodeConfig(),
+        detection_threshold=settings.detection_threshold,
+        keypoint_threshold=settings.keypoint_threshold,
+    )
+    tracker = dataclasses.replace(TrackerConfig(), smoothing=settings.smoothing) if settings.tracking else None
+    return PipelineConfig(input_size=settings.input_size or None, decode=decode, tracker=tracker)
+
+
+def load_settings(store: QSettings) -> AppSettings:
+    """Read every field, falling back to the default for missing or unreadable values."""
+    defaults = AppSettings()
+    values = {}
+    for f in dataclasses.fields(AppSettings):
+        default = getattr(defaults, f.name)
+        raw = store.value(f.name, None)
+        if raw is None:
+            continue
+        try:
+            values[f.name] = _coerce(raw, default)
+        except (TypeError, ValueError):
+            continue
+    return dataclasses.replace(defaults, **values)
+
+
+def save_settings(store: QSettings, settings: AppSettings) -> None:
+    for f in dataclasses.fields(AppSettings):
+        value = getattr(settings, f.name)
+        store.setValue(f.name, ",".join(value) if isinstance(value, tuple) else value)
+    store.sync()
+
+
+def _coerce(raw: object, default: object) -> object:
+    if isinstance(default, bool):  # QSettings' INI backend hands booleans back as "true"/"false"
+        return raw if isinstance(raw, bool) else str(raw).lower() == "true"
+    if isinstance(default, tuple):
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(item for item in items if item in EXPORT_FORMATS)
+    return type(default)(raw)

@@ -1,0 +1,467 @@
+"""The processing worker: a QObject on its own QThread that reads frames, runs core's pipeline,
+draws with core.draw and hands the newest annotated frame to the window.
+
+It talks only through signals. Requests (open, play, seek, configure, record...) arrive as
+queued slot calls; results leave through `frame_ready`, after which the window takes the
+newest packet with `take_packet()`. At most one frame waits for the window: a newer one
+replaces it (counted as dropped), so a slow paint never queues stale frames. Live sources
+keep only their newest frame themselves (core.sources); gaps in their frame index count as
+dropped too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+
+from core.draw import Trails, draw_poses
+from core.errors import WLitePoseError
+from core.pipeline import PipelineConfig, PosePipeline
+from core.poses import Poses
+from core.session import PoseModel
+from core.sinks import SinkOptions, open_sinks
+from core.sources import Frame, FrameSource, open_source
+
+
+@dataclass(frozen=True)
+class Overlay:
+    boxes: bool = False
+    scores: bool = False
+    trails: bool = True
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    spec: str
+    fps: float
+    size: tuple[int, int]
+    frame_count: int | None
+    is_live: bool
+
+
+@dataclass(frozen=True)
+class FramePacket:
+    """One processed frame, ready to paint."""
+
+    image: QImage
+    index: int
+    frame_count: int | None
+    poses: Poses | None  # None when no model is loaded
+    timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render
+    dropped: int  # since the source opened
+    started_at: float  # time.perf_counter() when the frame was requested from the source
+    recording: bool = False
+
+
+def to_qimage(image_bgr: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the BGR pixels (safe to hand to another thread)."""
+    image = np.ascontiguousarray(image_bgr)
+    height, width = image.shape[:2]
+    return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+def inference_threads() -> int:
+    """ONNX Runtime threads for the live view: all cores but one, which stays with the GUI thread
+    (on 2 cores, two inference threads starved painting into 100+ ms stalls; one keeps them under 60)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def user_message(error: Exception) -> str:
+    """One sentence for a dialog: core's own errors already are; anything else gets its type."""
+    if isinstance(error, WLitePoseError):
+        return str(error)
+    return f"Unexpected {type(error).__name__}: {error}"
+
+
+class PoseWorker(QObject):
+    opened = Signal(object)  # SourceInfo
+    closed = Signal()
+    frame_ready = Signal()  # take the packet with take_packet()
+    model_loaded = Signal(object, str)  # ModelInfo, path
+    playing_changed = Signal(bool)
+    recording_changed = Signal(bool, str)  # recording?, a line for the status bar
+    error = Signal(str)
+    stopped = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: FrameSource | None = None
+        self._info: SourceInfo | None = None
+        self._frames = None
+        self._model: PoseModel | None = None
+        self._pipeline: PosePipeline | None = None
+        self._config: PipelineConfig | None = None
+        self._overlay = Overlay()
+        self._trails: Trails | None = None
+        self._sinks = None
+        self._playing = False
+        self._speed = 1.0
+        self._last_frame: Frame | None = None
+        self._last_index = -1
+        self._dropped = 0
+        self._next_due = 0.0
+        self._pending_seek: int | None = None
+        self._at_end = False
+        self._lock = threading.Lock()
+        self._packet: FramePacket | None = None
+        self._timer: QTimer | None = None
+
+    # ---- thread side -------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Called once the thread runs: timers must be created in the thread that uses them."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._tick)
+
+    def take_packet(self) -> FramePacket | None:
+        """Window side: the newest packet, or None if it was already taken."""
+        with self._lock:
+            packet, self._packet = self._packet, None
+        return packet
+
+    @Slot(str)
+    def open(self, spec: str) -> None:
+        self._close_source()
+        try:
+            source = open_source(spec)
+        except Exception as error:  # noqa: BLE001 (shown to the user, the worker carries on)
+            self.error.emit(user_message(error))
+            self.closed.emit()
+            return
+        self._source = source
+        self._frames = iter(source)
+        self._info = SourceInfo(spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live)
+        if self._pipeline is not None:
+            self._pipeline.reset()
+        self._trails = Trails()
+        self._dropped = 0
+        self._last_index = -1
+        self._at_end = False
+        self.opened.emit(self._info)
+        self.set_playing(True)
+
+    @Slot()
+    def close(self) -> None:
+        self._close_source()
+        self.closed.emit()
+
+    @Slot(str, object)
+    def load_model(self, path: str, config: PipelineConfig) -> None:
+        try:
+            if not Path(path).is_file():
+                raise WLitePoseError(f"Model file {path} not found; choose an ONNX model with the model picker.")
+            model = PoseModel(path, threads=inference_threads())
+            pipeline = PosePipeline(model, config)
+        except Exception as error:  # noqa: BLE001
+            self.error.emit(user_message(error))
+            return
+        self._model, self._pipeline, self._config = model, pipeline, config
+        self._trails = Trails()
+        self.model_loaded.emit(model.info, path)
+        self._refresh_if_paused()
+
+    @Slot(object)
+    def configure(self, config: PipelineConfig) -> None:
+        self._config = config
+        if self._pipeline is None:
+            return
+        try:
+            self._pipeline.configure(config)
+        except Exception as error:  # noqa: BLE001
+            self.error.emit(user_message(error))
+            return
+        self._refresh_if_paused()
+
+    @Slot(object)
+    def set_overlay(self, overlay: Overlay) -> None:
+        self._overlay = overlay
+        self._refresh_if_paused()
+
+    @Slot(bool)
+    def set_playing(self, playing: bool) -> None:
+        playing = playing and self._source is not None
+        self._playing = playing
+        self.playing_changed.emit(playing)
+        if playing and self._at_end:  # play at the end starts over, as video players do
+            self.seek(0)
+        elif playing:
+            self._next_due = time.perf_counter()
+            self._schedule(0)
+
+    @Slot(float)
+    def set_speed(self, speed: float) -> None:
+        self._speed = speed
+
+    @Slot(int)
+    def step(self, delta: int) -> None:
+        if self._info is None or self._info.is_live:
+            return
+        self.set_playing(False)
+        if delta == 1:
+            self._show_next()
+        else:
+            self.seek(max(0, self._last_index + delta))
+
+    @Slot(int)
+    def seek(self, index: int) -> None:
+        """Files only. Rapid seeks (a dragged slider) collapse into the last one."""
+        if self._info is None or self._info.is_live:
+            return
+        first = self._pending_seek is None
+        self._pending_seek = index
+        if first:
+            QTimer.singleShot(0, self, self._do_seek)
+
+    @Slot(object)
+    def start_recording(self, options: SinkOptions) -> None:
+        self.stop_recording()
+        if self._source is None or self._model is None:
+            self.error.emit("Open a source and a model before recording.")
+            return
+        try:
+            self._sinks = open_sinks(options, self._model.info, self._source_meta())
+            self._sinks.__enter__()
+        except Exception as error:  # noqa: BLE001
+            self._sinks = None
+            self.error.emit(user_message(error))
+            return
+        self.recording_changed.emit(True, "Recording…")
+
+    @Slot()
+    def stop_recording(self) -> None:
+        if self._sinks is None:
+            return
+        sinks, self._sinks = self._sinks, None
+        try:
+            sinks.__exit__(None, None, None)
+        except Exception as error:  # noqa: BLE001
+            self.error.emit(user_message(error))
+        self.recording_changed.emit(False, "Recording saved")
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._close_source()
+        self._model = self._pipeline = None
+        if self._timer is not None:  # delete the timer in the thread that owns it
+            self._timer.setParent(None)
+            self._timer = None
+        self.moveToThread(QCoreApplication.instance().thread())
+        self.stopped.emit()
+        QThread.currentThread().quit()
+
+    # ---- internals -----------------------------------------------------------------------
+    def _source_meta(self) -> dict:
+        info = self._info
+        return {"source": info.spec, "fps": info.fps, "size": list(info.size), "frame_count": info.frame_count}
+
+    def _close_source(self) -> None:
+        self.stop_recording()
+        if self._timer is not None:
+            self._timer.stop()
+        if self._source is not None:
+            source, self._source = self._source, None
+            self._frames = None
+            self._info = None
+            self._last_frame = None
+            source.close()
+        if self._playing:
+            self._playing = False
+            self.playing_changed.emit(False)
+
+    def _schedule(self, delay_ms: int) -> None:
+        if self._timer is not None and self._playing:
+            self._timer.start(max(0, delay_ms))
+
+    def _tick(self) -> None:
+        if not self._playing or self._source is None:
+            return
+        if not self._show_next():
+            return
+        if self._info.is_live or self._speed <= 0 or self._info.fps <= 0:
+            self._schedule(0)
+            return
+        self._next_due = max(self._next_due + 1.0 / (self._info.fps * self._speed), time.perf_counter() - 0.5)
+        self._schedule(int((self._next_due - time.perf_counter()) * 1000))
+
+    def _show_next(self) -> bool:
+        started = time.perf_counter()
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            self._at_end = True
+            self.set_playing(False)
+            return False
+        except Exception as error:  # noqa: BLE001
+            self.set_playing(False)
+            self.error.emit(user_message(error))
+            return False
+        capture_ms = (time.perf_counter() - started) * 1000.0
+        if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1:
+            self._dropped += frame.index - self._last_index - 1
+        self._last_index = frame.index
+        self._last_frame = frame
+        return self._process(frame, started, capture_ms, record=True)
+
+    def _do_seek(self) -> None:
+        index, self._pending_seek = self._pending_seek, None
+        if index is None or self._source is None:
+            return
+        try:
+            self._source.seek(index)
+        except Exception as error:  # noqa: BLE001
+            self.error.emit(user_message(error))
+            return
+        self._frames = iter(self._source)
+        self._at_end = False
+        self._next_due = time.perf_counter()
+        if self._pipeline is not None:
+            self._pipeline.reset()  # a jump breaks motion: tracks and smoothing start over
+        self._trails = Trails()
+        if self._playing:
+            self._schedule(0)
+        else:
+            self._show_next()
+
+    def _refresh_if_paused(self) -> None:
+        """Show a live change (threshold, overlay, model) on the paused frame at once."""
+        if not self._playing and self._last_frame is not None:
+            self._process(self._last_frame, time.perf_counter(), 0.0, record=False)
+
+    def _process(self, frame: Frame, started: float, capture_ms: float, record: bool) -> bool:
+        timings = {"capture": capture_ms}
+        poses = None
+        try:
+            image = frame.image.copy()
+            if self._pipeline is not None:
+                result = self._pipeline.process(frame.image, frame.timestamp_s)
+                poses = result.poses
+                timings.update(result.timings_ms)
+                render_start = time.perf_counter()
+                self._trails.update(poses)
+                draw_poses(
+                    image,
+                    poses,
+                    self._model.info.skeleton,
+                    boxes=self._overlay.boxes,
+                    scores=self._overlay.scores,
+                    trails=self._trails if self._overlay.trails else None,
+                )
+            else:
+                render_start = time.perf_counter()
+            qimage = to_qimage(image)
+            timings["render"] = (time.perf_counter() - render_start) * 1000.0
+            if record and self._sinks is not None and poses is not None:
+                self._sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+        except Exception as error:  # noqa: BLE001
+            self.set_playing(False)
+            self.stop_recording()
+            self.error.emit(user_message(error))
+            return False
+        packet = FramePacket(
+            image=qimage,
+            index=frame.index,
+            frame_count=self._info.frame_count,
+            poses=poses,
+            timings_ms=timings,
+            dropped=self._dropped,
+            started_at=started,
+            recording=self._sinks is not None,
+        )
+        with self._lock:
+            waiting = self._packet is not None
+            if waiting:
+                self._dropped += 1
+            self._packet = packet
+        if not waiting:
+            self.frame_ready.emit()
+        return True
+
+
+class WorkerHandle(QObject):
+    """GUI-thread side: owns the thread and turns method calls into queued requests."""
+
+    _open = Signal(str)
+    _close = Signal()
+    _load_model = Signal(str, object)
+    _configure = Signal(object)
+    _overlay = Signal(object)
+    _play = Signal(bool)
+    _speed = Signal(float)
+    _step = Signal(int)
+    _seek = Signal(int)
+    _record = Signal(object)
+    _stop_record = Signal()
+    _shutdown = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = PoseWorker()
+        self.thread = QThread()
+        self.thread.setObjectName("pose-worker")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
+        for signal, slot in (
+            (self._open, self.worker.open),
+            (self._close, self.worker.close),
+            (self._load_model, self.worker.load_model),
+            (self._configure, self.worker.configure),
+            (self._overlay, self.worker.set_overlay),
+            (self._play, self.worker.set_playing),
+            (self._speed, self.worker.set_speed),
+            (self._step, self.worker.step),
+            (self._seek, self.worker.seek),
+            (self._record, self.worker.start_recording),
+            (self._stop_record, self.worker.stop_recording),
+            (self._shutdown, self.worker.shutdown),
+        ):
+            signal.connect(slot)
+        self.thread.start()
+
+    def open(self, spec: str) -> None:
+        self._open.emit(spec)
+
+    def close_source(self) -> None:
+        self._close.emit()
+
+    def load_model(self, path: str, config: PipelineConfig) -> None:
+        self._load_model.emit(path, config)
+
+    def configure(self, config: PipelineConfig) -> None:
+        self._configure.emit(config)
+
+    def set_overlay(self, overlay: Overlay) -> None:
+        self._overlay.emit(overlay)
+
+    def set_playing(self, playing: bool) -> None:
+        self._play.emit(playing)
+
+    def set_speed(self, speed: float) -> None:
+        self._speed.emit(speed)
+
+    def step(self, delta: int) -> None:
+        self._step.emit(delta)
+
+    def seek(self, index: int) -> None:
+        self._seek.emit(index)
+
+    def start_recording(self, options: SinkOptions) -> None:
+        self._record.emit(options)
+
+    def stop_recording(self) -> None:
+        self._stop_record.emit()
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        """Close the source and sinks in the worker thread, then end the thread."""
+        if self.thread.isRunning():
+            self._shutdown.emit()
+            if not self.thread.wait(timeout_ms):
+                self.thread.terminate()
+                self.thread.wait()

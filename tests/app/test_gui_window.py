@@ -1,0 +1,246 @@
+"""The whole window on a real video through the real pipeline (an untrained model, offscreen Qt).
+
+An untrained model scores people near chance, so tests that need poses set both thresholds
+to 0: the decoder then returns its best (meaningless) candidates, which is enough to check
+that real results reach the overlay, the dashboard and the sinks.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+
+from app.main_window import MainWindow
+from app.theme import apply_theme
+
+SCREENSHOT = Path(os.environ.get("WLITEPOSE_SCREENSHOT", "/tmp/wlitepose_main.png"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(qtbot, qapp, model_path):
+    apply_theme(qapp)  # as `wlitepose gui` does, so the screenshot shows what users see
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.show()
+    w.load_model(str(model_path))
+    # wait on GUI-side state: pytest-qt's waitSignal would run its callback in the worker thread
+    qtbot.waitUntil(lambda: w.model_path == str(model_path), timeout=30000)
+    yield w
+    w.close()
+
+
+def set_thresholds(w: MainWindow, detection: float, keypoint: float) -> None:
+    w.controls.detection.set_value(detection)
+    w.controls.keypoint.set_value(keypoint)
+
+
+def play(qtbot, w: MainWindow, source: Path, frames: int) -> None:
+    start = w.frames_shown
+    w.open_source(str(source))
+    qtbot.waitUntil(lambda: w.frames_shown >= start + frames, timeout=30000)
+
+
+def qimage_to_bgr(image) -> np.ndarray:
+    image = image.convertToFormat(image.Format.Format_BGR888)
+    array = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return array[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def read_frame(video: Path, index: int) -> np.ndarray:
+    capture = cv2.VideoCapture(str(video))
+    for _ in range(index + 1):
+        ok, image = capture.read()
+        assert ok
+    capture.release()
+    return image
+
+
+def test_plays_a_real_video_and_draws_the_poses(qtbot, window, video):
+    set_thresholds(window, 0.0, 0.0)
+    play(qtbot, window, video, frames=4)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    packet = window.last_packet
+    assert packet.poses is not None and len(packet.poses) > 0
+    assert np.isfinite(packet.poses.xy).any()
+    drawn = qimage_to_bgr(packet.image)
+    raw = read_frame(video, packet.index)
+    assert drawn.shape == raw.shape
+    changed = np.abs(drawn.astype(int) - raw.astype(int)).max(axis=2) > 40
+    assert changed.sum() > 100  # skeleton lines and joints were drawn into the frame
+    assert window.view.frames_painted > 0 or window.view.image() is packet.image
+    window.dashboard.refresh()
+    assert window.dashboard.values["inference"].text().endswith(" ms")
+    assert window.dashboard.values["people"].text() == str(len(packet.poses))
+
+
+def test_threshold_changes_apply_live_without_reopening(qtbot, window, video):
+    set_thresholds(window, 0.0, 0.0)
+    play(qtbot, window, video, frames=2)
+    qtbot.waitUntil(lambda: len(window.last_packet.poses) > 0, timeout=20000)
+    changed_at = window.last_packet.index
+    window.controls.detection.slider.setValue(100)  # as a user drags it to 1.00
+    qtbot.waitUntil(lambda: window.last_packet.index > changed_at + 2, timeout=20000)
+    assert len(window.last_packet.poses) == 0
+    changed_at = window.last_packet.index
+    window.controls.detection.slider.setValue(0)
+    qtbot.waitUntil(lambda: window.last_packet.index > changed_at + 2, timeout=20000)
+    assert len(window.last_packet.poses) > 0
+    assert window.last_packet.index > changed_at  # the same stream went on, never reopened
+
+
+def test_transport_steps_and_seeks(qtbot, window, video):
+    play(qtbot, window, video, frames=1)
+    window.transport.play_button.click()  # pause
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    window.handle.seek(100)
+    qtbot.waitUntil(lambda: window.last_packet.index == 100, timeout=20000)
+    qtbot.keyClick(window, " ")  # the shortcut users expect: space plays...
+    qtbot.waitUntil(lambda: window.last_packet.index > 101, timeout=20000)
+    qtbot.keyClick(window, " ")  # ...and pauses
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    qtbot.wait(300)  # the last frame in flight arrives
+    index = window.last_packet.index
+    window.handle.step(1)
+    qtbot.waitUntil(lambda: window.last_packet.index == index + 1, timeout=20000)
+    window.handle.step(-1)
+    qtbot.waitUntil(lambda: window.last_packet.index == index, timeout=20000)
+    assert window.transport.slider.value() == index
+
+
+def test_a_corrupt_file_is_an_error_message_not_a_crash(qtbot, window, video, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
+    window.open_source(str(broken))
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=20000)
+    assert window._error_box.isVisible() and window._error_box.text() == window.last_error
+    window._error_box.close()
+    play(qtbot, window, video, frames=2)  # still works afterwards
+
+
+def test_event_loop_keeps_responding_while_processing(qtbot, window, video):
+    window.transport.set_speed(0.0)  # Max: process as fast as possible
+    play(qtbot, window, video, frames=1)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    start = window.frames_shown
+    qtbot.wait(2500)
+    timer.stop()
+    processed = window.frames_shown - start
+    gaps = np.diff(ticks) * 1000.0
+    assert processed >= 5
+    assert gaps.max() < 100.0, f"event loop blocked for {gaps.max():.0f} ms"
+
+
+def test_screenshot_of_the_main_window_on_a_real_frame(qtbot, window, video):
+    set_thresholds(window, 0.0, 0.0)
+    window.controls.boxes.setChecked(True)
+    play(qtbot, window, video, frames=12)
+    window.transport.play_button.click()
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    qtbot.wait(300)  # one dashboard refresh
+    pixmap = window.grab()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert pixmap.save(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_settings_are_remembered(qtbot, model_path):
+    first = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(first)
+    first.controls.detection.slider.setValue(37)
+    first.controls.trails.setChecked(False)
+    first.close()
+    second = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(second)
+    assert second.controls.detection.value() == pytest.approx(0.37)
+    assert not second.controls.trails.isChecked()
+    second.close()
+
+
+def test_a_missing_bundled_model_is_explained(qtbot, monkeypatch, tmp_path):
+    import app.settings
+
+    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", tmp_path / "absent.onnx")
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.load_model("")
+    assert "not installed" in w.controls.model_info.text()
+    w.close()
+
+
+def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
+    set_thresholds(window, 0.0, 0.0)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + 3, timeout=20000)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Recording saved", timeout=20000)
+    rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
+    assert rows[0][:3] == ["frame", "time_s", "track_id"]
+    assert len(rows) > 3
+
+
+def test_gui_subcommand_parses_without_loading_qt():
+    code = (
+        "import argparse, sys, app.cli; p = argparse.ArgumentParser(); app.cli.add_arguments('gui', p); "
+        "a = p.parse_args(['clip.mp4', '--model', 'm.onnx']); "
+        "assert (a.source, a.model) == ('clip.mp4', 'm.onnx'); assert 'PySide6' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+@pytest.fixture
+def frames_folder(video, tmp_path) -> Path:
+    """The first frames of vtest.avi as lossless PNGs: a short real clip both runs read alike."""
+    folder = tmp_path / "vtest_frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(video))
+    for i in range(8):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"{i:04d}.png"), image)
+    capture.release()
+    return folder
+
+
+def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(qtbot, window, frames_folder, tmp_path):
+    from main import main
+
+    out = tmp_path / "gui"
+    set_thresholds(window, 0.0, 0.0)
+    window.export_panel.set_formats(("csv", "coco_json", "openpose_dir", "posec3d", "video"))
+    window.export_panel.folder.setText(str(out))
+    play(qtbot, window, frames_folder, frames=1)
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert window.export_panel.eta.text() == "Exported 8 frames", window.last_error
+    stem = frames_folder.name
+    for name in (f"{stem}.csv", f"{stem}_coco.json", f"{stem}_posec3d.pkl", f"{stem}_annotated.mp4"):
+        assert (out / name).stat().st_size > 0, name
+    assert any((out / f"{stem}_openpose").iterdir())
+
+    cli_csv = tmp_path / "cli.csv"
+    argv = ["track", str(frames_folder), "--model", window.model_path, "--csv", str(cli_csv)]
+    argv += ["--detection-threshold", "0", "--keypoint-threshold", "0"]
+    assert main(argv) == 0
+    gui_rows = list(csv.reader((out / f"{stem}.csv").open()))
+    cli_rows = list(csv.reader(cli_csv.open()))
+    assert len(gui_rows) > 8  # a header and people on the frames (thresholds at 0)
+    assert gui_rows == cli_rows
