@@ -33,6 +33,8 @@ ACCEL = 3.0
 # Speed std of a newly seen joint, in person sizes per s.
 INIT_SPEED = 1.0
 MIN_SCALE_PX = 8.0
+# Tracks and detections whose centres are further apart than this many person sizes never match.
+GATE = 1.5
 
 
 @dataclass(frozen=True)
@@ -123,15 +125,29 @@ class PoseTracker:
         return track_of
 
     def _oks(self, det_xy, det_vis, lost_for) -> np.ndarray:
-        """(T, N) OKS between predicted tracks and detections over joints present in both."""
+        """(T, N) OKS between predicted tracks and detections over joints present in both.
+
+        Only pairs whose pose centres lie within GATE person sizes are scored; a match needs OKS >=
+        min_oks, i.e. joints about 0.3 sizes apart on average, so pairs further apart (the gate leaves
+        room for centres shifted by missing joints) could never match and stay 0. This keeps the cost
+        proportional to the neighbours each person has, not to T x N."""
         track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
         growth = 1.0 + self.config.lost_gate_growth * np.maximum(lost_for, 0.0)
-        area = (self.scale * growth) ** 2  # (T,)
-        d2 = ((self.pos[:, None] - det_xy[None]) ** 2).sum(-1)  # (T, N, K)
-        both = track_vis[:, None, :] & det_vis[None, :, :]
-        e = np.exp(-np.nan_to_num(d2, nan=np.inf) / (2.0 * area[:, None, None] * self.kappa2 + 1e-9))
+        scale = self.scale * growth  # (T,)
+        oks = np.zeros((len(self.ids), len(det_xy)))
+        t_centre = _centre(self.pos, track_vis)
+        d_centre = _centre(np.nan_to_num(det_xy), det_vis)
+        gap2 = ((t_centre[:, None] - d_centre[None]) ** 2).sum(-1)
+        ti, di = np.nonzero(gap2 < ((GATE * scale) ** 2)[:, None])
+        if len(ti) == 0:
+            return oks
+        both = track_vis[ti] & det_vis[di]  # (P, K)
+        delta = self.pos[ti] - det_xy[di]
+        d2 = np.where(both, delta[..., 0] ** 2 + delta[..., 1] ** 2, np.inf)
+        e = np.exp((-d2 / (2.0 * (scale[ti] ** 2)[:, None] * self.kappa2 + 1e-9)).astype(np.float32))
         count = both.sum(-1)
-        return np.where(count > 0, (e * both).sum(-1) / np.maximum(count, 1), 0.0)
+        oks[ti, di] = np.where(count > 0, e.sum(-1) / np.maximum(count, 1), 0.0)
+        return oks
 
     def _noise(self, scale: np.ndarray) -> np.ndarray:
         """Measurement variance per track (px^2); smoothing 0 trusts each detection fully."""
@@ -178,6 +194,12 @@ class PoseTracker:
         self.pos, self.vel, self.cov = self.pos[keep], self.vel[keep], self.cov[:, keep]
         self.joint_seen, self.scale = self.joint_seen[keep], self.scale[keep]
         self.ids, self.hits, self.last_seen = self.ids[keep], self.hits[keep], self.last_seen[keep]
+
+
+def _centre(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """(N, 2) mean of the visible joints (0, 0 for a pose with none: it matches nothing anyway)."""
+    count = np.maximum(vis.sum(1), 1)[:, None]
+    return (xy * vis[..., None]).sum(1) / count
 
 
 def _box_scale(boxes: np.ndarray) -> np.ndarray:

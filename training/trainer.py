@@ -5,11 +5,13 @@ One readable loop; logging and validation live in small functions beside it.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -114,6 +116,16 @@ def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path:
     return evaluate_model(PoseModel(path, threads=threads), config.val_annotations, config.val_images, input_size)
 
 
+def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tuple[int, ...]) -> None:
+    """A resumed run takes the milestones it is given now (to shorten or move the lr drops); the
+    current lr becomes what those milestones give at this epoch."""
+    scheduler.milestones = Counter(milestones)
+    drops = bisect.bisect_right(sorted(milestones), scheduler.last_epoch)
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
+        group["lr"] = base * scheduler.gamma**drops
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
 def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
     state = {
         "model": model.state_dict(),
@@ -169,6 +181,7 @@ def train(config: TrainConfig) -> Path | None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        _reschedule(scheduler, config.milestones)
         start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
     sampler = _sampler(dataset, config)

@@ -5,7 +5,7 @@ import torch
 
 from core.errors import WLitePoseError
 from main import main
-from training.trainer import TrainConfig, train
+from training.trainer import TrainConfig, _reschedule, train
 
 
 def _config(shared_data, out, **changes):
@@ -35,3 +35,20 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert "--source-weights must be a JSON object" in capsys.readouterr().err
+
+
+def test_resumed_schedule_takes_the_new_milestones():
+    """A run saved at epoch 25 of a 350/480 schedule, resumed with drops at 20 and 30: lr 1e-4 now,
+    1e-5 from epoch 30."""
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [350, 480], gamma=0.1)
+    for _ in range(25):
+        optimizer.step()
+        scheduler.step()
+    _reschedule(scheduler, (20, 30))
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert scheduler.last_epoch == 30 and optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
