@@ -4,7 +4,7 @@ The exported graph takes ``image`` (float32, N x 3 x H x W, RGB normalised with 
 metadata's mean/std, H and W multiples of 32) and returns
 ``heatmaps`` (N x K x H/2 x W/2: the 1/4 heatmaps upsampled and averaged with the 1/2
 ones) and ``tags`` (N x K x H/4 x W/4, one AE tag per joint). Everything the runtime
-needs to interpret them is stored as metadata properties (see ``METADATA_KEYS``).
+needs to interpret them is stored as metadata properties (``core.model_file.REQUIRED_KEYS``).
 """
 
 from __future__ import annotations
@@ -19,29 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.model_file import FORMAT_VERSION
 from models.errors import ModelError
 from models.fuse import fuse_for_inference
 from models.schemas import KeypointSchema
 
-FORMAT_VERSION = "1"
 # ImageNet statistics, on RGB pixels scaled to [0, 1]; the backbone's init was trained with them.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-METADATA_KEYS = (
-    "wlitepose_format",
-    "variant",
-    "input_size",
-    "dataset",
-    "trained",
-    "keypoint_names",
-    "skeleton",
-    "flip_map",
-    "oks_sigmas",
-    "mean",
-    "std",
-    "heatmap_stride",
-    "tag_stride",
-)
 PARITY_TOLERANCE = 1e-4
 
 

@@ -145,9 +145,17 @@ def test_event_loop_keeps_responding_while_processing(qtbot, window, video):
 
 
 def test_screenshot_of_the_main_window_on_a_real_frame(qtbot, window, video):
-    set_thresholds(window, 0.0, 0.0)
+    """What users see: the bundled model at its default thresholds where it is installed, else the
+    untrained model with both thresholds at 0 (its meaningless best candidates)."""
+    from app.settings import BUNDLED_MODEL
+
+    if BUNDLED_MODEL.is_file():
+        window.load_model("")
+        qtbot.waitUntil(lambda: window.model_path == str(BUNDLED_MODEL), timeout=30000)
+    else:
+        set_thresholds(window, 0.0, 0.0)
     window.controls.boxes.setChecked(True)
-    play(qtbot, window, video, frames=12)
+    play(qtbot, window, video, frames=40)
     window.transport.play_button.click()
     qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
     qtbot.wait(300)  # one dashboard refresh
