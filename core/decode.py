@@ -99,9 +99,9 @@ def group(
             cand = cand[new]
         person[cand] = np.arange(people, people + len(cand))
         people += len(cand)
-        ids = person[lo:hi]
-        np.add.at(tag_sum, ids, tag[lo:hi])
-        np.add.at(tag_count, ids, 1)
+        ids = person[lo:hi]  # distinct: one candidate per person per joint
+        tag_sum[ids] += tag[lo:hi]
+        tag_count[ids] += 1
     return person, tag_sum[:people] / np.maximum(tag_count[:people], 1)
 
 
