@@ -62,6 +62,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, help="torch threads per process (default: its share of the cores minus --workers, >= 1)"
     )
     parser.add_argument("--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (mse: ablation)")
+    parser.add_argument(
+        "--ae-factor",
+        type=float,
+        default=1e-3,
+        help="weight of the AE pull and push losses (HigherHRNet's 1e-3; higher teaches grouping sooner)",
+    )
     parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
     parser.add_argument(
         "--sample-weights",
@@ -85,6 +91,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     epochs, milestones = PRESETS[args.preset]
     if args.milestones:
         milestones = tuple(int(m) for m in args.milestones.split(","))
+    if args.ae_factor < 0:
+        raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
@@ -109,6 +117,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
         loss=args.loss,
+        pull_factor=args.ae_factor,
+        push_factor=args.ae_factor,
         source_weights=source_weights,
         sample_weights=sample_weights,
         init=args.init,

@@ -35,6 +35,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert "--source-weights must be a JSON object" in capsys.readouterr().err
+    assert main([*argv[:3], "--ae-factor", "-1", "--out", str(tmp_path)]) == 2
+    assert "--ae-factor must be non-negative" in capsys.readouterr().err
 
 
 def test_resumed_schedule_takes_the_new_milestones():
