@@ -66,9 +66,9 @@ def atomic_write(path: Path, data: bytes) -> None:
 def flat_keypoints(xy: np.ndarray, scores: np.ndarray, decimals: int = 2) -> list[float]:
     """(K, 2) + (K,) -> [x, y, c, ...] as COCO/OpenPose store them: a missing joint is 0, 0, 0 in these formats."""
     out = []
-    for (x, y), c in zip(xy, scores, strict=True):
-        if np.isnan(x):
+    for (x, y), c in zip(xy.tolist(), scores.tolist(), strict=True):  # Python floats: 5x faster than numpy scalars
+        if x != x:  # NaN
             out += [0, 0, 0]
         else:
-            out += [round(float(x), decimals), round(float(y), decimals), round(float(c), 4)]
+            out += [round(x, decimals), round(y, decimals), round(c, 4)]
     return out
