@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from core.decode import DecodeConfig
-from core.pipeline import PipelineConfig
+from core.pipeline import PipelineConfig, tuned_config
 from core.tracker import TrackerConfig
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -46,13 +46,13 @@ class AppSettings:
 
 def pipeline_config(settings: AppSettings) -> PipelineConfig:
     """The pipeline settings the controls describe, on top of core's defaults."""
-    decode = dataclasses.replace(
-        DecodeConfig(),
-        detection_threshold=settings.detection_threshold,
-        keypoint_threshold=settings.keypoint_threshold,
+    return tuned_config(
+        settings.input_size or None,
+        settings.detection_threshold,
+        settings.keypoint_threshold,
+        settings.smoothing,
+        tracking=settings.tracking,
     )
-    tracker = dataclasses.replace(TrackerConfig(), smoothing=settings.smoothing) if settings.tracking else None
-    return PipelineConfig(input_size=settings.input_size or None, decode=decode, tracker=tracker)
 
 
 def load_settings(store: QSettings) -> AppSettings:

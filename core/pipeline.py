@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -21,6 +22,22 @@ class PipelineConfig:
     input_size: int | None = None  # longest side fed to the network; None = the model's training size
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)  # None = detection only
+
+
+def tuned_config(
+    input_size: int | None = None,
+    detection_threshold: float | None = None,
+    keypoint_threshold: float | None = None,
+    smoothing: float | None = None,
+    tracking: bool = True,
+) -> PipelineConfig:
+    """Core's defaults with the knobs users turn (CLI options, GUI controls) replaced where given."""
+    thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
+    decode = dataclasses.replace(DecodeConfig(), **{k: v for k, v in thresholds.items() if v is not None})
+    tracker = None
+    if tracking:
+        tracker = TrackerConfig() if smoothing is None else TrackerConfig(smoothing=smoothing)
+    return PipelineConfig(input_size=input_size, decode=decode, tracker=tracker)
 
 
 @dataclass

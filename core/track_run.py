@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.draw import Trails, draw_poses
 from core.errors import WLitePoseError
-from core.pipeline import PipelineConfig, PosePipeline
+from core.pipeline import PipelineConfig, PosePipeline, tuned_config
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
@@ -53,22 +53,14 @@ def resolve_model(model: Path | None, default: Path) -> Path:
 
 
 def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
-    """The pipeline the options describe: core's defaults, with each threshold given replacing its own."""
+    """The pipeline the options describe (each threshold range-checked)."""
     for option in ("detection_threshold", "keypoint_threshold", "smoothing"):
         value = getattr(args, option)
         if value is not None and not 0.0 <= value <= 1.0:
             raise WLitePoseError(f"--{option.replace('_', '-')} must be between 0 and 1")
-    default = PipelineConfig()
-    decode = dataclasses.replace(
-        default.decode,
-        **{k: getattr(args, k) for k in ("detection_threshold", "keypoint_threshold") if getattr(args, k) is not None},
+    return tuned_config(
+        args.size, args.detection_threshold, args.keypoint_threshold, args.smoothing, tracking=not args.no_track
     )
-    tracker = None
-    if not args.no_track:
-        tracker = default.tracker
-        if args.smoothing is not None:
-            tracker = dataclasses.replace(tracker, smoothing=args.smoothing)
-    return PipelineConfig(input_size=args.size, decode=decode, tracker=tracker)
 
 
 def run_track(args: argparse.Namespace, default_model: Path) -> int:

@@ -139,14 +139,11 @@ class PoseTracker:
         d_centre = _centre(np.nan_to_num(det_xy), det_vis)
         gap2 = ((t_centre[:, None] - d_centre[None]) ** 2).sum(-1)
         ti, di = np.nonzero(gap2 < ((GATE * scale) ** 2)[:, None])
-        if len(ti) == 0:
-            return oks
         both = track_vis[ti] & det_vis[di]  # (P, K)
         delta = self.pos[ti] - det_xy[di]
         d2 = np.where(both, delta[..., 0] ** 2 + delta[..., 1] ** 2, np.inf)
         e = np.exp((-d2 / (2.0 * (scale[ti] ** 2)[:, None] * self.kappa2 + 1e-9)).astype(np.float32))
-        count = both.sum(-1)
-        oks[ti, di] = np.where(count > 0, e.sum(-1) / np.maximum(count, 1), 0.0)
+        oks[ti, di] = e.sum(-1) / np.maximum(both.sum(-1), 1)  # e is 0 where a joint is not in both
         return oks
 
     def _noise(self, scale: np.ndarray) -> np.ndarray:

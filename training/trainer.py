@@ -123,7 +123,6 @@ def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tup
     drops = bisect.bisect_right(sorted(milestones), scheduler.last_epoch)
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = base * scheduler.gamma**drops
-    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
 def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
