@@ -1,6 +1,7 @@
 """Golden files fix every export layout; interrupted runs leave valid files."""
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -92,6 +93,20 @@ def test_csv_leaves_missing_joints_empty(tmp_path):
     second_person = dict(zip(header, rows[2], strict=True))
     assert second_person["left_wrist_x"] == second_person["left_wrist_y"] == second_person["left_wrist_score"] == ""
     assert second_person["track_id"] == "-1"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_outputs_get_the_users_umask_permissions(tmp_path):
+    """Replaced-in-place files (sidecar, OpenPose frames, PoseC3D) are as readable as the CSV beside them."""
+    previous = os.umask(0o022)
+    try:
+        options = _write_all(tmp_path)
+    finally:
+        os.umask(previous)
+    written = [Path(options.csv), Path(str(options.csv) + ".json"), Path(options.posec3d)]
+    written += sorted(Path(options.openpose_dir).iterdir())
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o644)}
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_files_are_valid_before_close(tmp_path):
