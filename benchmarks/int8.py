@@ -1,0 +1,111 @@
+"""Does an int8 copy of a trained model pay off? Latency, size and dev-set AP against the fp32 file.
+
+    python benchmarks/int8.py [--model assets/wlitepose_xs_256.onnx] [--data ../shared/data]
+
+Quantizes the model with onnxruntime's static QDQ quantization (per-channel int8 weights,
+uint8 activations), calibrated on training images (never the dev set), then measures, in one
+run: file size; CPU latency at the model's input size (round-robin timing, 1 and 2 threads);
+OKS AP on the dev set; and how far the int8 heatmaps are from the fp32 ones on the dev images
+(mean and 99th-percentile absolute difference, and how often the strongest peak of each
+joint lands in the same heatmap cell).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+from model_latency import measure
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+
+from core.evaluation import evaluate_model
+from core.preprocess import letterbox
+from core.session import PoseModel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def blobs(model: PoseModel, folder: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` images of ``folder`` (sorted), letterboxed as the pipeline does."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]
+    info = model.info
+    return [letterbox(cv2.imread(str(p)), info.input_size, info.mean, info.std)[0] for p in paths]
+
+
+class Calibration(CalibrationDataReader):
+    def __init__(self, data: list[np.ndarray]) -> None:
+        self._items = iter({"image": blob} for blob in data)
+
+    def get_next(self):
+        return next(self._items, None)
+
+
+def quantize(source: Path, target: Path, calibration: list[np.ndarray]) -> None:
+    """Static QDQ int8 copy of ``source``, with its metadata carried over (the pipeline needs it)."""
+    prepared = target.with_suffix(".prep.onnx")
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)  # the input size is dynamic
+    quantize_static(
+        str(prepared),
+        str(target),
+        Calibration(calibration),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        activation_type=QuantType.QUInt8,
+    )
+    quantized = onnx.load(str(target))
+    del quantized.metadata_props[:]
+    quantized.metadata_props.extend(onnx.load(str(source)).metadata_props)
+    onnx.save(quantized, str(target))
+
+
+def heatmap_agreement(fp32: PoseModel, int8: PoseModel, data: list[np.ndarray]) -> tuple[float, float, float]:
+    diffs, same = [], []
+    for blob in data:
+        a, b = fp32.run(blob)[0], int8.run(blob)[0]  # (K, h, w) heatmaps
+        diffs.append(np.abs(a - b).ravel())
+        same.append(a.reshape(len(a), -1).argmax(1) == b.reshape(len(b), -1).argmax(1))
+    diff = np.concatenate(diffs)
+    return float(diff.mean()), float(np.percentile(diff, 99)), float(np.concatenate(same).mean())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="has train/ and val/")
+    parser.add_argument("--calibration-images", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per file and thread count (>= 50)")
+    args = parser.parse_args()
+    fp32 = PoseModel(args.model, threads=2)
+    size = fp32.info.input_size
+    val = args.data / "val"
+    with tempfile.TemporaryDirectory() as tmp:
+        int8_path = Path(tmp) / "int8.onnx"
+        quantize(args.model, int8_path, blobs(fp32, args.data / "train" / "images", args.calibration_images))
+        int8 = PoseModel(int8_path, threads=2)
+        files = {"fp32": (args.model, size), "int8": (int8_path, size)}
+        rows = [row for threads in (1, 2) for row in measure(files, threads, max(args.runs, 50))]
+        latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
+        models = {"fp32": fp32, "int8": int8}
+        ap = {name: evaluate_model(m, val / "annotations.json", val / "images") for name, m in models.items()}
+        mean_diff, p99_diff, same_peak = heatmap_agreement(fp32, int8, blobs(fp32, val / "images", 1000))
+        sizes = {name: path.stat().st_size / 1e6 for name, (path, _) in files.items()}
+    print(f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}")
+    for name in files:
+        print(
+            f"{name:5s} {sizes[name]:6.2f} {latency[name, 1]:12.2f} {latency[name, 2]:13.2f} "
+            f"{ap[name]['AP']:7.4f} {ap[name]['AP50']:7.4f} {ap[name]['AR']:7.4f}"
+        )
+    print(f"int8 / fp32 latency: 1 thread {latency['int8', 1] / latency['fp32', 1]:.2f}x, "
+          f"2 threads {latency['int8', 2] / latency['fp32', 2]:.2f}x")
+    print(f"heatmaps |int8 - fp32|: mean {mean_diff:.4f}, p99 {p99_diff:.4f}; same peak cell {same_peak:.1%} of joints")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
