@@ -26,13 +26,14 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 from core.evaluation import evaluate_model
 from core.preprocess import letterbox
 from core.session import PoseModel
+from core.sources import IMAGE_SUFFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def blobs(model: PoseModel, folder: Path, count: int) -> list[np.ndarray]:
-    """The first ``count`` images of ``folder`` (sorted), letterboxed as the pipeline does."""
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]
+def blobs(model: PoseModel, folder: Path, count: int | None = None) -> list[np.ndarray]:
+    """The first ``count`` images of ``folder`` (sorted; None = all), letterboxed as the pipeline does."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
     info = model.info
     return [letterbox(cv2.imread(str(p)), info.input_size, info.mean, info.std)[0] for p in paths]
 
@@ -93,7 +94,7 @@ def main() -> int:
         latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
         models = {"fp32": fp32, "int8": int8}
         ap = {name: evaluate_model(m, val / "annotations.json", val / "images") for name, m in models.items()}
-        mean_diff, p99_diff, same_peak = heatmap_agreement(fp32, int8, blobs(fp32, val / "images", 1000))
+        mean_diff, p99_diff, same_peak = heatmap_agreement(fp32, int8, blobs(fp32, val / "images"))
         sizes = {name: path.stat().st_size / 1e6 for name, (path, _) in files.items()}
     print(f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}")
     for name in files:

@@ -55,12 +55,13 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader (or an interrupted run) never sees a half-written file."""
     # open() rather than mkstemp(): the file gets the permissions the user's umask gives, not 0600
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    file = open(tmp, "xb")  # before the try: a failed open has created nothing to remove
     try:
-        with open(tmp, "xb") as f:
-            f.write(data)
+        with file:
+            file.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
