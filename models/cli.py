@@ -17,6 +17,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
         parser.add_argument("--out", required=True, help="the .onnx file to write")
         parser.add_argument("--schema", default="coco", help="keypoint schema for --variant: coco or crowdpose")
+        parser.add_argument(
+            "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
+        )
     parser.add_argument("--size", type=int, help="input size (default: the variant's paper size)")
     parser.add_argument(
         "--keypoints", type=int, default=17, help=argparse.SUPPRESS if not from_variant else "keypoint count"
@@ -78,9 +81,14 @@ def _export(args: argparse.Namespace) -> int:
     size = args.size or model.input_size
     _check_size(size)
     metadata = build_metadata(schema, variant, size, dataset, trained)
-    diff = export_onnx(model, args.out, metadata, check_sizes=((size, size), (size + 64, size + 192)))
+    sizes = ((size, size), (size + 64, size + 192))
+    diff = export_onnx(model, args.out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
     state = "trained" if trained else "UNTRAINED (random weights)"
-    print(f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}; max |onnx - torch| {diff:.1e}")
+    weights = "fp16 weights" if args.fp16_weights else "fp32"
+    print(
+        f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}, {weights}; "
+        f"max |onnx - torch| {diff:.1e}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -79,3 +80,23 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, capsys):
+    assets = Path(__file__).resolve().parents[2] / "assets"
+    out = tmp_path / "fp16.onnx"
+    argv = ["export", "--checkpoint", str(assets / "wlitepose_xs_256.pt"), "--out", str(out), "--fp16-weights"]
+    assert main(argv) == 0
+    assert "fp16 weights" in capsys.readouterr().out
+    fp32 = assets / "wlitepose_xs_256.onnx"
+    assert out.stat().st_size < 0.55 * fp32.stat().st_size
+    image = np.random.default_rng(0).standard_normal((1, 3, 256, 192)).astype(np.float32)
+    outputs = [
+        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": image})
+        for path in (fp32, out)
+    ]
+    heat32, heat16 = outputs[0][0][0], outputs[1][0][0]
+    assert np.abs(heat32 - heat16).max() < 2e-3
+    assert (heat32.reshape(17, -1).argmax(1) == heat16.reshape(17, -1).argmax(1)).mean() >= 0.9
+    meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert meta["trained"] == "true" and meta["variant"] == "wlitepose_xs"

@@ -1,13 +1,14 @@
-"""Does an int8 copy of a trained model pay off? Latency, size and dev-set AP against the fp32 file.
+"""Do smaller copies of a trained model pay off? Size, latency and dev-set AP against the fp32 file.
 
-    python benchmarks/int8.py [--model assets/wlitepose_xs_256.onnx] [--data ../shared/data]
+    python benchmarks/compression.py [--model assets/wlitepose_xs_256.onnx] [--data ../shared/data]
 
-Quantizes the model with onnxruntime's static QDQ quantization (per-channel int8 weights,
-uint8 activations), calibrated on training images (never the dev set), then measures, in one
-run: file size; CPU latency at the model's input size (round-robin timing, 1 and 2 threads);
-OKS AP on the dev set; and how far the int8 heatmaps are from the fp32 ones on the dev images
-(mean and 99th-percentile absolute difference, and how often the strongest peak of each
-joint lands in the same heatmap cell).
+Two copies: ``fp16w`` stores the weights in float16 (``wlitepose export --fp16-weights`` does the
+same; the arithmetic stays fp32); ``int8`` is onnxruntime's static QDQ quantization (per-channel
+int8 weights, uint8 activations), calibrated on training images (never the dev set). One run
+measures: file size; CPU latency at the model's input size (round-robin timing, 1 and 2
+threads); OKS AP on the dev set; and how far each copy's heatmaps are from the fp32 ones on the
+dev images (mean and 99th-percentile absolute difference, and how often the strongest peak of
+each joint lands in the same heatmap cell).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from core.evaluation import evaluate_model
 from core.preprocess import letterbox
 from core.session import PoseModel
 from core.sources import IMAGE_SUFFIXES
+from models.export import store_weights_fp16
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,10 +67,16 @@ def quantize(source: Path, target: Path, calibration: list[np.ndarray]) -> None:
     onnx.save(quantized, str(target))
 
 
-def heatmap_agreement(fp32: PoseModel, int8: PoseModel, data: list[np.ndarray]) -> tuple[float, float, float]:
+def fp16_copy(source: Path, target: Path) -> None:
+    proto = onnx.load(str(source))
+    store_weights_fp16(proto)
+    onnx.save(proto, str(target))
+
+
+def heatmap_agreement(fp32: PoseModel, other: PoseModel, data: list[np.ndarray]) -> tuple[float, float, float]:
     diffs, same = [], []
     for blob in data:
-        a, b = fp32.run(blob)[0], int8.run(blob)[0]  # (K, h, w) heatmaps
+        a, b = fp32.run(blob)[0], other.run(blob)[0]  # (K, h, w) heatmaps
         diffs.append(np.abs(a - b).ravel())
         same.append(a.reshape(len(a), -1).argmax(1) == b.reshape(len(b), -1).argmax(1))
     diff = np.concatenate(diffs)
@@ -86,25 +94,29 @@ def main() -> int:
     size = fp32.info.input_size
     val = args.data / "val"
     with tempfile.TemporaryDirectory() as tmp:
-        int8_path = Path(tmp) / "int8.onnx"
-        quantize(args.model, int8_path, blobs(fp32, args.data / "train" / "images", args.calibration_images))
-        int8 = PoseModel(int8_path, threads=2)
-        files = {"fp32": (args.model, size), "int8": (int8_path, size)}
+        paths = {"fp32": args.model, "fp16w": Path(tmp) / "fp16w.onnx", "int8": Path(tmp) / "int8.onnx"}
+        fp16_copy(args.model, paths["fp16w"])
+        quantize(args.model, paths["int8"], blobs(fp32, args.data / "train" / "images", args.calibration_images))
+        models = {name: fp32 if name == "fp32" else PoseModel(path, threads=2) for name, path in paths.items()}
+        files = {name: (path, size) for name, path in paths.items()}
         rows = [row for threads in (1, 2) for row in measure(files, threads, max(args.runs, 50))]
         latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
-        models = {"fp32": fp32, "int8": int8}
         ap = {name: evaluate_model(m, val / "annotations.json", val / "images") for name, m in models.items()}
-        mean_diff, p99_diff, same_peak = heatmap_agreement(fp32, int8, blobs(fp32, val / "images"))
-        sizes = {name: path.stat().st_size / 1e6 for name, (path, _) in files.items()}
+        dev_blobs = blobs(fp32, val / "images")
+        agreement = {name: heatmap_agreement(fp32, m, dev_blobs) for name, m in models.items() if name != "fp32"}
+        sizes = {name: path.stat().st_size / 1e6 for name, path in paths.items()}
     print(f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}")
-    for name in files:
+    for name in paths:
         print(
             f"{name:5s} {sizes[name]:6.2f} {latency[name, 1]:12.2f} {latency[name, 2]:13.2f} "
             f"{ap[name]['AP']:7.4f} {ap[name]['AP50']:7.4f} {ap[name]['AR']:7.4f}"
         )
-    print(f"int8 / fp32 latency: 1 thread {latency['int8', 1] / latency['fp32', 1]:.2f}x, "
-          f"2 threads {latency['int8', 2] / latency['fp32', 2]:.2f}x")
-    print(f"heatmaps |int8 - fp32|: mean {mean_diff:.4f}, p99 {p99_diff:.4f}; same peak cell {same_peak:.1%} of joints")
+    for name, (mean_diff, p99_diff, same_peak) in agreement.items():
+        print(
+            f"{name} / fp32 latency: 1 thread {latency[name, 1] / latency['fp32', 1]:.2f}x, "
+            f"2 threads {latency[name, 2] / latency['fp32', 2]:.2f}x; heatmaps |{name} - fp32|: "
+            f"mean {mean_diff:.4f}, p99 {p99_diff:.4f}; same peak cell {same_peak:.1%} of joints"
+        )
     return 0
 
 
