@@ -1,4 +1,8 @@
-"""The paper's augmentation: rotation, scale, translation and horizontal flip with the flip map."""
+"""The paper's augmentation: rotation, scale, translation and horizontal flip with the flip map.
+
+Beside it, an optional mosaic (YOLOv4's): four augmented images shrunk into the quarters of
+one crop, so that single-person photos also teach small people and several people a crop.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class AugmentConfig:
     max_scale: float = 1.5
     max_translate: float = 40.0  # output pixels, uniform in [-max, max] per axis
     flip: float = 0.5  # probability of a horizontal flip
+    mosaic: float = 0.0  # probability that a sample is a 2x2 mosaic of four images (0: the paper's)
 
 
 def random_affine(

@@ -74,6 +74,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         default="{}",
         help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}'",
     )
+    parser.add_argument(
+        "--mosaic",
+        type=float,
+        default=0.0,
+        help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people)",
+    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -93,6 +99,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         milestones = tuple(int(m) for m in args.milestones.split(","))
     if args.ae_factor < 0:
         raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
+    if not 0 <= args.mosaic <= 1:
+        raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
@@ -121,6 +129,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         push_factor=args.ae_factor,
         source_weights=source_weights,
         sample_weights=sample_weights,
+        mosaic=args.mosaic,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,

@@ -8,7 +8,7 @@ keypoints (and a `crowdIndex` per image, kept in `image_info`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -122,13 +122,44 @@ class KeypointDataset(Dataset):
         weights = np.asarray([p.weight for p in people], np.float32)
         return image, keypoints, weights, valid
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def view(
+        self, index: int, size: int, augment: AugmentConfig | None, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One image warped into a size x size crop: (image, keypoints, person weights, valid mask)."""
         image, keypoints, weights, valid = self.load(index)
+        matrix, flip = random_affine(image.shape[1], image.shape[0], size, augment, rng)
+        image, keypoints, valid = warp_sample(image, keypoints, valid, matrix, flip, size, self.schema.flip_map, MEAN)
+        return image, keypoints, weights, valid
+
+    def mosaic(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``index`` and three random images, each augmented into one quarter of the crop.
+
+        Every quarter is a full augmented view at half the size (translation halved with it),
+        so its people are half as tall as in a plain sample.
+        """
+        half = self.input_size // 2
+        tile_augment = replace(self.augment, max_translate=self.augment.max_translate / 2)
+        picks = [index, *rng.integers(0, len(self), size=3).tolist()]
+        image = np.empty((2 * half, 2 * half, 3), np.uint8)
+        valid = np.empty((2 * half, 2 * half), np.uint8)
+        all_keypoints, all_weights = [], []
+        for quarter, pick in enumerate(picks):
+            tile, keypoints, weights, tile_valid = self.view(pick, half, tile_augment, rng)
+            y, x = divmod(quarter, 2)
+            image[y * half : (y + 1) * half, x * half : (x + 1) * half] = tile
+            valid[y * half : (y + 1) * half, x * half : (x + 1) * half] = tile_valid
+            keypoints[..., 0] += x * half
+            keypoints[..., 1] += y * half
+            all_keypoints.append(keypoints)
+            all_weights.append(weights)
+        return image, np.concatenate(all_keypoints), np.concatenate(all_weights), valid
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng() if self.augment else None
-        matrix, flip = random_affine(image.shape[1], image.shape[0], self.input_size, self.augment, rng)
-        image, keypoints, valid = warp_sample(
-            image, keypoints, valid, matrix, flip, self.input_size, self.schema.flip_map, MEAN
-        )
+        if rng is not None and self.input_size % 2 == 0 and rng.random() < self.augment.mosaic:
+            image, keypoints, weights, valid = self.mosaic(index, rng)
+        else:
+            image, keypoints, weights, valid = self.view(index, self.input_size, self.augment, rng)
         heat4, heat2, mask4, mask2, joints, weight = build_targets(keypoints, weights, valid, self.targets)
         rgb = (image[:, :, ::-1].astype(np.float32) / 255.0 - np.float32(MEAN)) / np.float32(STD)
         return {

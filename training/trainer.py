@@ -60,6 +60,7 @@ class TrainConfig:
     source_weights: dict[str, float] = field(default_factory=dict)  # per-annotation-source loss weight
     # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
     sample_weights: dict[str, float] = field(default_factory=dict)
+    mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -158,7 +159,7 @@ def train(config: TrainConfig) -> Path | None:
         config.train_images,
         schema,
         size,
-        augment=AugmentConfig(),
+        augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
     )
     start_epoch, best_ap = 0, -1.0

@@ -6,6 +6,7 @@ from pycocotools import mask as mask_utils
 
 from core.errors import WLitePoseError
 from models.schemas import COCO17, CROWDPOSE14
+from training.augment import AugmentConfig
 from training.dataset import KeypointDataset
 
 
@@ -40,3 +41,22 @@ def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_dat
     assert region.sum() > 100 and valid[region].max() == 0 and valid[~region].mean() > 0.9
     assert len(keypoints) == sum(1 for a in anns if not a["iscrowd"] and a["num_keypoints"] > 0)
     assert np.all(np.isin(data[0]["mask_4"].numpy(), (0.0, 1.0)))
+
+
+def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(shared_data):
+    still = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=0, flip=0, mosaic=1)
+    folder = shared_data / "val"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128, augment=still)
+    image, keypoints, weights, valid = data.mosaic(3, np.random.default_rng(7))
+    picks = [3, *np.random.default_rng(7).integers(0, len(data), size=3).tolist()]
+    assert image.shape == (128, 128, 3) and valid.shape == (128, 128) and len(weights) == len(keypoints)
+    start = 0
+    for quarter, pick in enumerate(picks):
+        tile, tile_keypoints, _, _ = data.view(pick, 64, still, np.random.default_rng(0))
+        y, x = divmod(quarter, 2)
+        assert np.array_equal(image[y * 64 : (y + 1) * 64, x * 64 : (x + 1) * 64], tile)
+        placed = keypoints[start : start + len(tile_keypoints)]
+        assert np.allclose(placed[..., :2] - (x * 64, y * 64), tile_keypoints[..., :2])
+        assert np.array_equal(placed[..., 2], tile_keypoints[..., 2])
+        start += len(tile_keypoints)
+    assert start == len(keypoints)

@@ -37,6 +37,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--source-weights must be a JSON object" in capsys.readouterr().err
     assert main([*argv[:3], "--ae-factor", "-1", "--out", str(tmp_path)]) == 2
     assert "--ae-factor must be non-negative" in capsys.readouterr().err
+    assert main([*argv[:3], "--mosaic", "1.5", "--out", str(tmp_path)]) == 2
+    assert "--mosaic must be a probability" in capsys.readouterr().err
 
 
 def test_resumed_schedule_takes_the_new_milestones():
