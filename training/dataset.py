@@ -137,26 +137,25 @@ class KeypointDataset(Dataset):
         Every quarter is a full augmented view at half the size (translation halved with it),
         so its people are half as tall as in a plain sample.
         """
-        half = self.input_size // 2
+        size, half = self.input_size, self.input_size // 2
         tile_augment = replace(self.augment, max_translate=self.augment.max_translate / 2)
         picks = [index, *rng.integers(0, len(self), size=3).tolist()]
-        image = np.empty((2 * half, 2 * half, 3), np.uint8)
-        valid = np.empty((2 * half, 2 * half), np.uint8)
+        image = np.zeros((size, size, 3), np.uint8)
+        valid = np.zeros((size, size), np.uint8)  # an odd size's last row and column stay out of the loss
         all_keypoints, all_weights = [], []
         for quarter, pick in enumerate(picks):
             tile, keypoints, weights, tile_valid = self.view(pick, half, tile_augment, rng)
             y, x = divmod(quarter, 2)
-            image[y * half : (y + 1) * half, x * half : (x + 1) * half] = tile
-            valid[y * half : (y + 1) * half, x * half : (x + 1) * half] = tile_valid
-            keypoints[..., 0] += x * half
-            keypoints[..., 1] += y * half
+            quarter_cells = np.s_[y * half : (y + 1) * half, x * half : (x + 1) * half]
+            image[quarter_cells], valid[quarter_cells] = tile, tile_valid
+            keypoints[..., :2] += (x * half, y * half)
             all_keypoints.append(keypoints)
             all_weights.append(weights)
         return image, np.concatenate(all_keypoints), np.concatenate(all_weights), valid
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng() if self.augment else None
-        if rng is not None and self.input_size % 2 == 0 and rng.random() < self.augment.mosaic:
+        if rng is not None and rng.random() < self.augment.mosaic:
             image, keypoints, weights, valid = self.mosaic(index, rng)
         else:
             image, keypoints, weights, valid = self.view(index, self.input_size, self.augment, rng)
