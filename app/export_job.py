@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.worker import Overlay, user_message
 from core.draw import Trails, draw_poses
@@ -55,6 +55,9 @@ class ExportJob(QObject):
             self.failed.emit(user_message(error))
         else:
             self.finished.emit(done, self._cancel.is_set())
+        # Hand the job back to the GUI thread before this one ends: Python owns it and frees it
+        # there, so the ending thread never deletes it as well (a double delete crashed Qt).
+        self.moveToThread(QCoreApplication.instance().thread())
         QThread.currentThread().quit()
 
     def _run(self) -> int:
@@ -99,11 +102,14 @@ class ExportJob(QObject):
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:
-    """A job moved to a new thread, not started: connect to the job's signals, then `thread.start()`."""
+    """A job moved to a new thread, not started: connect to the job's signals, then `thread.start()`.
+
+    The caller keeps the job (Python owns it) until `thread.finished`; the job returns itself to
+    the GUI thread when it ends, so dropping it then frees it in the thread it belongs to.
+    """
     job = ExportJob(request)
     thread = QThread(parent)
     thread.setObjectName("export")
     job.moveToThread(thread)
     thread.started.connect(job.run)
-    thread.finished.connect(job.deleteLater)
     return job, thread

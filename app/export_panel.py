@@ -140,6 +140,7 @@ class ExportPanel(QWidget):
         self.failed.emit(text)
 
     def _thread_done(self) -> None:
+        self._thread.wait()  # finished() is emitted just before the thread really ends
         self._thread.deleteLater()
         self.job = self._thread = None
         self.set_exporting(False)
