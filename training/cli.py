@@ -80,6 +80,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people)",
     )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="validate, keep and export a moving average of the weights with this decay per step, e.g. 0.998 "
+        "(0: off, the paper's recipe)",
+    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -101,6 +108,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
     if not 0 <= args.mosaic <= 1:
         raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
+    if not 0 <= args.ema < 1:
+        raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
@@ -130,6 +139,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         source_weights=source_weights,
         sample_weights=sample_weights,
         mosaic=args.mosaic,
+        ema=args.ema,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,

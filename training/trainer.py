@@ -28,6 +28,7 @@ from models.schemas import get_schema
 from models.wlitepose import build_model
 from training.augment import AugmentConfig
 from training.dataset import KeypointDataset
+from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
 from training.pretrained import init_heads, load_imagenet_stem, pretrained_batchnorms
 
@@ -61,6 +62,7 @@ class TrainConfig:
     # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
     sample_weights: dict[str, float] = field(default_factory=dict)
     mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
+    ema: float = 0.0  # decay of a weight average validated and exported instead of the raw weights; 0 = off
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -126,9 +128,11 @@ def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tup
         group["lr"] = base * scheduler.gamma**drops
 
 
-def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
+def _save(path: Path, model, ema, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
+    """``model`` holds the weights to use (export, --init: the average when there is one); with a
+    weight average, ``train_model`` holds the raw weights the optimiser continues from."""
     state = {
-        "model": model.state_dict(),
+        "model": (ema.module if ema else model).state_dict(),
         "meta": model_meta(
             config.variant, config.schema, config.dataset, {"num_keypoints": get_schema(config.schema).num_keypoints}
         ),
@@ -138,6 +142,9 @@ def _save(path: Path, model, optimizer, scheduler, epoch: int, best_ap: float, c
         "best_ap": best_ap,
         "config": asdict(config),
     }
+    if ema:
+        state["train_model"] = model.state_dict()
+        state["ema_updates"] = ema.updates
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
@@ -178,13 +185,19 @@ def train(config: TrainConfig) -> Path | None:
                 f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
                 f"--schema {schema_name}, or train into another --out"
             )
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state.get("train_model", state["model"]))
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _reschedule(scheduler, config.milestones)
         start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
+    # a run resumed with --ema that had none starts its average from the weights it resumes
+    ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None
+    if ema and resuming and "train_model" in state:
+        ema.module.load_state_dict(state["model"])
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
-    sampler = _sampler(dataset, config)
+    if start_epoch:  # a resumed run draws new samples and augmentations, not the first epochs' again
+        torch.manual_seed(config.seed + 7919 * start_epoch)
+    sampler = _sampler(dataset, config, start_epoch)
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -217,6 +230,8 @@ def train(config: TrainConfig) -> Path | None:
             scaler.scale(losses["total"]).backward()
             scaler.step(optimizer)
             scaler.update()
+            if ema:
+                ema.update(model)
             step += 1
             seen += len(batch["image"])
             for k, v in losses.items():
@@ -246,12 +261,12 @@ def train(config: TrainConfig) -> Path | None:
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
         if _is_main():
             if config.val_annotations:
-                stats = validate(model, config, model.input_size, out / "val.onnx")
+                stats = validate(ema.module if ema else model, config, model.input_size, out / "val.onnx")
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
-                    _save(out / "best.pt", model, optimizer, scheduler, epoch, best_ap, config)
-            _save(out / "last.pt", model, optimizer, scheduler, epoch, best_ap, config)
+                    _save(out / "best.pt", model, ema, optimizer, scheduler, epoch, best_ap, config)
+            _save(out / "last.pt", model, ema, optimizer, scheduler, epoch, best_ap, config)
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
             print(
@@ -281,14 +296,14 @@ def _single_threaded_worker(_: int) -> None:
     cv2.setNumThreads(1)  # each loader worker is one process doing one image at a time
 
 
-def _sampler(dataset: KeypointDataset, config: TrainConfig):
+def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0):
     """None (shuffle), a DistributedSampler, or a per-image-source weighted sampler (one stream per rank)."""
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
     if not config.sample_weights:
         return DistributedSampler(dataset, seed=config.seed) if world > 1 else None
     weights = torch.tensor([float(config.sample_weights.get(s, 1.0)) for s in dataset.image_sources()])
     per_rank = max(1, round(float(weights.sum()) / world))
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
+    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
     return WeightedRandomSampler(weights, per_rank, replacement=True, generator=generator)
 
 

@@ -10,3 +10,19 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip("../shared/data is not available")
     return DATA
+
+
+@pytest.fixture
+def tiny_run(shared_data):
+    """``tiny_run(out, **changes)``: a TrainConfig for a seconds-long run on the CrowdPose sample."""
+    from training.trainer import TrainConfig
+
+    folder = shared_data / "crowdpose_sample"
+    fields = dict(
+        variant="litepose_xs", schema="crowdpose", input_size=64, batch_size=2, workers=0, epochs=3, threads=1
+    )
+
+    def make(out, **changes) -> TrainConfig:
+        return TrainConfig(str(folder / "test_crowdpose.json"), str(folder), str(out), **{**fields, **changes})
+
+    return make

@@ -5,29 +5,21 @@ import torch
 
 from core.errors import WLitePoseError
 from main import main
-from training.trainer import TrainConfig, _reschedule, train
+from training.trainer import _reschedule, train
 
 
-def _config(shared_data, out, **changes):
-    folder = shared_data / "crowdpose_sample"
-    fields = dict(
-        variant="litepose_xs", schema="crowdpose", input_size=64, batch_size=2, workers=0, epochs=3, threads=1
-    )
-    return TrainConfig(str(folder / "test_crowdpose.json"), str(folder), str(out), **{**fields, **changes})
-
-
-def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, shared_data):
+def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
     out = tmp_path / "run"
-    assert train(_config(shared_data, out, max_steps=1)) == out / "last.pt"
+    assert train(tiny_run(out, max_steps=1)) == out / "last.pt"
     first = torch.load(out / "last.pt", weights_only=False)
     assert first["epoch"] == 0 and first["meta"]["overrides"] == {"num_keypoints": 14}
-    train(_config(shared_data, out, resume=True))
+    train(tiny_run(out, resume=True))
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [0, 1, 2] and [r["step"] for r in log] == [1, 2, 3]
     assert {"lr", "total", "heatmap_4", "heatmap_2", "pull", "push", "images_per_s"} <= set(log[-1])
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
     with pytest.raises(WLitePoseError, match="holds litepose_xs"):
-        train(_config(shared_data, out, variant="wlitepose_xs", resume=True))
+        train(tiny_run(out, variant="wlitepose_xs", resume=True))
 
 
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
@@ -39,6 +31,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--ae-factor must be non-negative" in capsys.readouterr().err
     assert main([*argv[:3], "--mosaic", "1.5", "--out", str(tmp_path)]) == 2
     assert "--mosaic must be a probability" in capsys.readouterr().err
+    assert main([*argv[:3], "--ema", "1", "--out", str(tmp_path)]) == 2
+    assert "--ema must be a decay" in capsys.readouterr().err
 
 
 def test_resumed_schedule_takes_the_new_milestones():
@@ -56,3 +50,15 @@ def test_resumed_schedule_takes_the_new_milestones():
         optimizer.step()
         scheduler.step()
     assert scheduler.last_epoch == 30 and optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
+def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
+    from models.schemas import get_schema
+    from training.dataset import KeypointDataset
+    from training.trainer import TrainConfig, _sampler
+
+    val = shared_data / "val"
+    dataset = KeypointDataset(str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64)
+    config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused", sample_weights={"x": 2.0})
+    fresh, again, resumed = (list(_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
+    assert fresh == again and fresh != resumed and len(resumed) == len(dataset)

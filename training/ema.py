@@ -1,0 +1,43 @@
+"""An exponential moving average of a model's weights, for validation and export.
+
+With little data, the weights at the end of one epoch at a high learning rate are a noisy
+sample (dev AP swung 0.002-0.032 between neighbouring epochs at lr 1e-3). Averaging the
+weights over the last few hundred steps removes most of that noise at no training cost:
+
+    ema = d * ema + (1 - d) * w,   d = min(decay, (1 + n) / (10 + n)),  n = updates so far
+
+The ramp keeps the first updates from being dominated by the starting weights. Float buffers
+(BatchNorm running statistics) are averaged the same way; integer buffers are copied.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+class WeightAverage:
+    def __init__(self, model: nn.Module, decay: float, updates: int = 0) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"EMA decay must lie strictly between 0 and 1, not {decay}")
+        self.decay = decay
+        self.updates = updates
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+
+    def current_decay(self) -> float:
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = self.current_decay()
+        theirs = model.state_dict()
+        for name, ours in self.module.state_dict().items():  # views of our tensors: updated in place
+            if ours.is_floating_point():
+                ours.lerp_(theirs[name], 1.0 - d)
+            else:
+                ours.copy_(theirs[name])
