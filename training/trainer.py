@@ -195,9 +195,7 @@ def train(config: TrainConfig) -> Path | None:
     if ema and resuming and "train_model" in state:
         ema.module.load_state_dict(state["model"])
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
-    if start_epoch:  # a resumed run draws new samples and augmentations, not the first epochs' again
-        torch.manual_seed(config.seed + 7919 * start_epoch)
-    sampler = _sampler(dataset, config, start_epoch)
+    sampler = _sampler(dataset, config, start_epoch)  # a resumed run must not replay its first epochs' draws
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
