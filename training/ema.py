@@ -4,10 +4,13 @@ With little data, the weights at the end of one epoch at a high learning rate ar
 sample (dev AP swung 0.002-0.032 between neighbouring epochs at lr 1e-3). Averaging the
 weights over the last few hundred steps removes most of that noise at no training cost:
 
-    ema = d * ema + (1 - d) * w,   d = min(decay, (1 + n) / (10 + n)),  n = updates so far
+    ema = d * ema + (1 - d) * w,   d = min(decay, (n - 1) / n),  n = updates including this one
 
-The ramp keeps the first updates from being dominated by the starting weights. Float buffers
-(BatchNorm running statistics) are averaged the same way; integer buffers are copied.
+so until 1 / (1 - decay) updates have been made it is the plain mean of all of them (the
+starting weights drop out at the first update), and after that an average over about the
+last 1 / (1 - decay) steps. (TensorFlow's (1 + n) / (10 + n) ramp would take 4,500 steps to
+reach a decay of 0.998, longer than a whole CPU run here.) Float buffers (BatchNorm running
+statistics) are averaged the same way; integer buffers are copied.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ class WeightAverage:
             p.requires_grad_(False)
 
     def current_decay(self) -> float:
-        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+        """The decay of the latest update."""
+        return min(self.decay, (self.updates - 1) / max(self.updates, 1))
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
