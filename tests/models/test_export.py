@@ -84,11 +84,11 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, capsys):
 
 def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, capsys):
     assets = Path(__file__).resolve().parents[2] / "assets"
-    out = tmp_path / "fp16.onnx"
-    argv = ["export", "--checkpoint", str(assets / "wlitepose_xs_256.pt"), "--out", str(out), "--fp16-weights"]
-    assert main(argv) == 0
+    out, fp32 = tmp_path / "fp16.onnx", tmp_path / "fp32.onnx"
+    argv = ["export", "--checkpoint", str(assets / "wlitepose_xs_256.pt"), "--out"]
+    assert main([*argv, str(fp32)]) == 0
+    assert main([*argv, str(out), "--fp16-weights"]) == 0
     assert "fp16 weights" in capsys.readouterr().out
-    fp32 = assets / "wlitepose_xs_256.onnx"
     assert out.stat().st_size < 0.55 * fp32.stat().st_size
     image = np.random.default_rng(0).standard_normal((1, 3, 256, 192)).astype(np.float32)
     outputs = [
