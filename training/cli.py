@@ -87,6 +87,15 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="validate, keep and export a moving average of the weights with this decay per step, e.g. 0.998 "
         "(0: off, the paper's recipe)",
     )
+    parser.add_argument(
+        "--distill",
+        metavar="PATH",
+        help="MobileNetV2-1.0 ImageNet .pth whose features at 1/4, 1/8, 1/16 the backbone learns to predict too "
+        "(feature hints: general features from few images)",
+    )
+    parser.add_argument(
+        "--distill-factor", type=float, default=1e-2, help="weight of the feature-hint loss (default 1e-2)"
+    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -110,6 +119,10 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
     if not 0 <= args.ema < 1:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
+    if args.distill_factor <= 0:
+        raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
+    if args.distill and not Path(args.distill).is_file():
+        raise WLitePoseError(f"--distill {args.distill} does not exist (the MobileNetV2-1.0 ImageNet .pth)")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
@@ -140,6 +153,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         sample_weights=sample_weights,
         mosaic=args.mosaic,
         ema=args.ema,
+        distill=args.distill,
+        distill_factor=args.distill_factor,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,

@@ -28,6 +28,7 @@ from models.schemas import get_schema
 from models.wlitepose import build_model
 from training.augment import AugmentConfig
 from training.dataset import KeypointDataset
+from training.distill import FeatureHints
 from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
 from training.pretrained import init_heads, load_imagenet_stem, pretrained_batchnorms
@@ -63,6 +64,8 @@ class TrainConfig:
     sample_weights: dict[str, float] = field(default_factory=dict)
     mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
     ema: float = 0.0  # decay of a weight average validated and exported instead of the raw weights; 0 = off
+    distill: str | None = None  # MobileNetV2 .pth whose features the backbone learns to predict (training.distill)
+    distill_factor: float = 1e-2  # weight of that hint loss in the total
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -128,9 +131,10 @@ def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tup
         group["lr"] = base * scheduler.gamma**drops
 
 
-def _save(path: Path, model, ema, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
+def _save(path: Path, model, ema, hints, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
     """``model`` holds the weights to use (export, --init: the average when there is one); with a
-    weight average, ``train_model`` holds the raw weights the optimiser continues from."""
+    weight average, ``train_model`` holds the raw weights the optimiser continues from; with feature
+    hints, ``hint_adapters`` their adapters."""
     state = {
         "model": (ema.module if ema else model).state_dict(),
         "meta": model_meta(
@@ -145,6 +149,8 @@ def _save(path: Path, model, ema, optimizer, scheduler, epoch: int, best_ap: flo
     if ema:
         state["train_model"] = model.state_dict()
         state["ema_updates"] = ema.updates
+    if hints:
+        state["hint_adapters"] = hints.adapters.state_dict()
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
@@ -174,8 +180,10 @@ def train(config: TrainConfig) -> Path | None:
     if config.init and not resuming:
         _initialise(model, config.init)
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
+    hints = FeatureHints(model, config.distill) if config.distill else None
     model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    groups = [{"params": model.parameters()}] + ([{"params": hints.to(device).adapters.parameters()}] if hints else [])
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
         state = torch.load(out / "last.pt", map_location=device, weights_only=False)
@@ -185,7 +193,14 @@ def train(config: TrainConfig) -> Path | None:
                 f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
                 f"--schema {schema_name}, or train into another --out"
             )
+        if ("hint_adapters" in state) != bool(hints):
+            raise WLitePoseError(
+                f"{out / 'last.pt'} was trained {'with' if 'hint_adapters' in state else 'without'} --distill: resume "
+                "it the same way, or start another --out from it with --init"
+            )
         model.load_state_dict(state.get("train_model", state["model"]))
+        if hints:
+            hints.adapters.load_state_dict(state["hint_adapters"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _reschedule(scheduler, config.milestones)
@@ -224,8 +239,15 @@ def train(config: TrainConfig) -> Path | None:
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, enabled=use_amp):
                 losses = compute_losses(wrapped, batch, config)
+                if hints:
+                    losses["distill"] = hints.loss(batch["image"])
+                    losses["total"] = losses["total"] + config.distill_factor * losses["distill"]
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(losses["total"]).backward()
+            if hints and dist.is_initialized():  # the adapters live outside DDP
+                for p in hints.adapters.parameters():
+                    dist.all_reduce(p.grad)
+                    p.grad /= dist.get_world_size()
             scaler.step(optimizer)
             scaler.update()
             if ema:
@@ -263,8 +285,8 @@ def train(config: TrainConfig) -> Path | None:
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
-                    _save(out / "best.pt", model, ema, optimizer, scheduler, epoch, best_ap, config)
-            _save(out / "last.pt", model, ema, optimizer, scheduler, epoch, best_ap, config)
+                    _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
+            _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
             print(
