@@ -30,12 +30,17 @@ STEM_MAP = {
 }
 
 
-def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:
-    """Copy the matching MobileNetV2 tensors into ``model``; returns the number of parameters copied."""
+def read_imagenet_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The MobileNetV2 state dict in ``path``; WLitePoseError if it cannot be read."""
     try:
-        source = torch.load(Path(path), map_location="cpu", weights_only=True)
+        return torch.load(Path(path), map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as error:
         raise WLitePoseError(f"cannot read ImageNet weights from {path} ({error})") from None
+
+
+def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:
+    """Copy the matching MobileNetV2 tensors into ``model``; returns the number of parameters copied."""
+    source = read_imagenet_weights(path)
     own = model.state_dict()
     copied = {}
     for ours, candidates in STEM_MAP.items():

@@ -16,6 +16,7 @@ from torch import nn
 
 from core.errors import WLitePoseError
 from models.export import MEAN, STD
+from training.pretrained import read_imagenet_weights
 
 # MobileNetV2's inverted-residual settings: (expansion, channels, blocks, first stride), to 1/16.
 _SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1))
@@ -72,10 +73,7 @@ class MobileNetV2Teacher(nn.Module):
 
 def load_teacher(path: str | Path) -> MobileNetV2Teacher:
     """The frozen teacher with the shared file's weights; WLitePoseError if they do not fit."""
-    try:
-        source = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as error:
-        raise WLitePoseError(f"cannot read ImageNet weights from {path} ({error})") from None
+    source = read_imagenet_weights(path)
     teacher = MobileNetV2Teacher()
     own = teacher.state_dict()
     missing = [k for k, v in own.items() if k not in source or source[k].shape != v.shape]
