@@ -70,12 +70,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
     parser.add_argument(
-        "--background-weights",
-        default="{}",
-        help="JSON, per annotation source that misses people: loss weight of the background away from its "
-        "labelled people, 0-1, e.g. '{\"pseudo-movenet\": 0.1}'",
-    )
-    parser.add_argument(
         "--sample-weights",
         default="{}",
         help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}'",
@@ -131,9 +125,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--distill {args.distill} does not exist (the MobileNetV2-1.0 ImageNet .pth)")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
-    background_weights = _weights("--background-weights", args.background_weights)
-    if any(v > 1 for v in background_weights.values()):
-        raise WLitePoseError(f"--background-weights must be between 0 and 1, not {args.background_weights}")
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
     val_ann, val_img = _data_folder(args.val_data, args.val_images) if args.val_data else (None, None)
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
@@ -160,7 +151,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         push_factor=args.ae_factor,
         source_weights=source_weights,
         sample_weights=sample_weights,
-        background_weights=background_weights,
         mosaic=args.mosaic,
         ema=args.ema,
         distill=args.distill,

@@ -22,11 +22,6 @@ from models.schemas import KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
 from training.targets import TargetConfig, build_targets
 
-# How far around a person's labelled keypoints the loss keeps full weight under ``background_weights``:
-# a fraction of the box's longer side (heads, hands and feet reach past their keypoints) plus a floor.
-PERSON_MARGIN = 0.25
-MIN_MARGIN_PX = 8
-
 
 @dataclass(frozen=True)
 class Person:
@@ -51,30 +46,12 @@ def _polygon_mask(segmentation, width: int, height: int) -> np.ndarray:
     return mask_utils.decode(rle).astype(np.uint8)
 
 
-def _around_people(keypoints: np.ndarray, width: int, height: int, background: float) -> np.ndarray:
-    """(H, W) map: 1 inside each person's labelled-keypoint box widened by PERSON_MARGIN, ``background`` elsewhere."""
-    weight = np.full((height, width), background, np.float32)
-    for person in keypoints:
-        xy = person[person[:, 2] > 0, :2]
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        margin = PERSON_MARGIN * (hi - lo).max() + MIN_MARGIN_PX
-        x0, y0 = np.maximum(np.floor(lo - margin), 0).astype(int)
-        x1, y1 = np.maximum(np.ceil(hi + margin) + 1, 0).astype(int)  # a negative end would wrap around
-        weight[y0:y1, x0:x1] = 1.0
-    return weight
-
-
 class KeypointDataset(Dataset):
     """Samples for bottom-up training: augmented image, heatmaps at 1/4 and 1/2, AE joints, masks.
 
     ``augment=None`` gives the plain letterbox-like view (for checks); training passes an
     ``AugmentConfig``. Ignore regions (``iscrowd`` annotations and people without labelled keypoints) are masked
     out of the loss, so unlabelled people are never punished as background.
-
-    ``background_weights`` (per annotation source) is for labellers that miss people, such as a
-    teacher model: in an image labelled by such a source, the loss away from its labelled people
-    (outside their keypoint boxes widened by ``PERSON_MARGIN``) weighs this much, so a person the
-    labeller missed is barely punished as background.
     """
 
     def __init__(
@@ -86,7 +63,6 @@ class KeypointDataset(Dataset):
         augment: AugmentConfig | None = None,
         source_weights: dict[str, float] | None = None,
         max_people: int = 30,
-        background_weights: dict[str, float] | None = None,
     ) -> None:
         try:
             data = json.loads(Path(annotations).read_text(encoding="utf-8"))
@@ -96,14 +72,14 @@ class KeypointDataset(Dataset):
         self.images_dir = Path(images_dir)
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size, max_people=max_people)
-        weights, backgrounds = source_weights or {}, background_weights or {}
+        weights = source_weights or {}
         by_image: dict[int, list[dict]] = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
-        self.items: list[tuple[dict, list[Person], list[dict], float]] = []
+        self.items: list[tuple[dict, list[Person], list[dict]]] = []
         k = schema.num_keypoints
         for info in images:
-            people, ignore, background = [], [], 1.0
+            people, ignore = [], []
             for ann in by_image.get(info["id"], []):
                 kps = np.asarray(ann.get("keypoints", []), np.float32).reshape(-1, 3)
                 if kps.shape[0] != k:
@@ -114,11 +90,9 @@ class KeypointDataset(Dataset):
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
                     ignore.append(ann)
                 else:
-                    source = ann.get("source", "")
-                    people.append(Person(kps, float(weights.get(source, 1.0))))
-                    background = min(background, float(backgrounds.get(source, 1.0)))
+                    people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))
             if people:
-                self.items.append((info, people, ignore, background))
+                self.items.append((info, people, ignore))
         if not self.items:
             raise WLitePoseError(f"{annotations} has no image with labelled people")
 
@@ -126,15 +100,11 @@ class KeypointDataset(Dataset):
         return len(self.items)
 
     def image_sources(self) -> list[str]:
-        return [info.get("source", "") for info, *_ in self.items]
+        return [info.get("source", "") for info, _, _ in self.items]
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(image BGR, keypoints (N, K, 3), person weights (N,), loss weight map (H, W)) before augmentation.
-
-        The weight map is 0 in ignore regions, the image's background weight away from its labelled
-        people, 1 elsewhere.
-        """
-        info, people, ignore, background = self.items[index]
+        """(image BGR, keypoints (N, K, 3), person weights (N,), valid mask (H, W)) before augmentation."""
+        info, people, ignore = self.items[index]
         path = self.images_dir / info["file_name"]
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
@@ -150,10 +120,7 @@ class KeypointDataset(Dataset):
                 valid[max(y, 0) : y + bh, max(x, 0) : x + bw] = 0
         keypoints = np.stack([p.keypoints for p in people])
         weights = np.asarray([p.weight for p in people], np.float32)
-        loss_weight = valid.astype(np.float32)
-        if background < 1:
-            loss_weight *= _around_people(keypoints, w, h, background)
-        return image, keypoints, weights, loss_weight
+        return image, keypoints, weights, valid
 
     def view(
         self, index: int, size: int, augment: AugmentConfig | None, rng: np.random.Generator | None
@@ -174,7 +141,7 @@ class KeypointDataset(Dataset):
         tile_augment = replace(self.augment, max_translate=self.augment.max_translate / 2)
         picks = [index, *rng.integers(0, len(self), size=3).tolist()]
         image = np.zeros((size, size, 3), np.uint8)
-        valid = np.zeros((size, size), np.float32)  # an odd size's last row and column stay out of the loss
+        valid = np.zeros((size, size), np.uint8)  # an odd size's last row and column stay out of the loss
         all_keypoints, all_weights = [], []
         for quarter, pick in enumerate(picks):
             tile, keypoints, weights, tile_valid = self.view(pick, half, tile_augment, rng)

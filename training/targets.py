@@ -60,29 +60,14 @@ def joint_indices(keypoints: np.ndarray, out_size: int, stride: int, max_people:
     return joints
 
 
-def loss_mask(valid: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
-    """(size, size) loss weight per heatmap cell from the input-resolution weight map ``valid``.
-
-    A cell that is more than half ignored (weight 0) is out of the loss; any other cell takes the mean
-    weight of its usable part, and a cell where some joint's target is non-zero keeps full weight.
-    """
-    size = heatmaps.shape[-1]
-    usable = cv2.resize((valid > 0).astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
-    mean = cv2.resize(valid.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA) / np.maximum(usable, 1e-6)
-    mean = np.where(heatmaps.max(axis=0) > 0, 1.0, mean)
-    return np.where(usable > 0.5, mean, 0.0).astype(np.float32)
-
-
 def build_targets(
     keypoints: np.ndarray, weights: np.ndarray, valid: np.ndarray, config: TargetConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """Heatmaps and masks at 1/4 and 1/2, AE joints at 1/4, and the sample's loss weight.
-
-    ``valid``: the (input_size, input_size) loss weight map (0 = ignored).
-    """
+    """Heatmaps and masks at 1/4 and 1/2, AE joints at 1/4, and the sample's loss weight."""
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
-    mask4, mask2 = loss_mask(valid, heat4), loss_mask(valid, heat2)
+    mask4 = (cv2.resize(valid.astype(np.float32), (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
+    mask2 = (cv2.resize(valid.astype(np.float32), (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
     joints = joint_indices(keypoints, s4, 4, config.max_people)
     return heat4, heat2, mask4, mask2, joints, float(weights.mean())

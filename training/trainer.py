@@ -60,8 +60,6 @@ class TrainConfig:
     pull_factor: float = 1e-3
     push_factor: float = 1e-3
     source_weights: dict[str, float] = field(default_factory=dict)  # per-annotation-source loss weight
-    # per-annotation-source loss weight away from that source's labelled people (labellers that miss people)
-    background_weights: dict[str, float] = field(default_factory=dict)
     # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
     sample_weights: dict[str, float] = field(default_factory=dict)
     mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
@@ -176,7 +174,6 @@ def train(config: TrainConfig) -> Path | None:
         size,
         augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
-        background_weights=config.background_weights,
     )
     start_epoch, best_ap = 0, -1.0
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it

@@ -43,23 +43,6 @@ def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_dat
     assert np.all(np.isin(data[0]["mask_4"].numpy(), (0.0, 1.0)))
 
 
-def test_background_weights_lower_the_loss_only_away_from_a_sources_labelled_people(shared_data):
-    folder = shared_data / "train"
-    plain = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 192)
-    index = plain.image_sources().index("pennfudan")  # teacher-labelled street scene
-    weighted = KeypointDataset(
-        folder / "annotations.json", folder / "images", COCO17, 192, background_weights={"pseudo-movenet": 0.1}
-    )
-    _, keypoints, _, flat = plain.load(index)
-    _, _, _, lowered = weighted.load(index)
-    assert set(np.unique(flat)) == {1.0}
-    assert np.allclose(np.unique(lowered), [0.1, 1.0]) and (lowered < 1).mean() > 0.1
-    labelled = keypoints[keypoints[..., 2] > 0][:, :2].astype(int)
-    assert np.all(lowered[labelled[:, 1], labelled[:, 0]] == 1.0)
-    studio = weighted.image_sources().index("litehrnet_a")  # human-labelled: untouched
-    assert set(np.unique(weighted.load(studio)[3])) == {1.0}
-
-
 def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(shared_data):
     still = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=0, flip=0, mosaic=1)
     folder = shared_data / "val"
