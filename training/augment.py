@@ -1,9 +1,7 @@
 """The paper's augmentation: rotation, scale, translation and horizontal flip with the flip map.
 
 Beside it, an optional mosaic (YOLOv4's): four augmented images shrunk into the quarters of
-one crop, so that single-person photos also teach small people and several people a crop,
-and an optional colour jitter (``jitter_colours``): most people here stand on studio
-backgrounds in even light, while COCO scenes and webcams vary in light, colour and focus.
+one crop, so that single-person photos also teach small people and several people a crop.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ class AugmentConfig:
     max_translate: float = 40.0  # output pixels, uniform in [-max, max] per axis
     flip: float = 0.5  # probability of a horizontal flip
     mosaic: float = 0.0  # probability that a sample is a 2x2 mosaic of four images (0: the paper's)
-    photometric: float = 0.0  # probability that a view's colours are jittered (0: the paper's)
 
 
 def random_affine(
@@ -90,27 +87,3 @@ def _shrink(image: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarr
     linear = matrix[:, :2] @ np.diag([1 / fx, 1 / fy])
     offset = matrix[:, :2] @ np.array([0.5 / fx - 0.5, 0.5 / fy - 0.5]) + matrix[:, 2]
     return small, np.column_stack([linear, offset])
-
-
-def jitter_colours(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A BGR uint8 crop with random light, colour and focus; the geometry is untouched.
-
-    Brightness x0.6-1.4, contrast x0.6-1.4 about the mean grey, saturation x0.4-1.6 (grey
-    one time in ten), hue +-18 degrees, and one time in four a Gaussian blur of sigma
-    0.4-1.4 px (soft webcam and CCTV frames).
-    """
-    bgr = image.astype(np.float32) * rng.uniform(0.6, 1.4)
-    grey = bgr @ np.float32([0.114, 0.587, 0.299])  # (H, W) luma
-    mean = float(grey.mean())
-    contrast = rng.uniform(0.6, 1.4)
-    bgr = mean + (bgr - mean) * contrast
-    grey = mean + (grey - mean) * contrast
-    saturation = 0.0 if rng.random() < 0.1 else rng.uniform(0.4, 1.6)
-    bgr = grey[..., None] + (bgr - grey[..., None]) * saturation
-    out = np.clip(bgr, 0, 255).astype(np.uint8)
-    hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
-    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(rng.integers(-9, 10))) % 180  # OpenCV hue: 2 degrees a unit
-    out = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
-    if rng.random() < 0.25:
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.4))
-    return out

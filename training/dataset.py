@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from core.errors import WLitePoseError
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
-from training.augment import AugmentConfig, jitter_colours, random_affine, warp_sample
+from training.augment import AugmentConfig, random_affine, warp_sample
 from training.targets import TargetConfig, build_targets
 
 
@@ -129,8 +129,6 @@ class KeypointDataset(Dataset):
         image, keypoints, weights, valid = self.load(index)
         matrix, flip = random_affine(image.shape[1], image.shape[0], size, augment, rng)
         image, keypoints, valid = warp_sample(image, keypoints, valid, matrix, flip, size, self.schema.flip_map, MEAN)
-        if augment is not None and rng is not None and rng.random() < augment.photometric:
-            image = jitter_colours(image, rng)
         return image, keypoints, weights, valid
 
     def mosaic(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
