@@ -23,10 +23,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--video", type=Path, help="annotated video (.mp4 or .avi)")
         parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
         parser.add_argument(
-            "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.2)"
+            "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.15)"
         )
         parser.add_argument(
-            "--keypoint-threshold", type=float, default=None, help="minimum joint score, 0-1 (default 0.1)"
+            "--keypoint-threshold", type=float, default=None, help="minimum joint score, 0-1 (default 0.2)"
         )
         parser.add_argument(
             "--smoothing", type=float, default=None, help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5)"

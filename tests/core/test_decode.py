@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from core.decode import DecodeConfig, decode
+from core.decode import DecodeConfig, decode, drop_stray_joints
 from core.peaks import find_peaks
 from core.synthetic import paint, random_people
 
@@ -99,3 +99,37 @@ def test_fill_missing_finds_weak_joints_at_the_persons_tag():
     assert filled.visible.all()
     assert np.linalg.norm(filled.xy[found] - truth, axis=2).max() <= 1.0
     assert np.allclose(filled.keypoint_scores[:, weak], 0.06, atol=0.02)
+
+
+# A standing person, 100 px tall, arms raised above the head (COCO-17 order): the widest spread a real
+# pose has, so no joint of it may be judged stray.
+ARMS_UP = np.float32(
+    [50, 20, 47, 17, 53, 17, 44, 19, 56, 19, 40, 32, 60, 32, 34, 15, 66, 15, 32, -2, 68, -2]
+    + [43, 60, 57, 60, 42, 82, 58, 82, 41, 104, 59, 104]
+).reshape(K, 2)
+
+
+def test_stray_joint_is_dropped_and_real_poses_are_kept():
+    people = np.stack([ARMS_UP, ARMS_UP + [100, 0], np.full_like(ARMS_UP, np.nan)])
+    people[1, 9] = [400, 300]  # right wrist grouped from a far-away peak
+    people[2, :3] = [[50, 20], [47, 17], [300, 300]]  # three joints only: too few to judge
+    scores = np.where(np.isnan(people[..., 0]), 0.0, 0.8).astype(np.float32)
+    xy = people.copy()
+    drop_stray_joints(xy, scores, 3.5)
+    assert np.isnan(xy[1, 9]).all() and scores[1, 9] == 0.0
+    assert np.array_equal(xy[0], ARMS_UP) and np.isnan(xy[1]).sum() == 2
+    assert np.array_equal(xy[2], people[2], equal_nan=True)
+
+
+def test_decode_drops_a_joint_tagged_like_a_far_person():
+    truth = (ARMS_UP * 0.8 + [40, 40])[None].copy()
+    heatmaps, tag_maps = paint(truth, np.array([1.0], np.float32), SIZE)
+    far = np.full((1, K, 2), np.nan, np.float32)
+    far[0, 15] = [230, 170]  # a lone left-ankle peak in the far corner
+    extra, _ = paint(far, np.array([1.0], np.float32), SIZE)  # one person: every tag cell holds its tag
+    heatmaps[15] = np.maximum(heatmaps[15] * 0.5, extra[15])  # the far peak is the stronger one
+    kept = decode(heatmaps, tag_maps, DecodeConfig(stray_factor=None))
+    cleaned = decode(heatmaps, tag_maps, DecodeConfig())
+    assert np.linalg.norm(kept.xy[0, 15] - far[0, 15]) < 2.0  # without the check the far peak is grouped
+    assert np.isnan(cleaned.xy[0, 15]).all()
+    assert np.linalg.norm(cleaned.xy[0, :15] - truth[0, :15], axis=1).max() <= 1.0
