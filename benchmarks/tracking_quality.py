@@ -1,6 +1,7 @@
 """How well `wlitepose track` keeps people and their IDs, per detection threshold, on labelled video frames.
 
-    python benchmarks/tracking_quality.py [--model FILE] [--thresholds 0.1,0.15,0.2] [--keypoint-threshold 0.1]
+    python benchmarks/tracking_quality.py [--model FILE] [--thresholds 0.1,0.15,0.2] [--keypoint-threshold 0.2]
+                                          [--stray-factor 3.5] [--size N] [--json]
 
 The offline pool labels every 5th frame of vtest.avi and every 10th of person_tracker_cctv.mp4
 (teacher poses, no IDs; see ../shared/data/README.md). Those poses are linked into reference
@@ -169,6 +170,9 @@ def main() -> int:
     parser.add_argument("--videos", type=Path, default=DATA / "videos")
     parser.add_argument("--thresholds", default="0.1,0.15,0.2,0.25,0.3", help="detection thresholds to compare")
     parser.add_argument("--keypoint-threshold", type=float, default=DecodeConfig().keypoint_threshold)
+    parser.add_argument(
+        "--stray-factor", type=float, default=DecodeConfig().stray_factor, help="0 keeps stray joints (see core.decode)"
+    )
     parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -179,7 +183,11 @@ def main() -> int:
             return 2
     annotations = json.loads(args.annotations.read_text())
     model = PoseModel(args.model)
-    decode = DecodeConfig(detection_threshold=thresholds[0], keypoint_threshold=args.keypoint_threshold)
+    decode = DecodeConfig(
+        detection_threshold=thresholds[0],
+        keypoint_threshold=args.keypoint_threshold,
+        stray_factor=args.stray_factor or None,
+    )
     config = PipelineConfig(input_size=args.size, decode=decode, tracker=None)
     report = {}
     for video, prefix, every in CLIPS:
@@ -200,7 +208,10 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     size = args.size or model.info.input_size
-    print(f"model {args.model.name}, input {size}, keypoint threshold {args.keypoint_threshold}")
+    print(
+        f"model {args.model.name}, input {size}, keypoint threshold {args.keypoint_threshold}, "
+        f"stray factor {args.stray_factor or 'off'}"
+    )
     for video, r in report.items():
         print(
             f"\n{video}: {r['labelled_frames']} labelled frames, {r['reference_people']} people in "
