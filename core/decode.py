@@ -122,13 +122,26 @@ def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float, min_join
     judged = found.sum(axis=1) >= min_joints
     if not judged.any():
         return
-    centre = np.nanmedian(xy[judged], axis=1)  # (J, 2)
+    count = found[judged].sum(axis=1)
+    centre = np.stack([row_quantile(xy[judged, :, axis], count, 0.5) for axis in (0, 1)], axis=1)  # (J, 2)
     dist = np.linalg.norm(xy[judged] - centre[:, None], axis=-1)  # (J, K), NaN where missing
-    spread = np.maximum(np.nanpercentile(dist, 75, axis=1), 1.0)
+    spread = np.maximum(row_quantile(dist, count, 0.75), 1.0)
     stray = np.zeros_like(found)
     stray[judged] = found[judged] & (dist > factor * spread[:, None])
     xy[stray] = np.nan
     value[stray] = 0.0
+
+
+def row_quantile(values: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
+    """(J, K) values with NaN gaps, (J,) non-NaN counts -> (J,) linear-interpolated q-quantile of each row
+    (np.nanquantile's result, without its per-row Python loop)."""
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    pos = q * (count - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, count - 1)
+    low = np.take_along_axis(ordered, lo[:, None], axis=1)[:, 0]
+    high = np.take_along_axis(ordered, hi[:, None], axis=1)[:, 0]
+    return low + (pos - lo) * (high - low)
 
 
 def fill_missing(xy, value, person_tag, heatmaps, tags, heatmap_stride: int, tag_stride: int) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from core.decode import DecodeConfig, decode, drop_stray_joints
+from core.decode import DecodeConfig, row_quantile, decode, drop_stray_joints
 from core.peaks import find_peaks
 from core.synthetic import paint, random_people
 
@@ -133,3 +133,13 @@ def test_decode_drops_a_joint_tagged_like_a_far_person():
     assert np.linalg.norm(kept.xy[0, 15] - far[0, 15]) < 2.0  # without the check the far peak is grouped
     assert np.isnan(cleaned.xy[0, 15]).all()
     assert np.linalg.norm(cleaned.xy[0, :15] - truth[0, :15], axis=1).max() <= 1.0
+
+
+def test_row_quantile_matches_numpy_nanquantile():
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(300, K))
+    values[rng.random((300, K)) < 0.5] = np.nan
+    values[:, 0] = rng.normal(size=300)  # every row has a value
+    count = (~np.isnan(values)).sum(axis=1)
+    for q in (0.0, 0.5, 0.75, 1.0):
+        assert np.allclose(row_quantile(values, count, q), np.nanquantile(values, q, axis=1))
