@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from core.decode import DecodeConfig, row_quantile, decode, drop_stray_joints
+from core.decode import DecodeConfig, decode, drop_stray_joints, row_quantile
 from core.peaks import find_peaks
 from core.synthetic import paint, random_people
 
