@@ -9,7 +9,8 @@ training target for a joint at input pixel x is centred on heatmap coordinate x 
 Grouping goes joint by joint (``joint_order``): each joint's candidates are matched to the
 people found so far with the Hungarian algorithm on cost round(|tag - mean tag|) * 100 - value
 (the tag distance decides, the heatmap value breaks ties); a match farther than
-``tag_threshold`` starts a new person instead.
+``tag_threshold`` starts a new person instead. Each person's joints far from the rest of their body
+are then dropped (``drop_stray_joints``) before the person is scored.
 """
 
 from __future__ import annotations
