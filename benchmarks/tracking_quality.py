@@ -18,7 +18,8 @@ output on the labelled frames is scored against the reference:
 - IDs made, people a frame and the median track length over the whole video.
 
 The reference is a teacher (about AP 0.39 against human labels) and misses people, so
-precision is a lower bound and the figures compare settings; they are not a benchmark score.
+precision is a lower bound; the labelled frames are also in the training pool. The figures
+compare settings and models; they are not a held-out benchmark score.
 """
 
 from __future__ import annotations
