@@ -98,10 +98,11 @@ def link_tracks(boxes: dict[int, np.ndarray], every: int) -> dict[int, np.ndarra
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, 4) x (B, 4) boxes (x_min, y_min, x_max, y_max) -> (A, B) IoU."""
     a, b = a[:, None], b[None]
     inter = np.prod(np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None), -1)
-    area = lambda r: np.prod(r[..., 2:] - r[..., :2], -1)  # noqa: E731
-    return inter / (area(a) + area(b) - inter + 1e-9)
+    area_a, area_b = np.prod(a[..., 2:] - a[..., :2], -1), np.prod(b[..., 2:] - b[..., :2], -1)
+    return inter / (area_a + area_b - inter + 1e-9)
 
 
 def score(ref_boxes, ref_ids, out_boxes, out_ids) -> dict[str, float]:
