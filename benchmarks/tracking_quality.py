@@ -57,15 +57,18 @@ def labelled_boxes(annotations: dict, prefix: str, every: int) -> dict[int, np.n
         for im in annotations["images"]
         if im["file_name"].startswith(prefix)
     }
-    boxes = defaultdict(list)
+    people = defaultdict(list)  # frame -> (K, 2) keypoints, NaN where unlabelled
     for ann in annotations["annotations"]:
-        if ann["image_id"] not in frame_of:
-            continue
         kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
-        kp = kp[kp[:, 2] > 0, :2]
-        if len(kp) >= 2:
-            boxes[frame_of[ann["image_id"]]].append([*kp.min(0), *kp.max(0)])
-    return {f: np.asarray(b) for f, b in sorted(boxes.items())}
+        if ann["image_id"] in frame_of and (kp[:, 2] > 0).sum() >= 2:
+            people[frame_of[ann["image_id"]]].append(np.where(kp[:, 2:] > 0, kp[:, :2], np.nan))
+    return {f: _keypoint_boxes(np.stack(xy)) for f, xy in sorted(people.items())}
+
+
+def _keypoint_boxes(xy: np.ndarray) -> np.ndarray:
+    """(P, K, 2) keypoints with NaN gaps -> (P, 4) boxes, as the tracker's output boxes are made (Poses.boxes)."""
+    n, k = xy.shape[:2]
+    return Poses(xy, np.zeros((n, k)), np.zeros(n)).boxes().astype(np.float64)
 
 
 def link_tracks(boxes: dict[int, np.ndarray], every: int) -> dict[int, np.ndarray]:

@@ -120,15 +120,17 @@ def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float, min_join
     stand out. People with fewer than ``min_joints`` joints are kept as they are.
     """
     found = ~np.isnan(xy[..., 0])
-    judged = found.sum(axis=1) >= min_joints
+    counts = found.sum(axis=1)
+    judged = counts >= min_joints
     if not judged.any():
         return
-    count = found[judged].sum(axis=1)
-    centre = np.stack([row_quantile(xy[judged, :, axis], count, 0.5) for axis in (0, 1)], axis=1)  # (J, 2)
-    dist = np.linalg.norm(xy[judged] - centre[:, None], axis=-1)  # (J, K), NaN where missing
+    pts, count = xy[judged], counts[judged]  # (J, K, 2), (J,)
+    # x and y medians in one call: rows 0..J-1 are the x coordinates, J..2J-1 the y ones
+    centre = row_quantile(np.concatenate([pts[..., 0], pts[..., 1]]), np.tile(count, 2), 0.5).reshape(2, -1).T
+    dist = np.linalg.norm(pts - centre[:, None], axis=-1)  # (J, K), NaN where missing
     spread = np.maximum(row_quantile(dist, count, 0.75), 1.0)
     stray = np.zeros_like(found)
-    stray[judged] = found[judged] & (dist > factor * spread[:, None])
+    stray[judged] = dist > factor * spread[:, None]  # NaN distances (missing joints) compare False
     xy[stray] = np.nan
     value[stray] = 0.0
 

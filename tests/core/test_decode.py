@@ -101,8 +101,9 @@ def test_fill_missing_finds_weak_joints_at_the_persons_tag():
     assert np.allclose(filled.keypoint_scores[:, weak], 0.06, atol=0.02)
 
 
-# A standing person, 100 px tall, arms raised above the head (COCO-17 order): the widest spread a real
-# pose has, so no joint of it may be judged stray.
+# A standing person, 100 px tall, arms raised above the head (COCO-17 order). Its farthest joint lies 2.1
+# spreads from its median joint; the human-labelled training people's farthest joints: median 2.2, 99th
+# percentile 3.6 spreads. No joint of it may be judged stray.
 ARMS_UP = np.float32(
     [50, 20, 47, 17, 53, 17, 44, 19, 56, 19, 40, 32, 60, 32, 34, 15, 66, 15, 32, -2, 68, -2]
     + [43, 60, 57, 60, 42, 82, 58, 82, 41, 104, 59, 104]
