@@ -16,6 +16,7 @@ class KeypointSchema:
     skeleton: tuple[tuple[int, int], ...]  # 0-based joint index pairs
     flip_map: tuple[int, ...]
     sigmas: tuple[float, ...]  # OKS per-keypoint sigmas
+    upper_body: tuple[int, ...]  # head, arms and hips: the joints a half-body crop frames (training.augment)
 
     def __post_init__(self) -> None:
         k = len(self.keypoints)
@@ -25,6 +26,8 @@ class KeypointSchema:
             raise ValueError(f"schema {self.name}: flip map is not a permutation")
         if any(not (0 <= a < k and 0 <= b < k) for a, b in self.skeleton):
             raise ValueError(f"schema {self.name}: skeleton link out of range")
+        if any(not 0 <= j < k for j in self.upper_body):
+            raise ValueError(f"schema {self.name}: upper-body joint out of range")
 
     @property
     def num_keypoints(self) -> int:
@@ -95,6 +98,7 @@ COCO17 = KeypointSchema(
         0.089,
         0.089,
     ),
+    upper_body=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),  # face, arms, hips
 )
 
 CROWDPOSE14 = KeypointSchema(
@@ -148,6 +152,7 @@ CROWDPOSE14 = KeypointSchema(
         0.079,
         0.079,
     ),
+    upper_body=(0, 1, 2, 3, 4, 5, 6, 7, 12, 13),  # arms, hips, head, neck
 )
 
 SCHEMAS = {s.name: s for s in (COCO17, CROWDPOSE14)}
