@@ -1,0 +1,129 @@
+"""Where a model's OKS AP is lost: in the heatmaps, in grouping, or in the ranking of people.
+
+    python benchmarks/ap_breakdown.py [--model FILE] [--annotations FILE] [--images DIR] [--size N] [--json]
+
+AP mixes three stages; this scores the first two on their own, on the dev set by default, with
+COCO's keypoint similarity ks = exp(-d^2 / (2 area (2 sigma)^2)) (d in image pixels, area the
+person's, sigma the joint's OKS sigma) and a person's OKS as the mean ks over their labelled joints:
+
+- peaks: the share of labelled joints that have a heatmap peak of their own joint type at
+  ks >= 0.5 (peaks as evaluation finds them: local maxima above its joint threshold 0.05, the 20
+  strongest a joint). No grouping can place a joint that no peak marks.
+- people: the share of labelled people whose best-fitting decoded pose (evaluation's decoding,
+  every joint placed) reaches OKS 0.5 or 0.75, over all people and per COCO area range. A perfect
+  ranking of the decoded people could match no more at those thresholds.
+- AP, AP50 and AR from pycocotools, for comparison.
+
+People marked ``iscrowd`` and people without labelled joints are skipped, as COCOeval skips them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.decode import decode  # noqa: E402
+from core.evaluation import EVAL_DECODE, evaluate_model, load_annotations  # noqa: E402
+from core.peaks import find_peaks, refine_quarter  # noqa: E402
+from core.preprocess import letterbox  # noqa: E402
+from core.session import PoseModel  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+AREAS = {"all": (0.0, np.inf), "medium": (32.0**2, 96.0**2), "large": (96.0**2, np.inf)}  # COCOeval's ranges
+
+
+def similarity(xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarray) -> np.ndarray:
+    """COCO keypoint similarity of positions ``xy`` (..., K, 2) to ``truth`` (K, 2); NaN positions score 0."""
+    d2 = ((xy - truth) ** 2).sum(axis=-1)
+    return np.nan_to_num(np.exp(-d2 / (2 * area * (2 * sigmas) ** 2)), nan=0.0)
+
+
+def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
+    info, sigmas = model.info, np.asarray(model.info.sigmas)
+    k = info.num_keypoints
+    people_of: dict[int, list[dict]] = {}
+    for ann in data["annotations"]:
+        if not ann.get("iscrowd") and ann["num_keypoints"] > 0:
+            people_of.setdefault(ann["image_id"], []).append(ann)
+    joint_hits, joint_total = np.zeros(k), np.zeros(k)
+    best_oks, areas = [], []
+    for image_info in data["images"]:
+        image = cv2.imread(str(images / image_info["file_name"]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"ap_breakdown: image {images / image_info['file_name']} is missing or unreadable")
+        blob, box = letterbox(image, size, info.mean, info.std)
+        heatmaps, tags = model.run(blob)
+        poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride).scaled(box.to_image)
+        joint, x, y, _ = find_peaks(heatmaps, EVAL_DECODE.keypoint_threshold, EVAL_DECODE.max_people)
+        peak_xy = box.to_image(refine_quarter(heatmaps, joint, x, y) * info.heatmap_stride)
+        for ann in people_of.get(image_info["id"], []):
+            truth = np.asarray(ann["keypoints"], np.float32).reshape(k, 3)
+            labelled = truth[:, 2] > 0
+            for j in np.flatnonzero(labelled):
+                mine = peak_xy[joint == j]
+                joint_total[j] += 1
+                joint_hits[j] += bool(len(mine)) and similarity(mine, truth[j, :2], ann["area"], sigmas[j]).max() >= 0.5
+            oks = similarity(poses.xy, truth[:, :2], ann["area"], sigmas)[:, labelled].mean(axis=1)
+            best_oks.append(float(oks.max()) if len(oks) else 0.0)
+            areas.append(float(ann["area"]))
+    best, area = np.asarray(best_oks), np.asarray(areas)
+    people = {}
+    for name, (low, high) in AREAS.items():
+        chosen = best[(area >= low) & (area < high)]
+        people[name] = {
+            "people": int(len(chosen)),
+            "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else 0.0,
+            "oks_0.75": float((chosen >= 0.75).mean()) if len(chosen) else 0.0,
+            "median_best_oks": float(np.median(chosen)) if len(chosen) else 0.0,
+        }
+    return {
+        "peaks": float(joint_hits.sum() / max(joint_total.sum(), 1)),
+        "peaks_by_joint": {
+            n: float(h / max(t, 1)) for n, h, t in zip(info.keypoint_names, joint_hits, joint_total, strict=True)
+        },
+        "people": people,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
+    parser.add_argument("--annotations", type=Path, default=DATA / "val" / "annotations.json")
+    parser.add_argument("--images", type=Path, default=DATA / "val" / "images")
+    parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    for path in (args.model, args.annotations, args.images):
+        if not path.exists():
+            print(f"ap_breakdown: {path} does not exist", file=sys.stderr)
+            return 2
+    model = PoseModel(args.model)
+    size = args.size or model.info.input_size
+    report = breakdown(model, load_annotations(args.annotations), args.images, size)
+    report["coco"] = evaluate_model(model, args.annotations, args.images, size)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    coco = report["coco"]
+    print(f"model {args.model.name}, input {size}: AP {coco['AP']:.3f}  AP50 {coco['AP50']:.3f}  AR {coco['AR']:.3f}")
+    print(f"\njoints with a peak of their type at ks >= 0.5: {report['peaks']:.3f}")
+    print("  " + "  ".join(f"{name} {share:.2f}" for name, share in report["peaks_by_joint"].items()))
+    print("\npeople whose best decoded pose reaches   OKS 0.5   OKS 0.75   median best OKS")
+    for name, row in report["people"].items():
+        print(
+            f"  {name:7s} ({row['people']:4d} people)              {row['oks_0.5']:7.3f}   {row['oks_0.75']:8.3f}"
+            f"   {row['median_best_oks']:15.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
