@@ -10,8 +10,9 @@ person's, sigma the joint's OKS sigma) and a person's OKS as the mean ks over th
   ks >= 0.5 (peaks as evaluation finds them: local maxima above its joint threshold 0.05, the 20
   strongest a joint). No grouping can place a joint that no peak marks.
 - people: the share of labelled people whose best-fitting decoded pose (evaluation's decoding,
-  every joint placed) reaches OKS 0.5 or 0.75, over all people and per COCO area range. A perfect
-  ranking of the decoded people could match no more at those thresholds.
+  every joint placed) reaches OKS 0.5 or 0.75, over all people, per COCO area range, and for
+  people with and without a labelled knee or ankle (seated, close-up or cut by the frame). A
+  perfect ranking of the decoded people could match no more at those thresholds.
 - AP, AP50 and AR from pycocotools, for comparison.
 
 People marked ``iscrowd`` and people without labelled joints are skipped, as COCOeval skips them.
@@ -54,7 +55,8 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
         if not ann.get("iscrowd") and ann["num_keypoints"] > 0:
             people_of.setdefault(ann["image_id"], []).append(ann)
     joint_hits, joint_total = np.zeros(k), np.zeros(k)
-    best_oks, areas = [], []
+    legs = [j for j, name in enumerate(info.keypoint_names) if "knee" in name or "ankle" in name]
+    best_oks, areas, with_legs = [], [], []
     for image_info in data["images"]:
         image = cv2.imread(str(images / image_info["file_name"]), cv2.IMREAD_COLOR)
         if image is None:
@@ -74,10 +76,13 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
             oks = similarity(poses.xy, truth[:, :2], ann["area"], sigmas)[:, labelled].mean(axis=1)
             best_oks.append(float(oks.max()) if len(oks) else 0.0)
             areas.append(float(ann["area"]))
-    best, area = np.asarray(best_oks), np.asarray(areas)
+            with_legs.append(bool(labelled[legs].any()))
+    best, area, legged = np.asarray(best_oks), np.asarray(areas), np.asarray(with_legs, bool)
+    groups = {name: (area >= low) & (area < high) for name, (low, high) in AREAS.items()}
+    groups.update({"legs": legged, "no legs": ~legged})
     people = {}
-    for name, (low, high) in AREAS.items():
-        chosen = best[(area >= low) & (area < high)]
+    for name, members in groups.items():
+        chosen = best[members]
         people[name] = {
             "people": int(len(chosen)),
             "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else 0.0,
