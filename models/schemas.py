@@ -16,7 +16,6 @@ class KeypointSchema:
     skeleton: tuple[tuple[int, int], ...]  # 0-based joint index pairs
     flip_map: tuple[int, ...]
     sigmas: tuple[float, ...]  # OKS per-keypoint sigmas
-    upper_body: tuple[int, ...]  # head, arms and hips: the joints a half-body crop frames (training.augment)
 
     def __post_init__(self) -> None:
         k = len(self.keypoints)
@@ -26,8 +25,6 @@ class KeypointSchema:
             raise ValueError(f"schema {self.name}: flip map is not a permutation")
         if any(not (0 <= a < k and 0 <= b < k) for a, b in self.skeleton):
             raise ValueError(f"schema {self.name}: skeleton link out of range")
-        if any(not 0 <= j < k for j in self.upper_body):
-            raise ValueError(f"schema {self.name}: upper-body joint out of range")
 
     @property
     def num_keypoints(self) -> int:
@@ -98,7 +95,6 @@ COCO17 = KeypointSchema(
         0.089,
         0.089,
     ),
-    upper_body=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),  # face, arms, hips
 )
 
 CROWDPOSE14 = KeypointSchema(
@@ -152,7 +148,6 @@ CROWDPOSE14 = KeypointSchema(
         0.079,
         0.079,
     ),
-    upper_body=(0, 1, 2, 3, 4, 5, 6, 7, 12, 13),  # arms, hips, head, neck
 )
 
 SCHEMAS = {s.name: s for s in (COCO17, CROWDPOSE14)}

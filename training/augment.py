@@ -1,10 +1,7 @@
 """The paper's augmentation: rotation, scale, translation and horizontal flip with the flip map.
 
-Beside it, two options. A mosaic (YOLOv4's): four augmented images shrunk into the quarters of
-one crop, so that single-person photos also teach small people and several people a crop. A
-half-body crop (after HRNet's half-body transform, here for a bottom-up crop): the view zooms
-onto one person's head, arms and hips, so that the crop's edge cuts them at the thighs, as
-tables, desks and the frame's edge cut the seated and close-up people of everyday photos.
+Beside it, an optional mosaic (YOLOv4's): four augmented images shrunk into the quarters of
+one crop, so that single-person photos also teach small people and several people a crop.
 """
 
 from __future__ import annotations
@@ -23,9 +20,6 @@ class AugmentConfig:
     max_translate: float = 40.0  # output pixels, uniform in [-max, max] per axis
     flip: float = 0.5  # probability of a horizontal flip
     mosaic: float = 0.0  # probability that a sample is a 2x2 mosaic of four images (0: the paper's)
-    half_body: float = 0.0  # probability that a view is a half-body crop of one person (0: the paper's)
-    half_body_zoom: tuple[float, float] = (1.2, 2.0)  # crop side / the upper body's longer side, uniform
-    min_half_body_joints: int = 3  # labelled upper-body joints a person needs to be picked
 
 
 def random_affine(
@@ -40,46 +34,11 @@ def random_affine(
     if config is None or rng is None:
         return np.array([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5]]), False
     scale *= rng.uniform(config.min_scale, config.max_scale)
-    return _centred_affine(((width - 1) / 2, (height - 1) / 2), scale, size, config, rng)
-
-
-def half_body_affine(
-    keypoints: np.ndarray,
-    upper_body: tuple[int, ...],
-    width: int,
-    height: int,
-    size: int,
-    config: AugmentConfig,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, bool] | None:
-    """A crop matrix centred on one random person's labelled upper-body joints, or None if nobody has enough.
-
-    The joints' box (its longer side times ``half_body_zoom``) fills the crop, so the crop's lower
-    edge falls below the hips; the zoom is capped at 4x the letterbox scale so small people do
-    not become a blur. Rotation, translation and flip are drawn as in ``random_affine``.
-    """
-    upper = keypoints[:, list(upper_body)]  # (N, U, 3)
-    labelled = upper[..., 2] > 0
-    candidates = np.flatnonzero(labelled.sum(axis=1) >= config.min_half_body_joints)
-    if len(candidates) == 0:
-        return None
-    person = int(rng.choice(candidates))
-    xy = upper[person, labelled[person], :2]
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    extent = max(float((high - low).max()), 1.0) * rng.uniform(*config.half_body_zoom)
-    scale = min(size / extent, 4.0 * size / max(width, height))
-    return _centred_affine(tuple((low + high) / 2), scale, size, config, rng)
-
-
-def _centred_affine(
-    centre: tuple[float, float], scale: float, size: int, config: AugmentConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, bool]:
-    """Image point ``centre`` to the crop's centre (plus a random shift), scaled, rotated, maybe flipped."""
     angle = rng.uniform(-config.max_rotation, config.max_rotation)
     tx, ty = rng.uniform(-config.max_translate, config.max_translate, size=2)
     flip = bool(rng.random() < config.flip)
-    cx, cy = centre
-    matrix = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     matrix[:, 2] += ((size - 1) / 2 + tx - cx, (size - 1) / 2 + ty - cy)
     if flip:  # x -> size - 1 - x after the affine
         matrix = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]]) @ np.vstack([matrix, [0.0, 0.0, 1.0]])

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from core.errors import WLitePoseError
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
-from training.augment import AugmentConfig, half_body_affine, random_affine, warp_sample
+from training.augment import AugmentConfig, random_affine, warp_sample
 from training.targets import TargetConfig, build_targets
 
 
@@ -127,11 +127,7 @@ class KeypointDataset(Dataset):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One image warped into a size x size crop: (image, keypoints, person weights, valid mask)."""
         image, keypoints, weights, valid = self.load(index)
-        height, width = image.shape[:2]
-        crop = None
-        if augment is not None and rng is not None and rng.random() < augment.half_body:
-            crop = half_body_affine(keypoints, self.schema.upper_body, width, height, size, augment, rng)
-        matrix, flip = crop or random_affine(width, height, size, augment, rng)
+        matrix, flip = random_affine(image.shape[1], image.shape[0], size, augment, rng)
         image, keypoints, valid = warp_sample(image, keypoints, valid, matrix, flip, size, self.schema.flip_map, MEAN)
         return image, keypoints, weights, valid
 
