@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.decode import decode  # noqa: E402
+from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import EVAL_DECODE, evaluate_model, load_annotations  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import letterbox  # noqa: E402
@@ -60,7 +61,7 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
     for image_info in data["images"]:
         image = cv2.imread(str(images / image_info["file_name"]), cv2.IMREAD_COLOR)
         if image is None:
-            raise SystemExit(f"ap_breakdown: image {images / image_info['file_name']} is missing or unreadable")
+            raise WLitePoseError(f"image {images / image_info['file_name']} is missing or unreadable")
         blob, box = letterbox(image, size, info.mean, info.std)
         heatmaps, tags = model.run(blob)
         poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride).scaled(box.to_image)
@@ -98,6 +99,25 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
     }
 
 
+def describe(report: dict, model_name: str, size: int) -> str:
+    """The report as the text the script prints."""
+    coco = report["coco"]
+    lines = [
+        f"model {model_name}, input {size}: AP {coco['AP']:.3f}  AP50 {coco['AP50']:.3f}  AR {coco['AR']:.3f}",
+        "",
+        f"joints with a peak of their type at ks >= 0.5: {report['peaks']:.3f}",
+        "  " + "  ".join(f"{name} {share:.2f}" for name, share in report["peaks_by_joint"].items()),
+        "",
+        "people whose best decoded pose reaches   OKS 0.5   OKS 0.75   median best OKS",
+    ]
+    lines += [
+        f"  {name:7s} ({row['people']:4d} people)              {row['oks_0.5']:7.3f}   {row['oks_0.75']:8.3f}"
+        f"   {row['median_best_oks']:15.3f}"
+        for name, row in report["people"].items()
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
@@ -110,23 +130,18 @@ def main() -> int:
         if not path.exists():
             print(f"ap_breakdown: {path} does not exist", file=sys.stderr)
             return 2
-    model = PoseModel(args.model)
-    size = args.size or model.info.input_size
-    report = breakdown(model, load_annotations(args.annotations), args.images, size)
-    report["coco"] = evaluate_model(model, args.annotations, args.images, size)
+    try:
+        model = PoseModel(args.model)
+        size = args.size or model.info.input_size
+        report = breakdown(model, load_annotations(args.annotations), args.images, size)
+        report["coco"] = evaluate_model(model, args.annotations, args.images, size)
+    except WLitePoseError as error:
+        print(f"ap_breakdown: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    coco = report["coco"]
-    print(f"model {args.model.name}, input {size}: AP {coco['AP']:.3f}  AP50 {coco['AP50']:.3f}  AR {coco['AR']:.3f}")
-    print(f"\njoints with a peak of their type at ks >= 0.5: {report['peaks']:.3f}")
-    print("  " + "  ".join(f"{name} {share:.2f}" for name, share in report["peaks_by_joint"].items()))
-    print("\npeople whose best decoded pose reaches   OKS 0.5   OKS 0.75   median best OKS")
-    for name, row in report["people"].items():
-        print(
-            f"  {name:7s} ({row['people']:4d} people)              {row['oks_0.5']:7.3f}   {row['oks_0.75']:8.3f}"
-            f"   {row['median_best_oks']:15.3f}"
-        )
+    print(describe(report, args.model.name, size))
     return 0
 
 
