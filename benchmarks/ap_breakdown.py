@@ -13,7 +13,7 @@ person's, sigma the joint's OKS sigma) and a person's OKS as the mean ks over th
   every joint placed) reaches OKS 0.5 or 0.75, over all people, per COCO area range, and for
   people with and without a labelled knee or ankle (seated, close-up or cut by the frame). A
   perfect ranking of the decoded people could match no more at those thresholds.
-- AP, AP50 and AR from pycocotools, for comparison.
+- AP, AP50 and AR from pycocotools on the same decoded people (as `wlitepose eval` scores them), for comparison.
 
 People marked ``iscrowd`` and people without labelled joints are skipped, as COCOeval skips them.
 """
@@ -33,10 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import decode  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import EVAL_DECODE, evaluate_model, load_annotations  # noqa: E402
+from core.evaluation import EVAL_DECODE, coco_evaluate, load_annotations  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
+from core.sinks.coco_json import coco_results  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 AREAS = {"all": (0.0, np.inf), "medium": (32.0**2, 96.0**2), "large": (96.0**2, np.inf)}  # COCOeval's ranges
@@ -48,8 +49,10 @@ def similarity(xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarra
     return np.nan_to_num(np.exp(-d2 / (2 * area * (2 * sigmas) ** 2)), nan=0.0)
 
 
-def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
+def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
+    data = load_annotations(annotations)
     info, sigmas = model.info, np.asarray(model.info.sigmas)
+    category = int(data["categories"][0]["id"])
     k = info.num_keypoints
     people_of: dict[int, list[dict]] = {}
     for ann in data["annotations"]:
@@ -57,7 +60,7 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
             people_of.setdefault(ann["image_id"], []).append(ann)
     joint_hits, joint_total = np.zeros(k), np.zeros(k)
     legs = [j for j, name in enumerate(info.keypoint_names) if "knee" in name or "ankle" in name]
-    best_oks, areas, with_legs = [], [], []
+    best_oks, areas, with_legs, results = [], [], [], []
     for image_info in data["images"]:
         image = cv2.imread(str(images / image_info["file_name"]), cv2.IMREAD_COLOR)
         if image is None:
@@ -65,6 +68,7 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
         blob, box = letterbox(image, size, info.mean, info.std)
         heatmaps, tags = model.run(blob)
         poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride).scaled(box.to_image)
+        results += coco_results(image_info["id"], poses, category)
         joint, x, y, _ = find_peaks(heatmaps, EVAL_DECODE.keypoint_threshold, EVAL_DECODE.max_people)
         peak_xy = box.to_image(refine_quarter(heatmaps, joint, x, y) * info.heatmap_stride)
         for ann in people_of.get(image_info["id"], []):
@@ -96,6 +100,7 @@ def breakdown(model: PoseModel, data: dict, images: Path, size: int) -> dict:
             n: float(h / max(t, 1)) for n, h, t in zip(info.keypoint_names, joint_hits, joint_total, strict=True)
         },
         "people": people,
+        "coco": coco_evaluate(results, annotations, info.sigmas),
     }
 
 
@@ -133,8 +138,7 @@ def main() -> int:
     try:
         model = PoseModel(args.model)
         size = args.size or model.info.input_size
-        report = breakdown(model, load_annotations(args.annotations), args.images, size)
-        report["coco"] = evaluate_model(model, args.annotations, args.images, size)
+        report = breakdown(model, args.annotations, args.images, size)
     except WLitePoseError as error:
         print(f"ap_breakdown: {error}", file=sys.stderr)
         return 2
