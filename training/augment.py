@@ -2,7 +2,6 @@
 
 Beside it, an optional mosaic (YOLOv4's): four augmented images shrunk into the quarters of
 one crop, so that single-person photos also teach small people and several people a crop.
-The lower-body occluder (``occlude``) is applied by training.occlude to each view.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ class AugmentConfig:
     max_translate: float = 40.0  # output pixels, uniform in [-max, max] per axis
     flip: float = 0.5  # probability of a horizontal flip
     mosaic: float = 0.0  # probability that a sample is a 2x2 mosaic of four images (0: the paper's)
-    occlude: float = 0.0  # probability that a person's lower body is hidden by an occluder (0: the paper's)
 
 
 def random_affine(

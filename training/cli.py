@@ -81,13 +81,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people)",
     )
     parser.add_argument(
-        "--occlude",
-        type=float,
-        default=0.0,
-        help="probability that each person's lower body is hidden by a band of scene texture, as a table hides "
-        "seated people (0: off, the paper's recipe)",
-    )
-    parser.add_argument(
         "--ema",
         type=float,
         default=0.0,
@@ -124,8 +117,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
     if not 0 <= args.mosaic <= 1:
         raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
-    if not 0 <= args.occlude <= 1:
-        raise WLitePoseError(f"--occlude must be a probability between 0 and 1, not {args.occlude}")
     if not 0 <= args.ema < 1:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
     if args.distill_factor <= 0:
@@ -161,7 +152,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         source_weights=source_weights,
         sample_weights=sample_weights,
         mosaic=args.mosaic,
-        occlude=args.occlude,
         ema=args.ema,
         distill=args.distill,
         distill_factor=args.distill_factor,

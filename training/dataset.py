@@ -20,7 +20,6 @@ from core.errors import WLitePoseError
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
-from training.occlude import lower_body_joints, occlude_lower_bodies
 from training.targets import TargetConfig, build_targets
 
 
@@ -130,9 +129,6 @@ class KeypointDataset(Dataset):
         image, keypoints, weights, valid = self.load(index)
         matrix, flip = random_affine(image.shape[1], image.shape[0], size, augment, rng)
         image, keypoints, valid = warp_sample(image, keypoints, valid, matrix, flip, size, self.schema.flip_map, MEAN)
-        if augment is not None and rng is not None and augment.occlude > 0:
-            hips, legs = lower_body_joints(self.schema.keypoints)
-            occlude_lower_bodies(image, keypoints, hips, legs, augment.occlude, rng)
         return image, keypoints, weights, valid
 
     def mosaic(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -63,7 +63,6 @@ class TrainConfig:
     # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
     sample_weights: dict[str, float] = field(default_factory=dict)
     mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
-    occlude: float = 0.0  # probability of hiding a person's lower body (training.occlude); 0 is the paper's
     ema: float = 0.0  # decay of a weight average validated and exported instead of the raw weights; 0 = off
     distill: str | None = None  # MobileNetV2 .pth whose features the backbone learns to predict (training.distill)
     distill_factor: float = 1e-2  # weight of that hint loss in the total
@@ -173,7 +172,7 @@ def train(config: TrainConfig) -> Path | None:
         config.train_images,
         schema,
         size,
-        augment=AugmentConfig(mosaic=config.mosaic, occlude=config.occlude),
+        augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
     )
     start_epoch, best_ap = 0, -1.0

@@ -31,8 +31,6 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--ae-factor must be non-negative" in capsys.readouterr().err
     assert main([*argv[:3], "--mosaic", "1.5", "--out", str(tmp_path)]) == 2
     assert "--mosaic must be a probability" in capsys.readouterr().err
-    assert main([*argv[:3], "--occlude", "-0.1", "--out", str(tmp_path)]) == 2
-    assert "--occlude must be a probability" in capsys.readouterr().err
     assert main([*argv[:3], "--ema", "1", "--out", str(tmp_path)]) == 2
     assert "--ema must be a decay" in capsys.readouterr().err
 
