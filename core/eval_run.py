@@ -1,4 +1,8 @@
-"""`wlitepose eval`: OKS AP of a model file on a COCO/CrowdPose-format keypoint set."""
+"""`wlitepose eval`: OKS AP of a model file on a COCO/CrowdPose-format keypoint set.
+
+With ``--bootstrap`` it adds 95 % intervals over images (core.bootstrap); with ``--baseline``
+it scores a second model on the same redraws and gives the interval of the difference.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
+from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, evaluate_model
+from core.evaluation import STAT_NAMES, coco_evaluate, load_annotations, predict_dataset
 from core.session import PoseModel
 from core.sinks.base import atomic_write, writable
+
+DEFAULT_REDRAWS = 1000  # with --baseline
+SHOWN = ("AP", "AR")  # the stats whose intervals are printed; --out has all of them
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -18,10 +28,49 @@ def run_eval(args: argparse.Namespace) -> int:
         raise WLitePoseError(f"annotations file {args.annotations} does not exist")
     if not args.images.is_dir():
         raise WLitePoseError(f"images folder {args.images} does not exist")
-    model = PoseModel(args.model, threads=args.threads)
-    stats = evaluate_model(model, args.annotations, args.images, args.size or model.info.input_size)
-    print("  ".join(f"{name} {stats[name]:.3f}" for name in STAT_NAMES))
+    redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)
+    if redraws < 0 or (args.baseline and redraws == 0):
+        raise WLitePoseError(f"--bootstrap must be a positive number of redraws, not {redraws}")
+    paths = [args.model] + ([args.baseline] if args.baseline else [])
+    models = [PoseModel(path, threads=args.threads) for path in paths]
+    data = load_annotations(args.annotations)
+    results, stats = [], []
+    for path, model in zip(paths, models, strict=True):
+        results.append(predict_dataset(model, data, args.images, args.size or model.info.input_size))
+        stats.append(coco_evaluate(results[-1], args.annotations, model.info.sigmas))
+        prefix = "" if model is models[0] else f"baseline {path.name}: "
+        print(prefix + "  ".join(f"{name} {stats[-1][name]:.3f}" for name in STAT_NAMES))
+    summary = dict(stats[0])
+    if args.baseline:
+        summary["baseline"] = {"model": str(args.baseline), **stats[1]}
+    if redraws:
+        print(f"bootstrap: {redraws} redraws of the {len(data['images'])} images", file=sys.stderr)
+        scores = bootstrap(data, results, models[0].info.sigmas, redraws)
+        _add_intervals(summary, scores)
     if out is not None:
-        atomic_write(out, (json.dumps(stats, indent=2) + "\n").encode())
+        atomic_write(out, (json.dumps(summary, indent=2) + "\n").encode())
         print(f"wlitepose: wrote {out}", file=sys.stderr)
     return 0
+
+
+def _add_intervals(summary: dict, scores: np.ndarray) -> None:
+    """Print and add to ``summary`` the 95 % intervals of (redraws, models, stats) ``scores``."""
+    owners = [summary] + ([summary["baseline"]] if "baseline" in summary else [])
+    for m, owner in enumerate(owners):
+        owner["intervals"] = {name: interval(scores[:, m, i]) for i, name in enumerate(STAT_NAMES)}
+        spans = "  ".join(
+            f"{name} {owner['intervals'][name][0]:.3f}-{owner['intervals'][name][1]:.3f}" for name in SHOWN
+        )
+        print(f"95% interval{'' if m == 0 else ' of the baseline'}: {spans}")
+    if len(owners) == 1:
+        return
+    delta = scores[:, 0] - scores[:, 1]
+    summary["difference"] = {
+        name: {"interval": interval(delta[:, i]), "higher": float(np.mean(delta[:, i] > 0))}
+        for i, name in enumerate(STAT_NAMES)
+    }
+    parts = []
+    for name in SHOWN:
+        (low, high), higher = summary["difference"][name]["interval"], summary["difference"][name]["higher"]
+        parts.append(f"{name} {low:+.3f} to {high:+.3f} (higher in {higher:.0%} of redraws)")
+    print("model - baseline, 95% interval: " + "  ".join(parts))

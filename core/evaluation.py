@@ -50,11 +50,17 @@ def load_annotations(annotations_path: str | Path) -> dict:
 
 def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> dict[str, float]:
     """OKS AP/AR of ``results`` (COCO keypoint results) against the annotations, with per-keypoint ``sigmas``."""
-    COCO, COCOeval = _pycocotools()
+    _pycocotools()
     data = load_annotations(annotations_path)
     k = len(data["annotations"][0]["keypoints"]) // 3 if data["annotations"] else len(sigmas)
     if k != len(sigmas):
         raise WLitePoseError(f"{annotations_path} has {k} keypoints per person but the model has {len(sigmas)}")
+    return score_results(results, data, sigmas)
+
+
+def score_results(results: list[dict], data: dict, sigmas) -> dict[str, float]:
+    """pycocotools' OKS AP/AR of ``results`` against a dataset dict from ``load_annotations``."""
+    COCO, COCOeval = _pycocotools()
     if not results:
         return {name: 0.0 for name in STAT_NAMES}
     with contextlib.redirect_stdout(io.StringIO()):

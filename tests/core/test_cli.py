@@ -188,6 +188,23 @@ def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_da
     _assert_clean_error(rc, err, "14 keypoints")
 
 
+def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_path, shared_data):
+    data = ["--annotations", shared_data / "val" / "annotations.json", "--images", shared_data / "val" / "images"]
+    rc, out, err = cli(
+        "eval", "--model", model_path, *data, "--size", 128, "--baseline", model_path, "--bootstrap", 5,
+        "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "baseline" in out and "95% interval: AP" in out and "model - baseline" in out
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["baseline"]["AP"] == stats["AP"]  # the same file scores the same
+    low, high = stats["intervals"]["AP"]
+    assert 0.0 <= low <= high <= 1.0 and stats["baseline"]["intervals"] == stats["intervals"]
+    assert stats["difference"]["AP"] == {"interval": [0.0, 0.0], "higher": 0.0}
+    rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", -1)
+    _assert_clean_error(rc, err, "--bootstrap must be a positive number")
+
+
 def test_eval_bad_paths(cli, model_path, tmp_path):
     rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
     _assert_clean_error(rc, err, "a.json", "does not exist")
