@@ -38,7 +38,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--annotations", type=Path, required=True, help="COCO-format keypoint annotations JSON")
         parser.add_argument("--images", type=Path, required=True, help="folder with the annotated images")
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
-        parser.add_argument("--out", type=Path, help="write AP, AP50, AP75, APm, APl, AR as JSON")
+        parser.add_argument(
+            "--out", type=Path, help="write AP, AP50, AP75, APm, APl, AR (and any intervals and baseline) as JSON"
+        )
         parser.add_argument(
             "--bootstrap",
             type=int,
