@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import decode  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import EVAL_DECODE, coco_evaluate, load_annotations  # noqa: E402
+from core.evaluation import EVAL_DECODE, load_annotations, score_results  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
@@ -100,7 +100,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
             n: float(h / max(t, 1)) for n, h, t in zip(info.keypoint_names, joint_hits, joint_total, strict=True)
         },
         "people": people,
-        "coco": coco_evaluate(results, annotations, info.sigmas),
+        "coco": score_results(results, data, info.sigmas, annotations),
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, coco_evaluate, load_annotations, predict_dataset
+from core.evaluation import STAT_NAMES, load_annotations, predict_dataset, score_results
 from core.session import PoseModel
 from core.sinks.base import atomic_write, writable
 
@@ -37,7 +37,7 @@ def run_eval(args: argparse.Namespace) -> int:
     results, stats = [], []
     for path, model in zip(paths, models, strict=True):
         results.append(predict_dataset(model, data, args.images, args.size or model.info.input_size))
-        stats.append(coco_evaluate(results[-1], args.annotations, model.info.sigmas))
+        stats.append(score_results(results[-1], data, model.info.sigmas, args.annotations))
         prefix = "" if model is models[0] else f"baseline {path.name}: "
         print(prefix + "  ".join(f"{name} {stats[-1][name]:.3f}" for name in STAT_NAMES))
     summary = dict(stats[0])

@@ -51,15 +51,14 @@ def load_annotations(annotations_path: str | Path) -> dict:
 def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> dict[str, float]:
     """OKS AP/AR of ``results`` (COCO keypoint results) against the annotations, with per-keypoint ``sigmas``."""
     _pycocotools()
-    data = load_annotations(annotations_path)
+    return score_results(results, load_annotations(annotations_path), sigmas, annotations_path)
+
+
+def score_results(results: list[dict], data: dict, sigmas, source: str | Path = "the annotations") -> dict[str, float]:
+    """pycocotools' OKS AP/AR of ``results`` against a dataset dict from ``load_annotations`` (read from ``source``)."""
     k = len(data["annotations"][0]["keypoints"]) // 3 if data["annotations"] else len(sigmas)
     if k != len(sigmas):
-        raise WLitePoseError(f"{annotations_path} has {k} keypoints per person but the model has {len(sigmas)}")
-    return score_results(results, data, sigmas)
-
-
-def score_results(results: list[dict], data: dict, sigmas) -> dict[str, float]:
-    """pycocotools' OKS AP/AR of ``results`` against a dataset dict from ``load_annotations``."""
+        raise WLitePoseError(f"{source} has {k} keypoints per person but the model has {len(sigmas)}")
     COCO, COCOeval = _pycocotools()
     if not results:
         return {name: 0.0 for name in STAT_NAMES}
@@ -96,4 +95,4 @@ def evaluate_model(
     _pycocotools()
     data = load_annotations(annotations_path)
     results = predict_dataset(model, data, images_dir, input_size or model.info.input_size)
-    return coco_evaluate(results, annotations_path, model.info.sigmas)
+    return score_results(results, data, model.info.sigmas, annotations_path)
