@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import DecodeConfig  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
-from core.poses import Poses  # noqa: E402
+from core.poses import Poses, box_iou  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sources import open_source  # noqa: E402
 from core.tracker import PoseTracker, TrackerConfig  # noqa: E402
@@ -98,14 +98,6 @@ def link_tracks(boxes: dict[int, np.ndarray], every: int) -> dict[int, np.ndarra
                 live[out[j]] = (frame, centre[j], (v0 + step) / 2 if v0.any() else step, height[j])
         ids[frame] = out
     return ids
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, 4) x (B, 4) boxes (x_min, y_min, x_max, y_max) -> (A, B) IoU."""
-    a, b = a[:, None], b[None]
-    inter = np.prod(np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None), -1)
-    area_a, area_b = np.prod(a[..., 2:] - a[..., :2], -1), np.prod(b[..., 2:] - b[..., :2], -1)
-    return inter / (area_a + area_b - inter + 1e-9)
 
 
 def score(ref_boxes, ref_ids, out_boxes, out_ids) -> dict[str, float]:

@@ -62,3 +62,11 @@ class Poses:
     def scaled(self, to_image) -> Poses:
         """A copy with ``xy`` mapped through ``to_image`` ((..., 2) -> (..., 2))."""
         return Poses(to_image(self.xy), self.keypoint_scores, self.scores, self.track_ids)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, 4) x (B, 4) boxes (x_min, y_min, x_max, y_max) -> (A, B) intersection over union."""
+    a, b = a[:, None], b[None]
+    inter = np.prod(np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None), -1)
+    area_a, area_b = np.prod(a[..., 2:] - a[..., :2], -1), np.prod(b[..., 2:] - b[..., :2], -1)
+    return inter / (area_a + area_b - inter + 1e-9)

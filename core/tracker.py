@@ -1,12 +1,16 @@
-"""Multi-person pose tracking: OKS + Hungarian association, Kalman-smoothed keypoints, ID life cycle.
+"""Multi-person pose tracking: OKS or box-IoU + Hungarian association, Kalman-smoothed keypoints, ID life cycle.
 
 Each track keeps one constant-velocity Kalman filter per keypoint (core.kalman), all tracks in
 arrays so the cost stays flat with crowd size. Per frame:
 
 1. predict every track to the frame's timestamp;
-2. match detections to tracks seen in the previous frame, then the rest to lost tracks
-   (Hungarian on 1 - OKS between the predicted and detected poses; OKS over joints present in
-   both, with the track's box area as scale, widened while a track is lost);
+2. match detections to tracks seen in the previous frame, then the rest to lost tracks, by the
+   Hungarian algorithm on their similarity: the larger of the OKS between the predicted and the
+   detected pose (over joints present in both, with the track's box area as scale, widened while
+   a track is lost) and the IoU of their keypoint boxes. OKS alone is too strict for small
+   people: its tolerance is a few pixels for a pedestrian 60 px tall, less than one heatmap cell
+   of the network on such a frame, so the same person's consecutive poses can score near 0 (on
+   vtest.avi, the pairs matched only by IoU have a median 16 joints in common and OKS 0.02);
 3. matched joints update their filter; joints missing in the detection stay missing
    (predictions are never written out as measurements);
 4. a track gets an ID after ``min_hits`` matches (tentative before, track_id -1), becomes lost
@@ -24,7 +28,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from core import kalman
-from core.poses import Poses
+from core.poses import Poses, box_iou
 
 # At smoothing 1 the filter assumes joint jitter of this fraction of the person's size.
 MAX_JITTER = 0.15
@@ -42,7 +46,7 @@ class TrackerConfig:
     max_lost_s: float = 1.0  # an unseen track keeps its ID this long
     smoothing: float = 0.5  # 0 = raw detections; 1 = strongest smoothing (more lag on sudden moves)
     min_hits: int = 2  # matches before a track gets an ID
-    min_oks: float = 0.1  # weaker matches are refused
+    min_similarity: float = 0.1  # weaker matches (OKS or keypoint-box IoU, see step 2) are refused
     lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
     default_dt: float = 1 / 30  # step used when timestamps do not advance
@@ -109,7 +113,7 @@ class PoseTracker:
         if n == 0 or len(self.ids) == 0:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
-        oks = self._oks(det_xy, det_vis, lost_for)  # (T, N)
+        similarity = self._similarity(det_xy, det_vis, lost_for)  # (T, N)
         recent = lost_for <= 1e-6
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
@@ -117,21 +121,27 @@ class PoseTracker:
             cols_d = np.flatnonzero(free)
             if len(rows_t) == 0 or len(cols_d) == 0:
                 continue
-            sub = oks[np.ix_(rows_t, cols_d)]
+            sub = similarity[np.ix_(rows_t, cols_d)]
             r, c = linear_sum_assignment(-sub)
-            ok = sub[r, c] >= self.config.min_oks
+            ok = sub[r, c] >= self.config.min_similarity
             track_of[cols_d[c[ok]]] = rows_t[r[ok]]
             free[cols_d[c[ok]]] = False
         return track_of
 
-    def _oks(self, det_xy, det_vis, lost_for) -> np.ndarray:
+    def _similarity(self, det_xy, det_vis, lost_for) -> np.ndarray:
+        """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2)."""
+        track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
+        oks = self._oks(det_xy, det_vis, track_vis, lost_for)
+        iou = box_iou(_keypoint_boxes(self.pos, track_vis), _keypoint_boxes(det_xy, det_vis))
+        return np.maximum(oks, iou)
+
+    def _oks(self, det_xy, det_vis, track_vis, lost_for) -> np.ndarray:
         """(T, N) OKS between predicted tracks and detections over joints present in both.
 
         Only pairs whose pose centres lie within GATE person sizes are scored; a match needs OKS >=
-        min_oks, i.e. joints about 0.3 sizes apart on average, so pairs further apart (the gate leaves
+        min_similarity, i.e. joints about 0.3 sizes apart on average, so pairs further apart (the gate leaves
         room for centres shifted by missing joints) could never match and stay 0. This keeps the cost
         proportional to the neighbours each person has, not to T x N."""
-        track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
         growth = 1.0 + self.config.lost_gate_growth * np.maximum(lost_for, 0.0)
         scale = self.scale * growth  # (T,)
         oks = np.zeros((len(self.ids), len(det_xy)))
@@ -197,6 +207,14 @@ def _centre(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """(N, 2) mean of the visible joints (0, 0 for a pose with none: it matches nothing anyway)."""
     count = np.maximum(vis.sum(1), 1)[:, None]
     return (xy * vis[..., None]).sum(1) / count
+
+
+def _keypoint_boxes(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """(N, K, 2) joints, (N, K) found -> (N, 4) boxes of the found joints (all zeros for a pose with none)."""
+    lo = np.where(vis[..., None], xy, np.inf).min(axis=1)
+    hi = np.where(vis[..., None], xy, -np.inf).max(axis=1)
+    has = vis.any(axis=1)[:, None]
+    return np.where(has, np.concatenate([lo, hi], axis=1), 0.0)
 
 
 def _box_scale(boxes: np.ndarray) -> np.ndarray:
