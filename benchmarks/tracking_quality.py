@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import DecodeConfig  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
-from core.poses import Poses, box_iou  # noqa: E402
+from core.poses import Poses, box_iou, keypoint_boxes  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sources import open_source  # noqa: E402
 from core.tracker import PoseTracker, TrackerConfig  # noqa: E402
@@ -62,13 +62,7 @@ def labelled_boxes(annotations: dict, prefix: str, every: int) -> dict[int, np.n
         kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
         if ann["image_id"] in frame_of and (kp[:, 2] > 0).sum() >= 2:
             people[frame_of[ann["image_id"]]].append(np.where(kp[:, 2:] > 0, kp[:, :2], np.nan))
-    return {f: _keypoint_boxes(np.stack(xy)) for f, xy in sorted(people.items())}
-
-
-def _keypoint_boxes(xy: np.ndarray) -> np.ndarray:
-    """(P, K, 2) keypoints with NaN gaps -> (P, 4) boxes, as the tracker's output boxes are made (Poses.boxes)."""
-    n, k = xy.shape[:2]
-    return Poses(xy, np.zeros((n, k)), np.zeros(n)).boxes().astype(np.float64)
+    return {f: keypoint_boxes(np.stack(xy)) for f, xy in sorted(people.items())}
 
 
 def link_tracks(boxes: dict[int, np.ndarray], every: int) -> dict[int, np.ndarray]:

@@ -51,17 +51,22 @@ class Poses:
 
     def boxes(self) -> np.ndarray:
         """(N, 4) x_min, y_min, x_max, y_max over the found joints (NaN for a person without joints)."""
-        out = np.full((len(self), 4), np.nan, dtype=np.float32)
-        has = self.visible.any(axis=1)
-        if has.any():
-            xy = self.xy[has]
-            out[has, :2] = np.nanmin(xy, axis=1)
-            out[has, 2:] = np.nanmax(xy, axis=1)
-        return out
+        return keypoint_boxes(self.xy)
 
     def scaled(self, to_image) -> Poses:
         """A copy with ``xy`` mapped through ``to_image`` ((..., 2) -> (..., 2))."""
         return Poses(to_image(self.xy), self.keypoint_scores, self.scores, self.track_ids)
+
+
+def keypoint_boxes(xy: np.ndarray) -> np.ndarray:
+    """(N, K, 2) joints with NaN gaps -> (N, 4) x_min, y_min, x_max, y_max of the found ones, in xy's dtype
+    (NaN for a person without joints)."""
+    out = np.full((len(xy), 4), np.nan, dtype=xy.dtype)
+    has = ~np.isnan(xy[..., 0]).all(axis=1)
+    if has.any():
+        out[has, :2] = np.nanmin(xy[has], axis=1)
+        out[has, 2:] = np.nanmax(xy[has], axis=1)
+    return out
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from core import kalman
-from core.poses import Poses, box_iou
+from core.poses import Poses, box_iou, keypoint_boxes
 
 # At smoothing 1 the filter assumes joint jitter of this fraction of the person's size.
 MAX_JITTER = 0.15
@@ -132,7 +132,8 @@ class PoseTracker:
         """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2)."""
         track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
-        iou = box_iou(_keypoint_boxes(self.pos, track_vis), _keypoint_boxes(det_xy, det_vis))
+        track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))
+        iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(keypoint_boxes(det_xy)))  # 0 for a pose without joints
         return np.maximum(oks, iou)
 
     def _oks(self, det_xy, det_vis, track_vis, lost_for) -> np.ndarray:
@@ -207,14 +208,6 @@ def _centre(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """(N, 2) mean of the visible joints (0, 0 for a pose with none: it matches nothing anyway)."""
     count = np.maximum(vis.sum(1), 1)[:, None]
     return (xy * vis[..., None]).sum(1) / count
-
-
-def _keypoint_boxes(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
-    """(N, K, 2) joints, (N, K) found -> (N, 4) boxes of the found joints (all zeros for a pose with none)."""
-    lo = np.where(vis[..., None], xy, np.inf).min(axis=1)
-    hi = np.where(vis[..., None], xy, -np.inf).max(axis=1)
-    has = vis.any(axis=1)[:, None]
-    return np.where(has, np.concatenate([lo, hi], axis=1), 0.0)
 
 
 def _box_scale(boxes: np.ndarray) -> np.ndarray:
