@@ -81,12 +81,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people)",
     )
     parser.add_argument(
-        "--mask-unlabelled",
-        action="store_true",
-        help="leave each person's unlabelled joints out of the heatmap loss around them instead of teaching them "
-        "as background (for teacher labels cut at a confidence)",
-    )
-    parser.add_argument(
         "--ema",
         type=float,
         default=0.0,
@@ -158,7 +152,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         source_weights=source_weights,
         sample_weights=sample_weights,
         mosaic=args.mosaic,
-        mask_unlabelled=args.mask_unlabelled,
         ema=args.ema,
         distill=args.distill,
         distill_factor=args.distill_factor,

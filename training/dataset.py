@@ -63,7 +63,6 @@ class KeypointDataset(Dataset):
         augment: AugmentConfig | None = None,
         source_weights: dict[str, float] | None = None,
         max_people: int = 30,
-        mask_unlabelled: bool = False,
     ) -> None:
         try:
             data = json.loads(Path(annotations).read_text(encoding="utf-8"))
@@ -72,7 +71,7 @@ class KeypointDataset(Dataset):
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
         self.images_dir = Path(images_dir)
         self.schema, self.input_size, self.augment = schema, input_size, augment
-        self.targets = TargetConfig(input_size=input_size, max_people=max_people, mask_unlabelled=mask_unlabelled)
+        self.targets = TargetConfig(input_size=input_size, max_people=max_people)
         weights = source_weights or {}
         by_image: dict[int, list[dict]] = {}
         for ann in anns:

@@ -15,21 +15,16 @@ def heatmap_weighted_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.
     tends to the indicator of the Gaussian's support as tau -> 0). So background pixels are
     weighted by how much the prediction fires (|P|) and keypoint pixels by how far it stays
     below 1 (|1 - P|): the loss focuses on false peaks and missed keypoints.
-    pred, target: (B, K, H, W); mask: (B, H, W) or per channel (B, K, H, W), 1 where the loss counts.
+    pred, target: (B, K, H, W); mask: (B, H, W), 1 where the loss counts.
     """
     h_tau = target.clamp(min=0).pow(tau)
     weight = pred.abs() * (1 - h_tau) + (1 - pred).abs() * h_tau
-    return (weight * (pred - target) ** 2 * _channels(mask)).mean(dim=(1, 2, 3))
+    return (weight * (pred - target) ** 2 * mask[:, None]).mean(dim=(1, 2, 3))
 
 
 def heatmap_mse_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Masked mean squared error per sample (B,): the baseline the weighted loss is compared with."""
-    return ((pred - target) ** 2 * _channels(mask)).mean(dim=(1, 2, 3))
-
-
-def _channels(mask: torch.Tensor) -> torch.Tensor:
-    """A (B, H, W) mask broadcast over the K channels; a (B, K, H, W) one as it is."""
-    return mask[:, None] if mask.dim() == 3 else mask
+    return ((pred - target) ** 2 * mask[:, None]).mean(dim=(1, 2, 3))
 
 
 def ae_loss(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,7 +17,6 @@ class TargetConfig:
     input_size: int
     max_people: int = 30  # people beyond this count get heatmaps but no AE tag supervision
     sigma: float = 2.0  # Gaussian sigma in heatmap cells, at both resolutions (HigherHRNet's choice)
-    mask_unlabelled: bool = False  # leave each person's unlabelled joints out of the loss around them (below)
 
 
 def gaussian_heatmaps(keypoints: np.ndarray, out_size: int, stride: int, sigma: float) -> np.ndarray:
@@ -61,45 +60,14 @@ def joint_indices(keypoints: np.ndarray, out_size: int, stride: int, max_people:
     return joints
 
 
-def mask_unlabelled_joints(
-    mask: np.ndarray, heatmaps: np.ndarray, keypoints: np.ndarray, stride: int, margin: float = 0.5
-) -> np.ndarray:
-    """(H, W) loss mask -> (K, H, W): channel j is 0 around each person whose joint j is unlabelled.
-
-    An unlabelled joint is unknown, not absent: a teacher below its confidence cut, or an annotator who
-    skipped it. With one mask for all channels the loss teaches it as background wherever it is. Here
-    the person's box of labelled joints, widened on every side by ``margin`` times its longer side, is
-    left out of channel j's loss, except where channel j has a target (another person's labelled joint).
-    """
-    out = np.repeat(mask[None], heatmaps.shape[0], axis=0)
-    h, w = mask.shape
-    for person in keypoints:
-        labelled = person[:, 2] > 0
-        if labelled.all() or not labelled.any():
-            continue
-        xy = person[labelled, :2] / stride
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        pad = margin * (hi - lo).max() + 1.0
-        x0, y0 = np.clip(np.floor(lo - pad).astype(int), 0, [w, h])
-        x1, y1 = np.clip(np.ceil(hi + pad).astype(int) + 1, 0, [w, h])
-        for j in np.flatnonzero(~labelled):
-            region = out[j, y0:y1, x0:x1]
-            region[heatmaps[j, y0:y1, x0:x1] == 0] = 0
-    return out
-
-
 def build_targets(
     keypoints: np.ndarray, weights: np.ndarray, valid: np.ndarray, config: TargetConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """Heatmaps and masks at 1/4 and 1/2 (masks (K, H, W) with ``mask_unlabelled``, else (H, W)), AE joints at
-    1/4, and the sample's loss weight."""
+    """Heatmaps and masks at 1/4 and 1/2, AE joints at 1/4, and the sample's loss weight."""
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
     mask4 = (cv2.resize(valid.astype(np.float32), (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
     mask2 = (cv2.resize(valid.astype(np.float32), (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
-    if config.mask_unlabelled:
-        mask4 = mask_unlabelled_joints(mask4, heat4, keypoints, 4)
-        mask2 = mask_unlabelled_joints(mask2, heat2, keypoints, 2)
     joints = joint_indices(keypoints, s4, 4, config.max_people)
     return heat4, heat2, mask4, mask2, joints, float(weights.mean())

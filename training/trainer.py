@@ -63,7 +63,6 @@ class TrainConfig:
     # per-image-source sampling rate: expected draws per epoch of each image of that source (default 1)
     sample_weights: dict[str, float] = field(default_factory=dict)
     mosaic: float = 0.0  # probability of a 2x2 mosaic sample (training.augment); 0 is the paper's augmentation
-    mask_unlabelled: bool = False  # unlabelled joints out of the loss around their person (training.targets)
     ema: float = 0.0  # decay of a weight average validated and exported instead of the raw weights; 0 = off
     distill: str | None = None  # MobileNetV2 .pth whose features the backbone learns to predict (training.distill)
     distill_factor: float = 1e-2  # weight of that hint loss in the total
@@ -175,7 +174,6 @@ def train(config: TrainConfig) -> Path | None:
         size,
         augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
-        mask_unlabelled=config.mask_unlabelled,
     )
     start_epoch, best_ap = 0, -1.0
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it

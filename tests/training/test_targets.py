@@ -46,27 +46,6 @@ def test_masks_follow_the_ignore_region_at_both_resolutions():
     assert weight == 0.5
 
 
-def test_unlabelled_joints_are_left_out_of_the_loss_around_their_person_only():
-    valid = np.ones((64, 64), np.uint8)
-    valid[:, :8] = 0  # an ignore region stays ignored in every channel
-    kps = np.zeros((2, 17, 3), np.float32)
-    kps[0, :13] = [(24 + (j % 3), 16 + 2 * j, 2) for j in range(13)]  # head to hips labelled, knees and ankles not
-    kps[1, :] = (52, 40, 2)  # a fully labelled neighbour on the right
-    kps[1, 15, :2] = (36, 40)  # whose left ankle lies inside the first person's region
-    weights = np.ones(2, np.float32)
-    heat4, _, mask4, mask2, _, _ = build_targets(kps, weights, valid, TargetConfig(64, mask_unlabelled=True))
-    plain4 = build_targets(kps, weights, valid, TargetConfig(64))[2]
-    assert mask4.shape == (17, 16, 16) and mask2.shape == (17, 32, 32)
-    # at 1/4 the labelled joints span cells x 6-6.5, y 4-10; widened by half the longer side (3) + 1 cell:
-    # x 2-11, y 0-14, where channels 13-16 count only on a target (the neighbour's Gaussians)
-    expected = np.repeat(plain4[None], 17, axis=0)
-    expected[13:, 0:15, 2:12] *= heat4[13:, 0:15, 2:12] > 0
-    assert (mask4 == expected).all()
-    assert mask4[13, 5, 4] == 0 and mask4[13, 5, 13] == 1 and mask4[12, 5, 4] == 1
-    assert heat4[15, 10, 9] == 1.0 and mask4[15, 10, 9] == 1.0  # the neighbour's ankle is still taught
-    assert (mask4[:, :, :2] == 0).all()  # the ignore region
-
-
 def test_flip_swaps_left_and_right_joints():
     kps = np.zeros((1, 17, 3), np.float32)
     kps[0, 5] = (10, 20, 2)  # left shoulder on the image's left
