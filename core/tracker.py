@@ -86,17 +86,18 @@ class PoseTracker:
 
         det_xy = poses.xy.astype(np.float64)
         det_vis = poses.visible
-        track_of = self._associate(det_xy, det_vis, now, dt)  # (N,) track index or -1
+        det_boxes = poses.boxes()
+        track_of = self._associate(det_xy, det_vis, det_boxes, now, dt)  # (N,) track index or -1
         matched = track_of >= 0
         out_xy = poses.xy.copy()
         if matched.any():
             rows = track_of[matched]
-            self._measure(rows, det_xy[matched], det_vis[matched], poses.boxes()[matched], now)
+            self._measure(rows, det_xy[matched], det_vis[matched], det_boxes[matched], now)
             smoothed = self.pos[rows].astype(np.float32)
             out_xy[matched] = np.where(det_vis[matched][..., None], smoothed, np.nan)
         new = ~matched
         if new.any():
-            self._spawn(det_xy[new], det_vis[new], poses.boxes()[new], now)
+            self._spawn(det_xy[new], det_vis[new], det_boxes[new], now)
             track_of[new] = np.arange(len(self.ids) - new.sum(), len(self.ids))
         self.hits[track_of] += 1
         promote = (self.ids < 0) & (self.hits >= cfg.min_hits)
@@ -107,13 +108,13 @@ class PoseTracker:
         return Poses(out_xy, poses.keypoint_scores, poses.scores, ids)
 
     # ---- steps -------------------------------------------------------------------------
-    def _associate(self, det_xy, det_vis, now: float, dt: float) -> np.ndarray:
+    def _associate(self, det_xy, det_vis, det_boxes, now: float, dt: float) -> np.ndarray:
         n = len(det_xy)
         track_of = np.full(n, -1, np.int64)
         if n == 0 or len(self.ids) == 0:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
-        similarity = self._similarity(det_xy, det_vis, lost_for)  # (T, N)
+        similarity = self._similarity(det_xy, det_vis, det_boxes, lost_for)  # (T, N)
         recent = lost_for <= 1e-6
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
@@ -128,21 +129,22 @@ class PoseTracker:
             free[cols_d[c[ok]]] = False
         return track_of
 
-    def _similarity(self, det_xy, det_vis, lost_for) -> np.ndarray:
-        """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2)."""
+    def _similarity(self, det_xy, det_vis, det_boxes, lost_for) -> np.ndarray:
+        """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is
+        one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
         track_vis = self._time - self.joint_seen <= self.config.max_lost_s  # joints with a usable state
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
         track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))
-        iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(keypoint_boxes(det_xy)))  # 0 for a pose without joints
+        iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(det_boxes))  # 0 for a pose without joints
         return np.maximum(oks, iou)
 
     def _oks(self, det_xy, det_vis, track_vis, lost_for) -> np.ndarray:
         """(T, N) OKS between predicted tracks and detections over joints present in both.
 
-        Only pairs whose pose centres lie within GATE person sizes are scored; a match needs OKS >=
-        min_similarity, i.e. joints about 0.3 sizes apart on average, so pairs further apart (the gate leaves
-        room for centres shifted by missing joints) could never match and stay 0. This keeps the cost
-        proportional to the neighbours each person has, not to T x N."""
+        Only pairs whose pose centres lie within GATE person sizes are scored; a match needs a similarity >=
+        min_similarity, for OKS joints about 0.3 sizes apart on average, so pairs further apart (the gate
+        leaves room for centres shifted by missing joints) could never match on OKS and stay 0. This keeps
+        the per-joint work proportional to the neighbours each person has, not to T x N."""
         growth = 1.0 + self.config.lost_gate_growth * np.maximum(lost_for, 0.0)
         scale = self.scale * growth  # (T,)
         oks = np.zeros((len(self.ids), len(det_xy)))
