@@ -96,6 +96,14 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--distill-factor", type=float, default=1e-2, help="weight of the feature-hint loss (default 1e-2)"
     )
+    parser.add_argument(
+        "--precise-bn",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="re-estimate the BatchNorm statistics over this many training batches before each validation and "
+        "save, e.g. 30 (0: off, keep the statistics gathered while training)",
+    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -119,6 +127,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
     if not 0 <= args.ema < 1:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
+    if args.precise_bn < 0:
+        raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
     if args.distill_factor <= 0:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
     if args.distill and not Path(args.distill).is_file():
@@ -155,6 +165,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         ema=args.ema,
         distill=args.distill,
         distill_factor=args.distill_factor,
+        precise_bn=args.precise_bn,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,

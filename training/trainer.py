@@ -31,6 +31,7 @@ from training.dataset import KeypointDataset
 from training.distill import FeatureHints
 from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
+from training.precise_bn import recompute_batchnorm
 from training.pretrained import init_heads, load_imagenet_stem, pretrained_batchnorms
 
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
@@ -66,6 +67,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of a weight average validated and exported instead of the raw weights; 0 = off
     distill: str | None = None  # MobileNetV2 .pth whose features the backbone learns to predict (training.distill)
     distill_factor: float = 1e-2  # weight of that hint loss in the total
+    precise_bn: int = 0  # training batches that re-estimate the BN statistics before each validation; 0 = off
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -280,8 +282,15 @@ def train(config: TrainConfig) -> Path | None:
         }
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
         if _is_main():
+            used = ema.module if ema else model
+            if config.val_annotations and config.precise_bn:
+                # what the statistics gathered during training give, for comparison
+                record["AP_running_bn"] = validate(used, config, model.input_size, out / "val.onnx")["AP"]
+            if config.precise_bn:
+                skip = [name for name, m in model.named_modules() if any(m is bn for bn in frozen_bn)]
+                recompute_batchnorm(used, iter(loader), config.precise_bn, skip, device)
             if config.val_annotations:
-                stats = validate(ema.module if ema else model, config, model.input_size, out / "val.onnx")
+                stats = validate(used, config, model.input_size, out / "val.onnx")
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
