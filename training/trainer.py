@@ -282,15 +282,15 @@ def train(config: TrainConfig) -> Path | None:
         }
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
         if _is_main():
-            used = ema.module if ema else model
+            scored = ema.module if ema else model  # the weights validated, kept and exported
             if config.val_annotations and config.precise_bn:
                 # what the statistics gathered during training give, for comparison
-                record["AP_running_bn"] = validate(used, config, model.input_size, out / "val.onnx")["AP"]
+                record["AP_running_bn"] = validate(scored, config, model.input_size, out / "val.onnx")["AP"]
             if config.precise_bn:
                 skip = [name for name, m in model.named_modules() if any(m is bn for bn in frozen_bn)]
-                recompute_batchnorm(used, iter(loader), config.precise_bn, skip, device)
+                recompute_batchnorm(scored, iter(loader), config.precise_bn, skip, device)
             if config.val_annotations:
-                stats = validate(used, config, model.input_size, out / "val.onnx")
+                stats = validate(scored, config, model.input_size, out / "val.onnx")
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
