@@ -14,14 +14,15 @@ images of each batch; with batches of 16 this is close to the population varianc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
 
 def recompute_batchnorm(
-    model: nn.Module, batches: Iterator[dict], count: int, skip: Iterable[str] = (), device: torch.device | None = None
+    model: nn.Module, batches: Iterable[dict], count: int, skip: Iterable[str] = (), device: torch.device | None = None
 ) -> int:
     """Reset and re-estimate ``model``'s BatchNorm statistics from ``count`` batches; returns the batches used.
 
@@ -34,8 +35,11 @@ def recompute_batchnorm(
     ]
     if not layers or count <= 0:
         return 0
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:  # nothing to estimate from: keep the statistics there are
+        return 0
     momenta = [m.momentum for m in layers]
-    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in layers]
     for m in layers:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
@@ -44,15 +48,13 @@ def recompute_batchnorm(
         m.train()  # only these gather statistics; frozen BNs and everything else stay in eval mode
     used = 0
     with torch.no_grad():
-        for batch in batches:
+        for batch in itertools.chain([first], batches):
             image = batch["image"]
             model(image.to(device) if device is not None else image)
             used += 1
             if used == count:
                 break
-    for m, momentum, state in zip(layers, momenta, saved, strict=True):
+    for m, momentum in zip(layers, momenta, strict=True):
         m.momentum = momentum
-        if not used:  # nothing came: the reset statistics would be meaningless
-            m.load_state_dict(state)
     model.eval()
     return used

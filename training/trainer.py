@@ -182,6 +182,7 @@ def train(config: TrainConfig) -> Path | None:
     if config.init and not resuming:
         _initialise(model, config.init)
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
+    frozen_bn_names = [name for name, m in model.named_modules() if m in frozen_bn]  # kept by --precise-bn too
     hints = FeatureHints(model, config.distill) if config.distill else None
     model.to(device, memory_format=torch.channels_last)
     groups = [{"params": model.parameters()}] + ([{"params": hints.to(device).adapters.parameters()}] if hints else [])
@@ -287,8 +288,7 @@ def train(config: TrainConfig) -> Path | None:
                 # what the statistics gathered during training give, for comparison
                 record["AP_running_bn"] = validate(scored, config, model.input_size, out / "val.onnx")["AP"]
             if config.precise_bn:
-                skip = [name for name, m in model.named_modules() if any(m is bn for bn in frozen_bn)]
-                recompute_batchnorm(scored, iter(loader), config.precise_bn, skip, device)
+                recompute_batchnorm(scored, loader, config.precise_bn, frozen_bn_names, device)
             if config.val_annotations:
                 stats = validate(scored, config, model.input_size, out / "val.onnx")
                 record.update(stats)

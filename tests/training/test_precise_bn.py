@@ -67,3 +67,23 @@ def test_the_trainer_validates_and_saves_re_estimated_statistics(tmp_path, tiny_
     assert tracked(plain) == {2} and tracked(precise) == {1}
     log = [json.loads(line) for line in (precise / "log.jsonl").read_text().splitlines()]
     assert all({"AP_running_bn", "AP"} <= set(record) for record in log)
+
+
+def test_frozen_pretrained_batchnorms_keep_their_statistics(tmp_path, tiny_run, shared_data):
+    """The stem's BNs from the ImageNet file are identities carrying folded biases; re-estimating them
+    would undo that folding, so --precise-bn leaves them as the file gave them and re-estimates the rest."""
+    from training.pretrained import STEM_MAP
+
+    init = f"imagenet:{shared_data / 'pretrained' / 'mobilenetv2_1.0_imagenet.pth'}"
+    states = {}
+    for batches in (0, 1):
+        out = tmp_path / f"run{batches}"
+        train(tiny_run(out, epochs=1, precise_bn=batches, init=init))
+        states[batches] = torch.load(out / "last.pt", weights_only=False)["model"]
+    frozen = [name for name in STEM_MAP if f"{name}.running_var" in states[1]]
+    assert frozen
+    for name in frozen:
+        for stat in ("running_mean", "running_var", "num_batches_tracked"):
+            assert torch.equal(states[1][f"{name}.{stat}"], states[0][f"{name}.{stat}"])
+    tracked = {k.rsplit(".", 1)[0]: v.item() for k, v in states[1].items() if k.endswith("num_batches_tracked")}
+    assert {n for layer, n in tracked.items() if layer not in frozen} == {1}  # every other BN re-estimated
