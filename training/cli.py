@@ -104,12 +104,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="re-estimate the BatchNorm statistics over this many training batches before each validation and "
         "save, e.g. 30 (0: off, keep the statistics gathered while training)",
     )
-    parser.add_argument(
-        "--freeze-bn",
-        action="store_true",
-        help="keep every BatchNorm layer's statistics as --init or the resumed run has them (eval-mode BN while "
-        "training; scale and shift still learn), so training normalises as the exported model does",
-    )
     parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
     parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
@@ -135,8 +129,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
     if args.precise_bn < 0:
         raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
-    if args.freeze_bn and args.precise_bn:
-        raise WLitePoseError("--freeze-bn keeps the BatchNorm statistics fixed, so it cannot take --precise-bn")
     if args.distill_factor <= 0:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
     if args.distill and not Path(args.distill).is_file():
@@ -174,7 +166,6 @@ def run(name: str, args: argparse.Namespace) -> int:
         distill=args.distill,
         distill_factor=args.distill_factor,
         precise_bn=args.precise_bn,
-        freeze_bn=args.freeze_bn,
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,

@@ -68,7 +68,6 @@ class TrainConfig:
     distill: str | None = None  # MobileNetV2 .pth whose features the backbone learns to predict (training.distill)
     distill_factor: float = 1e-2  # weight of that hint loss in the total
     precise_bn: int = 0  # training batches that re-estimate the BN statistics before each validation; 0 = off
-    freeze_bn: bool = False  # every BN keeps the statistics it starts with (eval-mode BN while training)
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
@@ -182,12 +181,7 @@ def train(config: TrainConfig) -> Path | None:
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
     if config.init and not resuming:
         _initialise(model, config.init)
-    if config.freeze_bn:
-        frozen_bn = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    elif config.init and config.init.startswith("imagenet:"):
-        frozen_bn = pretrained_batchnorms(model)
-    else:
-        frozen_bn = []
+    frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
     frozen_bn_names = [name for name, m in model.named_modules() if m in frozen_bn]  # kept by --precise-bn too
     hints = FeatureHints(model, config.distill) if config.distill else None
     model.to(device, memory_format=torch.channels_last)

@@ -35,8 +35,6 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--ema must be a decay" in capsys.readouterr().err
     assert main([*argv[:3], "--precise-bn", "-1", "--out", str(tmp_path)]) == 2
     assert "--precise-bn must be a number of batches" in capsys.readouterr().err
-    assert main([*argv[:3], "--freeze-bn", "--precise-bn", "5", "--out", str(tmp_path)]) == 2
-    assert "--freeze-bn keeps the BatchNorm statistics fixed" in capsys.readouterr().err
 
 
 def test_resumed_schedule_takes_the_new_milestones():
