@@ -326,4 +326,3 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     layout.setContentsMargins(8, 6, 8, 8)
     layout.addWidget(widget)
     return group
-

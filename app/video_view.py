@@ -73,4 +73,3 @@ class VideoView(QWidget):
         painter.drawRoundedRect(box, 4, 4)
         painter.setPen(QColor("#e6e6e6"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._hud)
-

@@ -48,8 +48,13 @@ def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup:
             if i >= warmup:
                 times[v].append((time.perf_counter() - start) * 1e3)
     return [
-        {"variant": v, "size": files[v][1], "threads": threads,
-         "median_ms": float(np.median(t)), "p90_ms": float(np.percentile(t, 90))}
+        {
+            "variant": v,
+            "size": files[v][1],
+            "threads": threads,
+            "median_ms": float(np.median(t)),
+            "p90_ms": float(np.percentile(t, 90)),
+        }
         for v, t in times.items()
     ]
 

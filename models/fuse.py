@@ -50,8 +50,9 @@ def merge_depthwise_deconv_pointwise(deconv: nn.ConvTranspose2d, pointwise: nn.C
     c = deconv.in_channels
     if deconv.groups != c or pointwise.kernel_size != (1, 1) or pointwise.groups != 1 or deconv.bias is not None:
         raise ValueError("expected a bias-free depthwise transposed conv followed by a plain 1x1 conv")
-    merged = nn.ConvTranspose2d(c, pointwise.out_channels, deconv.kernel_size, deconv.stride, deconv.padding,
-                                bias=pointwise.bias is not None)
+    merged = nn.ConvTranspose2d(
+        c, pointwise.out_channels, deconv.kernel_size, deconv.stride, deconv.padding, bias=pointwise.bias is not None
+    )
     # deconv.weight: (C, 1, k, k); pointwise.weight: (O, C, 1, 1) -> merged.weight: (C, O, k, k)
     merged.weight.copy_(deconv.weight * pointwise.weight[:, :, 0, 0].t()[:, :, None, None])
     if pointwise.bias is not None:

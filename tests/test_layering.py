@@ -24,9 +24,7 @@ def test_package_does_not_import_forbidden_layers(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"{package}/ has no Python files"
     offenders = {
-        f"{path.relative_to(ROOT)}: {name}"
-        for path in files
-        for name in _imported_roots(path) & FORBIDDEN[package]
+        f"{path.relative_to(ROOT)}: {name}" for path in files for name in _imported_roots(path) & FORBIDDEN[package]
     }
     assert not offenders, f"forbidden imports: {sorted(offenders)}"
 

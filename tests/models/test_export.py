@@ -71,11 +71,14 @@ def test_cli_info_json(capsys):
     assert info["outputs"]["heatmaps_2"] == [1, 17, 128, 128]
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["info", "--variant", "nope"], "unknown variant"),
-    (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
-    (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["info", "--variant", "nope"], "unknown variant"),
+        (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
+        (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
+    ],
+)
 def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
