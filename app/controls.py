@@ -87,7 +87,7 @@ class Controls(QWidget):
         self.smoothing = ValueSlider("0 = raw keypoints, 1 = strongest smoothing (more lag on fast motion)")
         self.tracking = QCheckBox("Track people (stable IDs)")
         self.boxes = QCheckBox("Boxes")
-        self.scores = QCheckBox("Keypoint scores")
+        self.scores = QCheckBox("Person scores")
         self.trails = QCheckBox("Motion trails")
 
         model_row = QHBoxLayout()

@@ -29,6 +29,10 @@ LABELS = {
     "people": "people",
 }
 HISTORY = 300  # samples kept per metric
+WIDEST_VALUE = "9999.9 ms"
+# Below these widths a plot is hidden rather than squeezed, so the numbers stay readable.
+LATENCY_PLOT_MIN_WIDTH = 620
+RATE_PLOT_MIN_WIDTH = 900
 REFRESH_MS = 150
 
 
@@ -62,7 +66,8 @@ class Dashboard(QWidget):
             value = QLabel("–")
             value.setObjectName("value")
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            value.setMinimumWidth(64)
+            value.ensurePolished()  # the theme's font, so the widest value fits
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance(WIDEST_VALUE))
             row, col = divmod(i, 2)
             cell = QHBoxLayout()
             cell.setSpacing(4)
@@ -86,6 +91,12 @@ class Dashboard(QWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        width = event.size().width()
+        self.latency_plot.setVisible(width >= LATENCY_PLOT_MIN_WIDTH)
+        self.rate_plot.setVisible(width >= RATE_PLOT_MIN_WIDTH)
 
     def _plot(self, title: str) -> pg.PlotWidget:
         plot = pg.PlotWidget()

@@ -31,6 +31,9 @@ from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker import Overlay, SourceInfo, WorkerHandle
 
+# The HUD shows the playback speed when a file plays below this share of the speed asked for.
+SLOW_PLAYBACK = 0.9
+
 
 class MainWindow(QMainWindow):
     def __init__(self, store: QSettings, cameras: list[int]) -> None:
@@ -44,7 +47,9 @@ class MainWindow(QMainWindow):
         self.last_packet = None
         self.frames_shown = 0
         self._last_frame_time = 0.0
+        self._last_index = -1
         self._fps = 0.0
+        self._play_speed = float("inf")  # video seconds per second, see _track_speed
         self._error_box: QMessageBox | None = None
 
         self.view = VideoView()
@@ -117,9 +122,8 @@ class MainWindow(QMainWindow):
         worker = self.handle.worker
         worker.frame_ready.connect(self._show_frame)
         worker.opened.connect(self._opened)
-        worker.closed.connect(lambda: self.view.clear("No source"))
         worker.model_loaded.connect(self._model_loaded)
-        worker.playing_changed.connect(self.transport.set_playing)
+        worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
         self.source_bar.source_requested.connect(self.open_source)
@@ -229,11 +233,18 @@ class MainWindow(QMainWindow):
             return
         now = time.perf_counter()
         if self._last_frame_time:
-            interval = now - self._last_frame_time
-            self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / max(interval, 1e-6)
-        self._last_frame_time = now
-        people = len(packet.poses) if packet.poses is not None else 0
-        hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
+            interval = max(now - self._last_frame_time, 1e-6)
+            self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / interval
+            if self.transport.play_button.isChecked():
+                self._track_speed(packet.index - self._last_index, interval)
+        self._last_frame_time, self._last_index = now, packet.index
+        if packet.poses is None:
+            people, hud = float("nan"), f"{self._fps:4.1f} fps · no model"
+        else:
+            people = len(packet.poses)
+            hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
+        if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
+            hud += f" · {self._play_speed:.2f}× real time"
         if packet.recording:
             hud = "● REC  " + hud
         self.view.show_image(packet.image, hud)
@@ -245,9 +256,18 @@ class MainWindow(QMainWindow):
         self.last_packet = packet
         self.frames_shown += 1
 
+    def _track_speed(self, frames: int, interval: float) -> None:
+        """Video seconds played per second (files only, 1 = real time): a file plays every frame, so on a
+        slow machine it falls behind its clock, and the HUD says by how much. Jumps (seeks) are skipped."""
+        if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames <= 2:
+            return
+        speed = frames / self.source.fps / interval
+        self._play_speed = speed if self._play_speed == float("inf") else 0.9 * self._play_speed + 0.1 * speed
+
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
         self._fps = 0.0
+        self._play_speed = float("inf")
         self._last_frame_time = 0.0
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live)
@@ -267,6 +287,11 @@ class MainWindow(QMainWindow):
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
         self.model_label.setText(f"{Path(path).name}  ")
+
+    def _playing_changed(self, playing: bool) -> None:
+        self.transport.set_playing(playing)
+        self._play_speed = float("inf")  # a pause is not slow playback: measure afresh
+        self._last_frame_time = 0.0
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)

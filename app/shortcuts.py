@@ -24,7 +24,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+R", "record", "Start / stop recording"),
     ("Ctrl+E", "export", "Process the whole file"),
     ("B", "toggle_boxes", "Boxes on / off"),
-    ("S", "toggle_scores", "Keypoint scores on / off"),
+    ("S", "toggle_scores", "Person scores on / off"),
     ("T", "toggle_trails", "Motion trails on / off"),
     ("F", "fullscreen", "Full screen"),
     ("F11", "fullscreen", "Full screen"),

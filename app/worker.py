@@ -82,7 +82,6 @@ def user_message(error: Exception) -> str:
 
 class PoseWorker(QObject):
     opened = Signal(object)  # SourceInfo
-    closed = Signal()
     frame_ready = Signal()  # take the packet with take_packet()
     model_loaded = Signal(object, str)  # ModelInfo, path
     playing_changed = Signal(bool)
@@ -129,13 +128,16 @@ class PoseWorker(QObject):
 
     @Slot(str)
     def open(self, spec: str) -> None:
-        self._close_source()
+        """The new source opens before the old one closes: if it cannot, what was open stays open
+        (only the same spec, a webcam that cannot be opened twice, is closed first)."""
+        if self._info is not None and self._info.spec == spec:
+            self._close_source()
         try:
             source = open_source(spec)
         except Exception as error:  # noqa: BLE001 (shown to the user, the worker carries on)
             self.error.emit(user_message(error))
-            self.closed.emit()
             return
+        self._close_source()
         self._source = source
         self._frames = iter(source)
         self._info = SourceInfo(spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live)
@@ -147,11 +149,6 @@ class PoseWorker(QObject):
         self._at_end = False
         self.opened.emit(self._info)
         self.set_playing(True)
-
-    @Slot()
-    def close(self) -> None:
-        self._close_source()
-        self.closed.emit()
 
     @Slot(str, object)
     def load_model(self, path: str, config: PipelineConfig) -> None:
@@ -224,14 +221,14 @@ class PoseWorker(QObject):
     def start_recording(self, options: SinkOptions) -> None:
         self.stop_recording()
         if self._source is None or self._model is None:
-            self.error.emit("Open a source and a model before recording.")
+            self._refuse_recording("Open a source and a model before recording.")
             return
         try:
             self._sinks = open_sinks(options, self._model.info, self._source_meta())
             self._sinks.__enter__()
         except Exception as error:  # noqa: BLE001
             self._sinks = None
-            self.error.emit(user_message(error))
+            self._refuse_recording(user_message(error))
             return
         self.recording_changed.emit(True, "Recording…")
 
@@ -258,6 +255,11 @@ class PoseWorker(QObject):
         QThread.currentThread().quit()
 
     # ---- internals -----------------------------------------------------------------------
+    def _refuse_recording(self, text: str) -> None:
+        """The Record button was pressed but nothing records: say why and let the button up."""
+        self.recording_changed.emit(False, text)
+        self.error.emit(text)
+
     def _source_meta(self) -> dict:
         info = self._info
         return {"source": info.spec, "fps": info.fps, "size": list(info.size), "frame_count": info.frame_count}
@@ -389,7 +391,6 @@ class WorkerHandle(QObject):
     """GUI-thread side: owns the thread and turns method calls into queued requests."""
 
     _open = Signal(str)
-    _close = Signal()
     _load_model = Signal(str, object)
     _configure = Signal(object)
     _overlay = Signal(object)
@@ -410,7 +411,6 @@ class WorkerHandle(QObject):
         self.thread.started.connect(self.worker.start)
         for signal, slot in (
             (self._open, self.worker.open),
-            (self._close, self.worker.close),
             (self._load_model, self.worker.load_model),
             (self._configure, self.worker.configure),
             (self._overlay, self.worker.set_overlay),
@@ -427,9 +427,6 @@ class WorkerHandle(QObject):
 
     def open(self, spec: str) -> None:
         self._open.emit(spec)
-
-    def close_source(self) -> None:
-        self._close.emit()
 
     def load_model(self, path: str, config: PipelineConfig) -> None:
         self._load_model.emit(path, config)

@@ -84,11 +84,25 @@ def draw_poses(
         if poses.track_ids[n] >= 0:
             label.append(f"#{poses.track_ids[n]}")
         if scores:
-            label.append(f"{poses.scores[n]:.2f}")
+            label.append(f"({poses.scores[n]:.2f})")
         if label:
-            text = " ".join(label)
-            scale = 0.4 + thickness * 0.15
-            origin = (x0, max(12, y0 - 6))
-            for ink, weight in (((0, 0, 0), 3), (color, 1)):  # dark outline, then the track colour
-                cv2.putText(image_bgr, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, weight, cv2.LINE_AA)
+            _draw_label(image_bgr, " ".join(label), (x0, y0), color, thickness)
     return image_bgr
+
+
+def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, thickness: int) -> None:
+    """Text on a tag of the track colour above the person's top-left corner (inside it at the top
+    edge), shifted to stay inside the image; black or white ink, whichever reads on the colour."""
+    h, w = image_bgr.shape[:2]
+    scale = 0.4 + thickness * 0.15
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    pad = 2
+    x = min(max(corner[0], 0), max(w - tw - 2 * pad, 0))
+    top = corner[1] - th - base - 2 * pad
+    if top < 0:
+        top = max(corner[1], 0)
+    top = min(top, max(h - th - base - 2 * pad, 0))
+    cv2.rectangle(image_bgr, (x, top), (x + tw + 2 * pad, top + th + base + 2 * pad), color, -1)
+    b, g, r = color
+    ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+    cv2.putText(image_bgr, text, (x + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)

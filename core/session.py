@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,18 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=providers or best_providers())
     except Exception as error:  # onnxruntime raises several unrelated types for a bad file
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise WLitePoseError(f"{path} is not a readable ONNX model file ({reason})") from None
+        raise WLitePoseError(_load_failure(path, error)) from None
+
+
+def _load_failure(path: Path, error: Exception) -> str:
+    """One sentence for a file ONNX Runtime refused, without its error code and the path repeated:
+    '[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from x.onnx failed:Protobuf parsing failed.'"""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "INVALID_PROTOBUF" in text:
+        return f"{path} is not an ONNX model file (or it is cut short)"
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    text = re.sub(r"^Load model from .* failed: ?", "", text)
+    return f"{path} is not a readable ONNX model file ({text.rstrip('.')[:200]})"
 
 
 class PoseModel:

@@ -24,6 +24,22 @@ def test_dashboard_shows_current_values_and_rolls(qtbot):
     assert len(y) == HISTORY and np.all(y == 25.0)
 
 
+def test_dashboard_values_are_never_cut_short(qtbot):
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    dashboard.resize(500, 200)  # narrow: the plots give way, the numbers do not
+    dashboard.show()
+    dashboard.add_sample({"end_to_end": 1234.5, "inference": 101.6})
+    dashboard.refresh()
+    qtbot.waitUntil(lambda: not dashboard.rate_plot.isVisible())
+    for key in ("end_to_end", "inference"):
+        label = dashboard.values[key]
+        assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
+    assert not dashboard.latency_plot.isVisible()
+    dashboard.resize(1200, 200)
+    qtbot.waitUntil(lambda: dashboard.rate_plot.isVisible() and dashboard.latency_plot.isVisible())
+
+
 def test_transport_disables_seeking_for_live_sources(qtbot):
     transport = Transport()
     qtbot.addWidget(transport)

@@ -128,6 +128,51 @@ def test_a_corrupt_file_is_an_error_message_not_a_crash(qtbot, window, video, tm
     play(qtbot, window, video, frames=2)  # still works afterwards
 
 
+def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, video, tmp_path):
+    play(qtbot, window, video, frames=2)
+    title = window.windowTitle()
+    window.open_source(str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=20000)
+    assert "missing.mp4" in window.last_error
+    assert window.source.spec == str(video) and window.windowTitle() == title
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)  # still playing
+    assert window.transport.play_button.isChecked()
+
+
+def test_a_refused_recording_lets_the_record_button_up(qtbot, qapp):
+    w = MainWindow(QSettings(), cameras=[])  # no source, no model
+    qtbot.addWidget(w)
+    w.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: w.last_error != "", timeout=10000)
+    assert "before recording" in w.last_error
+    qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
+    assert w.export_panel.record_button.text() == "● Record"
+    w.close()
+
+
+def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp, video):
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.show()
+    play(qtbot, w, video, frames=2)
+    assert "no model" in w.view._hud and "people" not in w.view._hud
+    w.dashboard.refresh()
+    assert w.dashboard.values["people"].text() == "–"
+    w.close()
+
+
+def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, video):
+    play(qtbot, window, video, frames=1)
+    for _ in range(30):  # a 10 fps file shown at 4 frames a second
+        window._track_speed(1, 0.25)
+    assert abs(window._play_speed - 0.4) < 0.01
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
+    # a real frame or two (10 a second) pull the estimate up from 0.4 only gradually
+    assert "× real time" in window.view._hud
+
+
 def test_event_loop_keeps_responding_while_processing(qtbot, window, video):
     window.transport.set_speed(0.0)  # Max: process as fast as possible
     play(qtbot, window, video, frames=1)

@@ -68,3 +68,17 @@ def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
     assert len(dict(trails.items())[7]) == 3
     trails.update(Poses.empty(3))
     assert len(dict(trails.items())[7]) == 2  # a vanished track's trail fades
+
+
+def test_a_label_at_the_frame_edge_stays_whole_inside_the_frame():
+    # a person in the top-right corner: above the box there is no room, right of it no room
+    xy = np.array([[[196, 2], [199, 30]]], np.float32)
+    poses = Poses(xy, [[1, 1]], [0.87], [123])
+    image = np.zeros((60, 200, 3), np.uint8)
+    draw_poses(image, poses, [(0, 1)], scores=True)
+    tag = np.all(image == track_color(123), axis=2)
+    rows, cols = np.nonzero(tag[:, :190])  # the tag, left of the skeleton's column
+    assert cols.min() < 120  # "#123 (0.87)" was moved left to fit, not cut at the edge
+    assert rows.min() == 2  # no room above the person: the tag hangs from the top of their box
+    ink = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    assert (ink.max(axis=2) > 0).all()  # the tag is filled: text on it reads on any background
