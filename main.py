@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 # name -> (module, help); the module defines add_arguments(name, parser) and run(name, args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     from models.errors import ModelError
 
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") and not _looks_like_source(argv[0]):
+        print(
+            f"wlitepose: error: {argv[0]!r} is neither a command ({', '.join(COMMANDS)}) "
+            "nor an existing file, folder, webcam index or stream URL",
+            file=sys.stderr,
+        )
+        return 2
     if not argv or argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv = ["gui", *argv]  # `wlitepose` and `wlitepose VIDEO` open the app
     args = build_parser().parse_args(argv)
@@ -47,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("wlitepose: interrupted; outputs written so far are complete up to the last frame", file=sys.stderr)
+        done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
+        print(f"wlitepose: interrupted{done}", file=sys.stderr)
         return 130
+
+
+def _looks_like_source(word: str) -> bool:
+    """`wlitepose SOURCE` opens the app on it: an existing path, a webcam index or a stream URL."""
+    return word.isdigit() or "://" in word or Path(word).expanduser().exists()
 
 
 if __name__ == "__main__":

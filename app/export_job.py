@@ -75,7 +75,9 @@ class ExportJob(QObject):
             }
             total = source.frame_count
             started = last_report = time.perf_counter()
-            with open_sinks(request.sinks, model.info, meta) as sinks:
+            with open_sinks(
+                request.sinks, model.info, meta, inputs=(model.path,), tracked=request.config.tracker is not None
+            ) as sinks:
                 for frame in source:
                     if self._cancel.is_set():
                         break

@@ -224,7 +224,13 @@ class PoseWorker(QObject):
             self._refuse_recording("Open a source and a model before recording.")
             return
         try:
-            self._sinks = open_sinks(options, self._model.info, self._source_meta())
+            self._sinks = open_sinks(
+                options,
+                self._model.info,
+                self._source_meta(),
+                inputs=(self._model.path,),
+                tracked=self._config.tracker is not None,
+            )
             self._sinks.__enter__()
         except Exception as error:  # noqa: BLE001
             self._sinks = None

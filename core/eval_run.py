@@ -15,6 +15,7 @@ import numpy as np
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
 from core.evaluation import STAT_NAMES, load_annotations, predict_dataset, score_results
+from core.preprocess import check_input_size
 from core.session import PoseModel
 from core.sinks.base import atomic_write, writable
 
@@ -24,10 +25,15 @@ SHOWN = ("AP", "AR")  # the stats whose intervals are printed; --out has all of 
 
 def run_eval(args: argparse.Namespace) -> int:
     out = writable(args.out) if args.out else None
+    if args.annotations.is_dir():
+        raise WLitePoseError(f"annotations file {args.annotations} is a folder; pass the .json file")
     if not args.annotations.is_file():
         raise WLitePoseError(f"annotations file {args.annotations} does not exist")
     if not args.images.is_dir():
         raise WLitePoseError(f"images folder {args.images} does not exist")
+    check_input_size(args.size)
+    if args.threads is not None and args.threads < 1:
+        raise WLitePoseError("--threads must be at least 1")
     redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)
     if redraws < 0 or (args.baseline and redraws == 0):
         raise WLitePoseError(f"--bootstrap must be a positive number of redraws, not {redraws}")

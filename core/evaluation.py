@@ -39,12 +39,16 @@ def load_annotations(annotations_path: str | Path) -> dict:
         data["images"], data["categories"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file ({error})") from None
+    if not data["categories"]:
+        raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
     for ann in annotations:
         ann.setdefault("iscrowd", 0)
         if "area" not in ann:
             x, y, w, h = ann.get("bbox", (0, 0, 0, 0))
             ann["area"] = float(w * h)
         ann.setdefault("num_keypoints", int(np.count_nonzero(np.asarray(ann.get("keypoints", []))[2::3])))
+    if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] for ann in annotations):
+        raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
     return data
 
 

@@ -83,6 +83,14 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
         raise WLitePoseError(f"{path} has inconsistent metadata: {k} keypoints but other lists disagree")
     if any(not (0 <= a < k and 0 <= b < k) for a, b in info.skeleton):
         raise WLitePoseError(f"{path} has a skeleton link to a keypoint that does not exist")
+    if k == 0 or any(not 0 <= i < k for i in info.flip_map) or any(not s > 0 for s in info.sigmas):
+        raise WLitePoseError(f"{path} has impossible metadata: no keypoints, a flip to none, or a sigma not above 0")
+    if info.heatmap_stride < 1 or info.tag_stride < 1 or info.input_size < 32 or info.input_size % 32:
+        raise WLitePoseError(
+            f"{path} has impossible metadata: strides must be at least 1 and the input size a positive multiple of 32"
+        )
+    if any(not s > 0 for s in info.std):
+        raise WLitePoseError(f"{path} has impossible metadata: a normalisation std not above 0")
     return info
 
 
@@ -96,6 +104,8 @@ def file_sha256(path: str | Path) -> str:
 
 def check_model_path(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")
     if not path.is_file():
         raise WLitePoseError(f"model file {path} does not exist")
     if path.stat().st_size == 0:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.errors import WLitePoseError
+
 STRIDE = 32
 
 
@@ -26,6 +28,12 @@ class Letterbox:
 
     def to_input(self, xy: np.ndarray) -> np.ndarray:
         return ((np.asarray(xy, dtype=np.float32) + 0.5) * self.scale - 0.5).astype(np.float32)
+
+
+def check_input_size(size: int | None) -> None:
+    """A requested network input size (None: the model's own) must be a positive multiple of the stride."""
+    if size is not None and (size < STRIDE or size % STRIDE):
+        raise WLitePoseError(f"--size must be a positive multiple of {STRIDE}, not {size}")
 
 
 def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbox:

@@ -195,7 +195,9 @@ class LiveSource(FrameSource):
 def open_source(spec: str) -> FrameSource:
     """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
     spec = str(spec).strip()
-    if spec.isdigit():
+    if not spec:
+        raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
+    if spec.isdigit() and not Path(spec).exists():  # a file named "0" in the working folder is a file
         return LiveSource(int(spec), f"camera {spec}")
     if "://" in spec:
         return LiveSource(spec, spec)

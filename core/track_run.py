@@ -13,6 +13,7 @@ from pathlib import Path
 from core.draw import Trails, draw_poses
 from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline, tuned_config
+from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
@@ -66,9 +67,10 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
-    if args.size is not None and (args.size < 32 or args.size % 32):
-        raise WLitePoseError("--size must be a positive multiple of 32")
+    check_input_size(args.size)
     config = pipeline_config(args)
+    if args.threads is not None and args.threads < 1:
+        raise WLitePoseError("--threads must be at least 1")
     model = PoseModel(resolve_model(args.model, default_model), threads=args.threads)
     pipeline = PosePipeline(model, config)
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
@@ -96,7 +98,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         trails = Trails()
         progress = ProgressBar(total)
         started = time.perf_counter()
-        with open_sinks(options, model.info, meta) as sinks:
+        with open_sinks(options, model.info, meta, inputs=(model.path,), tracked=config.tracker is not None) as sinks:
             try:
                 read_start = time.perf_counter()
                 for frame in source:
@@ -119,6 +121,12 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 progress.close()
         if source.end_reason:
             print(f"wlitepose: {source.end_reason}", file=sys.stderr)
+        elif not stop.requested and total and times.frames < total - 1:  # OpenCV's count may be one off
+            print(
+                f"wlitepose: warning: the video ended after {times.frames} of its {total} frames "
+                "(the file may be damaged or cut short); the outputs hold the frames read",
+                file=sys.stderr,
+            )
     if times.frames == 0:
         raise WLitePoseError(f"source {args.source} delivered no frames")
     print(times.summary(time.perf_counter() - started), file=sys.stderr)

@@ -11,7 +11,7 @@ from core.model_file import ModelInfo
 from core.poses import Poses
 from core.sinks.base import Sink
 from core.sinks.coco_json import CocoJsonSink
-from core.sinks.csv_sink import CsvSink
+from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink
@@ -46,14 +46,16 @@ class MultiSink(Sink):
         self._stack.close()
 
 
-def open_sinks(options: SinkOptions, info: ModelInfo, source_meta: dict) -> MultiSink:
+def open_sinks(
+    options: SinkOptions, info: ModelInfo, source_meta: dict, inputs: tuple = (), tracked: bool = True
+) -> MultiSink:
     """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "settings" (recorded in sidecars).
+    inputs: other files the run reads (the model); no output may replace them or the source.
+    tracked: whether the poses come with track IDs (the PoseC3D pickle's persons are tracks then).
 
     Every path is checked (and created) here, so an unwritable one fails before any frame is processed.
     """
-    paths = [Path(p).expanduser().resolve() for p in asdict(options).values() if p is not None]
-    if len(set(paths)) != len(paths):
-        raise WLitePoseError("two outputs were given the same path; give each output its own file")
+    _check_paths(options, (source_meta.get("source"), *inputs))
     fps = float(source_meta.get("fps") or 30.0)
     size = tuple(source_meta.get("size") or (0, 0))
     name = Path(str(source_meta.get("source", "frames"))).stem or "frames"
@@ -77,10 +79,25 @@ def open_sinks(options: SinkOptions, info: ModelInfo, source_meta: dict) -> Mult
         if options.openpose_dir:
             multi.add(OpenPoseSink(options.openpose_dir, name))
         if options.posec3d:
-            multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name))
+            multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
         if options.video:
             multi.add(VideoSink(options.video, fps, size))
     except BaseException:
         multi.close()
         raise
     return multi
+
+
+def _check_paths(options: SinkOptions, inputs) -> None:
+    """Each output its own file (the CSV's sidecar counted), and none of them a file the run reads."""
+    outputs = [Path(p).expanduser().resolve() for p in asdict(options).values() if p is not None]
+    if options.csv is not None:
+        outputs.append(sidecar_path(Path(options.csv).expanduser().resolve()))
+    if len(set(outputs)) != len(outputs):
+        raise WLitePoseError(
+            "two outputs (or an output and the CSV's sidecar .csv.json) share a path; give each its own"
+        )
+    read = {Path(p).expanduser().resolve() for p in inputs if p is not None and Path(str(p)).expanduser().is_file()}
+    for path in outputs:
+        if path in read:
+            raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")

@@ -3,9 +3,10 @@
 A dict: ``frame_dir`` (source name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
 ``total_frames``, ``keypoint`` (M persons x T frames x K x 2, float32), ``keypoint_score``
 (M x T x K), plus ``track_ids`` (M,) and ``frame_indices`` (T,). Persons are track IDs in
-order of first appearance (without tracking: the n-th detection of each frame). As in
-mmaction2, a missing joint is 0 with score 0. The file is replaced atomically every
-``flush_every`` frames and at close.
+order of first appearance; a detection the tracker has not given an ID yet (a track's first
+frame) is left out rather than put in a row other people share. Without tracking, person n is
+the n-th detection of each frame (track ID -1). As in mmaction2, a missing joint is 0 with
+score 0. The file is replaced atomically every ``flush_every`` frames and at close.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ from core.sinks.base import Sink, atomic_write, writable
 
 class PoseC3DSink(Sink):
     def __init__(
-        self, path: str | Path, num_keypoints: int, image_size: tuple[int, int], name: str, flush_every: int = 25
+        self,
+        path: str | Path,
+        num_keypoints: int,
+        image_size: tuple[int, int],
+        name: str,
+        tracked: bool = True,
+        flush_every: int = 25,
     ) -> None:
         self.path = writable(path)
         self.k = num_keypoints
+        self.tracked = tracked
         self.image_size = image_size
         self.name = name
         self.flush_every = flush_every
@@ -36,7 +44,9 @@ class PoseC3DSink(Sink):
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         frame = {}
         for n in range(len(poses)):
-            key = int(poses.track_ids[n]) if poses.track_ids[n] >= 0 else -1 - n
+            if self.tracked and poses.track_ids[n] < 0:
+                continue
+            key = int(poses.track_ids[n]) if self.tracked else -1 - n
             self._persons.setdefault(key, len(self._persons))
             frame[key] = (np.nan_to_num(poses.xy[n]), np.where(poses.visible[n], poses.keypoint_scores[n], 0.0))
         self._frames.append(frame)

@@ -129,6 +129,7 @@ def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path,
         (lambda d: _touch(d / "notes.txt", b"hello, not a video\n" * 50), ["not a readable"]),
         (lambda d: _mkdir(d / "no_images"), ["no images"]),
         (lambda d: "9", ["no camera", "9"]),
+        (lambda d: "", ["no source given"]),
     ],
 )
 def test_bad_sources(cli, model_path, tmp_path, make_source, words):
@@ -143,6 +144,7 @@ def test_bad_sources(cli, model_path, tmp_path, make_source, words):
         (lambda d, m: _touch(d / "empty.onnx", b""), ["empty"]),
         (lambda d, m: _touch(d / "text.onnx", b"this is not a protobuf at all" * 10), ["not an onnx model file"]),
         (lambda d, m: _strip_metadata(m, d / "bare.onnx"), ["not a wlitepose model", "metadata"]),
+        (lambda d, m: d, ["is a folder"]),
     ],
 )
 def test_bad_models(cli, model_path, video_path, tmp_path, make_model, words):
@@ -208,6 +210,59 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
 def test_eval_bad_paths(cli, model_path, tmp_path):
     rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
     _assert_clean_error(rc, err, "a.json", "does not exist")
+    rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path, "--images", tmp_path)
+    _assert_clean_error(rc, err, "is a folder")
+
+
+PERSON = {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 9, 9], "keypoints": [5, 5, 2] * 17}
+ONE_IMAGE = {"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1}]}
+
+
+@pytest.mark.parametrize(
+    "content, extra, words",
+    [
+        ({"images": [], "annotations": [], "categories": []}, (), ["no categories"]),
+        ({**ONE_IMAGE, "annotations": []}, (), ["no annotated people"]),
+        ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 0), ["--size", "multiple of 32"]),
+        ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 33), ["--size", "multiple of 32"]),
+        ({**ONE_IMAGE, "annotations": [PERSON]}, ("--threads", -1), ["--threads"]),
+    ],
+)
+def test_eval_refuses_what_it_cannot_score(cli, model_path, tmp_path, content, extra, words):
+    (tmp_path / "a.json").write_text(json.dumps(content))
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path, *extra
+    )
+    _assert_clean_error(rc, err, *words)
+    assert "AP" not in out
+
+
+def test_an_output_over_an_input_is_refused_and_the_input_kept(cli, model_path, video_path, tmp_path):
+    clip, model = tmp_path / "clip.avi", tmp_path / "model.onnx"
+    clip.write_bytes(video_path.read_bytes())
+    model.write_bytes(model_path.read_bytes())
+    for option, target in (("--video", clip), ("--csv", clip), ("--posec3d", model)):
+        rc, _, err = cli("track", clip, "--model", model, option, target, "--max-frames", 1)
+        _assert_clean_error(rc, err, "a file this run reads")
+    assert clip.read_bytes() == video_path.read_bytes() and model.read_bytes() == model_path.read_bytes()
+
+
+def test_a_video_cut_short_is_tracked_to_its_end_with_a_warning(cli, model_path, video_path, tmp_path):
+    source = cv2.VideoCapture(str(video_path))
+    frames = [source.read()[1] for _ in range(8)]
+    source.release()
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])  # the index at the end is gone too
+    rc, _, err = cli("track", cut, "--model", model_path, "--csv", tmp_path / "k.csv")
+    assert rc == 0, err
+    written = json.loads((tmp_path / "k.csv.json").read_text())["frames_written"]
+    assert 0 < written < 8
+    assert f"ended after {written} of its 8 frames" in err
 
 
 def _touch(path, data: bytes):
@@ -227,3 +282,8 @@ def _strip_metadata(model_path, out):
     del proto.metadata_props[:]
     onnx.save(proto, str(out))
     return out
+
+
+def test_a_mistyped_command_is_named_not_opened_in_the_app(cli):
+    rc, _, err = cli("trak", "clip.mp4")
+    _assert_clean_error(rc, err, "'trak'", "neither a command")

@@ -43,6 +43,9 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
         parse_metadata({**coco_metadata, "skeleton": "not json"}, "m.onnx")
     with pytest.raises(WLitePoseError, match="format 9"):
         parse_metadata({**coco_metadata, "wlitepose_format": "9"}, "m.onnx")
+    for key, value in (("heatmap_stride", "0"), ("input_size", "-5"), ("input_size", "100"), ("std", "[0.2, 0, 0.2]")):
+        with pytest.raises(WLitePoseError, match="impossible metadata"):
+            parse_metadata({**coco_metadata, key: value}, "m.onnx")
 
 
 @pytest.mark.parametrize("size", [(768, 576), (300, 500), (1000, 90)])

@@ -130,7 +130,7 @@ def test_files_are_valid_before_close(tmp_path):
             sink.close()
     with open(tmp_path / "a.pkl", "rb") as f:
         data = pickle.load(f)
-    assert data["total_frames"] == 3 and data["keypoint"].shape == (2, 3, 3, 2)
+    assert data["total_frames"] == 3 and data["keypoint"].shape == (1, 3, 3, 2)  # track 1; the untracked one is out
 
 
 @pytest.mark.parametrize("field", ["csv", "coco_json", "openpose_dir", "posec3d", "video"])
@@ -143,8 +143,41 @@ def test_unwritable_output_is_a_clear_error(tmp_path, field):
 
 
 def test_same_path_twice_is_refused(tmp_path):
-    with pytest.raises(WLitePoseError, match="same path"):
+    with pytest.raises(WLitePoseError, match="share a path"):
         open_sinks(SinkOptions(csv=tmp_path / "a", coco_json=tmp_path / "a"), INFO, META)
+    with pytest.raises(WLitePoseError, match="share a path"):  # the CSV's sidecar is an output too
+        open_sinks(SinkOptions(csv=tmp_path / "c.csv", coco_json=tmp_path / "c.csv.json"), INFO, META)
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_an_output_never_replaces_a_file_the_run_reads(tmp_path):
+    source, model = tmp_path / "clip.mp4", tmp_path / "model.onnx"
+    source.write_bytes(b"video"), model.write_bytes(b"model")
+    meta = {**META, "source": str(source)}
+    for options in (
+        SinkOptions(video=source),
+        SinkOptions(csv=model),
+        SinkOptions(posec3d=tmp_path / "x" / ".." / "clip.mp4"),
+    ):
+        with pytest.raises(WLitePoseError, match="a file this run reads"):
+            open_sinks(options, INFO, meta, inputs=(model,))
+    assert source.read_bytes() == b"video" and model.read_bytes() == b"model"
+
+
+def test_posec3d_rows_are_tracks_or_ranks_never_mixed(tmp_path):
+    a = Poses([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]], [[0.9, 0.9, 0.9]], [0.8], [-1])
+    b = Poses([[[50.0, 5.0], [51.0, 6.0], [52.0, 7.0]]], [[0.9, 0.9, 0.9]], [0.7], [-1])
+    with PoseC3DSink(tmp_path / "t.pkl", 3, (64, 48), "clip") as tracked:
+        tracked.write(0, 0.0, a)  # a new track's first frame: no ID yet
+        tracked.write(1, 0.04, b)  # another person's first frame
+    with PoseC3DSink(tmp_path / "u.pkl", 3, (64, 48), "clip", tracked=False) as untracked:
+        untracked.write(0, 0.0, a)
+        untracked.write(1, 0.04, b)
+    with open(tmp_path / "t.pkl", "rb") as f:
+        assert pickle.load(f)["keypoint"].shape[0] == 0  # not one row holding two people
+    with open(tmp_path / "u.pkl", "rb") as f:
+        data = pickle.load(f)
+    assert data["keypoint"].shape[:2] == (1, 2) and data["track_ids"].tolist() == [-1]  # the first detection a frame
 
 
 def test_video_needs_a_known_container(tmp_path):
