@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from pathlib import Path
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -16,14 +18,15 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         source.add_argument("--checkpoint", help="a training checkpoint (.pt) written by `wlitepose train`")
         source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
         parser.add_argument("--out", required=True, help="the .onnx file to write")
-        parser.add_argument("--schema", default="coco", help="keypoint schema for --variant: coco or crowdpose")
+        parser.add_argument(
+            "--schema", choices=["coco", "crowdpose"], default="coco", help="keypoint schema for --variant"
+        )
         parser.add_argument(
             "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
         )
     parser.add_argument("--size", type=int, help="input size (default: the variant's paper size)")
-    parser.add_argument(
-        "--keypoints", type=int, default=17, help=argparse.SUPPRESS if not from_variant else "keypoint count"
-    )
+    if from_variant:
+        parser.add_argument("--keypoints", type=int, default=17, help="keypoint count")
 
 
 def run(name: str, args: argparse.Namespace) -> int:
@@ -34,10 +37,13 @@ def _info(args: argparse.Namespace) -> int:
     import torch
 
     from models.complexity import measure
+    from models.errors import ModelError
     from models.wlitepose import build_model
 
+    if args.keypoints <= 0:
+        raise ModelError(f"--keypoints must be a positive count, not {args.keypoints}")
     model = build_model(args.variant, num_keypoints=args.keypoints)
-    size = args.size or model.input_size
+    size = model.input_size if args.size is None else args.size
     _check_size(size)
     c = measure(model, size)
     with torch.no_grad():
@@ -78,8 +84,9 @@ def _export(args: argparse.Namespace) -> int:
     else:
         schema, variant, dataset, trained = get_schema(args.schema), args.variant, "none", False
         model = build_model(variant, num_keypoints=schema.num_keypoints)
-    size = args.size or model.input_size
+    size = model.input_size if args.size is None else args.size
     _check_size(size)
+    _check_out(Path(args.out), args.checkpoint)
     metadata = build_metadata(schema, variant, size, dataset, trained)
     sizes = ((size, size), (size + 64, size + 192))
     diff = export_onnx(model, args.out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
@@ -97,3 +104,19 @@ def _check_size(size: int) -> None:
 
     if size <= 0 or size % 32:
         raise ModelError(f"input size must be a positive multiple of 32, got {size}")
+
+
+def _check_out(out: Path, checkpoint: str | None) -> None:
+    """Refuse an --out that cannot be written before any export work."""
+    from models.errors import ModelError
+
+    if out.is_dir():
+        raise ModelError(f"--out {out} is a folder; give the path of the .onnx file to write")
+    if checkpoint and out.resolve() == Path(checkpoint).resolve():
+        raise ModelError(f"--out {out} would overwrite the checkpoint it reads")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelError(f"cannot create the folder {error.filename} for --out {out} ({error.strerror})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ModelError(f"cannot write --out {out}: its folder {out.parent} is not writable")

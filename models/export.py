@@ -106,7 +106,8 @@ def export_onnx(
     ``fp16_weights`` stores the weights as float16 (``store_weights_fp16``). Returns the largest
     difference seen over ``check_sizes`` (absolute, divided by the output's largest magnitude
     where that exceeds 1); raises ``ExportError`` (and removes the file) if it exceeds
-    ``PARITY_TOLERANCE`` (``FP16_PARITY_TOLERANCE`` with fp16 weights).
+    ``PARITY_TOLERANCE`` (``FP16_PARITY_TOLERANCE`` with fp16 weights), ``ModelError`` if the file
+    cannot be written.
     """
     import onnx
     import onnxruntime as ort
@@ -138,8 +139,11 @@ def export_onnx(
     if fp16_weights:
         store_weights_fp16(proto)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(proto, str(out_path))
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(proto, str(out_path))
+    except OSError as error:
+        raise ModelError(f"cannot write {out_path} ({error.strerror})") from None
 
     session = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
     reference = InferenceGraph(model).eval()  # unfused: checks the BN folding too

@@ -31,6 +31,18 @@ def _weights(option: str, text: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in weights.items()}
 
 
+def _milestones(text: str) -> tuple[int, ...]:
+    from core.errors import WLitePoseError
+
+    try:
+        milestones = tuple(int(m) for m in text.split(","))
+        if not all(m > 0 for m in milestones):
+            raise ValueError
+    except ValueError:
+        raise WLitePoseError(f"--milestones must be comma-separated positive epochs, e.g. 40,55, not {text}") from None
+    return milestones
+
+
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
     parser.add_argument(
@@ -113,6 +125,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 def run(name: str, args: argparse.Namespace) -> int:
     from core.errors import WLitePoseError
+    from core.preprocess import check_input_size
     from models.checkpoint import load_checkpoint
     from models.export import build_metadata, export_onnx
     from models.schemas import get_schema
@@ -120,7 +133,18 @@ def run(name: str, args: argparse.Namespace) -> int:
 
     epochs, milestones = PRESETS[args.preset]
     if args.milestones:
-        milestones = tuple(int(m) for m in args.milestones.split(","))
+        milestones = _milestones(args.milestones)
+    counts = [("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--max-steps", args.max_steps)]
+    for option, value in counts:
+        if value is not None and value <= 0:
+            raise WLitePoseError(f"{option} must be positive, not {value}")
+    if args.workers < 0:
+        raise WLitePoseError(f"--workers must be a number of processes (0: load in the main one), not {args.workers}")
+    if args.threads is not None and args.threads < 1:
+        raise WLitePoseError(f"--threads must be at least 1, not {args.threads}")
+    if not args.lr > 0:
+        raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
+    check_input_size(args.size)
     if args.ae_factor < 0:
         raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
     if not 0 <= args.mosaic <= 1:
@@ -140,6 +164,13 @@ def run(name: str, args: argparse.Namespace) -> int:
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
         if not Path(path).exists():
             raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise WLitePoseError(f"--out {out} is a file, not a run folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WLitePoseError(f"cannot create the run folder --out {out} ({error.strerror})") from None
     config = TrainConfig(
         train_annotations=train_ann,
         train_images=train_img,

@@ -8,6 +8,7 @@ import torch
 
 from main import main
 from models import export as export_module
+from models.errors import ModelError
 from models.export import ExportError, build_metadata, export_onnx
 from models.schemas import COCO17, CROWDPOSE14
 from models.wlitepose import build_model
@@ -76,13 +77,46 @@ def test_cli_info_json(capsys):
     [
         (["info", "--variant", "nope"], "unknown variant"),
         (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
+        (["info", "--variant", "wlitepose_xs", "--size", "0"], "positive multiple of 32, got 0"),
+        (["info", "--variant", "wlitepose_xs", "--size", "-64"], "positive multiple of 32, got -64"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a positive count"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a positive count"),
         (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
+        (["export", "--checkpoint", "{tmp}", "--out", "{tmp}/x.onnx"], "is a folder, not a checkpoint file"),
+        (["export", "--variant", "litepose_xs", "--out", "{tmp}"], "is a folder; give the path of the .onnx file"),
+        (["export", "--variant", "litepose_xs", "--out", "{tmp}/file.txt/x.onnx"], "cannot create the folder"),
     ],
 )
-def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, capsys):
-    assert main(argv) == 2
+def test_cli_bad_input_is_one_sentence_and_exit_2(argv, message, tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("")
+    assert main([arg.format(tmp=tmp_path) for arg in argv]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_cli_refuses_an_unknown_schema_while_parsing(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--variant", "litepose_xs", "--schema", "bogus", "--out", "x.onnx"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in err.splitlines()[-1] and "Traceback" not in err
+
+
+def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys):
+    checkpoint = tmp_path / "ck.pt"
+    checkpoint.write_bytes((Path(__file__).resolve().parents[2] / "assets" / "wlitepose_xs_256.pt").read_bytes())
+    before = checkpoint.read_bytes()
+    (tmp_path / "sub").mkdir()
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "sub" / ".." / "ck.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would overwrite the checkpoint it reads" in err
+    assert checkpoint.read_bytes() == before
+
+
+def test_export_that_cannot_write_its_file_says_so_in_one_sentence(tmp_path):
+    (tmp_path / "file.txt").write_text("")
+    meta = build_metadata(COCO17, "litepose_xs", 64, "coco", False)
+    with pytest.raises(ModelError, match="cannot write .*x.onnx"):
+        export_onnx(build_model("litepose_xs"), tmp_path / "file.txt" / "x.onnx", meta, check_sizes=((64, 64),))
 
 
 def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, capsys):

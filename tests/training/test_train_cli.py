@@ -37,6 +37,33 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--precise-bn must be a number of batches" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["--batch-size", "0"], "--batch-size must be positive, not 0"),
+        (["--epochs", "0", "--max-steps", "1"], "--epochs must be positive, not 0"),
+        (["--max-steps", "0"], "--max-steps must be positive, not 0"),
+        (["--workers", "-1"], "--workers must be a number of processes"),
+        (["--threads", "0"], "--threads must be at least 1, not 0"),
+        (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
+        (["--milestones", "abc"], "--milestones must be comma-separated positive epochs"),
+        (["--milestones", "40,0"], "--milestones must be comma-separated positive epochs"),
+        (["--size", "0"], "--size must be a positive multiple of 32, not 0"),
+        (["--size", "100"], "--size must be a positive multiple of 32, not 100"),
+        (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
+        (["--out", "{tmp}/text.avi/run"], "cannot create the run folder"),
+    ],
+)
+def test_bad_counts_rates_and_run_folders_are_one_sentence_and_exit_2(options, message, tmp_path, shared_data, capsys):
+    (tmp_path / "text.avi").write_text("")
+    data = shared_data / "crowdpose_sample" / "test_crowdpose.json"
+    argv = ["train", "--train-data", str(data), "--out", str(tmp_path / "run")]
+    assert main([*argv, *(option.format(tmp=tmp_path) for option in options)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists() and (tmp_path / "text.avi").read_text() == ""
+
+
 def test_resumed_schedule_takes_the_new_milestones():
     """A run saved at epoch 25 of a 350/480 schedule, resumed with drops at 20 and 30: lr 1e-4 now,
     1e-5 from epoch 30."""
