@@ -110,6 +110,7 @@ class Dashboard(QWidget):
         plot.setXRange(0, HISTORY - 1, padding=0)
         plot.enableAutoRange(axis="y")
         plot.setMinimumHeight(120)
+        plot.setMinimumWidth(1)  # the plots claim no width: below their widths they hide (resizeEvent)
         return plot
 
     def add_sample(self, values: dict[str, float]) -> None:

@@ -65,6 +65,7 @@ def draw_poses(
                 pts = np.round(np.array(points)).astype(np.int32)
                 cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
     person_boxes = poses.boxes()
+    tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
     for n in range(len(poses)):
         color = track_color(int(poses.track_ids[n]))
         xy = poses.xy[n]
@@ -86,23 +87,30 @@ def draw_poses(
         if scores:
             label.append(f"({poses.scores[n]:.2f})")
         if label:
-            _draw_label(image_bgr, " ".join(label), (x0, y0), color, thickness)
+            _draw_label(image_bgr, " ".join(label), (x0, y0), color, thickness, tags)
     return image_bgr
 
 
-def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, thickness: int) -> None:
-    """Text on a tag of the track colour above the person's top-left corner (inside it at the top
-    edge), shifted to stay inside the image; black or white ink, whichever reads on the colour."""
+def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, thickness: int, taken: list) -> None:
+    """Text on a tag of the track colour above the person's top-left corner (inside the box when there
+    is no room above), kept inside the image and moved up or down past the tags already drawn
+    (``taken``, updated); black or white ink, whichever reads on the colour."""
     h, w = image_bgr.shape[:2]
     scale = 0.4 + thickness * 0.15
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     pad = 2
-    x = min(max(corner[0], 0), max(w - tw - 2 * pad, 0))
-    top = corner[1] - th - base - 2 * pad
-    if top < 0:
-        top = max(corner[1], 0)
-    top = min(top, max(h - th - base - 2 * pad, 0))
-    cv2.rectangle(image_bgr, (x, top), (x + tw + 2 * pad, top + th + base + 2 * pad), color, -1)
+    tag_w, tag_h = tw + 2 * pad, th + base + 2 * pad
+    x = min(max(corner[0], 0), max(w - tag_w, 0))
+    top = corner[1] - tag_h if corner[1] >= tag_h else max(corner[1], 0)
+    for step in range(2 * len(taken) + 1):  # 0, -1, +1, -2, +2 ... tag heights from the first place
+        shift = (step + 1) // 2 * (-1 if step % 2 else 1) * tag_h
+        y = min(max(top + shift, 0), max(h - tag_h, 0))
+        if not any(x < x1 and x0 < x + tag_w and y < y1 and y0 < y + tag_h for x0, y0, x1, y1 in taken):
+            break
+    else:
+        y = min(max(top, 0), max(h - tag_h, 0))  # no free place near: overlap where it belongs
+    taken.append((x, y, x + tag_w, y + tag_h))
+    cv2.rectangle(image_bgr, (x, y), (x + tag_w - 1, y + tag_h - 1), color, -1)
     b, g, r = color
     ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
-    cv2.putText(image_bgr, text, (x + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)
+    cv2.putText(image_bgr, text, (x + pad, y + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)

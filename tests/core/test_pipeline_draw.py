@@ -82,3 +82,13 @@ def test_a_label_at_the_frame_edge_stays_whole_inside_the_frame():
     assert rows.min() == 2  # no room above the person: the tag hangs from the top of their box
     ink = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     assert (ink.max(axis=2) > 0).all()  # the tag is filled: text on it reads on any background
+
+
+def test_labels_of_people_side_by_side_do_not_cover_each_other():
+    xy = np.array([[[60, 80], [62, 140]], [[70, 82], [72, 140]]], np.float32)  # two tops 10 px apart
+    image = np.zeros((200, 200, 3), np.uint8)
+    draw_poses(image, Poses(xy, [[1, 1], [1, 1]], [0.9, 0.8], [5, 6]), [(0, 1)], scores=True)
+    tags = image[:, 100:]  # right of both skeletons: only the tags reach here
+    rows = [np.nonzero(np.all(tags == track_color(t), axis=2).any(axis=1))[0] for t in (5, 6)]
+    assert len(rows[0]) > 10 and len(rows[1]) > 10  # both tags drawn whole
+    assert rows[0].max() < rows[1].min() or rows[1].max() < rows[0].min()  # one above the other
