@@ -1,6 +1,9 @@
 """Do smaller copies of a trained model pay off? Size, latency and dev-set AP against the fp32 file.
 
-    python benchmarks/compression.py [--model assets/wlitepose_xs_256.onnx] [--data ../shared/data]
+    python benchmarks/compression.py [--model FP32_FILE.onnx] [--data ../shared/data]
+
+The default model is the fp32 export of ``assets/wlitepose_xs_256.pt`` (made here, in a temporary
+folder): the shipped ``.onnx`` already stores float16 weights, so it cannot be the fp32 reference.
 
 Two copies: ``fp16w`` stores the weights in float16 (``wlitepose export --fp16-weights`` does the
 same; the arithmetic stays fp32); ``int8`` is onnxruntime's static QDQ quantization (per-channel
@@ -21,9 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
-from model_latency import measure
+from model_latency import MIN_RUNS, measure
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
+from core.errors import WLitePoseError
 from core.evaluation import evaluate_model
 from core.preprocess import letterbox
 from core.session import PoseModel
@@ -83,28 +87,60 @@ def heatmap_agreement(fp32: PoseModel, other: PoseModel, data: list[np.ndarray])
     return float(diff.mean()), float(np.percentile(diff, 99)), float(np.concatenate(same).mean())
 
 
+def has_fp16_weights(path: Path) -> bool:
+    return any(t.data_type == onnx.TensorProto.FLOAT16 for t in onnx.load(str(path)).graph.initializer)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
+    parser.add_argument("--model", type=Path, help="an fp32 model file (default: exported from the shipped .pt)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="has train/ and val/")
     parser.add_argument("--calibration-images", type=int, default=64)
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per file and thread count (>= 50)")
+    parser.add_argument(
+        "--runs", type=int, default=50, help=f"timed runs per file and thread count (at least {MIN_RUNS})"
+    )
     args = parser.parse_args()
-    fp32 = PoseModel(args.model, threads=2)
+    for folder in (args.data / "train" / "images", args.data / "val" / "images"):
+        if not folder.is_dir():
+            print(f"compression: {folder} does not exist (--data needs train/images and val/)", file=sys.stderr)
+            return 2
+    if args.runs < MIN_RUNS:
+        parser.error(f"--runs must be at least {MIN_RUNS}: fewer make the medians noise")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return compare(args.model or export_fp32(Path(tmp)), args, Path(tmp))
+        except WLitePoseError as error:
+            print(f"compression: {error}", file=sys.stderr)
+            return 2
+
+
+def export_fp32(workdir: Path) -> Path:
+    """The shipped torch weights exported in fp32, with `wlitepose export`."""
+    from main import main as wlitepose
+
+    out = workdir / "fp32.onnx"
+    if wlitepose(["export", "--checkpoint", str(ROOT / "assets" / "wlitepose_xs_256.pt"), "--out", str(out)]):
+        raise WLitePoseError("exporting assets/wlitepose_xs_256.pt failed")
+    return out
+
+
+def compare(model_path: Path, args: argparse.Namespace, tmp: Path) -> int:
+    fp32 = PoseModel(model_path, threads=2)
+    if has_fp16_weights(model_path):
+        raise WLitePoseError(f"{model_path} already stores float16 weights; pass the fp32 file it was made from")
     size = fp32.info.input_size
     val = args.data / "val"
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {"fp32": args.model, "fp16w": Path(tmp) / "fp16w.onnx", "int8": Path(tmp) / "int8.onnx"}
-        fp16_copy(args.model, paths["fp16w"])
-        quantize(args.model, paths["int8"], blobs(fp32, args.data / "train" / "images", args.calibration_images))
-        models = {name: fp32 if name == "fp32" else PoseModel(path, threads=2) for name, path in paths.items()}
-        files = {name: (path, size) for name, path in paths.items()}
-        rows = [row for threads in (1, 2) for row in measure(files, threads, max(args.runs, 50))]
-        latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
-        ap = {name: evaluate_model(m, val / "annotations.json", val / "images") for name, m in models.items()}
-        dev_blobs = blobs(fp32, val / "images")
-        agreement = {name: heatmap_agreement(fp32, m, dev_blobs) for name, m in models.items() if name != "fp32"}
-        sizes = {name: path.stat().st_size / 1e6 for name, path in paths.items()}
+    paths = {"fp32": model_path, "fp16w": tmp / "fp16w.onnx", "int8": tmp / "int8.onnx"}
+    fp16_copy(model_path, paths["fp16w"])
+    quantize(model_path, paths["int8"], blobs(fp32, args.data / "train" / "images", args.calibration_images))
+    models = {name: fp32 if name == "fp32" else PoseModel(path, threads=2) for name, path in paths.items()}
+    files = {name: (path, size) for name, path in paths.items()}
+    rows = [row for threads in (1, 2) for row in measure(files, threads, args.runs)]
+    latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
+    ap = {name: evaluate_model(m, val / "annotations.json", val / "images") for name, m in models.items()}
+    dev_blobs = blobs(fp32, val / "images")
+    agreement = {name: heatmap_agreement(fp32, m, dev_blobs) for name, m in models.items() if name != "fp32"}
+    sizes = {name: path.stat().st_size / 1e6 for name, path in paths.items()}
     print(f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}")
     for name in paths:
         print(

@@ -37,6 +37,9 @@ def make_session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+MIN_RUNS = 50
+
+
 def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup: int = 10) -> list[dict]:
     sessions = {v: make_session(p, threads) for v, (p, _) in files.items()}
     inputs = {v: np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32) for v, (_, s) in files.items()}
@@ -61,9 +64,13 @@ def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per variant and thread count (>= 50)")
+    parser.add_argument(
+        "--runs", type=int, default=50, help=f"timed runs per variant and thread count (at least {MIN_RUNS})"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.runs < MIN_RUNS:
+        parser.error(f"--runs must be at least {MIN_RUNS}: fewer make the medians noise")
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
@@ -73,7 +80,7 @@ def main() -> int:
             meta = build_metadata(COCO17, variant, model.input_size, "none", False)
             export_onnx(model, path, meta, check_sizes=((model.input_size, model.input_size),))
             files[variant] = (path, model.input_size)
-        rows = [row for threads in (1, 2) for row in measure(files, threads, max(args.runs, 50))]
+        rows = [row for threads in (1, 2) for row in measure(files, threads, args.runs)]
     if args.json:
         print(json.dumps(rows))
         return 0

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.decode import DecodeConfig, decode  # noqa: E402
+from core.errors import WLitePoseError  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.preprocess import letterbox, letterbox_geometry  # noqa: E402
 from core.progress import StageTimes  # noqa: E402
@@ -139,8 +140,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        model = PoseModel(get_model(args.model, Path(tmp)), threads=args.threads)
-        video = video_stages(model, args.video, args.frames, Path(tmp))
+        try:
+            model = PoseModel(get_model(args.model, Path(tmp)), threads=args.threads)
+            video = video_stages(model, args.video, args.frames, Path(tmp))
+        except WLitePoseError as error:
+            print(f"pipeline: {error}", file=sys.stderr)
+            return 2
     crowds = crowd_costs()
     stages = video["ms_per_frame"]
     overhead = stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]

@@ -27,7 +27,7 @@ def _pycocotools():
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError:
-        raise WLitePoseError("evaluation needs pycocotools: pip install 'wlitepose[train]' or pycocotools") from None
+        raise WLitePoseError("evaluation needs pycocotools: pip install pycocotools (or the train extra)") from None
     return COCO, COCOeval
 
 

@@ -3,3 +3,15 @@
 
 class ModelError(ValueError):
     """Bad variant name, unreadable checkpoint, failed export: one sentence for the user."""
+
+
+def require_train_extra(command: str) -> None:
+    """`info`, `export` and `train` run torch and onnx, which inference never installs: say how to get them."""
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise ModelError(
+            f"`wlitepose {command}` needs the train extra ({error.name} is not installed): "
+            "pip install torch==2.13.0 && pip install -e '.[train]'"
+        ) from None

@@ -124,6 +124,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(name: str, args: argparse.Namespace) -> int:
+    from models.errors import require_train_extra
+
+    require_train_extra(name)
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
     from models.checkpoint import load_checkpoint

@@ -1,7 +1,8 @@
 """Keypoint CSV (layout version 1) and its sidecar JSON.
 
 One row per (frame, person): ``frame, time_s, track_id, score, x_min, y_min, x_max, y_max``,
-then ``<keypoint>_x, <keypoint>_y, <keypoint>_score`` in schema order. Coordinates are image
+then ``<keypoint>_x, <keypoint>_y, <keypoint>_score`` in schema order. ``track_id`` is -1 for a
+person without a confirmed track (a new track's first frame, or every person without tracking). Coordinates are image
 pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a person without
 joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
 fps, resolution, source, model file hash, keypoint names, skeleton and settings; it is rewritten

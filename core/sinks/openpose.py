@@ -1,8 +1,9 @@
 """OpenPose-style output: one ``<stem>_<frame:012d>_keypoints.json`` per frame in a folder.
 
 Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints_2d":
-[x, y, c]*K, and OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in
-OpenPose. Files are written atomically, so every file present is complete.
+[x, y, c]*K in the model's keypoint order (COCO-17 for COCO models, not OpenPose's BODY_25), and
+OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPose. Files are
+written atomically, so every file present is complete.
 """
 
 from __future__ import annotations

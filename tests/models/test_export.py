@@ -1,4 +1,5 @@
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +138,11 @@ def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, ca
     assert (heat32.reshape(17, -1).argmax(1) == heat16.reshape(17, -1).argmax(1)).mean() >= 0.9
     meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert meta["trained"] == "true" and meta["variant"] == "wlitepose_xs"
+
+
+@pytest.mark.parametrize("command", [["info", "--variant", "wlitepose_xs"], ["train", "--train-data", "d"]])
+def test_without_torch_the_model_tools_say_what_to_install(command, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an inference-only install looks like to an import
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs the train extra (torch is not installed)" in err
