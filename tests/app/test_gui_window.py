@@ -173,7 +173,19 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     assert "× real time" in window.view._hud
 
 
-def test_event_loop_keeps_responding_while_processing(qtbot, window, video):
+def test_the_network_runs_off_the_gui_thread_and_the_event_loop_keeps_turning(qtbot, window, video, monkeypatch):
+    import threading
+
+    from core.session import PoseModel
+
+    threads = set()
+    run = PoseModel.run
+
+    def recording_run(self, blob):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return run(self, blob)
+
+    monkeypatch.setattr(PoseModel, "run", recording_run)
     window.transport.set_speed(0.0)  # Max: process as fast as possible
     play(qtbot, window, video, frames=1)
     ticks = []
@@ -183,10 +195,12 @@ def test_event_loop_keeps_responding_while_processing(qtbot, window, video):
     start = window.frames_shown
     qtbot.wait(2500)
     timer.stop()
-    processed = window.frames_shown - start
+    assert window.frames_shown - start >= 5
+    assert threads == {False}  # every inference ran in the worker thread
+    # a frame's whole processing (~50-100 ms here) would show as a gap if it ran on the GUI thread;
+    # the bound is loose so that a busy machine does not fail it
     gaps = np.diff(ticks) * 1000.0
-    assert processed >= 5
-    assert gaps.max() < 100.0, f"event loop blocked for {gaps.max():.0f} ms"
+    assert gaps.max() < 500.0, f"event loop blocked for {gaps.max():.0f} ms"
 
 
 def test_screenshot_of_the_main_window_on_a_real_frame(qtbot, window, video):
