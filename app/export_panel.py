@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.export_job import ExportJob, ExportRequest, prepare_export
 from core.sinks import SinkOptions
+from core.sources import ended_early
 
 # SinkOptions field -> (label, output name from a stem)
 FORMATS = {
@@ -88,6 +89,7 @@ class ExportPanel(QWidget):
         layout.addWidget(self.eta)
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
+        self._frame_count: int | None = None  # of the file being exported, as its progress says
 
     def formats(self) -> tuple[str, ...]:
         return tuple(name for name, box in self.checks.items() if box.isChecked())
@@ -105,7 +107,7 @@ class ExportPanel(QWidget):
     def set_recording(self, recording: bool) -> None:
         self.record_button.blockSignals(True)
         self.record_button.setChecked(recording)
-        self.record_button.setText("■ Stop recording" if recording else "● Record")
+        self.record_button.setText("■ Stop" if recording else "● Record")  # as wide: the panel keeps its width
         self.record_button.blockSignals(False)
 
     def start_export(self, request: ExportRequest) -> None:
@@ -133,7 +135,9 @@ class ExportPanel(QWidget):
     def _finished(self, frames: int, cancelled: bool) -> None:
         verb = "Export cancelled after" if cancelled else "Exported"
         self.eta.setText(f"{verb} {frames} frames")
-        self.message.emit(f"{verb} {frames} frames to {self.folder.text() or '.'}")
+        text = f"{verb} {frames} frames to {self.folder.text() or '.'}"
+        short = None if cancelled else ended_early(frames, self._frame_count)
+        self.message.emit(f"{text}; {short}" if short else text)
 
     def _failed(self, text: str) -> None:
         self.eta.setText("export failed")
@@ -153,6 +157,7 @@ class ExportPanel(QWidget):
             self.eta.setText("starting…")
 
     def show_progress(self, done: int, total: int | None, rate: float) -> None:
+        self._frame_count = total
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))

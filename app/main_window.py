@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self._last_index = -1
         self._fps = 0.0
         self._play_speed = float("inf")  # video seconds per second, see _track_speed
+        self._hud = ""  # the last frame's heads-up line, without the playback speed
         self._error_box: QMessageBox | None = None
 
         self.view = VideoView()
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(side)
-        scroll.setMinimumWidth(320)
+        side.ensurePolished()
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -243,10 +245,11 @@ class MainWindow(QMainWindow):
         else:
             people = len(packet.poses)
             hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
-        if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
-            hud += f" · {self._play_speed:.2f}× real time"
         if packet.recording:
             hud = "● REC  " + hud
+        self._hud = hud
+        if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
+            hud += f" · {self._play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
         self.transport.show_position(packet.index, packet.frame_count)
         sample = dict(packet.timings_ms)
@@ -292,6 +295,8 @@ class MainWindow(QMainWindow):
         self.transport.set_playing(playing)
         self._play_speed = float("inf")  # a pause is not slow playback: measure afresh
         self._last_frame_time = 0.0
+        if not playing:
+            self.view.set_hud(self._hud)  # the paused frame's line, without the playback speed
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)

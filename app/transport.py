@@ -58,7 +58,7 @@ class Transport(QWidget):
         layout.addWidget(self.position)
         layout.addWidget(self.speed_box)
         self._fps = 0.0
-        self.set_source(frame_count=None, fps=0.0, live=True)
+        self.set_source(frame_count=None, fps=0.0, live=False)  # nothing open: no seeking, no position
 
     @property
     def speed(self) -> float:

@@ -32,6 +32,10 @@ class VideoView(QWidget):
         self._hud = hud
         self.update()
 
+    def set_hud(self, hud: str) -> None:
+        self._hud = hud
+        self.update()
+
     def clear(self, placeholder: str) -> None:
         self._image = None
         self._hud = ""

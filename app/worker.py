@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
@@ -27,7 +26,7 @@ from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
-from core.sources import Frame, FrameSource, open_source
+from core.sources import Frame, FrameSource, ended_early, open_source
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,7 @@ class PoseWorker(QObject):
         self._next_due = 0.0
         self._pending_seek: int | None = None
         self._at_end = False
+        self._warned_short = False  # a file that ends before its frame count is said once
         self._lock = threading.Lock()
         self._packet: FramePacket | None = None
         self._timer: QTimer | None = None
@@ -129,8 +129,8 @@ class PoseWorker(QObject):
     @Slot(str)
     def open(self, spec: str) -> None:
         """The new source opens before the old one closes: if it cannot, what was open stays open
-        (only the same spec, a webcam that cannot be opened twice, is closed first)."""
-        if self._info is not None and self._info.spec == spec:
+        (only the live source being reopened, a webcam that cannot be opened twice, is closed first)."""
+        if self._info is not None and self._info.spec == spec and self._info.is_live:
             self._close_source()
         try:
             source = open_source(spec)
@@ -147,14 +147,13 @@ class PoseWorker(QObject):
         self._dropped = 0
         self._last_index = -1
         self._at_end = False
+        self._warned_short = False
         self.opened.emit(self._info)
         self.set_playing(True)
 
     @Slot(str, object)
     def load_model(self, path: str, config: PipelineConfig) -> None:
         try:
-            if not Path(path).is_file():
-                raise WLitePoseError(f"Model file {path} not found; choose an ONNX model with the model picker.")
             model = PoseModel(path, threads=inference_threads())
             pipeline = PosePipeline(model, config)
         except Exception as error:  # noqa: BLE001
@@ -306,6 +305,10 @@ class PoseWorker(QObject):
         except StopIteration:
             self._at_end = True
             self.set_playing(False)
+            short = None if self._info.is_live else ended_early(self._last_index + 1, self._info.frame_count)
+            if short and not self._warned_short:
+                self._warned_short = True
+                self.error.emit(short[0].upper() + short[1:] + ".")
             return False
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)

@@ -65,7 +65,7 @@ def draw_poses(
                 pts = np.round(np.array(points)).astype(np.int32)
                 cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
     person_boxes = poses.boxes()
-    tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
+    labels = []  # (text, top-left corner, colour), drawn after every skeleton so none is painted over
     for n in range(len(poses)):
         color = track_color(int(poses.track_ids[n]))
         xy = poses.xy[n]
@@ -87,7 +87,10 @@ def draw_poses(
         if scores:
             label.append(f"({poses.scores[n]:.2f})")
         if label:
-            _draw_label(image_bgr, " ".join(label), (x0, y0), color, thickness, tags)
+            labels.append((" ".join(label), (x0, y0), color))
+    tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
+    for text, corner, color in labels:
+        _draw_label(image_bgr, text, corner, color, thickness, tags)
     return image_bgr
 
 

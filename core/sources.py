@@ -192,6 +192,14 @@ class LiveSource(FrameSource):
         self._cap.release()
 
 
+def ended_early(frames_read: int, frame_count: int | None) -> str | None:
+    """The warning for a video file that ended before the frame count its header gives (None if it did not;
+    OpenCV's count may be one off), e.g. a file cut short while being copied."""
+    if frame_count and frames_read < frame_count - 1:
+        return f"the video ended after {frames_read} of its {frame_count} frames (the file may be damaged or cut short)"
+    return None
+
+
 def open_source(spec: str) -> FrameSource:
     """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
     spec = str(spec).strip()

@@ -17,7 +17,7 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
-from core.sources import open_source
+from core.sources import ended_early, open_source
 
 
 class StopRequest:
@@ -121,10 +121,9 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 progress.close()
         if source.end_reason:
             print(f"wlitepose: {source.end_reason}", file=sys.stderr)
-        elif not stop.requested and total and times.frames < total - 1:  # OpenCV's count may be one off
+        elif not stop.requested and ended_early(times.frames, total):
             print(
-                f"wlitepose: warning: the video ended after {times.frames} of its {total} frames "
-                "(the file may be damaged or cut short); the outputs hold the frames read",
+                f"wlitepose: warning: {ended_early(times.frames, total)}; the outputs hold the frames read",
                 file=sys.stderr,
             )
     if times.frames == 0:

@@ -43,6 +43,7 @@ def test_dashboard_values_are_never_cut_short(qtbot):
 def test_transport_disables_seeking_for_live_sources(qtbot):
     transport = Transport()
     qtbot.addWidget(transport)
+    assert transport.position.text() == "—" and not transport.slider.isEnabled()  # nothing open yet
     transport.set_source(frame_count=None, fps=30.0, live=True)
     assert not transport.slider.isEnabled() and transport.play_button.isEnabled()
     transport.set_source(frame_count=100, fps=10.0, live=False)

@@ -171,6 +171,24 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
     # a real frame or two (10 a second) pull the estimate up from 0.4 only gradually
     assert "× real time" in window.view._hud
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: "× real time" not in window.view._hud, timeout=10000)  # a pause is not slow
+    assert "fps" in window.view._hud
+
+
+def test_a_video_cut_short_says_so_when_it_ends(qtbot, window, video, tmp_path):
+    capture = cv2.VideoCapture(str(video))
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for _ in range(8):
+        writer.write(capture.read()[1])
+    writer.release()
+    capture.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])
+    window.open_source(str(cut))
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=20000)
+    assert "ended after" in window.last_error and "of its 8 frames" in window.last_error
 
 
 def test_the_network_runs_off_the_gui_thread_and_the_event_loop_keeps_turning(qtbot, window, video, monkeypatch):

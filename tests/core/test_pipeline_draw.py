@@ -92,3 +92,14 @@ def test_labels_of_people_side_by_side_do_not_cover_each_other():
     rows = [np.nonzero(np.all(tags == track_color(t), axis=2).any(axis=1))[0] for t in (5, 6)]
     assert len(rows[0]) > 10 and len(rows[1]) > 10  # both tags drawn whole
     assert rows[0].max() < rows[1].min() or rows[1].max() < rows[0].min()  # one above the other
+
+
+def test_a_tag_is_never_painted_over_by_a_later_skeleton():
+    first = [[60, 60], [62, 120]]  # its tag lies above (60, 60)
+    crossing = [[40, 50], [140, 50]]  # a second person's limb runs across that tag
+    image = np.zeros((160, 200, 3), np.uint8)
+    draw_poses(image, Poses(np.array([first, crossing], np.float32), [[1, 1], [1, 1]], [0.9, 0.8], [5, 6]), [(0, 1)])
+    above = image[:54, 60:]  # above the first person's top joint, from its x on: the tag alone
+    rows, cols = np.nonzero(np.all(above == track_color(5), axis=2))
+    inside = above[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    assert len(rows) > 100 and not np.all(inside == track_color(6), axis=2).any()  # the limb passes under it
