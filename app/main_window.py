@@ -202,15 +202,31 @@ class MainWindow(QMainWindow):
         if not self.export_panel.formats():
             self.show_error("Tick at least one export format.")
             return
+        sinks = self.export_panel.sink_options(self._stem())
+        existing = [Path(p).name for p in dataclasses.asdict(sinks).values() if p and Path(p).exists()]
+        if existing and not self._confirm_replace(existing):
+            return
         self.settings = self.controls.read(self.settings)
         request = ExportRequest(
             source=self.source.spec,
             model=self.model_path,
             config=pipeline_config(self.settings),
             overlay=self._overlay(),
-            sinks=self.export_panel.sink_options(self._stem()),
+            sinks=sinks,
         )
         self.export_panel.start_export(request)
+
+    def _confirm_replace(self, names: list[str]) -> bool:
+        """Earlier exports of this source in the folder are replaced only when the user says so."""
+        answer = QMessageBox.question(
+            self,
+            "Replace earlier exports?",
+            f"{', '.join(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
+            f"Replace {'it' if len(names) == 1 else 'them'}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def show_error(self, text: str) -> None:
         """A short dialog that does not block the event loop, and the same line in the status bar."""

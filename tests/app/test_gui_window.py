@@ -329,3 +329,28 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(qtbot, wi
     cli_rows = list(csv.reader(cli_csv.open()))
     assert len(gui_rows) > 8  # a header and people on the frames (thresholds at 0)
     assert gui_rows == cli_rows
+
+
+def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    out = tmp_path / "gui"
+    out.mkdir()
+    earlier = out / f"{frames_folder.name}.csv"
+    earlier.write_text("an analyst's earlier export\n")
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    play(qtbot, window, frames_folder, frames=1)
+    asked = []
+
+    def answer(reply):
+        return lambda *args: asked.append(args[2]) or reply
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    window.export_panel.export_button.click()
+    assert window.export_panel.job is None and earlier.read_text() == "an analyst's earlier export\n"
+    assert f"{frames_folder.name}.csv already exists" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert earlier.read_text().startswith("frame,time_s,track_id")
