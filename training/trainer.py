@@ -230,6 +230,8 @@ def train(config: TrainConfig) -> Path | None:
     step = start_epoch * len(loader)
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
     for epoch in range(start_epoch, config.epochs):
+        if config.max_steps and step >= config.max_steps:  # also a resumed run already past it
+            break
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         model.train()
@@ -302,8 +304,6 @@ def train(config: TrainConfig) -> Path | None:
                 f"\nepoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
                 file=sys.stderr,
             )
-        if config.max_steps and step >= config.max_steps:
-            break
     main = _is_main()
     if dist.is_initialized():
         dist.barrier()

@@ -20,6 +20,9 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
     with pytest.raises(WLitePoseError, match="holds litepose_xs"):
         train(tiny_run(out, variant="wlitepose_xs", resume=True))
+    train(tiny_run(out, epochs=5, max_steps=2, resume=True))  # already 3 steps in: nothing more to do
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
 
 
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
