@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.controls.apply(s)
         self.transport.set_speed(s.speed)
+        self.transport.keep_pace.setChecked(s.keep_pace)
         self.export_panel.set_formats(s.export_formats)
         self.export_panel.folder.setText(s.export_dir)
         self.source_bar.start_dir = self.controls.start_dir = s.last_dir
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.transport.step_requested.connect(self.handle.step)
         self.transport.seek_requested.connect(self.handle.seek)
         self.transport.speed_changed.connect(self.handle.set_speed)
+        self.transport.keep_pace_changed.connect(self.handle.set_keep_pace)
         self.controls.pipeline_changed.connect(self._pipeline_changed)
         self.controls.overlay_changed.connect(self._overlay_changed)
         self.controls.model_requested.connect(self.load_model)
@@ -142,6 +144,7 @@ class MainWindow(QMainWindow):
         self.export_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.export_panel.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
+        self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
         self.handle.set_overlay(self._overlay())
 
     def _actions(self) -> dict:
@@ -254,7 +257,7 @@ class MainWindow(QMainWindow):
             interval = max(now - self._last_frame_time, 1e-6)
             self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / interval
             if self.transport.play_button.isChecked():
-                self._track_speed(packet.index - self._last_index, interval)
+                self._track_speed(packet.index - self._last_index - packet.skipped, packet.skipped, interval)
         self._last_frame_time, self._last_index = now, packet.index
         if packet.poses is None:
             people, hud = float("nan"), f"{self._fps:4.1f} fps · no model"
@@ -275,12 +278,14 @@ class MainWindow(QMainWindow):
         self.last_packet = packet
         self.frames_shown += 1
 
-    def _track_speed(self, frames: int, interval: float) -> None:
-        """Video seconds played per second (files only, 1 = real time): a file plays every frame, so on a
-        slow machine it falls behind its clock, and the HUD says by how much. Jumps (seeks) are skipped."""
+    def _track_speed(self, frames: int, skipped: int, interval: float) -> None:
+        """Video seconds played per second (files only, 1 = real time): without 'Keep pace' (or while
+        recording) a file plays every frame, so on a slow machine it falls behind its clock, and the HUD
+        says by how much. ``frames`` is the step in frame index besides the ``skipped`` frames; other
+        jumps (seeks) are left out."""
         if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames <= 2:
             return
-        speed = frames / self.source.fps / interval
+        speed = (frames + skipped) / self.source.fps / interval
         self._play_speed = speed if self._play_speed == float("inf") else 0.9 * self._play_speed + 0.1 * speed
 
     def _opened(self, info: SourceInfo) -> None:
@@ -358,6 +363,7 @@ class MainWindow(QMainWindow):
         self.settings = dataclasses.replace(
             self.controls.read(self.settings),
             speed=self.transport.speed,
+            keep_pace=self.transport.keep_pace.isChecked(),
             export_dir=self.export_panel.folder.text(),
             export_formats=self.export_panel.formats(),
         )

@@ -35,6 +35,7 @@ class AppSettings:
     scores: bool = False
     trails: bool = True
     speed: float = 1.0
+    keep_pace: bool = True
     last_dir: str = ""
     last_url: str = ""
     export_dir: str = ""

@@ -1,10 +1,10 @@
-"""Transport for file sources: play/pause, step, seek slider, speed, and the frame counter."""
+"""Transport for file sources: play/pause, step, seek slider, speed, keep pace, and the frame counter."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from app.theme import TEXT
 
@@ -16,6 +16,7 @@ class Transport(QWidget):
     step_requested = Signal(int)
     seek_requested = Signal(int)
     speed_changed = Signal(float)
+    keep_pace_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +49,13 @@ class Transport(QWidget):
         for label, value in SPEEDS:
             self.speed_box.addItem(label, value)
         self.speed_box.currentIndexChanged.connect(lambda row: self.speed_changed.emit(self.speed_box.itemData(row)))
+        self.keep_pace = QCheckBox("Keep pace")
+        self.keep_pace.setChecked(True)
+        self.keep_pace.setToolTip(
+            "Skip the frames this machine cannot process in time, so a file plays at the chosen speed;\n"
+            "off, every frame is shown, however slowly. Recording always keeps every frame."
+        )
+        self.keep_pace.toggled.connect(self.keep_pace_changed)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -57,6 +65,7 @@ class Transport(QWidget):
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.position)
         layout.addWidget(self.speed_box)
+        layout.addWidget(self.keep_pace)
         self._fps = 0.0
         self.set_source(frame_count=None, fps=0.0, live=False)  # nothing open: no seeking, no position
 
@@ -72,7 +81,7 @@ class Transport(QWidget):
         """Files get the whole transport; live sources only play/pause."""
         self._fps = fps
         seekable = not live and bool(frame_count)
-        for widget in (self.back_button, self.forward_button, self.slider, self.speed_box):
+        for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
             widget.setEnabled(seekable)
         self.slider.setRange(0, max(0, (frame_count or 1) - 1))
         self.slider.setValue(0)

@@ -57,6 +57,7 @@ class FramePacket:
     dropped: int  # since the source opened
     started_at: float  # time.perf_counter() when the frame was requested from the source
     recording: bool = False
+    skipped: int = 0  # frames of the file passed over just before this one to keep pace
 
 
 def to_qimage(image_bgr: np.ndarray) -> QImage:
@@ -101,6 +102,8 @@ class PoseWorker(QObject):
         self._sinks = None
         self._playing = False
         self._speed = 1.0
+        self._keep_pace = True
+        self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
         self._last_index = -1
         self._dropped = 0
@@ -144,7 +147,7 @@ class PoseWorker(QObject):
         if self._pipeline is not None:
             self._pipeline.reset()
         self._trails = Trails()
-        self._dropped = 0
+        self._dropped = self._skipped = 0
         self._last_index = -1
         self._at_end = False
         self._warned_short = False
@@ -195,6 +198,10 @@ class PoseWorker(QObject):
     @Slot(float)
     def set_speed(self, speed: float) -> None:
         self._speed = speed
+
+    @Slot(bool)
+    def set_keep_pace(self, keep: bool) -> None:
+        self._keep_pace = keep
 
     @Slot(int)
     def step(self, delta: int) -> None:
@@ -290,13 +297,32 @@ class PoseWorker(QObject):
     def _tick(self) -> None:
         if not self._playing or self._source is None:
             return
+        paced = not self._info.is_live and self._speed > 0 and self._info.fps > 0
+        interval = 1.0 / (self._info.fps * self._speed) if paced else 0.0
+        if paced and self._keep_pace and self._sinks is None:
+            self._skip_late_frames(interval)
         if not self._show_next():
             return
-        if self._info.is_live or self._speed <= 0 or self._info.fps <= 0:
+        if not paced:
             self._schedule(0)
             return
-        self._next_due = max(self._next_due + 1.0 / (self._info.fps * self._speed), time.perf_counter() - 0.5)
+        self._next_due = max(self._next_due + interval, time.perf_counter() - 0.5)
         self._schedule(int((self._next_due - time.perf_counter()) * 1000))
+
+    def _skip_late_frames(self, interval: float) -> None:
+        """Keep pace with the clock: frames whose turn has passed are skipped rather than shown late
+        (never while recording, which keeps every frame)."""
+        late = int((time.perf_counter() - self._next_due) / interval)
+        if late > 0:
+            try:
+                skipped = self._source.skip(late)
+            except Exception as error:  # noqa: BLE001
+                self.set_playing(False)
+                self.error.emit(user_message(error))
+                return
+            self._next_due += skipped * interval
+            self._skipped += skipped
+            self._dropped += skipped
 
     def _show_next(self) -> bool:
         started = time.perf_counter()
@@ -333,6 +359,7 @@ class PoseWorker(QObject):
         self._frames = iter(self._source)
         self._at_end = False
         self._next_due = time.perf_counter()
+        self._skipped = 0
         if self._pipeline is not None:
             self._pipeline.reset()  # a jump breaks motion: tracks and smoothing start over
         self._trails = Trails()
@@ -385,7 +412,9 @@ class PoseWorker(QObject):
             dropped=self._dropped,
             started_at=started,
             recording=self._sinks is not None,
+            skipped=self._skipped,
         )
+        self._skipped = 0
         with self._lock:
             waiting = self._packet is not None
             if waiting:
@@ -405,6 +434,7 @@ class WorkerHandle(QObject):
     _overlay = Signal(object)
     _play = Signal(bool)
     _speed = Signal(float)
+    _keep_pace = Signal(bool)
     _step = Signal(int)
     _seek = Signal(int)
     _record = Signal(object)
@@ -425,6 +455,7 @@ class WorkerHandle(QObject):
             (self._overlay, self.worker.set_overlay),
             (self._play, self.worker.set_playing),
             (self._speed, self.worker.set_speed),
+            (self._keep_pace, self.worker.set_keep_pace),
             (self._step, self.worker.step),
             (self._seek, self.worker.seek),
             (self._record, self.worker.start_recording),
@@ -451,6 +482,9 @@ class WorkerHandle(QObject):
 
     def set_speed(self, speed: float) -> None:
         self._speed.emit(speed)
+
+    def set_keep_pace(self, keep: bool) -> None:
+        self._keep_pace.emit(keep)
 
     def step(self, delta: int) -> None:
         self._step.emit(delta)

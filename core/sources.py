@@ -1,6 +1,7 @@
 """Frame sources: video file, image folder (or one image), webcam index, stream URL.
 
-Files deliver every frame with its timestamp (index / fps). Live sources (webcams, streams)
+Files deliver every frame with its timestamp (index / fps), unless ``skip`` passes some over
+(a player keeping pace with the clock). Live sources (webcams, streams)
 are read by a background thread that keeps only the newest frame, so latency never grows;
 their frame indices count every captured frame, so a gap shows frames that were dropped.
 A live source that stops delivering ends the iteration and sets ``end_reason``.
@@ -51,6 +52,10 @@ class FrameSource:
     def seek(self, index: int) -> None:
         raise WLitePoseError(f"{self.spec} is a live source and cannot seek")
 
+    def skip(self, count: int) -> int:
+        """Files: pass over up to ``count`` frames without delivering them; returns how many."""
+        raise WLitePoseError(f"{self.spec} is a live source and cannot skip frames")
+
     def close(self) -> None:
         """Release the device or file."""
 
@@ -83,6 +88,15 @@ class VideoFileSource(FrameSource):
     def seek(self, index: int) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
         self._next, self._pending = int(index), None
+
+    def skip(self, count: int) -> int:
+        skipped = 0
+        if count > 0 and self._pending is not None:
+            self._pending, skipped = None, 1
+        while skipped < count and self._cap.grab():  # grab decodes without converting: ~2/3 of a read
+            skipped += 1
+        self._next += skipped
+        return skipped
 
     def __iter__(self) -> Iterator[Frame]:
         while True:
@@ -124,6 +138,11 @@ class ImageFolderSource(FrameSource):
 
     def seek(self, index: int) -> None:
         self._next = int(index)
+
+    def skip(self, count: int) -> int:
+        skipped = max(0, min(count, len(self._files) - self._next))
+        self._next += skipped
+        return skipped
 
     def __iter__(self) -> Iterator[Frame]:
         while self._next < len(self._files):

@@ -18,7 +18,7 @@ def _sha256(data: bytes) -> str:
 
 def test_wheel_ships_the_bundled_model_and_sample_next_to_the_code(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), ROOT],
         check=True,
         capture_output=True,
     )

@@ -8,6 +8,7 @@ that real results reach the overlay, the dashboard and the sinks.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp,
 def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, video):
     play(qtbot, window, video, frames=1)
     for _ in range(30):  # a 10 fps file shown at 4 frames a second
-        window._track_speed(1, 0.25)
+        window._track_speed(1, 0, 0.25)
     assert abs(window._play_speed - 0.4) < 0.01
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
@@ -174,6 +175,55 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     window.handle.set_playing(False)
     qtbot.waitUntil(lambda: "× real time" not in window.view._hud, timeout=10000)  # a pause is not slow
     assert "fps" in window.view._hud
+
+
+def slow_down_inference(monkeypatch, seconds: float) -> None:
+    from core.session import PoseModel
+
+    run = PoseModel.run
+
+    def slow_run(self, blob):
+        time.sleep(seconds)
+        return run(self, blob)
+
+    monkeypatch.setattr(PoseModel, "run", slow_run)
+
+
+def collect_packets(qtbot, w: MainWindow, count: int) -> list:
+    seen = []
+
+    def gather() -> bool:
+        packet = w.last_packet
+        if packet is not None and (not seen or seen[-1] is not packet):
+            seen.append(packet)
+        return len(seen) >= count
+
+    qtbot.waitUntil(gather, timeout=30000)
+    return seen
+
+
+def test_keep_pace_skips_the_frames_a_slow_machine_cannot_show_in_time(qtbot, window, video, monkeypatch, tmp_path):
+    slow_down_inference(monkeypatch, 0.3)  # three frame times of the 10 fps file for each frame
+    assert window.transport.keep_pace.isChecked()  # on by default: a demo plays at its own speed
+    window.open_source(str(video))
+    paced = collect_packets(qtbot, window, 6)[1:]
+    assert sum(p.skipped for p in paced) >= 4
+    assert all(b.index - a.index == 1 + b.skipped for a, b in itertools.pairwise(paced))
+    assert 0.6 < window._play_speed < 1.5  # the skips count as played: about real time
+
+    window.transport.keep_pace.setChecked(False)  # every frame, however slowly
+    every = collect_packets(qtbot, window, 6)[2:]  # the change reaches the worker after its current frame
+    assert [p.skipped for p in every] == [0] * 4
+    assert [b.index - a.index for a, b in itertools.pairwise(every)] == [1, 1, 1]
+    assert "× real time" in window.view._hud
+
+    window.transport.keep_pace.setChecked(True)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    window.export_panel.record_button.click()  # a recording keeps every frame
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    recorded = collect_packets(qtbot, window, 4)
+    assert [p.skipped for p in recorded] == [0] * 4
 
 
 def test_a_video_cut_short_says_so_when_it_ends(qtbot, window, video, tmp_path):
@@ -247,11 +297,13 @@ def test_settings_are_remembered(qtbot, model_path):
     qtbot.addWidget(first)
     first.controls.detection.slider.setValue(37)
     first.controls.trails.setChecked(False)
+    first.transport.keep_pace.setChecked(False)
     first.close()
     second = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(second)
     assert second.controls.detection.value() == pytest.approx(0.37)
     assert not second.controls.trails.isChecked()
+    assert not second.transport.keep_pace.isChecked()
     second.close()
 
 

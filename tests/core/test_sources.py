@@ -22,6 +22,37 @@ def test_video_file_delivers_every_frame_with_timestamps(video_path):
         assert again.image.shape == (576, 768, 3)
 
 
+def test_a_file_skips_frames_without_delivering_them(video_path):
+    """What a player keeping pace does: the frame after a skip is the right frame, with its own index."""
+    with open_source(str(video_path)) as source:
+        frames = iter(source)
+        assert next(frames).index == 0
+        assert source.skip(3) == 3
+        after = next(frames)
+        assert after.index == 4 and after.timestamp_s == pytest.approx(0.4)
+    with open_source(str(video_path)) as plain:
+        images = [f.image for _, f in zip(range(5), plain, strict=False)]
+    assert np.array_equal(after.image, images[4])
+    with open_source(str(video_path)) as source:
+        assert source.skip(2) == 2  # before the first frame was read
+        assert next(iter(source)).index == 2
+        source.seek(790)
+        assert source.skip(10) == 5  # up to the end, not past it
+        assert list(source) == []
+
+
+def test_an_image_folder_skips_to_the_right_file(tmp_path):
+    for value in range(5):
+        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((8, 8, 3), value * 40, np.uint8))
+    with open_source(str(tmp_path)) as source:
+        frames = iter(source)
+        next(frames)
+        assert source.skip(2) == 2
+        frame = next(frames)
+        assert (frame.index, int(frame.image[0, 0, 0])) == (3, 120)
+        assert source.skip(9) == 1 and list(frames) == []
+
+
 def test_image_folder_is_sorted_and_single_image_works(tmp_path):
     for name, value in (("b.png", 20), ("a.jpg", 10), ("c.bmp", 30)):
         cv2.imwrite(str(tmp_path / name), np.full((40, 50, 3), value, np.uint8))
