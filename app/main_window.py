@@ -30,6 +30,7 @@ from app.source_bar import SourceBar
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker import Overlay, SourceInfo, WorkerHandle
+from core.sources import source_name
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
@@ -352,10 +353,7 @@ class MainWindow(QMainWindow):
         self.source_bar.set_cameras(list_cameras())
 
     def _stem(self) -> str:
-        if self.source is None:
-            return "wlitepose"
-        name = Path(self.source.spec).stem if Path(self.source.spec).exists() else "stream"
-        return name or "wlitepose"
+        return "wlitepose" if self.source is None else source_name(self.source.spec)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.export_panel.stop()

@@ -13,7 +13,13 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wlitepose_x
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name == "track":
-        parser.add_argument("source", metavar="SOURCE", help="video file, image folder, webcam index (0) or stream URL")
+        parser.add_argument(
+            "sources",
+            nargs="+",
+            metavar="SOURCE",
+            help="video file, image folder, webcam index (0) or stream URL; several are processed one after "
+            "another, and then every output path needs {name} (each source's name), e.g. --csv 'out/{name}.csv'",
+        )
         parser.add_argument("--model", type=Path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})")
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
         parser.add_argument("--csv", type=Path, help="keypoint CSV (with a sidecar .json)")
@@ -31,7 +37,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--smoothing", type=float, default=None, help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5)"
         )
-        parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+        parser.add_argument("--max-frames", type=int, default=None, help="stop each source after N frames")
         parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     elif name == "eval":
         parser.add_argument("--model", type=Path, required=True, help="ONNX model file")

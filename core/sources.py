@@ -10,11 +10,13 @@ A live source that stops delivering ends the iteration and sets ``end_reason``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -219,18 +221,43 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     return None
 
 
+def is_camera(spec: str) -> bool:
+    """A webcam index; a file named "0" in the working folder is a file."""
+    return spec.isdigit() and not Path(spec).exists()
+
+
+def check_exists(spec: str) -> None:
+    """A file or folder source must exist (webcams and stream URLs are checked when they open)."""
+    spec = str(spec).strip()
+    if not is_camera(spec) and "://" not in spec and not Path(spec).expanduser().exists():
+        raise WLitePoseError(f"source {spec} does not exist")
+
+
+def source_name(spec: str) -> str:
+    """A short name for a source's output files: a file's or folder's stem, ``camera0``, or a stream's last
+    path part (its host when the path is empty)."""
+    spec = str(spec).strip()
+    if is_camera(spec):
+        return f"camera{spec}"
+    if "://" in spec:
+        address = urlsplit(spec)
+        name = Path(address.path).stem or address.hostname or "stream"
+        return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
+    name = Path(spec).expanduser().stem
+    return name if name.strip(".") else "source"
+
+
 def open_source(spec: str) -> FrameSource:
     """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
     spec = str(spec).strip()
     if not spec:
         raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
-    if spec.isdigit() and not Path(spec).exists():  # a file named "0" in the working folder is a file
+    if is_camera(spec):
         return LiveSource(int(spec), f"camera {spec}")
     if "://" in spec:
         return LiveSource(spec, spec)
+    check_exists(spec)
     path = Path(spec).expanduser()
-    if not path.exists():
-        raise WLitePoseError(f"source {spec} does not exist")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFolderSource(path)
     return VideoFileSource(path)

@@ -17,7 +17,8 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
-from core.sources import ended_early, open_source
+from core.sinks.multi import NAME_FIELD
+from core.sources import check_exists, ended_early, open_source, source_name
 
 
 class StopRequest:
@@ -65,19 +66,89 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
+    """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
     check_input_size(args.size)
     config = pipeline_config(args)
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError("--threads must be at least 1")
+    options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
+    jobs = plan_outputs(args.sources, options)
     model = PoseModel(resolve_model(args.model, default_model), threads=args.threads)
     pipeline = PosePipeline(model, config)
-    options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
+    inputs = (model.path, *args.sources)
+    if len(jobs) == 1:
+        with StopRequest() as stop:
+            track_source(*jobs[0], pipeline, config, inputs, args.max_frames, stop)
+        if stop.requested:
+            raise KeyboardInterrupt  # main() reports it; the outputs are already closed
+        return 0
+    failed, frames, started = [], 0, time.perf_counter()
+    with StopRequest() as stop:
+        for number, (spec, options) in enumerate(jobs, 1):
+            print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
+            pipeline.reset()  # a new video: tracks start over
+            try:
+                frames += track_source(spec, options, pipeline, config, inputs, args.max_frames, stop)
+            except WLitePoseError as error:
+                print(f"wlitepose: error: {error}", file=sys.stderr)
+                failed.append(spec)
+            if stop.requested:
+                raise KeyboardInterrupt
+    done = len(jobs) - len(failed)
+    print(
+        f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
+        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        file=sys.stderr,
+    )
+    return 2 if failed else 0
+
+
+def plan_outputs(sources: list[str], options: SinkOptions) -> list[tuple[str, SinkOptions]]:
+    """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
+    must use it, so that no source's files replace another's."""
+    if len(sources) > 1 and not options.templated:
+        raise WLitePoseError(
+            f"with several sources every output path needs {NAME_FIELD} (the source's name), "
+            f"e.g. --csv 'results/{NAME_FIELD}.csv'"
+        )
+    for spec in sources:
+        check_exists(spec)  # a mistyped name is found before hours of work, not after
+    jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
+    read = {_resolved(spec) for spec in sources}
+    writer: dict[Path, int] = {}
+    for number, (spec, planned) in enumerate(jobs):
+        for path in (p for p in dataclasses.asdict(planned).values() if p is not None):
+            if _resolved(path) in read:
+                raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
+            first = writer.setdefault(_resolved(path), number)
+            if first != number and jobs[first][0] == spec:
+                raise WLitePoseError(f"{spec} is given twice")
+            if first != number:
+                raise WLitePoseError(f"{jobs[first][0]} and {spec} would both write {path}; process them separately")
+    return jobs
+
+
+def _resolved(path) -> Path:
+    return Path(str(path)).expanduser().resolve()
+
+
+def track_source(
+    spec: str,
+    options: SinkOptions,
+    pipeline: PosePipeline,
+    config: PipelineConfig,
+    inputs: tuple,
+    max_frames: int | None,
+    stop: StopRequest,
+) -> int:
+    """One source through the pipeline into its sinks; returns the frames processed."""
+    model = pipeline.model
     times = StageTimes()
-    with StopRequest() as stop, open_source(args.source) as source:
+    with open_source(spec) as source:
         meta = {
-            "source": str(args.source),
+            "source": str(spec),
             "fps": source.fps,
             "size": list(source.size),
             "frame_count": source.frame_count,
@@ -88,8 +159,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             },
         }
         total = source.frame_count
-        if args.max_frames:
-            total = min(total, args.max_frames) if total else args.max_frames
+        if max_frames:
+            total = min(total, max_frames) if total else max_frames
         print(
             f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
             f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
@@ -98,7 +169,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         trails = Trails()
         progress = ProgressBar(total)
         started = time.perf_counter()
-        with open_sinks(options, model.info, meta, inputs=(model.path,), tracked=config.tracker is not None) as sinks:
+        with open_sinks(options, model.info, meta, inputs=inputs, tracked=config.tracker is not None) as sinks:
             try:
                 read_start = time.perf_counter()
                 for frame in source:
@@ -114,7 +185,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                     times.add({"write": (time.perf_counter() - write_start) * 1000.0})
                     times.frames += 1
                     progress.update()
-                    if stop.requested or (args.max_frames and times.frames >= args.max_frames):
+                    if stop.requested or (max_frames and times.frames >= max_frames):
                         break
                     read_start = time.perf_counter()
             finally:
@@ -127,8 +198,6 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 file=sys.stderr,
             )
     if times.frames == 0:
-        raise WLitePoseError(f"source {args.source} delivered no frames")
+        raise WLitePoseError(f"source {spec} delivered no frames")
     print(times.summary(time.perf_counter() - started), file=sys.stderr)
-    if stop.requested:
-        raise KeyboardInterrupt  # main() reports it; the outputs are already closed
-    return 0
+    return times.frames

@@ -15,6 +15,9 @@ from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink
+from core.sources import source_name
+
+NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,15 @@ class SinkOptions:
     @property
     def any(self) -> bool:
         return any(v is not None for v in asdict(self).values())
+
+    @property
+    def templated(self) -> bool:
+        """Every path given holds ``{name}``, so each source of a batch gets its own files."""
+        return all(NAME_FIELD in str(v) for v in asdict(self).values() if v is not None)
+
+    def for_source(self, name: str) -> SinkOptions:
+        """The paths with ``{name}`` replaced by a source's name."""
+        return SinkOptions(**{k: v if v is None else str(v).replace(NAME_FIELD, name) for k, v in asdict(self).items()})
 
 
 class MultiSink(Sink):
@@ -58,7 +70,7 @@ def open_sinks(
     _check_paths(options, (source_meta.get("source"), *inputs))
     fps = float(source_meta.get("fps") or 30.0)
     size = tuple(source_meta.get("size") or (0, 0))
-    name = Path(str(source_meta.get("source", "frames"))).stem or "frames"
+    name = source_name(str(source_meta.get("source", "frames")))
     multi = MultiSink()
     try:
         if options.csv:

@@ -287,3 +287,79 @@ def _strip_metadata(model_path, out):
 def test_a_mistyped_command_is_named_not_opened_in_the_app(cli):
     rc, _, err = cli("trak", "clip.mp4")
     _assert_clean_error(rc, err, "'trak'", "neither a command")
+
+
+def _clip(video_path, path, frames: int):
+    source = cv2.VideoCapture(str(video_path))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for _ in range(frames):
+        writer.write(source.read()[1])
+    writer.release()
+    source.release()
+    return path
+
+
+def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
+    cli, coco_metadata, painted_model, video_path, tmp_path
+):
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    first = _clip(video_path, tmp_path / "first.avi", 4)
+    second = tmp_path / "second take.avi"
+    second.write_bytes(first.read_bytes())
+    out = tmp_path / "out"
+    outputs = ("--csv", out / "{name}.csv", "--video", out / "{name}.mp4")
+    rc, _, err = cli("track", first, second, "--model", model, *outputs)
+    assert rc == 0, err
+    assert "[1/2]" in err and "[2/2]" in err and "2 of 2 sources done, 8 frames" in err
+    rows = {name: (out / f"{name}.csv").read_text() for name in ("first", "second take")}
+    assert rows["first"] == rows["second take"]  # the same frames: the same rows, IDs from 1 again
+    assert sorted({line.split(",")[2] for line in rows["first"].splitlines()[-2:]}) == ["1", "2"]
+    assert json.loads((out / "second take.csv.json").read_text())["source"] == str(second)
+    assert all((out / f"{name}.mp4").stat().st_size > 0 for name in rows)
+
+
+def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path, video_path, tmp_path):
+    broken = _touch(tmp_path / "broken.mp4", b"not a video" * 100)
+    good = _clip(video_path, tmp_path / "good.avi", 3)
+    rc, _, err = cli("track", broken, good, "--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
+    assert rc == 2
+    assert "broken.mp4 is not a readable video" in err and "1 of 2 sources done" in err and "failed:" in err
+    assert json.loads((tmp_path / "out" / "good.csv.json").read_text())["frames_written"] == 3
+    assert not (tmp_path / "out" / "broken.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "sources, output, words",
+    [
+        (["a.avi", "b.avi"], "out.csv", ["{name}", "several sources"]),
+        (["a.avi", "sub/a.avi"], "{name}.csv", ["both write", "a.csv"]),
+        (["a.avi", "a.avi"], "{name}.csv", ["given twice"]),
+        (["a.avi", "b.avi"], "{name}.avi", ["a file this run reads"]),
+        (["a.avi", "missing.avi"], "out/{name}.csv", ["missing.avi does not exist"]),
+    ],
+)
+def test_a_batch_that_would_lose_data_is_refused_before_any_work(
+    cli, model_path, video_path, tmp_path, monkeypatch, sources, output, words
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("a.avi", "b.avi", "sub/a.avi"):
+        _clip(video_path, tmp_path / name, 1)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.avi")}
+    rc, _, err = cli("track", *sources, "--model", model_path, "--csv" if output.endswith("csv") else "--video", output)
+    _assert_clean_error(rc, err, *words)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.avi")} == before
+    assert not list(tmp_path.rglob("*.csv")) and "[1/2]" not in err
+
+
+def test_source_names_for_output_files():
+    from core.sources import source_name
+
+    assert source_name("clips/Take 2.mp4") == "Take 2"
+    assert source_name("frames/") == "frames"
+    assert source_name("0") == "camera0"
+    assert source_name("rtsp://10.0.0.7:554/live/cam 1.sdp") == "cam_1"
+    assert source_name("http://camera.local:8080/") == "camera.local"
