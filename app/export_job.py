@@ -72,6 +72,7 @@ class ExportJob(QObject):
                 "fps": float(source.fps or 0.0),
                 "size": list(source.size),
                 "frame_count": source.frame_count,
+                "settings": pipeline.settings(),
             }
             total = source.frame_count
             started = last_report = time.perf_counter()

@@ -174,6 +174,8 @@ class PoseWorker(QObject):
             return
         try:
             self._pipeline.configure(config)
+            if self._sinks is not None:
+                self._sinks.settings_changed(self._last_index + 1, self._pipeline.settings())
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
@@ -274,7 +276,13 @@ class PoseWorker(QObject):
 
     def _source_meta(self) -> dict:
         info = self._info
-        return {"source": info.spec, "fps": info.fps, "size": list(info.size), "frame_count": info.frame_count}
+        return {
+            "source": info.spec,
+            "fps": info.fps,
+            "size": list(info.size),
+            "frame_count": info.frame_count,
+            "settings": self._pipeline.settings(),
+        }
 
     def _close_source(self) -> None:
         self.stop_recording()

@@ -67,6 +67,15 @@ class PosePipeline:
             self.tracker.config = config.tracker
         self.config = config
 
+    def settings(self) -> dict:
+        """What the outputs' sidecars record: input size, decoding thresholds, tracker settings."""
+        tracker = self.config.tracker
+        return {
+            "input_size": self.input_size,
+            "decode": dataclasses.asdict(self.config.decode),
+            "tracker": dataclasses.asdict(tracker) if tracker is not None else None,
+        }
+
     def reset(self) -> None:
         """Forget tracks (after a seek or a new source)."""
         if self.tracker is not None:

@@ -152,11 +152,7 @@ def track_source(
             "fps": source.fps,
             "size": list(source.size),
             "frame_count": source.frame_count,
-            "settings": {
-                "input_size": pipeline.input_size,
-                "decode": dataclasses.asdict(config.decode),
-                "tracker": dataclasses.asdict(config.tracker) if config.tracker else None,
-            },
+            "settings": pipeline.settings(),
         }
         total = source.frame_count
         if max_frames:

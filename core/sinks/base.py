@@ -21,6 +21,9 @@ class Sink:
     def close(self) -> None:
         """Finish the file(s); everything written so far is already valid."""
 
+    def settings_changed(self, frame_index: int, settings: dict) -> None:
+        """The pipeline's settings change from this frame on (a live recording whose thresholds were moved)."""
+
     def __enter__(self):
         return self
 

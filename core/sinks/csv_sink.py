@@ -5,8 +5,9 @@ then ``<keypoint>_x, <keypoint>_y, <keypoint>_score`` in schema order. ``track_i
 person without a confirmed track (a new track's first frame, or every person without tracking). Coordinates are image
 pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a person without
 joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
-fps, resolution, source, model file hash, keypoint names, skeleton and settings; it is rewritten
-at close with the number of frames written.
+fps, resolution, source, model file hash, keypoint names, skeleton and settings (and, when they
+change during a recording, ``settings_changes``: each new setting with the frame it applies from);
+it is rewritten at close with the number of frames written.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class CsvSink(Sink):
     def _write_sidecar(self) -> None:
         data = {**self._sidecar, "frames_written": self._frames}
         atomic_write(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
+
+    def settings_changed(self, frame_index: int, settings: dict) -> None:
+        self._sidecar.setdefault("settings_changes", []).append({"from_frame": frame_index, "settings": settings})
+        self._write_sidecar()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         # Python floats and ints (tolist) format several times faster than numpy scalars, to the same text.

@@ -54,6 +54,10 @@ class MultiSink(Sink):
         for sink in self.sinks:
             sink.write(frame_index, time_s, poses, image)
 
+    def settings_changed(self, frame_index: int, settings: dict) -> None:
+        for sink in self.sinks:
+            sink.settings_changed(frame_index, settings)
+
     def close(self) -> None:
         self._stack.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -327,11 +328,18 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= start + 3, timeout=20000)
+    window.controls.detection.slider.setValue(50)  # moved while recording: the sidecar says from when
+    qtbot.waitUntil(lambda: window.frames_shown >= start + 5, timeout=20000)
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Recording saved", timeout=20000)
     rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
     assert rows[0][:3] == ["frame", "time_s", "track_id"]
     assert len(rows) > 3
+    sidecar = json.loads((tmp_path / "vtest_live.csv.json").read_text())
+    assert sidecar["settings"]["decode"]["detection_threshold"] == 0.0
+    (change,) = sidecar["settings_changes"]
+    assert change["settings"]["decode"]["detection_threshold"] == 0.5
+    assert change["from_frame"] > int(rows[1][0])  # after the recording's first frame
 
 
 def test_gui_subcommand_parses_without_loading_qt():
@@ -381,6 +389,8 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(qtbot, wi
     cli_rows = list(csv.reader(cli_csv.open()))
     assert len(gui_rows) > 8  # a header and people on the frames (thresholds at 0)
     assert gui_rows == cli_rows
+    gui_sidecar = json.loads((out / f"{stem}.csv.json").read_text())
+    assert gui_sidecar["settings"] == json.loads(cli_csv.with_suffix(".csv.json").read_text())["settings"]
 
 
 def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, tmp_path, monkeypatch):

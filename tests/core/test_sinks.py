@@ -183,3 +183,12 @@ def test_posec3d_rows_are_tracks_or_ranks_never_mixed(tmp_path):
 def test_video_needs_a_known_container(tmp_path):
     with pytest.raises(WLitePoseError, match=".mp4 or .avi"):
         open_sinks(SinkOptions(video=tmp_path / "a.mkv"), INFO, META)
+
+
+def test_a_settings_change_mid_recording_is_in_the_csv_sidecar(tmp_path):
+    names = ["nose", "left_eye"]
+    with CsvSink(tmp_path / "k.csv", names, {"settings": {"input_size": 256}}) as sink:
+        sink.settings_changed(7, {"input_size": 320})
+        live = json.loads((tmp_path / "k.csv.json").read_text())  # rewritten at once, not only at close
+    assert live["settings"] == {"input_size": 256}
+    assert live["settings_changes"] == [{"from_frame": 7, "settings": {"input_size": 320}}]
