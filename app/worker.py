@@ -319,8 +319,10 @@ class PoseWorker(QObject):
 
     def _skip_late_frames(self, interval: float) -> None:
         """Keep pace with the clock: frames whose turn has passed are skipped rather than shown late
-        (never while recording, which keeps every frame)."""
+        (never while recording, which keeps every frame). The last frame is always shown."""
         late = int((time.perf_counter() - self._next_due) / interval)
+        if self._info.frame_count:
+            late = min(late, self._info.frame_count - self._last_index - 2)
         if late > 0:
             try:
                 skipped = self._source.skip(late)
@@ -339,7 +341,8 @@ class PoseWorker(QObject):
         except StopIteration:
             self._at_end = True
             self.set_playing(False)
-            short = None if self._info.is_live else ended_early(self._last_index + 1, self._info.frame_count)
+            read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
+            short = None if self._info.is_live else ended_early(read, self._info.frame_count)
             if short and not self._warned_short:
                 self._warned_short = True
                 self.error.emit(short[0].upper() + short[1:] + ".")
@@ -367,7 +370,7 @@ class PoseWorker(QObject):
         self._frames = iter(self._source)
         self._at_end = False
         self._next_due = time.perf_counter()
-        self._skipped = 0
+        self._last_index, self._skipped = index - 1, 0  # the next frame read is `index`
         if self._pipeline is not None:
             self._pipeline.reset()  # a jump breaks motion: tracks and smoothing start over
         self._trails = Trails()

@@ -226,16 +226,22 @@ def is_camera(spec: str) -> bool:
     return spec.isdigit() and not Path(spec).exists()
 
 
+def is_live(spec: str) -> bool:
+    """A webcam index or a stream URL (the sources with no end of their own)."""
+    spec = str(spec).strip()
+    return is_camera(spec) or "://" in spec
+
+
 def check_exists(spec: str) -> None:
     """A file or folder source must exist (webcams and stream URLs are checked when they open)."""
     spec = str(spec).strip()
-    if not is_camera(spec) and "://" not in spec and not Path(spec).expanduser().exists():
+    if not is_live(spec) and not Path(spec).expanduser().exists():
         raise WLitePoseError(f"source {spec} does not exist")
 
 
 def source_name(spec: str) -> str:
-    """A short name for a source's output files: a file's or folder's stem, ``camera0``, or a stream's last
-    path part (its host when the path is empty)."""
+    """A short name for a source's output files: a file's name without its extension, a folder's name,
+    ``camera0`` for webcam 0, or a stream URL's last path part (its host when the path is empty)."""
     spec = str(spec).strip()
     if is_camera(spec):
         return f"camera{spec}"
@@ -243,7 +249,8 @@ def source_name(spec: str) -> str:
         address = urlsplit(spec)
         name = Path(address.path).stem or address.hostname or "stream"
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
-    name = Path(spec).expanduser().stem
+    path = Path(spec).expanduser()
+    name = path.name if path.is_dir() else path.stem  # a folder "run.1" keeps its whole name
     return name if name.strip(".") else "source"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 import sys
 import threading
@@ -17,8 +16,8 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
-from core.sinks.multi import NAME_FIELD
-from core.sources import check_exists, ended_early, open_source, source_name
+from core.sinks.multi import NAME_FIELD, check_outputs, output_paths
+from core.sources import check_exists, ended_early, is_live, open_source, source_name
 
 
 class StopRequest:
@@ -74,10 +73,13 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError("--threads must be at least 1")
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
-    jobs = plan_outputs(args.sources, options)
-    model = PoseModel(resolve_model(args.model, default_model), threads=args.threads)
+    model_path = resolve_model(args.model, default_model)
+    inputs = (model_path, *args.sources)
+    if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
+        raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
+    jobs = plan_outputs(args.sources, options, inputs)
+    model = PoseModel(model_path, threads=args.threads)
     pipeline = PosePipeline(model, config)
-    inputs = (model.path, *args.sources)
     if len(jobs) == 1:
         with StopRequest() as stop:
             track_source(*jobs[0], pipeline, config, inputs, args.max_frames, stop)
@@ -92,9 +94,12 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             try:
                 frames += track_source(spec, options, pipeline, config, inputs, args.max_frames, stop)
             except WLitePoseError as error:
-                print(f"wlitepose: error: {error}", file=sys.stderr)
+                print(f"wlitepose: error: {error} (its outputs hold the frames before the error)", file=sys.stderr)
                 failed.append(spec)
             if stop.requested:
+                left = [spec for spec, _ in jobs[number:]]
+                summary = f"wlitepose: stopped during {spec}" + (f"; not started: {', '.join(left)}" if left else "")
+                print(summary, file=sys.stderr)
                 raise KeyboardInterrupt
     done = len(jobs) - len(failed)
     print(
@@ -105,9 +110,10 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     return 2 if failed else 0
 
 
-def plan_outputs(sources: list[str], options: SinkOptions) -> list[tuple[str, SinkOptions]]:
+def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:
     """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
-    must use it, so that no source's files replace another's."""
+    must use it, so that no source's files replace another's. Every path is checked here, before any
+    work: none over a file the run reads (``inputs``), none shared, each writable."""
     if len(sources) > 1 and not options.templated:
         raise WLitePoseError(
             f"with several sources every output path needs {NAME_FIELD} (the source's name), "
@@ -116,14 +122,12 @@ def plan_outputs(sources: list[str], options: SinkOptions) -> list[tuple[str, Si
     for spec in sources:
         check_exists(spec)  # a mistyped name is found before hours of work, not after
     jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
-    read = {_resolved(spec) for spec in sources}
     writer: dict[Path, int] = {}
     for number, (spec, planned) in enumerate(jobs):
-        for path in (p for p in dataclasses.asdict(planned).values() if p is not None):
-            if _resolved(path) in read:
-                raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
-            first = writer.setdefault(_resolved(path), number)
-            if first != number and jobs[first][0] == spec:
+        check_outputs(planned, inputs)
+        for path in output_paths(planned):
+            first = writer.setdefault(path, number)
+            if first != number and _resolved(jobs[first][0]) == _resolved(spec):
                 raise WLitePoseError(f"{spec} is given twice")
             if first != number:
                 raise WLitePoseError(f"{jobs[first][0]} and {spec} would both write {path}; process them separately")

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
-from core.sinks.base import Sink
+from core.sinks.base import Sink, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
@@ -104,11 +104,26 @@ def open_sinks(
     return multi
 
 
-def _check_paths(options: SinkOptions, inputs) -> None:
-    """Each output its own file (the CSV's sidecar counted), and none of them a file the run reads."""
+def output_paths(options: SinkOptions) -> list[Path]:
+    """Every path the options write, resolved, the CSV's sidecar included."""
     outputs = [Path(p).expanduser().resolve() for p in asdict(options).values() if p is not None]
     if options.csv is not None:
         outputs.append(sidecar_path(Path(options.csv).expanduser().resolve()))
+    return outputs
+
+
+def check_outputs(options: SinkOptions, inputs) -> None:
+    """What open_sinks checks, without opening anything: the paths (below) and that each can be written
+    (its folder is created)."""
+    _check_paths(options, inputs)
+    for field, path in asdict(options).items():
+        if path is not None:
+            writable(path, directory=field == "openpose_dir")
+
+
+def _check_paths(options: SinkOptions, inputs) -> None:
+    """Each output its own file (the CSV's sidecar counted), and none of them a file the run reads."""
+    outputs = output_paths(options)
     if len(set(outputs)) != len(outputs):
         raise WLitePoseError(
             "two outputs (or an output and the CSV's sidecar .csv.json) share a path; give each its own"

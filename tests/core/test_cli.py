@@ -2,6 +2,7 @@
 
 import json
 import pickle
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -328,28 +329,33 @@ def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path
     assert rc == 2
     assert "broken.mp4 is not a readable video" in err and "1 of 2 sources done" in err and "failed:" in err
     assert json.loads((tmp_path / "out" / "good.csv.json").read_text())["frames_written"] == 3
+    assert "holds the frames before the error" not in err and "hold the frames before the error" in err
     assert not (tmp_path / "out" / "broken.csv").exists()
 
 
 @pytest.mark.parametrize(
-    "sources, output, words",
+    "sources, outputs, words",
     [
-        (["a.avi", "b.avi"], "out.csv", ["{name}", "several sources"]),
-        (["a.avi", "sub/a.avi"], "{name}.csv", ["both write", "a.csv"]),
-        (["a.avi", "a.avi"], "{name}.csv", ["given twice"]),
-        (["a.avi", "b.avi"], "{name}.avi", ["a file this run reads"]),
-        (["a.avi", "missing.avi"], "out/{name}.csv", ["missing.avi does not exist"]),
+        (["a.avi", "b.avi"], ["--csv", "out.csv"], ["{name}", "several sources"]),
+        (["a.avi", "sub/a.avi"], ["--csv", "{name}.csv"], ["both write", "a.csv"]),
+        (["a.avi", "./a.avi"], ["--csv", "{name}.csv"], ["given twice"]),
+        (["a.avi", "b.avi"], ["--video", "{name}.avi"], ["a file this run reads"]),
+        (["a.avi", "missing.avi"], ["--csv", "out/{name}.csv"], ["missing.avi does not exist"]),
+        (["a.avi", "b.avi"], ["--csv", "o/{name}.csv", "--coco-json", "o/{name}.csv.json"], ["share a path"]),
+        (["a.avi", "b.avi"], ["--csv", "blocker/{name}.csv"], ["cannot write"]),
+        (["a.avi", "0"], ["--csv", "{name}.csv"], ["--max-frames"]),
     ],
 )
 def test_a_batch_that_would_lose_data_is_refused_before_any_work(
-    cli, model_path, video_path, tmp_path, monkeypatch, sources, output, words
+    cli, model_path, video_path, tmp_path, monkeypatch, sources, outputs, words
 ):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
+    (tmp_path / "blocker").write_text("a file where a folder should be")
     for name in ("a.avi", "b.avi", "sub/a.avi"):
         _clip(video_path, tmp_path / name, 1)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*.avi")}
-    rc, _, err = cli("track", *sources, "--model", model_path, "--csv" if output.endswith("csv") else "--video", output)
+    rc, _, err = cli("track", *sources, "--model", model_path, *outputs)
     _assert_clean_error(rc, err, *words)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.avi")} == before
     assert not list(tmp_path.rglob("*.csv")) and "[1/2]" not in err
@@ -360,6 +366,7 @@ def test_source_names_for_output_files():
 
     assert source_name("clips/Take 2.mp4") == "Take 2"
     assert source_name("frames/") == "frames"
+    assert source_name(Path(__file__).parent) == "core"  # an existing folder keeps its whole name
     assert source_name("0") == "camera0"
     assert source_name("rtsp://10.0.0.7:554/live/cam 1.sdp") == "cam_1"
     assert source_name("http://camera.local:8080/") == "camera.local"

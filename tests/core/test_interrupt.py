@@ -38,3 +38,22 @@ def test_sigterm_leaves_valid_outputs(model_path, video_path, tmp_path):
         assert pickle.load(f)["total_frames"] == frames
     cap = cv2.VideoCapture(str(out / "k.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+
+
+def test_sigterm_mid_batch_names_the_sources_not_started(model_path, video_path, tmp_path):
+    out = tmp_path / "out"
+    clip = ROOT / "assets" / "samples" / "vtest_clip.mp4"
+    argv = ["track", str(video_path), str(clip), "--model", str(model_path), "--threads", "1"]
+    argv += ["--csv", str(out / "{name}.csv")]
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        not (out / "vtest.csv").exists() or len((out / "vtest.csv").read_text().splitlines()) < 20
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"stopped during {video_path}; not started: {clip}" in err and "Traceback" not in err
+    assert json.loads((out / "vtest.csv.json").read_text())["frames_written"] > 0
+    assert not (out / "vtest_clip.csv").exists()

@@ -1,0 +1,58 @@
+"""The worker's pacing of a file, driven directly in the test's thread (no model: frames only)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app.worker import PoseWorker
+
+CLIP = Path(__file__).resolve().parents[2] / "assets" / "samples" / "vtest_clip.mp4"  # 120 frames, 10 fps
+
+
+@pytest.fixture
+def worker(qapp):
+    if not CLIP.is_file():
+        pytest.skip("the sample clip is not installed")
+    w = PoseWorker()
+    w.start()
+    w.errors = []
+    w.error.connect(w.errors.append)
+    w.open(str(CLIP))
+    w._timer.stop()  # the test ticks by hand
+    yield w
+    w._close_source()
+
+
+def tick_late(w: PoseWorker, frame_times: float) -> None:
+    w._next_due = time.perf_counter() - frame_times / 10.0  # as after one slow frame
+    w._tick()
+    w._timer.stop()
+
+
+def test_late_frames_are_skipped_and_counted(worker):
+    tick_late(worker, 0)
+    assert worker._last_index == 0
+    tick_late(worker, 3.5)  # frames 1, 2 and 3 are past their time
+    assert worker._last_index == 4
+    packet = worker.take_packet()
+    assert packet.index == 4 and packet.skipped == 3 and packet.dropped >= 3
+
+
+def test_the_last_frame_is_shown_however_late_and_no_damage_is_reported(worker):
+    worker._pending_seek = 116
+    worker._do_seek()
+    worker._timer.stop()
+    tick_late(worker, 6)  # six frame times late with three frames left: two are skipped, not five
+    assert worker._last_index == 119
+    tick_late(worker, 0)
+    assert worker._at_end and worker.errors == []
+
+
+def test_without_keep_pace_every_frame_is_shown(worker):
+    worker.set_keep_pace(False)
+    tick_late(worker, 0)
+    tick_late(worker, 3.5)
+    assert worker._last_index == 1 and worker.take_packet().skipped == 0
