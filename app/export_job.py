@@ -8,17 +8,19 @@ cancelled export leaves valid files up to the last frame).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from app.worker import Overlay, user_message
-from core.draw import Trails, draw_poses
+from app.worker import user_message
+from core.draw import Overlay
+from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
-from core.sinks import SinkOptions, open_sinks
+from core.sinks import SinkOptions
 from core.sources import open_source
 
 PROGRESS_EVERY_S = 0.2
@@ -64,42 +66,20 @@ class ExportJob(QObject):
         request = self.request
         model = PoseModel(request.model)
         pipeline = PosePipeline(model, request.config)
-        trails = Trails()
         done = 0
         with open_source(request.source) as source:
-            meta = {
-                "source": request.source,
-                "fps": float(source.fps or 0.0),
-                "size": list(source.size),
-                "frame_count": source.frame_count,
-                "settings": pipeline.settings(),
-            }
             total = source.frame_count
             started = last_report = time.perf_counter()
-            with open_sinks(
-                request.sinks, model.info, meta, inputs=(model.path,), tracked=request.config.tracker is not None
-            ) as sinks:
-                for frame in source:
-                    if self._cancel.is_set():
-                        break
-                    poses = pipeline.process(frame.image, frame.timestamp_s).poses
-                    image = None
-                    if request.sinks.video:
-                        trails.update(poses)
-                        image = draw_poses(
-                            frame.image.copy(),
-                            poses,
-                            model.info.skeleton,
-                            boxes=request.overlay.boxes,
-                            scores=request.overlay.scores,
-                            trails=trails if request.overlay.trails else None,
-                        )
-                    sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+            frames = run_frames(source, request.source, pipeline, request.sinks, (model.path,), request.overlay)
+            with contextlib.closing(frames):
+                for _ in frames:
                     done += 1
                     now = time.perf_counter()
                     if now - last_report >= PROGRESS_EVERY_S:
                         last_report = now
                         self.progress.emit(done, total, done / (now - started))
+                    if self._cancel.is_set():
+                        break
             self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
         return done
 

@@ -29,7 +29,8 @@ from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import SourceBar
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
-from app.worker import Overlay, SourceInfo, WorkerHandle
+from app.worker import SourceInfo, WorkerHandle
+from core.draw import Overlay
 from core.sources import source_name
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.

@@ -20,20 +20,13 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
-from core.draw import Trails, draw_poses
+from core.draw import Overlay, Trails, draw_poses
 from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sources import Frame, FrameSource, ended_early, open_source
-
-
-@dataclass(frozen=True)
-class Overlay:
-    boxes: bool = False
-    scores: bool = False
-    trails: bool = True
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 from collections import deque
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -12,6 +13,15 @@ from core.poses import Poses
 
 UNTRACKED = (200, 200, 200)  # BGR for people without a track ID
 GOLDEN = 0.618033988749895
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What is drawn besides the skeletons and track IDs."""
+
+    boxes: bool = False
+    scores: bool = False
+    trails: bool = True
 
 
 def track_color(track_id: int) -> tuple[int, int, int]:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from core.draw import Trails, draw_poses
 from core.errors import WLitePoseError
+from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
-from core.sinks import SinkOptions, open_sinks
+from core.sinks import SinkOptions
 from core.sinks.multi import NAME_FIELD, check_outputs, output_paths
 from core.sources import check_exists, ended_early, is_live, open_source, source_name
 
@@ -82,7 +83,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     pipeline = PosePipeline(model, config)
     if len(jobs) == 1:
         with StopRequest() as stop:
-            track_source(*jobs[0], pipeline, config, inputs, args.max_frames, stop)
+            track_source(*jobs[0], pipeline, inputs, args.max_frames, stop)
         if stop.requested:
             raise KeyboardInterrupt  # main() reports it; the outputs are already closed
         return 0
@@ -92,7 +93,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
             pipeline.reset()  # a new video: tracks start over
             try:
-                frames += track_source(spec, options, pipeline, config, inputs, args.max_frames, stop)
+                frames += track_source(spec, options, pipeline, inputs, args.max_frames, stop)
             except WLitePoseError as error:
                 print(f"wlitepose: error: {error} (its outputs hold the frames before the error)", file=sys.stderr)
                 failed.append(spec)
@@ -142,7 +143,6 @@ def track_source(
     spec: str,
     options: SinkOptions,
     pipeline: PosePipeline,
-    config: PipelineConfig,
     inputs: tuple,
     max_frames: int | None,
     stop: StopRequest,
@@ -151,13 +151,6 @@ def track_source(
     model = pipeline.model
     times = StageTimes()
     with open_source(spec) as source:
-        meta = {
-            "source": str(spec),
-            "fps": source.fps,
-            "size": list(source.size),
-            "frame_count": source.frame_count,
-            "settings": pipeline.settings(),
-        }
         total = source.frame_count
         if max_frames:
             total = min(total, max_frames) if total else max_frames
@@ -166,30 +159,18 @@ def track_source(
             f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
             file=sys.stderr,
         )
-        trails = Trails()
         progress = ProgressBar(total)
         started = time.perf_counter()
-        with open_sinks(options, model.info, meta, inputs=inputs, tracked=config.tracker is not None) as sinks:
-            try:
-                read_start = time.perf_counter()
-                for frame in source:
-                    read_ms = (time.perf_counter() - read_start) * 1000.0
-                    result = pipeline.process(frame.image, frame.timestamp_s)
-                    write_start = time.perf_counter()
-                    image = None
-                    if options.video:
-                        trails.update(result.poses)
-                        image = draw_poses(frame.image, result.poses, model.info.skeleton, trails=trails)
-                    sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
-                    times.add({"read": read_ms, **result.timings_ms})
-                    times.add({"write": (time.perf_counter() - write_start) * 1000.0})
+        try:
+            with contextlib.closing(run_frames(source, spec, pipeline, options, inputs)) as frames:
+                for timings in frames:
+                    times.add(timings)
                     times.frames += 1
                     progress.update()
                     if stop.requested or (max_frames and times.frames >= max_frames):
                         break
-                    read_start = time.perf_counter()
-            finally:
-                progress.close()
+        finally:
+            progress.close()
         if source.end_reason:
             print(f"wlitepose: {source.end_reason}", file=sys.stderr)
         elif not stop.requested and ended_early(times.frames, total):

@@ -416,3 +416,19 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
     window.export_panel.export_button.click()
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert earlier.read_text().startswith("frame,time_s,track_id")
+
+
+def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path):
+    window.export_panel.set_formats(("csv", "coco_json"))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    window.handle.set_playing(False)
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.progress.value() > 0, timeout=60000)
+    window.export_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert window.export_panel.eta.text().startswith("Export cancelled after"), window.export_panel.eta.text()
+    done = json.loads((tmp_path / "vtest.csv.json").read_text())["frames_written"]
+    assert 0 < done < 795
+    assert f"after {done} frames" in window.export_panel.eta.text()
+    assert isinstance(json.loads((tmp_path / "vtest_coco.json").read_text()), list)

@@ -1,0 +1,57 @@
+"""One source through the pipeline into the outputs, frame by frame: the loop `wlitepose track` and the
+app's whole-file export share, so that both write the same files with the same sidecars."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from core.draw import Overlay, Trails, draw_poses
+from core.pipeline import PosePipeline
+from core.sinks import SinkOptions, open_sinks
+from core.sources import FrameSource
+
+
+def run_frames(
+    source: FrameSource,
+    spec: str,
+    pipeline: PosePipeline,
+    options: SinkOptions,
+    inputs: tuple = (),
+    overlay: Overlay | None = None,
+) -> Iterator[dict[str, float]]:
+    """Open the outputs ``options`` ask for and send every frame of ``source`` (opened from ``spec``)
+    through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
+    stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
+    only); ``inputs`` are files no output may replace (the model). Close the generator
+    (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
+    valid."""
+    meta = {
+        "source": str(spec),
+        "fps": float(source.fps or 0.0),
+        "size": list(source.size),
+        "frame_count": source.frame_count,
+        "settings": pipeline.settings(),
+    }
+    info = pipeline.model.info
+    overlay = overlay or Overlay()
+    with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:
+        trails = Trails()
+        frames = iter(source)
+        while True:
+            read_start = time.perf_counter()
+            frame = next(frames, None)
+            if frame is None:
+                return
+            read_ms = (time.perf_counter() - read_start) * 1000.0
+            result = pipeline.process(frame.image, frame.timestamp_s)
+            write_start = time.perf_counter()
+            image = None
+            if options.video:
+                trails.update(result.poses)
+                shown = trails if overlay.trails else None
+                image = draw_poses(
+                    frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
+                )
+            sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
+            yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}
