@@ -1,4 +1,5 @@
-"""Process a whole file in the background, as fast as the machine allows, into core's sinks.
+"""Process whole files in the background, as fast as the machine allows, into core's sinks (one file, or
+several one after another with one model).
 
 Runs in its own QThread with its own model session and pipeline, so the live view keeps
 playing while an export runs. Progress is reported a few times a second; `cancel()` is
@@ -12,32 +13,34 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.worker import user_message
 from core.draw import Overlay
+from core.errors import WLitePoseError
 from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sources import open_source
+from core.sources import ended_early, open_source
 
 PROGRESS_EVERY_S = 0.2
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    source: str
+    jobs: tuple[tuple[str, SinkOptions], ...]  # each source (file or image folder) with its outputs
     model: str
     config: PipelineConfig
     overlay: Overlay
-    sinks: SinkOptions
 
 
 class ExportJob(QObject):
-    progress = Signal(int, object, float)  # frames done, frame count (None if unknown), frames per second
-    finished = Signal(int, bool)  # frames written, cancelled?
+    file_started = Signal(int, int, str)  # number from 1, how many, source
+    progress = Signal(int, object, float)  # frames done in this file, its frame count (None if unknown), fps
+    finished = Signal(int, bool, str)  # frames written in all, cancelled?, a note on files that ended early
     failed = Signal(str)
 
     def __init__(self, request: ExportRequest) -> None:
@@ -50,27 +53,49 @@ class ExportJob(QObject):
 
     @Slot()
     def run(self) -> None:
-        done = 0
         try:
-            done = self._run()
+            done, note = self._run()
         except Exception as error:  # noqa: BLE001 (shown to the user)
             self.failed.emit(user_message(error))
         else:
-            self.finished.emit(done, self._cancel.is_set())
+            self.finished.emit(done, self._cancel.is_set(), note)
         # Hand the job back to the GUI thread before this one ends: Python owns it and frees it
         # there, so the ending thread never deletes it as well (a double delete crashed Qt).
         self.moveToThread(QCoreApplication.instance().thread())
         QThread.currentThread().quit()
 
-    def _run(self) -> int:
-        request = self.request
-        model = PoseModel(request.model)
-        pipeline = PosePipeline(model, request.config)
+    def _run(self) -> tuple[int, str]:
+        """Each file in turn through one model; in a batch a file that fails is noted and the rest go on."""
+        jobs = self.request.jobs
+        pipeline = PosePipeline(PoseModel(self.request.model), self.request.config)
+        inputs = (pipeline.model.path, *(spec for spec, _ in jobs))
+        done, notes, errors = 0, [], []
+        for number, (spec, sinks) in enumerate(jobs, 1):
+            if self._cancel.is_set():
+                break
+            self.file_started.emit(number, len(jobs), spec)
+            pipeline.reset()  # a new file: tracks start over
+            try:
+                frames, short = self._export(spec, sinks, pipeline, inputs)
+            except Exception as error:  # noqa: BLE001
+                if len(jobs) == 1:
+                    raise
+                errors.append(f"{Path(spec).name}: {user_message(error)}")
+                continue
+            done += frames
+            if short:
+                notes.append(f"{Path(spec).name}: {short}" if len(jobs) > 1 else short)
+        if errors:
+            raise WLitePoseError(f"{len(jobs) - len(errors)} of {len(jobs)} files exported; " + "; ".join(errors))
+        return done, "; ".join(notes)
+
+    def _export(self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple) -> tuple[int, str | None]:
+        """One file; returns the frames written and, if it ended before its frame count, a warning."""
         done = 0
-        with open_source(request.source) as source:
+        with open_source(spec) as source:
             total = source.frame_count
             started = last_report = time.perf_counter()
-            frames = run_frames(source, request.source, pipeline, request.sinks, (model.path,), request.overlay)
+            frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay)
             with contextlib.closing(frames):
                 for _ in frames:
                     done += 1
@@ -81,7 +106,7 @@ class ExportJob(QObject):
                     if self._cancel.is_set():
                         break
             self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
-        return done
+        return done, None if self._cancel.is_set() else ended_early(done, total)
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:

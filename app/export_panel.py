@@ -1,5 +1,5 @@
-"""Export panel: pick formats and a folder, then record the live session or process the
-whole file in the background (progress, ETA, cancel). The sinks are core's, as in the CLI."""
+"""Export panel: pick formats and a folder, then record the live session, or process the
+whole file or several files in the background (progress, ETA, cancel). The sinks are core's, as in the CLI."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from app.export_job import ExportJob, ExportRequest, prepare_export
 from core.sinks import SinkOptions
-from core.sources import ended_early
 
 # SinkOptions field -> (label, output name from a stem)
 FORMATS = {
@@ -36,6 +35,7 @@ FORMATS = {
 class ExportPanel(QWidget):
     record_toggled = Signal(bool)
     export_requested = Signal()
+    batch_requested = Signal()
     message = Signal(str)
     failed = Signal(str)
 
@@ -65,6 +65,11 @@ class ExportPanel(QWidget):
         self.export_button = QPushButton("Process whole file")
         self.export_button.setToolTip("Run the current file start to end as fast as possible (Ctrl+E)")
         self.export_button.clicked.connect(self.export_requested)
+        self.batch_button = QPushButton("Process files…")
+        self.batch_button.setToolTip(
+            "Choose video files and run each one start to end into the folder, named after the file (Ctrl+Shift+E)"
+        )
+        self.batch_button.clicked.connect(self.batch_requested)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -72,6 +77,8 @@ class ExportPanel(QWidget):
         buttons.addWidget(self.record_button)
         buttons.addWidget(self.export_button, 1)
         buttons.addWidget(self.cancel_button)
+        batch_row = QHBoxLayout()
+        batch_row.addWidget(self.batch_button, 1)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -85,11 +92,12 @@ class ExportPanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(folder_row)
         layout.addLayout(buttons)
+        layout.addLayout(batch_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.eta)
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
-        self._frame_count: int | None = None  # of the file being exported, as its progress says
+        self._file = ""  # "file 2/5 · " while a batch runs
 
     def formats(self) -> tuple[str, ...]:
         return tuple(name for name, box in self.checks.items() if box.isChecked())
@@ -115,6 +123,7 @@ class ExportPanel(QWidget):
             self.failed.emit("An export is already running; cancel it first.")
             return
         self.job, self._thread = prepare_export(request, self)
+        self.job.file_started.connect(self._file_started)
         self.job.progress.connect(self.show_progress)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
@@ -132,12 +141,14 @@ class ExportPanel(QWidget):
             self.cancel()
             self._thread.wait(10000)
 
-    def _finished(self, frames: int, cancelled: bool) -> None:
+    def _file_started(self, number: int, count: int, source: str) -> None:
+        self._file = f"{Path(source).name} ({number}/{count}) · " if count > 1 else ""
+
+    def _finished(self, frames: int, cancelled: bool, note: str) -> None:
         verb = "Export cancelled after" if cancelled else "Exported"
         self.eta.setText(f"{verb} {frames} frames")
         text = f"{verb} {frames} frames to {self.folder.text() or '.'}"
-        short = None if cancelled else ended_early(frames, self._frame_count)
-        self.message.emit(f"{text}; {short}" if short else text)
+        self.message.emit(f"{text}; {note}" if note else text)
 
     def _failed(self, text: str) -> None:
         self.eta.setText("export failed")
@@ -151,21 +162,22 @@ class ExportPanel(QWidget):
 
     def set_exporting(self, exporting: bool) -> None:
         self.export_button.setEnabled(not exporting)
+        self.batch_button.setEnabled(not exporting)
         self.cancel_button.setEnabled(exporting)
         if exporting:
+            self._file = ""
             self.progress.setValue(0)
             self.eta.setText("starting…")
 
     def show_progress(self, done: int, total: int | None, rate: float) -> None:
-        self._frame_count = total
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
             eta = (total - done) / rate if rate > 0 else float("nan")
-            self.eta.setText(f"{done}/{total} frames · {rate:.1f} fps · ETA {_duration(eta)}")
+            self.eta.setText(f"{self._file}{done}/{total} frames · {rate:.1f} fps · ETA {_duration(eta)}")
         else:
             self.progress.setRange(0, 0)
-            self.eta.setText(f"{done} frames · {rate:.1f} fps")
+            self.eta.setText(f"{self._file}{done} frames · {rate:.1f} fps")
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export folder", self.folder.text())

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -26,11 +27,13 @@ from app.export_job import ExportRequest
 from app.export_panel import ExportPanel
 from app.settings import BUNDLED_MODEL, load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
-from app.source_bar import SourceBar
+from app.source_bar import VIDEO_FILTER, SourceBar
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
 from core.draw import Overlay
+from core.errors import WLitePoseError
+from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
 from core.sources import source_name
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
@@ -143,6 +146,7 @@ class MainWindow(QMainWindow):
         self.controls.model_requested.connect(self.load_model)
         self.export_panel.record_toggled.connect(self._record)
         self.export_panel.export_requested.connect(self.export_file)
+        self.export_panel.batch_requested.connect(self.export_files)
         self.export_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.export_panel.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
@@ -165,6 +169,7 @@ class MainWindow(QMainWindow):
             "open_folder": self.source_bar.choose_folder,
             "record": self.export_panel.record_button.toggle,
             "export": self.export_file,
+            "export_files": self.export_files,
             "toggle_boxes": c.boxes.toggle,
             "toggle_scores": c.scores.toggle,
             "toggle_trails": c.trails.toggle,
@@ -201,23 +206,33 @@ class MainWindow(QMainWindow):
         if self.source is None or self.source.is_live:
             self.show_error("Open a video file or image folder to process it whole; record live sources instead.")
             return
+        self._export([self.source.spec])
+
+    def export_files(self, paths: list[str] | None = None) -> None:
+        """Several files, each start to end into the export folder under its own name (a dialog asks which)."""
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(self, "Process files", self.settings.last_dir, VIDEO_FILTER)
+        if paths:
+            self._export(paths)
+
+    def _export(self, sources: list[str]) -> None:
         if not self.model_path:
             self.show_error("Load a model before exporting.")
             return
         if not self.export_panel.formats():
             self.show_error("Tick at least one export format.")
             return
-        sinks = self.export_panel.sink_options(self._stem())
-        existing = [Path(p).name for p in dataclasses.asdict(sinks).values() if p and Path(p).exists()]
+        try:
+            jobs = plan_outputs(sources, self.export_panel.sink_options(NAME_FIELD), (self.model_path, *sources))
+        except WLitePoseError as error:
+            self.show_error(str(error))
+            return
+        existing = [path.name for _, sinks in jobs for path in output_paths(sinks) if _holds_data(path)]
         if existing and not self._confirm_replace(existing):
             return
         self.settings = self.controls.read(self.settings)
         request = ExportRequest(
-            source=self.source.spec,
-            model=self.model_path,
-            config=pipeline_config(self.settings),
-            overlay=self._overlay(),
-            sinks=sinks,
+            jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=self._overlay()
         )
         self.export_panel.start_export(request)
 
@@ -226,7 +241,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Replace earlier exports?",
-            f"{', '.join(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
+            f"{_listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
             f"Replace {'it' if len(names) == 1 else 'them'}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
@@ -377,3 +392,13 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     layout.setContentsMargins(8, 6, 8, 8)
     layout.addWidget(widget)
     return group
+
+
+def _listing(names: list[str], most: int = 4) -> str:
+    """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def _holds_data(path: Path) -> bool:
+    """An earlier export: a file, or a folder with files (the checks create the empty OpenPose folder)."""
+    return path.is_file() or (path.is_dir() and any(path.iterdir()))

@@ -23,6 +23,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+Shift+O", "open_folder", "Open an image folder"),
     ("Ctrl+R", "record", "Start / stop recording"),
     ("Ctrl+E", "export", "Process the whole file"),
+    ("Ctrl+Shift+E", "export_files", "Process several files"),
     ("B", "toggle_boxes", "Boxes on / off"),
     ("S", "toggle_scores", "Person scores on / off"),
     ("T", "toggle_trails", "Motion trails on / off"),

@@ -17,8 +17,8 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sinks.multi import NAME_FIELD, check_outputs, output_paths
-from core.sources import check_exists, ended_early, is_live, open_source, source_name
+from core.sinks.multi import plan_outputs
+from core.sources import ended_early, is_live, open_source
 
 
 class StopRequest:
@@ -109,34 +109,6 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         file=sys.stderr,
     )
     return 2 if failed else 0
-
-
-def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:
-    """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
-    must use it, so that no source's files replace another's. Every path is checked here, before any
-    work: none over a file the run reads (``inputs``), none shared, each writable."""
-    if len(sources) > 1 and not options.templated:
-        raise WLitePoseError(
-            f"with several sources every output path needs {NAME_FIELD} (the source's name), "
-            f"e.g. --csv 'results/{NAME_FIELD}.csv'"
-        )
-    for spec in sources:
-        check_exists(spec)  # a mistyped name is found before hours of work, not after
-    jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
-    writer: dict[Path, int] = {}
-    for number, (spec, planned) in enumerate(jobs):
-        check_outputs(planned, inputs)
-        for path in output_paths(planned):
-            first = writer.setdefault(path, number)
-            if first != number and _resolved(jobs[first][0]) == _resolved(spec):
-                raise WLitePoseError(f"{spec} is given twice")
-            if first != number:
-                raise WLitePoseError(f"{jobs[first][0]} and {spec} would both write {path}; process them separately")
-    return jobs
-
-
-def _resolved(path) -> Path:
-    return Path(str(path)).expanduser().resolve()
 
 
 def track_source(

@@ -15,7 +15,7 @@ from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink
-from core.sources import source_name
+from core.sources import check_exists, source_name
 
 NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
 
@@ -132,3 +132,31 @@ def _check_paths(options: SinkOptions, inputs) -> None:
     for path in outputs:
         if path in read:
             raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
+
+
+def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:
+    """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
+    must use it, so that no source's files replace another's. Every path is checked here, before any
+    work: none over a file the run reads (``inputs``), none shared, each writable."""
+    if len(sources) > 1 and not options.templated:
+        raise WLitePoseError(
+            f"with several sources every output path needs {NAME_FIELD} (the source's name), "
+            f"e.g. --csv 'results/{NAME_FIELD}.csv'"
+        )
+    for spec in sources:
+        check_exists(spec)  # a mistyped name is found before hours of work, not after
+    jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
+    writer: dict[Path, int] = {}
+    for number, (spec, planned) in enumerate(jobs):
+        check_outputs(planned, inputs)
+        for path in output_paths(planned):
+            first = writer.setdefault(path, number)
+            if first != number and _resolved(jobs[first][0]) == _resolved(spec):
+                raise WLitePoseError(f"{spec} is given twice")
+            if first != number:
+                raise WLitePoseError(f"{jobs[first][0]} and {spec} would both write {path}; process them separately")
+    return jobs
+
+
+def _resolved(path) -> Path:
+    return Path(str(path)).expanduser().resolve()

@@ -54,3 +54,14 @@ def video() -> Path:
     if not path.is_file():
         pytest.skip("../shared/data/videos is not here")
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_questions(monkeypatch):
+    """A modal question nobody answers would hang the suite: fail instead (tests that expect one patch it)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unexpected(parent, title, text, *args, **kwargs):
+        raise AssertionError(f"unexpected dialog: {title}: {text}")
+
+    monkeypatch.setattr(QMessageBox, "question", unexpected)

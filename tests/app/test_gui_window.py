@@ -90,13 +90,14 @@ def test_threshold_changes_apply_live_without_reopening(qtbot, window, video):
     set_thresholds(window, 0.0, 0.0)
     play(qtbot, window, video, frames=2)
     qtbot.waitUntil(lambda: len(window.last_packet.poses) > 0, timeout=20000)
-    changed_at = window.last_packet.index
+    # count frames shown, not indices (keep pace may skip some): the change lands after the current frame
+    changed_at, shown = window.last_packet.index, window.frames_shown
     window.controls.detection.slider.setValue(100)  # as a user drags it to 1.00
-    qtbot.waitUntil(lambda: window.last_packet.index > changed_at + 2, timeout=20000)
+    qtbot.waitUntil(lambda: window.frames_shown > shown + 2, timeout=20000)
     assert len(window.last_packet.poses) == 0
-    changed_at = window.last_packet.index
+    changed_at, shown = window.last_packet.index, window.frames_shown
     window.controls.detection.slider.setValue(0)
-    qtbot.waitUntil(lambda: window.last_packet.index > changed_at + 2, timeout=20000)
+    qtbot.waitUntil(lambda: window.frames_shown > shown + 2, timeout=20000)
     assert len(window.last_packet.poses) > 0
     assert window.last_packet.index > changed_at  # the same stream went on, never reopened
 
@@ -432,3 +433,39 @@ def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, 
     assert 0 < done < 795
     assert f"after {done} frames" in window.export_panel.eta.text()
     assert isinstance(json.loads((tmp_path / "vtest_coco.json").read_text()), list)
+
+
+def write_clip(video: Path, path: Path, frames: int) -> Path:
+    capture = cv2.VideoCapture(str(video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for _ in range(frames):
+        writer.write(capture.read()[1])
+    writer.release()
+    capture.release()
+    return path
+
+
+def test_process_files_exports_each_file_under_its_own_name(qtbot, window, video, tmp_path):
+    clips = [write_clip(video, tmp_path / name, 3) for name in ("first.avi", "second.avi")]
+    out = tmp_path / "out"
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    window.export_files([str(c) for c in clips])
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert window.export_panel.eta.text() == "Exported 6 frames", window.last_error
+    for clip in clips:
+        sidecar = json.loads((out / f"{clip.stem}.csv.json").read_text())
+        assert sidecar["frames_written"] == 3 and sidecar["source"] == str(clip)
+
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video" * 100)
+    window.export_panel.folder.setText(str(tmp_path / "again"))  # no earlier exports to ask about
+    window.export_files([str(clips[0]), str(broken)])  # a failed file is named, the others are done
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert "1 of 2 files exported" in window.last_error and "broken.avi" in window.last_error
+    assert window.export_panel.eta.text() == "export failed"
+
+    (tmp_path / "sub").mkdir()
+    twin = write_clip(video, tmp_path / "sub" / "first.avi", 1)
+    window.export_files([str(clips[0]), str(twin)])  # the same name twice: refused, nothing starts
+    assert "both write" in window.last_error and window.export_panel.job is None
