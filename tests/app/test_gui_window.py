@@ -435,18 +435,8 @@ def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, 
     assert isinstance(json.loads((tmp_path / "vtest_coco.json").read_text()), list)
 
 
-def write_clip(video: Path, path: Path, frames: int) -> Path:
-    capture = cv2.VideoCapture(str(video))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
-    for _ in range(frames):
-        writer.write(capture.read()[1])
-    writer.release()
-    capture.release()
-    return path
-
-
-def test_process_files_exports_each_file_under_its_own_name(qtbot, window, video, tmp_path):
-    clips = [write_clip(video, tmp_path / name, 3) for name in ("first.avi", "second.avi")]
+def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write_clip, tmp_path):
+    clips = [write_clip(tmp_path / name, 3) for name in ("first.avi", "second.avi")]
     out = tmp_path / "out"
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(out))
@@ -466,6 +456,6 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, video
     assert window.export_panel.eta.text() == "export failed"
 
     (tmp_path / "sub").mkdir()
-    twin = write_clip(video, tmp_path / "sub" / "first.avi", 1)
+    twin = write_clip(tmp_path / "sub" / "first.avi", 1)
     window.export_files([str(clips[0]), str(twin)])  # the same name twice: refused, nothing starts
     assert "both write" in window.last_error and window.export_panel.job is None

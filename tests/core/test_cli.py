@@ -290,24 +290,14 @@ def test_a_mistyped_command_is_named_not_opened_in_the_app(cli):
     _assert_clean_error(rc, err, "'trak'", "neither a command")
 
 
-def _clip(video_path, path, frames: int):
-    source = cv2.VideoCapture(str(video_path))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
-    for _ in range(frames):
-        writer.write(source.read()[1])
-    writer.release()
-    source.release()
-    return path
-
-
 def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
-    cli, coco_metadata, painted_model, video_path, tmp_path
+    cli, coco_metadata, painted_model, write_clip, tmp_path
 ):
     box = letterbox_geometry((768, 576), 256)
     truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
     heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
     model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
-    first = _clip(video_path, tmp_path / "first.avi", 4)
+    first = write_clip(tmp_path / "first.avi", 4)
     second = tmp_path / "second take.avi"
     second.write_bytes(first.read_bytes())
     out = tmp_path / "out"
@@ -322,9 +312,9 @@ def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
     assert all((out / f"{name}.mp4").stat().st_size > 0 for name in rows)
 
 
-def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path, video_path, tmp_path):
+def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path, write_clip, tmp_path):
     broken = _touch(tmp_path / "broken.mp4", b"not a video" * 100)
-    good = _clip(video_path, tmp_path / "good.avi", 3)
+    good = write_clip(tmp_path / "good.avi", 3)
     rc, _, err = cli("track", broken, good, "--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
     assert rc == 2
     assert "broken.mp4 is not a readable video" in err and "1 of 2 sources done" in err and "failed:" in err
@@ -347,13 +337,13 @@ def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path
     ],
 )
 def test_a_batch_that_would_lose_data_is_refused_before_any_work(
-    cli, model_path, video_path, tmp_path, monkeypatch, sources, outputs, words
+    cli, model_path, write_clip, tmp_path, monkeypatch, sources, outputs, words
 ):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "blocker").write_text("a file where a folder should be")
     for name in ("a.avi", "b.avi", "sub/a.avi"):
-        _clip(video_path, tmp_path / name, 1)
+        write_clip(tmp_path / name, 1)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*.avi")}
     rc, _, err = cli("track", *sources, "--model", model_path, *outputs)
     _assert_clean_error(rc, err, *words)
