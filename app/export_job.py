@@ -74,7 +74,6 @@ class ExportJob(QObject):
             if self._cancel.is_set():
                 break
             self.file_started.emit(number, len(jobs), spec)
-            pipeline.reset()  # a new file: tracks start over
             try:
                 frames, short = self._export(spec, sinks, pipeline, inputs)
             except Exception as error:  # noqa: BLE001

@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
             interval = max(now - self._last_frame_time, 1e-6)
             self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / interval
             if self.transport.play_button.isChecked():
-                self._track_speed(packet.index - self._last_index - packet.skipped, packet.skipped, interval)
+                self._track_speed(packet.index - self._last_index, packet.skipped, interval)
         self._last_frame_time, self._last_index = now, packet.index
         if packet.poses is None:
             people, hud = float("nan"), f"{self._fps:4.1f} fps · no model"
@@ -298,11 +298,11 @@ class MainWindow(QMainWindow):
     def _track_speed(self, frames: int, skipped: int, interval: float) -> None:
         """Video seconds played per second (files only, 1 = real time): without 'Keep pace' (or while
         recording) a file plays every frame, so on a slow machine it falls behind its clock, and the HUD
-        says by how much. ``frames`` is the step in frame index besides the ``skipped`` frames; other
-        jumps (seeks) are left out."""
-        if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames <= 2:
+        says by how much. ``frames`` is the step in frame index, ``skipped`` of them passed over to keep
+        pace; other jumps (seeks) are left out."""
+        if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames - skipped <= 2:
             return
-        speed = (frames + skipped) / self.source.fps / interval
+        speed = frames / self.source.fps / interval
         self._play_speed = speed if self._play_speed == float("inf") else 0.9 * self._play_speed + 0.1 * speed
 
     def _opened(self, info: SourceInfo) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 
 from core.draw import Overlay, Trails, draw_poses
 from core.errors import WLitePoseError
+from core.frame_loop import run_meta
 from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.session import PoseModel
@@ -269,13 +270,7 @@ class PoseWorker(QObject):
 
     def _source_meta(self) -> dict:
         info = self._info
-        return {
-            "source": info.spec,
-            "fps": info.fps,
-            "size": list(info.size),
-            "frame_count": info.frame_count,
-            "settings": self._pipeline.settings(),
-        }
+        return run_meta(info.spec, info.fps, info.size, info.frame_count, self._pipeline)
 
     def _close_source(self) -> None:
         self.stop_recording()
@@ -317,12 +312,7 @@ class PoseWorker(QObject):
         if self._info.frame_count:
             late = min(late, self._info.frame_count - self._last_index - 2)
         if late > 0:
-            try:
-                skipped = self._source.skip(late)
-            except Exception as error:  # noqa: BLE001
-                self.set_playing(False)
-                self.error.emit(user_message(error))
-                return
+            skipped = self._source.skip(late)  # files only, and skipping reads no image: it does not raise
             self._next_due += skipped * interval
             self._skipped += skipped
             self._dropped += skipped

@@ -12,6 +12,17 @@ from core.sinks import SinkOptions, open_sinks
 from core.sources import FrameSource
 
 
+def run_meta(spec: str, fps: float, size: tuple[int, int], frame_count: int | None, pipeline: PosePipeline) -> dict:
+    """What the outputs record about a run (open_sinks' ``source_meta``): the source and the pipeline's settings."""
+    return {
+        "source": str(spec),
+        "fps": float(fps or 0.0),
+        "size": list(size),
+        "frame_count": frame_count,
+        "settings": pipeline.settings(),
+    }
+
+
 def run_frames(
     source: FrameSource,
     spec: str,
@@ -25,14 +36,9 @@ def run_frames(
     stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
     only); ``inputs`` are files no output may replace (the model). Close the generator
     (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
-    valid."""
-    meta = {
-        "source": str(spec),
-        "fps": float(source.fps or 0.0),
-        "size": list(source.size),
-        "frame_count": source.frame_count,
-        "settings": pipeline.settings(),
-    }
+    valid. Tracks start over: a new source is a new scene."""
+    pipeline.reset()
+    meta = run_meta(spec, source.fps, source.size, source.frame_count, pipeline)
     info = pipeline.model.info
     overlay = overlay or Overlay()
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:

@@ -79,29 +79,28 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
     jobs = plan_outputs(args.sources, options, inputs)
-    model = PoseModel(model_path, threads=args.threads)
-    pipeline = PosePipeline(model, config)
-    if len(jobs) == 1:
-        with StopRequest() as stop:
-            track_source(*jobs[0], pipeline, inputs, args.max_frames, stop)
-        if stop.requested:
-            raise KeyboardInterrupt  # main() reports it; the outputs are already closed
-        return 0
+    pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
+    batch = len(jobs) > 1  # one source: its error is the run's error
     failed, frames, started = [], 0, time.perf_counter()
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
-            print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
-            pipeline.reset()  # a new video: tracks start over
+            if batch:
+                print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
             try:
                 frames += track_source(spec, options, pipeline, inputs, args.max_frames, stop)
             except WLitePoseError as error:
+                if not batch:
+                    raise
                 print(f"wlitepose: error: {error} (its outputs hold the frames before the error)", file=sys.stderr)
                 failed.append(spec)
             if stop.requested:
-                left = [spec for spec, _ in jobs[number:]]
-                summary = f"wlitepose: stopped during {spec}" + (f"; not started: {', '.join(left)}" if left else "")
-                print(summary, file=sys.stderr)
-                raise KeyboardInterrupt
+                left = ", ".join(spec for spec, _ in jobs[number:])
+                if batch:
+                    stopped = f"wlitepose: stopped during {spec}" + (f"; not started: {left}" if left else "")
+                    print(stopped, file=sys.stderr)
+                raise KeyboardInterrupt  # main() reports it; the outputs are already closed
+    if not batch:
+        return 0
     done = len(jobs) - len(failed)
     print(
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"

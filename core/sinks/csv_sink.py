@@ -52,7 +52,10 @@ class CsvSink(Sink):
         atomic_write(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
 
     def settings_changed(self, frame_index: int, settings: dict) -> None:
-        self._sidecar.setdefault("settings_changes", []).append({"from_frame": frame_index, "settings": settings})
+        changes = self._sidecar.setdefault("settings_changes", [])
+        if changes and changes[-1]["from_frame"] == frame_index:
+            changes.pop()  # a slider dragged between two frames: only where it stopped applies
+        changes.append({"from_frame": frame_index, "settings": settings})
         self._write_sidecar()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:

@@ -106,9 +106,9 @@ def open_sinks(
 
 def output_paths(options: SinkOptions) -> list[Path]:
     """Every path the options write, resolved, the CSV's sidecar included."""
-    outputs = [Path(p).expanduser().resolve() for p in asdict(options).values() if p is not None]
+    outputs = [_resolved(p) for p in asdict(options).values() if p is not None]
     if options.csv is not None:
-        outputs.append(sidecar_path(Path(options.csv).expanduser().resolve()))
+        outputs.append(sidecar_path(_resolved(options.csv)))
     return outputs
 
 

@@ -192,3 +192,15 @@ def test_a_settings_change_mid_recording_is_in_the_csv_sidecar(tmp_path):
         live = json.loads((tmp_path / "k.csv.json").read_text())  # rewritten at once, not only at close
     assert live["settings"] == {"input_size": 256}
     assert live["settings_changes"] == [{"from_frame": 7, "settings": {"input_size": 320}}]
+
+
+def test_settings_moved_twice_before_a_frame_leave_one_change(tmp_path):
+    with CsvSink(tmp_path / "k.csv", ["nose"], {"settings": {"input_size": 256}}) as sink:
+        sink.settings_changed(7, {"input_size": 320})
+        sink.settings_changed(7, {"input_size": 384})  # a dragged slider: where it stopped applies
+        sink.settings_changed(9, {"input_size": 448})
+    changes = json.loads((tmp_path / "k.csv.json").read_text())["settings_changes"]
+    assert changes == [
+        {"from_frame": 7, "settings": {"input_size": 384}},
+        {"from_frame": 9, "settings": {"input_size": 448}},
+    ]
