@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Mapping
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -15,7 +18,24 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="an ONNX model file with WLitePose metadata (default: the bundled model)")
 
 
+def check_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> None:
+    """Refuse to start the window where Qt would abort for want of a screen (a Linux shell over SSH)."""
+    from core.errors import WLitePoseError
+
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or any(
+        environ.get(k) for k in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
+    ):
+        return
+    raise WLitePoseError(
+        "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a desktop session, "
+        "or use `wlitepose track` for files and webcams without a window"
+    )
+
+
 def run(name: str, args: argparse.Namespace) -> int:
+    check_display()
     from app.application import run_app
 
     return run_app(source=args.source, model=args.model)
