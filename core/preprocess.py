@@ -14,6 +14,7 @@ import numpy as np
 from core.errors import WLitePoseError
 
 STRIDE = 32
+MAX_INPUT_SIZE = 2048  # a 2048 x 2048 input already takes 50 MB and seconds a frame on a CPU
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,10 @@ class Letterbox:
 
 
 def check_input_size(size: int | None) -> None:
-    """A requested network input size (None: the model's own) must be a positive multiple of the stride."""
-    if size is not None and (size < STRIDE or size % STRIDE):
-        raise WLitePoseError(f"--size must be a positive multiple of {STRIDE}, not {size}")
+    """A requested network input size (None: the model's own) must be a positive multiple of the stride
+    and no larger than memory allows."""
+    if size is not None and (size < STRIDE or size % STRIDE or size > MAX_INPUT_SIZE):
+        raise WLitePoseError(f"--size must be a positive multiple of {STRIDE} up to {MAX_INPUT_SIZE}, not {size}")
 
 
 def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbox:

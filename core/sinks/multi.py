@@ -14,7 +14,7 @@ from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
-from core.sinks.video import VideoSink
+from core.sinks.video import VideoSink, check_video_name
 from core.sources import check_exists, source_name
 
 NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
@@ -116,6 +116,8 @@ def check_outputs(options: SinkOptions, inputs) -> None:
     """What open_sinks checks, without opening anything: the paths (below) and that each can be written
     (its folder is created)."""
     _check_paths(options, inputs)
+    if options.video is not None:
+        check_video_name(options.video)
     for field, path in asdict(options).items():
         if path is not None:
             writable(path, directory=field == "openpose_dir")

@@ -13,11 +13,15 @@ from core.sinks.base import Sink, writable
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
+def check_video_name(path: str | Path) -> None:
+    if Path(path).suffix.lower() not in CODECS:
+        raise WLitePoseError(f"cannot write video {path}: use a .mp4 or .avi file name")
+
+
 class VideoSink(Sink):
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
         path = Path(path)
-        if path.suffix.lower() not in CODECS:
-            raise WLitePoseError(f"cannot write video {path}: use a .mp4 or .avi file name")
+        check_video_name(path)
         self.path = writable(path)
         self.size = tuple(int(v) for v in size)
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])

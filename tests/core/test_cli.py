@@ -160,6 +160,13 @@ def test_unwritable_output_keeps_nothing_half_done(cli, model_path, video_path, 
     _assert_clean_error(rc, err, "cannot write", "o.csv")
 
 
+def test_a_video_format_it_cannot_write_is_refused_before_any_work(cli, model_path, video_path, tmp_path):
+    out = tmp_path / "out"
+    rc, _, err = cli("track", video_path, "--model", model_path, "--csv", out / "a.csv", "--video", out / "a.mkv")
+    _assert_clean_error(rc, err, "a.mkv", ".mp4 or .avi")
+    assert not (out / "a.csv").exists() and "wlitepose_xs" not in err  # refused before the model loaded
+
+
 def test_error_mid_run_leaves_valid_outputs(cli, model_path, tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -226,6 +233,7 @@ ONE_IMAGE = {"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 
         ({**ONE_IMAGE, "annotations": []}, (), ["no annotated people"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 0), ["--size", "multiple of 32"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 33), ["--size", "multiple of 32"]),
+        ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 100000), ["--size", "up to 2048"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--threads", -1), ["--threads"]),
     ],
 )
