@@ -89,6 +89,11 @@ class Controls(QWidget):
         self.boxes = QCheckBox("Boxes")
         self.scores = QCheckBox("Person scores")
         self.trails = QCheckBox("Motion trails")
+        self.mirror = QCheckBox("Mirror view")
+        self.mirror.setToolTip(
+            "Show the picture flipped left-right, as a selfie camera does (recordings and exports are not mirrored)"
+        )
+        self.overlay_boxes = (self.boxes, self.scores, self.trails, self.mirror)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_box, 1)
@@ -108,7 +113,7 @@ class Controls(QWidget):
 
         overlay_group = QGroupBox("Overlay")
         overlay_layout = QVBoxLayout(overlay_group)
-        for box in (self.boxes, self.scores, self.trails):
+        for box in self.overlay_boxes:
             overlay_layout.addWidget(box)
 
         layout = QVBoxLayout(self)
@@ -122,13 +127,13 @@ class Controls(QWidget):
             slider.value_changed.connect(self.pipeline_changed)
         self.tracking.toggled.connect(self.pipeline_changed)
         self.tracking.toggled.connect(self.smoothing.setEnabled)
-        for box in (self.boxes, self.scores, self.trails):
+        for box in self.overlay_boxes:
             box.toggled.connect(self.overlay_changed)
 
     def apply(self, settings: AppSettings) -> None:
         """Show `settings` without emitting change signals."""
         widgets = (self.size_box, self.detection, self.keypoint, self.smoothing, self.tracking)
-        for widget in (*widgets, self.boxes, self.scores, self.trails, self.model_box):
+        for widget in (*widgets, *self.overlay_boxes, self.model_box):
             widget.blockSignals(True)
         self.select_model(settings.model)
         self.size_box.setCurrentIndex(max(0, self.size_box.findData(settings.input_size)))
@@ -140,7 +145,8 @@ class Controls(QWidget):
         self.boxes.setChecked(settings.boxes)
         self.scores.setChecked(settings.scores)
         self.trails.setChecked(settings.trails)
-        for widget in (*widgets, self.boxes, self.scores, self.trails, self.model_box):
+        self.mirror.setChecked(settings.mirror)
+        for widget in (*widgets, *self.overlay_boxes, self.model_box):
             widget.blockSignals(False)
 
     def read(self, base: AppSettings) -> AppSettings:
@@ -155,6 +161,7 @@ class Controls(QWidget):
             boxes=self.boxes.isChecked(),
             scores=self.scores.isChecked(),
             trails=self.trails.isChecked(),
+            mirror=self.mirror.isChecked(),
         )
 
     def select_model(self, path: str) -> None:

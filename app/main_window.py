@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
             "toggle_boxes": c.boxes.toggle,
             "toggle_scores": c.scores.toggle,
             "toggle_trails": c.trails.toggle,
+            "toggle_mirror": c.mirror.toggle,
             "fullscreen": lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(),
             "leave_fullscreen": self.showNormal,
             "quit": self.close,
@@ -351,7 +352,7 @@ class MainWindow(QMainWindow):
 
     def _overlay(self) -> Overlay:
         s = self.controls.read(self.settings)
-        return Overlay(boxes=s.boxes, scores=s.scores, trails=s.trails)
+        return Overlay(boxes=s.boxes, scores=s.scores, trails=s.trails, mirror=s.mirror)
 
     def _record(self, on: bool) -> None:
         if on:

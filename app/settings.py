@@ -34,6 +34,7 @@ class AppSettings:
     boxes: bool = False
     scores: bool = False
     trails: bool = True
+    mirror: bool = False
     speed: float = 1.0
     keep_pace: bool = True
     last_dir: str = ""

@@ -27,6 +27,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("B", "toggle_boxes", "Boxes on / off"),
     ("S", "toggle_scores", "Person scores on / off"),
     ("T", "toggle_trails", "Motion trails on / off"),
+    ("M", "toggle_mirror", "Mirror view on / off"),
     ("F", "fullscreen", "Full screen"),
     ("F11", "fullscreen", "Full screen"),
     ("Esc", "leave_fullscreen", "Leave full screen"),

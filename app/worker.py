@@ -371,27 +371,20 @@ class PoseWorker(QObject):
         timings = {"capture": capture_ms}
         poses = None
         try:
-            image = frame.image.copy()
             if self._pipeline is not None:
                 result = self._pipeline.process(frame.image, frame.timestamp_s)
                 poses = result.poses
                 timings.update(result.timings_ms)
-                render_start = time.perf_counter()
                 self._trails.update(poses)
-                draw_poses(
-                    image,
-                    poses,
-                    self._model.info.skeleton,
-                    boxes=self._overlay.boxes,
-                    scores=self._overlay.scores,
-                    trails=self._trails if self._overlay.trails else None,
-                )
-            else:
-                render_start = time.perf_counter()
-            qimage = to_qimage(image)
+            render_start = time.perf_counter()
+            shown = self._drawn(frame.image, poses, self._overlay.mirror)
+            recording = record and self._sinks is not None and poses is not None
+            # a recording keeps the camera's own left and right, whatever the view shows
+            kept = self._drawn(frame.image, poses, mirror=False) if recording and self._overlay.mirror else shown
+            qimage = to_qimage(shown)
             timings["render"] = (time.perf_counter() - render_start) * 1000.0
-            if record and self._sinks is not None and poses is not None:
-                self._sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+            if recording:
+                self._sinks.write(frame.index, frame.timestamp_s, poses, image=kept)
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.stop_recording()
@@ -417,6 +410,20 @@ class PoseWorker(QObject):
         if not waiting:
             self.frame_ready.emit()
         return True
+
+    def _drawn(self, image: np.ndarray, poses: Poses | None, mirror: bool) -> np.ndarray:
+        """A copy of ``image`` with the people drawn as the overlay asks (the bare frame without a model)."""
+        if poses is None:
+            return np.ascontiguousarray(image[:, ::-1]) if mirror else image.copy()
+        return draw_poses(
+            image.copy(),
+            poses,
+            self._model.info.skeleton,
+            boxes=self._overlay.boxes,
+            scores=self._overlay.scores,
+            trails=self._trails if self._overlay.trails else None,
+            mirror=mirror,
+        )
 
 
 class WorkerHandle(QObject):

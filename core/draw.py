@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import colorsys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -17,11 +17,14 @@ GOLDEN = 0.618033988749895
 
 @dataclass(frozen=True)
 class Overlay:
-    """What is drawn besides the skeletons and track IDs."""
+    """What is drawn besides the skeletons and track IDs, and whether the picture is shown mirrored."""
 
     boxes: bool = False
     scores: bool = False
     trails: bool = True
+    # left and right swapped as a selfie camera shows them: the app's live view only, never an
+    # exported or recorded file, so the numbers keep the camera's own left and right
+    mirror: bool = False
 
 
 def track_color(track_id: int) -> tuple[int, int, int]:
@@ -65,14 +68,21 @@ def draw_poses(
     boxes: bool = False,
     scores: bool = False,
     trails: Trails | None = None,
+    mirror: bool = False,
 ) -> np.ndarray:
-    """Draw skeletons (and optional boxes, scores, trails) into ``image_bgr`` in place; returns it."""
+    """Draw skeletons (and optional boxes, scores, trails) into ``image_bgr`` in place; returns it.
+
+    With ``mirror`` the image is flipped left-right first and the people drawn where they now are;
+    their labels still read the right way round."""
     h, w = image_bgr.shape[:2]
     thickness = max(1, round(max(h, w) / 400))
+    if mirror:
+        image_bgr[:] = image_bgr[:, ::-1]
+        poses = replace(poses, xy=_mirrored(poses.xy, w))
     if trails is not None:
         for track_id, points in trails.items():
             if len(points) > 1:
-                pts = np.round(np.array(points)).astype(np.int32)
+                pts = np.round(_mirrored(np.array(points), w) if mirror else np.array(points)).astype(np.int32)
                 cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
     person_boxes = poses.boxes()
     labels = []  # (text, top-left corner, colour), drawn after every skeleton so none is painted over
@@ -102,6 +112,13 @@ def draw_poses(
     for text, corner, color in labels:
         _draw_label(image_bgr, text, corner, color, thickness, tags)
     return image_bgr
+
+
+def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:
+    """Pixel coordinates (..., 2) of an image ``width`` wide in the same image flipped left-right."""
+    out = np.array(xy, dtype=np.float32)
+    out[..., 0] = width - 1 - out[..., 0]
+    return out
 
 
 def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, thickness: int, taken: list) -> None:

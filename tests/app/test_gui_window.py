@@ -343,6 +343,33 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     assert change["from_frame"] > int(rows[1][0])  # after the recording's first frame
 
 
+def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):
+    set_thresholds(window, 1.0, 1.0)  # nobody drawn: the picture is the bare frame (drawing: tests/core)
+    play(qtbot, window, video, frames=1)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    before = window.last_packet
+    window.controls.mirror.setChecked(True)  # a paused frame shows the change at once
+    qtbot.waitUntil(lambda: window.last_packet is not before, timeout=20000)
+    raw = read_frame(video, before.index)
+    assert (qimage_to_bgr(before.image) == raw).all()
+    assert (qimage_to_bgr(window.last_packet.image) == raw[:, ::-1]).all()
+
+    window.export_panel.set_formats(("video",))
+    window.export_panel.folder.setText(str(tmp_path))
+    window.export_panel.record_button.click()
+    window.handle.set_playing(True)
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)
+    assert (qimage_to_bgr(window.last_packet.image) == read_frame(video, window.last_packet.index)[:, ::-1]).all()
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Recording saved", timeout=20000)
+    recorded = read_frame(tmp_path / "vtest_live_annotated.mp4", 0).astype(int)
+    source = read_frame(video, before.index + 1).astype(int)  # where playing went on
+    assert np.abs(recorded - source).mean() < np.abs(recorded - source[:, ::-1]).mean() / 2
+
+
 def test_gui_subcommand_parses_without_loading_qt():
     code = (
         "import argparse, sys, app.cli; p = argparse.ArgumentParser(); app.cli.add_arguments('gui', p); "

@@ -103,3 +103,27 @@ def test_a_tag_is_never_painted_over_by_a_later_skeleton():
     rows, cols = np.nonzero(np.all(above == track_color(5), axis=2))
     inside = above[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     assert len(rows) > 100 and not np.all(inside == track_color(6), axis=2).any()  # the limb passes under it
+
+
+def test_a_mirrored_drawing_is_the_flipped_picture_with_labels_that_still_read():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    xy = np.array([[[20, 30], [50, 30], [50, 70]]], np.float32)
+    untracked = Poses(xy, [[1, 1, 1]], [0.9])  # no label: the drawings are mirror images
+    plain = draw_poses(frame.copy(), untracked, [(0, 1), (1, 2)])
+    mirrored = draw_poses(frame.copy(), untracked, [(0, 1), (1, 2)], mirror=True)
+    assert (mirrored[:, ::-1] == plain).all(axis=2).mean() > 0.98  # anti-aliased edges may differ
+    assert tuple(mirrored[30, 119 - 35]) == track_color(-1)  # the link from joint 0 to 1, flipped
+
+    # with labels and trails: the same as drawing the flipped people on the flipped frame, so the
+    # "#7" tag reads the right way round instead of being mirrored with the picture
+    flip = np.float32([-1, 1]), np.float32([119, 0])  # x -> 119 - x on a frame 120 wide
+    tracked, flipped = Poses(xy, [[1, 1, 1]], [0.9], [7]), Poses(xy * flip[0] + flip[1], [[1, 1, 1]], [0.9], [7])
+    trails, flipped_trails = Trails(), Trails()
+    for shift in (4, 0):
+        trails.update(Poses(xy - shift, [[1, 1, 1]], [0.9], [7]))
+        flipped_trails.update(Poses((xy - shift) * flip[0] + flip[1], [[1, 1, 1]], [0.9], [7]))
+    labelled = draw_poses(frame.copy(), tracked, [(0, 1)], scores=True, trails=trails, mirror=True)
+    expected = draw_poses(frame[:, ::-1].copy(), flipped, [(0, 1)], scores=True, trails=flipped_trails)
+    assert (labelled == expected).all()
+    assert not (labelled == draw_poses(frame.copy(), tracked, [(0, 1)], scores=True, trails=trails)[:, ::-1]).all()
