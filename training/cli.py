@@ -55,6 +55,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--train-images", help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
     )
     parser.add_argument("--val-images", help="images of a --val-data .json kept elsewhere (COCO: val2017/)")
+    parser.add_argument(
+        "--val-every",
+        type=int,
+        default=1,
+        metavar="EPOCHS",
+        help="validate every this many epochs and at the last one (default 1; best.pt is the best validated epoch)",
+    )
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
     parser.add_argument(
         "--preset",
@@ -137,7 +144,12 @@ def run(name: str, args: argparse.Namespace) -> int:
     epochs, milestones = PRESETS[args.preset]
     if args.milestones:
         milestones = _milestones(args.milestones)
-    counts = [("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--max-steps", args.max_steps)]
+    counts = [
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+        ("--max-steps", args.max_steps),
+        ("--val-every", args.val_every),
+    ]
     for option, value in counts:
         if value is not None and value <= 0:
             raise WLitePoseError(f"{option} must be positive, not {value}")
@@ -179,6 +191,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         train_images=train_img,
         val_annotations=val_ann,
         val_images=val_img,
+        val_every=args.val_every,
         out=args.out,
         variant=args.variant,
         schema=args.schema,

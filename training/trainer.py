@@ -45,6 +45,7 @@ class TrainConfig:
     out: str
     val_annotations: str | None = None
     val_images: str | None = None
+    val_every: int = 1  # validate (and pick best.pt) every this many epochs, and at the last one
     variant: str = "wlitepose_xs"
     schema: str = "coco"
     dataset: str = "custom"
@@ -284,14 +285,16 @@ def train(config: TrainConfig) -> Path | None:
             / (time.perf_counter() - started),
         }
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
+        final = epoch == config.epochs - 1 or bool(config.max_steps and step >= config.max_steps)
+        validating = bool(config.val_annotations) and ((epoch + 1) % config.val_every == 0 or final)
         if _is_main():
             scored = ema.module if ema else model  # the weights validated, kept and exported
-            if config.val_annotations and config.precise_bn:
+            if validating and config.precise_bn:
                 # what the statistics gathered during training give, for comparison
                 record["AP_running_bn"] = validate(scored, config, model.input_size, out / "val.onnx")["AP"]
             if config.precise_bn:
                 recompute_batchnorm(scored, loader, config.precise_bn, frozen_bn_names, device)
-            if config.val_annotations:
+            if validating:
                 stats = validate(scored, config, model.input_size, out / "val.onnx")
                 record.update(stats)
                 if stats["AP"] > best_ap:

@@ -25,6 +25,17 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
 
 
+def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run):
+    folder = tiny_run(tmp_path).train_images
+    run = tiny_run(
+        tmp_path / "run", epochs=5, val_every=2, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder
+    )
+    train(run)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log if "AP" in r] == [1, 3, 4]
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=False)["epoch"] in (1, 3, 4)
+
+
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     folder = shared_data / "crowdpose_sample"
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
@@ -51,8 +62,9 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
         (["--milestones", "abc"], "--milestones must be comma-separated positive epochs"),
         (["--milestones", "40,0"], "--milestones must be comma-separated positive epochs"),
-        (["--size", "0"], "--size must be a positive multiple of 32, not 0"),
-        (["--size", "100"], "--size must be a positive multiple of 32, not 100"),
+        (["--size", "0"], "--size must be a positive multiple of 32 up to 2048, not 0"),
+        (["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
+        (["--val-every", "0"], "--val-every must be positive, not 0"),
         (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
         (["--out", "{tmp}/text.avi/run"], "cannot create the run folder"),
     ],
