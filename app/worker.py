@@ -99,6 +99,7 @@ class PoseWorker(QObject):
         self._keep_pace = True
         self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
+        self._last_poses: Poses | None = None  # found on the last frame shown (None: no model then)
         self._last_index = -1
         self._dropped = 0
         self._next_due = 0.0
@@ -178,7 +179,7 @@ class PoseWorker(QObject):
     @Slot(object)
     def set_overlay(self, overlay: Overlay) -> None:
         self._overlay = overlay
-        self._refresh_if_paused()
+        self._refresh_if_paused(redraw_only=True)
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
@@ -339,7 +340,7 @@ class PoseWorker(QObject):
             self._dropped += frame.index - self._last_index - 1
         self._last_index = frame.index
         self._last_frame = frame
-        return self._process(frame, started, capture_ms, record=True)
+        return self._process(frame, started, capture_ms, fresh=True)
 
     def _do_seek(self) -> None:
         index, self._pending_seek = self._pending_seek, None
@@ -362,23 +363,31 @@ class PoseWorker(QObject):
         else:
             self._show_next()
 
-    def _refresh_if_paused(self) -> None:
-        """Show a live change (threshold, overlay, model) on the paused frame at once."""
+    def _refresh_if_paused(self, redraw_only: bool = False) -> None:
+        """Show a live change on the paused frame at once: an overlay change redraws the people already
+        found; a threshold or model change finds them again."""
         if not self._playing and self._last_frame is not None:
-            self._process(self._last_frame, time.perf_counter(), 0.0, record=False)
+            known = self._last_poses if redraw_only else None
+            self._process(self._last_frame, time.perf_counter(), 0.0, fresh=False, known=known)
 
-    def _process(self, frame: Frame, started: float, capture_ms: float, record: bool) -> bool:
+    def _process(
+        self, frame: Frame, started: float, capture_ms: float, fresh: bool, known: Poses | None = None
+    ) -> bool:
+        """Find (or take the ``known``) people, draw, record and hand the frame to the GUI. A ``fresh`` frame
+        is one not shown before: only it extends the trails and goes into a recording."""
         timings = {"capture": capture_ms}
-        poses = None
+        poses = self._last_poses = known  # None until found: an error below leaves none for a redraw
         try:
-            if self._pipeline is not None:
+            if known is None and self._pipeline is not None:
                 result = self._pipeline.process(frame.image, frame.timestamp_s)
                 poses = result.poses
                 timings.update(result.timings_ms)
-                self._trails.update(poses)
+                if fresh:
+                    self._trails.update(poses)
+            self._last_poses = poses
             render_start = time.perf_counter()
             shown = self._drawn(frame.image, poses, self._overlay.mirror)
-            recording = record and self._sinks is not None and poses is not None
+            recording = fresh and self._sinks is not None and poses is not None
             # a recording keeps the camera's own left and right, whatever the view shows
             kept = self._drawn(frame.image, poses, mirror=False) if recording and self._overlay.mirror else shown
             qimage = to_qimage(shown)

@@ -343,6 +343,28 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     assert change["from_frame"] > int(rows[1][0])  # after the recording's first frame
 
 
+def test_a_paused_frame_is_redrawn_for_overlay_changes_and_decoded_again_for_thresholds(qtbot, window, video):
+    set_thresholds(window, 0.0, 0.0)
+    play(qtbot, window, video, frames=3)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    worker, before = window.handle.worker, window.last_packet
+    runs, process = [], worker._pipeline.process
+    worker._pipeline.process = lambda *args: runs.append(args) or process(*args)
+    trail_lengths = {track: len(points) for track, points in worker._trails.items()}
+
+    window.controls.boxes.toggle()  # overlay only: the people found are drawn again, the network not run
+    qtbot.waitUntil(lambda: window.last_packet is not before, timeout=20000)
+    redrawn = window.last_packet
+    assert runs == [] and redrawn.poses is before.poses and "inference" not in redrawn.timings_ms
+    assert redrawn.index == before.index and redrawn.image != before.image
+
+    window.controls.detection.slider.setValue(100)  # a threshold: found again, on the same frame
+    qtbot.waitUntil(lambda: window.last_packet is not redrawn, timeout=20000)
+    assert len(runs) == 1 and len(window.last_packet.poses) == 0 and window.last_packet.index == before.index
+    assert {track: len(points) for track, points in worker._trails.items()} == trail_lengths  # no point twice
+
+
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):
     set_thresholds(window, 1.0, 1.0)  # nobody drawn: the picture is the bare frame (drawing: tests/core)
     play(qtbot, window, video, frames=1)
