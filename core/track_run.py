@@ -17,7 +17,7 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sinks.multi import plan_outputs
+from core.sinks.multi import plan_outputs, written_names
 from core.sources import ended_early, is_live, open_source
 
 
@@ -79,6 +79,12 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
     jobs = plan_outputs(args.sources, options, inputs)
+    if not written_names(options):
+        print(
+            "wlitepose: no output asked for (--csv, --video, --coco-json, --openpose-dir, --posec3d): "
+            "this run only measures speed",
+            file=sys.stderr,
+        )
     pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     batch = len(jobs) > 1  # one source: its error is the run's error
     failed, frames, started = [], 0, time.perf_counter()
@@ -152,4 +158,6 @@ def track_source(
     if times.frames == 0:
         raise WLitePoseError(f"source {spec} delivered no frames")
     print(times.summary(time.perf_counter() - started), file=sys.stderr)
+    if written_names(options):
+        print(f"wlitepose: wrote {', '.join(written_names(options))}", file=sys.stderr)
     return times.frames

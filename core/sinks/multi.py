@@ -104,6 +104,17 @@ def open_sinks(
     return multi
 
 
+def written_names(options: SinkOptions) -> list[str]:
+    """What the options write, as the user named it, the CSV's sidecar after the CSV."""
+    names = []
+    for field, path in asdict(options).items():
+        if path is not None:
+            names.append(str(path) + ("/" if field == "openpose_dir" else ""))
+            if field == "csv":
+                names.append(str(sidecar_path(Path(path))))
+    return names
+
+
 def output_paths(options: SinkOptions) -> list[Path]:
     """Every path the options write, resolved, the CSV's sidecar included."""
     outputs = [_resolved(p) for p in asdict(options).values() if p is not None]

@@ -44,6 +44,10 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
     assert rc == 0, err
     for stage in ("read", "preprocess", "inference", "grouping", "tracking", "write", "fps overall", "ETA"):
         assert stage in err
+    (wrote,) = [line for line in err.splitlines() if line.startswith("wlitepose: wrote ")]
+    for name in ("k.csv,", "k.csv.json", "k.json", "op/", "k.pkl", "k.mp4"):
+        assert name in wrote
+    assert "only measures speed" not in err
     header = (out / "k.csv").read_text().splitlines()[0].split(",")
     assert header[:8] == ["frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max"]
     assert header[8:11] == ["nose_x", "nose_y", "nose_score"] and len(header) == 8 + 17 * 3
@@ -56,6 +60,11 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
         assert pickle.load(f)["total_frames"] == 6
     cap = cv2.VideoCapture(str(out / "k.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 768
+
+
+def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
+    rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 2)
+    assert rc == 0 and "no output asked for" in err and "wlitepose: wrote" not in err
 
 
 def test_track_maps_people_back_to_image_pixels(cli, coco_metadata, painted_model, video_path, tmp_path):
