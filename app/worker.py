@@ -174,12 +174,12 @@ class PoseWorker(QObject):
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
-        self._refresh_if_paused()
+        self._refresh_if_paused("group")
 
     @Slot(object)
     def set_overlay(self, overlay: Overlay) -> None:
         self._overlay = overlay
-        self._refresh_if_paused(redraw_only=True)
+        self._refresh_if_paused("draw")
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
@@ -363,23 +363,23 @@ class PoseWorker(QObject):
         else:
             self._show_next()
 
-    def _refresh_if_paused(self, redraw_only: bool = False) -> None:
-        """Show a live change on the paused frame at once: an overlay change redraws the people already
-        found; a threshold or model change finds them again."""
+    def _refresh_if_paused(self, again: str = "run") -> None:
+        """Show a live change on the paused frame at once, redoing no more than it needs: "draw" draws the
+        people already found (an overlay change), "group" groups the network's outputs again (thresholds,
+        smoothing: no inference, so a dragged slider follows the mouse), "run" runs the network (a model)."""
         if not self._playing and self._last_frame is not None:
-            known = self._last_poses if redraw_only else None
-            self._process(self._last_frame, time.perf_counter(), 0.0, fresh=False, known=known)
+            self._process(self._last_frame, time.perf_counter(), 0.0, fresh=False, again=again)
 
-    def _process(
-        self, frame: Frame, started: float, capture_ms: float, fresh: bool, known: Poses | None = None
-    ) -> bool:
-        """Find (or take the ``known``) people, draw, record and hand the frame to the GUI. A ``fresh`` frame
-        is one not shown before: only it extends the trails and goes into a recording."""
+    def _process(self, frame: Frame, started: float, capture_ms: float, fresh: bool, again: str = "run") -> bool:
+        """Find the people, draw, record and hand the frame to the GUI. A ``fresh`` frame is one not shown
+        before: only it extends the trails and goes into a recording; ``again`` is how a frame shown
+        before is refreshed (``_refresh_if_paused``)."""
         timings = {"capture": capture_ms}
-        poses = self._last_poses = known  # None until found: an error below leaves none for a redraw
+        poses, self._last_poses = (self._last_poses if again == "draw" and not fresh else None), None
         try:
-            if known is None and self._pipeline is not None:
-                result = self._pipeline.process(frame.image, frame.timestamp_s)
+            if poses is None and self._pipeline is not None:
+                result = self._pipeline.redecode() if again == "group" and not fresh else None
+                result = result or self._pipeline.process(frame.image, frame.timestamp_s)
                 poses = result.poses
                 timings.update(result.timings_ms)
                 if fresh:

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.decode import DecodeConfig, decode
 from core.poses import Poses
-from core.preprocess import letterbox
+from core.preprocess import Letterbox, letterbox
 from core.session import PoseModel
 from core.tracker import PoseTracker, TrackerConfig
 
@@ -51,6 +51,7 @@ class PosePipeline:
         self.model = model
         self.config = config or PipelineConfig()
         self.tracker = self._new_tracker(self.config.tracker)
+        self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
 
     @property
     def input_size(self) -> int:
@@ -80,6 +81,7 @@ class PosePipeline:
         """Forget tracks (after a seek or a new source)."""
         if self.tracker is not None:
             self.tracker.reset()
+        self._last = None
 
     def process(self, image_bgr: np.ndarray, timestamp_s: float) -> FrameResult:
         info = self.model.info
@@ -88,11 +90,27 @@ class PosePipeline:
         t1 = time.perf_counter()
         heatmaps, tags = self.model.run(blob)
         t2 = time.perf_counter()
+        self._last = (heatmaps, tags, box, self.input_size, timestamp_s)
+        result = self._group(heatmaps, tags, box, timestamp_s)
+        result.timings_ms = {"preprocess": (t1 - t0) * 1000.0, "inference": (t2 - t1) * 1000.0, **result.timings_ms}
+        return result
+
+    def redecode(self) -> FrameResult | None:
+        """The last frame's network outputs grouped (and tracked) again with the current thresholds, without
+        running the network (its timings have no preprocess or inference): None if there is no last frame
+        or the input size has changed since."""
+        if self._last is None or self._last[3] != self.input_size:
+            return None
+        heatmaps, tags, box, _, timestamp_s = self._last
+        return self._group(heatmaps, tags, box, timestamp_s)
+
+    def _group(self, heatmaps: np.ndarray, tags: np.ndarray, box: Letterbox, timestamp_s: float) -> FrameResult:
+        info = self.model.info
+        t0 = time.perf_counter()
         poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride)
         poses = poses.scaled(box.to_image)
-        t3 = time.perf_counter()
+        t1 = time.perf_counter()
         if self.tracker is not None:
             poses = self.tracker.update(poses, timestamp_s)
-        t4 = time.perf_counter()
-        timings = dict(zip(STAGES, np.diff([t0, t1, t2, t3, t4]) * 1000.0, strict=True))
-        return FrameResult(poses, {k: float(v) for k, v in timings.items()})
+        t2 = time.perf_counter()
+        return FrameResult(poses, {"grouping": (t1 - t0) * 1000.0, "tracking": (t2 - t1) * 1000.0})

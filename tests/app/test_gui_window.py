@@ -343,7 +343,7 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     assert change["from_frame"] > int(rows[1][0])  # after the recording's first frame
 
 
-def test_a_paused_frame_is_redrawn_for_overlay_changes_and_decoded_again_for_thresholds(qtbot, window, video):
+def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbot, window, video):
     set_thresholds(window, 0.0, 0.0)
     play(qtbot, window, video, frames=3)
     window.handle.set_playing(False)
@@ -359,10 +359,16 @@ def test_a_paused_frame_is_redrawn_for_overlay_changes_and_decoded_again_for_thr
     assert runs == [] and redrawn.poses is before.poses and "inference" not in redrawn.timings_ms
     assert redrawn.index == before.index and redrawn.image != before.image
 
-    window.controls.detection.slider.setValue(100)  # a threshold: found again, on the same frame
+    window.controls.detection.slider.setValue(100)  # a threshold: the network's outputs grouped again
     qtbot.waitUntil(lambda: window.last_packet is not redrawn, timeout=20000)
-    assert len(runs) == 1 and len(window.last_packet.poses) == 0 and window.last_packet.index == before.index
+    regrouped = window.last_packet
+    assert runs == [] and len(regrouped.poses) == 0 and regrouped.index == before.index
+    assert "grouping" in regrouped.timings_ms and "inference" not in regrouped.timings_ms
     assert {track: len(points) for track, points in worker._trails.items()} == trail_lengths  # no point twice
+
+    window.controls.size_box.setCurrentIndex(window.controls.size_box.findData(192))  # the network must run
+    qtbot.waitUntil(lambda: window.last_packet is not regrouped, timeout=20000)
+    assert len(runs) == 1 and "inference" in window.last_packet.timings_ms
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):

@@ -48,6 +48,25 @@ def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, 
     assert sorted(pipeline.process(image, 0.04).poses.track_ids) == [1, 2, 3]
 
 
+def test_redecode_groups_the_last_outputs_again_as_a_fresh_run_would(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    pipeline.configure(dataclasses.replace(pipeline.config, tracker=None))
+    image = np.zeros((480, 640, 3), np.uint8)
+    assert pipeline.redecode() is None  # nothing seen yet
+    first = pipeline.process(image, 0.0).poses
+    strict = dataclasses.replace(pipeline.config, decode=DecodeConfig(keypoint_threshold=0.99))
+    pipeline.configure(strict)
+    again = pipeline.redecode()
+    assert set(again.timings_ms) == {"grouping", "tracking"}  # the network did not run
+    fresh = pipeline.process(image, 0.0).poses
+    assert np.array_equal(again.poses.xy, fresh.xy, equal_nan=True)
+    assert np.isnan(fresh.xy).sum() > np.isnan(first.xy).sum()  # the new threshold did apply
+    pipeline.configure(dataclasses.replace(strict, input_size=320))
+    assert pipeline.redecode() is None  # other outputs needed: the caller runs the network
+    pipeline.reset()
+    assert pipeline.redecode() is None
+
+
 def test_track_colors_are_stable_and_distinct():
     colors = [track_color(i) for i in range(1, 21)]
     assert colors == [track_color(i) for i in range(1, 21)]
