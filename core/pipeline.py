@@ -52,6 +52,7 @@ class PosePipeline:
         self.config = config or PipelineConfig()
         self.tracker = self._new_tracker(self.config.tracker)
         self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
+        self._tracks_before: dict | None = None  # the tracker as it was before the last frame
 
     @property
     def input_size(self) -> int:
@@ -64,6 +65,7 @@ class PosePipeline:
         """Change settings live; tracks survive unless tracking is switched on or off."""
         if (config.tracker is None) != (self.tracker is None):
             self.tracker = self._new_tracker(config.tracker)
+            self._tracks_before = None
         elif self.tracker is not None:
             self.tracker.config = config.tracker
         self.config = config
@@ -81,7 +83,7 @@ class PosePipeline:
         """Forget tracks (after a seek or a new source)."""
         if self.tracker is not None:
             self.tracker.reset()
-        self._last = None
+        self._last = self._tracks_before = None
 
     def process(self, image_bgr: np.ndarray, timestamp_s: float) -> FrameResult:
         info = self.model.info
@@ -91,16 +93,20 @@ class PosePipeline:
         heatmaps, tags = self.model.run(blob)
         t2 = time.perf_counter()
         self._last = (heatmaps, tags, box, self.input_size, timestamp_s)
+        self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         result = self._group(heatmaps, tags, box, timestamp_s)
         result.timings_ms = {"preprocess": (t1 - t0) * 1000.0, "inference": (t2 - t1) * 1000.0, **result.timings_ms}
         return result
 
     def redecode(self) -> FrameResult | None:
-        """The last frame's network outputs grouped (and tracked) again with the current thresholds, without
-        running the network (its timings have no preprocess or inference): None if there is no last frame
-        or the input size has changed since."""
+        """The last frame's network outputs grouped and tracked again with the current settings, without
+        running the network (its timings have no preprocess or inference), as if the frame came for the
+        first time: the tracker goes back to where it stood before it. None if there is no last frame or
+        the input size has changed since."""
         if self._last is None or self._last[3] != self.input_size:
             return None
+        if self.tracker is not None and self._tracks_before is not None:
+            self.tracker.restore(self._tracks_before)
         heatmaps, tags, box, _, timestamp_s = self._last
         return self._group(heatmaps, tags, box, timestamp_s)
 

@@ -22,6 +22,7 @@ Noise is relative to each person's size, so behaviour does not depend on image r
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,9 @@ class TrackerConfig:
     default_dt: float = 1 / 30  # step used when timestamps do not advance
 
 
+_STATE = ("_next_id", "_time", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits", "last_seen")
+
+
 class PoseTracker:
     """``update(poses, timestamp_s) -> poses`` with track_ids filled and keypoints smoothed."""
 
@@ -72,6 +76,14 @@ class PoseTracker:
         self.ids = np.zeros(0, np.int64)  # -1 while tentative
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
+
+    def snapshot(self) -> dict:
+        """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
+        return {name: copy.copy(getattr(self, name)) for name in _STATE}
+
+    def restore(self, snapshot: dict) -> None:
+        for name in _STATE:
+            setattr(self, name, copy.copy(snapshot[name]))  # a copy: the snapshot serves again
 
     @property
     def track_count(self) -> int:

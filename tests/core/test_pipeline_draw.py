@@ -11,6 +11,7 @@ from core.poses import Poses
 from core.preprocess import letterbox_geometry
 from core.session import PoseModel
 from core.synthetic import paint, random_people
+from core.tracker import PoseTracker, TrackerConfig
 
 
 def _pipeline(tmp_path, coco_metadata, painted_model, n=3):
@@ -65,6 +66,36 @@ def test_redecode_groups_the_last_outputs_again_as_a_fresh_run_would(tmp_path, c
     assert pipeline.redecode() is None  # other outputs needed: the caller runs the network
     pipeline.reset()
     assert pipeline.redecode() is None
+
+
+def test_redecode_tracks_the_frame_as_if_for_the_first_time(tmp_path, coco_metadata, painted_model):
+    """A slider dragged over a paused frame re-groups it many times: the tracks must not move on with each
+    (the tracker's clock, hits and filters stay where that frame left them)."""
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    image = np.zeros((480, 640, 3), np.uint8)
+    for i in range(3):
+        shown = pipeline.process(image, i / 25).poses
+    after = pipeline.tracker.snapshot()
+    for _ in range(5):
+        again = pipeline.redecode().poses
+        assert np.array_equal(again.xy, shown.xy, equal_nan=True)
+        assert np.array_equal(again.track_ids, shown.track_ids)
+    now = pipeline.tracker.snapshot()
+    assert now.keys() == after.keys()
+    for name, value in after.items():
+        assert np.array_equal(now[name], value), name
+
+
+def test_a_restored_tracker_is_the_one_snapshotted_and_the_snapshot_serves_again():
+    tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
+    poses = Poses(np.array([[[10, 10], [20, 10], [15, 30]]], np.float32), [[1, 1, 1]], [0.9])
+    tracker.update(poses, 0.0)
+    saved = tracker.snapshot()
+    for _ in range(2):
+        tracker.update(Poses(poses.xy + 3, poses.keypoint_scores, poses.scores), 0.04)
+        assert tracker._time == 0.04 and not np.array_equal(tracker.pos, saved["pos"])
+        tracker.restore(saved)
+        assert tracker._time == 0.0 and np.array_equal(tracker.pos, saved["pos"])
 
 
 def test_track_colors_are_stable_and_distinct():
