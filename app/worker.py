@@ -379,7 +379,7 @@ class PoseWorker(QObject):
         try:
             if poses is None and self._pipeline is not None:
                 result = self._pipeline.redecode() if again == "group" and not fresh else None
-                result = result or self._pipeline.process(frame.image, frame.timestamp_s)
+                result = result or self._pipeline.process(frame.image, frame.timestamp_s, again=not fresh)
                 poses = result.poses
                 timings.update(result.timings_ms)
                 if fresh:

@@ -85,8 +85,12 @@ class PosePipeline:
             self.tracker.reset()
         self._last = self._tracks_before = None
 
-    def process(self, image_bgr: np.ndarray, timestamp_s: float) -> FrameResult:
+    def process(self, image_bgr: np.ndarray, timestamp_s: float, again: bool = False) -> FrameResult:
+        """One frame; ``again``: the last frame once more with other settings (a new input size), tracked as
+        if for the first time."""
         info = self.model.info
+        if again:
+            self._rewind_tracks()
         t0 = time.perf_counter()
         blob, box = letterbox(image_bgr, self.input_size, info.mean, info.std)
         t1 = time.perf_counter()
@@ -105,10 +109,14 @@ class PosePipeline:
         the input size has changed since."""
         if self._last is None or self._last[3] != self.input_size:
             return None
-        if self.tracker is not None and self._tracks_before is not None:
-            self.tracker.restore(self._tracks_before)
+        self._rewind_tracks()
         heatmaps, tags, box, _, timestamp_s = self._last
         return self._group(heatmaps, tags, box, timestamp_s)
+
+    def _rewind_tracks(self) -> None:
+        """The tracker back to where it stood before the last frame, so that frame can be tracked again."""
+        if self.tracker is not None and self._tracks_before is not None:
+            self.tracker.restore(self._tracks_before)
 
     def _group(self, heatmaps: np.ndarray, tags: np.ndarray, box: Letterbox, timestamp_s: float) -> FrameResult:
         info = self.model.info

@@ -84,6 +84,11 @@ def test_redecode_tracks_the_frame_as_if_for_the_first_time(tmp_path, coco_metad
     assert now.keys() == after.keys()
     for name, value in after.items():
         assert np.array_equal(now[name], value), name
+    pipeline.configure(dataclasses.replace(pipeline.config, input_size=320))
+    pipeline.process(image, 2 / 25, again=True)  # a new input size: the network runs on the same frame
+    rerun = pipeline.tracker.snapshot()  # other detections, so other positions, but no step in time
+    assert rerun["_time"] == after["_time"] and rerun["_next_id"] == after["_next_id"]
+    assert (rerun["hits"] <= after["hits"].max()).all()
 
 
 def test_a_restored_tracker_is_the_one_snapshotted_and_the_snapshot_serves_again():
