@@ -350,7 +350,7 @@ def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbo
     qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
     worker, before = window.handle.worker, window.last_packet
     runs, process = [], worker._pipeline.process
-    worker._pipeline.process = lambda *args: runs.append(args) or process(*args)
+    worker._pipeline.process = lambda *args, **kwargs: runs.append(args) or process(*args, **kwargs)
     trail_lengths = {track: len(points) for track, points in worker._trails.items()}
 
     window.controls.boxes.toggle()  # overlay only: the people found are drawn again, the network not run
