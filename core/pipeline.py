@@ -65,7 +65,8 @@ class PosePipeline:
         """Change settings live; tracks survive unless tracking is switched on or off."""
         if (config.tracker is None) != (self.tracker is None):
             self.tracker = self._new_tracker(config.tracker)
-            self._tracks_before = None
+            # a new tracker has seen nothing: the last frame, tracked again, is its first
+            self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         elif self.tracker is not None:
             self.tracker.config = config.tracker
         self.config = config
@@ -91,13 +92,15 @@ class PosePipeline:
         info = self.model.info
         if again:
             self._rewind_tracks()
+        else:
+            self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
+        self._last = None  # until this frame's outputs are in: a failed frame leaves no outputs to re-group
         t0 = time.perf_counter()
         blob, box = letterbox(image_bgr, self.input_size, info.mean, info.std)
         t1 = time.perf_counter()
         heatmaps, tags = self.model.run(blob)
         t2 = time.perf_counter()
         self._last = (heatmaps, tags, box, self.input_size, timestamp_s)
-        self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         result = self._group(heatmaps, tags, box, timestamp_s)
         result.timings_ms = {"preprocess": (t1 - t0) * 1000.0, "inference": (t2 - t1) * 1000.0, **result.timings_ms}
         return result

@@ -82,8 +82,12 @@ class PoseTracker:
         return {name: copy.copy(getattr(self, name)) for name in _STATE}
 
     def restore(self, snapshot: dict) -> None:
+        """Back to ``snapshot`` (a copy: it serves again), except that an ID once given is never given again:
+        a frame tracked again may promote its people to new numbers, but never to one already written out."""
+        next_id = max(self._next_id, snapshot["_next_id"])
         for name in _STATE:
-            setattr(self, name, copy.copy(snapshot[name]))  # a copy: the snapshot serves again
+            setattr(self, name, copy.copy(snapshot[name]))
+        self._next_id = next_id
 
     @property
     def track_count(self) -> int:

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from core.decode import DecodeConfig
 from core.draw import UNTRACKED, Trails, draw_poses, track_color
@@ -89,6 +90,45 @@ def test_redecode_tracks_the_frame_as_if_for_the_first_time(tmp_path, coco_metad
     rerun = pipeline.tracker.snapshot()  # other detections, so other positions, but no step in time
     assert rerun["_time"] == after["_time"] and rerun["_next_id"] == after["_next_id"]
     assert (rerun["hits"] <= after["hits"].max()).all()
+
+
+def test_tracking_switched_on_over_a_paused_frame_tracks_it_once(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    tracking = pipeline.config
+    pipeline.configure(dataclasses.replace(tracking, tracker=None))
+    image = np.zeros((480, 640, 3), np.uint8)
+    pipeline.process(image, 0.5)
+    pipeline.configure(tracking)
+    for _ in range(4):
+        assert (pipeline.redecode().poses.track_ids == -1).all()  # first sight: nobody confirmed yet
+    assert pipeline.tracker._time == 0.5 and pipeline.tracker.hits.max() == 1
+
+
+def test_a_frame_the_network_failed_on_leaves_nothing_to_regroup(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    image = np.zeros((480, 640, 3), np.uint8)
+    pipeline.process(image, 0.0)
+
+    def broken(blob):
+        raise RuntimeError("the network failed")
+
+    pipeline.model.run = broken
+    with pytest.raises(RuntimeError):
+        pipeline.process(image, 0.04)
+    assert pipeline.redecode() is None  # not the previous frame's people on this frame
+
+
+def test_an_id_given_before_a_restore_is_never_given_to_someone_else():
+    tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
+    person = Poses(np.array([[[10, 10], [20, 10], [15, 30]]], np.float32), [[1, 1, 1]], [0.9])
+    tracker.update(person, 0.0)
+    before = tracker.snapshot()
+    assert tracker.update(person, 0.04).track_ids.tolist() == [1]  # written to a recording, say
+    tracker.restore(before)
+    tracker.update(Poses.empty(3), 0.04)  # the frame again with a threshold that hides the person
+    other = Poses(person.xy + 300, person.keypoint_scores, person.scores)
+    tracker.update(other, 0.08)
+    assert tracker.update(other, 0.12).track_ids.tolist() == [2]
 
 
 def test_a_restored_tracker_is_the_one_snapshotted_and_the_snapshot_serves_again():
