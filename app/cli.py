@@ -24,9 +24,8 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str | None
 
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
-    if not platform.startswith("linux") or any(
-        environ.get(k) for k in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
-    ):
+    windowless = environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in ("", "xcb", "wayland")  # offscreen, vnc...
+    if not platform.startswith("linux") or windowless or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
         return
     raise WLitePoseError(
         "no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset): run it in a desktop session, "

@@ -232,8 +232,9 @@ class MainWindow(QMainWindow):
         if existing and not self._confirm_replace(existing):
             return
         self.settings = self.controls.read(self.settings)
+        overlay = dataclasses.replace(self._overlay(), mirror=False)  # files keep the camera's view
         request = ExportRequest(
-            jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=self._overlay()
+            jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=overlay
         )
         self.export_panel.start_export(request)
 

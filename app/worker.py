@@ -99,7 +99,9 @@ class PoseWorker(QObject):
         self._keep_pace = True
         self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
-        self._last_poses: Poses | None = None  # found on the last frame shown (None: no model then)
+        # the people a pipeline found on a frame (None: no model then), to draw that frame again
+        self._found: tuple[Frame, PosePipeline | None, Poses | None] | None = None
+        self._recorded_upto = -1  # the last frame index written to the recording: each frame once, in order
         self._last_index = -1
         self._dropped = 0
         self._next_due = 0.0
@@ -239,6 +241,7 @@ class PoseWorker(QObject):
             self._sinks = None
             self._refuse_recording(user_message(error))
             return
+        self._recorded_upto = -1
         self.recording_changed.emit(True, "Recording…")
 
     @Slot()
@@ -356,7 +359,7 @@ class PoseWorker(QObject):
         self._next_due = time.perf_counter()
         self._last_index, self._skipped = index - 1, 0  # the next frame read is `index`
         if self._pipeline is not None:
-            self._pipeline.reset()  # a jump breaks motion: tracks and smoothing start over
+            self._pipeline.reset(restart_ids=False)  # a jump breaks motion: tracks start over, IDs count on
         self._trails = Trails()
         if self._playing:
             self._schedule(0)
@@ -375,25 +378,30 @@ class PoseWorker(QObject):
         before: only it extends the trails and goes into a recording; ``again`` is how a frame shown
         before is refreshed (``_refresh_if_paused``)."""
         timings = {"capture": capture_ms}
-        poses, self._last_poses = (self._last_poses if again == "draw" and not fresh else None), None
+        found, self._found = self._found, None
+        redraw = (
+            again == "draw" and not fresh and found is not None and found[0] is frame and found[1] is self._pipeline
+        )
+        poses = found[2] if redraw else None
         try:
-            if poses is None and self._pipeline is not None:
+            if not redraw and self._pipeline is not None:
                 result = self._pipeline.redecode() if again == "group" and not fresh else None
                 result = result or self._pipeline.process(frame.image, frame.timestamp_s, again=not fresh)
                 poses = result.poses
                 timings.update(result.timings_ms)
                 if fresh:
                     self._trails.update(poses)
-            self._last_poses = poses
+            self._found = (frame, self._pipeline, poses)
             render_start = time.perf_counter()
             shown = self._drawn(frame.image, poses, self._overlay.mirror)
-            recording = fresh and self._sinks is not None and poses is not None
+            recording = fresh and self._sinks is not None and poses is not None and frame.index > self._recorded_upto
             # a recording keeps the camera's own left and right, whatever the view shows
             kept = self._drawn(frame.image, poses, mirror=False) if recording and self._overlay.mirror else shown
             qimage = to_qimage(shown)
             timings["render"] = (time.perf_counter() - render_start) * 1000.0
             if recording:
                 self._sinks.write(frame.index, frame.timestamp_s, poses, image=kept)
+                self._recorded_upto = frame.index
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.stop_recording()

@@ -80,10 +80,11 @@ class PosePipeline:
             "tracker": dataclasses.asdict(tracker) if tracker is not None else None,
         }
 
-    def reset(self) -> None:
-        """Forget tracks (after a seek or a new source)."""
+    def reset(self, restart_ids: bool = True) -> None:
+        """Forget tracks: after a new source (IDs start again at 1) or a seek (``restart_ids`` off: new
+        people get new numbers)."""
         if self.tracker is not None:
-            self.tracker.reset()
+            self.tracker.reset(restart_ids)
         self._last = self._tracks_before = None
 
     def process(self, image_bgr: np.ndarray, timestamp_s: float, again: bool = False) -> FrameResult:

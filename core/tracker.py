@@ -64,9 +64,12 @@ class PoseTracker:
         self.kappa2 = (2.0 * np.asarray(sigmas, dtype=np.float64)) ** 2  # (K,)
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, restart_ids: bool = True) -> None:
+        """Forget every track; IDs start again at 1 unless ``restart_ids`` is off (a jump within one video,
+        whose outputs must not give an ID already written to another person)."""
         k = len(self.kappa2)
-        self._next_id = 1
+        if restart_ids:
+            self._next_id = 1
         self._time: float | None = None
         self.pos = np.zeros((0, k, 2))
         self.vel = np.zeros((0, k, 2))

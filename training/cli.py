@@ -175,6 +175,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images)
+    if args.val_every != 1 and not args.val_data:
+        raise WLitePoseError("--val-every needs --val-data, the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images) if args.val_data else (None, None)
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
         if not Path(path).exists():

@@ -14,6 +14,9 @@ from app.cli import check_display
         ({"DISPLAY": ":0"}, "linux", False),
         ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
         ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "vnc:size=800x600"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "wayland"}, "linux", True),
         ({}, "win32", False),
         ({}, "darwin", False),
     ],
@@ -30,6 +33,7 @@ def test_no_screen_gives_one_line_and_exit_2_instead_of_a_qt_abort(monkeypatch, 
     for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setattr("app.application.run_app", lambda **_: pytest.fail("the window was started"))
     assert main.main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("wlitepose: error: no display") and err.count("\n") == 1

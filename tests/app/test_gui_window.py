@@ -350,7 +350,7 @@ def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbo
     qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
     worker, before = window.handle.worker, window.last_packet
     runs, process = [], worker._pipeline.process
-    worker._pipeline.process = lambda *args, **kwargs: runs.append(args) or process(*args, **kwargs)
+    worker._pipeline.process = lambda *args, **kwargs: runs.append(kwargs) or process(*args, **kwargs)
     trail_lengths = {track: len(points) for track, points in worker._trails.items()}
 
     window.controls.boxes.toggle()  # overlay only: the people found are drawn again, the network not run
@@ -368,7 +368,8 @@ def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbo
 
     window.controls.size_box.setCurrentIndex(window.controls.size_box.findData(192))  # the network must run
     qtbot.waitUntil(lambda: window.last_packet is not regrouped, timeout=20000)
-    assert len(runs) == 1 and "inference" in window.last_packet.timings_ms
+    assert runs == [{"again": True}] and "inference" in window.last_packet.timings_ms  # the frame once more
+    assert {track: len(points) for track, points in worker._trails.items()} == trail_lengths
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):

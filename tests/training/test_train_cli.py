@@ -27,13 +27,16 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
 
 def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run):
     folder = tiny_run(tmp_path).train_images
-    run = tiny_run(
-        tmp_path / "run", epochs=5, val_every=2, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder
-    )
-    train(run)
-    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in log if "AP" in r] == [1, 3, 4]
+    val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
+
+    def validated(name: str, **changes) -> list[int]:
+        train(tiny_run(tmp_path / name, epochs=5, **val, **changes))
+        log = [json.loads(line) for line in (tmp_path / name / "log.jsonl").read_text().splitlines()]
+        return [r["epoch"] for r in log if "AP" in r]
+
+    assert validated("run", val_every=2) == [1, 3, 4]
     assert torch.load(tmp_path / "run" / "best.pt", weights_only=False)["epoch"] in (1, 3, 4)
+    assert validated("stopped", val_every=3, max_steps=2) == [1]  # one step an epoch: --max-steps ends epoch 1
 
 
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
@@ -65,6 +68,7 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--size", "0"], "--size must be a positive multiple of 32 up to 2048, not 0"),
         (["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
         (["--val-every", "0"], "--val-every must be positive, not 0"),
+        (["--val-every", "5"], "--val-every needs --val-data"),
         (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
         (["--out", "{tmp}/text.avi/run"], "cannot create the run folder"),
     ],

@@ -1,0 +1,75 @@
+"""The worker driven directly in the test's thread with a real model: paused refreshes and recordings."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+
+from app.worker import PoseWorker
+from core.draw import Overlay
+from core.pipeline import tuned_config
+from core.sinks import SinkOptions
+
+CLIP = Path(__file__).resolve().parents[2] / "assets" / "samples" / "vtest_clip.mp4"  # 120 frames, 10 fps
+EVERYONE = tuned_config(detection_threshold=0.0, keypoint_threshold=0.0)  # an untrained model's best guesses
+
+
+@pytest.fixture
+def worker(qapp, model_path):
+    if not CLIP.is_file():
+        pytest.skip("the sample clip is not installed")
+    w = PoseWorker()
+    w.start()
+    w.errors = []
+    w.error.connect(w.errors.append)
+    w.load_model(str(model_path), EVERYONE)
+    w.open(str(CLIP))
+    w._timer.stop()  # the test ticks by hand
+    yield w
+    w.stop_recording()
+    w._close_source()
+
+
+def tick(w: PoseWorker, frames: int = 1) -> None:
+    for _ in range(frames):
+        w._next_due = time.perf_counter()  # on time: nothing skipped
+        w._tick()
+        w._timer.stop()
+
+
+def seek(w: PoseWorker, index: int) -> None:
+    w._pending_seek = index
+    w._do_seek()
+    w._timer.stop()
+
+
+def test_a_model_loaded_while_playing_is_not_drawn_with_the_last_models_people(worker, model_path):
+    tick(worker)
+    first = worker.take_packet()
+    worker.load_model(str(model_path), EVERYONE)  # playing: nothing refreshed, the next frame would show it
+    worker.set_playing(False)
+    worker._timer.stop()
+    worker.set_overlay(Overlay(boxes=True))
+    packet = worker.take_packet()
+    assert packet.index == first.index and "inference" in packet.timings_ms  # found again with the new model
+    assert packet.poses is not first.poses and worker.errors == []
+
+
+def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_seek(worker, tmp_path):
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 4)  # frames 0-3
+    seek(worker, 1)  # back: frames 1-3 are shown again but already recorded
+    tick(worker, 5)  # frames 1-5: only 4 and 5 are new to the recording
+    seek(worker, 60)  # forward: tracks start over, IDs count on
+    tick(worker, 3)
+    worker.stop_recording()
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    frames = [int(r["frame"]) for r in rows]
+    assert frames == sorted(frames) and sorted(set(frames)) == [0, 1, 2, 3, 4, 5, 60, 61, 62]
+    ids_before = {int(r["track_id"]) for r in rows if int(r["frame"]) < 60} - {-1}
+    ids_after = {int(r["track_id"]) for r in rows if int(r["frame"]) >= 60} - {-1}
+    assert ids_before and ids_after and min(ids_after) > max(ids_before)
+    assert worker.errors == []
