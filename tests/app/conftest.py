@@ -65,3 +65,32 @@ def no_unexpected_questions(monkeypatch):
         raise AssertionError(f"unexpected dialog: {title}: {text}")
 
     monkeypatch.setattr(QMessageBox, "question", unexpected)
+
+
+@pytest.fixture
+def clip_worker(qapp):
+    """``clip_worker(model=None, config=None)``: a PoseWorker on the sample clip (120 frames, 10 fps), driven
+    in the test's thread with its timer stopped (the test ticks by hand), closed after the test."""
+    from app.worker import PoseWorker
+
+    clip = Path(__file__).resolve().parents[2] / "assets" / "samples" / "vtest_clip.mp4"
+    if not clip.is_file():
+        pytest.skip("the sample clip is not installed")
+    made = []
+
+    def make(model=None, config=None) -> PoseWorker:
+        w = PoseWorker()
+        w.start()
+        w.errors = []
+        w.error.connect(w.errors.append)
+        if model is not None:
+            w.load_model(str(model), config)
+        w.open(str(clip))
+        w._timer.stop()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.stop_recording()
+        w._close_source()

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from app.worker import PoseWorker
 
-CLIP = Path(__file__).resolve().parents[2] / "assets" / "samples" / "vtest_clip.mp4"  # 120 frames, 10 fps
-
 
 @pytest.fixture
-def worker(qapp):
-    if not CLIP.is_file():
-        pytest.skip("the sample clip is not installed")
-    w = PoseWorker()
-    w.start()
-    w.errors = []
-    w.error.connect(w.errors.append)
-    w.open(str(CLIP))
-    w._timer.stop()  # the test ticks by hand
-    yield w
-    w._close_source()
+def worker(clip_worker):
+    return clip_worker()
 
 
 def tick_late(w: PoseWorker, frame_times: float) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,24 +12,12 @@ from core.draw import Overlay
 from core.pipeline import tuned_config
 from core.sinks import SinkOptions
 
-CLIP = Path(__file__).resolve().parents[2] / "assets" / "samples" / "vtest_clip.mp4"  # 120 frames, 10 fps
 EVERYONE = tuned_config(detection_threshold=0.0, keypoint_threshold=0.0)  # an untrained model's best guesses
 
 
 @pytest.fixture
-def worker(qapp, model_path):
-    if not CLIP.is_file():
-        pytest.skip("the sample clip is not installed")
-    w = PoseWorker()
-    w.start()
-    w.errors = []
-    w.error.connect(w.errors.append)
-    w.load_model(str(model_path), EVERYONE)
-    w.open(str(CLIP))
-    w._timer.stop()  # the test ticks by hand
-    yield w
-    w.stop_recording()
-    w._close_source()
+def worker(clip_worker, model_path):
+    return clip_worker(model_path, EVERYONE)
 
 
 def tick(w: PoseWorker, frames: int = 1) -> None:
