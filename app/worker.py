@@ -385,8 +385,12 @@ class PoseWorker(QObject):
         poses = found[2] if redraw else None
         try:
             if not redraw and self._pipeline is not None:
-                result = self._pipeline.redecode() if again == "group" and not fresh else None
-                result = result or self._pipeline.process(frame.image, frame.timestamp_s, again=not fresh)
+                # IDs written to a recording with this frame stay spent when it is tracked again
+                reuse = not (self._sinks is not None and frame.index <= self._recorded_upto)
+                result = self._pipeline.redecode(reuse) if again == "group" and not fresh else None
+                result = result or self._pipeline.process(
+                    frame.image, frame.timestamp_s, again=not fresh, reuse_ids=reuse
+                )
                 poses = result.poses
                 timings.update(result.timings_ms)
                 if fresh:

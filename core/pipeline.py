@@ -87,12 +87,14 @@ class PosePipeline:
             self.tracker.reset(restart_ids)
         self._last = self._tracks_before = None
 
-    def process(self, image_bgr: np.ndarray, timestamp_s: float, again: bool = False) -> FrameResult:
+    def process(
+        self, image_bgr: np.ndarray, timestamp_s: float, again: bool = False, reuse_ids: bool = True
+    ) -> FrameResult:
         """One frame; ``again``: the last frame once more with other settings (a new input size), tracked as
-        if for the first time."""
+        if for the first time (``reuse_ids`` off: the IDs it gave stay spent, see PoseTracker.restore)."""
         info = self.model.info
         if again:
-            self._rewind_tracks()
+            self._rewind_tracks(reuse_ids)
         else:
             self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         self._last = None  # until this frame's outputs are in: a failed frame leaves no outputs to re-group
@@ -106,21 +108,21 @@ class PosePipeline:
         result.timings_ms = {"preprocess": (t1 - t0) * 1000.0, "inference": (t2 - t1) * 1000.0, **result.timings_ms}
         return result
 
-    def redecode(self) -> FrameResult | None:
+    def redecode(self, reuse_ids: bool = True) -> FrameResult | None:
         """The last frame's network outputs grouped and tracked again with the current settings, without
         running the network (its timings have no preprocess or inference), as if the frame came for the
-        first time: the tracker goes back to where it stood before it. None if there is no last frame or
-        the input size has changed since."""
+        first time: the tracker goes back to where it stood before it (``reuse_ids``: as in ``process``).
+        None if there is no last frame or the input size has changed since."""
         if self._last is None or self._last[3] != self.input_size:
             return None
-        self._rewind_tracks()
+        self._rewind_tracks(reuse_ids)
         heatmaps, tags, box, _, timestamp_s = self._last
         return self._group(heatmaps, tags, box, timestamp_s)
 
-    def _rewind_tracks(self) -> None:
+    def _rewind_tracks(self, reuse_ids: bool) -> None:
         """The tracker back to where it stood before the last frame, so that frame can be tracked again."""
         if self.tracker is not None and self._tracks_before is not None:
-            self.tracker.restore(self._tracks_before)
+            self.tracker.restore(self._tracks_before, reuse_ids)
 
     def _group(self, heatmaps: np.ndarray, tags: np.ndarray, box: Letterbox, timestamp_s: float) -> FrameResult:
         info = self.model.info

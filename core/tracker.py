@@ -84,10 +84,11 @@ class PoseTracker:
         """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
         return {name: copy.copy(getattr(self, name)) for name in _STATE}
 
-    def restore(self, snapshot: dict) -> None:
-        """Back to ``snapshot`` (a copy: it serves again), except that an ID once given is never given again:
-        a frame tracked again may promote its people to new numbers, but never to one already written out."""
-        next_id = max(self._next_id, snapshot["_next_id"])
+    def restore(self, snapshot: dict, reuse_ids: bool = True) -> None:
+        """Back to ``snapshot`` (a copy: it serves again). With ``reuse_ids`` the IDs given since are given
+        again, so a frame tracked again shows the same numbers; without, they stay spent (they were written
+        out: a recording must never give one of them to someone else)."""
+        next_id = snapshot["_next_id"] if reuse_ids else max(self._next_id, snapshot["_next_id"])
         for name in _STATE:
             setattr(self, name, copy.copy(snapshot[name]))
         self._next_id = next_id

@@ -368,7 +368,9 @@ def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbo
 
     window.controls.size_box.setCurrentIndex(window.controls.size_box.findData(192))  # the network must run
     qtbot.waitUntil(lambda: window.last_packet is not regrouped, timeout=20000)
-    assert runs == [{"again": True}] and "inference" in window.last_packet.timings_ms  # the frame once more
+    assert (
+        runs == [{"again": True, "reuse_ids": True}] and "inference" in window.last_packet.timings_ms
+    )  # the frame once more
     assert {track: len(points) for track, points in worker._trails.items()} == trail_lengths
 
 

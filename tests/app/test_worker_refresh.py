@@ -60,3 +60,16 @@ def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_see
     ids_after = {int(r["track_id"]) for r in rows if int(r["frame"]) >= 60} - {-1}
     assert ids_before and ids_after and min(ids_after) > max(ids_before)
     assert worker.errors == []
+
+
+def test_a_recorded_frame_regrouped_keeps_its_ids_spent(worker, tmp_path):
+    calls = []
+    redecode = worker._pipeline.redecode
+    worker._pipeline.redecode = lambda reuse_ids=True: calls.append(reuse_ids) or redecode(reuse_ids)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 2)
+    worker.set_playing(False)
+    worker.configure(tuned_config(detection_threshold=0.5, keypoint_threshold=0.0))  # over a recorded frame
+    worker.stop_recording()
+    worker.configure(EVERYONE)  # the same frame, no longer part of an open recording
+    assert calls == [False, True] and worker.errors == []

@@ -118,13 +118,23 @@ def test_a_frame_the_network_failed_on_leaves_nothing_to_regroup(tmp_path, coco_
     assert pipeline.redecode() is None  # not the previous frame's people on this frame
 
 
-def test_an_id_given_before_a_restore_is_never_given_to_someone_else():
+def test_a_frame_tracked_again_shows_the_same_new_ids():
+    tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
+    person = Poses(np.array([[[10, 10], [20, 10], [15, 30]]], np.float32), [[1, 1, 1]], [0.9])
+    tracker.update(person, 0.0)
+    before = tracker.snapshot()
+    for _ in range(3):  # the person is confirmed on this frame: the same number every time
+        assert tracker.update(person, 0.04).track_ids.tolist() == [1]
+        tracker.restore(before)
+
+
+def test_an_id_written_out_before_a_restore_is_never_given_to_someone_else():
     tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
     person = Poses(np.array([[[10, 10], [20, 10], [15, 30]]], np.float32), [[1, 1, 1]], [0.9])
     tracker.update(person, 0.0)
     before = tracker.snapshot()
     assert tracker.update(person, 0.04).track_ids.tolist() == [1]  # written to a recording, say
-    tracker.restore(before)
+    tracker.restore(before, reuse_ids=False)
     tracker.update(Poses.empty(3), 0.04)  # the frame again with a threshold that hides the person
     other = Poses(person.xy + 300, person.keypoint_scores, person.scores)
     tracker.update(other, 0.08)
