@@ -106,9 +106,13 @@ class ExportPanel(QWidget):
         for name, box in self.checks.items():
             box.setChecked(name in names)
 
+    def folder_path(self) -> Path:
+        """The chosen export folder (the working folder when none is chosen)."""
+        return Path(self.folder.text().strip() or ".").expanduser()
+
     def sink_options(self, stem: str) -> SinkOptions:
         """Paths for the checked formats in the chosen folder, named after `stem`."""
-        folder = Path(self.folder.text().strip() or ".").expanduser()
+        folder = self.folder_path()
         chosen = {name: str(folder / FORMATS[name][1].format(stem=stem)) for name in self.formats()}
         return SinkOptions(**chosen)
 

@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
             "open_video": self.source_bar.choose_file,
             "open_folder": self.source_bar.choose_folder,
             "record": self.export_panel.record_button.toggle,
+            "save_frame": self.save_frame,
             "export": self.export_file,
             "export_files": self.export_files,
             "toggle_boxes": c.boxes.toggle,
@@ -237,6 +238,23 @@ class MainWindow(QMainWindow):
             jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=overlay
         )
         self.export_panel.start_export(request)
+
+    def save_frame(self) -> None:
+        """The frame on screen, with what is drawn on it, as a PNG in the export folder."""
+        packet = self.last_packet
+        if packet is None:
+            self.show_error("There is no frame to save yet: open a video, folder or webcam first.")
+            return
+        path = self.export_panel.folder_path() / f"{self._stem()}_frame{packet.index:06d}.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.show_error(f"Cannot create the export folder {path.parent}: {error.strerror or error}.")
+            return
+        if not packet.image.save(str(path)):
+            self.show_error(f"Cannot write {path}.")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def _confirm_replace(self, names: list[str]) -> bool:
         """Earlier exports of this source in the folder are replaced only when the user says so."""
@@ -309,6 +327,7 @@ class MainWindow(QMainWindow):
 
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
+        self.last_packet = None  # the last source's frame is not this one's to save
         self._fps = 0.0
         self._play_speed = float("inf")
         self._last_frame_time = 0.0

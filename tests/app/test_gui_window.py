@@ -374,6 +374,21 @@ def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbo
     assert {track: len(points) for track, points in worker._trails.items()} == trail_lengths
 
 
+def test_save_frame_writes_the_frame_on_screen_as_a_png(qtbot, window, video, tmp_path):
+    window.save_frame()  # nothing shown yet: said, not a crash
+    assert "no frame to save" in window.statusBar().currentMessage()
+    window.export_panel.folder.setText(str(tmp_path / "stills"))
+    set_thresholds(window, 0.0, 0.0)
+    play(qtbot, window, video, frames=2)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    shown = window.last_packet
+    window.save_frame()
+    path = tmp_path / "stills" / f"vtest_frame{shown.index:06d}.png"
+    assert window.statusBar().currentMessage() == f"Saved {path}"
+    assert (cv2.imread(str(path)) == qimage_to_bgr(shown.image)).all()  # the drawn frame, losslessly
+
+
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):
     set_thresholds(window, 1.0, 1.0)  # nobody drawn: the picture is the bare frame (drawing: tests/core)
     play(qtbot, window, video, frames=1)
