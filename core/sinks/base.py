@@ -31,24 +31,27 @@ class Sink:
         self.close()
 
 
-def writable(path: str | Path, directory: bool = False) -> Path:
-    """Create the folder (and check the file can be created); WLitePoseError naming the path if not."""
+def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:
+    """Check that ``path`` (a file, or with ``directory`` a folder) can be written, creating its folder
+    unless ``create`` is off (a check before any work, which leaves nothing behind); WLitePoseError
+    naming the path if not."""
     path = Path(path).expanduser()
+    folder = path if directory else path.parent
     try:
-        if directory:
-            path.mkdir(parents=True, exist_ok=True)
-            probe = path / ".wlitepose_write_test"
+        if not directory and path.is_dir():
+            raise IsADirectoryError(21, "it is a folder")
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        nearest = next(p for p in (folder, *folder.parents) if p.exists())  # the folder, or where it would go
+        if not nearest.is_dir():
+            raise NotADirectoryError(20, f"{nearest} is a file")
+        if not directory and path.exists():
+            with open(path, "ab"):  # opened, not changed
+                pass
+        else:
+            probe = nearest / f".wlitepose_write_test_{uuid.uuid4().hex[:8]}"
             probe.touch()
             probe.unlink()
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_dir():
-                raise IsADirectoryError(21, "it is a folder")
-            existed = path.exists()
-            with open(path, "ab"):
-                pass
-            if not existed:
-                path.unlink()
     except OSError as error:
         raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None
     return path

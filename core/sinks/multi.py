@@ -124,14 +124,14 @@ def output_paths(options: SinkOptions) -> list[Path]:
 
 
 def check_outputs(options: SinkOptions, inputs) -> None:
-    """What open_sinks checks, without opening anything: the paths (below) and that each can be written
-    (its folder is created)."""
+    """What open_sinks checks, without opening or creating anything: the paths (below) and that each
+    can be written."""
     _check_paths(options, inputs)
     if options.video is not None:
         check_video_name(options.video)
     for field, path in asdict(options).items():
         if path is not None:
-            writable(path, directory=field == "openpose_dir")
+            writable(path, directory=field == "openpose_dir", create=False)
 
 
 def _check_paths(options: SinkOptions, inputs) -> None:

@@ -169,6 +169,15 @@ def test_unwritable_output_keeps_nothing_half_done(cli, model_path, video_path, 
     _assert_clean_error(rc, err, "cannot write", "o.csv")
 
 
+def test_a_refused_run_leaves_no_folders_behind(cli, model_path, video_path, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc, _, err = cli("track", video_path, "--model", model_path, "--csv", tmp_path / "new" / "a.csv",
+                     "--openpose-dir", tmp_path / "op" / "frames", "--video", blocker / "v.mp4")  # fmt: skip
+    _assert_clean_error(rc, err, "cannot write", "v.mp4", "is a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # the csv's and openpose's folders too
+
+
 def test_a_video_format_it_cannot_write_is_refused_before_any_work(cli, model_path, video_path, tmp_path):
     out = tmp_path / "out"
     rc, _, err = cli("track", video_path, "--model", model_path, "--csv", out / "a.csv", "--video", out / "a.mkv")
