@@ -24,7 +24,10 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str | None
 
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
-    windowless = environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in ("", "xcb", "wayland")  # offscreen, vnc...
+    # offscreen, vnc, eglfs... need no screen, xcb and wayland(-egl) do; Qt takes the first of a list
+    # ("wayland;xcb") that loads, so one screenless entry is enough
+    platforms = [name.split(":")[0].strip() for name in environ.get("QT_QPA_PLATFORM", "").split(";")]
+    windowless = any(name and not name.startswith(("xcb", "wayland")) for name in platforms)
     if not platform.startswith("linux") or windowless or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
         return
     raise WLitePoseError(

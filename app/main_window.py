@@ -245,7 +245,10 @@ class MainWindow(QMainWindow):
         if packet is None:
             self.show_error("There is no frame to save yet: open a video, folder or webcam first.")
             return
-        path = self.export_panel.folder_path() / f"{self._stem()}_frame{packet.index:06d}.png"
+        name = f"{self._stem()}_frame{packet.index:06d}"
+        path, copy = self.export_panel.folder_path() / f"{name}.png", 2
+        while path.exists():  # another webcam session or a same-named file: never a silent replace
+            path, copy = path.with_name(f"{name}_{copy}.png"), copy + 1
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

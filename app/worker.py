@@ -138,6 +138,8 @@ class PoseWorker(QObject):
             self.error.emit(user_message(error))
             return
         self._close_source()
+        with self._lock:
+            self._packet = None  # the last source's frame, not yet shown, is not this one's
         self._source = source
         self._frames = iter(source)
         self._info = SourceInfo(spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live)
@@ -159,6 +161,7 @@ class PoseWorker(QObject):
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
+        self.stop_recording()  # a new model's IDs (and maybe keypoints) would not continue the file
         self._model, self._pipeline, self._config = model, pipeline, config
         self._trails = Trails()
         self.model_loaded.emit(model.info, path)

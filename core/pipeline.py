@@ -53,6 +53,7 @@ class PosePipeline:
         self.tracker = self._new_tracker(self.config.tracker)
         self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
         self._tracks_before: dict | None = None  # the tracker as it was before the last frame
+        self._next_id = 1  # the ID counter while tracking is off, for when it comes back on
 
     @property
     def input_size(self) -> int:
@@ -64,7 +65,11 @@ class PosePipeline:
     def configure(self, config: PipelineConfig) -> None:
         """Change settings live; tracks survive unless tracking is switched on or off."""
         if (config.tracker is None) != (self.tracker is None):
+            if self.tracker is not None:
+                self._next_id = self.tracker.next_id  # tracking off and on again gives no ID twice
             self.tracker = self._new_tracker(config.tracker)
+            if self.tracker is not None:
+                self.tracker.next_id = self._next_id
             # a new tracker has seen nothing: the last frame, tracked again, is its first
             self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         elif self.tracker is not None:
@@ -85,6 +90,8 @@ class PosePipeline:
         people get new numbers)."""
         if self.tracker is not None:
             self.tracker.reset(restart_ids)
+        if restart_ids:
+            self._next_id = 1
         self._last = self._tracks_before = None
 
     def process(
@@ -93,9 +100,9 @@ class PosePipeline:
         """One frame; ``again``: the last frame once more with other settings (a new input size), tracked as
         if for the first time (``reuse_ids`` off: the IDs it gave stay spent, see PoseTracker.restore)."""
         info = self.model.info
-        if again:
+        if again and self._tracks_before is not None:
             self._rewind_tracks(reuse_ids)
-        else:
+        else:  # a new frame, or one this pipeline has not tracked yet (a model loaded over a paused frame)
             self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         self._last = None  # until this frame's outputs are in: a failed frame leaves no outputs to re-group
         t0 = time.perf_counter()

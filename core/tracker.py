@@ -94,6 +94,15 @@ class PoseTracker:
         self._next_id = next_id
 
     @property
+    def next_id(self) -> int:
+        """The ID the next confirmed person gets."""
+        return self._next_id
+
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        self._next_id = int(value)
+
+    @property
     def track_count(self) -> int:
         return len(self.ids)
 

@@ -40,17 +40,19 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
     try:
         if not directory and path.is_dir():
             raise IsADirectoryError(21, "it is a folder")
+        # the folder, or the nearest folder above it (a dangling link counts: nothing can be made there)
+        nearest = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink())
+        if not nearest.is_dir():
+            raise NotADirectoryError(20, f"{nearest} is not a folder")
         if create:
             folder.mkdir(parents=True, exist_ok=True)
-        nearest = next(p for p in (folder, *folder.parents) if p.exists())  # the folder, or where it would go
-        if not nearest.is_dir():
-            raise NotADirectoryError(20, f"{nearest} is a file")
+            nearest = folder
         if not directory and path.exists():
             with open(path, "ab"):  # opened, not changed
                 pass
         else:
             probe = nearest / f".wlitepose_write_test_{uuid.uuid4().hex[:8]}"
-            probe.touch()
+            open(probe, "x").close()  # "x": never someone else's file
             probe.unlink()
     except OSError as error:
         raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None

@@ -387,6 +387,8 @@ def test_save_frame_writes_the_frame_on_screen_as_a_png(qtbot, window, video, tm
     path = tmp_path / "stills" / f"vtest_frame{shown.index:06d}.png"
     assert window.statusBar().currentMessage() == f"Saved {path}"
     assert (cv2.imread(str(path)) == qimage_to_bgr(shown.image)).all()  # the drawn frame, losslessly
+    window.save_frame()
+    assert path.with_name(f"{path.stem}_2.png").is_file() and path.stat().st_size > 0  # the first one kept
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):

@@ -73,3 +73,13 @@ def test_a_recorded_frame_regrouped_keeps_its_ids_spent(worker, tmp_path):
     worker.stop_recording()
     worker.configure(EVERYONE)  # the same frame, no longer part of an open recording
     assert calls == [False, True] and worker.errors == []
+
+
+def test_a_model_loaded_while_recording_ends_the_recording(worker, model_path, tmp_path):
+    saved = []
+    worker.recording_changed.connect(lambda on, text: saved.append((on, text)))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 2)
+    worker.load_model(str(model_path), EVERYONE)  # its IDs would start again at 1 in the same file
+    assert worker._sinks is None and saved[-1] == (False, "Recording saved")
+    assert len({row["frame"] for row in csv.DictReader((tmp_path / "r.csv").open())}) == 2

@@ -174,7 +174,7 @@ def test_a_refused_run_leaves_no_folders_behind(cli, model_path, video_path, tmp
     blocker.write_text("x")
     rc, _, err = cli("track", video_path, "--model", model_path, "--csv", tmp_path / "new" / "a.csv",
                      "--openpose-dir", tmp_path / "op" / "frames", "--video", blocker / "v.mp4")  # fmt: skip
-    _assert_clean_error(rc, err, "cannot write", "v.mp4", "is a file")
+    _assert_clean_error(rc, err, "cannot write", "v.mp4", "is not a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # the csv's and openpose's folders too
 
 

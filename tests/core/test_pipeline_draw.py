@@ -104,6 +104,29 @@ def test_tracking_switched_on_over_a_paused_frame_tracks_it_once(tmp_path, coco_
     assert pipeline.tracker._time == 0.5 and pipeline.tracker.hits.max() == 1
 
 
+def test_a_model_loaded_over_a_paused_frame_tracks_it_once(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)  # new: it has tracked nothing yet
+    image = np.zeros((480, 640, 3), np.uint8)
+    pipeline.process(image, 1.0, again=True)
+    for _ in range(3):
+        assert (pipeline.redecode().poses.track_ids == -1).all()
+    assert pipeline.tracker._time == 1.0 and pipeline.tracker.hits.max() == 1
+
+
+def test_tracking_off_and_on_again_gives_no_id_twice(tmp_path, coco_metadata, painted_model):
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    tracking = pipeline.config
+    image = np.zeros((480, 640, 3), np.uint8)
+    for i in range(2):
+        first = pipeline.process(image, i / 25).poses.track_ids
+    pipeline.configure(dataclasses.replace(tracking, tracker=None))
+    pipeline.process(image, 2 / 25)
+    pipeline.configure(tracking)
+    for i in range(3, 5):
+        later = pipeline.process(image, i / 25).poses.track_ids
+    assert min(later) > max(first) == 3
+
+
 def test_a_frame_the_network_failed_on_leaves_nothing_to_regroup(tmp_path, coco_metadata, painted_model):
     pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
     image = np.zeros((480, 640, 3), np.uint8)

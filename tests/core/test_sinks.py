@@ -13,6 +13,7 @@ from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
+from core.sinks.base import writable
 
 GOLDEN = Path(__file__).parent / "golden"
 NAN = np.nan
@@ -138,8 +139,16 @@ def test_unwritable_output_is_a_clear_error(tmp_path, field):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     options = SinkOptions(**{field: blocker / "sub" / "out.avi"})  # a folder under a plain file
-    with pytest.raises(WLitePoseError, match="cannot write"):
+    with pytest.raises(WLitePoseError, match=f"cannot write .*: {blocker} is not a folder"):
         open_sinks(options, INFO, META)
+
+
+def test_a_dangling_link_on_the_way_is_refused_by_the_check_as_by_the_opening(tmp_path):
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")
+    for create in (False, True):
+        with pytest.raises(WLitePoseError, match="is not a folder"):
+            writable(tmp_path / "gone" / "out.csv", create=create)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone"]  # no probe left behind
 
 
 def test_same_path_twice_is_refused(tmp_path):
