@@ -50,10 +50,10 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
         if not directory and path.exists():
             with open(path, "ab"):  # opened, not changed
                 pass
-        else:
-            probe = nearest / f".wlitepose_write_test_{uuid.uuid4().hex[:8]}"
-            open(probe, "x").close()  # "x": never someone else's file
-            probe.unlink()
+        # the folder too: files are replaced through a temporary file beside them (atomic_write)
+        probe = nearest / f".wlitepose_write_test_{uuid.uuid4().hex[:8]}"
+        open(probe, "x").close()  # "x": never someone else's file
+        probe.unlink()
     except OSError as error:
         raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None
     return path
