@@ -304,7 +304,9 @@ class MainWindow(QMainWindow):
         else:
             people = len(packet.poses)
             hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
-        if packet.recording:
+        if packet.recording_resumes_at is not None:  # shown again: the file already holds this frame
+            hud = f"● REC from frame {packet.recording_resumes_at + 1}  " + hud
+        elif packet.recording:
             hud = "● REC  " + hud
         self._hud = hud
         if self._play_speed < SLOW_PLAYBACK * self.transport.speed:

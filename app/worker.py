@@ -52,6 +52,9 @@ class FramePacket:
     started_at: float  # time.perf_counter() when the frame was requested from the source
     recording: bool = False
     skipped: int = 0  # frames of the file passed over just before this one to keep pace
+    # a new frame the open recording already holds (shown again after a step or seek back): the
+    # index the recording goes on from; None otherwise
+    recording_resumes_at: int | None = None
 
 
 def to_qimage(image_bgr: np.ndarray) -> QImage:
@@ -402,6 +405,7 @@ class PoseWorker(QObject):
             render_start = time.perf_counter()
             shown = self._drawn(frame.image, poses, self._overlay.mirror)
             recording = fresh and self._sinks is not None and poses is not None and frame.index > self._recorded_upto
+            held = fresh and self._sinks is not None and frame.index <= self._recorded_upto
             # a recording keeps the camera's own left and right, whatever the view shows
             kept = self._drawn(frame.image, poses, mirror=False) if recording and self._overlay.mirror else shown
             qimage = to_qimage(shown)
@@ -424,6 +428,7 @@ class PoseWorker(QObject):
             started_at=started,
             recording=self._sinks is not None,
             skipped=self._skipped,
+            recording_resumes_at=self._recorded_upto + 1 if held else None,
         )
         self._skipped = 0
         with self._lock:

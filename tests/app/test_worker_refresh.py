@@ -49,7 +49,10 @@ def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_see
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 4)  # frames 0-3
     seek(worker, 1)  # back: frames 1-3 are shown again but already recorded
-    tick(worker, 5)  # frames 1-5: only 4 and 5 are new to the recording
+    tick(worker)
+    assert worker.take_packet().recording_resumes_at == 4  # the HUD says so
+    tick(worker, 4)  # frames 2-5: only 4 and 5 are new to the recording
+    assert worker.take_packet().recording_resumes_at is None
     seek(worker, 60)  # forward: tracks start over, IDs count on
     tick(worker, 3)
     worker.stop_recording()
