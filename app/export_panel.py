@@ -77,8 +77,6 @@ class ExportPanel(QWidget):
         buttons.addWidget(self.record_button)
         buttons.addWidget(self.export_button, 1)
         buttons.addWidget(self.cancel_button)
-        batch_row = QHBoxLayout()
-        batch_row.addWidget(self.batch_button, 1)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -92,7 +90,7 @@ class ExportPanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(folder_row)
         layout.addLayout(buttons)
-        layout.addLayout(batch_row)
+        layout.addWidget(self.batch_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.eta)
         self.job: ExportJob | None = None

@@ -426,5 +426,5 @@ def _listing(names: list[str], most: int = 4) -> str:
 
 
 def _holds_data(path: Path) -> bool:
-    """An earlier export: a file, or a folder with files (the checks create the empty OpenPose folder)."""
+    """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose)."""
     return path.is_file() or (path.is_dir() and any(path.iterdir()))

@@ -158,6 +158,6 @@ def track_source(
     if times.frames == 0:
         raise WLitePoseError(f"source {spec} delivered no frames")
     print(times.summary(time.perf_counter() - started), file=sys.stderr)
-    if written_names(options):
-        print(f"wlitepose: wrote {', '.join(written_names(options))}", file=sys.stderr)
+    if names := written_names(options):
+        print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
     return times.frames

@@ -104,23 +104,25 @@ def open_sinks(
     return multi
 
 
-def written_names(options: SinkOptions) -> list[str]:
-    """What the options write, as the user named it, the CSV's sidecar after the CSV."""
-    names = []
+def _outputs(options: SinkOptions) -> list[tuple[str, Path]]:
+    """(field, path as given) for everything the options write, the CSV's sidecar after the CSV."""
+    outputs = []
     for field, path in asdict(options).items():
         if path is not None:
-            names.append(str(path) + ("/" if field == "openpose_dir" else ""))
+            outputs.append((field, Path(path)))
             if field == "csv":
-                names.append(str(sidecar_path(Path(path))))
-    return names
+                outputs.append((field, sidecar_path(Path(path))))
+    return outputs
+
+
+def written_names(options: SinkOptions) -> list[str]:
+    """What the options write, as the user named it (a folder with a trailing /)."""
+    return [str(path) + ("/" if field == "openpose_dir" else "") for field, path in _outputs(options)]
 
 
 def output_paths(options: SinkOptions) -> list[Path]:
     """Every path the options write, resolved, the CSV's sidecar included."""
-    outputs = [_resolved(p) for p in asdict(options).values() if p is not None]
-    if options.csv is not None:
-        outputs.append(sidecar_path(_resolved(options.csv)))
-    return outputs
+    return [_resolved(path) for _, path in _outputs(options)]
 
 
 def check_outputs(options: SinkOptions, inputs) -> None:
