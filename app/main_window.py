@@ -25,6 +25,7 @@ from app.controls import Controls
 from app.dashboard import Dashboard
 from app.export_job import ExportRequest
 from app.export_panel import ExportPanel
+from app.frame_saver import FrameSaver, claim_png
 from app.settings import BUNDLED_MODEL, load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._apply_settings()
 
         self.handle = WorkerHandle(self)
+        self.frame_saver = FrameSaver(self)
         self._connect()
         self.shortcuts = install_shortcuts(self, self._actions())
         self.statusBar().addPermanentWidget(self.model_label)
@@ -149,6 +151,8 @@ class MainWindow(QMainWindow):
         self.export_panel.batch_requested.connect(self.export_files)
         self.export_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.export_panel.failed.connect(self.show_error)
+        self.frame_saver.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 5000))
+        self.frame_saver.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
         self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
         self.handle.set_overlay(self._overlay())
@@ -245,19 +249,13 @@ class MainWindow(QMainWindow):
         if packet is None:
             self.show_error("There is no frame to save yet: open a video, folder or webcam first.")
             return
-        name = f"{self._stem()}_frame{packet.index:06d}"
-        path, copy = self.export_panel.folder_path() / f"{name}.png", 2
-        while path.exists():  # another webcam session or a same-named file: never a silent replace
-            path, copy = path.with_name(f"{name}_{copy}.png"), copy + 1
+        folder = self.export_panel.folder_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = claim_png(folder, f"{self._stem()}_frame{packet.index:06d}")
         except OSError as error:
-            self.show_error(f"Cannot create the export folder {path.parent}: {error.strerror or error}.")
+            self.show_error(f"Cannot write a still into {folder}: {error.strerror or error}.")
             return
-        if not packet.image.save(str(path)):
-            self.show_error(f"Cannot write {path}.")
-            return
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.frame_saver.save(packet.image, path)  # encoded off the GUI thread: the picture keeps moving
 
     def _confirm_replace(self, names: list[str]) -> bool:
         """Earlier exports of this source in the folder are replaced only when the user says so."""
@@ -400,6 +398,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.export_panel.stop()
         self.handle.stop()
+        self.frame_saver.wait()  # a still being written is finished, not cut off
         self.settings = dataclasses.replace(
             self.controls.read(self.settings),
             speed=self.transport.speed,

@@ -1,0 +1,46 @@
+"""Stills: names claimed before the encode, failures leave nothing behind."""
+
+import pytest
+from PySide6.QtGui import QImage
+
+from app.frame_saver import FrameSaver, claim_png
+
+
+def test_claim_png_never_reuses_a_name(tmp_path):
+    (tmp_path / "still.png").write_bytes(b"an earlier still")
+    (tmp_path / "still_2.png").mkdir()  # whatever is in the way, it is skipped, not replaced
+    assert claim_png(tmp_path, "still") == tmp_path / "still_3.png"
+    assert claim_png(tmp_path, "still") == tmp_path / "still_4.png"
+    assert (tmp_path / "still.png").read_bytes() == b"an earlier still"
+
+
+def test_claim_png_into_a_file_is_refused(tmp_path):
+    (tmp_path / "exports").write_text("not a folder")
+    with pytest.raises(OSError):
+        claim_png(tmp_path / "exports", "still")
+
+
+def test_a_failed_encode_says_so_and_removes_the_claimed_file(qtbot, tmp_path):
+    saver = FrameSaver()
+    path = claim_png(tmp_path, "still")
+    said = []
+    saver.failed.connect(said.append)
+    saver.save(QImage(), path)  # a null image: Qt refuses to write it
+    saver.wait()
+    qtbot.waitUntil(lambda: said == [f"Cannot write {path}."], timeout=5000)
+    assert not path.exists()
+
+
+def test_saves_land_in_order_and_wait_finishes_them(qtbot, tmp_path):
+    saver = FrameSaver()
+    image = QImage(640, 480, QImage.Format.Format_RGB888)
+    image.fill(0x3366AA)
+    paths = [claim_png(tmp_path, "still") for _ in range(3)]
+    done = []
+    saver.saved.connect(done.append)
+    for path in paths:
+        saver.save(image, path)
+    saver.wait()
+    qtbot.waitUntil(lambda: len(done) == 3, timeout=5000)
+    assert done == [str(p) for p in paths]
+    assert all(QImage(str(p)).pixel(5, 5) == image.pixel(5, 5) for p in paths)
