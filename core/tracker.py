@@ -79,6 +79,11 @@ class PoseTracker:
         self.ids = np.zeros(0, np.int64)  # -1 while tentative
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
+        # IDs given on the last frame to tracks that were there before it, by row: a frame tracked again
+        # after restore(reuse_ids=False) gives the same track the same spent ID (see restore)
+        self._given: dict[int, int] = {}
+        self._regiven: dict[int, int] = {}
+        self._rewound = False
 
     def snapshot(self) -> dict:
         """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
@@ -87,11 +92,15 @@ class PoseTracker:
     def restore(self, snapshot: dict, reuse_ids: bool = True) -> None:
         """Back to ``snapshot`` (a copy: it serves again). With ``reuse_ids`` the IDs given since are given
         again, so a frame tracked again shows the same numbers; without, they stay spent (they were written
-        out: a recording must never give one of them to someone else)."""
+        out: a recording must never give one of them to someone else), except to the very track that got
+        one when the frame was tracked before: a person confirmed on a recorded frame keeps the number the
+        recording holds for them, however often that frame is tracked again."""
         next_id = snapshot["_next_id"] if reuse_ids else max(self._next_id, snapshot["_next_id"])
         for name in _STATE:
             setattr(self, name, copy.copy(snapshot[name]))
         self._next_id = next_id
+        self._regiven = {} if reuse_ids else {**self._regiven, **self._given}
+        self._rewound = True
 
     @property
     def next_id(self) -> int:
@@ -124,19 +133,35 @@ class PoseTracker:
             self._measure(rows, det_xy[matched], det_vis[matched], det_boxes[matched], now)
             smoothed = self.pos[rows].astype(np.float32)
             out_xy[matched] = np.where(det_vis[matched][..., None], smoothed, np.nan)
+        known = len(self.ids)  # rows below this were tracks before this frame
         new = ~matched
         if new.any():
             self._spawn(det_xy[new], det_vis[new], det_boxes[new], now)
             track_of[new] = np.arange(len(self.ids) - new.sum(), len(self.ids))
         self.hits[track_of] += 1
-        promote = (self.ids < 0) & (self.hits >= cfg.min_hits)
-        self.ids[promote] = np.arange(self._next_id, self._next_id + promote.sum())
-        self._next_id += int(promote.sum())
+        self._promote(known)
         ids = self.ids[track_of]
         self._drop(now)
         return Poses(out_xy, poses.keypoint_scores, poses.scores, ids)
 
     # ---- steps -------------------------------------------------------------------------
+    def _promote(self, known: int) -> None:
+        """IDs for the tracks with enough hits (step 4): the one a track of the ``known`` rows got on an
+        earlier pass over this frame, or the next one. A track born on this frame has no identity across
+        passes (its row follows the detections' order), so it always takes the next one."""
+        if not self._rewound:
+            self._regiven = {}  # a new frame: earlier passes belong to the last one
+        self._rewound = False
+        self._given = {}
+        for row in np.flatnonzero((self.ids < 0) & (self.hits >= self.config.min_hits)).tolist():
+            if row in self._regiven:
+                self.ids[row] = self._regiven[row]
+            else:
+                self.ids[row] = self._next_id
+                self._next_id += 1
+            if row < known:
+                self._given[row] = int(self.ids[row])
+
     def _associate(self, det_xy, det_vis, det_boxes, now: float, dt: float) -> np.ndarray:
         n = len(det_xy)
         track_of = np.full(n, -1, np.int64)

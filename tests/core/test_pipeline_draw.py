@@ -164,6 +164,25 @@ def test_an_id_written_out_before_a_restore_is_never_given_to_someone_else():
     assert tracker.update(other, 0.12).track_ids.tolist() == [2]
 
 
+def test_a_person_confirmed_on_a_recorded_frame_keeps_the_written_id_when_it_is_tracked_again():
+    tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
+    xy = np.array([[10, 10], [20, 10], [15, 30]], np.float32)
+
+    def people(*shifts):
+        n = len(shifts)
+        return Poses(np.stack([xy + d for d in shifts]), [[1, 1, 1]] * n, [0.9] * n)
+
+    person, both = people(0), people(0, 300)
+    tracker.update(both, 0.0)
+    before = tracker.snapshot()
+    assert tracker.update(person, 0.04).track_ids.tolist() == [1]  # written to a recording
+    for shown in (Poses.empty(3), person, people(300, 0)):  # threshold changes while paused
+        tracker.restore(before, reuse_ids=False)
+        ids = tracker.update(shown, 0.04).track_ids.tolist()
+    assert ids == [2, 1]  # the recorded person keeps 1; the other, seen now, gets a number never written
+    assert tracker.update(both, 0.08).track_ids.tolist() == [1, 2]  # playing on
+
+
 def test_a_restored_tracker_is_the_one_snapshotted_and_the_snapshot_serves_again():
     tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
     poses = Poses(np.array([[[10, 10], [20, 10], [15, 30]]], np.float32), [[1, 1, 1]], [0.9])
