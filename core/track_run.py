@@ -79,13 +79,13 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
     jobs = plan_outputs(args.sources, options, inputs)
+    pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     if not written_names(options):
         print(
             "wlitepose: no output asked for (--csv, --video, --coco-json, --openpose-dir, --posec3d): "
             "this run only measures speed",
             file=sys.stderr,
         )
-    pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     batch = len(jobs) > 1  # one source: its error is the run's error
     failed, frames, started = [], 0, time.perf_counter()
     with StopRequest() as stop:
