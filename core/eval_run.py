@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -17,13 +18,16 @@ from core.errors import WLitePoseError
 from core.evaluation import STAT_NAMES, load_annotations, predict_dataset, score_results
 from core.preprocess import check_input_size
 from core.session import PoseModel
-from core.sinks.base import atomic_write, writable
+from core.sinks.base import atomic_write, refuse_inputs, writable
 
 DEFAULT_REDRAWS = 1000  # with --baseline
 SHOWN = ("AP", "AR")  # the stats whose intervals are printed; --out has all of them
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.out:
+        # the files it reads: the models, the annotations, and an image of the set that has that name
+        refuse_inputs([args.out], [args.model, args.baseline, args.annotations, args.images / Path(args.out).name])
     out = writable(args.out) if args.out else None
     if args.annotations.is_dir():
         raise WLitePoseError(f"annotations file {args.annotations} is a folder; pass the .json file")

@@ -135,9 +135,9 @@ class PosePipeline:
         info = self.model.info
         t0 = time.perf_counter()
         poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride)
-        poses = poses.scaled(box.to_image)
+        poses = poses.scaled(box.to_image).inside(box.image_size)
         t1 = time.perf_counter()
         if self.tracker is not None:
-            poses = self.tracker.update(poses, timestamp_s)
+            poses = self.tracker.update(poses, timestamp_s).inside(box.image_size)
         t2 = time.perf_counter()
         return FrameResult(poses, {"grouping": (t1 - t0) * 1000.0, "tracking": (t2 - t1) * 1000.0})

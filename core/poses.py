@@ -57,6 +57,13 @@ class Poses:
         """A copy with ``xy`` mapped through ``to_image`` ((..., 2) -> (..., 2))."""
         return Poses(to_image(self.xy), self.keypoint_scores, self.scores, self.track_ids)
 
+    def inside(self, image_size: tuple[int, int]) -> Poses:
+        """A copy with every joint moved onto the nearest pixel centre of a (w, h) image: a peak refined past
+        the last cell, or a smoothed joint carried on past the edge, stays in the picture (gaps stay NaN)."""
+        w, h = image_size
+        xy = np.stack([np.clip(self.xy[..., 0], 0, w - 1), np.clip(self.xy[..., 1], 0, h - 1)], axis=-1)
+        return Poses(xy.astype(self.xy.dtype), self.keypoint_scores, self.scores, self.track_ids)
+
 
 def keypoint_boxes(xy: np.ndarray) -> np.ndarray:
     """(N, K, 2) joints with NaN gaps -> (N, 4) x_min, y_min, x_max, y_max of the found ones, in xy's dtype

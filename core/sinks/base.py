@@ -31,6 +31,14 @@ class Sink:
         self.close()
 
 
+def refuse_inputs(outputs, inputs) -> None:
+    """WLitePoseError if one of ``outputs`` is (or links to) one of the files a run reads, ``inputs``."""
+    read = {Path(p).expanduser().resolve() for p in inputs if p is not None and Path(str(p)).expanduser().is_file()}
+    for path in outputs:
+        if Path(path).expanduser().resolve() in read:
+            raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
+
+
 def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:
     """Check that ``path`` (a file, or with ``directory`` a folder) can be written, creating its folder
     unless ``create`` is off (a check before any work, which leaves nothing behind); WLitePoseError

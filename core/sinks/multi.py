@@ -9,7 +9,7 @@ from pathlib import Path
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
-from core.sinks.base import Sink, writable
+from core.sinks.base import Sink, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import OpenPoseSink
@@ -143,10 +143,7 @@ def _check_paths(options: SinkOptions, inputs) -> None:
         raise WLitePoseError(
             "two outputs (or an output and the CSV's sidecar .csv.json) share a path; give each its own"
         )
-    read = {Path(p).expanduser().resolve() for p in inputs if p is not None and Path(str(p)).expanduser().is_file()}
-    for path in outputs:
-        if path in read:
-            raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
+    refuse_inputs(outputs, inputs)
 
 
 def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:

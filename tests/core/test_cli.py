@@ -240,6 +240,19 @@ def test_eval_bad_paths(cli, model_path, tmp_path):
     _assert_clean_error(rc, err, "is a folder")
 
 
+def test_eval_never_writes_its_results_over_a_file_it_reads(cli, model_path, tmp_path):
+    annotations = tmp_path / "a.json"
+    annotations.write_text(json.dumps({**ONE_IMAGE, "annotations": [PERSON]}))
+    (tmp_path / "a.png").write_bytes(b"an image of the set")
+    model = tmp_path / "m.onnx"
+    model.write_bytes(Path(model_path).read_bytes())
+    for out in (annotations, model, tmp_path / "a.png"):
+        before = out.read_bytes()
+        rc, _, err = cli("eval", "--model", model, "--annotations", annotations, "--images", tmp_path, "--out", out)
+        _assert_clean_error(rc, err, str(out), "reads")
+        assert out.read_bytes() == before
+
+
 PERSON = {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 9, 9], "keypoints": [5, 5, 2] * 17}
 ONE_IMAGE = {"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1}]}
 

@@ -32,6 +32,19 @@ def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata,
     assert len(result.poses) == 3 and err.max() <= 2.5 + 1e-6  # 1 network px at scale 0.4
 
 
+def test_joints_at_the_frame_edge_stay_inside_the_image(tmp_path, coco_metadata, painted_model):
+    box = letterbox_geometry((640, 427), 256)  # 171 rows of picture, padded to 192
+    truth = random_people(np.random.default_rng(4), 1, 17, box.input_size)
+    truth[0, :, 1] = 180.0  # along the padding: where a network's peak can fall for a person at the edge
+    heatmaps, tags = paint(truth, np.zeros(1, np.float32), box.input_size)
+    model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
+    pipeline = PosePipeline(model, PipelineConfig())
+    assert box.to_image(truth)[0, :, 1].min() > 426
+    for i in range(3):  # found, tracked and smoothed: every joint on the last row of the picture
+        xy = pipeline.process(np.zeros((427, 640, 3), np.uint8), i / 25).poses.xy
+        assert len(xy) == 1 and (xy[0, :, 1] == 426).all() and (xy[0, :, 0] <= 639).all()
+
+
 def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata, painted_model):
     pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
     image = np.zeros((480, 640, 3), np.uint8)
