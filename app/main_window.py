@@ -34,6 +34,7 @@ from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
 from core.draw import Overlay
 from core.errors import WLitePoseError
+from core.sinks import SinkOptions
 from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
 from core.sources import source_name
 
@@ -379,9 +380,18 @@ class MainWindow(QMainWindow):
 
     def _record(self, on: bool) -> None:
         if on:
-            self.handle.start_recording(self.export_panel.sink_options(self._stem() + "_live"))
+            self.handle.start_recording(self._recording_options())
         else:
             self.handle.stop_recording()
+
+    def _recording_options(self) -> SinkOptions:
+        """Paths for a new recording that hold no earlier one: a second take is <stem>_live_2, and so on."""
+        stem, take = self._stem() + "_live", 1
+        while True:
+            options = self.export_panel.sink_options(stem if take == 1 else f"{stem}_{take}")
+            if not any(_holds_data(path) for path in output_paths(options)):
+                return options
+            take += 1
 
     def _change_speed(self, direction: int) -> None:
         row = min(max(self.transport.speed_box.currentIndex() + direction, 0), len(SPEEDS) - 1)

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
@@ -27,6 +28,7 @@ from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
+from core.sinks.multi import written_names
 from core.sources import Frame, FrameSource, ended_early, open_source
 
 
@@ -105,6 +107,8 @@ class PoseWorker(QObject):
         # the people a pipeline found on a frame (None: no model then), to draw that frame again
         self._found: tuple[Frame, PosePipeline | None, Poses | None] | None = None
         self._recorded_upto = -1  # the last frame index written to the recording: each frame once, in order
+        self._recorded_frames = 0
+        self._recording_names = ""  # the recording's files, for the status line
         self._last_index = -1
         self._dropped = 0
         self._next_due = 0.0
@@ -248,7 +252,9 @@ class PoseWorker(QObject):
             self._refuse_recording(user_message(error))
             return
         self._recorded_upto = -1
-        self.recording_changed.emit(True, "Recording…")
+        self._recorded_frames = 0
+        self._recording_names = ", ".join(Path(name.rstrip("/")).name for name in written_names(options))
+        self.recording_changed.emit(True, f"Recording to {self._recording_names}")
 
     @Slot()
     def stop_recording(self) -> None:
@@ -258,8 +264,15 @@ class PoseWorker(QObject):
         try:
             sinks.__exit__(None, None, None)
         except Exception as error:  # noqa: BLE001
+            self.recording_changed.emit(False, "Recording stopped; saving it failed")
             self.error.emit(user_message(error))
-        self.recording_changed.emit(False, "Recording saved")
+            return
+        frames = self._recorded_frames
+        if frames == 0:
+            text = f"Recording stopped before any frame was written: {self._recording_names} hold no poses"
+        else:
+            text = f"Recording saved: {frames} frame{'s' * (frames != 1)} in {self._recording_names}"
+        self.recording_changed.emit(False, text)
 
     @Slot()
     def shutdown(self) -> None:
@@ -413,6 +426,7 @@ class PoseWorker(QObject):
             if recording:
                 self._sinks.write(frame.index, frame.timestamp_s, poses, image=kept)
                 self._recorded_upto = frame.index
+                self._recorded_frames += 1
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.stop_recording()

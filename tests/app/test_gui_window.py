@@ -332,7 +332,8 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     window.controls.detection.slider.setValue(50)  # moved while recording: the sidecar says from when
     qtbot.waitUntil(lambda: window.frames_shown >= start + 5, timeout=20000)
     window.export_panel.record_button.click()
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Recording saved", timeout=20000)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
+    assert window.statusBar().currentMessage().endswith(" frames in vtest_live.csv, vtest_live.csv.json")
     rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
     assert rows[0][:3] == ["frame", "time_s", "track_id"]
     assert len(rows) > 3
@@ -341,6 +342,16 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     (change,) = sidecar["settings_changes"]
     assert change["settings"]["decode"]["detection_threshold"] == 0.5
     assert change["from_frame"] > int(rows[1][0])  # after the recording's first frame
+
+    first = (tmp_path / "vtest_live.csv").read_bytes()
+    window.export_panel.record_button.click()  # a second take: its own files, the first one kept
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording to vtest_live_2.csv"))
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
+    assert (tmp_path / "vtest_live.csv").read_bytes() == first
+    assert json.loads((tmp_path / "vtest_live_2.csv.json").read_text())["frames_written"] >= 2
 
 
 def test_a_paused_frame_is_redrawn_regrouped_or_run_again_as_a_change_needs(qtbot, window, video):
@@ -416,7 +427,7 @@ def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, vide
     qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)
     assert (qimage_to_bgr(window.last_packet.image) == read_frame(video, window.last_packet.index)[:, ::-1]).all()
     window.export_panel.record_button.click()
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Recording saved", timeout=20000)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
     recorded = read_frame(tmp_path / "vtest_live_annotated.mp4", 0).astype(int)
     source = read_frame(video, before.index + 1).astype(int)  # where playing went on
     assert np.abs(recorded - source).mean() < np.abs(recorded - source[:, ::-1]).mean() / 2
