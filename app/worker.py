@@ -207,6 +207,7 @@ class PoseWorker(QObject):
     @Slot(float)
     def set_speed(self, speed: float) -> None:
         self._speed = speed
+        self._next_due = time.perf_counter()  # the clock starts over: time at another speed is not lateness
 
     @Slot(bool)
     def set_keep_pace(self, keep: bool) -> None:

@@ -44,3 +44,15 @@ def test_without_keep_pace_every_frame_is_shown(worker):
     tick_late(worker, 0)
     tick_late(worker, 3.5)
     assert worker._last_index == 1 and worker.take_packet().skipped == 0
+
+
+def test_time_spent_at_max_speed_is_not_lateness_at_1x(worker):
+    worker.set_speed(0.0)  # Max: as fast as frames come, no clock
+    for _ in range(5):
+        worker._tick()
+        worker._timer.stop()
+    time.sleep(0.3)  # three frame times of the 10 fps clip pass at Max
+    worker.set_speed(1.0)
+    worker._tick()
+    worker._timer.stop()
+    assert worker._last_index == 5 and worker.take_packet().skipped == 0  # on from the frame on screen
