@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self._fps = 0.0
         self._play_speed = float("inf")  # video seconds per second, see _track_speed
         self._hud = ""  # the last frame's heads-up line, without the playback speed
+        self._hud_body = ""  # the same without the recording mark
         self._error_box: QMessageBox | None = None
 
         self.view = VideoView()
@@ -292,30 +293,29 @@ class MainWindow(QMainWindow):
         if packet is None:
             return
         now = time.perf_counter()
-        if self._last_frame_time:
+        playing = self.transport.play_button.isChecked()
+        if playing and self._last_frame_time:  # a paused frame shown again or stepped to is not a frame rate
             interval = max(now - self._last_frame_time, 1e-6)
             self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / interval
-            if self.transport.play_button.isChecked():
-                self._track_speed(packet.index - self._last_index, packet.skipped, interval)
-        self._last_frame_time, self._last_index = now, packet.index
-        if packet.poses is None:
-            people, hud = float("nan"), f"{self._fps:4.1f} fps · no model"
-        else:
-            people = len(packet.poses)
-            hud = f"{self._fps:4.1f} fps · {people} {'person' if people == 1 else 'people'}"
+            self._track_speed(packet.index - self._last_index, packet.skipped, interval)
+        self._last_frame_time, self._last_index = (now if playing else 0.0), packet.index
+        people = float("nan") if packet.poses is None else len(packet.poses)
+        found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
+        self._hud_body = f"{self._fps:4.1f} fps · {found}" if playing and self._fps else found
         if packet.recording_resumes_at is not None:  # shown again: the file already holds this frame
-            hud = f"● REC from frame {packet.recording_resumes_at + 1}  " + hud
-        elif packet.recording:
-            hud = "● REC  " + hud
+            hud = f"● REC from frame {packet.recording_resumes_at + 1}  " + self._hud_body
+        else:
+            hud = ("● REC  " if packet.recording else "") + self._hud_body
         self._hud = hud
         if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
             hud += f" · {self._play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
         self.transport.show_position(packet.index, packet.frame_count)
-        sample = dict(packet.timings_ms)
-        sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=self._fps, dropped=packet.dropped)
-        sample["people"] = people
-        self.dashboard.add_sample(sample)
+        if playing:  # the dashboard follows playback, not a paused frame redrawn or re-grouped
+            sample = dict(packet.timings_ms)
+            sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=self._fps, dropped=packet.dropped)
+            sample["people"] = people
+            self.dashboard.add_sample(sample)
         self.last_packet = packet
         self.frames_shown += 1
 
@@ -364,6 +364,9 @@ class MainWindow(QMainWindow):
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
         self.statusBar().showMessage(text, 5000)
+        if self.last_packet is not None and not self.transport.play_button.isChecked():
+            self._hud = ("● REC  " if recording else "") + self._hud_body  # no new frame comes to say so
+            self.view.set_hud(self._hud)
 
     # ---- control changes -------------------------------------------------------------------
     def _pipeline_changed(self) -> None:

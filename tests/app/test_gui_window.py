@@ -179,6 +179,25 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     assert "fps" in window.view._hud
 
 
+def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_once(qtbot, window, video, tmp_path):
+    set_thresholds(window, 0.0, 0.0)
+    play(qtbot, window, video, frames=3)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    fps, samples = window._fps, window.dashboard.samples
+    for value in (0.1, 0.2, 0.3):  # each re-groups the paused frame
+        shown = window.frames_shown
+        window.controls.keypoint.set_value(value)
+        qtbot.waitUntil(lambda: window.frames_shown > shown, timeout=20000)
+    assert window._fps == fps and window.dashboard.samples == samples
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.view._hud.startswith("● REC  "), timeout=10000)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: not window.view._hud.startswith("●"), timeout=10000)
+
+
 def slow_down_inference(monkeypatch, seconds: float) -> None:
     from core.session import PoseModel
 
