@@ -120,9 +120,14 @@ class ExportPanel(QWidget):
         self.record_button.setText("■ Stop" if recording else "● Record")  # as wide: the panel keeps its width
         self.record_button.blockSignals(False)
 
-    def start_export(self, request: ExportRequest) -> None:
+    def refuse_if_busy(self) -> bool:
+        """True (and says so) while an export runs: one at a time."""
         if self.job is not None:
             self.failed.emit("An export is already running; cancel it first.")
+        return self.job is not None
+
+    def start_export(self, request: ExportRequest) -> None:
+        if self.refuse_if_busy():
             return
         self.job, self._thread = prepare_export(request, self)
         self.job.file_started.connect(self._file_started)

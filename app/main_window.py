@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
             self._export(paths)
 
     def _export(self, sources: list[str]) -> None:
+        if self.export_panel.refuse_if_busy():  # before asking about files the running export may be writing
+            return
         if not self.model_path:
             self.show_error("Load a model before exporting.")
             return
@@ -266,6 +268,18 @@ class MainWindow(QMainWindow):
             "Replace earlier exports?",
             f"{_listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
             f"Replace {'it' if len(names) == 1 else 'them'}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _confirm_stop_export(self) -> bool:
+        """Closing mid-export stops it (its files keep the frames done) only when the user says so."""
+        answer = QMessageBox.question(
+            self,
+            "Stop the export?",
+            f"An export is running ({self.export_panel.eta.text()}). Stop it and close? "
+            "Its files keep the frames done so far.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -409,6 +423,9 @@ class MainWindow(QMainWindow):
         return "wlitepose" if self.source is None else source_name(self.source.spec)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if self.export_panel.job is not None and not self._confirm_stop_export():
+            event.ignore()
+            return
         self.export_panel.stop()
         self.handle.stop()
         self.frame_saver.wait()  # a still being written is finished, not cut off

@@ -188,7 +188,7 @@ def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_on
     for value in (0.1, 0.2, 0.3):  # each re-groups the paused frame
         shown = window.frames_shown
         window.controls.keypoint.set_value(value)
-        qtbot.waitUntil(lambda: window.frames_shown > shown, timeout=20000)
+        qtbot.waitUntil(lambda shown=shown: window.frames_shown > shown, timeout=20000)
     assert window._fps == fps and window.dashboard.samples == samples
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(tmp_path))
@@ -528,13 +528,21 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
     assert earlier.read_text().startswith("frame,time_s,track_id")
 
 
-def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path):
+def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     window.export_panel.set_formats(("csv", "coco_json"))
     window.export_panel.folder.setText(str(tmp_path))
     play(qtbot, window, video, frames=1)
     window.handle.set_playing(False)
     window.export_panel.export_button.click()
     qtbot.waitUntil(lambda: window.export_panel.progress.value() > 0, timeout=60000)
+    window.export_file()  # again while it runs: refused before asking to replace the files it is writing
+    assert window.last_error == "An export is already running; cancel it first."
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    window.close()  # closing mid-export asks first; "No" keeps both open
+    assert window.isVisible() and window.export_panel.job is not None and "An export is running" in asked[0]
     window.export_panel.cancel_button.click()
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert window.export_panel.eta.text().startswith("Export cancelled after"), window.export_panel.eta.text()
