@@ -97,7 +97,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             except WLitePoseError as error:
                 if not batch:
                     raise
-                print(f"wlitepose: error: {error} (its outputs hold the frames before the error)", file=sys.stderr)
+                print(f"wlitepose: error: {error} ({_left_behind(error)})", file=sys.stderr)
                 failed.append(spec)
             if stop.requested:
                 left = ", ".join(spec for spec, _ in jobs[number:])
@@ -124,40 +124,58 @@ def track_source(
     max_frames: int | None,
     stop: StopRequest,
 ) -> int:
-    """One source through the pipeline into its sinks; returns the frames processed."""
-    model = pipeline.model
+    """One source through the pipeline into its sinks; returns the frames processed (SourceFailed, with the
+    frames written, if it fails)."""
     times = StageTimes()
-    with open_source(spec) as source:
-        total = source.frame_count
-        if max_frames:
-            total = min(total, max_frames) if total else max_frames
-        print(
-            f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
-            f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
-            file=sys.stderr,
-        )
-        progress = ProgressBar(total)
-        started = time.perf_counter()
-        try:
-            with contextlib.closing(run_frames(source, spec, pipeline, options, inputs)) as frames:
-                for timings in frames:
-                    times.add(timings)
-                    times.frames += 1
-                    progress.update()
-                    if stop.requested or (max_frames and times.frames >= max_frames):
-                        break
-        finally:
-            progress.close()
-        if source.end_reason:
-            print(f"wlitepose: {source.end_reason}", file=sys.stderr)
-        elif not stop.requested and ended_early(times.frames, total):
+    try:
+        model = pipeline.model
+        with open_source(spec) as source:
+            total = source.frame_count
+            if max_frames:
+                total = min(total, max_frames) if total else max_frames
             print(
-                f"wlitepose: warning: {ended_early(times.frames, total)}; the outputs hold the frames read",
+                f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
+                f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
                 file=sys.stderr,
             )
-    if times.frames == 0:
-        raise WLitePoseError(f"source {spec} delivered no frames")
-    print(times.summary(time.perf_counter() - started), file=sys.stderr)
-    if names := written_names(options):
-        print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
-    return times.frames
+            progress = ProgressBar(total)
+            started = time.perf_counter()
+            try:
+                with contextlib.closing(run_frames(source, spec, pipeline, options, inputs)) as frames:
+                    for timings in frames:
+                        times.add(timings)
+                        times.frames += 1
+                        progress.update()
+                        if stop.requested or (max_frames and times.frames >= max_frames):
+                            break
+            finally:
+                progress.close()
+            if source.end_reason:
+                print(f"wlitepose: {source.end_reason}", file=sys.stderr)
+            elif not stop.requested and ended_early(times.frames, total):
+                print(
+                    f"wlitepose: warning: {ended_early(times.frames, total)}; the outputs hold the frames read",
+                    file=sys.stderr,
+                )
+        if times.frames == 0:
+            raise WLitePoseError(f"source {spec} delivered no frames")
+        print(times.summary(time.perf_counter() - started), file=sys.stderr)
+        if names := written_names(options):
+            print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
+        return times.frames
+    except WLitePoseError as error:
+        raise SourceFailed(str(error), times.frames) from None
+
+
+class SourceFailed(WLitePoseError):
+    """A source that failed after ``frames`` frames had been written."""
+
+    def __init__(self, message: str, frames: int) -> None:
+        super().__init__(message)
+        self.frames = frames
+
+
+def _left_behind(error: WLitePoseError) -> str:
+    """What a failed source of a batch leaves in its output files, for its error line."""
+    frames = getattr(error, "frames", 0)
+    return f"its outputs hold the {frames} frames before the error" if frames else "no frame was written for it"

@@ -1,4 +1,5 @@
-"""COCO keypoint results JSON: a list of {image_id, category_id, keypoints [x, y, score]*K, score}.
+"""COCO keypoint results JSON: a list of {image_id, category_id, keypoints [x, y, score]*K, score}, plus
+``track_id`` for a person the tracker has confirmed (pycocotools ignores extra keys).
 
 ``image_id`` is the frame index (or the dataset's image id in evaluation), ``category_id`` 1.
 The COCO format has no empty value, so a missing joint is 0, 0, 0 there. The file is a valid

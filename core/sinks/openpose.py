@@ -3,11 +3,13 @@
 Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints_2d":
 [x, y, c]*K in the model's keypoint order (COCO-17 for COCO models, not OpenPose's BODY_25), and
 OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPose. Files are
-written atomically, so every file present is complete.
+written atomically, so every file present is complete; a run replaces the files of its stem that an
+earlier run left in the folder.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 
@@ -29,6 +31,10 @@ class OpenPoseSink(Sink):
     def __init__(self, folder: str | Path, stem: str = "frame") -> None:
         self.folder = writable(folder, directory=True)
         self.stem = stem
+        # an earlier run's frames of this name go, as any output is replaced: a shorter run would
+        # otherwise leave a folder mixing its frames with the old run's later ones
+        for old in self.folder.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"):
+            old.unlink()
 
     def frame_path(self, frame_index: int) -> Path:
         return self.folder / f"{self.stem}_{frame_index:012d}_keypoints.json"

@@ -213,3 +213,18 @@ def test_settings_moved_twice_before_a_frame_leave_one_change(tmp_path):
         {"from_frame": 7, "settings": {"input_size": 384}},
         {"from_frame": 9, "settings": {"input_size": 448}},
     ]
+
+
+def test_an_openpose_run_replaces_an_earlier_runs_frames_of_its_name_only(tmp_path):
+    folder = tmp_path / "op"
+    folder.mkdir()
+    for name in ("clip_000000000007_keypoints.json", "other_000000000001_keypoints.json", "notes.txt"):
+        (folder / name).write_text("{}")
+    sink = OpenPoseSink(folder, stem="clip")
+    sink.write(0, 0.0, Poses.empty(17))
+    sink.close()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "clip_000000000000_keypoints.json",  # frame 7 of the longer earlier run is gone
+        "notes.txt",
+        "other_000000000001_keypoints.json",
+    ]
