@@ -28,13 +28,17 @@ class StageTimes:
 
 
 class ProgressBar:
-    def __init__(self, total: int | None, stream=None, min_interval_s: float = 0.25, width: int = 28) -> None:
+    """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
+    (a redrawn line there is hundreds of carriage-return fragments in the log)."""
+
+    def __init__(self, total: int | None, stream=None, log_interval_s: float = 10.0) -> None:
         self.total = total
         self.stream = stream or sys.stderr
-        self.min_interval_s = min_interval_s
-        self.width = width
+        self.live = callable(getattr(self.stream, "isatty", None)) and self.stream.isatty()
+        self.min_interval_s = 0.25 if self.live else log_interval_s
+        self.width = 28
         self.start = time.perf_counter()
-        self._last = 0.0
+        self._last = self.start if not self.live else 0.0
         self._shown = -1
         self.done = 0
 
@@ -53,16 +57,17 @@ class ProgressBar:
     def update(self, n: int = 1) -> None:
         self.done += n
         now = time.perf_counter()
-        if now - self._last >= self.min_interval_s or (self.total and self.done >= self.total):
+        if now - self._last >= self.min_interval_s or (self.live and self.total and self.done >= self.total):
             self._show(now)
 
     def _show(self, now: float) -> None:
         self._last, self._shown = now, self.done
-        self.stream.write("\r" + self.line(now))
+        self.stream.write("\r" + self.line(now) if self.live else self.line(now) + "\n")
         self.stream.flush()
 
     def close(self) -> None:
         if self._shown != self.done:
             self._show(time.perf_counter())
-        self.stream.write("\n")
+        if self.live:
+            self.stream.write("\n")
         self.stream.flush()

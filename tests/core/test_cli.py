@@ -1,5 +1,7 @@
 """`wlitepose track` / `eval` end to end through main.main, and every bad input: one sentence, exit 2, no traceback."""
 
+import io
+import itertools
 import json
 import pickle
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 import main
 from core.preprocess import letterbox_geometry
+from core.progress import ProgressBar
 from core.synthetic import paint, random_people
 
 
@@ -399,3 +402,26 @@ def test_source_names_for_output_files():
     assert source_name("0") == "camera0"
     assert source_name("rtsp://10.0.0.7:554/live/cam 1.sdp") == "cam_1"
     assert source_name("http://camera.local:8080/") == "camera.local"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(monkeypatch):
+    clock = itertools.count()  # each reading one second later
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    for stream, log_interval_s in ((_Tty(), 10.0), (io.StringIO(), 10.0)):
+        bar = ProgressBar(20, stream, log_interval_s)
+        for _ in range(20):
+            bar.update()  # one frame a second
+        bar.close()
+        text = stream.getvalue()
+        if isinstance(stream, _Tty):
+            assert text.count("\r") == 20 and text.endswith("20/20   1.0 fps ETA 0:00\n")
+        else:  # a log: a line every 10 s and the last one, no carriage returns
+            assert "\r" not in text and [line.split("] ")[1] for line in text.splitlines()] == [
+                "10/20   1.0 fps ETA 0:10",
+                "20/20   1.0 fps ETA 0:00",
+            ]
