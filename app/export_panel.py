@@ -49,7 +49,7 @@ class ExportPanel(QWidget):
             self.checks[name] = box
             grid.addWidget(box, i // 2, i % 2)
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("output folder")
+        self.folder.setPlaceholderText(f"output folder (empty: {Path.cwd()})")
         browse = QPushButton("…")
         browse.setFixedWidth(32)
         browse.clicked.connect(self._choose_folder)
@@ -105,8 +105,9 @@ class ExportPanel(QWidget):
             box.setChecked(name in names)
 
     def folder_path(self) -> Path:
-        """The chosen export folder (the working folder when none is chosen)."""
-        return Path(self.folder.text().strip() or ".").expanduser()
+        """The chosen export folder (the working folder when none is chosen), as a full path: messages name
+        files where the user can find them."""
+        return Path(self.folder.text().strip() or ".").expanduser().absolute()
 
     def sink_options(self, stem: str) -> SinkOptions:
         """Paths for the checked formats in the chosen folder, named after `stem`."""

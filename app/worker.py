@@ -254,7 +254,8 @@ class PoseWorker(QObject):
             return
         self._recorded_upto = -1
         self._recorded_frames = 0
-        self._recording_names = ", ".join(Path(name.rstrip("/")).name for name in written_names(options))
+        paths = [Path(name.rstrip("/")) for name in written_names(options)]
+        self._recording_names = ", ".join(path.name for path in paths) + f" in {paths[0].parent}"
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
 
     @Slot()

@@ -352,7 +352,7 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     qtbot.waitUntil(lambda: window.frames_shown >= start + 5, timeout=20000)
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
-    assert window.statusBar().currentMessage().endswith(" frames in vtest_live.csv, vtest_live.csv.json")
+    assert window.statusBar().currentMessage().endswith(f" frames in vtest_live.csv, vtest_live.csv.json in {tmp_path}")
     rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
     assert rows[0][:3] == ["frame", "time_s", "track_id"]
     assert len(rows) > 3
