@@ -115,6 +115,7 @@ class PoseWorker(QObject):
         self._pending_seek: int | None = None
         self._at_end = False
         self._warned_short = False  # a file that ends before its frame count is said once
+        self._unreadable_told = 0  # a folder's unreadable images said so far
         self._lock = threading.Lock()
         self._packet: FramePacket | None = None
         self._timer: QTimer | None = None
@@ -157,6 +158,7 @@ class PoseWorker(QObject):
         self._last_index = -1
         self._at_end = False
         self._warned_short = False
+        self._unreadable_told = 0
         self.opened.emit(self._info)
         self.set_playing(True)
 
@@ -294,8 +296,7 @@ class PoseWorker(QObject):
         self.error.emit(text)
 
     def _source_meta(self) -> dict:
-        info = self._info
-        return run_meta(info.spec, info.fps, info.size, info.frame_count, self._pipeline)
+        return run_meta(self._source, self._info.spec, self._pipeline)
 
     def _close_source(self) -> None:
         self.stop_recording()
@@ -349,8 +350,11 @@ class PoseWorker(QObject):
         except StopIteration:
             self._at_end = True
             self.set_playing(False)
+            self._tell_unreadable()
             read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
-            short = None if self._info.is_live else ended_early(read, self._info.frame_count)
+            # a folder knows its images: passed-over ones at its end are not a file cut short
+            folder = hasattr(self._source, "unreadable")
+            short = None if self._info.is_live or folder else ended_early(read, self._info.frame_count)
             if short and not self._warned_short:
                 self._warned_short = True
                 self.error.emit(short[0].upper() + short[1:] + ".")
@@ -360,11 +364,18 @@ class PoseWorker(QObject):
             self.error.emit(user_message(error))
             return False
         capture_ms = (time.perf_counter() - started) * 1000.0
+        self._tell_unreadable()
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1:
             self._dropped += frame.index - self._last_index - 1
         self._last_index = frame.index
         self._last_frame = frame
         return self._process(frame, started, capture_ms, fresh=True)
+
+    def _tell_unreadable(self) -> None:
+        """An image of a folder that could not be read was passed over: say which, once."""
+        for path in getattr(self._source, "unreadable", [])[self._unreadable_told :]:
+            self.error.emit(f"Skipped {path.name}: it cannot be read as an image.")
+            self._unreadable_told += 1
 
     def _do_seek(self) -> None:
         index, self._pending_seek = self._pending_seek, None

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import SinkOptions, open_sinks
-from core.sources import FrameSource
+from core.sources import FrameSource, ImageFolderSource, is_live
 
 
-def run_meta(spec: str, fps: float, size: tuple[int, int], frame_count: int | None, pipeline: PosePipeline) -> dict:
-    """What the outputs record about a run (open_sinks' ``source_meta``): the source and the pipeline's settings."""
-    return {
-        "source": str(spec),
-        "fps": float(fps or 0.0),
-        "size": list(size),
-        "frame_count": frame_count,
+def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
+    """What the outputs record about a run (open_sinks' ``source_meta``): the source (a file or folder by
+    its full path; an image folder with the file of each frame index) and the pipeline's settings."""
+    path = Path(spec).expanduser()
+    meta = {
+        "source": str(path.absolute()) if not is_live(spec) and path.exists() else str(spec),
+        "fps": float(source.fps or 0.0),
+        "size": list(source.size),
+        "frame_count": source.frame_count,
         "settings": pipeline.settings(),
     }
+    if isinstance(source, ImageFolderSource) and path.is_dir():
+        meta["frame_files"] = source.file_names
+    return meta
 
 
 def run_frames(
@@ -38,7 +44,7 @@ def run_frames(
     (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
     valid. Tracks start over: a new source is a new scene."""
     pipeline.reset()
-    meta = run_meta(spec, source.fps, source.size, source.frame_count, pipeline)
+    meta = run_meta(source, spec, pipeline)
     info = pipeline.model.info
     overlay = overlay or Overlay()
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:

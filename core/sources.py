@@ -115,28 +115,39 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
+def _natural_order(path: Path) -> list:
+    """frame2 before frame10, and letter case aside: the order people number their images in."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
 class ImageFolderSource(FrameSource):
+    """A folder's images in natural order (or one image). Frame n is the folder's n-th image, so an image
+    that cannot be read is passed over (listed in ``unreadable``) and leaves a gap in the frame indices
+    rather than stopping a batch; ``file_names`` say which file each frame index is."""
+
     def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
         self.spec = str(path)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_order)
             if not files:
                 raise WLitePoseError(f"folder {path} contains no images")
         else:
             files = [path]
         self._files = files
-        first = self._read(files[0])
+        first = next((image for image in map(_read_image, files) if image is not None), None)
+        if first is None:
+            what = f"image {path}" if len(files) == 1 else f"none of the {len(files)} images in {path}"
+            raise WLitePoseError(f"{what} cannot be read")
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)
+        self.unreadable: list[Path] = []
+        self.mixed_sizes = False  # an image of another size than the first has been delivered
         self._next = 0
 
-    @staticmethod
-    def _read(path: Path) -> np.ndarray:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise WLitePoseError(f"image {path} cannot be read")
-        return image
+    @property
+    def file_names(self) -> list[str]:
+        return [p.name for p in self._files]
 
     def seek(self, index: int) -> None:
         self._next = int(index)
@@ -150,7 +161,17 @@ class ImageFolderSource(FrameSource):
         while self._next < len(self._files):
             index = self._next
             self._next += 1
-            yield Frame(index, index / self.fps, self._read(self._files[index]))
+            image = _read_image(self._files[index])
+            if image is None:
+                if self._files[index] not in self.unreadable:
+                    self.unreadable.append(self._files[index])
+                continue
+            self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
+            yield Frame(index, index / self.fps, image)
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    return cv2.imread(str(path), cv2.IMREAD_COLOR)
 
 
 class LiveSource(FrameSource):

@@ -150,9 +150,18 @@ def track_source(
                             break
             finally:
                 progress.close()
+            unreadable = getattr(source, "unreadable", None)  # an image folder's, passed over
+            for path in unreadable or ():
+                print(f"wlitepose: warning: skipped {path}: it cannot be read as an image", file=sys.stderr)
+            if getattr(source, "mixed_sizes", False):
+                print(
+                    "wlitepose: warning: the images differ in size: keypoints are in each image's own pixels, "
+                    "while the CSV sidecar's resolution and PoseC3D's img_shape are the first image's",
+                    file=sys.stderr,
+                )
             if source.end_reason:
                 print(f"wlitepose: {source.end_reason}", file=sys.stderr)
-            elif not stop.requested and ended_early(times.frames, total):
+            elif unreadable is None and not stop.requested and ended_early(times.frames, total):
                 print(
                     f"wlitepose: warning: {ended_early(times.frames, total)}; the outputs hold the frames read",
                     file=sys.stderr,

@@ -65,7 +65,8 @@ class MultiSink(Sink):
 def open_sinks(
     options: SinkOptions, info: ModelInfo, source_meta: dict, inputs: tuple = (), tracked: bool = True
 ) -> MultiSink:
-    """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "settings" (recorded in sidecars).
+    """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "settings" and "frame_files"
+    (recorded in the CSV's sidecar).
     inputs: other files the run reads (the model); no output may replace them or the source.
     tracked: whether the poses come with track IDs (the PoseC3D pickle's persons are tracks then).
 
@@ -89,6 +90,8 @@ def open_sinks(
                 "skeleton": [list(link) for link in info.skeleton],
                 "settings": source_meta.get("settings", {}),
             }
+            if "frame_files" in source_meta:  # an image folder: which image each frame index is
+                sidecar["frame_files"] = source_meta["frame_files"]
             multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
         if options.coco_json:
             multi.add(CocoJsonSink(options.coco_json))

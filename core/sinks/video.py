@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from core.errors import WLitePoseError
 from core.poses import Poses
@@ -33,8 +34,20 @@ class VideoSink(Sink):
         if image is None:
             return
         if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size)
+            image = _fit(image, self.size)
         self._writer.write(image)
 
     def close(self) -> None:
         self._writer.release()
+
+
+def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An image of another size (an image folder's) scaled to fit the video's frame, centred on black:
+    people keep their shape."""
+    w, h = size
+    scale = min(w / image.shape[1], h / image.shape[0])
+    fw, fh = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    frame = np.zeros((h, w, 3), np.uint8)
+    x, y = (w - fw) // 2, (h - fh) // 2
+    frame[y : y + fh, x : x + fw] = cv2.resize(image, (fw, fh), interpolation=cv2.INTER_AREA)
+    return frame

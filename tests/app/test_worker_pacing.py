@@ -56,3 +56,26 @@ def test_time_spent_at_max_speed_is_not_lateness_at_1x(worker):
     worker._tick()
     worker._timer.stop()
     assert worker._last_index == 5 and worker.take_packet().skipped == 0  # on from the frame on screen
+
+
+def test_an_unreadable_image_of_a_folder_is_passed_over_and_said_once(worker, tmp_path):
+    import cv2
+    import numpy as np
+
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.zeros((48, 64, 3), np.uint8))
+    (tmp_path / "1.png").write_bytes(b"broken")
+    worker.set_keep_pace(False)
+    worker.open(str(tmp_path))
+    shown = []
+    for _ in range(4):
+        worker._tick()
+        worker._timer.stop()
+        shown.append(worker._last_index)
+    worker.seek(0)  # shown again: said once
+    worker._do_seek()
+    worker._tick()
+    worker._tick()
+    worker._timer.stop()
+    assert shown == [0, 2, 3, 3]
+    assert worker.errors == ["Skipped 1.png: it cannot be read as an image."]

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import main
+from core.errors import WLitePoseError
+from core.pipeline import PosePipeline
 from core.preprocess import letterbox_geometry
 from core.progress import ProgressBar
 from core.synthetic import paint, random_people
@@ -188,18 +190,50 @@ def test_a_video_format_it_cannot_write_is_refused_before_any_work(cli, model_pa
     assert not (out / "a.csv").exists() and "wlitepose_xs" not in err  # refused before the model loaded
 
 
-def test_error_mid_run_leaves_valid_outputs(cli, model_path, tmp_path):
+def test_error_mid_run_leaves_valid_outputs(cli, model_path, tmp_path, monkeypatch):
     folder = tmp_path / "frames"
     folder.mkdir()
-    for i in range(3):
+    for i in range(5):
         cv2.imwrite(str(folder / f"{i}.png"), np.zeros((64, 64, 3), np.uint8))
-    (folder / "3.png").write_bytes(b"broken")
+    process = PosePipeline.process
+    calls = itertools.count()
+
+    def fails_on_the_fourth(self, *args, **kwargs):
+        if next(calls) == 3:
+            raise WLitePoseError("the network failed on this frame")
+        return process(self, *args, **kwargs)
+
+    monkeypatch.setattr(PosePipeline, "process", fails_on_the_fourth)
     rc, _, err = cli(
         "track", folder, "--model", model_path, "--coco-json", tmp_path / "r.json", "--csv", tmp_path / "k.csv"
     )
-    _assert_clean_error(rc, err, "3.png")
+    _assert_clean_error(rc, err, "network failed")
     assert isinstance(json.loads((tmp_path / "r.json").read_text()), list)  # still a valid array
     assert json.loads((tmp_path / "k.csv.json").read_text())["frames_written"] == 3
+
+
+def test_an_unreadable_image_of_a_folder_is_passed_over_and_named(cli, model_path, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for name in ("img10.png", "IMG2.png", "img1.png"):
+        cv2.imwrite(str(folder / name), np.full((64, 48, 3), 200, np.uint8))
+    (folder / "img3.png").write_bytes(b"broken")
+    cv2.imwrite(str(folder / "img4.png"), np.full((48, 64, 3), 200, np.uint8))  # landscape among portraits
+    video = tmp_path / "k.mp4"
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv", "--video", video)
+    assert rc == 0 and f"warning: skipped {folder / 'img3.png'}: it cannot be read as an image" in err
+    assert "ended after" not in err  # a folder is not a file cut short
+    assert "the images differ in size" in err
+    cap = cv2.VideoCapture(str(video))
+    frames = [cap.read()[1] for _ in range(4)]
+    assert all(f.shape == (64, 48, 3) for f in frames)  # every frame in the first image's size
+    landscape = frames[2].mean(
+        axis=(1, 2)
+    )  # the third frame written: img4  # fitted: black bands above and below, not stretched to fill
+    assert landscape[:10].max() < 30 and landscape[-10:].max() < 30 and landscape[32] > 150
+    sidecar = json.loads((tmp_path / "k.csv.json").read_text())
+    assert sidecar["frame_files"] == ["img1.png", "IMG2.png", "img3.png", "img4.png", "img10.png"]  # natural order
+    assert sidecar["frames_written"] == 4 and sidecar["source"] == str(folder)
 
 
 def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_data):
