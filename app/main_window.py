@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(side)
+        self._side = scroll
         side.ensurePolished()
         scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
 
@@ -246,6 +247,7 @@ class MainWindow(QMainWindow):
             jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=overlay
         )
         self.export_panel.start_export(request)
+        self._side.ensureWidgetVisible(self.export_panel.progress)  # a small window keeps it below the fold
 
     def save_frame(self) -> None:
         """The frame on screen, with what is drawn on it, as a PNG in the export folder."""

@@ -22,7 +22,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+O", "open_video", "Open a video"),
     ("Ctrl+Shift+O", "open_folder", "Open an image folder"),
     ("Ctrl+R", "record", "Start / stop recording"),
-    ("Ctrl+S", "save_frame", "Save the frame on screen as a PNG in the export folder"),
+    ("Ctrl+S", "save_frame", "Save the frame as a PNG (export folder)"),
     ("Ctrl+E", "export", "Process the whole file"),
     ("Ctrl+Shift+E", "export_files", "Process several files"),
     ("B", "toggle_boxes", "Boxes on / off"),

@@ -48,6 +48,9 @@ QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::handle:horizontal {{
     background: {TEXT}; width: 12px; height: 12px; margin: -5px 0; border-radius: 6px;
 }}
+QSlider::sub-page:horizontal:disabled {{ background: {BORDER}; }}
+QSlider::handle:horizontal:disabled {{ background: #5b616b; }}
+QLabel:disabled {{ color: #5b616b; }}
 QProgressBar {{
     background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; text-align: center; height: 16px;
 }}
