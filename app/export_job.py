@@ -24,7 +24,7 @@ from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sources import ended_early, open_source
+from core.sources import end_notes, open_source
 
 PROGRESS_EVERY_S = 0.2
 
@@ -89,7 +89,8 @@ class ExportJob(QObject):
         return done, "; ".join(notes)
 
     def _export(self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple) -> tuple[int, str | None]:
-        """One file; returns the frames written and, if it ended before its frame count, a warning."""
+        """One file; returns the frames written and what to tell about it (a video cut short, a folder's
+        skipped images), if anything."""
         done = 0
         with open_source(spec) as source:
             total = source.frame_count
@@ -105,7 +106,7 @@ class ExportJob(QObject):
                     if self._cancel.is_set():
                         break
             self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
-        return done, None if self._cancel.is_set() else ended_early(done, total)
+        return done, None if self._cancel.is_set() else "; ".join(end_notes(source, done, total)) or None
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:

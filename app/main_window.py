@@ -219,6 +219,8 @@ class MainWindow(QMainWindow):
 
     def export_files(self, paths: list[str] | None = None) -> None:
         """Several files, each start to end into the export folder under its own name (a dialog asks which)."""
+        if self.export_panel.refuse_if_busy():  # before the user picks files
+            return
         if paths is None:
             paths, _ = QFileDialog.getOpenFileNames(self, "Process files", self.settings.last_dir, VIDEO_FILTER)
         if paths:

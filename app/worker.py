@@ -29,7 +29,7 @@ from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import written_names
-from core.sources import Frame, FrameSource, ended_early, open_source
+from core.sources import Frame, FrameSource, end_notes, open_source
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,7 @@ class PoseWorker(QObject):
         self._next_due = 0.0
         self._pending_seek: int | None = None
         self._at_end = False
-        self._warned_short = False  # a file that ends before its frame count is said once
-        self._unreadable_told = 0  # a folder's unreadable images said so far
+        self._told: set[str] = set()  # what end_notes said about this source (a file cut short, a skipped image)
         self._lock = threading.Lock()
         self._packet: FramePacket | None = None
         self._timer: QTimer | None = None
@@ -157,8 +156,7 @@ class PoseWorker(QObject):
         self._dropped = self._skipped = 0
         self._last_index = -1
         self._at_end = False
-        self._warned_short = False
-        self._unreadable_told = 0
+        self._told = set()
         self.opened.emit(self._info)
         self.set_playing(True)
 
@@ -222,8 +220,8 @@ class PoseWorker(QObject):
         self.set_playing(False)
         if delta == 1:
             self._show_next()
-        else:
-            self.seek(max(0, self._last_index + delta))
+        else:  # back to a frame that can be shown: an unreadable image would only lead forward again
+            self.seek(self._source.frame_at_or_before(max(0, self._last_index + delta)))
 
     @Slot(int)
     def seek(self, index: int) -> None:
@@ -240,6 +238,9 @@ class PoseWorker(QObject):
         self.stop_recording()
         if self._source is None or self._model is None:
             self._refuse_recording("Open a source and a model before recording.")
+            return
+        if not written_names(options):
+            self._refuse_recording("Tick at least one export format to record.")
             return
         try:
             self._sinks = open_sinks(
@@ -350,32 +351,27 @@ class PoseWorker(QObject):
         except StopIteration:
             self._at_end = True
             self.set_playing(False)
-            self._tell_unreadable()
             read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
-            # a folder knows its images: passed-over ones at its end are not a file cut short
-            folder = hasattr(self._source, "unreadable")
-            short = None if self._info.is_live or folder else ended_early(read, self._info.frame_count)
-            if short and not self._warned_short:
-                self._warned_short = True
-                self.error.emit(short[0].upper() + short[1:] + ".")
+            self._tell(end_notes(self._source, read, self._info.frame_count, outputs=self._sinks is not None))
             return False
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.error.emit(user_message(error))
             return False
         capture_ms = (time.perf_counter() - started) * 1000.0
-        self._tell_unreadable()
+        self._tell(end_notes(self._source, 0, None, outputs=False))  # so far: a folder's skipped images
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1:
             self._dropped += frame.index - self._last_index - 1
         self._last_index = frame.index
         self._last_frame = frame
         return self._process(frame, started, capture_ms, fresh=True)
 
-    def _tell_unreadable(self) -> None:
-        """An image of a folder that could not be read was passed over: say which, once."""
-        for path in getattr(self._source, "unreadable", [])[self._unreadable_told :]:
-            self.error.emit(f"Skipped {path.name}: it cannot be read as an image.")
-            self._unreadable_told += 1
+    def _tell(self, notes: list[str]) -> None:
+        """Each note about the source once, as a sentence."""
+        for note in notes:
+            if note not in self._told:
+                self._told.add(note)
+                self.error.emit(note[0].upper() + note[1:] + ".")
 
     def _do_seek(self) -> None:
         index, self._pending_seek = self._pending_seek, None

@@ -10,7 +10,7 @@ from pathlib import Path
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import SinkOptions, open_sinks
-from core.sources import FrameSource, ImageFolderSource, is_live
+from core.sources import FrameSource, ImageFolderSource, is_live, source_name
 
 
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
@@ -19,6 +19,7 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     path = Path(spec).expanduser()
     meta = {
         "source": str(path.absolute()) if not is_live(spec) and path.exists() else str(spec),
+        "name": source_name(spec),  # as the user named it: `track .` writes "source_...", as {name} says
         "fps": float(source.fps or 0.0),
         "size": list(source.size),
         "frame_count": source.frame_count,

@@ -58,6 +58,10 @@ class FrameSource:
         """Files: pass over up to ``count`` frames without delivering them; returns how many."""
         raise WLitePoseError(f"{self.spec} is a live source and cannot skip frames")
 
+    def frame_at_or_before(self, index: int) -> int:
+        """The index of the last frame at or before ``index`` that can be shown: where a step back lands."""
+        return index
+
     def close(self) -> None:
         """Release the device or file."""
 
@@ -115,9 +119,11 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
-def _natural_order(path: Path) -> list:
-    """frame2 before frame10, and letter case aside: the order people number their images in."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+def _natural_order(path: Path) -> tuple:
+    """frame2 before frame10, and letter case aside: the order people number their images in (names equal
+    that way, img1 and img01, in plain order, so the order never depends on the file system's)."""
+    parts = re.split(r"([0-9]+)", path.name)
+    return [int(part) if part.isdecimal() and part.isascii() else part.lower() for part in parts], path.name
 
 
 class ImageFolderSource(FrameSource):
@@ -151,6 +157,11 @@ class ImageFolderSource(FrameSource):
 
     def seek(self, index: int) -> None:
         self._next = int(index)
+
+    def frame_at_or_before(self, index: int) -> int:
+        while index > 0 and (self._files[index] in self.unreadable or _read_image(self._files[index]) is None):
+            index -= 1
+        return index
 
     def skip(self, count: int) -> int:
         skipped = max(0, min(count, len(self._files) - self._next))
@@ -240,6 +251,27 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     if frame_count and frames_read < frame_count - 1:
         return f"the video ended after {frames_read} of its {frame_count} frames (the file may be damaged or cut short)"
     return None
+
+
+def unreadable_note(path: Path) -> str:
+    return f"skipped {path}: it cannot be read as an image"
+
+
+MIXED_SIZES_NOTE = (
+    "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
+    "resolution and PoseC3D's img_shape are the first image's"
+)
+
+
+def end_notes(source: FrameSource, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
+    """What to tell when a source is done (lower-case fragments): a video file that ended before the
+    ``frames_due`` (its frame count, or fewer when a run asked for fewer); an image folder's skipped images
+    and, when ``outputs`` were written, that its images differ in size."""
+    if isinstance(source, ImageFolderSource):
+        notes = [unreadable_note(path) for path in source.unreadable]
+        return notes + ([MIXED_SIZES_NOTE] if outputs and source.mixed_sizes else [])
+    short = None if source.is_live else ended_early(frames_read, frames_due)
+    return [short] if short else []
 
 
 def is_camera(spec: str) -> bool:

@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import ended_early, is_live, open_source
+from core.sources import end_notes, is_live, open_source
 
 
 class StopRequest:
@@ -150,22 +150,11 @@ def track_source(
                             break
             finally:
                 progress.close()
-            unreadable = getattr(source, "unreadable", None)  # an image folder's, passed over
-            for path in unreadable or ():
-                print(f"wlitepose: warning: skipped {path}: it cannot be read as an image", file=sys.stderr)
-            if getattr(source, "mixed_sizes", False):
-                print(
-                    "wlitepose: warning: the images differ in size: keypoints are in each image's own pixels, "
-                    "while the CSV sidecar's resolution and PoseC3D's img_shape are the first image's",
-                    file=sys.stderr,
-                )
             if source.end_reason:
                 print(f"wlitepose: {source.end_reason}", file=sys.stderr)
-            elif unreadable is None and not stop.requested and ended_early(times.frames, total):
-                print(
-                    f"wlitepose: warning: {ended_early(times.frames, total)}; the outputs hold the frames read",
-                    file=sys.stderr,
-                )
+            elif not stop.requested:
+                for note in end_notes(source, times.frames, total, outputs=bool(written_names(options))):
+                    print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
             raise WLitePoseError(f"source {spec} delivered no frames")
         print(times.summary(time.perf_counter() - started), file=sys.stderr)

@@ -82,12 +82,15 @@ class PoseTracker:
         # IDs given on the last frame to tracks that were there before it, by row: a frame tracked again
         # after restore(reuse_ids=False) gives the same track the same spent ID (see restore)
         self._given: dict[int, int] = {}
+        self._given_from: dict | None = None  # the snapshot taken before the update that gave them
+        self._snapshot: dict | None = None
         self._regiven: dict[int, int] = {}
         self._rewound = False
 
     def snapshot(self) -> dict:
         """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
-        return {name: copy.copy(getattr(self, name)) for name in _STATE}
+        self._snapshot = {name: copy.copy(getattr(self, name)) for name in _STATE}
+        return self._snapshot
 
     def restore(self, snapshot: dict, reuse_ids: bool = True) -> None:
         """Back to ``snapshot`` (a copy: it serves again). With ``reuse_ids`` the IDs given since are given
@@ -99,7 +102,9 @@ class PoseTracker:
         for name in _STATE:
             setattr(self, name, copy.copy(snapshot[name]))
         self._next_id = next_id
-        self._regiven = {} if reuse_ids else {**self._regiven, **self._given}
+        # the IDs the last update gave belong to this snapshot's rows only if it ran from this snapshot
+        given = self._given if snapshot is self._given_from else {}
+        self._regiven = {} if reuse_ids else {**self._regiven, **given}
         self._rewound = True
 
     @property
@@ -152,7 +157,7 @@ class PoseTracker:
         if not self._rewound:
             self._regiven = {}  # a new frame: earlier passes belong to the last one
         self._rewound = False
-        self._given = {}
+        self._given, self._given_from = {}, self._snapshot
         for row in np.flatnonzero((self.ids < 0) & (self.hits >= self.config.min_hits)).tolist():
             if row in self._regiven:
                 self.ids[row] = self._regiven[row]

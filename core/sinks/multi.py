@@ -65,8 +65,8 @@ class MultiSink(Sink):
 def open_sinks(
     options: SinkOptions, info: ModelInfo, source_meta: dict, inputs: tuple = (), tracked: bool = True
 ) -> MultiSink:
-    """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "settings" and "frame_files"
-    (recorded in the CSV's sidecar).
+    """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "name" (for the OpenPose and
+    PoseC3D names; else the source's), "settings" and "frame_files" (recorded in the CSV's sidecar).
     inputs: other files the run reads (the model); no output may replace them or the source.
     tracked: whether the poses come with track IDs (the PoseC3D pickle's persons are tracks then).
 
@@ -75,7 +75,7 @@ def open_sinks(
     _check_paths(options, (source_meta.get("source"), *inputs))
     fps = float(source_meta.get("fps") or 30.0)
     size = tuple(source_meta.get("size") or (0, 0))
-    name = source_name(str(source_meta.get("source", "frames")))
+    name = source_meta.get("name") or source_name(str(source_meta.get("source", "frames")))
     multi = MultiSink()
     try:
         if options.csv:

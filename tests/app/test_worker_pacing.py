@@ -72,10 +72,11 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_said_once(worker, tm
         worker._tick()
         worker._timer.stop()
         shown.append(worker._last_index)
-    worker.seek(0)  # shown again: said once
+    for _ in range(2):  # back to 2, then past the unreadable 1 to 0 (not forward to 2 again)
+        worker.step(-1)
+        worker._do_seek()
+        shown.append(worker._last_index)
+    worker.seek(1)  # onto the unreadable image again: shows 2, said only once
     worker._do_seek()
-    worker._tick()
-    worker._tick()
-    worker._timer.stop()
-    assert shown == [0, 2, 3, 3]
-    assert worker.errors == ["Skipped 1.png: it cannot be read as an image."]
+    assert shown == [0, 2, 3, 3, 2, 0]
+    assert worker.errors == [f"Skipped {tmp_path / '1.png'}: it cannot be read as an image."]

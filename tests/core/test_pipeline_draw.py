@@ -40,9 +40,22 @@ def test_joints_at_the_frame_edge_stay_inside_the_image(tmp_path, coco_metadata,
     model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
     pipeline = PosePipeline(model, PipelineConfig())
     assert box.to_image(truth)[0, :, 1].min() > 426
-    for i in range(3):  # found, tracked and smoothed: every joint on the last row of the picture
+    xy = pipeline.process(np.zeros((427, 640, 3), np.uint8), 0.0).poses.xy
+    assert len(xy) == 1 and (xy[0, :, 1] == 426).all() and (xy[0, :, 0] <= 639).all()
+
+
+def test_a_smoothed_person_running_off_the_frame_stays_inside_it(tmp_path, coco_metadata, painted_model):
+    box = letterbox_geometry((640, 427), 256)
+    base = random_people(np.random.default_rng(4), 1, 17, box.input_size)
+    base[0, :, 1] -= base[0, :, 1].min()  # the person's top at row 0, moving down 20 input rows a frame
+    frames = [paint(base + [0.0, 20.0 * i], np.zeros(1, np.float32), box.input_size) for i in range(6)]
+    model = PoseModel(painted_model(tmp_path / "m.onnx", *frames[0], coco_metadata))
+    calls = iter(frames)
+    model.run = lambda blob: next(calls)
+    pipeline = PosePipeline(model, PipelineConfig())
+    for i in range(6):  # the filter's velocity carries its joints past the last row, where the peaks stop
         xy = pipeline.process(np.zeros((427, 640, 3), np.uint8), i / 25).poses.xy
-        assert len(xy) == 1 and (xy[0, :, 1] == 426).all() and (xy[0, :, 0] <= 639).all()
+        assert np.nanmax(xy[..., 1]) <= 426 and np.nanmin(xy) >= 0
 
 
 def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata, painted_model):
@@ -194,6 +207,22 @@ def test_a_person_confirmed_on_a_recorded_frame_keeps_the_written_id_when_it_is_
         ids = tracker.update(shown, 0.04).track_ids.tolist()
     assert ids == [2, 1]  # the recorded person keeps 1; the other, seen now, gets a number never written
     assert tracker.update(both, 0.08).track_ids.tolist() == [1, 2]  # playing on
+
+
+def test_a_frame_that_failed_before_tracking_reissues_no_id_of_the_frame_before():
+    tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
+    xy = np.array([[10, 10], [20, 10], [15, 30]], np.float32)
+
+    def people(*shifts):
+        n = len(shifts)
+        return Poses(np.stack([xy + d for d in shifts]), [[1, 1, 1]] * n, [0.9] * n)
+
+    tracker.update(people(0, 300), 0.0)  # p and q, tentative
+    tracker.snapshot()
+    assert tracker.update(people(300, 600), 0.04).track_ids.tolist() == [1, -1]  # q confirmed, r new, p gone
+    before = tracker.snapshot()  # the next frame's network run fails: nothing is tracked from here
+    tracker.restore(before, reuse_ids=False)  # the frame again (reuse off: a recording holds ID 1)
+    assert tracker.update(people(300, 600), 0.08).track_ids.tolist() == [1, 2]  # r's row was q's: still new
 
 
 def test_a_restored_tracker_is_the_one_snapshotted_and_the_snapshot_serves_again():
