@@ -30,5 +30,6 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     except ModelError:
         raise
     except Exception as error:  # torch raises many types for a bad file
-        raise ModelError(f"{path} is not a wlitepose checkpoint ({type(error).__name__})") from None
+        hint = " (ImageNet MobileNetV2 weights go to --init as imagenet:PATH)" if path.suffix == ".pth" else ""
+        raise ModelError(f"{path} is not a wlitepose checkpoint ({type(error).__name__}){hint}") from None
     return model.eval(), meta

@@ -154,6 +154,9 @@ def export_onnx(
         with torch.no_grad():
             expected = [t.numpy() for t in reference(torch.from_numpy(x))]
         got = session.run(["heatmaps", "tags"], {"image": x})
+        if not all(np.isfinite(e).all() for e in expected):
+            out_path.unlink(missing_ok=True)
+            raise ExportError("the model's outputs are not finite (NaN or inf): its weights diverged; file removed")
         for e, g in zip(expected, got, strict=True):
             # absolute for outputs within [-1, 1]; relative to the output's range beyond (trained tags grow large)
             worst = max(worst, float(np.abs(e - g).max()) / max(1.0, float(np.abs(e).max())))

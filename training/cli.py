@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from pathlib import Path
 
 
-def _data_folder(path: str, images: str | None) -> tuple[str, str]:
+def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     """A folder with annotations.json + images/, or an annotation file with its images in
     ``images`` (e.g. COCO's train2017/), else in images/ or beside it."""
+    from core.errors import WLitePoseError
+
     given = Path(path)
+    if given.suffix != ".json" and images:
+        raise WLitePoseError(f"{option} goes with an annotation .json; the data folder {path} has its own images/")
     if given.suffix == ".json" and images:
         return str(given), images
     if given.suffix == ".json":
@@ -136,14 +142,26 @@ def run(name: str, args: argparse.Namespace) -> int:
     require_train_extra(name)
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
+    from core.sinks.base import writable
     from models.checkpoint import load_checkpoint
     from models.export import build_metadata, export_onnx
     from models.schemas import get_schema
-    from training.trainer import PRESETS, TrainConfig, train
+    from training.trainer import PRESETS, TrainConfig, end_progress_line, train
 
     epochs, milestones = PRESETS[args.preset]
+    epochs = args.epochs or epochs
     if args.milestones:
         milestones = _milestones(args.milestones)
+        if list(milestones) != sorted(set(milestones)) or milestones[-1] >= epochs:
+            raise WLitePoseError(
+                f"--milestones {args.milestones}: the lr drops must rise and come before the last of {epochs} epochs"
+            )
+    elif milestones[-1] >= epochs:
+        print(
+            f"wlitepose: note: the {args.preset} preset drops the lr at epochs {','.join(map(str, milestones))}, "
+            f"after the {epochs} epochs asked for; pass --milestones to decay within them",
+            file=sys.stderr,
+        )
     counts = [
         ("--epochs", args.epochs),
         ("--batch-size", args.batch_size),
@@ -157,10 +175,10 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--workers must be a number of processes (0: load in the main one), not {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError(f"--threads must be at least 1, not {args.threads}")
-    if not args.lr > 0:
+    if not 0 < args.lr < math.inf:
         raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
     check_input_size(args.size)
-    if args.ae_factor < 0:
+    if not 0 <= args.ae_factor < math.inf:
         raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
     if not 0 <= args.mosaic <= 1:
         raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
@@ -168,26 +186,23 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
     if args.precise_bn < 0:
         raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
-    if args.distill_factor <= 0:
+    if not 0 < args.distill_factor < math.inf:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
     if args.distill and not Path(args.distill).is_file():
         raise WLitePoseError(f"--distill {args.distill} does not exist (the MobileNetV2-1.0 ImageNet .pth)")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
-    train_ann, train_img = _data_folder(args.train_data, args.train_images)
+    train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
-    val_ann, val_img = _data_folder(args.val_data, args.val_images) if args.val_data else (None, None)
+    val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
     for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
         if not Path(path).exists():
             raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise WLitePoseError(f"cannot create the run folder --out {out} ({error.strerror})") from None
+    writable(out, directory=True, create=False)  # created once the data has loaded: a refused run leaves none
     config = TrainConfig(
         train_annotations=train_ann,
         train_images=train_img,
@@ -199,7 +214,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         schema=args.schema,
         dataset=args.dataset_name,
         input_size=args.size,
-        epochs=args.epochs or epochs,
+        epochs=epochs,
         milestones=milestones,
         lr=args.lr,
         batch_size=args.batch_size,
@@ -219,7 +234,11 @@ def run(name: str, args: argparse.Namespace) -> int:
         resume=args.resume,
         max_steps=args.max_steps,
     )
-    best = train(config)
+    try:
+        best = train(config)
+    except BaseException:  # an error or Ctrl-C: its message on a line of its own
+        end_progress_line()
+        raise
     if best is None:  # not rank 0 of a distributed run: rank 0 exports
         return 0
     model, meta = load_checkpoint(best)

@@ -67,34 +67,52 @@ class KeypointDataset(Dataset):
         try:
             data = json.loads(Path(annotations).read_text(encoding="utf-8"))
             images, anns = data["images"], data["annotations"]
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
-        self.images_dir = Path(images_dir)
+        self.annotations, self.images_dir = annotations, Path(images_dir)
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size, max_people=max_people)
-        weights = source_weights or {}
+        try:
+            self.items = self._index(images, anns, schema, source_weights or {})
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
+            raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
+        if not self.items:
+            raise WLitePoseError(f"{annotations} has no image with labelled people")
+        names = [info["file_name"] for info, _, _ in self.items]
+        missing = [name for name in names if not (self.images_dir / name).is_file()]
+        if missing:  # found now, not by a loader worker half-way through an epoch
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise WLitePoseError(f"{len(missing)} images of {annotations} are not in {self.images_dir}: {shown}")
+
+    def _index(self, images: list, anns: list, schema: KeypointSchema, weights: dict) -> list:
+        """(image info, people, ignore regions) per image with labelled people; raises on malformed entries."""
         by_image: dict[int, list[dict]] = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
-        self.items: list[tuple[dict, list[Person], list[dict]]] = []
+        items = []
         k = schema.num_keypoints
         for info in images:
             people, ignore = [], []
             for ann in by_image.get(info["id"], []):
-                kps = np.asarray(ann.get("keypoints", []), np.float32).reshape(-1, 3)
-                if kps.shape[0] != k:
+                values = ann.get("keypoints", [])
+                if values and len(values) != 3 * k:
                     raise WLitePoseError(
-                        f"{annotations}: annotation {ann.get('id')} has {kps.shape[0]} keypoints, "
+                        f"{self.annotations}: annotation {ann.get('id')} has {len(values) / 3:g} keypoints, "
                         f"the {schema.name} schema has {k}"
                     )
+                kps = np.asarray(values, np.float32).reshape(-1, 3)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
+                    if not ann.get("segmentation") and len(ann.get("bbox", [0] * 4)) != 4:
+                        raise ValueError(f"ignore region {ann.get('id')} has a bbox of {len(ann['bbox'])} numbers")
                     ignore.append(ann)
                 else:
                     people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))
             if people:
-                self.items.append((info, people, ignore))
-        if not self.items:
-            raise WLitePoseError(f"{annotations} has no image with labelled people")
+                if "file_name" not in info:
+                    raise KeyError("file_name")  # of an image trained on
+                items.append((info, people, ignore))
+        return items
 
     def __len__(self) -> int:
         return len(self.items)

@@ -33,9 +33,12 @@ STEM_MAP = {
 def read_imagenet_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """The MobileNetV2 state dict in ``path``; WLitePoseError if it cannot be read."""
     try:
-        return torch.load(Path(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as error:
-        raise WLitePoseError(f"cannot read ImageNet weights from {path} ({error})") from None
+        weights = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 (torch raises many types for a file that is not its own)
+        raise WLitePoseError(f"cannot read ImageNet weights from {path} ({type(error).__name__})") from None
+    if not isinstance(weights, dict):
+        raise WLitePoseError(f"{path} holds no state dict of ImageNet weights")
+    return weights
 
 
 def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from core.errors import WLitePoseError
@@ -125,6 +125,17 @@ def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path:
     return evaluate_model(PoseModel(path, threads=threads), config.val_annotations, config.val_images, input_size)
 
 
+def _check_validation_set(path: str, schema) -> None:
+    from core.evaluation import load_annotations
+
+    counts = {len(a.get("keypoints", [])) // 3 for a in load_annotations(path)["annotations"] if a.get("keypoints")}
+    if counts - {schema.num_keypoints}:
+        raise WLitePoseError(
+            f"--val-data {path} has {'/'.join(map(str, sorted(counts)))} keypoints a person, the {schema.name} "
+            f"schema {schema.num_keypoints}: pass the --schema that matches it"
+        )
+
+
 def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tuple[int, ...]) -> None:
     """A resumed run takes the milestones it is given now (to shorten or move the lr drops); the
     current lr becomes what those milestones give at this epoch."""
@@ -169,7 +180,6 @@ def train(config: TrainConfig) -> Path | None:
     init_heads(model)
     size = config.input_size or model.input_size
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     dataset = KeypointDataset(
         config.train_annotations,
         config.train_images,
@@ -178,6 +188,9 @@ def train(config: TrainConfig) -> Path | None:
         augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
     )
+    if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
+        _check_validation_set(config.val_annotations, schema)
+    out.mkdir(parents=True, exist_ok=True)
     start_epoch, best_ap = 0, -1.0
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
     if config.init and not resuming:
@@ -190,8 +203,14 @@ def train(config: TrainConfig) -> Path | None:
     optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
-        state = torch.load(out / "last.pt", map_location=device, weights_only=False)
-        variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
+        try:
+            state = torch.load(out / "last.pt", map_location=device, weights_only=False)
+            variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
+        except Exception as error:  # noqa: BLE001 (torch raises many types for a damaged file)
+            raise WLitePoseError(
+                f"{out / 'last.pt'} cannot be resumed ({type(error).__name__}: the file is damaged or not a "
+                "run's checkpoint); train into another --out, or start from best.pt with --init"
+            ) from None
         if (variant, schema_name) != (config.variant, config.schema):
             raise WLitePoseError(
                 f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
@@ -209,6 +228,11 @@ def train(config: TrainConfig) -> Path | None:
         scheduler.load_state_dict(state["scheduler"])
         _reschedule(scheduler, config.milestones)
         start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
+        if start_epoch >= config.epochs:
+            raise WLitePoseError(
+                f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
+                "pass a larger --epochs (and --milestones) to go on"
+            )
     # a run resumed with --ema that had none starts its average from the weights it resumes
     ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None
     if ema and resuming and "train_model" in state:
@@ -218,7 +242,6 @@ def train(config: TrainConfig) -> Path | None:
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
-        shuffle=sampler is None,
         sampler=sampler,
         num_workers=config.workers,
         drop_last=len(dataset) > config.batch_size,
@@ -240,6 +263,7 @@ def train(config: TrainConfig) -> Path | None:
             bn.eval()
         sums: dict[str, float] = {}
         seen, started = 0, time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]  # this epoch's, for the log (the scheduler steps at its end)
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
@@ -262,12 +286,17 @@ def train(config: TrainConfig) -> Path | None:
             seen += len(batch["image"])
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
+            if not math.isfinite(sums["total"]):
+                raise WLitePoseError(
+                    f"training diverged at step {step}: the loss is {float(losses['total'])} (try a lower --lr); "
+                    + (f"{out / 'last.pt'} holds the last finished epoch" if epoch else "nothing was saved")
+                )
             if _is_main():
                 _progress(
                     epoch,
                     config.epochs,
                     seen,
-                    len(sampler) if sampler is not None else len(dataset),
+                    len(sampler),
                     float(losses["total"].detach()),
                     started,
                     total_steps - step,
@@ -278,7 +307,7 @@ def train(config: TrainConfig) -> Path | None:
         scheduler.step()
         record = {
             "epoch": epoch,
-            "lr": optimizer.param_groups[0]["lr"],
+            "lr": lr,
             "step": step,
             "images_per_s": seen
             * (dist.get_world_size() if dist.is_initialized() else 1)
@@ -303,8 +332,9 @@ def train(config: TrainConfig) -> Path | None:
             _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
+            end_progress_line()
             print(
-                f"\nepoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
+                f"epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
                 file=sys.stderr,
             )
     main = _is_main()
@@ -329,19 +359,24 @@ def _single_threaded_worker(_: int) -> None:
 
 
 def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0):
-    """None (shuffle), a DistributedSampler, or a per-image-source weighted sampler (one stream per rank)."""
+    """A shuffle, a DistributedSampler, or a per-image-source weighted sampler (one stream per rank), drawn
+    from a stream of its own per rank and starting epoch."""
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
+    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
+    if not config.sample_weights and world > 1:
+        return DistributedSampler(dataset, seed=config.seed)  # its set_epoch gives each epoch its order
     if not config.sample_weights:
-        return DistributedSampler(dataset, seed=config.seed) if world > 1 else None
+        return RandomSampler(dataset, generator=generator)
     weights = torch.tensor([float(config.sample_weights.get(s, 1.0)) for s in dataset.image_sources()])
     per_rank = max(1, round(float(weights.sum()) / world))
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
     return WeightedRandomSampler(weights, per_rank, replacement=True, generator=generator)
 
 
 def _initialise(model: torch.nn.Module, init: str) -> None:
     if init.startswith("imagenet:"):
         copied = load_imagenet_stem(model, init.split(":", 1)[1])
+        if not copied:
+            raise WLitePoseError(f"--init {init}: no MobileNetV2 layer found in it to copy")
         if _is_main():
             print(f"initialised {copied} parameters from ImageNet MobileNetV2", file=sys.stderr)
         return
@@ -350,10 +385,25 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
     source, _ = load_checkpoint(init)
     own = model.state_dict()
     matching = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise WLitePoseError(f"--init {init} shares no layer with {type(model).__name__}: nothing to start from")
     model.load_state_dict(matching, strict=False)
+    if _is_main():
+        print(f"initialised {len(matching)} of {len(own)} tensors from {init}", file=sys.stderr)
+
+
+_progress_line = {"open": False}  # a progress line is drawn and not yet ended
+
+
+def end_progress_line() -> None:
+    """End the step progress line, so what is printed next (an epoch's summary, an error) starts a line."""
+    if _progress_line["open"]:
+        print(file=sys.stderr)
+        _progress_line["open"] = False
 
 
 def _progress(epoch: int, epochs: int, seen: int, size: int, loss, started: float, steps_left: float, batch: int):
+    _progress_line["open"] = True
     rate = seen / max(time.perf_counter() - started, 1e-9)  # images per second this epoch
     eta_min = steps_left * batch / max(rate, 1e-9) / 60 if steps_left != math.inf else float("nan")
     print(

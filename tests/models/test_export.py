@@ -56,6 +56,16 @@ def test_export_fails_loudly_and_leaves_no_file_when_outputs_differ(tmp_path, mo
     assert not out.exists()
 
 
+def test_a_diverged_model_is_not_exported(tmp_path):
+    model = build_model("litepose_xs")
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    out = tmp_path / "nan.onnx"
+    with pytest.raises(ExportError, match="not finite"):
+        export_onnx(model, out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+    assert not out.exists()
+
+
 def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     out = tmp_path / "cp.onnx"
     argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "256"]

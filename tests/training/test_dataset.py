@@ -60,3 +60,21 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
         assert np.array_equal(placed[..., 2], tile_keypoints[..., 2])
         start += len(tile_keypoints)
     assert start == len(keypoints)
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d["annotations"][0].pop("image_id"), "missing field 'image_id'"),
+        (lambda d: d["images"][0].pop("file_name"), "missing field 'file_name'"),
+        (lambda d: d["annotations"][0].update(bbox=[1, 2, 3], iscrowd=1, segmentation=[]), "a bbox of 3 numbers"),
+        (lambda d: d["images"][0].update(file_name="gone.jpg"), "1 images of .* are not in .*: gone.jpg"),
+    ],
+)
+def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, change, words):
+    folder = shared_data / "crowdpose_sample"
+    data = json.loads((folder / "test_crowdpose.json").read_text())
+    change(data)
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    with pytest.raises(WLitePoseError, match=words):
+        KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)

@@ -25,4 +25,6 @@ def test_sample_weights_set_draws_per_image_and_the_epoch_length():
 
 
 def test_without_weights_the_loader_shuffles_the_whole_set_once_per_epoch():
-    assert _sampler(_Sources(["x"] * 5), TrainConfig("a", "b", "c")) is None
+    sampler = _sampler(_Sources(["x"] * 50), TrainConfig("a", "b", "c"))
+    first, second = list(sampler), list(sampler)
+    assert sorted(first) == sorted(second) == list(range(50)) and first != second

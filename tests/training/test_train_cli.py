@@ -39,6 +39,12 @@ def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run):
     assert validated("stopped", val_every=3, max_steps=2) == [1]  # one step an epoch: --max-steps ends epoch 1
 
 
+def test_images_apart_from_a_data_folder_are_refused(tmp_path, shared_data, capsys):
+    argv = ["train", "--train-data", str(shared_data / "val"), "--train-images", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    assert "--train-images goes with an annotation .json" in capsys.readouterr().err
+
+
 def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     folder = shared_data / "crowdpose_sample"
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
@@ -70,7 +76,11 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--val-every", "0"], "--val-every must be positive, not 0"),
         (["--val-every", "5"], "--val-every needs --val-data"),
         (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
-        (["--out", "{tmp}/text.avi/run"], "cannot create the run folder"),
+        (["--out", "{tmp}/text.avi/run"], "text.avi is not a folder"),
+        (["--lr", "inf"], "--lr must be a positive learning rate, not inf"),
+        (["--ae-factor", "nan"], "--ae-factor must be non-negative, not nan"),
+        (["--epochs", "9", "--milestones", "5,3"], "the lr drops must rise and come before the last of 9 epochs"),
+        (["--epochs", "4", "--milestones", "2,4"], "the lr drops must rise and come before the last of 4 epochs"),
     ],
 )
 def test_bad_counts_rates_and_run_folders_are_one_sentence_and_exit_2(options, message, tmp_path, shared_data, capsys):
@@ -107,6 +117,30 @@ def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
 
     val = shared_data / "val"
     dataset = KeypointDataset(str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64)
-    config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused", sample_weights={"x": 2.0})
-    fresh, again, resumed = (list(_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
-    assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
+    for weights in ({"x": 2.0}, {}):  # weighted draws, and a plain shuffle
+        config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused", sample_weights=weights)
+        fresh, again, resumed = (list(_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
+        assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
+
+
+def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run):
+    train(tiny_run(tmp_path, milestones=(1, 2)))
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-4, 1e-5])
+    with pytest.raises(WLitePoseError, match="already trained 3 epochs of --epochs 2"):
+        train(tiny_run(tmp_path, epochs=2, resume=True))
+
+
+def test_a_diverged_run_stops_and_saves_nothing(tmp_path, tiny_run, monkeypatch):
+    import training.trainer
+
+    real = training.trainer.compute_losses
+
+    def diverged(model, batch, config):
+        losses = real(model, batch, config)
+        return {**losses, "total": losses["total"] * float("nan")}
+
+    monkeypatch.setattr(training.trainer, "compute_losses", diverged)
+    with pytest.raises(WLitePoseError, match="training diverged at step 1: the loss is nan .* nothing was saved"):
+        train(tiny_run(tmp_path / "run"))
+    assert not (tmp_path / "run" / "last.pt").exists()
