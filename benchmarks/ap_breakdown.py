@@ -35,7 +35,7 @@ from core.decode import decode  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import EVAL_DECODE, load_annotations, score_results  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
-from core.preprocess import letterbox  # noqa: E402
+from core.preprocess import check_input_size, letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sinks.coco_json import coco_results  # noqa: E402
 
@@ -136,6 +136,7 @@ def main() -> int:
             print(f"ap_breakdown: {path} does not exist", file=sys.stderr)
             return 2
     try:
+        check_input_size(args.size)
         model = PoseModel(args.model)
         size = args.size or model.info.input_size
         report = breakdown(model, args.annotations, args.images, size)

@@ -1,6 +1,7 @@
 """Do smaller copies of a trained model pay off? Size, latency and dev-set AP against the fp32 file.
 
     python benchmarks/compression.py [--model FP32_FILE.onnx] [--data ../shared/data]
+        [--calibration-images 64] [--runs 50]
 
 The default model is the fp32 export of ``assets/wlitepose_xs_256.pt`` (made here, in a temporary
 folder): the shipped ``.onnx`` already stores float16 weights, so it cannot be the fp32 reference.
@@ -24,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
-from model_latency import MIN_RUNS, measure
+from model_latency import MIN_RUNS, measure  # also puts this checkout's packages on the path
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
 from core.errors import WLitePoseError

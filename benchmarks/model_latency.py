@@ -21,9 +21,11 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from models.export import build_metadata, export_onnx
-from models.schemas import COCO17
-from models.wlitepose import build_model
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
+
+from models.export import build_metadata, export_onnx  # noqa: E402
+from models.schemas import COCO17  # noqa: E402
+from models.wlitepose import build_model  # noqa: E402
 
 VARIANTS = ("litepose_xs", "wlitepose_xs", "litepose_s", "wlitepose_s")
 PAIRS = (("wlitepose_xs", "litepose_xs"), ("wlitepose_s", "litepose_s"))

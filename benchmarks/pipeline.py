@@ -139,6 +139,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.frames < 1:
+        print(f"pipeline: --frames must be at least 1, not {args.frames}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         try:
             model = PoseModel(get_model(args.model, Path(tmp)), threads=args.threads)

@@ -1,7 +1,7 @@
 """How well `wlitepose track` keeps people and their IDs, per detection threshold, on labelled video frames.
 
-    python benchmarks/tracking_quality.py [--model FILE] [--thresholds 0.1,0.15,0.2] [--keypoint-threshold 0.2]
-                                          [--stray-factor 3.5] [--size N] [--json]
+    python benchmarks/tracking_quality.py [--model FILE] [--annotations FILE] [--videos DIR]
+        [--thresholds 0.1,0.15,0.2,0.25,0.3] [--keypoint-threshold 0.2] [--stray-factor 3.5] [--size N] [--json]
 
 The offline pool labels every 5th frame of vtest.avi and every 10th of person_tracker_cctv.mp4
 (teacher poses, no IDs; see ../shared/data/README.md). Those poses are linked into reference
@@ -37,8 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.decode import DecodeConfig  # noqa: E402
+from core.errors import WLitePoseError  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.poses import Poses, box_iou, keypoint_boxes  # noqa: E402
+from core.preprocess import check_input_size  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sources import open_source  # noqa: E402
 from core.tracker import PoseTracker, TrackerConfig  # noqa: E402
@@ -173,7 +175,12 @@ def main() -> int:
             print(f"tracking_quality: {path} does not exist", file=sys.stderr)
             return 2
     annotations = json.loads(args.annotations.read_text())
-    model = PoseModel(args.model)
+    try:
+        check_input_size(args.size)
+        model = PoseModel(args.model)
+    except WLitePoseError as error:
+        print(f"tracking_quality: {error}", file=sys.stderr)
+        return 2
     decode = DecodeConfig(
         detection_threshold=thresholds[0],
         keypoint_threshold=args.keypoint_threshold,
