@@ -66,6 +66,27 @@ class PoseModel:
                 f"{self.path} does not have the WLitePose input 'image' and outputs 'heatmaps', 'tags'"
             )
         self.provider: str = self._session.get_providers()[0]
+        self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        """One blank input through the network: its outputs must be what the metadata says (a keypoint
+        map per keypoint, at the strides given), or every frame would fail or be drawn in the wrong place."""
+        info, size = self.info, self.info.input_size
+        try:
+            heatmaps, tags = self.run(np.zeros((1, 3, size, size), np.float32))
+        except Exception as error:  # noqa: BLE001 (onnxruntime raises its own types)
+            raise WLitePoseError(f"{self.path} fails on a {size}x{size} input ({type(error).__name__})") from None
+        k = info.num_keypoints
+        if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[0] != k or tags.shape[0] != k:
+            raise WLitePoseError(
+                f"{self.path} outputs heatmaps {heatmaps.shape} and tags {tags.shape}, not the {k} keypoint maps "
+                "its metadata names"
+            )
+        if heatmaps.shape[1] * info.heatmap_stride != tags.shape[1] * info.tag_stride:
+            raise WLitePoseError(
+                f"{self.path}'s metadata gives strides {info.heatmap_stride} (heatmaps) and {info.tag_stride} "
+                f"(tags), but its outputs are {heatmaps.shape[1]} and {tags.shape[1]} cells high"
+            )
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob})

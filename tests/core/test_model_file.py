@@ -68,3 +68,12 @@ def test_letterbox_keeps_aspect_and_maps_points_back(size):
     assert np.allclose(box.to_input(box.to_image(centre)), centre, atol=1e-3)
     pixel = blob[0, :, 0, 0]  # black, normalised
     assert pixel == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)], abs=1e-5)
+
+
+def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_path, coco_metadata, painted_model):
+    heatmaps, tags = np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32)
+    PoseModel(painted_model(tmp_path / "ok.onnx", heatmaps, tags, coco_metadata))  # as the metadata says
+    with pytest.raises(WLitePoseError, match=r"outputs heatmaps \(5, 96, 128\) .* not the 17 keypoint maps"):
+        PoseModel(painted_model(tmp_path / "k5.onnx", heatmaps[:5], tags[:5], coco_metadata))
+    with pytest.raises(WLitePoseError, match="strides 8 .* and 4 .* outputs are 96 and 48 cells high"):
+        PoseModel(painted_model(tmp_path / "s8.onnx", heatmaps, tags, {**coco_metadata, "heatmap_stride": "8"}))
