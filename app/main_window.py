@@ -6,7 +6,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -78,7 +78,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.shortcuts = install_shortcuts(self, self._actions())
         self.statusBar().addPermanentWidget(self.model_label)
-        self.restoreGeometry(store.value("geometry", b""))
+        geometry = store.value("geometry", b"")
+        if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
+            self.restoreGeometry(geometry)
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -191,7 +193,11 @@ class MainWindow(QMainWindow):
     # ---- requests --------------------------------------------------------------------------
     def open_source(self, spec: str) -> None:
         path = Path(spec)
-        if path.exists():
+        try:
+            exists = path.exists()
+        except OSError:  # a name too long to be a path: the worker says what is wrong with it
+            exists = False
+        if exists:
             self.settings = dataclasses.replace(self.settings, last_dir=str(path.parent if path.is_file() else path))
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
         elif "://" in spec:
@@ -200,7 +206,10 @@ class MainWindow(QMainWindow):
         self.handle.open(spec)
 
     def load_model(self, path: str) -> None:
-        """`path` "" = the bundled model."""
+        """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note."""
+        if path and not Path(path).expanduser().is_file():
+            self.statusBar().showMessage(f"The model {path} no longer exists: using the bundled model.", 15000)
+            path = ""
         self.settings = self.controls.read(self.settings)
         resolved = dataclasses.replace(self.settings, model=path).model_path()
         if not path and not resolved.is_file():
@@ -371,6 +380,8 @@ class MainWindow(QMainWindow):
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
         self.model_label.setText(f"{Path(path).name}  ")
+        if self.statusBar().currentMessage() == self.last_error:  # an earlier model's error is resolved
+            self.statusBar().clearMessage()
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
@@ -430,9 +441,6 @@ class MainWindow(QMainWindow):
         if self.export_panel.job is not None and not self._confirm_stop_export():
             event.ignore()
             return
-        self.export_panel.stop()
-        self.handle.stop()
-        self.frame_saver.wait()  # a still being written is finished, not cut off
         self.settings = dataclasses.replace(
             self.controls.read(self.settings),
             speed=self.transport.speed,
@@ -440,8 +448,12 @@ class MainWindow(QMainWindow):
             export_dir=self.export_panel.folder.text(),
             export_formats=self.export_panel.formats(),
         )
-        save_settings(self.store, self.settings)
+        save_settings(self.store, self.settings)  # first: whatever the worker is stuck in, they are kept
         self.store.setValue("geometry", self.saveGeometry())
+        self.store.sync()
+        self.export_panel.stop()
+        self.handle.stop()
+        self.frame_saver.wait()  # a still being written is finished, not cut off
         super().closeEvent(event)
 
 

@@ -7,6 +7,7 @@ from the same numbers.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,4 +87,7 @@ def _coerce(raw: object, default: object) -> object:
     if isinstance(default, tuple):
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(item for item in items if item in EXPORT_FORMATS)
-    return type(default)(raw)
+    value = type(default)(raw)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{raw} is not a finite number")
+    return value

@@ -198,7 +198,9 @@ class PoseWorker(QObject):
         playing = playing and self._source is not None
         self._playing = playing
         self.playing_changed.emit(playing)
-        if playing and self._at_end:  # play at the end starts over, as video players do
+        if playing and self._at_end and self._info.is_live:  # a stream or camera that stopped: reconnect
+            self.open(self._info.spec)
+        elif playing and self._at_end:  # play at the end starts over, as video players do
             self.seek(0)
         elif playing:
             self._next_due = time.perf_counter()
@@ -353,6 +355,8 @@ class PoseWorker(QObject):
             self.set_playing(False)
             read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
             self._tell(end_notes(self._source, read, self._info.frame_count, outputs=self._sinks is not None))
+            if self._source.end_reason:  # a live source that stopped by itself
+                self.error.emit(f"{self._source.end_reason}. Press Play to reconnect.")
             return False
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)

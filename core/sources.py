@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
+STREAM_TIMEOUT_MS = 4000  # opening or reading a stream URL gives up after this (FFmpeg's default is 30 s)
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
 
@@ -192,14 +193,21 @@ class LiveSource(FrameSource):
 
     def __init__(self, target: int | str, spec: str) -> None:
         self.spec = spec
-        self._cap = cv2.VideoCapture(target)
+        if isinstance(target, int):
+            self._cap = cv2.VideoCapture(target)
+        else:  # a server that accepts the connection and says nothing must not hold the caller for long
+            timeouts = (cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
+            timeouts += (cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
+            self._cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, list(timeouts))
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok:
             self._cap.release()
             if isinstance(target, int):
                 found = list_cameras()
                 raise WLitePoseError(f"there is no camera with index {target} (cameras found: {found or 'none'})")
-            raise WLitePoseError(f"stream {spec} cannot be opened")
+            raise WLitePoseError(
+                f"stream {spec} cannot be opened (no answer within {STREAM_TIMEOUT_MS / 1000:.0f} s, or not a video)"
+            )
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < 1000 else 30.0
@@ -288,7 +296,14 @@ def is_live(spec: str) -> bool:
 def check_exists(spec: str) -> None:
     """A file or folder source must exist (webcams and stream URLs are checked when they open)."""
     spec = str(spec).strip()
-    if not is_live(spec) and not Path(spec).expanduser().exists():
+    if is_live(spec):
+        return
+    try:
+        found = Path(spec).expanduser().exists()
+    except OSError as error:  # a name too long for the file system, say
+        shown = spec if len(spec) <= 80 else spec[:80] + "…"
+        raise WLitePoseError(f"source {shown} cannot be a file ({error.strerror})") from None
+    if not found:
         raise WLitePoseError(f"source {spec} does not exist")
 
 

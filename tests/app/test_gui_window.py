@@ -328,6 +328,23 @@ def test_settings_are_remembered(qtbot, model_path):
     second.close()
 
 
+def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, monkeypatch, tmp_path, model_path):
+    import app.settings
+
+    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", model_path)  # the untrained test model stands in
+    ini = tmp_path / "wlitepose.ini"
+    gone = tmp_path / "gone.onnx"
+    ini.write_text(f"[General]\ngeometry=garbage\ndetection_threshold=nan\nsmoothing=inf\nmodel={gone}\n")
+    w = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(w)
+    assert w.controls.detection.value() == pytest.approx(0.15) and w.controls.smoothing.value() == pytest.approx(0.5)
+    w.load_model(w.settings.model)
+    qtbot.waitUntil(lambda: w.model_path == str(model_path), timeout=30000)
+    assert "no longer exists: using the bundled model" in w.statusBar().currentMessage()
+    w.close()
+    assert str(gone) not in ini.read_text()  # not saved again for the next start
+
+
 def test_a_missing_bundled_model_is_explained(qtbot, monkeypatch, tmp_path):
     import app.settings
 

@@ -97,3 +97,8 @@ def test_stream_url_that_ends_finishes_the_run_cleanly(video_path, tmp_path, mod
 def test_unopenable_stream_is_a_clear_error():
     with pytest.raises(WLitePoseError, match="cannot be opened"):
         open_source("rtsp://127.0.0.1:9/none")
+
+
+def test_a_name_too_long_to_be_a_file_is_one_clear_error():
+    with pytest.raises(WLitePoseError, match=r"source x{80}… cannot be a file \(File name too long\)"):
+        open_source("x" * 3000)
