@@ -19,7 +19,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
         parser.add_argument("--out", required=True, help="the .onnx file to write")
         parser.add_argument(
-            "--schema", choices=["coco", "crowdpose"], default="coco", help="keypoint schema for --variant"
+            "--schema", choices=["coco", "crowdpose"], help="keypoint schema for --variant (default coco)"
         )
         parser.add_argument(
             "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
@@ -77,15 +77,18 @@ def _info(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from models.checkpoint import load_checkpoint
+    from models.errors import ModelError
     from models.export import build_metadata, export_onnx
     from models.schemas import get_schema
     from models.wlitepose import build_model
 
+    if args.checkpoint and args.schema:
+        raise ModelError("--schema goes with --variant; a checkpoint keeps the schema it was trained on")
     if args.checkpoint:
         model, meta = load_checkpoint(args.checkpoint)
         schema, variant, dataset, trained = get_schema(meta["schema"]), meta["variant"], meta["dataset"], True
     else:
-        schema, variant, dataset, trained = get_schema(args.schema), args.variant, "none", False
+        schema, variant, dataset, trained = get_schema(args.schema or "coco"), args.variant, "none", False
         model = build_model(variant, num_keypoints=schema.num_keypoints)
     size = model.input_size if args.size is None else args.size
     _check_size(size)

@@ -75,6 +75,13 @@ def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     assert json.loads(meta["keypoint_names"]) == list(CROWDPOSE14.keypoints)
 
 
+def test_cli_refuses_a_schema_for_a_checkpoint(tmp_path, capsys):
+    checkpoint = Path(__file__).resolve().parents[2] / "assets" / "wlitepose_xs_256.pt"
+    argv = ["export", "--checkpoint", str(checkpoint), "--schema", "crowdpose", "--out", str(tmp_path / "x.onnx")]
+    assert main(argv) == 2
+    assert "--schema goes with --variant" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
+
+
 def test_cli_info_json(capsys):
     assert main(["info", "--variant", "wlitepose_xs", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
