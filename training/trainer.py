@@ -226,6 +226,13 @@ def train(config: TrainConfig) -> Path | None:
             hints.adapters.load_state_dict(state["hint_adapters"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        saved_lr = state.get("config", {}).get("lr", config.lr)
+        if saved_lr != config.lr and _is_main():
+            print(
+                f"wlitepose: note: the run continues its own schedule from --lr {saved_lr:g}; the --lr {config.lr:g} "
+                "given now is not used (start another --out with --init to train at it)",
+                file=sys.stderr,
+            )
         _reschedule(scheduler, config.milestones)
         start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
         if start_epoch >= config.epochs:

@@ -131,6 +131,13 @@ def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run):
         train(tiny_run(tmp_path, epochs=2, resume=True))
 
 
+def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path, max_steps=1))
+    train(tiny_run(tmp_path, lr=5e-4, max_steps=2, resume=True))
+    err = capsys.readouterr().err
+    assert "continues its own schedule from --lr 0.001; the --lr 0.0005 given now is not used" in err
+
+
 def test_a_diverged_run_stops_and_saves_nothing(tmp_path, tiny_run, monkeypatch):
     import training.trainer
 
