@@ -426,6 +426,8 @@ class MainWindow(QMainWindow):
             take += 1
 
     def _change_speed(self, direction: int) -> None:
+        if not self.transport.speed_box.isEnabled():  # a live source, or none: there is no speed to change
+            return
         row = min(max(self.transport.speed_box.currentIndex() + direction, 0), len(SPEEDS) - 1)
         self.transport.speed_box.setCurrentIndex(row)
 
