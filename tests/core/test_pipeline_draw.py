@@ -190,14 +190,14 @@ def test_an_id_written_out_before_a_restore_is_never_given_to_someone_else():
     assert tracker.update(other, 0.12).track_ids.tolist() == [2]
 
 
+def people(*shifts: float) -> Poses:
+    """A fully visible three-joint person per ``shift`` (px, along both axes)."""
+    xy = np.array([[10, 10], [20, 10], [15, 30]], np.float32)
+    return Poses(np.stack([xy + d for d in shifts]), [[1, 1, 1]] * len(shifts), [0.9] * len(shifts))
+
+
 def test_a_person_confirmed_on_a_recorded_frame_keeps_the_written_id_when_it_is_tracked_again():
     tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
-    xy = np.array([[10, 10], [20, 10], [15, 30]], np.float32)
-
-    def people(*shifts):
-        n = len(shifts)
-        return Poses(np.stack([xy + d for d in shifts]), [[1, 1, 1]] * n, [0.9] * n)
-
     person, both = people(0), people(0, 300)
     tracker.update(both, 0.0)
     before = tracker.snapshot()
@@ -211,12 +211,6 @@ def test_a_person_confirmed_on_a_recorded_frame_keeps_the_written_id_when_it_is_
 
 def test_a_frame_that_failed_before_tracking_reissues_no_id_of_the_frame_before():
     tracker = PoseTracker(TrackerConfig(), np.full(3, 0.05))
-    xy = np.array([[10, 10], [20, 10], [15, 30]], np.float32)
-
-    def people(*shifts):
-        n = len(shifts)
-        return Poses(np.stack([xy + d for d in shifts]), [[1, 1, 1]] * n, [0.9] * n)
-
     tracker.update(people(0, 300), 0.0)  # p and q, tentative
     tracker.snapshot()
     assert tracker.update(people(300, 600), 0.04).track_ids.tolist() == [1, -1]  # q confirmed, r new, p gone
