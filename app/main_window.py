@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         if path and not Path(path).expanduser().is_file():
             self.statusBar().showMessage(f"The model {path} no longer exists: using the bundled model.", 15000)
             path = ""
+            self.controls.select_model("")  # never saved again
         self.settings = self.controls.read(self.settings)
         resolved = dataclasses.replace(self.settings, model=path).model_path()
         if not path and not resolved.is_file():
@@ -380,8 +381,6 @@ class MainWindow(QMainWindow):
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
         self.model_label.setText(f"{Path(path).name}  ")
-        if self.statusBar().currentMessage() == self.last_error:  # an earlier model's error is resolved
-            self.statusBar().clearMessage()
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)

@@ -78,7 +78,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
     parser.add_argument("--milestones", help="override the lr drops, e.g. 40,55")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, help="base learning rate (default 1e-3; a resumed run keeps its own)")
     parser.add_argument(
         "--size", type=int, help="training crop size (default: the variant's; validation and export use the variant's)"
     )
@@ -175,7 +175,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--workers must be a number of processes (0: load in the main one), not {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError(f"--threads must be at least 1, not {args.threads}")
-    if not 0 < args.lr < math.inf:
+    if args.lr is not None and not 0 < args.lr < math.inf:
         raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
     check_input_size(args.size)
     if not 0 <= args.ae_factor < math.inf:
@@ -216,7 +216,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         input_size=args.size,
         epochs=epochs,
         milestones=milestones,
-        lr=args.lr,
+        lr=args.lr,  # None: the default, or a resumed run's own
         batch_size=args.batch_size,
         workers=args.workers,
         threads=args.threads,

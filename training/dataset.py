@@ -73,6 +73,10 @@ class KeypointDataset(Dataset):
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size, max_people=max_people)
         try:
+            # a file with other categories too (cars, say): only the keypoint category's annotations count
+            keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}
+            if keypoint_categories:
+                anns = [a for a in anns if a.get("category_id") in keypoint_categories]
             self.items = self._index(images, anns, schema, source_weights or {})
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
@@ -95,7 +99,7 @@ class KeypointDataset(Dataset):
         for info in images:
             people, ignore = [], []
             for ann in by_image.get(info["id"], []):
-                values = ann.get("keypoints", [])
+                values = ann.get("keypoints") or []
                 if values and len(values) != 3 * k:
                     raise WLitePoseError(
                         f"{self.annotations}: annotation {ann.get('id')} has {len(values) / 3:g} keypoints, "
@@ -103,8 +107,9 @@ class KeypointDataset(Dataset):
                     )
                 kps = np.asarray(values, np.float32).reshape(-1, 3)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
-                    if not ann.get("segmentation") and len(ann.get("bbox", [0] * 4)) != 4:
-                        raise ValueError(f"ignore region {ann.get('id')} has a bbox of {len(ann['bbox'])} numbers")
+                    box = ann.get("bbox")
+                    if not ann.get("segmentation") and box is not None and len(box) != 4:
+                        raise ValueError(f"ignore region {ann.get('id')} has a bbox of {len(box)} numbers")
                     ignore.append(ann)
                 else:
                     people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))
@@ -133,7 +138,7 @@ class KeypointDataset(Dataset):
             seg = ann.get("segmentation")
             if seg:
                 valid &= 1 - _polygon_mask(seg, w, h)
-            elif "bbox" in ann:
+            elif ann.get("bbox") is not None:
                 x, y, bw, bh = (int(round(v)) for v in ann["bbox"])
                 valid[max(y, 0) : y + bh, max(x, 0) : x + bw] = 0
         keypoints = np.stack([p.keypoints for p in people])

@@ -36,6 +36,7 @@ from training.pretrained import init_heads, load_imagenet_stem, pretrained_batch
 
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
 PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
+DEFAULT_LR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class TrainConfig:
     input_size: int | None = None  # training crop; None: the variant's size (validation and export always use it)
     epochs: int = 500
     milestones: tuple[int, ...] = (350, 480)
-    lr: float = 1e-3
+    lr: float | None = None  # None: DEFAULT_LR for a new run; a resumed run keeps its own
     batch_size: int = 32
     workers: int = 2
     threads: int | None = None  # torch threads of each training process; None: its share of the cores minus workers
@@ -125,6 +126,13 @@ def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path:
     return evaluate_model(PoseModel(path, threads=threads), config.val_annotations, config.val_images, input_size)
 
 
+def _diverged(what: str, out: Path, saved: bool) -> None:
+    kept = f"{out / 'last.pt'} holds the last good epoch" if saved else "nothing was saved"
+    raise WLitePoseError(
+        f"training diverged: {what}; {kept} (start another --out from it with --init and a lower --lr)"
+    )
+
+
 def _check_validation_set(path: str, schema) -> None:
     from core.evaluation import load_annotations
 
@@ -190,7 +198,6 @@ def train(config: TrainConfig) -> Path | None:
     )
     if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
         _check_validation_set(config.val_annotations, schema)
-    out.mkdir(parents=True, exist_ok=True)
     start_epoch, best_ap = 0, -1.0
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
     if config.init and not resuming:
@@ -198,9 +205,10 @@ def train(config: TrainConfig) -> Path | None:
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
     frozen_bn_names = [name for name, m in model.named_modules() if m in frozen_bn]  # kept by --precise-bn too
     hints = FeatureHints(model, config.distill) if config.distill else None
+    out.mkdir(parents=True, exist_ok=True)  # everything refusable has been read: a refused run leaves no folder
     model.to(device, memory_format=torch.channels_last)
     groups = [{"params": model.parameters()}] + ([{"params": hints.to(device).adapters.parameters()}] if hints else [])
-    optimizer = torch.optim.Adam(groups, lr=config.lr)
+    optimizer = torch.optim.Adam(groups, lr=config.lr or DEFAULT_LR)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
         try:
@@ -226,10 +234,10 @@ def train(config: TrainConfig) -> Path | None:
             hints.adapters.load_state_dict(state["hint_adapters"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        saved_lr = state.get("config", {}).get("lr", config.lr)
-        if saved_lr != config.lr and _is_main():
+        own_lr = scheduler.base_lrs[0]
+        if config.lr is not None and not math.isclose(config.lr, own_lr) and _is_main():
             print(
-                f"wlitepose: note: the run continues its own schedule from --lr {saved_lr:g}; the --lr {config.lr:g} "
+                f"wlitepose: note: the run continues its own schedule from --lr {own_lr:g}; the --lr {config.lr:g} "
                 "given now is not used (start another --out with --init to train at it)",
                 file=sys.stderr,
             )
@@ -238,7 +246,8 @@ def train(config: TrainConfig) -> Path | None:
         if start_epoch >= config.epochs:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
-                "pass a larger --epochs (and --milestones) to go on"
+                f"pass a larger --epochs (and --milestones) to go on, or `wlitepose export --checkpoint "
+                f"{out / 'best.pt'}` for its model file"
             )
     # a run resumed with --ema that had none starts its average from the weights it resumes
     ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None
@@ -294,10 +303,8 @@ def train(config: TrainConfig) -> Path | None:
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
             if not math.isfinite(sums["total"]):
-                raise WLitePoseError(
-                    f"training diverged at step {step}: the loss is {float(losses['total'])} (try a lower --lr); "
-                    + (f"{out / 'last.pt'} holds the last finished epoch" if epoch else "nothing was saved")
-                )
+                loss = float(losses["total"].detach())
+                _diverged(f"the loss is {loss} at step {step}", out, epoch > start_epoch or resuming)
             if _is_main():
                 _progress(
                     epoch,
@@ -336,6 +343,8 @@ def train(config: TrainConfig) -> Path | None:
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
                     _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
+            if not all(torch.isfinite(p).all() for p in model.parameters()):
+                _diverged(f"the weights are not finite after step {step}", out, epoch > start_epoch or resuming)
             _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
@@ -392,11 +401,14 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
     source, _ = load_checkpoint(init)
     own = model.state_dict()
     matching = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
-    if not matching:
-        raise WLitePoseError(f"--init {init} shares no layer with {type(model).__name__}: nothing to start from")
     model.load_state_dict(matching, strict=False)
+    names = {name for name, _ in model.named_parameters()}
+    copied = sum(v.numel() for k, v in matching.items() if k in names)
+    total = sum(p.numel() for p in model.parameters())
+    if not copied:
+        raise WLitePoseError(f"--init {init} shares no layer with this variant: nothing to start from")
     if _is_main():
-        print(f"initialised {len(matching)} of {len(own)} tensors from {init}", file=sys.stderr)
+        print(f"initialised {copied:,} of {total:,} parameters from {init}", file=sys.stderr)
 
 
 _progress_line = {"open": False}  # a progress line is drawn and not yet ended

@@ -102,3 +102,18 @@ def test_unopenable_stream_is_a_clear_error():
 def test_a_name_too_long_to_be_a_file_is_one_clear_error():
     with pytest.raises(WLitePoseError, match=r"source x{80}… cannot be a file \(File name too long\)"):
         open_source("x" * 3000)
+
+
+def test_a_stream_that_accepts_and_says_nothing_gives_up_in_seconds():
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # connections are accepted by the kernel and never answered
+    try:
+        started = time.monotonic()
+        with pytest.raises(WLitePoseError, match="cannot be opened .no answer within 4 s"):
+            open_source(f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg")
+        assert time.monotonic() - started < 15  # FFmpeg's own timeout is 30 s
+    finally:
+        server.close()
