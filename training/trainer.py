@@ -37,6 +37,7 @@ from training.pretrained import init_heads, load_imagenet_stem, pretrained_batch
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
 PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
 DEFAULT_LR = 1e-3
+MAX_OVERFLOWS = 20  # non-finite losses in a row that mixed precision may skip before the run counts as diverged
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ def train(config: TrainConfig) -> Path | None:
     )
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    step = start_epoch * len(loader)
+    step, overflows = start_epoch * len(loader), 0
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
     for epoch in range(start_epoch, config.epochs):
         if config.max_steps and step >= config.max_steps:  # also a resumed run already past it
@@ -300,11 +301,15 @@ def train(config: TrainConfig) -> Path | None:
                 ema.update(model)
             step += 1
             seen += len(batch["image"])
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
-            if not math.isfinite(sums["total"]):
-                loss = float(losses["total"].detach())
-                _diverged(f"the loss is {loss} at step {step}", out, epoch > start_epoch or resuming)
+            loss = float(losses["total"].detach())
+            if math.isfinite(loss):
+                overflows = 0
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
+            else:  # mixed precision's scaler skips an overflowing step; in fp32, or step after step, it diverged
+                overflows += 1
+                if not use_amp or overflows >= MAX_OVERFLOWS:
+                    _diverged(f"the loss is {loss} at step {step}", out, epoch > start_epoch or resuming)
             if _is_main():
                 _progress(
                     epoch,
