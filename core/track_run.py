@@ -87,13 +87,16 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             file=sys.stderr,
         )
     batch = len(jobs) > 1  # one source: its error is the run's error
-    failed, frames, started = [], 0, time.perf_counter()
+    failed, warned, frames, started = [], [], 0, time.perf_counter()
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             if batch:
                 print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
             try:
-                frames += track_source(spec, options, pipeline, inputs, args.max_frames, stop)
+                done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop)
+                frames += done_frames
+                if notes:
+                    warned.append(spec)
             except WLitePoseError as error:
                 if not batch:
                     raise
@@ -110,6 +113,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     done = len(jobs) - len(failed)
     print(
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
+        + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         file=sys.stderr,
     )
@@ -123,10 +127,11 @@ def track_source(
     inputs: tuple,
     max_frames: int | None,
     stop: StopRequest,
-) -> int:
-    """One source through the pipeline into its sinks; returns the frames processed (SourceFailed, with the
-    frames written, if it fails)."""
-    times = StageTimes()
+) -> tuple[int, list[str]]:
+    """One source through the pipeline into its sinks; returns the frames processed and the warnings said
+    about it (a video cut short, a folder's skipped images). SourceFailed, with the frames written, if it
+    fails."""
+    times, notes = StageTimes(), []
     try:
         model = pipeline.model
         with open_source(spec) as source:
@@ -153,14 +158,15 @@ def track_source(
             if source.end_reason:
                 print(f"wlitepose: {source.end_reason}", file=sys.stderr)
             elif not stop.requested:
-                for note in end_notes(source, times.frames, total, outputs=bool(written_names(options))):
+                notes = end_notes(source, times.frames, total, outputs=bool(written_names(options)))
+                for note in notes:
                     print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
             raise WLitePoseError(f"source {spec} delivered no frames")
         print(times.summary(time.perf_counter() - started), file=sys.stderr)
         if names := written_names(options):
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
-        return times.frames
+        return times.frames, notes
     except WLitePoseError as error:
         raise SourceFailed(str(error), times.frames) from None
 

@@ -388,6 +388,17 @@ def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
     assert all((out / f"{name}.mp4").stat().st_size > 0 for name in rows)
 
 
+def test_a_batch_summary_names_the_sources_it_warned_about(cli, model_path, write_clip, tmp_path):
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "1.png"), np.zeros((48, 64, 3), np.uint8))
+    (folder / "2.png").write_bytes(b"broken")
+    good = write_clip(tmp_path / "good.avi", 2)
+    rc, _, err = cli("track", folder, good, "--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
+    assert rc == 0 and "2 of 2 sources done, 3 frames in" in err
+    assert err.rstrip().endswith(f"; with warnings (above): {folder}")
+
+
 def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path, write_clip, tmp_path):
     broken = _touch(tmp_path / "broken.mp4", b"not a video" * 100)
     good = write_clip(tmp_path / "good.avi", 3)
