@@ -176,6 +176,8 @@ class Controls(QWidget):
         self.model_info.setText(text)
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.start_dir, "ONNX models (*.onnx);;All files (*)")
+        current = self.model_box.currentData()  # the folder of the model in use, else the last source's
+        start = str(Path(current).parent) if current else self.start_dir
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, "ONNX models (*.onnx);;All files (*)")
         if path:
             self.model_requested.emit(path)

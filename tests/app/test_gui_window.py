@@ -593,3 +593,12 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     twin = write_clip(tmp_path / "sub" / "first.avi", 1)
     window.export_files([str(clips[0]), str(twin)])  # the same name twice: refused, nothing starts
     assert "both write" in window.last_error and window.export_panel.job is None
+
+
+def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: opened.append(args[2]) or ("", ""))
+    window.controls.choose_model()
+    assert opened == [str(model_path.parent)]
