@@ -24,7 +24,7 @@ from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sources import end_notes, open_source
+from core.sources import open_source
 
 PROGRESS_EVERY_S = 0.2
 
@@ -106,7 +106,7 @@ class ExportJob(QObject):
                     if self._cancel.is_set():
                         break
             self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
-        return done, None if self._cancel.is_set() else "; ".join(end_notes(source, done, total)) or None
+        return done, None if self._cancel.is_set() else "; ".join(source.end_notes(done, total)) or None
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:

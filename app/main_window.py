@@ -330,11 +330,7 @@ class MainWindow(QMainWindow):
         people = float("nan") if packet.poses is None else len(packet.poses)
         found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
         self._hud_body = f"{self._fps:4.1f} fps · {found}" if playing and self._fps else found
-        if packet.recording_resumes_at is not None:  # shown again: the file already holds this frame
-            hud = f"● REC from frame {packet.recording_resumes_at + 1}  " + self._hud_body
-        else:
-            hud = ("● REC  " if packet.recording else "") + self._hud_body
-        self._hud = hud
+        self._hud = hud = _rec_mark(packet.recording, packet.recording_resumes_at) + self._hud_body
         if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
             hud += f" · {self._play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
@@ -393,7 +389,7 @@ class MainWindow(QMainWindow):
         self.export_panel.set_recording(recording)
         self.statusBar().showMessage(text, 5000)
         if self.last_packet is not None and not self.transport.play_button.isChecked():
-            self._hud = ("● REC  " if recording else "") + self._hud_body  # no new frame comes to say so
+            self._hud = _rec_mark(recording) + self._hud_body  # no new frame comes to say so
             self.view.set_hud(self._hud)
 
     # ---- control changes -------------------------------------------------------------------
@@ -469,6 +465,13 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
 def _listing(names: list[str], most: int = 4) -> str:
     """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
     return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:
+    """The HUD's recording mark: where the file goes on from while it shows frames it holds already."""
+    if resumes_at is not None:
+        return f"● REC from frame {resumes_at + 1}  "
+    return "● REC  " if recording else ""
 
 
 def _holds_data(path: Path) -> bool:

@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
@@ -28,8 +27,8 @@ from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
-from core.sinks.multi import written_names
-from core.sources import Frame, FrameSource, end_notes, open_source
+from core.sinks.multi import output_paths, written_names
+from core.sources import Frame, FrameSource, open_source
 
 
 @dataclass(frozen=True)
@@ -259,7 +258,7 @@ class PoseWorker(QObject):
             return
         self._recorded_upto = -1
         self._recorded_frames = 0
-        paths = [Path(name.rstrip("/")) for name in written_names(options)]
+        paths = output_paths(options)
         self._recording_names = ", ".join(path.name for path in paths) + f" in {paths[0].parent}"
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
 
@@ -354,7 +353,7 @@ class PoseWorker(QObject):
             self._at_end = True
             self.set_playing(False)
             read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
-            self._tell(end_notes(self._source, read, self._info.frame_count, outputs=self._sinks is not None))
+            self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._sinks is not None))
             if self._source.end_reason:  # a live source that stopped by itself
                 self.error.emit(f"{self._source.end_reason}. Press Play to reconnect.")
             return False
@@ -363,7 +362,7 @@ class PoseWorker(QObject):
             self.error.emit(user_message(error))
             return False
         capture_ms = (time.perf_counter() - started) * 1000.0
-        self._tell(end_notes(self._source, 0, None, outputs=False))  # so far: a folder's skipped images
+        self._tell(self._source.end_notes(0, None, outputs=False))  # so far: a folder's skipped images
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1:
             self._dropped += frame.index - self._last_index - 1
         self._last_index = frame.index
@@ -430,8 +429,9 @@ class PoseWorker(QObject):
             self._found = (frame, self._pipeline, poses)
             render_start = time.perf_counter()
             shown = self._drawn(frame.image, poses, self._overlay.mirror)
-            recording = fresh and self._sinks is not None and poses is not None and frame.index > self._recorded_upto
-            held = fresh and self._sinks is not None and frame.index <= self._recorded_upto
+            in_file = fresh and self._sinks is not None  # a new frame while recording: written, or already held
+            recording = in_file and poses is not None and frame.index > self._recorded_upto
+            held = in_file and frame.index <= self._recorded_upto
             # a recording keeps the camera's own left and right, whatever the view shows
             kept = self._drawn(frame.image, poses, mirror=False) if recording and self._overlay.mirror else shown
             qimage = to_qimage(shown)

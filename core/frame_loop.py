@@ -10,7 +10,7 @@ from pathlib import Path
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import SinkOptions, open_sinks
-from core.sources import FrameSource, ImageFolderSource, is_live, source_name
+from core.sources import FrameSource, is_live, source_name
 
 
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
@@ -25,8 +25,8 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
         "frame_count": source.frame_count,
         "settings": pipeline.settings(),
     }
-    if isinstance(source, ImageFolderSource) and path.is_dir():
-        meta["frame_files"] = source.file_names
+    if source.frame_files is not None:
+        meta["frame_files"] = source.frame_files
     return meta
 
 

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
+MIXED_SIZES_NOTE = (
+    "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
+    "resolution and PoseC3D's img_shape are the first image's"
+)
 STREAM_TIMEOUT_MS = 4000  # opening or reading a stream URL gives up after this (FFmpeg's default is 30 s)
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
@@ -47,6 +51,7 @@ class FrameSource:
     frame_count: int | None
     is_live: bool = False
     end_reason: str | None = None  # set when a live source ended by itself
+    frame_files: list[str] | None = None  # an image folder's file of each frame index
     spec: str
 
     def __iter__(self) -> Iterator[Frame]:
@@ -62,6 +67,13 @@ class FrameSource:
     def frame_at_or_before(self, index: int) -> int:
         """The index of the last frame at or before ``index`` that can be shown: where a step back lands."""
         return index
+
+    def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
+        """What to tell when the source is done (lower-case fragments): a video file that ended before the
+        ``frames_due`` (its frame count, or fewer when a run asked for fewer). ``outputs``: whether files
+        were written (some notes are about them)."""
+        short = None if self.is_live else ended_early(frames_read, frames_due)
+        return [short] if short else []
 
     def close(self) -> None:
         """Release the device or file."""
@@ -130,7 +142,7 @@ def _natural_order(path: Path) -> tuple:
 class ImageFolderSource(FrameSource):
     """A folder's images in natural order (or one image). Frame n is the folder's n-th image, so an image
     that cannot be read is passed over (listed in ``unreadable``) and leaves a gap in the frame indices
-    rather than stopping a batch; ``file_names`` say which file each frame index is."""
+    rather than stopping a batch; ``frame_files`` say which file each frame index is."""
 
     def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
         self.spec = str(path)
@@ -148,13 +160,10 @@ class ImageFolderSource(FrameSource):
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)
+        self.frame_files = [p.name for p in files] if path.is_dir() else None
         self.unreadable: list[Path] = []
         self.mixed_sizes = False  # an image of another size than the first has been delivered
         self._next = 0
-
-    @property
-    def file_names(self) -> list[str]:
-        return [p.name for p in self._files]
 
     def seek(self, index: int) -> None:
         self._next = int(index)
@@ -180,6 +189,12 @@ class ImageFolderSource(FrameSource):
                 continue
             self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
             yield Frame(index, index / self.fps, image)
+
+    def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
+        """The images passed over and, when files were written, that the images differ in size (a folder
+        knows its images: it is never a file cut short)."""
+        notes = [f"skipped {path}: it cannot be read as an image" for path in self.unreadable]
+        return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 
 def _read_image(path: Path) -> np.ndarray | None:
@@ -259,27 +274,6 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     if frame_count and frames_read < frame_count - 1:
         return f"the video ended after {frames_read} of its {frame_count} frames (the file may be damaged or cut short)"
     return None
-
-
-def unreadable_note(path: Path) -> str:
-    return f"skipped {path}: it cannot be read as an image"
-
-
-MIXED_SIZES_NOTE = (
-    "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
-    "resolution and PoseC3D's img_shape are the first image's"
-)
-
-
-def end_notes(source: FrameSource, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
-    """What to tell when a source is done (lower-case fragments): a video file that ended before the
-    ``frames_due`` (its frame count, or fewer when a run asked for fewer); an image folder's skipped images
-    and, when ``outputs`` were written, that its images differ in size."""
-    if isinstance(source, ImageFolderSource):
-        notes = [unreadable_note(path) for path in source.unreadable]
-        return notes + ([MIXED_SIZES_NOTE] if outputs and source.mixed_sizes else [])
-    short = None if source.is_live else ended_early(frames_read, frames_due)
-    return [short] if short else []
 
 
 def is_camera(spec: str) -> bool:

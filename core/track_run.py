@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import end_notes, is_live, open_source
+from core.sources import is_live, open_source
 
 
 class StopRequest:
@@ -97,7 +97,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 frames += done_frames
                 if notes:
                     warned.append(spec)
-            except WLitePoseError as error:
+            except SourceFailed as error:
                 if not batch:
                     raise
                 print(f"wlitepose: error: {error} ({_left_behind(error)})", file=sys.stderr)
@@ -158,7 +158,7 @@ def track_source(
             if source.end_reason:
                 print(f"wlitepose: {source.end_reason}", file=sys.stderr)
             elif not stop.requested:
-                notes = end_notes(source, times.frames, total, outputs=bool(written_names(options)))
+                notes = source.end_notes(times.frames, total, outputs=bool(written_names(options)))
                 for note in notes:
                     print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
@@ -179,7 +179,8 @@ class SourceFailed(WLitePoseError):
         self.frames = frames
 
 
-def _left_behind(error: WLitePoseError) -> str:
+def _left_behind(error: SourceFailed) -> str:
     """What a failed source of a batch leaves in its output files, for its error line."""
-    frames = getattr(error, "frames", 0)
-    return f"its outputs hold the {frames} frames before the error" if frames else "no frame was written for it"
+    if error.frames:
+        return f"its outputs hold the {error.frames} frames before the error"
+    return "no frame was written for it"

@@ -79,17 +79,15 @@ class PoseTracker:
         self.ids = np.zeros(0, np.int64)  # -1 while tentative
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
-        # IDs given on the last frame to tracks that were there before it, by row: a frame tracked again
-        # after restore(reuse_ids=False) gives the same track the same spent ID (see restore)
-        self._given: dict[int, int] = {}
-        self._given_from: dict | None = None  # the snapshot taken before the update that gave them
+        # the IDs given, by row, to tracks of the last snapshot, over every pass from it: a frame tracked
+        # again after restore(reuse_ids=False) gives such a track the same spent ID (see restore)
         self._snapshot: dict | None = None
-        self._regiven: dict[int, int] = {}
-        self._rewound = False
+        self._given: dict[int, int] = {}
+        self._reissue = False
 
     def snapshot(self) -> dict:
         """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
-        self._snapshot = {name: copy.copy(getattr(self, name)) for name in _STATE}
+        self._snapshot, self._given = {name: copy.copy(getattr(self, name)) for name in _STATE}, {}
         return self._snapshot
 
     def restore(self, snapshot: dict, reuse_ids: bool = True) -> None:
@@ -102,10 +100,9 @@ class PoseTracker:
         for name in _STATE:
             setattr(self, name, copy.copy(snapshot[name]))
         self._next_id = next_id
-        # the IDs the last update gave belong to this snapshot's rows only if it ran from this snapshot
-        given = self._given if snapshot is self._given_from else {}
-        self._regiven = {} if reuse_ids else {**self._regiven, **given}
-        self._rewound = True
+        if snapshot is not self._snapshot:  # rows given IDs from another snapshot are other tracks
+            self._snapshot, self._given = snapshot, {}
+        self._reissue = not reuse_ids
 
     @property
     def next_id(self) -> int:
@@ -151,16 +148,13 @@ class PoseTracker:
 
     # ---- steps -------------------------------------------------------------------------
     def _promote(self, known: int) -> None:
-        """IDs for the tracks with enough hits (step 4): the one a track of the ``known`` rows got on an
-        earlier pass over this frame, or the next one. A track born on this frame has no identity across
-        passes (its row follows the detections' order), so it always takes the next one."""
-        if not self._rewound:
-            self._regiven = {}  # a new frame: earlier passes belong to the last one
-        self._rewound = False
-        self._given, self._given_from = {}, self._snapshot
+        """IDs for the tracks with enough hits (step 4): after restore(reuse_ids=False), the one a track of
+        the ``known`` rows got on an earlier pass from the same snapshot; else the next one. A track born
+        on this frame has no identity across passes (its row follows the detections' order)."""
+        reissue, self._reissue = self._reissue, False
         for row in np.flatnonzero((self.ids < 0) & (self.hits >= self.config.min_hits)).tolist():
-            if row in self._regiven:
-                self.ids[row] = self._regiven[row]
+            if reissue and row in self._given:
+                self.ids[row] = self._given[row]
             else:
                 self.ids[row] = self._next_id
                 self._next_id += 1

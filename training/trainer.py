@@ -383,9 +383,9 @@ def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0
     """A shuffle, a DistributedSampler, or a per-image-source weighted sampler (one stream per rank), drawn
     from a stream of its own per rank and starting epoch."""
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
     if not config.sample_weights and world > 1:
         return DistributedSampler(dataset, seed=config.seed)  # its set_epoch gives each epoch its order
+    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
     if not config.sample_weights:
         return RandomSampler(dataset, generator=generator)
     weights = torch.tensor([float(config.sample_weights.get(s, 1.0)) for s in dataset.image_sources()])
