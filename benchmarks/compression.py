@@ -8,7 +8,8 @@ folder): the shipped ``.onnx`` already stores float16 weights, so it cannot be t
 
 Two copies: ``fp16w`` stores the weights in float16 (``wlitepose export --fp16-weights`` does the
 same; the arithmetic stays fp32); ``int8`` is onnxruntime's static QDQ quantization (per-channel
-int8 weights, uint8 activations), calibrated on training images (never the dev set). One run
+int8 weights, uint8 activations) of the convolutions, calibrated on training images (never the dev
+set), with the few convolutions that 8-bit inputs break left in float (see ``float_convs``). One run
 measures: file size; CPU latency at the model's input size (round-robin timing, 1 and 2
 threads); OKS AP on the dev set; and how far each copy's heatmaps are from the fp32 ones on the
 dev images (mean and 99th-percentile absolute difference, and how often the strongest peak of
@@ -26,6 +27,7 @@ import cv2
 import numpy as np
 import onnx
 from model_latency import MIN_RUNS, measure  # also puts this checkout's packages on the path
+from onnx import numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
 from core.errors import WLitePoseError
@@ -36,6 +38,7 @@ from core.sources import IMAGE_SUFFIXES
 from models.export import store_weights_fp16
 
 ROOT = Path(__file__).resolve().parent.parent
+LARGE_WEIGHT = 8.0  # an int8 copy keeps convolutions with a weight beyond this in float (float_convs)
 
 
 def blobs(model: PoseModel, folder: Path, count: int | None = None) -> list[np.ndarray]:
@@ -53,8 +56,40 @@ class Calibration(CalibrationDataReader):
         return next(self._items, None)
 
 
+def float_convs(model: onnx.ModelProto) -> list[str]:
+    """The convolutions an int8 copy keeps in float: those with large weights, and the last ones.
+
+    BatchNorm folded into a 1x1 convolution after a low-variance layer gives it weights up to ~140 that
+    cancel out over inputs spanning tens of units (the shipped weights' first expand layer: inputs -11 to
+    42, outputs within +-7): an 8-bit input step of ~0.2 times such weights is an error larger than the
+    whole output, and with that one layer quantized the heatmaps lose every peak. The last convolutions
+    (those reaching an output through no other convolution) write the heatmaps and the tags into one
+    tensor, which one 8-bit scale would have to cover.
+    """
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    keep = {
+        node.name
+        for node in model.graph.node
+        if node.op_type == "Conv" and node.input[1] in weights and np.abs(weights[node.input[1]]).max() > LARGE_WEIGHT
+    }
+    producer = {out: node for node in model.graph.node for out in node.output}
+    pending = [o.name for o in model.graph.output]
+    seen = set()
+    while pending:
+        node = producer.get(pending.pop())
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.op_type == "Conv":
+            keep.add(node.name)
+        else:
+            pending.extend(node.input)
+    return sorted(keep)
+
+
 def quantize(source: Path, target: Path, calibration: list[np.ndarray]) -> None:
-    """Static QDQ int8 copy of ``source``, with its metadata carried over (the pipeline needs it)."""
+    """Static QDQ int8 copy of ``source``'s convolutions, with its metadata carried over (the pipeline
+    needs it)."""
     prepared = target.with_suffix(".prep.onnx")
     quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)  # the input size is dynamic
     quantize_static(
@@ -65,6 +100,8 @@ def quantize(source: Path, target: Path, calibration: list[np.ndarray]) -> None:
         per_channel=True,
         weight_type=QuantType.QInt8,
         activation_type=QuantType.QUInt8,
+        op_types_to_quantize=["Conv", "ConvTranspose"],  # the attention's Mul, Sigmoid and Resize stay float
+        nodes_to_exclude=float_convs(onnx.load(str(prepared))),
     )
     quantized = onnx.load(str(target))
     del quantized.metadata_props[:]
