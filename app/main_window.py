@@ -36,7 +36,7 @@ from core.draw import Overlay
 from core.errors import WLitePoseError
 from core.sinks import SinkOptions
 from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
-from core.sources import source_name
+from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
         elif "://" in spec:
             self.settings = dataclasses.replace(self.settings, last_url=spec)
-        self.statusBar().showMessage(f"Opening {spec}…")
+        self.statusBar().showMessage(f"Opening {without_password(spec)}…")
         self.handle.open(spec)
 
     def load_model(self, path: str) -> None:
@@ -366,7 +366,7 @@ class MainWindow(QMainWindow):
         name = Path(info.spec).name or info.spec
         self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:.0f} fps · {kind}")
         self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
-        self.statusBar().showMessage(f"Opened {info.spec}", 5000)
+        self.statusBar().showMessage(f"Opened {without_password(info.spec)}", 5000)
 
     def _model_loaded(self, info, path: str) -> None:
         self.model_path = path

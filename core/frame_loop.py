@@ -10,7 +10,7 @@ from pathlib import Path
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import SinkOptions, open_sinks
-from core.sources import FrameSource, is_live, source_name
+from core.sources import FrameSource, is_live, source_name, without_password
 
 
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
@@ -18,8 +18,9 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     its full path; an image folder with the file of each frame index) and the pipeline's settings."""
     path = Path(spec).expanduser()
     meta = {
-        "source": str(path.absolute()) if not is_live(spec) and path.exists() else str(spec),
+        "source": str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec),
         "name": source_name(spec),  # as the user named it: `track .` writes "source_...", as {name} says
+        "live": source.is_live,
         "fps": float(source.fps or 0.0),
         "size": list(source.size),
         "frame_count": source.frame_count,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -316,6 +316,16 @@ def source_name(spec: str) -> str:
     return name if name.strip(".") else "source"
 
 
+def without_password(spec: str) -> str:
+    """A stream URL with its password masked (``rtsp://user:***@host/...``), for the files and messages
+    others may read; any other source as it is."""
+    address = urlsplit(str(spec))
+    if "@" not in address.netloc or ":" not in address.netloc.rpartition("@")[0]:
+        return str(spec)
+    user = address.netloc.rpartition("@")[0].partition(":")[0]
+    return urlunsplit(address._replace(netloc=f"{user}:***@{address.netloc.rpartition('@')[2]}"))
+
+
 def open_source(spec: str) -> FrameSource:
     """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
     spec = str(spec).strip()
@@ -324,7 +334,7 @@ def open_source(spec: str) -> FrameSource:
     if is_camera(spec):
         return LiveSource(int(spec), f"camera {spec}")
     if "://" in spec:
-        return LiveSource(spec, spec)
+        return LiveSource(spec, without_password(spec))
     check_exists(spec)
     path = Path(spec).expanduser()
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.errors import WLitePoseError
 from core.poses import Poses
+from core.sources import IMAGE_SUFFIXES
 
 
 class Sink:
@@ -32,11 +33,24 @@ class Sink:
 
 
 def refuse_inputs(outputs, inputs) -> None:
-    """WLitePoseError if one of ``outputs`` is (or links to) one of the files a run reads, ``inputs``."""
-    read = {Path(p).expanduser().resolve() for p in inputs if p is not None and Path(str(p)).expanduser().is_file()}
+    """WLitePoseError if one of ``outputs`` is (or links to) one of the files a run reads, ``inputs``, or
+    would be an image of a folder among them (the run reads every image there)."""
+    read, folders = set(), set()
+    for given in inputs:
+        path = Path(str(given)).expanduser() if given is not None else None
+        if path is not None and path.is_file():
+            read.add(path.resolve())
+        elif path is not None and path.is_dir():
+            folders.add(path.resolve())
     for path in outputs:
-        if Path(path).expanduser().resolve() in read:
+        resolved = Path(path).expanduser().resolve()
+        if resolved in read:
             raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
+        if resolved.parent in folders and resolved.suffix.lower() in IMAGE_SUFFIXES:
+            raise WLitePoseError(
+                f"the output {path} would be an image of the folder {resolved.parent} this run reads; "
+                "give the output another path"
+            )
 
 
 def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:

@@ -1,7 +1,8 @@
 """COCO keypoint results JSON: a list of {image_id, category_id, keypoints [x, y, score]*K, score}, plus
 ``track_id`` for a person the tracker has confirmed (pycocotools ignores extra keys).
 
-``image_id`` is the frame index (or the dataset's image id in evaluation), ``category_id`` 1.
+``image_id`` is the frame index (or the dataset's image id in evaluation), ``category_id`` 1; from an
+image folder each entry also names its image, ``file_name``, to map it onto an annotation file's ids.
 The COCO format has no empty value, so a missing joint is 0, 0, 0 there. The file is a valid
 JSON array after every frame: the closing bracket is rewritten behind each frame's entries.
 """
@@ -29,8 +30,9 @@ def coco_results(image_id: int, poses: Poses, category_id: int = 1) -> list[dict
 
 
 class CocoJsonSink(Sink):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, frame_files: list[str] | None = None) -> None:
         self.path = writable(path)
+        self.frame_files = frame_files  # an image folder's file of each frame index
         self._file = open(self.path, "w", encoding="utf-8")
         self._file.write("[")
         self._end = self._file.tell()  # where the next entry goes (before the closing bracket)
@@ -45,6 +47,9 @@ class CocoJsonSink(Sink):
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         entries = coco_results(frame_index, poses)
+        if self.frame_files is not None:
+            for entry in entries:
+                entry["file_name"] = self.frame_files[frame_index]
         if not entries:
             return
         self._file.seek(self._end)

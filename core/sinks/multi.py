@@ -12,7 +12,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
-from core.sinks.openpose import OpenPoseSink
+from core.sinks.openpose import OPENPOSE_FRAME, OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
 from core.sources import check_exists, source_name
@@ -66,7 +66,8 @@ def open_sinks(
     options: SinkOptions, info: ModelInfo, source_meta: dict, inputs: tuple = (), tracked: bool = True
 ) -> MultiSink:
     """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "name" (for the OpenPose and
-    PoseC3D names; else the source's), "settings" and "frame_files" (recorded in the CSV's sidecar).
+    PoseC3D names; else the source's), "live" (a webcam or stream: the video keeps real time), "settings"
+    and "frame_files" (recorded in the CSV's sidecar).
     inputs: other files the run reads (the model); no output may replace them or the source.
     tracked: whether the poses come with track IDs (the PoseC3D pickle's persons are tracks then).
 
@@ -94,13 +95,13 @@ def open_sinks(
                 sidecar["frame_files"] = source_meta["frame_files"]
             multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
         if options.coco_json:
-            multi.add(CocoJsonSink(options.coco_json))
+            multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))
         if options.openpose_dir:
             multi.add(OpenPoseSink(options.openpose_dir, name))
         if options.posec3d:
             multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
         if options.video:
-            multi.add(VideoSink(options.video, fps, size))
+            multi.add(VideoSink(options.video, fps, size, real_time=bool(source_meta.get("live"))))
     except BaseException:
         multi.close()
         raise
@@ -147,6 +148,13 @@ def _check_paths(options: SinkOptions, inputs) -> None:
             "two outputs (or an output and the CSV's sidecar .csv.json) share a path; give each its own"
         )
     refuse_inputs(outputs, inputs)
+    if options.openpose_dir is not None:  # the OpenPose folder's frame files replace what has their names
+        folder = _resolved(options.openpose_dir)
+        for path in outputs:
+            if path.parent == folder and OPENPOSE_FRAME.fullmatch(path.name):
+                raise WLitePoseError(
+                    f"the output {path} has the name of an OpenPose frame file in {folder}; give it another name"
+                )
 
 
 def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:

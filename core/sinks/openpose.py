@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from pathlib import Path
 
 from core.poses import Poses
 from core.sinks.base import Sink, atomic_write, flat_keypoints, writable
 
+OPENPOSE_FRAME = re.compile(r".*_[0-9]{12}_keypoints\.json")  # a frame file's name, whatever its stem
 EMPTY_PARTS = (
     "face_keypoints_2d",
     "hand_left_keypoints_2d",

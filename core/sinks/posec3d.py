@@ -6,18 +6,23 @@ A dict: ``frame_dir`` (source name), ``label`` -1, ``img_shape`` and ``original_
 order of first appearance; a detection the tracker has not given an ID yet (a track's first
 frame) is left out rather than put in a row other people share. Without tracking, person n is
 the n-th detection of each frame (track ID -1). As in mmaction2, a missing joint is 0 with
-score 0. The file is replaced atomically every ``flush_every`` frames and at close.
+score 0. The file is replaced atomically at close and during the run: after ``flush_every`` frames, and
+no sooner than ``FLUSH_SPACING`` times the last replacement took, so that rewriting a file that grows with
+tracks x frames stays a small share of a long run.
 """
 
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
 
 from core.poses import Poses
 from core.sinks.base import Sink, atomic_write, writable
+
+FLUSH_SPACING = 10  # seconds between replacements, in units of the last one's duration
 
 
 class PoseC3DSink(Sink):
@@ -39,6 +44,8 @@ class PoseC3DSink(Sink):
         self._frames: list[dict[int, tuple[np.ndarray, np.ndarray]]] = []
         self._frame_indices: list[int] = []
         self._persons: dict[int, int] = {}  # track id (or detection rank) -> row
+        self._flushed = 0  # frames in the file
+        self._next_flush = 0.0  # time.monotonic() before which the file is not replaced
         self.flush()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
@@ -51,7 +58,7 @@ class PoseC3DSink(Sink):
             frame[key] = (np.nan_to_num(poses.xy[n]), np.where(poses.visible[n], poses.keypoint_scores[n], 0.0))
         self._frames.append(frame)
         self._frame_indices.append(int(frame_index))
-        if len(self._frames) % self.flush_every == 0:
+        if len(self._frames) - self._flushed >= self.flush_every and time.monotonic() >= self._next_flush:
             self.flush()
 
     def annotation(self) -> dict:
@@ -76,7 +83,10 @@ class PoseC3DSink(Sink):
         }
 
     def flush(self) -> None:
+        started = time.monotonic()
         atomic_write(self.path, pickle.dumps(self.annotation(), protocol=4))
+        self._flushed = len(self._frames)
+        self._next_flush = time.monotonic() + FLUSH_SPACING * (time.monotonic() - started)
 
     def close(self) -> None:
         self.flush()

@@ -1,4 +1,9 @@
-"""Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG)."""
+"""Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG).
+
+A live source's frames are held on screen until the next one is due by its timestamp, so the video
+plays in real time though the run processed only some of the frames captured. Encoders drop an odd
+last row or column, so an odd-sized frame gets a black one added instead.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, writable
 
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+MAX_HOLD_S = 5.0  # a live frame is held at most this long (a longer gap: the run was paused or stalled)
 
 
 def check_video_name(path: str | Path) -> None:
@@ -20,13 +26,18 @@ def check_video_name(path: str | Path) -> None:
 
 
 class VideoSink(Sink):
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int], real_time: bool = False) -> None:
         path = Path(path)
         check_video_name(path)
         self.path = writable(path)
-        self.size = tuple(int(v) for v in size)
+        self.size = tuple(int(v) for v in size)  # the frames' own size; the video's is even
+        self.fps = float(fps or 30.0)
+        self.real_time = real_time
+        self._start: float | None = None  # the first frame's timestamp
+        self._written = 0  # video frames so far, held ones included
+        self._last: np.ndarray | None = None
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps or 30.0), self.size)
+        self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
         if not self._writer.isOpened():
             raise WLitePoseError(f"cannot write video {path}: no encoder for {CODECS[path.suffix.lower()]}")
 
@@ -35,7 +46,18 @@ class VideoSink(Sink):
             return
         if (image.shape[1], image.shape[0]) != self.size:
             image = _fit(image, self.size)
+        w, h = self.size
+        if w % 2 or h % 2:
+            image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT)
+        if self.real_time:
+            self._start = time_s if self._start is None else self._start
+            due = round((time_s - self._start) * self.fps)  # this frame's place in the video
+            for _ in range(min(due - self._written, round(MAX_HOLD_S * self.fps))):
+                self._writer.write(self._last)
+                self._written += 1
+            self._last = image
         self._writer.write(image)
+        self._written += 1
 
     def close(self) -> None:
         self._writer.release()

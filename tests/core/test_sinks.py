@@ -13,7 +13,9 @@ from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
-from core.sinks.base import writable
+from core.sinks.base import atomic_write, writable
+from core.sinks.posec3d import FLUSH_SPACING
+from core.sinks.video import MAX_HOLD_S, VideoSink
 
 GOLDEN = Path(__file__).parent / "golden"
 NAN = np.nan
@@ -110,8 +112,9 @@ def test_outputs_get_the_users_umask_permissions(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_files_are_valid_before_close(tmp_path):
+def test_files_are_valid_before_close(tmp_path, monkeypatch):
     """What an interrupted run leaves: every sink's file parses after each frame, before close."""
+    monkeypatch.setattr("core.sinks.posec3d.FLUSH_SPACING", 0)  # every 2 frames however long a replacement takes
     csv_sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
     coco = CocoJsonSink(tmp_path / "a.json")
     openpose = OpenPoseSink(tmp_path / "op")
@@ -228,3 +231,95 @@ def test_an_openpose_run_replaces_an_earlier_runs_frames_of_its_name_only(tmp_pa
         "notes.txt",
         "other_000000000001_keypoints.json",
     ]
+
+
+def test_no_output_becomes_an_image_of_a_folder_the_run_reads(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "img5.jpg"), np.zeros((8, 8, 3), np.uint8))
+    before = (folder / "img5.jpg").read_bytes()
+    meta = {**META, "source": str(folder)}
+    for options in (SinkOptions(csv=folder / "img5.jpg"), SinkOptions(posec3d=folder / "new.PNG")):
+        with pytest.raises(WLitePoseError, match="would be an image of the folder .*frames this run reads"):
+            open_sinks(options, INFO, meta)
+    assert (folder / "img5.jpg").read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["img5.jpg"]
+    with open_sinks(SinkOptions(csv=folder / "poses.csv"), INFO, meta):  # not an image: the folder may hold it
+        pass
+
+
+def test_no_output_takes_the_name_of_an_openpose_frame_file(tmp_path):
+    options = SinkOptions(openpose_dir=tmp_path / "op", coco_json=tmp_path / "op" / "clip_000000000001_keypoints.json")
+    with pytest.raises(WLitePoseError, match="has the name of an OpenPose frame file"):
+        open_sinks(options, INFO, META)
+    assert not (tmp_path / "op").exists()
+
+
+def test_coco_entries_from_an_image_folder_name_their_image(tmp_path):
+    meta = {**META, "frame_files": ["a.jpg", "b.jpg", "c.jpg"]}
+    with open_sinks(SinkOptions(coco_json=tmp_path / "r.json"), INFO, meta) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses)
+    entries = json.loads((tmp_path / "r.json").read_text())
+    assert [(e["image_id"], e["file_name"]) for e in entries] == [(0, "a.jpg"), (0, "a.jpg"), (2, "c.jpg")]
+
+
+def _read_video(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def test_an_odd_sized_video_keeps_every_pixel(tmp_path):
+    image = np.full((47, 63, 3), 200, np.uint8)
+    with VideoSink(tmp_path / "odd.avi", 10, (63, 47)) as sink:
+        sink.write(0, 0.0, Poses.empty(3), image)
+    (frame,) = _read_video(tmp_path / "odd.avi")
+    assert frame.shape == (48, 64, 3)  # a black row and column added, none of the frame's dropped
+    assert frame[:47, :63].mean() > 180 and frame[-1].mean() < 30 and frame[:, -1].mean() < 30
+
+
+def test_a_live_video_holds_each_frame_until_the_next_is_due(tmp_path):
+    """A live run that processed frames at 0, 0.5 and 0.6 s plays them there at 10 fps; a gap longer than
+    MAX_HOLD_S (a pause) is held for MAX_HOLD_S only."""
+    times = [0.0, 0.5, 0.6, 0.6 + MAX_HOLD_S + 3.0]
+    with VideoSink(tmp_path / "live.avi", 10, (64, 48), real_time=True) as sink:
+        for n, t in enumerate(times):
+            sink.write(n, t, Poses.empty(3), np.full((48, 64, 3), 50 * (n + 1), np.uint8))
+    shades = [round(float(f.mean()) / 50) for f in _read_video(tmp_path / "live.avi")]
+    hold = round(MAX_HOLD_S * 10)
+    assert shades == [1] * 5 + [2] + [3] * (1 + hold) + [4]
+    with VideoSink(tmp_path / "file.avi", 10, (64, 48)) as sink:  # a file's frames are each written once
+        for n, t in enumerate(times):
+            sink.write(n, t, Poses.empty(3), np.full((48, 64, 3), 50 * (n + 1), np.uint8))
+    assert len(_read_video(tmp_path / "file.avi")) == 4
+
+
+def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
+    """Each replacement waits FLUSH_SPACING times the last one's duration (here 1 s on a fake clock)."""
+    import core.sinks.posec3d as posec3d
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(posec3d.time, "monotonic", lambda: clock["now"])
+
+    def slow_write(path, data):
+        clock["now"] += 1.0
+        atomic_write(path, data)
+
+    monkeypatch.setattr(posec3d, "atomic_write", slow_write)
+    one = Poses([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]], [[0.9, 0.9, 0.9]], [0.8], [1])
+
+    def frames_in_file() -> int:
+        with open(tmp_path / "g.pkl", "rb") as f:
+            return pickle.load(f)["total_frames"]
+
+    with PoseC3DSink(tmp_path / "g.pkl", 3, (64, 48), "clip", flush_every=2) as sink:  # written at 1 s
+        for n in range(4):
+            sink.write(n, n / 10, one)
+        assert frames_in_file() == 0  # due at 1 s + FLUSH_SPACING x 1 s
+        clock["now"] = 1.0 + FLUSH_SPACING
+        sink.write(4, 0.4, one)
+        assert frames_in_file() == 5
+    assert frames_in_file() == 5

@@ -1,13 +1,15 @@
 """Frame sources: files deliver every frame with its timestamp; live sources keep only the newest frame."""
 
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
 from core.errors import WLitePoseError
-from core.sources import LiveSource, open_source
+from core.frame_loop import run_meta
+from core.sources import FrameSource, LiveSource, open_source, without_password
 
 
 def test_video_file_delivers_every_frame_with_timestamps(video_path):
@@ -117,3 +119,14 @@ def test_a_stream_that_accepts_and_says_nothing_gives_up_in_seconds():
         assert time.monotonic() - started < 15  # FFmpeg's own timeout is 30 s
     finally:
         server.close()
+
+
+def test_a_stream_password_never_reaches_files_or_messages(video_path, tmp_path):
+    assert without_password("rtsp://admin:s3cret@10.0.0.1:554/live?x=1") == "rtsp://admin:***@10.0.0.1:554/live?x=1"
+    for kept in ("rtsp://cam.local/live", "http://user@host/a", "0", "clip.mp4"):
+        assert without_password(kept) == kept
+    source = FrameSource()
+    source.fps, source.size, source.frame_count, source.is_live = 25.0, (64, 48), None, True
+    pipeline = SimpleNamespace(settings=lambda: {})  # run_meta asks the pipeline only for its settings
+    meta = run_meta(source, "http://admin:s3cret@127.0.0.1:8080/cam.mjpg", pipeline)
+    assert meta["source"] == "http://admin:***@127.0.0.1:8080/cam.mjpg" and meta["live"] is True
