@@ -46,13 +46,17 @@ def bootstrap(data: dict, results: list[list[dict]], sigmas, resamples: int, see
     for r in range(resamples):
         drawn_data, drawn = resample(data, results, rng.integers(0, n, size=n))
         for m, model_results in enumerate(drawn):
-            stats = score_results(model_results, drawn_data, sigmas)
+            stats = score_results(model_results, drawn_data, sigmas, crowd_splits=False)
             scores[r, m] = [stats[name] for name in STAT_NAMES]
     return scores
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """The central ``level`` percentile interval of bootstrap values."""
+    """The central ``level`` percentile interval of bootstrap values (NaN: redraws with nobody to count
+    are left out; NaN, NaN if that is every redraw)."""
     tail = 100 * (1 - level) / 2
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return float("nan"), float("nan")
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)

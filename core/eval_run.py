@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, load_annotations, predict_dataset, score_results
+from core.evaluation import STAT_NAMES, check_keypoints, json_ready, load_annotations, predict_dataset, score_results
 from core.preprocess import check_input_size
 from core.session import PoseModel
 from core.sinks.base import atomic_write, refuse_inputs, writable
@@ -44,12 +45,14 @@ def run_eval(args: argparse.Namespace) -> int:
     paths = [args.model] + ([args.baseline] if args.baseline else [])
     models = [PoseModel(path, threads=args.threads) for path in paths]
     data = load_annotations(args.annotations)
+    for path, model in zip(paths, models, strict=True):  # before any image goes through a network
+        check_keypoints(data, model.info, args.annotations, "the model" if path is args.model else f"baseline {path}")
     results, stats = [], []
     for path, model in zip(paths, models, strict=True):
         results.append(predict_dataset(model, data, args.images, args.size or model.info.input_size))
         stats.append(score_results(results[-1], data, model.info.sigmas, args.annotations))
         prefix = "" if model is models[0] else f"baseline {path.name}: "
-        print(prefix + "  ".join(f"{name} {stats[-1][name]:.3f}" for name in STAT_NAMES))
+        print(prefix + "  ".join(f"{name} {_shown(value)}" for name, value in stats[-1].items()))
     summary = dict(stats[0])
     if args.baseline:
         summary["baseline"] = {"model": str(args.baseline), **stats[1]}
@@ -58,9 +61,13 @@ def run_eval(args: argparse.Namespace) -> int:
         scores = bootstrap(data, results, models[0].info.sigmas, redraws)
         _add_intervals(summary, scores)
     if out is not None:
-        atomic_write(out, (json.dumps(summary, indent=2) + "\n").encode())
+        atomic_write(out, (json.dumps(json_ready(summary), indent=2) + "\n").encode())
         print(f"wlitepose: wrote {out}", file=sys.stderr)
     return 0
+
+
+def _shown(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"  # n/a: nobody to count (no medium-sized people, say)
 
 
 def _add_intervals(summary: dict, scores: np.ndarray) -> None:

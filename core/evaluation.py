@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,9 @@ from core.session import PoseModel
 from core.sinks.coco_json import coco_results
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR")  # COCOeval.stats[0, 1, 2, 3, 4, 5] for keypoints
+# CrowdPose's AP by image crowd index (its `crowdIndex`): easy below 0.2, medium below 0.8, hard above
+CROWD_SPLITS = {"AP_easy": (0.0, 0.2), "AP_medium": (0.2, 0.8), "AP_hard": (0.8, float("inf"))}
+SEGMENT_SHARE = 0.53  # CrowdPose's area for a person without one: 0.53 x box area (its cocoeval, use_area=False)
 # Evaluation ranks people by score, so weak people and joints are kept rather than dropped.
 # Every joint gets a position (fill_missing): COCO's OKS scores all of them.
 EVAL_DECODE = DecodeConfig(detection_threshold=0.01, keypoint_threshold=0.05, max_people=20, fill_missing=True)
@@ -32,24 +36,79 @@ def _pycocotools():
 
 
 def load_annotations(annotations_path: str | Path) -> dict:
-    """The dataset dict, with the fields pycocotools needs filled in (CrowdPose files lack ``area``)."""
+    """The dataset dict, checked, with the fields pycocotools needs filled in: ``area`` where missing
+    (CrowdPose files), zero keypoints for crowd regions given as a box or polygon only, a box from the
+    labelled joints where one is missing. WLitePoseError naming the first fault of a malformed file."""
     try:
         data = json.loads(Path(annotations_path).read_text(encoding="utf-8"))
-        annotations = data["annotations"]
-        data["images"], data["categories"]
+        annotations, images, categories = data["annotations"], data["images"], data["categories"]
+        if not all(isinstance(part, list) for part in (annotations, images, categories)):
+            raise TypeError("annotations, images and categories must be lists")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file ({error})") from None
-    if not data["categories"]:
+    if not categories:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
+    category = keypoint_category(data)
+    k = _keypoint_count(data, category)
+    for image in images:
+        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
+            raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
     for ann in annotations:
-        ann.setdefault("iscrowd", 0)
-        if "area" not in ann:
-            x, y, w, h = ann.get("bbox", (0, 0, 0, 0))
-            ann["area"] = float(w * h)
-        ann.setdefault("num_keypoints", int(np.count_nonzero(np.asarray(ann.get("keypoints", []))[2::3])))
-    if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] for ann in annotations):
+        _normalise(ann, k, annotations_path)
+    listed = {image["id"] for image in images}
+    if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] and ann["image_id"] in listed for ann in annotations):
         raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
     return data
+
+
+def keypoint_category(data: dict) -> int | str:
+    """The id of the dataset's person-keypoint category: the first that lists keypoints (else the first)."""
+    with_keypoints = [c for c in data["categories"] if isinstance(c, dict) and c.get("keypoints")]
+    chosen = (with_keypoints or data["categories"])[0]
+    return chosen["id"] if isinstance(chosen, dict) and "id" in chosen else 1
+
+
+def _keypoint_count(data: dict, category) -> int:
+    named = _category_names(data, category)
+    if named:
+        return len(named)
+    lengths = [len(a["keypoints"]) for a in data["annotations"] if isinstance(a, dict) and a.get("keypoints")]
+    return lengths[0] // 3 if lengths else 0
+
+
+def _category_names(data: dict, category) -> list[str] | None:
+    return next(
+        (c.get("keypoints") for c in data["categories"] if isinstance(c, dict) and c.get("id") == category), None
+    )
+
+
+def _normalise(ann, k: int, source) -> None:
+    if not isinstance(ann, dict) or "image_id" not in ann:
+        raise WLitePoseError(f"{source}: every annotation needs an image_id ({str(ann)[:80]})")
+    ann.setdefault("iscrowd", 0)
+    if not ann.get("keypoints"):  # a crowd region as a box or polygon: no joint to score, an area to ignore
+        ann["keypoints"] = [0] * (3 * k)
+    if len(ann["keypoints"]) != 3 * k:
+        raise WLitePoseError(
+            f"{source}: annotation {ann.get('id')} has {len(ann['keypoints'])} keypoint values, not {3 * k} "
+            f"({k} keypoints x, y, v)"
+        )
+    try:
+        labelled = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
+        if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
+            raise ValueError
+    except (TypeError, ValueError):
+        fault = f"annotation {ann.get('id')} has keypoints or a bbox that are not numbers"
+        raise WLitePoseError(f"{source}: {fault}") from None
+    labelled = labelled[labelled[:, 2] > 0]
+    ann.setdefault("num_keypoints", len(labelled))
+    if "bbox" not in ann:
+        if not len(labelled):
+            raise WLitePoseError(f"{source}: annotation {ann.get('id')} has neither a bbox nor a labelled keypoint")
+        (x0, y0), (x1, y1) = labelled[:, :2].min(axis=0), labelled[:, :2].max(axis=0)
+        ann["bbox"] = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+    if "area" not in ann:
+        ann["area"] = SEGMENT_SHARE * float(ann["bbox"][2] * ann["bbox"][3])
 
 
 def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> dict[str, float]:
@@ -58,14 +117,36 @@ def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> 
     return score_results(results, load_annotations(annotations_path), sigmas, annotations_path)
 
 
-def score_results(results: list[dict], data: dict, sigmas, source: str | Path = "the annotations") -> dict[str, float]:
-    """pycocotools' OKS AP/AR of ``results`` against a dataset dict from ``load_annotations`` (read from ``source``)."""
-    k = len(data["annotations"][0]["keypoints"]) // 3 if data["annotations"] else len(sigmas)
-    if k != len(sigmas):
-        raise WLitePoseError(f"{source} has {k} keypoints per person but the model has {len(sigmas)}")
+def check_keypoints(data: dict, info, source: str | Path = "the annotations", model: str = "the model") -> None:
+    """WLitePoseError if the dataset's people have another number of keypoints than ``info``'s model, or the
+    same keypoint names in another order."""
+    _check_count(data, len(info.sigmas), source, model)
+    names = _category_names(data, keypoint_category(data))
+    own = list(info.keypoint_names)
+    if names and set(names) == set(own) and list(names) != own:
+        raise WLitePoseError(f"{source} lists its keypoints in another order than {model}; reorder one to match")
+
+
+def _check_count(data: dict, k_model: int, source, model: str) -> None:
+    k = len(data["annotations"][0]["keypoints"]) // 3 if data["annotations"] else k_model
+    if k != k_model:
+        raise WLitePoseError(f"{source} has {k} keypoints per person but {model} has {k_model}")
+
+
+def score_results(
+    results: list[dict], data: dict, sigmas, source: str | Path = "the annotations", crowd_splits: bool = True
+) -> dict[str, float]:
+    """pycocotools' OKS AP/AR of ``results`` against a dataset dict from ``load_annotations`` (read from
+    ``source``); a score with nobody to count (APm on a set without medium-sized people) is NaN. Images with
+    a ``crowdIndex`` (CrowdPose) add CrowdPose's AP_easy / AP_medium / AP_hard unless ``crowd_splits`` is off."""
+    _check_count(data, len(sigmas), source, "the model")
     COCO, COCOeval = _pycocotools()
+    splits = {}
+    if crowd_splits and all("crowdIndex" in image for image in data["images"]):
+        for name, (low, high) in CROWD_SPLITS.items():
+            splits[name] = [image["id"] for image in data["images"] if low <= image["crowdIndex"] < high]
     if not results:
-        return {name: 0.0 for name in STAT_NAMES}
+        return {name: 0.0 for name in (*STAT_NAMES, *splits)}
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = data
@@ -73,15 +154,36 @@ def score_results(results: list[dict], data: dict, sigmas, source: str | Path = 
         dt = gt.loadRes(results)
         evaluator = COCOeval(gt, dt, "keypoints")
         evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
+        evaluator.params.catIds = [keypoint_category(data)]
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return {name: float(max(evaluator.stats[i], 0.0)) for i, name in enumerate(STAT_NAMES)}
+        stats = {name: _defined(evaluator.stats[i]) for i, name in enumerate(STAT_NAMES)}
+        for name, ids in splits.items():
+            evaluator.params.imgIds = ids
+            evaluator.evaluate()
+            evaluator.accumulate()
+            evaluator.summarize()
+            stats[name] = _defined(evaluator.stats[0]) if ids else float("nan")
+    return stats
+
+
+def json_ready(value):
+    """``value`` (stats, nested in dicts and lists) with NaN as null, which JSON has (NaN is not JSON)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _defined(value: float) -> float:
+    return float(value) if value >= 0 else float("nan")  # pycocotools' -1: nobody to count
 
 
 def predict_dataset(model: PoseModel, data: dict, images_dir: str | Path, input_size: int) -> list[dict]:
     pipeline = PosePipeline(model, PipelineConfig(input_size=input_size, decode=EVAL_DECODE, tracker=None))
-    category = int(data["categories"][0]["id"])
+    category = keypoint_category(data)
     results: list[dict] = []
     for image_info in data["images"]:
         path = Path(images_dir) / image_info["file_name"]

@@ -351,8 +351,10 @@ def train(config: TrainConfig) -> Path | None:
             if not all(torch.isfinite(p).all() for p in model.parameters()):
                 _diverged(f"the weights are not finite after step {step}", out, epoch > start_epoch or resuming)
             _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
+            from core.evaluation import json_ready  # with onnxruntime, as validate's imports
+
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
-                log.write(json.dumps(record) + "\n")
+                log.write(json.dumps(json_ready(record)) + "\n")  # APm of a set without medium people: null
             end_progress_line()
             print(
                 f"epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),

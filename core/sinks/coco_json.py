@@ -16,10 +16,12 @@ from core.poses import Poses
 from core.sinks.base import Sink, flat_keypoints, writable
 
 
-def coco_results(image_id: int, poses: Poses, category_id: int = 1) -> list[dict]:
+def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) -> list[dict]:
+    """One entry per person; ``image_id`` as the dataset has it (pycocotools allows strings), else an int."""
+    image_id = image_id if isinstance(image_id, str) else int(image_id)
     return [
         {
-            "image_id": int(image_id),
+            "image_id": image_id,
             "category_id": category_id,
             "keypoints": flat_keypoints(poses.xy[n], poses.keypoint_scores[n]),
             "score": round(float(poses.scores[n]), 4),

@@ -15,6 +15,7 @@ from core.errors import WLitePoseError
 from core.pipeline import PosePipeline
 from core.preprocess import letterbox_geometry
 from core.progress import ProgressBar
+from core.session import PoseModel
 from core.synthetic import paint, random_people
 
 
@@ -270,6 +271,17 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be a positive number")
 
 
+def test_eval_checks_the_keypoints_before_any_image_goes_through_the_network(cli, model_path, tmp_path, monkeypatch):
+    import core.eval_run
+
+    monkeypatch.setattr(core.eval_run, "predict_dataset", lambda *a: pytest.fail("the network ran first"))
+    names = list(PoseModel(model_path).info.keypoint_names)[::-1]  # the model's joints, listed backwards
+    content = {**ONE_IMAGE, "categories": [{"id": 1, "keypoints": names}], "annotations": [PERSON]}
+    (tmp_path / "a.json").write_text(json.dumps(content))
+    rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
+    _assert_clean_error(rc, err, "in another order than the model")
+
+
 def test_eval_bad_paths(cli, model_path, tmp_path):
     rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
     _assert_clean_error(rc, err, "a.json", "does not exist")
@@ -303,6 +315,12 @@ ONE_IMAGE = {"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 33), ["--size", "multiple of 32"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 100000), ["--size", "up to 2048"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--threads", -1), ["--threads"]),
+        ({**ONE_IMAGE, "annotations": [{**PERSON, "image_id": 2}]}, (), ["no annotated people"]),  # not listed
+        ({**ONE_IMAGE, "annotations": [{k: v for k, v in PERSON.items() if k != "image_id"}]}, (), ["image_id"]),
+        ({**ONE_IMAGE, "annotations": [PERSON, {**PERSON, "keypoints": [5, 5, 2] * 16}]}, (), ["48 keypoint values"]),
+        ({**ONE_IMAGE, "annotations": [{**PERSON, "keypoints": ["a"] * 51}]}, (), ["not numbers"]),
+        ({**ONE_IMAGE, "images": [{"id": 1}], "annotations": [PERSON]}, (), ["file_name"]),
+        ({**ONE_IMAGE, "annotations": [{**PERSON, "keypoints": [5, 5, 2] * 14}]}, (), ["14 keypoints", "has 17"]),
     ],
 )
 def test_eval_refuses_what_it_cannot_score(cli, model_path, tmp_path, content, extra, words):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, coco_evaluate, evaluate_model
+from core.evaluation import CROWD_SPLITS, SEGMENT_SHARE, STAT_NAMES, coco_evaluate, evaluate_model
 from core.session import PoseModel
 
 COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107]
@@ -33,7 +33,7 @@ def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data):
 
         sigmas = CROWDPOSE14.sigmas
     stats = coco_evaluate(_truth_as_results(path), path, sigmas)
-    assert list(stats) == list(STAT_NAMES)
+    assert list(stats)[: len(STAT_NAMES)] == list(STAT_NAMES)
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
     # shifted results lose AP
     shifted = [
@@ -63,7 +63,8 @@ def test_crowdpose_model_runs_on_crowdpose_files(tmp_path, shared_data):
         check_sizes=((128, 128),),
     )
     stats = evaluate_model(PoseModel(model_file, threads=1), path, shared_data / "crowdpose_sample", 128)
-    assert set(stats) == set(STAT_NAMES) and all(0.0 <= v <= 1.0 for v in stats.values())
+    assert set(stats) == {*STAT_NAMES, *CROWD_SPLITS}
+    assert all(0.0 <= v <= 1.0 or np.isnan(v) for v in stats.values())
 
 
 def test_missing_pycocotools_is_a_clear_error(monkeypatch):
@@ -73,3 +74,53 @@ def test_missing_pycocotools_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "pycocotools.coco", None)
     with pytest.raises(WLitePoseError, match="pip install"):
         coco_evaluate([], "unused.json", COCO_SIGMAS)
+
+
+def _jittered(results, pixels, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in results:
+        kps = np.array(r["keypoints"], dtype=np.float64).reshape(-1, 3)
+        kps[:, :2] += rng.normal(0, pixels, (len(kps), 2))
+        out.append({**r, "keypoints": kps.ravel().tolist()})
+    return out
+
+
+def test_crowdpose_people_get_crowdposes_area_and_its_crowd_splits(shared_data, tmp_path):
+    """A file without ``area`` is scored as CrowdPose's evaluation scores it: 0.53 x box area, and AP by crowd
+    index (both sample images have 0.3-0.4: medium); an AP with nobody to count is NaN, not 0."""
+    from models.schemas import CROWDPOSE14
+
+    path = shared_data / "crowdpose_sample" / "test_crowdpose.json"
+    results = _jittered(_truth_as_results(path), 10.0)
+    stats = coco_evaluate(results, path, CROWDPOSE14.sigmas)
+    data = json.loads(path.read_text())
+    for share, expected in ((SEGMENT_SHARE, stats["AP"]), (1.0, None)):
+        for ann in data["annotations"]:
+            ann["area"] = share * ann["bbox"][2] * ann["bbox"][3]
+        (tmp_path / "a.json").write_text(json.dumps(data))
+        given = coco_evaluate(results, tmp_path / "a.json", CROWDPOSE14.sigmas)["AP"]
+        if expected is None:
+            assert given > stats["AP"] + 0.05  # the whole box as the area forgives more: a higher AP
+        else:
+            assert given == pytest.approx(expected)
+    assert stats["AP_medium"] == pytest.approx(stats["AP"])
+    assert np.isnan(stats["AP_easy"]) and np.isnan(stats["AP_hard"]) and np.isnan(stats["APm"])
+
+
+def test_a_file_scores_whatever_order_its_crowd_regions_and_categories_come_in(shared_data, tmp_path):
+    path = shared_data / "val" / "annotations.json"
+    data = json.loads(path.read_text())
+    data["categories"].insert(0, {"id": 7, "name": "dog"})  # the keypoint category is not the first
+    crowds = [a for a in data["annotations"] if a["iscrowd"]]
+    for crowd in crowds:
+        del crowd["keypoints"], crowd["num_keypoints"]  # crowd regions as a box or polygon only
+    people = [a for a in data["annotations"] if not a["iscrowd"]]
+    data["annotations"] = crowds[:2] + people + crowds[2:]
+    for image in data["images"]:
+        image["id"] = f"img{image['id']}"  # pycocotools allows string ids
+    for ann in data["annotations"]:
+        ann["image_id"] = f"img{ann['image_id']}"
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    stats = coco_evaluate(_truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", COCO_SIGMAS)
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
