@@ -38,6 +38,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--smoothing", type=float, default=None, help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5)"
         )
         parser.add_argument("--max-frames", type=int, default=None, help="stop each source after N frames")
+        parser.add_argument(
+            "--fps",
+            type=float,
+            default=None,
+            help="frame rate of image-folder sources, for their timestamps and the tracker (default 30)",
+        )
         parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     elif name == "eval":
         parser.add_argument("--model", type=Path, required=True, help="ONNX model file")

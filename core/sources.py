@@ -326,8 +326,15 @@ def without_password(spec: str) -> str:
     return urlunsplit(address._replace(netloc=f"{user}:***@{address.netloc.rpartition('@')[2]}"))
 
 
-def open_source(spec: str) -> FrameSource:
-    """A FrameSource for a video path, image folder or file, webcam index ("0") or rtsp/http(s) URL."""
+def is_image_sequence(spec: str) -> bool:
+    """An image folder or a single image (a source whose frame rate is ours to choose)."""
+    path = Path(str(spec).strip()).expanduser()
+    return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def open_source(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:
+    """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0") or
+    rtsp/http(s) URL."""
     spec = str(spec).strip()
     if not spec:
         raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
@@ -337,8 +344,8 @@ def open_source(spec: str) -> FrameSource:
         return LiveSource(spec, without_password(spec))
     check_exists(spec)
     path = Path(spec).expanduser()
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageFolderSource(path)
+    if is_image_sequence(spec):
+        return ImageFolderSource(path, image_fps)
     return VideoFileSource(path)
 
 

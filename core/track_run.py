@@ -18,7 +18,9 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import is_live, open_source
+from core.sources import IMAGE_FOLDER_FPS, is_image_sequence, is_live, open_source
+
+MAX_FPS = 1000.0  # --fps above this is a typo, not a camera
 
 
 class StopRequest:
@@ -73,6 +75,10 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     config = pipeline_config(args)
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError("--threads must be at least 1")
+    if args.fps is not None and not 0 < args.fps <= MAX_FPS:  # also NaN
+        raise WLitePoseError(f"--fps must be above 0 and at most {MAX_FPS:g}, not {args.fps}")
+    if args.fps is not None and not any(map(is_image_sequence, args.sources)):
+        raise WLitePoseError("--fps sets the frame rate of image folders; videos, webcams and streams have their own")
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
     model_path = resolve_model(args.model, default_model)
     inputs = (model_path, *args.sources)
@@ -93,7 +99,9 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             if batch:
                 print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
             try:
-                done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop)
+                done_frames, notes = track_source(
+                    spec, options, pipeline, inputs, args.max_frames, stop, args.fps or IMAGE_FOLDER_FPS
+                )
                 frames += done_frames
                 if notes:
                     warned.append(spec)
@@ -127,14 +135,15 @@ def track_source(
     inputs: tuple,
     max_frames: int | None,
     stop: StopRequest,
+    image_fps: float = IMAGE_FOLDER_FPS,
 ) -> tuple[int, list[str]]:
-    """One source through the pipeline into its sinks; returns the frames processed and the warnings said
-    about it (a video cut short, a folder's skipped images). SourceFailed, with the frames written, if it
-    fails."""
+    """One source through the pipeline into its sinks (an image folder played at ``image_fps``); returns the
+    frames processed and the warnings said about it (a video cut short, a folder's skipped images).
+    SourceFailed, with the frames written, if it fails."""
     times, notes = StageTimes(), []
     try:
         model = pipeline.model
-        with open_source(spec) as source:
+        with open_source(spec, image_fps) as source:
             total = source.frame_count
             if max_frames:
                 total = min(total, max_frames) if total else max_frames

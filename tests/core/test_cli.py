@@ -488,3 +488,18 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
                 "10/20   1.0 fps ETA 0:10",
                 "20/20   1.0 fps ETA 0:00",
             ]
+
+
+def test_an_image_folder_plays_at_the_frame_rate_given(cli, model_path, video_path, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), np.zeros((64, 64, 3), np.uint8))
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv", "--fps", 10)
+    assert rc == 0, err
+    assert json.loads((tmp_path / "k.csv.json").read_text())["fps"] == 10.0 and "@ 10.0 fps" in err
+    for bad, words in ((0, "above 0"), ("nan", "above 0"), (5000, "at most 1000")):
+        rc, _, err = cli("track", folder, "--model", model_path, "--fps", bad)
+        _assert_clean_error(rc, err, "--fps", words)
+    rc, _, err = cli("track", video_path, "--model", model_path, "--fps", 10)
+    _assert_clean_error(rc, err, "--fps sets the frame rate of image folders")
