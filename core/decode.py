@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from core.errors import WLitePoseError
 from core.peaks import find_peaks, refine_quarter
 from core.poses import Poses
 
@@ -58,6 +59,8 @@ def decode(
     tx = np.clip(np.rint(xy[:, 0] / tag_stride).astype(np.int64), 0, w4 - 1)
     ty = np.clip(np.rint(xy[:, 1] / tag_stride).astype(np.int64), 0, h4 - 1)
     tag = tags[joint, ty, tx]  # (M,)
+    if not np.isfinite(tag).all():
+        raise WLitePoseError("the model's output holds NaN or infinite values: is the model file damaged?")
     person, person_tag = group(joint, value, tag, k, config)  # (M,) person per candidate, (P,) mean tags
     n = int(person.max()) + 1
     out_xy = np.full((n, k, 2), np.nan, dtype=np.float32)

@@ -5,6 +5,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from core.decode import DecodeConfig, decode, drop_stray_joints, row_quantile
+from core.errors import WLitePoseError
 from core.peaks import find_peaks
 from core.synthetic import paint, random_people
 
@@ -73,6 +74,15 @@ def test_thresholds_are_respected():
 def test_empty_heatmaps_give_no_people():
     poses = decode(np.zeros((K, 96, 128), np.float32), np.zeros((K, 48, 64), np.float32), DecodeConfig())
     assert len(poses) == 0 and poses.xy.shape == (0, K, 2)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_model_output_that_is_not_a_number_is_a_clear_error(bad):
+    heatmaps, tags = np.zeros((K, 96, 128), np.float32), np.zeros((K, 48, 64), np.float32)
+    heatmaps[0, 40, 60] = 0.9
+    tags[0, 20, 30] = bad  # the tag where the joint is found
+    with pytest.raises(WLitePoseError, match="NaN or infinite"):
+        decode(heatmaps, tags, DecodeConfig())
 
 
 def test_peaks_respect_joint_boundaries_and_top_k():
