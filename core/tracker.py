@@ -23,6 +23,7 @@ Noise is relative to each person's size, so behaviour does not depend on image r
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +119,14 @@ class PoseTracker:
         return len(self.ids)
 
     def update(self, poses: Poses, timestamp_s: float) -> Poses:
+        """Poses with IDs and smoothed joints. A timestamp that is not a number counts as one default step on;
+        one more than ``max_lost_s`` before the last (a jump back in a video) starts the tracks over with
+        IDs not given before."""
         cfg = self.config
+        if not math.isfinite(timestamp_s):
+            timestamp_s = 0.0 if self._time is None else self._time  # as a repeated one: a default step on
+        elif self._time is not None and timestamp_s < self._time - cfg.max_lost_s:
+            self.reset(restart_ids=False)
         dt = cfg.default_dt if self._time is None or timestamp_s <= self._time else timestamp_s - self._time
         now = timestamp_s if self._time is None or timestamp_s > self._time else self._time + dt
         self._time = now

@@ -141,3 +141,14 @@ def test_tentative_ids_reset_and_empty_frames():
     assert tracker.update(one, 0.04).track_ids.tolist() == [1]  # counter restarts on the instance
     other = PoseTracker(TrackerConfig(min_hits=1), SIGMAS)
     assert other.update(one, 0.0).track_ids.tolist() == [1]  # counters are per instance
+
+
+def test_a_timestamp_that_is_not_a_number_or_jumps_back_keeps_the_tracker_sane():
+    body = _bodies(3, 1)[0] + [300, 240]
+    pose = Poses(body[None], np.ones((1, K)), np.ones(1))
+    tracker = PoseTracker(TrackerConfig(), SIGMAS)
+    ids = [int(tracker.update(pose, t).track_ids[0]) for t in (0.0, 0.04, float("nan"), 0.12, 0.16)]
+    assert ids == [-1, 1, 1, 1, 1]  # a NaN time is one step on, not a clock that is NaN for good
+    back = [int(tracker.update(pose, t).track_ids[0]) for t in (0.16 - 10.0, 0.2 - 10.0)]
+    assert back == [-1, 2]  # ten seconds back: the tracks start over, with an ID never given before
+    assert tracker.update(pose, 0.24 - 10.0).track_ids[0] == 2  # and the clock follows the new times
