@@ -12,7 +12,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
-from core.sinks.openpose import OPENPOSE_FRAME, OpenPoseSink
+from core.sinks.openpose import FRAME_FILE, OpenPoseSink
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
 from core.sources import check_exists, source_name
@@ -97,7 +97,7 @@ def open_sinks(
         if options.coco_json:
             multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))
         if options.openpose_dir:
-            multi.add(OpenPoseSink(options.openpose_dir, name))
+            multi.add(OpenPoseSink(options.openpose_dir, name, source_meta.get("frame_files")))
         if options.posec3d:
             multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
         if options.video:
@@ -151,7 +151,7 @@ def _check_paths(options: SinkOptions, inputs) -> None:
     if options.openpose_dir is not None:  # the OpenPose folder's frame files replace what has their names
         folder = _resolved(options.openpose_dir)
         for path in outputs:
-            if path.parent == folder and OPENPOSE_FRAME.fullmatch(path.name):
+            if path.parent == folder and FRAME_FILE.fullmatch(path.name):
                 raise WLitePoseError(
                     f"the output {path} has the name of an OpenPose frame file in {folder}; give it another name"
                 )

@@ -1,10 +1,11 @@
-"""OpenPose-style output: one ``<stem>_<frame:012d>_keypoints.json`` per frame in a folder.
+"""OpenPose-style output: one ``<stem>_<frame:012d>_keypoints.json`` per frame in a folder; from an image
+folder one ``<image name>_keypoints.json`` per image, as OpenPose's ``--image_dir`` names them.
 
 Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints_2d":
 [x, y, c]*K in the model's keypoint order (COCO-17 for COCO models, not OpenPose's BODY_25), and
 OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPose. Files are
-written atomically, so every file present is complete; a run replaces the files of its stem that an
-earlier run left in the folder.
+written atomically, so every file present is complete; a run replaces the files of its stem (or its
+images) that an earlier run left in the folder.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from core.poses import Poses
 from core.sinks.base import Sink, atomic_write, flat_keypoints, writable
 
-OPENPOSE_FRAME = re.compile(r".*_[0-9]{12}_keypoints\.json")  # a frame file's name, whatever its stem
+FRAME_FILE = re.compile(r".*_keypoints\.json")  # the name of a frame's file, whatever its stem or image
 EMPTY_PARTS = (
     "face_keypoints_2d",
     "hand_left_keypoints_2d",
@@ -30,15 +31,22 @@ EMPTY_PARTS = (
 
 
 class OpenPoseSink(Sink):
-    def __init__(self, folder: str | Path, stem: str = "frame") -> None:
+    def __init__(self, folder: str | Path, stem: str = "frame", frame_files: list[str] | None = None) -> None:
         self.folder = writable(folder, directory=True)
         self.stem = stem
+        # an image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)
+        names = [Path(name).stem for name in frame_files or ()]
+        self._image_names = names if names and len(set(names)) == len(names) else None
         # an earlier run's frames of this name go, as any output is replaced: a shorter run would
         # otherwise leave a folder mixing its frames with the old run's later ones
-        for old in self.folder.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"):
-            old.unlink()
+        old = list(self.folder.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
+        old += [self.folder / f"{name}_keypoints.json" for name in self._image_names or ()]
+        for path in old:
+            path.unlink(missing_ok=True)
 
     def frame_path(self, frame_index: int) -> Path:
+        if self._image_names is not None:
+            return self.folder / f"{self._image_names[frame_index]}_keypoints.json"
         return self.folder / f"{self.stem}_{frame_index:012d}_keypoints.json"
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:

@@ -323,3 +323,21 @@ def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
         sink.write(4, 0.4, one)
         assert frames_in_file() == 5
     assert frames_in_file() == 5
+
+
+def test_openpose_files_of_an_image_folder_are_named_after_their_images(tmp_path):
+    folder = tmp_path / "op"
+    folder.mkdir()
+    (folder / "b_keypoints.json").write_text("{}")  # an earlier run's: replaced even where no frame is written
+    for files, expected in (
+        (["a.jpg", "b.png", "c.jpg"], ["a_keypoints.json", "c_keypoints.json"]),
+        (["a.jpg", "a.png", "c.jpg"], ["frames_000000000000_keypoints.json", "frames_000000000002_keypoints.json"]),
+    ):
+        meta = {**META, "name": "frames", "frame_files": files}
+        with open_sinks(SinkOptions(openpose_dir=folder), INFO, meta) as sinks:
+            for index, t, poses in _frames():  # frames 0 and 2 (b's frame, 1, is not written here)
+                if index != 1:
+                    sinks.write(index, t, poses)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(expected)  # two images named a: by index
+        for path in folder.iterdir():
+            path.unlink()
