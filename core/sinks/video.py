@@ -51,8 +51,12 @@ class VideoSink(Sink):
             image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT)
         if self.real_time:
             self._start = time_s if self._start is None else self._start
-            due = round((time_s - self._start) * self.fps)  # this frame's place in the video
-            for _ in range(min(due - self._written, round(MAX_HOLD_S * self.fps))):
+            behind = round((time_s - self._start) * self.fps) - self._written  # frames due before this one
+            hold = round(MAX_HOLD_S * self.fps)
+            if behind > hold:  # a pause or a stall: the video goes on after MAX_HOLD_S of it
+                self._start += (behind - hold) / self.fps
+                behind = hold
+            for _ in range(behind):
                 self._writer.write(self._last)
                 self._written += 1
             self._last = image

@@ -284,17 +284,17 @@ def test_an_odd_sized_video_keeps_every_pixel(tmp_path):
 def test_a_live_video_holds_each_frame_until_the_next_is_due(tmp_path):
     """A live run that processed frames at 0, 0.5 and 0.6 s plays them there at 10 fps; a gap longer than
     MAX_HOLD_S (a pause) is held for MAX_HOLD_S only."""
-    times = [0.0, 0.5, 0.6, 0.6 + MAX_HOLD_S + 3.0]
+    times = [0.0, 0.5, 0.6, 0.6 + MAX_HOLD_S + 3.0, 0.8 + MAX_HOLD_S + 3.0]
     with VideoSink(tmp_path / "live.avi", 10, (64, 48), real_time=True) as sink:
         for n, t in enumerate(times):
             sink.write(n, t, Poses.empty(3), np.full((48, 64, 3), 50 * (n + 1), np.uint8))
     shades = [round(float(f.mean()) / 50) for f in _read_video(tmp_path / "live.avi")]
     hold = round(MAX_HOLD_S * 10)
-    assert shades == [1] * 5 + [2] + [3] * (1 + hold) + [4]
+    assert shades == [1] * 5 + [2] + [3] * (1 + hold) + [4] * 2 + [5]  # after the pause, real time again
     with VideoSink(tmp_path / "file.avi", 10, (64, 48)) as sink:  # a file's frames are each written once
         for n, t in enumerate(times):
             sink.write(n, t, Poses.empty(3), np.full((48, 64, 3), 50 * (n + 1), np.uint8))
-    assert len(_read_video(tmp_path / "file.avi")) == 4
+    assert len(_read_video(tmp_path / "file.avi")) == 5
 
 
 def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
