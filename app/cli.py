@@ -15,7 +15,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="video file, image folder, webcam index or stream URL to open at start "
         "(default: the first webcam, else the bundled sample clip)",
     )
-    parser.add_argument("--model", help="an ONNX model file with WLitePose metadata (default: the bundled model)")
+    parser.add_argument(
+        "--model",
+        help="an ONNX model file with WLitePose metadata (default: the last one the app used, else the bundled one)",
+    )
 
 
 def check_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> None:

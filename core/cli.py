@@ -51,7 +51,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--images", type=Path, required=True, help="folder with the annotated images")
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
         parser.add_argument(
-            "--out", type=Path, help="write AP, AP50, AP75, APm, APl, AR (and any intervals and baseline) as JSON"
+            "--out",
+            type=Path,
+            help="write AP, AP50, AP75, APm, APl, AR (CrowdPose: also AP_easy, AP_medium, AP_hard), any intervals "
+            "and the baseline as JSON (null: nobody to count)",
         )
         parser.add_argument(
             "--bootstrap",

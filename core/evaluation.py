@@ -145,8 +145,10 @@ def score_results(
     if crowd_splits and all("crowdIndex" in image for image in data["images"]):
         for name, (low, high) in CROWD_SPLITS.items():
             splits[name] = [image["id"] for image in data["images"] if low <= image["crowdIndex"] < high]
-    if not results:
-        return {name: 0.0 for name in (*STAT_NAMES, *splits)}
+    if not results:  # pycocotools loads no empty list: 0 where there is someone to count, else NaN as it would
+        ranges = {"APm": (32**2, 96**2), "APl": (96**2, math.inf)}
+        stats = {name: _nobody_or_zero(data, *ranges.get(name, (0, math.inf))) for name in STAT_NAMES}
+        return stats | {name: _nobody_or_zero(data, 0, math.inf, set(ids)) for name, ids in splits.items()}
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = data
@@ -175,6 +177,16 @@ def json_ready(value):
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _nobody_or_zero(data: dict, low: float, high: float, images: set | None = None) -> float:
+    """0.0 if the set has a person pycocotools counts with an area in [low, high] (on ``images``), else NaN."""
+    listed = {image["id"] for image in data["images"]} if images is None else images
+    counted = (
+        not a["iscrowd"] and a["num_keypoints"] > 0 and low <= a["area"] <= high and a["image_id"] in listed
+        for a in data["annotations"]
+    )
+    return 0.0 if any(counted) else float("nan")
 
 
 def _defined(value: float) -> float:

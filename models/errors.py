@@ -13,5 +13,6 @@ def require_train_extra(command: str) -> None:
     except ImportError as error:
         raise ModelError(
             f"`wlitepose {command}` needs the train extra ({error.name} is not installed): "
-            "pip install torch==2.13.0 && pip install -e '.[train]'"
+            "pip install torch==2.13.0, then the project with its train extra "
+            "(in the repository: pip install -e '.[train]')"
         ) from None

@@ -124,3 +124,11 @@ def test_a_file_scores_whatever_order_its_crowd_regions_and_categories_come_in(s
     (tmp_path / "a.json").write_text(json.dumps(data))
     stats = coco_evaluate(_truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", COCO_SIGMAS)
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+
+
+def test_no_detections_score_zero_where_someone_counts_and_nan_where_nobody_does(shared_data):
+    from models.schemas import CROWDPOSE14
+
+    stats = coco_evaluate([], shared_data / "crowdpose_sample" / "test_crowdpose.json", CROWDPOSE14.sigmas)
+    assert [stats[name] for name in ("AP", "AP50", "AP75", "APl", "AR", "AP_medium")] == [0.0] * 6
+    assert np.isnan(stats["APm"]) and np.isnan(stats["AP_easy"]) and np.isnan(stats["AP_hard"])  # as with detections
