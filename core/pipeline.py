@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.decode import DecodeConfig, decode
+from core.errors import WLitePoseError
 from core.poses import Poses
 from core.preprocess import Letterbox, letterbox
 from core.session import PoseModel
@@ -22,6 +23,13 @@ class PipelineConfig:
     input_size: int | None = None  # longest side fed to the network; None = the model's training size
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)  # None = detection only
+
+
+def check_fractions(values: dict[str, float | None]) -> None:
+    """Thresholds and smoothing are fractions: each value given (keyed by the name the user typed) in 0-1."""
+    for name, value in values.items():
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise WLitePoseError(f"{name} must be between 0 and 1")
 
 
 def tuned_config(

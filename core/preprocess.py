@@ -31,11 +31,11 @@ class Letterbox:
         return ((np.asarray(xy, dtype=np.float32) + 0.5) * self.scale - 0.5).astype(np.float32)
 
 
-def check_input_size(size: int | None) -> None:
+def check_input_size(size: int | None, name: str = "--size") -> None:
     """A requested network input size (None: the model's own) must be a positive multiple of the stride
-    and no larger than memory allows."""
+    and no larger than memory allows; ``name`` is the option or argument the user set it with."""
     if size is not None and (size < STRIDE or size % STRIDE or size > MAX_INPUT_SIZE):
-        raise WLitePoseError(f"--size must be a positive multiple of {STRIDE} up to {MAX_INPUT_SIZE}, not {size}")
+        raise WLitePoseError(f"{name} must be a positive multiple of {STRIDE} up to {MAX_INPUT_SIZE}, not {size}")
 
 
 def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbox:

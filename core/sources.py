@@ -26,6 +26,7 @@ from core.errors import WLitePoseError
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
+MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
 MIXED_SIZES_NOTE = (
     "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
@@ -330,6 +331,12 @@ def is_image_sequence(spec: str) -> bool:
     """An image folder or a single image (a source whose frame rate is ours to choose)."""
     path = Path(str(spec).strip()).expanduser()
     return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def check_image_fps(fps: float, name: str = "--fps") -> None:
+    """The frame rate an image folder is played at (``name``: the option or argument that set it)."""
+    if not 0 < fps <= MAX_FPS:  # also NaN
+        raise WLitePoseError(f"{name} must be above 0 and at most {MAX_FPS:g}, not {fps}")
 
 
 def open_source(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:

@@ -12,15 +12,13 @@ from pathlib import Path
 
 from core.errors import WLitePoseError
 from core.frame_loop import run_frames
-from core.pipeline import PipelineConfig, PosePipeline, tuned_config
+from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import IMAGE_FOLDER_FPS, is_image_sequence, is_live, open_source
-
-MAX_FPS = 1000.0  # --fps above this is a typo, not a camera
+from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_image_sequence, is_live, open_source
 
 
 class StopRequest:
@@ -58,10 +56,8 @@ def resolve_model(model: Path | None, default: Path) -> Path:
 
 def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     """The pipeline the options describe (each threshold range-checked)."""
-    for option in ("detection_threshold", "keypoint_threshold", "smoothing"):
-        value = getattr(args, option)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise WLitePoseError(f"--{option.replace('_', '-')} must be between 0 and 1")
+    options = ("detection_threshold", "keypoint_threshold", "smoothing")
+    check_fractions({f"--{option.replace('_', '-')}": getattr(args, option) for option in options})
     return tuned_config(
         args.size, args.detection_threshold, args.keypoint_threshold, args.smoothing, tracking=not args.no_track
     )
@@ -75,8 +71,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     config = pipeline_config(args)
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError("--threads must be at least 1")
-    if args.fps is not None and not 0 < args.fps <= MAX_FPS:  # also NaN
-        raise WLitePoseError(f"--fps must be above 0 and at most {MAX_FPS:g}, not {args.fps}")
+    if args.fps is not None:
+        check_image_fps(args.fps)
     if args.fps is not None and not any(map(is_image_sequence, args.sources)):
         raise WLitePoseError("--fps sets the frame rate of image folders; videos, webcams and streams have their own")
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)

@@ -1,0 +1,142 @@
+"""The Python API (core.estimator) on the bundled model and sample clip: the same poses `wlitepose track`
+writes, images in the forms users hold them, and one-sentence errors for anything else."""
+
+import csv
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import main
+from core.cli import DEFAULT_MODEL
+from core.errors import WLitePoseError
+from core.estimator import PoseEstimator
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "assets" / "samples" / "vtest_clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def estimator() -> PoseEstimator:
+    if not DEFAULT_MODEL.is_file() or not SAMPLE.is_file():
+        pytest.skip("the bundled model or sample clip is absent")
+    return PoseEstimator()
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    capture = cv2.VideoCapture(str(SAMPLE))
+    for _ in range(10):
+        ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame
+
+
+def test_track_gives_the_poses_the_cli_writes(estimator, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    assert main.main(["track", str(SAMPLE), "--csv", str(out), "--max-frames", "25"]) == 0
+    capsys.readouterr()
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    found = [(frame.index, poses) for frame, poses in estimator.track(SAMPLE, max_frames=25)]
+    assert [index for index, _ in found] == list(range(25))
+    expected = [(int(r["frame"]), int(r["track_id"]), float(r["nose_x"] or "nan")) for r in rows]
+    got = [
+        (index, int(tid), float(xy[0, 0]))
+        for index, poses in found
+        for tid, xy in zip(poses.track_ids, poses.xy, strict=True)
+    ]
+    assert [row[:2] for row in got] == [row[:2] for row in expected]
+    np.testing.assert_allclose([row[2] for row in got], [row[2] for row in expected], atol=0.01)
+    assert max(tid for _, tid, _ in got) >= 3  # several pedestrians confirmed
+
+
+def test_estimate_finds_people_untracked_inside_the_image(estimator, image):
+    poses = estimator.estimate(image)
+    assert len(poses) >= 2 and poses.num_keypoints == len(estimator.keypoint_names) == 17
+    assert (poses.track_ids == -1).all()
+    xy = poses.xy[poses.visible]
+    assert (xy >= 0).all() and (xy[:, 0] <= image.shape[1] - 1).all() and (xy[:, 1] <= image.shape[0] - 1).all()
+    again = estimator.estimate(image)  # no state carried between calls
+    np.testing.assert_array_equal(again.xy, poses.xy)
+
+
+def test_grey_bgra_and_strided_images_are_taken(estimator, image):
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    np.testing.assert_array_equal(estimator.estimate(grey).xy, estimator.estimate(cv2.merge([grey] * 3)).xy)
+    bgra = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+    np.testing.assert_array_equal(estimator.estimate(bgra).xy, estimator.estimate(image).xy)
+    flipped = image[:, ::-1]  # a view with a negative stride
+    np.testing.assert_array_equal(estimator.estimate(flipped).xy, estimator.estimate(flipped.copy()).xy)
+
+
+def test_track_frame_confirms_ids_and_reset_starts_them_again(estimator, image):
+    estimator.reset()
+    first = estimator.track_frame(image)
+    second = estimator.track_frame(image, timestamp_s=0.1)
+    assert (first.track_ids == -1).all()  # a track is confirmed on its second frame
+    ids = sorted(second.track_ids)
+    assert ids == list(range(1, len(second) + 1))
+    estimator.reset()
+    estimator.track_frame(image)
+    assert sorted(estimator.track_frame(image).track_ids) == ids
+
+
+def test_draw_returns_an_annotated_copy(estimator, image):
+    before = image.copy()
+    drawn = estimator.draw(image, estimator.estimate(image))
+    np.testing.assert_array_equal(image, before)
+    assert drawn.shape == image.shape and (drawn != image).any(axis=2).mean() > 0.001
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (lambda im: im.astype(np.float32), "8-bit (uint8), not float32"),
+        (lambda im: im[:0], "not (0, 768, 3)"),
+        (lambda im: im[..., :2], "not (576, 768, 2)"),
+        (lambda im: "photo.jpg", "numpy array (as cv2.imread returns), not str"),
+    ],
+)
+def test_bad_images_are_refused_in_one_sentence(estimator, image, bad, words):
+    with pytest.raises(WLitePoseError, match=re.escape(words)):
+        estimator.estimate(bad(image))
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"input_size": 100}, "input_size must be a positive multiple of 32 up to 2048, not 100"),
+        ({"detection_threshold": 1.5}, "detection_threshold must be between 0 and 1"),
+        ({"smoothing": float("nan")}, "smoothing must be between 0 and 1"),
+        ({"model": "absent.onnx"}, "model file absent.onnx does not exist"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
+    with pytest.raises(WLitePoseError, match=re.escape(words)):
+        PoseEstimator(**kwargs)
+
+
+def test_bad_track_arguments_are_refused_before_any_frame(estimator, tmp_path):
+    with pytest.raises(WLitePoseError, match="max_frames must be at least 1, not 0"):
+        estimator.track(SAMPLE, max_frames=0)
+    with pytest.raises(WLitePoseError, match="fps must be above 0 and at most 1000, not -1"):
+        estimator.track(tmp_path, fps=-1)
+    with pytest.raises(WLitePoseError, match="does not exist"):
+        next(estimator.track(tmp_path / "absent.mp4"))
+
+
+def test_the_readme_example_runs(estimator, tmp_path, monkeypatch, capsys):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "assets").symlink_to(ROOT / "assets")  # the example's paths are the repository's
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    counts = {int(k): int(v) for k, v in re.findall(r"(\d+): (\d+)", printed)}  # wrist points per track ID
+    assert 1 in counts and len(counts) >= 3 and max(counts.values()) >= 30, printed
+    assert cv2.imread(str(tmp_path / "poses.png")).shape == (576, 768, 3)
