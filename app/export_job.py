@@ -24,7 +24,7 @@ from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sources import open_source
+from core.sources import IMAGE_FOLDER_FPS, open_source
 
 PROGRESS_EVERY_S = 0.2
 
@@ -35,6 +35,7 @@ class ExportRequest:
     model: str
     config: PipelineConfig
     overlay: Overlay
+    image_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at
 
 
 class ExportJob(QObject):
@@ -92,7 +93,7 @@ class ExportJob(QObject):
         """One file; returns the frames written and what to tell about it (a video cut short, a folder's
         skipped images), if anything."""
         done = 0
-        with open_source(spec) as source:
+        with open_source(spec, self.request.image_fps) as source:
             total = source.frame_count
             started = last_report = time.perf_counter()
             frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay)

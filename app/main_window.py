@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self.controls.apply(s)
         self.transport.set_speed(s.speed)
         self.transport.keep_pace.setChecked(s.keep_pace)
+        self.transport.fps_box.setValue(s.folder_fps)
         self.export_panel.set_formats(s.export_formats)
         self.export_panel.folder.setText(s.export_dir)
         self.source_bar.start_dir = self.controls.start_dir = s.last_dir
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         worker = self.handle.worker
         worker.frame_ready.connect(self._show_frame)
         worker.opened.connect(self._opened)
+        worker.rate_changed.connect(self._rate_changed)
         worker.model_loaded.connect(self._model_loaded)
         worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         self.transport.seek_requested.connect(self.handle.seek)
         self.transport.speed_changed.connect(self.handle.set_speed)
         self.transport.keep_pace_changed.connect(self.handle.set_keep_pace)
+        self.transport.image_fps_changed.connect(self.handle.set_image_fps)
         self.controls.pipeline_changed.connect(self._pipeline_changed)
         self.controls.overlay_changed.connect(self._overlay_changed)
         self.controls.model_requested.connect(self.load_model)
@@ -160,6 +163,7 @@ class MainWindow(QMainWindow):
         self.frame_saver.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
         self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
+        self.handle.set_image_fps(self.transport.fps_box.value())
         self.handle.set_overlay(self._overlay())
 
     def _actions(self) -> dict:
@@ -256,7 +260,11 @@ class MainWindow(QMainWindow):
         self.settings = self.controls.read(self.settings)
         overlay = dataclasses.replace(self._overlay(), mirror=False)  # files keep the camera's view
         request = ExportRequest(
-            jobs=tuple(jobs), model=self.model_path, config=pipeline_config(self.settings), overlay=overlay
+            jobs=tuple(jobs),
+            model=self.model_path,
+            config=pipeline_config(self.settings),
+            overlay=overlay,
+            image_fps=self.transport.fps_box.value(),
         )
         self.export_panel.start_export(request)
         self._side.ensureWidgetVisible(self.export_panel.progress)  # a small window keeps it below the fold
@@ -360,13 +368,25 @@ class MainWindow(QMainWindow):
         self._play_speed = float("inf")
         self._last_frame_time = 0.0
         self.dashboard.clear()
-        self.transport.set_source(info.frame_count, info.fps, info.is_live)
+        self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
+        self._describe_source(info)
+        self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
+        self.statusBar().showMessage(f"Opened {without_password(info.spec)}", 5000)
+
+    def _rate_changed(self, info: SourceInfo) -> None:
+        self.source = info
+        self._play_speed = float("inf")  # measured afresh at the new rate
+        self.transport.set_rate(info.fps)
+        if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
+            self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
+        self._describe_source(info)
+        self.statusBar().showMessage(f"{Path(info.spec).name} now plays at {info.fps:g} fps; tracks start over", 5000)
+
+    def _describe_source(self, info: SourceInfo) -> None:
         width, height = info.size
         kind = "live" if info.is_live else f"{info.frame_count or '?'} frames"
         name = Path(info.spec).name or info.spec
-        self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:.0f} fps · {kind}")
-        self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
-        self.statusBar().showMessage(f"Opened {without_password(info.spec)}", 5000)
+        self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:g} fps · {kind}")
 
     def _model_loaded(self, info, path: str) -> None:
         self.model_path = path
@@ -442,6 +462,7 @@ class MainWindow(QMainWindow):
             self.controls.read(self.settings),
             speed=self.transport.speed,
             keep_pace=self.transport.keep_pace.isChecked(),
+            folder_fps=self.transport.fps_box.value(),
             export_dir=self.export_panel.folder.text(),
             export_formats=self.export_panel.formats(),
         )

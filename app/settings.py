@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from core.decode import DecodeConfig
 from core.pipeline import PipelineConfig, tuned_config
+from core.sources import IMAGE_FOLDER_FPS
 from core.tracker import TrackerConfig
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -38,6 +39,7 @@ class AppSettings:
     mirror: bool = False
     speed: float = 1.0
     keep_pace: bool = True
+    folder_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at (track's --fps)
     last_dir: str = ""
     last_url: str = ""
     export_dir: str = ""

@@ -1,12 +1,23 @@
-"""Transport for file sources: play/pause, step, seek slider, speed, keep pace, and the frame counter."""
+"""Transport for file sources: play/pause, step, seek slider, speed, keep pace, the frame counter, and an
+image folder's frame rate."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QWidget,
+)
 
 from app.theme import TEXT
+from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 
 SPEEDS = (("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0), ("Max", 0.0))  # 0 = no pacing
 
@@ -17,6 +28,7 @@ class Transport(QWidget):
     seek_requested = Signal(int)
     speed_changed = Signal(float)
     keep_pace_changed = Signal(bool)
+    image_fps_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +50,7 @@ class Transport(QWidget):
         self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Seek (Home / End, Page Up / Page Down)")
+        self.slider.setMinimumWidth(120)  # a narrow window squeezes the labels, not the slider away
         self.slider.sliderMoved.connect(self.seek_requested)
         self.slider.actionTriggered.connect(self._on_slider_action)
         self.position = QLabel("—")
@@ -56,6 +69,18 @@ class Transport(QWidget):
             "off, every frame is shown, however slowly. Recording always keeps every frame."
         )
         self.keep_pace.toggled.connect(self.keep_pace_changed)
+        self.fps_box = QDoubleSpinBox()
+        self.fps_box.setRange(0.01, MAX_FPS)
+        self.fps_box.setDecimals(2)
+        self.fps_box.setSuffix(" fps")
+        self.fps_box.setMaximumWidth(self.fps_box.fontMetrics().horizontalAdvance("1000.00 fps") + 36)
+        self.fps_box.setValue(IMAGE_FOLDER_FPS)
+        self.fps_box.setKeyboardTracking(False)  # typed digits count once Enter is pressed or focus leaves
+        self.fps_box.setToolTip(
+            "The frame rate an image folder plays at: it sets the frames' timestamps and how long\n"
+            "the tracker waits for a person it lost (frames extracted at 10 fps: 10; track's --fps)"
+        )
+        self.fps_box.valueChanged.connect(self.image_fps_changed)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -64,6 +89,7 @@ class Transport(QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.position)
+        layout.addWidget(self.fps_box)
         layout.addWidget(self.speed_box)
         layout.addWidget(self.keep_pace)
         self._fps = 0.0
@@ -77,9 +103,10 @@ class Transport(QWidget):
         row = self.speed_box.findData(speed)
         self.speed_box.setCurrentIndex(row if row >= 0 else self.speed_box.findData(1.0))
 
-    def set_source(self, frame_count: int | None, fps: float, live: bool) -> None:
-        """Files get the whole transport; live sources only play/pause."""
+    def set_source(self, frame_count: int | None, fps: float, live: bool, images: bool = False) -> None:
+        """Files get the whole transport; live sources only play/pause; image folders their frame rate too."""
         self._fps = fps
+        self.fps_box.setVisible(images)
         seekable = not live and bool(frame_count)
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
             widget.setEnabled(seekable)
@@ -92,6 +119,10 @@ class Transport(QWidget):
         self.play_button.setChecked(playing)
         self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
         self.play_button.blockSignals(False)
+
+    def set_rate(self, fps: float) -> None:
+        """The open source plays at ``fps`` now (an image folder's rate changed): the clock follows."""
+        self._fps = fps
 
     def show_position(self, index: int, count: int | None) -> None:
         if count:

@@ -11,6 +11,7 @@ dropped too.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -28,7 +29,7 @@ from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import output_paths, written_names
-from core.sources import Frame, FrameSource, open_source
+from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, ImageFolderSource, open_source
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SourceInfo:
     size: tuple[int, int]
     frame_count: int | None
     is_live: bool
+    images: bool = False  # an image folder or image: its frame rate is the user's to set
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def user_message(error: Exception) -> str:
 
 class PoseWorker(QObject):
     opened = Signal(object)  # SourceInfo
+    rate_changed = Signal(object)  # SourceInfo: the open image folder now plays at another frame rate
     frame_ready = Signal()  # take the packet with take_packet()
     model_loaded = Signal(object, str)  # ModelInfo, path
     playing_changed = Signal(bool)
@@ -101,6 +104,7 @@ class PoseWorker(QObject):
         self._playing = False
         self._speed = 1.0
         self._keep_pace = True
+        self._image_fps = IMAGE_FOLDER_FPS  # the rate image folders play at
         self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
         # the people a pipeline found on a frame (None: no model then), to draw that frame again
@@ -139,7 +143,7 @@ class PoseWorker(QObject):
         if self._info is not None and self._info.spec == spec and self._info.is_live:
             self._close_source()
         try:
-            source = open_source(spec)
+            source = open_source(spec, self._image_fps)
         except Exception as error:  # noqa: BLE001 (shown to the user, the worker carries on)
             self.error.emit(user_message(error))
             return
@@ -148,7 +152,10 @@ class PoseWorker(QObject):
             self._packet = None  # the last source's frame, not yet shown, is not this one's
         self._source = source
         self._frames = iter(source)
-        self._info = SourceInfo(spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live)
+        images = isinstance(source, ImageFolderSource)
+        self._info = SourceInfo(
+            spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, images
+        )
         if self._pipeline is not None:
             self._pipeline.reset()
         self._trails = Trails()
@@ -213,6 +220,23 @@ class PoseWorker(QObject):
     @Slot(bool)
     def set_keep_pace(self, keep: bool) -> None:
         self._keep_pace = keep
+
+    @Slot(float)
+    def set_image_fps(self, fps: float) -> None:
+        """The rate image folders play at (their timestamps, the tracker's timing). An open folder changes
+        rate where it stands: its tracks start over as after a seek, and a recording ends, since its
+        file's timestamps and frame rate are the old ones."""
+        self._image_fps = fps
+        if self._info is None or not self._info.images or fps == self._info.fps:
+            return
+        self.stop_recording()
+        self._source.fps = fps
+        self._info = dataclasses.replace(self._info, fps=fps)
+        if self._pipeline is not None:
+            self._pipeline.reset(restart_ids=False)
+        self._trails = Trails()
+        self._next_due = time.perf_counter()
+        self.rate_changed.emit(self._info)
 
     @Slot(int)
     def step(self, delta: int) -> None:
@@ -492,6 +516,7 @@ class WorkerHandle(QObject):
     _play = Signal(bool)
     _speed = Signal(float)
     _keep_pace = Signal(bool)
+    _image_fps = Signal(float)
     _step = Signal(int)
     _seek = Signal(int)
     _record = Signal(object)
@@ -513,6 +538,7 @@ class WorkerHandle(QObject):
             (self._play, self.worker.set_playing),
             (self._speed, self.worker.set_speed),
             (self._keep_pace, self.worker.set_keep_pace),
+            (self._image_fps, self.worker.set_image_fps),
             (self._step, self.worker.step),
             (self._seek, self.worker.seek),
             (self._record, self.worker.start_recording),
@@ -542,6 +568,9 @@ class WorkerHandle(QObject):
 
     def set_keep_pace(self, keep: bool) -> None:
         self._keep_pace.emit(keep)
+
+    def set_image_fps(self, fps: float) -> None:
+        self._image_fps.emit(fps)
 
     def step(self, delta: int) -> None:
         self._step.emit(delta)

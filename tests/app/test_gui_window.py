@@ -602,3 +602,33 @@ def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: opened.append(args[2]) or ("", ""))
     window.controls.choose_model()
     assert opened == [str(model_path.parent)]
+
+
+def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frames_folder, video, tmp_path):
+    set_thresholds(window, 0.0, 0.0)  # the untrained model's people, on every frame
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    assert not window.transport.fps_box.isVisibleTo(window)  # a video has its own rate
+    play(qtbot, window, frames_folder, frames=1)
+    window.handle.set_playing(False)
+    assert window.transport.fps_box.isVisibleTo(window) and "· 30 fps ·" in window.source_bar.current.text()
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.record_button.isChecked(), timeout=10000)
+    window.transport.fps_box.setValue(10)
+    qtbot.waitUntil(lambda: window.source.fps == 10, timeout=10000)
+    assert "· 10 fps ·" in window.source_bar.current.text()
+    # the recording's timestamps and sidecar were at 30 fps: it ends rather than mix two rates
+    qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=10000)
+    assert json.loads((tmp_path / "vtest_frames_live.csv.json").read_text())["fps"] == 30
+
+    window.export_panel.export_button.click()  # the whole folder at the rate set
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert json.loads((tmp_path / "vtest_frames.csv.json").read_text())["fps"] == 10
+    times = {row["frame"]: row["time_s"] for row in csv.DictReader((tmp_path / "vtest_frames.csv").open())}
+    assert float(times["3"]) == pytest.approx(0.3)
+    window.close()
+    again = MainWindow(QSettings(), cameras=[])  # and the rate is remembered
+    qtbot.addWidget(again)
+    assert again.transport.fps_box.value() == 10
+    again.close()
