@@ -13,14 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
 from core.decode import DecodeConfig
 from core.pipeline import PipelineConfig, tuned_config
 from core.sources import IMAGE_FOLDER_FPS
 from core.tracker import TrackerConfig
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-BUNDLED_MODEL = ASSETS / "wlitepose_xs_256.onnx"
-SAMPLE_VIDEO = ASSETS / "samples" / "vtest_clip.mp4"
+BUNDLED_MODEL = DEFAULT_MODEL
+SAMPLE_VIDEO = SAMPLE_CLIP
 INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
 EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
 

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from model_latency import MIN_RUNS, measure  # first: this checkout's packages on the path, the train extra checked
+
+# isort: split
 import onnx
-from model_latency import MIN_RUNS, measure  # also puts this checkout's packages on the path
 from onnx import numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 

@@ -19,9 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
+
+from models.errors import ModelError, require_train_extra  # noqa: E402
+
+try:
+    require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")  # this one, or compression.py importing it
+except ModelError as error:
+    sys.exit(str(error))
+
+import torch  # noqa: E402
 
 from models.export import build_metadata, export_onnx  # noqa: E402
 from models.schemas import COCO17  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import DEFAULT_MODEL
+from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
 from core.draw import draw_poses
 from core.errors import WLitePoseError
 from core.pipeline import PosePipeline, check_fractions, tuned_config
@@ -29,6 +29,8 @@ from core.poses import Poses
 from core.preprocess import check_input_size
 from core.session import PoseModel
 from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, open_source
+
+__all__ = ["PoseEstimator", "SAMPLE_CLIP", "as_bgr"]  # SAMPLE_CLIP: the bundled clip, wherever it is installed
 
 
 class PoseEstimator:
@@ -49,6 +51,8 @@ class PoseEstimator:
         threads: int | None = None,
     ) -> None:
         check_input_size(input_size, "input_size")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise WLitePoseError(f"threads must be a whole number of at least 1, not {threads}")
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({**thresholds, "smoothing": smoothing})
         if model is None:

@@ -32,7 +32,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 def run(name: str, args: argparse.Namespace) -> int:
     from models.errors import require_train_extra
 
-    require_train_extra(name)
+    require_train_extra(f"`wlitepose {name}`")
     return _info(args) if name == "info" else _export(args)
 
 

@@ -6,13 +6,14 @@ class ModelError(ValueError):
 
 
 def require_train_extra(command: str) -> None:
-    """`info`, `export` and `train` run torch and onnx, which inference never installs: say how to get them."""
+    """`info`, `export`, `train` and the model benchmarks run torch and onnx, which inference never installs:
+    say how to get them. ``command`` is what the user ran (`wlitepose info`, benchmarks/model_latency.py)."""
     try:
         import onnx  # noqa: F401
         import torch  # noqa: F401
     except ImportError as error:
         raise ModelError(
-            f"`wlitepose {command}` needs the train extra ({error.name} is not installed): "
+            f"{command} needs the train extra ({error.name} is not installed): "
             "pip install torch==2.13.0, then the project with its train extra "
             "(in the repository: pip install -e '.[train]')"
         ) from None

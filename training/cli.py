@@ -139,7 +139,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 def run(name: str, args: argparse.Namespace) -> int:
     from models.errors import require_train_extra
 
-    require_train_extra(name)
+    require_train_extra(f"`wlitepose {name}`")
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
     from core.sinks.base import writable
