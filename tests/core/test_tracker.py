@@ -152,3 +152,23 @@ def test_a_timestamp_that_is_not_a_number_or_jumps_back_keeps_the_tracker_sane()
     back = [int(tracker.update(pose, t).track_ids[0]) for t in (0.16 - 10.0, 0.2 - 10.0)]
     assert back == [-1, 2]  # ten seconds back: the tracks start over, with an ID never given before
     assert tracker.update(pose, 0.24 - 10.0).track_ids[0] == 2  # and the clock follows the new times
+
+
+def test_frame_times_however_computed_give_the_same_tracks():
+    """A person last seen exactly max_lost_s ago (ten frames at 10 fps) comes back: i / 10, i * 0.1 and clocks
+    that started long ago disagree in their last bits there, and must not disagree about the ID."""
+    body = _bodies(3, 1)[0] + [320.0, 240.0]
+    frames = [
+        Poses(body[None] + [2.0 * i, 0.0], np.ones((1, K)), np.ones(1)) if not 3 <= i <= 11 else Poses.empty(K)
+        for i in range(16)
+    ]
+    runs = []
+    for start, step in ((0.0, None), (0.0, 0.1), (100.0, None), (1e6, 0.1)):
+        times = [start + (i / 10 if step is None else i * step) for i in range(len(frames))]
+        tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), SIGMAS)
+        runs.append([tracker.update(p, t) for p, t in zip(frames, times, strict=True)])
+    assert runs[0][12].track_ids.tolist() == [1]  # seen exactly the limit ago: still the same person
+    for run in runs[1:]:
+        for a, b in zip(runs[0], run, strict=True):
+            np.testing.assert_array_equal(a.track_ids, b.track_ids)
+            np.testing.assert_allclose(a.xy, b.xy, atol=1e-3)
