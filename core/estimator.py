@@ -6,16 +6,21 @@
     for frame, poses in estimator.track("clip.mp4"):
         print(frame.index, poses.track_ids, poses.xy[:, estimator.keypoint_names.index("left_wrist")])
 
-Images are OpenCV's BGR uint8 arrays (a grey image or one with an alpha channel is taken too). Poses
-hold numpy arrays in image pixels: ``xy`` (N, K, 2) with NaN for a joint not found,
-``keypoint_scores`` (N, K), ``scores`` (N,) and ``track_ids`` (N,), -1 for a person not tracked or
-not yet confirmed. Bad input raises ``WLitePoseError`` with a one-sentence message.
+Images are OpenCV's BGR uint8 arrays (a grey image or one with an alpha channel is taken too; an RGB
+array, as PIL gives, needs cv2.cvtColor(image, cv2.COLOR_RGB2BGR) first). Poses hold numpy arrays in
+image pixels: ``xy`` (N, K, 2) with NaN for a joint not found, ``keypoint_scores`` (N, K), ``scores``
+(N,) and ``track_ids`` (N,), -1 for a person not tracked or not yet confirmed. Bad input raises
+``WLitePoseError`` with a one-sentence message. An estimator is not shared between threads: each
+thread makes its own (they are cheap next to the frames they run).
 """
 
 from __future__ import annotations
 
+import numbers
+import os
+import warnings
 from collections.abc import Iterator
-from itertools import islice
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -24,7 +29,7 @@ import numpy as np
 from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
 from core.draw import draw_poses
 from core.errors import WLitePoseError
-from core.pipeline import PosePipeline, check_fractions, tuned_config
+from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.poses import Poses
 from core.preprocess import check_input_size
 from core.session import PoseModel
@@ -32,13 +37,15 @@ from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, open_source
 
 __all__ = ["PoseEstimator", "SAMPLE_CLIP", "as_bgr"]  # SAMPLE_CLIP: the bundled clip, wherever it is installed
 
+MAX_DRAWN_PX = 1e5  # joints further out than this are not drawn (OpenCV's integer coordinates overflow)
+
 
 class PoseEstimator:
     """A model with its decoding and tracking settings (None: the defaults `wlitepose track` uses).
 
     ``estimate`` finds the people in one image; ``track`` runs a whole source with stable IDs and
-    smoothed joints; ``track_frame`` does the same for frames your own loop reads (a new scene:
-    ``reset``)."""
+    smoothed joints, each call with tracks of its own; ``track_frame`` tracks the frames your own loop
+    reads (``reset`` before a new scene)."""
 
     def __init__(
         self,
@@ -50,18 +57,15 @@ class PoseEstimator:
         smoothing: float | None = None,
         threads: int | None = None,
     ) -> None:
-        check_input_size(input_size, "input_size")
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise WLitePoseError(f"threads must be a whole number of at least 1, not {threads}")
+        check_input_size(_number(input_size, "input_size", whole=True), "input_size")
+        if _number(threads, "threads", whole=True) is not None and threads < 1:
+            raise WLitePoseError(f"threads must be at least 1, not {threads}")
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
-        check_fractions({**thresholds, "smoothing": smoothing})
-        if model is None:
-            if not DEFAULT_MODEL.is_file():
-                raise WLitePoseError(f"the bundled model {DEFAULT_MODEL} is not installed; pass a model file")
-            model = DEFAULT_MODEL
-        self.model = PoseModel(model, threads)
-        self._detector = PosePipeline(self.model, tuned_config(input_size, **thresholds, tracking=False))
-        self._tracker = PosePipeline(self.model, tuned_config(input_size, **thresholds, smoothing=smoothing))
+        check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
+        self.model = PoseModel(_model_path(model), threads)
+        self._config: PipelineConfig = tuned_config(input_size, **thresholds, smoothing=smoothing)
+        self._detector = PosePipeline(self.model, replace(self._config, tracker=None))
+        self._tracker = PosePipeline(self.model, self._config)
 
     @property
     def keypoint_names(self) -> list[str]:
@@ -78,36 +82,76 @@ class PoseEstimator:
         return self._detector.process(as_bgr(image), 0.0).poses
 
     def track_frame(self, image: np.ndarray, timestamp_s: float | None = None) -> Poses:
-        """The people in the next frame of a sequence, with IDs and smoothed joints. ``timestamp_s`` is the
-        frame's time in seconds (None: one frame at 30 fps after the last), which sets how far people may
-        move and how long one may be lost before the ID is let go."""
-        timestamp = float("nan") if timestamp_s is None else float(timestamp_s)
+        """The people in the next frame of your sequence, with IDs and smoothed joints (a person's first
+        frame has ID -1: a track is confirmed on its second). ``timestamp_s`` is the frame's time in
+        seconds, which sets how far people may move and how long one may be lost (1 s) before the ID is
+        let go; None, or a time not after the last, counts as one frame at 30 fps on, and a time more
+        than 1 s before the last starts new tracks (with new IDs), as a jump back in a video does."""
+        timestamp = float("nan") if timestamp_s is None else float(_number(timestamp_s, "timestamp_s"))
         return self._tracker.process(as_bgr(image), timestamp).poses
 
     def reset(self) -> None:
-        """Forget every track: the next frame starts a new scene, with IDs from 1 again."""
+        """Forget the tracks of ``track_frame``: the next frame starts a new scene, with IDs from 1 again."""
         self._tracker.reset()
 
     def track(
-        self, source: str | Path | int, *, max_frames: int | None = None, fps: float = IMAGE_FOLDER_FPS
+        self, source: str | Path | int, *, max_frames: int | None = None, fps: float | None = None
     ) -> Iterator[tuple[Frame, Poses]]:
-        """Each frame of a video file, image folder (played at ``fps``), webcam index or stream URL with
-        its tracked poses, from new tracks. A webcam or stream runs until ``max_frames`` or until the loop
-        stops; the source is closed when the loop ends or is left early."""
-        if max_frames is not None and max_frames < 1:
+        """Each frame of a video file, image folder or image, webcam index or stream URL with its tracked
+        poses, on tracks of its own (IDs from 1). An image folder plays at ``fps`` (default 30; videos,
+        webcams and streams have their own rate) and its frames carry their file as ``frame.path``; an
+        image that cannot be read is passed over with a warning. A webcam or stream runs until
+        ``max_frames`` or until the loop stops. The source closes when the loop ends; a loop left early
+        closes it at once when it holds no reference to the iterator (else call its ``close()``)."""
+        if not isinstance(source, (str, os.PathLike, int)) or isinstance(source, bool):
+            what = type(source).__name__
+            raise WLitePoseError(f"the source must be a path, a webcam index or a stream URL, not a {what}")
+        if _number(max_frames, "max_frames", whole=True) is not None and max_frames < 1:
             raise WLitePoseError(f"max_frames must be at least 1, not {max_frames}")
-        check_image_fps(fps, "fps")
-        return self._track(str(source), max_frames, fps)
+        if fps is not None:
+            check_image_fps(_number(fps, "fps"), [str(source)], "fps")
+        return self._track(str(source), max_frames, IMAGE_FOLDER_FPS if fps is None else float(fps))
 
     def _track(self, source: str, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:
-        self.reset()
+        pipeline = PosePipeline(self.model, self._config)
         with open_source(source, fps) as frames:
-            for frame in islice(frames, max_frames):
-                yield frame, self._tracker.process(frame.image, frame.timestamp_s).poses
+            done = 0
+            for frame in frames:
+                yield frame, pipeline.process(frame.image, frame.timestamp_s).poses
+                done += 1
+                if done == max_frames:
+                    return
+            due = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
+            for note in frames.end_notes(done, due, outputs=False):
+                warnings.warn(note[0].upper() + note[1:], stacklevel=2)
 
     def draw(self, image: np.ndarray, poses: Poses, boxes: bool = True) -> np.ndarray:
-        """A copy of ``image`` with the skeletons (and boxes with track IDs) drawn in."""
-        return draw_poses(as_bgr(image).copy(), poses, self.model.info.skeleton, boxes=boxes)
+        """A BGR copy of ``image`` with the skeletons (and boxes with track IDs) drawn in; joints far outside
+        the image are left out."""
+        if not isinstance(poses, Poses) or poses.num_keypoints != len(self.keypoint_names):
+            raise WLitePoseError(f"poses must be this model's Poses, with {len(self.keypoint_names)} joints a person")
+        far = ~(np.abs(poses.xy) < MAX_DRAWN_PX).all(axis=-1)  # also inf; NaN stays missing
+        shown = replace(poses, xy=np.where(far[..., None], np.nan, poses.xy))
+        return draw_poses(as_bgr(image).copy(), shown, self.model.info.skeleton, boxes=boxes)
+
+
+def _model_path(model: str | os.PathLike | None) -> str | os.PathLike:
+    """The model file a user named (None: the bundled one)."""
+    if model is None:
+        if not DEFAULT_MODEL.is_file():
+            raise WLitePoseError(f"the bundled model {DEFAULT_MODEL} is not installed; pass a model file")
+        return DEFAULT_MODEL
+    if not isinstance(model, (str, os.PathLike)):
+        raise WLitePoseError(f"the model must be the path of an .onnx file, not {model!r}")
+    return model
+
+
+def _number(value, name: str, whole: bool = False):
+    """``value`` unchanged if it is None or a number (a whole one if ``whole``); WLitePoseError otherwise."""
+    kind = numbers.Integral if whole else numbers.Real
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+        raise WLitePoseError(f"{name} must be a {'whole ' * whole}number, not {value!r}")
+    return value
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:

@@ -103,7 +103,9 @@ def file_sha256(path: str | Path) -> str:
 
 
 def check_model_path(path: str | Path) -> Path:
-    path = Path(path)
+    if not str(path).strip():
+        raise WLitePoseError("no model file given: pass the path of an .onnx file")
+    path = Path(path).expanduser()
     if path.is_dir():
         raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")
     if not path.is_file():

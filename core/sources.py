@@ -42,6 +42,7 @@ class Frame:
     index: int
     timestamp_s: float
     image: np.ndarray  # BGR uint8
+    path: Path | None = None  # the image file, for a frame of an image folder
 
 
 class FrameSource:
@@ -156,7 +157,12 @@ class ImageFolderSource(FrameSource):
         self._files = files
         first = next((image for image in map(_read_image, files) if image is not None), None)
         if first is None:
-            what = f"image {path}" if len(files) == 1 else f"none of the {len(files)} images in {path}"
+            if not path.is_dir():
+                what = f"image {path}"
+            elif len(files) == 1:
+                what = f"the only image in {path}, {files[0].name},"
+            else:
+                what = f"none of the {len(files)} images in {path}"
             raise WLitePoseError(f"{what} cannot be read")
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
@@ -189,7 +195,7 @@ class ImageFolderSource(FrameSource):
                     self.unreadable.append(self._files[index])
                 continue
             self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
-            yield Frame(index, index / self.fps, image)
+            yield Frame(index, index / self.fps, image, self._files[index])
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         """The images passed over and, when files were written, that the images differ in size (a folder
@@ -333,10 +339,13 @@ def is_image_sequence(spec: str) -> bool:
     return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def check_image_fps(fps: float, name: str = "--fps") -> None:
-    """The frame rate an image folder is played at (``name``: the option or argument that set it)."""
+def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None:
+    """The frame rate image folders are played at, set for ``sources`` (``name``: the option or argument
+    that set it): a number in range, and a source it applies to."""
     if not 0 < fps <= MAX_FPS:  # also NaN
         raise WLitePoseError(f"{name} must be above 0 and at most {MAX_FPS:g}, not {fps}")
+    if not any(map(is_image_sequence, sources)):
+        raise WLitePoseError(f"{name} sets the frame rate of image folders; videos, webcams and streams have their own")
 
 
 def open_source(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:

@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_image_sequence, is_live, open_source
+from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_live, open_source
 
 
 class StopRequest:
@@ -72,9 +72,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError("--threads must be at least 1")
     if args.fps is not None:
-        check_image_fps(args.fps)
-    if args.fps is not None and not any(map(is_image_sequence, args.sources)):
-        raise WLitePoseError("--fps sets the frame rate of image folders; videos, webcams and streams have their own")
+        check_image_fps(args.fps, args.sources)
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
     model_path = resolve_model(args.model, default_model)
     inputs = (model_path, *args.sources)

@@ -13,6 +13,7 @@ import main
 from core.cli import DEFAULT_MODEL
 from core.errors import WLitePoseError
 from core.estimator import PoseEstimator
+from core.poses import Poses
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "vtest_clip.mp4"
@@ -113,8 +114,13 @@ def test_bad_images_are_refused_in_one_sentence(estimator, image, bad, words):
         ({"detection_threshold": 1.5}, "detection_threshold must be between 0 and 1"),
         ({"smoothing": float("nan")}, "smoothing must be between 0 and 1"),
         ({"model": "absent.onnx"}, "model file absent.onnx does not exist"),
-        ({"threads": 0}, "threads must be a whole number of at least 1, not 0"),
-        ({"threads": 1.5}, "threads must be a whole number of at least 1, not 1.5"),
+        ({"threads": 0}, "threads must be at least 1, not 0"),
+        ({"threads": 1.5}, "threads must be a whole number, not 1.5"),
+        ({"input_size": "256"}, "input_size must be a whole number, not '256'"),
+        ({"detection_threshold": "0.3"}, "detection_threshold must be a number, not '0.3'"),
+        ({"smoothing": True}, "smoothing must be a number, not True"),
+        ({"model": 5}, "the model must be the path of an .onnx file, not 5"),
+        ({"model": ""}, "no model file given"),
     ],
 )
 def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
@@ -122,13 +128,60 @@ def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
         PoseEstimator(**kwargs)
 
 
-def test_bad_track_arguments_are_refused_before_any_frame(estimator, tmp_path):
-    with pytest.raises(WLitePoseError, match="max_frames must be at least 1, not 0"):
-        estimator.track(SAMPLE, max_frames=0)
-    with pytest.raises(WLitePoseError, match="fps must be above 0 and at most 1000, not -1"):
-        estimator.track(tmp_path, fps=-1)
-    with pytest.raises(WLitePoseError, match="does not exist"):
-        next(estimator.track(tmp_path / "absent.mp4"))
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda e, d: e.track(SAMPLE, max_frames=0), "max_frames must be at least 1, not 0"),
+        (lambda e, d: e.track(SAMPLE, max_frames=2.5), "max_frames must be a whole number, not 2.5"),
+        (lambda e, d: e.track(d, fps=-1), "fps must be above 0 and at most 1000, not -1"),
+        (lambda e, d: e.track(d, fps="5"), "fps must be a number, not '5'"),
+        (lambda e, d: e.track(SAMPLE, fps=5), "fps sets the frame rate of image folders"),
+        (lambda e, d: e.track([SAMPLE]), "the source must be a path, a webcam index or a stream URL, not a list"),
+        (lambda e, d: next(e.track(d / "absent.mp4")), "does not exist"),
+        (lambda e, d: e.track_frame(np.zeros((8, 8, 3), np.uint8), "1.0"), "timestamp_s must be a number, not '1.0'"),
+    ],
+)
+def test_bad_track_arguments_are_refused_in_one_sentence(estimator, tmp_path, call, words):
+    with pytest.raises(WLitePoseError, match=re.escape(words)):
+        call(estimator, tmp_path)
+
+
+def test_each_track_call_has_tracks_of_its_own(estimator, image):
+    alone = [poses.track_ids.tolist() for _, poses in estimator.track(SAMPLE, max_frames=12)]
+    first, second = estimator.track(SAMPLE, max_frames=12), estimator.track(SAMPLE, max_frames=12)
+    estimator.reset()
+    for (_, a), (_, b) in zip(first, second, strict=True):  # interleaved, with track_frame in between
+        estimator.track_frame(image)
+        assert a.track_ids.tolist() == b.track_ids.tolist()
+    replay = [poses.track_ids.tolist() for _, poses in estimator.track(SAMPLE, max_frames=12)]
+    assert replay == alone and any(ids and min(ids) >= 1 for ids in alone)
+
+
+def test_an_image_folder_gives_each_frames_file_and_warns_of_unreadable_ones(estimator, image, tmp_path):
+    for name in ("a1.png", "a2.png", "a10.png"):
+        cv2.imwrite(str(tmp_path / name), image)
+    (tmp_path / "a3.png").write_bytes(b"not an image")
+    with pytest.warns(UserWarning, match=r"Skipped .*a3\.png: it cannot be read as an image"):
+        frames = [(frame.index, frame.path.name, frame.timestamp_s) for frame, _ in estimator.track(tmp_path, fps=4)]
+    assert frames == [(0, "a1.png", 0.0), (1, "a2.png", 0.25), (3, "a10.png", 0.75)]
+
+
+def test_draw_refuses_other_poses_and_leaves_out_joints_far_outside(estimator, image):
+    poses = estimator.estimate(image)
+    with pytest.raises(WLitePoseError, match="with 17 joints a person"):
+        estimator.draw(image, Poses(poses.xy[:, :5], poses.keypoint_scores[:, :5], poses.scores))
+    wild = Poses(
+        np.where(np.arange(17)[None, :, None] % 2, np.inf, -1e12) + poses.xy * 0, poses.keypoint_scores, poses.scores
+    )
+    np.testing.assert_array_equal(estimator.draw(image, wild, boxes=False), image)
+
+
+def test_a_model_path_with_a_tilde_is_the_users_home(monkeypatch, tmp_path):
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("the bundled model is absent")
+    (tmp_path / "m.onnx").write_bytes(DEFAULT_MODEL.read_bytes())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert PoseEstimator("~/m.onnx").model.path == tmp_path / "m.onnx"
 
 
 def test_the_readme_example_runs(estimator, tmp_path, monkeypatch, capsys):
