@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.controls.apply(s)
         self.transport.set_speed(s.speed)
         self.transport.keep_pace.setChecked(s.keep_pace)
-        self.transport.fps_box.setValue(s.folder_fps)
+        self.transport.set_image_fps(s.folder_fps)
         self.export_panel.set_formats(s.export_formats)
         self.export_panel.folder.setText(s.export_dir)
         self.source_bar.start_dir = self.controls.start_dir = s.last_dir
@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         self.frame_saver.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
         self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
-        self.handle.set_image_fps(self.transport.fps_box.value())
+        self.handle.set_image_fps(self.transport.image_fps())
         self.handle.set_overlay(self._overlay())
 
     def _actions(self) -> dict:
@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
             model=self.model_path,
             config=pipeline_config(self.settings),
             overlay=overlay,
-            image_fps=self.transport.fps_box.value(),
+            image_fps=self.transport.image_fps(),
         )
         self.export_panel.start_export(request)
         self._side.ensureWidgetVisible(self.export_panel.progress)  # a small window keeps it below the fold
@@ -462,7 +462,7 @@ class MainWindow(QMainWindow):
             self.controls.read(self.settings),
             speed=self.transport.speed,
             keep_pace=self.transport.keep_pace.isChecked(),
-            folder_fps=self.transport.fps_box.value(),
+            folder_fps=self.transport.image_fps(),
             export_dir=self.export_panel.folder.text(),
             export_formats=self.export_panel.formats(),
         )

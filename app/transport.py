@@ -75,12 +75,14 @@ class Transport(QWidget):
         self.fps_box.setSuffix(" fps")
         self.fps_box.setMaximumWidth(self.fps_box.fontMetrics().horizontalAdvance("1000.00 fps") + 36)
         self.fps_box.setValue(IMAGE_FOLDER_FPS)
-        self.fps_box.setKeyboardTracking(False)  # typed digits count once Enter is pressed or focus leaves
+        self.fps_box.setKeyboardTracking(False)
+        self.fps_box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel turns it only once clicked into
         self.fps_box.setToolTip(
             "The frame rate an image folder plays at: it sets the frames' timestamps and how long\n"
             "the tracker waits for a person it lost (frames extracted at 10 fps: 10; track's --fps)"
         )
-        self.fps_box.valueChanged.connect(self.image_fps_changed)
+        self._applied_fps = self.fps_box.value()
+        self.fps_box.editingFinished.connect(self._apply_fps)  # typed, stepped or wheeled: on Enter or leaving
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -119,6 +121,24 @@ class Transport(QWidget):
         self.play_button.setChecked(playing)
         self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
         self.play_button.blockSignals(False)
+
+    def set_image_fps(self, fps: float) -> None:
+        """The rate folders play at, as remembered (the box clamps it to its range)."""
+        self.fps_box.setValue(fps)
+        self._applied_fps = self.fps_box.value()
+
+    def image_fps(self) -> float:
+        """The rate in the box, also when typed and not yet applied (an export started with Ctrl+E)."""
+        self.fps_box.interpretText()
+        self._apply_fps()
+        return self._applied_fps
+
+    def _apply_fps(self) -> None:
+        if self.fps_box.value() != self._applied_fps:
+            self._applied_fps = self.fps_box.value()
+            self.image_fps_changed.emit(self._applied_fps)
+        if self.fps_box.hasFocus():  # the player's keys (Space, arrows) work again
+            self.play_button.setFocus()
 
     def set_rate(self, fps: float) -> None:
         """The open source plays at ``fps`` now (an image folder's rate changed): the clock follows."""

@@ -39,7 +39,7 @@ class SourceInfo:
     size: tuple[int, int]
     frame_count: int | None
     is_live: bool
-    images: bool = False  # an image folder or image: its frame rate is the user's to set
+    images: bool = False  # an image folder: its frame rate is the user's to set
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class PoseWorker(QObject):
             self._packet = None  # the last source's frame, not yet shown, is not this one's
         self._source = source
         self._frames = iter(source)
-        images = isinstance(source, ImageFolderSource)
+        images = isinstance(source, ImageFolderSource) and source.frame_files is not None  # a folder, not one image
         self._info = SourceInfo(
             spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, images
         )
@@ -232,6 +232,9 @@ class PoseWorker(QObject):
         self.stop_recording()
         self._source.fps = fps
         self._info = dataclasses.replace(self._info, fps=fps)
+        if self._last_frame is not None:  # the paused frame, tracked again later, at its time in the new rate
+            self._last_frame = dataclasses.replace(self._last_frame, timestamp_s=self._last_frame.index / fps)
+            self._found = None
         if self._pipeline is not None:
             self._pipeline.reset(restart_ids=False)
         self._trails = Trails()

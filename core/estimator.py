@@ -103,14 +103,15 @@ class PoseEstimator:
         image that cannot be read is passed over with a warning. A webcam or stream runs until
         ``max_frames`` or until the loop stops. The source closes when the loop ends; a loop left early
         closes it at once when it holds no reference to the iterator (else call its ``close()``)."""
-        if not isinstance(source, (str, os.PathLike, int)) or isinstance(source, bool):
+        if not isinstance(source, (str, os.PathLike, numbers.Integral)) or isinstance(source, bool):
             what = type(source).__name__
             raise WLitePoseError(f"the source must be a path, a webcam index or a stream URL, not a {what}")
+        source = str(int(source)) if isinstance(source, numbers.Integral) else str(source)
         if _number(max_frames, "max_frames", whole=True) is not None and max_frames < 1:
             raise WLitePoseError(f"max_frames must be at least 1, not {max_frames}")
         if fps is not None:
-            check_image_fps(_number(fps, "fps"), [str(source)], "fps")
-        return self._track(str(source), max_frames, IMAGE_FOLDER_FPS if fps is None else float(fps))
+            check_image_fps(_number(fps, "fps"), [source], "fps")
+        return self._track(source, max_frames, IMAGE_FOLDER_FPS if fps is None else float(fps))
 
     def _track(self, source: str, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:
         pipeline = PosePipeline(self.model, self._config)
@@ -120,9 +121,12 @@ class PoseEstimator:
                 yield frame, pipeline.process(frame.image, frame.timestamp_s).poses
                 done += 1
                 if done == max_frames:
-                    return
+                    break
+            if done == 0:
+                raise WLitePoseError(f"source {source} delivered no frames")
             due = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
-            for note in frames.end_notes(done, due, outputs=False):
+            notes = [frames.end_reason] if frames.end_reason else frames.end_notes(done, due, outputs=False)
+            for note in notes:  # as `wlitepose track` tells them: a stream that stopped, a skipped image
                 warnings.warn(note[0].upper() + note[1:], stacklevel=2)
 
     def draw(self, image: np.ndarray, poses: Poses, boxes: bool = True) -> np.ndarray:

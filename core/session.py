@@ -55,8 +55,8 @@ class PoseModel:
     """A loaded model: ``run(blob (1,3,H,W)) -> (heatmaps (K,H/2,W/2), tags (K,H/4,W/4))``."""
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        self._session = open_session(path, threads)
-        self.path = check_model_path(path)  # as opened: ~ expanded
+        self.path = check_model_path(path)  # ~ expanded
+        self._session = open_session(self.path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         self.info: ModelInfo = parse_metadata(meta, self.path, file_sha256(self.path))
         inputs = [i.name for i in self._session.get_inputs()]

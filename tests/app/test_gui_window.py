@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 
 from app.main_window import MainWindow
 from app.theme import apply_theme
@@ -612,23 +612,35 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frame
     assert not window.transport.fps_box.isVisibleTo(window)  # a video has its own rate
     play(qtbot, window, frames_folder, frames=1)
     window.handle.set_playing(False)
+    window.handle.seek(3)  # paused on frame 3
+    qtbot.waitUntil(lambda: window.last_packet is not None and window.last_packet.index == 3, timeout=10000)
     assert window.transport.fps_box.isVisibleTo(window) and "· 30 fps ·" in window.source_bar.current.text()
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.export_panel.record_button.isChecked(), timeout=10000)
-    window.transport.fps_box.setValue(10)
+    box = window.transport.fps_box
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "10")
+    assert window.source.fps == 30  # typed: applied on Enter, not digit by digit
+    qtbot.keyClick(box, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.source.fps == 10, timeout=10000)
-    assert "· 10 fps ·" in window.source_bar.current.text()
+    assert "· 10 fps ·" in window.source_bar.current.text() and not box.hasFocus()  # the player's keys again
     # the recording's timestamps and sidecar were at 30 fps: it ends rather than mix two rates
     qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=10000)
     assert json.loads((tmp_path / "vtest_frames_live.csv.json").read_text())["fps"] == 30
+    paused = window.handle.worker._last_frame  # tracked again on a change while paused: at the new rate
+    assert paused.index == 3 and paused.timestamp_s == pytest.approx(0.3)
 
-    window.export_panel.export_button.click()  # the whole folder at the rate set
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "12.5")  # no Enter: an export started now still takes the rate on screen
+    window.export_file()
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
-    assert json.loads((tmp_path / "vtest_frames.csv.json").read_text())["fps"] == 10
+    assert json.loads((tmp_path / "vtest_frames.csv.json").read_text())["fps"] == 12.5
     times = {row["frame"]: row["time_s"] for row in csv.DictReader((tmp_path / "vtest_frames.csv").open())}
-    assert float(times["3"]) == pytest.approx(0.3)
+    assert float(times["3"]) == pytest.approx(0.24)
     window.close()
     again = MainWindow(QSettings(), cameras=[])  # and the rate is remembered
     qtbot.addWidget(again)
-    assert again.transport.fps_box.value() == 10
+    assert again.transport.image_fps() == 12.5
     again.close()

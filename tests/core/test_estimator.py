@@ -12,11 +12,11 @@ import pytest
 import main
 from core.cli import DEFAULT_MODEL
 from core.errors import WLitePoseError
+from core.estimator import SAMPLE_CLIP as SAMPLE
 from core.estimator import PoseEstimator
 from core.poses import Poses
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "assets" / "samples" / "vtest_clip.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +138,7 @@ def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
         (lambda e, d: e.track(SAMPLE, fps=5), "fps sets the frame rate of image folders"),
         (lambda e, d: e.track([SAMPLE]), "the source must be a path, a webcam index or a stream URL, not a list"),
         (lambda e, d: next(e.track(d / "absent.mp4")), "does not exist"),
+        (lambda e, d: e.track(d / "mistyped_folder", fps=10), "does not exist"),
         (lambda e, d: e.track_frame(np.zeros((8, 8, 3), np.uint8), "1.0"), "timestamp_s must be a number, not '1.0'"),
     ],
 )
@@ -164,16 +165,20 @@ def test_an_image_folder_gives_each_frames_file_and_warns_of_unreadable_ones(est
     with pytest.warns(UserWarning, match=r"Skipped .*a3\.png: it cannot be read as an image"):
         frames = [(frame.index, frame.path.name, frame.timestamp_s) for frame, _ in estimator.track(tmp_path, fps=4)]
     assert frames == [(0, "a1.png", 0.0), (1, "a2.png", 0.25), (3, "a10.png", 0.75)]
+    with pytest.warns(UserWarning, match=r"a3\.png"):  # also when max_frames stops the loop
+        assert len(list(estimator.track(tmp_path, max_frames=3))) == 3
 
 
 def test_draw_refuses_other_poses_and_leaves_out_joints_far_outside(estimator, image):
     poses = estimator.estimate(image)
     with pytest.raises(WLitePoseError, match="with 17 joints a person"):
         estimator.draw(image, Poses(poses.xy[:, :5], poses.keypoint_scores[:, :5], poses.scores))
-    wild = Poses(
-        np.where(np.arange(17)[None, :, None] % 2, np.inf, -1e12) + poses.xy * 0, poses.keypoint_scores, poses.scores
-    )
-    np.testing.assert_array_equal(estimator.draw(image, wild, boxes=False), image)
+    odd = (np.arange(17) % 2 == 1)[None, :, None]
+    wild = Poses(np.where(odd, [[[np.inf, 5e9]]], poses.xy), poses.keypoint_scores, poses.scores, poses.track_ids)
+    tame = Poses(np.where(odd, np.nan, poses.xy), poses.keypoint_scores, poses.scores, poses.track_ids)
+    drawn = estimator.draw(image, wild)  # boxes on: OpenCV cannot take such corners
+    np.testing.assert_array_equal(drawn, estimator.draw(image, tame))
+    assert (drawn != image).any()  # the joints inside are drawn
 
 
 def test_a_model_path_with_a_tilde_is_the_users_home(monkeypatch, tmp_path):
