@@ -7,10 +7,12 @@ scales and paints it, so a paint costs a few milliseconds whatever the model doe
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.theme import MUTED
+
+HUD_GAP = 10  # px between the heads-up line and the edges it sits by
 
 
 class VideoView(QWidget):
@@ -62,16 +64,32 @@ class VideoView(QWidget):
         target = self.image_rect()
         painter.drawImage(QRectF(target), self._image)
         if self._hud:
-            self._paint_hud(painter, target)
+            self._paint_hud(painter)
         self.frames_painted += 1
 
-    def _paint_hud(self, painter: QPainter, target: QRect) -> None:
+    def hud_rect(self) -> QRect:
+        """Where the heads-up line goes: in the dark margin beside or above the picture when it fits there,
+        so it covers nobody; over the picture's top-left corner when it does not."""
+        target = self.image_rect()
+        if not self._hud or target.isNull():
+            return QRect()
+        box = QFontMetrics(self._hud_font()).boundingRect(self._hud).adjusted(-8, -4, 8, 4)
+        if target.left() >= box.width() + 2 * HUD_GAP:
+            box.moveTopLeft(QPoint(HUD_GAP, target.top() + HUD_GAP))
+        elif target.top() >= box.height() + 2 * HUD_GAP:
+            box.moveTopLeft(QPoint(target.left() + HUD_GAP, HUD_GAP))
+        else:
+            box.moveTopLeft(target.topLeft() + QPoint(HUD_GAP, HUD_GAP))
+        return box
+
+    def _hud_font(self) -> QFont:
         font = QFont("monospace", 9)
         font.setStyleHint(QFont.StyleHint.Monospace)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        box = metrics.boundingRect(self._hud).adjusted(-8, -4, 8, 4)
-        box.moveTopLeft(target.topLeft() + QPoint(10, 10))
+        return font
+
+    def _paint_hud(self, painter: QPainter) -> None:
+        box = self.hud_rect()
+        painter.setFont(self._hud_font())
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 150))
         painter.drawRoundedRect(box, 4, 4)

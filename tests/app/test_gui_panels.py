@@ -76,3 +76,20 @@ def test_video_view_letterboxes_the_image(qtbot):
     grabbed = view.grab().toImage()
     assert grabbed.pixelColor(400, 300).red() > 200  # inside the image
     assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
+
+
+def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(qtbot):
+    view = VideoView()
+    qtbot.addWidget(view)
+    image = QImage(400, 300, QImage.Format.Format_RGB888)
+    image.fill(0xFF0000)
+    view.show_image(image, "● REC  10.1 fps · 4 people")
+    for size, where in (((900, 300), "beside"), ((400, 500), "above"), ((440, 330), "over")):
+        view.resize(*size)
+        hud, picture = view.hud_rect(), view.image_rect()
+        assert view.rect().contains(hud), size
+        assert hud.intersects(picture) == (where == "over"), size
+        if where == "over":  # the picture's top-left corner, as before
+            assert picture.contains(hud.topLeft())
+        grabbed = view.grab().toImage()  # painted where it says
+        assert grabbed.pixelColor(hud.center()).red() < 200, size
