@@ -40,6 +40,8 @@ from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
+# A saved recording's status line is not replaced by the passing news that comes with it for this long.
+STATUS_HOLD_S = 3.0
 
 
 class MainWindow(QMainWindow):
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.last_packet = None
         self.frames_shown = 0
+        self._status_held_until = 0.0
         self._last_frame_time = 0.0
         self._last_index = -1
         self._fps = 0.0
@@ -371,7 +374,7 @@ class MainWindow(QMainWindow):
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
         self._describe_source(info)
         self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
-        self.statusBar().showMessage(f"Opened {without_password(info.spec)}", 5000)
+        self._note(f"Opened {without_password(info.spec)}")
 
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info
@@ -380,7 +383,12 @@ class MainWindow(QMainWindow):
         if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
         self._describe_source(info)
-        self.statusBar().showMessage(f"{Path(info.spec).name} now plays at {info.fps:g} fps; tracks start over", 5000)
+        self._note(f"{Path(info.spec).name} plays at {info.fps:g} fps now; tracks start over")
+
+    def _note(self, text: str) -> None:
+        """A passing status line, unless a recording was just saved: where its files are matters more."""
+        if time.monotonic() >= self._status_held_until:
+            self.statusBar().showMessage(text, 5000)
 
     def _describe_source(self, info: SourceInfo) -> None:
         width, height = info.size
@@ -407,7 +415,9 @@ class MainWindow(QMainWindow):
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
-        self.statusBar().showMessage(text, 5000)
+        self.statusBar().showMessage(text, 10000 if not recording else 5000)
+        if not recording:  # what ended it comes next (a source opened, a rate changed): this line stays
+            self._status_held_until = time.monotonic() + STATUS_HOLD_S
         if self.last_packet is not None and not self.transport.play_button.isChecked():
             self._hud = _rec_mark(recording) + self._hud_body  # no new frame comes to say so
             self.view.set_hud(self._hud)
@@ -426,6 +436,7 @@ class MainWindow(QMainWindow):
         return Overlay(boxes=s.boxes, scores=s.scores, trails=s.trails, mirror=s.mirror)
 
     def _record(self, on: bool) -> None:
+        self.transport.image_fps()  # a rate typed without Enter applies first, not as the recording runs
         if on:
             self.handle.start_recording(self._recording_options())
         else:

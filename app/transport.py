@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.theme import TEXT
 from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 
+POSITION_MIN_WIDTH = 150  # px: the frame counter of a short file; longer ones get what their digits need
 SPEEDS = (("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0), ("Max", 0.0))  # 0 = no pacing
 
 
@@ -55,7 +56,7 @@ class Transport(QWidget):
         self.slider.actionTriggered.connect(self._on_slider_action)
         self.position = QLabel("—")
         self.position.setObjectName("value")
-        self.position.setMinimumWidth(150)
+        self.position.setMinimumWidth(POSITION_MIN_WIDTH)
         self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.speed_box = QComboBox()
         self.speed_box.setToolTip("Playback speed; Max processes as fast as the machine allows")
@@ -69,20 +70,21 @@ class Transport(QWidget):
             "off, every frame is shown, however slowly. Recording always keeps every frame."
         )
         self.keep_pace.toggled.connect(self.keep_pace_changed)
-        self.fps_box = QDoubleSpinBox()
+        self.fps_box = RateBox()
         self.fps_box.setRange(0.01, MAX_FPS)
         self.fps_box.setDecimals(2)
         self.fps_box.setSuffix(" fps")
         self.fps_box.setMaximumWidth(self.fps_box.fontMetrics().horizontalAdvance("1000.00 fps") + 36)
         self.fps_box.setValue(IMAGE_FOLDER_FPS)
-        self.fps_box.setKeyboardTracking(False)
-        self.fps_box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel turns it only once clicked into
+        self.fps_box.setKeyboardTracking(False)  # typed digits apply on Enter; a step (Up, Down, wheel) at once
+        self.fps_box.setButtonSymbols(QDoubleSpinBox.ButtonSymbols.NoButtons)
         self.fps_box.setToolTip(
             "The frame rate an image folder plays at: it sets the frames' timestamps and how long\n"
             "the tracker waits for a person it lost (frames extracted at 10 fps: 10; track's --fps)"
         )
         self._applied_fps = self.fps_box.value()
-        self.fps_box.editingFinished.connect(self._apply_fps)  # typed, stepped or wheeled: on Enter or leaving
+        self.fps_box.valueChanged.connect(self._apply_fps)
+        self.fps_box.editingFinished.connect(self._leave_fps)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -113,6 +115,9 @@ class Transport(QWidget):
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
             widget.setEnabled(seekable)
         self.slider.setRange(0, max(0, (frame_count or 1) - 1))
+        digits = len(str(frame_count or 0))
+        widest = self.position.fontMetrics().horizontalAdvance(f"{'0' * max(5, digits)} / {'0' * digits}  000:00.0")
+        self.position.setMinimumWidth(max(POSITION_MIN_WIDTH, widest + 12))
         self.slider.setValue(0)
         self.position.setText("live" if live else "—")
 
@@ -137,7 +142,9 @@ class Transport(QWidget):
         if self.fps_box.value() != self._applied_fps:
             self._applied_fps = self.fps_box.value()
             self.image_fps_changed.emit(self._applied_fps)
-        if self.fps_box.hasFocus():  # the player's keys (Space, arrows) work again
+
+    def _leave_fps(self) -> None:
+        if self.fps_box.hasFocus():  # after Enter the player's keys (Space, arrows) work again
             self.play_button.setFocus()
 
     def set_rate(self, fps: float) -> None:
@@ -160,6 +167,16 @@ class Transport(QWidget):
     def _on_slider_action(self, action: int) -> None:
         if action != QSlider.SliderAction.SliderMove.value:  # page/step/Home/End: seek to where it lands
             self.seek_requested.emit(self.slider.sliderPosition())
+
+
+class RateBox(QDoubleSpinBox):
+    """A spin box the mouse wheel turns only once it has been clicked into: scrolling past it changes nothing."""
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
 
 
 def _clock(seconds: float) -> str:

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
@@ -174,7 +175,7 @@ class PoseWorker(QObject):
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
-        self.stop_recording()  # a new model's IDs (and maybe keypoints) would not continue the file
+        self.stop_recording("Another model loaded")  # its IDs (and maybe keypoints) would not continue the file
         self._model, self._pipeline, self._config = model, pipeline, config
         self._trails = Trails()
         self.model_loaded.emit(model.info, path)
@@ -182,13 +183,19 @@ class PoseWorker(QObject):
 
     @Slot(object)
     def configure(self, config: PipelineConfig) -> None:
+        """New settings. A recording notes them from the next frame it writes (after a step back, the frame
+        after the last one it holds); switching tracking on or off ends it, since its people (the PoseC3D
+        pickle's rows) are tracks or per-frame detections from start to end."""
+        if self._sinks is not None and (config.tracker is None) != (self._config.tracker is None):
+            self.stop_recording("Tracking switched " + ("off" if config.tracker is None else "on"))
         self._config = config
         if self._pipeline is None:
             return
         try:
             self._pipeline.configure(config)
             if self._sinks is not None:
-                self._sinks.settings_changed(self._last_index + 1, self._pipeline.settings())
+                resumes_at = max(self._last_index, self._recorded_upto) + 1
+                self._sinks.settings_changed(resumes_at, self._pipeline.settings())
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
@@ -229,7 +236,7 @@ class PoseWorker(QObject):
         self._image_fps = fps
         if self._info is None or not self._info.images or fps == self._info.fps:
             return
-        self.stop_recording()
+        self.stop_recording(f"{Path(self._info.spec).name} plays at {fps:g} fps now")
         self._source.fps = fps
         self._info = dataclasses.replace(self._info, fps=fps)
         if self._last_frame is not None:  # the paused frame, tracked again later, at its time in the new rate
@@ -290,7 +297,8 @@ class PoseWorker(QObject):
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
 
     @Slot()
-    def stop_recording(self) -> None:
+    def stop_recording(self, reason: str = "") -> None:
+        """End the recording; ``reason`` (a change that ends it) leads the status line."""
         if self._sinks is None:
             return
         sinks, self._sinks = self._sinks, None
@@ -305,7 +313,7 @@ class PoseWorker(QObject):
             text = f"Recording stopped before any frame was written: {self._recording_names} hold no poses"
         else:
             text = f"Recording saved: {frames} frame{'s' * (frames != 1)} in {self._recording_names}"
-        self.recording_changed.emit(False, text)
+        self.recording_changed.emit(False, f"{reason}: {text[0].lower()}{text[1:]}" if reason else text)
 
     @Slot()
     def shutdown(self) -> None:
@@ -328,7 +336,7 @@ class PoseWorker(QObject):
         return run_meta(self._source, self._info.spec, self._pipeline)
 
     def _close_source(self) -> None:
-        self.stop_recording()
+        self.stop_recording("Source closed")
         if self._timer is not None:
             self._timer.stop()
         if self._source is not None:

@@ -93,3 +93,43 @@ def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(qtb
             assert picture.contains(hud.topLeft())
         grabbed = view.grab().toImage()  # painted where it says
         assert grabbed.pixelColor(hud.center()).red() < 200, size
+
+
+def test_the_frame_counter_has_room_for_its_digits(qtbot, qapp):
+    from app.theme import apply_theme
+
+    apply_theme(qapp)  # the counter's own font, as users see it
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.resize(transport.minimumSizeHint())  # as narrow as it goes
+    transport.show()
+    transport.set_source(frame_count=12345, fps=10.0, live=False)
+    transport.show_position(12344, 12345)
+    label = transport.position
+    assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
+
+
+def test_the_rate_box_takes_the_wheel_only_once_clicked_into(qtbot):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=60, fps=30.0, live=False, images=True)
+    transport.show()
+    changed = []
+    transport.image_fps_changed.connect(changed.append)
+    box = transport.fps_box
+
+    def wheel():
+        centre = QPointF(box.rect().center())
+        event = QWheelEvent(centre, box.mapToGlobal(centre), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+        box.wheelEvent(event)
+
+    wheel()  # scrolling past it
+    assert box.value() == 30 and changed == []
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    wheel()  # turned on purpose: applies at once
+    assert box.value() == 31 and changed == [31]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import time
 
@@ -86,8 +87,30 @@ def test_a_model_loaded_while_recording_ends_the_recording(worker, model_path, t
     tick(worker, 2)
     worker.load_model(str(model_path), EVERYONE)  # its IDs would start again at 1 in the same file
     assert worker._sinks is None
-    assert saved[-1] == (False, f"Recording saved: 2 frames in r.csv, r.csv.json in {tmp_path}")
+    assert saved[-1] == (False, f"Another model loaded: recording saved: 2 frames in r.csv, r.csv.json in {tmp_path}")
     assert len({row["frame"] for row in csv.DictReader((tmp_path / "r.csv").open())}) == 2
+
+
+def test_settings_changed_after_a_step_back_apply_from_the_next_frame_written(worker, tmp_path):
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 3)  # frames 0-2
+    worker.configure(tuned_config(detection_threshold=0.3, keypoint_threshold=0.0))  # from frame 3
+    tick(worker, 3)  # frames 3-5
+    seek(worker, 2)  # back: frames 2-5 are held already
+    worker.configure(tuned_config(detection_threshold=0.6, keypoint_threshold=0.0))  # from frame 6, not 3
+    tick(worker, 5)  # frames 2-6
+    worker.stop_recording()
+    changes = json.loads((tmp_path / "r.csv.json").read_text())["settings_changes"]
+    assert [(c["from_frame"], c["settings"]["decode"]["detection_threshold"]) for c in changes] == [(3, 0.3), (6, 0.6)]
+
+
+def test_switching_tracking_while_recording_ends_the_recording(worker, tmp_path):
+    saved = []
+    worker.recording_changed.connect(lambda on, text: saved.append((on, text)))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", posec3d=tmp_path / "r.pkl"))
+    tick(worker, 2)
+    worker.configure(tuned_config(detection_threshold=0.0, keypoint_threshold=0.0, tracking=False))
+    assert worker._sinks is None and saved[-1][1].startswith("Tracking switched off: recording saved: 2 frames")
 
 
 def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, tmp_path):
