@@ -36,7 +36,7 @@ QGroupBox {{
     margin-top: 14px; padding: 10px 8px 8px 8px; font-weight: 600;
 }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: {MUTED}; }}
-QPushButton, QToolButton, QComboBox, QLineEdit, QSpinBox, QDoubleSpinBox {{
+QPushButton, QToolButton, QComboBox, QLineEdit {{
     background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; padding: 4px 8px;
 }}
 QPushButton:hover, QToolButton:hover, QComboBox:hover {{ border-color: {ACCENT}; }}

@@ -51,7 +51,7 @@ class Transport(QWidget):
         self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Seek (Home / End, Page Up / Page Down)")
-        self.slider.setMinimumWidth(120)  # a narrow window squeezes the labels, not the slider away
+        self.slider.setMinimumWidth(80)  # a narrow window squeezes the labels, not the slider away
         self.slider.sliderMoved.connect(self.seek_requested)
         self.slider.actionTriggered.connect(self._on_slider_action)
         self.position = QLabel("—")
@@ -77,11 +77,11 @@ class Transport(QWidget):
         self.fps_box.setMaximumWidth(self.fps_box.fontMetrics().horizontalAdvance("1000.00 fps") + 36)
         self.fps_box.setValue(IMAGE_FOLDER_FPS)
         self.fps_box.setKeyboardTracking(False)  # typed digits apply on Enter; a step (Up, Down, wheel) at once
-        self.fps_box.setButtonSymbols(QDoubleSpinBox.ButtonSymbols.NoButtons)
         self.fps_box.setToolTip(
             "The frame rate an image folder plays at: it sets the frames' timestamps and how long\n"
             "the tracker waits for a person it lost (frames extracted at 10 fps: 10; track's --fps)"
         )
+        self.fps_box.setMinimumHeight(self.speed_box.sizeHint().height())  # level with its neighbours
         self._applied_fps = self.fps_box.value()
         self.fps_box.valueChanged.connect(self._apply_fps)
         self.fps_box.editingFinished.connect(self._leave_fps)
@@ -115,8 +115,8 @@ class Transport(QWidget):
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
             widget.setEnabled(seekable)
         self.slider.setRange(0, max(0, (frame_count or 1) - 1))
-        digits = len(str(frame_count or 0))
-        widest = self.position.fontMetrics().horizontalAdvance(f"{'0' * max(5, digits)} / {'0' * digits}  000:00.0")
+        digits, clock = len(str(frame_count or 0)), _clock((frame_count or 0) / fps if fps else 0.0)
+        widest = self.position.fontMetrics().horizontalAdvance(f"{'0' * max(5, digits)} / {'0' * digits}  {clock}")
         self.position.setMinimumWidth(max(POSITION_MIN_WIDTH, widest + 12))
         self.slider.setValue(0)
         self.position.setText("live" if live else "—")
