@@ -270,6 +270,8 @@ class PoseWorker(QObject):
 
     @Slot(object)
     def start_recording(self, options: SinkOptions) -> None:
+        """A new recording from the frame on screen when paused (seek to a frame, record, play: that frame is
+        the first one written), else from the next frame."""
         self.stop_recording()
         if self._source is None or self._model is None:
             self._refuse_recording("Open a source and a model before recording.")
@@ -295,6 +297,17 @@ class PoseWorker(QObject):
         paths = output_paths(options)
         self._recording_names = ", ".join(path.name for path in paths) + f" in {paths[0].parent}"
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
+        found = self._found
+        paused_on = found is not None and found[0] is self._last_frame and found[1] is self._pipeline
+        if not self._playing and paused_on and found[2] is not None:
+            frame, _, poses = found
+            try:
+                self._sinks.write(frame.index, frame.timestamp_s, poses, image=self._drawn(frame.image, poses, False))
+            except Exception as error:  # noqa: BLE001
+                self.stop_recording()
+                self.error.emit(user_message(error))
+                return
+            self._recorded_upto, self._recorded_frames = frame.index, 1
 
     @Slot()
     def stop_recording(self, reason: str = "") -> None:

@@ -127,3 +127,16 @@ def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, t
     shutil.rmtree(tmp_path / "gone")  # the folder deleted under the recording: its sidecar cannot be written
     worker.stop_recording()
     assert said[-1] == "Recording stopped; saving it failed" and len(worker.errors) == 1
+
+
+def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker, tmp_path):
+    tick(worker, 3)  # frames 0-2
+    worker.set_playing(False)
+    seek(worker, 10)  # paused on frame 10
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", video=tmp_path / "r.mp4"))
+    worker.set_playing(True)
+    tick(worker, 2)
+    worker.stop_recording()
+    frames = sorted({int(row["frame"]) for row in csv.DictReader((tmp_path / "r.csv").open())})
+    assert frames == [10, 11, 12] and json.loads((tmp_path / "r.csv.json").read_text())["frames_written"] == 3
+    assert worker.errors == []
