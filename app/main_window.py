@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.export_panel = ExportPanel()
         self.model_label = QLabel()
         self.model_label.setObjectName("caption")
+        self.model_label.setContentsMargins(16, 0, 0, 0)  # a long status line ends before the model's name
         self._build_layout()
         self._apply_settings()
 
@@ -392,7 +393,8 @@ class MainWindow(QMainWindow):
 
     def _describe_source(self, info: SourceInfo) -> None:
         width, height = info.size
-        kind = "live" if info.is_live else f"{info.frame_count or '?'} frames"
+        count = info.frame_count
+        kind = "live" if info.is_live else f"{count} frame{'s' * (count != 1)}" if count else "? frames"
         name = Path(info.spec).name or info.spec
         self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:g} fps · {kind}")
 
