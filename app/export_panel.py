@@ -96,6 +96,7 @@ class ExportPanel(QWidget):
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
         self._file = ""  # "file 2/5 · " while a batch runs
+        self._writing_to = Path()  # the folder of the export running or last run
 
     def formats(self) -> tuple[str, ...]:
         return tuple(name for name, box in self.checks.items() if box.isChecked())
@@ -130,6 +131,7 @@ class ExportPanel(QWidget):
     def start_export(self, request: ExportRequest) -> None:
         if self.refuse_if_busy():
             return
+        self._writing_to = self.folder_path()  # where the files go, whatever the box says by the end
         self.job, self._thread = prepare_export(request, self)
         self.job.file_started.connect(self._file_started)
         self.job.progress.connect(self.show_progress)
@@ -155,7 +157,7 @@ class ExportPanel(QWidget):
     def _finished(self, frames: int, cancelled: bool, note: str) -> None:
         verb = "Export cancelled after" if cancelled else "Exported"
         self.eta.setText(f"{verb} {frames} frames")
-        text = f"{verb} {frames} frames to {self.folder.text() or '.'}"
+        text = f"{verb} {frames} frames to {self._writing_to}"
         self.message.emit(f"{text}; {note}" if note else text)
 
     def _failed(self, text: str) -> None:

@@ -501,8 +501,10 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(qtbot, wi
     window.export_panel.folder.setText(str(out))
     play(qtbot, window, frames_folder, frames=1)
     window.export_panel.export_button.click()
+    window.export_panel.folder.setText(str(tmp_path / "next"))  # edited while it runs: the message names where it wrote
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert window.export_panel.eta.text() == "Exported 8 frames", window.last_error
+    assert window.statusBar().currentMessage() == f"Exported 8 frames to {out}"
     stem = frames_folder.name
     for name in (f"{stem}.csv", f"{stem}_coco.json", f"{stem}_posec3d.pkl", f"{stem}_annotated.mp4"):
         assert (out / name).stat().st_size > 0, name
