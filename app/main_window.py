@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.transport.step_requested.connect(self.handle.step)
         self.transport.seek_requested.connect(self.handle.seek)
         self.transport.speed_changed.connect(self.handle.set_speed)
+        self.transport.speed_changed.connect(self._measure_afresh)
         self.transport.keep_pace_changed.connect(self.handle.set_keep_pace)
         self.transport.image_fps_changed.connect(self.handle.set_image_fps)
         self.controls.pipeline_changed.connect(self._pipeline_changed)
@@ -379,7 +380,7 @@ class MainWindow(QMainWindow):
 
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info
-        self._play_speed = float("inf")  # measured afresh at the new rate
+        self._measure_afresh()
         self.transport.set_rate(info.fps)
         if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
@@ -407,6 +408,10 @@ class MainWindow(QMainWindow):
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
         self.model_label.setText(f"{Path(path).name}  ")
+
+    def _measure_afresh(self) -> None:
+        """The frame rate and playback speed shown start over: the source plays at another pace now."""
+        self._fps, self._last_frame_time, self._play_speed = 0.0, 0.0, float("inf")
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
