@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
         self._describe_source(info)
-        self.setWindowTitle(f"WLitePose — {Path(info.spec).name or info.spec}")
+        self.setWindowTitle(f"WLitePose — {_display_name(info.spec)}")
         self._note(f"Opened {without_password(info.spec)}")
 
     def _rate_changed(self, info: SourceInfo) -> None:
@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
         if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
         self._describe_source(info)
-        self._note(f"{Path(info.spec).name} plays at {info.fps:g} fps now; tracks start over")
+        self._note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
 
     def _note(self, text: str) -> None:
         """A passing status line, unless a recording was just saved: where its files are matters more."""
@@ -396,7 +396,7 @@ class MainWindow(QMainWindow):
         width, height = info.size
         count = info.frame_count
         kind = "live" if info.is_live else f"{count} frame{'s' * (count != 1)}" if count else "? frames"
-        name = Path(info.spec).name or info.spec
+        name = _display_name(info.spec)
         self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:g} fps · {kind}")
 
     def _model_loaded(self, info, path: str) -> None:
@@ -425,9 +425,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10000 if not recording else 5000)
         if not recording:  # what ended it comes next (a source opened, a rate changed): this line stays
             self._status_held_until = time.monotonic() + STATUS_HOLD_S
-        if self.last_packet is not None and not self.transport.play_button.isChecked():
-            self._hud = _rec_mark(recording) + self._hud_body  # no new frame comes to say so
-            self.view.set_hud(self._hud)
+        if self.last_packet is not None:
+            self._hud = _rec_mark(recording) + self._hud_body  # until a new frame says so, and after a pause
+            if not self.transport.play_button.isChecked():
+                self.view.set_hud(self._hud)
 
     # ---- control changes -------------------------------------------------------------------
     def _pipeline_changed(self) -> None:
@@ -499,6 +500,11 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     layout.setContentsMargins(8, 6, 8, 8)
     layout.addWidget(widget)
     return group
+
+
+def _display_name(spec: str) -> str:
+    """A file or folder by its name, a stream by its address without a password."""
+    return without_password(spec) if "://" in spec else Path(spec).name or spec
 
 
 def _listing(names: list[str], most: int = 4) -> str:

@@ -106,6 +106,8 @@ class PoseWorker(QObject):
         self._speed = 1.0
         self._keep_pace = True
         self._image_fps = IMAGE_FOLDER_FPS  # the rate image folders play at
+        self._retry_spec: str | None = None  # a live source that could not be reopened: Play tries again
+        self._resumed = False  # a live source just resumed: the gap since the pause is not dropped frames
         self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
         # the people a pipeline found on a frame (None: no model then), to draw that frame again
@@ -141,13 +143,17 @@ class PoseWorker(QObject):
     def open(self, spec: str) -> None:
         """The new source opens before the old one closes: if it cannot, what was open stays open
         (only the live source being reopened, a webcam that cannot be opened twice, is closed first)."""
-        if self._info is not None and self._info.spec == spec and self._info.is_live:
+        reopening = self._info is not None and self._info.spec == spec and self._info.is_live
+        if reopening:
             self._close_source()
         try:
             source = open_source(spec, self._image_fps)
         except Exception as error:  # noqa: BLE001 (shown to the user, the worker carries on)
+            if reopening or spec == self._retry_spec:  # Play tries the lost stream again
+                self._retry_spec = spec
             self.error.emit(user_message(error))
             return
+        self._retry_spec = None
         self._close_source()
         with self._lock:
             self._packet = None  # the last source's frame, not yet shown, is not this one's
@@ -208,7 +214,12 @@ class PoseWorker(QObject):
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
+        if playing and self._source is None and self._retry_spec is not None:  # a reconnection that failed
+            self.open(self._retry_spec)
+            return
         playing = playing and self._source is not None
+        if playing and not self._playing and self._info.is_live:
+            self._resumed = True  # the frames the stream sent during the pause were not dropped by us
         self._playing = playing
         self.playing_changed.emit(playing)
         if playing and self._at_end and self._info.is_live:  # a stream or camera that stopped: reconnect
@@ -411,8 +422,9 @@ class PoseWorker(QObject):
             return False
         capture_ms = (time.perf_counter() - started) * 1000.0
         self._tell(self._source.end_notes(0, None, outputs=False))  # so far: a folder's skipped images
-        if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1:
+        if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1 and not self._resumed:
             self._dropped += frame.index - self._last_index - 1
+        self._resumed = False
         self._last_index = frame.index
         self._last_frame = frame
         return self._process(frame, started, capture_ms, fresh=True)

@@ -238,11 +238,15 @@ class LiveSource(FrameSource):
         self._cond = threading.Condition()
         self._latest: Frame | None = Frame(0, 0.0, first)
         self._captured = 1
+        self._delivered = 0
+        self._last_delivered = -1  # the index of the newest frame handed out
         self._stopped = False
         self._thread = threading.Thread(target=self._read_loop, name=f"source:{spec}", daemon=True)
         self._thread.start()
 
     def _read_loop(self) -> None:
+        """Runs until closed or the stream ends, then releases the capture: here, never while a read is
+        still waiting on a stream that hangs (releasing it then from another thread crashes)."""
         while not self._stopped:
             ok, image = self._cap.read()
             with self._cond:
@@ -255,6 +259,12 @@ class LiveSource(FrameSource):
                     self._latest = Frame(self._captured, time.monotonic() - self._start, image)
                     self._captured += 1
                 self._cond.notify_all()
+        self._cap.release()
+
+    @property
+    def skipped(self) -> int:
+        """Frames the stream sent while the caller was busy, replaced by newer ones before it took them."""
+        return self._last_delivered + 1 - self._delivered
 
     def __iter__(self) -> Iterator[Frame]:
         while True:
@@ -266,13 +276,17 @@ class LiveSource(FrameSource):
                     if not self._stopped:
                         self.end_reason = f"{self.spec} sent no frame for {LIVE_TIMEOUT_S:.0f} s; the run ended there"
                     return
+                self._delivered += 1
+                self._last_delivered = frame.index
             yield frame
 
     def close(self) -> None:
+        """Stop reading; the reader thread releases the capture once its read returns (at most the stream's
+        read timeout later, for a stream that hangs)."""
         with self._cond:
             self._stopped = True
+            self._cond.notify_all()
         self._thread.join(timeout=2.0)
-        self._cap.release()
 
 
 def ended_early(frames_read: int, frame_count: int | None) -> str | None:

@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_live, open_source
+from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_live, open_source, without_password
 
 
 class StopRequest:
@@ -91,23 +91,24 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             if batch:
-                print(f"wlitepose: [{number}/{len(jobs)}] {spec}", file=sys.stderr)
+                print(f"wlitepose: [{number}/{len(jobs)}] {without_password(spec)}", file=sys.stderr)
             try:
                 done_frames, notes = track_source(
                     spec, options, pipeline, inputs, args.max_frames, stop, args.fps or IMAGE_FOLDER_FPS
                 )
                 frames += done_frames
                 if notes:
-                    warned.append(spec)
+                    warned.append(without_password(spec))
             except SourceFailed as error:
                 if not batch:
                     raise
                 print(f"wlitepose: error: {error} ({_left_behind(error)})", file=sys.stderr)
-                failed.append(spec)
+                failed.append(without_password(spec))
             if stop.requested:
-                left = ", ".join(spec for spec, _ in jobs[number:])
+                left = ", ".join(without_password(spec) for spec, _ in jobs[number:])
                 if batch:
-                    stopped = f"wlitepose: stopped during {spec}" + (f"; not started: {left}" if left else "")
+                    stopped = f"wlitepose: stopped during {without_password(spec)}"
+                    stopped += f"; not started: {left}" if left else ""
                     print(stopped, file=sys.stderr)
                 raise KeyboardInterrupt  # main() reports it; the outputs are already closed
     if not batch:
@@ -158,6 +159,13 @@ def track_source(
                             break
             finally:
                 progress.close()
+            if source.is_live and source.skipped:
+                sent = times.frames + source.skipped
+                print(
+                    f"wlitepose: {source.skipped} of the {sent} frames the source sent came while the pipeline was "
+                    "busy and were skipped (a smaller --size keeps up with more)",
+                    file=sys.stderr,
+                )
             if source.end_reason:
                 print(f"wlitepose: {source.end_reason}", file=sys.stderr)
             elif not stop.requested:

@@ -1,7 +1,8 @@
 """Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG).
 
-A live source's frames are held on screen until the next one is due by its timestamp, so the video
-plays in real time though the run processed only some of the frames captured. Encoders drop an odd
+A live source's frames are held on screen until the next one is due by its timestamp, and one that
+comes before its slot in the video (a stream faster than the rate it reports) is left out, so the
+video plays in real time though the run processed only some of the frames captured. Encoders drop an odd
 last row or column, so an odd-sized frame gets a black one added instead.
 """
 
@@ -56,6 +57,9 @@ class VideoSink(Sink):
             if behind > hold:  # a pause or a stall: the video goes on after MAX_HOLD_S of it
                 self._start += (behind - hold) / self.fps
                 behind = hold
+            if behind < 0:  # its slot is filled already: the next frame held shows the newer picture
+                self._last = image
+                return
             for _ in range(behind):
                 self._writer.write(self._last)
                 self._written += 1

@@ -133,3 +133,10 @@ def test_the_rate_box_takes_the_wheel_only_once_clicked_into(qtbot):
     qtbot.waitUntil(box.hasFocus)
     wheel()  # turned on purpose: applies at once
     assert box.value() == 31 and changed == [31]
+
+
+def test_a_stream_is_named_without_its_password():
+    from app.main_window import _display_name
+
+    assert _display_name("http://user:secret@10.0.0.5:8112") == "http://user:***@10.0.0.5:8112"
+    assert _display_name("/videos/clip.mp4") == "clip.mp4"

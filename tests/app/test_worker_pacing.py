@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from app.worker import PoseWorker
+from core.errors import WLitePoseError
 
 
 @pytest.fixture
@@ -80,3 +82,80 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_said_once(worker, tm
     worker._do_seek()
     assert shown == [0, 2, 3, 3, 2, 0]
     assert worker.errors == [f"Skipped {tmp_path / '1.png'}: it cannot be read as an image."]
+
+
+class FakeStream:
+    """A live source whose frame indices say how many frames the stream has sent (as LiveSource's do)."""
+
+    is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
+
+    def __init__(self, spec: str, indices: list[int]) -> None:
+        self.spec, self.indices = spec, indices
+
+    def __iter__(self):
+        from core.sources import Frame
+
+        for index in self.indices:
+            yield Frame(index, index / 10.0, np.zeros((6, 8, 3), np.uint8))
+
+    def end_notes(self, frames_read, frames_due, outputs=True):
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def stream_worker(qapp, monkeypatch):
+    import app.worker
+
+    opened = []
+
+    def open_stream(spec, image_fps):
+        if not streams:
+            raise WLitePoseError(f"stream {spec} cannot be opened")
+        opened.append(spec)
+        return FakeStream(spec, streams.pop(0))
+
+    streams: list[list[int]] = [[0, 1, 2, 9, 10, 14]]
+    monkeypatch.setattr(app.worker, "open_source", open_stream)
+    w = PoseWorker()
+    w.start()
+    w.errors = []
+    w.error.connect(w.errors.append)
+    w.streams, w.opened_specs = streams, opened
+    yield w
+    w._close_source()
+
+
+def test_a_pause_of_a_live_stream_is_not_counted_as_dropped_frames(stream_worker):
+    w = stream_worker
+    w.open("http://camera/stream")
+
+    def shown() -> int:  # the next frame, taken by the window at once
+        w._tick()
+        w._timer.stop()
+        return w.take_packet().dropped
+
+    assert [shown() for _ in range(3)] == [0, 0, 0]  # frames 0-2
+    w.set_playing(False)
+    w.set_playing(True)  # the stream sent frames 3-8 meanwhile: paused, not dropped
+    assert [shown() for _ in range(3)] == [0, 0, 3]  # 9, 10, then 14: three frames the pipeline missed
+
+
+def test_play_tries_a_lost_stream_again_until_it_is_back(stream_worker):
+    w = stream_worker
+    w.streams.append([0])
+    w.open("http://camera/stream")
+    for _ in range(7):
+        w._tick()  # to the stream's end
+    assert w._at_end
+    w.streams.clear()  # the camera is still down
+    w.set_playing(True)  # reconnect: fails, and says so
+    assert w._source is None and w.errors[-1] == "stream http://camera/stream cannot be opened"
+    w.set_playing(True)  # again: still down
+    assert len(w.errors) == 2
+    w.streams.append([0, 1])  # back
+    w.set_playing(True)
+    w._timer.stop()
+    assert w._source is not None and w.opened_specs == ["http://camera/stream"] * 2

@@ -503,3 +503,9 @@ def test_an_image_folder_plays_at_the_frame_rate_given(cli, model_path, video_pa
         _assert_clean_error(rc, err, "--fps", words)
     rc, _, err = cli("track", video_path, "--model", model_path, "--fps", 10)
     _assert_clean_error(rc, err, "--fps sets the frame rate of image folders")
+
+
+def test_a_batch_of_streams_never_prints_their_passwords(cli, model_path, tmp_path):
+    urls = [f"http://user:secret@127.0.0.1:9/{name}" for name in ("a", "b")]  # nothing listens on port 9
+    rc, _, err = cli("track", *urls, "--model", model_path, "--max-frames", "1", "--csv", tmp_path / "{name}.csv")
+    assert rc == 2 and "secret" not in err and err.count("[") >= 2 and "failed:" in err, err

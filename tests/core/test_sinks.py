@@ -297,6 +297,16 @@ def test_a_live_video_holds_each_frame_until_the_next_is_due(tmp_path):
     assert len(_read_video(tmp_path / "file.avi")) == 5
 
 
+def test_a_live_video_faster_than_its_rate_stays_real_time(tmp_path):
+    """A stream that says 10 fps and sends 30: 3 s of it make 3 s of video, each slot the newest frame then."""
+    with VideoSink(tmp_path / "fast.avi", 10, (64, 48), real_time=True) as sink:
+        for n in range(91):
+            sink.write(n, n / 30, Poses.empty(3), np.full((48, 64, 3), n, np.uint8))
+    shades = [round(float(f.mean())) for f in _read_video(tmp_path / "fast.avi")]
+    assert len(shades) == 31  # one frame a slot, each one of the frames due then (MJPG shifts shades by ~1)
+    assert all(abs(shade - 3 * slot) <= 2 for slot, shade in enumerate(shades)), shades
+
+
 def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
     """Each replacement waits FLUSH_SPACING times the last one's duration (here 1 s on a fake clock)."""
     import core.sinks.posec3d as posec3d

@@ -1,5 +1,7 @@
 """Frame sources: files deliver every frame with its timestamp; live sources keep only the newest frame."""
 
+import re
+import threading
 import time
 from types import SimpleNamespace
 
@@ -78,6 +80,7 @@ def test_live_source_keeps_only_the_newest_frame(video_path):
             time.sleep(0.02)
         assert len(indices) < 795 and indices == sorted(indices) and indices[-1] >= 700
         assert max(np.diff(indices)) > 1  # frames were dropped, not queued
+        assert source.skipped == indices[-1] + 1 - len(indices) > 0  # and counted
         assert "stopped delivering frames" in source.end_reason
         with pytest.raises(WLitePoseError, match="cannot seek"):
             source.seek(0)
@@ -94,6 +97,42 @@ def test_stream_url_that_ends_finishes_the_run_cleanly(video_path, tmp_path, mod
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "stopped delivering frames" in err and "fps overall" in err
+    assert re.search(r"\d+ of the \d+ frames the source sent came while the pipeline was busy and were skipped", err)
+
+
+def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monkeypatch):
+    """Releasing a capture under a read that waits on a frozen stream crashed the process."""
+    import core.sources
+
+    frozen, released_by = threading.Event(), []
+
+    class FrozenStream:
+        def __init__(self, *args) -> None:
+            self.reads = 0
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 2:
+                frozen.wait(10)  # the stream stops sending and the read waits
+            return True, np.zeros((4, 6, 3), np.uint8)
+
+        def get(self, prop) -> float:
+            return 25.0
+
+        def release(self) -> None:
+            released_by.append(threading.current_thread().name)
+
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", FrozenStream)
+    source = LiveSource("http://camera/stream", "camera stream")
+    assert next(iter(source)).image.shape == (4, 6, 3)
+    source.close()  # returns while the read still waits
+    assert released_by == []
+    frozen.set()
+    source._thread.join(5)
+    assert released_by == ["source:camera stream"]
 
 
 def test_unopenable_stream_is_a_clear_error():
