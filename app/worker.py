@@ -420,6 +420,8 @@ class PoseWorker(QObject):
             self.set_playing(False)
             self.error.emit(user_message(error))
             return False
+        if frame.captured_at is not None:  # live: latency counts from when the frame came, not from the wait for it
+            started = frame.captured_at
         capture_ms = (time.perf_counter() - started) * 1000.0
         self._tell(self._source.end_notes(0, None, outputs=False))  # so far: a folder's skipped images
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1 and not self._resumed:

@@ -43,6 +43,7 @@ class Frame:
     timestamp_s: float
     image: np.ndarray  # BGR uint8
     path: Path | None = None  # the image file, for a frame of an image folder
+    captured_at: float | None = None  # time.perf_counter() when a live source received it
 
 
 class FrameSource:
@@ -236,7 +237,7 @@ class LiveSource(FrameSource):
         self.frame_count = None
         self._start = time.monotonic()
         self._cond = threading.Condition()
-        self._latest: Frame | None = Frame(0, 0.0, first)
+        self._latest: Frame | None = Frame(0, 0.0, first, captured_at=time.perf_counter())
         self._captured = 1
         self._delivered = 0
         self._last_delivered = -1  # the index of the newest frame handed out
@@ -256,7 +257,9 @@ class LiveSource(FrameSource):
                         log.info(self.end_reason)
                     self._stopped = True
                 else:
-                    self._latest = Frame(self._captured, time.monotonic() - self._start, image)
+                    self._latest = Frame(
+                        self._captured, time.monotonic() - self._start, image, captured_at=time.perf_counter()
+                    )
                     self._captured += 1
                 self._cond.notify_all()
         self._cap.release()

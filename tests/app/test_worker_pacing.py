@@ -89,14 +89,15 @@ class FakeStream:
 
     is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
 
-    def __init__(self, spec: str, indices: list[int]) -> None:
-        self.spec, self.indices = spec, indices
+    def __init__(self, spec: str, indices: list[int], waited_s: float = 0.0) -> None:
+        self.spec, self.indices, self.waited_s = spec, indices, waited_s
 
     def __iter__(self):
         from core.sources import Frame
 
-        for index in self.indices:
-            yield Frame(index, index / 10.0, np.zeros((6, 8, 3), np.uint8))
+        for index in self.indices:  # each frame came ``waited_s`` before it is taken
+            came = time.perf_counter() - self.waited_s
+            yield Frame(index, index / 10.0, np.zeros((6, 8, 3), np.uint8), captured_at=came)
 
     def end_notes(self, frames_read, frames_due, outputs=True):
         return []
@@ -115,9 +116,10 @@ def stream_worker(qapp, monkeypatch):
         if not streams:
             raise WLitePoseError(f"stream {spec} cannot be opened")
         opened.append(spec)
-        return FakeStream(spec, streams.pop(0))
+        return FakeStream(spec, streams.pop(0), waited_s)
 
     streams: list[list[int]] = [[0, 1, 2, 9, 10, 14]]
+    waited_s = 0.05
     monkeypatch.setattr(app.worker, "open_source", open_stream)
     w = PoseWorker()
     w.start()
@@ -159,3 +161,13 @@ def test_play_tries_a_lost_stream_again_until_it_is_back(stream_worker):
     w.set_playing(True)
     w._timer.stop()
     assert w._source is not None and w.opened_specs == ["http://camera/stream"] * 2
+
+
+def test_a_live_frames_latency_counts_from_when_it_came(stream_worker):
+    w = stream_worker
+    w.open("http://camera/stream")
+    w._tick()
+    w._timer.stop()
+    packet = w.take_packet()
+    assert packet.timings_ms["capture"] >= 50.0  # it waited 50 ms for the pipeline: part of what users see
+    assert time.perf_counter() - packet.started_at >= 0.05
