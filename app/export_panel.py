@@ -156,8 +156,9 @@ class ExportPanel(QWidget):
 
     def _finished(self, frames: int, cancelled: bool, note: str) -> None:
         verb = "Export cancelled after" if cancelled else "Exported"
-        self.eta.setText(f"{verb} {frames} frames")
-        text = f"{verb} {frames} frames to {self._writing_to}"
+        count = f"{frames} frame{'s' * (frames != 1)}"
+        self.eta.setText(f"{verb} {count}")
+        text = f"{verb} {count} to {self._writing_to}"
         self.message.emit(f"{text}; {note}" if note else text)
 
     def _failed(self, text: str) -> None:

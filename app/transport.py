@@ -172,6 +172,10 @@ class Transport(QWidget):
 class RateBox(QDoubleSpinBox):
     """A spin box the mouse wheel turns only once it has been clicked into: scrolling past it changes nothing."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a spin box's default, WheelFocus, takes focus on a wheel
+
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if self.hasFocus():
             super().wheelEvent(event)

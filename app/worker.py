@@ -53,7 +53,7 @@ class FramePacket:
     poses: Poses | None  # None when no model is loaded
     timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render
     dropped: int  # since the source opened
-    started_at: float  # time.perf_counter() when the frame was requested from the source
+    started_at: float  # time.perf_counter() when the frame was requested from a file, or came from a live source
     recording: bool = False
     skipped: int = 0  # frames of the file passed over just before this one to keep pace
     # a new frame the open recording already holds (shown again after a step or seek back): the
@@ -108,6 +108,7 @@ class PoseWorker(QObject):
         self._image_fps = IMAGE_FOLDER_FPS  # the rate image folders play at
         self._retry_spec: str | None = None  # a live source that could not be reopened: Play tries again
         self._resumed = False  # a live source just resumed: the gap since the pause is not dropped frames
+        self._resumed_at = 0.0  # time.perf_counter() when it did
         self._skipped = 0  # passed over since the last packet
         self._last_frame: Frame | None = None
         # the people a pipeline found on a frame (None: no model then), to draw that frame again
@@ -172,6 +173,7 @@ class PoseWorker(QObject):
         self._told = set()
         self.opened.emit(self._info)
         self.set_playing(True)
+        self._resumed, self._resumed_at = False, 0.0  # opened, not resumed: its first frame's wait counts
 
     @Slot(str, object)
     def load_model(self, path: str, config: PipelineConfig) -> None:
@@ -216,10 +218,13 @@ class PoseWorker(QObject):
     def set_playing(self, playing: bool) -> None:
         if playing and self._source is None and self._retry_spec is not None:  # a reconnection that failed
             self.open(self._retry_spec)
+            if self._source is None:  # still gone: Play again tries again
+                self.playing_changed.emit(False)
             return
         playing = playing and self._source is not None
         if playing and not self._playing and self._info.is_live:
             self._resumed = True  # the frames the stream sent during the pause were not dropped by us
+            self._resumed_at = time.perf_counter()
         self._playing = playing
         self.playing_changed.emit(playing)
         if playing and self._at_end and self._info.is_live:  # a stream or camera that stopped: reconnect
@@ -251,8 +256,10 @@ class PoseWorker(QObject):
         self._source.fps = fps
         self._info = dataclasses.replace(self._info, fps=fps)
         if self._last_frame is not None:  # the paused frame, tracked again later, at its time in the new rate
-            self._last_frame = dataclasses.replace(self._last_frame, timestamp_s=self._last_frame.index / fps)
-            self._found = None
+            old = self._last_frame
+            self._last_frame = dataclasses.replace(old, timestamp_s=old.index / fps)
+            if self._found is not None and self._found[0] is old:  # its people stay found (and recordable)
+                self._found = (self._last_frame, *self._found[1:])
         if self._pipeline is not None:
             self._pipeline.reset(restart_ids=False)
         self._trails = Trails()
@@ -281,8 +288,8 @@ class PoseWorker(QObject):
 
     @Slot(object)
     def start_recording(self, options: SinkOptions) -> None:
-        """A new recording from the frame on screen when paused (seek to a frame, record, play: that frame is
-        the first one written), else from the next frame."""
+        """A new recording from the frame on screen when a file or folder is paused (seek to a frame, record,
+        play: that frame is the first one written), else from the next frame."""
         self.stop_recording()
         if self._source is None or self._model is None:
             self._refuse_recording("Open a source and a model before recording.")
@@ -310,7 +317,9 @@ class PoseWorker(QObject):
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
         found = self._found
         paused_on = found is not None and found[0] is self._last_frame and found[1] is self._pipeline
-        if not self._playing and paused_on and found[2] is not None:
+        # not a live source's (it may be minutes old) nor a file's last (Play starts the file over)
+        last = self._at_end or (found is not None and found[0].index >= (self._info.frame_count or 0) - 1)
+        if not self._playing and paused_on and found[2] is not None and not self._info.is_live and not last:
             frame, _, poses = found
             try:
                 self._sinks.write(frame.index, frame.timestamp_s, poses, image=self._drawn(frame.image, poses, False))
@@ -421,7 +430,7 @@ class PoseWorker(QObject):
             self.error.emit(user_message(error))
             return False
         if frame.captured_at is not None:  # live: latency counts from when the frame came, not from the wait for it
-            started = frame.captured_at
+            started = max(frame.captured_at, self._resumed_at)  # nor from before a pause
         capture_ms = (time.perf_counter() - started) * 1000.0
         self._tell(self._source.end_notes(0, None, outputs=False))  # so far: a folder's skipped images
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1 and not self._resumed:

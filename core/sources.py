@@ -248,21 +248,26 @@ class LiveSource(FrameSource):
     def _read_loop(self) -> None:
         """Runs until closed or the stream ends, then releases the capture: here, never while a read is
         still waiting on a stream that hangs (releasing it then from another thread crashes)."""
-        while not self._stopped:
-            ok, image = self._cap.read()
-            with self._cond:
-                if not ok:
-                    if not self._stopped:
-                        self.end_reason = f"{self.spec} stopped delivering frames; the run ended there"
-                        log.info(self.end_reason)
-                    self._stopped = True
-                else:
-                    self._latest = Frame(
-                        self._captured, time.monotonic() - self._start, image, captured_at=time.perf_counter()
-                    )
-                    self._captured += 1
-                self._cond.notify_all()
-        self._cap.release()
+        try:
+            while not self._stopped:
+                try:
+                    ok, image = self._cap.read()
+                except cv2.error:  # a backend that raises rather than returning False
+                    ok, image = False, None
+                with self._cond:
+                    if not ok:
+                        if not self._stopped:
+                            self.end_reason = f"{self.spec} stopped delivering frames; the run ended there"
+                            log.info(self.end_reason)
+                        self._stopped = True
+                    else:
+                        self._latest = Frame(
+                            self._captured, time.monotonic() - self._start, image, captured_at=time.perf_counter()
+                        )
+                        self._captured += 1
+                    self._cond.notify_all()
+        finally:
+            self._cap.release()
 
     @property
     def skipped(self) -> int:

@@ -37,6 +37,7 @@ class VideoSink(Sink):
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
         self._last: np.ndarray | None = None
+        self._last_unwritten = False  # ``_last`` came before its slot and is not in the video yet
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
         self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
         if not self._writer.isOpened():
@@ -58,16 +59,18 @@ class VideoSink(Sink):
                 self._start += (behind - hold) / self.fps
                 behind = hold
             if behind < 0:  # its slot is filled already: the next frame held shows the newer picture
-                self._last = image
+                self._last, self._last_unwritten = image, True
                 return
             for _ in range(behind):
                 self._writer.write(self._last)
                 self._written += 1
-            self._last = image
+            self._last, self._last_unwritten = image, False
         self._writer.write(image)
         self._written += 1
 
     def close(self) -> None:
+        if self._last_unwritten:  # the run's last picture, one slot late rather than not at all
+            self._writer.write(self._last)
         self._writer.release()
 
 

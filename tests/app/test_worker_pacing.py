@@ -90,6 +90,9 @@ class FakeStream:
     is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
 
     def __init__(self, spec: str, indices: list[int], waited_s: float = 0.0) -> None:
+        self._init(spec, indices, waited_s)
+
+    def _init(self, spec: str, indices: list[int], waited_s: float) -> None:
         self.spec, self.indices, self.waited_s = spec, indices, waited_s
 
     def __iter__(self):
@@ -153,10 +156,13 @@ def test_play_tries_a_lost_stream_again_until_it_is_back(stream_worker):
         w._tick()  # to the stream's end
     assert w._at_end
     w.streams.clear()  # the camera is still down
+    playing = []
+    w.playing_changed.connect(playing.append)
     w.set_playing(True)  # reconnect: fails, and says so
     assert w._source is None and w.errors[-1] == "stream http://camera/stream cannot be opened"
+    assert playing[-1] is False  # the button shows Play again
     w.set_playing(True)  # again: still down
-    assert len(w.errors) == 2
+    assert len(w.errors) == 2 and playing[-1] is False
     w.streams.append([0, 1])  # back
     w.set_playing(True)
     w._timer.stop()
@@ -171,3 +177,15 @@ def test_a_live_frames_latency_counts_from_when_it_came(stream_worker):
     packet = w.take_packet()
     assert packet.timings_ms["capture"] >= 50.0  # it waited 50 ms for the pipeline: part of what users see
     assert time.perf_counter() - packet.started_at >= 0.05
+
+
+def test_a_frame_from_before_a_pause_does_not_count_the_pause_as_latency(stream_worker, monkeypatch):
+    w = stream_worker
+    monkeypatch.setattr(FakeStream, "__init__", lambda self, spec, indices, waited_s: FakeStream.__dict__[
+        "_init"](self, spec, indices, 30.0))  # fmt: skip
+    w.open("http://camera/stream")
+    w.set_playing(False)
+    w.set_playing(True)  # each frame came 30 s before it is taken: during the pause
+    w._tick()
+    w._timer.stop()
+    assert w.take_packet().timings_ms["capture"] < 1000.0

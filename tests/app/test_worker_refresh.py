@@ -140,3 +140,16 @@ def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker
     frames = sorted({int(row["frame"]) for row in csv.DictReader((tmp_path / "r.csv").open())})
     assert frames == [10, 11, 12] and json.loads((tmp_path / "r.csv.json").read_text())["frames_written"] == 3
     assert worker.errors == []
+
+
+def test_a_recording_started_paused_at_the_end_records_the_replay_from_the_start(worker, tmp_path):
+    seek(worker, 118)
+    worker.set_playing(True)
+    tick(worker, 3)  # 118, 119, then the end
+    assert worker._at_end
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # the last frame is not its first: Play starts over
+    worker.set_playing(True)
+    worker._do_seek()
+    tick(worker, 2)
+    worker.stop_recording()
+    assert sorted({int(row["frame"]) for row in csv.DictReader((tmp_path / "r.csv").open())}) == [0, 1]

@@ -303,8 +303,13 @@ def test_a_live_video_faster_than_its_rate_stays_real_time(tmp_path):
         for n in range(91):
             sink.write(n, n / 30, Poses.empty(3), np.full((48, 64, 3), n, np.uint8))
     shades = [round(float(f.mean())) for f in _read_video(tmp_path / "fast.avi")]
-    assert len(shades) == 31  # one frame a slot, each one of the frames due then (MJPG shifts shades by ~1)
-    assert all(abs(shade - 3 * slot) <= 2 for slot, shade in enumerate(shades)), shades
+    # one frame a slot, each one of the frames due then (MJPG shifts shades by ~1), and the last one at the end
+    assert len(shades) == 32 and abs(shades[-1] - 90) <= 2
+    assert all(abs(shade - 3 * slot) <= 2 for slot, shade in enumerate(shades[:-1])), shades
+    with VideoSink(tmp_path / "end.avi", 10, (64, 48), real_time=True) as sink:
+        for n in range(4):  # slots 0, 0, 1, 1: the last frame comes early and is the run's last
+            sink.write(n, n / 30, Poses.empty(3), np.full((48, 64, 3), 60 * n, np.uint8))
+    assert [round(float(f.mean()) / 60) for f in _read_video(tmp_path / "end.avi")] == [0, 2, 3]
 
 
 def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
