@@ -61,6 +61,9 @@ class FramePacket:
     recording_resumes_at: int | None = None
 
 
+LIVE_POLL_S = 0.05  # the longest the worker waits for a live frame before it runs queued requests again
+
+
 def to_qimage(image_bgr: np.ndarray) -> QImage:
     """A QImage that owns a copy of the BGR pixels (safe to hand to another thread)."""
     image = np.ascontiguousarray(image_bgr)
@@ -388,6 +391,9 @@ class PoseWorker(QObject):
 
     def _tick(self) -> None:
         if not self._playing or self._source is None:
+            return
+        if self._info.is_live and not self._source.ready(LIVE_POLL_S):  # a stalled stream: requests go on
+            self._schedule(0)
             return
         paced = not self._info.is_live and self._speed > 0 and self._info.fps > 0
         interval = 1.0 / (self._info.fps * self._speed) if paced else 0.0

@@ -241,6 +241,7 @@ class LiveSource(FrameSource):
         self._captured = 1
         self._delivered = 0
         self._last_delivered = -1  # the index of the newest frame handed out
+        self._handed_at = time.monotonic()  # when it was (silence is counted from then)
         self._stopped = False
         self._thread = threading.Thread(target=self._read_loop, name=f"source:{spec}", daemon=True)
         self._thread.start()
@@ -274,11 +275,23 @@ class LiveSource(FrameSource):
         """Frames the stream sent while the caller was busy, replaced by newer ones before it took them."""
         return self._last_delivered + 1 - self._delivered
 
+    def ready(self, timeout_s: float) -> bool:
+        """Whether the next frame can be taken without waiting, waiting at most ``timeout_s`` for it: a frame
+        is there, the source ended, or it has been silent LIVE_TIMEOUT_S (the iterator then ends). A caller
+        that must stay responsive (the app's worker) waits in such short steps."""
+        with self._cond:
+            silent_for = time.monotonic() - self._handed_at
+            wait = min(timeout_s, max(0.0, LIVE_TIMEOUT_S - silent_for))
+            return self._cond.wait_for(self._taken_at_once, wait) or silent_for + wait >= LIVE_TIMEOUT_S
+
+    def _taken_at_once(self) -> bool:
+        return self._latest is not None or self._stopped
+
     def __iter__(self) -> Iterator[Frame]:
         while True:
             with self._cond:
-                if self._latest is None and not self._stopped:
-                    self._cond.wait_for(lambda: self._latest is not None or self._stopped, LIVE_TIMEOUT_S)
+                if not self._taken_at_once():  # silence counts from the last frame handed out
+                    self._cond.wait_for(self._taken_at_once, LIVE_TIMEOUT_S - (time.monotonic() - self._handed_at))
                 frame, self._latest = self._latest, None
                 if frame is None:
                     if not self._stopped:
@@ -286,6 +299,7 @@ class LiveSource(FrameSource):
                     return
                 self._delivered += 1
                 self._last_delivered = frame.index
+                self._handed_at = time.monotonic()
             yield frame
 
     def close(self) -> None:

@@ -105,6 +105,9 @@ class FakeStream:
     def end_notes(self, frames_read, frames_due, outputs=True):
         return []
 
+    def ready(self, timeout_s: float) -> bool:
+        return True
+
     def close(self) -> None:
         pass
 
@@ -189,3 +192,15 @@ def test_a_frame_from_before_a_pause_does_not_count_the_pause_as_latency(stream_
     w._tick()
     w._timer.stop()
     assert w.take_packet().timings_ms["capture"] < 1000.0
+
+
+def test_a_stalled_stream_does_not_hold_the_worker(stream_worker, monkeypatch):
+    w = stream_worker
+    w.open("http://camera/stream")
+    waits = []
+    monkeypatch.setattr(FakeStream, "ready", lambda self, timeout_s: waits.append(timeout_s) or False)
+    started = time.perf_counter()
+    w._tick()  # nothing to take: it comes back later instead of waiting for the stream
+    assert time.perf_counter() - started < 0.5 and waits == [0.05] and w._timer.isActive()
+    w._timer.stop()
+    assert w.take_packet() is None

@@ -100,6 +100,48 @@ def test_stream_url_that_ends_finishes_the_run_cleanly(video_path, tmp_path, mod
     assert re.search(r"\d+ of the \d+ frames the source sent came while the pipeline was busy and were skipped", err)
 
 
+def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
+    import core.sources
+
+    monkeypatch.setattr(core.sources, "LIVE_TIMEOUT_S", 0.4)
+    frozen = threading.Event()
+
+    class QuietStream:
+        def __init__(self, *args) -> None:
+            self.reads = 0
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 1:
+                frozen.wait(10)  # one frame, then silence
+                return False, None
+            return True, np.zeros((4, 6, 3), np.uint8)
+
+        def get(self, prop) -> float:
+            return 25.0
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", QuietStream)
+    source = LiveSource("http://camera/stream", "quiet stream")
+    try:
+        frames = iter(source)
+        assert source.ready(0.05) and next(frames).index == 0
+        started = time.monotonic()
+        assert not source.ready(0.05)  # silent: says so after one short step
+        assert time.monotonic() - started < 0.3
+        time.sleep(0.4)
+        assert source.ready(0.05)  # silent for LIVE_TIMEOUT_S: the iterator ends at once
+        assert next(frames, None) is None and "sent no frame for" in source.end_reason
+    finally:
+        frozen.set()
+        source.close()
+
+
 def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monkeypatch):
     """Releasing a capture under a read that waits on a frozen stream crashed the process."""
     import core.sources
