@@ -100,13 +100,14 @@ def test_stream_url_that_ends_finishes_the_run_cleanly(video_path, tmp_path, mod
     assert re.search(r"\d+ of the \d+ frames the source sent came while the pipeline was busy and were skipped", err)
 
 
-def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
+def frozen_stream(monkeypatch, frames: int, then_ends: bool):
+    """Stand in for OpenCV's capture: a stream that sends ``frames`` frames, then its read waits until the
+    returned event is set (and then ends, or sends again). Returns (event, names of threads that released)."""
     import core.sources
 
-    monkeypatch.setattr(core.sources, "LIVE_TIMEOUT_S", 0.4)
-    frozen = threading.Event()
+    frozen, released_by = threading.Event(), []
 
-    class QuietStream:
+    class FrozenStream:
         def __init__(self, *args) -> None:
             self.reads = 0
 
@@ -115,18 +116,27 @@ def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
 
         def read(self):
             self.reads += 1
-            if self.reads > 1:
-                frozen.wait(10)  # one frame, then silence
-                return False, None
+            if self.reads > frames:
+                frozen.wait(10)
+                if then_ends:
+                    return False, None
             return True, np.zeros((4, 6, 3), np.uint8)
 
         def get(self, prop) -> float:
             return 25.0
 
         def release(self) -> None:
-            pass
+            released_by.append(threading.current_thread().name)
 
-    monkeypatch.setattr(core.sources.cv2, "VideoCapture", QuietStream)
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", FrozenStream)
+    return frozen, released_by
+
+
+def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
+    import core.sources
+
+    monkeypatch.setattr(core.sources, "LIVE_TIMEOUT_S", 0.4)
+    frozen, _ = frozen_stream(monkeypatch, frames=1, then_ends=True)
     source = LiveSource("http://camera/stream", "quiet stream")
     try:
         frames = iter(source)
@@ -144,30 +154,7 @@ def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
 
 def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monkeypatch):
     """Releasing a capture under a read that waits on a frozen stream crashed the process."""
-    import core.sources
-
-    frozen, released_by = threading.Event(), []
-
-    class FrozenStream:
-        def __init__(self, *args) -> None:
-            self.reads = 0
-
-        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
-            return True
-
-        def read(self):
-            self.reads += 1
-            if self.reads > 2:
-                frozen.wait(10)  # the stream stops sending and the read waits
-            return True, np.zeros((4, 6, 3), np.uint8)
-
-        def get(self, prop) -> float:
-            return 25.0
-
-        def release(self) -> None:
-            released_by.append(threading.current_thread().name)
-
-    monkeypatch.setattr(core.sources.cv2, "VideoCapture", FrozenStream)
+    frozen, released_by = frozen_stream(monkeypatch, frames=2, then_ends=False)
     source = LiveSource("http://camera/stream", "camera stream")
     assert next(iter(source)).image.shape == (4, 6, 3)
     source.close()  # returns while the read still waits
