@@ -23,6 +23,9 @@ class VideoView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._image: QImage | None = None
         self._hud = ""
+        self._hud_font = QFont("monospace", 9)  # made once: the line is painted with every frame
+        self._hud_font.setStyleHint(QFont.StyleHint.Monospace)
+        self._hud_metrics = QFontMetrics(self._hud_font)
         self._placeholder = "Open a webcam, video, image folder or stream"
         self.frames_painted = 0
 
@@ -64,16 +67,17 @@ class VideoView(QWidget):
         target = self.image_rect()
         painter.drawImage(QRectF(target), self._image)
         if self._hud:
-            self._paint_hud(painter)
+            self._paint_hud(painter, target)
         self.frames_painted += 1
 
-    def hud_rect(self) -> QRect:
+    def hud_rect(self, target: QRect | None = None) -> QRect:
         """Where the heads-up line goes: in the dark margin beside or above the picture when it fits there,
-        so it covers nobody; over the picture's top-left corner when it does not."""
-        target = self.image_rect()
+        so it covers nobody; over the picture's top-left corner when it does not (``target``: the picture's
+        rect, when the caller has it already)."""
+        target = self.image_rect() if target is None else target
         if not self._hud or target.isNull():
             return QRect()
-        box = QFontMetrics(self._hud_font()).boundingRect(self._hud).adjusted(-8, -4, 8, 4)
+        box = self._hud_metrics.boundingRect(self._hud).adjusted(-8, -4, 8, 4)
         if target.left() >= box.width() + 2 * HUD_GAP:
             box.moveTopLeft(QPoint(HUD_GAP, target.top() + HUD_GAP))
         elif target.top() >= box.height() + 2 * HUD_GAP:
@@ -82,14 +86,9 @@ class VideoView(QWidget):
             box.moveTopLeft(target.topLeft() + QPoint(HUD_GAP, HUD_GAP))
         return box
 
-    def _hud_font(self) -> QFont:
-        font = QFont("monospace", 9)
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        return font
-
-    def _paint_hud(self, painter: QPainter) -> None:
-        box = self.hud_rect()
-        painter.setFont(self._hud_font())
+    def _paint_hud(self, painter: QPainter, target: QRect) -> None:
+        box = self.hud_rect(target)
+        painter.setFont(self._hud_font)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 150))
         painter.drawRoundedRect(box, 4, 4)

@@ -30,7 +30,7 @@ from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import output_paths, written_names
-from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, ImageFolderSource, open_source
+from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, open_source
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class PoseWorker(QObject):
             self._packet = None  # the last source's frame, not yet shown, is not this one's
         self._source = source
         self._frames = iter(source)
-        images = isinstance(source, ImageFolderSource) and source.frame_files is not None  # a folder, not one image
+        images = source.frame_files is not None  # a folder (not one image): its rate is the user's to set
         self._info = SourceInfo(
             spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, images
         )
@@ -318,12 +318,8 @@ class PoseWorker(QObject):
         paths = output_paths(options)
         self._recording_names = ", ".join(path.name for path in paths) + f" in {paths[0].parent}"
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
-        found = self._found
-        paused_on = found is not None and found[0] is self._last_frame and found[1] is self._pipeline
-        # not a live source's (it may be minutes old) nor a file's last (Play starts the file over)
-        last = self._at_end or (found is not None and found[0].index >= (self._info.frame_count or 0) - 1)
-        if not self._playing and paused_on and found[2] is not None and not self._info.is_live and not last:
-            frame, _, poses = found
+        if (paused := self._paused_people()) is not None:
+            frame, poses = paused
             try:
                 self._sinks.write(frame.index, frame.timestamp_s, poses, image=self._drawn(frame.image, poses, False))
             except Exception as error:  # noqa: BLE001
@@ -331,6 +327,17 @@ class PoseWorker(QObject):
                 self.error.emit(user_message(error))
                 return
             self._recorded_upto, self._recorded_frames = frame.index, 1
+
+    def _paused_people(self) -> tuple[Frame, Poses] | None:
+        """The paused frame of a file or folder with the people found on it, which a new recording starts
+        with; None while playing, for a live source (its paused frame may be minutes old) and at a file's
+        last frame (Play starts the file over)."""
+        if self._playing or self._info.is_live or self._at_end or self._found is None:
+            return None
+        frame, pipeline, poses = self._found
+        if frame is not self._last_frame or pipeline is not self._pipeline or poses is None:
+            return None
+        return None if frame.index >= (self._info.frame_count or 0) - 1 else (frame, poses)
 
     @Slot()
     def stop_recording(self, reason: str = "") -> None:

@@ -132,8 +132,9 @@ class PoseEstimator:
     def draw(self, image: np.ndarray, poses: Poses, boxes: bool = True) -> np.ndarray:
         """A BGR copy of ``image`` with the skeletons (and boxes with track IDs) drawn in; joints far outside
         the image are left out."""
-        if not isinstance(poses, Poses) or poses.num_keypoints != len(self.keypoint_names):
-            raise WLitePoseError(f"poses must be this model's Poses, with {len(self.keypoint_names)} joints a person")
+        k = self.model.info.num_keypoints
+        if not isinstance(poses, Poses) or poses.num_keypoints != k:
+            raise WLitePoseError(f"poses must be this model's Poses, with {k} joints a person")
         far = ~(np.abs(poses.xy) < MAX_DRAWN_PX).all(axis=-1)  # also inf; NaN stays missing
         shown = replace(poses, xy=np.where(far[..., None], np.nan, poses.xy))
         return draw_poses(as_bgr(image).copy(), shown, self.model.info.skeleton, boxes=boxes)

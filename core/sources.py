@@ -382,8 +382,7 @@ def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None
         raise WLitePoseError(f"{name} must be above 0 and at most {MAX_FPS:g}, not {fps}")
     if not any(map(is_image_sequence, sources)):
         for spec in sources:  # a mistyped folder name is what to tell first
-            if not is_live(spec):
-                check_exists(spec)
+            check_exists(spec)
         raise WLitePoseError(f"{name} sets the frame rate of image folders; videos, webcams and streams have their own")
 
 

@@ -34,6 +34,7 @@ class VideoSink(Sink):
         self.size = tuple(int(v) for v in size)  # the frames' own size; the video's is even
         self.fps = float(fps or 30.0)
         self.real_time = real_time
+        self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one live frame is held for
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
         self._last: np.ndarray | None = None
@@ -54,10 +55,9 @@ class VideoSink(Sink):
         if self.real_time:
             self._start = time_s if self._start is None else self._start
             behind = round((time_s - self._start) * self.fps) - self._written  # frames due before this one
-            hold = round(MAX_HOLD_S * self.fps)
-            if behind > hold:  # a pause or a stall: the video goes on after MAX_HOLD_S of it
-                self._start += (behind - hold) / self.fps
-                behind = hold
+            if behind > self._hold:  # a pause or a stall: the video goes on after MAX_HOLD_S of it
+                self._start += (behind - self._hold) / self.fps
+                behind = self._hold
             if behind < 0:  # its slot is filled already: the next frame held shows the newer picture
                 self._last, self._last_unwritten = image, True
                 return
