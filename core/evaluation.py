@@ -145,15 +145,10 @@ def score_results(
     if crowd_splits and all("crowdIndex" in image for image in data["images"]):
         for name, (low, high) in CROWD_SPLITS.items():
             splits[name] = [image["id"] for image in data["images"] if low <= image["crowdIndex"] < high]
-    if not results:  # pycocotools loads no empty list: 0 where there is someone to count, else NaN as it would
-        ranges = {"APm": (32**2, 96**2), "APl": (96**2, math.inf)}
-        stats = {name: _nobody_or_zero(data, *ranges.get(name, (0, math.inf))) for name in STAT_NAMES}
-        return stats | {name: _nobody_or_zero(data, 0, math.inf, set(ids)) for name, ids in splits.items()}
     with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = data
-        gt.createIndex()
-        dt = gt.loadRes(results)
+        gt = _indexed(COCO(), data)
+        # loadRes refuses an empty list; no detections are a result set with no annotations
+        dt = gt.loadRes(results) if results else _indexed(COCO(), {**data, "annotations": []})
         evaluator = COCOeval(gt, dt, "keypoints")
         evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
         evaluator.params.catIds = [keypoint_category(data)]
@@ -162,12 +157,22 @@ def score_results(
         evaluator.summarize()
         stats = {name: _defined(evaluator.stats[i]) for i, name in enumerate(STAT_NAMES)}
         for name, ids in splits.items():
+            if not ids:  # nobody in this split (pycocotools would read no image ids as every image)
+                stats[name] = float("nan")
+                continue
             evaluator.params.imgIds = ids
             evaluator.evaluate()
             evaluator.accumulate()
             evaluator.summarize()
-            stats[name] = _defined(evaluator.stats[0]) if ids else float("nan")
+            stats[name] = _defined(evaluator.stats[0])
     return stats
+
+
+def _indexed(coco, dataset: dict):
+    """A pycocotools COCO object over ``dataset``, indexed."""
+    coco.dataset = dataset
+    coco.createIndex()
+    return coco
 
 
 def json_ready(value):
@@ -177,16 +182,6 @@ def json_ready(value):
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _nobody_or_zero(data: dict, low: float, high: float, images: set | None = None) -> float:
-    """0.0 if the set has a person pycocotools counts with an area in [low, high] (on ``images``), else NaN."""
-    listed = {image["id"] for image in data["images"]} if images is None else images
-    counted = (
-        not a["iscrowd"] and a["num_keypoints"] > 0 and low <= a["area"] <= high and a["image_id"] in listed
-        for a in data["annotations"]
-    )
-    return 0.0 if any(counted) else float("nan")
 
 
 def _defined(value: float) -> float:

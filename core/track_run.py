@@ -90,24 +90,25 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     failed, warned, frames, started = [], [], 0, time.perf_counter()
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
+            shown = without_password(spec)  # what messages may print of it
             if batch:
-                print(f"wlitepose: [{number}/{len(jobs)}] {without_password(spec)}", file=sys.stderr)
+                print(f"wlitepose: [{number}/{len(jobs)}] {shown}", file=sys.stderr)
             try:
                 done_frames, notes = track_source(
                     spec, options, pipeline, inputs, args.max_frames, stop, args.fps or IMAGE_FOLDER_FPS
                 )
                 frames += done_frames
                 if notes:
-                    warned.append(without_password(spec))
+                    warned.append(shown)
             except SourceFailed as error:
                 if not batch:
                     raise
                 print(f"wlitepose: error: {error} ({_left_behind(error)})", file=sys.stderr)
-                failed.append(without_password(spec))
+                failed.append(shown)
             if stop.requested:
                 left = ", ".join(without_password(spec) for spec, _ in jobs[number:])
                 if batch:
-                    stopped = f"wlitepose: stopped during {without_password(spec)}"
+                    stopped = f"wlitepose: stopped during {shown}"
                     stopped += f"; not started: {left}" if left else ""
                     print(stopped, file=sys.stderr)
                 raise KeyboardInterrupt  # main() reports it; the outputs are already closed
@@ -130,7 +131,7 @@ def track_source(
     inputs: tuple,
     max_frames: int | None,
     stop: StopRequest,
-    image_fps: float = IMAGE_FOLDER_FPS,
+    image_fps: float,
 ) -> tuple[int, list[str]]:
     """One source through the pipeline into its sinks (an image folder played at ``image_fps``); returns the
     frames processed and the warnings said about it (a video cut short, a folder's skipped images).

@@ -129,7 +129,7 @@ class PoseTracker:
         cfg = self.config
         if not math.isfinite(timestamp_s):
             timestamp_s = 0.0 if self._time is None else self._time  # as a repeated one: a default step on
-        elif self._time is not None and timestamp_s < self._time - cfg.max_lost_s - TIME_TOLERANCE_S:
+        elif self._time is not None and _past(self._time - timestamp_s, cfg.max_lost_s):
             self.reset(restart_ids=False)
         dt = cfg.default_dt if self._time is None or timestamp_s <= self._time else timestamp_s - self._time
         now = timestamp_s if self._time is None or timestamp_s > self._time else self._time + dt
@@ -180,7 +180,7 @@ class PoseTracker:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
         similarity = self._similarity(det_xy, det_vis, det_boxes, lost_for)  # (T, N)
-        recent = lost_for <= TIME_TOLERANCE_S
+        recent = ~_past(lost_for, 0.0)
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
             rows_t = np.flatnonzero(stage)
@@ -197,7 +197,7 @@ class PoseTracker:
     def _similarity(self, det_xy, det_vis, det_boxes, lost_for) -> np.ndarray:
         """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is
         one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
-        track_vis = self._time - self.joint_seen <= self.config.max_lost_s + TIME_TOLERANCE_S  # a usable state
+        track_vis = ~_past(self._time - self.joint_seen, self.config.max_lost_s)  # joints with a usable state
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
         track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))
         iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(det_boxes))  # 0 for a pose without joints
@@ -229,7 +229,7 @@ class PoseTracker:
         return np.maximum((MAX_JITTER * self.config.smoothing * scale) ** 2, 1e-6)
 
     def _measure(self, rows, z, vis, boxes, now: float) -> None:
-        stale = vis & (now - self.joint_seen[rows] > self.config.joint_reset_s + TIME_TOLERANCE_S)
+        stale = vis & _past(now - self.joint_seen[rows], self.config.joint_reset_s)
         self.scale[rows] = _box_scale(boxes)
         pos, vel, cov = self.pos[rows], self.vel[rows], self.cov[:, rows]
         # joints that restart take the person's mean velocity of the joints still tracked
@@ -264,11 +264,17 @@ class PoseTracker:
 
     def _drop(self, now: float) -> None:
         unseen = self.last_seen < now
-        dead = unseen & ((self.ids < 0) | (now - self.last_seen > self.config.max_lost_s + TIME_TOLERANCE_S))
+        dead = unseen & ((self.ids < 0) | _past(now - self.last_seen, self.config.max_lost_s))
         keep = ~dead
         self.pos, self.vel, self.cov = self.pos[keep], self.vel[keep], self.cov[:, keep]
         self.joint_seen, self.scale = self.joint_seen[keep], self.scale[keep]
         self.ids, self.hits, self.last_seen = self.ids[keep], self.hits[keep], self.last_seen[keep]
+
+
+def _past(duration, limit: float):
+    """Whether ``duration`` (seconds, a number or an array) is beyond ``limit``; within TIME_TOLERANCE_S of it
+    counts as on it, however the frame times were computed."""
+    return np.greater(duration, limit + TIME_TOLERANCE_S)
 
 
 def _centre(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:

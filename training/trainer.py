@@ -301,11 +301,12 @@ def train(config: TrainConfig) -> Path | None:
                 ema.update(model)
             step += 1
             seen += len(batch["image"])
-            loss = float(losses["total"].detach())
+            values = {k: float(v.detach()) for k, v in losses.items()}  # one host copy each (on CUDA)
+            loss = values["total"]
             if math.isfinite(loss):
                 overflows = 0
-                for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch["image"])
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(batch["image"])
             else:  # mixed precision's scaler skips an overflowing step; in fp32, or step after step, it diverged
                 overflows += 1
                 if not use_amp or overflows >= MAX_OVERFLOWS:
@@ -316,7 +317,7 @@ def train(config: TrainConfig) -> Path | None:
                     config.epochs,
                     seen,
                     len(sampler),
-                    float(losses["total"].detach()),
+                    loss,
                     started,
                     total_steps - step,
                     config.batch_size,

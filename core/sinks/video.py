@@ -35,6 +35,7 @@ class VideoSink(Sink):
         self.fps = float(fps or 30.0)
         self.real_time = real_time
         self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one live frame is held for
+        self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
         self._last: np.ndarray | None = None
@@ -49,9 +50,8 @@ class VideoSink(Sink):
             return
         if (image.shape[1], image.shape[0]) != self.size:
             image = _fit(image, self.size)
-        w, h = self.size
-        if w % 2 or h % 2:
-            image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT)
+        if any(self._pad):
+            image = cv2.copyMakeBorder(image, 0, self._pad[0], 0, self._pad[1], cv2.BORDER_CONSTANT)
         if self.real_time:
             self._start = time_s if self._start is None else self._start
             behind = round((time_s - self._start) * self.fps) - self._written  # frames due before this one
