@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("models.cli", "print params, MACs and output shapes of a network variant"),
     "export": ("models.cli", "export a checkpoint or a variant to an ONNX model file with metadata"),
     "train": ("training.cli", "train a network on COCO, CrowdPose or a COCO-format folder"),
+    "shrink-data": ("training.cli", "copy a COCO-format training folder with images no larger than training uses"),
 }
 
 

@@ -1,4 +1,4 @@
-"""`wlitepose train`. Only the standard library is imported at module level."""
+"""`wlitepose train` and `wlitepose shrink-data`. Only the standard library is imported at module level."""
 
 from __future__ import annotations
 
@@ -50,6 +50,9 @@ def _milestones(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    if name == "shrink-data":
+        _add_shrink_arguments(parser)
+        return
     parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
     parser.add_argument(
         "--train-data",
@@ -134,12 +137,34 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="train for this long (validation included; a resumed run counts its earlier time): the lr drops at "
+        "the same fractions of it as --milestones are of --epochs, and the run ends after the last epoch that fits",
+    )
+
+
+def _add_shrink_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="folder with annotations.json and images/, or an annotation .json")
+    parser.add_argument("--images", help="images folder of an annotation .json kept elsewhere")
+    parser.add_argument("--out", required=True, help="new folder: annotations.json and images/")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=256,
+        help="training crop size the copy is for (default 256): longest image side 1.5x it, the largest zoom",
+    )
+    parser.add_argument("--format", choices=["webp", "jpg"], default="webp", help="image format (default webp)")
+    parser.add_argument("--quality", type=int, default=90, help="encoder quality 1-100 (default 90)")
 
 
 def run(name: str, args: argparse.Namespace) -> int:
     from models.errors import require_train_extra
 
     require_train_extra(f"`wlitepose {name}`")
+    if name == "shrink-data":
+        return _shrink(args)
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
     from core.sinks.base import writable
@@ -175,6 +200,8 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--workers must be a number of processes (0: load in the main one), not {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise WLitePoseError(f"--threads must be at least 1, not {args.threads}")
+    if args.minutes is not None and not 0 < args.minutes < math.inf:
+        raise WLitePoseError(f"--minutes must be a positive time, not {args.minutes}")
     if args.lr is not None and not 0 < args.lr < math.inf:
         raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
     check_input_size(args.size)
@@ -233,6 +260,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,
+        minutes=args.minutes,
     )
     try:
         best = train(config)
@@ -247,4 +275,29 @@ def run(name: str, args: argparse.Namespace) -> int:
     metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
     export_onnx(model, onnx_path, metadata)
     print(f"wrote {best} and {onnx_path}")
+    return 0
+
+
+def _shrink(args: argparse.Namespace) -> int:
+    from core.errors import WLitePoseError
+    from core.preprocess import check_input_size
+    from core.sinks.base import writable
+    from training.shrink import longest_side, shrink_dataset
+
+    check_input_size(args.size, "--size")
+    if not 1 <= args.quality <= 100:
+        raise WLitePoseError(f"--quality must be 1-100, not {args.quality}")
+    annotations, images = _data_folder(args.data, args.images, "--images")
+    for path in (annotations, images):
+        if not Path(path).exists():
+            raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise WLitePoseError(f"--out {out} already exists and is not an empty folder")
+    writable(out, directory=True, create=True)
+    count, read, written = shrink_dataset(Path(annotations), Path(images), out, args.size, args.format, args.quality)
+    print(
+        f"wrote {count} images, longest side {longest_side(args.size)} px ({written / 1e6:.1f} MB, "
+        f"was {read / 1e6:.1f} MB), and {out / 'annotations.json'}"
+    )
     return 0

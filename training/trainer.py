@@ -6,6 +6,7 @@ One readable loop; logging and validation live in small functions beside it.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import os
@@ -74,6 +75,9 @@ class TrainConfig:
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
+    # wall-clock budget: the lr drops at the fractions of it that milestones are of epochs, and the
+    # run ends after the last epoch that fits (epochs then only shapes the schedule); None: by epochs
+    minutes: float | None = None
     seed: int = 0
 
 
@@ -149,15 +153,36 @@ def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tup
     """A resumed run takes the milestones it is given now (to shorten or move the lr drops); the
     current lr becomes what those milestones give at this epoch."""
     scheduler.milestones = Counter(milestones)
-    drops = bisect.bisect_right(sorted(milestones), scheduler.last_epoch)
+    _set_lr(scheduler, scheduler.last_epoch)
+
+
+def _set_lr(scheduler: torch.optim.lr_scheduler.MultiStepLR, position: float) -> None:
+    """The lr the milestones give at ``position``, in epochs of the schedule (a fraction under --minutes)."""
+    drops = bisect.bisect_right(sorted(scheduler.milestones.elements()), position)
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = base * scheduler.gamma**drops
 
 
-def _save(path: Path, model, ema, hints, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig) -> None:
+def _clock() -> float:
+    """Seconds, for --minutes (a test replaces it with a clock of its own)."""
+    return time.perf_counter()
+
+
+def _agreed(value: float, device: torch.device) -> float:
+    """Rank 0's ``value`` on every rank: all of a distributed run's processes follow one clock."""
+    if not dist.is_initialized():
+        return value
+    shared = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(shared, 0)
+    return float(shared)
+
+
+def _save(
+    path: Path, model, ema, hints, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig, spent_s: float
+) -> None:
     """``model`` holds the weights to use (export, --init: the average when there is one); with a
     weight average, ``train_model`` holds the raw weights the optimiser continues from; with feature
-    hints, ``hint_adapters`` their adapters."""
+    hints, ``hint_adapters`` their adapters; ``spent_s`` is the run's training time so far (--minutes)."""
     state = {
         "model": (ema.module if ema else model).state_dict(),
         "meta": model_meta(
@@ -167,6 +192,7 @@ def _save(path: Path, model, ema, hints, optimizer, scheduler, epoch: int, best_
         "scheduler": scheduler.state_dict(),
         "epoch": epoch,
         "best_ap": best_ap,
+        "spent_s": spent_s,
         "config": asdict(config),
     }
     if ema:
@@ -199,7 +225,8 @@ def train(config: TrainConfig) -> Path | None:
     )
     if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
         _check_validation_set(config.val_annotations, schema)
-    start_epoch, best_ap = 0, -1.0
+    start_epoch, best_ap, spent_before = 0, -1.0, 0.0
+    budget = config.minutes * 60 if config.minutes else math.inf
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
     if config.init and not resuming:
         _initialise(model, config.init)
@@ -243,8 +270,13 @@ def train(config: TrainConfig) -> Path | None:
                 file=sys.stderr,
             )
         _reschedule(scheduler, config.milestones)
-        start_epoch, best_ap = state["epoch"] + 1, state["best_ap"]
-        if start_epoch >= config.epochs:
+        start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s", 0.0)
+        if config.minutes and spent_before >= budget:
+            raise WLitePoseError(
+                f"{out / 'last.pt'} has already trained {spent_before / 60:.1f} of --minutes {config.minutes:g}: "
+                f"pass more --minutes to go on, or `wlitepose export --checkpoint {out / 'best.pt'}` for its model file"
+            )
+        if not config.minutes and start_epoch >= config.epochs:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
                 f"pass a larger --epochs (and --milestones) to go on, or `wlitepose export --checkpoint "
@@ -270,9 +302,13 @@ def train(config: TrainConfig) -> Path | None:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     step, overflows = start_epoch * len(loader), 0
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
-    for epoch in range(start_epoch, config.epochs):
+    run_started = _clock()
+    for epoch in itertools.count(start_epoch) if config.minutes else range(start_epoch, config.epochs):
         if config.max_steps and step >= config.max_steps:  # also a resumed run already past it
             break
+        spent = _agreed(spent_before + _clock() - run_started, device)  # earlier epochs' validation included
+        if config.minutes:
+            _set_lr(scheduler, spent / budget * config.epochs)
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         model.train()
@@ -312,29 +348,30 @@ def train(config: TrainConfig) -> Path | None:
                 if not use_amp or overflows >= MAX_OVERFLOWS:
                     _diverged(f"the loss is {loss} at step {step}", out, epoch > start_epoch or resuming)
             if _is_main():
-                _progress(
-                    epoch,
-                    config.epochs,
-                    seen,
-                    len(sampler),
-                    loss,
-                    started,
-                    total_steps - step,
-                    config.batch_size,
-                )
+                rate = seen / max(time.perf_counter() - started, 1e-9)  # images per second this epoch
+                if config.minutes:
+                    left_min = max(0.0, budget - spent - (time.perf_counter() - started)) / 60
+                else:
+                    left_min = (total_steps - step) * config.batch_size / max(rate, 1e-9) / 60
+                _progress(epoch, None if config.minutes else config.epochs, seen, len(sampler), loss, rate, left_min)
             if config.max_steps and step >= config.max_steps:
                 break
-        scheduler.step()
+        spent = _agreed(spent_before + _clock() - run_started, device)
+        # under --minutes this is the last epoch when another as long as the mean so far would not fit
+        out_of_time = spent + (spent - spent_before) / (epoch - start_epoch + 1) > budget
+        scheduler.step()  # under --minutes the next epoch's start sets the lr from the clock
         record = {
             "epoch": epoch,
             "lr": lr,
             "step": step,
+            "minutes": spent / 60,
             "images_per_s": seen
             * (dist.get_world_size() if dist.is_initialized() else 1)
             / (time.perf_counter() - started),
         }
         record.update({k: v / max(seen, 1) for k, v in sums.items()})
-        final = epoch == config.epochs - 1 or bool(config.max_steps and step >= config.max_steps)
+        final = out_of_time if config.minutes else epoch == config.epochs - 1
+        final = final or bool(config.max_steps and step >= config.max_steps)
         validating = bool(config.val_annotations) and ((epoch + 1) % config.val_every == 0 or final)
         if _is_main():
             scored = ema.module if ema else model  # the weights validated, kept and exported
@@ -348,10 +385,10 @@ def train(config: TrainConfig) -> Path | None:
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
-                    _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
+                    _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent)
             if not all(torch.isfinite(p).all() for p in model.parameters()):
                 _diverged(f"the weights are not finite after step {step}", out, epoch > start_epoch or resuming)
-            _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config)
+            _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent)
             from core.evaluation import json_ready  # with onnxruntime, as validate's imports
 
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:
@@ -361,6 +398,8 @@ def train(config: TrainConfig) -> Path | None:
                 f"epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
                 file=sys.stderr,
             )
+        if final:  # ends a --minutes or --max-steps run (a run by epochs ends with its range)
+            break
     main = _is_main()
     if dist.is_initialized():
         dist.barrier()
@@ -429,12 +468,13 @@ def end_progress_line() -> None:
         _progress_line["open"] = False
 
 
-def _progress(epoch: int, epochs: int, seen: int, size: int, loss, started: float, steps_left: float, batch: int):
+def _progress(epoch: int, epochs: int | None, seen: int, size: int, loss, rate: float, left_min: float):
+    """The step progress line; ``epochs`` None: a --minutes run, whose end is its time left."""
     _progress_line["open"] = True
-    rate = seen / max(time.perf_counter() - started, 1e-9)  # images per second this epoch
-    eta_min = steps_left * batch / max(rate, 1e-9) / 60 if steps_left != math.inf else float("nan")
+    of = f"/{epochs}" if epochs else ""
+    eta = f"ETA {left_min:.0f} min" if math.isfinite(left_min) else "ETA ?"
     print(
-        f"\repoch {epoch + 1}/{epochs} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {eta_min:.0f} min",
+        f"\repoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s {eta}",
         end="",
         file=sys.stderr,
         flush=True,

@@ -1,0 +1,96 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from main import main
+from models.schemas import get_schema
+from training.dataset import KeypointDataset
+
+
+def _sample(folder, size, index):
+    dataset = KeypointDataset(folder / "annotations.json", folder / "images", get_schema("coco"), size)
+    return dataset.view(index, size, None, None)  # the letterboxed view, without augmentation
+
+
+def test_a_shrunk_set_gives_the_same_training_views(tmp_path, shared_data, capsys):
+    out = tmp_path / "small"
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out), "--size", "128"]) == 0
+    assert "wrote 35 images, longest side 192 px" in capsys.readouterr().out
+    before = json.loads((shared_data / "val" / "annotations.json").read_text())
+    after = json.loads((out / "annotations.json").read_text())
+    assert len(after["annotations"]) == len(before["annotations"])
+    for info in after["images"]:
+        image = cv2.imread(str(out / "images" / info["file_name"]))
+        assert info["file_name"].endswith(".webp") and max(image.shape[:2]) == 192
+        assert (info["width"], info["height"]) == (image.shape[1], image.shape[0])
+    first, shrunk = before["annotations"][0], after["annotations"][0]
+    factor = after["images"][0]["width"] / before["images"][0]["width"]
+    assert shrunk["area"] == pytest.approx(first["area"] * factor**2, rel=0.02)
+    for index in (0, 7, 20):  # a 128 view of the 192-px copy is the 128 view of the original
+        image, keypoints, _, valid = _sample(shared_data / "val", 128, index)
+        small, small_keypoints, _, small_valid = _sample(out, 128, index)
+        np.testing.assert_array_equal(small_keypoints[..., 2], keypoints[..., 2])
+        labelled = keypoints[..., 2] > 0
+        np.testing.assert_allclose(small_keypoints[labelled][:, :2], keypoints[labelled][:, :2], atol=0.6)
+        assert np.abs(small.astype(int) - image.astype(int)).mean() < 3
+        assert (small_valid != valid).mean() < 0.01  # crowd regions scaled with the image
+
+
+def test_crowd_regions_of_either_kind_are_scaled(tmp_path, capsys):
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    image = np.full((400, 600, 3), 90, np.uint8)
+    cv2.imwrite(str(folder / "images" / "a.png"), image)
+    crowd = np.zeros((400, 600), np.uint8)
+    crowd[100:200, 300:450] = 1
+    rle = mask_utils.encode(np.asfortranarray(crowd))
+    region = {"size": [400, 600], "counts": rle["counts"].decode()}
+    person = [300.0, 100.0, 2] + [0.0] * 48
+    data = {
+        "images": [{"id": 7, "file_name": "a.png", "width": 600, "height": 400}],
+        "annotations": [
+            {"id": 1, "image_id": 7, "keypoints": person, "bbox": [290, 90, 40, 60], "area": 2400},
+            {"id": 2, "image_id": 7, "iscrowd": 1, "segmentation": region},
+            {"id": 3, "image_id": 7, "iscrowd": 1, "segmentation": [[0, 0, 60, 0, 60, 40, 0, 40]]},
+        ],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(range(17))}],
+    }
+    (folder / "annotations.json").write_text(json.dumps(data))
+    out = tmp_path / "small"
+    assert main(["shrink-data", str(folder), "--out", str(out), "--size", "192", "--format", "jpg"]) == 0
+    after = json.loads((out / "annotations.json").read_text())
+    assert after["images"] == [{"id": 7, "file_name": "a.jpg", "width": 288, "height": 192}]
+    person, region, polygon = after["annotations"]
+    assert person["keypoints"][:3] == pytest.approx([143.74, 47.74, 2])  # (x + 0.5) * 0.48 - 0.5
+    assert person["bbox"] == pytest.approx([139.2, 43.2, 19.2, 28.8]) and person["area"] == pytest.approx(552.96)
+    shrunk = mask_utils.decode({"size": region["segmentation"]["size"], "counts": region["segmentation"]["counts"]})
+    assert shrunk.shape == (192, 288) and shrunk[48:96, 144:216].all() and shrunk.sum() == 48 * 72
+    assert polygon["segmentation"] == [pytest.approx([0, 0, 28.8, 0, 28.8, 19.2, 0, 19.2])]
+
+
+def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, capsys):
+    val = str(shared_data / "val")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    assert main(["shrink-data", val, "--out", str(tmp_path / "full")]) == 2
+    assert f"--out {tmp_path / 'full'} already exists and is not an empty folder" in capsys.readouterr().err
+    assert main(["shrink-data", val, "--out", str(tmp_path / "a"), "--size", "100"]) == 2
+    assert "--size must be a positive multiple of 32" in capsys.readouterr().err
+    assert main(["shrink-data", val, "--out", str(tmp_path / "a"), "--quality", "0"]) == 2
+    assert "--quality must be 1-100, not 0" in capsys.readouterr().err
+    assert main(["shrink-data", str(tmp_path / "none"), "--out", str(tmp_path / "a")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_images_that_would_share_a_name_are_refused(tmp_path, capsys):
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    images = [{"id": i, "file_name": name, "width": 4, "height": 4} for i, name in enumerate(["a.jpg", "a.png"])]
+    (folder / "annotations.json").write_text(json.dumps({"images": images, "annotations": []}))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert "differ only in extension: a.webp" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "annotations.json").exists()

@@ -1,0 +1,104 @@
+"""`wlitepose shrink-data`: a copy of a COCO-format training set with its images no larger than training uses.
+
+A training crop of size S shows an image at most ``max_scale`` (1.5) times its letterbox scale, so
+no pixel of a longest side beyond 1.5 S is ever seen (the augmentation shrinks the image first).
+Shrinking to that side, and writing WebP, keeps the training samples (up to resampling) and makes
+the set a fraction of its size: for copying to a rented GPU machine, or reading from a slow disk.
+Keypoints move with the pixel centres, as the letterbox maps them; boxes, polygons and areas scale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.errors import WLitePoseError
+from training.augment import AugmentConfig
+
+FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
+
+
+def longest_side(size: int) -> int:
+    """The longest image side a training crop of ``size`` can use."""
+    return math.ceil(size * AugmentConfig().max_scale)
+
+
+def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) -> dict:
+    ann = dict(ann)
+    if ann.get("keypoints"):
+        kps = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+        labelled = kps[:, 2] > 0
+        kps[labelled, 0] = (kps[labelled, 0] + 0.5) * fx - 0.5
+        kps[labelled, 1] = (kps[labelled, 1] + 0.5) * fy - 0.5
+        ann["keypoints"] = [round(v, 2) for v in kps.ravel().tolist()]
+    if ann.get("bbox") is not None and len(ann["bbox"]) == 4:
+        x, y, w, h = ann["bbox"]
+        ann["bbox"] = [x * fx, y * fy, w * fx, h * fy]
+    if ann.get("area") is not None:
+        ann["area"] = ann["area"] * fx * fy
+    seg = ann.get("segmentation")
+    if isinstance(seg, list):
+        ann["segmentation"] = [[v * (fy if i % 2 else fx) for i, v in enumerate(poly)] for poly in seg]
+    elif isinstance(seg, dict):
+        from pycocotools import mask as mask_utils
+
+        rle = mask_utils.frPyObjects(seg, *seg["size"]) if isinstance(seg.get("counts"), list) else seg
+        small = cv2.resize(mask_utils.decode(rle), (width, height), interpolation=cv2.INTER_NEAREST)
+        rle = mask_utils.encode(np.asfortranarray(small))
+        ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+    return ann
+
+
+def shrink_dataset(
+    annotations: Path, images: Path, out: Path, size: int, image_format: str = "webp", quality: int = 90
+) -> tuple[int, int, int]:
+    """Write ``out``/annotations.json and ``out``/images/; returns (images, bytes read, bytes written).
+
+    annotations.json is written last: a folder without it was not finished.
+    """
+    suffix, quality_flag = FORMATS[image_format]
+    try:
+        data = json.loads(annotations.read_text(encoding="utf-8"))
+        infos, anns = data["images"], data["annotations"]
+        by_image: dict = {}
+        for ann in anns:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        names = [str(Path(info["file_name"]).with_suffix(suffix)) for info in infos]
+        ids = [info["id"] for info in infos]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
+        raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
+    twins = sorted(name for name, count in Counter(names).items() if count > 1)
+    if twins:  # a.jpg and a.png would both become a.webp
+        raise WLitePoseError(f"{annotations} has images that differ only in extension: {twins[0]}, as {suffix}")
+    side = longest_side(size)
+    new_infos, new_anns, read, written = [], [], 0, 0
+    for info, name, image_id in zip(infos, names, ids, strict=True):
+        source = images / info["file_name"]
+        image = cv2.imread(str(source), cv2.IMREAD_COLOR)
+        if image is None:
+            raise WLitePoseError(f"image {source} is missing or unreadable")
+        h, w = image.shape[:2]
+        factor = min(1.0, side / max(h, w))
+        if factor < 1.0:
+            image = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+        target = out / "images" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ok, encoded = cv2.imencode(suffix, image, [quality_flag, quality])
+        if not ok:
+            raise WLitePoseError(f"cannot encode {source} as {image_format}")
+        target.write_bytes(encoded.tobytes())
+        read, written = read + source.stat().st_size, written + len(encoded)
+        height, width = image.shape[:2]
+        new_infos.append({**info, "file_name": name, "width": width, "height": height})
+        fx, fy = width / w, height / h
+        new_anns += [_scale_annotation(ann, fx, fy, width, height) for ann in by_image.get(image_id, [])]
+    tmp = out / "annotations.json.tmp"
+    tmp.write_text(json.dumps({**data, "images": new_infos, "annotations": new_anns}), encoding="utf-8")
+    tmp.replace(out / "annotations.json")
+    return len(new_infos), read, written
