@@ -141,7 +141,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--minutes",
         type=float,
         help="train for this long (validation included; a resumed run counts its earlier time): the lr drops at "
-        "the same fractions of it as --milestones are of --epochs, and the run ends after the last epoch that fits",
+        "the same fractions of it as --milestones are of --epochs, and the run ends after the last epoch that fits "
+        "(or within an epoch when the time is up)",
     )
 
 

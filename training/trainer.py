@@ -75,8 +75,8 @@ class TrainConfig:
     init: str | None = None  # "imagenet:PATH", a checkpoint path, or None
     resume: bool = False
     max_steps: int | None = None
-    # wall-clock budget: the lr drops at the fractions of it that milestones are of epochs, and the
-    # run ends after the last epoch that fits (epochs then only shapes the schedule); None: by epochs
+    # wall-clock budget: the lr drops at the fractions of it that milestones are of epochs, and the run
+    # ends after the last epoch that fits or when it is spent (epochs then only shapes the schedule)
     minutes: float | None = None
     seed: int = 0
 
@@ -302,13 +302,12 @@ def train(config: TrainConfig) -> Path | None:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     step, overflows = start_epoch * len(loader), 0
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
-    run_started = _clock()
+    run_started, spent, out_of_time = _clock(), spent_before, False
+    if config.minutes:  # under --minutes the lr follows the clock, step by step
+        _set_lr(scheduler, spent / budget * config.epochs)
     for epoch in itertools.count(start_epoch) if config.minutes else range(start_epoch, config.epochs):
         if config.max_steps and step >= config.max_steps:  # also a resumed run already past it
             break
-        spent = _agreed(spent_before + _clock() - run_started, device)  # earlier epochs' validation included
-        if config.minutes:
-            _set_lr(scheduler, spent / budget * config.epochs)
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         model.train()
@@ -316,7 +315,7 @@ def train(config: TrainConfig) -> Path | None:
             bn.eval()
         sums: dict[str, float] = {}
         seen, started = 0, time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]  # this epoch's, for the log (the scheduler steps at its end)
+        lr = optimizer.param_groups[0]["lr"]  # this epoch's (at its start), for the log
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
@@ -347,19 +346,24 @@ def train(config: TrainConfig) -> Path | None:
                 overflows += 1
                 if not use_amp or overflows >= MAX_OVERFLOWS:
                     _diverged(f"the loss is {loss} at step {step}", out, epoch > start_epoch or resuming)
+            spent = spent_before + _clock() - run_started  # earlier epochs' validation included
+            if config.minutes:
+                spent = _agreed(spent, device)
+                _set_lr(scheduler, spent / budget * config.epochs)
+                out_of_time = spent >= budget  # ends the epoch too: a long epoch does not overrun the time
             if _is_main():
                 rate = seen / max(time.perf_counter() - started, 1e-9)  # images per second this epoch
                 if config.minutes:
-                    left_min = max(0.0, budget - spent - (time.perf_counter() - started)) / 60
+                    left_min = max(0.0, budget - spent) / 60
                 else:
                     left_min = (total_steps - step) * config.batch_size / max(rate, 1e-9) / 60
                 _progress(epoch, None if config.minutes else config.epochs, seen, len(sampler), loss, rate, left_min)
-            if config.max_steps and step >= config.max_steps:
+            if out_of_time or (config.max_steps and step >= config.max_steps):
                 break
-        spent = _agreed(spent_before + _clock() - run_started, device)
-        # under --minutes this is the last epoch when another as long as the mean so far would not fit
-        out_of_time = spent + (spent - spent_before) / (epoch - start_epoch + 1) > budget
-        scheduler.step()  # under --minutes the next epoch's start sets the lr from the clock
+        # under --minutes the last epoch is also the one after which another as long as the mean would not fit
+        out_of_time = out_of_time or spent + (spent - spent_before) / (epoch - start_epoch + 1) > budget
+        if not config.minutes:
+            scheduler.step()
         record = {
             "epoch": epoch,
             "lr": lr,

@@ -11,8 +11,8 @@ from training import trainer
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The trainer's clock, 10 s further at each reading (three readings: the run's start, then each epoch's
-    start and end), so epochs last 20 s of it."""
+    """The trainer's clock, 10 s further at each reading: the run's start, then after each step (a tiny run
+    has one step an epoch, so its epochs last 10 s)."""
     ticks = itertools.count(0.0, 10.0)
     monkeypatch.setattr(trainer, "_clock", lambda: next(ticks))
 
@@ -23,13 +23,13 @@ def _log(out) -> list[dict]:
 
 def test_a_timed_run_ends_with_the_last_epoch_that_fits_and_decays_on_the_clock(tmp_path, tiny_run, clock):
     out = tmp_path / "run"
-    # 60 s: epochs end at 20, 40, 60 s; after the third another 20 s would not fit. The drop at
-    # epoch 6 of 10 comes at 36 s: the second epoch starts at 30 s, the third at 50 s.
+    # 60 s: epochs end at 10, 20, ... 60 s, where the time is up. The drop at epoch 6 of 10 comes at
+    # 36 s, within the fourth epoch: the fifth starts at the lower lr.
     assert trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,))) == out / "last.pt"
     log = _log(out)
-    assert [r["epoch"] for r in log] == [0, 1, 2]
-    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-3, 1e-4])
-    assert [r["minutes"] for r in log] == pytest.approx([20 / 60, 40 / 60, 1.0])
+    assert [r["epoch"] for r in log] == [0, 1, 2, 3, 4, 5]
+    assert [r["lr"] for r in log] == pytest.approx([1e-3] * 4 + [1e-4] * 2)
+    assert [r["minutes"] for r in log] == pytest.approx([i / 6 for i in range(1, 7)])
     assert torch.load(out / "last.pt", weights_only=False)["spent_s"] == pytest.approx(60.0)
 
 
@@ -38,20 +38,25 @@ def test_a_timed_run_resumes_on_the_time_it_has_left(tmp_path, tiny_run, clock):
     trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,)))
     with pytest.raises(WLitePoseError, match=r"already trained 1\.0 of --minutes 1: pass more --minutes"):
         trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,), resume=True))
-    # 2 min: the resumed run goes on from 60 s; its epochs start at 70, 90 and 110 s (the drop now
-    # at 72 s) and end at 80, 100 and 120 s, where another 20 s would not fit
+    # 2 min: the resumed run goes on from 60 s, back before the drop (now at 72 s), until 120 s
     trainer.train(tiny_run(out, minutes=2, epochs=10, milestones=(6,), resume=True))
     log = _log(out)
-    assert [r["epoch"] for r in log] == [0, 1, 2, 3, 4, 5]
-    assert [r["lr"] for r in log[3:]] == pytest.approx([1e-3, 1e-4, 1e-4])
-    assert [r["minutes"] for r in log[3:]] == pytest.approx([80 / 60, 100 / 60, 2.0])
+    assert [r["epoch"] for r in log] == list(range(12))
+    assert [r["lr"] for r in log[6:]] == pytest.approx([1e-3] * 2 + [1e-4] * 4)
+    assert [r["minutes"] for r in log[6:]] == pytest.approx([i / 6 for i in range(7, 13)])
 
 
 def test_a_timed_run_validates_its_last_epoch(tmp_path, tiny_run, clock):
     folder = tiny_run(tmp_path).train_images
     val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
     trainer.train(tiny_run(tmp_path, minutes=1, epochs=10, milestones=(6,), val_every=5, **val))
-    assert [r["epoch"] for r in _log(tmp_path) if "AP" in r] == [2]
+    assert [r["epoch"] for r in _log(tmp_path) if "AP" in r] == [4, 5]
+
+
+def test_a_timed_run_stops_within_an_epoch_when_the_time_is_up(tmp_path, tiny_run, clock):
+    # four one-image steps an epoch; the time (30 s) is up after the third
+    trainer.train(tiny_run(tmp_path, minutes=0.5, batch_size=1, sample_weights={"": 2.0}))
+    assert [(r["epoch"], r["step"], r["minutes"]) for r in _log(tmp_path)] == [(0, 3, 0.5)]
 
 
 def test_minutes_must_be_a_positive_time(tmp_path, shared_data, capsys):
