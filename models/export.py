@@ -9,6 +9,7 @@ needs to interpret them is stored as metadata properties (``core.model_file.REQU
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import warnings
@@ -107,11 +108,13 @@ def export_onnx(
     difference seen over ``check_sizes`` (absolute, divided by the output's largest magnitude
     where that exceeds 1); raises ``ExportError`` (and removes the file) if it exceeds
     ``PARITY_TOLERANCE`` (``FP16_PARITY_TOLERANCE`` with fp16 weights), ``ModelError`` if the file
-    cannot be written.
+    cannot be written. A model on a GPU is exported from a CPU copy (as the trainer validates).
     """
     import onnx
     import onnxruntime as ort
 
+    if any(p.device.type != "cpu" for p in model.parameters()):
+        model = copy.deepcopy(model).cpu()  # the fusion, the dummy input and the parity check run on the CPU
     graph = InferenceGraph(fuse_for_inference(model)).eval()
     h0, w0 = check_sizes[0]
     dummy = torch.zeros(1, 3, h0, w0)
