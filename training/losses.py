@@ -33,26 +33,21 @@ def ae_loss(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, tor
     tags: (B, K, H, W) at 1/4; joints: (B, P, K, 2) with a flat index into K*H*W and a visible flag.
     pull = mean over people of the variance of their joints' tags around the person's mean tag;
     push = mean over pairs of people of exp(-(m_i - m_j)^2), halved (HigherHRNet's "exp" form).
+    The whole batch at once (one gather, no per-sample loop or host sync: a GPU step stays queued).
     """
+    batch, people, k = joints.shape[:3]
     flat = tags.flatten(1)  # (B, K*H*W)
-    pulls, pushes = [], []
-    for b in range(flat.shape[0]):
-        index, visible = joints[b, ..., 0], joints[b, ..., 1].float()  # (P, K)
-        counts = visible.sum(dim=1)
-        present = counts > 0
-        if not present.any():
-            zero = flat[b].sum() * 0
-            pulls.append(zero)
-            pushes.append(zero)
-            continue
-        values = flat[b][index[present]]  # (N, K)
-        vis, n = visible[present], counts[present]
-        means = (values * vis).sum(dim=1) / n  # (N,)
-        pulls.append((((values - means[:, None]) ** 2 * vis).sum(dim=1) / n).mean())
-        people = means.shape[0]
-        if people < 2:
-            pushes.append(flat[b].sum() * 0)
-            continue
-        diff = means[:, None] - means[None, :]
-        pushes.append((torch.exp(-(diff**2)).sum() - people) / (people * (people - 1)) * 0.5)
-    return torch.stack(pulls), torch.stack(pushes)
+    index = joints[..., 0].reshape(batch, people * k).clamp(0, flat.shape[1] - 1)
+    visible = joints[..., 1].to(flat.dtype)  # (B, P, K)
+    values = flat.gather(1, index).view(batch, people, k)
+    counts = visible.sum(dim=2)  # labelled joints per person, (B, P)
+    present = (counts > 0).to(flat.dtype)
+    n = counts.clamp(min=1)
+    means = (values * visible).sum(dim=2) / n  # (B, P)
+    spread = ((values - means[..., None]) ** 2 * visible).sum(dim=2) / n
+    persons = present.sum(dim=1)  # (B,)
+    pull = (spread * present).sum(dim=1) / persons.clamp(min=1)
+    pairs = present[:, :, None] * present[:, None, :] * (1 - torch.eye(people, dtype=flat.dtype, device=flat.device))
+    close = torch.exp(-((means[:, :, None] - means[:, None, :]) ** 2))
+    push = (close * pairs).sum(dim=(1, 2)) / (persons * (persons - 1)).clamp(min=1) * 0.5
+    return pull, push

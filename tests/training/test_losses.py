@@ -62,3 +62,29 @@ def test_ae_pull_measures_the_spread_of_one_persons_tags():
     pull, push = ae_loss(tags, _joints([[0, 0]], 2, 4))
     assert pull.item() == pytest.approx(1.0)  # mean of (1-2)^2 and (3-2)^2
     assert push.item() == 0.0  # one person: nothing to push
+
+
+def test_ae_losses_of_a_batch_are_each_samples_own():
+    k, h, w = 3, 4, 4
+    tags = torch.randn(3, k, h, w, generator=torch.Generator().manual_seed(0))
+    joints = torch.cat(
+        [
+            _joints([], k, h * w),  # nobody
+            _joints([[1, 2, 3]], k, h * w),  # one person
+            _joints([[0, 5, 9], [15, 14, 13], [6, 6, 6]], k, h * w),  # three
+        ]
+    )
+    joints[2, 1, 2, 1] = 0  # a joint not labelled: left out of its person's mean and spread
+    pull, push = ae_loss(tags, joints)
+    assert pull[0] == 0 and push[0] == 0 and push[1] == 0
+    for b in range(3):
+        own_pull, own_push = ae_loss(tags[b : b + 1], joints[b : b + 1])
+        assert (pull[b].item(), push[b].item()) == pytest.approx((own_pull.item(), own_push.item()), abs=1e-6)
+    flat = tags[2].flatten()
+    people = [flat[[0, 16 + 5, 32 + 9]], flat[[15, 16 + 14]], flat[[6, 16 + 6, 32 + 6]]]
+    means = torch.stack([v.mean() for v in people])
+    expected_pull = torch.stack([((v - v.mean()) ** 2).mean() for v in people]).mean()
+    pairs = [(i, j) for i in range(3) for j in range(3) if i != j]
+    expected_push = sum(torch.exp(-((means[i] - means[j]) ** 2)) for i, j in pairs) / 6 * 0.5
+    assert pull[2].item() == pytest.approx(expected_pull.item(), rel=1e-5)
+    assert push[2].item() == pytest.approx(expected_push.item(), rel=1e-5)
