@@ -22,29 +22,25 @@ class TargetConfig:
 def gaussian_heatmaps(keypoints: np.ndarray, out_size: int, stride: int, sigma: float) -> np.ndarray:
     """(N, K, 3) keypoints in input pixels -> (K, out_size, out_size) heatmaps (max over people).
 
-    Each Gaussian is cut at 3 sigma, so the target is exactly 0 away from keypoints.
+    Each Gaussian is cut at 3 sigma, so the target is exactly 0 away from keypoints. All labelled
+    joints at once: a (joints, window, window) block of Gaussians, scattered with a maximum.
     """
     k = keypoints.shape[1]
-    heatmaps = np.zeros((k, out_size, out_size), np.float32)
-    radius = int(np.ceil(3 * sigma))
-    offsets = np.arange(-radius, radius + 1, dtype=np.float32)
-    for person in keypoints:
-        for j, (x, y, v) in enumerate(person):
-            if v <= 0:
-                continue
-            cx, cy = x / stride, y / stride
-            ix, iy = int(round(cx)), int(round(cy))
-            xs, ys = ix + offsets.astype(int), iy + offsets.astype(int)
-            gx = np.exp(-((xs - cx) ** 2) / (2 * sigma**2))
-            gy = np.exp(-((ys - cy) ** 2) / (2 * sigma**2))
-            patch = np.outer(gy, gx)
-            patch[np.add.outer((ys - cy) ** 2, (xs - cx) ** 2) > (3 * sigma) ** 2] = 0
-            keep_x, keep_y = (xs >= 0) & (xs < out_size), (ys >= 0) & (ys < out_size)
-            if keep_x.any() and keep_y.any():
-                region = heatmaps[j][np.ix_(ys[keep_y], xs[keep_x])]
-                np.maximum(region, patch[np.ix_(keep_y, keep_x)], out=region)
-                heatmaps[j][np.ix_(ys[keep_y], xs[keep_x])] = region
-    return heatmaps
+    heatmaps = np.zeros(k * out_size * out_size, np.float32)
+    people, joints = np.nonzero(keypoints[..., 2] > 0)
+    if len(joints):
+        radius = int(np.ceil(3 * sigma))
+        offsets = np.arange(-radius, radius + 1)
+        cx, cy = keypoints[people, joints, 0] / stride, keypoints[people, joints, 1] / stride
+        xs = np.round(cx).astype(np.int64)[:, None] + offsets  # (M, window): the cells around each joint
+        ys = np.round(cy).astype(np.int64)[:, None] + offsets
+        dx2, dy2 = (xs - cx[:, None]) ** 2, (ys - cy[:, None]) ** 2
+        patches = np.exp(-dy2 / (2 * sigma**2))[:, :, None] * np.exp(-dx2 / (2 * sigma**2))[:, None, :]
+        inside = dy2[:, :, None] + dx2[:, None, :] <= (3 * sigma) ** 2
+        inside &= ((ys >= 0) & (ys < out_size))[:, :, None] & ((xs >= 0) & (xs < out_size))[:, None, :]
+        cells = (joints[:, None, None] * out_size + ys[:, :, None]) * out_size + xs[:, None, :]
+        np.maximum.at(heatmaps, cells[inside], patches[inside].astype(np.float32))
+    return heatmaps.reshape(k, out_size, out_size)
 
 
 def joint_indices(keypoints: np.ndarray, out_size: int, stride: int, max_people: int) -> np.ndarray:
