@@ -127,7 +127,7 @@ def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path:
     schema = get_schema(config.schema)
     meta = build_metadata(schema, config.variant, input_size, config.dataset, trained=True)
     export_onnx(model, path, meta, check_sizes=((input_size, input_size),))
-    threads = torch.get_num_threads()
+    threads = os.cpu_count() or 1  # every core: the loader workers and the other ranks wait meanwhile
     return evaluate_model(PoseModel(path, threads=threads), config.val_annotations, config.val_images, input_size)
 
 
@@ -208,6 +208,7 @@ def _save(
 def train(config: TrainConfig) -> Path | None:
     """Train; returns the best checkpoint (by validation AP, or the last without validation), None off rank 0."""
     device = _setup_distributed()
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # one crop size: each conv's fastest kernel, found once
     torch.set_num_threads(config.threads or _default_threads(config.workers))
     torch.manual_seed(config.seed)
     schema = get_schema(config.schema)
