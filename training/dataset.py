@@ -183,13 +183,26 @@ class KeypointDataset(Dataset):
         else:
             image, keypoints, weights, valid = self.view(index, self.input_size, self.augment, rng)
         heat4, heat2, mask4, mask2, joints, weight = build_targets(keypoints, weights, valid, self.targets)
-        rgb = (image[:, :, ::-1].astype(np.float32) / 255.0 - np.float32(MEAN)) / np.float32(STD)
+        # compact (0.9 MB instead of 2.3 at 256) through the loader's shared memory and onto a GPU;
+        # network_batch makes the float tensors the network and the losses take
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))),
-            "heatmaps_4": torch.from_numpy(heat4),
-            "heatmaps_2": torch.from_numpy(heat2),
-            "mask_4": torch.from_numpy(mask4),
-            "mask_2": torch.from_numpy(mask2),
+            "image": torch.from_numpy(np.ascontiguousarray(image[:, :, ::-1].transpose(2, 0, 1))),  # RGB uint8
+            "heatmaps_4": torch.from_numpy(heat4.astype(np.float16)),
+            "heatmaps_2": torch.from_numpy(heat2.astype(np.float16)),
+            "mask_4": torch.from_numpy(mask4.astype(np.uint8)),
+            "mask_2": torch.from_numpy(mask2.astype(np.uint8)),
             "joints": torch.from_numpy(joints),
             "weight": torch.tensor(weight),
         }
+
+
+def network_batch(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """A loader batch (or one sample's tensors stacked) on ``device`` as the network and the losses take it:
+    the image normalised as inference does (core.preprocess) in the channels-last layout, targets and masks float."""
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    batch["image"] = ((batch["image"].float() / 255.0 - mean) / std).contiguous(memory_format=torch.channels_last)
+    for name in ("heatmaps_4", "heatmaps_2", "mask_4", "mask_2"):
+        batch[name] = batch[name].float()
+    return batch

@@ -28,7 +28,7 @@ from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
 from models.wlitepose import build_model
 from training.augment import AugmentConfig
-from training.dataset import KeypointDataset
+from training.dataset import KeypointDataset, network_batch
 from training.distill import FeatureHints
 from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
@@ -318,8 +318,7 @@ def train(config: TrainConfig) -> Path | None:
         seen, started = 0, time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]  # this epoch's (at its start), for the log
         for batch in loader:
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+            batch = network_batch(batch, device)
             with torch.autocast(device.type, enabled=use_amp):
                 losses = compute_losses(wrapped, batch, config)
                 if hints:
@@ -384,7 +383,8 @@ def train(config: TrainConfig) -> Path | None:
                 # what the statistics gathered during training give, for comparison
                 record["AP_running_bn"] = validate(scored, config, model.input_size, out / "val.onnx")["AP"]
             if config.precise_bn:
-                recompute_batchnorm(scored, loader, config.precise_bn, frozen_bn_names, device)
+                batches = (network_batch(b, device) for b in loader)
+                recompute_batchnorm(scored, batches, config.precise_bn, frozen_bn_names, device)
             if validating:
                 stats = validate(scored, config, model.input_size, out / "val.onnx")
                 record.update(stats)

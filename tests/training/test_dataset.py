@@ -2,12 +2,15 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from pycocotools import mask as mask_utils
 
 from core.errors import WLitePoseError
+from models.export import MEAN, STD
 from models.schemas import COCO17, CROWDPOSE14
 from training.augment import AugmentConfig
-from training.dataset import KeypointDataset
+from training.dataset import KeypointDataset, network_batch
+from training.targets import build_targets
 
 
 def test_crowdpose_sample_loads_with_14_keypoints(shared_data):
@@ -18,6 +21,25 @@ def test_crowdpose_sample_loads_with_14_keypoints(shared_data):
     assert sample["heatmaps_4"].shape == (14, 32, 32) and sample["heatmaps_2"].shape == (14, 64, 64)
     assert sample["joints"].shape[-2:] == (14, 2) and sample["joints"][..., 1].sum() > 0
     assert float(sample["heatmaps_2"].max()) == pytest.approx(1.0, abs=0.05)
+
+
+def test_samples_travel_compact_and_become_the_networks_input_on_the_device(shared_data):
+    folder = shared_data / "val"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)
+    sample = data[5]
+    dtypes = {k: sample[k].dtype for k in ("image", "heatmaps_4", "heatmaps_2", "mask_4", "mask_2")}
+    assert dtypes == dict(
+        image=torch.uint8, heatmaps_4=torch.float16, heatmaps_2=torch.float16, mask_4=torch.uint8, mask_2=torch.uint8
+    )
+    batch = network_batch({k: v[None] for k, v in sample.items()}, torch.device("cpu"))
+    image, keypoints, weights, valid = data.view(5, 128, None, None)
+    rgb = (image[:, :, ::-1].astype(np.float32) / 255 - np.float32(MEAN)) / np.float32(STD)  # as inference does
+    np.testing.assert_array_equal(batch["image"][0].permute(1, 2, 0).numpy(), rgb)
+    assert batch["image"].is_contiguous(memory_format=torch.channels_last)
+    heat4, heat2, mask4, _, _, _ = build_targets(keypoints, weights, valid, data.targets)
+    np.testing.assert_allclose(batch["heatmaps_2"][0].numpy(), heat2, atol=5e-4)
+    np.testing.assert_allclose(batch["heatmaps_4"][0].numpy(), heat4, atol=5e-4)
+    assert batch["mask_4"].dtype == torch.float32 and np.array_equal(batch["mask_4"][0].numpy(), mask4)
 
 
 def test_coco_schema_is_refused_for_a_crowdpose_file(shared_data):

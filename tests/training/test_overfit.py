@@ -8,7 +8,7 @@ from core.session import PoseModel
 from models.export import build_metadata, export_onnx
 from models.schemas import COCO17
 from models.wlitepose import build_model
-from training.dataset import KeypointDataset
+from training.dataset import KeypointDataset, network_batch
 from training.pretrained import init_heads
 from training.trainer import TrainConfig, compute_losses
 
@@ -55,7 +55,8 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data,
     model = build_model("wlitepose_xs")
     init_heads(model)
     data = KeypointDataset(annotations, images, COCO17, SIZE)
-    batch = {k: torch.stack([data[i][k] for i in range(len(data))]) for k in data[0]}
+    samples = [data[i] for i in range(len(data))]
+    batch = network_batch({k: torch.stack([s[k] for s in samples]) for k in samples[0]}, torch.device("cpu"))
     config = TrainConfig(str(annotations), str(images), str(tmp_path))
     ap_before = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
