@@ -292,9 +292,11 @@ def _shrink(args: argparse.Namespace) -> int:
     for path in (annotations, images):
         if not Path(path).exists():
             raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
-    out = Path(args.out)
+    out = Path(args.out).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise WLitePoseError(f"--out {out} already exists and is not an empty folder")
+        unfinished = out.is_dir() and not (out / "annotations.json").exists()
+        hint = " (a shrink that stopped leaves a folder without annotations.json: remove it)" if unfinished else ""
+        raise WLitePoseError(f"--out {out} already exists and is not an empty folder{hint}")
     writable(out, directory=True, create=True)
     count, read, written = shrink_dataset(Path(annotations), Path(images), out, args.size, args.format, args.quality)
     print(

@@ -53,5 +53,7 @@ class WeightAverage:
                 [theirs[n] for n in others],
             )
         _, our_floats, their_floats, our_others, their_others = self._pairs
-        torch._foreach_lerp_(our_floats, their_floats, 1.0 - self.current_decay())
-        torch._foreach_copy_(our_others, their_others)
+        if our_floats:  # the multi-tensor ops refuse empty lists
+            torch._foreach_lerp_(our_floats, their_floats, 1.0 - self.current_decay())
+        if our_others:
+            torch._foreach_copy_(our_others, their_others)

@@ -40,6 +40,7 @@ def ae_loss(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, tor
     index = joints[..., 0].reshape(batch, people * k).clamp(0, flat.shape[1] - 1)
     visible = joints[..., 1].to(flat.dtype)  # (B, P, K)
     values = flat.gather(1, index).view(batch, people, k)
+    values = torch.where(visible > 0, values, 0.0)  # an unlabelled joint's cell never counts, not even an inf
     counts = visible.sum(dim=2)  # labelled joints per person, (B, P)
     present = (counts > 0).to(flat.dtype)
     n = counts.clamp(min=1)

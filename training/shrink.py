@@ -32,9 +32,9 @@ def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) 
     ann = dict(ann)
     if ann.get("keypoints"):
         kps = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
-        labelled = kps[:, 2] > 0
-        kps[labelled, 0] = (kps[labelled, 0] + 0.5) * fx - 0.5
-        kps[labelled, 1] = (kps[labelled, 1] + 0.5) * fy - 0.5
+        placed = (kps[:, 2] > 0) | np.any(kps[:, :2] != 0, axis=1)  # COCO's unlabelled joints are 0, 0, 0
+        kps[placed, 0] = (kps[placed, 0] + 0.5) * fx - 0.5
+        kps[placed, 1] = (kps[placed, 1] + 0.5) * fy - 0.5
         ann["keypoints"] = [round(v, 2) for v in kps.ravel().tolist()]
     if ann.get("bbox") is not None and len(ann["bbox"]) == 4:
         x, y, w, h = ann["bbox"]
@@ -75,7 +75,10 @@ def shrink_dataset(
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
     twins = sorted(name for name, count in Counter(names).items() if count > 1)
     if twins:  # a.jpg and a.png would both become a.webp
-        raise WLitePoseError(f"{annotations} has images that differ only in extension: {twins[0]}, as {suffix}")
+        raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
+    outside = [n for n in names if Path(n).is_absolute() or ".." in Path(n).parts]
+    if outside:
+        raise WLitePoseError(f"{annotations} names an image outside its images folder: {outside[0]}")
     side = longest_side(size)
     new_infos, new_anns, read, written = [], [], 0, 0
     for info, name, image_id in zip(infos, names, ids, strict=True):
@@ -86,7 +89,8 @@ def shrink_dataset(
         h, w = image.shape[:2]
         factor = min(1.0, side / max(h, w))
         if factor < 1.0:
-            image = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+            small = (max(1, round(w * factor)), max(1, round(h * factor)))
+            image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
         target = out / "images" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(suffix, image, [quality_flag, quality])
@@ -97,7 +101,11 @@ def shrink_dataset(
         height, width = image.shape[:2]
         new_infos.append({**info, "file_name": name, "width": width, "height": height})
         fx, fy = width / w, height / h
-        new_anns += [_scale_annotation(ann, fx, fy, width, height) for ann in by_image.get(image_id, [])]
+        for ann in by_image.get(image_id, []):
+            try:
+                new_anns.append(_scale_annotation(ann, fx, fy, width, height))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                raise WLitePoseError(f"{annotations}: annotation {ann.get('id')} is malformed ({error})") from None
     tmp = out / "annotations.json.tmp"
     tmp.write_text(json.dumps({**data, "images": new_infos, "annotations": new_anns}), encoding="utf-8")
     tmp.replace(out / "annotations.json")

@@ -127,7 +127,8 @@ def validate(model: torch.nn.Module, config: TrainConfig, input_size: int, path:
     schema = get_schema(config.schema)
     meta = build_metadata(schema, config.variant, input_size, config.dataset, trained=True)
     export_onnx(model, path, meta, check_sizes=((input_size, input_size),))
-    threads = os.cpu_count() or 1  # every core: the loader workers and the other ranks wait meanwhile
+    # every core this process may use: the loader workers and the other ranks wait meanwhile
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return evaluate_model(PoseModel(path, threads=threads), config.val_annotations, config.val_images, input_size)
 
 
@@ -271,7 +272,13 @@ def train(config: TrainConfig) -> Path | None:
                 file=sys.stderr,
             )
         _reschedule(scheduler, config.milestones)
-        start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s", 0.0)
+        start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
+        if config.minutes and spent_before is None:
+            raise WLitePoseError(
+                f"{out / 'last.pt'} does not record how long it has trained (it predates --minutes): resume it "
+                "by --epochs, or start another --out from it with --init"
+            )
+        spent_before = spent_before or 0.0
         if config.minutes and spent_before >= budget:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {spent_before / 60:.1f} of --minutes {config.minutes:g}: "
@@ -294,7 +301,7 @@ def train(config: TrainConfig) -> Path | None:
         batch_size=config.batch_size,
         sampler=sampler,
         num_workers=config.workers,
-        drop_last=len(dataset) > config.batch_size,
+        drop_last=len(sampler) > config.batch_size,  # an epoch of fewer draws than a batch is one short batch
         persistent_workers=config.workers > 0,
         worker_init_fn=_single_threaded_worker,
         pin_memory=device.type == "cuda",
@@ -362,7 +369,9 @@ def train(config: TrainConfig) -> Path | None:
                 break
         # under --minutes the last epoch is also the one after which another as long as the mean would not fit
         out_of_time = out_of_time or spent + (spent - spent_before) / (epoch - start_epoch + 1) > budget
-        if not config.minutes:
+        if config.minutes:  # the clock sets the lr; the epoch count still moves, for a resume by epochs
+            scheduler.last_epoch = epoch + 1
+        else:
             scheduler.step()
         record = {
             "epoch": epoch,

@@ -49,3 +49,13 @@ def test_checkpoints_keep_the_average_for_use_and_the_raw_weights_for_resuming(t
     resumed = torch.load(out / "last.pt", weights_only=False)
     assert resumed["epoch"] == 2 and resumed["ema_updates"] == 3
     assert any(not torch.equal(resumed["train_model"][k], raw[k]) for k in raw)
+
+
+def test_a_model_without_integer_buffers_is_averaged_too():
+    model = nn.Linear(3, 2)
+    ema = WeightAverage(model, decay=0.5)
+    with torch.no_grad():
+        model.weight.add_(2.0)
+    ema.update(model)
+    ema.update(model)  # the first update takes the weights, the second averages equal ones
+    assert torch.equal(ema.module.weight, model.weight)

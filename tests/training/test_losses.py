@@ -88,3 +88,13 @@ def test_ae_losses_of_a_batch_are_each_samples_own():
     expected_push = sum(torch.exp(-((means[i] - means[j]) ** 2)) for i, j in pairs) / 6 * 0.5
     assert pull[2].item() == pytest.approx(expected_pull.item(), rel=1e-5)
     assert push[2].item() == pytest.approx(expected_push.item(), rel=1e-5)
+
+
+def test_an_unlabelled_joints_cell_never_counts_even_when_not_finite():
+    tags = torch.zeros(1, 2, 2, 2)
+    tags[0, 0, 0, 0] = float("inf")  # flat index 0: where unlabelled joints point
+    tags[0, 1, 1, 1] = 2.0
+    joints = _joints([[1, 3]], 2, 4)
+    joints[0, 0, 0] = torch.tensor([0, 0])  # the first joint is not labelled
+    pull, push = ae_loss(tags, joints)
+    assert pull.item() == 0.0 and push.item() == 0.0

@@ -92,5 +92,25 @@ def test_images_that_would_share_a_name_are_refused(tmp_path, capsys):
     images = [{"id": i, "file_name": name, "width": 4, "height": 4} for i, name in enumerate(["a.jpg", "a.png"])]
     (folder / "annotations.json").write_text(json.dumps({"images": images, "annotations": []}))
     assert main(["shrink-data", str(folder), "--out", str(tmp_path / "out")]) == 2
-    assert "differ only in extension: a.webp" in capsys.readouterr().err
+    assert "several images that would be written as a.webp" in capsys.readouterr().err
     assert not (tmp_path / "out" / "annotations.json").exists()
+
+
+def test_thin_images_unlabelled_joints_and_names_outside_the_folder(tmp_path, capsys):
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    cv2.imwrite(str(folder / "images" / "thin.png"), np.full((1, 2000, 3), 200, np.uint8))
+    joints = [1000.0, 0.0, 0] + [0.0] * 48  # placed but not labelled, then COCO's 0, 0, 0
+    data = {
+        "images": [{"id": 1, "file_name": "thin.png", "width": 2000, "height": 1}],
+        "annotations": [{"id": 1, "image_id": 1, "keypoints": joints}],
+    }
+    (folder / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "a"), "--size", "64"]) == 0
+    after = json.loads((tmp_path / "a" / "annotations.json").read_text())
+    assert after["images"][0]["width"] == 96 and after["images"][0]["height"] == 1
+    assert after["annotations"][0]["keypoints"][:6] == pytest.approx([47.52, 0.0, 0, 0, 0, 0], abs=0.01)
+    data["images"][0]["file_name"] = "../thin.png"
+    (folder / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "b")]) == 2
+    assert "names an image outside its images folder: ../thin.webp" in capsys.readouterr().err

@@ -65,3 +65,24 @@ def test_minutes_must_be_a_positive_time(tmp_path, shared_data, capsys):
     assert main([*argv, "--minutes", "0"]) == 2
     assert "--minutes must be a positive time, not 0.0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_timed_run_resumed_by_epochs_keeps_its_lr_drops(tmp_path, tiny_run, clock):
+    trainer.train(tiny_run(tmp_path, minutes=1, epochs=10, milestones=(6,)))  # epochs 0-5, dropped from epoch 4
+    trainer.train(tiny_run(tmp_path, epochs=8, milestones=(6,), resume=True))
+    assert [r["lr"] for r in _log(tmp_path)[6:]] == pytest.approx([1e-4, 1e-4])
+
+
+def test_a_run_that_never_timed_itself_is_not_resumed_on_the_clock(tmp_path, tiny_run):
+    trainer.train(tiny_run(tmp_path, max_steps=1))
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["spent_s"]  # as checkpoints from before --minutes
+    torch.save(state, tmp_path / "last.pt")
+    with pytest.raises(WLitePoseError, match="does not record how long it has trained"):
+        trainer.train(tiny_run(tmp_path, minutes=1, resume=True))
+
+
+def test_an_epoch_of_fewer_draws_than_a_batch_is_one_short_batch(tmp_path, tiny_run, clock):
+    # one draw an epoch with batches of two: without the short batch no step is made and the clock never moves
+    trainer.train(tiny_run(tmp_path, minutes=0.5, sample_weights={"": 0.5}))
+    assert [(r["epoch"], r["step"]) for r in _log(tmp_path)] == [(0, 1), (1, 2), (2, 3)]
