@@ -7,6 +7,7 @@ keypoints (and a `crowdIndex` per image, kept in `image_info`).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -196,12 +197,17 @@ class KeypointDataset(Dataset):
         }
 
 
+@functools.lru_cache(maxsize=8)
+def _mean_std(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The normalisation on ``device``, made once: a copy from the host each step would wait on a GPU."""
+    return (torch.tensor(MEAN, device=device).view(1, 3, 1, 1), torch.tensor(STD, device=device).view(1, 3, 1, 1))
+
+
 def network_batch(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     """A loader batch (or one sample's tensors stacked) on ``device`` as the network and the losses take it:
     the image normalised as inference does (core.preprocess) in the channels-last layout, targets and masks float."""
     batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    mean, std = _mean_std(device)
     batch["image"] = ((batch["image"].float() / 255.0 - mean) / std).contiguous(memory_format=torch.channels_last)
     for name in ("heatmaps_4", "heatmaps_2", "mask_4", "mask_2"):
         batch[name] = batch[name].float()
