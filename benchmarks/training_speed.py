@@ -1,0 +1,121 @@
+"""What feeds a training step and what the step costs, on this machine, in one run.
+
+    python benchmarks/training_speed.py [--data ../shared/data/train] [--shrunk DIR]
+        [--size 256] [--batch-size 16] [--samples 200] [--steps 5]
+
+Loader: one process, as one DataLoader worker, builds ``--samples`` augmented samples (``--mosaic``
+0.5, the recipe's) of the data folder, and of a ``wlitepose shrink-data`` copy of it when
+``--shrunk`` names one (the ratio is against the original images, measured in the same run);
+prints ms a sample, images/s a worker, and the bytes a sample travels as.
+
+Step: wlitepose_xs forward, losses, backward, Adam and the weight average, on a batch of real
+samples at ``--size``, as the trainer runs it (``network_batch``, channels-last), on CUDA when
+there is one (fp32 and mixed precision, with their ratio) else on the CPU; median of ``--steps``
+after two warm-up steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
+
+from models.errors import ModelError, require_train_extra  # noqa: E402
+
+try:
+    require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")
+except ModelError as error:
+    sys.exit(str(error))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from models.schemas import COCO17  # noqa: E402
+from models.wlitepose import build_model  # noqa: E402
+from training.augment import AugmentConfig  # noqa: E402
+from training.dataset import KeypointDataset, network_batch  # noqa: E402
+from training.ema import WeightAverage  # noqa: E402
+from training.pretrained import init_heads  # noqa: E402
+from training.trainer import TrainConfig, compute_losses  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
+
+
+def loader_ms(folder: Path, size: int, samples: int) -> tuple[float, KeypointDataset]:
+    dataset = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, size, AugmentConfig(mosaic=0.5))
+    picks = np.random.default_rng(0).integers(0, len(dataset), samples).tolist()
+    start = time.perf_counter()
+    for index in picks:
+        dataset[index]
+    return (time.perf_counter() - start) / samples * 1000, dataset
+
+
+def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch.device, amp: bool) -> float:
+    torch.manual_seed(0)
+    model = build_model("wlitepose_xs")
+    init_heads(model)
+    model.to(device, memory_format=torch.channels_last).train()
+    average = WeightAverage(model, 0.998)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp)
+    config = TrainConfig("", "", "", pull_factor=1e-2, push_factor=1e-2)
+    samples = [dataset[i] for i in range(batch_size)]
+    cpu_batch = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+    times = []
+    for _ in range(2 + steps):
+        start = time.perf_counter()
+        batch = network_batch(cpu_batch, device)
+        with torch.autocast(device.type, enabled=amp):
+            loss = compute_losses(model, batch, config)["total"]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        average.update(model)
+        float(loss.detach())  # the trainer reads the losses every step
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[2:]) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="COCO-format training folder")
+    parser.add_argument("--shrunk", type=Path, help="a `wlitepose shrink-data` copy of it, compared in the same run")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    for folder in filter(None, (args.data, args.shrunk)):
+        if not (folder / "annotations.json").is_file():
+            sys.exit(f"{folder} is not a training folder (annotations.json and images/)")
+    threads = torch.get_num_threads()
+    cv2.setNumThreads(1)  # one loader worker
+    torch.set_num_threads(1)
+    ms, dataset = loader_ms(args.data, args.size, args.samples)
+    sample = dataset[0]
+    megabytes = sum(t.numel() * t.element_size() for t in sample.values()) / 1e6
+    print(f"loader at {args.size}, mosaic 0.5, one worker: {ms:.1f} ms a sample ({1000 / ms:.0f} images/s)")
+    print(f"  a sample travels as {megabytes:.2f} MB")
+    if args.shrunk:
+        shrunk_ms, _ = loader_ms(args.shrunk, args.size, args.samples)
+        print(f"  from {args.shrunk}: {shrunk_ms:.1f} ms a sample ({ms / shrunk_ms:.2f}x the original images)")
+    torch.set_num_threads(threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    plain = step_ms(dataset, args.batch_size, args.steps, device, amp=False)
+    print(f"step, wlitepose_xs, batch {args.batch_size} at {args.size}, {name}:")
+    print(f"  fp32 {plain:.1f} ms ({args.batch_size / plain * 1000:.0f} images/s)")
+    if device.type == "cuda":
+        mixed = step_ms(dataset, args.batch_size, args.steps, device, amp=True)
+        print(f"  mixed precision {mixed:.1f} ms ({args.batch_size / mixed * 1000:.0f} images/s, {plain / mixed:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
