@@ -11,18 +11,23 @@ from pathlib import Path
 
 def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     """A folder with annotations.json + images/, or an annotation file with its images in
-    ``images`` (e.g. COCO's train2017/), else in images/ or beside it."""
+    ``images`` (e.g. COCO's train2017/), else in images/ or beside it; both must exist."""
     from core.errors import WLitePoseError
 
     given = Path(path)
     if given.suffix != ".json" and images:
         raise WLitePoseError(f"{option} goes with an annotation .json; the data folder {path} has its own images/")
     if given.suffix == ".json" and images:
-        return str(given), images
-    if given.suffix == ".json":
-        images = given.parent / "images"
-        return str(given), str(images if images.is_dir() else given.parent)
-    return str(given / "annotations.json"), str(given / "images")
+        found = str(given), images
+    elif given.suffix == ".json":
+        beside = given.parent / "images"
+        found = str(given), str(beside if beside.is_dir() else given.parent)
+    else:
+        found = str(given / "annotations.json"), str(given / "images")
+    for part in found:
+        if not Path(part).exists():
+            raise WLitePoseError(f"{part} does not exist (a data folder holds annotations.json and images/)")
+    return found
 
 
 def _weights(option: str, text: str) -> dict[str, float]:
@@ -224,9 +229,6 @@ def run(name: str, args: argparse.Namespace) -> int:
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
-    for path in [train_ann, train_img] + ([val_ann, val_img] if args.val_data else []):
-        if not Path(path).exists():
-            raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")
@@ -289,9 +291,6 @@ def _shrink(args: argparse.Namespace) -> int:
     if not 1 <= args.quality <= 100:
         raise WLitePoseError(f"--quality must be 1-100, not {args.quality}")
     annotations, images = _data_folder(args.data, args.images, "--images")
-    for path in (annotations, images):
-        if not Path(path).exists():
-            raise WLitePoseError(f"{path} does not exist (a data folder holds annotations.json and images/)")
     out = Path(args.out).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         unfinished = out.is_dir() and not (out / "annotations.json").exists()
