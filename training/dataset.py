@@ -190,8 +190,8 @@ class KeypointDataset(Dataset):
             "image": torch.from_numpy(np.ascontiguousarray(image[:, :, ::-1].transpose(2, 0, 1))),  # RGB uint8
             "heatmaps_4": torch.from_numpy(heat4.astype(np.float16)),
             "heatmaps_2": torch.from_numpy(heat2.astype(np.float16)),
-            "mask_4": torch.from_numpy(mask4.astype(np.uint8)),
-            "mask_2": torch.from_numpy(mask2.astype(np.uint8)),
+            "mask_4": torch.from_numpy(mask4),
+            "mask_2": torch.from_numpy(mask2),
             "joints": torch.from_numpy(joints),
             "weight": torch.tensor(weight),
         }

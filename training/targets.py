@@ -63,7 +63,8 @@ def build_targets(
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
-    mask4 = (cv2.resize(valid.astype(np.float32), (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
-    mask2 = (cv2.resize(valid.astype(np.float32), (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
+    area = valid.astype(np.float32)  # masks: 1 (uint8) where at least half of a cell may count
+    mask4 = (cv2.resize(area, (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
+    mask2 = (cv2.resize(area, (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
     joints = joint_indices(keypoints, s4, 4, config.max_people)
     return heat4, heat2, mask4, mask2, joints, float(weights.mean())
