@@ -369,9 +369,7 @@ class MainWindow(QMainWindow):
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
         self.last_packet = None  # the last source's frame is not this one's to save
-        self._fps = 0.0
-        self._play_speed = float("inf")
-        self._last_frame_time = 0.0
+        self._measure_afresh()
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
         self._describe_source(info)

@@ -82,8 +82,7 @@ class Transport(QWidget):
             "the tracker waits for a person it lost (frames extracted at 10 fps: 10; track's --fps)"
         )
         self.fps_box.setMinimumHeight(self.speed_box.sizeHint().height())  # level with its neighbours
-        self._applied_fps = self.fps_box.value()
-        self.fps_box.valueChanged.connect(self._apply_fps)
+        self.fps_box.valueChanged.connect(self.image_fps_changed)  # Qt emits it for real changes only
         self.fps_box.editingFinished.connect(self._leave_fps)
 
         layout = QHBoxLayout(self)
@@ -130,18 +129,12 @@ class Transport(QWidget):
     def set_image_fps(self, fps: float) -> None:
         """The rate folders play at, as remembered (the box clamps it to its range)."""
         self.fps_box.setValue(fps)
-        self._applied_fps = self.fps_box.value()
 
     def image_fps(self) -> float:
-        """The rate in the box, also when typed and not yet applied (an export started with Ctrl+E)."""
+        """The rate in the box, also when typed and not yet applied (an export started with Ctrl+E):
+        interpreting the typed text applies it first."""
         self.fps_box.interpretText()
-        self._apply_fps()
-        return self._applied_fps
-
-    def _apply_fps(self) -> None:
-        if self.fps_box.value() != self._applied_fps:
-            self._applied_fps = self.fps_box.value()
-            self.image_fps_changed.emit(self._applied_fps)
+        return self.fps_box.value()
 
     def _leave_fps(self) -> None:
         if self.fps_box.hasFocus():  # after Enter the player's keys (Space, arrows) work again

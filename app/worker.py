@@ -263,11 +263,15 @@ class PoseWorker(QObject):
             self._last_frame = dataclasses.replace(old, timestamp_s=old.index / fps)
             if self._found is not None and self._found[0] is old:  # its people stay found (and recordable)
                 self._found = (self._last_frame, *self._found[1:])
+        self._restart_tracks()
+        self.rate_changed.emit(self._info)
+
+    def _restart_tracks(self) -> None:
+        """A jump or a new frame rate breaks motion: tracks and trails start over (IDs count on), pacing too."""
         if self._pipeline is not None:
             self._pipeline.reset(restart_ids=False)
         self._trails = Trails()
         self._next_due = time.perf_counter()
-        self.rate_changed.emit(self._info)
 
     @Slot(int)
     def step(self, delta: int) -> None:
@@ -321,12 +325,16 @@ class PoseWorker(QObject):
         if (paused := self._paused_people()) is not None:
             frame, poses = paused
             try:
-                self._sinks.write(frame.index, frame.timestamp_s, poses, image=self._drawn(frame.image, poses, False))
+                self._record(frame, poses, self._drawn(frame.image, poses, False))
             except Exception as error:  # noqa: BLE001
                 self.stop_recording()
                 self.error.emit(user_message(error))
-                return
-            self._recorded_upto, self._recorded_frames = frame.index, 1
+
+    def _record(self, frame: Frame, poses: Poses, image) -> None:
+        """Write one frame to the recording, counting it."""
+        self._sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+        self._recorded_upto = frame.index
+        self._recorded_frames += 1
 
     def _paused_people(self) -> tuple[Frame, Poses] | None:
         """The paused frame of a file or folder with the people found on it, which a new recording starts
@@ -471,11 +479,8 @@ class PoseWorker(QObject):
             return
         self._frames = iter(self._source)
         self._at_end = False
-        self._next_due = time.perf_counter()
         self._last_index, self._skipped = index - 1, 0  # the next frame read is `index`
-        if self._pipeline is not None:
-            self._pipeline.reset(restart_ids=False)  # a jump breaks motion: tracks start over, IDs count on
-        self._trails = Trails()
+        self._restart_tracks()
         if self._playing:
             self._schedule(0)
         else:
@@ -521,9 +526,7 @@ class PoseWorker(QObject):
             qimage = to_qimage(shown)
             timings["render"] = (time.perf_counter() - render_start) * 1000.0
             if recording:
-                self._sinks.write(frame.index, frame.timestamp_s, poses, image=kept)
-                self._recorded_upto = frame.index
-                self._recorded_frames += 1
+                self._record(frame, poses, kept)
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.stop_recording()
