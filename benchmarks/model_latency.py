@@ -22,12 +22,9 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
 
-from models.errors import ModelError, require_train_extra  # noqa: E402
+from models.errors import exit_unless_train_extra  # noqa: E402
 
-try:
-    require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")  # this one, or compression.py importing it
-except ModelError as error:
-    sys.exit(str(error))
+exit_unless_train_extra()  # this one, or compression.py importing it
 
 import torch  # noqa: E402
 

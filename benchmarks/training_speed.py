@@ -24,12 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
 
-from models.errors import ModelError, require_train_extra  # noqa: E402
+from models.errors import exit_unless_train_extra  # noqa: E402
 
-try:
-    require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")
-except ModelError as error:
-    sys.exit(str(error))
+exit_unless_train_extra()
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -33,7 +33,7 @@ from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_c
 from core.poses import Poses
 from core.preprocess import check_input_size
 from core.session import PoseModel
-from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, open_source
+from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, frames_due, open_source, without_password
 
 __all__ = ["PoseEstimator", "SAMPLE_CLIP", "as_bgr"]  # SAMPLE_CLIP: the bundled clip, wherever it is installed
 
@@ -123,8 +123,8 @@ class PoseEstimator:
                 if done == max_frames:
                     break
             if done == 0:
-                raise WLitePoseError(f"source {source} delivered no frames")
-            due = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
+                raise WLitePoseError(f"source {without_password(source)} delivered no frames")
+            due = frames_due(frames.frame_count, max_frames)
             notes = [frames.end_reason] if frames.end_reason else frames.end_notes(done, due, outputs=False)
             for note in notes:  # as `wlitepose track` tells them: a stream that stopped, a skipped image
                 warnings.warn(note[0].upper() + note[1:], stacklevel=2)
@@ -137,7 +137,9 @@ class PoseEstimator:
             raise WLitePoseError(f"poses must be this model's Poses, with {k} joints a person")
         far = ~(np.abs(poses.xy) < MAX_DRAWN_PX).all(axis=-1)  # also inf; NaN stays missing
         shown = replace(poses, xy=np.where(far[..., None], np.nan, poses.xy))
-        return draw_poses(as_bgr(image).copy(), shown, self.model.info.skeleton, boxes=boxes)
+        bgr = as_bgr(image)
+        canvas = bgr.copy() if bgr is image else bgr  # grey and BGRA images are converted into a new array
+        return draw_poses(canvas, shown, self.model.info.skeleton, boxes=boxes)
 
 
 def _model_path(model: str | os.PathLike | None) -> str | os.PathLike:

@@ -101,7 +101,7 @@ class VideoFileSource(FrameSource):
             raise WLitePoseError(f"{path} is not a readable video")
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if 0 < fps < 1000 else 30.0
+        self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self._next = 0
@@ -233,7 +233,7 @@ class LiveSource(FrameSource):
             )
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if 0 < fps < 1000 else 30.0
+        self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
         self.frame_count = None
         self._start = time.monotonic()
         self._cond = threading.Condition()
@@ -357,6 +357,14 @@ def source_name(spec: str) -> str:
     path = Path(spec).expanduser()
     name = path.name if path.is_dir() else path.stem  # a folder "run.1" keeps its whole name
     return name if name.strip(".") else "source"
+
+
+def frames_due(frame_count: int | None, max_frames: int | None) -> int | None:
+    """The frames a run is due from a source of ``frame_count`` (None: unknown, as live sources) when it
+    asks for at most ``max_frames`` (None: all)."""
+    if not max_frames:
+        return frame_count
+    return min(frame_count, max_frames) if frame_count else max_frames
 
 
 def without_password(spec: str) -> str:

@@ -18,7 +18,14 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
-from core.sources import IMAGE_FOLDER_FPS, check_image_fps, is_live, open_source, without_password
+from core.sources import (
+    IMAGE_FOLDER_FPS,
+    check_image_fps,
+    frames_due,
+    is_live,
+    open_source,
+    without_password,
+)
 
 
 class StopRequest:
@@ -140,9 +147,7 @@ def track_source(
     try:
         model = pipeline.model
         with open_source(spec, image_fps) as source:
-            total = source.frame_count
-            if max_frames:
-                total = min(total, max_frames) if total else max_frames
+            total = frames_due(source.frame_count, max_frames)
             print(
                 f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
                 f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
@@ -174,7 +179,7 @@ def track_source(
                 for note in notes:
                     print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
-            raise WLitePoseError(f"source {spec} delivered no frames")
+            raise WLitePoseError(f"source {without_password(spec)} delivered no frames")
         print(times.summary(time.perf_counter() - started), file=sys.stderr)
         if names := written_names(options):
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)

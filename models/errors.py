@@ -1,5 +1,8 @@
 """User-facing errors of the model tools (kept apart from core/, which models/ never imports)."""
 
+import sys
+from pathlib import Path
+
 
 class ModelError(ValueError):
     """Bad variant name, unreadable checkpoint, failed export: one sentence for the user."""
@@ -17,3 +20,11 @@ def require_train_extra(command: str) -> None:
             "pip install torch==2.13.0, then the project with its train extra "
             "(in the repository: pip install -e '.[train]')"
         ) from None
+
+
+def exit_unless_train_extra() -> None:
+    """For the benchmark scripts that run torch: exit with require_train_extra's sentence, not a traceback."""
+    try:
+        require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")
+    except ModelError as error:
+        sys.exit(str(error))
