@@ -36,25 +36,48 @@ def track_color(track_id: int) -> tuple[int, int, int]:
 
 
 class Trails:
-    """Recent positions (mean of the found joints) per track ID, for motion trails."""
+    """Recent positions per track ID, for motion trails.
+
+    A trail follows the mean of the person's joints, each one where it was last found and, while the
+    detections miss it, carried along by the median movement of the joints still found; the plain mean
+    of the found joints would jump up and down as legs or arms come and go between frames. A joint
+    missed for a whole trail's length is forgotten."""
 
     def __init__(self, length: int = 30) -> None:
         self.length = length
         self._points: dict[int, deque] = {}
+        self._joints: dict[int, np.ndarray] = {}  # (K, 2) where each joint is taken to be, NaN if unknown
+        self._unseen: dict[int, np.ndarray] = {}  # (K,) updates since each joint was last found
 
     def update(self, poses: Poses) -> None:
         seen = set()
         for xy, track_id in zip(poses.xy, poses.track_ids, strict=True):
             if track_id < 0 or np.isnan(xy[:, 0]).all():
                 continue
-            seen.add(int(track_id))
-            self._points.setdefault(int(track_id), deque(maxlen=self.length)).append(np.nanmean(xy, axis=0))
+            track_id = int(track_id)
+            seen.add(track_id)
+            self._points.setdefault(track_id, deque(maxlen=self.length)).append(self._anchor(track_id, xy))
         for track_id in list(self._points):
             if track_id not in seen:
                 trail = self._points[track_id]
                 trail.popleft()  # a vanished track's trail fades out
                 if not trail:
-                    del self._points[track_id]
+                    del self._points[track_id], self._joints[track_id], self._unseen[track_id]
+
+    def _anchor(self, track_id: int, xy: np.ndarray) -> np.ndarray:
+        found = ~np.isnan(xy[:, 0])
+        joints, unseen = self._joints.get(track_id), self._unseen.get(track_id)
+        if joints is None:
+            joints, unseen = np.full(xy.shape, np.nan), np.zeros(len(xy), np.int64)
+        known = ~np.isnan(joints[:, 0])
+        both = found & known
+        if both.any():
+            joints[known & ~found] += np.median(xy[both] - joints[both], axis=0)
+        joints[found], unseen[found] = xy[found], 0
+        unseen[~found] += 1
+        joints[unseen >= self.length] = np.nan
+        self._joints[track_id], self._unseen[track_id] = joints, unseen
+        return np.nanmean(joints, axis=0)
 
     def items(self):
         return self._points.items()

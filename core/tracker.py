@@ -12,7 +12,8 @@ arrays so the cost stays flat with crowd size. Per frame:
    of the network on such a frame, so the same person's consecutive poses can score near 0 (on
    vtest.avi, the pairs matched only by IoU have a median 16 joints in common and OKS 0.02);
 3. matched joints update their filter; joints missing in the detection stay missing
-   (predictions are never written out as measurements);
+   (predictions are never written out as measurements), and so do a minority of joints lying far
+   from where their track predicts them (a neighbour's joint or a false peak grouped into the pose);
 4. a track gets an ID after ``min_hits`` matches (tentative before, track_id -1), becomes lost
    when unmatched and is dropped after ``max_lost_s`` seconds unseen, so a person who
    reappears nearby within that time gets their old ID back.
@@ -55,6 +56,7 @@ class TrackerConfig:
     min_similarity: float = 0.1  # weaker matches (OKS or keypoint-box IoU, see step 2) are refused
     lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
+    joint_gate: float = 0.5  # a joint this many person sizes from its track's prediction is left out (0 = off)
     default_dt: float = 1 / 30  # step used when timestamps do not advance
 
 
@@ -144,6 +146,7 @@ class PoseTracker:
         out_xy = poses.xy.copy()
         if matched.any():
             rows = track_of[matched]
+            det_vis[matched] &= ~self._strays(rows, det_xy[matched], det_vis[matched], now)
             self._measure(rows, det_xy[matched], det_vis[matched], det_boxes[matched], now)
             smoothed = self.pos[rows].astype(np.float32)
             out_xy[matched] = np.where(det_vis[matched][..., None], smoothed, np.nan)
@@ -156,7 +159,8 @@ class PoseTracker:
         self._promote(known)
         ids = self.ids[track_of]
         self._drop(now)
-        return Poses(out_xy, poses.keypoint_scores, poses.scores, ids)
+        keypoint_scores = np.where(det_vis, poses.keypoint_scores, 0.0)
+        return Poses(out_xy, keypoint_scores, poses.scores, ids)
 
     # ---- steps -------------------------------------------------------------------------
     def _promote(self, known: int) -> None:
@@ -223,6 +227,19 @@ class PoseTracker:
         e = np.exp((-d2 / (2.0 * (scale[ti] ** 2)[:, None] * self.kappa2 + 1e-9)).astype(np.float32))
         oks[ti, di] = e.sum(-1) / np.maximum(both.sum(-1), 1)  # e is 0 where a joint is not in both
         return oks
+
+    def _strays(self, rows, z, vis, now: float) -> np.ndarray:
+        """(M, K) joints of the matched detections to leave out (step 3): each lies more than ``joint_gate``
+        person sizes from where its track predicts it, a joint the detection took from a neighbour or a
+        false peak. Only a minority of a detection's joints is left out (a majority far from the track
+        says the track is wrong, not the detection), and only joints measured within ``joint_reset_s``:
+        a joint left out that long restarts at the next measurement, so a real sudden move is caught up."""
+        if self.config.joint_gate <= 0:
+            return np.zeros_like(vis)
+        recent = ~_past(now - self.joint_seen[rows], self.config.joint_reset_s)
+        gap = np.linalg.norm(z - self.pos[rows], axis=-1)
+        far = vis & recent & (gap > self.config.joint_gate * self.scale[rows][:, None])
+        return far & (2 * far.sum(1) < vis.sum(1))[:, None]
 
     def _noise(self, scale: np.ndarray) -> np.ndarray:
         """Measurement variance per track (px^2); smoothing 0 trusts each detection fully."""

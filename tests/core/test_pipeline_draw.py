@@ -253,6 +253,34 @@ def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
     assert len(dict(trails.items())[7]) == 2  # a vanished track's trail fades
 
 
+def test_a_trail_runs_straight_while_joints_come_and_go():
+    """A person walking right whose legs are found every other frame: the mean of the found joints would jump
+    up and down by a quarter of their height; the trail carries the missed joints along and stays level."""
+    body = np.array([[0, 0], [-10, 40], [10, 40], [-10, 80], [10, 80], [-8, 120], [8, 120]], np.float32)
+    trails = Trails(length=20)
+    for i in range(12):
+        xy = body + [100 + 6 * i, 50]
+        if i % 2:
+            xy[3:] = np.nan  # legs missed
+        trails.update(Poses(xy[None], np.ones((1, 7)), [0.9], [3]))
+    points = np.array(dict(trails.items())[3])
+    assert np.ptp(points[:, 1]) < 0.5 and np.allclose(np.diff(points[:, 0]), 6.0)
+
+
+def test_a_joint_missed_for_a_whole_trail_is_forgotten():
+    body = np.array([[0, 0], [0, 40], [0, 80]], np.float32)
+    trails = Trails(length=5)
+    first = body + [100, 50]
+    first[0] = [300, 50]  # a stray joint far to the right, found once
+    trails.update(Poses(first[None], np.ones((1, 3)), [0.9], [3]))
+    for _ in range(5):
+        xy = body + [100, 50]
+        xy[0] = np.nan
+        trails.update(Poses(xy[None], np.ones((1, 3)), [0.9], [3]))
+    assert dict(trails.items())[3][-2][0] > 150  # remembered for fewer than 5 updates
+    assert np.allclose(dict(trails.items())[3][-1], [100, 110])  # then the other joints' mean alone
+
+
 def test_a_label_at_the_frame_edge_stays_whole_inside_the_frame():
     # a person in the top-right corner: above the box there is no room, right of it no room
     xy = np.array([[[196, 2], [199, 30]]], np.float32)

@@ -128,6 +128,61 @@ def test_missing_joints_stay_missing_and_predictions_are_not_written():
     assert np.isnan(out.xy[0, [0, 9]]).all() and np.isfinite(np.delete(out.xy[0], [0, 9], axis=0)).all()
 
 
+def _walk_with_a_stray_wrist(stray: dict[int, np.ndarray], frames: int = 12) -> tuple[np.ndarray, list[Poses]]:
+    """One person walking right at 10 fps; in the frames of ``stray`` the left wrist (joint 9) is found there."""
+    body = _bodies(4, 1)[0] + [200.0, 240.0]
+    truth = np.stack([body + [8.0 * i, 0.0] for i in range(frames)])
+    detections = []
+    for i in range(frames):
+        xy = truth[i].copy()
+        if i in stray:
+            xy[9] = stray[i]
+        detections.append(Poses(xy[None], np.full((1, K), 0.8), np.ones(1)))
+    return truth, detections
+
+
+def _tracked(detections: list[Poses], config: TrackerConfig) -> list[Poses]:
+    tracker = PoseTracker(config, SIGMAS)
+    return [tracker.update(p, i / 10.0) for i, p in enumerate(detections)]
+
+
+def test_a_joint_taken_from_a_neighbour_is_left_out_and_does_not_pull_the_track():
+    """Grouping can give a person a neighbour's joint (on vtest.avi, skeletons reached from one pedestrian
+    to the head of another 170 px away): far from where the track expects it, it is left out as if missed."""
+    truth, detections = _walk_with_a_stray_wrist({6: np.array([420.0, 60.0])})  # ~1.5 person sizes off
+    out = _tracked(detections, TrackerConfig())
+    assert np.isnan(out[6].xy[0, 9]).all() and out[6].keypoint_scores[0, 9] == 0.0
+    assert np.isfinite(np.delete(out[6].xy[0], 9, axis=0)).all()
+    assert np.linalg.norm(out[7].xy[0, 9] - truth[7, 9]) < 3.0  # the wrist's filter never saw the stray
+    assert [int(o.track_ids[0]) for o in out[1:]] == [1] * 11
+    ungated = _tracked(detections, TrackerConfig(joint_gate=0.0))
+    assert np.linalg.norm(ungated[6].xy[0, 9] - [420.0, 60.0]) < 150.0  # without the gate it is drawn there
+    assert np.linalg.norm(ungated[7].xy[0, 9] - truth[7, 9]) > 10.0  # and drags the wrist's track after it
+
+
+def test_a_joint_that_really_moved_is_caught_up_after_joint_reset_s():
+    raised = np.array([330.0, 90.0])  # the wrist goes up over the head and stays there
+    truth, detections = _walk_with_a_stray_wrist({i: raised + [8.0 * (i - 5), 0.0] for i in range(5, 12)})
+    out = _tracked(detections, TrackerConfig(joint_reset_s=0.3))
+    missing = [i for i in range(12) if np.isnan(out[i].xy[0, 9, 0])]
+    assert missing == [5, 6, 7]  # left out while last measured (frame 4) within 0.3 s, then restarted there
+    assert np.linalg.norm(out[8].xy[0, 9] - detections[8].xy[0, 9]) < 1.0
+    assert np.linalg.norm(out[11].xy[0, 9] - detections[11].xy[0, 9]) < 3.0
+
+
+def test_a_pose_mostly_far_from_its_track_is_kept_whole():
+    """When most joints disagree with the track, the track is what is wrong (it was born of a bad grouping, or
+    the person turned): nothing is left out."""
+    body = _bodies(4, 1)[0] + [200.0, 240.0]
+    tracker = PoseTracker(TrackerConfig(min_hits=1), SIGMAS)
+    for i in range(4):
+        tracker.update(Poses(body[None], np.ones((1, K)), np.ones(1)), i / 10.0)
+    moved = body.copy()
+    moved[:9] += [0.0, -120.0]  # 9 of 17 joints an arm's length up; the box still overlaps the track's
+    out = tracker.update(Poses(moved[None], np.ones((1, K)), np.ones(1)), 0.4)
+    assert out.track_ids.tolist() == [1] and np.isfinite(out.xy).all()
+
+
 def test_tentative_ids_reset_and_empty_frames():
     body = _bodies(3, 1)[0] + [300, 240]
     tracker = PoseTracker(TrackerConfig(min_hits=2), SIGMAS)
