@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.decode import decode  # noqa: E402
+from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import EVAL_DECODE, load_annotations, score_results  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
@@ -54,6 +54,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
     info, sigmas = model.info, np.asarray(model.info.sigmas)
     category = int(data["categories"][0]["id"])
     k = info.num_keypoints
+    links = limb_links(info.keypoint_names, info.skeleton)
     people_of: dict[int, list[dict]] = {}
     for ann in data["annotations"]:
         if not ann.get("iscrowd") and ann["num_keypoints"] > 0:
@@ -67,7 +68,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
             raise WLitePoseError(f"image {images / image_info['file_name']} is missing or unreadable")
         blob, box = letterbox(image, size, info.mean, info.std)
         heatmaps, tags = model.run(blob)
-        poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride).scaled(box.to_image)
+        poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride, links).scaled(box.to_image)
         results += coco_results(image_info["id"], poses, category)
         joint, x, y, _ = find_peaks(heatmaps, EVAL_DECODE.keypoint_threshold, EVAL_DECODE.max_people)
         peak_xy = box.to_image(refine_quarter(heatmaps, joint, x, y) * info.heatmap_stride)

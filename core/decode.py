@@ -10,7 +10,8 @@ Grouping goes joint by joint (``joint_order``): each joint's candidates are matc
 people found so far with the Hungarian algorithm on cost round(|tag - mean tag|) * 100 - value
 (the tag distance decides, the heatmap value breaks ties); a match farther than
 ``tag_threshold`` starts a new person instead. Each person's joints far from the rest of their body
-are then dropped (``drop_stray_joints``) before the person is scored.
+are then dropped (``drop_stray_joints``), and a person joined to another by a limb far longer than
+their body allows is cut there (``cut_bridges``), before the person is scored.
 """
 
 from __future__ import annotations
@@ -25,6 +26,25 @@ from core.peaks import find_peaks, refine_quarter
 from core.poses import Poses
 
 _NO_MATCH = 1e10
+# Typical limb lengths as a fraction of a person's size (the square root of their keypoint box's area): the
+# medians over the 1,647 human-labelled people of the training pool (../shared/data/train) with 12 or more
+# joints labelled. The face's links are left out: on a small person their few pixels are mostly rounding.
+LIMB_LENGTHS = {
+    ("left_shoulder", "right_shoulder"): 0.32,
+    ("left_hip", "right_hip"): 0.21,
+    ("left_shoulder", "left_hip"): 0.53,
+    ("right_shoulder", "right_hip"): 0.53,
+    ("left_shoulder", "left_elbow"): 0.30,
+    ("right_shoulder", "right_elbow"): 0.30,
+    ("left_elbow", "left_wrist"): 0.25,
+    ("right_elbow", "right_wrist"): 0.25,
+    ("left_hip", "left_knee"): 0.48,
+    ("right_hip", "right_knee"): 0.48,
+    ("left_knee", "left_ankle"): 0.47,
+    ("right_knee", "right_ankle"): 0.47,
+    ("left_ear", "left_shoulder"): 0.24,
+    ("right_ear", "right_shoulder"): 0.23,
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,7 @@ class DecodeConfig:
     min_keypoints: int = 2  # people with fewer joints are dropped
     joint_order: tuple[int, ...] | None = None  # grouping order; None = the schema's order
     stray_factor: float | None = 3.5  # drop_stray_joints' factor; None keeps every grouped joint
+    limb_factor: float | None = 2.5  # cut_bridges' factor; None keeps people joined by long limbs
     fill_missing: bool = False  # evaluation: place every missing joint (HigherHRNet's refine), see fill_missing()
 
 
@@ -47,8 +68,10 @@ def decode(
     config: DecodeConfig,
     heatmap_stride: int = 2,
     tag_stride: int = 4,
+    links: np.ndarray | None = None,
 ) -> Poses:
-    """(K, h, w) heatmaps + (K, h4, w4) tags -> Poses in network-input pixels, best first."""
+    """(K, h, w) heatmaps + (K, h4, w4) tags -> Poses in network-input pixels, best first. ``links``
+    (from ``limb_links``) lets ``cut_bridges`` judge the people; without them nobody is cut."""
     k, h, w = heatmaps.shape
     joint, x, y, value = find_peaks(heatmaps, config.keypoint_threshold, config.max_people)
     if len(joint) == 0:
@@ -69,6 +92,11 @@ def decode(
     out_val[person, joint] = value
     if config.stray_factor is not None:
         drop_stray_joints(out_xy, out_val, config.stray_factor)
+    if config.limb_factor is not None and links is not None:
+        scored = np.flatnonzero(out_val.sum(axis=1) / k > config.detection_threshold)  # a cut only lowers a score
+        xy_scored, val_scored = out_xy[scored], out_val[scored]
+        cut_bridges(xy_scored, val_scored, links, config.limb_factor, slack=2.0 * heatmap_stride)
+        out_xy[scored], out_val[scored] = xy_scored, val_scored
     scores = out_val.sum(axis=1) / k
     keep = (scores > config.detection_threshold) & ((out_val > 0).sum(axis=1) >= config.min_keypoints)
     order = np.argsort(-scores[keep], kind="stable")[: config.max_people]
@@ -136,6 +164,61 @@ def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float, min_join
     stray[judged] = dist > factor * spread[:, None]  # NaN distances (missing joints) compare False
     xy[stray] = np.nan
     value[stray] = 0.0
+
+
+def limb_links(keypoint_names, skeleton) -> np.ndarray:
+    """(E, 3) rows (joint a, joint b, typical length) for a model's skeleton links; the length is NaN for a
+    link LIMB_LENGTHS does not know (the face's, another schema's own): such links join a body, unjudged."""
+    typical = {frozenset(pair): length for pair, length in LIMB_LENGTHS.items()}
+    rows = [(a, b, typical.get(frozenset((keypoint_names[a], keypoint_names[b])), np.nan)) for a, b in skeleton]
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def cut_bridges(xy: np.ndarray, value: np.ndarray, links: np.ndarray, factor: float, slack: float) -> None:
+    """In place: a person with a limb more than ``factor`` times as long as the rest of their body says (plus
+    ``slack`` pixels of rounding) is two people grouped as one, joined by that limb: they are cut at every
+    such limb and only the part with the most heatmap value is kept.
+
+    xy (N, K, 2) with NaN gaps, value (N, K), links from ``limb_links``. The body's scale is the median, over
+    the person's limbs with a typical length, of length / typical length; people with fewer than 3 such
+    limbs are not judged. Joints linked to no other joint found are left to ``drop_stray_joints``.
+    """
+    a, b, typical = links[:, 0].astype(np.int64), links[:, 1].astype(np.int64), links[:, 2]
+    found = ~np.isnan(xy[..., 0])
+    both = found[:, a] & found[:, b]  # (N, E) links whose two joints were found
+    judged = both & np.isfinite(typical)
+    length = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)
+    people = np.flatnonzero(judged.sum(axis=1) >= 3)
+    if len(people) == 0:
+        return
+    ratio = np.where(judged[people], length[people] / np.nan_to_num(typical, nan=1.0), np.nan)
+    scale = row_quantile(ratio, judged[people].sum(axis=1), 0.5)
+    bridge = judged[people] & (length[people] > factor * scale[:, None] * typical + slack)
+    k = xy.shape[1]
+    for n, cut in zip(people[bridge.any(axis=1)], bridge[bridge.any(axis=1)], strict=True):
+        kept = both[n] & ~cut
+        part = _parts(k, zip(a[kept].tolist(), b[kept].tolist(), strict=True))
+        linked = np.zeros(k, bool)
+        linked[a[both[n]]] = linked[b[both[n]]] = True
+        weight = np.bincount(part[linked], weights=value[n, linked])
+        drop = linked & (part != np.argmax(weight))
+        xy[n, drop] = np.nan
+        value[n, drop] = 0.0
+
+
+def _parts(k: int, pairs) -> np.ndarray:
+    """(k,) the connected part of each of k joints joined by ``pairs`` (a few dozen links: a union-find)."""
+    root = list(range(k))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in pairs:
+        root[find(i)] = find(j)
+    return np.array([find(i) for i in range(k)])
 
 
 def row_quantile(values: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.decode import DecodeConfig, decode
+from core.decode import DecodeConfig, decode, limb_links
 from core.errors import WLitePoseError
 from core.poses import Poses
 from core.preprocess import Letterbox, letterbox
@@ -57,6 +57,7 @@ class FrameResult:
 class PosePipeline:
     def __init__(self, model: PoseModel, config: PipelineConfig | None = None) -> None:
         self.model = model
+        self._links = limb_links(model.info.keypoint_names, model.info.skeleton)
         self.config = config or PipelineConfig()
         self.tracker = self._new_tracker(self.config.tracker)
         self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
@@ -142,7 +143,7 @@ class PosePipeline:
     def _group(self, heatmaps: np.ndarray, tags: np.ndarray, box: Letterbox, timestamp_s: float) -> FrameResult:
         info = self.model.info
         t0 = time.perf_counter()
-        poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride)
+        poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride, self._links)
         poses = poses.scaled(box.to_image).inside(box.image_size)
         t1 = time.perf_counter()
         if self.tracker is not None:
