@@ -26,9 +26,9 @@ from core.peaks import find_peaks, refine_quarter
 from core.poses import Poses
 
 _NO_MATCH = 1e10
-# Typical limb lengths as a fraction of a person's size (the square root of their keypoint box's area): the
-# medians over the 1,647 human-labelled people of the training pool (../shared/data/train) with 12 or more
-# joints labelled. The face's links are left out: on a small person their few pixels are mostly rounding.
+# Typical lengths of a body's links as a fraction of a person's size (the square root of their keypoint box's
+# area): the medians over the 1,647 human-labelled people of the training pool (../shared/data/train) with 12
+# or more joints labelled.
 LIMB_LENGTHS = {
     ("left_shoulder", "right_shoulder"): 0.32,
     ("left_hip", "right_hip"): 0.21,
@@ -44,6 +44,11 @@ LIMB_LENGTHS = {
     ("right_knee", "right_ankle"): 0.47,
     ("left_ear", "left_shoulder"): 0.24,
     ("right_ear", "right_shoulder"): 0.23,
+    ("nose", "left_eye"): 0.053,
+    ("nose", "right_eye"): 0.053,
+    ("left_eye", "right_eye"): 0.075,
+    ("left_eye", "left_ear"): 0.063,
+    ("right_eye", "right_ear"): 0.059,
 }
 
 
@@ -176,8 +181,9 @@ def limb_links(keypoint_names, skeleton) -> np.ndarray:
 
 def cut_bridges(xy: np.ndarray, value: np.ndarray, links: np.ndarray, factor: float, slack: float) -> None:
     """In place: a person with a limb more than ``factor`` times as long as the rest of their body says (plus
-    ``slack`` pixels of rounding) is two people grouped as one, joined by that limb: they are cut at every
-    such limb and only the part with the most heatmap value is kept.
+    ``slack`` pixels of rounding: the face's links on a small person are a few pixels) is two people grouped as
+    one, joined by that limb: they are cut at every such limb and only the part with the most heatmap value
+    is kept.
 
     xy (N, K, 2) with NaN gaps, value (N, K), links from ``limb_links``. The body's scale is the median, over
     the person's limbs with a typical length, of length / typical length; people with fewer than 3 such

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
+# A person standing, arms down, COCO-17 order, 1 tall with the head's top at 0: the body synthetic COCO-17
+# people are drawn from, so that decoding's limb check (core.decode.cut_bridges) sees a human shape.
+STANDING = np.float32(
+    [[0.0, 0.06], [0.03, 0.04], [-0.03, 0.04], [0.06, 0.05], [-0.06, 0.05], [0.13, 0.19], [-0.13, 0.19]]
+    + [[0.16, 0.36], [-0.16, 0.36], [0.17, 0.51], [-0.17, 0.51], [0.09, 0.53], [-0.09, 0.53]]
+    + [[0.09, 0.75], [-0.09, 0.75], [0.09, 0.97], [-0.09, 0.97]]
+)
+
 
 def random_people(
     rng: np.random.Generator, n: int, k: int, size: tuple[int, int], min_sep: float = 8.0, overlap: float = 0.3
 ) -> np.ndarray:
     """(n, k, 2) joint positions in a (w, h) image; about ``overlap`` of the people are shifted copies of
-    another person (touching and overlapping bodies); same-type joints of two people are >= ``min_sep`` apart."""
+    another person (touching and overlapping bodies); same-type joints of two people are >= ``min_sep`` apart.
+    With k = 17 each person is STANDING, scaled, leaning and with its joints moved a little; otherwise its
+    joints are scattered over a box half as wide as it is tall."""
     w, h = size
     people: list[np.ndarray] = []
     tries = 0
@@ -28,7 +38,12 @@ def random_people(
         else:
             height = rng.uniform(40, min(160, 0.8 * h))
             centre = rng.uniform([0.1 * w, 0.1 * h], [0.9 * w, 0.9 * h])
-            cand = centre + rng.uniform(-0.5, 0.5, (k, 2)) * [0.5 * height, height]
+            if k == len(STANDING):
+                lean = rng.uniform(-0.15, 0.15)
+                body = STANDING - [0.0, 0.5] + rng.normal(0, 0.02, (k, 2))
+                cand = centre + (body + np.outer(body[:, 1], [lean, 0.0])) * height
+            else:
+                cand = centre + rng.uniform(-0.5, 0.5, (k, 2)) * [0.5 * height, height]
         if (cand < 4).any() or (cand[:, 0] > w - 5).any() or (cand[:, 1] > h - 5).any():
             continue
         if people and np.linalg.norm(np.stack(people) - cand, axis=2).min() < min_sep:

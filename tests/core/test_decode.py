@@ -43,6 +43,7 @@ def test_round_trip_recovers_every_keypoint_and_grouping(seed, n):
 def test_touching_people_stay_apart():
     rng = np.random.default_rng(7)
     a = random_people(rng, 1, K, SIZE, overlap=0.0)
+    a[..., 1] -= max(0.0, a[..., 1].max() + 9.0 - (SIZE[1] - 5))  # room below for the lower copy
     truth = np.concatenate([a, a + [9.0, 0.0], a + [0.0, 9.0]])  # three copies of one body, 9 px apart
     heatmaps, tag_maps = paint(truth, np.array([0.0, 2.0, 4.0], np.float32), SIZE)
     poses = decode(heatmaps, tag_maps, DecodeConfig())
@@ -179,15 +180,15 @@ def test_decode_cuts_a_bridged_person_only_when_given_the_limbs():
 
 
 def test_limb_links_judge_only_the_links_whose_typical_length_is_known():
-    assert np.isnan(COCO_LINKS[:, 2]).sum() == 5  # the face's five links
+    assert np.isfinite(COCO_LINKS[:, 2]).all()
     crowd = limb_links(CROWDPOSE14.keypoints, CROWDPOSE14.skeleton)
     assert np.isfinite(crowd[:, 2]).sum() == 8  # arms and legs; head, neck and their links unjudged
 
 
 def test_real_bodies_are_not_cut(shared_data):
     """Human-labelled people of every kind (seated, close-up, bent): the development set's 103 people lose no
-    joint, the training pool's 1,647 one joint in 34 people or fewer (its stray check drops about as many)."""
-    for name, most in (("val", 0), ("train", 34)):
+    joint, the training pool's 1,647 lose 27 joints of 21 people (its stray check drops 31)."""
+    for name, most in (("val", 0), ("train", 27)):
         data = json.loads((shared_data / name / "annotations.json").read_text())
         people = [a for a in data["annotations"] if a.get("source", "human") == "human" and a["num_keypoints"] > 0]
         kp = np.array([a["keypoints"] for a in people], np.float32).reshape(len(people), K, 3)
