@@ -9,9 +9,9 @@ training target for a joint at input pixel x is centred on heatmap coordinate x 
 Grouping goes joint by joint (``joint_order``): each joint's candidates are matched to the
 people found so far with the Hungarian algorithm on cost round(|tag - mean tag|) * 100 - value
 (the tag distance decides, the heatmap value breaks ties); a match farther than
-``tag_threshold`` starts a new person instead. Each person's joints far from the rest of their body
-are then dropped (``drop_stray_joints``), and a person joined to another by a limb far longer than
-their body allows is cut there (``cut_bridges``), before the person is scored.
+``tag_threshold`` starts a new person instead. A person joined to another by a link far longer than
+their body allows is then cut there (``cut_bridges``), and each person's joints far from the rest of
+their body are dropped (``drop_stray_joints``), before the person is scored.
 """
 
 from __future__ import annotations
@@ -95,13 +95,13 @@ def decode(
     out_val = np.zeros((n, k), dtype=np.float32)
     out_xy[person, joint] = xy
     out_val[person, joint] = value
-    if config.stray_factor is not None:
-        drop_stray_joints(out_xy, out_val, config.stray_factor)
     if config.limb_factor is not None and links is not None:
         scored = np.flatnonzero(out_val.sum(axis=1) / k > config.detection_threshold)  # a cut only lowers a score
         xy_scored, val_scored = out_xy[scored], out_val[scored]
         cut_bridges(xy_scored, val_scored, links, config.limb_factor, slack=2.0 * heatmap_stride)
         out_xy[scored], out_val[scored] = xy_scored, val_scored
+    if config.stray_factor is not None:  # after the cut: a body spread over two people hides its strays
+        drop_stray_joints(out_xy, out_val, config.stray_factor)
     scores = out_val.sum(axis=1) / k
     keep = (scores > config.detection_threshold) & ((out_val > 0).sum(axis=1) >= config.min_keypoints)
     order = np.argsort(-scores[keep], kind="stable")[: config.max_people]

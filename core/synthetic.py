@@ -23,8 +23,8 @@ def random_people(
 ) -> np.ndarray:
     """(n, k, 2) joint positions in a (w, h) image; about ``overlap`` of the people are shifted copies of
     another person (touching and overlapping bodies); same-type joints of two people are >= ``min_sep`` apart.
-    With k = 17 each person is STANDING, scaled, leaning and with its joints moved a little; otherwise its
-    joints are scattered over a box half as wide as it is tall."""
+    With k = 17 (COCO-17) each person is STANDING, scaled, leaning and with its joints moved a little;
+    otherwise its joints are scattered over a box half as wide as it is tall."""
     w, h = size
     people: list[np.ndarray] = []
     tries = 0
@@ -34,7 +34,8 @@ def random_people(
             raise RuntimeError(f"cannot place {n} people in {size} with min_sep {min_sep}")
         if people and rng.random() < overlap:
             base = people[rng.integers(len(people))]
-            cand = base + rng.uniform(-25, 25, 2) + rng.normal(0, 2.0, base.shape)
+            jitter = 0.02 * np.ptp(base[:, 1]) if k == len(STANDING) else 2.0  # a small face stays a face
+            cand = base + rng.uniform(-25, 25, 2) + rng.normal(0, jitter, base.shape)
         else:
             height = rng.uniform(40, min(160, 0.8 * h))
             centre = rng.uniform([0.1 * w, 0.1 * h], [0.9 * w, 0.9 * h])

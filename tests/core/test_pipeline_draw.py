@@ -11,7 +11,7 @@ from core.pipeline import STAGES, PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.preprocess import letterbox_geometry
 from core.session import PoseModel
-from core.synthetic import paint, random_people
+from core.synthetic import STANDING, paint, random_people
 from core.tracker import PoseTracker, TrackerConfig
 
 
@@ -30,6 +30,18 @@ def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata,
     assert set(result.timings_ms) == set(STAGES) and all(v >= 0 for v in result.timings_ms.values())
     err = np.linalg.norm(result.poses.xy[:, None] - expected[None], axis=3).max(axis=2).min(axis=1)
     assert len(result.poses) == 3 and err.max() <= 2.5 + 1e-6  # 1 network px at scale 0.4
+
+
+def test_the_pipeline_cuts_a_person_grouped_from_two(tmp_path, coco_metadata, painted_model):
+    """The head, shoulders and arms of one person with the hips and legs of another 70 px below, grouped as one
+    (all one tag): the pipeline gives decoding the model's skeleton, so the person is cut at the long links."""
+    box = letterbox_geometry((640, 480), 256)
+    merged = (STANDING * 80 + [100, 20])[None].copy()
+    merged[0, 11:] += [0, 70]
+    heatmaps, tags = paint(merged, np.zeros(1, np.float32), box.input_size)
+    model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
+    poses = PosePipeline(model, PipelineConfig(tracker=None)).process(np.zeros((480, 640, 3), np.uint8), 0.0).poses
+    assert poses.visible.tolist() == [[True] * 11 + [False] * 6]
 
 
 def test_joints_at_the_frame_edge_stay_inside_the_image(tmp_path, coco_metadata, painted_model):
