@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.decode import DecodeConfig, decode  # noqa: E402
+from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.preprocess import letterbox, letterbox_geometry  # noqa: E402
@@ -39,6 +39,7 @@ from core.sinks import SinkOptions, open_sinks  # noqa: E402
 from core.sources import open_source  # noqa: E402
 from core.synthetic import paint, random_people  # noqa: E402
 from core.tracker import PoseTracker, TrackerConfig  # noqa: E402
+from models.schemas import COCO17  # noqa: E402
 
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "vtest.avi"
 CROWDS = (1, 5, 20, 50)
@@ -99,6 +100,7 @@ def video_stages(model: PoseModel, video: Path, frames: int, workdir: Path) -> d
 
 def crowd_costs(frame_size=(768, 576), input_size=256, frames=60, seed=0) -> dict:
     box = letterbox_geometry(frame_size, input_size)
+    links = limb_links(COCO17.keypoints, COCO17.skeleton)  # decoded as the pipeline does, limb check included
     out = {}
     for n in CROWDS:
         rng = np.random.default_rng(seed + n)
@@ -114,7 +116,7 @@ def crowd_costs(frame_size=(768, 576), input_size=256, frames=60, seed=0) -> dic
         for i in range(frames):
             heatmaps, tags = maps[i % 10]
             t0 = time.perf_counter()
-            poses = decode(heatmaps, tags, config).scaled(box.to_image)
+            poses = decode(heatmaps, tags, config, links=links).scaled(box.to_image)
             t1 = time.perf_counter()
             tracker.update(poses, i / 25.0)
             t2 = time.perf_counter()
