@@ -63,7 +63,7 @@ class DecodeConfig:
     min_keypoints: int = 2  # people with fewer joints are dropped
     joint_order: tuple[int, ...] | None = None  # grouping order; None = the schema's order
     stray_factor: float | None = 3.5  # drop_stray_joints' factor; None keeps every grouped joint
-    limb_factor: float | None = 2.5  # cut_bridges' factor; None keeps people joined by long limbs
+    limb_factor: float | None = 2.5  # cut_bridges' factor; None keeps people joined by overlong links
     fill_missing: bool = False  # evaluation: place every missing joint (HigherHRNet's refine), see fill_missing()
 
 
@@ -173,21 +173,22 @@ def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float, min_join
 
 def limb_links(keypoint_names, skeleton) -> np.ndarray:
     """(E, 3) rows (joint a, joint b, typical length) for a model's skeleton links; the length is NaN for a
-    link LIMB_LENGTHS does not know (the face's, another schema's own): such links join a body, unjudged."""
+    link LIMB_LENGTHS does not know (another schema's own, such as CrowdPose's head and neck links): such
+    links join a body, unjudged."""
     typical = {frozenset(pair): length for pair, length in LIMB_LENGTHS.items()}
     rows = [(a, b, typical.get(frozenset((keypoint_names[a], keypoint_names[b])), np.nan)) for a, b in skeleton]
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
 def cut_bridges(xy: np.ndarray, value: np.ndarray, links: np.ndarray, factor: float, slack: float) -> None:
-    """In place: a person with a limb more than ``factor`` times as long as the rest of their body says (plus
+    """In place: a person with a link more than ``factor`` times as long as the rest of their body says (plus
     ``slack`` pixels of rounding: the face's links on a small person are a few pixels) is two people grouped as
-    one, joined by that limb: they are cut at every such limb and only the part with the most heatmap value
+    one, joined by that link: they are cut at every such link and only the part with the most heatmap value
     is kept.
 
     xy (N, K, 2) with NaN gaps, value (N, K), links from ``limb_links``. The body's scale is the median, over
-    the person's limbs with a typical length, of length / typical length; people with fewer than 3 such
-    limbs are not judged. Joints linked to no other joint found are left to ``drop_stray_joints``.
+    the person's links with a typical length, of length / typical length; people with fewer than 3 such
+    links are not judged. Joints linked to no other joint found are left to ``drop_stray_joints``.
     """
     a, b, typical = links[:, 0].astype(np.int64), links[:, 1].astype(np.int64), links[:, 2]
     found = ~np.isnan(xy[..., 0])
