@@ -96,10 +96,7 @@ def decode(
     out_xy[person, joint] = xy
     out_val[person, joint] = value
     if config.limb_factor is not None and links is not None:
-        scored = np.flatnonzero(out_val.sum(axis=1) / k > config.detection_threshold)  # a cut only lowers a score
-        xy_scored, val_scored = out_xy[scored], out_val[scored]
-        cut_bridges(xy_scored, val_scored, links, config.limb_factor, slack=2.0 * heatmap_stride)
-        out_xy[scored], out_val[scored] = xy_scored, val_scored
+        cut_bridges(out_xy, out_val, links, config.limb_factor, slack=2.0 * heatmap_stride)
     if config.stray_factor is not None:  # after the cut: a body spread over two people hides its strays
         drop_stray_joints(out_xy, out_val, config.stray_factor)
     scores = out_val.sum(axis=1) / k

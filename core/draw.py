@@ -46,8 +46,8 @@ class Trails:
     def __init__(self, length: int = 30) -> None:
         self.length = length
         self._points: dict[int, deque] = {}
-        self._joints: dict[int, np.ndarray] = {}  # (K, 2) where each joint is taken to be, NaN if unknown
-        self._unseen: dict[int, np.ndarray] = {}  # (K,) updates since each joint was last found
+        # per track: (K, 2) where each joint is taken to be (NaN if unknown), (K,) updates since each was found
+        self._joints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def update(self, poses: Poses) -> None:
         seen = set()
@@ -62,13 +62,13 @@ class Trails:
                 trail = self._points[track_id]
                 trail.popleft()  # a vanished track's trail fades out
                 if not trail:
-                    del self._points[track_id], self._joints[track_id], self._unseen[track_id]
+                    del self._points[track_id], self._joints[track_id]
 
     def _anchor(self, track_id: int, xy: np.ndarray) -> np.ndarray:
         found = ~np.isnan(xy[:, 0])
-        joints, unseen = self._joints.get(track_id), self._unseen.get(track_id)
-        if joints is None:
-            joints, unseen = np.full(xy.shape, np.nan), np.zeros(len(xy), np.int64)
+        if track_id not in self._joints:
+            self._joints[track_id] = np.full(xy.shape, np.nan), np.zeros(len(xy), np.int64)
+        joints, unseen = self._joints[track_id]  # updated in place
         known = ~np.isnan(joints[:, 0])
         both = found & known
         if both.any():
@@ -76,7 +76,6 @@ class Trails:
         joints[found], unseen[found] = xy[found], 0
         unseen[~found] += 1
         joints[unseen >= self.length] = np.nan
-        self._joints[track_id], self._unseen[track_id] = joints, unseen
         return np.nanmean(joints, axis=0)
 
     def items(self):

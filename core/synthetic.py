@@ -26,6 +26,7 @@ def random_people(
     With k = 17 (COCO-17) each person is STANDING, scaled, leaning and with its joints moved a little;
     otherwise its joints are scattered over a box half as wide as it is tall."""
     w, h = size
+    human = k == len(STANDING)
     people: list[np.ndarray] = []
     tries = 0
     while len(people) < n:
@@ -34,12 +35,12 @@ def random_people(
             raise RuntimeError(f"cannot place {n} people in {size} with min_sep {min_sep}")
         if people and rng.random() < overlap:
             base = people[rng.integers(len(people))]
-            jitter = 0.02 * np.ptp(base[:, 1]) if k == len(STANDING) else 2.0  # a small face stays a face
+            jitter = 0.02 * np.ptp(base[:, 1]) if human else 2.0  # a small face stays a face
             cand = base + rng.uniform(-25, 25, 2) + rng.normal(0, jitter, base.shape)
         else:
             height = rng.uniform(40, min(160, 0.8 * h))
             centre = rng.uniform([0.1 * w, 0.1 * h], [0.9 * w, 0.9 * h])
-            if k == len(STANDING):
+            if human:
                 lean = rng.uniform(-0.15, 0.15)
                 body = STANDING - [0.0, 0.5] + rng.normal(0, 0.02, (k, 2))
                 cand = centre + (body + np.outer(body[:, 1], [lean, 0.0])) * height

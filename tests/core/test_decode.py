@@ -155,8 +155,9 @@ COCO_LINKS = limb_links(COCO17.keypoints, COCO17.skeleton)
 
 def test_a_person_joined_to_another_by_a_long_limb_is_cut_there():
     """Grouping gave one person the head, shoulders and arms of a pedestrian and the hips and legs of another
-    150 px below (seen on vtest.avi): the shoulder-hip links are three times as long as the arms and the face
-    say they should be, so the person is cut there and keeps the part with more heatmap value."""
+    150 px below (as vtest.avi's skeletons twice a pedestrian's height look): the shoulder-hip links are three
+    times as long as the arms and the face say they should be, so the person is cut there and keeps the part
+    with more heatmap value."""
     merged = ARMS_UP.copy()
     merged[11:] += [0, 150]
     xy, value = merged[None].copy(), np.full((1, K), 0.8, np.float32)
