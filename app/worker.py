@@ -345,7 +345,8 @@ class PoseWorker(QObject):
         frame, pipeline, poses = self._found
         if frame is not self._last_frame or pipeline is not self._pipeline or poses is None:
             return None
-        return None if frame.index >= (self._info.frame_count or 0) - 1 else (frame, poses)
+        count = self._info.frame_count  # None: a file whose length is unknown has no known last frame
+        return None if count and frame.index >= count - 1 else (frame, poses)
 
     @Slot()
     def stop_recording(self, reason: str = "") -> None:

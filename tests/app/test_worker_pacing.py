@@ -90,9 +90,6 @@ class FakeStream:
     is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
 
     def __init__(self, spec: str, indices: list[int], waited_s: float = 0.0) -> None:
-        self._init(spec, indices, waited_s)
-
-    def _init(self, spec: str, indices: list[int], waited_s: float) -> None:
         self.spec, self.indices, self.waited_s = spec, indices, waited_s
 
     def __iter__(self):
@@ -182,11 +179,10 @@ def test_a_live_frames_latency_counts_from_when_it_came(stream_worker):
     assert time.perf_counter() - packet.started_at >= 0.05
 
 
-def test_a_frame_from_before_a_pause_does_not_count_the_pause_as_latency(stream_worker, monkeypatch):
+def test_a_frame_from_before_a_pause_does_not_count_the_pause_as_latency(stream_worker):
     w = stream_worker
-    monkeypatch.setattr(FakeStream, "__init__", lambda self, spec, indices, waited_s: FakeStream.__dict__[
-        "_init"](self, spec, indices, 30.0))  # fmt: skip
     w.open("http://camera/stream")
+    w._source.waited_s = 30.0  # read as each frame is taken
     w.set_playing(False)
     w.set_playing(True)  # each frame came 30 s before it is taken: during the pause
     w._tick()
@@ -199,8 +195,7 @@ def test_a_stalled_stream_does_not_hold_the_worker(stream_worker, monkeypatch):
     w.open("http://camera/stream")
     waits = []
     monkeypatch.setattr(FakeStream, "ready", lambda self, timeout_s: waits.append(timeout_s) or False)
-    started = time.perf_counter()
     w._tick()  # nothing to take: it comes back later instead of waiting for the stream
-    assert time.perf_counter() - started < 0.5 and waits == [0.05] and w._timer.isActive()
+    assert waits == [0.05] and w._timer.isActive()
     w._timer.stop()
     assert w.take_packet() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 import time
@@ -129,8 +130,11 @@ def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, t
     assert said[-1] == "Recording stopped; saving it failed" and len(worker.errors) == 1
 
 
-def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker, tmp_path):
+@pytest.mark.parametrize("length_known", [True, False])
+def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker, tmp_path, length_known):
     tick(worker, 3)  # frames 0-2
+    if not length_known:  # a file whose frame count OpenCV cannot tell: no frame is known to be its last
+        worker._info = dataclasses.replace(worker._info, frame_count=None)
     worker.set_playing(False)
     seek(worker, 10)  # paused on frame 10
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", video=tmp_path / "r.mp4"))
