@@ -31,6 +31,7 @@ exit_unless_train_extra()
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch.utils.data import default_collate  # noqa: E402
 
 from models.schemas import COCO17  # noqa: E402
 from models.wlitepose import build_model  # noqa: E402
@@ -62,7 +63,7 @@ def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     config = TrainConfig("", "", "", pull_factor=1e-2, push_factor=1e-2)
     samples = [dataset[i] for i in range(batch_size)]
-    cpu_batch = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+    cpu_batch = default_collate(samples)
     times = []
     for _ in range(2 + steps):
         start = time.perf_counter()

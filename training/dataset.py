@@ -205,10 +205,16 @@ def _mean_std(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
 
 def network_batch(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     """A loader batch (or one sample's tensors stacked) on ``device`` as the network and the losses take it:
-    the image normalised as inference does (core.preprocess) in the channels-last layout, targets and masks float."""
+    the image as ``network_image`` makes it, targets and masks float."""
     batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-    mean, std = _mean_std(device)
-    batch["image"] = ((batch["image"].float() / 255.0 - mean) / std).contiguous(memory_format=torch.channels_last)
+    batch["image"] = network_image(batch["image"], device)
     for name in ("heatmaps_4", "heatmaps_2", "mask_4", "mask_2"):
         batch[name] = batch[name].float()
     return batch
+
+
+def network_image(image: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 RGB images (B, 3, H, W) on ``device``, normalised as inference does (core.preprocess), channels-last."""
+    mean, std = _mean_std(device)
+    image = image.to(device, non_blocking=True).float()
+    return ((image / 255.0 - mean) / std).contiguous(memory_format=torch.channels_last)

@@ -28,7 +28,7 @@ from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
 from models.wlitepose import build_model
 from training.augment import AugmentConfig
-from training.dataset import KeypointDataset, network_batch
+from training.dataset import KeypointDataset, network_batch, network_image
 from training.distill import FeatureHints
 from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
@@ -392,7 +392,7 @@ def train(config: TrainConfig) -> Path | None:
                 # what the statistics gathered during training give, for comparison
                 record["AP_running_bn"] = validate(scored, config, model.input_size, out / "val.onnx")["AP"]
             if config.precise_bn:
-                batches = (network_batch(b, device) for b in loader)
+                batches = ({"image": network_image(b["image"], device)} for b in loader)  # BNs see images only
                 recompute_batchnorm(scored, batches, config.precise_bn, frozen_bn_names, device)
             if validating:
                 stats = validate(scored, config, model.input_size, out / "val.onnx")
@@ -486,9 +486,8 @@ def _progress(epoch: int, epochs: int | None, seen: int, size: int, loss, rate: 
     """The step progress line; ``epochs`` None: a --minutes run, whose end is its time left."""
     _progress_line["open"] = True
     of = f"/{epochs}" if epochs else ""
-    eta = f"ETA {left_min:.0f} min" if math.isfinite(left_min) else "ETA ?"
     print(
-        f"\repoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s {eta}",
+        f"\repoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {left_min:.0f} min",
         end="",
         file=sys.stderr,
         flush=True,

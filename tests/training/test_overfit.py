@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from torch.utils.data import default_collate
 
 from core.evaluation import evaluate_model
 from core.session import PoseModel
@@ -56,7 +57,7 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data,
     init_heads(model)
     data = KeypointDataset(annotations, images, COCO17, SIZE)
     samples = [data[i] for i in range(len(data))]
-    batch = network_batch({k: torch.stack([s[k] for s in samples]) for k in samples[0]}, torch.device("cpu"))
+    batch = network_batch(default_collate(samples), torch.device("cpu"))
     config = TrainConfig(str(annotations), str(images), str(tmp_path))
     ap_before = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
