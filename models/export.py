@@ -3,7 +3,7 @@
 The exported graph takes ``image`` (float32, N x 3 x H x W, RGB normalised with the
 metadata's mean/std, H and W multiples of 32) and returns
 ``heatmaps`` (N x K x H/2 x W/2: the 1/4 heatmaps upsampled and averaged with the 1/2
-ones) and ``tags`` (N x K x H/4 x W/4, one AE tag per joint). Everything the runtime
+ones, cell u of them at input pixel 2u) and ``tags`` (N x K x H/4 x W/4, one AE tag per joint). Everything the runtime
 needs to interpret them is stored as metadata properties (``core.model_file.REQUIRED_KEYS``).
 """
 
@@ -48,8 +48,22 @@ class InferenceGraph(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.model(image)
-        up = F.interpolate(out.heatmaps_4, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return (up + out.heatmaps_2) * 0.5, out.tags_4  # (N, K, H/2, W/2), (N, K, H/4, W/4)
+        heatmaps = (quarter_to_half(out.heatmaps_4) + out.heatmaps_2) * 0.5
+        return heatmaps, out.tags_4  # (N, K, H/2, W/2), (N, K, H/4, W/4)
+
+
+def quarter_to_half(heatmaps: torch.Tensor) -> torch.Tensor:
+    """(N, K, h, w) 1/4 heatmaps -> (N, K, 2h, 2w) on the 1/2 grid, cell i landing on cell 2i.
+
+    Training centres a joint at input pixel x on cell x / stride of each map (training.targets), so
+    1/4 cell i and 1/2 cell 2i are the same pixel. Plain bilinear upsampling (align_corners False)
+    puts cell i at 2i + 0.5, a pixel of the input off, and the average with the 1/2 map then leans
+    every joint that way (dev AP75 0.014 against 0.020 aligned). Corner-aligned onto 2h - 1 cells
+    places i on 2i exactly; the last row and column, beyond the 1/4 map's last cell, repeat it.
+    """
+    h, w = heatmaps.shape[-2:]
+    up = F.interpolate(heatmaps, size=(2 * h - 1, 2 * w - 1), mode="bilinear", align_corners=True)
+    return F.pad(up, (0, 1, 0, 1), mode="replicate")
 
 
 def build_metadata(

@@ -2,11 +2,12 @@
 
 During training a BN layer's running statistics are an average over the last ~1 / momentum
 batches (about 10), gathered while the weights were still moving. With little data and a high
-learning rate they are a noisy sample: the shipped XS@256 weights score dev AP 0.031 with their
-stored statistics and 0.011-0.018 with statistics re-gathered the same way over 30 other training
-batches (nine draws). "Precise BN" (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021) replaces
-them with the plain average over many batches through the final weights, so each epoch's
-validation measures its weights rather than the draw of its last batches.
+learning rate they are a noisy sample: the shipped XS@256 weights scored dev AP 0.031 with their
+stored statistics (as exported and decoded then) and 0.011-0.018 with statistics re-gathered the
+same way over 30 other training batches (nine draws). "Precise BN" (Wu & Johnson, "Rethinking
+'Batch' in BatchNorm", 2021) replaces them with the plain average over many batches through the
+final weights, so each epoch's validation measures its weights rather than the draw of its last
+batches.
 
 The per-batch variances are averaged (``momentum=None``), which includes the spread between the
 images of each batch; with batches of 16 this is close to the population variance.

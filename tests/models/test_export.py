@@ -7,12 +7,14 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from core.peaks import find_peaks, refine_quarter
 from main import main
 from models import export as export_module
 from models.errors import ModelError
-from models.export import ExportError, build_metadata, export_onnx
+from models.export import ExportError, InferenceGraph, build_metadata, export_onnx
 from models.schemas import COCO17, CROWDPOSE14
-from models.wlitepose import build_model
+from models.wlitepose import PoseOutputs, build_model
+from training.targets import TargetConfig, gaussian_heatmaps
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,31 @@ def test_exported_graph_has_named_dynamic_io_and_aggregated_outputs(xs_file):
     assert [i.name for i in session.get_inputs()] == ["image"]
     heatmaps, tags = session.run(["heatmaps", "tags"], {"image": np.zeros((1, 3, 192, 320), np.float32)})
     assert heatmaps.shape == (1, 17, 96, 160) and tags.shape == (1, 17, 48, 80)
+
+
+class _Painted(torch.nn.Module):
+    """A network that outputs given 1/4 and 1/2 heatmaps, whatever the image."""
+
+    def __init__(self, heatmaps_4: np.ndarray, heatmaps_2: np.ndarray) -> None:
+        super().__init__()
+        self.heatmaps_4, self.heatmaps_2 = torch.from_numpy(heatmaps_4)[None], torch.from_numpy(heatmaps_2)[None]
+
+    def forward(self, image: torch.Tensor) -> PoseOutputs:
+        return PoseOutputs(self.heatmaps_4, torch.zeros_like(self.heatmaps_4), self.heatmaps_2)
+
+
+def test_aggregated_heatmaps_peak_on_the_pixel_training_centred_the_joint_on():
+    # training's own targets at both resolutions for joints on even pixels (cells of the 1/2 map),
+    # two of them between cells of the 1/4 map: the average must peak, refined, exactly there
+    size, sigma = 256, TargetConfig(256).sigma
+    joints = np.array([[[100.0, 60.0, 2], [102.0, 62.0, 2], [150.0, 90.0, 2], [4.0, 250.0, 2]]])
+    painted = _Painted(gaussian_heatmaps(joints, size // 4, 4, sigma), gaussian_heatmaps(joints, size // 2, 2, sigma))
+    with torch.no_grad():
+        heatmaps, _ = InferenceGraph(painted)(torch.zeros(1, 3, size, size))
+    heatmaps = heatmaps[0].numpy()
+    joint, x, y, _ = find_peaks(heatmaps, 0.5, 1)
+    assert joint.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(refine_quarter(heatmaps, joint, x, y) * 2, joints[0, :, :2])
 
 
 def test_metadata_round_trips(xs_file):
