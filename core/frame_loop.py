@@ -19,7 +19,7 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     path = Path(spec).expanduser()
     meta = {
         "source": str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec),
-        "name": source_name(spec),  # as the user named it: `track .` writes "source_...", as {name} says
+        "name": source_name(spec),  # what {name} says: `track .` in a folder frames/ writes "frames_..."
         "live": source.is_live,
         "fps": float(source.fps or 0.0),
         "size": list(source.size),

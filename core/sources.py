@@ -10,6 +10,7 @@ A live source that stops delivering ends the iteration and sets ``end_reason``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -354,9 +355,9 @@ def source_name(spec: str) -> str:
         address = urlsplit(spec)
         name = Path(address.path).stem or address.hostname or "stream"
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
-    path = Path(spec).expanduser()
+    path = Path(os.path.abspath(Path(spec).expanduser()))  # "." and ".." by the folders they are
     name = path.name if path.is_dir() else path.stem  # a folder "run.1" keeps its whole name
-    return name if name.strip(".") else "source"
+    return name if name.strip(".") else "source"  # the root folder
 
 
 def frames_due(frame_count: int | None, max_frames: int | None) -> int | None:

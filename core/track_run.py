@@ -18,6 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
+from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
     check_image_fps,
@@ -27,10 +28,13 @@ from core.sources import (
     without_password,
 )
 
+# Ctrl+C, kill, and a terminal or SSH session closing (SIGHUP exists on POSIX only)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
 
 class StopRequest:
-    """SIGINT/SIGTERM handler: the first signal stops after the current frame (so no row is cut in half),
-    a second one interrupts at once."""
+    """SIGINT/SIGTERM/SIGHUP handler (Ctrl+C, kill, a closed terminal or SSH session): the first signal stops
+    after the current frame (so no row is cut in half), a second one interrupts at once."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -44,7 +48,7 @@ class StopRequest:
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is not threading.main_thread():
             return self  # signals reach the main thread only; a caller thread stops runs its own way
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._previous[sig] = signal.signal(sig, self)
         return self
 
@@ -80,6 +84,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         raise WLitePoseError("--threads must be at least 1")
     if args.fps is not None:
         check_image_fps(args.fps, args.sources)
+        if args.video is not None:
+            check_video_fps(args.video, args.fps)
     options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
     model_path = resolve_model(args.model, default_model)
     inputs = (model_path, *args.sources)

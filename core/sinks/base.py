@@ -16,6 +16,8 @@ from core.sources import IMAGE_SUFFIXES
 class Sink:
     """A context manager receiving ``write(frame_index, time_s, poses, image=None)`` once per frame."""
 
+    path: Path  # the file (or folder) it writes, for messages
+
     def write(self, frame_index: int, time_s: float, poses: Poses, image: np.ndarray | None = None) -> None:
         raise NotImplementedError
 
@@ -93,6 +95,21 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def cut_back(file, length: int, tail: bytes = b"") -> None:
+    """After a failed write (a full disk): close ``file`` without what its buffer still holds, cut it back to
+    ``length`` bytes, the end of its last complete record, and append ``tail`` (a closing bracket). The cut
+    frees the space the tail needs, so the file stays valid."""
+    try:
+        file.close()  # flushes once more, which may fail again; the descriptor is closed either way
+    except OSError:
+        pass
+    os.truncate(file.name, length)
+    if tail:
+        with open(file.name, "r+b") as fixed:
+            fixed.seek(length)
+            fixed.write(tail)
 
 
 def flat_keypoints(xy: np.ndarray, scores: np.ndarray, decimals: int = 2) -> list[float]:

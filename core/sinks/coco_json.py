@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from core.poses import Poses
-from core.sinks.base import Sink, flat_keypoints, writable
+from core.sinks.base import Sink, cut_back, flat_keypoints, writable
 
 
 def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) -> list[dict]:
@@ -39,10 +39,10 @@ class CocoJsonSink(Sink):
         self._file.write("[")
         self._end = self._file.tell()  # where the next entry goes (before the closing bracket)
         self._count = 0
-        self._close_array()
+        self._close_array_at(self._end)
 
-    def _close_array(self) -> None:
-        self._file.seek(self._end)
+    def _close_array_at(self, end: int) -> None:
+        self._file.seek(end)
         self._file.write("\n]\n")
         self._file.truncate()
         self._file.flush()
@@ -54,12 +54,16 @@ class CocoJsonSink(Sink):
                 entry["file_name"] = self.frame_files[frame_index]
         if not entries:
             return
-        self._file.seek(self._end)
-        for entry in entries:
-            self._file.write(("," if self._count else "") + "\n" + json.dumps(entry, separators=(",", ":")))
-            self._count += 1
-        self._end = self._file.tell()
-        self._close_array()
+        try:
+            self._file.seek(self._end)
+            lines = ",".join("\n" + json.dumps(entry, separators=(",", ":")) for entry in entries)
+            self._file.write(("," if self._count else "") + lines)
+            end = self._file.tell()
+            self._close_array_at(end)
+        except OSError:
+            cut_back(self._file, self._end, b"\n]\n")  # the array as it was before this frame
+            raise
+        self._end, self._count = end, self._count + len(entries)
 
     def close(self) -> None:
         self._file.close()

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_write, writable
+from core.sinks.base import Sink, atomic_write, cut_back, writable
 
 LAYOUT_VERSION = 1
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
@@ -41,11 +41,13 @@ class CsvSink(Sink):
         self.sidecar_path = writable(sidecar_path(self.path))
         self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
         self._frames = 0
+        self._closed = False
         self._write_sidecar()
         self._file = open(self.path, "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._csv.writerow(csv_columns(keypoint_names))
         self._file.flush()
+        self._complete = self._file.tell()  # bytes up to the end of the last frame written whole
 
     def _write_sidecar(self) -> None:
         data = {**self._sidecar, "frames_written": self._frames}
@@ -67,11 +69,21 @@ class CsvSink(Sink):
             row += [_num(v, 2) for v in boxes[n]]
             for (x, y), c in zip(xy[n], keypoint_scores[n], strict=True):
                 row += [_num(x, 2), _num(y, 2), "" if x != x else f"{c:.4f}"]
-            self._csv.writerow(row)
-        self._file.flush()
+            try:
+                self._csv.writerow(row)
+            except OSError:
+                cut_back(self._file, self._complete)  # no frame is left half written
+                raise
+        try:
+            self._file.flush()
+        except OSError:
+            cut_back(self._file, self._complete)
+            raise
+        self._complete = self._file.tell()
         self._frames += 1
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        if not self._closed:
+            self._closed = True
+            self._file.close()  # already closed after a failed write (cut_back): then a no-op
             self._write_sidecar()

@@ -43,23 +43,45 @@ class SinkOptions:
 
 
 class MultiSink(Sink):
+    """The sinks of one run; a file that cannot be written (a full disk) is a WLitePoseError naming it."""
+
     def __init__(self) -> None:
-        self._stack = contextlib.ExitStack()
         self.sinks: list[Sink] = []
 
     def add(self, sink: Sink) -> None:
-        self.sinks.append(self._stack.enter_context(sink))
+        self.sinks.append(sink.__enter__())
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         for sink in self.sinks:
-            sink.write(frame_index, time_s, poses, image)
+            with _naming(sink.path):
+                sink.write(frame_index, time_s, poses, image)
 
     def settings_changed(self, frame_index: int, settings: dict) -> None:
         for sink in self.sinks:
-            sink.settings_changed(frame_index, settings)
+            with _naming(sink.path):
+                sink.settings_changed(frame_index, settings)
 
     def close(self) -> None:
-        self._stack.close()
+        """Close every sink, the last opened first, even when one fails; then raise the first failure."""
+        failure = None
+        for sink in reversed(self.sinks):
+            try:
+                with _naming(sink.path):
+                    sink.close()
+            except Exception as error:  # noqa: BLE001 - the others still close
+                failure = failure or error
+        self.sinks = []
+        if failure is not None:
+            raise failure
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """An OSError while writing ``path`` (a full disk, a removed drive) as one sentence naming the file."""
+    try:
+        yield
+    except OSError as error:
+        raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def open_sinks(
@@ -79,6 +101,9 @@ def open_sinks(
     name = source_meta.get("name") or source_name(str(source_meta.get("source", "frames")))
     multi = MultiSink()
     try:
+        if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
+            with _naming(Path(options.video)):
+                multi.add(VideoSink(options.video, fps, size, real_time=bool(source_meta.get("live"))))
         if options.csv:
             sidecar = {
                 "source": str(source_meta.get("source")),
@@ -93,15 +118,17 @@ def open_sinks(
             }
             if "frame_files" in source_meta:  # an image folder: which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]
-            multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
+            with _naming(Path(options.csv)):
+                multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
         if options.coco_json:
-            multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))
+            with _naming(Path(options.coco_json)):
+                multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))
         if options.openpose_dir:
-            multi.add(OpenPoseSink(options.openpose_dir, name, source_meta.get("frame_files")))
+            with _naming(Path(options.openpose_dir)):
+                multi.add(OpenPoseSink(options.openpose_dir, name, source_meta.get("frame_files")))
         if options.posec3d:
-            multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
-        if options.video:
-            multi.add(VideoSink(options.video, fps, size, real_time=bool(source_meta.get("live"))))
+            with _naming(Path(options.posec3d)):
+                multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
     except BaseException:
         multi.close()
         raise
@@ -115,6 +142,8 @@ def _outputs(options: SinkOptions) -> list[tuple[str, Path]]:
         if path is not None:
             outputs.append((field, Path(path)))
             if field == "csv":
+                if not Path(path).name:  # ".", "/" or "": its sidecar would have no name either
+                    raise WLitePoseError(f"cannot write {path!s}: it is a folder; give the CSV a file name")
                 outputs.append((field, sidecar_path(Path(path))))
     return outputs
 

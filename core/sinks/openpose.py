@@ -32,22 +32,22 @@ EMPTY_PARTS = (
 
 class OpenPoseSink(Sink):
     def __init__(self, folder: str | Path, stem: str = "frame", frame_files: list[str] | None = None) -> None:
-        self.folder = writable(folder, directory=True)
+        self.path = writable(folder, directory=True)
         self.stem = stem
         # an image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)
         names = [Path(name).stem for name in frame_files or ()]
         self._image_names = names if names and len(set(names)) == len(names) else None
         # an earlier run's frames of this name go, as any output is replaced: a shorter run would
         # otherwise leave a folder mixing its frames with the old run's later ones
-        old = list(self.folder.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
-        old += [self.folder / f"{name}_keypoints.json" for name in self._image_names or ()]
+        old = list(self.path.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
+        old += [self.path / f"{name}_keypoints.json" for name in self._image_names or ()]
         for path in old:
             path.unlink(missing_ok=True)
 
     def frame_path(self, frame_index: int) -> Path:
         if self._image_names is not None:
-            return self.folder / f"{self._image_names[frame_index]}_keypoints.json"
-        return self.folder / f"{self.stem}_{frame_index:012d}_keypoints.json"
+            return self.path / f"{self._image_names[frame_index]}_keypoints.json"
+        return self.path / f"{self.stem}_{frame_index:012d}_keypoints.json"
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         people = [

@@ -18,6 +18,9 @@ from core.poses import Poses
 from core.sinks.base import Sink, writable
 
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+# OpenCV's FFmpeg writers refuse 0.001 fps ("timebase not set") and MPEG-4 above 65,535 (its time base's limit)
+MIN_VIDEO_FPS = 0.01  # a frame every 100 s: slower time-lapse folders still get their CSV and JSON files
+MAX_VIDEO_FPS = 65535.0
 MAX_HOLD_S = 5.0  # a live frame is held at most this long (a longer gap: the run was paused or stalled)
 
 
@@ -26,13 +29,23 @@ def check_video_name(path: str | Path) -> None:
         raise WLitePoseError(f"cannot write video {path}: use a .mp4 or .avi file name")
 
 
+def check_video_fps(path: str | Path, fps: float) -> None:
+    """A frame rate the video's encoder can store, checked before anything is written."""
+    if not MIN_VIDEO_FPS <= fps <= MAX_VIDEO_FPS:
+        raise WLitePoseError(
+            f"cannot write video {path} at {fps:g} fps: a video holds {MIN_VIDEO_FPS:g} to {MAX_VIDEO_FPS:g} "
+            "frames a second (an image folder's rate is --fps)"
+        )
+
+
 class VideoSink(Sink):
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int], real_time: bool = False) -> None:
         path = Path(path)
         check_video_name(path)
+        self.fps = float(fps or 30.0)
+        check_video_fps(path, self.fps)
         self.path = writable(path)
         self.size = tuple(int(v) for v in size)  # the frames' own size; the video's is even
-        self.fps = float(fps or 30.0)
         self.real_time = real_time
         self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one live frame is held for
         self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes
@@ -42,8 +55,10 @@ class VideoSink(Sink):
         self._last_unwritten = False  # ``_last`` came before its slot and is not in the video yet
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
         self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
-        if not self._writer.isOpened():
-            raise WLitePoseError(f"cannot write video {path}: no encoder for {CODECS[path.suffix.lower()]}")
+        if not self._writer.isOpened():  # writable() passed: no space left, or an OpenCV without FFmpeg
+            raise WLitePoseError(
+                f"cannot write video {path}: OpenCV could not start its {CODECS[path.suffix.lower()]} encoder there"
+            )
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         if image is None:

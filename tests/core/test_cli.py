@@ -467,6 +467,21 @@ def test_source_names_for_output_files():
     assert source_name("http://camera.local:8080/") == "camera.local"
 
 
+def test_the_folder_a_run_is_started_in_is_named_as_itself(tmp_path, monkeypatch):
+    from core.sources import source_name
+
+    (tmp_path / "frames").mkdir()
+    monkeypatch.chdir(tmp_path / "frames")
+    assert source_name(".") == "frames" and source_name("./") == "frames" and source_name("..") == tmp_path.name
+    assert source_name("/") == "source"
+
+
+@pytest.mark.parametrize("path", [".", "", "/"])
+def test_a_csv_path_without_a_file_name_is_a_clear_error(cli, model_path, video_path, path):
+    rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 1, "--csv", path)
+    _assert_clean_error(rc, err, "cannot write", "it is a folder")
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -503,6 +518,21 @@ def test_an_image_folder_plays_at_the_frame_rate_given(cli, model_path, video_pa
         _assert_clean_error(rc, err, "--fps", words)
     rc, _, err = cli("track", video_path, "--model", model_path, "--fps", 10)
     _assert_clean_error(rc, err, "--fps sets the frame rate of image folders")
+    # a time-lapse slower than a video file can hold: refused before the CSV an earlier run wrote is replaced
+    rc, _, err = cli(
+        "track",
+        folder,
+        "--model",
+        model_path,
+        "--fps",
+        0.001,
+        "--csv",
+        tmp_path / "k.csv",
+        "--video",
+        tmp_path / "k.mp4",
+    )
+    _assert_clean_error(rc, err, "cannot write video", "0.001 fps", "0.01 to 65535")
+    assert json.loads((tmp_path / "k.csv.json").read_text())["fps"] == 10.0 and not (tmp_path / "k.mp4").exists()
 
 
 def test_a_batch_of_streams_never_prints_their_passwords(cli, model_path, tmp_path):

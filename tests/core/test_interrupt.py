@@ -1,6 +1,7 @@
 """A run killed with SIGTERM mid-way (like Ctrl-C) leaves every output valid for the frames done."""
 
 import json
+import os
 import pickle
 import signal
 import subprocess
@@ -9,6 +10,9 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
+
+from core.track_run import StopRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 # main.main with only core's subcommands, so the test does not depend on other packages' CLIs
@@ -55,3 +59,15 @@ def test_sigterm_mid_batch_names_the_sources_not_started(model_path, video_path,
     assert f"stopped during {video_path}; not started: {clip}" in err and "Traceback" not in err
     assert json.loads((out / "vtest.csv.json").read_text())["frames_written"] > 0
     assert not (out / "vtest_clip.csv").exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is POSIX")
+def test_a_closed_terminal_stops_a_run_as_ctrl_c_does():
+    before = signal.getsignal(signal.SIGHUP)
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGHUP)  # what an SSH session's end sends a run started without nohup
+        deadline = time.monotonic() + 5
+        while not stop.requested and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stop.requested
+    assert signal.getsignal(signal.SIGHUP) == before

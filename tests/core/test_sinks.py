@@ -1,8 +1,10 @@
 """Golden files fix every export layout; interrupted runs leave valid files."""
 
+import contextlib
 import json
 import os
 import pickle
+import signal
 from pathlib import Path
 
 import cv2
@@ -135,6 +137,56 @@ def test_files_are_valid_before_close(tmp_path, monkeypatch):
     with open(tmp_path / "a.pkl", "rb") as f:
         data = pickle.load(f)
     assert data["total_frames"] == 3 and data["keypoint"].shape == (1, 3, 3, 2)  # track 1; the untracked one is out
+
+
+@contextlib.contextmanager
+def _files_limited_to(size: int):
+    """No file this process writes may grow past ``size`` bytes (the OS refuses with EFBIG, as a full disk
+    refuses with ENOSPC)."""
+    resource = pytest.importorskip("resource")
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that would kill us
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def _write_until_refused(options: SinkOptions, limit: int) -> WLitePoseError:
+    """Frames into ``options``' files, round after round, until a file may grow no more; the error."""
+    with _files_limited_to(limit), open_sinks(options, INFO, META) as sinks:
+        for round_ in range(100_000):
+            for index, t, poses in _frames():
+                try:
+                    sinks.write(3 * round_ + index, 3 * round_ * 0.04 + t, poses)
+                except WLitePoseError as error:
+                    return error
+    raise AssertionError("no write was refused")
+
+
+@pytest.mark.parametrize("field, name", [("csv", "out.csv"), ("coco_json", "out.json")])
+def test_a_file_that_cannot_grow_ends_at_its_last_whole_frame(tmp_path, field, name):
+    """A full disk mid-run: one sentence naming the file, which stays valid, ending where a frame ended."""
+    limited = SinkOptions(**{field: tmp_path / "limited" / name})
+    error = _write_until_refused(limited, 20_000)
+    assert str(error) == f"cannot write {tmp_path / 'limited' / name}: File too large"
+    text = (tmp_path / "limited" / name).read_text()
+    assert 10_000 < len(text) <= 20_000
+    with open_sinks(SinkOptions(**{field: tmp_path / name}), INFO, META) as sinks:  # the same frames, no limit
+        for round_ in range(200):
+            for index, t, poses in _frames():
+                sinks.write(3 * round_ + index, 3 * round_ * 0.04 + t, poses)
+    full = (tmp_path / name).read_text()
+    if field == "csv":
+        assert full.startswith(text) and text.endswith("\n")
+        last = max(int(line.split(",")[0]) for line in text.splitlines()[1:])
+        written = json.loads((tmp_path / "limited" / "out.csv.json").read_text())["frames_written"]
+        assert last + 1 <= written <= last + 2  # the frame after the last row's may have had nobody in it
+    else:
+        entries = json.loads(text)
+        assert entries == json.loads(full)[: len(entries)] and len(entries) > 30
 
 
 @pytest.mark.parametrize("field", ["csv", "coco_json", "openpose_dir", "posec3d", "video"])
