@@ -6,7 +6,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
@@ -49,11 +49,20 @@ def run_app(source: str | None = None, model: str | None = None) -> int:
     return app.exec()
 
 
+class _ErrorRelay(QObject):
+    """Lives in the GUI thread: its signal, emitted from the worker's thread, reaches the window queued."""
+
+    raised = Signal(str)
+
+
 def _show_uncaught_errors(window: MainWindow) -> None:
-    """An exception escaping a slot becomes a dialog and a stderr traceback, not a dead window."""
+    """An exception escaping a slot, in the GUI thread or the worker's, becomes a dialog and a stderr
+    traceback, not a dead window; the dialog is always made in the GUI thread (widgets belong to it)."""
+    relay = _ErrorRelay(window)
+    relay.raised.connect(window.show_error)
 
     def hook(kind, error, tb) -> None:
         traceback.print_exception(kind, error, tb)
-        window.show_error(f"Unexpected {kind.__name__}: {error}")
+        relay.raised.emit(f"Unexpected {kind.__name__}: {error}")
 
     sys.excepthook = hook

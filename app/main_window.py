@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 
@@ -40,6 +41,9 @@ from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
+# The frame rate shown counts the frames of about the last this many seconds (however many frames that is:
+# smooth at 30 fps, and at 2.5 fps after a speed change it reads right within about two seconds).
+FPS_AVERAGE_S = 0.5
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
 
@@ -59,9 +63,12 @@ class MainWindow(QMainWindow):
         self._last_frame_time = 0.0
         self._last_index = -1
         self._fps = 0.0
+        self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed_count
         self._play_speed = float("inf")  # video seconds per second, see _track_speed
         self._hud = ""  # the last frame's heads-up line, without the playback speed
         self._hud_body = ""  # the same without the recording mark
+        self._hud_mark = ""  # the recording mark
+        self._found = ""  # the people found, the paused line
         self._error_box: QMessageBox | None = None
 
         self.view = VideoView()
@@ -337,13 +344,16 @@ class MainWindow(QMainWindow):
         playing = self.transport.play_button.isChecked()
         if playing and self._last_frame_time:  # a paused frame shown again or stepped to is not a frame rate
             interval = max(now - self._last_frame_time, 1e-6)
-            self._fps = 1.0 / interval if not self._fps else 0.9 * self._fps + 0.1 / interval
+            self._recent = decayed_count(*self._recent, interval)
+            self._fps = self._recent[0] / self._recent[1]
             self._track_speed(packet.index - self._last_index, packet.skipped, interval)
         self._last_frame_time, self._last_index = (now if playing else 0.0), packet.index
         people = float("nan") if packet.poses is None else len(packet.poses)
         found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
+        self._found = found
         self._hud_body = f"{self._fps:4.1f} fps · {found}" if playing and self._fps else found
-        self._hud = hud = _rec_mark(packet.recording, packet.recording_resumes_at) + self._hud_body
+        self._hud_mark = _rec_mark(packet.recording, packet.recording_resumes_at)
+        self._hud = hud = self._hud_mark + self._hud_body
         if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
             hud += f" · {self._play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
@@ -409,22 +419,26 @@ class MainWindow(QMainWindow):
 
     def _measure_afresh(self) -> None:
         """The frame rate and playback speed shown start over: the source plays at another pace now."""
-        self._fps, self._last_frame_time, self._play_speed = 0.0, 0.0, float("inf")
+        self._fps, self._recent, self._last_frame_time, self._play_speed = 0.0, (0.0, 0.0), 0.0, float("inf")
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
         self._play_speed = float("inf")  # a pause is not slow playback: measure afresh
         self._last_frame_time = 0.0
-        if not playing:
-            self.view.set_hud(self._hud)  # the paused frame's line, without the playback speed
+        if not playing:  # the paused frame's line, without the frame rate or playback speed
+            self._hud_body = self._found
+            self._hud = self._hud_mark + self._hud_body
+            self.view.set_hud(self._hud)
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
         self.statusBar().showMessage(text, 10000 if not recording else 5000)
+        self.statusBar().setToolTip(text)  # the whole line, where a narrow window cuts it
         if not recording:  # what ended it comes next (a source opened, a rate changed): this line stays
             self._status_held_until = time.monotonic() + STATUS_HOLD_S
         if self.last_packet is not None:
-            self._hud = _rec_mark(recording) + self._hud_body  # until a new frame says so, and after a pause
+            self._hud_mark = _rec_mark(recording)  # until a new frame says so, and after a pause
+            self._hud = self._hud_mark + self._hud_body
             if not self.transport.play_button.isChecked():
                 self.view.set_hud(self._hud)
 
@@ -508,6 +522,13 @@ def _display_name(spec: str) -> str:
 def _listing(names: list[str], most: int = 4) -> str:
     """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
     return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def decayed_count(frames: float, seconds: float, interval: float) -> tuple[float, float]:
+    """Frames and seconds lately, with one more frame ``interval`` s after the last: what came before fades
+    by e every FPS_AVERAGE_S, so frames / seconds is the frame rate of about that long at any rate."""
+    fade = math.exp(-interval / FPS_AVERAGE_S)
+    return frames * fade + 1.0, seconds * fade + interval
 
 
 def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:

@@ -11,6 +11,7 @@ RAISED = "#2a2e35"
 BORDER = "#343942"
 TEXT = "#d7dae0"
 MUTED = "#8b929e"
+DISABLED = "#5b616b"  # text of a control that does nothing now (a live source's speed, nothing open)
 ACCENT = "#3ea6ff"
 DANGER = "#ff5c5c"
 
@@ -31,6 +32,7 @@ STAGE_COLORS = {
 STYLESHEET = f"""
 QMainWindow, QDialog {{ background: {BACKGROUND}; }}
 QWidget {{ color: {TEXT}; font-size: 10pt; }}
+QWidget:disabled {{ color: {DISABLED}; }}
 QGroupBox {{
     background: {PANEL}; border: 1px solid {BORDER}; border-radius: 6px;
     margin-top: 14px; padding: 10px 8px 8px 8px; font-weight: 600;
@@ -41,7 +43,6 @@ QPushButton, QToolButton, QComboBox, QLineEdit {{
 }}
 QPushButton:hover, QToolButton:hover, QComboBox:hover {{ border-color: {ACCENT}; }}
 QPushButton:checked, QToolButton:checked {{ background: #1d4f7a; border-color: {ACCENT}; }}
-QPushButton:disabled, QToolButton:disabled {{ color: #5b616b; }}
 QPushButton#record:checked {{ background: #7a1d1d; border-color: {DANGER}; }}
 QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
@@ -49,8 +50,7 @@ QSlider::handle:horizontal {{
     background: {TEXT}; width: 12px; height: 12px; margin: -5px 0; border-radius: 6px;
 }}
 QSlider::sub-page:horizontal:disabled {{ background: {BORDER}; }}
-QSlider::handle:horizontal:disabled {{ background: #5b616b; }}
-QLabel:disabled {{ color: #5b616b; }}
+QSlider::handle:horizontal:disabled {{ background: {DISABLED}; }}
 QProgressBar {{
     background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; text-align: center; height: 16px;
 }}
@@ -81,5 +81,7 @@ def apply_theme(app: QApplication) -> None:
         (QPalette.ColorRole.PlaceholderText, MUTED),
     ):
         palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(DISABLED))  # what the stylesheet leaves
     app.setPalette(palette)
     app.setStyleSheet(STYLESHEET)

@@ -280,7 +280,7 @@ class PoseWorker(QObject):
         self.set_playing(False)
         if delta == 1:
             self._show_next()
-        else:  # back to a frame that can be shown: an unreadable image would only lead forward again
+        else:  # to a frame that can be shown (not past the end; an unreadable image would only lead forward again)
             self.seek(self._source.frame_at_or_before(max(0, self._last_index + delta)))
 
     @Slot(int)
@@ -320,7 +320,8 @@ class PoseWorker(QObject):
         self._recorded_upto = -1
         self._recorded_frames = 0
         paths = output_paths(options)
-        self._recording_names = ", ".join(path.name for path in paths) + f" in {paths[0].parent}"
+        # the folder first: a status line cut short by the window still says where the files go
+        self._recording_names = f"{paths[0].parent}: " + ", ".join(path.name for path in paths)
         self.recording_changed.emit(True, f"Recording to {self._recording_names}")
         if (paused := self._paused_people()) is not None:
             frame, poses = paused
@@ -362,7 +363,7 @@ class PoseWorker(QObject):
             return
         frames = self._recorded_frames
         if frames == 0:
-            text = f"Recording stopped before any frame was written: {self._recording_names} hold no poses"
+            text = f"Recording stopped before any frame was written, no poses in {self._recording_names}"
         else:
             text = f"Recording saved: {frames} frame{'s' * (frames != 1)} in {self._recording_names}"
         self.recording_changed.emit(False, f"{reason}: {text[0].lower()}{text[1:]}" if reason else text)

@@ -69,8 +69,9 @@ class FrameSource:
         raise WLitePoseError(f"{self.spec} is a live source and cannot skip frames")
 
     def frame_at_or_before(self, index: int) -> int:
-        """The index of the last frame at or before ``index`` that can be shown: where a step back lands."""
-        return index
+        """The index of the last frame at or before ``index`` that can be shown: where a step lands (a step
+        of ten near the end lands on the last frame)."""
+        return min(index, self.frame_count - 1) if self.frame_count else index
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         """What to tell when the source is done (lower-case fragments): a video file that ended before the
@@ -178,6 +179,7 @@ class ImageFolderSource(FrameSource):
         self._next = int(index)
 
     def frame_at_or_before(self, index: int) -> int:
+        index = min(index, len(self._files) - 1)
         while index > 0 and (self._files[index] in self.unreadable or _read_image(self._files[index]) is None):
             index -= 1
         return index

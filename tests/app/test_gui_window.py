@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +132,33 @@ def test_a_corrupt_file_is_an_error_message_not_a_crash(qtbot, window, video, tm
     play(qtbot, window, video, frames=2)  # still works afterwards
 
 
+def test_a_control_that_does_nothing_now_looks_greyed_out(qtbot, window):
+    """Nothing open: the transport's controls are off, and must not look as they do when they work."""
+    transport = window.transport
+    for widget in (transport.keep_pace, transport.speed_box, transport.forward_button):
+        assert not widget.isEnabled()
+        off = widget.grab().toImage()
+        widget.setEnabled(True)
+        on = widget.grab().toImage()
+        widget.setEnabled(False)
+        changed = sum(off.pixel(x, y) != on.pixel(x, y) for x in range(off.width()) for y in range(off.height()))
+        assert changed > 0.02 * off.width() * off.height(), widget
+
+
+def test_an_error_escaping_another_thread_is_shown_by_the_gui_thread(qtbot, qapp, window, monkeypatch):
+    from app.application import _show_uncaught_errors
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
+    _show_uncaught_errors(window)
+    error = IndexError("list index out of range")
+    thread = threading.Thread(target=sys.excepthook, args=(IndexError, error, None))  # as a worker slot's would
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: window.last_error == "Unexpected IndexError: list index out of range", timeout=5000)
+    assert window._error_box.thread() is qapp.thread() and window._error_box.isVisible()
+    window._error_box.close()
+
+
 def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, video, tmp_path):
     play(qtbot, window, video, frames=2)
     title = window.windowTitle()
@@ -176,7 +204,24 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     assert "× real time" in window.view._hud
     window.handle.set_playing(False)
     qtbot.waitUntil(lambda: "× real time" not in window.view._hud, timeout=10000)  # a pause is not slow
-    assert "fps" in window.view._hud
+    assert "fps" not in window.view._hud and "people" in window.view._hud  # nothing plays: no frame rate
+
+
+def test_the_frame_rate_shown_follows_a_slower_pace_within_seconds_and_holds_steady_at_30():
+    from app.main_window import decayed_count
+
+    recent = (0.0, 0.0)
+    for _ in range(100):  # Max speed: 20 frames a second
+        recent = decayed_count(*recent, 0.05)
+    for _ in range(5):  # 0.25x of a 10 fps file: a frame every 0.4 s, 2 s of them
+        recent = decayed_count(*recent, 0.4)
+    assert abs(recent[0] / recent[1] - 2.5) < 0.3
+    jitter = np.random.default_rng(0).uniform(0.7, 1.3, 300) / 30  # 30 fps, each interval +-30 %
+    shown = []
+    for interval in jitter:
+        recent = decayed_count(*recent, interval)
+        shown.append(recent[0] / recent[1])
+    assert 25.5 < min(shown[120:]) and max(shown[120:]) < 34.5 and abs(np.median(shown[120:]) - 30) < 1  # 4 s on
 
 
 def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_once(qtbot, window, video, tmp_path):
@@ -369,7 +414,7 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     qtbot.waitUntil(lambda: window.frames_shown >= start + 5, timeout=20000)
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
-    assert window.statusBar().currentMessage().endswith(f" frames in vtest_live.csv, vtest_live.csv.json in {tmp_path}")
+    assert window.statusBar().currentMessage().endswith(f" frames in {tmp_path}: vtest_live.csv, vtest_live.csv.json")
     rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
     assert rows[0][:3] == ["frame", "time_s", "track_id"]
     assert len(rows) > 3
@@ -381,7 +426,7 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
 
     first = (tmp_path / "vtest_live.csv").read_bytes()
     window.export_panel.record_button.click()  # a second take: its own files, the first one kept
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording to vtest_live_2.csv"))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith(": vtest_live_2.csv, vtest_live_2.csv.json"))
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)
     window.export_panel.record_button.click()

@@ -41,6 +41,17 @@ def test_the_last_frame_is_shown_however_late_and_no_damage_is_reported(worker):
     assert worker._at_end and worker.errors == []
 
 
+def test_ten_frames_on_near_the_end_is_the_last_frame_and_steps_go_on_from_there(worker):
+    worker._pending_seek = 115
+    worker._do_seek()
+    worker.step(10)  # Shift+Right
+    worker._do_seek()  # the seek step() asked for, without waiting for the event loop
+    assert worker._last_index == 119 and worker.take_packet().index == 119
+    worker.step(-1)
+    worker._do_seek()
+    assert worker._last_index == 118 and worker.errors == []
+
+
 def test_without_keep_pace_every_frame_is_shown(worker):
     worker.set_keep_pace(False)
     tick_late(worker, 0)

@@ -88,7 +88,7 @@ def test_a_model_loaded_while_recording_ends_the_recording(worker, model_path, t
     tick(worker, 2)
     worker.load_model(str(model_path), EVERYONE)  # its IDs would start again at 1 in the same file
     assert worker._sinks is None
-    assert saved[-1] == (False, f"Another model loaded: recording saved: 2 frames in r.csv, r.csv.json in {tmp_path}")
+    assert saved[-1] == (False, f"Another model loaded: recording saved: 2 frames in {tmp_path}: r.csv, r.csv.json")
     assert len({row["frame"] for row in csv.DictReader((tmp_path / "r.csv").open())}) == 2
 
 
@@ -120,8 +120,8 @@ def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, t
     worker.set_playing(False)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     worker.stop_recording()  # paused all along
-    assert said == [f"Recording to r.csv, r.csv.json in {tmp_path}", "Recording stopped before any frame was written: "
-                    f"r.csv, r.csv.json in {tmp_path} hold no poses"]  # fmt: skip
+    assert said == [f"Recording to {tmp_path}: r.csv, r.csv.json", "Recording stopped before any frame was written, "
+                    f"no poses in {tmp_path}: r.csv, r.csv.json"]  # fmt: skip
     worker.start_recording(SinkOptions(csv=tmp_path / "gone" / "r.csv"))
     worker.set_playing(True)
     tick(worker, 1)

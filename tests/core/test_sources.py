@@ -57,6 +57,16 @@ def test_an_image_folder_skips_to_the_right_file(tmp_path):
         assert source.skip(9) == 1 and list(frames) == []
 
 
+def test_a_step_past_the_end_lands_on_the_last_frame_that_can_be_shown(tmp_path, video_path):
+    for value in range(5):
+        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((8, 8, 3), value * 40, np.uint8))
+    (tmp_path / "4.png").write_bytes(b"not an image")
+    with open_source(str(tmp_path)) as folder:
+        assert folder.frame_at_or_before(12) == 3 and folder.frame_at_or_before(2) == 2
+    with open_source(str(video_path)) as video:
+        assert video.frame_at_or_before(800) == 794 and video.frame_at_or_before(5) == 5
+
+
 def test_image_folder_is_sorted_and_single_image_works(tmp_path):
     for name, value in (("b.png", 20), ("a.jpg", 10), ("c.bmp", 30)):
         cv2.imwrite(str(tmp_path / name), np.full((40, 50, 3), value, np.uint8))
