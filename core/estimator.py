@@ -32,7 +32,7 @@ from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.poses import Poses
 from core.preprocess import check_input_size
-from core.session import PoseModel
+from core.session import PoseModel, check_threads
 from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, frames_due, open_source, without_password
 
 __all__ = ["PoseEstimator", "SAMPLE_CLIP", "as_bgr"]  # SAMPLE_CLIP: the bundled clip, wherever it is installed
@@ -58,8 +58,7 @@ class PoseEstimator:
         threads: int | None = None,
     ) -> None:
         check_input_size(_number(input_size, "input_size", whole=True), "input_size")
-        if _number(threads, "threads", whole=True) is not None and threads < 1:
-            raise WLitePoseError(f"threads must be at least 1, not {threads}")
+        check_threads(_number(threads, "threads", whole=True))
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
         self.model = PoseModel(_model_path(model), threads)
@@ -87,7 +86,7 @@ class PoseEstimator:
         seconds, which sets how far people may move and how long one may be lost (1 s) before the ID is
         let go; None, or a time not after the last, counts as one frame at 30 fps on, and a time more
         than 1 s before the last starts new tracks (with new IDs), as a jump back in a video does."""
-        timestamp = float("nan") if timestamp_s is None else float(_number(timestamp_s, "timestamp_s"))
+        timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
         return self._tracker.process(as_bgr(image), timestamp).poses
 
     def reset(self) -> None:
@@ -106,14 +105,14 @@ class PoseEstimator:
         if not isinstance(source, (str, os.PathLike, numbers.Integral)) or isinstance(source, bool):
             what = type(source).__name__
             raise WLitePoseError(f"the source must be a path, a webcam index or a stream URL, not a {what}")
-        source = str(int(source)) if isinstance(source, numbers.Integral) else str(source)
+        source = int(source) if isinstance(source, numbers.Integral) else str(source)  # an int is a webcam
         if _number(max_frames, "max_frames", whole=True) is not None and max_frames < 1:
             raise WLitePoseError(f"max_frames must be at least 1, not {max_frames}")
         if fps is not None:
-            check_image_fps(_number(fps, "fps"), [source], "fps")
+            check_image_fps(_number(fps, "fps"), [str(source)], "fps")
         return self._track(source, max_frames, IMAGE_FOLDER_FPS if fps is None else float(fps))
 
-    def _track(self, source: str, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:
+    def _track(self, source: str | int, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:
         pipeline = PosePipeline(self.model, self._config)
         with open_source(source, fps) as frames:
             done = 0
@@ -159,6 +158,14 @@ def _number(value, name: str, whole: bool = False):
     if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
         raise WLitePoseError(f"{name} must be a {'whole ' * whole}number, not {value!r}")
     return value
+
+
+def _float(value, name: str) -> float:
+    """A number as a float; WLitePoseError for an integer too large for one."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise WLitePoseError(f"{name} is too large for a time in seconds ({len(str(value))} digits)") from None
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:

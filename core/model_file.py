@@ -106,12 +106,15 @@ def check_model_path(path: str | Path) -> Path:
     if not str(path).strip():
         raise WLitePoseError("no model file given: pass the path of an .onnx file")
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")
-    if not path.is_file():
-        raise WLitePoseError(f"model file {path} does not exist")
-    if path.stat().st_size == 0:
-        raise WLitePoseError(f"model file {path} is empty")
+    try:
+        if path.is_dir():
+            raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")
+        if not path.is_file():
+            raise WLitePoseError(f"model file {path} does not exist")
+        if path.stat().st_size == 0:
+            raise WLitePoseError(f"model file {path} is empty")
+    except OSError as error:  # a name too long for the file system, a folder it may not read
+        raise WLitePoseError(f"cannot read model file {path}: {error.strerror or error}") from None
     return path
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: == on the arrays inside has no single truth value
 class Poses:
     xy: np.ndarray  # (N, K, 2) float32, NaN = missing joint
     keypoint_scores: np.ndarray  # (N, K) float32

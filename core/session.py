@@ -10,6 +10,8 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo, check_model_path, file_sha256, parse_metadata
 
+MAX_THREADS = 1024  # more inference threads than any machine has cores is a typo
+
 # Accelerated providers in order of preference; CPU is always the fallback.
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider")
 
@@ -19,6 +21,12 @@ def best_providers() -> list[str]:
 
     available = ort.get_available_providers()
     return [p for p in PREFERRED_PROVIDERS if p in available] + ["CPUExecutionProvider"]
+
+
+def check_threads(threads: int | None, name: str = "threads") -> None:
+    """Inference threads as asked for (``name``: the option or argument); None is ONNX Runtime's default."""
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise WLitePoseError(f"{name} must be from 1 to {MAX_THREADS}, not {threads}")
 
 
 def open_session(path: str | Path, threads: int | None = None, providers: list[str] | None = None):

@@ -397,14 +397,18 @@ def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None
         raise WLitePoseError(f"{name} sets the frame rate of image folders; videos, webcams and streams have their own")
 
 
-def open_source(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:
-    """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0") or
-    rtsp/http(s) URL."""
-    spec = str(spec).strip()
-    if not spec:
-        raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
-    if is_camera(spec):
-        return LiveSource(int(spec), f"camera {spec}")
+def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:
+    """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0", or an
+    int: a webcam even where a file is named "0") or rtsp/http(s) URL."""
+    if not isinstance(spec, int):
+        spec = str(spec).strip()
+        if not spec:
+            raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
+        spec = int(spec) if is_camera(spec) else spec
+    if isinstance(spec, int):
+        if not 0 <= spec < 2**31:  # OpenCV takes a C int
+            raise WLitePoseError(f"no webcam has the index {spec}")
+        return LiveSource(spec, f"camera {spec}")
     if "://" in spec:
         return LiveSource(spec, without_password(spec))
     check_exists(spec)

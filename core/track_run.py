@@ -15,7 +15,7 @@ from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
-from core.session import PoseModel
+from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.multi import plan_outputs, written_names
 from core.sinks.video import check_video_fps
@@ -80,8 +80,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         raise WLitePoseError("--max-frames must be at least 1")
     check_input_size(args.size)
     config = pipeline_config(args)
-    if args.threads is not None and args.threads < 1:
-        raise WLitePoseError("--threads must be at least 1")
+    check_threads(args.threads, "--threads")
     if args.fps is not None:
         check_image_fps(args.fps, args.sources)
         if args.video is not None:

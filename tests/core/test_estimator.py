@@ -114,7 +114,9 @@ def test_bad_images_are_refused_in_one_sentence(estimator, image, bad, words):
         ({"detection_threshold": 1.5}, "detection_threshold must be between 0 and 1"),
         ({"smoothing": float("nan")}, "smoothing must be between 0 and 1"),
         ({"model": "absent.onnx"}, "model file absent.onnx does not exist"),
-        ({"threads": 0}, "threads must be at least 1, not 0"),
+        ({"threads": 0}, "threads must be from 1 to 1024, not 0"),
+        ({"threads": 2**63}, "threads must be from 1 to 1024, not 9223372036854775808"),
+        ({"model": "x" * 300 + ".onnx"}, "cannot read model file"),  # longer than a file name may be
         ({"threads": 1.5}, "threads must be a whole number, not 1.5"),
         ({"input_size": "256"}, "input_size must be a whole number, not '256'"),
         ({"detection_threshold": "0.3"}, "detection_threshold must be a number, not '0.3'"),
@@ -140,11 +142,43 @@ def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
         (lambda e, d: next(e.track(d / "absent.mp4")), "does not exist"),
         (lambda e, d: e.track(d / "mistyped_folder", fps=10), "does not exist"),
         (lambda e, d: e.track_frame(np.zeros((8, 8, 3), np.uint8), "1.0"), "timestamp_s must be a number, not '1.0'"),
+        (lambda e, d: e.track_frame(np.zeros((8, 8, 3), np.uint8), 10**400), "timestamp_s is too large"),
+        (lambda e, d: next(e.track(2**40)), "no webcam has the index 1099511627776"),
     ],
 )
 def test_bad_track_arguments_are_refused_in_one_sentence(estimator, tmp_path, call, words):
     with pytest.raises(WLitePoseError, match=re.escape(words)):
         call(estimator, tmp_path)
+
+
+def test_an_int_source_is_a_webcam_even_beside_a_folder_named_like_it(estimator, image, tmp_path, monkeypatch):
+    opened = []
+
+    class Camera:  # no webcam here: record what would be opened
+        def __init__(self, index, name):
+            opened.append(index)
+            raise WLitePoseError(f"{name} is not connected")
+
+    monkeypatch.setattr("core.sources.LiveSource", Camera)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").mkdir()
+    cv2.imwrite(str(tmp_path / "0" / "a.png"), image)
+    with pytest.raises(WLitePoseError, match="camera 0 is not connected"):
+        next(estimator.track(0))
+    assert opened == [0]
+    assert [frame.path.name for frame, _ in estimator.track("0")] == ["a.png"]  # the text "0" is the folder here
+
+
+def test_after_a_gap_of_any_length_the_same_people_get_new_ids(estimator, image):
+    tracked = [estimator.track_frame(image, t) for t in (0.0, 0.1, 0.2, 1e100, 1e100 + 0.1)]
+    before, after = tracked[2], tracked[4]
+    assert len(before) and min(before.track_ids) >= 1 and (tracked[3].track_ids == -1).all()
+    assert min(after.track_ids) > max(before.track_ids) and np.allclose(after.boxes(), before.boxes(), atol=1)
+
+
+def test_poses_compare_by_identity(image, estimator):
+    poses, again = estimator.estimate(image), estimator.estimate(image)
+    assert poses == poses and poses != again and poses in [again, poses] and [again, poses].index(poses) == 1
 
 
 def test_each_track_call_has_tracks_of_its_own(estimator, image):
