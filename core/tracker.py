@@ -206,7 +206,10 @@ class PoseTracker:
     def _similarity(self, det_xy, det_vis, det_boxes, lost_for) -> np.ndarray:
         """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is
         one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
-        track_vis = ~_past(self._time - self.joint_seen, self.config.max_lost_s)  # joints with a usable state
+        # joints with a usable state: measured within max_lost_s, or on the frame before however long ago it was
+        # (a folder of frames taken seconds apart, a time-lapse)
+        seen_last_frame = (self.joint_seen >= self.last_seen[:, None]) & ~_past(lost_for, 0.0)[:, None]
+        track_vis = ~_past(self._time - self.joint_seen, self.config.max_lost_s) | seen_last_frame
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
         track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))
         iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(det_boxes))  # 0 for a pose without joints

@@ -169,11 +169,10 @@ def test_an_int_source_is_a_webcam_even_beside_a_folder_named_like_it(estimator,
     assert [frame.path.name for frame, _ in estimator.track("0")] == ["a.png"]  # the text "0" is the folder here
 
 
-def test_after_a_gap_of_any_length_the_same_people_get_new_ids(estimator, image):
-    tracked = [estimator.track_frame(image, t) for t in (0.0, 0.1, 0.2, 1e100, 1e100 + 0.1)]
-    before, after = tracked[2], tracked[4]
-    assert len(before) and min(before.track_ids) >= 1 and (tracked[3].track_ids == -1).all()
-    assert min(after.track_ids) > max(before.track_ids) and np.allclose(after.boxes(), before.boxes(), atol=1)
+def test_after_a_gap_of_any_length_the_people_seen_just_before_keep_their_ids(estimator, image):
+    tracked = [estimator.track_frame(image, t) for t in (0.0, 0.1, 0.2, 1e100)]  # a 1e100 s step overflowed once
+    assert len(tracked[2]) and min(tracked[2].track_ids) >= 1
+    assert tracked[3].track_ids.tolist() == tracked[2].track_ids.tolist()
 
 
 def test_poses_compare_by_identity(image, estimator):

@@ -93,6 +93,15 @@ def test_id_is_new_after_max_lost():
     assert len(ids[0]) == 2 and all(len(ids[p]) == 1 for p in (1, 2, 3))
 
 
+def test_frames_taken_seconds_apart_keep_their_ids():
+    """An image folder at 0.5 fps (a time-lapse): every frame is more than max_lost_s after the one before."""
+    truth, frames, _ = _crossing_scene(1.0, {})
+    tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), SIGMAS)
+    outputs = [tracker.update(p, 2.0 * i) for i, p in enumerate(frames)]
+    ids = _ids_per_person(truth, frames, outputs)
+    assert all(len(ids[p]) == 1 for p in range(4)) and (outputs[-1].track_ids > 0).all()
+
+
 def test_smoothing_reduces_jitter_with_bounded_lag():
     rng = np.random.default_rng(5)
     body = _bodies(1, 1)[0]
