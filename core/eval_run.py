@@ -46,7 +46,8 @@ def run_eval(args: argparse.Namespace) -> int:
     models = [PoseModel(path, threads=args.threads) for path in paths]
     data = load_annotations(args.annotations)
     for path, model in zip(paths, models, strict=True):  # before any image goes through a network
-        check_keypoints(data, model.info, args.annotations, "the model" if path is args.model else f"baseline {path}")
+        named = "the model" if path is args.model else f"baseline {path}"
+        check_keypoints(data, model.info.keypoint_names, args.annotations, named)
     results, stats = [], []
     for path, model in zip(paths, models, strict=True):
         results.append(predict_dataset(model, data, args.images, args.size or model.info.input_size))

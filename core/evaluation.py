@@ -82,6 +82,29 @@ def _category_names(data: dict, category) -> list[str] | None:
     )
 
 
+def check_images(names: list[str], images_dir: str | Path, source) -> None:
+    """WLitePoseError naming the first few of ``names`` (the images ``source`` lists) not in ``images_dir``:
+    found before hours of work, not by a loader half-way through."""
+    missing = [name for name in names if not (Path(images_dir) / name).is_file()]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise WLitePoseError(f"{len(missing)} images of {source} are not in {images_dir}: {shown}")
+
+
+def keypoint_values(values, k: int, source, ann_id) -> np.ndarray:
+    """(k, 3) float64 x, y, v of an annotation's flat keypoint list: an unlabelled joint (v 0) may have no
+    position (null, NaN: it becomes 0, 0, as COCO writes it), a labelled one must; ValueError otherwise."""
+    try:
+        array = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64).reshape(k, 3)
+    except (TypeError, ValueError):
+        raise ValueError(f"annotation {ann_id} has keypoints that are not numbers") from None
+    labelled = array[:, 2] > 0
+    if not np.isfinite(array[:, 2]).all() or not np.isfinite(array[labelled, :2]).all():
+        raise ValueError(f"annotation {ann_id} has a labelled keypoint without a position (null, NaN or inf)")
+    array[~labelled & ~np.isfinite(array).all(axis=1)] = 0.0
+    return array
+
+
 def _normalise(ann, k: int, source) -> None:
     if not isinstance(ann, dict) or "image_id" not in ann:
         raise WLitePoseError(f"{source}: every annotation needs an image_id ({str(ann)[:80]})")
@@ -94,13 +117,13 @@ def _normalise(ann, k: int, source) -> None:
             f"({k} keypoints x, y, v)"
         )
     try:
-        labelled = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
+        keypoints = keypoint_values(ann["keypoints"], k, source, ann.get("id"))
         if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
-            raise ValueError
-    except (TypeError, ValueError):
-        fault = f"annotation {ann.get('id')} has keypoints or a bbox that are not numbers"
-        raise WLitePoseError(f"{source}: {fault}") from None
-    labelled = labelled[labelled[:, 2] > 0]
+            raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")
+    except (TypeError, ValueError) as error:
+        raise WLitePoseError(f"{source}: {error}") from None
+    ann["keypoints"] = keypoints.ravel().tolist()  # what pycocotools reads: numbers only
+    labelled = keypoints[keypoints[:, 2] > 0]
     ann.setdefault("num_keypoints", len(labelled))
     if "bbox" not in ann:
         if not len(labelled):
@@ -117,13 +140,18 @@ def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> 
     return score_results(results, load_annotations(annotations_path), sigmas, annotations_path)
 
 
-def check_keypoints(data: dict, info, source: str | Path = "the annotations", model: str = "the model") -> None:
-    """WLitePoseError if the dataset's people have another number of keypoints than ``info``'s model, or the
-    same keypoint names in another order."""
-    _check_count(data, len(info.sigmas), source, model)
-    names = _category_names(data, keypoint_category(data))
-    own = list(info.keypoint_names)
-    if names and set(names) == set(own) and list(names) != own:
+def check_keypoints(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
+    """WLitePoseError if the dataset's people have another number of keypoints than ``model`` (whose keypoints
+    are ``names``), or the same keypoint names in another order."""
+    _check_count(data, len(names), source, model)
+    check_keypoint_order(data, names, source, model)
+
+
+def check_keypoint_order(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
+    """WLitePoseError if the dataset's category names ``names``' keypoints in another order (its flip map and
+    OKS sigmas would then belong to other joints)."""
+    listed = _category_names(data, keypoint_category(data))
+    if listed and set(listed) == set(names) and list(listed) != list(names):
         raise WLitePoseError(f"{source} lists its keypoints in another order than {model}; reorder one to match")
 
 

@@ -17,7 +17,7 @@ def model_meta(variant: str, schema: str, dataset: str, overrides: dict | None =
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the model stored in a checkpoint; returns (model in eval mode, its meta dict)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise ModelError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():

@@ -92,15 +92,15 @@ def _export(args: argparse.Namespace) -> int:
         model = build_model(variant, num_keypoints=schema.num_keypoints)
     size = model.input_size if args.size is None else args.size
     _check_size(size)
-    _check_out(Path(args.out), args.checkpoint)
+    out = Path(args.out).expanduser()
+    _check_out(out, args.checkpoint)
     metadata = build_metadata(schema, variant, size, dataset, trained)
     sizes = ((size, size), (size + 64, size + 192))
-    diff = export_onnx(model, args.out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
+    diff = export_onnx(model, out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
     state = "trained" if trained else "UNTRAINED (random weights)"
     weights = "fp16 weights" if args.fp16_weights else "fp32"
     print(
-        f"wrote {args.out}: {variant} @ {size}, {schema.name} keypoints, {state}, {weights}; "
-        f"max |onnx - torch| {diff:.1e}"
+        f"wrote {out}: {variant} @ {size}, {schema.name} keypoints, {state}, {weights}; max |onnx - torch| {diff:.1e}"
     )
     return 0
 
@@ -118,7 +118,7 @@ def _check_out(out: Path, checkpoint: str | None) -> None:
 
     if out.is_dir():
         raise ModelError(f"--out {out} is a folder; give the path of the .onnx file to write")
-    if checkpoint and out.resolve() == Path(checkpoint).resolve():
+    if checkpoint and out.resolve() == Path(checkpoint).expanduser().resolve():
         raise ModelError(f"--out {out} would overwrite the checkpoint it reads")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,12 @@ needs to interpret them is stored as metadata properties (``core.model_file.REQU
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
+import os
+import uuid
 import warnings
 from pathlib import Path
 
@@ -120,12 +123,11 @@ def export_onnx(
 
     ``fp16_weights`` stores the weights as float16 (``store_weights_fp16``). Returns the largest
     difference seen over ``check_sizes`` (absolute, divided by the output's largest magnitude
-    where that exceeds 1); raises ``ExportError`` (and removes the file) if it exceeds
+    where that exceeds 1); raises ``ExportError`` (writing nothing: a file already at ``out_path`` stays) if it exceeds
     ``PARITY_TOLERANCE`` (``FP16_PARITY_TOLERANCE`` with fp16 weights), ``ModelError`` if the file
     cannot be written. A model on a GPU is exported from a CPU copy (as the trainer validates).
     """
     import onnx
-    import onnxruntime as ort
 
     if any(p.device.type != "cpu" for p in model.parameters()):
         model = copy.deepcopy(model).cpu()  # the fusion, the dummy input and the parity check run on the CPU
@@ -156,13 +158,31 @@ def export_onnx(
     if fp16_weights:
         store_weights_fp16(proto)
     out_path = Path(out_path)
+    # written beside it and checked there: a refused export leaves a file already at out_path as it was
+    checked = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(proto, str(out_path))
-    except OSError as error:
-        raise ModelError(f"cannot write {out_path} ({error.strerror})") from None
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            onnx.save(proto, str(checked))
+        except OSError as error:
+            raise ModelError(f"cannot write {out_path} ({error.strerror})") from None
+        worst = _parity(model, checked, check_sizes, seed)
+        tolerance = FP16_PARITY_TOLERANCE if fp16_weights else PARITY_TOLERANCE
+        if worst > tolerance:
+            raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {tolerance:.0e}); nothing written")
+        os.replace(checked, out_path)
+    finally:
+        with contextlib.suppress(OSError):  # there is nothing to remove where nothing could be written
+            checked.unlink(missing_ok=True)
+    return worst
 
-    session = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
+
+def _parity(model: nn.Module, path: Path, check_sizes, seed: int) -> float:
+    """The largest difference between the ONNX file's outputs and torch's on random images (absolute for
+    outputs within [-1, 1], relative to the output's range beyond: trained tags grow large)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     reference = InferenceGraph(model).eval()  # unfused: checks the BN folding too
     rng = np.random.default_rng(seed)
     worst = 0.0
@@ -172,13 +192,7 @@ def export_onnx(
             expected = [t.numpy() for t in reference(torch.from_numpy(x))]
         got = session.run(["heatmaps", "tags"], {"image": x})
         if not all(np.isfinite(e).all() for e in expected):
-            out_path.unlink(missing_ok=True)
-            raise ExportError("the model's outputs are not finite (NaN or inf): its weights diverged; file removed")
+            raise ExportError("the model's outputs are not finite (NaN or inf): its weights diverged; nothing written")
         for e, g in zip(expected, got, strict=True):
-            # absolute for outputs within [-1, 1]; relative to the output's range beyond (trained tags grow large)
             worst = max(worst, float(np.abs(e - g).max()) / max(1.0, float(np.abs(e).max())))
-    tolerance = FP16_PARITY_TOLERANCE if fp16_weights else PARITY_TOLERANCE
-    if worst > tolerance:
-        out_path.unlink(missing_ok=True)
-        raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {tolerance:.0e}); file removed")
     return worst

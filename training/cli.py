@@ -35,10 +35,10 @@ def _weights(option: str, text: str) -> dict[str, float]:
 
     try:
         weights = json.loads(text)
-        if not isinstance(weights, dict) or not all(float(v) >= 0 for v in weights.values()):
+        if not isinstance(weights, dict) or not all(0 <= float(v) < math.inf for v in weights.values()):
             raise ValueError
-    except (ValueError, TypeError):
-        raise WLitePoseError(f"{option} must be a JSON object of non-negative numbers, not {text}") from None
+    except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too large for a float
+        raise WLitePoseError(f"{option} must be a JSON object of non-negative finite numbers, not {text}") from None
     return {str(k): float(v) for k, v in weights.items()}
 
 
@@ -229,7 +229,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
-    out = Path(args.out)
+    out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")
     writable(out, directory=True, create=False)  # created once the data has loaded: a refused run leaves none
@@ -239,7 +239,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         val_annotations=val_ann,
         val_images=val_img,
         val_every=args.val_every,
-        out=args.out,
+        out=str(out),
         variant=args.variant,
         schema=args.schema,
         dataset=args.dataset_name,
@@ -274,7 +274,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         return 0
     model, meta = load_checkpoint(best)
     size = model.input_size  # --size is only the training crop; the model file is for the variant's size
-    onnx_path = Path(args.out) / "best.onnx"
+    onnx_path = out / "best.onnx"
     metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
     export_onnx(model, onnx_path, metadata)
     print(f"wrote {best} and {onnx_path}")

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from core.errors import WLitePoseError
+from core.evaluation import check_images, check_keypoint_order, keypoint_values
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
@@ -71,6 +72,8 @@ class KeypointDataset(Dataset):
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
         self.annotations, self.images_dir = annotations, Path(images_dir)
+        if isinstance(data.get("categories"), list):
+            check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size, max_people=max_people)
         try:
@@ -84,11 +87,8 @@ class KeypointDataset(Dataset):
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
         if not self.items:
             raise WLitePoseError(f"{annotations} has no image with labelled people")
-        names = [info["file_name"] for info, _, _ in self.items]
-        missing = [name for name in names if not (self.images_dir / name).is_file()]
-        if missing:  # found now, not by a loader worker half-way through an epoch
-            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-            raise WLitePoseError(f"{len(missing)} images of {annotations} are not in {self.images_dir}: {shown}")
+        # found now, not by a loader worker half-way through an epoch
+        check_images([info["file_name"] for info, _, _ in self.items], self.images_dir, annotations)
 
     def _index(self, images: list, anns: list, schema: KeypointSchema, weights: dict) -> list:
         """(image info, people, ignore regions) per image with labelled people; raises on malformed entries."""
@@ -106,7 +106,9 @@ class KeypointDataset(Dataset):
                         f"{self.annotations}: annotation {ann.get('id')} has {len(values) / 3:g} keypoints, "
                         f"the {schema.name} schema has {k}"
                     )
-                kps = np.asarray(values, np.float32).reshape(-1, 3)
+                kps = np.zeros((0, 3), np.float32)
+                if values:  # ValueError (said as a fault of the file) for a labelled joint without a position
+                    kps = keypoint_values(values, k, self.annotations, ann.get("id")).astype(np.float32)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
                     box = ann.get("bbox")
                     if not ann.get("segmentation") and box is not None and len(box) != 4:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
+from core.evaluation import check_images
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -79,6 +80,7 @@ def shrink_dataset(
     outside = [n for n in names if Path(n).is_absolute() or ".." in Path(n).parts]
     if outside:
         raise WLitePoseError(f"{annotations} names an image outside its images folder: {outside[0]}")
+    check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
     side = longest_side(size)
     new_infos, new_anns, read, written = [], [], 0, 0
     for info, name, image_id in zip(infos, names, ids, strict=True):

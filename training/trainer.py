@@ -139,15 +139,20 @@ def _diverged(what: str, out: Path, saved: bool) -> None:
     )
 
 
-def _check_validation_set(path: str, schema) -> None:
-    from core.evaluation import load_annotations
+def _check_validation_set(path: str, images_dir: str, schema) -> None:
+    """What validation will need, checked before an epoch is spent: the schema's keypoints in its order, and
+    every image."""
+    from core.evaluation import check_images, check_keypoint_order, load_annotations
 
-    counts = {len(a.get("keypoints", [])) // 3 for a in load_annotations(path)["annotations"] if a.get("keypoints")}
+    data = load_annotations(path)
+    counts = {len(a.get("keypoints", [])) // 3 for a in data["annotations"] if a.get("keypoints")}
     if counts - {schema.num_keypoints}:
         raise WLitePoseError(
             f"--val-data {path} has {'/'.join(map(str, sorted(counts)))} keypoints a person, the {schema.name} "
             f"schema {schema.num_keypoints}: pass the --schema that matches it"
         )
+    check_keypoint_order(data, schema.keypoints, f"--val-data {path}", f"the {schema.name} schema")
+    check_images([image["file_name"] for image in data["images"]], images_dir, f"--val-data {path}")
 
 
 def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tuple[int, ...]) -> None:
@@ -162,6 +167,23 @@ def _set_lr(scheduler: torch.optim.lr_scheduler.MultiStepLR, position: float) ->
     drops = bisect.bisect_right(sorted(scheduler.milestones.elements()), position)
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = base * scheduler.gamma**drops
+
+
+def _batches(loader: DataLoader):
+    """The loader's batches; a WLitePoseError in a loader worker (a damaged image) comes out as its own sentence,
+    not as the worker's traceback torch wraps it in."""
+    try:
+        yield from loader
+    except WLitePoseError as error:
+        text = str(error).strip()
+        if text.startswith("Caught WLitePoseError in DataLoader worker"):
+            text = text.splitlines()[-1].split("WLitePoseError: ", 1)[-1]  # the traceback's last line
+        raise WLitePoseError(text) from None
+
+
+def _model_checkpoint(out: Path) -> Path:
+    """The checkpoint a run's model file comes from: best.pt (by validation AP), else last.pt (no validation)."""
+    return out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
 
 
 def _clock() -> float:
@@ -225,11 +247,17 @@ def train(config: TrainConfig) -> Path | None:
         augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
     )
+    if config.sample_weights and not any(config.sample_weights.get(s, 1.0) > 0 for s in dataset.image_sources()):
+        raise WLitePoseError("--sample-weights give every training image weight 0: nothing would be drawn")
     if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
-        _check_validation_set(config.val_annotations, schema)
+        _check_validation_set(config.val_annotations, config.val_images, schema)
     start_epoch, best_ap, spent_before = 0, -1.0, 0.0
     budget = config.minutes * 60 if config.minutes else math.inf
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
+    if not config.resume and ((out / "last.pt").is_file() or (out / "best.pt").is_file()):
+        raise WLitePoseError(  # a new run there would mix its checkpoints and log with the earlier run's
+            f"--out {out} holds an earlier run: pass --resume to continue it, or train into another --out"
+        )
     if config.init and not resuming:
         _initialise(model, config.init)
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
@@ -271,7 +299,11 @@ def train(config: TrainConfig) -> Path | None:
                 "given now is not used (start another --out with --init to train at it)",
                 file=sys.stderr,
             )
+        had = [group["lr"] for group in optimizer.param_groups]
         _reschedule(scheduler, config.milestones)
+        if not config.minutes and state.get("config", {}).get("minutes"):  # a timed run dropped its lr on the clock:
+            for group, lr in zip(optimizer.param_groups, had, strict=True):  # resumed by epochs, it keeps those drops
+                group["lr"] = min(group["lr"], lr)
         start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
         if config.minutes and spent_before is None:
             raise WLitePoseError(
@@ -282,13 +314,14 @@ def train(config: TrainConfig) -> Path | None:
         if config.minutes and spent_before >= budget:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {spent_before / 60:.1f} of --minutes {config.minutes:g}: "
-                f"pass more --minutes to go on, or `wlitepose export --checkpoint {out / 'best.pt'}` for its model file"
+                f"pass more --minutes to go on, or `wlitepose export --checkpoint {_model_checkpoint(out)}` for its "
+                "model file"
             )
         if not config.minutes and start_epoch >= config.epochs:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
                 f"pass a larger --epochs (and --milestones) to go on, or `wlitepose export --checkpoint "
-                f"{out / 'best.pt'}` for its model file"
+                f"{_model_checkpoint(out)}` for its model file"
             )
     # a run resumed with --ema that had none starts its average from the weights it resumes
     ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None
@@ -324,7 +357,7 @@ def train(config: TrainConfig) -> Path | None:
         sums: dict[str, float] = {}
         seen, started = 0, time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]  # this epoch's (at its start), for the log
-        for batch in loader:
+        for batch in _batches(loader):
             batch = network_batch(batch, device)
             with torch.autocast(device.type, enabled=use_amp):
                 losses = compute_losses(wrapped, batch, config)
@@ -418,7 +451,7 @@ def train(config: TrainConfig) -> Path | None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-    best = out / "best.pt"
+    best = _model_checkpoint(out)
     if not main:
         return None
     return best if best.is_file() else out / "last.pt"

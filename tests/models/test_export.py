@@ -91,6 +91,10 @@ def test_a_diverged_model_is_not_exported(tmp_path):
     with pytest.raises(ExportError, match="not finite"):
         export_onnx(model, out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
     assert not out.exists()
+    out.write_bytes(b"an earlier, good model")  # a refused export leaves what was there, and no temporary file
+    with pytest.raises(ExportError, match="not finite"):
+        export_onnx(model, out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+    assert out.read_bytes() == b"an earlier, good model" and [p.name for p in tmp_path.iterdir()] == ["nan.onnx"]
 
 
 def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):

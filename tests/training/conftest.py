@@ -23,6 +23,7 @@ def tiny_run(shared_data):
     )
 
     def make(out, **changes) -> TrainConfig:
-        return TrainConfig(str(folder / "test_crowdpose.json"), str(folder), str(out), **{**fields, **changes})
+        data = {"train_annotations": str(folder / "test_crowdpose.json"), "train_images": str(folder)}
+        return TrainConfig(out=str(out), **{**data, **fields, **changes})
 
     return make

@@ -84,6 +84,13 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     assert main(["shrink-data", str(tmp_path / "none"), "--out", str(tmp_path / "a")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    data["images"][-1]["file_name"] = "gone.jpg"  # the last image: found missing before the others are written
+    (tmp_path / "lost").mkdir()
+    (tmp_path / "lost" / "annotations.json").write_text(json.dumps(data))
+    (tmp_path / "lost" / "images").symlink_to(shared_data / "val" / "images")
+    assert main(["shrink-data", str(tmp_path / "lost"), "--out", str(tmp_path / "b")]) == 2
+    assert "1 images of" in capsys.readouterr().err and not list((tmp_path / "b").rglob("*.webp"))
 
 
 def test_images_that_would_share_a_name_are_refused(tmp_path, capsys):

@@ -67,9 +67,12 @@ def test_minutes_must_be_a_positive_time(tmp_path, shared_data, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_timed_run_resumed_by_epochs_keeps_its_lr_drops(tmp_path, tiny_run, clock):
-    trainer.train(tiny_run(tmp_path, minutes=1, epochs=10, milestones=(6,)))  # epochs 0-5, dropped from epoch 4
-    trainer.train(tiny_run(tmp_path, epochs=8, milestones=(6,), resume=True))
+@pytest.mark.parametrize("epochs, milestone", [(10, 6), (100, 50)])
+def test_a_timed_run_resumed_by_epochs_keeps_its_lr_drops(tmp_path, tiny_run, clock, epochs, milestone):
+    # epochs 0-5 in 60 s, the lr dropped on the clock (at 6 of 10 epochs' time, or 50 of 100): from epoch 4 or 3,
+    # though by epoch count the second run is still before milestone 50 when it resumes
+    trainer.train(tiny_run(tmp_path, minutes=1, epochs=epochs, milestones=(milestone,)))
+    trainer.train(tiny_run(tmp_path, epochs=8, milestones=(milestone,), resume=True))
     assert [r["lr"] for r in _log(tmp_path)[6:]] == pytest.approx([1e-4, 1e-4])
 
 

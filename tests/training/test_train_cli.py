@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +9,8 @@ import torch
 from core.errors import WLitePoseError
 from main import main
 from training.trainer import _reschedule, train
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
@@ -155,3 +160,135 @@ def test_a_diverged_run_stops_and_saves_nothing(tmp_path, tiny_run, monkeypatch)
     with pytest.raises(WLitePoseError, match="training diverged: the loss is nan at step 1; nothing was saved"):
         train(tiny_run(tmp_path / "run"))
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_a_new_run_never_mixes_with_an_earlier_one_in_its_folder(tmp_path, tiny_run):
+    out = tmp_path / "run"
+    train(tiny_run(out, max_steps=1))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(WLitePoseError, match="holds an earlier run: pass --resume to continue it"):
+        train(tiny_run(out, max_steps=1))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_finished_run_without_validation_points_at_the_checkpoint_it_has(tmp_path, tiny_run):
+    train(tiny_run(tmp_path, epochs=1))
+    with pytest.raises(WLitePoseError, match=f"wlitepose export --checkpoint {tmp_path / 'last.pt'}`"):
+        train(tiny_run(tmp_path, epochs=1, resume=True))
+
+
+def _copy_set(shared_data, tmp_path, change) -> str:
+    """The CrowdPose sample as a folder of its own (annotations.json + images), its dict passed through ``change``."""
+    folder = shared_data / "crowdpose_sample"
+    data = json.loads((folder / "test_crowdpose.json").read_text())
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    for image in data["images"]:
+        (tmp_path / "set" / "images" / image["file_name"]).write_bytes((folder / image["file_name"]).read_bytes())
+    change(data)
+    (tmp_path / "set" / "annotations.json").write_text(json.dumps(data))
+    return str(tmp_path / "set")
+
+
+def _unlabel_with_null(data):
+    for ann in data["annotations"]:
+        kps = ann["keypoints"]
+        for j in range(0, len(kps), 3):
+            if kps[j + 2] == 0:
+                kps[j], kps[j + 1] = None, None  # an unlabelled joint without a position, as some tools write
+    assert any(None in ann["keypoints"] for ann in data["annotations"])
+
+
+def _label_a_null(data):
+    kps = data["annotations"][0]["keypoints"]
+    kps[0], kps[2] = None, 2
+
+
+def _reorder(data):
+    names = data["categories"][0]["keypoints"]
+    names[0], names[1] = names[1], names[0]
+
+
+def _lose_an_image(data):
+    data["images"][0]["file_name"] = "elsewhere.jpg"
+
+
+def _dev_copy(shared_data, tmp_path, change) -> str:
+    """The dev set (COCO-17) as a folder of its own, its annotations passed through ``change``."""
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    change(data)
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "annotations.json").write_text(json.dumps(data))
+    (tmp_path / "dev" / "images").symlink_to(shared_data / "val" / "images")
+    return str(tmp_path / "dev")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (_label_a_null, "has a labelled keypoint without a position (null, NaN or inf)"),
+        (_reorder, "lists its keypoints in another order than the coco schema"),
+        (_lose_an_image, "1 images of --val-data"),
+    ],
+)
+def test_a_faulty_validation_set_is_refused_before_an_epoch_is_spent(tmp_path, shared_data, capsys, change, message):
+    argv = ["train", "--train-data", str(shared_data / "val"), "--val-data", _dev_copy(shared_data, tmp_path, change)]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
+
+
+def test_unlabelled_joints_without_a_position_train_and_evaluate(tmp_path, shared_data, tiny_run, capsys):
+    folder = _copy_set(shared_data, tmp_path, _unlabel_with_null)
+    train(
+        tiny_run(
+            tmp_path / "run",
+            max_steps=1,
+            train_annotations=f"{folder}/annotations.json",
+            train_images=f"{folder}/images",
+        )
+    )
+    assert main(["export", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "m.onnx")]) == 0
+    argv = ["eval", "--model", str(tmp_path / "m.onnx"), "--annotations", f"{folder}/annotations.json"]
+    assert main([*argv, "--images", f"{folder}/images"]) == 0, capsys.readouterr().err
+
+
+def test_training_data_in_another_keypoint_order_is_refused(tmp_path, shared_data, capsys):
+    argv = ["train", "--train-data", _dev_copy(shared_data, tmp_path, _reorder), "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    assert "lists its keypoints in another order than the coco schema" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ('{"": 0}', "give every training image weight 0"),
+        ('{"cctv": 1e309}', "must be a JSON object of non-negative finite numbers"),
+    ],
+)
+def test_sample_weights_that_draw_nothing_are_refused(tmp_path, shared_data, capsys, weights, message):
+    folder = shared_data / "crowdpose_sample"
+    argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--schema", "crowdpose"]
+    assert main([*argv, "--sample-weights", weights, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_a_damaged_image_read_by_a_loader_worker_is_one_sentence(tmp_path, shared_data):
+    # in a process of its own, as users run it: a loader worker forked from a test process that has run Qt or
+    # ONNX Runtime threads could deadlock
+    folder = _copy_set(shared_data, tmp_path, lambda data: None)
+    for image in (tmp_path / "set" / "images").iterdir():
+        image.write_bytes(b"not a jpeg")
+    argv = ["train", "--train-data", folder, "--schema", "crowdpose", "--variant", "litepose_xs", "--size", "64"]
+    argv += ["--batch-size", "2", "--workers", "1", "--max-steps", "1", "--out", str(tmp_path / "run")]
+    runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", runner, *argv], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 2 and done.stderr.startswith("wlitepose: error: image "), done.stderr
+    assert "missing or unreadable" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_home_relative_out_is_written_in_home(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--variant", "litepose_xs", "--out=~/x.onnx"]) == 0
+    assert (tmp_path / "home" / "x.onnx").is_file() and not (tmp_path / "~").exists()
