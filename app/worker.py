@@ -258,12 +258,12 @@ class PoseWorker(QObject):
         self.stop_recording(f"{Path(self._info.spec).name} plays at {fps:g} fps now")
         self._source.fps = fps
         self._info = dataclasses.replace(self._info, fps=fps)
-        if self._last_frame is not None:  # the paused frame, tracked again later, at its time in the new rate
+        if self._last_frame is not None:  # the paused frame, at its time in the new rate
             old = self._last_frame
             self._last_frame = dataclasses.replace(old, timestamp_s=old.index / fps)
-            if self._found is not None and self._found[0] is old:  # its people stay found (and recordable)
-                self._found = (self._last_frame, *self._found[1:])
         self._restart_tracks()
+        # tracked afresh now, by the new tracks: a recording started on it begins as a run at the new rate would
+        self._refresh_if_paused("run")
         self.rate_changed.emit(self._info)
 
     def _restart_tracks(self) -> None:
@@ -509,10 +509,14 @@ class PoseWorker(QObject):
             if not redraw and self._pipeline is not None:
                 # IDs written to a recording with this frame stay spent when it is tracked again
                 reuse = not (self._sinks is not None and frame.index <= self._recorded_upto)
+                # a frame in the recording already is tracked again for the screen only: the tracks then go on
+                # from it as it was written, so the rows after it are those of a run whose settings changed there
+                written = None if reuse or fresh else self._pipeline.track_state()
                 result = self._pipeline.redecode(reuse) if again == "group" and not fresh else None
                 result = result or self._pipeline.process(
                     frame.image, frame.timestamp_s, again=not fresh, reuse_ids=reuse
                 )
+                self._pipeline.set_track_state(written)
                 poses = result.poses
                 timings.update(result.timings_ms)
                 if fresh:

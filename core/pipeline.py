@@ -135,6 +135,14 @@ class PosePipeline:
         heatmaps, tags, box, _, timestamp_s = self._last
         return self._group(heatmaps, tags, box, timestamp_s)
 
+    def track_state(self) -> dict | None:
+        """The tracker's tracks, a copy for ``set_track_state`` (None without tracking)."""
+        return None if self.tracker is None else self.tracker.state()
+
+    def set_track_state(self, state: dict | None) -> None:
+        if self.tracker is not None and state is not None:
+            self.tracker.set_state(state)
+
     def _rewind_tracks(self, reuse_ids: bool) -> None:
         """The tracker back to where it stood before the last frame, so that frame can be tracked again."""
         if self.tracker is not None and self._tracks_before is not None:

@@ -94,8 +94,19 @@ class PoseTracker:
 
     def snapshot(self) -> dict:
         """The tracks as they stand, for ``restore``: a frame can then be tracked again, as if for the first time."""
-        self._snapshot, self._given = {name: copy.copy(getattr(self, name)) for name in _STATE}, {}
+        self._snapshot, self._given = self.state(), {}
         return self._snapshot
+
+    def state(self) -> dict:
+        """A copy of the tracks as they stand, for ``set_state``; unlike ``snapshot`` it leaves the snapshot that
+        ``restore`` counts IDs from alone."""
+        return {name: copy.copy(getattr(self, name)) for name in _STATE}
+
+    def set_state(self, state: dict) -> None:
+        """The tracks back as ``state`` holds them (a frame tracked again for the screen only: the tracks go on
+        from it as they were)."""
+        for name in _STATE:
+            setattr(self, name, copy.copy(state[name]))
 
     def restore(self, snapshot: dict, reuse_ids: bool = True) -> None:
         """Back to ``snapshot`` (a copy: it serves again). With ``reuse_ids`` the IDs given since are given
@@ -104,8 +115,7 @@ class PoseTracker:
         one when the frame was tracked before: a person confirmed on a recorded frame keeps the number the
         recording holds for them, however often that frame is tracked again."""
         next_id = snapshot["_next_id"] if reuse_ids else max(self._next_id, snapshot["_next_id"])
-        for name in _STATE:
-            setattr(self, name, copy.copy(snapshot[name]))
+        self.set_state(snapshot)
         self._next_id = next_id
         if snapshot is not self._snapshot:  # rows given IDs from another snapshot are other tracks
             self._snapshot, self._given = snapshot, {}

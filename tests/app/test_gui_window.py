@@ -651,6 +651,20 @@ def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_
     assert opened == [str(model_path.parent)]
 
 
+def test_a_folder_paused_and_given_another_rate_shows_its_frame_tracked_afresh(qtbot, window, frames_folder):
+    set_thresholds(window, 0.0, 0.0)  # the untrained model's people, on every frame
+    play(qtbot, window, frames_folder, frames=4)
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
+    qtbot.wait(300)  # the last frame in flight arrives
+    worker = window.handle.worker
+    assert (worker._found[2].track_ids > 0).any()  # confirmed people on the paused frame
+    window.handle.set_image_fps(10)
+    qtbot.waitUntil(lambda: window.source.fps == 10, timeout=10000)
+    frame, _, poses = worker._found  # what a recording started now would write first: a fresh run's first frame
+    assert frame.timestamp_s == pytest.approx(frame.index / 10) and len(poses) and (poses.track_ids == -1).all()
+
+
 def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frames_folder, video, tmp_path):
     set_thresholds(window, 0.0, 0.0)  # the untrained model's people, on every frame
     window.export_panel.set_formats(("csv",))

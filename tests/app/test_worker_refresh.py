@@ -105,6 +105,26 @@ def test_settings_changed_after_a_step_back_apply_from_the_next_frame_written(wo
     assert [(c["from_frame"], c["settings"]["decode"]["detection_threshold"]) for c in changes] == [(3, 0.3), (6, 0.6)]
 
 
+def test_settings_moved_on_a_paused_recorded_frame_leave_the_tracks_as_written(clip_worker, model_path, tmp_path):
+    """Paused on its last recorded frame, a threshold moved there regroups that frame for the screen only: the
+    recording goes on exactly as one whose threshold moved between the same two frames while playing."""
+    paused, playing = clip_worker(model_path, EVERYONE), clip_worker(model_path, EVERYONE)
+    for w, name in ((paused, "paused"), (playing, "playing")):
+        w.start_recording(SinkOptions(csv=tmp_path / f"{name}.csv"))
+        tick(w, 8)  # frames 0-7
+    scores = sorted(playing.take_packet().poses.scores.tolist())
+    raised = tuned_config(detection_threshold=scores[len(scores) // 2], keypoint_threshold=0.0)  # half stay
+    paused.set_playing(False)
+    paused.configure(raised)  # frame 7 grouped again, without the weaker half
+    assert paused.take_packet().index == 7
+    paused.set_playing(True)
+    playing.configure(raised)
+    for w in (paused, playing):
+        tick(w, 8)  # frames 8-15
+        w.stop_recording()
+    assert (tmp_path / "paused.csv").read_text() == (tmp_path / "playing.csv").read_text()
+
+
 def test_switching_tracking_while_recording_ends_the_recording(worker, tmp_path):
     saved = []
     worker.recording_changed.connect(lambda on, text: saved.append((on, text)))
