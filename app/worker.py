@@ -267,9 +267,10 @@ class PoseWorker(QObject):
         self.rate_changed.emit(self._info)
 
     def _restart_tracks(self) -> None:
-        """A jump or a new frame rate breaks motion: tracks and trails start over (IDs count on), pacing too."""
+        """A jump or a new frame rate breaks motion: tracks and trails start over, pacing too. IDs start at 1
+        again, as `track` numbers a run, unless a recording has written some: those are never given again."""
         if self._pipeline is not None:
-            self._pipeline.reset(restart_ids=False)
+            self._pipeline.reset(restart_ids=self._sinks is None or self._recorded_frames == 0)
         self._trails = Trails()
         self._next_due = time.perf_counter()
 

@@ -68,6 +68,19 @@ def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_see
     assert worker.errors == []
 
 
+def test_a_recording_from_the_start_after_a_seek_numbers_people_as_track_does(worker, tmp_path):
+    tick(worker, 6)  # watched, not recorded: people get IDs
+    assert max(worker.take_packet().poses.track_ids) > 1
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # nothing written yet (paused at the end, say)
+    worker.set_playing(False)
+    seek(worker, 0)  # Home, or Play at the end
+    worker.set_playing(True)
+    tick(worker, 4)
+    worker.stop_recording()
+    ids = {int(r["track_id"]) for r in csv.DictReader((tmp_path / "r.csv").open())} - {-1}
+    assert min(ids) == 1
+
+
 def test_a_recorded_frame_regrouped_keeps_its_ids_spent(worker, tmp_path):
     calls = []
     redecode = worker._pipeline.redecode
