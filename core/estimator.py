@@ -109,7 +109,7 @@ class PoseEstimator:
         if _number(max_frames, "max_frames", whole=True) is not None and max_frames < 1:
             raise WLitePoseError(f"max_frames must be at least 1, not {max_frames}")
         if fps is not None:
-            check_image_fps(_number(fps, "fps"), [str(source)], "fps")
+            check_image_fps(_number(fps, "fps"), [] if isinstance(source, int) else [source], "fps")
         return self._track(source, max_frames, IMAGE_FOLDER_FPS if fps is None else float(fps))
 
     def _track(self, source: str | int, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:

@@ -98,8 +98,10 @@ def keypoint_values(values, k: int, source, ann_id) -> np.ndarray:
         array = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64).reshape(k, 3)
     except (TypeError, ValueError):
         raise ValueError(f"annotation {ann_id} has keypoints that are not numbers") from None
+    if not np.isfinite(array[:, 2]).all():
+        raise ValueError(f"annotation {ann_id} has a keypoint whose visibility v is not a number (null, NaN or inf)")
     labelled = array[:, 2] > 0
-    if not np.isfinite(array[:, 2]).all() or not np.isfinite(array[labelled, :2]).all():
+    if not np.isfinite(array[labelled, :2]).all():
         raise ValueError(f"annotation {ann_id} has a labelled keypoint without a position (null, NaN or inf)")
     array[~labelled & ~np.isfinite(array).all(axis=1)] = 0.0
     return array
@@ -150,8 +152,10 @@ def check_keypoints(data: dict, names, source: str | Path = "the annotations", m
 def check_keypoint_order(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
     """WLitePoseError if the dataset's category names ``names``' keypoints in another order (its flip map and
     OKS sigmas would then belong to other joints)."""
+    if not isinstance(data.get("categories"), list) or not data["categories"]:
+        return  # nothing names the keypoints: their order cannot be checked
     listed = _category_names(data, keypoint_category(data))
-    if listed and set(listed) == set(names) and list(listed) != list(names):
+    if isinstance(listed, list) and set(map(str, listed)) == set(names) and list(listed) != list(names):
         raise WLitePoseError(f"{source} lists its keypoints in another order than {model}; reorder one to match")
 
 

@@ -146,8 +146,8 @@ class PoseTracker:
         dt = cfg.default_dt if self._time is None or timestamp_s <= self._time else timestamp_s - self._time
         now = timestamp_s if self._time is None or timestamp_s > self._time else self._time + dt
         self._time = now
-        # a gap longer than max_lost_s (a slow time-lapse, a clock jump) lets every track go, its joints too old to
-        # match: predicting further only risks overflow (a step of 1e100 s)
+        # across a gap longer than max_lost_s (a slow time-lapse, a clock jump) only tracks seen on the frame before
+        # go on (see _similarity), matched by where they were: predicting further only risks overflow (1e100 s)
         step = min(dt, max(cfg.max_lost_s, cfg.default_dt))
         kalman.predict(self.pos, self.vel, self.cov, step, (ACCEL * self.scale) ** 2)
 

@@ -159,7 +159,7 @@ def export_onnx(
         store_weights_fp16(proto)
     out_path = Path(out_path)
     # written beside it and checked there: a refused export leaves a file already at out_path as it was
-    checked = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    checked = out_path.with_name(f".wlitepose_export_{uuid.uuid4().hex[:8]}.tmp")  # short: any name's folder takes it
     try:
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -162,6 +162,16 @@ def _reschedule(scheduler: torch.optim.lr_scheduler.MultiStepLR, milestones: tup
     _set_lr(scheduler, scheduler.last_epoch)
 
 
+def _keep_clock_drops(scheduler: torch.optim.lr_scheduler.MultiStepLR, drops: int) -> None:
+    """A run timed by --minutes, resumed by --epochs: the ``drops`` its clock gave stand for the first milestones
+    given now, so the lr keeps them and drops again only at the milestones after those."""
+    later = sorted(scheduler.milestones.elements())[drops:]
+    scheduler.milestones = Counter(later)
+    passed = bisect.bisect_right(later, scheduler.last_epoch)
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
+        group["lr"] = base * scheduler.gamma ** (drops + passed)
+
+
 def _set_lr(scheduler: torch.optim.lr_scheduler.MultiStepLR, position: float) -> None:
     """The lr the milestones give at ``position``, in epochs of the schedule (a fraction under --minutes)."""
     drops = bisect.bisect_right(sorted(scheduler.milestones.elements()), position)
@@ -299,11 +309,10 @@ def train(config: TrainConfig) -> Path | None:
                 "given now is not used (start another --out with --init to train at it)",
                 file=sys.stderr,
             )
-        had = [group["lr"] for group in optimizer.param_groups]
+        had = optimizer.param_groups[0]["lr"]
         _reschedule(scheduler, config.milestones)
-        if not config.minutes and state.get("config", {}).get("minutes"):  # a timed run dropped its lr on the clock:
-            for group, lr in zip(optimizer.param_groups, had, strict=True):  # resumed by epochs, it keeps those drops
-                group["lr"] = min(group["lr"], lr)
+        if not config.minutes and state.get("config", {}).get("minutes"):
+            _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
         start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
         if config.minutes and spent_before is None:
             raise WLitePoseError(

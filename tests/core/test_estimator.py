@@ -166,6 +166,8 @@ def test_an_int_source_is_a_webcam_even_beside_a_folder_named_like_it(estimator,
     with pytest.raises(WLitePoseError, match="camera 0 is not connected"):
         next(estimator.track(0))
     assert opened == [0]
+    with pytest.raises(WLitePoseError, match="fps sets the frame rate of image folders"):
+        estimator.track(0, fps=2)  # a webcam has its own rate, whatever the folder beside it
     assert [frame.path.name for frame, _ in estimator.track("0")] == ["a.png"]  # the text "0" is the folder here
 
 

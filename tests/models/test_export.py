@@ -97,6 +97,12 @@ def test_a_diverged_model_is_not_exported(tmp_path):
     assert out.read_bytes() == b"an earlier, good model" and [p.name for p in tmp_path.iterdir()] == ["nan.onnx"]
 
 
+def test_an_export_to_a_long_file_name_is_written(tmp_path):
+    out = tmp_path / ("m" * 245 + ".onnx")  # 251 characters: the file system takes up to 255
+    export_onnx(build_model("litepose_xs"), out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+    assert out.is_file() and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
 def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     out = tmp_path / "cp.onnx"
     argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "256"]

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import subprocess
 import sys
@@ -292,3 +293,13 @@ def test_a_home_relative_out_is_written_in_home(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["export", "--variant", "litepose_xs", "--out=~/x.onnx"]) == 0
     assert (tmp_path / "home" / "x.onnx").is_file() and not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("categories", [[], [{"keypoints": 5}]])
+def test_odd_categories_of_training_data_are_no_traceback(tmp_path, shared_data, tiny_run, categories):
+    folder = _copy_set(shared_data, tmp_path, lambda data: data.update(categories=categories))
+    run = tiny_run(tmp_path / "run", max_steps=1, train_annotations=f"{folder}/annotations.json")
+    try:
+        train(dataclasses.replace(run, train_images=f"{folder}/images"))
+    except WLitePoseError as error:  # refused in one sentence, or trained
+        assert "\n" not in str(error)
