@@ -62,13 +62,10 @@ class MainWindow(QMainWindow):
         self._status_held_until = 0.0
         self._last_frame_time = 0.0
         self._last_index = -1
-        self._fps = 0.0
         self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed_count
         self._play_speed = float("inf")  # video seconds per second, see _track_speed
-        self._hud = ""  # the last frame's heads-up line, without the playback speed
-        self._hud_body = ""  # the same without the recording mark
-        self._hud_mark = ""  # the recording mark
-        self._found = ""  # the people found, the paused line
+        self._hud_mark = ""  # the heads-up line's recording mark
+        self._found = ""  # the people found on the last frame: the line of a paused frame, after the mark
         self._error_box: QMessageBox | None = None
 
         self.view = VideoView()
@@ -345,15 +342,12 @@ class MainWindow(QMainWindow):
         if playing and self._last_frame_time:  # a paused frame shown again or stepped to is not a frame rate
             interval = max(now - self._last_frame_time, 1e-6)
             self._recent = decayed_count(*self._recent, interval)
-            self._fps = self._recent[0] / self._recent[1]
             self._track_speed(packet.index - self._last_index, packet.skipped, interval)
         self._last_frame_time, self._last_index = (now if playing else 0.0), packet.index
         people = float("nan") if packet.poses is None else len(packet.poses)
-        found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
-        self._found = found
-        self._hud_body = f"{self._fps:4.1f} fps · {found}" if playing and self._fps else found
+        self._found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
         self._hud_mark = _rec_mark(packet.recording, packet.recording_resumes_at)
-        self._hud = hud = self._hud_mark + self._hud_body
+        hud = self._hud_mark + (f"{self._fps:4.1f} fps · " if playing and self._fps else "") + self._found
         if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
             hud += f" · {self._play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
@@ -419,16 +413,20 @@ class MainWindow(QMainWindow):
 
     def _measure_afresh(self) -> None:
         """The frame rate and playback speed shown start over: the source plays at another pace now."""
-        self._fps, self._recent, self._last_frame_time, self._play_speed = 0.0, (0.0, 0.0), 0.0, float("inf")
+        self._recent, self._last_frame_time, self._play_speed = (0.0, 0.0), 0.0, float("inf")
+
+    @property
+    def _fps(self) -> float:
+        """Frames a second lately (0 before two frames have played)."""
+        frames, seconds = self._recent
+        return frames / seconds if seconds else 0.0
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
         self._play_speed = float("inf")  # a pause is not slow playback: measure afresh
         self._last_frame_time = 0.0
         if not playing:  # the paused frame's line, without the frame rate or playback speed
-            self._hud_body = self._found
-            self._hud = self._hud_mark + self._hud_body
-            self.view.set_hud(self._hud)
+            self.view.set_hud(self._hud_mark + self._found)
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
@@ -438,9 +436,8 @@ class MainWindow(QMainWindow):
             self._status_held_until = time.monotonic() + STATUS_HOLD_S
         if self.last_packet is not None:
             self._hud_mark = _rec_mark(recording)  # until a new frame says so, and after a pause
-            self._hud = self._hud_mark + self._hud_body
             if not self.transport.play_button.isChecked():
-                self.view.set_hud(self._hud)
+                self.view.set_hud(self._hud_mark + self._found)
 
     # ---- control changes -------------------------------------------------------------------
     def _pipeline_changed(self) -> None:

@@ -9,12 +9,9 @@ needs to interpret them is stored as metadata properties (``core.model_file.REQU
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import json
-import os
-import uuid
 import warnings
 from pathlib import Path
 
@@ -24,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.model_file import FORMAT_VERSION
+from core.sinks.base import atomic_write
 from models.errors import ModelError
 from models.fuse import fuse_for_inference
 from models.schemas import KeypointSchema
@@ -157,32 +155,26 @@ def export_onnx(
         proto.metadata_props.add(key=key, value=value)
     if fp16_weights:
         store_weights_fp16(proto)
+    data = proto.SerializeToString()  # checked before it is written: a refused export leaves out_path as it was
+    worst = _parity(model, data, check_sizes, seed)
+    tolerance = FP16_PARITY_TOLERANCE if fp16_weights else PARITY_TOLERANCE
+    if worst > tolerance:
+        raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {tolerance:.0e}); nothing written")
     out_path = Path(out_path)
-    # written beside it and checked there: a refused export leaves a file already at out_path as it was
-    checked = out_path.with_name(f".wlitepose_export_{uuid.uuid4().hex[:8]}.tmp")  # short: any name's folder takes it
     try:
-        try:
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            onnx.save(proto, str(checked))
-        except OSError as error:
-            raise ModelError(f"cannot write {out_path} ({error.strerror})") from None
-        worst = _parity(model, checked, check_sizes, seed)
-        tolerance = FP16_PARITY_TOLERANCE if fp16_weights else PARITY_TOLERANCE
-        if worst > tolerance:
-            raise ExportError(f"ONNX output differs from torch by {worst:.2e} (> {tolerance:.0e}); nothing written")
-        os.replace(checked, out_path)
-    finally:
-        with contextlib.suppress(OSError):  # there is nothing to remove where nothing could be written
-            checked.unlink(missing_ok=True)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out_path, data)
+    except OSError as error:
+        raise ModelError(f"cannot write {out_path} ({error.strerror})") from None
     return worst
 
 
-def _parity(model: nn.Module, path: Path, check_sizes, seed: int) -> float:
+def _parity(model: nn.Module, data: bytes, check_sizes, seed: int) -> float:
     """The largest difference between the ONNX file's outputs and torch's on random images (absolute for
     outputs within [-1, 1], relative to the output's range beyond: trained tags grow large)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     reference = InferenceGraph(model).eval()  # unfused: checks the BN folding too
     rng = np.random.default_rng(seed)
     worst = 0.0

@@ -72,8 +72,7 @@ class KeypointDataset(Dataset):
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
         self.annotations, self.images_dir = annotations, Path(images_dir)
-        if isinstance(data.get("categories"), list):
-            check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")
+        check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size, max_people=max_people)
         try:

@@ -86,7 +86,7 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader (or an interrupted run) never sees a half-written file."""
     # open() rather than mkstemp(): the file gets the permissions the user's umask gives, not 0600
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp = path.parent / f".wlitepose_{uuid.uuid4().hex[:12]}.tmp"  # short: a file name near the limit still gets one
     file = open(tmp, "xb")  # before the try: a failed open has created nothing to remove
     try:
         with file:

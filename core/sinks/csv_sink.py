@@ -64,20 +64,18 @@ class CsvSink(Sink):
         # Python floats and ints (tolist) format several times faster than numpy scalars, to the same text.
         boxes, xy, keypoint_scores = poses.boxes().tolist(), poses.xy.tolist(), poses.keypoint_scores.tolist()
         ids, scores = poses.track_ids.tolist(), poses.scores.tolist()
+        rows = []
         for n in range(len(ids)):
             row = [frame_index, f"{time_s:.4f}", ids[n], f"{scores[n]:.4f}"]
             row += [_num(v, 2) for v in boxes[n]]
             for (x, y), c in zip(xy[n], keypoint_scores[n], strict=True):
                 row += [_num(x, 2), _num(y, 2), "" if x != x else f"{c:.4f}"]
-            try:
-                self._csv.writerow(row)
-            except OSError:
-                cut_back(self._file, self._complete)  # no frame is left half written
-                raise
+            rows.append(row)
         try:
+            self._csv.writerows(rows)
             self._file.flush()
         except OSError:
-            cut_back(self._file, self._complete)
+            cut_back(self._file, self._complete)  # no frame is left half written
             raise
         self._complete = self._file.tell()
         self._frames += 1
