@@ -52,7 +52,6 @@ def get_model(path: Path | None, workdir: Path) -> Path:
     if bundled.is_file():
         return bundled
     from models.export import build_metadata, export_onnx
-    from models.schemas import COCO17
     from models.wlitepose import build_model
 
     out = workdir / "wlitepose_xs_256.onnx"

@@ -70,9 +70,9 @@ class Trails:
             self._joints[track_id] = np.full(xy.shape, np.nan), np.zeros(len(xy), np.int64)
         joints, unseen = self._joints[track_id]  # updated in place
         known = ~np.isnan(joints[:, 0])
-        both = found & known
-        if both.any():
-            joints[known & ~found] += np.median(xy[both] - joints[both], axis=0)
+        both, carried = found & known, known & ~found
+        if carried.any() and both.any():  # most frames find every joint remembered: nothing to carry
+            joints[carried] += np.median(xy[both] - joints[both], axis=0)
         joints[found], unseen[found] = xy[found], 0
         unseen[~found] += 1
         joints[unseen >= self.length] = np.nan

@@ -62,7 +62,8 @@ def run_frames(
             write_start = time.perf_counter()
             image = None
             if options.video:
-                trails.update(result.poses)
+                if overlay.trails:  # a file's overlay is fixed for the run: trails never drawn need no memory
+                    trails.update(result.poses)
                 shown = trails if overlay.trails else None
                 image = draw_poses(
                     frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
