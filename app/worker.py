@@ -163,9 +163,8 @@ class PoseWorker(QObject):
             self._packet = None  # the last source's frame, not yet shown, is not this one's
         self._source = source
         self._frames = iter(source)
-        images = source.frame_files is not None  # a folder (not one image): its rate is the user's to set
         self._info = SourceInfo(
-            spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, images
+            spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, source.image_folder
         )
         if self._pipeline is not None:
             self._pipeline.reset()

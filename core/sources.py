@@ -55,7 +55,8 @@ class FrameSource:
     frame_count: int | None
     is_live: bool = False
     end_reason: str | None = None  # set when a live source ended by itself
-    frame_files: list[str] | None = None  # an image folder's file of each frame index
+    frame_files: list[str] | None = None  # an image folder's (or one image's) file of each frame index
+    image_folder: bool = False  # a folder of images, whose frame rate is the user's to set
     spec: str
 
     def __iter__(self) -> Iterator[Frame]:
@@ -170,7 +171,8 @@ class ImageFolderSource(FrameSource):
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)
-        self.frame_files = [p.name for p in files] if path.is_dir() else None
+        self.frame_files = [p.name for p in files]
+        self.image_folder = path.is_dir()
         self.unreadable: list[Path] = []
         self.mixed_sizes = False  # an image of another size than the first has been delivered
         self._next = 0

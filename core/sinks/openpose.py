@@ -4,8 +4,10 @@ folder one ``<image name>_keypoints.json`` per image, as OpenPose's ``--image_di
 Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints_2d":
 [x, y, c]*K in the model's keypoint order (COCO-17 for COCO models, not OpenPose's BODY_25), and
 OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPose. Files are
-written atomically, so every file present is complete; a run replaces the files of its stem (or its
-images) that an earlier run left in the folder.
+written atomically, so every file present is complete; a run replaces the files of its stem that an
+earlier run left in the folder. An image folder's run lists the files it names after images in a hidden
+``.<stem>.openpose-files.json`` beside them, so that a later run of that name removes them too, whatever
+images its folder then holds (OpenPose readers, which glob ``*_keypoints.json``, never see it).
 """
 
 from __future__ import annotations
@@ -37,12 +39,19 @@ class OpenPoseSink(Sink):
         # an image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)
         names = [Path(name).stem for name in frame_files or ()]
         self._image_names = names if names and len(set(names)) == len(names) else None
-        # an earlier run's frames of this name go, as any output is replaced: a shorter run would
-        # otherwise leave a folder mixing its frames with the old run's later ones
+        # an earlier run's frames of this name go, as any output is replaced: a shorter run, or one of a folder
+        # whose images changed, would otherwise leave a folder mixing its frames with the old run's
+        listing = self.path / f".{stem}.openpose-files.json"
         old = list(self.path.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
+        old += [self.path / name for name in _listed(listing)]
         old += [self.path / f"{name}_keypoints.json" for name in self._image_names or ()]
         for path in old:
             path.unlink(missing_ok=True)
+        if self._image_names is None:
+            listing.unlink(missing_ok=True)
+        else:
+            names = [f"{name}_keypoints.json" for name in self._image_names]
+            atomic_write(listing, json.dumps(names).encode())
 
     def frame_path(self, frame_index: int) -> Path:
         if self._image_names is not None:
@@ -60,3 +69,15 @@ class OpenPoseSink(Sink):
         ]
         data = {"version": 1.3, "people": people}
         atomic_write(self.frame_path(frame_index), json.dumps(data, separators=(",", ":")).encode())
+
+
+def _listed(listing: Path) -> list[str]:
+    """The frame files an earlier image folder's run listed; only plain frame-file names count, so a damaged
+    or edited list can remove nothing else."""
+    try:
+        names = json.loads(listing.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(names, list):
+        return []
+    return [name for name in names if isinstance(name, str) and Path(name).name == name and FRAME_FILE.fullmatch(name)]

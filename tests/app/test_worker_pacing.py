@@ -99,6 +99,7 @@ class FakeStream:
     """A live source whose frame indices say how many frames the stream has sent (as LiveSource's do)."""
 
     is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
+    image_folder = False
 
     def __init__(self, spec: str, indices: list[int], waited_s: float = 0.0) -> None:
         self.spec, self.indices, self.waited_s = spec, indices, waited_s

@@ -109,6 +109,25 @@ def test_track_without_tracking_and_image_folder(cli, coco_metadata, painted_mod
     assert all("track_id" not in e for e in entries)
 
 
+def test_one_image_is_named_as_an_image_folders_are(cli, coco_metadata, painted_model, tmp_path):
+    """A single photo's outputs say which file they are: its OpenPose frame after the image, its COCO entries
+    with the file name (to map onto an annotation file's ids), the sidecar's frame_files."""
+    image = tmp_path / "photo.jpg"
+    cv2.imwrite(str(image), np.full((120, 160, 3), 90, np.uint8))
+    box = letterbox_geometry((160, 120), 256)
+    truth = random_people(np.random.default_rng(2), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    out = tmp_path / "out"
+    rc, _, err = cli("track", image, "--model", model, "--coco-json", out / "r.json", "--openpose-dir", out / "op",
+                     "--csv", out / "r.csv")  # fmt: skip
+    assert rc == 0, err
+    assert [p.name for p in (out / "op").iterdir() if not p.name.startswith(".")] == ["photo_keypoints.json"]
+    entries = json.loads((out / "r.json").read_text())
+    assert len(entries) == 2 and {e["file_name"] for e in entries} == {"photo.jpg"}
+    assert json.loads((out / "r.csv.json").read_text())["frame_files"] == ["photo.jpg"]
+
+
 def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, video_path, tmp_path):
     """A person threshold above every painted person keeps none; the settings land in the sidecar."""
     box = letterbox_geometry((768, 576), 256)

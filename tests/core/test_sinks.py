@@ -407,6 +407,41 @@ def test_openpose_files_of_an_image_folder_are_named_after_their_images(tmp_path
             for index, t, poses in _frames():  # frames 0 and 2 (b's frame, 1, is not written here)
                 if index != 1:
                     sinks.write(index, t, poses)
-        assert sorted(p.name for p in folder.iterdir()) == sorted(expected)  # two images named a: by index
+        written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        assert written == sorted(expected)  # two images named a: by index
         for path in folder.iterdir():
             path.unlink()
+
+
+def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images_it_now_holds(tmp_path):
+    """The frames an earlier run named after images go even when the folder lost those images, when its
+    images now share a name (frames then by index) and when a video of the same name follows it."""
+    folder = tmp_path / "op"
+
+    def run(files: list[str] | None, name: str = "frames") -> list[str]:
+        meta = {**META, "name": name, **({"frame_files": files} if files else {})}
+        with open_sinks(SinkOptions(openpose_dir=folder), INFO, meta) as sinks:
+            for index, t, poses in _frames():
+                sinks.write(index, t, poses)
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+    (folder / "other").mkdir(parents=True)
+    (folder / "x_keypoints.json").write_text("{}")  # not this name's: stays
+    assert run(["a.jpg", "b.jpg", "c.jpg"]) == ["a_keypoints.json", "b_keypoints.json", "c_keypoints.json", "other",
+                                                "x_keypoints.json"]  # fmt: skip
+    assert run(["b.jpg", "d.jpg", "e.jpg"]) == ["b_keypoints.json", "d_keypoints.json", "e_keypoints.json", "other",
+                                                "x_keypoints.json"]  # fmt: skip
+    by_index = [f"frames_{i:012d}_keypoints.json" for i in range(3)]
+    assert run(["b.jpg", "b.png", "e.jpg"]) == by_index + ["other", "x_keypoints.json"]
+    run(["f.jpg", "g.jpg", "h.jpg"])
+    assert run(None) == by_index + ["other", "x_keypoints.json"]  # a video of the same name
+    assert not list(folder.glob(".*"))  # the list goes with the frames it named
+
+    run(["f.jpg", "g.jpg", "h.jpg"])  # a damaged or edited list removes only frame files of the folder
+    (folder / ".frames.openpose-files.json").write_text('["other", "../outside_keypoints.json", "f_keypoints.json"]')
+    (tmp_path / "outside_keypoints.json").write_text("{}")
+    assert run(["q.jpg", "r.jpg", "s.jpg"]) == ["g_keypoints.json", "h_keypoints.json", "other", "q_keypoints.json",
+                                                "r_keypoints.json", "s_keypoints.json", "x_keypoints.json"]  # fmt: skip
+    assert (tmp_path / "outside_keypoints.json").exists()
+    (folder / ".frames.openpose-files.json").write_text("not json")
+    assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
