@@ -25,7 +25,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +37,7 @@ from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import check_input_size, letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sinks.coco_json import coco_results  # noqa: E402
+from core.sources import read_image  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 AREAS = {"all": (0.0, np.inf), "medium": (32.0**2, 96.0**2), "large": (96.0**2, np.inf)}  # COCOeval's ranges
@@ -63,7 +63,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
     legs = [j for j, name in enumerate(info.keypoint_names) if "knee" in name or "ankle" in name]
     best_oks, areas, with_legs, results = [], [], [], []
     for image_info in data["images"]:
-        image = cv2.imread(str(images / image_info["file_name"]), cv2.IMREAD_COLOR)
+        image = read_image(images / image_info["file_name"])
         if image is None:
             raise WLitePoseError(f"image {images / image_info['file_name']} is missing or unreadable")
         blob, box = letterbox(image, size, info.mean, info.std)

@@ -23,7 +23,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 from model_latency import MIN_RUNS, measure  # first: this checkout's packages on the path, the train extra checked
 
@@ -36,7 +35,7 @@ from core.errors import WLitePoseError
 from core.evaluation import evaluate_model
 from core.preprocess import letterbox
 from core.session import PoseModel
-from core.sources import IMAGE_SUFFIXES
+from core.sources import IMAGE_SUFFIXES, read_image
 from models.export import store_weights_fp16
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +46,7 @@ def blobs(model: PoseModel, folder: Path, count: int | None = None) -> list[np.n
     """The first ``count`` images of ``folder`` (sorted; None = all), letterboxed as the pipeline does."""
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
     info = model.info
-    return [letterbox(cv2.imread(str(p)), info.input_size, info.mean, info.std)[0] for p in paths]
+    return [letterbox(read_image(p), info.input_size, info.mean, info.std)[0] for p in paths]
 
 
 class Calibration(CalibrationDataReader):

@@ -8,7 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from core.decode import DecodeConfig
@@ -16,6 +15,7 @@ from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
 from core.sinks.coco_json import coco_results
+from core.sources import read_image
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR")  # COCOeval.stats[0, 1, 2, 3, 4, 5] for keypoints
 # CrowdPose's AP by image crowd index (its `crowdIndex`): easy below 0.2, medium below 0.8, hard above
@@ -226,7 +226,7 @@ def predict_dataset(model: PoseModel, data: dict, images_dir: str | Path, input_
     results: list[dict] = []
     for image_info in data["images"]:
         path = Path(images_dir) / image_info["file_name"]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path)
         if image is None:
             raise WLitePoseError(f"image {path} is missing or unreadable")
         poses = pipeline.process(image, 0.0).poses

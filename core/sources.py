@@ -25,7 +25,9 @@ import numpy as np
 from core.errors import WLitePoseError
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# the still-image formats OpenCV reads (it decides by the file's content; the suffix says what a file is meant to be)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".avif", ".jp2"}
+IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
@@ -96,7 +98,7 @@ class VideoFileSource(FrameSource):
         self.spec = str(path)
         if path.stat().st_size == 0:
             raise WLitePoseError(f"video file {path} is empty")
-        self._cap = cv2.VideoCapture(str(path))
+        self._cap = cv2.VideoCapture(opencv_name(path))
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
         if not ok or fourcc.strip("\0 ").lower() in TEXT_CODECS:
@@ -105,6 +107,12 @@ class VideoFileSource(FrameSource):
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
+        # 1000 fps is a time base (a variable-rate MKV's, say) more often than a camera's rate
+        self._fps_note = (
+            None
+            if self.fps == fps
+            else f"the file gives no believable frame rate ({fps:g} fps): its frames were timed at 30 fps"
+        )
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self._next = 0
@@ -134,6 +142,9 @@ class VideoFileSource(FrameSource):
             index, self._next = self._next, self._next + 1
             yield Frame(index, index / self.fps, image)
 
+    def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
+        return super().end_notes(frames_read, frames_due, outputs) + ([self._fps_note] if self._fps_note else [])
+
     def close(self) -> None:
         self._cap.release()
 
@@ -153,21 +164,23 @@ class ImageFolderSource(FrameSource):
     def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
         self.spec = str(path)
         if path.is_dir():
-            files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_order)
+            # hidden files are not frames: a copy from a Mac leaves a ._photo.jpg beside each photo.jpg
+            images = (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+            files = sorted(images, key=_natural_order)
             if not files:
                 raise WLitePoseError(f"folder {path} contains no images")
         else:
             files = [path]
         self._files = files
-        first = next((image for image in map(_read_image, files) if image is not None), None)
+        first = next((image for image in map(read_image, files) if image is not None), None)
         if first is None:
             if not path.is_dir():
-                what = f"image {path}"
+                what = f"image {path} cannot be read"
             elif len(files) == 1:
-                what = f"the only image in {path}, {files[0].name},"
+                what = f"the only image in {path}, {files[0].name}, cannot be read"
             else:
-                what = f"none of the {len(files)} images in {path}"
-            raise WLitePoseError(f"{what} cannot be read")
+                what = f"not one of the {len(files)} images in {path}"
+            raise WLitePoseError(f"{what} can be read")
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)
@@ -182,7 +195,7 @@ class ImageFolderSource(FrameSource):
 
     def frame_at_or_before(self, index: int) -> int:
         index = min(index, len(self._files) - 1)
-        while index > 0 and (self._files[index] in self.unreadable or _read_image(self._files[index]) is None):
+        while index > 0 and (self._files[index] in self.unreadable or read_image(self._files[index]) is None):
             index -= 1
         return index
 
@@ -195,7 +208,7 @@ class ImageFolderSource(FrameSource):
         while self._next < len(self._files):
             index = self._next
             self._next += 1
-            image = _read_image(self._files[index])
+            image = read_image(self._files[index])
             if image is None:
                 if self._files[index] not in self.unreadable:
                     self.unreadable.append(self._files[index])
@@ -210,8 +223,25 @@ class ImageFolderSource(FrameSource):
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 
-def _read_image(path: Path) -> np.ndarray | None:
-    return cv2.imread(str(path), cv2.IMREAD_COLOR)
+def read_image(path: str | Path) -> np.ndarray | None:
+    """An image file as BGR uint8 (EXIF orientation applied), or None when it cannot be read. Read by Python and
+    decoded from memory, so a name OpenCV cannot take (not valid UTF-8: copied from an old archive) reads too."""
+    try:
+        data = np.fromfile(path, np.uint8)
+    except (OSError, ValueError):  # missing, a folder, a dangling link, unreadable
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def opencv_name(path: str | Path) -> str:
+    """``path`` as OpenCV's video functions take it: valid UTF-8 (OpenCV crashes the process on anything else)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(name).decode("utf-8", "replace")
+        raise WLitePoseError(f"OpenCV cannot open video files whose name is not valid UTF-8: rename {shown}") from None
+    return name
 
 
 class LiveSource(FrameSource):
@@ -324,20 +354,26 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     return None
 
 
+def _cleaned(spec) -> str:
+    """A source as typed, without stray spaces around it unless they belong to a file's name."""
+    spec = str(spec)
+    return spec if os.path.lexists(os.path.expanduser(spec)) else spec.strip()
+
+
 def is_camera(spec: str) -> bool:
-    """A webcam index; a file named "0" in the working folder is a file."""
-    return spec.isdigit() and not Path(spec).exists()
+    """A webcam index (ASCII digits); a file named "0" in the working folder is a file."""
+    return spec.isascii() and spec.isdecimal() and not Path(spec).exists()
 
 
 def is_live(spec: str) -> bool:
     """A webcam index or a stream URL (the sources with no end of their own)."""
-    spec = str(spec).strip()
+    spec = _cleaned(spec)
     return is_camera(spec) or "://" in spec
 
 
 def check_exists(spec: str) -> None:
     """A file or folder source must exist (webcams and stream URLs are checked when they open)."""
-    spec = str(spec).strip()
+    spec = _cleaned(spec)
     if is_live(spec):
         return
     try:
@@ -352,7 +388,7 @@ def check_exists(spec: str) -> None:
 def source_name(spec: str) -> str:
     """A short name for a source's output files: a file's name without its extension, a folder's name,
     ``camera0`` for webcam 0, or a stream URL's last path part (its host when the path is empty)."""
-    spec = str(spec).strip()
+    spec = _cleaned(spec)
     if is_camera(spec):
         return f"camera{spec}"
     if "://" in spec:
@@ -384,7 +420,7 @@ def without_password(spec: str) -> str:
 
 def is_image_sequence(spec: str) -> bool:
     """An image folder or a single image (a source whose frame rate is ours to choose)."""
-    path = Path(str(spec).strip()).expanduser()
+    path = Path(_cleaned(spec)).expanduser()
     return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -403,7 +439,7 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
     """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0", or an
     int: a webcam even where a file is named "0") or rtsp/http(s) URL."""
     if not isinstance(spec, int):
-        spec = str(spec).strip()
+        spec = _cleaned(spec)
         if not spec:
             raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
         spec = int(spec) if is_camera(spec) else spec

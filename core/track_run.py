@@ -153,9 +153,10 @@ def track_source(
         model = pipeline.model
         with open_source(spec, image_fps) as source:
             total = frames_due(source.frame_count, max_frames)
+            rate = f"{source.fps:.1f}" if source.fps >= 1 else f"{source.fps:.2g}"  # a time-lapse's 0.001 too
             print(
                 f"wlitepose: {model.info.variant} ({model.provider}), input {pipeline.input_size}, "
-                f"source {source.size[0]}x{source.size[1]} @ {source.fps:.1f} fps",
+                f"source {source.size[0]}x{source.size[1]} @ {rate} fps",
                 file=sys.stderr,
             )
             progress = ProgressBar(total)

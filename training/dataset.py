@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 
 from core.errors import WLitePoseError
 from core.evaluation import check_images, check_keypoint_order, keypoint_values
+from core.sources import read_image
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
@@ -131,7 +132,7 @@ class KeypointDataset(Dataset):
         """(image BGR, keypoints (N, K, 3), person weights (N,), valid mask (H, W)) before augmentation."""
         info, people, ignore = self.items[index]
         path = self.images_dir / info["file_name"]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path)
         if image is None:
             raise WLitePoseError(f"image {path} is missing or unreadable")
         h, w = image.shape[:2]

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.errors import WLitePoseError
 from core.evaluation import check_images
+from core.sources import read_image
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -85,7 +86,7 @@ def shrink_dataset(
     new_infos, new_anns, read, written = [], [], 0, 0
     for info, name, image_id in zip(infos, names, ids, strict=True):
         source = images / info["file_name"]
-        image = cv2.imread(str(source), cv2.IMREAD_COLOR)
+        image = read_image(source)
         if image is None:
             raise WLitePoseError(f"image {source} is missing or unreadable")
         h, w = image.shape[:2]

@@ -12,7 +12,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
-from core.sinks.openpose import FRAME_FILE, OpenPoseSink
+from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
 from core.sources import check_exists, source_name
@@ -99,11 +99,14 @@ def open_sinks(
     fps = float(source_meta.get("fps") or 30.0)
     size = tuple(source_meta.get("size") or (0, 0))
     name = source_meta.get("name") or source_name(str(source_meta.get("source", "frames")))
+    if options.openpose_dir:  # a frame file's name too long fails here, not after the other files were replaced
+        check_frame_names(options.openpose_dir, name, source_meta.get("frame_files"))
     multi = MultiSink()
     try:
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
             with _naming(Path(options.video)):
-                multi.add(VideoSink(options.video, fps, size, real_time=bool(source_meta.get("live"))))
+                live, images = bool(source_meta.get("live")), "frame_files" in source_meta
+                multi.add(VideoSink(options.video, fps, size, real_time=live, images=images))
         if options.csv:
             sidecar = {
                 "source": str(source_meta.get("source")),
@@ -201,6 +204,8 @@ def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> lis
     writer: dict[Path, int] = {}
     for number, (spec, planned) in enumerate(jobs):
         check_outputs(planned, inputs)
+        if planned.openpose_dir is not None:
+            check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):
             first = writer.setdefault(path, number)
             if first != number and _resolved(jobs[first][0]) == _resolved(spec):

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 from pathlib import Path
 
+from core.errors import WLitePoseError
 from core.poses import Poses
 from core.sinks.base import Sink, atomic_write, flat_keypoints, writable
 
@@ -36,12 +38,11 @@ class OpenPoseSink(Sink):
     def __init__(self, folder: str | Path, stem: str = "frame", frame_files: list[str] | None = None) -> None:
         self.path = writable(folder, directory=True)
         self.stem = stem
-        # an image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)
-        names = [Path(name).stem for name in frame_files or ()]
-        self._image_names = names if names and len(set(names)) == len(names) else None
+        self._image_names = _image_names(frame_files)
+        check_frame_names(self.path, stem, frame_files)
         # an earlier run's frames of this name go, as any output is replaced: a shorter run, or one of a folder
         # whose images changed, would otherwise leave a folder mixing its frames with the old run's
-        listing = self.path / f".{stem}.openpose-files.json"
+        listing = self.path / _listing_name(stem)
         old = list(self.path.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
         old += [self.path / name for name in _listed(listing)]
         old += [self.path / f"{name}_keypoints.json" for name in self._image_names or ()]
@@ -69,6 +70,39 @@ class OpenPoseSink(Sink):
         ]
         data = {"version": 1.3, "people": people}
         atomic_write(self.frame_path(frame_index), json.dumps(data, separators=(",", ":")).encode())
+
+
+def _image_names(frame_files: list[str] | None) -> list[str] | None:
+    """An image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)."""
+    names = [Path(name).stem for name in frame_files or ()]
+    return names if names and len(set(names)) == len(names) else None
+
+
+def _listing_name(stem: str) -> str:
+    return f".{stem}.openpose-files.json"
+
+
+def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | None = None) -> None:
+    """Every file the output of ``stem`` (with ``frame_files``, an image folder's) may write in ``folder`` has
+    a name its file system takes: checked before any frame, as a long source name would fail at the first."""
+    names = [f"{stem}_{0:012d}_keypoints.json", _listing_name(stem)]
+    names += [f"{name}_keypoints.json" for name in _image_names(frame_files) or ()]
+    longest = max(names, key=lambda name: len(os.fsencode(name)))
+    limit = _name_max(Path(folder).expanduser())
+    if len(os.fsencode(longest)) > limit:
+        raise WLitePoseError(
+            f"cannot write OpenPose frames in {folder}: a frame file would be named {longest[:40]}… "
+            f"({len(os.fsencode(longest))} bytes, and its file system takes {limit}); give the source a shorter name"
+        )
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (in bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
+    nearest = next((p for p in (folder, *folder.parents) if p.is_dir()), Path("."))
+    try:
+        return os.pathconf(nearest, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no limit given
+        return 255
 
 
 def _listed(listing: Path) -> list[str]:

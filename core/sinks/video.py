@@ -16,36 +16,48 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.poses import Poses
 from core.sinks.base import Sink, writable
+from core.sources import opencv_name
 
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 # OpenCV's FFmpeg writers refuse 0.001 fps ("timebase not set") and MPEG-4 above 65,535 (its time base's limit)
 MIN_VIDEO_FPS = 0.01  # a frame every 100 s: slower time-lapse folders still get their CSV and JSON files
 MAX_VIDEO_FPS = 65535.0
+MAX_MP4_SIDE = 8190  # FFmpeg's MPEG-4 encoder takes sides below 8,192 (an odd 8,191 is padded to 8,192); MJPG to 65,535
 MAX_HOLD_S = 5.0  # a live frame is held at most this long (a longer gap: the run was paused or stalled)
 
 
 def check_video_name(path: str | Path) -> None:
     if Path(path).suffix.lower() not in CODECS:
         raise WLitePoseError(f"cannot write video {path}: use a .mp4 or .avi file name")
+    opencv_name(path)
 
 
-def check_video_fps(path: str | Path, fps: float) -> None:
-    """A frame rate the video's encoder can store, checked before anything is written."""
+def check_video_fps(path: str | Path, fps: float, images: bool = True) -> None:
+    """A frame rate the video's encoder can store, checked before anything is written (``images``: the rate is
+    an image folder's, which --fps sets; a video file's own rate is what it is)."""
     if not MIN_VIDEO_FPS <= fps <= MAX_VIDEO_FPS:
+        hint = "an image folder's rate is --fps" if images else "leave out the annotated video for this source"
         raise WLitePoseError(
             f"cannot write video {path} at {fps:g} fps: a video holds {MIN_VIDEO_FPS:g} to {MAX_VIDEO_FPS:g} "
-            "frames a second (an image folder's rate is --fps)"
+            f"frames a second ({hint})"
         )
 
 
 class VideoSink(Sink):
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int], real_time: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, fps: float, size: tuple[int, int], real_time: bool = False, images: bool = True
+    ) -> None:
         path = Path(path)
         check_video_name(path)
         self.fps = float(fps or 30.0)
-        check_video_fps(path, self.fps)
-        self.path = writable(path)
+        check_video_fps(path, self.fps, images)
         self.size = tuple(int(v) for v in size)  # the frames' own size; the video's is even
+        if path.suffix.lower() == ".mp4" and max(self.size) > MAX_MP4_SIDE:
+            raise WLitePoseError(
+                f"cannot write video {path}: its frames are {self.size[0]}x{self.size[1]} and an .mp4 (MPEG-4) "
+                f"frame holds at most {MAX_MP4_SIDE} pixels a side; name it .avi"
+            )
+        self.path = writable(path)
         self.real_time = real_time
         self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one live frame is held for
         self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes

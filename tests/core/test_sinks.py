@@ -16,6 +16,7 @@ from core.model_file import ModelInfo
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.base import atomic_write, writable
+from core.sinks.multi import plan_outputs
 from core.sinks.posec3d import FLUSH_SPACING
 from core.sinks.video import MAX_HOLD_S, VideoSink
 
@@ -445,3 +446,46 @@ def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images
     assert (tmp_path / "outside_keypoints.json").exists()
     (folder / ".frames.openpose-files.json").write_text("not json")
     assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+
+
+def test_a_video_too_large_for_mp4_is_refused_before_it_opens_and_avi_takes_it(tmp_path):
+    with pytest.raises(WLitePoseError, match=r"its frames are 8191x10 .* at most 8190 pixels a side; name it \.avi"):
+        VideoSink(tmp_path / "big.mp4", 10.0, (8191, 10))
+    assert not (tmp_path / "big.mp4").exists()
+    for path, size in ((tmp_path / "edge.mp4", (8190, 10)), (tmp_path / "big.avi", (8191, 10))):
+        sink = VideoSink(path, 10.0, size)
+        sink.write(0, 0.0, Poses.empty(3), image=np.zeros((size[1], size[0], 3), np.uint8))
+        sink.close()
+        assert cv2.VideoCapture(str(path)).read()[0]
+
+
+def test_a_video_files_rate_too_slow_for_a_video_does_not_point_at_fps(tmp_path):
+    """--fps sets an image folder's rate only; a video file's own rate cannot be changed, so the hint differs."""
+    meta = {**META, "fps": 0.001}
+    with pytest.raises(WLitePoseError, match=r"at 0.001 fps: .*\(leave out the annotated video for this source\)$"):
+        open_sinks(SinkOptions(video=tmp_path / "v.mp4"), INFO, meta)
+    with pytest.raises(WLitePoseError, match=r"\(an image folder's rate is --fps\)$"):
+        open_sinks(SinkOptions(video=tmp_path / "v.mp4"), INFO, {**meta, "frame_files": ["a.jpg"]})
+
+
+def test_a_video_output_whose_name_is_not_utf8_is_a_clear_error_before_any_work(tmp_path):
+    video = tmp_path / "out" / os.fsdecode(b"\xe9t\xe9.mp4")
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    with pytest.raises(WLitePoseError, match="not valid UTF-8: rename .*\ufffdt\ufffd.mp4"):
+        plan_outputs([str(tmp_path / "clip.mp4")], SinkOptions(csv=tmp_path / "out" / "k.csv", video=video), ())
+    assert not (tmp_path / "out").exists()
+
+
+def test_openpose_frame_names_too_long_for_the_file_system_fail_before_any_file_is_replaced(tmp_path):
+    folder = tmp_path / "op"
+    long_name = "v" * 236  # with _000000000000_keypoints.json, 264 bytes: more than the 255 a name may have
+    (tmp_path / "k.csv").write_text("an earlier run's\n")
+    (tmp_path / f"{long_name}.avi").write_bytes(b"")
+    options = SinkOptions(csv=tmp_path / "k.csv", openpose_dir=folder)
+    with pytest.raises(WLitePoseError, match=f"cannot write OpenPose frames in .*op: .*{long_name[:40]}… \\(264 bytes"):
+        plan_outputs([str(tmp_path / f"{long_name}.avi")], options, ())
+    # an image of 249 characters is a file; its frame file would not be (260)
+    for meta in ({**META, "name": long_name}, {**META, "name": "x", "frame_files": ["w" * 245 + ".jpg", "b.jpg"]}):
+        with pytest.raises(WLitePoseError, match="give the source a shorter name"):
+            open_sinks(options, INFO, meta)
+    assert (tmp_path / "k.csv").read_text() == "an earlier run's\n"

@@ -1,5 +1,6 @@
 """Frame sources: files deliver every frame with its timestamp; live sources keep only the newest frame."""
 
+import os
 import re
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 from core.errors import WLitePoseError
 from core.frame_loop import run_meta
-from core.sources import FrameSource, LiveSource, open_source, without_password
+from core.sources import FrameSource, LiveSource, is_live, open_source, source_name, without_password
 
 
 def test_video_file_delivers_every_frame_with_timestamps(video_path):
@@ -208,3 +209,79 @@ def test_a_stream_password_never_reaches_files_or_messages(video_path, tmp_path)
     pipeline = SimpleNamespace(settings=lambda: {})  # run_meta asks the pipeline only for its settings
     meta = run_meta(source, "http://admin:s3cret@127.0.0.1:8080/cam.mjpg", pipeline)
     assert meta["source"] == "http://admin:***@127.0.0.1:8080/cam.mjpg" and meta["live"] is True
+
+
+def _clip(path, fps: float, frames: int = 3):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (32, 24))
+    for i in range(frames):
+        writer.write(np.full((24, 32, 3), 60 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path):
+    """960 fps is a high-speed camera's; 1000 is what a variable-rate file's time base gives: timed at 30, and told."""
+    with open_source(str(_clip(tmp_path / "fast.avi", 960))) as source:
+        assert source.fps == 960 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 960)
+        assert source.end_notes(3, 3) == []
+    with open_source(str(_clip(tmp_path / "base.avi", 1000))) as source:
+        assert source.fps == 30 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 30)
+        assert source.end_notes(3, 3) == [
+            "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
+        ]
+
+
+def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_video(tmp_path):
+    """OpenCV crashes the process on such a name (copied from an old archive): images are read by Python."""
+    folder = tmp_path / "latin"
+    folder.mkdir()
+    try:
+        image = folder / os.fsdecode(b"caf\xe9.jpg")
+        cv2.imencode(".jpg", np.full((24, 32, 3), 90, np.uint8))[1].tofile(image)
+        video = tmp_path / os.fsdecode(b"v\xe9deo.avi")
+        video.write_bytes(_clip(tmp_path / "plain.avi", 10).read_bytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    with open_source(str(folder)) as source:
+        assert [f.image.shape for f in source] == [(24, 32, 3)] and source.frame_files == [image.name]
+    with open_source(str(image)) as source:
+        assert next(iter(source)).image.shape == (24, 32, 3)
+    with pytest.raises(WLitePoseError, match="not valid UTF-8: rename .*v\ufffddeo.avi"):
+        open_source(str(video))
+
+
+def test_source_names_keep_their_own_spaces_and_only_ascii_digits_are_webcams(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / " lead.avi", 10)
+    _clip(tmp_path / "plain.avi", 10)
+    for spec in (" lead.avi", " plain.avi ", "plain.avi"):  # spaces that are not the file's own go
+        with open_source(spec) as source:
+            assert source.frame_count == 3
+    assert source_name(" lead.avi") == " lead" and not is_live(" lead.avi")
+    for spec in ("²", "٣"):  # typed on an AZERTY keyboard; an Arabic-Indic three
+        assert not is_live(spec)
+        with pytest.raises(WLitePoseError, match=f"source {spec} does not exist"):
+            open_source(spec)
+
+
+def test_an_image_folder_skips_hidden_files_and_takes_the_formats_opencv_reads(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, encoding in (("IMG_1.jpg", ".jpg"), ("IMG_2.ppm", ".ppm"), ("IMG_3.jfif", ".jpg"), ("IMG_4.pnm", ".ppm")):
+        cv2.imencode(encoding, np.full((24, 32, 3), 90, np.uint8))[1].tofile(folder / name)
+    (folder / "._IMG_1.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # a Mac's resource fork copy
+    with open_source(str(folder), image_fps=10) as source:
+        frames = list(source)
+    assert source.frame_files == ["IMG_1.jpg", "IMG_2.ppm", "IMG_3.jfif", "IMG_4.pnm"] and not source.unreadable
+    assert [f.timestamp_s for f in frames] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    with open_source(str(folder / "IMG_2.ppm"), image_fps=10) as one:
+        assert one.fps == 10 and one.image_folder is False
+
+
+def test_a_folder_of_unreadable_images_says_none_can_be_read(tmp_path):
+    folder = tmp_path / "allbad"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (folder / name).write_bytes(b"broken")
+    with pytest.raises(WLitePoseError, match=r"^not one of the 2 images in .*allbad can be read$"):
+        open_source(str(folder))
