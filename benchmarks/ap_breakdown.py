@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import EVAL_DECODE, load_annotations, score_results  # noqa: E402
+from core.evaluation import EVAL_DECODE, check_keypoints, keypoint_category, load_annotations, score_results  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import check_input_size, letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
@@ -52,7 +52,8 @@ def similarity(xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarra
 def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
     data = load_annotations(annotations)
     info, sigmas = model.info, np.asarray(model.info.sigmas)
-    category = int(data["categories"][0]["id"])
+    check_keypoints(data, info.keypoint_names, annotations, model.path)
+    category = keypoint_category(data)
     k = info.num_keypoints
     links = limb_links(info.keypoint_names, info.skeleton)
     people_of: dict[int, list[dict]] = {}
@@ -89,11 +90,11 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
     people = {}
     for name, members in groups.items():
         chosen = best[members]
-        people[name] = {
+        people[name] = {  # None: nobody in the group to count (printed n/a)
             "people": int(len(chosen)),
-            "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else 0.0,
-            "oks_0.75": float((chosen >= 0.75).mean()) if len(chosen) else 0.0,
-            "median_best_oks": float(np.median(chosen)) if len(chosen) else 0.0,
+            "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else None,
+            "oks_0.75": float((chosen >= 0.75).mean()) if len(chosen) else None,
+            "median_best_oks": float(np.median(chosen)) if len(chosen) else None,
         }
     return {
         "peaks": float(joint_hits.sum() / max(joint_total.sum(), 1)),
@@ -117,11 +118,15 @@ def describe(report: dict, model_name: str, size: int) -> str:
         "people whose best decoded pose reaches   OKS 0.5   OKS 0.75   median best OKS",
     ]
     lines += [
-        f"  {name:7s} ({row['people']:4d} people)              {row['oks_0.5']:7.3f}   {row['oks_0.75']:8.3f}"
-        f"   {row['median_best_oks']:15.3f}"
+        f"  {name:7s} ({row['people']:4d} people)              {_share(row['oks_0.5'], 7)}"
+        f"   {_share(row['oks_0.75'], 8)}   {_share(row['median_best_oks'], 15)}"
         for name, row in report["people"].items()
     ]
     return "\n".join(lines)
+
+
+def _share(value: float | None, width: int) -> str:
+    return f"{value:{width}.3f}" if value is not None else f"{'n/a':>{width}}"
 
 
 def main() -> int:

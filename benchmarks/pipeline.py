@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
+from core.model_file import ModelInfo  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.preprocess import letterbox, letterbox_geometry  # noqa: E402
 from core.progress import StageTimes  # noqa: E402
@@ -97,19 +98,21 @@ def video_stages(model: PoseModel, video: Path, frames: int, workdir: Path) -> d
     }
 
 
-def crowd_costs(frame_size=(768, 576), input_size=256, frames=60, seed=0) -> dict:
-    box = letterbox_geometry(frame_size, input_size)
-    links = limb_links(COCO17.keypoints, COCO17.skeleton)  # decoded as the pipeline does, limb check included
+def crowd_costs(info: ModelInfo, frame_size=(768, 576), frames=60, seed=0) -> dict:
+    """The model's keypoints, skeleton and sigmas (COCO-17 people stand; other schemas' are scattered joints)."""
+    box = letterbox_geometry(frame_size, info.input_size)
+    links = limb_links(info.keypoint_names, info.skeleton)  # decoded as the pipeline does, limb check included
+    k = info.num_keypoints
     out = {}
     for n in CROWDS:
         rng = np.random.default_rng(seed + n)
-        people = random_people(rng, n, 17, box.input_size, min_sep=4.0, overlap=0.2)
+        people = random_people(rng, n, k, box.input_size, min_sep=4.0, overlap=0.2)
         velocity = rng.uniform(-1.0, 1.0, (n, 1, 2))  # px per frame
         maps = []
         for i in range(10):  # 10 distinct painted frames, replayed
             xy = np.clip(people + velocity * i, 2, np.array(box.input_size) - 3)
             maps.append(paint(xy, np.arange(n, dtype=np.float32) * 2.0, box.input_size))
-        tracker = PoseTracker(TrackerConfig(), [0.07] * 17)
+        tracker = PoseTracker(TrackerConfig(), info.sigmas)
         config = DecodeConfig(max_people=max(30, n))
         group_ms, track_ms, found = [], [], []
         for i in range(frames):
@@ -150,7 +153,7 @@ def main() -> int:
         except WLitePoseError as error:
             print(f"pipeline: {error}", file=sys.stderr)
             return 2
-    crowds = crowd_costs()
+    crowds = crowd_costs(model.info)
     stages = video["ms_per_frame"]
     overhead = stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]
     report = {

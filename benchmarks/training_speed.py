@@ -1,6 +1,6 @@
 """What feeds a training step and what the step costs, on this machine, in one run.
 
-    python benchmarks/training_speed.py [--data ../shared/data/train] [--shrunk DIR]
+    python benchmarks/training_speed.py [--data ../shared/data/train] [--shrunk DIR] [--schema coco]
         [--size 256] [--batch-size 16] [--samples 200] [--steps 5]
 
 Loader: one process, as one DataLoader worker, builds ``--samples`` augmented samples (``--mosaic``
@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import default_collate  # noqa: E402
 
-from models.schemas import COCO17  # noqa: E402
+from core.errors import WLitePoseError  # noqa: E402
+from models.schemas import KeypointSchema, get_schema  # noqa: E402
 from models.wlitepose import build_model  # noqa: E402
 from training.augment import AugmentConfig  # noqa: E402
 from training.dataset import KeypointDataset, network_batch  # noqa: E402
@@ -44,8 +45,8 @@ from training.trainer import TrainConfig, compute_losses  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
 
 
-def loader_ms(folder: Path, size: int, samples: int) -> tuple[float, KeypointDataset]:
-    dataset = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, size, AugmentConfig(mosaic=0.5))
+def loader_ms(folder: Path, schema: KeypointSchema, size: int, samples: int) -> tuple[float, KeypointDataset]:
+    dataset = KeypointDataset(folder / "annotations.json", folder / "images", schema, size, AugmentConfig(mosaic=0.5))
     picks = np.random.default_rng(0).integers(0, len(dataset), samples).tolist()
     start = time.perf_counter()
     for index in picks:
@@ -55,7 +56,7 @@ def loader_ms(folder: Path, size: int, samples: int) -> tuple[float, KeypointDat
 
 def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch.device, amp: bool) -> float:
     torch.manual_seed(0)
-    model = build_model("wlitepose_xs")
+    model = build_model("wlitepose_xs", num_keypoints=dataset.schema.num_keypoints)
     init_heads(model)
     model.to(device, memory_format=torch.channels_last).train()
     average = WeightAverage(model, 0.998)
@@ -83,6 +84,7 @@ def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="COCO-format training folder")
+    parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco", help="its keypoints, as train's")
     parser.add_argument("--shrunk", type=Path, help="a `wlitepose shrink-data` copy of it, compared in the same run")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -95,13 +97,16 @@ def main() -> int:
     threads = torch.get_num_threads()
     cv2.setNumThreads(1)  # one loader worker
     torch.set_num_threads(1)
-    ms, dataset = loader_ms(args.data, args.size, args.samples)
+    try:
+        ms, dataset = loader_ms(args.data, get_schema(args.schema), args.size, args.samples)
+    except WLitePoseError as error:
+        sys.exit(f"training_speed: {error}")
     sample = dataset[0]
     megabytes = sum(t.numel() * t.element_size() for t in sample.values()) / 1e6
     print(f"loader at {args.size}, mosaic 0.5, one worker: {ms:.1f} ms a sample ({1000 / ms:.0f} images/s)")
     print(f"  a sample travels as {megabytes:.2f} MB")
     if args.shrunk:
-        shrunk_ms, _ = loader_ms(args.shrunk, args.size, args.samples)
+        shrunk_ms, _ = loader_ms(args.shrunk, dataset.schema, args.size, args.samples)
         print(f"  from {args.shrunk}: {shrunk_ms:.1f} ms a sample ({ms / shrunk_ms:.2f}x the original images)")
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -19,14 +19,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
         parser.add_argument("--out", required=True, help="the .onnx file to write")
         parser.add_argument(
-            "--schema", choices=["coco", "crowdpose"], help="keypoint schema for --variant (default coco)"
-        )
-        parser.add_argument(
             "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
         )
     parser.add_argument("--size", type=int, help="input size (default: the variant's paper size)")
+    heads = parser.add_mutually_exclusive_group() if from_variant else parser
+    heads.add_argument("--schema", choices=["coco", "crowdpose"], help="keypoint schema for --variant (default coco)")
     if from_variant:
-        parser.add_argument("--keypoints", type=int, default=17, help="keypoint count")
+        heads.add_argument("--keypoints", type=int, help="keypoint count of another schema (default: the schema's)")
 
 
 def run(name: str, args: argparse.Namespace) -> int:
@@ -41,11 +40,13 @@ def _info(args: argparse.Namespace) -> int:
 
     from models.complexity import measure
     from models.errors import ModelError
+    from models.schemas import get_schema
     from models.wlitepose import build_model
 
-    if args.keypoints <= 0:
-        raise ModelError(f"--keypoints must be a positive count, not {args.keypoints}")
-    model = build_model(args.variant, num_keypoints=args.keypoints)
+    keypoints = get_schema(args.schema or "coco").num_keypoints if args.keypoints is None else args.keypoints
+    if keypoints <= 0:
+        raise ModelError(f"--keypoints must be a positive count, not {keypoints}")
+    model = build_model(args.variant, num_keypoints=keypoints)
     size = model.input_size if args.size is None else args.size
     _check_size(size)
     c = measure(model, size)
@@ -66,7 +67,7 @@ def _info(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"variant      {args.variant} @ {size}x{size}, {args.keypoints} keypoints")
+    print(f"variant      {args.variant} @ {size}x{size}, {keypoints} keypoints")
     print(f"params       {c.params / 1e6:.3f} M")
     print(f"MACs (true)  {c.macs / 1e9:.3f} G   conv/deconv/linear multiply-adds")
     print(f"MACs (paper) {c.macs_paper / 1e9:.3f} G   ptflops convention: deconvs at output size, BN + activations")

@@ -80,8 +80,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=["coco", "crowdpose"],
-        default="coco",
-        help="the paper's schedule: coco 500 epochs (lr /10 at 350, 480), crowdpose 200 (50, 180)",
+        help="the paper's schedule: coco 500 epochs (lr /10 at 350, 480), crowdpose 200 (50, 180); default: --schema's",
     )
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
     parser.add_argument("--milestones", help="override the lr drops, e.g. 40,55")
@@ -179,7 +178,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     from models.schemas import get_schema
     from training.trainer import PRESETS, TrainConfig, end_progress_line, train
 
-    epochs, milestones = PRESETS[args.preset]
+    preset = args.preset or args.schema  # a CrowdPose model gets the paper's CrowdPose schedule
+    epochs, milestones = PRESETS[preset]
     epochs = args.epochs or epochs
     if args.milestones:
         milestones = _milestones(args.milestones)
@@ -189,7 +189,7 @@ def run(name: str, args: argparse.Namespace) -> int:
             )
     elif milestones[-1] >= epochs:
         print(
-            f"wlitepose: note: the {args.preset} preset drops the lr at epochs {','.join(map(str, milestones))}, "
+            f"wlitepose: note: the {preset} preset drops the lr at epochs {','.join(map(str, milestones))}, "
             f"after the {epochs} epochs asked for; pass --milestones to decay within them",
             file=sys.stderr,
         )

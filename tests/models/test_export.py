@@ -125,6 +125,8 @@ def test_cli_info_json(capsys):
     assert {"variant", "size", "params", "macs", "macs_paper"} <= info.keys()
     assert info["size"] == 256 and 2.07e6 <= info["params"] <= 2.53e6
     assert info["outputs"]["heatmaps_2"] == [1, 17, 128, 128]
+    assert main(["info", "--variant", "wlitepose_xs", "--schema", "crowdpose", "--json"]) == 0  # as export and train
+    assert json.loads(capsys.readouterr().out)["outputs"]["heatmaps_2"] == [1, 14, 128, 128]
 
 
 @pytest.mark.parametrize(

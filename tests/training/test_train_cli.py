@@ -303,3 +303,23 @@ def test_odd_categories_of_training_data_are_no_traceback(tmp_path, shared_data,
         train(dataclasses.replace(run, train_images=f"{folder}/images"))
     except WLitePoseError as error:  # refused in one sentence, or trained
         assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("options", "schedule"),
+    [
+        (["--schema", "crowdpose"], (200, (50, 180))),  # CrowdPose data trains on the paper's CrowdPose schedule
+        (["--schema", "crowdpose", "--preset", "coco"], (500, (350, 480))),
+        ([], (500, (350, 480))),
+        (["--preset", "crowdpose"], (200, (50, 180))),
+    ],
+)
+def test_the_schedule_follows_the_schema_unless_a_preset_is_given(
+    tmp_path, shared_data, monkeypatch, options, schedule
+):
+    started = []
+    monkeypatch.setattr("training.trainer.train", lambda config: started.append(config))  # None: nothing to export
+    crowdpose = options[:2] == ["--schema", "crowdpose"]
+    data = shared_data / ("crowdpose_sample/test_crowdpose.json" if crowdpose else "val")
+    assert main(["train", "--train-data", str(data), *options, "--out", str(tmp_path / "run")]) == 0
+    assert (started[0].epochs, tuple(started[0].milestones)) == schedule
