@@ -498,6 +498,9 @@ class MainWindow(QMainWindow):
         self.store.setValue("geometry", self.saveGeometry())
         self.store.sync()
         self.export_panel.stop()
+        if self.export_panel.record_button.isChecked():  # a long recording takes seconds to write out
+            self.statusBar().showMessage("Saving the recording before closing…")
+            self.statusBar().repaint()
         self.handle.stop()
         self.frame_saver.wait()  # a still being written is finished, not cut off
         super().closeEvent(event)

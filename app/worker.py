@@ -105,6 +105,7 @@ class PoseWorker(QObject):
         self._overlay = Overlay()
         self._trails: Trails | None = None
         self._sinks = None
+        self.saving = threading.Event()  # a recording's files are being written out (a long one takes seconds)
         self._playing = False
         self._speed = 1.0
         self._keep_pace = True
@@ -125,6 +126,7 @@ class PoseWorker(QObject):
         self._pending_seek: int | None = None
         self._at_end = False
         self._told: set[str] = set()  # what end_notes said about this source (a file cut short, a skipped image)
+        self._skips_told = 0  # the source's skipped files told so far
         self._lock = threading.Lock()
         self._packet: FramePacket | None = None
         self._timer: QTimer | None = None
@@ -173,6 +175,7 @@ class PoseWorker(QObject):
         self._last_index = -1
         self._at_end = False
         self._told = set()
+        self._skips_told = 0  # the source's skipped files told so far
         self.opened.emit(self._info)
         self.set_playing(True)
         self._resumed, self._resumed_at = False, 0.0  # opened, not resumed: its first frame's wait counts
@@ -355,12 +358,15 @@ class PoseWorker(QObject):
         if self._sinks is None:
             return
         sinks, self._sinks = self._sinks, None
+        self.saving.set()
         try:
             sinks.__exit__(None, None, None)
         except Exception as error:  # noqa: BLE001
             self.recording_changed.emit(False, "Recording stopped; saving it failed")
             self.error.emit(user_message(error))
             return
+        finally:
+            self.saving.clear()
         frames = self._recorded_frames
         if frames == 0:
             text = f"Recording stopped before any frame was written, no poses in {self._recording_names}"
@@ -455,7 +461,9 @@ class PoseWorker(QObject):
         if frame.captured_at is not None:  # live: latency counts from when the frame came, not from the wait for it
             started = max(frame.captured_at, self._resumed_at)  # nor from before a pause
         capture_ms = (time.perf_counter() - started) * 1000.0
-        self._tell(self._source.end_notes(0, None, outputs=False))  # so far: a folder's skipped images
+        skips = self._source.skipped_notes(self._skips_told)  # a folder's images passed over since the last frame
+        self._skips_told += len(skips)
+        self._tell(skips)
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1 and not self._resumed:
             self._dropped += frame.index - self._last_index - 1
         self._resumed = False
@@ -654,9 +662,17 @@ class WorkerHandle(QObject):
         self._stop_record.emit()
 
     def stop(self, timeout_ms: int = 5000) -> None:
-        """Close the source and sinks in the worker thread, then end the thread."""
-        if self.thread.isRunning():
-            self._shutdown.emit()
-            if not self.thread.wait(timeout_ms):
-                self.thread.terminate()
-                self.thread.wait()
+        """Close the source and sinks in the worker thread, then end the thread: ended by force after
+        ``timeout_ms`` (a stream read that hangs), unless it is saving a recording, which is waited for however
+        long it takes (cut off, the files would be lost, and a thread ended mid-write can hang the process)."""
+        if not self.thread.isRunning():
+            return
+        self._shutdown.emit()
+        if self.thread.wait(timeout_ms):
+            return
+        while self.worker.saving.is_set():
+            if self.thread.wait(100):
+                return
+        if not self.thread.wait(500):  # what came after the saving, if any, had its time
+            self.thread.terminate()
+            self.thread.wait()

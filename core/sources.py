@@ -9,6 +9,7 @@ A live source that stops delivering ends the iteration and sets ``end_reason``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -82,6 +83,11 @@ class FrameSource:
         were written (some notes are about them)."""
         short = None if self.is_live else ended_early(frames_read, frames_due)
         return [short] if short else []
+
+    def skipped_notes(self, start: int = 0) -> list[str]:
+        """What to tell, as it happens, of the files passed over from the ``start``-th on (a folder's images that
+        cannot be read), so that a player says each once without going over the earlier ones every frame."""
+        return []
 
     def close(self) -> None:
         """Release the device or file."""
@@ -186,7 +192,7 @@ class ImageFolderSource(FrameSource):
         self.frame_count = len(files)
         self.frame_files = [p.name for p in files]
         self.image_folder = path.is_dir()
-        self.unreadable: list[Path] = []
+        self.unreadable: dict[Path, None] = {}  # in the order met (a dict: a long folder's lookups stay O(1))
         self.mixed_sizes = False  # an image of another size than the first has been delivered
         self._next = 0
 
@@ -210,16 +216,19 @@ class ImageFolderSource(FrameSource):
             self._next += 1
             image = read_image(self._files[index])
             if image is None:
-                if self._files[index] not in self.unreadable:
-                    self.unreadable.append(self._files[index])
+                self.unreadable.setdefault(self._files[index])
                 continue
             self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
             yield Frame(index, index / self.fps, image, self._files[index])
 
+    def skipped_notes(self, start: int = 0) -> list[str]:
+        skipped = itertools.islice(self.unreadable, start, None)
+        return [f"skipped {path}: it cannot be read as an image" for path in skipped]
+
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         """The images passed over and, when files were written, that the images differ in size (a folder
         knows its images: it is never a file cut short)."""
-        notes = [f"skipped {path}: it cannot be read as an image" for path in self.unreadable]
+        notes = self.skipped_notes()
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -85,12 +88,20 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader (or an interrupted run) never sees a half-written file."""
+    with atomic_file(path) as file:
+        file.write(data)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write whose content replaces ``path`` when the block ends without an error (a large file is
+    streamed into it rather than built in memory first); on an error ``path`` is left as it was."""
     # open() rather than mkstemp(): the file gets the permissions the user's umask gives, not 0600
     tmp = path.parent / f".wlitepose_{uuid.uuid4().hex[:12]}.tmp"  # short: a file name near the limit still gets one
     file = open(tmp, "xb")  # before the try: a failed open has created nothing to remove
     try:
         with file:
-            file.write(data)
+            yield file
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

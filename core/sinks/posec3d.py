@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_write, writable
+from core.sinks.base import Sink, atomic_file, writable
 
 FLUSH_SPACING = 10  # seconds between replacements, in units of the last one's duration
 
@@ -84,7 +84,8 @@ class PoseC3DSink(Sink):
 
     def flush(self) -> None:
         started = time.monotonic()
-        atomic_write(self.path, pickle.dumps(self.annotation(), protocol=4))
+        with atomic_file(self.path) as file:  # protocol 5 writes the arrays' memory as it is, with no copy
+            pickle.dump(self.annotation(), file, protocol=5)
         self._flushed = len(self._frames)
         self._next_flush = time.monotonic() + FLUSH_SPACING * (time.monotonic() - started)
 

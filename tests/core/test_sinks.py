@@ -15,7 +15,7 @@ from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
-from core.sinks.base import atomic_write, writable
+from core.sinks.base import atomic_file, writable
 from core.sinks.multi import plan_outputs
 from core.sinks.posec3d import FLUSH_SPACING
 from core.sinks.video import MAX_HOLD_S, VideoSink
@@ -372,11 +372,13 @@ def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
     clock = {"now": 0.0}
     monkeypatch.setattr(posec3d.time, "monotonic", lambda: clock["now"])
 
-    def slow_write(path, data):
+    @contextlib.contextmanager
+    def slow_file(path):
+        with atomic_file(path) as file:
+            yield file
         clock["now"] += 1.0
-        atomic_write(path, data)
 
-    monkeypatch.setattr(posec3d, "atomic_write", slow_write)
+    monkeypatch.setattr(posec3d, "atomic_file", slow_file)
     one = Poses([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]], [[0.9, 0.9, 0.9]], [0.8], [1])
 
     def frames_in_file() -> int:
@@ -489,3 +491,23 @@ def test_openpose_frame_names_too_long_for_the_file_system_fail_before_any_file_
         with pytest.raises(WLitePoseError, match="give the source a shorter name"):
             open_sinks(options, INFO, meta)
     assert (tmp_path / "k.csv").read_text() == "an earlier run's\n"
+
+
+def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path):
+    """Its arrays grow with tracks x frames (a long video: hundreds of MB); writing them must not hold a second copy."""
+    import tracemalloc
+
+    sink = PoseC3DSink(tmp_path / "long.pkl", 17, (640, 480), "clip", flush_every=10**9)
+    xy = np.ones((3, 17, 2), np.float32)
+    for frame in range(1000):  # three people at a time, a new one every 10 frames: 102 tracks
+        ids = [frame // 10 + 1, frame // 10 + 2, frame // 10 + 3]
+        sink.write(frame, frame / 30, Poses(xy, np.full((3, 17), 0.9), np.full(3, 0.8), ids))
+    arrays = 102 * 1000 * 17 * (2 + 1) * 4  # keypoint and keypoint_score, float32
+    tracemalloc.start()
+    sink.close()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert arrays <= peak < 1.3 * arrays  # pickle.dumps made a bytes copy as large: 2x
+    with open(tmp_path / "long.pkl", "rb") as f:
+        data = pickle.load(f)
+    assert data["keypoint"].shape == (102, 1000, 17, 2) and data["keypoint_score"][101, 999, 0] == np.float32(0.9)

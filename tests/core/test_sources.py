@@ -285,3 +285,19 @@ def test_a_folder_of_unreadable_images_says_none_can_be_read(tmp_path):
         (folder / name).write_bytes(b"broken")
     with pytest.raises(WLitePoseError, match=r"^not one of the 2 images in .*allbad can be read$"):
         open_source(str(folder))
+
+
+def test_a_player_hears_of_each_skipped_image_once_from_where_it_left_off(tmp_path):
+    folder = tmp_path / "some_bad"
+    folder.mkdir()
+    for name in ("a.png", "c.png"):
+        (folder / name).write_bytes(b"broken")
+    cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(folder / "b.png")
+    with open_source(str(folder)) as source:
+        frames = iter(source)
+        next(frames)
+        assert source.skipped_notes() == [f"skipped {folder / 'a.png'}: it cannot be read as an image"]
+        assert list(frames) == [] and source.skipped_notes(1) == [
+            f"skipped {folder / 'c.png'}: it cannot be read as an image"
+        ]
+        assert source.end_notes(1, 3) == source.skipped_notes()  # all of them, at the end
