@@ -9,6 +9,7 @@ import pytest
 
 from app.worker import PoseWorker
 from core.errors import WLitePoseError
+from core.sources import Frame, FrameSource
 
 
 @pytest.fixture
@@ -95,30 +96,21 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_said_once(worker, tm
     assert worker.errors == [f"Skipped {tmp_path / '1.png'}: it cannot be read as an image."]
 
 
-class FakeStream:
+class FakeStream(FrameSource):
     """A live source whose frame indices say how many frames the stream has sent (as LiveSource's do)."""
 
-    is_live, fps, size, frame_count, frame_files, end_reason = True, 10.0, (8, 6), None, None, None
-    image_folder = False
+    is_live, fps, size, frame_count = True, 10.0, (8, 6), None
 
     def __init__(self, spec: str, indices: list[int], waited_s: float = 0.0) -> None:
         self.spec, self.indices, self.waited_s = spec, indices, waited_s
 
     def __iter__(self):
-        from core.sources import Frame
-
         for index in self.indices:  # each frame came ``waited_s`` before it is taken
             came = time.perf_counter() - self.waited_s
             yield Frame(index, index / 10.0, np.zeros((6, 8, 3), np.uint8), captured_at=came)
 
-    def end_notes(self, frames_read, frames_due, outputs=True):
-        return []
-
     def ready(self, timeout_s: float) -> bool:
         return True
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
