@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
+
+# OpenCV's and FFmpeg's own console lines (a camera index that does not open while cameras are listed,
+# "moov atom not found" for a broken file) would only repeat, less clearly, the errors the tool reports
+# itself. Set in the tool's own process, before OpenCV loads, and not by `import core`, which leaves a program
+# embedding it alone. Set either variable to see them again.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 # name -> (module, help); the module defines add_arguments(name, parser) and run(name, args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -10,14 +10,21 @@ Images are OpenCV's BGR uint8 arrays (a grey image or one with an alpha channel 
 array, as PIL gives, needs cv2.cvtColor(image, cv2.COLOR_RGB2BGR) first). Poses hold numpy arrays in
 image pixels: ``xy`` (N, K, 2) with NaN for a joint not found, ``keypoint_scores`` (N, K), ``scores``
 (N,) and ``track_ids`` (N,), -1 for a person not tracked or not yet confirmed. Bad input raises
-``WLitePoseError`` with a one-sentence message. An estimator is not shared between threads: each
-thread makes its own (they are cheap next to the frames they run).
+``WLitePoseError`` with a one-sentence message.
+
+Threads and processes: ``estimate`` and ``track`` may run in several threads at once on one estimator (each
+``track`` call has tracks of its own); ``track_frame`` and ``reset`` keep one sequence of tracks, so a
+second thread calling them meanwhile gets a ``WLitePoseError`` (give each thread its own estimator). An
+estimator pickles as its model file and settings, without tracks, so it can be handed to a process pool
+(``threads=1`` there: one inference thread a process keeps the cores from being shared out twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -62,6 +69,8 @@ class PoseEstimator:
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
         self.model = PoseModel(_model_path(model), threads)
+        self._settings = {"input_size": input_size, **thresholds, "smoothing": smoothing, "threads": threads}
+        self._tracking = threading.Lock()  # held by the thread running track_frame or reset
         self._config: PipelineConfig = tuned_config(input_size, **thresholds, smoothing=smoothing)
         self._detector = PosePipeline(self.model, replace(self._config, tracker=None))
         self._tracker = PosePipeline(self.model, self._config)
@@ -87,11 +96,31 @@ class PoseEstimator:
         let go; None, or a time not after the last, counts as one frame at 30 fps on, and a time more
         than 1 s before the last starts new tracks (with new IDs), as a jump back in a video does."""
         timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
-        return self._tracker.process(as_bgr(image), timestamp).poses
+        with self._one_thread("track_frame"):
+            return self._tracker.process(as_bgr(image), timestamp).poses
 
     def reset(self) -> None:
         """Forget the tracks of ``track_frame``: the next frame starts a new scene, with IDs from 1 again."""
-        self._tracker.reset()
+        with self._one_thread("reset"):
+            self._tracker.reset()
+
+    @contextlib.contextmanager
+    def _one_thread(self, call: str) -> Iterator[None]:
+        """The tracks of ``track_frame`` are one sequence: a second thread is refused, not interleaved."""
+        if not self._tracking.acquire(blocking=False):
+            raise WLitePoseError(
+                f"{call} was called while another thread was tracking with this estimator; "
+                "give each thread its own PoseEstimator"
+            )
+        try:
+            yield
+        finally:
+            self._tracking.release()
+
+    def __reduce__(self):
+        """Pickled as its model file and settings (an ONNX Runtime session does not pickle): a process pool's
+        workers each load their own; the copy starts with no tracks."""
+        return _rebuilt, (str(self.model.path), self._settings)
 
     def track(
         self, source: str | Path | int, *, max_frames: int | None = None, fps: float | None = None
@@ -139,6 +168,10 @@ class PoseEstimator:
         bgr = as_bgr(image)
         canvas = bgr.copy() if bgr is image else bgr  # grey and BGRA images are converted into a new array
         return draw_poses(canvas, shown, self.model.info.skeleton, boxes=boxes)
+
+
+def _rebuilt(model: str, settings: dict) -> PoseEstimator:
+    return PoseEstimator(model, **settings)
 
 
 def _model_path(model: str | os.PathLike | None) -> str | os.PathLike:

@@ -60,7 +60,8 @@ class TrackerConfig:
     default_dt: float = 1 / 30  # step used when timestamps do not advance
 
 
-_STATE = ("_next_id", "_time", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits", "last_seen")
+_STATE = ("_next_id", "_time", "_clock", "_step", "_stalled", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits")
+_STATE += ("last_seen",)
 
 
 class PoseTracker:
@@ -77,7 +78,10 @@ class PoseTracker:
         k = len(self.kappa2)
         if restart_ids:
             self._next_id = 1
-        self._time: float | None = None
+        self._time: float | None = None  # the tracks' own clock: the caller's, plus a step for each stalled time
+        self._clock: float | None = None  # the latest time the caller gave
+        self._step = self.config.default_dt  # the time between frames, as the caller's clock last moved on
+        self._stalled = 0  # frames since then whose time did not move on
         self.pos = np.zeros((0, k, 2))
         self.vel = np.zeros((0, k, 2))
         self.cov = np.zeros((3, 0, k))
@@ -135,17 +139,28 @@ class PoseTracker:
         return len(self.ids)
 
     def update(self, poses: Poses, timestamp_s: float) -> Poses:
-        """Poses with IDs and smoothed joints. A timestamp that is not a number counts as one default step on;
-        one more than ``max_lost_s`` before the last (a jump back in a video) starts the tracks over with
-        IDs not given before."""
+        """Poses with IDs and smoothed joints. A timestamp that does not move on from the latest one (repeated,
+        a little back, not a number) counts as one frame on, a frame being the time the caller's clock last moved
+        on divided by the frames it took (a clock that stalls, ticks in whole seconds or jitters), or
+        ``default_dt`` before it moved; one more than ``max_lost_s`` before the latest (a jump back in a video)
+        starts the tracks over with IDs not given before. The tracks' clock moves on at least a frame a frame and
+        catches up with the caller's wherever that is ahead, so stalls never add up into a jump."""
         cfg = self.config
         if not math.isfinite(timestamp_s):
-            timestamp_s = 0.0 if self._time is None else self._time  # as a repeated one: a default step on
-        elif self._time is not None and _past(self._time - timestamp_s, cfg.max_lost_s):
+            timestamp_s = 0.0 if self._clock is None else self._clock  # as a repeated one
+        elif self._clock is not None and _past(self._clock - timestamp_s, cfg.max_lost_s):
             self.reset(restart_ids=False)
-        dt = cfg.default_dt if self._time is None or timestamp_s <= self._time else timestamp_s - self._time
-        now = timestamp_s if self._time is None or timestamp_s > self._time else self._time + dt
+        if self._time is None:
+            dt, now = cfg.default_dt, timestamp_s
+        elif timestamp_s > self._clock:
+            self._step, self._stalled = (timestamp_s - self._clock) / (self._stalled + 1), 0
+            now = max(timestamp_s, self._time + self._step)
+            dt = now - self._time
+        else:
+            self._stalled += 1
+            dt, now = self._step, self._time + self._step
         self._time = now
+        self._clock = timestamp_s if self._clock is None else max(self._clock, timestamp_s)
         # across a gap longer than max_lost_s (a slow time-lapse, a clock jump) only tracks seen on the frame before
         # go on (see _similarity), matched by where they were: predicting further only risks overflow (1e100 s)
         step = min(dt, max(cfg.max_lost_s, cfg.default_dt))

@@ -1,6 +1,10 @@
 """Dependencies point one way: core/ never imports Qt or torch; app/ never imports torch."""
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +37,16 @@ def test_scanner_sees_nested_and_from_imports(tmp_path):
     sample = tmp_path / "m.py"
     sample.write_text("def f():\n    import torch.nn\n    from PySide6.QtCore import Qt\n")
     assert {"torch", "PySide6"} <= _imported_roots(sample)
+
+
+def test_importing_the_engine_leaves_the_process_environment_alone():
+    """A program embedding core keeps its own OpenCV and FFmpeg logging (and its children inherit nothing of ours)."""
+    probe = (
+        "import os, json; before = {k: v for k, v in os.environ.items() if 'OPENCV' in k}; "
+        "import core, core.estimator, core.sinks, core.track_run; "
+        "print(json.dumps([before, {k: v for k, v in os.environ.items() if 'OPENCV' in k}]))"
+    )
+    env = {k: v for k, v in os.environ.items() if "OPENCV" not in k}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    before, after = json.loads(out.stdout)
+    assert before == after == {}

@@ -2,7 +2,9 @@
 writes, images in the forms users hold them, and one-sentence errors for anything else."""
 
 import csv
+import pickle
 import re
+import threading
 from pathlib import Path
 
 import cv2
@@ -234,3 +236,37 @@ def test_the_readme_example_runs(estimator, tmp_path, monkeypatch, capsys):
     counts = {int(k): int(v) for k, v in re.findall(r"(\d+): (\d+)", printed)}  # wrist points per track ID
     assert 1 in counts and len(counts) >= 3 and max(counts.values()) >= 30, printed
     assert cv2.imread(str(tmp_path / "poses.png")).shape == (576, 768, 3)
+
+
+def test_a_second_thread_tracking_with_one_estimator_is_refused_not_interleaved(image):
+    """track_frame's tracks are one sequence of frames: two threads feeding it at once got numpy errors from
+    deep in the tracker (or, worse, mixed tracks); the second is now told to use an estimator of its own."""
+    estimator = PoseEstimator(threads=1)
+    inside, leave = threading.Event(), threading.Event()
+    process = estimator._tracker.process
+
+    def slow_process(frame, timestamp):
+        inside.set()
+        leave.wait(10)
+        return process(frame, timestamp)
+
+    estimator._tracker.process = slow_process
+    first = threading.Thread(target=estimator.track_frame, args=(image, 0.0))
+    first.start()
+    assert inside.wait(10)
+    for call in (lambda: estimator.track_frame(image, 0.1), estimator.reset):
+        with pytest.raises(WLitePoseError, match="while another thread was tracking with this estimator"):
+            call()
+    assert len(estimator.estimate(image)) >= 2  # untracked estimates may run meanwhile
+    leave.set()
+    first.join(10)
+    assert len(estimator.track_frame(image, 0.1)) >= 2  # the thread done, tracking goes on
+
+
+def test_an_estimator_pickles_as_its_model_and_settings_for_a_process_pool(image):
+    estimator = PoseEstimator(DEFAULT_MODEL, input_size=320, detection_threshold=0.3, threads=1)
+    estimator.track_frame(image, 0.0)
+    copy = pickle.loads(pickle.dumps(estimator))
+    assert copy.model.path == estimator.model.path and copy._settings == estimator._settings
+    np.testing.assert_array_equal(copy.estimate(image).xy, estimator.estimate(image).xy)
+    assert (copy.track_frame(image, 0.0).track_ids == -1).all()  # no tracks came along: a first frame

@@ -237,3 +237,24 @@ def test_frame_times_however_computed_give_the_same_tracks():
         for a, b in zip(runs[0], run, strict=True):
             np.testing.assert_array_equal(a.track_ids, b.track_ids)
             np.testing.assert_allclose(a.xy, b.xy, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [
+        lambda i: (i - (i == 10)) / 60,  # one frame repeats its predecessor's time
+        lambda i: float(int(i / 60)),  # a clock that ticks in whole seconds
+        lambda i: i / 60 + (0.02 if i % 2 else -0.02),  # +-20 ms of jitter: every other time goes back
+    ],
+)
+def test_a_fast_camera_whose_clock_stalls_or_jitters_keeps_every_id(clock):
+    """At 60 fps, times that do not move on must count as the frames they are, not as 30 fps ones: once the
+    tracks' clock ran ahead a second, everyone was given a new ID, and IDs restarted like this every second."""
+    truth, frames, _ = _crossing_scene(2.0, {}, seed=1)
+    frames = frames + frames[::-1] + frames + frames[::-1]  # 240 frames: four seconds of walking to and fro
+    reference = PoseTracker(TrackerConfig(), SIGMAS)
+    exact = [reference.update(p, i / 60) for i, p in enumerate(frames)]
+    tracker = PoseTracker(TrackerConfig(), SIGMAS)
+    stalled = [tracker.update(p, clock(i)) for i, p in enumerate(frames)]
+    assert {int(i) for p in stalled for i in p.track_ids} == {-1, 1, 2, 3, 4}  # four people, four IDs
+    assert sum(np.array_equal(a.track_ids, b.track_ids) for a, b in zip(exact, stalled, strict=True)) >= 235
