@@ -93,8 +93,9 @@ class PoseEstimator:
         """The people in the next frame of your sequence, with IDs and smoothed joints (a person's first
         frame has ID -1: a track is confirmed on its second). ``timestamp_s`` is the frame's time in
         seconds, which sets how far people may move and how long one may be lost (1 s) before the ID is
-        let go; None, or a time not after the last, counts as one frame at 30 fps on, and a time more
-        than 1 s before the last starts new tracks (with new IDs), as a jump back in a video does."""
+        let go; None, or a time not after the latest, counts as one frame on at the rate your clock last
+        moved on (30 fps before it has), and a time more than 1 s before the latest starts new tracks (with
+        new IDs), as a jump back in a video does."""
         timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
         with self._one_thread("track_frame"):
             return self._tracker.process(as_bgr(image), timestamp).poses
