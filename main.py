@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _looks_like_source(word: str) -> bool:
     """`wlitepose SOURCE` opens the app on it: an existing path, a webcam index or a stream URL."""
-    return word.isdigit() or "://" in word or Path(word).expanduser().exists()
+    from core.sources import clean_spec, is_live
+
+    spec = clean_spec(word)
+    return is_live(spec) or Path(spec).expanduser().exists()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -42,6 +43,7 @@ def run_app(source: str | None = None, model: str | None = None) -> int:
     cameras = list_cameras() if source is None else []
     window = MainWindow(QSettings(), cameras)
     _show_uncaught_errors(window)
+    _close_on_signals(window)
     window.show()
     if model is not None:
         model = str(Path(model).expanduser().resolve())
@@ -53,6 +55,22 @@ class _ErrorRelay(QObject):
     """Lives in the GUI thread: its signal, emitted from the worker's thread, reaches the window queued."""
 
     raised = Signal(str)
+
+
+def _close_on_signals(window: MainWindow) -> None:
+    """Ctrl-C in the terminal, ``kill`` or the terminal closing close the window as its close button does
+    (settings saved, a recording finished). Python runs its signal handlers between bytecodes, which an idle
+    Qt event loop never reaches: a timer lets it in a few times a second."""
+
+    def close(signum, frame) -> None:
+        window.close()
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # no SIGHUP on Windows
+            signal.signal(getattr(signal, name), close)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
 
 
 def _show_uncaught_errors(window: MainWindow) -> None:

@@ -41,6 +41,10 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str | None
 
 def run(name: str, args: argparse.Namespace) -> int:
     check_display()
+    if args.model is not None:  # a mistyped --model is an error here, not the bundled model in its place
+        from core.model_file import read_model_info
+
+        read_model_info(args.model)
     from app.application import run_app
 
     return run_app(source=args.source, model=args.model)

@@ -146,10 +146,13 @@ class ExportPanel(QWidget):
             self.job.cancel()
 
     def stop(self) -> None:
-        """Cancel a running export and wait for its thread (window closing)."""
+        """Cancel a running export and wait for its thread (window closing): it stops after the frame in hand
+        and then writes its files out, which for a long file's PoseC3D pickle takes seconds; cut off, the files
+        would be lost and Qt would abort on the thread left running. Exports read files, never a stream that
+        could hang, so the wait ends."""
         if self._thread is not None:
             self.cancel()
-            self._thread.wait(10000)
+            self._thread.wait()
 
     def _file_started(self, number: int, count: int, source: str) -> None:
         self._file = f"{Path(source).name} ({number}/{count}) · " if count > 1 else ""

@@ -20,6 +20,8 @@ PNG_QUALITY = 80
 
 def claim_png(folder: Path, name: str) -> Path:
     """Create an empty `name.png` in `folder` (or `name_2.png`, `name_3.png`, ...) and return its path."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(20, "it is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     path, copy = folder / f"{name}.png", 2
     while True:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -27,7 +27,7 @@ from app.dashboard import Dashboard
 from app.export_job import ExportRequest
 from app.export_panel import ExportPanel
 from app.frame_saver import FrameSaver, claim_png
-from app.settings import BUNDLED_MODEL, load_settings, pipeline_config, save_settings
+from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar
 from app.transport import SPEEDS, Transport
@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("WLitePose")
         self.store = store
-        self.settings = load_settings(store)
+        self.settings = self._loaded = load_settings(store)
         self.source: SourceInfo | None = None
         self.model_path = ""
         self.last_error = ""
@@ -129,7 +129,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.source_bar)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(1440, 900)
+        # the window's size, within the screen's room (a 1366x768 laptop, or 1920x1080 at 150 %: 1280x720)
+        room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        self.resize(min(1440, room.width()), min(900, room.height()))
 
     def _apply_settings(self) -> None:
         s = self.settings
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         worker.opened.connect(self._opened)
         worker.rate_changed.connect(self._rate_changed)
         worker.model_loaded.connect(self._model_loaded)
+        worker.model_failed.connect(self._model_failed)
         worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
@@ -205,7 +208,7 @@ class MainWindow(QMainWindow):
 
     # ---- requests --------------------------------------------------------------------------
     def open_source(self, spec: str) -> None:
-        path = Path(spec)
+        path = Path(spec).expanduser().absolute()  # a relative source is remembered where it is, not as "."
         try:
             exists = path.exists()
         except OSError:  # a name too long to be a path: the worker says what is wrong with it
@@ -215,17 +218,17 @@ class MainWindow(QMainWindow):
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
         elif "://" in spec:
             self.settings = dataclasses.replace(self.settings, last_url=spec)
-        self.statusBar().showMessage(f"Opening {without_password(spec)}…")
+        self._note(f"Opening {without_password(spec)}…")
         self.handle.open(spec)
 
     def load_model(self, path: str) -> None:
         """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note."""
         if path and not Path(path).expanduser().is_file():
-            self.statusBar().showMessage(f"The model {path} no longer exists: using the bundled model.", 15000)
+            self._hold(f"The model {path} no longer exists: using the bundled model.", 15000)
             path = ""
             self.controls.select_model("")  # never saved again
         self.settings = self.controls.read(self.settings)
-        resolved = dataclasses.replace(self.settings, model=path).model_path()
+        resolved = Path(path) if path else self._bundled_model()
         if not path and not resolved.is_file():
             text = f"The bundled model {resolved.name} is not installed yet: pick an ONNX model with …"
             text += " (the video plays without poses meanwhile)"
@@ -389,6 +392,11 @@ class MainWindow(QMainWindow):
         self._describe_source(info)
         self._note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
 
+    def _hold(self, text: str, timeout_ms: int) -> None:
+        """A status line passing notes leave alone for a while (what changed without being asked for)."""
+        self.statusBar().showMessage(text, timeout_ms)
+        self._status_held_until = time.monotonic() + STATUS_HOLD_S
+
     def _note(self, text: str) -> None:
         """A passing status line, unless a recording was just saved: where its files are matters more."""
         if time.monotonic() >= self._status_held_until:
@@ -403,13 +411,28 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, info, path: str) -> None:
         self.model_path = path
-        self.controls.select_model("" if Path(path) == BUNDLED_MODEL else path)
+        self.controls.select_model("" if Path(path) == self._bundled_model() else path)
         self.settings = self.controls.read(self.settings)
         trained = "trained" if info.trained else "untrained"
         keypoints = len(info.keypoint_names)
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
         self.model_label.setText(f"{Path(path).name}  ")
+
+    def _model_failed(self, path: str, message: str) -> None:
+        """The model box goes back to the model in use; with none yet (a remembered model that no longer
+        loads, at start) the bundled one is loaded instead, so the app never stays without poses for good."""
+        bundled = self._bundled_model()
+        fallback = not self.model_path and Path(path) != bundled and bundled.is_file()
+        self.show_error(f"{message.rstrip('.')}: using the bundled model." if fallback else message)
+        in_use = self.model_path if self.model_path and Path(self.model_path) != bundled else ""
+        self.controls.select_model(in_use)
+        self.settings = self.controls.read(self.settings)  # the failed path is not remembered
+        if fallback:
+            self.load_model("")
+
+    def _bundled_model(self) -> Path:
+        return dataclasses.replace(self.settings, model="").model_path()
 
     def _measure_afresh(self) -> None:
         """The frame rate and playback speed shown start over: the source plays at another pace now."""
@@ -430,10 +453,11 @@ class MainWindow(QMainWindow):
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
-        self.statusBar().showMessage(text, 10000 if not recording else 5000)
+        if recording:
+            self.statusBar().showMessage(text, 5000)
+        else:  # what ended it comes next (a source opened, a rate changed): this line stays
+            self._hold(text, 10000)
         self.statusBar().setToolTip(text)  # the whole line, where a narrow window cuts it
-        if not recording:  # what ended it comes next (a source opened, a rate changed): this line stays
-            self._status_held_until = time.monotonic() + STATUS_HOLD_S
         if self.last_packet is not None:
             self._hud_mark = _rec_mark(recording)  # until a new frame says so, and after a pause
             if not self.transport.play_button.isChecked():
@@ -494,7 +518,7 @@ class MainWindow(QMainWindow):
             export_dir=self.export_panel.folder.text(),
             export_formats=self.export_panel.formats(),
         )
-        save_settings(self.store, self.settings)  # first: whatever the worker is stuck in, they are kept
+        save_settings(self.store, self.settings, self._loaded)  # first: whatever the worker is stuck in, they are kept
         self.store.setValue("geometry", self.saveGeometry())
         self.store.sync()
         self.export_panel.stop()

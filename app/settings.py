@@ -16,13 +16,17 @@ from PySide6.QtCore import QSettings
 from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
 from core.decode import DecodeConfig
 from core.pipeline import PipelineConfig, tuned_config
-from core.sources import IMAGE_FOLDER_FPS
+from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 from core.tracker import TrackerConfig
 
 BUNDLED_MODEL = DEFAULT_MODEL
 SAMPLE_VIDEO = SAMPLE_CLIP
 INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
 EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
+# the values a field may hold: a settings file edited by hand, or by another version, holds anything
+RANGES = {"detection_threshold": (0.0, 1.0), "keypoint_threshold": (0.0, 1.0), "smoothing": (0.0, 1.0)}
+RANGES["folder_fps"] = (0.01, MAX_FPS)
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -70,26 +74,39 @@ def load_settings(store: QSettings) -> AppSettings:
         if raw is None:
             continue
         try:
-            values[f.name] = _coerce(raw, default)
-        except (TypeError, ValueError):
+            values[f.name] = _coerce(raw, default, f.name)
+        except (TypeError, ValueError, OverflowError):
             continue
     return dataclasses.replace(defaults, **values)
 
 
-def save_settings(store: QSettings, settings: AppSettings) -> None:
+def save_settings(store: QSettings, settings: AppSettings, loaded: AppSettings | None = None) -> None:
+    """Write the fields that differ from ``loaded`` (what this window read at its start), so that a second
+    window closed later keeps the first one's changes to fields it never touched; every field without it."""
     for f in dataclasses.fields(AppSettings):
         value = getattr(settings, f.name)
+        if loaded is not None and value == getattr(loaded, f.name) and store.contains(f.name):
+            continue
         store.setValue(f.name, ",".join(value) if isinstance(value, tuple) else value)
     store.sync()
 
 
-def _coerce(raw: object, default: object) -> object:
+def _coerce(raw: object, default: object, name: str) -> object:
+    """``raw`` as the field's type and within its range; ValueError for anything else."""
     if isinstance(default, bool):  # QSettings' INI backend hands booleans back as "true"/"false"
-        return raw if isinstance(raw, bool) else str(raw).lower() == "true"
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word not in TRUE | FALSE:
+            raise ValueError(f"{raw} is not true or false")
+        return word in TRUE
     if isinstance(default, tuple):
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(item for item in items if item in EXPORT_FORMATS)
     value = type(default)(raw)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{raw} is not a finite number")
+    low, high = RANGES.get(name, (None, None))
+    if name == "input_size" and value not in INPUT_SIZES or low is not None and not low <= value <= high:
+        raise ValueError(f"{raw} is out of range for {name}")
     return value

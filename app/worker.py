@@ -30,7 +30,7 @@ from core.poses import Poses
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import output_paths, written_names
-from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, open_source
+from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, clean_spec, open_source
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class PoseWorker(QObject):
     rate_changed = Signal(object)  # SourceInfo: the open image folder now plays at another frame rate
     frame_ready = Signal()  # take the packet with take_packet()
     model_loaded = Signal(object, str)  # ModelInfo, path
+    model_failed = Signal(str, str)  # path, why (one sentence); the model in use, if any, stays
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, a line for the status bar
     error = Signal(str)
@@ -149,6 +150,7 @@ class PoseWorker(QObject):
     def open(self, spec: str) -> None:
         """The new source opens before the old one closes: if it cannot, what was open stays open
         (only the live source being reopened, a webcam that cannot be opened twice, is closed first)."""
+        spec = clean_spec(spec)
         reopening = self._info is not None and self._info.spec == spec and self._info.is_live
         if reopening:
             self._close_source()
@@ -186,7 +188,7 @@ class PoseWorker(QObject):
             model = PoseModel(path, threads=inference_threads())
             pipeline = PosePipeline(model, config)
         except Exception as error:  # noqa: BLE001
-            self.error.emit(user_message(error))
+            self.model_failed.emit(path, user_message(error))
             return
         self.stop_recording("Another model loaded")  # its IDs (and maybe keypoints) would not continue the file
         self._model, self._pipeline, self._config = model, pipeline, config

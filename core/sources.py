@@ -239,7 +239,10 @@ def read_image(path: str | Path) -> np.ndarray | None:
         data = np.fromfile(path, np.uint8)
     except (OSError, ValueError):  # missing, a folder, a dangling link, unreadable
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:  # a header beyond OpenCV's limit (CV_IO_MAX_IMAGE_PIXELS, about a gigapixel)
+        return None
 
 
 def opencv_name(path: str | Path) -> str:
@@ -363,7 +366,7 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     return None
 
 
-def _cleaned(spec) -> str:
+def clean_spec(spec) -> str:
     """A source as typed, without stray spaces around it unless they belong to a file's name."""
     spec = str(spec)
     return spec if os.path.lexists(os.path.expanduser(spec)) else spec.strip()
@@ -376,13 +379,13 @@ def is_camera(spec: str) -> bool:
 
 def is_live(spec: str) -> bool:
     """A webcam index or a stream URL (the sources with no end of their own)."""
-    spec = _cleaned(spec)
+    spec = clean_spec(spec)
     return is_camera(spec) or "://" in spec
 
 
 def check_exists(spec: str) -> None:
     """A file or folder source must exist (webcams and stream URLs are checked when they open)."""
-    spec = _cleaned(spec)
+    spec = clean_spec(spec)
     if is_live(spec):
         return
     try:
@@ -397,7 +400,7 @@ def check_exists(spec: str) -> None:
 def source_name(spec: str) -> str:
     """A short name for a source's output files: a file's name without its extension, a folder's name,
     ``camera0`` for webcam 0, or a stream URL's last path part (its host when the path is empty)."""
-    spec = _cleaned(spec)
+    spec = clean_spec(spec)
     if is_camera(spec):
         return f"camera{spec}"
     if "://" in spec:
@@ -429,7 +432,7 @@ def without_password(spec: str) -> str:
 
 def is_image_sequence(spec: str) -> bool:
     """An image folder or a single image (a source whose frame rate is ours to choose)."""
-    path = Path(_cleaned(spec)).expanduser()
+    path = Path(clean_spec(spec)).expanduser()
     return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -448,7 +451,7 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
     """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0", or an
     int: a webcam even where a file is named "0") or rtsp/http(s) URL."""
     if not isinstance(spec, int):
-        spec = _cleaned(spec)
+        spec = clean_spec(spec)
         if not spec:
             raise WLitePoseError("no source given: pass a video file, image folder, webcam index or stream URL")
         spec = int(spec) if is_camera(spec) else spec

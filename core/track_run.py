@@ -22,6 +22,7 @@ from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
     check_image_fps,
+    clean_spec,
     frames_due,
     is_live,
     open_source,
@@ -76,6 +77,7 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
 
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
     """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
+    args.sources = [clean_spec(spec) for spec in args.sources]  # as opened: " clip.mp4 " is clip.mp4 throughout
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
     check_input_size(args.size)

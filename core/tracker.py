@@ -57,9 +57,10 @@ class TrackerConfig:
     lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
     joint_gate: float = 0.5  # a joint this many person sizes from its track's prediction is left out (0 = off)
-    default_dt: float = 1 / 30  # step used when timestamps do not advance
+    default_dt: float = 1 / 30  # a frame's time until the caller's clock has moved on (then: its pace)
 
 
+MAX_GAP_S = 1e9  # about 30 years: a longer step of the caller's clock counts as this (no overflow to inf)
 _STATE = ("_next_id", "_time", "_clock", "_step", "_stalled", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits")
 _STATE += ("last_seen",)
 
@@ -153,8 +154,10 @@ class PoseTracker:
         if self._time is None:
             dt, now = cfg.default_dt, timestamp_s
         elif timestamp_s > self._clock:
-            self._step, self._stalled = (timestamp_s - self._clock) / (self._stalled + 1), 0
-            now = max(timestamp_s, self._time + self._step)
+            self._step, self._stalled = min(timestamp_s - self._clock, MAX_GAP_S) / (self._stalled + 1), 0
+            ahead = timestamp_s - self._time  # inf for a clock's extremes (-1e308, then 1e308)
+            on_time = self._step <= ahead <= MAX_GAP_S  # the caller's own time, exactly, where it is ahead
+            now = timestamp_s if on_time else self._time + min(max(ahead, self._step), MAX_GAP_S)
             dt = now - self._time
         else:
             self._stalled += 1

@@ -15,7 +15,7 @@ from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
-from core.sources import check_exists, source_name
+from core.sources import check_exists, is_image_sequence, source_name
 
 NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
 
@@ -119,7 +119,7 @@ def open_sinks(
                 "skeleton": [list(link) for link in info.skeleton],
                 "settings": source_meta.get("settings", {}),
             }
-            if "frame_files" in source_meta:  # an image folder: which image each frame index is
+            if "frame_files" in source_meta:  # an image folder (or one image): which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]
             with _naming(Path(options.csv)):
                 multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
@@ -204,7 +204,7 @@ def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> lis
     writer: dict[Path, int] = {}
     for number, (spec, planned) in enumerate(jobs):
         check_outputs(planned, inputs)
-        if planned.openpose_dir is not None:
+        if planned.openpose_dir is not None and not is_image_sequence(spec):  # a folder's: when it opens
             check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):
             first = writer.setdefault(path, number)

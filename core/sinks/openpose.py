@@ -85,8 +85,11 @@ def _listing_name(stem: str) -> str:
 def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | None = None) -> None:
     """Every file the output of ``stem`` (with ``frame_files``, an image folder's) may write in ``folder`` has
     a name its file system takes: checked before any frame, as a long source name would fail at the first."""
-    names = [f"{stem}_{0:012d}_keypoints.json", _listing_name(stem)]
-    names += [f"{name}_keypoints.json" for name in _image_names(frame_files) or ()]
+    images = _image_names(frame_files)
+    if images is None:
+        names = [f"{stem}_{0:012d}_keypoints.json"]
+    else:
+        names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
     longest = max(names, key=lambda name: len(os.fsencode(name)))
     limit = _name_max(Path(folder).expanduser())
     if len(os.fsencode(longest)) > limit:

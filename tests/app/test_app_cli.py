@@ -1,9 +1,20 @@
 """`wlitepose` / `wlitepose gui` where no window can open."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
 import main
 from app.cli import check_display
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -41,3 +52,28 @@ def test_no_screen_gives_one_line_and_exit_2_instead_of_a_qt_abort(monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("wlitepose: error: no display") and err.count("\n") == 1
     assert "wlitepose track" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_kill_closes_the_app_as_its_window_would_settings_saved(tmp_path, sig):
+    """Before, Ctrl-C became an 'Unexpected KeyboardInterrupt' dialog and the app ran on; kill lost the session."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    folder = tmp_path / "frames"  # a small source, so the window is up at once
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((48, 64, 3), np.uint8))
+    app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "gui", str(folder)], env=env, cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    settings = tmp_path / "config" / "WLitePose" / "WLitePose.conf"
+    time.sleep(6)  # the window up and the model loading or loaded
+    app.send_signal(sig)
+    out, err = app.communicate(timeout=60)
+    assert app.returncode == 0, err
+    assert "KeyboardInterrupt" not in err and f"last_dir={folder}" in settings.read_text()
+
+
+def test_a_model_given_on_the_command_line_that_does_not_load_is_one_sentence(tmp_path, capsys):
+    (tmp_path / "typo.onnx").write_bytes(b"not a model")
+    for path in (tmp_path / "missing.onnx", tmp_path / "typo.onnx"):
+        assert main.main(["gui", "--model", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("wlitepose: error: ") and str(path) in err and err.count("\n") == 1

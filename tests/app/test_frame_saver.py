@@ -44,3 +44,9 @@ def test_saves_land_in_order_and_wait_finishes_them(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(done) == 3, timeout=5000)
     assert done == [str(p) for p in paths]
     assert all(QImage(str(p)).pixel(5, 5) == image.pixel(5, 5) for p in paths)
+
+
+def test_an_export_folder_that_is_now_a_file_is_said_so(tmp_path):
+    (tmp_path / "exports").write_text("a file where the folder was")
+    with pytest.raises(NotADirectoryError, match="not a folder"):  # before: "File exists"
+        claim_png(tmp_path / "exports", "still")

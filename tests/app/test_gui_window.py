@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 
+from app import settings as app_settings
 from app.main_window import MainWindow
 from app.theme import apply_theme
 
@@ -705,3 +706,43 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frame
     qtbot.addWidget(again)
     assert again.transport.image_fps() == 12.5
     again.close()
+
+
+def test_a_remembered_model_that_no_longer_loads_gives_way_to_the_bundled_one(qtbot, monkeypatch, tmp_path, model_path):
+    """Before, the app stayed without a model (and said so on every start, the bad path saved again)."""
+    import app.settings
+
+    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", model_path)
+    broken = tmp_path / "mine.onnx"
+    broken.write_bytes(b"not a model")
+    ini = tmp_path / "wlitepose.ini"
+    ini.write_text(f"[General]\nmodel={broken}\n")
+    w = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(w)
+    w.load_model(w.settings.model)
+    qtbot.waitUntil(lambda: w.model_path == str(model_path), timeout=30000)
+    assert w.last_error.endswith(": using the bundled model.") and "mine.onnx" in w.last_error
+    assert w.controls.model_box.currentData() == ""  # the box shows the model in use
+    w.last_error = ""
+    w.load_model(str(broken))  # picked while a model is loaded: that one stays, and the box says so
+    qtbot.waitUntil(lambda: "mine.onnx" in w.last_error, timeout=30000)
+    assert w.model_path == str(model_path) and w.controls.model_box.currentData() == ""
+    w.close()
+    assert str(broken) not in ini.read_text()  # not remembered for the next start
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["smoothing=1e10", "detection_threshold=-3e7", "keypoint_threshold=1e308", "input_size=99999999999999999999"],
+)
+def test_a_hand_edited_number_out_of_range_falls_back_to_its_default(qtbot, tmp_path, line):
+    """Such a value stopped the app before its window opened, on every start (OverflowError in a slider)."""
+    ini = tmp_path / "wlitepose.ini"
+    ini.write_text(f"[General]\n{line}\ntracking=1\nkeep_pace=banana\nmirror=yes\n")
+    w = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(w)
+    defaults = app_settings.AppSettings()
+    name = line.split("=")[0]
+    assert getattr(w.settings, name) == getattr(defaults, name)
+    assert (w.settings.tracking, w.settings.keep_pace, w.settings.mirror) == (True, True, True)  # 1, unreadable, yes
+    w.close()

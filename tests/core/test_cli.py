@@ -558,3 +558,11 @@ def test_a_batch_of_streams_never_prints_their_passwords(cli, model_path, tmp_pa
     urls = [f"http://user:secret@127.0.0.1:9/{name}" for name in ("a", "b")]  # nothing listens on port 9
     rc, _, err = cli("track", *urls, "--model", model_path, "--max-frames", "1", "--csv", tmp_path / "{name}.csv")
     assert rc == 2 and "secret" not in err and err.count("[") >= 2 and "failed:" in err, err
+
+
+def test_a_source_typed_with_a_stray_space_is_still_protected_from_the_outputs(cli, model_path, write_clip, tmp_path):
+    clip = write_clip(tmp_path / "clip.avi", 3)
+    before = clip.read_bytes()
+    rc, _, err = cli("track", f"{clip} ", "--model", model_path, "--video", clip)  # opened as clip.avi: so is it
+    _assert_clean_error(rc, err, "a file this run reads")
+    assert clip.read_bytes() == before

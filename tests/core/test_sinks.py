@@ -511,3 +511,15 @@ def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path)
     with open(tmp_path / "long.pkl", "rb") as f:
         data = pickle.load(f)
     assert data["keypoint"].shape == (102, 1000, 17, 2) and data["keypoint_score"][101, 999, 0] == np.float32(0.9)
+
+
+def test_a_long_folder_name_is_fine_for_openpose_frames_named_after_its_images(tmp_path):
+    folder = tmp_path / ("d" * 230)  # its frames are a_keypoints.json; a numbered frame's name would not fit
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    options = SinkOptions(openpose_dir=tmp_path / "op")
+    assert plan_outputs([str(folder)], options, ())
+    meta = {**META, "name": folder.name, "frame_files": ["a.png"]}
+    with open_sinks(options, INFO, meta) as sinks:
+        sinks.write(0, 0.0, Poses.empty(3))
+    assert (tmp_path / "op" / "a_keypoints.json").is_file()

@@ -301,3 +301,20 @@ def test_a_player_hears_of_each_skipped_image_once_from_where_it_left_off(tmp_pa
             f"skipped {folder / 'c.png'}: it cannot be read as an image"
         ]
         assert source.end_notes(1, 3) == source.skipped_notes()  # all of them, at the end
+
+
+def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_path):
+    import struct
+    import zlib
+
+    folder = tmp_path / "panorama"
+    folder.mkdir()
+    header = struct.pack(">IIBBBBB", 200000, 200000, 8, 2, 0, 0, 0)  # a PNG header of 40 gigapixels
+    chunk = b"IHDR" + header
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    (folder / "a_huge.png").write_bytes(png)
+    cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(folder / "b.png")
+    with open_source(str(folder)) as source:
+        assert [f.index for f in source] == [1] and source.skipped_notes() == [
+            f"skipped {folder / 'a_huge.png'}: it cannot be read as an image"
+        ]

@@ -258,3 +258,13 @@ def test_a_fast_camera_whose_clock_stalls_or_jitters_keeps_every_id(clock):
     stalled = [tracker.update(p, clock(i)) for i, p in enumerate(frames)]
     assert {int(i) for p in stalled for i in p.track_ids} == {-1, 1, 2, 3, 4}  # four people, four IDs
     assert sum(np.array_equal(a.track_ids, b.track_ids) for a, b in zip(exact, stalled, strict=True)) >= 235
+
+
+def test_a_clock_at_the_limits_of_floats_does_not_overflow_the_tracks_clock():
+    body = _bodies(3, 1)[0] + [300, 240]
+    pose = Poses(body[None], np.ones((1, K)), np.ones(1))
+    for times in ([0.0, 1.7e308, None, None], [-1e308, 1e308, None, 1e308]):
+        tracker = PoseTracker(TrackerConfig(), SIGMAS)
+        with np.errstate(all="raise"):
+            ids = [int(tracker.update(pose, float("nan") if t is None else t).track_ids[0]) for t in times]
+        assert np.isfinite(tracker._time) and ids[-1] >= -1  # before: inf, then scipy refused the costs
