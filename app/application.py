@@ -15,6 +15,7 @@ from app.pyside_fix import protect_singletons
 from app.settings import SAMPLE_VIDEO
 from app.theme import apply_theme
 from core.sources import list_cameras
+from core.track_run import STOP_SIGNALS
 
 
 def default_source(cameras: list[int]) -> str | None:
@@ -65,9 +66,8 @@ def _close_on_signals(window: MainWindow) -> None:
     def close(signum, frame) -> None:
         window.close()
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):  # no SIGHUP on Windows
-            signal.signal(getattr(signal, name), close)
+    for sig in STOP_SIGNALS:  # the signals that stop `wlitepose track`
+        signal.signal(sig, close)
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(200)

@@ -24,8 +24,12 @@ SAMPLE_VIDEO = SAMPLE_CLIP
 INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
 EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
 # the values a field may hold: a settings file edited by hand, or by another version, holds anything
-RANGES = {"detection_threshold": (0.0, 1.0), "keypoint_threshold": (0.0, 1.0), "smoothing": (0.0, 1.0)}
-RANGES["folder_fps"] = (0.01, MAX_FPS)
+RANGES = {
+    "detection_threshold": (0.0, 1.0),
+    "keypoint_threshold": (0.0, 1.0),
+    "smoothing": (0.0, 1.0),
+    "folder_fps": (0.01, MAX_FPS),
+}
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 

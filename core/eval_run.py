@@ -18,7 +18,7 @@ from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
 from core.evaluation import STAT_NAMES, check_keypoints, json_ready, load_annotations, predict_dataset, score_results
 from core.preprocess import check_input_size
-from core.session import PoseModel
+from core.session import PoseModel, check_threads
 from core.sinks.base import atomic_write, refuse_inputs, writable
 
 DEFAULT_REDRAWS = 1000  # with --baseline
@@ -37,8 +37,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not args.images.is_dir():
         raise WLitePoseError(f"images folder {args.images} does not exist")
     check_input_size(args.size)
-    if args.threads is not None and args.threads < 1:
-        raise WLitePoseError("--threads must be at least 1")
+    check_threads(args.threads, "--threads")
     redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)
     if redraws < 0 or (args.baseline and redraws == 0):
         raise WLitePoseError(f"--bootstrap must be a positive number of redraws, not {redraws}")

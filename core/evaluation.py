@@ -91,7 +91,7 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
         raise WLitePoseError(f"{len(missing)} images of {source} are not in {images_dir}: {shown}")
 
 
-def keypoint_values(values, k: int, source, ann_id) -> np.ndarray:
+def keypoint_values(values, k: int, ann_id) -> np.ndarray:
     """(k, 3) float64 x, y, v of an annotation's flat keypoint list: an unlabelled joint (v 0) may have no
     position (null, NaN: it becomes 0, 0, as COCO writes it), a labelled one must; ValueError otherwise."""
     try:
@@ -119,7 +119,7 @@ def _normalise(ann, k: int, source) -> None:
             f"({k} keypoints x, y, v)"
         )
     try:
-        keypoints = keypoint_values(ann["keypoints"], k, source, ann.get("id"))
+        keypoints = keypoint_values(ann["keypoints"], k, ann.get("id"))
         if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
             raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")
     except (TypeError, ValueError) as error:

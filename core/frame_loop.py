@@ -10,13 +10,12 @@ from pathlib import Path
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import SinkOptions, open_sinks
-from core.sources import FrameSource, clean_spec, is_live, source_name, without_password
+from core.sources import FrameSource, is_live, source_name, without_password
 
 
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     """What the outputs record about a run (open_sinks' ``source_meta``): the source (a file or folder by
     its full path; an image folder with the file of each frame index) and the pipeline's settings."""
-    spec = clean_spec(spec)
     path = Path(spec).expanduser()
     meta = {
         "source": str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec),

@@ -200,7 +200,7 @@ class ImageFolderSource(FrameSource):
         self._next = int(index)
 
     def frame_at_or_before(self, index: int) -> int:
-        index = min(index, len(self._files) - 1)
+        index = super().frame_at_or_before(index)
         while index > 0 and (self._files[index] in self.unreadable or read_image(self._files[index]) is None):
             index -= 1
         return index

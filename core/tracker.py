@@ -216,8 +216,8 @@ class PoseTracker:
         if n == 0 or len(self.ids) == 0:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
-        similarity = self._similarity(det_xy, det_vis, det_boxes, lost_for)  # (T, N)
-        recent = ~_past(lost_for, 0.0)
+        recent = ~_past(lost_for, 0.0)  # tracks seen on the frame before
+        similarity = self._similarity(det_xy, det_vis, det_boxes, lost_for, recent)  # (T, N)
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
             rows_t = np.flatnonzero(stage)
@@ -231,12 +231,12 @@ class PoseTracker:
             free[cols_d[c[ok]]] = False
         return track_of
 
-    def _similarity(self, det_xy, det_vis, det_boxes, lost_for) -> np.ndarray:
+    def _similarity(self, det_xy, det_vis, det_boxes, lost_for, recent) -> np.ndarray:
         """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is
         one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
         # joints with a usable state: measured within max_lost_s, or on the frame before however long ago it was
         # (a folder of frames taken seconds apart, a time-lapse)
-        seen_last_frame = (self.joint_seen >= self.last_seen[:, None]) & ~_past(lost_for, 0.0)[:, None]
+        seen_last_frame = (self.joint_seen >= self.last_seen[:, None]) & recent[:, None]
         track_vis = ~_past(self._time - self.joint_seen, self.config.max_lost_s) | seen_last_frame
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
         track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))

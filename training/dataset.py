@@ -108,7 +108,7 @@ class KeypointDataset(Dataset):
                     )
                 kps = np.zeros((0, 3), np.float32)
                 if values:  # ValueError (said as a fault of the file) for a labelled joint without a position
-                    kps = keypoint_values(values, k, self.annotations, ann.get("id")).astype(np.float32)
+                    kps = keypoint_values(values, k, ann.get("id")).astype(np.float32)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
                     box = ann.get("bbox")
                     if not ann.get("segmentation") and box is not None and len(box) != 4:

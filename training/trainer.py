@@ -142,16 +142,10 @@ def _diverged(what: str, out: Path, saved: bool) -> None:
 def _check_validation_set(path: str, images_dir: str, schema) -> None:
     """What validation will need, checked before an epoch is spent: the schema's keypoints in its order, and
     every image."""
-    from core.evaluation import check_images, check_keypoint_order, load_annotations
+    from core.evaluation import check_images, check_keypoints, load_annotations
 
-    data = load_annotations(path)
-    counts = {len(a.get("keypoints", [])) // 3 for a in data["annotations"] if a.get("keypoints")}
-    if counts - {schema.num_keypoints}:
-        raise WLitePoseError(
-            f"--val-data {path} has {'/'.join(map(str, sorted(counts)))} keypoints a person, the {schema.name} "
-            f"schema {schema.num_keypoints}: pass the --schema that matches it"
-        )
-    check_keypoint_order(data, schema.keypoints, f"--val-data {path}", f"the {schema.name} schema")
+    data = load_annotations(path)  # every person's keypoints are as many (3 values each) or it raises
+    check_keypoints(data, schema.keypoints, f"--val-data {path}", f"the {schema.name} schema")
     check_images([image["file_name"] for image in data["images"]], images_dir, f"--val-data {path}")
 
 
@@ -460,10 +454,7 @@ def train(config: TrainConfig) -> Path | None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-    best = _model_checkpoint(out)
-    if not main:
-        return None
-    return best if best.is_file() else out / "last.pt"
+    return _model_checkpoint(out) if main else None
 
 
 def _default_threads(workers: int) -> int:

@@ -137,9 +137,9 @@ def test_no_detections_score_zero_where_someone_counts_and_nan_where_nobody_does
 def test_keypoint_values_take_unlabelled_joints_without_a_position_and_say_what_is_missing():
     from core.evaluation import keypoint_values
 
-    values = keypoint_values([None, None, 0, 5, 6, 2], 2, "f.json", 7)
+    values = keypoint_values([None, None, 0, 5, 6, 2], 2, 7)
     assert values.tolist() == [[0.0, 0.0, 0.0], [5.0, 6.0, 2.0]]
     with pytest.raises(ValueError, match="annotation 7 has a labelled keypoint without a position"):
-        keypoint_values([float("nan"), 1, 2, 5, 6, 2], 2, "f.json", 7)
+        keypoint_values([float("nan"), 1, 2, 5, 6, 2], 2, 7)
     with pytest.raises(ValueError, match="annotation 7 has a keypoint whose visibility v is not a number"):
-        keypoint_values([None, None, None, 5, 6, 2], 2, "f.json", 7)
+        keypoint_values([None, None, None, 5, 6, 2], 2, 7)

@@ -309,9 +309,12 @@ def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_
 
     folder = tmp_path / "panorama"
     folder.mkdir()
-    header = struct.pack(">IIBBBBB", 200000, 200000, 8, 2, 0, 0, 0)  # a PNG header of 40 gigapixels
-    chunk = b"IHDR" + header
-    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 200000, 200000, 8, 2, 0, 0, 0)  # 40 gigapixels, with data to decode
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
     (folder / "a_huge.png").write_bytes(png)
     cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(folder / "b.png")
     with open_source(str(folder)) as source:
