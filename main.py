@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import WLitePoseError
     from models.errors import ModelError
 
+    # a printed path the console's code page cannot show (Windows, output redirected) is shown escaped
+    # rather than stopping the command after its work is done
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") and not _looks_like_source(argv[0]):
         print(

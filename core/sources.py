@@ -9,10 +9,12 @@ A live source that stops delivering ends the iteration and sets ``end_reason``.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +41,12 @@ MIXED_SIZES_NOTE = (
 STREAM_TIMEOUT_MS = 4000  # opening or reading a stream URL gives up after this (FFmpeg's default is 30 s)
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
+# macOS hands a program no camera until the user has allowed it (it asks once, at the first try)
+CAMERA_PERMISSION = (
+    "; allow camera access for this terminal or app in System Settings > Privacy & Security > Camera"
+    if sys.platform == "darwin"
+    else ""
+)
 
 
 @dataclass
@@ -274,7 +282,9 @@ class LiveSource(FrameSource):
             self._cap.release()
             if isinstance(target, int):
                 found = list_cameras()
-                raise WLitePoseError(f"there is no camera with index {target} (cameras found: {found or 'none'})")
+                raise WLitePoseError(
+                    f"there is no camera with index {target} (cameras found: {found or 'none'}){CAMERA_PERMISSION}"
+                )
             raise WLitePoseError(
                 f"stream {spec} cannot be opened (no answer within {STREAM_TIMEOUT_MS / 1000:.0f} s, or not a video)"
             )
@@ -381,6 +391,24 @@ def is_live(spec: str) -> bool:
     """A webcam index or a stream URL (the sources with no end of their own)."""
     spec = clean_spec(spec)
     return is_camera(spec) or "://" in spec
+
+
+def expand_wildcards(sources: list[str], platform: str = sys.platform) -> list[str]:
+    """``sources`` with each file pattern (``clips/*.mp4``) replaced by the files it matches, in order, on
+    Windows, whose shells pass patterns on as they are typed (elsewhere the shell has expanded them, and a
+    name with ``*`` or ``[`` in it is a name)."""
+    if platform != "win32":
+        return sources
+    expanded = []
+    for spec in sources:
+        if is_live(spec) or os.path.lexists(os.path.expanduser(spec)) or not re.search(r"[*?[]", spec):
+            expanded.append(spec)
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(spec)))  # in the order a shell lists them
+        if not matches:
+            raise WLitePoseError(f"no file or folder matches {spec}")
+        expanded += matches
+    return expanded
 
 
 def check_exists(spec: str) -> None:

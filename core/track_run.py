@@ -23,18 +23,22 @@ from core.sources import (
     IMAGE_FOLDER_FPS,
     check_image_fps,
     clean_spec,
+    expand_wildcards,
     frames_due,
     is_live,
     open_source,
     without_password,
 )
 
-# Ctrl+C, kill, and a terminal or SSH session closing (SIGHUP exists on POSIX only)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Ctrl+C, kill, a terminal or SSH session closing (SIGHUP, POSIX only), Ctrl+Break or a console window closing
+# (SIGBREAK, Windows only)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
+)
 
 
 class StopRequest:
-    """SIGINT/SIGTERM/SIGHUP handler (Ctrl+C, kill, a closed terminal or SSH session): the first signal stops
+    """STOP_SIGNALS' handler (Ctrl+C, kill, a closed terminal or SSH session): the first signal stops
     after the current frame (so no row is cut in half), a second one interrupts at once."""
 
     def __init__(self) -> None:
@@ -77,7 +81,7 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
 
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
     """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
-    args.sources = [clean_spec(spec) for spec in args.sources]  # as opened: " clip.mp4 " is clip.mp4 throughout
+    args.sources = expand_wildcards([clean_spec(spec) for spec in args.sources])  # " clip.mp4 " is clip.mp4 throughout
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
     check_input_size(args.size)

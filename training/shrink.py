@@ -70,13 +70,14 @@ def shrink_dataset(
         by_image: dict = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
-        names = [str(Path(info["file_name"]).with_suffix(suffix)) for info in infos]
+        # "/" on every system: the copy is made to be read on another machine (a Linux GPU machine, say)
+        names = [Path(info["file_name"]).with_suffix(suffix).as_posix() for info in infos]
         ids = [info["id"] for info in infos]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
-    twins = sorted(name for name, count in Counter(names).items() if count > 1)
-    if twins:  # a.jpg and a.png would both become a.webp
+    twins = sorted(name for name, count in Counter(name.casefold() for name in names).items() if count > 1)
+    if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
     outside = [n for n in names if Path(n).is_absolute() or ".." in Path(n).parts]
     if outside:

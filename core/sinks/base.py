@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,25 +39,48 @@ class Sink:
         self.close()
 
 
+# Windows' and macOS's usual file systems take names that differ only in case for one file
+CASE_INSENSITIVE = sys.platform in ("win32", "darwin")
+
+
+def name_key(path: str | Path) -> str:
+    """``path`` as this platform's file systems tell names apart: ``Clip.MP4`` and ``clip.mp4`` are one file
+    on Windows and macOS."""
+    return str(path).casefold() if CASE_INSENSITIVE else str(path)
+
+
 def refuse_inputs(outputs, inputs) -> None:
     """WLitePoseError if one of ``outputs`` is (or links to) one of the files a run reads, ``inputs``, or
-    would be an image of a folder among them (the run reads every image there)."""
+    would be an image of a folder among them (the run reads every image there). Existing files are compared
+    as files, so a hard link or another spelling of the name (``CLIP.MP4`` on macOS) counts too."""
     read, folders = set(), set()
     for given in inputs:
         path = Path(str(given)).expanduser() if given is not None else None
         if path is not None and path.is_file():
-            read.add(path.resolve())
+            read.update((path.resolve(), _identity(path)))
         elif path is not None and path.is_dir():
-            folders.add(path.resolve())
+            folders.update((path.resolve(), _identity(path)))
+    read.discard(None)
+    folders.discard(None)
     for path in outputs:
         resolved = Path(path).expanduser().resolve()
-        if resolved in read:
+        if resolved in read or _identity(resolved) in read:
             raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
-        if resolved.parent in folders and resolved.suffix.lower() in IMAGE_SUFFIXES:
+        parent = resolved.parent
+        if (parent in folders or _identity(parent) in folders) and resolved.suffix.lower() in IMAGE_SUFFIXES:
             raise WLitePoseError(
-                f"the output {path} would be an image of the folder {resolved.parent} this run reads; "
+                f"the output {path} would be an image of the folder {parent} this run reads; "
                 "give the output another path"
             )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file system's identity of an existing file or folder (device, inode), whatever name reaches it."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
 
 
 def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:
@@ -102,10 +127,26 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     try:
         with file:
             yield file
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+# Windows refuses to replace a file another program has open (a reader of the pickle, a virus scanner, a
+# syncing OneDrive folder) for as long as it holds it: tries, a tenth of a second apart
+REPLACE_TRIES = 30 if os.name == "nt" else 1
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    for attempt in range(1, REPLACE_TRIES + 1):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES:
+                raise
+            time.sleep(0.1)
 
 
 def cut_back(file, length: int, tail: bytes = b"") -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.poses import Poses
-from core.sinks.base import Sink, refuse_inputs, writable
+from core.sinks.base import Sink, name_key, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
@@ -175,7 +175,7 @@ def check_outputs(options: SinkOptions, inputs) -> None:
 def _check_paths(options: SinkOptions, inputs) -> None:
     """Each output its own file (the CSV's sidecar counted), and none of them a file the run reads."""
     outputs = output_paths(options)
-    if len(set(outputs)) != len(outputs):
+    if len(set(map(name_key, outputs))) != len(outputs):
         raise WLitePoseError(
             "two outputs (or an output and the CSV's sidecar .csv.json) share a path; give each its own"
         )
@@ -196,18 +196,18 @@ def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> lis
     if len(sources) > 1 and not options.templated:
         raise WLitePoseError(
             f"with several sources every output path needs {NAME_FIELD} (the source's name), "
-            f"e.g. --csv 'results/{NAME_FIELD}.csv'"
+            f'e.g. --csv "results/{NAME_FIELD}.csv"'
         )
     for spec in sources:
         check_exists(spec)  # a mistyped name is found before hours of work, not after
     jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
-    writer: dict[Path, int] = {}
+    writer: dict[str, int] = {}  # by name_key: out/Run.csv and out/run.csv are one file on Windows and macOS
     for number, (spec, planned) in enumerate(jobs):
         check_outputs(planned, inputs)
         if planned.openpose_dir is not None and not is_image_sequence(spec):  # a folder's: when it opens
             check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):
-            first = writer.setdefault(path, number)
+            first = writer.setdefault(name_key(path), number)
             if first != number and _resolved(jobs[first][0]) == _resolved(spec):
                 raise WLitePoseError(f"{spec} is given twice")
             if first != number:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.errors import WLitePoseError
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_write, flat_keypoints, writable
+from core.sinks.base import Sink, atomic_write, flat_keypoints, name_key, writable
 
 FRAME_FILE = re.compile(r".*_keypoints\.json")  # the name of a frame's file, whatever its stem or image
 EMPTY_PARTS = (
@@ -73,9 +73,10 @@ class OpenPoseSink(Sink):
 
 
 def _image_names(frame_files: list[str] | None) -> list[str] | None:
-    """An image folder's frames are named after their images, unless two images share a name (a.jpg, a.png)."""
+    """An image folder's frames are named after their images, unless two images share a name (a.jpg, a.png;
+    A.jpg and a.png on Windows and macOS)."""
     names = [Path(name).stem for name in frame_files or ()]
-    return names if names and len(set(names)) == len(names) else None
+    return names if names and len(set(map(name_key, names))) == len(names) else None
 
 
 def _listing_name(stem: str) -> str:
@@ -90,17 +91,25 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
         names = [f"{stem}_{0:012d}_keypoints.json"]
     else:
         names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
-    longest = max(names, key=lambda name: len(os.fsencode(name)))
+    longest = max(names, key=_name_length)
     limit = _name_max(Path(folder).expanduser())
-    if len(os.fsencode(longest)) > limit:
+    if _name_length(longest) > limit:
         raise WLitePoseError(
             f"cannot write OpenPose frames in {folder}: a frame file would be named {longest[:40]}… "
-            f"({len(os.fsencode(longest))} bytes, and its file system takes {limit}); give the source a shorter name"
+            f"({_name_length(longest)} {NAME_UNIT}, and its file system takes {limit}); give the source a shorter name"
         )
 
 
+# Windows counts a name's length in UTF-16 code units (255 of them), the file systems of POSIX in bytes
+NAME_UNIT = "UTF-16 units" if os.name == "nt" else "bytes"
+
+
+def _name_length(name: str) -> int:
+    return len(name.encode("utf-16-le")) // 2 if NAME_UNIT == "UTF-16 units" else len(os.fsencode(name))
+
+
 def _name_max(folder: Path) -> int:
-    """The longest file name (in bytes) the file system of ``folder`` (or its nearest existing parent) takes."""
+    """The longest file name (in NAME_UNIT) the file system of ``folder`` (or its nearest existing parent) takes."""
     nearest = next((p for p in (folder, *folder.parents) if p.is_dir()), Path("."))
     try:
         return os.pathconf(nearest, "PC_NAME_MAX")

@@ -1,4 +1,6 @@
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -202,3 +204,13 @@ def test_without_torch_the_model_tools_say_what_to_install(command, monkeypatch,
     assert main(command) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs the train extra (torch is not installed)" in err
+
+
+def test_a_path_the_console_cannot_show_is_escaped_not_a_crash(tmp_path):
+    """Windows' redirected output uses the ANSI code page: the export was written, then print() raised."""
+    out = tmp_path / "modèle.onnx"
+    entry = Path(__file__).resolve().parents[2] / "main.py"
+    argv = [sys.executable, str(entry), "export", "--variant", "litepose_xs", "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "mod\\xe8le.onnx" in done.stdout and out.is_file()

@@ -121,3 +121,24 @@ def test_thin_images_unlabelled_joints_and_names_outside_the_folder(tmp_path, ca
     (folder / "annotations.json").write_text(json.dumps(data))
     assert main(["shrink-data", str(folder), "--out", str(tmp_path / "b")]) == 2
     assert "names an image outside its images folder: ../thin.webp" in capsys.readouterr().err
+
+
+def test_a_shrunk_copy_names_images_in_folders_with_forward_slashes_and_refuses_case_twins(tmp_path, capsys):
+    folder = tmp_path / "set"
+    (folder / "images" / "sub").mkdir(parents=True)
+    names = ["sub/A.jpg", "sub/a.png"]
+    images = [{"id": i, "file_name": name, "width": 4, "height": 4} for i, name in enumerate(names)]
+    (folder / "annotations.json").write_text(json.dumps({"images": images, "annotations": []}))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert "several images that would be written as sub/a.webp" in capsys.readouterr().err
+    images[1]["file_name"] = "sub/b.png"
+    (folder / "annotations.json").write_text(json.dumps({"images": images, "annotations": []}))
+    for image in images:
+        (folder / "images" / image["file_name"]).write_bytes(_png())
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "out")]) == 0
+    written = json.loads((tmp_path / "out" / "annotations.json").read_text())
+    assert [info["file_name"] for info in written["images"]] == ["sub/A.webp", "sub/b.webp"]
+
+
+def _png() -> bytes:
+    return cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes()
