@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -108,16 +108,22 @@ class FrameSource:
 
 
 class VideoFileSource(FrameSource):
-    def __init__(self, path: Path) -> None:
+    """A video file, every frame in order, timed by its frame rate; also one served over the network (an http
+    URL of a file, a recorded HLS playlist), given as its ``opened`` capture and first frame."""
+
+    def __init__(self, path: Path | str, opened: tuple[cv2.VideoCapture, np.ndarray] | None = None) -> None:
         self.spec = str(path)
-        if path.stat().st_size == 0:
-            raise WLitePoseError(f"video file {path} is empty")
-        self._cap = cv2.VideoCapture(opencv_name(path))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
-        if not ok or fourcc.strip("\0 ").lower() in TEXT_CODECS:
-            self._cap.release()
-            raise WLitePoseError(f"{path} is not a readable video")
+        if opened is not None:
+            self._cap, first = opened
+        else:
+            if path.stat().st_size == 0:
+                raise WLitePoseError(f"video file {path} is empty")
+            self._cap = cv2.VideoCapture(opencv_name(path))
+            ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+            fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
+            if not ok or fourcc.strip("\0 ").lower() in TEXT_CODECS:
+                self._cap.release()
+                raise WLitePoseError(f"{path} is not a readable video")
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
@@ -264,30 +270,38 @@ def opencv_name(path: str | Path) -> str:
     return name
 
 
+def open_capture(target: int | str, spec: str) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """A webcam (an index) or stream URL opened, with its first frame; WLitePoseError (``spec`` names it) if
+    it gives none."""
+    if isinstance(target, int):
+        capture = cv2.VideoCapture(target)
+    else:  # a server that accepts the connection and says nothing must not hold the caller for long
+        timeouts = (cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
+        timeouts += (cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
+        capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, list(timeouts))
+    ok, first = capture.read() if capture.isOpened() else (False, None)
+    if ok:
+        return capture, first
+    capture.release()
+    if isinstance(target, int):
+        found = list_cameras()
+        raise WLitePoseError(
+            f"there is no camera with index {target} (cameras found: {found or 'none'}){CAMERA_PERMISSION}"
+        )
+    raise WLitePoseError(
+        f"stream {spec} cannot be opened (no answer within {STREAM_TIMEOUT_MS / 1000:.0f} s, or not a video)"
+    )
+
+
 class LiveSource(FrameSource):
     """A camera or stream read on a thread that keeps only the newest frame."""
 
     is_live = True
 
-    def __init__(self, target: int | str, spec: str) -> None:
+    def __init__(self, target: int | str, spec: str, opened: tuple[cv2.VideoCapture, np.ndarray] | None = None) -> None:
         self.spec = spec
-        if isinstance(target, int):
-            self._cap = cv2.VideoCapture(target)
-        else:  # a server that accepts the connection and says nothing must not hold the caller for long
-            timeouts = (cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
-            timeouts += (cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
-            self._cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, list(timeouts))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        if not ok:
-            self._cap.release()
-            if isinstance(target, int):
-                found = list_cameras()
-                raise WLitePoseError(
-                    f"there is no camera with index {target} (cameras found: {found or 'none'}){CAMERA_PERMISSION}"
-                )
-            raise WLitePoseError(
-                f"stream {spec} cannot be opened (no answer within {STREAM_TIMEOUT_MS / 1000:.0f} s, or not a video)"
-            )
+        self._called = spec if isinstance(target, int) else f"the stream {spec}"  # "camera 0", or a URL
+        self._cap, first = opened if opened is not None else open_capture(target, spec)
         self.size = (first.shape[1], first.shape[0])
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
@@ -315,7 +329,7 @@ class LiveSource(FrameSource):
                 with self._cond:
                     if not ok:
                         if not self._stopped:
-                            self.end_reason = f"{self.spec} stopped delivering frames; the run ended there"
+                            self.end_reason = f"{self._called} stopped delivering frames; the run ended there"
                             log.info(self.end_reason)
                         self._stopped = True
                     else:
@@ -352,7 +366,9 @@ class LiveSource(FrameSource):
                 frame, self._latest = self._latest, None
                 if frame is None:
                     if not self._stopped:
-                        self.end_reason = f"{self.spec} sent no frame for {LIVE_TIMEOUT_S:.0f} s; the run ended there"
+                        self.end_reason = (
+                            f"{self._called} sent no frame for {LIVE_TIMEOUT_S:.0f} s; the run ended there"
+                        )
                     return
                 self._delivered += 1
                 self._last_delivered = frame.index
@@ -432,7 +448,7 @@ def source_name(spec: str) -> str:
     if is_camera(spec):
         return f"camera{spec}"
     if "://" in spec:
-        address = urlsplit(spec)
+        address = urlsplit(without_password(spec))  # a password with "#" or "/" in it is no part of the name
         name = Path(address.path).stem or address.hostname or "stream"
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
     path = Path(os.path.abspath(Path(spec).expanduser()))  # "." and ".." by the folders they are
@@ -449,13 +465,39 @@ def frames_due(frame_count: int | None, max_frames: int | None) -> int | None:
 
 
 def without_password(spec: str) -> str:
-    """A stream URL with its password masked (``rtsp://user:***@host/...``), for the files and messages
-    others may read; any other source as it is."""
-    address = urlsplit(str(spec))
-    if "@" not in address.netloc or ":" not in address.netloc.rpartition("@")[0]:
-        return str(spec)
-    user = address.netloc.rpartition("@")[0].partition(":")[0]
-    return urlunsplit(address._replace(netloc=f"{user}:***@{address.netloc.rpartition('@')[2]}"))
+    """A stream URL with its password masked (``rtsp://user:***@host/...``), and the values of query
+    parameters that carry secrets (``?pwd=***``), for the files and messages others may read; any other
+    source as it is."""
+    spec = str(spec)
+    scheme, sep, rest = spec.partition("://")
+    if not sep:
+        return spec
+    netloc = urlsplit(spec).netloc
+    if "@" in netloc:
+        credentials, host = netloc.rpartition("@")[::2]
+        rest = rest.replace(netloc, _masked(credentials) + "@" + host, 1)
+    elif "@" in rest:  # a password with a "#", "/" or "?" typed as it is ends the address early: up to the last @
+        credentials, host = rest.rpartition("@")[::2]
+        if not re.match(r"[^:/?#]*:\d*(?:[/?#]|$)", credentials):  # not a host:port/path@... without credentials
+            rest = _masked(credentials) + "@" + host
+    before, question, query = rest.partition("?")
+    if question:
+        query, hash_, fragment = query.partition("#")
+        fields = (field.partition("=") for field in query.split("&"))
+        query = "&".join(
+            f"{key}=***" if eq and SECRET_KEYS.fullmatch(key) else key + eq + value for key, eq, value in fields
+        )
+        rest = before + question + query + hash_ + fragment
+    return scheme + sep + rest
+
+
+SECRET_KEYS = re.compile(r"(?i)pass(word|wd)?|pwd|secret|token|access_token|auth|api_?key|key")
+
+
+def _masked(credentials: str) -> str:
+    """``user:password`` as ``user:***``; a user name alone as it is."""
+    user, colon, _ = credentials.partition(":")
+    return user + colon + "***" * bool(colon)
 
 
 def is_image_sequence(spec: str) -> bool:
@@ -488,7 +530,11 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
             raise WLitePoseError(f"no webcam has the index {spec}")
         return LiveSource(spec, f"camera {spec}")
     if "://" in spec:
-        return LiveSource(spec, without_password(spec))
+        shown = without_password(spec)
+        capture, first = open_capture(spec, shown)
+        if capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:  # a file (http://, file://) or a recorded HLS playlist:
+            return VideoFileSource(shown, (capture, first))  # every frame at its own time, as a file's
+        return LiveSource(spec, shown, (capture, first))
     check_exists(spec)
     path = Path(spec).expanduser()
     if is_image_sequence(spec):

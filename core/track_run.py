@@ -184,12 +184,12 @@ def track_source(
                     "busy and were skipped (a smaller --size keeps up with more)",
                     file=sys.stderr,
                 )
-            if source.end_reason:
-                print(f"wlitepose: {source.end_reason}", file=sys.stderr)
+            if source.end_reason:  # a stream that dropped: a batch's summary names it among the warnings
+                notes = [source.end_reason]
             elif not stop.requested:
                 notes = source.end_notes(times.frames, total, outputs=bool(written_names(options)))
-                for note in notes:
-                    print(f"wlitepose: warning: {note}", file=sys.stderr)
+            for note in notes:
+                print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
             raise WLitePoseError(f"source {without_password(spec)} delivered no frames")
         print(times.summary(time.perf_counter() - started), file=sys.stderr)
@@ -197,6 +197,8 @@ def track_source(
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
         return times.frames, notes
     except WLitePoseError as error:
+        if stop.requested:  # Ctrl-C while a stream was opening, whose wait then ended in an error: a stop
+            return times.frames, []
         raise SourceFailed(str(error), times.frames) from None
 
 

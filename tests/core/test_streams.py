@@ -1,0 +1,141 @@
+"""Sources over the network, served here by a local HTTP server: a video file by URL, an MJPEG camera stream
+that ends, a server that never answers."""
+
+import json
+import os
+import re
+import signal
+import socket
+import threading
+import time
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+import pytest
+
+import main
+from core.estimator import PoseEstimator
+from core.sources import open_source, source_name, without_password
+
+
+@pytest.fixture
+def server(tmp_path):
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for index in range(12):
+        writer.write(np.full((48, 64, 3), 20 * index, np.uint8))
+    writer.release()
+    running, base = serve(clip)
+    yield base
+    running.shutdown()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    video: bytes = b""
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        address = urlsplit(self.path)
+        if address.path == "/clip.avi":
+            self.send_response(200)
+            self.send_header("Content-Type", "video/x-msvideo")
+            self.send_header("Content-Length", str(len(self.video)))
+            self.end_headers()
+            self.wfile.write(self.video)
+            return
+        query = {key: float(values[0]) for key, values in parse_qs(address.query).items()}
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        try:
+            for index in range(int(query.get("frames", 10))):
+                image = np.full((48, 64, 3), 20 * index % 250, np.uint8)
+                jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                self.wfile.write(head + jpeg + b"\r\n")
+                self.wfile.flush()
+                time.sleep(1 / query.get("fps", 10))
+        except OSError:  # the reader went away
+            pass
+
+
+def serve(video: Path):
+    """(server, base URL); ``server.shutdown()`` stops it. ``/clip.avi`` is ``video``; ``/live.mjpg?frames=N&fps=R``
+    the camera stream."""
+    handler = type("Handler", (_Handler,), {"video": video.read_bytes()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_video_file_by_url_gives_every_frame_at_its_own_time(server):
+    """It was read as a camera: the frames that came while the caller was busy were dropped, and timed by arrival."""
+    with open_source(f"{server}/clip.avi") as source:
+        frames = [(frame.index, frame.timestamp_s) for frame in source]
+        assert not source.is_live and source.frame_count == 12 and source.fps == 10
+    assert frames == [(i, pytest.approx(i / 10)) for i in range(12)]
+
+
+def test_a_stream_that_ends_is_a_warning_a_batch_summary_repeats(server, tmp_path, model_path, capsys):
+    stream = f"{server}/live.mjpg?frames=5&fps=20"
+    argv = ["track", stream, f"{server}/clip.avi", "--model", str(model_path), "--max-frames", "20"]
+    assert main.main([*argv, "--csv", str(tmp_path / "{name}.csv")]) == 0
+    err = capsys.readouterr().err
+    assert f"wlitepose: warning: the stream {stream} stopped delivering frames; the run ended there" in err
+    assert "2 of 2 sources done" in err and err.rstrip().endswith(f"with warnings (above): {stream}")
+    assert json.loads((tmp_path / "clip.csv.json").read_text())["frames_written"] == 12  # the file: every frame
+
+
+def test_a_stream_that_ends_finishes_the_run_cleanly_and_counts_what_it_skipped(server, tmp_path, model_path, capsys):
+    """A camera sending faster than the pipeline runs: the frames that came while it was busy are skipped."""
+    argv = ["track", f"{server}/live.mjpg?frames=60&fps=100", "--model", str(model_path)]
+    assert main.main([*argv, "--csv", str(tmp_path / "k.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "stopped delivering frames" in err and "fps overall" in err
+    assert re.search(r"\d+ of the \d+ frames the source sent came while the pipeline was busy and were skipped", err)
+
+
+def test_the_api_tells_a_stream_that_ended_as_a_sentence_that_keeps_its_url(server, model_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frames = list(PoseEstimator(model_path).track(f"{server}/live.mjpg?frames=3&fps=20"))
+    assert frames and [str(w.message).split(" stopped")[0] for w in caught] == [
+        f"The stream {server}/live.mjpg?frames=3&fps=20"  # was "Http://127..."
+    ]
+
+
+def test_ctrl_c_while_a_stream_opens_is_an_interruption_not_a_failed_source(tmp_path, capsys):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepted by the kernel and never answered: OpenCV waits its 4 s
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        rc = main.main(["track", f"http://127.0.0.1:{silent.getsockname()[1]}/cam", "--csv", str(tmp_path / "k.csv")])
+    finally:
+        timer.cancel()
+        silent.close()
+    err = capsys.readouterr().err
+    assert rc == 130 and "interrupted" in err and "cannot be opened" not in err
+
+
+def test_passwords_with_url_characters_and_in_parameters_are_masked():
+    for typed, shown in (
+        ("rtsp://admin:abc#123@10.0.0.1:554/live", "rtsp://admin:***@10.0.0.1:554/live"),
+        ("rtsp://admin:a/b?c@cam/live", "rtsp://admin:***@cam/live"),
+        ("rtsp://admin:1234@cam/x", "rtsp://admin:***@cam/x"),
+        ("http://cam/video.mjpg?user=admin&pwd=hunter2&fps=5", "http://cam/video.mjpg?user=admin&pwd=***&fps=5"),
+        ("http://cam/v?Token=abc#part", "http://cam/v?Token=***#part"),
+    ):
+        assert without_password(typed) == shown
+    for kept in ("rtsp://cam:554/live@main", "http://cam/v?keyframes=1", "http://user@host/a"):
+        assert without_password(kept) == kept
+    assert source_name("rtsp://admin:abc#123@10.0.0.1:554/live") == "live"  # not the user name
