@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import BUNDLED_MODEL, INPUT_SIZES, AppSettings
+from app.shortcuts import choose_in_list
 
 
 class ValueSlider(QWidget):
@@ -32,14 +33,16 @@ class ValueSlider(QWidget):
 
     value_changed = Signal(float)
 
-    def __init__(self, tooltip: str, parent: QWidget | None = None) -> None:
+    def __init__(self, tooltip: str, name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setAccessibleName(name)
         self.slider.setRange(0, 100)
         self.slider.setToolTip(tooltip)
         self.label = QLabel()
         self.label.setObjectName("value")
-        self.label.setFixedWidth(40)
+        self.label.ensurePolished()  # the theme's font: "0.00" fits whatever its size
+        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("0.00") + 6)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -69,11 +72,14 @@ class Controls(QWidget):
         self.start_dir = ""
         self.model_box = QComboBox()
         self.model_box.setToolTip("The bundled model, or any ONNX file exported by `wlitepose export`")
+        self.model_box.setAccessibleName("Model")
         self.model_box.addItem(f"Bundled · {BUNDLED_MODEL.stem}", "")
+        choose_in_list(self.model_box)  # each choice costs: not one per arrow key
         self.model_box.activated.connect(lambda row: self.model_requested.emit(self.model_box.itemData(row)))
         browse = QPushButton("…")
         browse.setFixedWidth(32)
         browse.setToolTip("Open an ONNX model file")
+        browse.setAccessibleName("Open a model file")
         browse.clicked.connect(self.choose_model)
         self.model_info = QLabel("no model loaded")
         self.model_info.setObjectName("caption")
@@ -82,9 +88,11 @@ class Controls(QWidget):
         self.size_box.setToolTip("Network input size: the longest image side is scaled to this")
         for size in INPUT_SIZES:
             self.size_box.addItem(f"{size} px" if size else "as trained", size)
-        self.detection = ValueSlider("Minimum person score to keep a pose")
-        self.keypoint = ValueSlider("Minimum joint score to draw and export a joint")
-        self.smoothing = ValueSlider("0 = raw keypoints, 1 = strongest smoothing (more lag on fast motion)")
+        self.detection = ValueSlider("Minimum person score to keep a pose", "Minimum person score")
+        self.keypoint = ValueSlider("Minimum joint score to draw and export a joint", "Minimum joint score")
+        self.smoothing = ValueSlider(
+            "0 = raw keypoints, 1 = strongest smoothing (more lag on fast motion)", "Smoothing"
+        )
         self.tracking = QCheckBox("Track people (stable IDs)")
         self.boxes = QCheckBox("Boxes")
         self.scores = QCheckBox("Person scores")

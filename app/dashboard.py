@@ -110,6 +110,7 @@ class Dashboard(QWidget):
         plot.setXRange(0, HISTORY - 1, padding=0)
         plot.enableAutoRange(axis="y")
         plot.setMinimumHeight(120)
+        plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do there with keys: no dead Tab stop
         plot.setMinimumWidth(1)  # the plots claim no width: below their widths they hide (resizeEvent)
         return plot
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
 
 # (keys, action name, what it does); the window maps each action name to a callable; `?` lists them
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -38,8 +39,57 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# the keys a focused control uses itself, which a window's single-key shortcut must not take from it
+_OWN_KEYS = (
+    (QAbstractButton, {Qt.Key.Key_Space}),
+    (QComboBox, {Qt.Key.Key_Space}),
+    (QAbstractSlider, {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End}),
+)
+# keys that on a closed list box choose the item before or after the current one at once
+_STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+
+
+def _plain(event) -> bool:
+    return event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier
+
+
+class _FocusedControlKeys(QObject):
+    """Space presses the focused button or ticks the focused box, arrows move the focused slider: a
+    ShortcutOverride accepted by the focused widget keeps the key from the window's shortcuts."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.ShortcutOverride and _plain(event):
+            if any(isinstance(obj, kind) and event.key() in keys for kind, keys in _OWN_KEYS):
+                event.accept()
+                return True
+        return False
+
+
+class _ChoiceInList(QObject):
+    """A closed list box whose every choice costs (a model load, a webcam opened, a recording ended) opens its
+    list for the arrow keys, and takes no wheel turn, rather than choosing each item passed over."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Wheel:
+            return True
+        if event.type() == QEvent.Type.KeyPress and event.key() in _STEP_KEYS and _plain(event):
+            obj.showPopup()
+            return True
+        return False
+
+
+def choose_in_list(box: QComboBox) -> None:
+    """Make ``box`` choose only from its opened list (Enter or a click there), see _ChoiceInList."""
+    box.installEventFilter(_ChoiceInList(box))
+
+
 def install_shortcuts(window: QWidget, actions: dict[str, Callable[[], None]]) -> list[QShortcut]:
-    """One QShortcut per entry of SHORTCUTS, calling actions[name]."""
+    """One QShortcut per entry of SHORTCUTS, calling actions[name], each giving way to the keys the window's
+    focused control uses itself (call once the window's controls exist)."""
+    own_keys = _FocusedControlKeys(window)
+    for widget in window.findChildren(QWidget):
+        if isinstance(widget, tuple(kind for kind, _ in _OWN_KEYS)):
+            widget.installEventFilter(own_keys)
     shortcuts = []
     for keys, name, _ in SHORTCUTS:
         shortcut = QShortcut(QKeySequence(keys), window)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from app.shortcuts import choose_in_list
+
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 
 
@@ -21,9 +23,12 @@ class SourceBar(QWidget):
         self.camera_box = QComboBox()
         self.camera_box.setMinimumWidth(130)
         self.camera_box.setToolTip("Webcams found on this machine")
+        self.camera_box.setAccessibleName("Webcam")
+        choose_in_list(self.camera_box)  # each choice costs: not one per arrow key
         self.camera_box.activated.connect(self._camera_chosen)
         refresh = QPushButton("⟳")
         refresh.setToolTip("Look for webcams again")
+        refresh.setAccessibleName("Look for webcams again")
         refresh.setFixedWidth(32)
         refresh.clicked.connect(self.refresh_cameras_requested)
         self.open_file_button = QPushButton("Open video…")
@@ -34,6 +39,7 @@ class SourceBar(QWidget):
         self.open_folder_button.clicked.connect(self.choose_folder)
         self.url_edit = QLineEdit()
         self.url_edit.setPlaceholderText("rtsp://… or http://… stream URL, Enter to connect")
+        self.url_edit.setAccessibleName("Stream URL")
         self.url_edit.returnPressed.connect(self._url_entered)
         self.current = QLabel("no source")
         self.current.setObjectName("caption")

@@ -1,0 +1,131 @@
+"""The window driven with the keyboard only, what a screen reader is told about its controls, and what
+low vision needs of it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAccessible, QColor
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QLabel, QLineEdit, QStyle, QWidget
+
+from app.main_window import MainWindow
+from app.theme import PANEL, apply_theme
+
+
+@pytest.fixture
+def bare_window(qtbot, qapp):
+    """The themed window with nothing open: enough to route keys and read names."""
+    apply_theme(qapp)
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitActive(w)
+    yield w
+    w.close()
+
+
+def press(qtbot, widget: QWidget, key) -> None:
+    widget.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(widget.hasFocus)
+    qtbot.keyClick(widget, key)
+
+
+def test_space_ticks_the_focused_box_and_presses_the_focused_button_instead_of_playing(qtbot, bare_window):
+    w = bare_window
+    play = w.transport.play_button
+    for box in (w.export_panel.checks["coco_json"], w.controls.tracking, w.controls.boxes):
+        before = box.isChecked()
+        press(qtbot, box, Qt.Key.Key_Space)
+        assert box.isChecked() != before, box.text()
+        assert not play.isChecked()
+    pressed = []
+    w.export_panel.cancel_button.setEnabled(True)
+    w.export_panel.cancel_button.clicked.connect(lambda: pressed.append(True))
+    press(qtbot, w.export_panel.cancel_button, Qt.Key.Key_Space)
+    assert pressed and not play.isChecked()
+
+
+def test_arrows_home_and_end_move_the_focused_threshold_slider_not_the_video(qtbot, bare_window):
+    slider = bare_window.controls.detection
+    slider.set_value(0.5)
+    press(qtbot, slider.slider, Qt.Key.Key_Right)
+    assert slider.value() == pytest.approx(0.51)
+    press(qtbot, slider.slider, Qt.Key.Key_Home)
+    assert slider.value() == 0.0
+    press(qtbot, slider.slider, Qt.Key.Key_End)
+    assert slider.value() == 1.0
+
+
+def test_the_player_keys_still_work_where_no_control_needs_them(qtbot, bare_window):
+    w = bare_window
+    press(qtbot, w.export_panel.folder, Qt.Key.Key_A)  # typing goes into a field
+    assert w.export_panel.folder.text().endswith("a")
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert w.transport.play_button.isChecked()
+
+
+def test_every_control_a_keyboard_reaches_has_a_name_a_screen_reader_can_say(bare_window):
+    nameless = []
+    for widget in bare_window.findChildren(QWidget):
+        if not isinstance(widget, (QAbstractButton, QAbstractSlider, QLineEdit, QComboBox)):
+            continue
+        if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or widget.parent() is None:
+            continue
+        if (
+            isinstance(widget.parent(), QComboBox)
+            or isinstance(widget, QLineEdit)
+            and widget.parent().inherits("QAbstractSpinBox")
+        ):
+            continue  # the combo's or spin box's own parts
+        name = QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+        if isinstance(widget, QComboBox):  # on Linux a combo's name is its current text: its label is the name
+            labels = [label for label in bare_window.findChildren(QLabel) if label.buddy() is widget]
+            name = widget.accessibleName() or (labels[0].text() if labels else "")
+        if not any(ch.isalpha() for ch in name):  # "", "⟳", "…"
+            nameless.append(f"{type(widget).__name__} {name!r} ({widget.toolTip()[:40]!r})")
+    assert not nameless, nameless
+
+
+def test_the_focused_control_looks_different_from_the_same_control_unfocused(qtbot, bare_window):
+    w = bare_window
+    controls = (w.source_bar.open_file_button, w.controls.tracking, w.controls.detection.slider, w.controls.size_box)
+    for widget in controls:
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(widget.hasFocus)
+        focused = widget.grab().toImage()
+        widget.clearFocus()
+        qtbot.waitUntil(lambda w=widget: not w.hasFocus())
+        assert widget.grab().toImage() != focused, type(widget).__name__
+
+
+def test_arrows_on_a_closed_model_or_webcam_box_open_its_list_rather_than_choose_each_item(qtbot, bare_window):
+    """One Down loaded the next model (ending a recording); on the webcam box each Down opened a webcam."""
+    w = bare_window
+    w.controls.model_box.addItem("other.onnx", "/models/other.onnx")
+    w.source_bar.set_cameras([0, 1])
+    chosen = []
+    w.controls.model_requested.connect(chosen.append)
+    w.source_bar.source_requested.connect(chosen.append)
+    for box in (w.controls.model_box, w.source_bar.camera_box):
+        press(qtbot, box, Qt.Key.Key_Down)
+        qtbot.waitUntil(box.view().isVisible)
+        box.hidePopup()
+    assert chosen == []
+
+
+def _luminance(rgb) -> float:
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_an_unticked_box_stands_out_from_its_panel(bare_window):
+    """WCAG asks 3:1 of a control's edge against what is around it; the unticked boxes had 1.2:1."""
+    box = bare_window.controls.scores
+    box.setChecked(False)
+    image = box.grab().toImage()
+    panel = _luminance(QColor(PANEL).getRgb()[:3])
+    side = box.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)  # the indicator, at the box's left
+    brightest = max(_luminance(image.pixelColor(x, y).getRgb()[:3]) for x in range(side) for y in range(image.height()))
+    assert (brightest + 0.05) / (panel + 0.05) >= 3
