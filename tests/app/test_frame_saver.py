@@ -1,9 +1,11 @@
 """Stills: names claimed before the encode, failures leave nothing behind."""
 
+import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
 from app.frame_saver import FrameSaver, claim_png
+from app.worker import to_qimage
 
 
 def test_claim_png_never_reuses_a_name(tmp_path):
@@ -50,3 +52,13 @@ def test_an_export_folder_that_is_now_a_file_is_said_so(tmp_path):
     (tmp_path / "exports").write_text("a file where the folder was")
     with pytest.raises(NotADirectoryError, match="not a folder"):  # before: "File exists"
         claim_png(tmp_path / "exports", "still")
+
+
+def test_a_frame_reaches_the_view_as_the_screen_paints_it_with_its_own_pixels():
+    """Handed over in OpenCV's byte order, each paint on the GUI thread converted it again (benchmarks/display.py)."""
+    bgr = np.zeros((3, 5, 3), np.uint8)
+    bgr[1, 2] = (10, 20, 30)  # blue, green, red
+    image = to_qimage(bgr)
+    bgr[1, 2] = 0  # the worker's array is reused; the image keeps its own copy
+    assert image.format() == QImage.Format.Format_RGB32 and (image.width(), image.height()) == (5, 3)
+    assert image.pixelColor(2, 1).getRgb()[:3] == (30, 20, 10) and image.pixelColor(0, 0).getRgb()[:3] == (0, 0, 0)

@@ -1,0 +1,81 @@
+"""What painting a frame costs the app's GUI thread, by the pixel format the worker hands it the frame in.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/display.py [--video FILE] [--frames 120] [--size 1100x825]
+
+The worker converts each frame for the screen (``app.worker.to_qimage``); the GUI thread scales it into the
+video view with smooth filtering, as ``VideoView.paintEvent`` does. Both ways are measured in one run,
+alternating frame by frame so background load hits them alike: the frame handed over as OpenCV's BGR (which
+Qt converts at every paint) against the screen's own 32-bit RGB (converted once, on the worker's thread).
+Prints the median ms of the conversion, the paint and both, per frame, and the ratio of the two totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's packages, installed or not
+
+from PySide6.QtCore import QRectF  # noqa: E402
+from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
+
+from app.worker import to_qimage  # noqa: E402
+from core.sources import open_source  # noqa: E402
+
+DEFAULT_VIDEO = ROOT / "assets" / "samples" / "vtest_clip.mp4"
+
+
+def as_bgr888(image) -> QImage:
+    """The frame as the worker handed it over before: OpenCV's byte order, copied."""
+    height, width = image.shape[:2]
+    return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+def paint(target: QImage, frame: QImage) -> None:
+    painter = QPainter(target)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    painter.drawImage(QRectF(target.rect()), frame)
+    painter.end()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--size", default="1100x825", help="the video view's size, WxH")
+    args = parser.parse_args()
+    width, height = (int(side) for side in args.size.split("x"))
+    app = QGuiApplication(sys.argv[:1])  # noqa: F841 (QPainter needs an application)
+    target = QImage(width, height, QImage.Format.Format_RGB32)  # what a window's backing store is
+    times = {name: ([], []) for name in ("BGR888 (before)", "RGB32 (to_qimage)")}
+    with open_source(str(args.video)) as source:
+        for count, frame in enumerate(source):
+            if count == args.frames:
+                break
+            for name, convert in zip(times, (as_bgr888, to_qimage), strict=True):
+                started = time.perf_counter()
+                image = convert(frame.image)
+                converted = time.perf_counter()
+                paint(target, image)
+                times[name][0].append(converted - started)
+                times[name][1].append(time.perf_counter() - converted)
+    painted_frames = len(next(iter(times.values()))[0])
+    print(f"{args.video.name}, {painted_frames} frames painted at {width}x{height} (median ms a frame)")
+    totals = {}
+    for name, (convert, painted) in times.items():
+        totals[name] = statistics.median(c + p for c, p in zip(convert, painted, strict=True)) * 1e3
+        print(
+            f"  {name:<18} convert {statistics.median(convert) * 1e3:5.2f}  paint "
+            f"{statistics.median(painted) * 1e3:5.2f}  both {totals[name]:5.2f}"
+        )
+    before, after = totals.values()
+    print(f"  ratio both: {after / before:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
