@@ -109,7 +109,7 @@ class Dashboard(QWidget):
         plot.getAxis("left").setPen(BORDER)
         plot.setXRange(0, HISTORY - 1, padding=0)
         plot.enableAutoRange(axis="y")
-        plot.setMinimumHeight(120)
+        plot.setMinimumHeight(60)
         plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do there with keys: no dead Tab stop
         plot.setMinimumWidth(1)  # the plots claim no width: below their widths they hide (resizeEvent)
         return plot

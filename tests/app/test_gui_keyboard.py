@@ -129,3 +129,9 @@ def test_an_unticked_box_stands_out_from_its_panel(bare_window):
     side = box.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)  # the indicator, at the box's left
     brightest = max(_luminance(image.pixelColor(x, y).getRgb()[:3]) for x in range(side) for y in range(image.height()))
     assert (brightest + 0.05) / (panel + 0.05) >= 3
+
+
+def test_the_window_fits_a_full_hd_screen_at_200_percent(bare_window):
+    """1920x1080 at 200 % leaves 960x540 logical pixels, less a taskbar; the window could not shrink below 591 high."""
+    least = bare_window.minimumSizeHint()
+    assert least.width() <= 960 and least.height() <= 540 - 48
