@@ -23,7 +23,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     if not path.is_file():
         raise ModelError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        # tensors and plain values only: a checkpoint from elsewhere can hold a pickle that runs code on load
+        state = torch.load(path, map_location="cpu", weights_only=True)
         meta = state["meta"]
         model = build_model(meta["variant"], **meta["overrides"])
         model.load_state_dict(state["model"])

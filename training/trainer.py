@@ -274,7 +274,7 @@ def train(config: TrainConfig) -> Path | None:
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
         try:
-            state = torch.load(out / "last.pt", map_location=device, weights_only=False)
+            state = torch.load(out / "last.pt", map_location=device, weights_only=True)  # never code (load_checkpoint)
             variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
         except Exception as error:  # noqa: BLE001 (torch raises many types for a damaged file)
             raise WLitePoseError(

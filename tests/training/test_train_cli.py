@@ -323,3 +323,28 @@ def test_the_schedule_follows_the_schema_unless_a_preset_is_given(
     data = shared_data / ("crowdpose_sample/test_crowdpose.json" if crowdpose else "val")
     assert main(["train", "--train-data", str(data), *options, "--out", str(tmp_path / "run")]) == 0
     assert (started[0].epochs, tuple(started[0].milestones)) == schedule
+
+
+class _Trap:
+    """A pickle that runs code when loaded: here it creates the file ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, tiny_run, capsys):
+    """A .pt from elsewhere (--checkpoint, --init, a run folder to --resume) loaded with full pickle ran its code."""
+    marker = tmp_path / "ran"
+    trap = tmp_path / "shared.pt"
+    torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, trap)
+    assert main(["export", "--checkpoint", str(trap), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "is not a wlitepose checkpoint (UnpicklingError)" in capsys.readouterr().err
+    out = tmp_path / "run"
+    out.mkdir()
+    torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, out / "last.pt")
+    with pytest.raises(WLitePoseError, match="cannot be resumed .UnpicklingError"):
+        train(tiny_run(out, resume=True))
+    assert not marker.exists()
