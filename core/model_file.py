@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import WLitePoseError
+from core.preprocess import MAX_INPUT_SIZE
 
 FORMAT_VERSION = "1"
 REQUIRED_KEYS = (
@@ -60,38 +62,74 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
         version = meta["wlitepose_format"]
         raise WLitePoseError(f"{path} uses model format {version}, but this version reads format {FORMAT_VERSION}")
     try:
-        names = tuple(str(n) for n in json.loads(meta["keypoint_names"]))
+        names = tuple(_listed(meta, "keypoint_names", str))
         info = ModelInfo(
             keypoint_names=names,
-            skeleton=tuple((int(a), int(b)) for a, b in json.loads(meta["skeleton"])),
-            flip_map=tuple(int(i) for i in json.loads(meta["flip_map"])),
-            sigmas=tuple(float(s) for s in json.loads(meta["oks_sigmas"])),
-            mean=tuple(float(m) for m in json.loads(meta["mean"])),
-            std=tuple(float(s) for s in json.loads(meta["std"])),
+            skeleton=_links(_listed(meta, "skeleton", list)),
+            flip_map=tuple(_listed(meta, "flip_map", int)),
+            sigmas=tuple(float(s) for s in _listed(meta, "oks_sigmas", (int, float))),
+            mean=tuple(float(m) for m in _listed(meta, "mean", (int, float))),
+            std=tuple(float(s) for s in _listed(meta, "std", (int, float))),
             heatmap_stride=int(meta["heatmap_stride"]),
             tag_stride=int(meta["tag_stride"]),
             variant=meta["variant"],
             input_size=int(meta["input_size"]),
             dataset=meta["dataset"],
-            trained=meta["trained"] == "true",
+            trained={"true": True, "false": False}[meta["trained"]],
             sha256=sha256,
         )
+    except KeyError:
+        raise WLitePoseError(f"{path} has malformed WLitePose metadata (trained is neither true nor false)") from None
     except (ValueError, TypeError) as error:
         raise WLitePoseError(f"{path} has malformed WLitePose metadata ({error})") from None
     k = len(names)
+    if len(set(names)) != k:
+        twice = next(name for name in names if names.count(name) > 1)
+        raise WLitePoseError(f"{path} has malformed WLitePose metadata (it names the keypoint {twice} twice)")
     if len(info.flip_map) != k or len(info.sigmas) != k or len(info.mean) != 3 or len(info.std) != 3:
         raise WLitePoseError(f"{path} has inconsistent metadata: {k} keypoints but other lists disagree")
     if any(not (0 <= a < k and 0 <= b < k) for a, b in info.skeleton):
         raise WLitePoseError(f"{path} has a skeleton link to a keypoint that does not exist")
     if k == 0 or any(not 0 <= i < k for i in info.flip_map) or any(not s > 0 for s in info.sigmas):
         raise WLitePoseError(f"{path} has impossible metadata: no keypoints, a flip to none, or a sigma not above 0")
-    if info.heatmap_stride < 1 or info.tag_stride < 1 or info.input_size < 32 or info.input_size % 32:
+    if (
+        info.heatmap_stride < 1
+        or info.tag_stride < 1
+        or info.input_size % 32
+        or not 32 <= info.input_size <= MAX_INPUT_SIZE
+    ):
         raise WLitePoseError(
-            f"{path} has impossible metadata: strides must be at least 1 and the input size a positive multiple of 32"
+            f"{path} has impossible metadata: strides must be at least 1 and the input size a multiple of 32 "
+            f"from 32 to {MAX_INPUT_SIZE}"
         )
     if any(not s > 0 for s in info.std):
         raise WLitePoseError(f"{path} has impossible metadata: a normalisation std not above 0")
     return info
+
+
+def _listed(meta: dict[str, str], key: str, kind) -> list:
+    """The JSON list ``meta[key]`` holds, each item of type ``kind``; ValueError naming the key if not. Numbers
+    must be finite and whole numbers integers (``1.7`` is no keypoint index, ``NaN`` no mean)."""
+    try:
+        items = json.loads(meta[key], parse_constant=lambda constant: float("nan"))
+    except ValueError:
+        raise ValueError(f"{key} is not JSON") from None
+    numbers = kind is int or (isinstance(kind, tuple) and int in kind)
+    if not isinstance(items, list) or not all(
+        isinstance(item, kind) and not isinstance(item, bool) and (not numbers or math.isfinite(item)) for item in items
+    ):
+        raise ValueError(f"{key} is not a list of {_KINDS.get(kind, 'numbers')}")
+    return items
+
+
+_KINDS = {str: "names", int: "whole numbers", list: "pairs", (int, float): "finite numbers"}
+
+
+def _links(links: list) -> tuple[tuple[int, int], ...]:
+    """The skeleton's links, each a pair of whole numbers; ValueError if not."""
+    if not all(len(link) == 2 and all(type(i) is int for i in link) for link in links):
+        raise ValueError("skeleton is not a list of pairs of whole numbers")
+    return tuple((a, b) for a, b in links)
 
 
 def file_sha256(path: str | Path) -> str:

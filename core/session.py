@@ -51,12 +51,17 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
 def _load_failure(path: Path, error: Exception) -> str:
     """One sentence for a file ONNX Runtime refused, without its error code and the path repeated:
     '[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from x.onnx failed:Protobuf parsing failed.'"""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if "INVALID_PROTOBUF" in text:
+    if "INVALID_PROTOBUF" in str(error):
         return f"{path} is not an ONNX model file (or it is cut short)"
+    return f"{path} is not a readable ONNX model file ({_runtime_message(error)})"
+
+
+def _runtime_message(error: Exception) -> str:
+    """The first line of ONNX Runtime's error, without its code and the model's path."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
     text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
     text = re.sub(r"^Load model from .* failed: ?", "", text)
-    return f"{path} is not a readable ONNX model file ({text.rstrip('.')[:200]})"
+    return text.rstrip(".")[:200]
 
 
 class PoseModel:
@@ -67,35 +72,58 @@ class PoseModel:
         self._session = open_session(self.path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         self.info: ModelInfo = parse_metadata(meta, self.path, file_sha256(self.path))
-        inputs = [i.name for i in self._session.get_inputs()]
+        inputs = self._session.get_inputs()
         outputs = [o.name for o in self._session.get_outputs()]
-        if inputs != ["image"] or not {"heatmaps", "tags"} <= set(outputs):
+        if [i.name for i in inputs] != ["image"] or not {"heatmaps", "tags"} <= set(outputs):
             raise WLitePoseError(
                 f"{self.path} does not have the WLitePose input 'image' and outputs 'heatmaps', 'tags'"
             )
+        _check_input(self.path, inputs[0])
         self.provider: str = self._session.get_providers()[0]
         self._check_outputs()
 
     def _check_outputs(self) -> None:
-        """One blank input through the network: its outputs must be what the metadata says (a keypoint
-        map per keypoint, at the strides given), or every frame would fail or be drawn in the wrong place."""
-        info, size = self.info, self.info.input_size
-        try:
-            heatmaps, tags = self.run(np.zeros((1, 3, size, size), np.float32))
-        except Exception as error:  # noqa: BLE001 (onnxruntime raises its own types)
-            raise WLitePoseError(f"{self.path} fails on a {size}x{size} input ({type(error).__name__})") from None
+        """One blank input through the network, as tall as the model's input size and a step wider (frames are
+        rarely square): its outputs must be what the metadata says (a keypoint map per keypoint, finite, at the
+        strides given), or every frame would fail or be drawn in the wrong place."""
+        info = self.info
+        height, width = info.input_size, info.input_size + 32
+        heatmaps, tags = self.run(np.zeros((1, 3, height, width), np.float32))
         k = info.num_keypoints
         if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[0] != k or tags.shape[0] != k:
             raise WLitePoseError(
                 f"{self.path} outputs heatmaps {heatmaps.shape} and tags {tags.shape}, not the {k} keypoint maps "
                 "its metadata names"
             )
-        if heatmaps.shape[1] * info.heatmap_stride != tags.shape[1] * info.tag_stride:
-            raise WLitePoseError(
-                f"{self.path}'s metadata gives strides {info.heatmap_stride} (heatmaps) and {info.tag_stride} "
-                f"(tags), but its outputs are {heatmaps.shape[1]} and {tags.shape[1]} cells high"
-            )
+        for name, maps, stride in (("heatmaps", heatmaps, info.heatmap_stride), ("tags", tags, info.tag_stride)):
+            if maps.shape[1:] != (height // stride, width // stride):
+                raise WLitePoseError(
+                    f"{self.path}'s metadata gives its {name} a stride of {stride}, but on a {height}x{width} input "
+                    f"they are {maps.shape[1]}x{maps.shape[2]} cells, not {height // stride}x{width // stride}"
+                )
+        if not (np.isfinite(heatmaps).all() and np.isfinite(tags).all()):
+            raise WLitePoseError(f"{self.path} outputs numbers that are not finite (NaN): its weights are broken")
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob})
+        try:
+            heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob})
+        except Exception as error:  # noqa: BLE001 (onnxruntime raises its own types)
+            size = f"{blob.shape[2]}x{blob.shape[3]}"
+            raise WLitePoseError(f"{self.path} fails on a {size} input ({_runtime_message(error)})") from None
         return heatmaps[0], tags[0]
+
+
+def _check_input(path: Path, image) -> None:
+    """The input ``image`` as the runtime feeds it: float32 N x 3 x H x W, any H and W (frames are letterboxed
+    to the size asked for, keeping their shape)."""
+    shape = list(image.shape)
+    if image.type != "tensor(float)" or len(shape) != 4 or isinstance(shape[1], int) and shape[1] != 3:
+        raise WLitePoseError(
+            f"{path}'s input 'image' is {image.type} {shape}, not float32 N x 3 x H x W (export it with `wlitepose "
+            "export`)"
+        )
+    if isinstance(shape[2], int) or isinstance(shape[3], int):
+        raise WLitePoseError(
+            f"{path} takes only {shape[2]}x{shape[3]} images; export it with a dynamic height and width "
+            "(`wlitepose export` does)"
+        )

@@ -107,10 +107,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check_size(size: int) -> None:
+    from core.preprocess import MAX_INPUT_SIZE
     from models.errors import ModelError
 
-    if size <= 0 or size % 32:
-        raise ModelError(f"input size must be a positive multiple of 32, got {size}")
+    if size <= 0 or size % 32 or size > MAX_INPUT_SIZE:  # larger: the check's own input took 23 GB and was killed
+        raise ModelError(f"input size must be a positive multiple of 32 up to {MAX_INPUT_SIZE}, got {size}")
 
 
 def _check_out(out: Path, checkpoint: str | None) -> None:

@@ -45,7 +45,8 @@ def model_path(tmp_path_factory) -> Path:
 
 
 def write_painted_model(path: Path, heatmaps: np.ndarray, tags: np.ndarray, metadata: dict[str, str]) -> Path:
-    """An ONNX file that ignores its image and returns fixed maps (perfect outputs for a known input size)."""
+    """An ONNX file that ignores its image and returns fixed maps (perfect outputs for a known input size). As a
+    network's, its outputs follow the input's size, at strides 2 and 4: the maps, cut or padded with zeros."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -53,22 +54,41 @@ def write_painted_model(path: Path, heatmaps: np.ndarray, tags: np.ndarray, meta
     nodes = [
         helper.make_node("ReduceSum", ["image"], ["total"], keepdims=1),
         helper.make_node("Mul", ["total", "zero"], ["nothing"]),  # keeps the image as a real input
-        helper.make_node("Add", ["hm_const", "nothing"], ["heatmaps"]),
-        helper.make_node("Add", ["tag_const", "nothing"], ["tags"]),
+        helper.make_node("Shape", ["image"], ["image_shape"]),
+        helper.make_node("Slice", ["image_shape", "two", "four"], ["image_hw"]),
     ]
+    constants = [
+        numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
+        numpy_helper.from_array(np.array([2], np.int64), "two"),
+        numpy_helper.from_array(np.array([4], np.int64), "four"),
+        numpy_helper.from_array(np.zeros(2, np.int64), "no_growth"),
+        numpy_helper.from_array(np.zeros(6, np.int64), "no_pads"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "hw_axes"),
+    ]
+    for name, maps, stride in (("heatmaps", heatmaps, 2), ("tags", tags, 4)):
+        constants += [
+            numpy_helper.from_array(maps[None].astype(np.float32), f"{name}_const"),
+            numpy_helper.from_array(np.array(maps.shape[1:], np.int64), f"{name}_hw"),
+            numpy_helper.from_array(np.array([stride], np.int64), f"{name}_stride"),
+        ]
+        nodes += [
+            helper.make_node("Div", ["image_hw", f"{name}_stride"], [f"{name}_want"]),
+            helper.make_node("Sub", [f"{name}_want", f"{name}_hw"], [f"{name}_short"]),
+            helper.make_node("Max", [f"{name}_short", "no_growth"], [f"{name}_growth"]),
+            helper.make_node("Concat", ["no_pads", f"{name}_growth"], [f"{name}_pads"], axis=0),
+            helper.make_node("Pad", [f"{name}_const", f"{name}_pads"], [f"{name}_padded"]),
+            helper.make_node("Slice", [f"{name}_padded", "no_growth", f"{name}_want", "hw_axes"], [f"{name}_cut"]),
+            helper.make_node("Add", [f"{name}_cut", "nothing"], [name]),
+        ]
     graph = helper.make_graph(
         nodes,
         "painted",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
         [
-            helper.make_tensor_value_info("heatmaps", TensorProto.FLOAT, [1, k, *heatmaps.shape[1:]]),
-            helper.make_tensor_value_info("tags", TensorProto.FLOAT, [1, k, *tags.shape[1:]]),
+            helper.make_tensor_value_info("heatmaps", TensorProto.FLOAT, [1, k, "h2", "w2"]),
+            helper.make_tensor_value_info("tags", TensorProto.FLOAT, [1, k, "h4", "w4"]),
         ],
-        [
-            numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
-            numpy_helper.from_array(heatmaps[None].astype(np.float32), "hm_const"),
-            numpy_helper.from_array(tags[None].astype(np.float32), "tag_const"),
-        ],
+        constants,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8

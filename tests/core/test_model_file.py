@@ -1,5 +1,7 @@
 """Model file metadata, provider choice and letterbox geometry."""
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -46,6 +48,27 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
     for key, value in (("heatmap_stride", "0"), ("input_size", "-5"), ("input_size", "100"), ("std", "[0.2, 0, 0.2]")):
         with pytest.raises(WLitePoseError, match="impossible metadata"):
             parse_metadata({**coco_metadata, key: value}, "m.onnx")
+    with pytest.raises(WLitePoseError, match="impossible metadata"):  # a 4096 input ran, where --size stops at 2048
+        parse_metadata({**coco_metadata, "input_size": "4096"}, "m.onnx")
+
+
+def test_metadata_that_would_be_read_as_something_else_is_refused(coco_metadata):
+    """Each of these was accepted: an empty CSV, a traceback in the tracker, ambiguous columns, or a guess."""
+    for key, value, message in (
+        ("mean", "[NaN, 0.456, 0.406]", "mean is not a list of finite numbers"),
+        ("oks_sigmas", "[" + "0.1, " * 16 + "Infinity]", "oks_sigmas is not a list of finite numbers"),
+        ("keypoint_names", '"abcdefghijklmnopq"', "keypoint_names is not a list of names"),
+        ("keypoint_names", json.dumps(["nose"] * 17), "it names the keypoint nose twice"),
+        ("skeleton", "[[0, 1.7]]", "skeleton is not a list of pairs of whole numbers"),
+        (
+            "flip_map",
+            json.dumps([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15.5]),
+            "flip_map is not a list of whole",
+        ),
+        ("trained", "True", "trained is neither true nor false"),
+    ):
+        with pytest.raises(WLitePoseError, match=f"malformed WLitePose metadata \\({message}"):
+            parse_metadata({**coco_metadata, key: value}, "m.onnx")
 
 
 @pytest.mark.parametrize("size", [(768, 576), (300, 500), (1000, 90)])
@@ -73,7 +96,27 @@ def test_letterbox_keeps_aspect_and_maps_points_back(size):
 def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_path, coco_metadata, painted_model):
     heatmaps, tags = np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32)
     PoseModel(painted_model(tmp_path / "ok.onnx", heatmaps, tags, coco_metadata))  # as the metadata says
-    with pytest.raises(WLitePoseError, match=r"outputs heatmaps \(5, 96, 128\) .* not the 17 keypoint maps"):
+    with pytest.raises(WLitePoseError, match=r"outputs heatmaps \(5, 128, 144\) .* not the 17 keypoint maps"):
         PoseModel(painted_model(tmp_path / "k5.onnx", heatmaps[:5], tags[:5], coco_metadata))
-    with pytest.raises(WLitePoseError, match="strides 8 .* and 4 .* outputs are 96 and 48 cells high"):
+    with pytest.raises(WLitePoseError, match="heatmaps a stride of 8, but on a 256x288 input they are 128x144 cells"):
         PoseModel(painted_model(tmp_path / "s8.onnx", heatmaps, tags, {**coco_metadata, "heatmap_stride": "8"}))
+    # strides in the right ratio but wrong: every joint was placed twice as far from the corner, without a word
+    doubled = {**coco_metadata, "heatmap_stride": "4", "tag_stride": "8"}
+    with pytest.raises(WLitePoseError, match="heatmaps a stride of 4"):
+        PoseModel(painted_model(tmp_path / "s48.onnx", heatmaps, tags, doubled))
+    broken = heatmaps.copy()
+    broken[3, 10, 10] = np.nan  # a NaN weight: every frame found nobody, and the run said nothing
+    with pytest.raises(WLitePoseError, match="not finite"):
+        PoseModel(painted_model(tmp_path / "nan.onnx", broken, tags, coco_metadata))
+
+
+def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, model_path):
+    """torch.onnx.export without dynamic axes: it loaded, then failed on the first letterboxed frame (traceback)."""
+    import onnx
+
+    proto = onnx.load(str(model_path))
+    for axis in (2, 3):
+        proto.graph.input[0].type.tensor_type.shape.dim[axis].dim_value = 256
+    onnx.save(proto, str(tmp_path / "fixed.onnx"))
+    with pytest.raises(WLitePoseError, match="takes only 256x256 images; export it with a dynamic height and width"):
+        PoseModel(tmp_path / "fixed.onnx")
