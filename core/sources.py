@@ -38,6 +38,8 @@ MIXED_SIZES_NOTE = (
     "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
     "resolution and PoseC3D's img_shape are the first image's"
 )
+PLAYLIST_SUFFIXES = (".m3u8", ".mpd")  # HLS and DASH, whose frames come a segment at a time
+PLAYLIST_CATCH_UP_S = 1.0  # a playlist read late (a slow network) catches up on at most this much at full speed
 STREAM_TIMEOUT_MS = 4000  # opening or reading a stream URL gives up after this (FFmpeg's default is 30 s)
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
@@ -314,14 +316,23 @@ class LiveSource(FrameSource):
         self._last_delivered = -1  # the index of the newest frame handed out
         self._handed_at = time.monotonic()  # when it was (silence is counted from then)
         self._stopped = False
+        # a live playlist (HLS, DASH) arrives a segment of seconds at a time, which FFmpeg decodes at once: its
+        # frames are read out at the stream's rate, or all but each segment's last would be skipped as stale
+        playlist = isinstance(target, str) and urlsplit(target).path.lower().endswith(PLAYLIST_SUFFIXES)
+        self._pace_s = 1.0 / self.fps if playlist else 0.0
         self._thread = threading.Thread(target=self._read_loop, name=f"source:{spec}", daemon=True)
         self._thread.start()
 
     def _read_loop(self) -> None:
         """Runs until closed or the stream ends, then releases the capture: here, never while a read is
         still waiting on a stream that hangs (releasing it then from another thread crashes)."""
+        due = time.monotonic()  # when the next frame of a playlist is to be handed on
         try:
             while not self._stopped:
+                if self._pace_s:
+                    due = max(due + self._pace_s, time.monotonic() - PLAYLIST_CATCH_UP_S)
+                    with self._cond:
+                        self._cond.wait_for(lambda: self._stopped, max(0.0, due - time.monotonic()))
                 try:
                     ok, image = self._cap.read()
                 except cv2.error:  # a backend that raises rather than returning False

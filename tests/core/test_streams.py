@@ -25,18 +25,28 @@ from core.sources import open_source, source_name, without_password
 @pytest.fixture
 def server(tmp_path):
     clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    for index in range(12):
-        writer.write(np.full((48, 64, 3), 20 * index, np.uint8))
-    writer.release()
-    running, base = serve(clip)
+    _write(clip, "MJPG", range(12))
+    segments = []  # a live HLS stream's: one second each, at 10 fps
+    for number in range(4):
+        _write(tmp_path / f"seg{number}.ts", "mp4v", range(10 * number, 10 * number + 10))
+        segments.append((tmp_path / f"seg{number}.ts").read_bytes())
+    running, base = serve(clip, segments)
     yield base
     running.shutdown()
+
+
+def _write(path: Path, codec: str, frames) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), 10, (64, 48))
+    for index in frames:
+        writer.write(np.full((48, 64, 3), 6 * index % 250, np.uint8))
+    writer.release()
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     video: bytes = b""
+    segments: list[bytes] = []
+    started = 0.0
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -44,12 +54,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         address = urlsplit(self.path)
         if address.path == "/clip.avi":
-            self.send_response(200)
-            self.send_header("Content-Type", "video/x-msvideo")
-            self.send_header("Content-Length", str(len(self.video)))
-            self.end_headers()
-            self.wfile.write(self.video)
-            return
+            return self._send("video/x-msvideo", self.video)
+        if address.path == "/live.m3u8":  # the newest three segments, one more each second, as a live server lists
+            newest = int(time.monotonic() - self.started)
+            lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:1", f"#EXT-X-MEDIA-SEQUENCE:{newest}"]
+            for number in range(newest, newest + 3):
+                lines += ["#EXT-X-DISCONTINUITY", "#EXTINF:1.0,", f"seg{number % len(self.segments)}.ts"]
+            return self._send("application/vnd.apple.mpegurl", "\n".join(lines[:4] + lines[5:]).encode() + b"\n")
+        if address.path.startswith("/seg"):
+            return self._send("video/mp2t", self.segments[int(address.path[4:].split(".")[0])])
         query = {key: float(values[0]) for key, values in parse_qs(address.query).items()}
         self.send_response(200)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
@@ -65,11 +78,20 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the reader went away
             pass
 
+    def _send(self, kind: str, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-def serve(video: Path):
+
+def serve(video: Path, segments: list[bytes]):
     """(server, base URL); ``server.shutdown()`` stops it. ``/clip.avi`` is ``video``; ``/live.mjpg?frames=N&fps=R``
-    the camera stream."""
-    handler = type("Handler", (_Handler,), {"video": video.read_bytes()})
+    the camera stream; ``/live.m3u8`` a live HLS stream of ``segments``, played from the server's start."""
+    handler = type(
+        "Handler", (_Handler,), {"video": video.read_bytes(), "segments": segments, "started": time.monotonic()}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -82,6 +104,20 @@ def test_a_video_file_by_url_gives_every_frame_at_its_own_time(server):
         frames = [(frame.index, frame.timestamp_s) for frame in source]
         assert not source.is_live and source.frame_count == 12 and source.fps == 10
     assert frames == [(i, pytest.approx(i / 10)) for i in range(12)]
+
+
+def test_a_live_hls_stream_is_read_at_its_own_rate_not_a_segment_at_once(server):
+    """FFmpeg decodes each segment as it arrives: read as a camera, every frame but a segment's last was skipped as
+    stale (one frame a second of a 10 fps stream) and the frames kept were timed in bursts."""
+    with open_source(f"{server}/live.m3u8") as source:
+        times = []
+        for frame in source:  # a consumer that keeps up
+            times.append(frame.timestamp_s)
+            if len(times) == 25:
+                break
+        assert source.is_live and source.skipped == 0
+    gaps = np.diff(times)
+    assert np.median(gaps) == pytest.approx(0.1, abs=0.02) and gaps.max() < 0.5
 
 
 def test_a_stream_that_ends_is_a_warning_a_batch_summary_repeats(server, tmp_path, model_path, capsys):
