@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import itertools
 import logging
+import math
 import os
 import re
 import sys
@@ -33,6 +34,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".ti
 IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
+MAX_BAD_FRAMES = 32  # a video file's frames that cannot be decoded, passed over in a row before it counts as ended
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
 MIXED_SIZES_NOTE = (
     "the images differ in size: keypoints are in each image's own pixels, while the CSV sidecar's "
@@ -110,8 +112,10 @@ class FrameSource:
 
 
 class VideoFileSource(FrameSource):
-    """A video file, every frame in order, timed by its frame rate; also one served over the network (an http
-    URL of a file, a recorded HLS playlist), given as its ``opened`` capture and first frame."""
+    """A video file, every frame in order, timed by its frame rate, or by the file's own time stamps once they
+    depart from it (a variable-rate file: a phone in low light, a screen recording); also one served over the
+    network (an http URL of a file, a recorded HLS playlist), given as its ``opened`` capture and first frame.
+    A frame that cannot be decoded is passed over (its index left out), up to MAX_BAD_FRAMES in a row."""
 
     def __init__(self, path: Path | str, opened: tuple[cv2.VideoCapture, np.ndarray] | None = None) -> None:
         self.spec = str(path)
@@ -121,9 +125,14 @@ class VideoFileSource(FrameSource):
             if path.stat().st_size == 0:
                 raise WLitePoseError(f"video file {path} is empty")
             self._cap = cv2.VideoCapture(opencv_name(path))
-            ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+            first, failed = None, 0
+            while first is None and failed < MAX_BAD_FRAMES and self._cap.isOpened():  # the first may be damaged
+                ok, image = self._cap.read()
+                first, failed = (image, failed) if ok else (None, failed + 1)
+                if not ok and failed >= self._cap.get(cv2.CAP_PROP_FRAME_COUNT):
+                    break
             fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
-            if not ok or fourcc.strip("\0 ").lower() in TEXT_CODECS:
+            if first is None or fourcc.strip("\0 ").lower() in TEXT_CODECS:
                 self._cap.release()
                 raise WLitePoseError(f"{path} is not a readable video")
         self.size = (first.shape[1], first.shape[0])
@@ -137,8 +146,25 @@ class VideoFileSource(FrameSource):
         )
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
-        self._next = 0
+        self.variable_rate = False  # the file's time stamps have departed from index / fps
+        self._next = 0 if opened is not None else failed  # the first frames, if they could not be decoded
+        self.bad_frames: list[int] = list(range(self._next))  # indices of frames that could not be decoded
         self._pending: np.ndarray | None = first
+        self._pending_time = self._stamp()
+
+    def _stamp(self) -> float | None:
+        """The time stamp (s) of the frame just read, as the file gives it; None if it gives none."""
+        ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        return ms / 1000.0 if math.isfinite(ms) and ms >= 0 else None
+
+    def _time(self, index: int, stamp: float | None) -> float:
+        """A frame's time: index / fps, unless the file's stamps have departed from it by half a frame (not where
+        the header's rate was beyond belief, and 30 fps stands in for it)."""
+        if stamp is None or self._fps_note:
+            return index / self.fps
+        if not self.variable_rate and abs(stamp - index / self.fps) > 0.5 / self.fps:
+            self.variable_rate = True
+        return stamp if self.variable_rate else index / self.fps
 
     def seek(self, index: int) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
@@ -154,18 +180,35 @@ class VideoFileSource(FrameSource):
         return skipped
 
     def __iter__(self) -> Iterator[Frame]:
+        failed = 0  # reads failed in a row: frames that cannot be decoded if one after them can, else the end
         while True:
             if self._pending is not None:
-                image, self._pending = self._pending, None
+                image, self._pending, stamp = self._pending, None, self._pending_time
             else:
                 ok, image = self._cap.read()
                 if not ok:
+                    left = self.frame_count is not None and self._next + failed < self.frame_count - 1
+                    if left and failed < MAX_BAD_FRAMES:
+                        failed += 1
+                        continue
                     return
+                stamp = self._stamp()
+            self.bad_frames += range(self._next, self._next + failed)
+            self._next += failed
+            failed = 0
             index, self._next = self._next, self._next + 1
-            yield Frame(index, index / self.fps, image)
+            yield Frame(index, self._time(index, stamp), image)
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
-        return super().end_notes(frames_read, frames_due, outputs) + ([self._fps_note] if self._fps_note else [])
+        notes = super().end_notes(frames_read + len(self.bad_frames), frames_due, outputs)
+        if self.bad_frames:
+            shown = ", ".join(map(str, self.bad_frames[:5])) + (", …" if len(self.bad_frames) > 5 else "")
+            notes.append(f"{len(self.bad_frames)} frames could not be decoded and were passed over ({shown})")
+        if self.variable_rate:
+            notes.append(
+                f"the file's frame rate varies: frames were timed by its own time stamps ({self.fps:g} fps on average)"
+            )
+        return notes + ([self._fps_note] if self._fps_note else [])
 
     def close(self) -> None:
         self._cap.release()
@@ -399,7 +442,10 @@ def ended_early(frames_read: int, frame_count: int | None) -> str | None:
     """The warning for a video file that ended before the frame count its header gives (None if it did not;
     OpenCV's count may be one off), e.g. a file cut short while being copied."""
     if frame_count and frames_read < frame_count - 1:
-        return f"the video ended after {frames_read} of its {frame_count} frames (the file may be damaged or cut short)"
+        return (
+            f"the video ended after {frames_read} of the {frame_count} frames its header counts (the file may be "
+            "damaged or cut short, or an edit list leaves some out)"
+        )
     return None
 
 

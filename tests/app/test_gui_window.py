@@ -305,7 +305,7 @@ def test_a_video_cut_short_says_so_when_it_ends(qtbot, window, video, tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])
     window.open_source(str(cut))
     qtbot.waitUntil(lambda: window.last_error != "", timeout=20000)
-    assert "ended after" in window.last_error and "of its 8 frames" in window.last_error
+    assert "ended after" in window.last_error and "of the 8 frames its header counts" in window.last_error
 
 
 def test_the_network_runs_off_the_gui_thread_and_the_event_loop_keeps_turning(qtbot, window, video, monkeypatch):

@@ -376,7 +376,7 @@ def test_a_video_cut_short_is_tracked_to_its_end_with_a_warning(cli, model_path,
     assert rc == 0, err
     written = json.loads((tmp_path / "k.csv.json").read_text())["frames_written"]
     assert 0 < written < 8
-    assert f"ended after {written} of its 8 frames" in err
+    assert f"ended after {written} of the 8 frames its header counts" in err
 
 
 def _touch(path, data: bytes):

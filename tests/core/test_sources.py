@@ -1,6 +1,7 @@
 """Frame sources: files deliver every frame with its timestamp; live sources keep only the newest frame."""
 
 import os
+import struct
 import threading
 import time
 from types import SimpleNamespace
@@ -308,3 +309,70 @@ def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_
         assert [f.index for f in source] == [1] and source.skipped_notes() == [
             f"skipped {folder / 'a_huge.png'}: it cannot be read as an image"
         ]
+
+
+def _variable_rate(path, hold: int) -> None:
+    """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
+    stts, rewritten; its edit list, which would end the track at the old length, blanked)."""
+    data = bytearray(path.read_bytes())
+    chain = []
+
+    def find(start: int, end: int, names: list[bytes]) -> int:
+        while start < end:
+            size, kind = struct.unpack(">I4s", data[start : start + 8])
+            if kind == names[0]:
+                chain.append(start)
+                return start if len(names) == 1 else find(start + 8, start + size, names[1:])
+            start += size
+        raise ValueError(names)
+
+    stts = find(0, len(data), [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"])
+    assert data.find(b"mdat") < chain[0]  # the index after the media: no chunk offset moves
+    size, _, _, entries, count, delta = struct.unpack(">I4sIIII", data[stts : stts + 24])
+    assert entries == 1
+    body = struct.pack(">II", 0, count) + b"".join(
+        struct.pack(">II", 1, delta * (20 if i == hold else 1)) for i in range(count)
+    )
+    for offset in chain[:-1]:
+        struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + 8 + len(body) - size)
+    data[stts : stts + size] = struct.pack(">I4s", 8 + len(body), b"stts") + body
+    edits = data.find(b"edts")
+    data[edits : edits + 4] = b"free"
+    path.write_bytes(data)
+
+
+def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
+    """A screen recording holding one frame 2 s: time_s was index / the average rate, 1.4 s off after the hold."""
+    path = tmp_path / "screen.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for index in range(20):
+        writer.write(np.full((48, 64, 3), 12 * index, np.uint8))
+    writer.release()
+    _variable_rate(path, hold=9)
+    with open_source(str(path)) as source:
+        times = [frame.timestamp_s for frame in source]
+        notes = source.end_notes(len(times), source.frame_count)
+    assert times[2:10] == pytest.approx([i / 10 for i in range(2, 10)]) and times[-1] == pytest.approx(3.8)
+    assert times[10] == pytest.approx(2.9) and any("frame rate varies" in note for note in notes)
+
+
+def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
+    """A damaged first frame refused the whole file; one in the middle ended it there."""
+    path = tmp_path / "damaged.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for index in range(12):
+        writer.write(np.full((24, 32, 3), 20 * index, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
+    for k in (0, 1, 5):
+        end = data.index(b"\xff\xd9", starts[k]) + 2
+        data[starts[k] : end] = bytes(end - starts[k])
+    path.write_bytes(data)
+    with open_source(str(path)) as source:
+        frames = [(frame.index, frame.timestamp_s) for frame in source]
+        notes = source.end_notes(len(frames), source.frame_count)
+    assert [index for index, _ in frames] == [2, 3, 4, 6, 7, 8, 9, 10, 11]
+    assert frames[0][1] == pytest.approx(0.2) and notes == [
+        "3 frames could not be decoded and were passed over (0, 1, 5)"
+    ]
