@@ -53,12 +53,59 @@ def load_annotations(annotations_path: str | Path) -> dict:
     for image in images:
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
-    for ann in annotations:
+    check_image_ids(images, annotations_path)
+    people = {c["id"] for c in categories if isinstance(c, dict) and c.get("keypoints")} | {category}
+    for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
+        ann["id"] = number  # pycocotools keeps one person per id: two files merged would share them
+        if ann.get("category_id", category) in people:  # people of every keypoint category are scored, as trained
+            ann["category_id"] = category
     listed = {image["id"] for image in images}
     if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] and ann["image_id"] in listed for ann in annotations):
         raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
     return data
+
+
+def check_image_ids(images: list, source) -> None:
+    """WLitePoseError if two of ``images`` share an id (two files merged: one image's people would be paired
+    with the other's pixels) or the ids mix numbers and text."""
+    ids = [image["id"] for image in images]
+    seen: set = set()
+    twice = next((i for i in ids if i in seen or seen.add(i)), None)
+    if twice is not None:
+        raise WLitePoseError(f"{source} lists the image id {twice!r} twice; give each image its own id")
+    if len({isinstance(i, str) for i in ids}) > 1:
+        raise WLitePoseError(f"{source} mixes image ids that are numbers with ids that are text; use one kind")
+
+
+def check_mask_size(ann: dict, width: int, height: int, source) -> None:
+    """WLitePoseError if ``ann``'s segmentation is a mask (RLE) of another size than its image, ``width`` x
+    ``height`` (made before the images were resized): it would stretch, or fail, over the image."""
+    mask = ann.get("segmentation")
+    if isinstance(mask, dict) and list(mask.get("size", (height, width))) != [height, width]:
+        raise WLitePoseError(
+            f"{source}: the region of annotation {ann.get('id')} is a mask of {mask['size'][1]}x{mask['size'][0]} "
+            f"on an image of {width}x{height}: it was made for another size"
+        )
+
+
+def read_labelled_image(path: Path, info: dict) -> np.ndarray:
+    """The image of ``info`` (an annotation file's entry) as its labels see it: a phone photo's stored pixels
+    when the file's width and height are those (its EXIF rotation is not applied then); WLitePoseError if the
+    image is missing or unreadable, or of another size than the file says (resized after labelling)."""
+    image = read_image(path)
+    if image is None:
+        raise WLitePoseError(f"image {path} is missing or unreadable")
+    size = (info.get("width"), info.get("height"))
+    if not all(isinstance(side, int) and side > 0 for side in size) or image.shape[1::-1] == size:
+        return image
+    stored = read_image(path, apply_orientation=False)
+    if stored is not None and stored.shape[1::-1] == size:
+        return stored
+    raise WLitePoseError(
+        f"image {path} is {image.shape[1]}x{image.shape[0]}, but its annotations say {size[0]}x{size[1]}: "
+        "its labels would not fall on its people (was it resized after labelling?)"
+    )
 
 
 def keypoint_category(data: dict) -> int | str:
@@ -126,7 +173,8 @@ def _normalise(ann, k: int, source) -> None:
         raise WLitePoseError(f"{source}: {error}") from None
     ann["keypoints"] = keypoints.ravel().tolist()  # what pycocotools reads: numbers only
     labelled = keypoints[keypoints[:, 2] > 0]
-    ann.setdefault("num_keypoints", len(labelled))
+    if not isinstance(ann.get("num_keypoints"), int) or (ann["num_keypoints"] > 0) != (len(labelled) > 0):
+        ann["num_keypoints"] = len(labelled)  # scored as trained: a person with labelled joints, or not
     if "bbox" not in ann:
         if not len(labelled):
             raise WLitePoseError(f"{source}: annotation {ann.get('id')} has neither a bbox nor a labelled keypoint")
@@ -134,6 +182,10 @@ def _normalise(ann, k: int, source) -> None:
         ann["bbox"] = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
     if "area" not in ann:
         ann["area"] = SEGMENT_SHARE * float(ann["bbox"][2] * ann["bbox"][3])
+    if ann["num_keypoints"] and not ann["iscrowd"] and not ann["area"] > 0:  # OKS divides by it
+        raise WLitePoseError(
+            f"{source}: annotation {ann.get('id')} has an area of 0, so no pose could match it; give it a bbox or area"
+        )
 
 
 def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> dict[str, float]:
@@ -225,10 +277,7 @@ def predict_dataset(model: PoseModel, data: dict, images_dir: str | Path, input_
     category = keypoint_category(data)
     results: list[dict] = []
     for image_info in data["images"]:
-        path = Path(images_dir) / image_info["file_name"]
-        image = read_image(path)
-        if image is None:
-            raise WLitePoseError(f"image {path} is missing or unreadable")
+        image = read_labelled_image(Path(images_dir) / image_info["file_name"], image_info)
         poses = pipeline.process(image, 0.0).poses
         results += coco_results(image_info["id"], poses, category)
     return results

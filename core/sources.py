@@ -291,15 +291,17 @@ class ImageFolderSource(FrameSource):
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 
-def read_image(path: str | Path) -> np.ndarray | None:
-    """An image file as BGR uint8 (EXIF orientation applied), or None when it cannot be read. Read by Python and
-    decoded from memory, so a name OpenCV cannot take (not valid UTF-8: copied from an old archive) reads too."""
+def read_image(path: str | Path, apply_orientation: bool = True) -> np.ndarray | None:
+    """An image file as BGR uint8 (EXIF orientation applied unless ``apply_orientation`` is off), or None when it
+    cannot be read. Read by Python and decoded from memory, so a name OpenCV cannot take (not valid UTF-8: copied
+    from an old archive) reads too."""
     try:
         data = np.fromfile(path, np.uint8)
     except (OSError, ValueError):  # missing, a folder, a dangling link, unreadable
         return None
     try:
-        return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        flags = cv2.IMREAD_COLOR if apply_orientation else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+        return cv2.imdecode(data, flags) if data.size else None
     except cv2.error:  # a header beyond OpenCV's limit (CV_IO_MAX_IMAGE_PIXELS, about a gigapixel)
         return None
 

@@ -18,8 +18,14 @@ import torch
 from torch.utils.data import Dataset
 
 from core.errors import WLitePoseError
-from core.evaluation import check_images, check_keypoint_order, keypoint_values
-from core.sources import read_image
+from core.evaluation import (
+    check_image_ids,
+    check_images,
+    check_keypoint_order,
+    check_mask_size,
+    keypoint_values,
+    read_labelled_image,
+)
 from models.export import MEAN, STD
 from models.schemas import KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
@@ -79,8 +85,9 @@ class KeypointDataset(Dataset):
         try:
             # a file with other categories too (cars, say): only the keypoint category's annotations count
             keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}
-            if keypoint_categories:
-                anns = [a for a in anns if a.get("category_id") in keypoint_categories]
+            if keypoint_categories:  # an annotation without a category is a person (as `eval` scores it)
+                anns = [a for a in anns if a.get("category_id", next(iter(keypoint_categories))) in keypoint_categories]
+            check_image_ids(images, annotations)
             self.items = self._index(images, anns, schema, source_weights or {})
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
@@ -131,14 +138,12 @@ class KeypointDataset(Dataset):
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(image BGR, keypoints (N, K, 3), person weights (N,), valid mask (H, W)) before augmentation."""
         info, people, ignore = self.items[index]
-        path = self.images_dir / info["file_name"]
-        image = read_image(path)
-        if image is None:
-            raise WLitePoseError(f"image {path} is missing or unreadable")
+        image = read_labelled_image(self.images_dir / info["file_name"], info)
         h, w = image.shape[:2]
         valid = np.ones((h, w), np.uint8)
         for ann in ignore:
             seg = ann.get("segmentation")
+            check_mask_size(ann, w, h, self.annotations)
             if seg:
                 valid &= 1 - _polygon_mask(seg, w, h)
             elif ann.get("bbox") is not None:

@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.evaluation import check_images
-from core.sources import read_image
+from core.evaluation import check_image_ids, check_images, check_mask_size, read_labelled_image
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -76,6 +75,7 @@ def shrink_dataset(
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
+    check_image_ids(infos, annotations)
     twins = sorted(name for name, count in Counter(name.casefold() for name in names).items() if count > 1)
     if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
@@ -87,9 +87,7 @@ def shrink_dataset(
     new_infos, new_anns, read, written = [], [], 0, 0
     for info, name, image_id in zip(infos, names, ids, strict=True):
         source = images / info["file_name"]
-        image = read_image(source)
-        if image is None:
-            raise WLitePoseError(f"image {source} is missing or unreadable")
+        image = read_labelled_image(source, info)  # its stored pixels, if those are what was labelled
         h, w = image.shape[:2]
         factor = min(1.0, side / max(h, w))
         if factor < 1.0:
@@ -106,6 +104,7 @@ def shrink_dataset(
         new_infos.append({**info, "file_name": name, "width": width, "height": height})
         fx, fy = width / w, height / h
         for ann in by_image.get(image_id, []):
+            check_mask_size(ann, w, h, annotations)
             try:
                 new_anns.append(_scale_annotation(ann, fx, fy, width, height))
             except (ValueError, TypeError, KeyError, AttributeError) as error:

@@ -1,12 +1,21 @@
 """OKS evaluation: ground truth scored as results gives AP 1 (COCO-17 and CrowdPose-14 with their sigmas)."""
 
 import json
+import struct
 
+import cv2
 import numpy as np
 import pytest
 
 from core.errors import WLitePoseError
-from core.evaluation import CROWD_SPLITS, SEGMENT_SHARE, STAT_NAMES, coco_evaluate, evaluate_model
+from core.evaluation import (
+    CROWD_SPLITS,
+    SEGMENT_SHARE,
+    STAT_NAMES,
+    coco_evaluate,
+    evaluate_model,
+    read_labelled_image,
+)
 from core.session import PoseModel
 
 COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107]
@@ -143,3 +152,85 @@ def test_keypoint_values_take_unlabelled_joints_without_a_position_and_say_what_
         keypoint_values([float("nan"), 1, 2, 5, 6, 2], 2, 7)
     with pytest.raises(ValueError, match="annotation 7 has a keypoint whose visibility v is not a number"):
         keypoint_values([None, None, None, 5, 6, 2], 2, 7)
+
+
+def _val_copy(shared_data, tmp_path, change) -> tuple:
+    """The dev set's annotations changed by ``change(data)``, written to tmp_path; (path, the unchanged truth as
+    results, every detection filed under the keypoint category as `eval` files a model's)."""
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    truth = [{**r, "category_id": 1} for r in _truth_as_results(shared_data / "val" / "annotations.json")]
+    change(data)
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(data))
+    return path, truth
+
+
+def _merged_ids(data):
+    for ann in data["annotations"]:
+        ann["id"] = 7  # two files merged: each numbered its people from 1
+
+
+def _second_category(data):
+    data["categories"].append({**data["categories"][0], "id": 2, "name": "person_b"})
+    for ann in data["annotations"][::2]:
+        ann["category_id"] = 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _merged_ids,
+        lambda d: [a.pop("id") for a in d["annotations"]],
+        lambda d: [a.pop("category_id") for a in d["annotations"]],
+        _second_category,
+    ],
+)
+def test_people_of_merged_or_hand_made_files_are_each_scored(shared_data, tmp_path, change):
+    """pycocotools keeps one person per annotation id (AP 0.44 for the truth itself), raised KeyError without an
+    id or category, and scored only the first of two keypoint categories (training takes both)."""
+    path, truth = _val_copy(shared_data, tmp_path, change)
+    assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
+def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(shared_data, tmp_path):
+    """Labelled joints with num_keypoints 0 made the person one eval ignores (training trains on them)."""
+    path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(num_keypoints=0))
+    first = json.loads((shared_data / "val" / "annotations.json").read_text())["annotations"][0]
+    missed = [r for r in truth if r["keypoints"] != first["keypoints"]]
+    assert coco_evaluate(missed, path, COCO_SIGMAS)["AR"] < 1.0
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
+        (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
+        (lambda d: d["annotations"][0].update(bbox=[5, 5, 10, 0]) or d["annotations"][0].pop("area"), "an area of 0"),
+    ],
+)
+def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):
+    path, _ = _val_copy(shared_data, tmp_path, change)
+    with pytest.raises(WLitePoseError, match=words):
+        coco_evaluate([], path, COCO_SIGMAS)
+
+
+def _with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """A JPEG with an EXIF segment holding only an orientation tag (as a phone writes for a turned camera)."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01" + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + bytes(4)
+    app1 = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+
+
+def test_an_image_is_read_as_its_labels_see_it(tmp_path):
+    """A phone photo labelled as stored was read turned by its EXIF tag, its labels falling elsewhere; an image
+    resized after labelling had every label at twice its place."""
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, :8] = 255  # a bright left edge: where it ends up tells the orientation
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(_with_orientation(cv2.imencode(".jpg", image)[1].tobytes(), 6))
+    stored = read_labelled_image(path, {"width": 64, "height": 32})
+    assert stored.shape[:2] == (32, 64) and stored[:, :8].mean() > 200
+    assert read_labelled_image(path, {"width": 32, "height": 64}).shape[:2] == (64, 32)  # labelled as shown
+    assert read_labelled_image(path, {}).shape[:2] == (64, 32)  # no size given: as a viewer shows it
+    with pytest.raises(WLitePoseError, match="is 32x64, but its annotations say 128x64: .* resized after labelling"):
+        read_labelled_image(path, {"width": 128, "height": 64})

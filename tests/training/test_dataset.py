@@ -63,6 +63,11 @@ def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_dat
     assert region.sum() > 100 and valid[region].max() == 0 and valid[~region].mean() > 0.9
     assert len(keypoints) == sum(1 for a in anns if not a["iscrowd"] and a["num_keypoints"] > 0)
     assert np.all(np.isin(data[0]["mask_4"].numpy(), (0.0, 1.0)))
+    crowd["segmentation"] = {"size": [image["height"] * 2, image["width"] * 2], "counts": [0, 10]}  # made before
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))  # a resize
+    data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 256)
+    with pytest.raises(WLitePoseError, match=f"annotation {crowd['id']} is a mask of .* made for another size"):
+        data.load(0)  # was a numpy broadcast traceback, hours into a run
 
 
 def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(shared_data):
@@ -91,6 +96,7 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
         (lambda d: d["images"][0].pop("file_name"), "missing field 'file_name'"),
         (lambda d: d["annotations"][0].update(bbox=[1, 2, 3], iscrowd=1, segmentation=[]), "a bbox of 3 numbers"),
         (lambda d: d["images"][0].update(file_name="gone.jpg"), "1 images of .* are not in .*: gone.jpg"),
+        (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
     ],
 )
 def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, change, words):
