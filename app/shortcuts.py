@@ -45,8 +45,8 @@ _OWN_KEYS = (
     (QComboBox, {Qt.Key.Key_Space}),
     (QAbstractSlider, {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End}),
 )
-# keys that on a closed list box choose the item before or after the current one at once
-_STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+# keys that on a closed list box choose another item at once (Home and End go to the window: first, last frame)
+_STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
 def _plain(event) -> bool:

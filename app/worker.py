@@ -65,9 +65,9 @@ LIVE_POLL_S = 0.05  # the longest the worker waits for a live frame before it ru
 
 
 def to_qimage(image_bgr: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the BGR pixels (safe to hand to another thread), in the format a screen
-    paints without converting it first: converted here, on the worker's thread, not at every paint on the GUI
-    thread (1100x825 paints in 1.9 ms, not 3.1)."""
+    """A QImage of its own (safe to hand to another thread) of the BGR frame, in the screen's 32-bit RGB, which
+    is painted without converting it first: converted here, on the worker's thread, not at every paint on the
+    GUI thread (benchmarks/display.py: an 1100x825 paint takes half the time)."""
     image = np.ascontiguousarray(image_bgr)
     height, width = image.shape[:2]
     shared = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)

@@ -536,9 +536,8 @@ def without_password(spec: str) -> str:
         credentials, host = netloc.rpartition("@")[::2]
         rest = rest.replace(netloc, _masked(credentials) + "@" + host, 1)
     elif "@" in rest:  # a password with a "#", "/" or "?" typed as it is ends the address early: up to the last @
-        credentials, host = rest.rpartition("@")[::2]
-        if not re.match(r"[^:/?#]*:\d*(?:[/?#]|$)", credentials):  # not a host:port/path@... without credentials
-            rest = _masked(credentials) + "@" + host
+        credentials, host = rest.rpartition("@")[::2]  # (a host:port/path@... is masked too: better than a leak)
+        rest = _masked(credentials) + "@" + host
     before, question, query = rest.partition("?")
     if question:
         query, hash_, fragment = query.partition("#")

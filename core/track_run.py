@@ -157,7 +157,13 @@ def track_source(
     times, notes = StageTimes(), []
     try:
         model = pipeline.model
-        with open_source(spec, image_fps) as source:
+        try:
+            opened = open_source(spec, image_fps)
+        except WLitePoseError:
+            if stop.requested:  # Ctrl-C while a stream was opening, whose wait then ended in an error: a stop
+                return 0, []
+            raise
+        with opened as source:
             total = frames_due(source.frame_count, max_frames)
             rate = f"{source.fps:.1f}" if source.fps >= 1 else f"{source.fps:.2g}"  # a time-lapse's 0.001 too
             print(
@@ -197,8 +203,6 @@ def track_source(
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
         return times.frames, notes
     except WLitePoseError as error:
-        if stop.requested:  # Ctrl-C while a stream was opening, whose wait then ended in an error: a stop
-            return times.frames, []
         raise SourceFailed(str(error), times.frames) from None
 
 

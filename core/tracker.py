@@ -42,8 +42,10 @@ MAX_JITTER = 0.15
 # this much: trusting each detection fully, it extrapolated their jitter, and a still person 60 px tall
 # split into 6 IDs at smoothing 0. Below it the output blends from the raw detection (0) to the filter's.
 FILTER_MIN_SMOOTHING = 0.5
-# A track seen once may have moved this many person sizes a second (a runner, 3 heights a second).
+# A track seen once may have moved this many person sizes a second (a runner, 3 heights a second), over at
+# most NEWBORN_MAX_DT: frames seconds apart (a time-lapse) would let it take anyone in the picture.
 NEWBORN_SPEED = 8.0
+NEWBORN_MAX_DT = 0.1
 # ... and takes a detection whose keypoint box, centred on the track's, overlaps its own this much.
 NEWBORN_SHAPE_IOU = 0.5
 # Acceleration noise std, in person sizes per s^2.
@@ -67,7 +69,7 @@ class TrackerConfig:
     min_similarity: float = 0.1  # weaker matches (OKS or keypoint-box IoU, see step 2) are refused
     lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
-    joint_gate: float = 0.5  # a joint this many person sizes from its track's prediction is left out (0 = off)
+    joint_gate: float = 0.5  # a joint this many person sizes from where it was last seen is left out (0 = off)
     default_dt: float = 1 / 30  # a frame's time until the caller's clock has moved on (then: its pace)
 
 
@@ -263,7 +265,7 @@ class PoseTracker:
         shape_iou = inter / np.maximum(union, 1e-9)
         t_centre, d_centre = (track_boxes[:, :2] + track_boxes[:, 2:]) / 2, (boxes[:, :2] + boxes[:, 2:]) / 2
         moved = np.linalg.norm(d_centre[None] - t_centre[:, None], axis=-1)
-        shape_iou[moved > NEWBORN_SPEED * self.scale[rows_t, None] * dt] = 0.0
+        shape_iou[moved > NEWBORN_SPEED * self.scale[rows_t, None] * min(dt, NEWBORN_MAX_DT)] = 0.0
         r, c = linear_sum_assignment(-shape_iou)
         ok = shape_iou[r, c] >= NEWBORN_SHAPE_IOU
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]

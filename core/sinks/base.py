@@ -80,7 +80,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
         status = path.stat()
     except (OSError, ValueError):
         return None
-    return status.st_dev, status.st_ino
+    return (status.st_dev, status.st_ino) if status.st_ino else None  # 0: a file system that gives none
 
 
 def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:

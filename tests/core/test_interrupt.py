@@ -71,3 +71,36 @@ def test_a_closed_terminal_stops_a_run_as_ctrl_c_does():
             time.sleep(0.01)
         assert stop.requested
     assert signal.getsignal(signal.SIGHUP) == before
+
+
+def test_a_write_that_fails_after_ctrl_c_is_still_an_error(model_path, tmp_path, monkeypatch, capsys):
+    """Only a stream's opening is cut short by Ctrl-C: a full disk on the frame being finished was said as
+    'interrupted; outputs ... complete' (exit 130)."""
+    import core.track_run
+    import main
+    from core.sinks.csv_sink import CsvSink
+
+    stops, written = [], []
+
+    class Recorded(StopRequest):
+        def __enter__(self):
+            stops.append(self)
+            return super().__enter__()
+
+    def full_disk(self, *args, **kwargs):
+        written.append(1)
+        if len(written) == 3:
+            stops[0].requested = True  # Ctrl-C arrives during the frame whose write then fails
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(core.track_run, "StopRequest", Recorded)
+    monkeypatch.setattr(CsvSink, "write", full_disk)
+    argv = [
+        "track",
+        str(Path(main.__file__).parent / "assets" / "samples" / "vtest_clip.mp4"),
+        "--model",
+        str(model_path),
+    ]
+    assert main.main([*argv, "--csv", str(tmp_path / "k.csv"), "--max-frames", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "interrupted" not in err

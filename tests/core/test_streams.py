@@ -172,6 +172,8 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         ("http://cam/v?Token=abc#part", "http://cam/v?Token=***#part"),
     ):
         assert without_password(typed) == shown
-    for kept in ("rtsp://cam:554/live@main", "http://cam/v?keyframes=1", "http://user@host/a"):
+    for typed in ("rtsp://admin:#secret@cam/live", "http://admin:/secret@cam/live", "rtsp://admin:1234/5@cam/live"):
+        assert without_password(typed) == "rtsp://admin:***@cam/live".replace("rtsp", typed.split(":")[0])
+    for kept in ("http://cam/v?keyframes=1", "http://user@host/a"):
         assert without_password(kept) == kept
     assert source_name("rtsp://admin:abc#123@10.0.0.1:554/live") == "live"  # not the user name

@@ -312,3 +312,11 @@ def test_a_runner_first_seen_at_10_fps_gets_an_id():
     tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
     ids = [int(tracker.update(_one(xy), i / 10).track_ids[0]) for i, xy in enumerate(frames)]
     assert ids[0] == -1 and set(ids[1:]) == {1}
+
+
+def test_frames_seconds_apart_do_not_join_strangers_into_a_newborn_track():
+    """The newborn rule's reach grows with the time between frames: at 1 fps it took anyone in the picture."""
+    tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
+    first = tracker.update(_one(_standing(150.0, (100.0, 200.0))), 0.0)
+    other = tracker.update(_one(_standing(150.0, (550.0, 250.0))), 1.0)  # someone else, 3 heights away
+    assert int(first.track_ids[0]) == int(other.track_ids[0]) == -1  # a new tentative track, not confirmed
