@@ -199,10 +199,11 @@ def test_a_stream_password_never_reaches_files_or_messages(video_path, tmp_path)
     assert meta["source"] == "http://admin:***@127.0.0.1:8080/cam.mjpg" and meta["live"] is True
 
 
-def _clip(path, fps: float, frames: int = 3):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (32, 24))
+def _clip(path, fps: float, frames: int = 3, codec: str = "MJPG", step: int = 60):
+    """A 32x24 clip whose frame i is all grey level ``step`` * i (so a frame tells its index)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (32, 24))
     for i in range(frames):
-        writer.write(np.full((24, 32, 3), 60 * i, np.uint8))
+        writer.write(np.full((24, 32, 3), step * i % 250, np.uint8))
     writer.release()
     return path
 
@@ -343,11 +344,7 @@ def _variable_rate(path, hold: int) -> None:
 
 def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
     """A screen recording holding one frame 2 s: time_s was index / the average rate, 1.4 s off after the hold."""
-    path = tmp_path / "screen.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
-    for index in range(20):
-        writer.write(np.full((48, 64, 3), 12 * index, np.uint8))
-    writer.release()
+    path = _clip(tmp_path / "screen.mp4", 10, frames=20, codec="mp4v", step=12)
     _variable_rate(path, hold=9)
     with open_source(str(path)) as source:
         times = [frame.timestamp_s for frame in source]
@@ -358,11 +355,7 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
 
 def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
     """A damaged first frame refused the whole file; one in the middle ended it there."""
-    path = tmp_path / "damaged.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
-    for index in range(12):
-        writer.write(np.full((24, 32, 3), 20 * index, np.uint8))
-    writer.release()
+    path = _clip(tmp_path / "damaged.avi", 10, frames=12, step=20)
     data = bytearray(path.read_bytes())
     starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
     for k in (0, 1, 5):
