@@ -32,12 +32,18 @@ sys.path.insert(0, str(ROOT))
 
 from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import EVAL_DECODE, check_keypoints, keypoint_category, load_annotations, score_results  # noqa: E402
+from core.evaluation import (  # noqa: E402
+    EVAL_DECODE,
+    check_keypoints,
+    keypoint_category,
+    load_annotations,
+    read_labelled_image,
+    score_results,
+)
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import check_input_size, letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
 from core.sinks.coco_json import coco_results  # noqa: E402
-from core.sources import read_image  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 AREAS = {"all": (0.0, np.inf), "medium": (32.0**2, 96.0**2), "large": (96.0**2, np.inf)}  # COCOeval's ranges
@@ -64,9 +70,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
     legs = [j for j, name in enumerate(info.keypoint_names) if "knee" in name or "ankle" in name]
     best_oks, areas, with_legs, results = [], [], [], []
     for image_info in data["images"]:
-        image = read_image(images / image_info["file_name"])
-        if image is None:
-            raise WLitePoseError(f"image {images / image_info['file_name']} is missing or unreadable")
+        image = read_labelled_image(images / image_info["file_name"], image_info)  # as `eval` reads it
         blob, box = letterbox(image, size, info.mean, info.std)
         heatmaps, tags = model.run(blob)
         poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride, links).scaled(box.to_image)

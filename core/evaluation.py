@@ -89,18 +89,23 @@ def check_mask_size(ann: dict, width: int, height: int, source) -> None:
         )
 
 
+_STORED: set[tuple[str, tuple]] = set()  # (image, labelled size) read as stored, not as their EXIF turn shows
+
+
 def read_labelled_image(path: Path, info: dict) -> np.ndarray:
     """The image of ``info`` (an annotation file's entry) as its labels see it: a phone photo's stored pixels
     when the file's width and height are those (its EXIF rotation is not applied then); WLitePoseError if the
     image is missing or unreadable, or of another size than the file says (resized after labelling)."""
-    image = read_image(path)
+    size = (info.get("width"), info.get("height"))
+    as_stored = (str(path), size) in _STORED  # learnt at the image's first read: one decode a read after
+    image = read_image(path, apply_orientation=not as_stored)
     if image is None:
         raise WLitePoseError(f"image {path} is missing or unreadable")
-    size = (info.get("width"), info.get("height"))
     if not all(isinstance(side, int) and side > 0 for side in size) or image.shape[1::-1] == size:
         return image
-    stored = read_image(path, apply_orientation=False)
+    stored = None if as_stored else read_image(path, apply_orientation=False)
     if stored is not None and stored.shape[1::-1] == size:
+        _STORED.add((str(path), size))
         return stored
     raise WLitePoseError(
         f"image {path} is {image.shape[1]}x{image.shape[0]}, but its annotations say {size[0]}x{size[1]}: "

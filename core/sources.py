@@ -147,8 +147,12 @@ class VideoFileSource(FrameSource):
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.variable_rate = False  # the file's time stamps have departed from index / fps
-        self._next = 0 if opened is not None else failed  # the first frames, if they could not be decoded
-        self.bad_frames: list[int] = list(range(self._next))  # indices of frames that could not be decoded
+        self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
+        self._next = 0
+        self._pass_over(0 if opened is not None else failed)  # the first frames, if they could not be decoded
+        self._origin: tuple[int, float] | None = None  # (index, stamp) of the first stamped frame read in a row
+        self._last_stamp: float | None = None  # the latest time stamp that moved on
+        self._last_time = 0.0
         self._pending: np.ndarray | None = first
         self._pending_time = self._stamp()
 
@@ -158,25 +162,54 @@ class VideoFileSource(FrameSource):
         return ms / 1000.0 if math.isfinite(ms) and ms >= 0 else None
 
     def _time(self, index: int, stamp: float | None) -> float:
-        """A frame's time: index / fps, unless the file's stamps have departed from it by half a frame (not where
-        the header's rate was beyond belief, and 30 fps stands in for it)."""
-        if stamp is None or self._fps_note:
+        """A frame's time: index / fps, unless the file's stamps, counted from the first read, have departed from
+        it by half a frame (not where the header's rate was beyond belief, and 30 fps stands in for it). A stamp
+        that does not move on (a codec's missing one read as 0, or one a frame late) counts as none: a frame
+        after the last. A stream whose stamps are all a frame late (raw MPEG-2) is not variable."""
+        if self._fps_note:
             return index / self.fps
-        if not self.variable_rate and abs(stamp - index / self.fps) > 0.5 / self.fps:
-            self.variable_rate = True
-        return stamp if self.variable_rate else index / self.fps
+        if stamp is not None and self._last_stamp is not None and stamp <= self._last_stamp:
+            stamp = None
+        if stamp is not None:
+            self._last_stamp = stamp
+            self._origin = self._origin or (index, stamp)
+            since = self._origin[0] / self.fps + stamp - self._origin[1]  # the stamps' time for this frame
+            self.variable_rate = self.variable_rate or abs(since - index / self.fps) > 0.5 / self.fps
+        if not self.variable_rate:
+            time_s = index / self.fps
+        else:
+            time_s = since if stamp is not None else self._last_time + 1 / self.fps
+        self._last_time = time_s
+        return time_s
+
+    def _frames_left(self, failed: int) -> bool:
+        """Whether a read that failed, the ``failed``-th in a row, can be a damaged frame, not the end."""
+        left = self.frame_count is not None and self._next + failed < self.frame_count - 1
+        return left and failed < MAX_BAD_FRAMES
+
+    def _pass_over(self, failed: int) -> None:
+        """The ``failed`` frames before the one just read could not be decoded: their indices are left out."""
+        self.bad_frames.update(range(self._next, self._next + failed))
+        self._next += failed
 
     def seek(self, index: int) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-        self._next, self._pending = int(index), None
+        self._next, self._pending, self._last_stamp, self._origin = int(index), None, None, None
 
     def skip(self, count: int) -> int:
-        skipped = 0
+        skipped, failed = 0, 0
         if count > 0 and self._pending is not None:
-            self._pending, skipped = None, 1
-        while skipped < count and self._cap.grab():  # grab decodes without converting: ~2/3 of a read
+            self._pending, skipped, self._next = None, 1, self._next + 1
+        while skipped < count:
+            if not self._cap.grab():  # grab decodes without converting: ~2/3 of a read
+                if self._frames_left(failed):
+                    failed += 1
+                    continue
+                break
+            self._pass_over(failed)
+            failed = 0
             skipped += 1
-        self._next += skipped
+            self._next += 1
         return skipped
 
     def __iter__(self) -> Iterator[Frame]:
@@ -187,23 +220,23 @@ class VideoFileSource(FrameSource):
             else:
                 ok, image = self._cap.read()
                 if not ok:
-                    left = self.frame_count is not None and self._next + failed < self.frame_count - 1
-                    if left and failed < MAX_BAD_FRAMES:
+                    if self._frames_left(failed):
                         failed += 1
                         continue
                     return
                 stamp = self._stamp()
-            self.bad_frames += range(self._next, self._next + failed)
-            self._next += failed
+            self._pass_over(failed)
             failed = 0
             index, self._next = self._next, self._next + 1
             yield Frame(index, self._time(index, stamp), image)
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
-        notes = super().end_notes(frames_read + len(self.bad_frames), frames_due, outputs)
+        # how far the file was read, damaged frames included (a player's count of frames read may hold them)
+        notes = super().end_notes(max(frames_read, self._next), frames_due, outputs)
         if self.bad_frames:
-            shown = ", ".join(map(str, self.bad_frames[:5])) + (", …" if len(self.bad_frames) > 5 else "")
-            notes.append(f"{len(self.bad_frames)} frames could not be decoded and were passed over ({shown})")
+            bad = sorted(self.bad_frames)
+            shown = ", ".join(map(str, bad[:5])) + (", …" if len(bad) > 5 else "")
+            notes.append(f"{len(bad)} frames could not be decoded and were passed over ({shown})")
         if self.variable_rate:
             notes.append(
                 f"the file's frame rate varies: frames were timed by its own time stamps ({self.fps:g} fps on average)"

@@ -42,10 +42,10 @@ MAX_JITTER = 0.15
 # this much: trusting each detection fully, it extrapolated their jitter, and a still person 60 px tall
 # split into 6 IDs at smoothing 0. Below it the output blends from the raw detection (0) to the filter's.
 FILTER_MIN_SMOOTHING = 0.5
-# A track seen once may have moved this many person sizes a second (a runner, 3 heights a second), over at
-# most NEWBORN_MAX_DT: frames seconds apart (a time-lapse) would let it take anyone in the picture.
+# A track seen once may have moved this many person sizes a second (a runner, 3 heights a second), and at most
+# NEWBORN_REACH sizes: frames seconds apart (a time-lapse) would let it take anyone in the picture.
 NEWBORN_SPEED = 8.0
-NEWBORN_MAX_DT = 0.1
+NEWBORN_REACH = 1.5
 # ... and takes a detection whose keypoint box, centred on the track's, overlaps its own this much.
 NEWBORN_SHAPE_IOU = 0.5
 # Acceleration noise std, in person sizes per s^2.
@@ -265,7 +265,7 @@ class PoseTracker:
         shape_iou = inter / np.maximum(union, 1e-9)
         t_centre, d_centre = (track_boxes[:, :2] + track_boxes[:, 2:]) / 2, (boxes[:, :2] + boxes[:, 2:]) / 2
         moved = np.linalg.norm(d_centre[None] - t_centre[:, None], axis=-1)
-        shape_iou[moved > NEWBORN_SPEED * self.scale[rows_t, None] * min(dt, NEWBORN_MAX_DT)] = 0.0
+        shape_iou[moved > self.scale[rows_t, None] * min(NEWBORN_SPEED * dt, NEWBORN_REACH)] = 0.0
         r, c = linear_sum_assignment(-shape_iou)
         ok = shape_iou[r, c] >= NEWBORN_SHAPE_IOU
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]

@@ -369,3 +369,26 @@ def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
     assert frames[0][1] == pytest.approx(0.2) and notes == [
         "3 frames could not be decoded and were passed over (0, 1, 5)"
     ]
+
+
+def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path):
+    """A skip (the app keeping pace) stopped at a frame it could not decode: every later index was one low."""
+    path = _clip(tmp_path / "damaged.avi", 10, frames=12, step=20)
+    data = bytearray(path.read_bytes())
+    start = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"][5]
+    end = data.index(b"\xff\xd9", start) + 2
+    data[start:end] = bytes(end - start)
+    path.write_bytes(data)
+    with open_source(str(path)) as source:
+        assert source.skip(6) == 6  # frames 0-4 and 6; 5 passed over
+        frame = next(iter(source))
+        assert frame.index == 7 and abs(int(frame.image.mean()) - 140) < 8 and source.bad_frames == {5}
+
+
+def test_a_raw_stream_whose_stamps_lag_a_frame_is_timed_by_its_rate(tmp_path):
+    """Raw MPEG-2's stamps run a frame late and end at 0: it was taken for variable-rate, its last frame at 0 s."""
+    path = _clip(tmp_path / "raw.m2v", 25, frames=40, codec="mpg2", step=6)
+    with open_source(str(path)) as source:
+        times = [frame.timestamp_s for frame in source]
+        assert source.end_notes(len(times), source.frame_count) == [] and not source.variable_rate
+    assert times == pytest.approx([i / 25 for i in range(40)])

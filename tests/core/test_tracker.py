@@ -305,12 +305,13 @@ def test_a_fast_wrist_is_followed_not_left_out_as_a_stray():
     assert np.isfinite(error).all() and error.max() < 35.0
 
 
-def test_a_runner_first_seen_at_10_fps_gets_an_id():
+@pytest.mark.parametrize("fps", [10, 5])
+def test_a_runner_first_seen_at_a_low_frame_rate_gets_an_id(fps):
     """A track seen once has no velocity: a runner moving 3 heights a second, first seen mid-stride at 10 fps,
     was off its first box by the next frame and spawned a new tentative track every frame, never an ID."""
-    frames = [_standing(200.0, (100.0 + 60.0 * i, 240.0)) for i in range(20)]
+    frames = [_standing(200.0, (100.0 + 600.0 / fps * i, 240.0)) for i in range(12)]
     tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
-    ids = [int(tracker.update(_one(xy), i / 10).track_ids[0]) for i, xy in enumerate(frames)]
+    ids = [int(tracker.update(_one(xy), i / fps).track_ids[0]) for i, xy in enumerate(frames)]
     assert ids[0] == -1 and set(ids[1:]) == {1}
 
 
