@@ -115,11 +115,11 @@ class ExportPanel(QWidget):
         files where the user can find them."""
         return Path(self.folder.text().strip() or ".").expanduser().absolute()
 
-    def sink_options(self, stem: str) -> SinkOptions:
-        """Paths for the checked formats in the chosen folder, named after `stem`."""
+    def sink_options(self, stem: str, every_format: bool = False) -> SinkOptions:
+        """Paths for the checked formats (or ``every_format``) in the chosen folder, named after `stem`."""
         folder = self.folder_path()
-        chosen = {name: str(folder / FORMATS[name][1].format(stem=stem)) for name in self.formats()}
-        return SinkOptions(**chosen)
+        names = FORMATS if every_format else self.formats()
+        return SinkOptions(**{name: str(folder / FORMATS[name][1].format(stem=stem)) for name in names})
 
     def set_recording(self, recording: bool) -> None:
         self.record_button.blockSignals(True)

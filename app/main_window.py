@@ -376,6 +376,7 @@ class MainWindow(QMainWindow):
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
         self.last_packet = None  # the last source's frame is not this one's to save
+        self.view.clear(f"Opening {_display_name(info.spec)} …")  # nor to show
         self._measure_afresh()
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
@@ -484,12 +485,13 @@ class MainWindow(QMainWindow):
             self.handle.stop_recording()
 
     def _recording_options(self) -> SinkOptions:
-        """Paths for a new recording that hold no earlier one: a second take is <stem>_live_2, and so on."""
+        """Paths for a new recording whose name no earlier take's file has, in any format (a CSV and a video of
+        one name are one take): a second take is <stem>_live_2, and so on."""
         stem, take = self._stem() + "_live", 1
         while True:
-            options = self.export_panel.sink_options(stem if take == 1 else f"{stem}_{take}")
-            if not any(_holds_data(path) for path in output_paths(options)):
-                return options
+            name = stem if take == 1 else f"{stem}_{take}"
+            if not any(_holds_data(path) for path in output_paths(self.export_panel.sink_options(name, True))):
+                return self.export_panel.sink_options(name)
             take += 1
 
     def _change_speed(self, direction: int) -> None:

@@ -235,8 +235,11 @@ class PoseWorker(QObject):
         if playing and not self._playing and self._info.is_live:
             self._resumed = True  # the frames the stream sent during the pause were not dropped by us
             self._resumed_at = time.perf_counter()
-        self._playing = playing
+        was_playing, self._playing = self._playing, playing
         self.playing_changed.emit(playing)
+        if was_playing and not playing and self._last_frame is None and self._source is not None:
+            if not self._info.is_live:  # paused before its first frame: that frame, not the last source's picture
+                self._show_next()
         if playing and self._at_end and self._info.is_live:  # a stream or camera that stopped: reconnect
             self.open(self._info.spec)
         elif playing and self._at_end:  # play at the end starts over, as video players do

@@ -99,6 +99,8 @@ class VideoSink(Sink):
         if self._last_unwritten:  # the run's last picture, one slot late rather than not at all
             self._writer.write(self._last)
         self._writer.release()
+        if not self._written and not self._last_unwritten:  # no frame: a container no player opens, left out
+            self.path.unlink(missing_ok=True)
 
 
 def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

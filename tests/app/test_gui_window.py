@@ -746,3 +746,23 @@ def test_a_hand_edited_number_out_of_range_falls_back_to_its_default(qtbot, tmp_
     assert getattr(w.settings, name) == getattr(defaults, name)
     assert (w.settings.tracking, w.settings.keep_pace, w.settings.mirror) == (True, True, True)  # 1, unreadable, yes
     w.close()
+
+
+def test_a_source_paused_before_its_first_frame_shows_that_frame(qtbot, window, video, frames_folder):
+    """Paused at once after opening, the view kept the last source's picture and Ctrl+S said there was no frame."""
+    play(qtbot, window, video, frames=2)
+    window.open_source(str(frames_folder))
+    window.handle.set_playing(False)
+    qtbot.waitUntil(lambda: window.source.spec == str(frames_folder), timeout=20000)
+    qtbot.waitUntil(lambda: window.last_packet is not None, timeout=20000)
+    assert window.last_packet.index == 0
+    assert not window.transport.play_button.isChecked()
+
+
+def test_a_new_take_is_named_past_every_format_an_earlier_take_wrote(window, tmp_path):
+    """A CSV take, then a video-only take: both were <stem>_live, two recordings under one name."""
+    window.export_panel.folder.setText(str(tmp_path))
+    (tmp_path / "wlitepose_live.csv").write_text("frame\n")  # the first take (no source open: stem wlitepose)
+    window.export_panel.set_formats(("video",))
+    options = window._recording_options()
+    assert options.csv is None and options.video.endswith("wlitepose_live_2_annotated.mp4")

@@ -150,9 +150,8 @@ def test_switching_tracking_while_recording_ends_the_recording(worker, tmp_path)
 def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, tmp_path):
     said = []
     worker.recording_changed.connect(lambda on, text: said.append(text))
-    worker.set_playing(False)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
-    worker.stop_recording()  # paused all along
+    worker.stop_recording()  # before the first frame came
     assert said == [f"Recording to {tmp_path}: r.csv, r.csv.json", "Recording stopped before any frame was written, "
                     f"no poses in {tmp_path}: r.csv, r.csv.json"]  # fmt: skip
     worker.start_recording(SinkOptions(csv=tmp_path / "gone" / "r.csv"))

@@ -523,3 +523,12 @@ def test_a_long_folder_name_is_fine_for_openpose_frames_named_after_its_images(t
     with open_sinks(options, INFO, meta) as sinks:
         sinks.write(0, 0.0, Poses.empty(3))
     assert (tmp_path / "op" / "a_keypoints.json").is_file()
+
+
+def test_an_annotated_video_that_got_no_frame_is_not_left_behind(tmp_path):
+    """A recording stopped before its first frame left a 257-byte .mp4 no player opens."""
+    VideoSink(tmp_path / "empty.mp4", 10.0, (64, 48)).close()
+    assert not (tmp_path / "empty.mp4").exists()
+    with VideoSink(tmp_path / "one.mp4", 10.0, (64, 48)) as sink:
+        sink.write(0, 0.0, Poses.empty(3), np.zeros((48, 64, 3), np.uint8))
+    assert cv2.VideoCapture(str(tmp_path / "one.mp4")).read()[0]
