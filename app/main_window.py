@@ -376,7 +376,6 @@ class MainWindow(QMainWindow):
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
         self.last_packet = None  # the last source's frame is not this one's to save
-        self.view.clear(f"Opening {_display_name(info.spec)} …")  # nor to show
         self._measure_afresh()
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)

@@ -226,6 +226,15 @@ class PoseWorker(QObject):
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
+        """Play or pause, as the user asks: a file paused before its first frame shows that frame, not the last
+        source's picture (unless a seek is on its way, which shows its own)."""
+        was_playing = self._playing
+        self._set_playing(playing)
+        unshown = self._last_frame is None and self._source is not None and self._pending_seek is None
+        if was_playing and not playing and unshown and not self._info.is_live:
+            self._show_next()
+
+    def _set_playing(self, playing: bool) -> None:
         if playing and self._source is None and self._retry_spec is not None:  # a reconnection that failed
             self.open(self._retry_spec)
             if self._source is None:  # still gone: Play again tries again
@@ -235,11 +244,8 @@ class PoseWorker(QObject):
         if playing and not self._playing and self._info.is_live:
             self._resumed = True  # the frames the stream sent during the pause were not dropped by us
             self._resumed_at = time.perf_counter()
-        was_playing, self._playing = self._playing, playing
+        self._playing = playing
         self.playing_changed.emit(playing)
-        if was_playing and not playing and self._last_frame is None and self._source is not None:
-            if not self._info.is_live:  # paused before its first frame: that frame, not the last source's picture
-                self._show_next()
         if playing and self._at_end and self._info.is_live:  # a stream or camera that stopped: reconnect
             self.open(self._info.spec)
         elif playing and self._at_end:  # play at the end starts over, as video players do
@@ -288,7 +294,7 @@ class PoseWorker(QObject):
     def step(self, delta: int) -> None:
         if self._info is None or self._info.is_live:
             return
-        self.set_playing(False)
+        self._set_playing(False)  # a step right after opening goes from before the first frame, not after it
         if delta == 1:
             self._show_next()
         else:  # to a frame that can be shown (not past the end; an unreadable image would only lead forward again)

@@ -150,11 +150,13 @@ class VideoFileSource(FrameSource):
         self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
         self._next = 0
         self._pass_over(0 if opened is not None else failed)  # the first frames, if they could not be decoded
-        self._origin: tuple[int, float] | None = None  # (index, stamp) of the first stamped frame read in a row
+        self._origin: tuple[int, float] | None = None  # (index, stamp) of the first stamped frame read
         self._last_stamp: float | None = None  # the latest time stamp that moved on
         self._last_time = 0.0
         self._pending: np.ndarray | None = first
         self._pending_time = self._stamp()
+        if self._pending_time is not None:  # the stamps' offset from the frame count, kept across seeks
+            self._origin = (self._next, self._pending_time)
 
     def _stamp(self) -> float | None:
         """The time stamp (s) of the frame just read, as the file gives it; None if it gives none."""
@@ -194,7 +196,7 @@ class VideoFileSource(FrameSource):
 
     def seek(self, index: int) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-        self._next, self._pending, self._last_stamp, self._origin = int(index), None, None, None
+        self._next, self._pending, self._last_stamp = int(index), None, None
 
     def skip(self, count: int) -> int:
         skipped, failed = 0, 0

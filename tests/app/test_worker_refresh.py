@@ -189,3 +189,15 @@ def test_a_recording_started_paused_at_the_end_records_the_replay_from_the_start
     tick(worker, 2)
     worker.stop_recording()
     assert sorted({int(row["frame"]) for row in csv.DictReader((tmp_path / "r.csv").open())}) == [0, 1]
+
+
+@pytest.mark.parametrize("delta, shown", [(1, [0]), (10, [9])])
+def test_a_step_right_after_opening_goes_from_before_the_first_frame(worker, delta, shown):
+    """Pausing shows an unshown file's first frame; a step's own pause did too, so it then went one frame further."""
+    indices = []
+    worker.frame_ready.connect(lambda: indices.append(worker.take_packet().index))
+    worker.step(delta)
+    if worker._pending_seek is not None:  # a jump is a seek, run when the worker's events are
+        worker._do_seek()
+    worker._timer.stop()
+    assert indices == shown

@@ -351,6 +351,11 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
         notes = source.end_notes(len(times), source.frame_count)
     assert times[2:10] == pytest.approx([i / 10 for i in range(2, 10)]) and times[-1] == pytest.approx(3.8)
     assert times[10] == pytest.approx(2.9) and any("frame rate varies" in note for note in notes)
+    with open_source(str(path)) as source:  # a seek (the app's slider) keeps the file's own clock
+        source.seek(12)
+        assert next(iter(source)).timestamp_s == pytest.approx(3.1)
+        source.seek(15)
+        assert next(iter(source)).timestamp_s == pytest.approx(3.4)
 
 
 def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
