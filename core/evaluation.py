@@ -58,12 +58,17 @@ def load_annotations(annotations_path: str | Path) -> dict:
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
         ann["id"] = number  # pycocotools keeps one person per id: two files merged would share them
-        if ann.get("category_id", category) in people:  # people of every keypoint category are scored, as trained
+        if is_person(ann, people):  # people of every keypoint category are scored, as trained
             ann["category_id"] = category
     listed = {image["id"] for image in images}
     if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] and ann["image_id"] in listed for ann in annotations):
         raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
     return data
+
+
+def is_person(ann: dict, categories: set) -> bool:
+    """An annotation of one of the keypoint ``categories``, or of none (a file naming no category per person)."""
+    return "category_id" not in ann or ann["category_id"] in categories
 
 
 def check_image_ids(images: list, source) -> None:

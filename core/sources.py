@@ -125,12 +125,13 @@ class VideoFileSource(FrameSource):
             if path.stat().st_size == 0:
                 raise WLitePoseError(f"video file {path} is empty")
             self._cap = cv2.VideoCapture(opencv_name(path))
-            first, failed = None, 0
-            while first is None and failed < MAX_BAD_FRAMES and self._cap.isOpened():  # the first may be damaged
-                ok, image = self._cap.read()
-                first, failed = (image, failed) if ok else (None, failed + 1)
-                if not ok and failed >= self._cap.get(cv2.CAP_PROP_FRAME_COUNT):
-                    break
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 else None
+        self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
+        self._next = 0
+        if opened is None:
+            read = self._decodable(self._cap.read) if self._cap.isOpened() else None  # the first may be damaged
+            first = None if read is None else read[1]
             fourcc = (int(self._cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
             if first is None or fourcc.strip("\0 ").lower() in TEXT_CODECS:
                 self._cap.release()
@@ -144,12 +145,7 @@ class VideoFileSource(FrameSource):
             if self.fps == fps
             else f"the file gives no believable frame rate ({fps:g} fps): its frames were timed at 30 fps"
         )
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count = count if count > 0 else None
         self.variable_rate = False  # the file's time stamps have departed from index / fps
-        self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
-        self._next = 0
-        self._pass_over(0 if opened is not None else failed)  # the first frames, if they could not be decoded
         self._origin: tuple[int, float] | None = None  # (index, stamp) of the first stamped frame read
         self._last_stamp: float | None = None  # the latest time stamp that moved on
         self._last_time = 0.0
@@ -184,51 +180,48 @@ class VideoFileSource(FrameSource):
         self._last_time = time_s
         return time_s
 
-    def _frames_left(self, failed: int) -> bool:
-        """Whether a read that failed, the ``failed``-th in a row, can be a damaged frame, not the end."""
-        left = self.frame_count is not None and self._next + failed < self.frame_count - 1
-        return left and failed < MAX_BAD_FRAMES
-
-    def _pass_over(self, failed: int) -> None:
-        """The ``failed`` frames before the one just read could not be decoded: their indices are left out."""
-        self.bad_frames.update(range(self._next, self._next + failed))
-        self._next += failed
+    def _decodable(self, read) -> tuple | None:
+        """``read()``'s result (the capture's read or grab: ok first) for the next frame that can be decoded, the
+        damaged ones before it passed over (their indices left out, up to MAX_BAD_FRAMES in a row); None at the
+        end (reads that fail with no decodable frame after them, or beyond the frames the header counts)."""
+        failed = 0
+        while True:
+            result = read()
+            if result[0]:
+                self.bad_frames.update(range(self._next, self._next + failed))
+                self._next += failed
+                return result
+            left = self.frame_count is not None and self._next + failed < self.frame_count - 1
+            if not left or failed >= MAX_BAD_FRAMES:
+                return None
+            failed += 1
 
     def seek(self, index: int) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
         self._next, self._pending, self._last_stamp = int(index), None, None
 
     def skip(self, count: int) -> int:
-        skipped, failed = 0, 0
+        skipped = 0
         if count > 0 and self._pending is not None:
             self._pending, skipped, self._next = None, 1, self._next + 1
-        while skipped < count:
-            if not self._cap.grab():  # grab decodes without converting: ~2/3 of a read
-                if self._frames_left(failed):
-                    failed += 1
-                    continue
-                break
-            self._pass_over(failed)
-            failed = 0
+
+        def grab() -> tuple[bool]:  # decodes without converting: ~2/3 of a read
+            return (self._cap.grab(),)
+
+        while skipped < count and self._decodable(grab) is not None:
             skipped += 1
             self._next += 1
         return skipped
 
     def __iter__(self) -> Iterator[Frame]:
-        failed = 0  # reads failed in a row: frames that cannot be decoded if one after them can, else the end
         while True:
             if self._pending is not None:
                 image, self._pending, stamp = self._pending, None, self._pending_time
             else:
-                ok, image = self._cap.read()
-                if not ok:
-                    if self._frames_left(failed):
-                        failed += 1
-                        continue
+                read = self._decodable(self._cap.read)
+                if read is None:
                     return
-                stamp = self._stamp()
-            self._pass_over(failed)
-            failed = 0
+                image, stamp = read[1], self._stamp()
             index, self._next = self._next, self._next + 1
             yield Frame(index, self._time(index, stamp), image)
 

@@ -250,8 +250,8 @@ class PoseTracker:
         return track_of
 
     def _match_newborn(self, track_of, free, det_boxes, recent, dt: float) -> None:
-        """In place: tracks seen once, on the frame before, still unmatched take a free detection of their
-        shape within NEWBORN_SPEED person sizes a second (step 2)."""
+        """In place (``track_of``): tracks seen once, on the frame before, still unmatched take a ``free``
+        detection of their shape within NEWBORN_SPEED person sizes a second (step 2)."""
         rows_t = np.setdiff1d(np.flatnonzero(recent & (self.hits == 1)), track_of)
         cols_d = np.flatnonzero(free)
         if len(rows_t) == 0 or len(cols_d) == 0:
@@ -259,17 +259,13 @@ class PoseTracker:
         seen = self.joint_seen[rows_t] >= self.last_seen[rows_t, None]
         track_boxes = np.nan_to_num(keypoint_boxes(np.where(seen[..., None], self.pos[rows_t], np.nan)))
         boxes = np.nan_to_num(det_boxes[cols_d])
-        t_size, d_size = track_boxes[:, 2:] - track_boxes[:, :2], boxes[:, 2:] - boxes[:, :2]  # (T, 2), (N, 2)
-        inter = np.minimum(t_size[:, None], d_size[None]).prod(-1)  # the boxes centred on one point
-        union = t_size.prod(-1)[:, None] + d_size.prod(-1)[None] - inter
-        shape_iou = inter / np.maximum(union, 1e-9)
         t_centre, d_centre = (track_boxes[:, :2] + track_boxes[:, 2:]) / 2, (boxes[:, :2] + boxes[:, 2:]) / 2
+        shape_iou = box_iou(track_boxes - np.tile(t_centre, 2), boxes - np.tile(d_centre, 2))  # boxes centred on 0
         moved = np.linalg.norm(d_centre[None] - t_centre[:, None], axis=-1)
         shape_iou[moved > self.scale[rows_t, None] * min(NEWBORN_SPEED * dt, NEWBORN_REACH)] = 0.0
         r, c = linear_sum_assignment(-shape_iou)
         ok = shape_iou[r, c] >= NEWBORN_SHAPE_IOU
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]
-        free[cols_d[c[ok]]] = False
 
     def _similarity(self, det_xy, det_vis, det_boxes, lost_for, recent) -> np.ndarray:
         """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is

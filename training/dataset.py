@@ -23,6 +23,7 @@ from core.evaluation import (
     check_images,
     check_keypoint_order,
     check_mask_size,
+    is_person,
     keypoint_values,
     read_labelled_image,
 )
@@ -86,7 +87,7 @@ class KeypointDataset(Dataset):
             # a file with other categories too (cars, say): only the keypoint category's annotations count
             keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}
             if keypoint_categories:  # an annotation without a category is a person (as `eval` scores it)
-                anns = [a for a in anns if a.get("category_id", next(iter(keypoint_categories))) in keypoint_categories]
+                anns = [a for a in anns if is_person(a, keypoint_categories)]
             check_image_ids(images, annotations)
             self.items = self._index(images, anns, schema, source_weights or {})
         except (KeyError, TypeError, ValueError, AttributeError) as error:

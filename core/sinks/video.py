@@ -99,7 +99,7 @@ class VideoSink(Sink):
         if self._last_unwritten:  # the run's last picture, one slot late rather than not at all
             self._writer.write(self._last)
         self._writer.release()
-        if not self._written and not self._last_unwritten:  # no frame: a container no player opens, left out
+        if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
 
 

@@ -17,6 +17,23 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def grey_clip():
+    """grey_clip(path, fps, frames=3, codec="MJPG", step=60, first=0) -> path: a 32x24 clip whose frame i is all
+    grey level ``step`` * (``first`` + i), so a frame tells its index."""
+    return write_grey_clip
+
+
+def write_grey_clip(path: Path, fps: float, frames: int = 3, codec: str = "MJPG", step: int = 60, first: int = 0):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (32, 24))
+    for i in range(first, first + frames):
+        writer.write(np.full((24, 32, 3), step * i % 250, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
 def painted_model():
     """write_painted_model(path, heatmaps, tags, metadata) -> path."""
     return write_painted_model

@@ -199,28 +199,19 @@ def test_a_stream_password_never_reaches_files_or_messages(video_path, tmp_path)
     assert meta["source"] == "http://admin:***@127.0.0.1:8080/cam.mjpg" and meta["live"] is True
 
 
-def _clip(path, fps: float, frames: int = 3, codec: str = "MJPG", step: int = 60):
-    """A 32x24 clip whose frame i is all grey level ``step`` * i (so a frame tells its index)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (32, 24))
-    for i in range(frames):
-        writer.write(np.full((24, 32, 3), step * i % 250, np.uint8))
-    writer.release()
-    return path
-
-
-def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path):
+def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip):
     """960 fps is a high-speed camera's; 1000 is what a variable-rate file's time base gives: timed at 30, and told."""
-    with open_source(str(_clip(tmp_path / "fast.avi", 960))) as source:
+    with open_source(str(grey_clip(tmp_path / "fast.avi", 960))) as source:
         assert source.fps == 960 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 960)
         assert source.end_notes(3, 3) == []
-    with open_source(str(_clip(tmp_path / "base.avi", 1000))) as source:
+    with open_source(str(grey_clip(tmp_path / "base.avi", 1000))) as source:
         assert source.fps == 30 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 30)
         assert source.end_notes(3, 3) == [
             "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
         ]
 
 
-def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_video(tmp_path):
+def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_video(tmp_path, grey_clip):
     """OpenCV crashes the process on such a name (copied from an old archive): images are read by Python."""
     folder = tmp_path / "latin"
     folder.mkdir()
@@ -228,7 +219,7 @@ def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_vid
         image = folder / os.fsdecode(b"caf\xe9.jpg")
         cv2.imencode(".jpg", np.full((24, 32, 3), 90, np.uint8))[1].tofile(image)
         video = tmp_path / os.fsdecode(b"v\xe9deo.avi")
-        video.write_bytes(_clip(tmp_path / "plain.avi", 10).read_bytes())
+        video.write_bytes(grey_clip(tmp_path / "plain.avi", 10).read_bytes())
     except (OSError, UnicodeError):
         pytest.skip("this file system takes only UTF-8 names")
     with open_source(str(folder)) as source:
@@ -239,10 +230,10 @@ def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_vid
         open_source(str(video))
 
 
-def test_source_names_keep_their_own_spaces_and_only_ascii_digits_are_webcams(tmp_path, monkeypatch):
+def test_source_names_keep_their_own_spaces_and_only_ascii_digits_are_webcams(tmp_path, monkeypatch, grey_clip):
     monkeypatch.chdir(tmp_path)
-    _clip(tmp_path / " lead.avi", 10)
-    _clip(tmp_path / "plain.avi", 10)
+    grey_clip(tmp_path / " lead.avi", 10)
+    grey_clip(tmp_path / "plain.avi", 10)
     for spec in (" lead.avi", " plain.avi ", "plain.avi"):  # spaces that are not the file's own go
         with open_source(spec) as source:
             assert source.frame_count == 3
@@ -342,9 +333,9 @@ def _variable_rate(path, hold: int) -> None:
     path.write_bytes(data)
 
 
-def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
+def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path, grey_clip):
     """A screen recording holding one frame 2 s: time_s was index / the average rate, 1.4 s off after the hold."""
-    path = _clip(tmp_path / "screen.mp4", 10, frames=20, codec="mp4v", step=12)
+    path = grey_clip(tmp_path / "screen.mp4", 10, frames=20, codec="mp4v", step=12)
     _variable_rate(path, hold=9)
     with open_source(str(path)) as source:
         times = [frame.timestamp_s for frame in source]
@@ -358,15 +349,9 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path):
         assert next(iter(source)).timestamp_s == pytest.approx(3.4)
 
 
-def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
+def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, grey_clip):
     """A damaged first frame refused the whole file; one in the middle ended it there."""
-    path = _clip(tmp_path / "damaged.avi", 10, frames=12, step=20)
-    data = bytearray(path.read_bytes())
-    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
-    for k in (0, 1, 5):
-        end = data.index(b"\xff\xd9", starts[k]) + 2
-        data[starts[k] : end] = bytes(end - starts[k])
-    path.write_bytes(data)
+    path = _damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (0, 1, 5))
     with open_source(str(path)) as source:
         frames = [(frame.index, frame.timestamp_s) for frame in source]
         notes = source.end_notes(len(frames), source.frame_count)
@@ -376,24 +361,30 @@ def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path):
     ]
 
 
-def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path):
+def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path, grey_clip):
     """A skip (the app keeping pace) stopped at a frame it could not decode: every later index was one low."""
-    path = _clip(tmp_path / "damaged.avi", 10, frames=12, step=20)
-    data = bytearray(path.read_bytes())
-    start = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"][5]
-    end = data.index(b"\xff\xd9", start) + 2
-    data[start:end] = bytes(end - start)
-    path.write_bytes(data)
+    path = _damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (5,))
     with open_source(str(path)) as source:
         assert source.skip(6) == 6  # frames 0-4 and 6; 5 passed over
         frame = next(iter(source))
         assert frame.index == 7 and abs(int(frame.image.mean()) - 140) < 8 and source.bad_frames == {5}
 
 
-def test_a_raw_stream_whose_stamps_lag_a_frame_is_timed_by_its_rate(tmp_path):
+def test_a_raw_stream_whose_stamps_lag_a_frame_is_timed_by_its_rate(tmp_path, grey_clip):
     """Raw MPEG-2's stamps run a frame late and end at 0: it was taken for variable-rate, its last frame at 0 s."""
-    path = _clip(tmp_path / "raw.m2v", 25, frames=40, codec="mpg2", step=6)
+    path = grey_clip(tmp_path / "raw.m2v", 25, frames=40, codec="mpg2", step=6)
     with open_source(str(path)) as source:
         times = [frame.timestamp_s for frame in source]
         assert source.end_notes(len(times), source.frame_count) == [] and not source.variable_rate
     assert times == pytest.approx([i / 25 for i in range(40)])
+
+
+def _damaged(path, frames):
+    """``path`` (an MJPG clip) with the JPEG data of ``frames`` zeroed: frames no decoder can read."""
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
+    for k in frames:
+        end = data.index(b"\xff\xd9", starts[k]) + 2
+        data[starts[k] : end] = bytes(end - starts[k])
+    path.write_bytes(data)
+    return path

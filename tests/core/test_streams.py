@@ -23,23 +23,15 @@ from core.sources import open_source, source_name, without_password
 
 
 @pytest.fixture
-def server(tmp_path):
-    clip = tmp_path / "clip.avi"
-    _write(clip, "MJPG", range(12))
+def server(tmp_path, grey_clip):
+    clip = grey_clip(tmp_path / "clip.avi", 10, frames=12, step=6)
     segments = []  # a live HLS stream's: one second each, at 10 fps
     for number in range(4):
-        _write(tmp_path / f"seg{number}.ts", "mp4v", range(10 * number, 10 * number + 10))
-        segments.append((tmp_path / f"seg{number}.ts").read_bytes())
+        segment = grey_clip(tmp_path / f"seg{number}.ts", 10, frames=10, codec="mp4v", step=6, first=10 * number)
+        segments.append(segment.read_bytes())
     running, base = serve(clip, segments)
     yield base
     running.shutdown()
-
-
-def _write(path: Path, codec: str, frames) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), 10, (64, 48))
-    for index in frames:
-        writer.write(np.full((48, 64, 3), 6 * index % 250, np.uint8))
-    writer.release()
 
 
 class _Handler(BaseHTTPRequestHandler):
