@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.worker import user_message
 from core.draw import Overlay
-from core.errors import WLitePoseError
+from core.errors import SourceFailed
 from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.session import PoseModel
@@ -38,11 +38,53 @@ class ExportRequest:
     image_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at
 
 
+@dataclass
+class ExportOutcome:
+    """What an export of one file or several came to."""
+
+    count: int  # files asked for
+    frames: int = 0  # frames written in all
+    exported: int = 0  # files run to their end
+    notes: list[str] = field(default_factory=list)  # what to know about a file run to its end (a video cut short)
+    failed: list[str] = field(default_factory=list)  # each failed file's error and what its outputs hold
+    stopped: str = ""  # the file a cancel stopped in, and how far it got
+    not_started: list[str] = field(default_factory=list)
+
+    def summary(self, folder: Path) -> tuple[str, str]:
+        """A label for the panel and the whole story, which names the files gone wrong or left undone."""
+        if self.count == 1:
+            if self.failed:
+                return "export failed", self.failed[0]
+            verb = "Export cancelled after" if self.stopped else "Exported"
+            label = f"{verb} {_frames(self.frames)}"
+            return label, "; ".join([f"{label} to {folder}", *self.notes])
+        done = f"{self.exported} of {self.count} files exported"
+        if self.stopped or self.not_started:
+            label = f"Export cancelled: {done}"
+        else:
+            label = done if self.exported < self.count else f"Exported {self.count} files"
+        label += f", {_frames(self.frames)}"
+        parts = [f"{label} to {folder}"]
+        if self.stopped:
+            parts.append(f"cancelled during {self.stopped}")
+        if self.not_started:
+            parts.append(f"not started: {listing(self.not_started)}")
+        if self.failed:
+            parts.append(f"failed: {listing(self.failed, 3)}")
+        if self.notes:
+            parts.append(f"warnings: {listing(self.notes, 3)}")
+        return label, "; ".join(parts)
+
+    @property
+    def alarming(self) -> bool:
+        """A file failed, or one was cut short: said in a dialog, not only in a status line that fades."""
+        return bool(self.failed or self.notes)
+
+
 class ExportJob(QObject):
     file_started = Signal(int, int, str)  # number from 1, how many, source
     progress = Signal(int, object, float)  # frames done in this file, its frame count (None if unknown), fps
-    finished = Signal(int, bool, str)  # frames written in all, cancelled?, a note on files that ended early
-    failed = Signal(str)
+    finished = Signal(object)  # ExportOutcome
 
     def __init__(self, request: ExportRequest) -> None:
         super().__init__()
@@ -54,60 +96,80 @@ class ExportJob(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            done, note = self._run()
-        except Exception as error:  # noqa: BLE001 (shown to the user)
-            self.failed.emit(user_message(error))
-        else:
-            self.finished.emit(done, self._cancel.is_set(), note)
+        self.finished.emit(self._run())
         # Hand the job back to the GUI thread before this one ends: Python owns it and frees it
         # there, so the ending thread never deletes it as well (a double delete crashed Qt).
         self.moveToThread(QCoreApplication.instance().thread())
         QThread.currentThread().quit()
 
-    def _run(self) -> tuple[int, str]:
-        """Each file in turn through one model; in a batch a file that fails is noted and the rest go on."""
+    def _run(self) -> ExportOutcome:
+        """Each file in turn through one model; a file that fails is noted and the rest go on."""
         jobs = self.request.jobs
-        pipeline = PosePipeline(PoseModel(self.request.model), self.request.config)
+        outcome = ExportOutcome(len(jobs))
+        try:
+            pipeline = PosePipeline(PoseModel(self.request.model), self.request.config)
+        except Exception as error:  # noqa: BLE001 (shown to the user)
+            outcome.failed.append(user_message(error))
+            outcome.not_started = [Path(spec).name for spec, _ in jobs]
+            return outcome
         inputs = (pipeline.model.path, *(spec for spec, _ in jobs))
-        done, notes, errors = 0, [], []
         for number, (spec, sinks) in enumerate(jobs, 1):
+            name = Path(spec).name
             if self._cancel.is_set():
+                outcome.not_started = [Path(spec).name for spec, _ in jobs[number - 1 :]]
                 break
             self.file_started.emit(number, len(jobs), spec)
             try:
-                frames, short = self._export(spec, sinks, pipeline, inputs)
-            except Exception as error:  # noqa: BLE001
-                if len(jobs) == 1:
-                    raise
-                errors.append(f"{Path(spec).name}: {user_message(error)}")
+                frames, total, short = self._export(spec, sinks, pipeline, inputs)
+            except SourceFailed as error:
+                text = f"{error} ({error.left_behind()})"
+                outcome.failed.append(f"{name}: {text}" if len(jobs) > 1 else text)
+                outcome.frames += error.frames
                 continue
-            done += frames
+            outcome.frames += frames
+            if self._cancel.is_set() and (total is None or frames < total):
+                outcome.stopped = f"{name} (its files hold {_frames(frames)}" + (f" of {total})" if total else ")")
+                continue
+            outcome.exported += 1
             if short:
-                notes.append(f"{Path(spec).name}: {short}" if len(jobs) > 1 else short)
-        if errors:
-            raise WLitePoseError(f"{len(jobs) - len(errors)} of {len(jobs)} files exported; " + "; ".join(errors))
-        return done, "; ".join(notes)
+                outcome.notes.append(f"{name}: {short}" if len(jobs) > 1 else short)
+        return outcome
 
-    def _export(self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple) -> tuple[int, str | None]:
-        """One file; returns the frames written and what to tell about it (a video cut short, a folder's
-        skipped images), if anything."""
+    def _export(
+        self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple
+    ) -> tuple[int, int | None, str | None]:
+        """One file; returns the frames written, the file's frame count (None if unknown) and what to tell
+        about it (a video cut short, a folder's skipped images), if anything. SourceFailed, with the frames
+        written, if it fails."""
         done = 0
-        with open_source(spec, self.request.image_fps) as source:
-            total = source.frame_count
-            started = last_report = time.perf_counter()
-            frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay)
-            with contextlib.closing(frames):
-                for _ in frames:
-                    done += 1
-                    now = time.perf_counter()
-                    if now - last_report >= PROGRESS_EVERY_S:
-                        last_report = now
-                        self.progress.emit(done, total, done / (now - started))
-                    if self._cancel.is_set():
-                        break
-            self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
-        return done, None if self._cancel.is_set() else "; ".join(source.end_notes(done, total)) or None
+        try:
+            with open_source(spec, self.request.image_fps) as source:
+                total = source.frame_count
+                started = last_report = time.perf_counter()
+                frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay)
+                with contextlib.closing(frames):
+                    for _ in frames:
+                        done += 1
+                        now = time.perf_counter()
+                        if now - last_report >= PROGRESS_EVERY_S:
+                            last_report = now
+                            self.progress.emit(done, total, done / (now - started))
+                        if self._cancel.is_set():
+                            break
+                self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
+                short = None if self._cancel.is_set() else "; ".join(source.end_notes(done, total)) or None
+        except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)
+            raise SourceFailed(user_message(error), done) from error
+        return done, total, short
+
+
+def listing(names: list[str], most: int = 4) -> str:
+    """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' * (count != 1)}"
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:

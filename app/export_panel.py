@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.export_job import ExportJob, ExportRequest, prepare_export
+from app.export_job import ExportJob, ExportOutcome, ExportRequest, prepare_export
 from core.sinks import SinkOptions
+from core.sinks.base import name_key
+from core.sinks.multi import output_paths
 
 # SinkOptions field -> (label, output name from a stem)
 FORMATS = {
@@ -133,6 +135,12 @@ class ExportPanel(QWidget):
             self.failed.emit("An export is already running; cancel it first.")
         return self.job is not None
 
+    def paths_in_use(self) -> set[str]:
+        """Every file the running export writes or will write (by name_key), for a recording to keep clear of."""
+        if self.job is None:
+            return set()
+        return {name_key(path) for _, sinks in self.job.request.jobs for path in output_paths(sinks)}
+
     def start_export(self, request: ExportRequest) -> None:
         if self.refuse_if_busy():
             return
@@ -141,7 +149,6 @@ class ExportPanel(QWidget):
         self.job.file_started.connect(self._file_started)
         self.job.progress.connect(self.show_progress)
         self.job.finished.connect(self._finished)
-        self.job.failed.connect(self._failed)
         self._thread.finished.connect(self._thread_done)
         self.set_exporting(True)
         self._thread.start()
@@ -162,16 +169,13 @@ class ExportPanel(QWidget):
     def _file_started(self, number: int, count: int, source: str) -> None:
         self._file = f"{Path(source).name} ({number}/{count}) · " if count > 1 else ""
 
-    def _finished(self, frames: int, cancelled: bool, note: str) -> None:
-        verb = "Export cancelled after" if cancelled else "Exported"
-        count = f"{frames} frame{'s' * (frames != 1)}"
-        self.eta.setText(f"{verb} {count}")
-        text = f"{verb} {count} to {self._writing_to}"
-        self.message.emit(f"{text}; {note}" if note else text)
-
-    def _failed(self, text: str) -> None:
-        self.eta.setText("export failed")
-        self.failed.emit(text)
+    def _finished(self, outcome: ExportOutcome) -> None:
+        """The label keeps the outcome, its tooltip the whole story; files gone wrong or cut short are told
+        in a dialog, which stays until read (a status line fades while the user is away from a long batch)."""
+        label, text = outcome.summary(self._writing_to)
+        self.eta.setText(label)
+        self.eta.setToolTip(text)
+        (self.failed if outcome.alarming else self.message).emit(text)
 
     def _thread_done(self) -> None:
         self._thread.wait()  # finished() is emitted just before the thread really ends
@@ -187,6 +191,7 @@ class ExportPanel(QWidget):
             self._file = ""
             self.progress.setValue(0)
             self.eta.setText("starting…")
+            self.eta.setToolTip("")
 
     def show_progress(self, done: int, total: int | None, rate: float) -> None:
         if total:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.controls import Controls
 from app.dashboard import Dashboard
-from app.export_job import ExportRequest
+from app.export_job import ExportRequest, listing
 from app.export_panel import ExportPanel
 from app.frame_saver import FrameSaver, claim_png
 from app.settings import load_settings, pipeline_config, save_settings
@@ -36,6 +36,7 @@ from app.worker import SourceInfo, WorkerHandle
 from core.draw import Overlay
 from core.errors import WLitePoseError
 from core.sinks import SinkOptions
+from core.sinks.base import name_key
 from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
 from core.sources import source_name, without_password
 
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed_count
         self._play_speed = float("inf")  # video seconds per second, see _track_speed
         self._hud_mark = ""  # the heads-up line's recording mark
+        self._recording_paths: set[str] = set()  # the files the recording running writes (by name_key)
         self._found = ""  # the people found on the last frame: the line of a paused frame, after the mark
         self._error_box: QMessageBox | None = None
 
@@ -250,6 +252,8 @@ class MainWindow(QMainWindow):
         if paths is None:
             paths, _ = QFileDialog.getOpenFileNames(self, "Process files", self.settings.last_dir, VIDEO_FILTER)
         if paths:
+            self.settings = dataclasses.replace(self.settings, last_dir=str(Path(paths[0]).parent.absolute()))
+            self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
             self._export(paths)
 
     def _export(self, sources: list[str]) -> None:
@@ -266,7 +270,14 @@ class MainWindow(QMainWindow):
         except WLitePoseError as error:
             self.show_error(str(error))
             return
-        existing = [path.name for _, sinks in jobs for path in output_paths(sinks) if _holds_data(path)]
+        planned = [path for _, sinks in jobs for path in output_paths(sinks)]
+        recording = [path.name for path in planned if name_key(path) in self._recording_paths]
+        if recording:
+            self.show_error(
+                f"The recording running now writes {listing(recording)}: stop it, or choose another export folder."
+            )
+            return
+        existing = [path.name for path in planned if _holds_data(path)]
         if existing and not self._confirm_replace(existing):
             return
         self.settings = self.controls.read(self.settings)
@@ -300,7 +311,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Replace earlier exports?",
-            f"{_listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
+            f"{listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
             f"Replace {'it' if len(names) == 1 else 'them'}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
@@ -453,6 +464,8 @@ class MainWindow(QMainWindow):
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
+        if not recording:
+            self._recording_paths = set()
         if recording:
             self.statusBar().showMessage(text, 5000)
         else:  # what ended it comes next (a source opened, a rate changed): this line stays
@@ -479,17 +492,21 @@ class MainWindow(QMainWindow):
     def _record(self, on: bool) -> None:
         self.transport.image_fps()  # a rate typed without Enter applies first, not as the recording runs
         if on:
-            self.handle.start_recording(self._recording_options())
+            options = self._recording_options()
+            self._recording_paths = {name_key(path) for path in output_paths(options)}
+            self.handle.start_recording(options)
         else:
             self.handle.stop_recording()
 
     def _recording_options(self) -> SinkOptions:
         """Paths for a new recording whose name no earlier take's file has, in any format (a CSV and a video of
-        one name are one take): a second take is <stem>_live_2, and so on."""
-        stem, take = self._stem() + "_live", 1
+        one name are one take), nor a file the running export is to write: a second take is <stem>_live_2, and
+        so on."""
+        stem, take, exporting = self._stem() + "_live", 1, self.export_panel.paths_in_use()
         while True:
             name = stem if take == 1 else f"{stem}_{take}"
-            if not any(_holds_data(path) for path in output_paths(self.export_panel.sink_options(name, True))):
+            paths = output_paths(self.export_panel.sink_options(name, True))
+            if not any(_holds_data(path) or name_key(path) in exporting for path in paths):
                 return self.export_panel.sink_options(name)
             take += 1
 
@@ -542,11 +559,6 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
 def _display_name(spec: str) -> str:
     """A file or folder by its name, a stream by its address without a password."""
     return without_password(spec) if "://" in spec else Path(spec).name or spec
-
-
-def _listing(names: list[str], most: int = 4) -> str:
-    """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
-    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 def decayed_count(frames: float, seconds: float, interval: float) -> tuple[float, float]:

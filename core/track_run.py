@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import WLitePoseError
+from core.errors import SourceFailed, WLitePoseError
 from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
@@ -121,7 +121,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             except SourceFailed as error:
                 if not batch:
                     raise
-                print(f"wlitepose: error: {error} ({_left_behind(error)})", file=sys.stderr)
+                print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
                 failed.append(shown)
             if stop.requested:
                 left = ", ".join(without_password(spec) for spec, _ in jobs[number:])
@@ -204,18 +204,3 @@ def track_source(
         return times.frames, notes
     except WLitePoseError as error:
         raise SourceFailed(str(error), times.frames) from None
-
-
-class SourceFailed(WLitePoseError):
-    """A source that failed after ``frames`` frames had been written."""
-
-    def __init__(self, message: str, frames: int) -> None:
-        super().__init__(message)
-        self.frames = frames
-
-
-def _left_behind(error: SourceFailed) -> str:
-    """What a failed source of a batch leaves in its output files, for its error line."""
-    if error.frames:
-        return f"its outputs hold the {error.frames} frames before the error"
-    return "no frame was written for it"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -115,6 +116,23 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader (or an interrupted run) never sees a half-written file."""
     with atomic_file(path) as file:
         file.write(data)
+
+
+def rewrite_small(path: Path, data: bytes) -> None:
+    """``atomic_write``, or on a full disk ``path``'s own space overwritten with ``data`` when it fits there: a
+    small file rewritten with a few more digits (a sidecar's frame count) still fits the block it holds, where
+    a new copy beside it finds no room."""
+    try:
+        atomic_write(path, data)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or not path.is_file():
+            raise
+        blocks = getattr(path.stat(), "st_blocks", 0) * 512  # bytes the file holds on disk (POSIX only)
+        if len(data) > blocks:
+            raise
+        with open(path, "r+b") as file:
+            file.write(data)
+            file.truncate()
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_write, cut_back, writable
+from core.sinks.base import Sink, cut_back, rewrite_small, writable
 
 LAYOUT_VERSION = 1
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
@@ -51,7 +51,7 @@ class CsvSink(Sink):
 
     def _write_sidecar(self) -> None:
         data = {**self._sidecar, "frames_written": self._frames}
-        atomic_write(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
+        rewrite_small(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
 
     def settings_changed(self, frame_index: int, settings: dict) -> None:
         changes = self._sidecar.setdefault("settings_changes", [])

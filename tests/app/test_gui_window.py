@@ -624,7 +624,8 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     window.export_panel.folder.setText(str(out))
     window.export_files([str(c) for c in clips])
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
-    assert window.export_panel.eta.text() == "Exported 6 frames", window.last_error
+    assert window.export_panel.eta.text() == "Exported 2 files, 6 frames", window.last_error
+    assert window.settings.last_dir == str(tmp_path)  # the next "Process files" dialog opens where these were
     for clip in clips:
         sidecar = json.loads((out / f"{clip.stem}.csv.json").read_text())
         assert sidecar["frames_written"] == 3 and sidecar["source"] == str(clip)
@@ -634,13 +635,42 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     window.export_panel.folder.setText(str(tmp_path / "again"))  # no earlier exports to ask about
     window.export_files([str(clips[0]), str(broken)])  # a failed file is named, the others are done
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
-    assert "1 of 2 files exported" in window.last_error and "broken.avi" in window.last_error
-    assert window.export_panel.eta.text() == "export failed"
+    assert "1 of 2 files exported" in window.last_error and "failed: broken.avi" in window.last_error
+    assert window.export_panel.eta.text() == "1 of 2 files exported, 3 frames"
 
     (tmp_path / "sub").mkdir()
     twin = write_clip(tmp_path / "sub" / "first.avi", 1)
     window.export_files([str(clips[0]), str(twin)])  # the same name twice: refused, nothing starts
     assert "both write" in window.last_error and window.export_panel.job is None
+
+
+def test_a_batch_never_writes_the_files_of_a_recording_nor_a_recording_those_of_a_batch(
+    qtbot, window, write_clip, video, tmp_path
+):
+    """A file whose name ends in _live (concert_live.mp4 beside concert.mp4) has the outputs of concert.mp4's
+    recording: one would have overwritten the other's CSV, rows of two sources interleaved."""
+    one = write_clip(tmp_path / "one.avi", 40)
+    named_like_a_take = write_clip(tmp_path / "one_live.avi", 2)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path / "out"))
+    play(qtbot, window, one, frames=1)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording to"), timeout=20000)
+    window.export_files([str(named_like_a_take)])
+    assert window.export_panel.job is None
+    assert window.last_error.startswith("The recording running now writes one_live.csv, one_live.csv.json")
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=20000)
+
+    window.export_panel.folder.setText(str(tmp_path / "out2"))  # no take there yet
+    window.export_files([str(video), str(named_like_a_take)])  # vtest.avi first: the batch runs a while
+    assert window.export_panel.job is not None
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording to"), timeout=20000)
+    assert window.statusBar().currentMessage().endswith("one_live_2.csv, one_live_2.csv.json")
+    window.export_panel.record_button.click()
+    window.export_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
 
 
 def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Golden files fix every export layout; interrupted runs leave valid files."""
 
 import contextlib
+import errno
 import json
 import os
 import pickle
@@ -532,3 +533,20 @@ def test_an_annotated_video_that_got_no_frame_is_not_left_behind(tmp_path):
     with VideoSink(tmp_path / "one.mp4", 10.0, (64, 48)) as sink:
         sink.write(0, 0.0, Poses.empty(3), np.zeros((48, 64, 3), np.uint8))
     assert cv2.VideoCapture(str(tmp_path / "one.mp4")).read()[0]
+
+
+def test_a_full_disk_still_gets_the_frame_count_into_the_sidecar(tmp_path, monkeypatch):
+    """A CSV cut at its last whole frame by a full disk: the sidecar's copy-and-replace finds no room either,
+    so its own space is rewritten, and it does not say 0 frames beside a CSV of 3."""
+    sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {"source": "clip.mp4"})
+    for index, t, poses in _frames():
+        sink.write(index, t, poses)
+
+    def disk_full(tmp, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("core.sinks.base._replace", disk_full)  # the new copy cannot be made whole
+    sink.close()
+    sidecar = json.loads((tmp_path / "a.csv.json").read_text())
+    assert sidecar["frames_written"] == 3 and sidecar["source"] == "clip.mp4"
+    assert not list(tmp_path.glob(".wlitepose_*"))

@@ -1,0 +1,62 @@
+"""The export job on its own thread-free: what a batch of files comes to and how it is told."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.export_job import ExportJob, ExportOutcome, ExportRequest
+from core.draw import Overlay
+from core.pipeline import tuned_config
+from core.sinks import SinkOptions
+
+FOLDER = Path("/exports")
+
+
+def test_a_cancelled_batch_counts_only_the_files_it_finished_and_names_the_rest():
+    outcome = ExportOutcome(4, frames=38, exported=1, failed=["garbage.mp4: not a readable video"])
+    outcome.stopped, outcome.not_started = "long.mp4 (its files hold 23 frames of 200)", ["two.mp4"]
+    label, text = outcome.summary(FOLDER)
+    assert label == "Export cancelled: 1 of 4 files exported, 38 frames"
+    assert text == (
+        f"{label} to {FOLDER}; cancelled during long.mp4 (its files hold 23 frames of 200); not started: two.mp4; "
+        "failed: garbage.mp4: not a readable video"
+    )
+    assert outcome.alarming
+
+
+def test_a_batch_with_failures_keeps_its_warnings_and_lists_a_hundred_failures_in_a_line():
+    failed = [f"bad_{n}.mp4: not a readable video" for n in range(120)]
+    outcome = ExportOutcome(122, frames=50, exported=2, notes=["cut.avi: ended after 16 of 30 frames"], failed=failed)
+    label, text = outcome.summary(FOLDER)
+    assert label == "2 of 122 files exported, 50 frames"
+    assert "failed: bad_0.mp4: not a readable video, bad_1.mp4" in text and text.count("bad_") == 3
+    assert "and 117 more" in text and text.endswith("warnings: cut.avi: ended after 16 of 30 frames")
+    assert len(text) < 400
+
+
+def test_one_file_is_told_as_before():
+    assert ExportOutcome(1, frames=8, exported=1).summary(FOLDER) == ("Exported 8 frames", f"Exported 8 frames to {FOLDER}")
+    cancelled = ExportOutcome(1, frames=1, stopped="a.mp4 (its files hold 1 frame of 9)")
+    assert cancelled.summary(FOLDER) == ("Export cancelled after 1 frame", f"Export cancelled after 1 frame to {FOLDER}")
+    assert not cancelled.alarming  # the user pressed Cancel: a status line says it
+    failed = ExportOutcome(1, failed=["cannot write /x.csv: No space left on device (no frame was written for it)"])
+    assert failed.summary(FOLDER) == ("export failed", failed.failed[0])
+
+
+def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_starts_no_other(
+    qapp, model_path, write_clip, tmp_path
+):
+    clips = [write_clip(tmp_path / f"{name}.avi", 4) for name in ("first", "second", "third")]
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video" * 100)
+    sources = [clips[0], broken, clips[1], clips[2]]
+    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in sources)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    job.file_started.connect(lambda number, count, spec: number == 3 and job.cancel())  # during second.avi
+    outcome = job._run()
+    assert (outcome.exported, outcome.frames) == (1, 5)  # first.avi whole, second.avi's first frame
+    assert outcome.stopped == "second.avi (its files hold 1 frame of 4)" and outcome.not_started == ["third.avi"]
+    assert outcome.failed == [f"broken.avi: {broken} is not a readable video (no frame was written for it)"]
+    assert json.loads((tmp_path / "out" / "second.csv.json").read_text())["frames_written"] == 1
+    assert not (tmp_path / "out" / "third.csv").exists()
