@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
         count = info.frame_count
         kind = "live" if info.is_live else f"{count} frame{'s' * (count != 1)}" if count else "? frames"
         name = _display_name(info.spec)
-        self.source_bar.set_current(f"{name} · {width}×{height} · {info.fps:g} fps · {kind}")
+        self.source_bar.set_current(name, f" · {width}×{height} · {info.fps:g} fps · {kind}")
 
     def _model_loaded(self, info, path: str) -> None:
         self.model_path = path

@@ -5,7 +5,7 @@ It only asks for a source (`source_requested(spec)`); the worker opens it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.shortcuts import choose_in_list
@@ -41,7 +41,7 @@ class SourceBar(QWidget):
         self.url_edit.setPlaceholderText("rtsp://… or http://… stream URL, Enter to connect")
         self.url_edit.setAccessibleName("Stream URL")
         self.url_edit.returnPressed.connect(self._url_entered)
-        self.current = QLabel("no source")
+        self.current = SourceLabel()
         self.current.setObjectName("caption")
 
         layout = QHBoxLayout(self)
@@ -67,9 +67,8 @@ class SourceBar(QWidget):
         for index in indices:
             self.camera_box.addItem(f"Webcam {index}", str(index))
 
-    def set_current(self, text: str) -> None:
-        self.current.setText(text)
-        self.current.setToolTip(text)
+    def set_current(self, name: str, details: str) -> None:
+        self.current.show_source(name, details)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", self.start_dir, VIDEO_FILTER)
@@ -90,3 +89,46 @@ class SourceBar(QWidget):
         url = self.url_edit.text().strip()
         if url:
             self.source_requested.emit(url)
+
+
+class SourceLabel(QLabel):
+    """The open source's name and what it is, on one line that gives way to the window: a long name is
+    shortened in its middle (…) to the room the bar leaves, the details kept whole while they fit, and the
+    whole line in the tooltip. A 90-letter file name in full took the window past a 1920-px screen at 150 %."""
+
+    SHORTEST = "MMMMMMMMMM"  # the label never shrinks below about this
+    LONGEST = "x" * 48  # nor asks for more than this, which leaves the stream field room
+
+    def __init__(self) -> None:
+        super().__init__("no source")
+        self._name, self._details = "no source", ""
+
+    def show_source(self, name: str, details: str) -> None:
+        self._name, self._details = name, details
+        self.setToolTip(f"{name}{details}")
+        self._fit()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        width = min(self._advance(self._name + self._details), self._advance(self.LONGEST))
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        least = self._advance(self.SHORTEST)
+        return QSize(min(least, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _advance(self, text: str) -> int:
+        margins = self.contentsMargins()
+        return self.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right() + 2
+
+    def _fit(self) -> None:
+        metrics, width = self.fontMetrics(), self.contentsRect().width() - 2
+        room = width - metrics.horizontalAdvance(self._details)
+        if room >= metrics.horizontalAdvance(self.SHORTEST) or room >= metrics.horizontalAdvance(self._name):
+            self.setText(metrics.elidedText(self._name, Qt.TextElideMode.ElideMiddle, room) + self._details)
+        else:  # too narrow for the details too: the line cut at its end
+            self.setText(metrics.elidedText(self._name + self._details, Qt.TextElideMode.ElideRight, width))

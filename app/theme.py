@@ -30,9 +30,13 @@ STAGE_COLORS = {
     "dropped": "#ff5c5c",
 }
 
-STYLESHEET = f"""
+
+def stylesheet(text: float) -> str:
+    """The stylesheet with text of ``text`` points, values a tenth larger and captions a tenth smaller."""
+    value, caption = f"{text * 1.1:.3g}", f"{text * 0.9:.3g}"
+    return f"""
 QMainWindow, QDialog {{ background: {BACKGROUND}; }}
-QWidget {{ color: {TEXT}; font-size: 10pt; }}
+QWidget {{ color: {TEXT}; font-size: {text:g}pt; }}
 QWidget:disabled {{ color: {DISABLED}; }}
 QGroupBox {{
     background: {PANEL}; border: 1px solid {BORDER}; border-radius: 6px;
@@ -57,8 +61,8 @@ QProgressBar {{
 }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
 QStatusBar {{ background: {PANEL}; color: {MUTED}; }}
-QLabel#value {{ font-family: monospace; font-size: 11pt; font-weight: 600; }}
-QLabel#caption {{ color: {MUTED}; font-size: 9pt; }}
+QLabel#value {{ font-family: monospace; font-size: {value}pt; font-weight: 600; }}
+QLabel#caption {{ color: {MUTED}; font-size: {caption}pt; }}
 QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; border: none; }}
 QSplitter::handle {{ background: {BACKGROUND}; }}
 QPushButton:focus, QToolButton:focus, QComboBox:focus, QLineEdit:focus {{
@@ -95,4 +99,6 @@ def apply_theme(app: QApplication) -> None:
     boxes.setColor(QPalette.ColorRole.Window, QColor(CHECK_OUTLINE_BASE))
     boxes.setColor(QPalette.ColorRole.Base, QColor(RAISED))
     app.setPalette(boxes, "QCheckBox")
-    app.setStyleSheet(STYLESHEET)
+    # the desktop's font size where it is larger (a user's choice for reading), never smaller than designed
+    text = max(app.font().pointSizeF(), 10.0)
+    app.setStyleSheet(stylesheet(text))

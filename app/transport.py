@@ -3,7 +3,7 @@ image folder's frame rate."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QLocale, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -91,16 +92,24 @@ class Transport(QWidget):
         self.fps_box.valueChanged.connect(self.image_fps_changed)  # Qt emits it for real changes only
         self.fps_box.editingFinished.connect(self._leave_fps)
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
+        # Two rows: the seek bar with the buttons, then how it plays. In one row, with an image folder's rate
+        # box, the window could not shrink to 960 px (a 1920x1080 screen at 200 %).
+        seek_row = QHBoxLayout()
+        seek_row.setSpacing(6)
         for widget in (self.back_button, self.play_button, self.forward_button):
-            layout.addWidget(widget)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.position)
-        layout.addWidget(self.fps_box)
-        layout.addWidget(self.speed_box)
-        layout.addWidget(self.keep_pace)
+            seek_row.addWidget(widget)
+        seek_row.addWidget(self.slider, 1)
+        seek_row.addWidget(self.position)
+        pace_row = QHBoxLayout()
+        pace_row.setSpacing(6)
+        pace_row.addStretch(1)
+        for widget in (self.fps_box, self.speed_box, self.keep_pace):
+            pace_row.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(seek_row)
+        layout.addLayout(pace_row)
         self._fps = 0.0
         self.set_source(frame_count=None, fps=0.0, live=False)  # nothing open: no seeking, no position
 
@@ -169,11 +178,23 @@ class Transport(QWidget):
 
 
 class RateBox(QDoubleSpinBox):
-    """A spin box the mouse wheel turns only once it has been clicked into: scrolling past it changes nothing."""
+    """A spin box the mouse wheel turns only once it has been clicked into: scrolling past it changes nothing.
+
+    It writes a decimal point, as the rest of the window does, and reads a comma typed as one too: in a German
+    or French locale Qt's own box took "12.5" for 125 (the point a thousands separator) without a word."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a spin box's default, WheelFocus, takes focus on a wheel
+        locale = QLocale.c()  # Latin digits and a point, in every locale
+        locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
+        self.setLocale(locale)
+
+    def validate(self, text: str, position: int):
+        return super().validate(text.replace(",", "."), position)
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 (Qt override)
+        return super().valueFromText(text.replace(",", "."))
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if self.hasFocus():

@@ -36,9 +36,11 @@ def test_a_batch_with_failures_keeps_its_warnings_and_lists_a_hundred_failures_i
 
 
 def test_one_file_is_told_as_before():
-    assert ExportOutcome(1, frames=8, exported=1).summary(FOLDER) == ("Exported 8 frames", f"Exported 8 frames to {FOLDER}")
+    done = ExportOutcome(1, frames=8, exported=1)
+    assert done.summary(FOLDER) == ("Exported 8 frames", f"Exported 8 frames to {FOLDER}")
     cancelled = ExportOutcome(1, frames=1, stopped="a.mp4 (its files hold 1 frame of 9)")
-    assert cancelled.summary(FOLDER) == ("Export cancelled after 1 frame", f"Export cancelled after 1 frame to {FOLDER}")
+    label = "Export cancelled after 1 frame"
+    assert cancelled.summary(FOLDER) == (label, f"{label} to {FOLDER}")
     assert not cancelled.alarming  # the user pressed Cancel: a status line says it
     failed = ExportOutcome(1, failed=["cannot write /x.csv: No space left on device (no frame was written for it)"])
     assert failed.summary(FOLDER) == ("export failed", failed.failed[0])

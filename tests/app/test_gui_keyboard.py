@@ -135,3 +135,17 @@ def test_the_window_fits_a_full_hd_screen_at_200_percent(bare_window):
     """1920x1080 at 200 % leaves 960x540 logical pixels, less a taskbar; the window could not shrink below 591 high."""
     least = bare_window.minimumSizeHint()
     assert least.width() <= 960 and least.height() <= 540 - 48
+
+
+def test_the_shortcut_list_names_every_key_and_fits_a_full_hd_screen_at_200_percent(qtbot, bare_window):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.shortcuts import SHORTCUTS
+
+    qtbot.keyClick(bare_window, Qt.Key.Key_F1)
+    box = bare_window.findChild(QMessageBox)
+    qtbot.waitUntil(box.isVisible)
+    assert all(keys in box.text() and text in box.text() for keys, _, text in SHORTCUTS)
+    least = box.sizeHint()
+    assert least.width() <= 960 and least.height() <= 540 - 48, least
+    box.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtGui import QImage
 
 from app.dashboard import HISTORY, Dashboard
@@ -141,3 +142,50 @@ def test_a_stream_is_named_without_its_password():
 
     assert _display_name("http://user:secret@10.0.0.5:8112") == "http://user:***@10.0.0.5:8112"
     assert _display_name("/videos/clip.mp4") == "clip.mp4"
+
+
+@pytest.mark.parametrize("typed", ["12.5", "12,5"])
+def test_a_folder_rate_typed_with_a_point_or_a_comma_is_the_same_rate_in_a_german_locale(qtbot, typed):
+    """Qt's own box, in a decimal-comma locale, read "12.5" as 125 fps (the point a thousands separator)."""
+    from PySide6.QtCore import QLocale, Qt
+
+    before = QLocale()
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    try:
+        transport = Transport()
+    finally:
+        QLocale.setDefault(before)
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=60, fps=30.0, live=False, images=True)
+    box = transport.fps_box
+    box.selectAll()
+    qtbot.keyClicks(box, typed)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert box.value() == 12.5 and box.text() == "12.50 fps"
+
+
+def test_the_theme_follows_a_larger_desktop_font_and_never_shrinks_below_its_own(qtbot, qapp):
+    """Every widget was 10 pt whatever the desktop said: a user who reads 16 pt got 10."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QLabel
+
+    from app.theme import apply_theme
+
+    before = qapp.font()
+    sizes = {}
+    try:
+        for desktop in (16.0, 8.0):
+            font = QFont(before)
+            font.setPointSizeF(desktop)
+            qapp.setFont(font)
+            apply_theme(qapp)
+            label, caption = QLabel("text"), QLabel("caption")
+            caption.setObjectName("caption")
+            for widget in (label, caption):
+                qtbot.addWidget(widget)
+                widget.ensurePolished()
+            sizes[desktop] = (label.font().pointSizeF(), caption.font().pointSizeF())
+    finally:
+        qapp.setFont(before)
+        apply_theme(qapp)
+    assert sizes == {16.0: (16.0, 14.4), 8.0: (10.0, 9.0)}

@@ -673,6 +673,20 @@ def test_a_batch_never_writes_the_files_of_a_recording_nor_a_recording_those_of_
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
 
 
+def test_the_window_still_fits_a_full_hd_screen_at_200_percent_with_a_long_named_folder_open(
+    qtbot, window, frames_folder, tmp_path
+):
+    """An open folder adds its frame-rate box, and a source's name stood in full beside the stream field:
+    a 90-letter name took the window 1,300 px wide, off a 960 px screen."""
+    long_name = tmp_path / ("Crowd_survey_2024-06-14_north_entrance_camera_03_afternoon_session_part2_reviewed_" * 2)
+    frames_folder.rename(long_name)
+    play(qtbot, window, long_name, frames=1)
+    assert window.transport.fps_box.isVisibleTo(window)
+    least = window.minimumSizeHint()
+    assert least.width() <= 960 and least.height() <= 540 - 48, least
+    assert window.source_bar.current.toolTip().startswith(long_name.name)  # the whole name, on hovering
+
+
 def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
