@@ -113,7 +113,7 @@ def crowd_costs(info: ModelInfo, frame_size=(768, 576), frames=60, seed=0) -> di
             xy = np.clip(people + velocity * i, 2, np.array(box.input_size) - 3)
             maps.append(paint(xy, np.arange(n, dtype=np.float32) * 2.0, box.input_size))
         tracker = PoseTracker(TrackerConfig(), info.sigmas)
-        config = DecodeConfig(max_people=max(30, n))
+        config = DecodeConfig()
         group_ms, track_ms, found = [], [], []
         for i in range(frames):
             heatmaps, tags = maps[i % 10]

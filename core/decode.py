@@ -59,7 +59,7 @@ class DecodeConfig:
     detection_threshold: float = 0.15  # minimum person score (mean heatmap value over all K joints)
     keypoint_threshold: float = 0.2  # minimum heatmap peak for a joint candidate; weaker joints are missing
     tag_threshold: float = 1.0  # largest tag distance at which a joint joins an existing person
-    max_people: int = 30  # candidates per joint and people returned
+    max_people: int = 100  # candidates per joint and people returned (the best-scoring of a larger crowd)
     min_keypoints: int = 2  # people with fewer joints are dropped
     joint_order: tuple[int, ...] | None = None  # grouping order; None = the schema's order
     stray_factor: float | None = 3.5  # drop_stray_joints' factor; None keeps every grouped joint

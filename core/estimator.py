@@ -44,6 +44,7 @@ from core.sources import IMAGE_FOLDER_FPS, Frame, check_image_fps, frames_due, o
 
 __all__ = ["PoseEstimator", "SAMPLE_CLIP", "as_bgr"]  # SAMPLE_CLIP: the bundled clip, wherever it is installed
 
+UNIT_WARNING_STEP_S = 10.0  # track_frame's first frames this far apart are taken for milliseconds, and said so
 MAX_DRAWN_PX = 1e5  # joints further out than this are not drawn (OpenCV's integer coordinates overflow)
 
 
@@ -69,8 +70,10 @@ class PoseEstimator:
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
         self.model = PoseModel(_model_path(model), threads)
+        self._model_file = os.path.abspath(self.model.path)  # for a copy made after a change of folder
         self._settings = {"input_size": input_size, **thresholds, "smoothing": smoothing, "threads": threads}
         self._tracking = threading.Lock()  # held by the thread running track_frame or reset
+        self._last_time, self._steps = float("nan"), 0  # track_frame's clock, checked for milliseconds
         self._config: PipelineConfig = tuned_config(input_size, **thresholds, smoothing=smoothing)
         self._detector = PosePipeline(self.model, replace(self._config, tracker=None))
         self._tracker = PosePipeline(self.model, self._config)
@@ -98,7 +101,26 @@ class PoseEstimator:
         new IDs), as a jump back in a video does."""
         timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
         with self._one_thread("track_frame"):
+            self._check_unit(timestamp)
             return self._tracker.process(as_bgr(image), timestamp).poses
+
+    def _check_unit(self, timestamp: float) -> None:
+        """Warn once when frames come 10 s and more apart from the start: most likely milliseconds (OpenCV's
+        CAP_PROP_POS_MSEC), which make every frame a long gap and give people new IDs on any missed frame."""
+        last, self._last_time = self._last_time, timestamp
+        if self._steps is None or last != last:  # checked already, or no time before this one
+            return
+        if not timestamp - last >= UNIT_WARNING_STEP_S:  # a step of a real clock (or none: NaN)
+            self._steps = None
+            return
+        self._steps += 1
+        if self._steps == 3:  # three in a row, from the first frames on
+            self._steps = None
+            warnings.warn(
+                f"track_frame got frames {timestamp - last:g} s apart: timestamp_s is in seconds "
+                "(divide milliseconds, such as OpenCV's CAP_PROP_POS_MSEC, by 1000)",
+                stacklevel=3,
+            )
 
     def reset(self) -> None:
         """Forget the tracks of ``track_frame``: the next frame starts a new scene, with IDs from 1 again."""
@@ -119,9 +141,10 @@ class PoseEstimator:
             self._tracking.release()
 
     def __reduce__(self):
-        """Pickled as its model file and settings (an ONNX Runtime session does not pickle): a process pool's
-        workers each load their own; the copy starts with no tracks."""
-        return _rebuilt, (str(self.model.path), self._settings)
+        """Pickled as its model file (its full path: a worker or a later `os.chdir` finds it too), the file's
+        hash and the settings (an ONNX Runtime session does not pickle): a process pool's workers each load
+        their own; the copy starts with no tracks, and is refused if the file has changed since."""
+        return _rebuilt, (self._model_file, self._settings, self.model.info.sha256)
 
     def track(
         self, source: str | Path | int, *, max_frames: int | None = None, fps: float | None = None
@@ -134,7 +157,8 @@ class PoseEstimator:
         closes it at once when it holds no reference to the iterator (else call its ``close()``)."""
         if not isinstance(source, (str, os.PathLike, numbers.Integral)) or isinstance(source, bool):
             what = type(source).__name__
-            raise WLitePoseError(f"the source must be a path, a webcam index or a stream URL, not a {what}")
+            article = "an" if what[0].lower() in "aeiou" else "a"
+            raise WLitePoseError(f"the source must be a path, a webcam index or a stream URL, not {article} {what}")
         source = int(source) if isinstance(source, numbers.Integral) else str(source)  # an int is a webcam
         if _number(max_frames, "max_frames", whole=True) is not None and max_frames < 1:
             raise WLitePoseError(f"max_frames must be at least 1, not {max_frames}")
@@ -171,8 +195,14 @@ class PoseEstimator:
         return draw_poses(canvas, shown, self.model.info.skeleton, boxes=boxes)
 
 
-def _rebuilt(model: str, settings: dict) -> PoseEstimator:
-    return PoseEstimator(model, **settings)
+def _rebuilt(model: str, settings: dict, sha256: str = "") -> PoseEstimator:
+    estimator = PoseEstimator(model, **settings)
+    if sha256 and estimator.model.info.sha256 != sha256:
+        raise WLitePoseError(
+            f"the model file {model} has changed since the estimator was pickled (retrained or replaced); "
+            "make a new PoseEstimator from it"
+        )
+    return estimator
 
 
 def _model_path(model: str | os.PathLike | None) -> str | os.PathLike:

@@ -40,6 +40,17 @@ class Poses:
     def __len__(self) -> int:
         return self.xy.shape[0]
 
+    def __getitem__(self, which) -> Poses:
+        """The people ``which`` picks (an index, a slice, a boolean mask or an index array), as Poses:
+        ``poses[poses.scores > 0.3]``, ``poses[0]`` (one person), ``for person in poses``."""
+        if isinstance(which, (int, np.integer)):
+            which = [range(len(self))[which]]  # a negative index counts from the end; past it, IndexError
+        return Poses(self.xy[which], self.keypoint_scores[which], self.scores[which], self.track_ids[which])
+
+    def __repr__(self) -> str:
+        ids = ", ".join(map(str, self.track_ids[:10].tolist())) + (", ..." if len(self) > 10 else "")
+        return f"Poses({len(self)} people, {self.num_keypoints} joints each, track_ids [{ids}])"
+
     @property
     def num_keypoints(self) -> int:
         return self.xy.shape[1]

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,7 +57,7 @@ CAMERA_PERMISSION = (
 class Frame:
     index: int
     timestamp_s: float
-    image: np.ndarray  # BGR uint8
+    image: np.ndarray = field(repr=False)  # BGR uint8 (its pixels out of the repr a notebook prints)
     path: Path | None = None  # the image file, for a frame of an image folder
     captured_at: float | None = None  # time.perf_counter() when a live source received it
 
@@ -93,7 +93,7 @@ class FrameSource:
         """What to tell when the source is done (lower-case fragments): a video file that ended before the
         ``frames_due`` (its frame count, or fewer when a run asked for fewer). ``outputs``: whether files
         were written (some notes are about them)."""
-        short = None if self.is_live else ended_early(frames_read, frames_due)
+        short = None if self.is_live else ended_early(frames_read, frames_due, self.frame_count)
         return [short] if short else []
 
     def skipped_notes(self, start: int = 0) -> list[str]:
@@ -272,8 +272,8 @@ class ImageFolderSource(FrameSource):
             elif len(files) == 1:
                 what = f"the only image in {path}, {files[0].name}, cannot be read"
             else:
-                what = f"not one of the {len(files)} images in {path}"
-            raise WLitePoseError(f"{what} can be read")
+                what = f"not one of the {len(files)} images in {path} can be read"
+            raise WLitePoseError(what)
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)
@@ -468,15 +468,18 @@ class LiveSource(FrameSource):
         self._thread.join(timeout=2.0)
 
 
-def ended_early(frames_read: int, frame_count: int | None) -> str | None:
-    """The warning for a video file that ended before the frame count its header gives (None if it did not;
-    OpenCV's count may be one off), e.g. a file cut short while being copied."""
-    if frame_count and frames_read < frame_count - 1:
-        return (
-            f"the video ended after {frames_read} of the {frame_count} frames its header counts (the file may be "
-            "damaged or cut short, or an edit list leaves some out)"
-        )
-    return None
+def ended_early(frames_read: int, frames_due: int | None, frame_count: int | None) -> str | None:
+    """The warning for a video file that ended before the ``frames_due`` (the frame count its header gives, or
+    fewer a run asked for; None if it did not; OpenCV's count may be one off), e.g. a file cut short while
+    being copied."""
+    if not frames_due or frames_read >= frames_due - 1:
+        return None
+    due = f"the {frames_due} frames {'its header counts' if frames_due == frame_count else 'asked for'}"
+    counted = f"; its header counts {frame_count}" if frame_count and frame_count != frames_due else ""
+    return (
+        f"the video ended after {frames_read} of {due} (the file may be damaged or cut short, or an edit list "
+        f"leaves some out{counted})"
+    )
 
 
 def clean_spec(spec) -> str:

@@ -377,6 +377,9 @@ def test_a_video_cut_short_is_tracked_to_its_end_with_a_warning(cli, model_path,
     written = json.loads((tmp_path / "k.csv.json").read_text())["frames_written"]
     assert 0 < written < 8
     assert f"ended after {written} of the 8 frames its header counts" in err
+    rc, _, err = cli("track", cut, "--model", model_path, "--max-frames", 6, "--csv", tmp_path / "k.csv")
+    assert rc == 0, err  # the header's count is not the 6 asked for, as it was called
+    assert f"ended after {written} of the 6 frames asked for (" in err and "; its header counts 8)" in err
 
 
 def _touch(path, data: bytes):

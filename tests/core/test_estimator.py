@@ -4,6 +4,7 @@ writes, images in the forms users hold them, and one-sentence errors for anythin
 import csv
 import pickle
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -270,3 +271,53 @@ def test_an_estimator_pickles_as_its_model_and_settings_for_a_process_pool(image
     assert copy.model.path == estimator.model.path and copy._settings == estimator._settings
     np.testing.assert_array_equal(copy.estimate(image).xy, estimator.estimate(image).xy)
     assert (copy.track_frame(image, 0.0).track_ids == -1).all()  # no tracks came along: a first frame
+
+
+def test_a_pickled_estimator_finds_its_model_after_a_change_of_folder_and_refuses_a_changed_file(
+    tmp_path, monkeypatch, model_path
+):
+    """A notebook's `%cd` broke the README's process-pool recipe (the relative path was pickled), and a file
+    retrained under the same name was loaded by the copies without a word, which then found other people."""
+    shutil.copy(DEFAULT_MODEL, tmp_path / "mine.onnx")
+    monkeypatch.chdir(tmp_path)
+    estimator = PoseEstimator("mine.onnx", threads=1)
+    monkeypatch.chdir(tmp_path.parent)
+    assert pickle.loads(pickle.dumps(estimator)).model.info.sha256 == estimator.model.info.sha256
+    shutil.copy(model_path, tmp_path / "mine.onnx")  # another network under the same name
+    with pytest.raises(WLitePoseError, match=r"^the model file .*mine.onnx has changed since the estimator was"):
+        pickle.loads(pickle.dumps(estimator))
+
+
+def test_timestamps_in_milliseconds_are_warned_of_once_and_seconds_never(estimator, image):
+    """OpenCV's CAP_PROP_POS_MSEC in timestamp_s made every frame a 33 s gap: 72 IDs for 23 people."""
+    import warnings
+
+    in_ms = PoseEstimator(DEFAULT_MODEL)
+    with pytest.warns(UserWarning, match=r"^track_frame got frames 33.3 s apart: timestamp_s is in seconds") as said:
+        for i in range(6):
+            in_ms.track_frame(image, i * 33.3)
+    assert len(said) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        in_s = PoseEstimator(DEFAULT_MODEL)
+        for i in range(6):
+            in_s.track_frame(image, i / 30)
+        for i in range(6):
+            in_s.track_frame(image, 1.0 + i * 40.0)  # long pauses after real steps: a real clock's
+
+
+def test_poses_pick_people_as_numpy_does_and_print_short(estimator, image):
+    """In a notebook: poses[poses.scores > t], poses[0], `for person in poses` raised TypeError, and printing a
+    frame dumped its pixels."""
+    poses = estimator.estimate(image)
+    assert len(poses) >= 2
+    strong = poses[poses.scores > np.median(poses.scores)]
+    assert len(strong) == (poses.scores > np.median(poses.scores)).sum()
+    np.testing.assert_array_equal(poses[-1].xy, poses.xy[-1:])
+    assert [len(person) for person in poses] == [1] * len(poses)
+    np.testing.assert_array_equal(poses[1:].scores, poses.scores[1:])
+    with pytest.raises(IndexError):
+        poses[len(poses)]
+    assert repr(poses) == f"Poses({len(poses)} people, 17 joints each, track_ids [{', '.join(['-1'] * len(poses))}])"
+    frame = next(iter(estimator.track(SAMPLE, max_frames=1)))[0]
+    assert len(repr(frame)) < 120 and "array" not in repr(frame)

@@ -265,6 +265,11 @@ def test_a_folder_of_unreadable_images_says_none_can_be_read(tmp_path):
         (folder / name).write_bytes(b"broken")
     with pytest.raises(WLitePoseError, match=r"^not one of the 2 images in .*allbad can be read$"):
         open_source(str(folder))
+    (folder / "b.jpg").unlink()  # one image: named, and said once ("cannot be read can be read" before)
+    with pytest.raises(WLitePoseError, match=r"^the only image in .*allbad, a.jpg, cannot be read$"):
+        open_source(str(folder))
+    with pytest.raises(WLitePoseError, match=r"^image .*a.jpg cannot be read$"):
+        open_source(str(folder / "a.jpg"))
 
 
 def test_a_player_hears_of_each_skipped_image_once_from_where_it_left_off(tmp_path):
