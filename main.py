@@ -20,6 +20,17 @@ from pathlib import Path
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
+# the modules the tool imports -> the package that installs each (as pyproject.toml lists them)
+DEPENDENCIES = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "cv2": "opencv-python-headless",
+    "onnxruntime": "onnxruntime",
+    "PySide6": "PySide6-Essentials",
+    "pyqtgraph": "pyqtgraph",
+    "filterpy": "filterpy",
+}
+
 # name -> (module, help); the module defines add_arguments(name, parser) and run(name, args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("app.cli", "open the desktop application (the default with no subcommand)"),
@@ -33,9 +44,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.version import tool_version
+
     parser = argparse.ArgumentParser(
         prog="wlitepose", description="Real-time multi-person pose estimation and tracking."
     )
+    parser.add_argument("--version", action="version", version=f"wlitepose {tool_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -67,10 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     except (WLitePoseError, ModelError) as error:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:
+        top = (error.name or "").partition(".")[0]
+        if top not in DEPENDENCIES:
+            raise
+        print(f"wlitepose: error: {_missing(top)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
         print(f"wlitepose: interrupted{done}", file=sys.stderr)
         return 130
+
+
+def _missing(module: str) -> str:
+    """One sentence for a dependency that cannot be imported, with the command that installs it."""
+    package = DEPENDENCIES[module]
+    text = f"the package {package} is not installed here (Python cannot import {module}): pip install {package}"
+    if module == "cv2":  # opencv-python removed beside it takes the cv2 folder both install along
+        text += " --force-reinstall (opencv-python, uninstalled beside it, took the cv2 folder the two share)"
+    return text
 
 
 def _looks_like_source(word: str) -> bool:

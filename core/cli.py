@@ -20,7 +20,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             nargs="+",
             metavar="SOURCE",
             help="video file, image folder, webcam index (0) or stream URL; several are processed one after "
-            'another, and then every output path needs {name} (each source\'s name), e.g. --csv "out/{name}.csv"',
+            'another, and then every output path needs {name} (each source\'s name), e.g. --csv "out/{name}.csv"; '
+            f"the bundled sample clip is {SAMPLE_CLIP}",
         )
         parser.add_argument("--model", type=Path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})")
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")

@@ -35,12 +35,17 @@ def _pycocotools():
     return COCO, COCOeval
 
 
+def read_json(path: str | Path):
+    """A JSON file's content; one saved with a byte-order mark (Windows PowerShell 5, Notepad) reads too."""
+    return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+
+
 def load_annotations(annotations_path: str | Path) -> dict:
     """The dataset dict, checked, with the fields pycocotools needs filled in: ``area`` where missing
     (CrowdPose files), zero keypoints for crowd regions given as a box or polygon only, a box from the
     labelled joints where one is missing. WLitePoseError naming the first fault of a malformed file."""
     try:
-        data = json.loads(Path(annotations_path).read_text(encoding="utf-8"))
+        data = read_json(annotations_path)
         annotations, images, categories = data["annotations"], data["images"], data["categories"]
         if not all(isinstance(part, list) for part in (annotations, images, categories)):
             raise TypeError("annotations, images and categories must be lists")

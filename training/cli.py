@@ -167,9 +167,9 @@ def _add_shrink_arguments(parser: argparse.ArgumentParser) -> None:
 def run(name: str, args: argparse.Namespace) -> int:
     from models.errors import require_train_extra
 
-    require_train_extra(f"`wlitepose {name}`")
-    if name == "shrink-data":
+    if name == "shrink-data":  # images and JSON only: no torch (pycocotools for crowd masks given as RLE)
         return _shrink(args)
+    require_train_extra(f"`wlitepose {name}`")
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
     from core.sinks.base import writable

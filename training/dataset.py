@@ -8,7 +8,6 @@ keypoints (and a `crowdIndex` per image, kept in `image_info`).
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from core.evaluation import (
     check_mask_size,
     is_person,
     keypoint_values,
+    read_json,
     read_labelled_image,
 )
 from models.export import MEAN, STD
@@ -75,7 +75,7 @@ class KeypointDataset(Dataset):
         max_people: int = 30,
     ) -> None:
         try:
-            data = json.loads(Path(annotations).read_text(encoding="utf-8"))
+            data = read_json(annotations)
             images, anns = data["images"], data["annotations"]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.evaluation import check_image_ids, check_images, check_mask_size, read_labelled_image
+from core.evaluation import check_image_ids, check_images, check_mask_size, read_json, read_labelled_image
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -46,7 +46,12 @@ def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) 
     if isinstance(seg, list):
         ann["segmentation"] = [[v * (fy if i % 2 else fx) for i, v in enumerate(poly)] for poly in seg]
     elif isinstance(seg, dict):
-        from pycocotools import mask as mask_utils
+        try:
+            from pycocotools import mask as mask_utils
+        except ImportError:
+            raise WLitePoseError(
+                "this file's crowd regions are RLE masks, which need pycocotools: pip install pycocotools"
+            ) from None
 
         rle = mask_utils.frPyObjects(seg, *seg["size"]) if isinstance(seg.get("counts"), list) else seg
         small = cv2.resize(mask_utils.decode(rle), (width, height), interpolation=cv2.INTER_NEAREST)
@@ -64,7 +69,7 @@ def shrink_dataset(
     """
     suffix, quality_flag = FORMATS[image_format]
     try:
-        data = json.loads(annotations.read_text(encoding="utf-8"))
+        data = read_json(annotations)
         infos, anns = data["images"], data["annotations"]
         by_image: dict = {}
         for ann in anns:

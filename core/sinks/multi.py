@@ -16,6 +16,7 @@ from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
 from core.sources import check_exists, is_image_sequence, source_name
+from core.version import tool_version
 
 NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
 
@@ -118,6 +119,7 @@ def open_sinks(
                 "model_dataset": info.dataset,
                 "skeleton": [list(link) for link in info.skeleton],
                 "settings": source_meta.get("settings", {}),
+                "wlitepose_version": tool_version(),  # which release wrote the files
             }
             if "frame_files" in source_meta:  # an image folder (or one image): which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]

@@ -687,6 +687,15 @@ def test_the_window_still_fits_a_full_hd_screen_at_200_percent_with_a_long_named
     assert window.source_bar.current.toolTip().startswith(long_name.name)  # the whole name, on hovering
 
 
+def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_they_were(qtbot, window):
+    """Installed from a wheel, the first Open video… dialog opened inside site-packages/assets/samples."""
+    from app.settings import SAMPLE_VIDEO
+
+    before = window.settings.last_dir
+    play(qtbot, window, SAMPLE_VIDEO, frames=1)
+    assert window.settings.last_dir == before and window.source_bar.start_dir != str(SAMPLE_VIDEO.parent)
+
+
 def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 

@@ -3,7 +3,10 @@
 import io
 import itertools
 import json
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 
 import main
+from core.cli import SAMPLE_CLIP
 from core.errors import WLitePoseError
 from core.pipeline import PosePipeline
 from core.preprocess import letterbox_geometry
@@ -569,3 +573,36 @@ def test_a_source_typed_with_a_stray_space_is_still_protected_from_the_outputs(c
     rc, _, err = cli("track", f"{clip} ", "--model", model_path, "--video", clip)  # opened as clip.avi: so is it
     _assert_clean_error(rc, err, "a file this run reads")
     assert clip.read_bytes() == before
+
+
+def test_a_missing_dependency_is_one_sentence_naming_the_package(tmp_path):
+    """Uninstalling opencv-python beside the headless build removes the cv2 folder both share: a 16-line
+    traceback ended in ModuleNotFoundError."""
+    code = "import sys; sys.modules['cv2'] = None; import main; sys.exit(main.main(sys.argv[1:]))"
+    run = subprocess.run(
+        [sys.executable, "-c", code, "track", str(SAMPLE_CLIP), "--max-frames", "1"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(main.__file__).parent)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("wlitepose: error: the package opencv-python-headless is not installed here")
+    assert "pip install opencv-python-headless --force-reinstall" in run.stderr
+
+
+def test_the_version_is_told_and_recorded_with_every_csv(cli, model_path, video_path, tmp_path, capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as stopped:
+        main.main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"wlitepose {version('wlitepose')}\n"
+    rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 1, "--csv", tmp_path / "a.csv")
+    assert rc == 0, err
+    assert json.loads((tmp_path / "a.csv.json").read_text())["wlitepose_version"] == version("wlitepose")
+
+
+def test_the_readmes_sample_path_run_elsewhere_says_where_the_sample_is(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = cli("track", "assets/samples/vtest_clip.mp4", "--csv", "t.csv")
+    _assert_clean_error(rc, err, f"does not exist here; the bundled sample clip is {SAMPLE_CLIP}")

@@ -234,3 +234,10 @@ def test_an_image_is_read_as_its_labels_see_it(tmp_path):
     assert read_labelled_image(path, {}).shape[:2] == (64, 32)  # no size given: as a viewer shows it
     with pytest.raises(WLitePoseError, match="is 32x64, but its annotations say 128x64: .* resized after labelling"):
         read_labelled_image(path, {"width": 128, "height": 64})
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, tmp_path):
+    """Windows PowerShell 5 and Notepad save UTF-8 with a BOM: the file was refused as not COCO-format."""
+    path, truth = _val_copy(shared_data, tmp_path, lambda d: None)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
