@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -29,7 +29,7 @@ from app.export_panel import ExportPanel
 from app.frame_saver import FrameSaver, claim_png
 from app.settings import SAMPLE_VIDEO, load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
-from app.source_bar import VIDEO_FILTER, SourceBar
+from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.shortcuts = install_shortcuts(self, self._actions())
         self.statusBar().addPermanentWidget(self.model_label)
+        self.setAcceptDrops(True)  # a video, image folder or model file dragged from the file manager
         geometry = store.value("geometry", b"")
         if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
             self.restoreGeometry(geometry)
@@ -523,6 +524,25 @@ class MainWindow(QMainWindow):
 
     def _stem(self) -> str:
         return "wlitepose" if self.source is None else source_name(self.source.spec)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if dropped_sources(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        """A model file loads; a video, image folder, image or stream link opens (the first of several, which
+        Process files… runs one after another)."""
+        sources = dropped_sources(event.mimeData())
+        if not sources:
+            return
+        event.acceptProposedAction()
+        first = sources[0]
+        if first.lower().endswith(".onnx") and "://" not in first:
+            self.load_model(first)
+        else:
+            self.open_source(first)
+        if len(sources) > 1:
+            self._hold(f"{len(sources)} items dropped: {Path(first).name} opened; Process files… runs several", 10000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self.export_panel.job is not None and not self._confirm_stop_export():

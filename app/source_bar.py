@@ -5,7 +5,7 @@ It only asks for a source (`source_requested(spec)`); the worker opens it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.shortcuts import choose_in_list
@@ -89,6 +89,12 @@ class SourceBar(QWidget):
         url = self.url_edit.text().strip()
         if url:
             self.source_requested.emit(url)
+
+
+def dropped_sources(mime: QMimeData) -> list[str]:
+    """What was dragged onto the window, as sources to open: local files and folders by their paths, and web
+    links (a stream's address dragged from a browser) as they are."""
+    return [url.toLocalFile() if url.isLocalFile() else url.toString() for url in mime.urls() if url.isValid()]
 
 
 class SourceLabel(QLabel):

@@ -11,6 +11,7 @@ import csv
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -694,6 +695,28 @@ def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_the
     before = window.settings.last_dir
     play(qtbot, window, SAMPLE_VIDEO, frames=1)
     assert window.settings.last_dir == before and window.source_bar.start_dir != str(SAMPLE_VIDEO.parent)
+
+
+def _drop(window, *paths) -> bool:
+    """Files dragged from a file manager and let go over the window; whether the window took them."""
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    return event.isAccepted()
+
+
+def test_a_video_or_a_model_dropped_on_the_window_opens_or_loads(qtbot, window, write_clip, model_path, tmp_path):
+    first, second = write_clip(tmp_path / "first.avi", 3), write_clip(tmp_path / "second.avi", 3)
+    assert _drop(window, first, second)
+    qtbot.waitUntil(lambda: window.source is not None and window.source.spec == str(first), timeout=20000)
+    assert "2 items dropped: first.avi opened" in window.statusBar().currentMessage()
+    other = shutil.copy(model_path, tmp_path / "other.onnx")
+    assert _drop(window, other)
+    qtbot.waitUntil(lambda: window.model_path == str(other), timeout=30000)
 
 
 def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):
