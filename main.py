@@ -81,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     except (WLitePoseError, ModelError) as error:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError:
+        done = "; the outputs hold the frames written before it" if args.command == "track" else ""
+        print(
+            f"wlitepose: error: out of memory{done} (a PoseC3D pickle is held whole: leave it out of long runs)",
+            file=sys.stderr,
+        )
+        return 2
     except ModuleNotFoundError as error:
         top = (error.name or "").partition(".")[0]
         if top not in DEPENDENCIES:

@@ -84,6 +84,8 @@ def user_message(error: Exception) -> str:
     """One sentence for a dialog: core's own errors already are; anything else gets its type."""
     if isinstance(error, WLitePoseError):
         return str(error)
+    if isinstance(error, MemoryError):  # files already written keep their frames
+        return "Out of memory: close other programs, or leave the PoseC3D pickle, held whole, out of long runs."
     return f"Unexpected {type(error).__name__}: {error}"
 
 

@@ -1,18 +1,23 @@
 """PoseC3D / mmaction2 skeleton annotation as a pickle.
 
 A dict: ``frame_dir`` (source name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
-``total_frames``, ``keypoint`` (M persons x T frames x K x 2, float32), ``keypoint_score``
-(M x T x K), plus ``track_ids`` (M,) and ``frame_indices`` (T,). Persons are track IDs in
-order of first appearance; a detection the tracker has not given an ID yet (a track's first
-frame) is left out rather than put in a row other people share. Without tracking, person n is
-the n-th detection of each frame (track ID -1). As in mmaction2, a missing joint is 0 with
-score 0. The file is replaced atomically at close and during the run: after ``flush_every`` frames, and
-no sooner than ``FLUSH_SPACING`` times the last replacement took, so that rewriting a file that grows with
-tracks x frames stays a small share of a long run.
+``total_frames``, ``keypoint`` (M rows x T frames x K x 2, float32), ``keypoint_score``
+(M x T x K), plus ``track_ids`` (M x T: the track in each row at each frame, -1 for none) and
+``frame_indices`` (T,). A row holds one track at a time: a new track takes the first row whose track
+has not been seen for REUSE_AFTER_S (the tracker lets a lost person go after 1 s), so there are about
+as many rows as people at once, as mmaction2's own demo makes them, and the file grows with the video's
+length rather than with tracks x frames (a row for every track ever seen made a 10-minute crowd video a
+1.2 GB file). A detection the tracker has not given an ID yet (a track's first frame) is left out
+rather than put in a row other people share. Without tracking, row n is the n-th detection of each frame
+(track ID -1). As in mmaction2, a missing joint is 0 with score 0. The file is replaced atomically at
+close and during the run: after ``flush_every`` frames, and no sooner than ``FLUSH_SPACING`` times the
+last replacement took, so that rewriting a file that grows with the frames stays a small share of a long
+run.
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 import time
 from pathlib import Path
@@ -23,6 +28,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, atomic_file, writable
 
 FLUSH_SPACING = 10  # seconds between replacements, in units of the last one's duration
+REUSE_AFTER_S = 2.0  # a row whose track has been gone this long takes the next new track
 
 
 class PoseC3DSink(Sink):
@@ -34,6 +40,7 @@ class PoseC3DSink(Sink):
         name: str,
         tracked: bool = True,
         flush_every: int = 25,
+        fps: float = 30.0,
     ) -> None:
         self.path = writable(path)
         self.k = num_keypoints
@@ -41,34 +48,64 @@ class PoseC3DSink(Sink):
         self.image_size = image_size
         self.name = name
         self.flush_every = flush_every
-        self._frames: list[dict[int, tuple[np.ndarray, np.ndarray]]] = []
+        self._reuse_after = max(1, math.ceil(REUSE_AFTER_S * fps))  # frames
+        # per frame: the rows, their track IDs, (n, K, 2) joints and (n, K) scores of the people written
+        self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._frame_indices: list[int] = []
-        self._persons: dict[int, int] = {}  # track id (or detection rank) -> row
+        self._holder: list[int] = []  # row -> the track ID holding it (-1 - n: detection rank n, untracked)
+        self._seen: list[int] = []  # row -> the last frame (a position in _frames) its track was in
+        self._row: dict[int, int] = {}  # track ID -> its row, while it holds one
         self._flushed = 0  # frames in the file
         self._next_flush = 0.0  # time.monotonic() before which the file is not replaced
         self.flush()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
-        frame = {}
-        for n in range(len(poses)):
-            if self.tracked and poses.track_ids[n] < 0:
-                continue
-            key = int(poses.track_ids[n]) if self.tracked else -1 - n
-            self._persons.setdefault(key, len(self._persons))
-            frame[key] = (np.nan_to_num(poses.xy[n]), np.where(poses.visible[n], poses.keypoint_scores[n], 0.0))
-        self._frames.append(frame)
+        if self.tracked:
+            picked = np.flatnonzero(poses.track_ids >= 0)
+            keys = poses.track_ids[picked].tolist()
+        else:
+            picked = np.arange(len(poses))
+            keys = [-1 - n for n in range(len(poses))]
+        rows = self._rows_for(keys)
+        ids = [key if key >= 0 else -1 for key in keys]
+        xy = np.nan_to_num(poses.xy[picked])
+        scores = np.where(poses.visible[picked], poses.keypoint_scores[picked], 0.0).astype(np.float32)
+        self._frames.append((np.array(rows, np.int64), np.array(ids, np.int64), xy, scores))
         self._frame_indices.append(int(frame_index))
         if len(self._frames) - self._flushed >= self.flush_every and time.monotonic() >= self._next_flush:
             self.flush()
 
+    def _rows_for(self, keys: list[int]) -> list[int]:
+        """The row of each track of this frame: its own while it holds one, else a row free again or a new one."""
+        now = len(self._frames)
+        rows = [self._row.get(key) for key in keys]
+        for row in rows:  # first those who hold a row: one back after a while keeps it
+            if row is not None:
+                self._seen[row] = now
+        for i, key in enumerate(keys):
+            if rows[i] is not None:
+                continue
+            gone = (r for r, seen in enumerate(self._seen) if now - seen > self._reuse_after)
+            free = next(gone, None) if self.tracked else None  # a detection rank keeps a row of its own
+            if free is None:
+                free = len(self._holder)
+                self._holder.append(key)
+                self._seen.append(now)
+            else:
+                del self._row[self._holder[free]]
+                self._holder[free], self._seen[free] = key, now
+            self._row[key] = rows[i] = free
+        return rows
+
     def annotation(self) -> dict:
-        m, t = len(self._persons), len(self._frames)
+        m, t = len(self._holder), len(self._frames)
         keypoint = np.zeros((m, t, self.k, 2), np.float32)
         score = np.zeros((m, t, self.k), np.float32)
-        for ti, frame in enumerate(self._frames):
-            for key, (xy, s) in frame.items():
-                keypoint[self._persons[key], ti] = xy
-                score[self._persons[key], ti] = s
+        track_ids = np.full((m, t), -1, np.int64)
+        for ti, (rows, ids, xy, scores) in enumerate(self._frames):
+            keypoint[rows, ti] = xy
+            score[rows, ti] = scores
+            track_ids[rows, ti] = ids
         w, h = self.image_size
         return {
             "frame_dir": self.name,
@@ -78,7 +115,7 @@ class PoseC3DSink(Sink):
             "total_frames": t,
             "keypoint": keypoint,
             "keypoint_score": score,
-            "track_ids": np.array([key if key >= 0 else -1 for key in self._persons], np.int64),
+            "track_ids": track_ids,
             "frame_indices": np.array(self._frame_indices, np.int64),
         }
 

@@ -101,6 +101,20 @@ class VideoSink(Sink):
         self._writer.release()
         if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
+        elif not _opens(self.path):  # OpenCV's writer reports no error: a full disk cost the .mp4's index
+            raise WLitePoseError(
+                f"cannot write {self.path}: the annotated video could not be finished (is the disk full?), and "
+                "no player opens it; an .avi name keeps the frames written before such an error"
+            )
+
+
+def _opens(path: Path) -> bool:
+    """Whether a player can open the video just written (OpenCV's writer never says it failed)."""
+    capture = cv2.VideoCapture(opencv_name(path))
+    try:
+        return capture.isOpened() and capture.grab()
+    finally:
+        capture.release()
 
 
 def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -606,3 +606,15 @@ def test_the_readmes_sample_path_run_elsewhere_says_where_the_sample_is(cli, tmp
     monkeypatch.chdir(tmp_path)
     rc, _, err = cli("track", "assets/samples/vtest_clip.mp4", "--csv", "t.csv")
     _assert_clean_error(rc, err, f"does not exist here; the bundled sample clip is {SAMPLE_CLIP}")
+
+
+def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch):
+    """A long run's PoseC3D arrays once outgrew the memory: two chained tracebacks ending in _ArrayMemoryError."""
+    import core.track_run
+
+    def allocate(*args):
+        raise MemoryError("Unable to allocate 43.6 MiB for an array with shape (220, 1528, 17, 2)")
+
+    monkeypatch.setattr(core.track_run, "run_track", allocate)
+    rc, _, err = cli("track", "clip.mp4")
+    _assert_clean_error(rc, err, "out of memory; the outputs hold the frames written before it")

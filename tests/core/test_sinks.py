@@ -247,7 +247,7 @@ def test_posec3d_rows_are_tracks_or_ranks_never_mixed(tmp_path):
         assert pickle.load(f)["keypoint"].shape[0] == 0  # not one row holding two people
     with open(tmp_path / "u.pkl", "rb") as f:
         data = pickle.load(f)
-    assert data["keypoint"].shape[:2] == (1, 2) and data["track_ids"].tolist() == [-1]  # the first detection a frame
+    assert data["keypoint"].shape[:2] == (1, 2) and data["track_ids"].tolist() == [[-1, -1]]  # the first detection
 
 
 def test_video_needs_a_known_container(tmp_path):
@@ -499,15 +499,14 @@ def test_openpose_frame_names_too_long_for_the_file_system_fail_before_any_file_
 
 
 def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path):
-    """Its arrays grow with tracks x frames (a long video: hundreds of MB); writing them must not hold a second copy."""
+    """Its arrays grow with rows x frames (a long video: hundreds of MB); writing them must not hold a second copy."""
     import tracemalloc
 
     sink = PoseC3DSink(tmp_path / "long.pkl", 17, (640, 480), "clip", flush_every=10**9)
-    xy = np.ones((3, 17, 2), np.float32)
-    for frame in range(1000):  # three people at a time, a new one every 10 frames: 102 tracks
-        ids = [frame // 10 + 1, frame // 10 + 2, frame // 10 + 3]
-        sink.write(frame, frame / 30, Poses(xy, np.full((3, 17), 0.9), np.full(3, 0.8), ids))
-    arrays = 102 * 1000 * 17 * (2 + 1) * 4  # keypoint and keypoint_score, float32
+    xy = np.ones((20, 17, 2), np.float32)
+    for frame in range(1000):  # twenty people at a time, for the whole run
+        sink.write(frame, frame / 30, Poses(xy, np.full((20, 17), 0.9), np.full(20, 0.8), np.arange(1, 21)))
+    arrays = 20 * 1000 * (17 * (2 + 1) * 4 + 8)  # keypoint and keypoint_score, float32; track_ids, int64
     tracemalloc.start()
     sink.close()
     peak = tracemalloc.get_traced_memory()[1]
@@ -515,7 +514,32 @@ def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path)
     assert arrays <= peak < 1.3 * arrays  # pickle.dumps made a bytes copy as large: 2x
     with open(tmp_path / "long.pkl", "rb") as f:
         data = pickle.load(f)
-    assert data["keypoint"].shape == (102, 1000, 17, 2) and data["keypoint_score"][101, 999, 0] == np.float32(0.9)
+    assert data["keypoint"].shape == (20, 1000, 17, 2) and data["keypoint_score"][19, 999, 0] == np.float32(0.9)
+
+
+def test_posec3d_rows_are_as_many_as_people_at_once_not_as_tracks_ever_seen(tmp_path):
+    """A row for every track made a 10-minute crowd video a 1.2 GB file (938 tracks x 6,360 frames, 0.65 %
+    of it anyone), growing with the square of the run; a row now takes a new track 2 s after its last left."""
+    sink = PoseC3DSink(tmp_path / "crowd.pkl", 3, (64, 48), "clip", flush_every=10**9, fps=10.0)
+    xy = np.ones((3, 3, 2), np.float32)
+    for frame in range(3000):  # three people at a time, a new one every 10 frames: 302 tracks
+        ids = [frame // 10 + 1, frame // 10 + 2, frame // 10 + 3]
+        if frame == 1500:
+            ids[0] = 7  # track 7, gone since frame 69, back (a tracker keeps no ID so long: as if it did)
+        sink.write(frame, frame / 10, Poses(xy * (frame + 1), np.full((3, 3), 0.9), np.full(3, 0.8), ids))
+    sink.close()
+    with open(tmp_path / "crowd.pkl", "rb") as f:
+        data = pickle.load(f)
+    ids = data["track_ids"]
+    assert ids.shape == (len(data["keypoint"]), 3000) and len(data["keypoint"]) <= 6  # 3 at once + 2 s to free
+    assert sorted(set(ids.ravel().tolist()) - {-1}) == list(range(1, 303))
+    for track in (1, 150, 302):  # each track in one row, every frame of it
+        rows, frames = np.nonzero(ids == track)
+        present = range(max(0, 10 * track - 30), min(10 * track, 3000))
+        assert len(set(rows.tolist())) == 1 and frames.tolist() == list(present)
+    row, frame = np.argwhere(ids == 7)[-1]
+    assert frame == 1500 and data["keypoint"][row, frame, 0, 0] == 1501  # the joints are where the ID is
+    assert (data["keypoint_score"][ids == -1] == 0).all()
 
 
 def test_a_long_folder_name_is_fine_for_openpose_frames_named_after_its_images(tmp_path):
@@ -554,3 +578,29 @@ def test_a_full_disk_still_gets_the_frame_count_into_the_sidecar(tmp_path, monke
     sidecar = json.loads((tmp_path / "a.csv.json").read_text())
     assert sidecar["frames_written"] == 3 and sidecar["source"] == "clip.mp4"
     assert not list(tmp_path.glob(".wlitepose_*"))
+
+
+def test_the_sidecar_keeps_count_during_a_run_for_one_killed_outright(tmp_path, monkeypatch):
+    """A run killed by the kernel (out of memory) left a CSV of 1,267 frames beside a sidecar saying 0."""
+    monkeypatch.setattr("core.sinks.csv_sink.SIDECAR_EVERY_S", 0.0)  # every frame, where a run waits 10 s
+    sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
+    for written, (index, t, poses) in enumerate(_frames(), start=1):
+        sink.write(index, t, poses)
+        assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == written
+    sink.close()
+
+
+def test_an_annotated_mp4_a_full_disk_left_unplayable_is_an_error_not_a_success(tmp_path):
+    """OpenCV's writer says nothing when the disk fills: a video-only run exited 0 with 'wrote a.mp4', a file no
+    player opens (its index is written last)."""
+    image = np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8)  # noise: no encoder makes it small
+    with _files_limited_to(20_000):
+        sink = VideoSink(tmp_path / "a.mp4", 10.0, (320, 240))
+        for index in range(60):
+            sink.write(index, index / 10, Poses.empty(3), image)
+        with pytest.raises(WLitePoseError, match=r"^cannot write .*a.mp4: the annotated video could not be finished"):
+            sink.close()
+    sink = VideoSink(tmp_path / "b.mp4", 10.0, (320, 240))  # the same frames with room: no complaint
+    for index in range(60):
+        sink.write(index, index / 10, Poses.empty(3), image)
+    sink.close()
