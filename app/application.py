@@ -8,9 +8,9 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.main_window import MainWindow
+from app.main_window import STOP_EXPORT_TITLE, MainWindow
 from app.pyside_fix import protect_singletons
 from app.settings import SAMPLE_VIDEO
 from app.theme import apply_theme
@@ -60,10 +60,16 @@ class _ErrorRelay(QObject):
 
 def _close_on_signals(window: MainWindow) -> None:
     """Ctrl-C in the terminal, ``kill`` or the terminal closing close the window as its close button does
-    (settings saved, a recording finished). Python runs its signal handlers between bytecodes, which an idle
-    Qt event loop never reaches: a timer lets it in a few times a second."""
+    (settings saved, a recording finished); a second one while the window asks whether to stop an export
+    answers yes, as a second Ctrl-C stops `wlitepose track` (a logout's SIGKILL follows). Python runs its
+    signal handlers between bytecodes, which an idle Qt event loop never reaches: a timer lets it in a few
+    times a second."""
 
     def close(signum, frame) -> None:
+        question = QApplication.activeModalWidget()
+        if isinstance(question, QMessageBox) and question.windowTitle() == STOP_EXPORT_TITLE:  # the first's
+            question.button(QMessageBox.StandardButton.Yes).click()
+            return
         window.close()
 
     for sig in STOP_SIGNALS:  # the signals that stop `wlitepose track`

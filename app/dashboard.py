@@ -42,6 +42,7 @@ class Dashboard(QWidget):
         self.samples = 0
         self._data = {key: np.full(HISTORY, np.nan, dtype=np.float32) for key in METRICS}
         self._dirty = False
+        self._paused = False  # nothing plays: no frame rate shown
         pg.setConfigOptions(antialias=True, background=PANEL, foreground=MUTED)
 
         self.latency_plot = self._plot("ms per stage")
@@ -121,6 +122,7 @@ class Dashboard(QWidget):
             series[-1] = values.get(key, np.nan)
         self.samples += 1
         self._dirty = True
+        self._paused = False
 
     def clear(self) -> None:
         for series in self._data.values():
@@ -128,6 +130,11 @@ class Dashboard(QWidget):
         self.samples = 0
         self._dirty = True
         self.refresh()
+
+    def paused(self) -> None:
+        """Nothing plays: no frame rate until the next frame (the last one's stayed on, stale, for as long)."""
+        self._paused = True
+        self.values["fps"].setText("–")
 
     def current(self, key: str) -> float:
         """Mean of the last few samples: the number shown, steadier than the last sample."""
@@ -144,7 +151,7 @@ class Dashboard(QWidget):
             curve.setData(self._data[key][HISTORY - filled :], connect="finite")
         for key, label in self.values.items():
             value = self._data[key][-1] if key in ("dropped", "people") else self.current(key)
-            if not np.isfinite(value):
+            if not np.isfinite(value) or (key == "fps" and self._paused):
                 label.setText("–")
             elif key in ("dropped", "people"):
                 label.setText(f"{int(value)}")

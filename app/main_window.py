@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +49,8 @@ SLOW_PLAYBACK = 0.9
 FPS_AVERAGE_S = 0.5
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
+FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
+STOP_EXPORT_TITLE = "Stop the export?"  # the question closing mid-export asks (a second signal answers it)
 
 
 class MainWindow(QMainWindow):
@@ -89,6 +93,9 @@ class MainWindow(QMainWindow):
         self.shortcuts = install_shortcuts(self, self._actions())
         self.statusBar().addPermanentWidget(self.model_label)
         self.setAcceptDrops(True)  # a video, image folder or model file dragged from the file manager
+        self._shut_down = False
+        self._paused_by_minimising = False
+        QCoreApplication.instance().aboutToQuit.connect(self.shut_down)
         geometry = store.value("geometry", b"")
         if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
             self.restoreGeometry(geometry)
@@ -132,9 +139,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.source_bar)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        # the window's size, within the screen's room (a 1366x768 laptop, or 1920x1080 at 150 %: 1280x720)
+        # the window's size, within the screen's room (a 1366x768 laptop, or 1920x1080 at 150 %: 1280x720) with
+        # its title bar, which the size leaves out: a window as tall as the room had its status bar off the edge
         room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        self.resize(min(1440, room.width()), min(900, room.height()))
+        title_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight) + 2 * FRAME_BORDER
+        self.resize(min(1440, room.width() - 2 * FRAME_BORDER), min(900, room.height() - title_bar))
 
     def _apply_settings(self) -> None:
         s = self.settings
@@ -323,7 +332,7 @@ class MainWindow(QMainWindow):
         """Closing mid-export stops it (its files keep the frames done) only when the user says so."""
         answer = QMessageBox.question(
             self,
-            "Stop the export?",
+            STOP_EXPORT_TITLE,
             f"An export is running ({self.export_panel.eta.text()}). Stop it and close? "
             "Its files keep the frames done so far.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -462,6 +471,7 @@ class MainWindow(QMainWindow):
         self._last_frame_time = 0.0
         if not playing:  # the paused frame's line, without the frame rate or playback speed
             self.view.set_hud(self._hud_mark + self._found)
+            self.dashboard.paused()
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)
@@ -508,7 +518,10 @@ class MainWindow(QMainWindow):
             name = stem if take == 1 else f"{stem}_{take}"
             paths = output_paths(self.export_panel.sink_options(name, True))
             if not any(_holds_data(path) or name_key(path) in exporting for path in paths):
-                return self.export_panel.sink_options(name)
+                options = self.export_panel.sink_options(name)
+                ready = self.source is not None and self.model_path  # else the worker refuses: nothing to claim
+                if not ready or _claim(options):
+                    return options
             take += 1
 
     def _change_speed(self, direction: int) -> None:
@@ -524,6 +537,20 @@ class MainWindow(QMainWindow):
 
     def _stem(self) -> str:
         return "wlitepose" if self.source is None else source_name(self.source.spec)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """Minimised, a playing source pauses unless it records (nobody sees its poses: a webcam left running
+        cost half of a 2-core machine), and plays again when the window comes back."""
+        super().changeEvent(event)
+        if event.type() != QEvent.Type.WindowStateChange:
+            return
+        play = self.transport.play_button
+        if self.isMinimized() and play.isChecked() and not self.export_panel.record_button.isChecked():
+            self._paused_by_minimising = True
+            play.setChecked(False)
+        elif not self.isMinimized() and self._paused_by_minimising:
+            self._paused_by_minimising = False
+            play.setChecked(True)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if dropped_sources(event.mimeData()):
@@ -548,6 +575,16 @@ class MainWindow(QMainWindow):
         if self.export_panel.job is not None and not self._confirm_stop_export():
             event.ignore()
             return
+        self.shut_down()
+        super().closeEvent(event)
+
+    def shut_down(self) -> None:
+        """Keep the settings, finish the export and the recording, stop the threads: on closing, and when the
+        application quits without a close (the display's connection lost: a remote desktop dropped), which
+        aborted the process with the recording unfinished."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.settings = dataclasses.replace(
             self.controls.read(self.settings),
             speed=self.transport.speed,
@@ -565,7 +602,6 @@ class MainWindow(QMainWindow):
             self.statusBar().repaint()
         self.handle.stop()
         self.frame_saver.wait()  # a still being written is finished, not cut off
-        super().closeEvent(event)
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:
@@ -593,6 +629,22 @@ def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:
     if resumes_at is not None:
         return f"● REC from frame {resumes_at + 1}  "
     return "● REC  " if recording else ""
+
+
+def _claim(options: SinkOptions) -> bool:
+    """Create the take's first file now, empty, unless it exists (False): a second window recording the same
+    source at the same moment takes the next name, rather than both writing rows into one CSV."""
+    first = next((path for field, path in asdict(options).items() if path and field != "openpose_dir"), None)
+    if first is None:
+        return True
+    try:
+        Path(first).parent.mkdir(parents=True, exist_ok=True)
+        open(first, "xb").close()
+    except FileExistsError:
+        return False
+    except OSError:  # an unwritable folder: the recording says so when it starts
+        pass
+    return True
 
 
 def _holds_data(path: Path) -> bool:

@@ -87,6 +87,7 @@ def load_settings(store: QSettings) -> AppSettings:
 def save_settings(store: QSettings, settings: AppSettings, loaded: AppSettings | None = None) -> None:
     """Write the fields that differ from ``loaded`` (what this window read at its start), so that a second
     window closed later keeps the first one's changes to fields it never touched; every field without it."""
+    store.sync()  # what another window wrote since this one started: else a field it added reads as missing
     for f in dataclasses.fields(AppSettings):
         value = getattr(settings, f.name)
         if loaded is not None and value == getattr(loaded, f.name) and store.contains(f.name):

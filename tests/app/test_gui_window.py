@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -22,11 +23,13 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from app import settings as app_settings
 from app.main_window import MainWindow
 from app.theme import apply_theme
 
+REAL_QUESTION = QMessageBox.question  # before the suite's guard against unanswered questions replaces it
 SCREENSHOT = Path(os.environ.get("WLITEPOSE_SCREENSHOT", "/tmp/wlitepose_main.png"))
 REPO = Path(__file__).resolve().parents[2]
 
@@ -717,6 +720,106 @@ def test_a_video_or_a_model_dropped_on_the_window_opens_or_loads(qtbot, window, 
     other = shutil.copy(model_path, tmp_path / "other.onnx")
     assert _drop(window, other)
     qtbot.waitUntil(lambda: window.model_path == str(other), timeout=30000)
+
+
+def test_a_recording_is_finished_when_the_app_quits_without_a_close(qtbot, window, video, tmp_path):
+    """A remote desktop dropped ends the event loop with no close: the process aborted on the running worker
+    thread, the .mp4 unplayable, the sidecar at 0 frames and the settings unsaved."""
+    from PySide6.QtCore import QCoreApplication
+
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    collect_packets(qtbot, window, 3)
+    QCoreApplication.instance().aboutToQuit.emit()
+    assert not window.handle.thread.isRunning()
+    rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
+    frames = {row[0] for row in rows[1:]}
+    assert json.loads((tmp_path / "vtest_live.csv.json").read_text())["frames_written"] >= max(3, len(frames))
+
+
+def test_a_second_kill_while_the_window_asks_to_stop_an_export_answers_yes(qtbot, window, video, tmp_path, monkeypatch):
+    """The first signal asks 'Stop the export?'; a second did nothing, and a logout's SIGKILL followed."""
+    from app.application import _close_on_signals
+    from core.track_run import STOP_SIGNALS
+
+    monkeypatch.setattr(QMessageBox, "question", REAL_QUESTION)  # the real modal question, answered by a signal
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.progress.value() > 0, timeout=60000)
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    try:
+        _close_on_signals(window)
+        QTimer.singleShot(500, lambda: signal.raise_signal(signal.SIGTERM))  # while the question is open
+        signal.raise_signal(signal.SIGTERM)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=30000)  # stopped: its files written out
+    assert 0 < json.loads((tmp_path / "vtest.csv.json").read_text())["frames_written"] < 795
+
+
+def test_a_minimised_window_pauses_what_it_plays_unless_it_records(qtbot, window, video, tmp_path):
+    """Nobody sees a minimised window's poses: a webcam left playing there cost half of a 2-core machine."""
+    play(qtbot, window, video, frames=2)
+    window.setWindowState(Qt.WindowState.WindowMinimized)
+    qtbot.waitUntil(lambda: not window.transport.play_button.isChecked(), timeout=10000)
+    # no frame rate while nothing plays (once the worker says it has paused)
+    qtbot.waitUntil(lambda: window.dashboard.values["fps"].text() == "–", timeout=10000)
+    shown = window.frames_shown
+    qtbot.wait(500)
+    assert window.frames_shown <= shown + 1  # at most a frame already on its way
+    window.setWindowState(Qt.WindowState.WindowNoState)
+    qtbot.waitUntil(lambda: window.frames_shown > shown + 2, timeout=20000)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    window.setWindowState(Qt.WindowState.WindowMinimized)
+    qtbot.wait(300)
+    assert window.transport.play_button.isChecked()  # a recording goes on: what it writes is wanted
+    window.setWindowState(Qt.WindowState.WindowNoState)
+
+
+def test_a_take_claims_its_name_at_once_so_a_second_window_takes_the_next(qtbot, window, video, tmp_path):
+    """Two windows recording one source within a second both chose vtest_live.csv and wrote one CSV together."""
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, video, frames=1)
+    first = window._recording_options()
+    assert Path(first.csv).name == "vtest_live.csv" and Path(first.csv).is_file()  # created, empty
+    assert Path(window._recording_options().csv).name == "vtest_live_2.csv"  # as another window would see it
+
+
+def test_two_windows_of_a_first_start_keep_each_others_settings(qtbot, tmp_path):
+    """With no settings file at its start, the window closed last wrote every field, undoing what another
+    window (another process) had saved meanwhile."""
+    ini = tmp_path / "shared.ini"
+    window = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(window)
+    ini.write_text("[General]\ndetection_threshold=0.42\n")  # the other window, closed first
+    window.controls.mirror.setChecked(True)
+    window.close()
+    again = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(again)
+    assert again.controls.detection.value() == pytest.approx(0.42) and again.controls.mirror.isChecked()
+    again.close()
+
+
+def test_the_window_leaves_room_for_its_title_bar_on_a_small_screen(window):
+    """Sized to the screen's room without its frame, the window's status bar fell below a 1280x720 screen."""
+    from PySide6.QtWidgets import QStyle
+
+    room = window.screen().availableGeometry()
+    title_bar = window.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight)
+    fresh = MainWindow(QSettings(), cameras=[])
+    assert fresh.height() + title_bar <= room.height() and fresh.width() < room.width()
+    fresh.close()
 
 
 def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_path, monkeypatch):
