@@ -82,6 +82,7 @@ class Controls(QWidget):
         browse.setAccessibleName("Open a model file")
         browse.clicked.connect(self.choose_model)
         self.model_info = QLabel("no model loaded")
+        self.model_info.setTextFormat(Qt.TextFormat.PlainText)  # a model's metadata as written, never as HTML
         self.model_info.setObjectName("caption")
         self.model_info.setWordWrap(True)
         self.size_box = QComboBox()

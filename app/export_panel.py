@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -90,6 +90,7 @@ class ExportPanel(QWidget):
         self.progress.setFormat("%p%")
         self.progress.setAccessibleName("Export progress")
         self.eta = QLabel("")
+        self.eta.setTextFormat(Qt.TextFormat.PlainText)  # file names in it are names, never HTML
         self.eta.setObjectName("caption")
 
         layout = QVBoxLayout(self)

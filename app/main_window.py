@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.dashboard = Dashboard()
         self.export_panel = ExportPanel()
         self.model_label = QLabel()
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.model_label.setObjectName("caption")
         self.model_label.setContentsMargins(16, 0, 0, 0)  # a long status line ends before the model's name
         self._build_layout()
@@ -346,6 +347,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15000)
         if self._error_box is None:
             self._error_box = QMessageBox(QMessageBox.Icon.Warning, "WLitePose", "", parent=self)
+            self._error_box.setTextFormat(Qt.TextFormat.PlainText)  # file names and model text as they are
             self._error_box.setWindowModality(Qt.WindowModality.WindowModal)
         self._error_box.setText(text)
         self._error_box.open()

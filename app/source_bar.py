@@ -107,6 +107,7 @@ class SourceLabel(QLabel):
 
     def __init__(self) -> None:
         super().__init__("no source")
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a file named <img src=...>.mp4 is a name, never HTML
         self._name, self._details = "no source", ""
 
     def show_source(self, name: str, details: str) -> None:

@@ -49,7 +49,7 @@ def load_annotations(annotations_path: str | Path) -> dict:
         annotations, images, categories = data["annotations"], data["images"], data["categories"]
         if not all(isinstance(part, list) for part in (annotations, images, categories)):
             raise TypeError("annotations, images and categories must be lists")
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:  # nested past Python's limit too
         raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file ({error})") from None
     if not categories:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
@@ -158,7 +158,7 @@ def keypoint_values(values, k: int, ann_id) -> np.ndarray:
     position (null, NaN: it becomes 0, 0, as COCO writes it), a labelled one must; ValueError otherwise."""
     try:
         array = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64).reshape(k, 3)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a 400-digit integer is no coordinate either
         raise ValueError(f"annotation {ann_id} has keypoints that are not numbers") from None
     if not np.isfinite(array[:, 2]).all():
         raise ValueError(f"annotation {ann_id} has a keypoint whose visibility v is not a number (null, NaN or inf)")
@@ -184,6 +184,10 @@ def _normalise(ann, k: int, source) -> None:
         keypoints = keypoint_values(ann["keypoints"], k, ann.get("id"))
         if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
             raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")
+        if "area" in ann and not math.isfinite(float(ann["area"])):
+            raise ValueError(f"annotation {ann.get('id')} has an area that is not a finite number")
+    except OverflowError:
+        raise WLitePoseError(f"{source}: annotation {ann.get('id')} has a number too large for a coordinate") from None
     except (TypeError, ValueError) as error:
         raise WLitePoseError(f"{source}: {error}") from None
     ann["keypoints"] = keypoints.ravel().tolist()  # what pycocotools reads: numbers only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,19 +108,35 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
     return info
 
 
+# A keypoint name is a CSV column's stem and a label in the app: plain words, never a spreadsheet formula
+# (=, +, -, @ first) or a line break, which a crafted model could put into every CSV written with it.
+KEYPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}")
+
+
 def _listed(meta: dict[str, str], key: str, kind) -> list:
     """The JSON list ``meta[key]`` holds, each item of type ``kind``; ValueError naming the key if not. Numbers
     must be finite and whole numbers integers (``1.7`` is no keypoint index, ``NaN`` no mean)."""
     try:
         items = json.loads(meta[key], parse_constant=lambda constant: float("nan"))
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past Python's limit: no list a model needs
         raise ValueError(f"{key} is not JSON") from None
     numbers = kind is int or (isinstance(kind, tuple) and int in kind)
     if not isinstance(items, list) or not all(
-        isinstance(item, kind) and not isinstance(item, bool) and (not numbers or math.isfinite(item)) for item in items
+        isinstance(item, kind) and not isinstance(item, bool) and (not numbers or _finite(item)) for item in items
     ):
         raise ValueError(f"{key} is not a list of {_KINDS.get(kind, 'numbers')}")
+    if kind is str and not all(KEYPOINT_NAME.fullmatch(item) for item in items):
+        bad = next(item for item in items if not KEYPOINT_NAME.fullmatch(item))
+        raise ValueError(f"the keypoint name {bad[:40]!r} is not letters, digits and _ . - or spaces")
     return items
+
+
+def _finite(number: int | float) -> bool:
+    """A number a float holds and not infinite or NaN (an integer of 400 digits is none)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 _KINDS = {str: "names", int: "whole numbers", list: "pairs", (int, float): "finite numbers"}

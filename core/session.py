@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo, check_model_path, file_sha256, parse_metadata
 
+# the load check's blank input must come through in this long (the largest input size on a slow CPU: seconds)
+LOAD_CHECK_S = 60.0
 MAX_THREADS = 1024  # more inference threads than any machine has cores is a typo
 
 # Accelerated providers in order of preference; CPU is always the fallback.
@@ -86,9 +89,23 @@ class PoseModel:
         """One blank input through the network, as tall as the model's input size and a step wider (frames are
         rarely square): its outputs must be what the metadata says (a keypoint map per keypoint, finite, at the
         strides given), or every frame would fail or be drawn in the wrong place."""
+        import onnxruntime as ort
+
         info = self.info
         height, width = info.input_size, info.input_size + 32
-        heatmaps, tags = self.run(np.zeros((1, 3, height, width), np.float32))
+        options, late = ort.RunOptions(), threading.Event()
+        timer = threading.Timer(LOAD_CHECK_S, lambda: late.set() or setattr(options, "terminate", True))
+        timer.start()
+        try:
+            heatmaps, tags = self._run(np.zeros((1, 3, height, width), np.float32), options)
+        except WLitePoseError:
+            if late.is_set():  # a network that runs on and on (a crafted loop) hung the tool, Ctrl-C and all
+                raise WLitePoseError(
+                    f"{self.path} did not finish one blank {height}x{width} input in {LOAD_CHECK_S:g} s"
+                ) from None
+            raise
+        finally:
+            timer.cancel()
         k = info.num_keypoints
         if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[0] != k or tags.shape[0] != k:
             raise WLitePoseError(
@@ -105,8 +122,11 @@ class PoseModel:
             raise WLitePoseError(f"{self.path} outputs numbers that are not finite (NaN): its weights are broken")
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._run(blob)
+
+    def _run(self, blob: np.ndarray, options=None) -> tuple[np.ndarray, np.ndarray]:
         try:
-            heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob})
+            heatmaps, tags = self._session.run(["heatmaps", "tags"], {"image": blob}, options)
         except Exception as error:  # noqa: BLE001 (onnxruntime raises its own types)
             size = f"{blob.shape[2]}x{blob.shape[3]}"
             raise WLitePoseError(f"{self.path} fails on a {size} input ({_runtime_message(error)})") from None

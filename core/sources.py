@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -610,6 +610,10 @@ def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None
         raise WLitePoseError(f"{name} sets the frame rate of image folders; videos, webcams and streams have their own")
 
 
+PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
+MAX_PLAYLIST_BYTES = 16 * 2**20  # a playlist's first 16 MB are checked (a day of 2-s segments is 2 MB)
+
+
 def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSource:
     """A FrameSource for a video path, image folder or file (played at ``image_fps``), webcam index ("0", or an
     int: a webcam even where a file is named "0") or rtsp/http(s) URL."""
@@ -623,6 +627,8 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
             raise WLitePoseError(f"no webcam has the index {spec}")
         return LiveSource(spec, f"camera {spec}")
     if "://" in spec:
+        if spec.lower().startswith("file://"):  # a playlist by its URL is a local playlist too
+            check_playlist(Path(unquote(urlsplit(spec).path)))
         shown = without_password(spec)
         capture, first = open_capture(spec, shown)
         if capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:  # a file (http://, file://) or a recorded HLS playlist:
@@ -632,7 +638,34 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
     path = Path(spec).expanduser()
     if is_image_sequence(spec):
         return ImageFolderSource(path, image_fps)
+    check_playlist(path)
     return VideoFileSource(path)
+
+
+def check_playlist(path: Path) -> None:
+    """A local HLS playlist's entries must lie beside it (or below) or on the web: FFmpeg follows a playlist's
+    local entries anywhere on the disk, so a playlist handed over could put the frames of any video whose
+    path it guesses into the outputs made from it."""
+    if path.suffix.lower() not in PLAYLIST_SUFFIXES:
+        return
+    folder = path.resolve().parent
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read(MAX_PLAYLIST_BYTES)
+    except OSError:
+        return  # the video reader says what is wrong with it
+    entries = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    entries += re.findall(r'URI="([^"]*)"', text)  # an init segment (#EXT-X-MAP) or a key (#EXT-X-KEY)
+    for entry in entries:
+        if entry.lower().startswith(("http://", "https://")):
+            continue
+        local = re.sub(r"^file:(//)?", "", entry, flags=re.IGNORECASE)
+        inside = not re.match(r"^([A-Za-z]:|[/\\]|[A-Za-z][A-Za-z0-9+.-]*:)", local)  # a drive, a root, a scheme
+        if not inside or folder not in (folder / local).resolve().parents:
+            raise WLitePoseError(
+                f"the playlist {path} lists {entry[:80]}, outside its own folder: only entries beside it or on the "
+                "web are read (a playlist from elsewhere could pull any video on this disk into the outputs)"
+            )
 
 
 def list_cameras(max_index: int = 4) -> list[int]:

@@ -77,7 +77,7 @@ class KeypointDataset(Dataset):
         try:
             data = read_json(annotations)
             images, anns = data["images"], data["annotations"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
         self.annotations, self.images_dir = annotations, Path(images_dir)
         check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")

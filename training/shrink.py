@@ -77,7 +77,7 @@ def shrink_dataset(
         # "/" on every system: the copy is made to be read on another machine (a Linux GPU machine, say)
         names = [Path(info["file_name"]).with_suffix(suffix).as_posix() for info in infos]
         ids = [info["id"] for info in infos]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
     check_image_ids(infos, annotations)
@@ -112,7 +112,7 @@ def shrink_dataset(
             check_mask_size(ann, w, h, annotations)
             try:
                 new_anns.append(_scale_annotation(ann, fx, fy, width, height))
-            except (ValueError, TypeError, KeyError, AttributeError) as error:
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
                 raise WLitePoseError(f"{annotations}: annotation {ann.get('id')} is malformed ({error})") from None
     tmp = out / "annotations.json.tmp"
     tmp.write_text(json.dumps({**data, "images": new_infos, "annotations": new_anns}), encoding="utf-8")

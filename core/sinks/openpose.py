@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 from core.errors import WLitePoseError
@@ -47,7 +48,8 @@ class OpenPoseSink(Sink):
         old += [self.path / name for name in _listed(listing)]
         old += [self.path / f"{name}_keypoints.json" for name in self._image_names or ()]
         for path in old:
-            path.unlink(missing_ok=True)
+            if not path.is_dir() or path.is_symlink():  # a folder of that name is no frame of a run
+                path.unlink(missing_ok=True)
         if self._image_names is None:
             listing.unlink(missing_ok=True)
         else:
@@ -117,12 +119,18 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
+MAX_LISTING_BYTES = 64 * 2**20  # a listing of a million frames' names is about 30 MB
+
+
 def _listed(listing: Path) -> list[str]:
     """The frame files an earlier image folder's run listed; only plain frame-file names count, so a damaged
     or edited list can remove nothing else."""
     try:
+        status = listing.lstat()
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_LISTING_BYTES:  # a FIFO, a link to /dev/zero
+            return []
         names = json.loads(listing.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return []
     if not isinstance(names, list):
         return []

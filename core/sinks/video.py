@@ -22,7 +22,8 @@ CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 # OpenCV's FFmpeg writers refuse 0.001 fps ("timebase not set") and MPEG-4 above 65,535 (its time base's limit)
 MIN_VIDEO_FPS = 0.01  # a frame every 100 s: slower time-lapse folders still get their CSV and JSON files
 MAX_VIDEO_FPS = 65535.0
-MAX_MP4_SIDE = 8190  # FFmpeg's MPEG-4 encoder takes sides below 8,192 (an odd 8,191 is padded to 8,192); MJPG to 65,535
+MAX_MP4_SIDE = 8190  # FFmpeg's MPEG-4 encoder takes sides below 8,192 (an odd 8,191 is padded to 8,192)
+MAX_CODED_AREA = 2**31 // 8  # FFmpeg's limit on (width + 128) x (height + 128) of a frame it encodes
 MAX_HOLD_S = 5.0  # a live frame is held at most this long (a longer gap: the run was paused or stalled)
 
 
@@ -56,6 +57,11 @@ class VideoSink(Sink):
             raise WLitePoseError(
                 f"cannot write video {path}: its frames are {self.size[0]}x{self.size[1]} and an .mp4 (MPEG-4) "
                 f"frame holds at most {MAX_MP4_SIDE} pixels a side; name it .avi"
+            )
+        if (self.size[0] + 128) * (self.size[1] + 128) >= MAX_CODED_AREA:
+            raise WLitePoseError(
+                f"cannot write video {path}: its frames are {self.size[0]}x{self.size[1]}, more pixels than FFmpeg "
+                "encodes in a frame (about 268 million); leave the annotated video out for this source"
             )
         self.path = writable(path)
         self.real_time = real_time
@@ -102,9 +108,11 @@ class VideoSink(Sink):
         if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
         elif not _opens(self.path):  # OpenCV's writer reports no error: a full disk cost the .mp4's index
+            avi = self.path.suffix.lower() == ".avi"
+            hint = "" if avi else "; an .avi name keeps the frames written before such an error"
             raise WLitePoseError(
                 f"cannot write {self.path}: the annotated video could not be finished (is the disk full?), and "
-                "no player opens it; an .avi name keeps the frames written before such an error"
+                f"no player opens it{hint}"
             )
 
 

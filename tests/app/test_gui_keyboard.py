@@ -149,3 +149,21 @@ def test_the_shortcut_list_names_every_key_and_fits_a_full_hd_screen_at_200_perc
     least = box.sizeHint()
     assert least.width() <= 960 and least.height() <= 540 - 48, least
     box.close()
+
+
+def test_names_from_files_and_models_are_shown_as_text_never_as_html(bare_window):
+    """A crafted model's dataset '<img src="/home/me/photo.jpg">✔ Verified safe' showed the photo and the
+    forged line in the model panel: metadata, file names and errors are plain text wherever they are shown."""
+    crafted = '<img src="/tmp/photo.jpg"><b>✔ Verified by WLitePose: safe model</b>'
+    bare_window.show_error(crafted)
+    bare_window.controls.show_model_info(crafted)
+    bare_window.source_bar.set_current(crafted, " · 64×48")
+    for label in (
+        bare_window._error_box,
+        bare_window.controls.model_info,
+        bare_window.source_bar.current,
+        bare_window.export_panel.eta,
+        bare_window.model_label,
+    ):
+        assert label.textFormat() == Qt.TextFormat.PlainText, label
+    bare_window._error_box.close()

@@ -206,6 +206,10 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
         (lambda d: d["annotations"][0].update(bbox=[5, 5, 10, 0]) or d["annotations"][0].pop("area"), "an area of 0"),
+        # 400-digit numbers were an OverflowError traceback (an area's only after every image went through the net)
+        (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, 10**400), "has keypoints that are not numbers"),
+        (lambda d: d["annotations"][0].update(bbox=[10**400, 0, 1, 1]), "a number too large for a coordinate"),
+        (lambda d: d["annotations"][0].update(area=10**400), "a number too large for a coordinate"),
     ],
 )
 def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):
@@ -241,3 +245,10 @@ def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, t
     path, truth = _val_copy(shared_data, tmp_path, lambda d: None)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
+def test_a_file_nested_past_pythons_limit_is_refused_in_one_sentence(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    with pytest.raises(WLitePoseError, match="is not a COCO-format keypoint file"):
+        coco_evaluate([], path, COCO_SIGMAS)

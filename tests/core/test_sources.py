@@ -393,3 +393,23 @@ def _damaged(path, frames):
         data[starts[k] : end] = bytes(end - starts[k])
     path.write_bytes(data)
     return path
+
+
+def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
+    """FFmpeg follows a local playlist's entries anywhere: one handed over put the frames of another video of
+    the disk (../home/private.avi) into the annotated video made from it."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "given").mkdir()
+    grey_clip(tmp_path / "home" / "private.avi", 10.0, frames=2, first=3)
+    grey_clip(tmp_path / "given" / "seg.avi", 10.0, frames=2)
+    head = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n"
+    entry = "#EXTINF:0.2,\n{}\n"
+    playlist = tmp_path / "given" / "list.m3u8"
+    playlist.write_text(head + entry.format("seg.avi") + "#EXT-X-ENDLIST\n")
+    with open_source(str(playlist)) as source:
+        assert [round(frame.image.mean() / 60) for frame in source] == [0, 1]  # its own segment, read
+    for outside in ("../home/private.avi", str(tmp_path / "home" / "private.avi"), "file:///etc/hostname"):
+        playlist.write_text(head + entry.format("seg.avi") + entry.format(outside) + "#EXT-X-ENDLIST\n")
+        for spec in (str(playlist), playlist.as_uri()):
+            with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists .*, outside its own folder"):
+                open_source(spec)
