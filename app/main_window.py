@@ -11,6 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
             "fullscreen": lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(),
             "leave_fullscreen": self.showNormal,
             "quit": self.close,
-            "help": lambda: self._message("Keyboard shortcuts", shortcut_help()),
+            "help": self._show_shortcuts,
         }
 
     # ---- requests --------------------------------------------------------------------------
@@ -352,9 +354,19 @@ class MainWindow(QMainWindow):
         self._error_box.setText(text)
         self._error_box.open()
 
-    def _message(self, title: str, text: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
-        box.setStyleSheet("QLabel { font-family: monospace; }")
+    def _show_shortcuts(self) -> None:
+        """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small
+        screen), which broke each line of the two columns in two."""
+        box = QDialog(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        text = QLabel(shortcut_help())
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setStyleSheet("font-family: monospace;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(box.accept)
+        layout = QVBoxLayout(box)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
