@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except ModuleNotFoundError as error:  # `wlitepose VIDEO` imports OpenCV before any command runs
+        top = (error.name or "").partition(".")[0]
+        if top not in DEPENDENCIES:
+            raise
+        print(f"wlitepose: error: {_missing(top)}", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str] | None) -> int:
     from core.errors import WLitePoseError
     from models.errors import ModelError
 
@@ -87,12 +98,6 @@ def main(argv: list[str] | None = None) -> int:
             f"wlitepose: error: out of memory{done} (a PoseC3D pickle is held whole: leave it out of long runs)",
             file=sys.stderr,
         )
-        return 2
-    except ModuleNotFoundError as error:
-        top = (error.name or "").partition(".")[0]
-        if top not in DEPENDENCIES:
-            raise
-        print(f"wlitepose: error: {_missing(top)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""

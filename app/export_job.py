@@ -47,6 +47,7 @@ class ExportOutcome:
     exported: int = 0  # files run to their end
     notes: list[str] = field(default_factory=list)  # what to know about a file run to its end (a video cut short)
     failed: list[str] = field(default_factory=list)  # each failed file's error and what its outputs hold
+    cancelled: bool = False  # the user's cancel ended it (a model that does not load is no cancel)
     stopped: str = ""  # the file a cancel stopped in, and how far it got
     not_started: list[str] = field(default_factory=list)
 
@@ -55,11 +56,11 @@ class ExportOutcome:
         if self.count == 1:
             if self.failed:
                 return "export failed", self.failed[0]
-            verb = "Export cancelled after" if self.stopped else "Exported"
+            verb = "Export cancelled after" if self.cancelled else "Exported"
             label = f"{verb} {_frames(self.frames)}"
             return label, "; ".join([f"{label} to {folder}", *self.notes])
         done = f"{self.exported} of {self.count} files exported"
-        if self.stopped or self.not_started:
+        if self.cancelled:
             label = f"Export cancelled: {done}"
         else:
             label = done if self.exported < self.count else f"Exported {self.count} files"
@@ -116,7 +117,7 @@ class ExportJob(QObject):
         for number, (spec, sinks) in enumerate(jobs, 1):
             name = Path(spec).name
             if self._cancel.is_set():
-                outcome.not_started = [Path(spec).name for spec, _ in jobs[number - 1 :]]
+                outcome.cancelled, outcome.not_started = True, [Path(spec).name for spec, _ in jobs[number - 1 :]]
                 break
             self.file_started.emit(number, len(jobs), spec)
             try:
@@ -128,6 +129,7 @@ class ExportJob(QObject):
                 continue
             outcome.frames += frames
             if self._cancel.is_set() and (total is None or frames < total):
+                outcome.cancelled = True
                 outcome.stopped = f"{name} (its files hold {_frames(frames)}" + (f" of {total})" if total else ")")
                 continue
             outcome.exported += 1

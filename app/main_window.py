@@ -533,8 +533,7 @@ class MainWindow(QMainWindow):
             paths = output_paths(self.export_panel.sink_options(name, True))
             if not any(_holds_data(path) or name_key(path) in exporting for path in paths):
                 options = self.export_panel.sink_options(name)
-                ready = self.source is not None and self.model_path  # else the worker refuses: nothing to claim
-                if not ready or _claim(options):
+                if _claim(options):  # a take the worker refuses has its claim removed
                     return options
             take += 1
 

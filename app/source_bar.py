@@ -53,7 +53,7 @@ class SourceBar(QWidget):
         layout.addWidget(self.open_file_button)
         layout.addWidget(self.open_folder_button)
         layout.addWidget(self.url_edit, 1)
-        layout.addWidget(self.current)
+        layout.addWidget(self.current, 1)  # room to spare goes to both: a wide window shows a long name whole
         self.set_cameras([])
 
     def set_cameras(self, indices: list[int]) -> None:
@@ -103,7 +103,7 @@ class SourceLabel(QLabel):
     whole line in the tooltip. A 90-letter file name in full took the window past a 1920-px screen at 150 %."""
 
     SHORTEST = "MMMMMMMMMM"  # the label never shrinks below about this
-    LONGEST = "x" * 48  # nor asks for more than this, which leaves the stream field room
+    LONGEST = "x" * 48  # nor asks for more than this before the stream field has its room
 
     def __init__(self) -> None:
         super().__init__("no source")

@@ -318,7 +318,7 @@ class PoseWorker(QObject):
         play: that frame is the first one written), else from the next frame."""
         self.stop_recording()
         if self._source is None or self._model is None:
-            self._refuse_recording("Open a source and a model before recording.")
+            self._refuse_recording("Open a source and a model before recording.", options)
             return
         if not written_names(options):
             self._refuse_recording("Tick at least one export format to record.")
@@ -334,7 +334,7 @@ class PoseWorker(QObject):
             self._sinks.__enter__()
         except Exception as error:  # noqa: BLE001
             self._sinks = None
-            self._refuse_recording(user_message(error))
+            self._refuse_recording(user_message(error), options)
             return
         self._recorded_upto = -1
         self._recorded_frames = 0
@@ -402,8 +402,12 @@ class PoseWorker(QObject):
         QThread.currentThread().quit()
 
     # ---- internals -----------------------------------------------------------------------
-    def _refuse_recording(self, text: str) -> None:
-        """The Record button was pressed but nothing records: say why and let the button up."""
+    def _refuse_recording(self, text: str, options: SinkOptions | None = None) -> None:
+        """The Record button was pressed but nothing records: say why and let the button up, removing the empty
+        file the window claimed for the take (its name was chosen free: an empty file of it is that claim)."""
+        for path in output_paths(options) if options is not None else []:
+            if path.is_file() and path.stat().st_size == 0:
+                path.unlink(missing_ok=True)
         self.recording_changed.emit(False, text)
         self.error.emit(text)
 

@@ -106,7 +106,8 @@ class PoseEstimator:
 
     def _check_unit(self, timestamp: float) -> None:
         """Warn once when frames come 10 s and more apart from the start: most likely milliseconds (OpenCV's
-        CAP_PROP_POS_MSEC), which make every frame a long gap and give people new IDs on any missed frame."""
+        CAP_PROP_POS_MSEC), which make every frame a long gap and give people new IDs on any missed frame; a true
+        time-lapse is told what such gaps do to its IDs."""
         last, self._last_time = self._last_time, timestamp
         if self._steps is None or last != last:  # checked already, or no time before this one
             return
@@ -117,8 +118,9 @@ class PoseEstimator:
         if self._steps == 3:  # three in a row, from the first frames on
             self._steps = None
             warnings.warn(
-                f"track_frame got frames {timestamp - last:g} s apart: timestamp_s is in seconds "
-                "(divide milliseconds, such as OpenCV's CAP_PROP_POS_MSEC, by 1000)",
+                f"track_frame got frames {timestamp - last:g} s apart: timestamp_s is in seconds (divide "
+                "milliseconds, such as OpenCV's CAP_PROP_POS_MSEC, by 1000); a time-lapse this slow keeps IDs only "
+                "for people found in consecutive frames",
                 stacklevel=3,
             )
 

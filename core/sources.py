@@ -611,6 +611,7 @@ def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None
 
 
 PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
+MAX_PLAYLIST_DEPTH = 4  # playlists listing playlists: a master one and its variants are 2
 MAX_PLAYLIST_BYTES = 16 * 2**20  # a playlist's first 16 MB are checked (a day of 2-s segments is 2 MB)
 
 
@@ -642,12 +643,14 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
     return VideoFileSource(path)
 
 
-def check_playlist(path: Path) -> None:
-    """A local HLS playlist's entries must lie beside it (or below) or on the web: FFmpeg follows a playlist's
-    local entries anywhere on the disk, so a playlist handed over could put the frames of any video whose
-    path it guesses into the outputs made from it."""
+def check_playlist(path: Path, depth: int = 0) -> None:
+    """A local HLS playlist's entries (and those of the playlists it lists) must lie in its folder or below, or
+    on the web: FFmpeg follows a playlist's local entries anywhere on the disk, so a playlist handed over could
+    put the frames of any video whose path it guesses into the outputs made from it."""
     if path.suffix.lower() not in PLAYLIST_SUFFIXES:
         return
+    if depth > MAX_PLAYLIST_DEPTH:
+        raise WLitePoseError(f"the playlist {path} is listed {depth} playlists deep; players follow 2 at most")
     folder = path.resolve().parent
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
@@ -655,17 +658,19 @@ def check_playlist(path: Path) -> None:
     except OSError:
         return  # the video reader says what is wrong with it
     entries = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    entries += re.findall(r'URI="([^"]*)"', text)  # an init segment (#EXT-X-MAP) or a key (#EXT-X-KEY)
+    entries += re.findall(r'URI="([^"]*)"', text)  # an init segment (#EXT-X-MAP), a key, an audio playlist
     for entry in entries:
         if entry.lower().startswith(("http://", "https://")):
             continue
-        local = re.sub(r"^file:(//)?", "", entry, flags=re.IGNORECASE)
-        inside = not re.match(r"^([A-Za-z]:|[/\\]|[A-Za-z][A-Za-z0-9+.-]*:)", local)  # a drive, a root, a scheme
-        if not inside or folder not in (folder / local).resolve().parents:
+        local = unquote(re.sub(r"^file:(//)?", "", entry, flags=re.IGNORECASE))
+        scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", local)  # another protocol (a drive letter is one letter)
+        target = (folder / local).resolve()
+        if scheme or folder not in target.parents:
             raise WLitePoseError(
-                f"the playlist {path} lists {entry[:80]}, outside its own folder: only entries beside it or on the "
-                "web are read (a playlist from elsewhere could pull any video on this disk into the outputs)"
+                f"the playlist {path} lists {entry[:80]}, outside its own folder: only entries in its folder or "
+                "on the web are read (a playlist from elsewhere could pull any video on this disk into the outputs)"
             )
+        check_playlist(target, depth + 1)  # a variant playlist of a master one
 
 
 def list_cameras(max_index: int = 4) -> list[int]:

@@ -51,9 +51,9 @@ class CsvSink(Sink):
         self._csv.writerow(csv_columns(keypoint_names))
         self._file.flush()
         self._complete = self._file.tell()  # bytes up to the end of the last frame written whole
+        self._sidecar_due = time.monotonic() + SIDECAR_EVERY_S  # the next rewrite during the run
 
     def _write_sidecar(self) -> None:
-        self._sidecar_due = time.monotonic() + SIDECAR_EVERY_S
         data = {**self._sidecar, "frames_written": self._frames}
         rewrite_small(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
 
@@ -83,8 +83,14 @@ class CsvSink(Sink):
             raise
         self._complete = self._file.tell()
         self._frames += 1
-        if time.monotonic() >= self._sidecar_due:
-            self._write_sidecar()
+        if time.monotonic() >= self._sidecar_due:  # best effort: closing writes it for certain
+            started = time.monotonic()
+            try:
+                self._write_sidecar()
+            except OSError:  # another program holds it now (Windows), or no room: the next try, or closing
+                pass
+            # a long folder's sidecar lists every image: its rewrites stay a small share of the run
+            self._sidecar_due = time.monotonic() + max(SIDECAR_EVERY_S, 50 * (time.monotonic() - started))
 
     def close(self) -> None:
         if not self._closed:

@@ -133,7 +133,7 @@ def open_sinks(
                 multi.add(OpenPoseSink(options.openpose_dir, name, source_meta.get("frame_files")))
         if options.posec3d:
             with _naming(Path(options.posec3d)):
-                multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked, fps=fps))
+                multi.add(PoseC3DSink(options.posec3d, info.num_keypoints, size, name, tracked))
     except BaseException:
         multi.close()
         raise

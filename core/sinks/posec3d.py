@@ -2,9 +2,10 @@
 
 A dict: ``frame_dir`` (source name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
 ``total_frames``, ``keypoint`` (M rows x T frames x K x 2, float32), ``keypoint_score``
-(M x T x K), plus ``track_ids`` (M x T: the track in each row at each frame, -1 for none) and
-``frame_indices`` (T,). A row holds one track at a time: a new track takes the first row whose track
-has not been seen for REUSE_AFTER_S (the tracker lets a lost person go after 1 s), so there are about
+(M x T x K), plus ``track_ids`` (M x T: the track in each row at each frame, -1 for none),
+``frame_indices`` (T,) and ``wlitepose_layout`` (LAYOUT_VERSION). A row holds one track at a time: a new track
+takes the first row whose track has not been seen for REUSE_AFTER_S of the frames' time (the tracker lets a
+lost person go after 1 s), so there are about
 as many rows as people at once, as mmaction2's own demo makes them, and the file grows with the video's
 length rather than with tracks x frames (a row for every track ever seen made a 10-minute crowd video a
 1.2 GB file). A detection the tracker has not given an ID yet (a track's first frame) is left out
@@ -17,7 +18,6 @@ run.
 
 from __future__ import annotations
 
-import math
 import pickle
 import time
 from pathlib import Path
@@ -29,6 +29,8 @@ from core.sinks.base import Sink, atomic_file, writable
 
 FLUSH_SPACING = 10  # seconds between replacements, in units of the last one's duration
 REUSE_AFTER_S = 2.0  # a row whose track has been gone this long takes the next new track
+# 2: rows hold one track at a time and track_ids is rows x frames (1, unmarked: a row a track, track_ids (M,))
+LAYOUT_VERSION = 2
 
 
 class PoseC3DSink(Sink):
@@ -40,7 +42,6 @@ class PoseC3DSink(Sink):
         name: str,
         tracked: bool = True,
         flush_every: int = 25,
-        fps: float = 30.0,
     ) -> None:
         self.path = writable(path)
         self.k = num_keypoints
@@ -48,12 +49,11 @@ class PoseC3DSink(Sink):
         self.image_size = image_size
         self.name = name
         self.flush_every = flush_every
-        self._reuse_after = max(1, math.ceil(REUSE_AFTER_S * fps))  # frames
         # per frame: the rows, their track IDs, (n, K, 2) joints and (n, K) scores of the people written
         self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._frame_indices: list[int] = []
         self._holder: list[int] = []  # row -> the track ID holding it (-1 - n: detection rank n, untracked)
-        self._seen: list[int] = []  # row -> the last frame (a position in _frames) its track was in
+        self._seen: list[float] = []  # row -> the time of the last frame its track was in
         self._row: dict[int, int] = {}  # track ID -> its row, while it holds one
         self._flushed = 0  # frames in the file
         self._next_flush = 0.0  # time.monotonic() before which the file is not replaced
@@ -66,7 +66,7 @@ class PoseC3DSink(Sink):
         else:
             picked = np.arange(len(poses))
             keys = [-1 - n for n in range(len(poses))]
-        rows = self._rows_for(keys)
+        rows = self._rows_for(keys, time_s)
         ids = [key if key >= 0 else -1 for key in keys]
         xy = np.nan_to_num(poses.xy[picked])
         scores = np.where(poses.visible[picked], poses.keypoint_scores[picked], 0.0).astype(np.float32)
@@ -75,9 +75,9 @@ class PoseC3DSink(Sink):
         if len(self._frames) - self._flushed >= self.flush_every and time.monotonic() >= self._next_flush:
             self.flush()
 
-    def _rows_for(self, keys: list[int]) -> list[int]:
-        """The row of each track of this frame: its own while it holds one, else a row free again or a new one."""
-        now = len(self._frames)
+    def _rows_for(self, keys: list[int], now: float) -> list[int]:
+        """The row of each track of this frame (at ``now`` s): its own while it holds one, else a row free again
+        or a new one. Gone is timed by the frames' clock, so a live run that drops frames waits as long."""
         rows = [self._row.get(key) for key in keys]
         for row in rows:  # first those who hold a row: one back after a while keeps it
             if row is not None:
@@ -85,7 +85,7 @@ class PoseC3DSink(Sink):
         for i, key in enumerate(keys):
             if rows[i] is not None:
                 continue
-            gone = (r for r, seen in enumerate(self._seen) if now - seen > self._reuse_after)
+            gone = (r for r, seen in enumerate(self._seen) if now - seen > REUSE_AFTER_S)
             free = next(gone, None) if self.tracked else None  # a detection rank keeps a row of its own
             if free is None:
                 free = len(self._holder)
@@ -109,6 +109,7 @@ class PoseC3DSink(Sink):
         w, h = self.image_size
         return {
             "frame_dir": self.name,
+            "wlitepose_layout": LAYOUT_VERSION,
             "label": -1,
             "img_shape": (h, w),
             "original_shape": (h, w),

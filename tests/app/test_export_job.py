@@ -14,7 +14,7 @@ FOLDER = Path("/exports")
 
 
 def test_a_cancelled_batch_counts_only_the_files_it_finished_and_names_the_rest():
-    outcome = ExportOutcome(4, frames=38, exported=1, failed=["garbage.mp4: not a readable video"])
+    outcome = ExportOutcome(4, frames=38, exported=1, failed=["garbage.mp4: not a readable video"], cancelled=True)
     outcome.stopped, outcome.not_started = "long.mp4 (its files hold 23 frames of 200)", ["two.mp4"]
     label, text = outcome.summary(FOLDER)
     assert label == "Export cancelled: 1 of 4 files exported, 38 frames"
@@ -38,7 +38,7 @@ def test_a_batch_with_failures_keeps_its_warnings_and_lists_a_hundred_failures_i
 def test_one_file_is_told_as_before():
     done = ExportOutcome(1, frames=8, exported=1)
     assert done.summary(FOLDER) == ("Exported 8 frames", f"Exported 8 frames to {FOLDER}")
-    cancelled = ExportOutcome(1, frames=1, stopped="a.mp4 (its files hold 1 frame of 9)")
+    cancelled = ExportOutcome(1, frames=1, cancelled=True, stopped="a.mp4 (its files hold 1 frame of 9)")
     label = "Export cancelled after 1 frame"
     assert cancelled.summary(FOLDER) == (label, f"{label} to {FOLDER}")
     assert not cancelled.alarming  # the user pressed Cancel: a status line says it
@@ -62,3 +62,14 @@ def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_s
     assert outcome.failed == [f"broken.avi: {broken} is not a readable video (no frame was written for it)"]
     assert json.loads((tmp_path / "out" / "second.csv.json").read_text())["frames_written"] == 1
     assert not (tmp_path / "out" / "third.csv").exists()
+
+
+def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
+    """The files a model that fails to load leaves undone were told as a cancelled batch."""
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    jobs = tuple((str(tmp_path / f"{n}.avi"), SinkOptions(csv=tmp_path / f"{n}.csv")) for n in ("a", "b", "c"))
+    outcome = ExportJob(ExportRequest(jobs, str(broken), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    label, text = outcome.summary(FOLDER)
+    assert label == "0 of 3 files exported, 0 frames" and "not started: a.avi, b.avi, c.avi" in text
+    assert "broken.onnx is not an ONNX model file" in text and outcome.alarming

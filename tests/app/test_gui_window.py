@@ -176,14 +176,17 @@ def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, 
     assert window.transport.play_button.isChecked()
 
 
-def test_a_refused_recording_lets_the_record_button_up(qtbot, qapp):
+def test_a_refused_recording_lets_the_record_button_up_and_leaves_no_file(qtbot, qapp, tmp_path):
     w = MainWindow(QSettings(), cameras=[])  # no source, no model
     qtbot.addWidget(w)
+    w.export_panel.set_formats(("csv", "video"))
+    w.export_panel.folder.setText(str(tmp_path / "out"))
     w.export_panel.record_button.click()
     qtbot.waitUntil(lambda: w.last_error != "", timeout=10000)
     assert "before recording" in w.last_error
     qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
     assert w.export_panel.record_button.text() == "● Record"
+    assert not any((tmp_path / "out").iterdir())  # the take's claimed, empty CSV went with the refusal
     w.close()
 
 
@@ -689,6 +692,10 @@ def test_the_window_still_fits_a_full_hd_screen_at_200_percent_with_a_long_named
     least = window.minimumSizeHint()
     assert least.width() <= 960 and least.height() <= 540 - 48, least
     assert window.source_bar.current.toolTip().startswith(long_name.name)  # the whole name, on hovering
+    narrow = window.source_bar.current.text()
+    assert "…" in narrow
+    window.resize(2400, 900)  # a wide window gives the name the room it has (a cap kept it at 343 px)
+    qtbot.waitUntil(lambda: len(window.source_bar.current.text()) > len(narrow) + 40, timeout=5000)
 
 
 def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_they_were(qtbot, window):
@@ -855,7 +862,7 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frame
     window.handle.set_playing(False)
     window.handle.seek(3)  # paused on frame 3
     qtbot.waitUntil(lambda: window.last_packet is not None and window.last_packet.index == 3, timeout=10000)
-    assert window.transport.fps_box.isVisibleTo(window) and "· 30 fps ·" in window.source_bar.current.text()
+    assert window.transport.fps_box.isVisibleTo(window) and "· 30 fps ·" in window.source_bar.current.toolTip()
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.export_panel.record_button.isChecked(), timeout=10000)
     box = window.transport.fps_box
@@ -865,7 +872,7 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frame
     assert window.source.fps == 30  # typed: applied on Enter, not digit by digit
     qtbot.keyClick(box, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.source.fps == 10, timeout=10000)
-    assert "· 10 fps ·" in window.source_bar.current.text() and not box.hasFocus()  # the player's keys again
+    assert "· 10 fps ·" in window.source_bar.current.toolTip() and not box.hasFocus()  # the player's keys again
     # the recording's timestamps and sidecar were at 30 fps: it ends rather than mix two rates
     qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=10000)
     assert json.loads((tmp_path / "vtest_frames_live.csv.json").read_text())["fps"] == 30

@@ -579,16 +579,17 @@ def test_a_missing_dependency_is_one_sentence_naming_the_package(tmp_path):
     """Uninstalling opencv-python beside the headless build removes the cv2 folder both share: a 16-line
     traceback ended in ModuleNotFoundError."""
     code = "import sys; sys.modules['cv2'] = None; import main; sys.exit(main.main(sys.argv[1:]))"
-    run = subprocess.run(
-        [sys.executable, "-c", code, "track", str(SAMPLE_CLIP), "--max-frames", "1"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(main.__file__).parent)},
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert run.stderr.startswith("wlitepose: error: the package opencv-python-headless is not installed here")
-    assert "pip install opencv-python-headless --force-reinstall" in run.stderr
+    for argv in (["track", str(SAMPLE_CLIP), "--max-frames", "1"], [str(SAMPLE_CLIP)]):  # the app on a file too
+        run = subprocess.run(
+            [sys.executable, "-c", code, *argv],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(main.__file__).parent)},
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith("wlitepose: error: the package opencv-python-headless is not installed here")
+        assert "pip install opencv-python-headless --force-reinstall" in run.stderr
 
 
 def test_the_version_is_told_and_recorded_with_every_csv(cli, model_path, video_path, tmp_path, capsys):

@@ -538,7 +538,7 @@ def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path)
 def test_posec3d_rows_are_as_many_as_people_at_once_not_as_tracks_ever_seen(tmp_path):
     """A row for every track made a 10-minute crowd video a 1.2 GB file (938 tracks x 6,360 frames, 0.65 %
     of it anyone), growing with the square of the run; a row now takes a new track 2 s after its last left."""
-    sink = PoseC3DSink(tmp_path / "crowd.pkl", 3, (64, 48), "clip", flush_every=10**9, fps=10.0)
+    sink = PoseC3DSink(tmp_path / "crowd.pkl", 3, (64, 48), "clip", flush_every=10**9)  # 10 fps below
     xy = np.ones((3, 3, 2), np.float32)
     for frame in range(3000):  # three people at a time, a new one every 10 frames: 302 tracks
         ids = [frame // 10 + 1, frame // 10 + 2, frame // 10 + 3]
@@ -599,13 +599,28 @@ def test_a_full_disk_still_gets_the_frame_count_into_the_sidecar(tmp_path, monke
 
 
 def test_the_sidecar_keeps_count_during_a_run_for_one_killed_outright(tmp_path, monkeypatch):
-    """A run killed by the kernel (out of memory) left a CSV of 1,267 frames beside a sidecar saying 0."""
-    monkeypatch.setattr("core.sinks.csv_sink.SIDECAR_EVERY_S", 0.0)  # every frame, where a run waits 10 s
+    """A run killed by the kernel (out of memory) left a CSV of 1,267 frames beside a sidecar saying 0; the count
+    is rewritten every SIDECAR_EVERY_S (a fake clock here), and a rewrite another program blocks is let go."""
+    import core.sinks.csv_sink as csv_sink
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(csv_sink.time, "monotonic", lambda: clock["now"])
     sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
     for written, (index, t, poses) in enumerate(_frames(), start=1):
+        clock["now"] += csv_sink.SIDECAR_EVERY_S
         sink.write(index, t, poses)
         assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == written
+
+    def held(path, data):
+        raise PermissionError(13, "another program has it open")
+
+    monkeypatch.setattr(csv_sink, "rewrite_small", held)
+    clock["now"] += csv_sink.SIDECAR_EVERY_S
+    sink.write(3, 0.12, _frames()[0][2])  # written on; the sidecar's count waits for the next try
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 3
+    monkeypatch.undo()
     sink.close()
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 4
 
 
 def test_an_annotated_mp4_a_full_disk_left_unplayable_is_an_error_not_a_success(tmp_path):

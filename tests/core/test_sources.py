@@ -408,8 +408,16 @@ def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
     playlist.write_text(head + entry.format("seg.avi") + "#EXT-X-ENDLIST\n")
     with open_source(str(playlist)) as source:
         assert [round(frame.image.mean() / 60) for frame in source] == [0, 1]  # its own segment, read
+    playlist.write_text(head + entry.format(tmp_path / "given" / "seg.avi") + "#EXT-X-ENDLIST\n")
+    with open_source(str(playlist)) as source:  # its own segment by its full path
+        assert len(list(source)) == 2
     for outside in ("../home/private.avi", str(tmp_path / "home" / "private.avi"), "file:///etc/hostname"):
         playlist.write_text(head + entry.format("seg.avi") + entry.format(outside) + "#EXT-X-ENDLIST\n")
         for spec in (str(playlist), playlist.as_uri()):
             with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists .*, outside its own folder"):
                 open_source(spec)
+    master = tmp_path / "given" / "master.m3u8"  # a master playlist whose variant lists the outside video
+    master.write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nlist.m3u8\n")
+    with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists \.\./home/private.avi"):
+        playlist.write_text(head + entry.format("../home/private.avi") + "#EXT-X-ENDLIST\n")
+        open_source(str(master))
