@@ -1,11 +1,25 @@
 """Fixtures every test folder uses."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import pytest
 
-VTEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "vtest.avi"
+ROOT = Path(__file__).resolve().parents[1]
+VTEST = ROOT.parent / "shared" / "data" / "videos" / "vtest.avi"
+# a Python in which some top-level modules cannot be imported, as in an install without them, then `wlitepose`
+WITHOUT = """import sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition('.')[0] in {modules!r}:
+            raise ModuleNotFoundError(f'No module named {{name!r}}', name=name)
+sys.meta_path.insert(0, Absent())
+import main
+sys.exit(main.main(sys.argv[1:]))
+"""
 
 
 @pytest.fixture
@@ -24,3 +38,18 @@ def write_clip():
         return path
 
     return write
+
+
+@pytest.fixture
+def main_without(tmp_path):
+    """main_without(modules, *argv) -> CompletedProcess: `wlitepose ARGV` run in a fresh Python (in tmp_path)
+    where the top-level ``modules`` (cv2, torch, ...) cannot be imported."""
+
+    def run(modules: tuple[str, ...], *argv) -> subprocess.CompletedProcess:
+        code = WITHOUT.format(modules=tuple(modules))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run(
+            [sys.executable, "-c", code, *map(str, argv)], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    return run

@@ -31,9 +31,10 @@ def built(tmp_path_factory) -> Path:
     source = out / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out)]
-    subprocess.run([*pip, str(source)], check=True, capture_output=True)
     sdist = "from setuptools import build_meta; import sys; build_meta.build_sdist(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", sdist, str(out)], cwd=source, check=True, capture_output=True)
+    for command in ([*pip, str(source)], [sys.executable, "-c", sdist, str(out)]):
+        built = subprocess.run(command, cwd=source, capture_output=True, text=True)
+        assert built.returncode == 0, built.stderr[-2000:]  # what the build said, not only that it failed
     return out
 
 

@@ -16,6 +16,13 @@ protect_singletons()
 VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
 
 
+@pytest.fixture
+def fits_full_hd_at_200_percent():
+    """fits(size): whether a window or dialog of ``size`` fits a 1920x1080 screen at 200 % (960x540 logical
+    pixels, less a taskbar)."""
+    return lambda size: size.width() <= 960 and size.height() <= 540 - 48
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:

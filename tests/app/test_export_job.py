@@ -11,9 +11,10 @@ from core.pipeline import tuned_config
 from core.sinks import SinkOptions
 
 FOLDER = Path("/exports")
+NOTE_END = " (the file may be damaged or cut short, or an edit list leaves some out)"
 
 
-def test_a_cancelled_batch_counts_only_the_files_it_finished_and_names_the_rest():
+def test_a_cancelled_batchs_summary_counts_only_the_files_it_finished_and_names_the_rest():
     outcome = ExportOutcome(4, frames=38, exported=1, failed=["garbage.mp4: not a readable video"], cancelled=True)
     outcome.stopped, outcome.not_started = "long.mp4 (its files hold 23 frames of 200)", ["two.mp4"]
     label, text = outcome.summary(FOLDER)
@@ -25,7 +26,7 @@ def test_a_cancelled_batch_counts_only_the_files_it_finished_and_names_the_rest(
     assert outcome.alarming
 
 
-def test_a_batch_with_failures_keeps_its_warnings_and_lists_a_hundred_failures_in_a_line():
+def test_a_summary_keeps_warnings_beside_failures_and_lists_a_hundred_failures_in_a_line():
     failed = [f"bad_{n}.mp4: not a readable video" for n in range(120)]
     outcome = ExportOutcome(122, frames=50, exported=2, notes=["cut.avi: ended after 16 of 30 frames"], failed=failed)
     label, text = outcome.summary(FOLDER)
@@ -50,16 +51,22 @@ def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_s
     qapp, model_path, write_clip, tmp_path
 ):
     clips = [write_clip(tmp_path / f"{name}.avi", 4) for name in ("first", "second", "third")]
+    whole = write_clip(tmp_path / "whole.avi", 8)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])  # its header counts 8 frames
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video" * 100)
-    sources = [clips[0], broken, clips[1], clips[2]]
+    sources = [clips[0], cut, broken, clips[1], clips[2]]
     jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in sources)
     job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
-    job.file_started.connect(lambda number, count, spec: number == 3 and job.cancel())  # during second.avi
+    job.file_started.connect(lambda number, count, spec: number == 4 and job.cancel())  # during second.avi
     outcome = job._run()
-    assert (outcome.exported, outcome.frames) == (1, 5)  # first.avi whole, second.avi's first frame
+    read = json.loads((tmp_path / "out" / "cut.csv.json").read_text())["frames_written"]
+    assert (outcome.exported, outcome.frames) == (2, 4 + read + 1)  # first and cut whole, second's first frame
     assert outcome.stopped == "second.avi (its files hold 1 frame of 4)" and outcome.not_started == ["third.avi"]
     assert outcome.failed == [f"broken.avi: {broken} is not a readable video (no frame was written for it)"]
+    assert outcome.notes == [f"cut.avi: the video ended after {read} of the 8 frames its header counts" + NOTE_END]
+    assert outcome.cancelled and "warnings: cut.avi: the video ended" in outcome.summary(FOLDER)[1]
     assert json.loads((tmp_path / "out" / "second.csv.json").read_text())["frames_written"] == 1
     assert not (tmp_path / "out" / "third.csv").exists()
 

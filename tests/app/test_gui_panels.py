@@ -171,7 +171,7 @@ def test_the_theme_follows_a_larger_desktop_font_and_never_shrinks_below_its_own
 
     from app.theme import apply_theme
 
-    before = qapp.font()
+    before, sheet = qapp.font(), qapp.styleSheet()
     sizes = {}
     try:
         for desktop in (16.0, 8.0):
@@ -187,5 +187,5 @@ def test_the_theme_follows_a_larger_desktop_font_and_never_shrinks_below_its_own
             sizes[desktop] = (label.font().pointSizeF(), caption.font().pointSizeF())
     finally:
         qapp.setFont(before)
-        apply_theme(qapp)
+        qapp.setStyleSheet(sheet)
     assert sizes == {16.0: (16.0, 14.4), 8.0: (10.0, 9.0)}

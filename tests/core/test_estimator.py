@@ -288,7 +288,7 @@ def test_a_pickled_estimator_finds_its_model_after_a_change_of_folder_and_refuse
         pickle.loads(pickle.dumps(estimator))
 
 
-def test_timestamps_in_milliseconds_are_warned_of_once_and_seconds_never(estimator, image):
+def test_timestamps_in_milliseconds_are_warned_of_once_and_seconds_never(image):
     """OpenCV's CAP_PROP_POS_MSEC in timestamp_s made every frame a 33 s gap: 72 IDs for 23 people."""
     import warnings
 

@@ -1,6 +1,8 @@
 """Model file metadata, provider choice and letterbox geometry."""
 
 import json
+import re
+import threading
 
 import cv2
 import numpy as np
@@ -175,5 +177,17 @@ def test_a_network_that_never_finishes_is_refused_at_load_not_a_hang(tmp_path, m
     slow = tmp_path / "spins.onnx"
     onnx.save(model, str(slow))
     monkeypatch.setattr(core.session, "LOAD_CHECK_S", 1.0)
-    with pytest.raises(WLitePoseError, match=r"spins.onnx did not finish one blank 256x288 input in 1 s$"):
-        PoseModel(slow)
+    said = []
+    loading = threading.Thread(target=lambda: said.append(_error_of(PoseModel, slow)), daemon=True)
+    loading.start()
+    loading.join(60)  # without the time limit the load would never end: a failure here, not a hung suite
+    assert not loading.is_alive() and said, "the load did not end"
+    assert re.search(r"spins.onnx did not finish one blank 256x288 input in 1 s$", said[0]), said[0]
+
+
+def _error_of(call, *args) -> str:
+    try:
+        call(*args)
+    except WLitePoseError as error:
+        return str(error)
+    return "no error"

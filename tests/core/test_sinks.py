@@ -6,7 +6,9 @@ import json
 import os
 import pickle
 import signal
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -461,9 +463,17 @@ def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images
     (folder / ".frames.openpose-files.json").write_text("[" * 100_000)
     assert "t_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
     if hasattr(os, "mkfifo"):
-        (folder / ".frames.openpose-files.json").unlink()
-        os.mkfifo(folder / ".frames.openpose-files.json")
-        assert "t_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+        listing = folder / ".frames.openpose-files.json"
+        listing.unlink()
+        os.mkfifo(listing)
+        names = []
+        rerun = threading.Thread(target=lambda: names.extend(run(["t.jpg", "u.jpg", "v.jpg"])), daemon=True)
+        rerun.start()
+        rerun.join(30)
+        if rerun.is_alive():  # it waits on the FIFO for a writer: give it one, so the test fails, not hangs
+            with open(listing, "w"):
+                pass
+        assert "t_keypoints.json" in names
 
 
 def test_a_frame_larger_than_ffmpeg_encodes_is_refused_before_the_avi_opens(tmp_path):
@@ -604,7 +614,7 @@ def test_the_sidecar_keeps_count_during_a_run_for_one_killed_outright(tmp_path, 
     import core.sinks.csv_sink as csv_sink
 
     clock = {"now": 0.0}
-    monkeypatch.setattr(csv_sink.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(csv_sink, "time", SimpleNamespace(monotonic=lambda: clock["now"]))  # this module's only
     sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
     for written, (index, t, poses) in enumerate(_frames(), start=1):
         clock["now"] += csv_sink.SIDECAR_EVERY_S

@@ -1,15 +1,10 @@
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-import main as main_module
 from main import main
 from models.schemas import get_schema
 from training.dataset import KeypointDataset
@@ -149,25 +144,9 @@ def _png() -> bytes:
     return cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes()
 
 
-def test_a_plain_install_shrinks_a_set_without_torch(tmp_path, shared_data):
+def test_a_plain_install_shrinks_a_set_without_torch(tmp_path, shared_data, main_without):
     """shrink-data reads images and JSON only, but asked for the train extra (torch and onnx) first."""
-    code = (  # torch and onnx cannot be imported, as in an install without the train extra
-        "import sys\n"
-        "class Absent:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.partition('.')[0] in ('torch', 'onnx'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Absent())\n"
-        "import main\n"
-        "sys.exit(main.main(sys.argv[1:]))\n"
-    )
     out = tmp_path / "small"
-    run = subprocess.run(
-        [sys.executable, "-c", code, "shrink-data", str(shared_data / "val"), "--out", str(out), "--size", "64"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(main_module.__file__).parent)},
-        capture_output=True,
-        text=True,
-    )
+    run = main_without(("torch", "onnx"), "shrink-data", shared_data / "val", "--out", out, "--size", 64)
     assert run.returncode == 0, run.stderr
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 35
