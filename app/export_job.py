@@ -22,6 +22,7 @@ from core.draw import Overlay
 from core.errors import SourceFailed
 from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline
+from core.progress import frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sources import IMAGE_FOLDER_FPS, open_source
@@ -57,14 +58,14 @@ class ExportOutcome:
             if self.failed:
                 return "export failed", self.failed[0]
             verb = "Export cancelled after" if self.cancelled else "Exported"
-            label = f"{verb} {_frames(self.frames)}"
+            label = f"{verb} {frames_text(self.frames)}"
             return label, "; ".join([f"{label} to {folder}", *self.notes])
         done = f"{self.exported} of {self.count} files exported"
         if self.cancelled:
             label = f"Export cancelled: {done}"
         else:
             label = done if self.exported < self.count else f"Exported {self.count} files"
-        label += f", {_frames(self.frames)}"
+        label += f", {frames_text(self.frames)}"
         parts = [f"{label} to {folder}"]
         if self.stopped:
             parts.append(f"cancelled during {self.stopped}")
@@ -130,7 +131,7 @@ class ExportJob(QObject):
             outcome.frames += frames
             if self._cancel.is_set() and (total is None or frames < total):
                 outcome.cancelled = True
-                outcome.stopped = f"{name} (its files hold {_frames(frames)}" + (f" of {total})" if total else ")")
+                outcome.stopped = f"{name} (its files hold {frames_text(frames)}" + (f" of {total})" if total else ")")
                 continue
             outcome.exported += 1
             if short:
@@ -168,10 +169,6 @@ class ExportJob(QObject):
 def listing(names: list[str], most: int = 4) -> str:
     """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
     return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
-
-
-def _frames(count: int) -> str:
-    return f"{count} frame{'s' * (count != 1)}"
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:

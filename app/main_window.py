@@ -39,6 +39,7 @@ from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
 from core.draw import Overlay
 from core.errors import WLitePoseError
+from core.progress import frames_text
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
 from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
@@ -440,7 +441,7 @@ class MainWindow(QMainWindow):
     def _describe_source(self, info: SourceInfo) -> None:
         width, height = info.size
         count = info.frame_count
-        kind = "live" if info.is_live else f"{count} frame{'s' * (count != 1)}" if count else "? frames"
+        kind = "live" if info.is_live else frames_text(count) if count else "? frames"
         name = _display_name(info.spec)
         self.source_bar.set_current(name, f" · {width}×{height} · {info.fps:g} fps · {kind}")
 

@@ -27,6 +27,7 @@ from core.errors import WLitePoseError
 from core.frame_loop import run_meta
 from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
+from core.progress import frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import output_paths, written_names
@@ -387,7 +388,7 @@ class PoseWorker(QObject):
         if frames == 0:
             text = f"Recording stopped before any frame was written, no poses in {self._recording_names}"
         else:
-            text = f"Recording saved: {frames} frame{'s' * (frames != 1)} in {self._recording_names}"
+            text = f"Recording saved: {frames_text(frames)} in {self._recording_names}"
         self.recording_changed.emit(False, f"{reason}: {text[0].lower()}{text[1:]}" if reason else text)
 
     @Slot()

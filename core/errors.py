@@ -19,5 +19,7 @@ class SourceFailed(WLitePoseError):
     def left_behind(self) -> str:
         """What the failed source leaves in its output files, to follow its error."""
         if self.frames:
-            return f"its outputs hold the {self.frames} frame{'s' * (self.frames != 1)} before the error"
+            from core.progress import frames_text
+
+            return f"its outputs hold the {frames_text(self.frames)} before the error"
         return "no frame was written for it"

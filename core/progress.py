@@ -7,6 +7,11 @@ import time
 from collections import defaultdict
 
 
+def frames_text(count: int) -> str:
+    """'1 frame', '8 frames': how messages count frames."""
+    return f"{count} frame{'s' * (count != 1)}"
+
+
 class StageTimes:
     """Accumulated milliseconds per stage; ``summary()`` gives ms per frame."""
 
