@@ -64,8 +64,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             type=int,
             default=None,
             metavar="N",
-            help="redraw the images N times for 95%% intervals (about 0.1 s a redraw a model on 35 images; "
-            "default: off, or 1000 with --baseline)",
+            help="redraw the images N times (at least 40) for 95%% intervals (about 0.1 s a redraw a model on 35 "
+            "images; default: off, or 1000 with --baseline)",
         )
         parser.add_argument(
             "--baseline", type=Path, help="also score this model file and give the paired interval of the difference"

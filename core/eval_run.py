@@ -22,6 +22,7 @@ from core.session import PoseModel, check_threads
 from core.sinks.base import atomic_write, refuse_inputs, writable
 
 DEFAULT_REDRAWS = 1000  # with --baseline
+MIN_REDRAWS = 40  # a 95 % interval's ends are the 2.5 % tails: fewer redraws have no draw there
 SHOWN = ("AP", "AR")  # the stats whose intervals are printed; --out has all of them
 
 
@@ -41,6 +42,10 @@ def run_eval(args: argparse.Namespace) -> int:
     redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)
     if redraws < 0 or (args.baseline and redraws == 0):
         raise WLitePoseError(f"--bootstrap must be a positive number of redraws, not {redraws}")
+    if 0 < redraws < MIN_REDRAWS:
+        raise WLitePoseError(
+            f"--bootstrap must be at least {MIN_REDRAWS} redraws for a 95 % interval (its 2.5 % tails), not {redraws}"
+        )
     paths = [args.model] + ([args.baseline] if args.baseline else [])
     models = [PoseModel(path, threads=args.threads) for path in paths]
     data = load_annotations(args.annotations)

@@ -56,7 +56,7 @@ def load_annotations(annotations_path: str | Path) -> dict:
     category = keypoint_category(data)
     k = _keypoint_count(data, category)
     for image in images:
-        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
+        if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
     check_image_ids(images, annotations_path)
     people = {c["id"] for c in categories if isinstance(c, dict) and c.get("keypoints")} | {category}
@@ -86,6 +86,34 @@ def check_image_ids(images: list, source) -> None:
         raise WLitePoseError(f"{source} lists the image id {twice!r} twice; give each image its own id")
     if len({isinstance(i, str) for i in ids}) > 1:
         raise WLitePoseError(f"{source} mixes image ids that are numbers with ids that are text; use one kind")
+
+
+def has_file_name(image: dict) -> bool:
+    """Whether an annotation file's image entry names its file (a null or empty name is none)."""
+    return isinstance(image.get("file_name"), str) and bool(image["file_name"])
+
+
+def check_region(ann: dict) -> None:
+    """ValueError unless ``ann``'s ``iscrowd`` is 0 or 1 and its segmentation, if any, is polygons (lists of x, y
+    numbers) or a mask (an RLE with counts and size): found when the file is read, not by a loader hours in."""
+    if ann.get("iscrowd", 0) not in (0, 1):
+        raise ValueError(f"annotation {ann.get('id')} has iscrowd {ann['iscrowd']!r}, not 0 or 1")
+    region = ann.get("segmentation")
+    if not region or isinstance(region, dict) and {"counts", "size"} <= region.keys():
+        return
+    polygons = isinstance(region, list) and all(
+        isinstance(polygon, list) and len(polygon) % 2 == 0 and all(_is_number(v) for v in polygon)
+        for polygon in region
+    )
+    if not polygons:
+        raise ValueError(
+            f"annotation {ann.get('id')} has a segmentation that is neither polygons (lists of x, y numbers) nor a "
+            "mask (an RLE with counts and size)"
+        )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_mask_size(ann: dict, width: int, height: int, source) -> None:
@@ -181,6 +209,7 @@ def _normalise(ann, k: int, source) -> None:
             f"({k} keypoints x, y, v)"
         )
     try:
+        check_region(ann)
         keypoints = keypoint_values(ann["keypoints"], k, ann.get("id"))
         if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
             raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")

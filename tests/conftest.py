@@ -1,5 +1,6 @@
 """Fixtures every test folder uses."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -53,3 +54,22 @@ def main_without(tmp_path):
         )
 
     return run
+
+
+@pytest.fixture
+def held_elsewhere():
+    """held_elsewhere(output): a context in which another process holds ``output``'s lock (core.output_lock), as
+    a run writing it does; that process then ends without letting go, as a killed run would."""
+
+    @contextlib.contextmanager
+    def hold(output: Path):
+        code = "import sys, pathlib, core.output_lock as l; h = l.take(pathlib.Path(sys.argv[1])); print('held'); input()"
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+        with subprocess.Popen([sys.executable, "-c", code, str(output)], cwd=ROOT, **pipes) as other:
+            try:
+                assert other.stdout.readline().strip() == b"held"
+                yield
+            finally:
+                other.communicate(b"\n", timeout=60)
+
+    return hold

@@ -187,7 +187,7 @@ def run(name: str, args: argparse.Namespace) -> int:
             raise WLitePoseError(
                 f"--milestones {args.milestones}: the lr drops must rise and come before the last of {epochs} epochs"
             )
-    elif milestones[-1] >= epochs:
+    elif milestones[-1] >= epochs and not (args.resume and (Path(args.out).expanduser() / "last.pt").is_file()):
         print(
             f"wlitepose: note: the {preset} preset drops the lr at epochs {','.join(map(str, milestones))}, "
             f"after the {epochs} epochs asked for; pass --milestones to decay within them",
@@ -229,6 +229,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
+    if not args.out.strip():  # an unset shell variable: not the current folder
+        raise WLitePoseError("--out is empty; give the run folder a name")
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")
@@ -246,6 +248,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         input_size=args.size,
         epochs=epochs,
         milestones=milestones,
+        milestones_given=bool(args.milestones),
         lr=args.lr,  # None: the default, or a resumed run's own
         batch_size=args.batch_size,
         workers=args.workers,
@@ -277,7 +280,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     onnx_path = out / "best.onnx"
     metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
     export_onnx(model, onnx_path, metadata)
-    print(f"wrote {best} and {onnx_path}")
+    print(f"wrote {onnx_path} (from {best})")
     return 0
 
 

@@ -22,6 +22,8 @@ from core.evaluation import (
     check_images,
     check_keypoint_order,
     check_mask_size,
+    check_region,
+    has_file_name,
     is_person,
     keypoint_values,
     read_json,
@@ -90,6 +92,7 @@ class KeypointDataset(Dataset):
                 anns = [a for a in anns if is_person(a, keypoint_categories)]
             check_image_ids(images, annotations)
             self.items = self._index(images, anns, schema, source_weights or {})
+            self.images_without_people = len(images) - len(self.items)  # not trained on (see _index)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
@@ -99,7 +102,8 @@ class KeypointDataset(Dataset):
         check_images([info["file_name"] for info, _, _ in self.items], self.images_dir, annotations)
 
     def _index(self, images: list, anns: list, schema: KeypointSchema, weights: dict) -> list:
-        """(image info, people, ignore regions) per image with labelled people; raises on malformed entries."""
+        """(image info, people, ignore regions) per image with labelled people (an image without any, a
+        background only, is left out, as bottom-up COCO training commonly leaves such images out); raises on malformed entries."""
         by_image: dict[int, list[dict]] = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
@@ -117,6 +121,7 @@ class KeypointDataset(Dataset):
                 kps = np.zeros((0, 3), np.float32)
                 if values:  # ValueError (said as a fault of the file) for a labelled joint without a position
                     kps = keypoint_values(values, k, ann.get("id")).astype(np.float32)
+                check_region(ann)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
                     box = ann.get("bbox")
                     if not ann.get("segmentation") and box is not None and len(box) != 4:
@@ -125,8 +130,8 @@ class KeypointDataset(Dataset):
                 else:
                     people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))
             if people:
-                if "file_name" not in info:
-                    raise KeyError("file_name")  # of an image trained on
+                if not has_file_name(info):
+                    raise ValueError(f"image {info.get('id')!r} has no file_name")  # an image trained on
                 items.append((info, people, ignore))
         return items
 

@@ -6,6 +6,7 @@ One readable loop; logging and validation live in small functions beside it.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import json
 import math
@@ -23,6 +24,7 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from core.errors import WLitePoseError
+from core.output_lock import take
 from models.checkpoint import model_meta
 from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
@@ -55,6 +57,7 @@ class TrainConfig:
     input_size: int | None = None  # training crop; None: the variant's size (validation and export always use it)
     epochs: int = 500
     milestones: tuple[int, ...] = (350, 480)
+    milestones_given: bool = True  # False (the CLI without --milestones): a resumed run keeps its own lr drops
     lr: float | None = None  # None: DEFAULT_LR for a new run; a resumed run keeps its own
     batch_size: int = 32
     workers: int = 2
@@ -233,7 +236,13 @@ def _save(
 
 
 def train(config: TrainConfig) -> Path | None:
-    """Train; returns the best checkpoint (by validation AP, or the last without validation), None off rank 0."""
+    """Train; returns the checkpoint to export (the best by validation AP, or the last when this run did not
+    validate), None off rank 0. A second run into the same --out while this one trains is refused."""
+    with contextlib.ExitStack() as held:
+        return _train(config, held)
+
+
+def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     device = _setup_distributed()
     torch.backends.cudnn.benchmark = device.type == "cuda"  # one crop size: each conv's fastest kernel, found once
     torch.set_num_threads(config.threads or _default_threads(config.workers))
@@ -251,6 +260,12 @@ def train(config: TrainConfig) -> Path | None:
         augment=AugmentConfig(mosaic=config.mosaic),
         source_weights=config.source_weights,
     )
+    if dataset.images_without_people and _is_main():
+        print(
+            f"wlitepose: note: {dataset.images_without_people} of the training images have no labelled person and "
+            "are left out (bottom-up training learns the background from the images with people)",
+            file=sys.stderr,
+        )
     if config.sample_weights and not any(config.sample_weights.get(s, 1.0) > 0 for s in dataset.image_sources()):
         raise WLitePoseError("--sample-weights give every training image weight 0: nothing would be drawn")
     if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
@@ -268,6 +283,8 @@ def train(config: TrainConfig) -> Path | None:
     frozen_bn_names = [name for name, m in model.named_modules() if m in frozen_bn]  # kept by --precise-bn too
     hints = FeatureHints(model, config.distill) if config.distill else None
     out.mkdir(parents=True, exist_ok=True)  # everything refusable has been read: a refused run leaves no folder
+    if _is_main():  # the other ranks of a distributed run share it
+        held.enter_context(take(out / "training", f"the run folder {out}"))
     model.to(device, memory_format=torch.channels_last)
     groups = [{"params": model.parameters()}] + ([{"params": hints.to(device).adapters.parameters()}] if hints else [])
     optimizer = torch.optim.Adam(groups, lr=config.lr or DEFAULT_LR)
@@ -304,7 +321,8 @@ def train(config: TrainConfig) -> Path | None:
                 file=sys.stderr,
             )
         had = optimizer.param_groups[0]["lr"]
-        _reschedule(scheduler, config.milestones)
+        if config.milestones_given:  # else the run keeps its own lr drops (a longer --epochs alone extends it)
+            _reschedule(scheduler, config.milestones)
         if not config.minutes and state.get("config", {}).get("minutes"):
             _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
         start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
@@ -323,7 +341,7 @@ def train(config: TrainConfig) -> Path | None:
         if not config.minutes and start_epoch >= config.epochs:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
-                f"pass a larger --epochs (and --milestones) to go on, or `wlitepose export --checkpoint "
+                f"pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export --checkpoint "
                 f"{_model_checkpoint(out)}` for its model file"
             )
     # a run resumed with --ema that had none starts its average from the weights it resumes
@@ -454,7 +472,9 @@ def train(config: TrainConfig) -> Path | None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-    return _model_checkpoint(out) if main else None
+    if not main:
+        return None
+    return _model_checkpoint(out) if config.val_annotations else out / "last.pt"
 
 
 def _default_threads(workers: int) -> int:

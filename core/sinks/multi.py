@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
+from core.output_lock import OutputLock, check_free, take
 from core.poses import Poses
 from core.sinks.base import Sink, name_key, refuse_inputs, writable
 from core.sinks.coco_json import CocoJsonSink
@@ -44,10 +45,12 @@ class SinkOptions:
 
 
 class MultiSink(Sink):
-    """The sinks of one run; a file that cannot be written (a full disk) is a WLitePoseError naming it."""
+    """The sinks of one run; a file that cannot be written (a full disk) is a WLitePoseError naming it. It holds
+    its outputs' locks (core.output_lock) until they are closed."""
 
     def __init__(self) -> None:
         self.sinks: list[Sink] = []
+        self.locks: list[OutputLock] = []
 
     def add(self, sink: Sink) -> None:
         self.sinks.append(sink.__enter__())
@@ -63,15 +66,19 @@ class MultiSink(Sink):
                 sink.settings_changed(frame_index, settings)
 
     def close(self) -> None:
-        """Close every sink, the last opened first, even when one fails; then raise the first failure."""
+        """Close every sink, the last opened first, even when one fails or a second Ctrl+C interrupts one;
+        then let go of the locks and raise the first failure."""
         failure = None
         for sink in reversed(self.sinks):
             try:
                 with _naming(sink.path):
                     sink.close()
-            except Exception as error:  # noqa: BLE001 - the others still close
+            except BaseException as error:  # noqa: BLE001 - the others still close
                 failure = failure or error
         self.sinks = []
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
         if failure is not None:
             raise failure
 
@@ -104,6 +111,11 @@ def open_sinks(
         check_frame_names(options.openpose_dir, name, source_meta.get("frame_files"))
     multi = MultiSink()
     try:
+        for field, path in asdict(options).items():  # its folder made, or a sentence on why it cannot be
+            if path is not None:
+                writable(path, directory=field == "openpose_dir")
+        for output, shown in _lockables(options, name):  # another process writing one of them is refused here
+            multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
             with _naming(Path(options.video)):
                 live, images = bool(source_meta.get("live")), "frame_files" in source_meta
@@ -140,6 +152,18 @@ def open_sinks(
     return multi
 
 
+def _lockables(options: SinkOptions, name: str) -> list[tuple[Path, str]]:
+    """(what is locked, its name for messages) for each output: a file (its sidecar goes with the CSV), or for
+    the OpenPose folder the frames of this source's name there."""
+    return [
+        (Path(path) / f"{name}.openpose", f"{name}'s OpenPose frames in {path}")
+        if field == "openpose_dir"
+        else (Path(path), str(path))
+        for field, path in asdict(options).items()
+        if path is not None
+    ]
+
+
 def _outputs(options: SinkOptions) -> list[tuple[str, Path]]:
     """(field, path as given) for everything the options write, the CSV's sidecar after the CSV."""
     outputs = []
@@ -163,12 +187,14 @@ def output_paths(options: SinkOptions) -> list[Path]:
     return [_resolved(path) for _, path in _outputs(options)]
 
 
-def check_outputs(options: SinkOptions, inputs) -> None:
-    """What open_sinks checks, without opening or creating anything: the paths (below) and that each
-    can be written."""
+def check_outputs(options: SinkOptions, inputs, name: str) -> None:
+    """What open_sinks checks, without opening or creating anything, for source ``name``: the paths (below),
+    that each can be written and that no other process is writing it."""
     _check_paths(options, inputs)
     if options.video is not None:
         check_video_name(options.video)
+    for output, shown in _lockables(options, name):
+        check_free(output, shown)
     for field, path in asdict(options).items():
         if path is not None:
             writable(path, directory=field == "openpose_dir", create=False)
@@ -205,7 +231,7 @@ def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> lis
     jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
     writer: dict[str, int] = {}  # by name_key: out/Run.csv and out/run.csv are one file on Windows and macOS
     for number, (spec, planned) in enumerate(jobs):
-        check_outputs(planned, inputs)
+        check_outputs(planned, inputs, source_name(spec))
         if planned.openpose_dir is not None and not is_image_sequence(spec):  # a folder's: when it opens
             check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):

@@ -69,6 +69,27 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 768
 
 
+def test_outputs_another_process_is_writing_are_refused_and_left_as_they_are(
+    cli, model_path, video_path, tmp_path, held_elsewhere
+):
+    # two cameras' cam.avi run from a shell loop with --csv "out/{name}.csv": the second must not write into the first's
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cam.csv").write_text("earlier run\n")
+    track = ("track", video_path, "--model", model_path, "--max-frames", 2, "--threads", 1)
+    with held_elsewhere(out / "cam.csv"):
+        rc, _, err = cli(*track, "--csv", out / "cam.csv")
+    _assert_clean_error(rc, err, f"another run (wlitepose track, the app or a training) is writing {out / 'cam.csv'}")
+    assert (out / "cam.csv").read_text() == "earlier run\n"
+    with held_elsewhere(out / "op" / "vtest.openpose"):
+        rc, _, err = cli(*track, "--csv", out / "other.csv", "--openpose-dir", out / "op")
+    _assert_clean_error(rc, err, f"is writing vtest's OpenPose frames in {out / 'op'} right now")
+    assert not (out / "other.csv").exists()
+    rc, _, err = cli(*track, "--csv", out / "cam.csv", "--openpose-dir", out / "op")  # the holders ended, killed
+    assert rc == 0, err
+    assert not list(out.rglob("*.wlitepose-lock"))  # taken over and let go
+
+
 def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 2)
     assert rc == 0 and "no output asked for" in err and "wlitepose: wrote" not in err
@@ -277,7 +298,7 @@ def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_da
 def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_path, shared_data):
     data = ["--annotations", shared_data / "val" / "annotations.json", "--images", shared_data / "val" / "images"]
     rc, out, err = cli(
-        "eval", "--model", model_path, *data, "--size", 128, "--baseline", model_path, "--bootstrap", 5,
+        "eval", "--model", model_path, *data, "--size", 128, "--baseline", model_path, "--bootstrap", 40,
         "--out", tmp_path / "stats.json",
     )  # fmt: skip
     assert rc == 0, err
@@ -289,6 +310,8 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     assert stats["difference"]["AP"] == {"interval": [0.0, 0.0], "higher": 0.0}
     rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", -1)
     _assert_clean_error(rc, err, "--bootstrap must be a positive number")
+    rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 1)  # no redraw in the 2.5 % tails
+    _assert_clean_error(rc, err, "--bootstrap must be at least 40 redraws")
 
 
 def test_eval_checks_the_keypoints_before_any_image_goes_through_the_network(cli, model_path, tmp_path, monkeypatch):

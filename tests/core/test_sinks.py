@@ -16,6 +16,7 @@ import pytest
 
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
+from core.output_lock import take
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.base import atomic_file, writable
@@ -67,6 +68,17 @@ def _write_all(tmp_path: Path) -> SinkOptions:
         for index, t, poses in _frames():
             sinks.write(index, t, poses, image=np.full((48, 64, 3), 40 * index, np.uint8))
     return options
+
+
+def test_open_outputs_are_held_against_other_runs_until_closed(tmp_path):
+    options = SinkOptions(csv=tmp_path / "out.csv", openpose_dir=tmp_path / "openpose", video=tmp_path / "out.avi")
+    with open_sinks(options, INFO, META):
+        for output in (tmp_path / "out.csv", tmp_path / "openpose" / "clip.openpose", tmp_path / "out.avi"):
+            with pytest.raises(WLitePoseError, match="another run .* is writing"):
+                take(output)  # what a second run does (the lock is the system's: one process or two alike)
+    with take(tmp_path / "out.csv"), take(tmp_path / "openpose" / "clip.openpose"):
+        pass  # let go at close
+    assert not list(tmp_path.rglob("*.wlitepose-lock"))
 
 
 def _golden(name: str, text: str, update: bool = False) -> None:

@@ -83,6 +83,7 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--val-every", "5"], "--val-every needs --val-data"),
         (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
         (["--out", "{tmp}/text.avi/run"], "text.avi is not a folder"),
+        (["--out", ""], "--out is empty; give the run folder a name"),
         (["--lr", "inf"], "--lr must be a positive learning rate, not inf"),
         (["--ae-factor", "nan"], "--ae-factor must be non-negative, not nan"),
         (["--epochs", "9", "--milestones", "5,3"], "the lr drops must rise and come before the last of 9 epochs"),
@@ -348,3 +349,82 @@ def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, tiny_
     with pytest.raises(WLitePoseError, match="cannot be resumed .UnpicklingError"):
         train(tiny_run(out, resume=True))
     assert not marker.exists()
+
+
+def test_a_second_training_into_a_folder_in_use_is_refused(tmp_path, tiny_run, held_elsewhere):
+    out = tmp_path / "run"
+    out.mkdir()
+    with held_elsewhere(out / "training"):  # as a training started a moment earlier holds it, before a checkpoint
+        with pytest.raises(WLitePoseError, match=f"another run .* is writing the run folder {out} right now"):
+            train(tiny_run(out, max_steps=1))
+    # nothing of the refused run; the other ended without letting go (killed): its lock file stays, its lock went
+    assert [p.name for p in out.iterdir()] == [".training.wlitepose-lock"]
+    assert train(tiny_run(out, max_steps=1)) == out / "last.pt"
+    assert not (out / ".training.wlitepose-lock").exists()  # taken over, and let go at the end
+
+
+def test_a_resumed_run_given_more_epochs_keeps_its_own_lr_drops(tmp_path, tiny_run):
+    train(tiny_run(tmp_path, epochs=2, milestones=(1,)))
+    train(tiny_run(tmp_path, epochs=3, resume=True, milestones_given=False))  # the CLI's --epochs 3 alone
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-4, 1e-4])
+
+
+def test_a_resumed_run_without_validation_exports_what_it_trained(tmp_path, tiny_run, capsys):
+    folder = tiny_run(tmp_path).train_images
+    val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
+    assert train(tiny_run(tmp_path, epochs=1, **val)) == tmp_path / "best.pt"
+    assert train(tiny_run(tmp_path, epochs=2, resume=True)) == tmp_path / "last.pt"  # best.pt is epoch 0's
+    argv = ["train", "--train-data", f"{folder}/test_crowdpose.json", "--schema", "crowdpose", "--variant"]
+    argv += ["litepose_xs", "--size", "64", "--batch-size", "2", "--workers", "0", "--threads", "1"]
+    assert main([*argv, "--epochs", "3", "--resume", "--out", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'best.onnx'} (from {tmp_path / 'last.pt'})" in capsys.readouterr().out
+
+
+def _bad_polygon(data):
+    data["annotations"].append({"id": 9, "image_id": data["images"][0]["id"], "iscrowd": 1, "bbox": [1, 2, 29, 2]})
+    data["annotations"][-1]["segmentation"] = [[1, 2, 30, 4, 30]]  # five numbers: no x, y pairs
+
+
+def _null_file_name(data):
+    data["images"][0]["file_name"] = None
+
+
+def _iscrowd_in_words(data):
+    data["annotations"][0]["iscrowd"] = "no"
+
+
+def _background_image(data):
+    data["images"].append({"id": 1, "file_name": "empty.jpg", "width": 64, "height": 64})
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (_bad_polygon, "annotation 9 has a segmentation that is neither polygons (lists of x, y numbers) nor a mask"),
+        (_null_file_name, "every image needs an id and a file_name"),
+        (_iscrowd_in_words, "has iscrowd 'no', not 0 or 1"),
+    ],
+)
+def test_malformed_regions_and_images_are_one_sentence_in_train_and_eval(
+    tmp_path, shared_data, capsys, change, message
+):
+    folder = _copy_set(shared_data, tmp_path, change)
+    argv = ["train", "--train-data", folder, "--schema", "crowdpose", "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and not (tmp_path / "run").exists()
+    assert message in err or change is _null_file_name and "image 106848 has no file_name" in err, err
+    crowdpose_model = tmp_path / "crowdpose.onnx"
+    assert main(["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(crowdpose_model)]) == 0
+    argv = ["eval", "--model", str(crowdpose_model), "--annotations", f"{folder}/annotations.json"]
+    assert main([*argv, "--images", f"{folder}/images"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_images_without_people_are_said_to_be_left_out(tmp_path, shared_data, tiny_run, capsys):
+    folder = _copy_set(shared_data, tmp_path, _background_image)
+    data = {"train_annotations": f"{folder}/annotations.json", "train_images": f"{folder}/images"}
+    train(tiny_run(tmp_path / "run", max_steps=1, **data))
+    assert "1 of the training images have no labelled person and are left out" in capsys.readouterr().err

@@ -1,0 +1,104 @@
+"""One writer at a time for an output, across processes: two `wlitepose track` runs started from a shell loop
+(two cameras' ``cam.avi`` into one ``{name}.csv``), an app window and a run, or two trainings into one folder
+would otherwise write one file together, torn, and both report success.
+
+The lock is the operating system's on a hidden file beside the output (``.NAME.wlitepose-lock``): it goes with
+the process that holds it, however that ends, so a run that was killed never blocks the next one. The file is
+removed when the lock is let go; one left by a killed run is taken over by the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from core.errors import WLitePoseError
+
+if os.name == "nt":
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)  # the first byte: every holder locks the same one
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def lock_path(output: Path) -> Path:
+    """The lock file of ``output`` (a file, or a folder and a name within it for an OpenPose run's frames)."""
+    return output.parent / f".{output.name}.wlitepose-lock"
+
+
+class OutputLock:
+    """Held by ``take``; ``release`` (or the end of a ``with`` block) lets it go and removes its file."""
+
+    def __init__(self, path: Path, file) -> None:
+        self.path, self._file = path, file
+
+    def release(self) -> None:
+        if self._file is None:
+            return
+        with contextlib.suppress(OSError):  # Windows: another process has it open, to find it taken; it may stay
+            self.path.unlink()
+        self._file.close()  # after the unlink: a run arriving meanwhile finds the file gone and makes its own
+        self._file = None
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def take(output: Path, what: str | None = None) -> OutputLock:
+    """The lock of ``output``, or a WLitePoseError saying another run holds it (``what`` names the output in
+    the message; its path by default)."""
+    path = lock_path(Path(output))
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            file = open(path, "a+b")  # noqa: SIM115 - held open for as long as the lock
+        except OSError as error:
+            raise WLitePoseError(f"cannot write {output}: {error.strerror or error}") from None
+        try:
+            _try_lock(file.fileno())
+        except OSError:
+            file.close()
+            raise _taken(what or str(output)) from None
+        if _same_file(file, path):
+            return OutputLock(path, file)
+        file.close()  # the holder let go and removed the file between our open and lock: take the new one
+
+
+def check_free(output: Path, what: str | None = None) -> None:
+    """``take``'s refusal, without creating anything: for the checks made before a run's work starts."""
+    path = lock_path(Path(output))
+    try:
+        file = open(path, "r+b")  # noqa: SIM115 - no lock file, no holder
+    except OSError:
+        return
+    with file:
+        try:
+            _try_lock(file.fileno())
+        except OSError:
+            raise _taken(what or str(output)) from None
+
+
+def _taken(what: str) -> WLitePoseError:
+    return WLitePoseError(
+        f"another run (wlitepose track, the app or a training) is writing {what} right now; wait for it to end, "
+        "or give this run other output names"
+    )
+
+
+def _same_file(file, path: Path) -> bool:
+    try:
+        here, there = os.fstat(file.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
