@@ -149,7 +149,8 @@ class ExportJob(QObject):
             with open_source(spec, self.request.image_fps) as source:
                 total = source.frame_count
                 started = last_report = time.perf_counter()
-                frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay)
+                said: list[str] = []  # what the outputs say at the end (people a PoseC3D file left out)
+                frames = run_frames(source, spec, pipeline, sinks, inputs, self.request.overlay, notes=said)
                 with contextlib.closing(frames):
                     for _ in frames:
                         done += 1
@@ -160,7 +161,8 @@ class ExportJob(QObject):
                         if self._cancel.is_set():
                             break
                 self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
-                short = None if self._cancel.is_set() else "; ".join(source.end_notes(done, total)) or None
+                told = [] if self._cancel.is_set() else source.end_notes(done, total)
+                short = "; ".join(told + said) or None
         except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)
             raise SourceFailed(user_message(error), done) from error
         return done, total, short

@@ -28,7 +28,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--csv", type=Path, help="keypoint CSV (with a sidecar .json)")
         parser.add_argument("--coco-json", type=Path, help="COCO results JSON")
         parser.add_argument("--openpose-dir", type=Path, help="folder of OpenPose-style per-frame JSON")
-        parser.add_argument("--posec3d", type=Path, help="PoseC3D-style pickle")
+        parser.add_argument(
+            "--posec3d", type=Path, help="PoseC3D pickle: a list of one sample, as mmaction2's PoseDataset reads it"
+        )
         parser.add_argument("--video", type=Path, help="annotated video (.mp4 or .avi)")
         parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
         parser.add_argument(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
-from core.sinks import SinkOptions, open_sinks
+from core.sinks import MultiSink, SinkOptions, open_sinks
 from core.sources import FrameSource, is_live, source_name, without_password
 
 
@@ -38,35 +38,49 @@ def run_frames(
     options: SinkOptions,
     inputs: tuple = (),
     overlay: Overlay | None = None,
+    notes: list[str] | None = None,
 ) -> Iterator[dict[str, float]]:
     """Open the outputs ``options`` ask for and send every frame of ``source`` (opened from ``spec``)
-    through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
-    stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
-    only); ``inputs`` are files no output may replace (the model). Close the generator
-    (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
-    valid. Tracks start over: a new source is a new scene."""
+        through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
+        stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
+        only); ``inputs`` are files no output may replace (the model); ``notes`` gets what the outputs have to
+    say at the end (people a PoseC3D file left out). Close the generator
+        (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
+        valid. Tracks start over: a new source is a new scene."""
     pipeline.reset()
     meta = run_meta(source, spec, pipeline)
     info = pipeline.model.info
     overlay = overlay or Overlay()
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:
-        trails = Trails()
-        frames = iter(source)
-        while True:
-            read_start = time.perf_counter()
-            frame = next(frames, None)
-            if frame is None:
-                return
-            read_ms = (time.perf_counter() - read_start) * 1000.0
-            result = pipeline.process(frame.image, frame.timestamp_s)
-            write_start = time.perf_counter()
-            image = None
-            if options.video:
-                if overlay.trails:  # a file's overlay is fixed for the run: trails never drawn need no memory
-                    trails.update(result.poses)
-                shown = trails if overlay.trails else None
-                image = draw_poses(
-                    frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
-                )
-            sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
-            yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}
+        try:
+            yield from _frames(source, pipeline, options, overlay, sinks)
+        finally:
+            if notes is not None:
+                notes += sinks.notes()
+
+
+def _frames(
+    source: FrameSource, pipeline: PosePipeline, options: SinkOptions, overlay: Overlay, sinks: MultiSink
+) -> Iterator[dict[str, float]]:
+    """run_frames' loop: each frame read, processed, drawn if a video is written, and written."""
+    info = pipeline.model.info
+    trails = Trails()
+    frames = iter(source)
+    while True:
+        read_start = time.perf_counter()
+        frame = next(frames, None)
+        if frame is None:
+            return
+        read_ms = (time.perf_counter() - read_start) * 1000.0
+        result = pipeline.process(frame.image, frame.timestamp_s)
+        write_start = time.perf_counter()
+        image = None
+        if options.video:
+            if overlay.trails:  # a file's overlay is fixed for the run: trails never drawn need no memory
+                trails.update(result.poses)
+            shown = trails if overlay.trails else None
+            image = draw_poses(
+                frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
+            )
+        sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
+        yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

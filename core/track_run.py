@@ -172,9 +172,9 @@ def track_source(
                 file=sys.stderr,
             )
             progress = ProgressBar(total)
-            started = time.perf_counter()
+            started, said = time.perf_counter(), []
             try:
-                with contextlib.closing(run_frames(source, spec, pipeline, options, inputs)) as frames:
+                with contextlib.closing(run_frames(source, spec, pipeline, options, inputs, notes=said)) as frames:
                     for timings in frames:
                         times.add(timings)
                         times.frames += 1
@@ -194,6 +194,7 @@ def track_source(
                 notes = [source.end_reason]
             elif not stop.requested:
                 notes = source.end_notes(times.frames, total, outputs=bool(written_names(options)))
+            notes = notes + said
             for note in notes:
                 print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:

@@ -63,7 +63,9 @@ def held_elsewhere():
 
     @contextlib.contextmanager
     def hold(output: Path):
-        code = "import sys, pathlib, core.output_lock as l; h = l.take(pathlib.Path(sys.argv[1])); print('held'); input()"
+        code = (
+            "import sys, pathlib, core.output_lock as l; h = l.take(pathlib.Path(sys.argv[1])); print('held'); input()"
+        )
         pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
         with subprocess.Popen([sys.executable, "-c", code, str(output)], cwd=ROOT, **pipes) as other:
             try:

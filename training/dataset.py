@@ -103,7 +103,8 @@ class KeypointDataset(Dataset):
 
     def _index(self, images: list, anns: list, schema: KeypointSchema, weights: dict) -> list:
         """(image info, people, ignore regions) per image with labelled people (an image without any, a
-        background only, is left out, as bottom-up COCO training commonly leaves such images out); raises on malformed entries."""
+        background only, is left out, as bottom-up COCO training commonly leaves such images out); raises on
+        malformed entries."""
         by_image: dict[int, list[dict]] = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)

@@ -341,8 +341,8 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         if not config.minutes and start_epoch >= config.epochs:
             raise WLitePoseError(
                 f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
-                f"pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export --checkpoint "
-                f"{_model_checkpoint(out)}` for its model file"
+                "pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export "
+                f"--checkpoint {_model_checkpoint(out)}` for its model file"
             )
     # a run resumed with --ema that had none starts its average from the weights it resumes
     ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None

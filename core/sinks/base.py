@@ -33,6 +33,10 @@ class Sink:
     def settings_changed(self, frame_index: int, settings: dict) -> None:
         """The pipeline's settings change from this frame on (a live recording whose thresholds were moved)."""
 
+    def notes(self) -> list[str]:
+        """What the user should know about the file so far (poses it had to leave out), if anything."""
+        return []
+
     def __enter__(self):
         return self
 

@@ -65,6 +65,9 @@ class MultiSink(Sink):
             with _naming(sink.path):
                 sink.settings_changed(frame_index, settings)
 
+    def notes(self) -> list[str]:
+        return [note for sink in self.sinks for note in sink.notes()]
+
     def close(self) -> None:
         """Close every sink, the last opened first, even when one fails or a second Ctrl+C interrupts one;
         then let go of the locks and raise the first failure."""

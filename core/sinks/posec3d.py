@@ -1,6 +1,8 @@
 """PoseC3D / mmaction2 skeleton annotation as a pickle.
 
-A dict: ``frame_dir`` (source name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
+A list of one sample, as mmaction2's PoseDataset reads an annotation file (several runs' lists concatenate
+into one dataset; give each sample its ``label`` first, -1 here). The sample is a dict: ``frame_dir`` (source
+name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
 ``total_frames``, ``keypoint`` (M rows x T frames x K x 2, float32), ``keypoint_score``
 (M x T x K), plus ``track_ids`` (M x T: the track in each row at each frame, -1 for none),
 ``frame_indices`` (T,) and ``wlitepose_layout`` (LAYOUT_VERSION). A row holds one track at a time: a new track
@@ -9,11 +11,14 @@ lost person go after 1 s), so there are about
 as many rows as people at once, as mmaction2's own demo makes them, and the file grows with the video's
 length rather than with tracks x frames (a row for every track ever seen made a 10-minute crowd video a
 1.2 GB file). A detection the tracker has not given an ID yet (a track's first frame) is left out
-rather than put in a row other people share. Without tracking, row n is the n-th detection of each frame
+rather than put in a row other people share (``notes`` says so when that is more than LEFT_OUT_NOTE of the
+detections: an image folder of unrelated photos, say). Without tracking, row n is the n-th detection of each frame
 (track ID -1). As in mmaction2, a missing joint is 0 with score 0. The file is replaced atomically at
 close and during the run: after ``flush_every`` frames, and no sooner than ``FLUSH_SPACING`` times the
 last replacement took, so that rewriting a file that grows with the frames stays a small share of a long
-run.
+run. Its arrays are pickled as ``numpy.ndarray(shape, dtype, buffer)``, which every numpy since 1.x reads
+(mmaction2 runs on numpy 1.x; numpy 2's own pickles name ``numpy._core``, which numpy 1.x cannot import),
+their memory written as it is, with no copy (pickle protocol 5, Python 3.8 or later).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from core.sinks.base import Sink, atomic_file, writable
 
 FLUSH_SPACING = 10  # seconds between replacements, in units of the last one's duration
 REUSE_AFTER_S = 2.0  # a row whose track has been gone this long takes the next new track
-# 2: rows hold one track at a time and track_ids is rows x frames (1, unmarked: a row a track, track_ids (M,))
-LAYOUT_VERSION = 2
+# 3: a list of one sample; 2: the sample alone, rows holding one track at a time, track_ids rows x frames;
+# 1 (unmarked): the sample alone, a row a track, track_ids (M,)
+LAYOUT_VERSION = 3
+LEFT_OUT_NOTE = 0.1  # share of the detections left out (no track held them) past which notes() says so
 
 
 class PoseC3DSink(Sink):
@@ -56,6 +63,7 @@ class PoseC3DSink(Sink):
         self._seen: list[float] = []  # row -> the time of the last frame its track was in
         self._row: dict[int, int] = {}  # track ID -> its row, while it holds one
         self._flushed = 0  # frames in the file
+        self._detections = self._left_out = 0  # people detected, and those no track held (tracked runs)
         self._next_flush = 0.0  # time.monotonic() before which the file is not replaced
         self.flush()
 
@@ -63,6 +71,8 @@ class PoseC3DSink(Sink):
         if self.tracked:
             picked = np.flatnonzero(poses.track_ids >= 0)
             keys = poses.track_ids[picked].tolist()
+            self._detections += len(poses)
+            self._left_out += len(poses) - len(picked)
         else:
             picked = np.arange(len(poses))
             keys = [-1 - n for n in range(len(poses))]
@@ -97,6 +107,14 @@ class PoseC3DSink(Sink):
             self._row[key] = rows[i] = free
         return rows
 
+    def notes(self) -> list[str]:
+        if self._left_out <= LEFT_OUT_NOTE * self._detections:
+            return []
+        return [
+            f"the PoseC3D file leaves out {self._left_out} of the {self._detections} people detected, those no "
+            "track held (a track's first frame, people seen once: unrelated photos); --no-track keeps them all"
+        ]
+
     def annotation(self) -> dict:
         m, t = len(self._holder), len(self._frames)
         keypoint = np.zeros((m, t, self.k, 2), np.float32)
@@ -122,10 +140,21 @@ class PoseC3DSink(Sink):
 
     def flush(self) -> None:
         started = time.monotonic()
-        with atomic_file(self.path) as file:  # protocol 5 writes the arrays' memory as it is, with no copy
-            pickle.dump(self.annotation(), file, protocol=5)
+        with atomic_file(self.path) as file:
+            _AnyNumpyPickler(file, protocol=5).dump([self.annotation()])
         self._flushed = len(self._frames)
         self._next_flush = time.monotonic() + FLUSH_SPACING * (time.monotonic() - started)
 
     def close(self) -> None:
         self.flush()
+
+
+class _AnyNumpyPickler(pickle.Pickler):
+    """A pickler writing each array as ``numpy.ndarray(shape, dtype, buffer)`` over its own memory, a writable
+    buffer (an in-place transform of the reader's works on it)."""
+
+    def reducer_override(self, obj):
+        if type(obj) is not np.ndarray:
+            return NotImplemented
+        array = np.ascontiguousarray(obj)
+        return np.ndarray, (array.shape, array.dtype.str, pickle.PickleBuffer(array))

@@ -40,4 +40,4 @@ def test_a_recording_still_saving_when_the_thread_is_stopped_is_finished_not_cut
     qtbot.waitUntil(lambda: any(text.startswith("Source closed: recording saved: ") for text in said), timeout=5000)
     recorded = int(said[-1].removeprefix("Source closed: recording saved: ").split()[0])
     with open(tmp_path / "r.pkl", "rb") as f:
-        assert pickle.load(f)["total_frames"] == recorded >= 3  # every frame the recording wrote
+        assert pickle.load(f)[0]["total_frames"] == recorded >= 3  # every frame the recording wrote

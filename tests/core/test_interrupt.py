@@ -39,7 +39,7 @@ def test_sigterm_leaves_valid_outputs(model_path, video_path, tmp_path):
     assert isinstance(json.loads((out / "k.json").read_text()), list)
     assert len(list((out / "op").glob("*.json"))) == frames
     with open(out / "k.pkl", "rb") as f:
-        assert pickle.load(f)["total_frames"] == frames
+        assert pickle.load(f)[0]["total_frames"] == frames
     cap = cv2.VideoCapture(str(out / "k.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
 

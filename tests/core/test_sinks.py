@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import pickle
+import pickletools
 import signal
 import threading
 from pathlib import Path
@@ -88,8 +89,8 @@ def _golden(name: str, text: str, update: bool = False) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} layout changed"
 
 
-def _posec3d_as_json(data: dict) -> str:
-    plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+def _posec3d_as_json(data: list[dict]) -> str:
+    plain = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in sample.items()} for sample in data]
     return json.dumps(plain, indent=1, sort_keys=True) + "\n"
 
 
@@ -150,12 +151,12 @@ def test_files_are_valid_before_close(tmp_path, monkeypatch):
             assert len(coco_entries) == sum(len(p) for _, _, p in _frames()[:written])
             assert len((tmp_path / "a.csv").read_text().splitlines()) == 1 + len(coco_entries)
             with open(tmp_path / "a.pkl", "rb") as f:
-                assert pickle.load(f)["total_frames"] == written // 2 * 2  # flushed every 2 frames
+                assert pickle.load(f)[0]["total_frames"] == written // 2 * 2  # flushed every 2 frames
     finally:
         for sink in (csv_sink, coco, openpose, posec3d):
             sink.close()
     with open(tmp_path / "a.pkl", "rb") as f:
-        data = pickle.load(f)
+        (data,) = pickle.load(f)
     assert data["total_frames"] == 3 and data["keypoint"].shape == (1, 3, 3, 2)  # track 1; the untracked one is out
 
 
@@ -258,9 +259,9 @@ def test_posec3d_rows_are_tracks_or_ranks_never_mixed(tmp_path):
         untracked.write(0, 0.0, a)
         untracked.write(1, 0.04, b)
     with open(tmp_path / "t.pkl", "rb") as f:
-        assert pickle.load(f)["keypoint"].shape[0] == 0  # not one row holding two people
+        assert pickle.load(f)[0]["keypoint"].shape[0] == 0  # not one row holding two people
     with open(tmp_path / "u.pkl", "rb") as f:
-        data = pickle.load(f)
+        (data,) = pickle.load(f)
     assert data["keypoint"].shape[:2] == (1, 2) and data["track_ids"].tolist() == [[-1, -1]]  # the first detection
 
 
@@ -402,7 +403,7 @@ def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
 
     def frames_in_file() -> int:
         with open(tmp_path / "g.pkl", "rb") as f:
-            return pickle.load(f)["total_frames"]
+            return pickle.load(f)[0]["total_frames"]
 
     with PoseC3DSink(tmp_path / "g.pkl", 3, (64, 48), "clip", flush_every=2) as sink:  # written at 1 s
         for n in range(4):
@@ -553,8 +554,38 @@ def test_a_posec3d_file_is_streamed_to_disk_not_copied_in_memory_first(tmp_path)
     tracemalloc.stop()
     assert arrays <= peak < 1.3 * arrays  # pickle.dumps made a bytes copy as large: 2x
     with open(tmp_path / "long.pkl", "rb") as f:
-        data = pickle.load(f)
+        (data,) = pickle.load(f)
     assert data["keypoint"].shape == (20, 1000, 17, 2) and data["keypoint_score"][19, 999, 0] == np.float32(0.9)
+
+
+def test_a_posec3d_file_loads_in_any_numpy_and_in_mmaction2s_dataset_layout(tmp_path):
+    """numpy 2's own pickles name numpy._core, which numpy 1.x (where mmaction2 runs) cannot import; mmaction2's
+    PoseDataset reads a list of samples."""
+    with PoseC3DSink(tmp_path / "p.pkl", 3, (64, 48), "clip") as sink:
+        sink.write(0, 0.0, Poses([[[1.0, 2.0], [3.0, 4.0], [NAN, NAN]]], [[0.9, 0.8, 0.0]], [0.7], [1]))
+    data = (tmp_path / "p.pkl").read_bytes()
+    named = {arg for _, arg, _ in pickletools.genops(data) if isinstance(arg, str) and arg.startswith("numpy")}
+    assert named == {"numpy"}  # numpy.ndarray only, which every numpy has
+    (sample,) = pickle.loads(data)
+    assert sample["keypoint"].shape == (1, 1, 3, 2) and sample["wlitepose_layout"] == 3
+    sample["keypoint"][..., 0] = 64 - sample["keypoint"][..., 0]  # a flip in place, as a reader's transform does
+    assert sample["keypoint"][0, 0, 0].tolist() == [63.0, 2.0]
+
+
+def test_a_posec3d_file_says_when_it_leaves_out_many_people(tmp_path):
+    photo = Poses([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]], [[0.9, 0.9, 0.9]], [0.8], [-1])  # never tracked
+    walker = Poses(photo.xy, photo.keypoint_scores, photo.scores, [4])
+    with PoseC3DSink(tmp_path / "photos.pkl", 3, (64, 48), "clip") as photos:
+        for n in range(10):
+            photos.write(n, n * 0.1, photo)
+        assert photos.notes() == [
+            "the PoseC3D file leaves out 10 of the 10 people detected, those no track held (a track's first frame, "
+            "people seen once: unrelated photos); --no-track keeps them all"
+        ]
+    with PoseC3DSink(tmp_path / "walk.pkl", 3, (64, 48), "clip") as walk:
+        for n in range(10):
+            walk.write(n, n * 0.1, photo if n == 0 else walker)  # a track's first frame: 1 of 10, said by no note
+        assert walk.notes() == []
 
 
 def test_posec3d_rows_are_as_many_as_people_at_once_not_as_tracks_ever_seen(tmp_path):
@@ -569,7 +600,7 @@ def test_posec3d_rows_are_as_many_as_people_at_once_not_as_tracks_ever_seen(tmp_
         sink.write(frame, frame / 10, Poses(xy * (frame + 1), np.full((3, 3), 0.9), np.full(3, 0.8), ids))
     sink.close()
     with open(tmp_path / "crowd.pkl", "rb") as f:
-        data = pickle.load(f)
+        (data,) = pickle.load(f)
     ids = data["track_ids"]
     assert ids.shape == (len(data["keypoint"]), 3000) and len(data["keypoint"]) <= 6  # 3 at once + 2 s to free
     assert sorted(set(ids.ravel().tolist()) - {-1}) == list(range(1, 303))
