@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -99,10 +100,15 @@ def _run(argv: list[str] | None) -> int:
             file=sys.stderr,
         )
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:  # Ctrl-C, or core.errors.Stopped: a signal a run stopped for
         done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
+        if getattr(error, "at_once", False):
+            done = (
+                " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "
+                "CSV's sidecar may count fewer frames than its rows)"
+            )
         print(f"wlitepose: interrupted{done}", file=sys.stderr)
-        return 130
+        return 128 + getattr(error, "signum", signal.SIGINT)
 
 
 def _missing(module: str) -> str:

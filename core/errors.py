@@ -9,6 +9,15 @@ class WLitePoseError(Exception):
     """
 
 
+class Stopped(KeyboardInterrupt):
+    """A run stopped by signal ``signum`` (Ctrl-C, kill: the exit status is 128 + it); ``at_once`` when a second
+    signal cut a frame or the closing of the outputs short rather than waiting for the frame's end."""
+
+    def __init__(self, signum: int, at_once: bool = False) -> None:
+        super().__init__(signum)
+        self.signum, self.at_once = signum, at_once
+
+
 class SourceFailed(WLitePoseError):
     """A source of a run that failed after ``frames`` frames had been written to its outputs."""
 

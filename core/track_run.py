@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import SourceFailed, WLitePoseError
+from core.errors import SourceFailed, Stopped, WLitePoseError
 from core.frame_loop import run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
@@ -43,12 +43,13 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = signal.SIGINT  # the first signal's, for the exit status
         self._previous: dict[int, object] = {}
 
     def __call__(self, signum, frame) -> None:
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+            raise Stopped(self.signum, at_once=True)
+        self.requested, self.signum = True, signum
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is not threading.main_thread():
@@ -129,7 +130,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                     stopped = f"wlitepose: stopped during {shown}"
                     stopped += f"; not started: {left}" if left else ""
                     print(stopped, file=sys.stderr)
-                raise KeyboardInterrupt  # main() reports it; the outputs are already closed
+                raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
     if not batch:
         return 0
     done = len(jobs) - len(failed)
