@@ -125,9 +125,11 @@ class PoseEstimator:
             )
 
     def reset(self) -> None:
-        """Forget the tracks of ``track_frame``: the next frame starts a new scene, with IDs from 1 again."""
+        """Forget the tracks of ``track_frame``: the next frame starts a new scene, with IDs from 1 again (and
+        its first frames' times are checked for milliseconds, as a new estimator's are)."""
         with self._one_thread("reset"):
             self._tracker.reset()
+            self._last_time, self._steps = float("nan"), 0
 
     @contextlib.contextmanager
     def _one_thread(self, call: str) -> Iterator[None]:

@@ -610,7 +610,7 @@ def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None
         raise WLitePoseError(f"{name} sets the frame rate of image folders; videos, webcams and streams have their own")
 
 
-PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
+LOCAL_PLAYLIST_SUFFIXES = (".m3u8", ".m3u")  # playlists on the disk, whose entries are checked
 MAX_PLAYLIST_DEPTH = 4  # playlists listing playlists: a master one and its variants are 2
 MAX_PLAYLIST_BYTES = 16 * 2**20  # a playlist's first 16 MB are checked (a day of 2-s segments is 2 MB)
 
@@ -647,7 +647,7 @@ def check_playlist(path: Path, depth: int = 0) -> None:
     """A local HLS playlist's entries (and those of the playlists it lists) must lie in its folder or below, or
     on the web: FFmpeg follows a playlist's local entries anywhere on the disk, so a playlist handed over could
     put the frames of any video whose path it guesses into the outputs made from it."""
-    if path.suffix.lower() not in PLAYLIST_SUFFIXES:
+    if path.suffix.lower() not in LOCAL_PLAYLIST_SUFFIXES:
         return
     if depth > MAX_PLAYLIST_DEPTH:
         raise WLitePoseError(f"the playlist {path} is listed {depth} playlists deep; players follow 2 at most")

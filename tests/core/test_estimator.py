@@ -304,6 +304,10 @@ def test_timestamps_in_milliseconds_are_warned_of_once_and_seconds_never(image):
             in_s.track_frame(image, i / 30)
         for i in range(6):
             in_s.track_frame(image, 1.0 + i * 40.0)  # long pauses after real steps: a real clock's
+    in_s.reset()  # a new scene: its first frames are checked as a new estimator's are
+    with pytest.warns(UserWarning, match=r"^track_frame got frames 33.3 s apart"):
+        for i in range(6):
+            in_s.track_frame(image, i * 33.3)
 
 
 def test_poses_pick_people_as_numpy_does_and_print_short(estimator, image):

@@ -163,6 +163,19 @@ def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monk
     assert released_by == ["source:camera stream"]
 
 
+@pytest.mark.parametrize(
+    "url, paced", [("http://tv/live/index.m3u8", True), ("https://tv/live/manifest.mpd", True), ("rtsp://cam/1", False)]
+)
+def test_live_playlists_hls_and_dash_alike_are_read_out_at_their_rate(video_path, url, paced):
+    """A segment of seconds arrives at once; a DASH manifest (.mpd) was not paced, its segments' frames skipped."""
+    capture = cv2.VideoCapture(str(video_path))
+    source = LiveSource(url, "stream", (capture, capture.read()[1]))  # opened as open_capture opens it
+    try:
+        assert source._pace_s == (pytest.approx(1 / source.fps) if paced else 0.0)
+    finally:
+        source.close()
+
+
 def test_unopenable_stream_is_a_clear_error():
     with pytest.raises(WLitePoseError, match="cannot be opened"):
         open_source("rtsp://127.0.0.1:9/none")
