@@ -646,14 +646,19 @@ def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:
 
 
 def _claim(options: SinkOptions) -> bool:
-    """Create the take's first file now, empty, unless it exists (False): a second window recording the same
-    source at the same moment takes the next name, rather than both writing rows into one CSV."""
-    first = next((path for field, path in asdict(options).items() if path and field != "openpose_dir"), None)
-    if first is None:
+    """Create the take's first file (or its OpenPose folder, when that is all it writes) now, empty, unless it
+    exists (False): a second window recording the same source at the same moment takes the next name, rather
+    than both writing into one CSV or one folder of frames."""
+    fields = [(field, path) for field, path in asdict(options).items() if path]
+    if not fields:
         return True
+    field, first = next(((f, p) for f, p in fields if f != "openpose_dir"), fields[0])
     try:
         Path(first).parent.mkdir(parents=True, exist_ok=True)
-        open(first, "xb").close()
+        if field == "openpose_dir":
+            Path(first).mkdir()
+        else:
+            open(first, "xb").close()
     except FileExistsError:
         return False
     except OSError:  # an unwritable folder: the recording says so when it starts

@@ -7,7 +7,9 @@ OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPo
 written atomically, so every file present is complete; a run replaces the files of its stem that an
 earlier run left in the folder. An image folder's run lists the files it names after images in a hidden
 ``.<stem>.openpose-files.json`` beside them, so that a later run of that name removes them too, whatever
-images its folder then holds (OpenPose readers, which glob ``*_keypoints.json``, never see it).
+images its folder then holds (OpenPose readers, which glob ``*_keypoints.json``, never see it); a run whose
+images would take names another stem's listing holds (two cameras' folders of ``frame_000001.jpg``...) is
+refused rather than replacing that source's frames.
 """
 
 from __future__ import annotations
@@ -94,12 +96,31 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
     else:
         names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
     longest = max(names, key=_name_length)
-    limit = _name_max(Path(folder).expanduser())
+    folder = Path(folder).expanduser()
+    limit = _name_max(folder)
     if _name_length(longest) > limit:
         raise WLitePoseError(
             f"cannot write OpenPose frames in {folder}: a frame file would be named {longest[:40]}… "
             f"({_name_length(longest)} {NAME_UNIT}, and its file system takes {limit}); give the source a shorter name"
         )
+    if images is not None:
+        _refuse_others_frames(folder, stem, names[1:])
+
+
+def _refuse_others_frames(folder: Path, stem: str, names: list[str]) -> None:
+    """WLitePoseError if another source's listing in ``folder`` holds one of ``names`` (this image folder's
+    frame files): writing them would replace that source's frames with this one's."""
+    ours = {name_key(name) for name in names}
+    for listing in sorted(folder.glob(".*.openpose-files.json")) if folder.is_dir() else ():
+        other = listing.name[1 : -len(".openpose-files.json")]
+        if name_key(other) == name_key(stem):
+            continue
+        shared = [name for name in _listed(listing) if name_key(name) in ours]
+        if shared:
+            raise WLitePoseError(
+                f"{folder} holds the OpenPose frames of {other} under names this run's images give "
+                f"({shared[0]}, {len(shared)} in all); give each image folder its own --openpose-dir"
+            )
 
 
 # Windows counts a name's length in UTF-16 code units (255 of them), the file systems of POSIX in bytes

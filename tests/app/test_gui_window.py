@@ -813,6 +813,10 @@ def test_a_take_claims_its_name_at_once_so_a_second_window_takes_the_next(qtbot,
     first = window._recording_options()
     assert Path(first.csv).name == "vtest_live.csv" and Path(first.csv).is_file()  # created, empty
     assert Path(window._recording_options().csv).name == "vtest_live_2.csv"  # as another window would see it
+    window.export_panel.set_formats(("openpose_dir",))  # a take of OpenPose frames only claims its folder
+    first = window._recording_options()
+    assert Path(first.openpose_dir).name == "vtest_live_3_openpose" and Path(first.openpose_dir).is_dir()
+    assert Path(window._recording_options().openpose_dir).name == "vtest_live_4_openpose"
 
 
 def test_two_windows_of_a_first_start_keep_each_others_settings(qtbot, tmp_path):

@@ -90,6 +90,24 @@ def test_outputs_another_process_is_writing_are_refused_and_left_as_they_are(
     assert not list(out.rglob("*.wlitepose-lock"))  # taken over and let go
 
 
+def test_image_folders_whose_frames_share_names_keep_their_own_openpose_files(cli, model_path, tmp_path):
+    """Frames extracted per camera (cam1/frame_000001.png, cam2/frame_000001.png) into one --openpose-dir: the
+    second camera's run replaced the first's files, silently, leaving its listing naming the other's frames."""
+    for camera in ("cam1", "cam2"):
+        (tmp_path / camera).mkdir()
+        for i in range(1, 3):
+            cv2.imwrite(str(tmp_path / camera / f"frame_{i:06d}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    track = ("track", "--model", model_path, "--size", 128, "--openpose-dir", tmp_path / "op")
+    rc, _, err = cli(*track[:1], tmp_path / "cam1", *track[1:])
+    assert rc == 0, err
+    first = {p.name: p.read_bytes() for p in (tmp_path / "op").iterdir()}
+    rc, _, err = cli(*track[:1], tmp_path / "cam2", *track[1:])
+    _assert_clean_error(rc, err, f"{tmp_path / 'op'} holds the OpenPose frames of cam1 under names this run's images")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "op").iterdir()} == first
+    rc, _, err = cli(*track[:1], tmp_path / "cam1", *track[1:])  # its own re-run replaces its own
+    assert rc == 0, err
+
+
 def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 2)
     assert rc == 0 and "no output asked for" in err and "wlitepose: wrote" not in err
