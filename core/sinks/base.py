@@ -187,7 +187,7 @@ def cut_back(file, length: int, tail: bytes = b"") -> None:
 
 
 def flat_keypoints(xy: np.ndarray, scores: np.ndarray, decimals: int = 2) -> list[float]:
-    """(K, 2) + (K,) -> [x, y, c, ...] as COCO/OpenPose store them: a missing joint is 0, 0, 0 in these formats."""
+    """(K, 2) + (K,) -> [x, y, c, ...] as COCO/OpenPose store them: a missing (NaN) joint is 0, 0, 0 there."""
     out = []
     for (x, y), c in zip(xy.tolist(), scores.tolist(), strict=True):  # Python floats: 5x faster than numpy scalars
         if x != x:  # NaN

@@ -3,7 +3,9 @@
 
 ``image_id`` is the frame index (or the dataset's image id in evaluation), ``category_id`` 1; from an
 image folder each entry also names its image, ``file_name``, to map it onto an annotation file's ids.
-The COCO format has no empty value, so a missing joint is 0, 0, 0 there. The file is a valid
+The COCO format has no empty value: a missing joint has score 0 and lies at the middle of the person's found
+joints, since pycocotools' ``loadRes`` takes a result's box, and with it the area range that APm and APl sort
+it by, from all its keypoints (at 0, 0 it stretched to the image's corner). The file is a valid
 JSON array after every frame: the closing bracket is rewritten behind each frame's entries.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import numpy as np
 
 from core.poses import Poses
 from core.sinks.base import Sink, cut_back, flat_keypoints, writable
@@ -23,12 +27,21 @@ def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) 
         {
             "image_id": image_id,
             "category_id": category_id,
-            "keypoints": flat_keypoints(poses.xy[n], poses.keypoint_scores[n]),
+            "keypoints": flat_keypoints(*_filled(poses.xy[n], poses.keypoint_scores[n])),
             "score": round(float(poses.scores[n]), 4),
             **({"track_id": int(poses.track_ids[n])} if poses.track_ids[n] >= 0 else {}),
         }
         for n in range(len(poses))
     ]
+
+
+def _filled(xy: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One person's (K, 2) joints and (K,) scores with each missing joint at the middle of the found ones, score 0
+    (a person without any keeps them missing: 0, 0, 0)."""
+    found = ~np.isnan(xy[:, 0])
+    if found.all() or not found.any():
+        return xy, scores
+    return np.where(found[:, None], xy, xy[found].mean(axis=0)), np.where(found, scores, 0.0)
 
 
 class CocoJsonSink(Sink):

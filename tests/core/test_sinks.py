@@ -112,6 +112,21 @@ def test_every_layout_matches_its_golden_file(tmp_path):
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
 
 
+def test_coco_results_keep_pycocotools_boxes_on_the_joints_found(tmp_path):
+    """A missing joint at 0, 0 stretched the box loadRes takes from all keypoints to the image's corner, and with
+    it the area range that sorts the result into APm or APl."""
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+
+    options = _write_all(tmp_path)
+    truth = COCO()
+    truth.dataset = {"images": [{"id": 0}, {"id": 2}], "annotations": [], "categories": [{"id": 1}]}
+    truth.createIndex()
+    results = truth.loadRes(str(options.coco_json))
+    boxes = [results.anns[n]["bbox"] for n in (1, 2)]
+    assert boxes == [pytest.approx([10.0, 20.0, 2.5, 10.25]), pytest.approx([40.0, 10.0, 4.12, 8.0])]
+
+
 def test_csv_leaves_missing_joints_empty(tmp_path):
     _write_all(tmp_path)
     rows = [line.split(",") for line in (tmp_path / "out.csv").read_text().splitlines()]
