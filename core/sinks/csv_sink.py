@@ -7,8 +7,9 @@ pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a per
 joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
 fps, resolution, source, model file hash, keypoint names, skeleton and settings (and, when they
 change during a recording, ``settings_changes``: each new setting with the frame it applies from);
-it is rewritten at close with the number of frames written, and every SIDECAR_EVERY_S during a run, so a run
-killed outright (the kernel out of memory, a power cut) leaves a count near the truth, not 0.
+it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
+and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
+count near the truth, not 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.sinks.base import Sink, cut_back, rewrite_small, writable
 
 LAYOUT_VERSION = 1
 SIDECAR_EVERY_S = 10.0  # seconds between the sidecar's rewrites during a run
+FIRST_SIDECAR_S = 1.0  # the first of them: a run killed in its first seconds counts its frames too
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
 
 
@@ -51,7 +53,7 @@ class CsvSink(Sink):
         self._csv.writerow(csv_columns(keypoint_names))
         self._file.flush()
         self._complete = self._file.tell()  # bytes up to the end of the last frame written whole
-        self._sidecar_due = time.monotonic() + SIDECAR_EVERY_S  # the next rewrite during the run
+        self._sidecar_due = time.monotonic() + FIRST_SIDECAR_S  # the next rewrite during the run
 
     def _write_sidecar(self) -> None:
         data = {**self._sidecar, "frames_written": self._frames}

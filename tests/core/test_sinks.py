@@ -674,21 +674,24 @@ def test_the_sidecar_keeps_count_during_a_run_for_one_killed_outright(tmp_path, 
     clock = {"now": 0.0}
     monkeypatch.setattr(csv_sink, "time", SimpleNamespace(monotonic=lambda: clock["now"]))  # this module's only
     sink = CsvSink(tmp_path / "a.csv", INFO.keypoint_names, {})
-    for written, (index, t, poses) in enumerate(_frames(), start=1):
-        clock["now"] += csv_sink.SIDECAR_EVERY_S
+    clock["now"] += csv_sink.FIRST_SIDECAR_S - 0.01
+    sink.write(*_frames()[0][:2], _frames()[0][2])
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 0
+    clock["now"] += 0.01  # a run killed in its first seconds: counted after one (every 10 s before)
+    for written, (index, t, poses) in enumerate(_frames(), start=2):
         sink.write(index, t, poses)
         assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == written
+        clock["now"] += csv_sink.SIDECAR_EVERY_S
 
     def held(path, data):
         raise PermissionError(13, "another program has it open")
 
     monkeypatch.setattr(csv_sink, "rewrite_small", held)
-    clock["now"] += csv_sink.SIDECAR_EVERY_S
     sink.write(3, 0.12, _frames()[0][2])  # written on; the sidecar's count waits for the next try
-    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 3
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 4
     monkeypatch.undo()
     sink.close()
-    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 4
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 5
 
 
 def test_an_annotated_mp4_a_full_disk_left_unplayable_is_an_error_not_a_success(tmp_path):
