@@ -157,8 +157,13 @@ def export_fp32(workdir: Path) -> Path:
     """The shipped torch weights exported in fp32, with `wlitepose export`."""
     from main import main as wlitepose
 
-    out = workdir / "fp32.onnx"
-    if wlitepose(["export", "--checkpoint", str(ROOT / "assets" / "wlitepose_xs_256.pt"), "--out", str(out)]):
+    out, checkpoint = workdir / "fp32.onnx", ROOT / "assets" / "wlitepose_xs_256.pt"
+    if not checkpoint.is_file():
+        raise WLitePoseError(
+            "assets/wlitepose_xs_256.pt is not here (the repository has it, the sdist does not); pass --model, an "
+            "fp32 model file"
+        )
+    if wlitepose(["export", "--checkpoint", str(checkpoint), "--out", str(out)]):
         raise WLitePoseError("exporting assets/wlitepose_xs_256.pt failed")
     return out
 

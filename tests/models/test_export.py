@@ -114,8 +114,8 @@ def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     assert json.loads(meta["keypoint_names"]) == list(CROWDPOSE14.keypoints)
 
 
-def test_cli_refuses_a_schema_for_a_checkpoint(tmp_path, capsys):
-    checkpoint = Path(__file__).resolve().parents[2] / "assets" / "wlitepose_xs_256.pt"
+def test_cli_refuses_a_schema_for_a_checkpoint(tmp_path, capsys, bundled_checkpoint):
+    checkpoint = bundled_checkpoint
     argv = ["export", "--checkpoint", str(checkpoint), "--schema", "crowdpose", "--out", str(tmp_path / "x.onnx")]
     assert main(argv) == 2
     assert "--schema goes with --variant" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
@@ -161,9 +161,9 @@ def test_cli_refuses_an_unknown_schema_while_parsing(capsys):
     assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in err.splitlines()[-1] and "Traceback" not in err
 
 
-def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys):
+def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys, bundled_checkpoint):
     checkpoint = tmp_path / "ck.pt"
-    checkpoint.write_bytes((Path(__file__).resolve().parents[2] / "assets" / "wlitepose_xs_256.pt").read_bytes())
+    checkpoint.write_bytes(bundled_checkpoint.read_bytes())
     before = checkpoint.read_bytes()
     (tmp_path / "sub").mkdir()
     assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "sub" / ".." / "ck.pt")]) == 2
@@ -179,10 +179,9 @@ def test_export_that_cannot_write_its_file_says_so_in_one_sentence(tmp_path):
         export_onnx(build_model("litepose_xs"), tmp_path / "file.txt" / "x.onnx", meta, check_sizes=((64, 64),))
 
 
-def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, capsys):
-    assets = Path(__file__).resolve().parents[2] / "assets"
+def test_fp16_weights_halve_the_bundled_model_and_keep_its_heatmaps(tmp_path, capsys, bundled_checkpoint):
     out, fp32 = tmp_path / "fp16.onnx", tmp_path / "fp32.onnx"
-    argv = ["export", "--checkpoint", str(assets / "wlitepose_xs_256.pt"), "--out"]
+    argv = ["export", "--checkpoint", str(bundled_checkpoint), "--out"]
     assert main([*argv, str(fp32)]) == 0
     assert main([*argv, str(out), "--fp16-weights"]) == 0
     assert "fp16 weights" in capsys.readouterr().out
