@@ -23,7 +23,7 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
         "live": source.is_live,
         "fps": float(source.fps or 0.0),
         "size": list(source.size),
-        "frame_count": source.frame_count,
+        "frame_count": None if source.count_estimated else source.frame_count,
         "settings": pipeline.settings(),
     }
     if source.frame_files is not None:

@@ -34,6 +34,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".ti
 IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm"}
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
+# containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
+# variable-rate file's makes wrong (141 for 120 frames; 1,351 for 12 under a time base read as 1000 fps)
+UNCOUNTED_SUFFIXES = (".mkv", ".webm")
 MAX_BAD_FRAMES = 32  # a video file's frames that cannot be decoded, passed over in a row before it counts as ended
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
 MIXED_SIZES_NOTE = (
@@ -68,6 +71,7 @@ class FrameSource:
     fps: float
     size: tuple[int, int]
     frame_count: int | None
+    count_estimated: bool = False  # frame_count is a guess from the duration (a Matroska file)
     is_live: bool = False
     end_reason: str | None = None  # set when a live source ended by itself
     frame_files: list[str] | None = None  # an image folder's (or one image's) file of each frame index
@@ -127,6 +131,9 @@ class VideoFileSource(FrameSource):
             self._cap = cv2.VideoCapture(opencv_name(path))
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
+        # an estimate (kept for progress and seeking): no warning of a file cut short, none in the sidecar
+        name = urlsplit(self.spec).path if "://" in self.spec else self.spec
+        self.count_estimated = name.lower().endswith(UNCOUNTED_SUFFIXES)
         self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
         self._next = 0
         if opened is None:
@@ -161,10 +168,11 @@ class VideoFileSource(FrameSource):
 
     def _time(self, index: int, stamp: float | None) -> float:
         """A frame's time: index / fps, unless the file's stamps, counted from the first read, have departed from
-        it by half a frame (not where the header's rate was beyond belief, and 30 fps stands in for it). A stamp
+        it by half a frame (where the header's rate was beyond belief, and 30 fps stands in for it, only stamps
+        that move on at a believable rate: a variable-rate MKV's, not those OpenCV makes from that rate). A stamp
         that does not move on (a codec's missing one read as 0, or one a frame late) counts as none: a frame
         after the last. A stream whose stamps are all a frame late (raw MPEG-2) is not variable."""
-        if self._fps_note:
+        if self._fps_note and not self.variable_rate and not self._believable(index, stamp):
             return index / self.fps
         if stamp is not None and self._last_stamp is not None and stamp <= self._last_stamp:
             stamp = None
@@ -179,6 +187,12 @@ class VideoFileSource(FrameSource):
             time_s = since if stamp is not None else self._last_time + 1 / self.fps
         self._last_time = time_s
         return time_s
+
+    def _believable(self, index: int, stamp: float | None) -> bool:
+        """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate below MAX_FPS."""
+        if stamp is None or self._origin is None or index <= self._origin[0] or stamp <= self._origin[1]:
+            return False
+        return (index - self._origin[0]) / (stamp - self._origin[1]) < MAX_FPS
 
     def _decodable(self, read) -> tuple | None:
         """``read()``'s result (the capture's read or grab: ok first) for the next frame that can be decoded, the
@@ -227,16 +241,17 @@ class VideoFileSource(FrameSource):
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         # how far the file was read, damaged frames included (a player's count of frames read may hold them)
+        if self.count_estimated and frames_due == self.frame_count:
+            frames_due = None  # its count is a guess: fewer frames than it are no sign of damage
         notes = super().end_notes(max(frames_read, self._next), frames_due, outputs)
         if self.bad_frames:
             bad = sorted(self.bad_frames)
             shown = ", ".join(map(str, bad[:5])) + (", …" if len(bad) > 5 else "")
             notes.append(f"{len(bad)} frames could not be decoded and were passed over ({shown})")
         if self.variable_rate:
-            notes.append(
-                f"the file's frame rate varies: frames were timed by its own time stamps ({self.fps:g} fps on average)"
-            )
-        return notes + ([self._fps_note] if self._fps_note else [])
+            average = "" if self._fps_note else f" ({self.fps:g} fps on average)"
+            notes.append(f"the file's frame rate varies: frames were timed by its own time stamps{average}")
+        return notes + ([self._fps_note] if self._fps_note and not self.variable_rate else [])
 
     def close(self) -> None:
         self._cap.release()

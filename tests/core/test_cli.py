@@ -108,6 +108,16 @@ def test_image_folders_whose_frames_share_names_keep_their_own_openpose_files(cl
     assert rc == 0, err
 
 
+def test_a_matroska_files_guessed_frame_count_is_no_warning_and_not_in_the_sidecar(cli, model_path, tmp_path):
+    """1,351 'frames its header counts' for 12: a damaged-file warning for a valid file, and a sidecar count that
+    a completeness check (frames_written == frame_count) failed on."""
+    mkv = Path(__file__).parent / "media" / "vfr_rate1000.mkv"
+    rc, _, err = cli("track", mkv, "--model", model_path, "--size", 128, "--csv", tmp_path / "v.csv")
+    assert rc == 0 and "ended after" not in err and "timed by its own time stamps" in err, err
+    sidecar = json.loads((tmp_path / "v.csv.json").read_text())
+    assert sidecar["frame_count"] is None and sidecar["frames_written"] == 12
+
+
 def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 2)
     assert rc == 0 and "no output asked for" in err and "wlitepose: wrote" not in err

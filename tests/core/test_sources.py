@@ -4,6 +4,7 @@ import os
 import struct
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
@@ -222,6 +223,18 @@ def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip)
         assert source.end_notes(3, 3) == [
             "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
         ]
+
+
+def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamps():
+    """Its rate reads as 1000 fps, so it was timed at 30 fps, its own right stamps unused (frame 11 at 0.37 s, not
+    1.35); its frame count, a guess from its duration (1,351 for 12), said it was cut short."""
+    with open_source(str(Path(__file__).parent / "media" / "vfr_rate1000.mkv")) as source:
+        times = [frame.timestamp_s for frame in source]
+        notes = source.end_notes(len(times), source.frame_count)
+    gaps = [0.1, 0.2, 0.05] * 4
+    assert times == pytest.approx([sum(gaps[:i]) for i in range(12)])
+    assert notes == ["the file's frame rate varies: frames were timed by its own time stamps"]
+    assert source.count_estimated and source.frame_count == 1351  # kept for the progress bar and seeking
 
 
 def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_video(tmp_path, grey_clip):
