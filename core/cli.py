@@ -12,6 +12,8 @@ from pathlib import Path
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wlitepose_xs_256.onnx"
 SAMPLE_CLIP = DEFAULT_MODEL.parent / "samples" / "vtest_clip.mp4"
 
+THREADS_HELP = "onnxruntime intra-op threads (default: ONNX Runtime's, one per physical core)"
+
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name == "track":
@@ -49,7 +51,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             default=None,
             help="frame rate of image-folder sources, for their timestamps and the tracker (default 30)",
         )
-        parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+        parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     elif name == "eval":
         parser.add_argument("--model", type=Path, required=True, help="ONNX model file")
         parser.add_argument("--annotations", type=Path, required=True, help="COCO-format keypoint annotations JSON")
@@ -72,7 +74,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--baseline", type=Path, help="also score this model file and give the paired interval of the difference"
         )
-        parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+        parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     else:
         raise ValueError(f"core.cli has no subcommand {name!r}")
 

@@ -208,11 +208,22 @@ def _agreed(value: float, device: torch.device) -> float:
 
 
 def _save(
-    path: Path, model, ema, hints, optimizer, scheduler, epoch: int, best_ap: float, config: TrainConfig, spent_s: float
+    path: Path,
+    model,
+    ema,
+    hints,
+    optimizer,
+    scheduler,
+    epoch: int,
+    best_ap: float,
+    config: TrainConfig,
+    spent_s: float,
+    step: int,
 ) -> None:
     """``model`` holds the weights to use (export, --init: the average when there is one); with a
     weight average, ``train_model`` holds the raw weights the optimiser continues from; with feature
-    hints, ``hint_adapters`` their adapters; ``spent_s`` is the run's training time so far (--minutes)."""
+    hints, ``hint_adapters`` their adapters; ``spent_s`` is the run's training time so far (--minutes), ``step``
+    its optimiser steps (a run resumed with another --batch-size counts on from them)."""
     state = {
         "model": (ema.module if ema else model).state_dict(),
         "meta": model_meta(
@@ -223,6 +234,7 @@ def _save(
         "epoch": epoch,
         "best_ap": best_ap,
         "spent_s": spent_s,
+        "step": step,
         "config": asdict(config),
     }
     if ema:
@@ -362,7 +374,8 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     )
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    step, overflows = start_epoch * len(loader), 0
+    # a checkpoint before the step was saved: its epochs at this run's batches each
+    step, overflows = (state.get("step", start_epoch * len(loader)) if resuming else 0), 0
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
     run_started, spent, out_of_time = _clock(), spent_before, False
     if config.minutes:  # under --minutes the lr follows the clock, step by step
@@ -453,10 +466,10 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
                 record.update(stats)
                 if stats["AP"] > best_ap:
                     best_ap = stats["AP"]
-                    _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent)
+                    _save(out / "best.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent, step)
             if not all(torch.isfinite(p).all() for p in model.parameters()):
                 _diverged(f"the weights are not finite after step {step}", out, epoch > start_epoch or resuming)
-            _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent)
+            _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent, step)
             from core.evaluation import json_ready  # with onnxruntime, as validate's imports
 
             with open(out / "log.jsonl", "a", encoding="utf-8") as log:

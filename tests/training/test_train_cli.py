@@ -428,3 +428,11 @@ def test_images_without_people_are_said_to_be_left_out(tmp_path, shared_data, ti
     data = {"train_annotations": f"{folder}/annotations.json", "train_images": f"{folder}/images"}
     train(tiny_run(tmp_path / "run", max_steps=1, **data))
     assert "1 of the training images have no labelled person and are left out" in capsys.readouterr().err
+
+
+def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tiny_run):
+    """The step was the epoch times the new epoch's batches: it went back (40 -> 25), and --max-steps with it."""
+    train(tiny_run(tmp_path, epochs=2))  # batches of 2 on 2 images: one step an epoch
+    train(tiny_run(tmp_path, epochs=3, batch_size=1, resume=True))  # two steps an epoch now
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 4]
