@@ -280,7 +280,8 @@ class MainWindow(QMainWindow):
             self.show_error("Tick at least one export format.")
             return
         try:
-            jobs = plan_outputs(sources, self.export_panel.sink_options(NAME_FIELD), (self.model_path, *sources))
+            options, inputs = self.export_panel.sink_options(NAME_FIELD), (self.model_path, *sources)
+            jobs = plan_outputs(sources, options, inputs, held=frozenset(self._recording_paths))  # said below
         except WLitePoseError as error:
             self.show_error(str(error))
             return

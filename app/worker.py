@@ -405,10 +405,13 @@ class PoseWorker(QObject):
     # ---- internals -----------------------------------------------------------------------
     def _refuse_recording(self, text: str, options: SinkOptions | None = None) -> None:
         """The Record button was pressed but nothing records: say why and let the button up, removing the empty
-        file the window claimed for the take (its name was chosen free: an empty file of it is that claim)."""
+        file (or OpenPose folder) the window claimed for the take (its name was chosen free: an empty one of it
+        is that claim)."""
         for path in output_paths(options) if options is not None else []:
             if path.is_file() and path.stat().st_size == 0:
                 path.unlink(missing_ok=True)
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
         self.recording_changed.emit(False, text)
         self.error.emit(text)
 

@@ -41,12 +41,12 @@ def run_frames(
     notes: list[str] | None = None,
 ) -> Iterator[dict[str, float]]:
     """Open the outputs ``options`` ask for and send every frame of ``source`` (opened from ``spec``)
-        through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
-        stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
-        only); ``inputs`` are files no output may replace (the model); ``notes`` gets what the outputs have to
-    say at the end (people a PoseC3D file left out). Close the generator
-        (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
-        valid. Tracks start over: a new source is a new scene."""
+    through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
+    stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
+    only); ``inputs`` are files no output may replace (the model); ``notes`` gets what the outputs have to
+    say at the end (people a PoseC3D file left out). Close the generator (``contextlib.closing``) to close
+    the outputs at once when stopping early: what they hold stays valid. Tracks start over: a new source is
+    a new scene."""
     pipeline.reset()
     meta = run_meta(source, spec, pipeline)
     info = pipeline.model.info

@@ -10,10 +10,16 @@ removed when the lock is let go; one left by a killed run is taken over by the n
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import sys
 from pathlib import Path
 
 from core.errors import WLitePoseError
+
+# what a lock another process holds raises; any other error is a file system without locks (an NFS mount
+# without its lock daemon), where runs go on unlocked rather than being refused for ever
+TAKEN = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
 
 if os.name == "nt":
     import msvcrt
@@ -22,15 +28,24 @@ if os.name == "nt":
         os.lseek(fd, 0, os.SEEK_SET)  # the first byte: every holder locks the same one
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # at once: Windows may let go of a closed file's lock later
+
 else:
     import fcntl
 
     def _try_lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
+    def _unlock(fd: int) -> None:
+        """Closing lets go (and the file must go first: see release)."""
+
 
 def lock_path(output: Path) -> Path:
-    """The lock file of ``output`` (a file, or a folder and a name within it for an OpenPose run's frames)."""
+    """The lock file of ``output`` (a file, or a folder and a name within it for an OpenPose run's frames),
+    beside the file it names: ``~`` expanded and links followed, so every spelling of an output shares it."""
+    output = Path(output).expanduser().resolve()
     return output.parent / f".{output.name}.wlitepose-lock"
 
 
@@ -43,9 +58,16 @@ class OutputLock:
     def release(self) -> None:
         if self._file is None:
             return
-        with contextlib.suppress(OSError):  # Windows: another process has it open, to find it taken; it may stay
-            self.path.unlink()
-        self._file.close()  # after the unlink: a run arriving meanwhile finds the file gone and makes its own
+        if os.name == "nt":  # an open file cannot be removed there: let go, then remove it unless another has it
+            with contextlib.suppress(OSError):
+                _unlock(self._file.fileno())
+            self._file.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        else:  # removed while held: a run arriving meanwhile finds the file gone and makes its own
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self._file.close()
         self._file = None
 
     def __enter__(self) -> OutputLock:
@@ -58,7 +80,7 @@ class OutputLock:
 def take(output: Path, what: str | None = None) -> OutputLock:
     """The lock of ``output``, or a WLitePoseError saying another run holds it (``what`` names the output in
     the message; its path by default)."""
-    path = lock_path(Path(output))
+    path = lock_path(output)
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +89,12 @@ def take(output: Path, what: str | None = None) -> OutputLock:
             raise WLitePoseError(f"cannot write {output}: {error.strerror or error}") from None
         try:
             _try_lock(file.fileno())
-        except OSError:
+        except OSError as error:
             file.close()
-            raise _taken(what or str(output)) from None
+            if error.errno in TAKEN:
+                raise _taken(what or str(output)) from None
+            _unlocked(path, error)
+            return OutputLock(path, None)
         if _same_file(file, path):
             return OutputLock(path, file)
         file.close()  # the holder let go and removed the file between our open and lock: take the new one
@@ -77,7 +102,7 @@ def take(output: Path, what: str | None = None) -> OutputLock:
 
 def check_free(output: Path, what: str | None = None) -> None:
     """``take``'s refusal, without creating anything: for the checks made before a run's work starts."""
-    path = lock_path(Path(output))
+    path = lock_path(output)
     try:
         file = open(path, "r+b")  # noqa: SIM115 - no lock file, no holder
     except OSError:
@@ -85,8 +110,20 @@ def check_free(output: Path, what: str | None = None) -> None:
     with file:
         try:
             _try_lock(file.fileno())
-        except OSError:
-            raise _taken(what or str(output)) from None
+        except OSError as error:
+            if error.errno in TAKEN:
+                raise _taken(what or str(output)) from None
+            return
+        _unlock(file.fileno())
+
+
+def _unlocked(path: Path, error: OSError) -> None:
+    path.unlink(missing_ok=True)
+    print(
+        f"wlitepose: note: the file system of {path.parent} takes no lock ({error.strerror or error}): nothing "
+        "stops another run from writing these outputs at the same time",
+        file=sys.stderr,
+    )
 
 
 def _taken(what: str) -> WLitePoseError:

@@ -189,10 +189,11 @@ class VideoFileSource(FrameSource):
         return time_s
 
     def _believable(self, index: int, stamp: float | None) -> bool:
-        """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate below MAX_FPS."""
+        """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate of at most half MAX_FPS: well
+        below the header's, which OpenCV's own stamps follow (1 ms apart at 1000 fps, give or take a rounding)."""
         if stamp is None or self._origin is None or index <= self._origin[0] or stamp <= self._origin[1]:
             return False
-        return (index - self._origin[0]) / (stamp - self._origin[1]) < MAX_FPS
+        return (index - self._origin[0]) / (stamp - self._origin[1]) <= MAX_FPS / 2
 
     def _decodable(self, read) -> tuple | None:
         """``read()``'s result (the capture's read or grab: ok first) for the next frame that can be decoded, the

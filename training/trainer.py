@@ -335,6 +335,12 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         had = optimizer.param_groups[0]["lr"]
         if config.milestones_given:  # else the run keeps its own lr drops (a longer --epochs alone extends it)
             _reschedule(scheduler, config.milestones)
+        elif (own := sorted(scheduler.milestones)) and own[-1] >= config.epochs and _is_main():
+            print(
+                f"wlitepose: note: the run drops the lr at epochs {','.join(map(str, own))}, after the "
+                f"{config.epochs} epochs asked for now; pass --milestones to decay within them",
+                file=sys.stderr,
+            )
         if not config.minutes and state.get("config", {}).get("minutes"):
             _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
         start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")

@@ -117,7 +117,7 @@ def open_sinks(
         for field, path in asdict(options).items():  # its folder made, or a sentence on why it cannot be
             if path is not None:
                 writable(path, directory=field == "openpose_dir")
-        for output, shown in _lockables(options, name):  # another process writing one of them is refused here
+        for _, output, shown in _lockables(options, name):  # another process writing one of them is refused here
             multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
             with _naming(Path(options.video)):
@@ -155,13 +155,13 @@ def open_sinks(
     return multi
 
 
-def _lockables(options: SinkOptions, name: str) -> list[tuple[Path, str]]:
-    """(what is locked, its name for messages) for each output: a file (its sidecar goes with the CSV), or for
-    the OpenPose folder the frames of this source's name there."""
+def _lockables(options: SinkOptions, name: str) -> list[tuple[Path, Path, str]]:
+    """(the output as given, what is locked, its name for messages) for each output: a file (its sidecar goes
+    with the CSV), or for the OpenPose folder the frames of this source's name there."""
     return [
-        (Path(path) / f"{name}.openpose", f"{name}'s OpenPose frames in {path}")
+        (Path(path), Path(path) / f"{name}.openpose", f"{name}'s OpenPose frames in {path}")
         if field == "openpose_dir"
-        else (Path(path), str(path))
+        else (Path(path), Path(path), str(path))
         for field, path in asdict(options).items()
         if path is not None
     ]
@@ -190,14 +190,16 @@ def output_paths(options: SinkOptions) -> list[Path]:
     return [_resolved(path) for _, path in _outputs(options)]
 
 
-def check_outputs(options: SinkOptions, inputs, name: str) -> None:
+def check_outputs(options: SinkOptions, inputs, name: str, held: frozenset[str] = frozenset()) -> None:
     """What open_sinks checks, without opening or creating anything, for source ``name``: the paths (below),
-    that each can be written and that no other process is writing it."""
+    that each can be written and that no other run is writing it (but those of ``held``, name_keys of resolved
+    paths this process writes, which its caller tells of itself)."""
     _check_paths(options, inputs)
     if options.video is not None:
         check_video_name(options.video)
-    for output, shown in _lockables(options, name):
-        check_free(output, shown)
+    for path, output, shown in _lockables(options, name):
+        if name_key(_resolved(path)) not in held:
+            check_free(output, shown)
     for field, path in asdict(options).items():
         if path is not None:
             writable(path, directory=field == "openpose_dir", create=False)
@@ -220,10 +222,13 @@ def _check_paths(options: SinkOptions, inputs) -> None:
                 )
 
 
-def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> list[tuple[str, SinkOptions]]:
+def plan_outputs(
+    sources: list[str], options: SinkOptions, inputs: tuple, held: frozenset[str] = frozenset()
+) -> list[tuple[str, SinkOptions]]:
     """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
     must use it, so that no source's files replace another's. Every path is checked here, before any
-    work: none over a file the run reads (``inputs``), none shared, each writable."""
+    work: none over a file the run reads (``inputs``), none shared, each writable, none another run is
+    writing (``held``: check_outputs)."""
     if len(sources) > 1 and not options.templated:
         raise WLitePoseError(
             f"with several sources every output path needs {NAME_FIELD} (the source's name), "
@@ -234,7 +239,7 @@ def plan_outputs(sources: list[str], options: SinkOptions, inputs: tuple) -> lis
     jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
     writer: dict[str, int] = {}  # by name_key: out/Run.csv and out/run.csv are one file on Windows and macOS
     for number, (spec, planned) in enumerate(jobs):
-        check_outputs(planned, inputs, source_name(spec))
+        check_outputs(planned, inputs, source_name(spec), held)
         if planned.openpose_dir is not None and not is_image_sequence(spec):  # a folder's: when it opens
             check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):

@@ -115,11 +115,12 @@ def _refuse_others_frames(folder: Path, stem: str, names: list[str]) -> None:
         other = listing.name[1 : -len(".openpose-files.json")]
         if name_key(other) == name_key(stem):
             continue
-        shared = [name for name in _listed(listing) if name_key(name) in ours]
+        # a listing whose frames are gone (removed by a glob, which leaves dotfiles) holds nothing
+        shared = [name for name in _listed(listing) if name_key(name) in ours and (folder / name).is_file()]
         if shared:
             raise WLitePoseError(
                 f"{folder} holds the OpenPose frames of {other} under names this run's images give "
-                f"({shared[0]}, {len(shared)} in all); give each image folder its own --openpose-dir"
+                f"({shared[0]}, {len(shared)} in all); give each image folder an OpenPose folder of its own"
             )
 
 

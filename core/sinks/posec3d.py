@@ -37,7 +37,7 @@ REUSE_AFTER_S = 2.0  # a row whose track has been gone this long takes the next 
 # 3: a list of one sample; 2: the sample alone, rows holding one track at a time, track_ids rows x frames;
 # 1 (unmarked): the sample alone, a row a track, track_ids (M,)
 LAYOUT_VERSION = 3
-LEFT_OUT_NOTE = 0.1  # share of the detections left out (no track held them) past which notes() says so
+LEFT_OUT_NOTE = 0.25  # share of the detections left out (no track held them) past which notes() says so
 
 
 class PoseC3DSink(Sink):
@@ -112,7 +112,7 @@ class PoseC3DSink(Sink):
             return []
         return [
             f"the PoseC3D file leaves out {self._left_out} of the {self._detections} people detected, those no "
-            "track held (a track's first frame, people seen once: unrelated photos); --no-track keeps them all"
+            "track held (a track's first frame, people seen once: unrelated photos); without tracking it keeps them all"
         ]
 
     def annotation(self) -> dict:

@@ -188,6 +188,12 @@ def test_a_refused_recording_lets_the_record_button_up_and_leaves_no_file(qtbot,
     qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
     assert w.export_panel.record_button.text() == "● Record"
     assert not any((tmp_path / "out").iterdir())  # the take's claimed, empty CSV went with the refusal
+    w.export_panel.set_formats(("openpose_dir",))  # a take of OpenPose frames only claims its folder
+    w.last_error = ""
+    w.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: w.last_error != "", timeout=10000)
+    qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
+    assert not any((tmp_path / "out").iterdir())  # and the refusal removes it: the next take may have the name
     w.close()
 
 

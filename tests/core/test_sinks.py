@@ -82,6 +82,28 @@ def test_open_outputs_are_held_against_other_runs_until_closed(tmp_path):
     assert not list(tmp_path.rglob("*.wlitepose-lock"))
 
 
+def test_an_output_is_held_under_every_spelling_and_where_locks_are_unsupported_runs_go_on(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real" / "out.csv")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with take(tmp_path / "link.csv"):
+        for spelling in (tmp_path / "real" / "out.csv", Path("~/real/../link.csv")):
+            with pytest.raises(WLitePoseError, match="another run .* is writing"):
+                take(spelling)
+    assert not (Path.cwd() / "~").exists()
+    import core.output_lock
+
+    def unsupported(fd):
+        raise OSError(errno.ENOLCK, "No locks available")  # an NFS mount without its lock daemon
+
+    monkeypatch.setattr(core.output_lock, "_try_lock", unsupported)
+    with take(tmp_path / "out.csv"), take(tmp_path / "out.csv"):  # not refused for ever
+        core.output_lock.check_free(tmp_path / "out.csv")
+    assert "takes no lock (No locks available)" in capsys.readouterr().err
+
+
 def _golden(name: str, text: str, update: bool = False) -> None:
     path = GOLDEN / name
     if update:
@@ -595,7 +617,7 @@ def test_a_posec3d_file_says_when_it_leaves_out_many_people(tmp_path):
             photos.write(n, n * 0.1, photo)
         assert photos.notes() == [
             "the PoseC3D file leaves out 10 of the 10 people detected, those no track held (a track's first frame, "
-            "people seen once: unrelated photos); --no-track keeps them all"
+            "people seen once: unrelated photos); without tracking it keeps them all"
         ]
     with PoseC3DSink(tmp_path / "walk.pkl", 3, (64, 48), "clip") as walk:
         for n in range(10):

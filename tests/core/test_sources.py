@@ -218,9 +218,9 @@ def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip)
     with open_source(str(grey_clip(tmp_path / "fast.avi", 960))) as source:
         assert source.fps == 960 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 960)
         assert source.end_notes(3, 3) == []
-    with open_source(str(grey_clip(tmp_path / "base.avi", 1000))) as source:
-        assert source.fps == 30 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 30)
-        assert source.end_notes(3, 3) == [
+    with open_source(str(grey_clip(tmp_path / "base.avi", 1000, frames=30))) as source:  # its stamps 1 ms apart
+        assert source.fps == 30 and [f.timestamp_s for f in source] == pytest.approx([i / 30 for i in range(30)])
+        assert source.end_notes(30, 30) == [
             "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
         ]
 

@@ -436,3 +436,10 @@ def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tin
     train(tiny_run(tmp_path, epochs=3, batch_size=1, resume=True))  # two steps an epoch now
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 4]
+
+
+def test_a_resumed_run_whose_lr_drops_come_after_its_new_end_says_so(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path, epochs=2, milestones=(4,)))
+    train(tiny_run(tmp_path, epochs=3, resume=True, milestones_given=False))
+    err = capsys.readouterr().err
+    assert "the run drops the lr at epochs 4, after the 3 epochs asked for now; pass --milestones" in err
