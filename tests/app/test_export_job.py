@@ -80,3 +80,15 @@ def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
     label, text = outcome.summary(FOLDER)
     assert label == "0 of 3 files exported, 0 frames" and "not started: a.avi, b.avi, c.avi" in text
     assert "broken.onnx is not an ONNX model file" in text and outcome.alarming
+
+
+def test_an_export_whose_posec3d_file_leaves_out_many_people_says_so(qapp, write_clip, tmp_path):
+    """Two frames: the first frame's people have no track yet, half of those detected (the shipped model)."""
+    from core.cli import DEFAULT_MODEL
+
+    clip = write_clip(tmp_path / "two.avi", 2)
+    jobs = ((str(clip), SinkOptions(posec3d=tmp_path / "two.pkl")),)
+    outcome = ExportJob(ExportRequest(jobs, str(DEFAULT_MODEL), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    assert outcome.exported == 1 and len(outcome.notes) == 1, outcome.notes
+    assert outcome.notes[0].startswith("the PoseC3D file leaves out ")
+    assert outcome.notes[0].endswith("without tracking it keeps them all")

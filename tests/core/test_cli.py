@@ -88,6 +88,11 @@ def test_outputs_another_process_is_writing_are_refused_and_left_as_they_are(
     rc, _, err = cli(*track, "--csv", out / "cam.csv", "--openpose-dir", out / "op")  # the holders ended, killed
     assert rc == 0, err
     assert not list(out.rglob("*.wlitepose-lock"))  # taken over and let go
+    clip = Path(main.__file__).parent / "assets" / "samples" / "vtest_clip.mp4"
+    with held_elsewhere(out / "vtest_clip.csv"):  # a batch's second source: refused before the first is run
+        rc, _, err = cli("track", video_path, clip, *track[2:], "--csv", out / "{name}.csv")
+    _assert_clean_error(rc, err, f"is writing {out / 'vtest_clip.csv'} right now")
+    assert not (out / "vtest.csv").exists()
 
 
 def test_image_folders_whose_frames_share_names_keep_their_own_openpose_files(cli, model_path, tmp_path):

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,13 @@ def tiny_run(shared_data):
         return TrainConfig(out=str(out), **{**data, **fields, **changes})
 
     return make
+
+
+@pytest.fixture
+def run_log():
+    """run_log(out) -> the run folder's log.jsonl, one dict an epoch."""
+
+    def read(out) -> list[dict]:
+        return [json.loads(line) for line in (Path(out) / "log.jsonl").read_text().splitlines()]
+
+    return read

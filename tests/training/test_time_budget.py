@@ -1,5 +1,4 @@
 import itertools
-import json
 
 import pytest
 import torch
@@ -17,46 +16,42 @@ def clock(monkeypatch):
     monkeypatch.setattr(trainer, "_clock", lambda: next(ticks))
 
 
-def _log(out) -> list[dict]:
-    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-
-
-def test_a_timed_run_ends_with_the_last_epoch_that_fits_and_decays_on_the_clock(tmp_path, tiny_run, clock):
+def test_a_timed_run_ends_with_the_last_epoch_that_fits_and_decays_on_the_clock(tmp_path, tiny_run, clock, run_log):
     out = tmp_path / "run"
     # 60 s: epochs end at 10, 20, ... 60 s, where the time is up. The drop at epoch 6 of 10 comes at
     # 36 s, within the fourth epoch: the fifth starts at the lower lr.
     assert trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,))) == out / "last.pt"
-    log = _log(out)
+    log = run_log(out)
     assert [r["epoch"] for r in log] == [0, 1, 2, 3, 4, 5]
     assert [r["lr"] for r in log] == pytest.approx([1e-3] * 4 + [1e-4] * 2)
     assert [r["minutes"] for r in log] == pytest.approx([i / 6 for i in range(1, 7)])
     assert torch.load(out / "last.pt", weights_only=False)["spent_s"] == pytest.approx(60.0)
 
 
-def test_a_timed_run_resumes_on_the_time_it_has_left(tmp_path, tiny_run, clock):
+def test_a_timed_run_resumes_on_the_time_it_has_left(tmp_path, tiny_run, clock, run_log):
     out = tmp_path / "run"
     trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,)))
     with pytest.raises(WLitePoseError, match=r"already trained 1\.0 of --minutes 1: pass more --minutes"):
         trainer.train(tiny_run(out, minutes=1, epochs=10, milestones=(6,), resume=True))
     # 2 min: the resumed run goes on from 60 s, back before the drop (now at 72 s), until 120 s
     trainer.train(tiny_run(out, minutes=2, epochs=10, milestones=(6,), resume=True))
-    log = _log(out)
+    log = run_log(out)
     assert [r["epoch"] for r in log] == list(range(12))
     assert [r["lr"] for r in log[6:]] == pytest.approx([1e-3] * 2 + [1e-4] * 4)
     assert [r["minutes"] for r in log[6:]] == pytest.approx([i / 6 for i in range(7, 13)])
 
 
-def test_a_timed_run_validates_its_last_epoch(tmp_path, tiny_run, clock):
+def test_a_timed_run_validates_its_last_epoch(tmp_path, tiny_run, clock, run_log):
     folder = tiny_run(tmp_path).train_images
     val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
     trainer.train(tiny_run(tmp_path, minutes=1, epochs=10, milestones=(6,), val_every=5, **val))
-    assert [r["epoch"] for r in _log(tmp_path) if "AP" in r] == [4, 5]
+    assert [r["epoch"] for r in run_log(tmp_path) if "AP" in r] == [4, 5]
 
 
-def test_a_timed_run_stops_within_an_epoch_when_the_time_is_up(tmp_path, tiny_run, clock):
+def test_a_timed_run_stops_within_an_epoch_when_the_time_is_up(tmp_path, tiny_run, clock, run_log):
     # four one-image steps an epoch; the time (30 s) is up after the third
     trainer.train(tiny_run(tmp_path, minutes=0.5, batch_size=1, sample_weights={"": 2.0}))
-    assert [(r["epoch"], r["step"], r["minutes"]) for r in _log(tmp_path)] == [(0, 3, 0.5)]
+    assert [(r["epoch"], r["step"], r["minutes"]) for r in run_log(tmp_path)] == [(0, 3, 0.5)]
 
 
 def test_minutes_must_be_a_positive_time(tmp_path, shared_data, capsys):
@@ -68,12 +63,12 @@ def test_minutes_must_be_a_positive_time(tmp_path, shared_data, capsys):
 
 
 @pytest.mark.parametrize("epochs, milestone", [(10, 6), (100, 50)])
-def test_a_timed_run_resumed_by_epochs_keeps_its_lr_drops(tmp_path, tiny_run, clock, epochs, milestone):
+def test_a_timed_run_resumed_by_epochs_keeps_its_lr_drops(tmp_path, tiny_run, clock, epochs, milestone, run_log):
     # epochs 0-5 in 60 s, the lr dropped on the clock (at 6 of 10 epochs' time, or 50 of 100): from epoch 4 or 3,
     # though by epoch count the second run is still before milestone 50 when it resumes
     trainer.train(tiny_run(tmp_path, minutes=1, epochs=epochs, milestones=(milestone,)))
     trainer.train(tiny_run(tmp_path, epochs=11, milestones=(milestone,), resume=True))
-    assert [r["lr"] for r in _log(tmp_path)[6:]] == pytest.approx([1e-4] * 5)  # dropped once, never twice
+    assert [r["lr"] for r in run_log(tmp_path)[6:]] == pytest.approx([1e-4] * 5)  # dropped once, never twice
 
 
 def test_a_run_that_never_timed_itself_is_not_resumed_on_the_clock(tmp_path, tiny_run):
@@ -85,7 +80,7 @@ def test_a_run_that_never_timed_itself_is_not_resumed_on_the_clock(tmp_path, tin
         trainer.train(tiny_run(tmp_path, minutes=1, resume=True))
 
 
-def test_an_epoch_of_fewer_draws_than_a_batch_is_one_short_batch(tmp_path, tiny_run, clock):
+def test_an_epoch_of_fewer_draws_than_a_batch_is_one_short_batch(tmp_path, tiny_run, clock, run_log):
     # one draw an epoch with batches of two: without the short batch no step is made and the clock never moves
     trainer.train(tiny_run(tmp_path, minutes=0.5, sample_weights={"": 0.5}))
-    assert [(r["epoch"], r["step"]) for r in _log(tmp_path)] == [(0, 1), (1, 2), (2, 3)]
+    assert [(r["epoch"], r["step"]) for r in run_log(tmp_path)] == [(0, 1), (1, 2), (2, 3)]

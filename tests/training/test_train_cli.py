@@ -12,15 +12,18 @@ from main import main
 from training.trainer import _reschedule, train
 
 ROOT = Path(__file__).resolve().parents[2]
+# `wlitepose train` on the CrowdPose sample in seconds
+TINY = ["--schema", "crowdpose", "--variant", "litepose_xs", "--size", "64", "--batch-size", "2", "--workers", "0"]
+TINY += ["--threads", "1"]
 
 
-def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
+def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run, run_log):
     out = tmp_path / "run"
     assert train(tiny_run(out, max_steps=1)) == out / "last.pt"
     first = torch.load(out / "last.pt", weights_only=False)
     assert first["epoch"] == 0 and first["meta"]["overrides"] == {"num_keypoints": 14}
     train(tiny_run(out, resume=True))
-    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    log = run_log(out)
     assert [r["epoch"] for r in log] == [0, 1, 2] and [r["step"] for r in log] == [1, 2, 3]
     assert {"lr", "total", "heatmap_4", "heatmap_2", "pull", "push", "images_per_s"} <= set(log[-1])
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
@@ -31,13 +34,13 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run):
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
 
 
-def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run):
+def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run, run_log):
     folder = tiny_run(tmp_path).train_images
     val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
 
     def validated(name: str, **changes) -> list[int]:
         train(tiny_run(tmp_path / name, epochs=5, **val, **changes))
-        log = [json.loads(line) for line in (tmp_path / name / "log.jsonl").read_text().splitlines()]
+        log = run_log(tmp_path / name)
         return [r["epoch"] for r in log if "AP" in r]
 
     assert validated("run", val_every=2) == [1, 3, 4]
@@ -130,22 +133,22 @@ def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
         assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
 
 
-def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run):
+def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run, run_log):
     train(tiny_run(tmp_path, milestones=(1, 2)))
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    log = run_log(tmp_path)
     assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-4, 1e-5])
     with pytest.raises(WLitePoseError, match="already trained 3 epochs of --epochs 2"):
         train(tiny_run(tmp_path, epochs=2, resume=True))
 
 
-def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys):
+def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys, run_log):
     train(tiny_run(tmp_path, lr=5e-4, max_steps=1))
     train(tiny_run(tmp_path, max_steps=2, resume=True))  # no --lr: nothing to say
     assert "its own schedule" not in capsys.readouterr().err
     train(tiny_run(tmp_path, lr=1e-3, max_steps=3, resume=True))
     err = capsys.readouterr().err
     assert "continues its own schedule from --lr 0.0005; the --lr 0.001 given now is not used" in err
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    log = run_log(tmp_path)
     assert [r["lr"] for r in log] == pytest.approx([5e-4] * 3)
 
 
@@ -363,11 +366,13 @@ def test_a_second_training_into_a_folder_in_use_is_refused(tmp_path, tiny_run, h
     assert not (out / ".training.wlitepose-lock").exists()  # taken over, and let go at the end
 
 
-def test_a_resumed_run_given_more_epochs_keeps_its_own_lr_drops(tmp_path, tiny_run):
-    train(tiny_run(tmp_path, epochs=2, milestones=(1,)))
-    train(tiny_run(tmp_path, epochs=3, resume=True, milestones_given=False))  # the CLI's --epochs 3 alone
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-4, 1e-4])
+def test_a_resumed_run_given_more_epochs_keeps_its_own_lr_drops(tmp_path, shared_data, run_log, capsys):
+    data = str(shared_data / "crowdpose_sample" / "test_crowdpose.json")
+    argv = ["train", "--train-data", data, *TINY, "--out", str(tmp_path)]
+    assert main([*argv, "--epochs", "2", "--milestones", "1"]) == 0
+    assert main([*argv, "--epochs", "3", "--resume"]) == 0  # --epochs alone: not the preset's drops, at 50 and 180
+    assert "preset drops the lr" not in capsys.readouterr().err
+    assert [r["lr"] for r in run_log(tmp_path)] == pytest.approx([1e-3, 1e-4, 1e-4])
 
 
 def test_a_resumed_run_without_validation_exports_what_it_trained(tmp_path, tiny_run, capsys):
@@ -375,10 +380,17 @@ def test_a_resumed_run_without_validation_exports_what_it_trained(tmp_path, tiny
     val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
     assert train(tiny_run(tmp_path, epochs=1, **val)) == tmp_path / "best.pt"
     assert train(tiny_run(tmp_path, epochs=2, resume=True)) == tmp_path / "last.pt"  # best.pt is epoch 0's
-    argv = ["train", "--train-data", f"{folder}/test_crowdpose.json", "--schema", "crowdpose", "--variant"]
-    argv += ["litepose_xs", "--size", "64", "--batch-size", "2", "--workers", "0", "--threads", "1"]
+    argv = ["train", "--train-data", f"{folder}/test_crowdpose.json", *TINY]
     assert main([*argv, "--epochs", "3", "--resume", "--out", str(tmp_path)]) == 0
     assert f"wrote {tmp_path / 'best.onnx'} (from {tmp_path / 'last.pt'})" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def crowdpose_model(tmp_path_factory) -> Path:
+    """An untrained 14-keypoint model file, for eval's checks of the annotations."""
+    path = tmp_path_factory.mktemp("model") / "crowdpose.onnx"
+    assert main(["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(path)]) == 0
+    return path
 
 
 def _bad_polygon(data):
@@ -407,16 +419,14 @@ def _background_image(data):
     ],
 )
 def test_malformed_regions_and_images_are_one_sentence_in_train_and_eval(
-    tmp_path, shared_data, capsys, change, message
+    tmp_path, shared_data, capsys, crowdpose_model, change, message
 ):
     folder = _copy_set(shared_data, tmp_path, change)
-    argv = ["train", "--train-data", folder, "--schema", "crowdpose", "--out", str(tmp_path / "run")]
-    assert main(argv) == 2
+    argv = ["train", "--train-data", folder, *TINY, "--max-steps", "1", "--out", str(tmp_path / "run")]
+    assert main(argv) == 2  # refused when the file is read: a step never comes
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and not (tmp_path / "run").exists()
     assert message in err or change is _null_file_name and "image 106848 has no file_name" in err, err
-    crowdpose_model = tmp_path / "crowdpose.onnx"
-    assert main(["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(crowdpose_model)]) == 0
     argv = ["eval", "--model", str(crowdpose_model), "--annotations", f"{folder}/annotations.json"]
     assert main([*argv, "--images", f"{folder}/images"]) == 2
     err = capsys.readouterr().err
@@ -430,11 +440,11 @@ def test_images_without_people_are_said_to_be_left_out(tmp_path, shared_data, ti
     assert "1 of the training images have no labelled person and are left out" in capsys.readouterr().err
 
 
-def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tiny_run):
+def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tiny_run, run_log):
     """The step was the epoch times the new epoch's batches: it went back (40 -> 25), and --max-steps with it."""
     train(tiny_run(tmp_path, epochs=2))  # batches of 2 on 2 images: one step an epoch
     train(tiny_run(tmp_path, epochs=3, batch_size=1, resume=True))  # two steps an epoch now
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    log = run_log(tmp_path)
     assert [r["step"] for r in log] == [1, 2, 4]
 
 
