@@ -39,6 +39,7 @@ from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
 from core.draw import Overlay
 from core.errors import WLitePoseError
+from core.output_lock import LOCK_SUFFIX
 from core.progress import frames_text
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
@@ -668,5 +669,6 @@ def _claim(options: SinkOptions) -> bool:
 
 
 def _holds_data(path: Path) -> bool:
-    """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose)."""
-    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+    """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose, nor one
+    holding only the lock a killed run left)."""
+    return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))

@@ -17,6 +17,7 @@ import numpy as np
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
 from core.evaluation import STAT_NAMES, check_keypoints, json_ready, load_annotations, predict_dataset, score_results
+from core.output_lock import check_free, take
 from core.preprocess import check_input_size
 from core.session import PoseModel, check_threads
 from core.sinks.base import atomic_write, refuse_inputs, writable
@@ -31,6 +32,8 @@ def run_eval(args: argparse.Namespace) -> int:
         # the files it reads: the models, the annotations, and an image of the set that has that name
         refuse_inputs([args.out], [args.model, args.baseline, args.annotations, args.images / Path(args.out).name])
     out = writable(args.out) if args.out else None
+    if out is not None:
+        check_free(out)  # a track writing its COCO JSON there: said now, not after the scoring
     if args.annotations.is_dir():
         raise WLitePoseError(f"annotations file {args.annotations} is a folder; pass the .json file")
     if not args.annotations.is_file():
@@ -66,7 +69,8 @@ def run_eval(args: argparse.Namespace) -> int:
         scores = bootstrap(data, results, models[0].info.sigmas, redraws)
         _add_intervals(summary, scores)
     if out is not None:
-        atomic_write(out, (json.dumps(json_ready(summary), indent=2) + "\n").encode())
+        with take(out):
+            atomic_write(out, (json.dumps(json_ready(summary), indent=2) + "\n").encode())
         print(f"wlitepose: wrote {out}", file=sys.stderr)
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -42,11 +43,20 @@ else:
         """Closing lets go (and the file must go first: see release)."""
 
 
+LOCK_SUFFIX = ".wlitepose-lock"
+LONGEST_NAME_KEPT = 200  # bytes of an output's name kept in its lock's: file systems take 255, the lock adds 16
+
+
 def lock_path(output: Path) -> Path:
     """The lock file of ``output`` (a file, or a folder and a name within it for an OpenPose run's frames),
-    beside the file it names: ``~`` expanded and links followed, so every spelling of an output shares it."""
+    beside the file it names: ``~`` expanded and links followed, so every spelling of an output shares it. A
+    name too long to take the lock's 16 more bytes is named by its hash (of its letters in one case: a name and
+    another spelling of it that Windows and macOS take for one file share it)."""
     output = Path(output).expanduser().resolve()
-    return output.parent / f".{output.name}.wlitepose-lock"
+    name = output.name
+    if len(os.fsencode(name)) > LONGEST_NAME_KEPT:
+        name = hashlib.sha256(name.casefold().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return output.parent / f".{name}{LOCK_SUFFIX}"
 
 
 class OutputLock:

@@ -77,6 +77,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from core.output_lock import take
     from models.checkpoint import load_checkpoint
     from models.errors import ModelError
     from models.export import build_metadata, export_onnx
@@ -97,7 +98,8 @@ def _export(args: argparse.Namespace) -> int:
     _check_out(out, args.checkpoint)
     metadata = build_metadata(schema, variant, size, dataset, trained)
     sizes = ((size, size), (size + 64, size + 192))
-    diff = export_onnx(model, out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
+    with take(out):  # not over a file another run writes (a training exporting its best.onnx there)
+        diff = export_onnx(model, out, metadata, check_sizes=sizes, fp16_weights=args.fp16_weights)
     state = "trained" if trained else "UNTRAINED (random weights)"
     weights = "fp16 weights" if args.fp16_weights else "fp32"
     print(

@@ -156,15 +156,16 @@ def open_sinks(
 
 
 def _lockables(options: SinkOptions, name: str) -> list[tuple[Path, Path, str]]:
-    """(the output as given, what is locked, its name for messages) for each output: a file (its sidecar goes
-    with the CSV), or for the OpenPose folder the frames of this source's name there."""
-    return [
-        (Path(path), Path(path) / f"{name}.openpose", f"{name}'s OpenPose frames in {path}")
-        if field == "openpose_dir"
-        else (Path(path), Path(path), str(path))
-        for field, path in asdict(options).items()
-        if path is not None
-    ]
+    """(the output as given, what is locked, its name for messages) for each output: a file (the CSV's sidecar
+    too: another run's COCO JSON may be given its name), or for the OpenPose folder the frames of this source's
+    name there."""
+    lockables = []
+    for field, path in _outputs(options):
+        if field == "openpose_dir":
+            lockables.append((path, path / f"{name}.openpose", f"{name}'s OpenPose frames in {path}"))
+        else:
+            lockables.append((path, path, str(path)))
+    return lockables
 
 
 def _outputs(options: SinkOptions) -> list[tuple[str, Path]]:

@@ -26,7 +26,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import settings as app_settings
-from app.main_window import MainWindow
+from app.main_window import MainWindow, _holds_data
 from app.theme import apply_theme
 
 REAL_QUESTION = QMessageBox.question  # before the suite's guard against unanswered questions replaces it
@@ -823,6 +823,10 @@ def test_a_take_claims_its_name_at_once_so_a_second_window_takes_the_next(qtbot,
     first = window._recording_options()
     assert Path(first.openpose_dir).name == "vtest_live_3_openpose" and Path(first.openpose_dir).is_dir()
     assert Path(window._recording_options().openpose_dir).name == "vtest_live_4_openpose"
+    left = tmp_path / "vtest_openpose"  # an export killed before its first frame: its lock, no frame
+    left.mkdir()
+    (left / ".vtest.openpose.wlitepose-lock").touch()
+    assert not _holds_data(left)  # no earlier export to ask about replacing
 
 
 def test_two_windows_of_a_first_start_keep_each_others_settings(qtbot, tmp_path):

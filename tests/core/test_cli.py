@@ -356,6 +356,16 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be at least 40 redraws")
 
 
+def test_eval_never_replaces_a_file_another_run_is_writing(cli, model_path, tmp_path, shared_data, held_elsewhere):
+    """A track writing its COCO JSON as res.json, and an eval --out res.json: both said 'wrote', one file lived."""
+    data = ["--annotations", shared_data / "val" / "annotations.json", "--images", shared_data / "val" / "images"]
+    (tmp_path / "res.json").write_text("[]")
+    with held_elsewhere(tmp_path / "res.json"):
+        rc, _, err = cli("eval", "--model", model_path, *data, "--size", 128, "--out", tmp_path / "res.json")
+    _assert_clean_error(rc, err, f"is writing {tmp_path / 'res.json'} right now")
+    assert (tmp_path / "res.json").read_text() == "[]"
+
+
 def test_eval_checks_the_keypoints_before_any_image_goes_through_the_network(cli, model_path, tmp_path, monkeypatch):
     import core.eval_run
 

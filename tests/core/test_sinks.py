@@ -74,7 +74,8 @@ def _write_all(tmp_path: Path) -> SinkOptions:
 def test_open_outputs_are_held_against_other_runs_until_closed(tmp_path):
     options = SinkOptions(csv=tmp_path / "out.csv", openpose_dir=tmp_path / "openpose", video=tmp_path / "out.avi")
     with open_sinks(options, INFO, META):
-        for output in (tmp_path / "out.csv", tmp_path / "openpose" / "clip.openpose", tmp_path / "out.avi"):
+        held = ("out.csv", "out.csv.json", "openpose/clip.openpose", "out.avi")  # another run's COCO JSON named
+        for output in (tmp_path / name for name in held):  # like the sidecar, too
             with pytest.raises(WLitePoseError, match="another run .* is writing"):
                 take(output)  # what a second run does (the lock is the system's: one process or two alike)
     with take(tmp_path / "out.csv"), take(tmp_path / "openpose" / "clip.openpose"):
@@ -93,6 +94,11 @@ def test_an_output_is_held_under_every_spelling_and_where_locks_are_unsupported_
             with pytest.raises(WLitePoseError, match="another run .* is writing"):
                 take(spelling)
     assert not (Path.cwd() / "~").exists()
+    long = tmp_path / f"{'b' * 245}.mp4"  # a name the file system takes; ".NAME.wlitepose-lock" it would not
+    with take(long) as lock:
+        assert lock.path.parent == tmp_path and len(lock.path.name) < 60
+        with pytest.raises(WLitePoseError, match="another run"):
+            take(tmp_path / f"{'B' * 245}.MP4")  # one file on Windows and macOS: one lock everywhere
     import core.output_lock
 
     def unsupported(fd):

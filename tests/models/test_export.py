@@ -172,6 +172,13 @@ def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys, bundled_ch
     assert checkpoint.read_bytes() == before
 
 
+def test_export_never_replaces_a_file_another_run_is_writing(tmp_path, capsys, held_elsewhere):
+    (tmp_path / "m.onnx").write_bytes(b"a model being written")
+    with held_elsewhere(tmp_path / "m.onnx"):
+        assert main(["export", "--variant", "litepose_xs", "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "is writing" in capsys.readouterr().err and (tmp_path / "m.onnx").read_bytes() == b"a model being written"
+
+
 def test_export_that_cannot_write_its_file_says_so_in_one_sentence(tmp_path):
     (tmp_path / "file.txt").write_text("")
     meta = build_metadata(COCO17, "litepose_xs", 64, "coco", False)
