@@ -28,6 +28,7 @@ from model_latency import MIN_RUNS, measure  # first: this checkout's packages o
 
 # isort: split
 import onnx
+from arguments import at_least
 from onnx import numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
@@ -134,7 +135,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="an fp32 model file (default: exported from the shipped .pt)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="has train/ and val/")
-    parser.add_argument("--calibration-images", type=int, default=64)
+    parser.add_argument("--calibration-images", type=at_least(1), default=64)
     parser.add_argument(
         "--runs", type=int, default=50, help=f"timed runs per file and thread count (at least {MIN_RUNS})"
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's packages, installed or not
 
+from arguments import at_least, view_size  # noqa: E402
 from PySide6.QtCore import QRectF  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 
@@ -45,10 +46,13 @@ def paint(target: QImage, frame: QImage) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--size", default="1100x825", help="the video view's size, WxH")
+    parser.add_argument("--frames", type=at_least(1), default=120)
+    parser.add_argument("--size", type=view_size, default="1100x825", help="the video view's size, WxH")
     args = parser.parse_args()
-    width, height = (int(side) for side in args.size.split("x"))
+    width, height = args.size
+    if not args.video.is_file():
+        print(f"display: {args.video} does not exist", file=sys.stderr)
+        return 2
     app = QGuiApplication(sys.argv[:1])  # noqa: F841 (QPainter needs an application)
     target = QImage(width, height, QImage.Format.Format_RGB32)  # what a window's backing store is
     times = {name: ([], []) for name in ("BGR888 (before)", "RGB32 (to_qimage)")}

@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import at_least  # noqa: E402
+
 from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.model_file import ModelInfo  # noqa: E402
@@ -140,7 +142,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=at_least(1), default=None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.frames < 1:

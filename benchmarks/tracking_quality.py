@@ -36,8 +36,11 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import thresholds  # noqa: E402
+
 from core.decode import DecodeConfig  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
+from core.evaluation import read_json  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.poses import Poses, box_iou, keypoint_boxes  # noqa: E402
 from core.preprocess import check_input_size  # noqa: E402
@@ -161,7 +164,9 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
     parser.add_argument("--annotations", type=Path, default=DATA / "train" / "annotations.json")
     parser.add_argument("--videos", type=Path, default=DATA / "videos")
-    parser.add_argument("--thresholds", default="0.1,0.15,0.2,0.25,0.3", help="detection thresholds to compare")
+    parser.add_argument(
+        "--thresholds", type=thresholds, default="0.1,0.15,0.2,0.25,0.3", help="detection thresholds to compare"
+    )
     parser.add_argument("--keypoint-threshold", type=float, default=DecodeConfig().keypoint_threshold)
     parser.add_argument(
         "--stray-factor", type=float, default=DecodeConfig().stray_factor, help="0 keeps stray joints (see core.decode)"
@@ -169,18 +174,28 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    thresholds = sorted(float(t) for t in args.thresholds.split(","))
     for path in (args.model, args.annotations, args.videos):
         if not path.exists():
             print(f"tracking_quality: {path} does not exist", file=sys.stderr)
             return 2
-    annotations = json.loads(args.annotations.read_text())
     try:
-        check_input_size(args.size)
-        model = PoseModel(args.model)
+        return compare(args)
     except WLitePoseError as error:
         print(f"tracking_quality: {error}", file=sys.stderr)
         return 2
+
+
+def compare(args: argparse.Namespace) -> int:
+    """The table (or JSON) of each clip at each threshold; WLitePoseError for a file that cannot be used."""
+    thresholds = args.thresholds
+    try:
+        annotations = read_json(args.annotations)
+    except (OSError, ValueError) as error:
+        raise WLitePoseError(f"{args.annotations} cannot be read as JSON ({error})") from None
+    if not isinstance(annotations, dict) or not {"images", "annotations"} <= annotations.keys():
+        raise WLitePoseError(f"{args.annotations} is not a COCO-format annotation file (images and annotations)")
+    check_input_size(args.size)
+    model = PoseModel(args.model)
     decode = DecodeConfig(
         detection_threshold=thresholds[0],
         keypoint_threshold=args.keypoint_threshold,

@@ -31,6 +31,7 @@ exit_unless_train_extra()
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from arguments import at_least  # noqa: E402
 from torch.utils.data import default_collate  # noqa: E402
 
 from core.errors import WLitePoseError  # noqa: E402
@@ -87,9 +88,9 @@ def main() -> int:
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco", help="its keypoints, as train's")
     parser.add_argument("--shrunk", type=Path, help="a `wlitepose shrink-data` copy of it, compared in the same run")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch-size", type=at_least(1), default=16)
+    parser.add_argument("--samples", type=at_least(1), default=200)
+    parser.add_argument("--steps", type=at_least(1), default=5)
     args = parser.parse_args()
     for folder in filter(None, (args.data, args.shrunk)):
         if not (folder / "annotations.json").is_file():

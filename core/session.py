@@ -71,6 +71,7 @@ class PoseModel:
     """A loaded model: ``run(blob (1,3,H,W)) -> (heatmaps (K,H/2,W/2), tags (K,H/4,W/4))``."""
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        check_threads(threads)  # 0 would be ONNX Runtime's default: a count nobody asked for
         self.path = check_model_path(path)  # ~ expanded
         self._session = open_session(self.path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map

@@ -29,6 +29,13 @@ def test_model_runs_with_the_output_contract(model_path):
     assert heatmaps.shape == (17, 96, 128) and tags.shape == (17, 48, 64)
 
 
+def test_a_thread_count_out_of_range_is_refused_not_taken_for_the_default(model_path):
+    """0 reached ONNX Runtime as its default (one per core): a benchmark timed a count nobody asked for."""
+    for threads in (0, -2):
+        with pytest.raises(WLitePoseError, match=f"threads must be from 1 to 1024, not {threads}"):
+            PoseModel(model_path, threads=threads)
+
+
 def test_accelerated_providers_come_first(monkeypatch):
     import onnxruntime
 
