@@ -174,6 +174,9 @@ class ExportPanel(QWidget):
         """The label keeps the outcome, its tooltip the whole story; files gone wrong or cut short are told
         in a dialog, which stays until read (a status line fades while the user is away from a long batch)."""
         label, text = outcome.summary(self._writing_to)
+        if not (outcome.cancelled or outcome.failed):  # done: full, whatever a guessed frame count said
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
         self.eta.setText(label)
         self.eta.setToolTip(text)
         (self.failed if outcome.alarming else self.message).emit(text)

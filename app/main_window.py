@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         worker.frame_ready.connect(self._show_frame)
         worker.opened.connect(self._opened)
         worker.rate_changed.connect(self._rate_changed)
+        worker.length_found.connect(self._length_found)
         worker.model_loaded.connect(self._model_loaded)
         worker.model_failed.connect(self._model_failed)
         worker.playing_changed.connect(self._playing_changed)
@@ -429,6 +430,15 @@ class MainWindow(QMainWindow):
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
         self._describe_source(info)
         self._note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
+
+    def _length_found(self, info: SourceInfo) -> None:
+        """A file whose frame count was a guess (an MKV's, from its duration) has ended: the seek bar and the
+        position take its real count."""
+        self.source = info
+        self.transport.set_length(info.frame_count)
+        self._describe_source(info)
+        if self.last_packet is not None:
+            self.transport.show_position(self.last_packet.index, info.frame_count)
 
     def _hold(self, text: str, timeout_ms: int) -> None:
         """A status line passing notes leave alone for a while (what changed without being asked for)."""

@@ -159,6 +159,10 @@ class Transport(QWidget):
         """The open source plays at ``fps`` now (an image folder's rate changed): the clock follows."""
         self._fps = fps
 
+    def set_length(self, frame_count: int) -> None:
+        """The seek bar's range once a file's real frame count is known (it was a guess), where it stands kept."""
+        self.slider.setRange(0, max(0, frame_count - 1))
+
     def show_position(self, index: int, count: int | None) -> None:
         if count:
             if not self.slider.isSliderDown():

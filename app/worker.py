@@ -93,6 +93,7 @@ def user_message(error: Exception) -> str:
 class PoseWorker(QObject):
     opened = Signal(object)  # SourceInfo
     rate_changed = Signal(object)  # SourceInfo: the open image folder now plays at another frame rate
+    length_found = Signal(object)  # SourceInfo: a file whose frame count was a guess (an MKV) ended: its real one
     frame_ready = Signal()  # take the packet with take_packet()
     model_loaded = Signal(object, str)  # ModelInfo, path
     model_failed = Signal(str, str)  # path, why (one sentence); the model in use, if any, stays
@@ -475,6 +476,9 @@ class PoseWorker(QObject):
             self.set_playing(False)
             read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
             self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._sinks is not None))
+            if self._source.count_estimated and read != self._info.frame_count:
+                self._info = dataclasses.replace(self._info, frame_count=read)
+                self.length_found.emit(self._info)
             if self._source.end_reason:  # a live source that stopped by itself
                 self.error.emit(f"{self._source.end_reason}. Press Play to reconnect.")
             return False

@@ -139,7 +139,7 @@ def _unlocked(path: Path, error: OSError) -> None:
 def _taken(what: str) -> WLitePoseError:
     return WLitePoseError(
         f"another run (wlitepose track, the app or a training) is writing {what} right now; wait for it to end, "
-        "or give this run other output names"
+        "or write to other names or another folder"
     )
 
 

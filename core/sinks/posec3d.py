@@ -112,7 +112,8 @@ class PoseC3DSink(Sink):
             return []
         return [
             f"the PoseC3D file leaves out {self._left_out} of the {self._detections} people detected, those no "
-            "track held (a track's first frame, people seen once: unrelated photos); without tracking it keeps them all"
+            "track held (a track's first frame, people seen once: unrelated photos); with tracking off (--no-track, "
+            "or Track people unticked in the app) it keeps them all"
         ]
 
     def annotation(self) -> dict:

@@ -91,4 +91,6 @@ def test_an_export_whose_posec3d_file_leaves_out_many_people_says_so(qapp, write
     outcome = ExportJob(ExportRequest(jobs, str(DEFAULT_MODEL), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
     assert outcome.exported == 1 and len(outcome.notes) == 1, outcome.notes
     assert outcome.notes[0].startswith("the PoseC3D file leaves out ")
-    assert outcome.notes[0].endswith("without tracking it keeps them all")
+    assert outcome.notes[0].endswith(
+        "with tracking off (--no-track, or Track people unticked in the app) it keeps them all"
+    )

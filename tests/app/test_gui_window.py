@@ -979,3 +979,20 @@ def test_a_new_take_is_named_past_every_format_an_earlier_take_wrote(window, tmp
     window.export_panel.set_formats(("video",))
     options = window._recording_options()
     assert options.csv is None and options.video.endswith("wlitepose_live_2_annotated.mp4")
+
+
+def test_an_mkvs_guessed_length_gives_way_to_its_real_one_in_the_seek_bar_and_the_export(qtbot, window, tmp_path):
+    """An MKV counts no frames: OpenCV's guess from its duration (1,351 for 12) sized the seek bar for good, and a
+    finished export's progress bar stayed at 12 of 1,351: 0 %."""
+    mkv = Path(__file__).parents[1] / "core" / "media" / "vfr_rate1000.mkv"
+    play(qtbot, window, mkv, frames=1)
+    assert window.transport.slider.maximum() == 1350  # the guess, while the file plays
+    qtbot.waitUntil(lambda: window.transport.slider.maximum() == 11, timeout=30000)  # ended: its real 12 frames
+    assert window.source.frame_count == 12 and window.transport.position.text().split()[:3] == ["12", "/", "12"]
+    assert "1351" not in window.source_bar.current.toolTip() + window.source_bar.current.text()
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert window.export_panel.eta.text() == "Exported 12 frames", window.last_error
+    assert window.export_panel.progress.value() == window.export_panel.progress.maximum() > 0

@@ -623,7 +623,8 @@ def test_a_posec3d_file_says_when_it_leaves_out_many_people(tmp_path):
             photos.write(n, n * 0.1, photo)
         assert photos.notes() == [
             "the PoseC3D file leaves out 10 of the 10 people detected, those no track held (a track's first frame, "
-            "people seen once: unrelated photos); without tracking it keeps them all"
+            "people seen once: unrelated photos); with tracking off (--no-track, or Track people unticked in the app) "
+            "it keeps them all"
         ]
     with PoseC3DSink(tmp_path / "walk.pkl", 3, (64, 48), "clip") as walk:
         for n in range(10):
