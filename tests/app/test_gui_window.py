@@ -774,16 +774,20 @@ def test_a_second_kill_while_the_window_asks_to_stop_an_export_answers_yes(qtbot
 
     def unanswered() -> None:  # the fix broken: the question would wait for ever, and SIGTERM with it
         question = QApplication.activeModalWidget()
-        if isinstance(question, QMessageBox):
+        if isinstance(question, QMessageBox) and question.button(QMessageBox.StandardButton.No) is not None:
             question.button(QMessageBox.StandardButton.No).click()
 
+    watchdog = QTimer()  # stopped at the end: left running, it fired into a later test's dialog
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(unanswered)
     try:
         _close_on_signals(window)
-        QTimer.singleShot(10000, unanswered)
+        watchdog.start(10000)
         QTimer.singleShot(500, lambda: signal.raise_signal(signal.SIGTERM))  # while the question is open
         signal.raise_signal(signal.SIGTERM)
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
     finally:
+        watchdog.stop()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=30000)  # stopped: its files written out
