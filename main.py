@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    from core.errors import WLitePoseError
+    from core.errors import Stopped, WLitePoseError
     from models.errors import ModelError
 
     # a printed path the console's code page cannot show (Windows, output redirected) is shown escaped
@@ -102,13 +102,13 @@ def _run(argv: list[str] | None) -> int:
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or core.errors.Stopped: a signal a run stopped for
         done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
-        if getattr(error, "at_once", False):
+        if isinstance(error, Stopped) and error.at_once:
             done = (
                 " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "
                 "CSV's sidecar may count fewer frames than its rows)"
             )
         print(f"wlitepose: interrupted{done}", file=sys.stderr)
-        return 128 + getattr(error, "signum", signal.SIGINT)
+        return 128 + (error.signum if isinstance(error, Stopped) else signal.SIGINT)
 
 
 def _missing(module: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 
@@ -187,12 +186,6 @@ def run(name: str, args: argparse.Namespace) -> int:
             raise WLitePoseError(
                 f"--milestones {args.milestones}: the lr drops must rise and come before the last of {epochs} epochs"
             )
-    elif milestones[-1] >= epochs and not (args.resume and (Path(args.out).expanduser() / "last.pt").is_file()):
-        print(
-            f"wlitepose: note: the {preset} preset drops the lr at epochs {','.join(map(str, milestones))}, "
-            f"after the {epochs} epochs asked for; pass --milestones to decay within them",
-            file=sys.stderr,
-        )
     counts = [
         ("--epochs", args.epochs),
         ("--batch-size", args.batch_size),

@@ -335,12 +335,6 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         had = optimizer.param_groups[0]["lr"]
         if config.milestones_given:  # else the run keeps its own lr drops (a longer --epochs alone extends it)
             _reschedule(scheduler, config.milestones)
-        elif (own := sorted(scheduler.milestones)) and own[-1] >= config.epochs and _is_main():
-            print(
-                f"wlitepose: note: the run drops the lr at epochs {','.join(map(str, own))}, after the "
-                f"{config.epochs} epochs asked for now; pass --milestones to decay within them",
-                file=sys.stderr,
-            )
         if not config.minutes and state.get("config", {}).get("minutes"):
             _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
         start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
@@ -362,6 +356,13 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
                 "pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export "
                 f"--checkpoint {_model_checkpoint(out)}` for its model file"
             )
+    drops = sorted(scheduler.milestones)  # a new run's, a resumed one's own, or those given now
+    if drops and drops[-1] >= config.epochs and _is_main():
+        print(
+            f"wlitepose: note: the run drops the lr at epochs {','.join(map(str, drops))}, after the "
+            f"{config.epochs} epochs asked for now; pass --milestones to decay within them",
+            file=sys.stderr,
+        )
     # a run resumed with --ema that had none starts its average from the weights it resumes
     ema = WeightAverage(model, config.ema, state.get("ema_updates", 0) if resuming else 0) if config.ema else None
     if ema and resuming and "train_model" in state:

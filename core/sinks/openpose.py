@@ -83,8 +83,11 @@ def _image_names(frame_files: list[str] | None) -> list[str] | None:
     return names if names and len(set(map(name_key, names))) == len(names) else None
 
 
+LISTING_SUFFIX = ".openpose-files.json"
+
+
 def _listing_name(stem: str) -> str:
-    return f".{stem}.openpose-files.json"
+    return f".{stem}{LISTING_SUFFIX}"
 
 
 def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | None = None) -> None:
@@ -111,8 +114,8 @@ def _refuse_others_frames(folder: Path, stem: str, names: list[str]) -> None:
     """WLitePoseError if another source's listing in ``folder`` holds one of ``names`` (this image folder's
     frame files): writing them would replace that source's frames with this one's."""
     ours = {name_key(name) for name in names}
-    for listing in sorted(folder.glob(".*.openpose-files.json")) if folder.is_dir() else ():
-        other = listing.name[1 : -len(".openpose-files.json")]
+    for listing in sorted(folder.glob(_listing_name("*"))) if folder.is_dir() else ():
+        other = listing.name[1 : -len(LISTING_SUFFIX)]
         if name_key(other) == name_key(stem):
             continue
         # a listing whose frames are gone (removed by a glob, which leaves dotfiles) holds nothing
