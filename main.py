@@ -71,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     from core.errors import Stopped, WLitePoseError
-    from models.errors import ModelError
 
     # a printed path the console's code page cannot show (Windows, output redirected) is shown escaped
     # rather than stopping the command after its work is done
@@ -90,7 +89,7 @@ def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args.command, args)
-    except (WLitePoseError, ModelError) as error:
+    except WLitePoseError as error:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
     except MemoryError:

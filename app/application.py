@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.main_window import STOP_EXPORT_TITLE, MainWindow
 from app.pyside_fix import protect_singletons
-from app.settings import SAMPLE_VIDEO
 from app.theme import apply_theme
+from core.assets import SAMPLE_CLIP
 from core.sources import list_cameras
 from core.track_run import STOP_SIGNALS
 
@@ -22,7 +22,7 @@ def default_source(cameras: list[int]) -> str | None:
     """The first webcam, else the bundled sample clip, else nothing."""
     if cameras:
         return str(cameras[0])
-    return str(SAMPLE_VIDEO) if SAMPLE_VIDEO.is_file() else None
+    return str(SAMPLE_CLIP) if SAMPLE_CLIP.is_file() else None
 
 
 def start(window: MainWindow, source: str | None, model: str | None, cameras: list[int]) -> None:
@@ -30,7 +30,7 @@ def start(window: MainWindow, source: str | None, model: str | None, cameras: li
     window.load_model(model or window.settings.model)
     spec = source or default_source(cameras)
     if spec is None:
-        window.view.clear(f"No webcam found and the sample clip {SAMPLE_VIDEO} is missing: open a video or folder")
+        window.view.clear(f"No webcam found and the sample clip {SAMPLE_CLIP} is missing: open a video or folder")
         return
     window.open_source(spec)
 

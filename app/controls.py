@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import BUNDLED_MODEL, INPUT_SIZES, AppSettings
+from app.settings import INPUT_SIZES, AppSettings
 from app.shortcuts import choose_in_list
+from core.assets import DEFAULT_MODEL
 
 
 class ValueSlider(QWidget):
@@ -73,7 +74,7 @@ class Controls(QWidget):
         self.model_box = QComboBox()
         self.model_box.setToolTip("The bundled model, or any ONNX file exported by `wlitepose export`")
         self.model_box.setAccessibleName("Model")
-        self.model_box.addItem(f"Bundled · {BUNDLED_MODEL.stem}", "")
+        self.model_box.addItem(f"Bundled · {DEFAULT_MODEL.stem}", "")
         choose_in_list(self.model_box)  # each choice costs: not one per arrow key
         self.model_box.activated.connect(lambda row: self.model_requested.emit(self.model_box.itemData(row)))
         browse = QPushButton("…")

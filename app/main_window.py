@@ -31,12 +31,13 @@ from app.dashboard import Dashboard
 from app.export_job import ExportRequest, listing
 from app.export_panel import ExportPanel
 from app.frame_saver import FrameSaver, claim_png
-from app.settings import SAMPLE_VIDEO, load_settings, pipeline_config, save_settings
+from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker import SourceInfo, WorkerHandle
+from core.assets import SAMPLE_CLIP
 from core.draw import Overlay
 from core.errors import WLitePoseError
 from core.output_lock import LOCK_SUFFIX
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
             exists = path.exists()
         except OSError:  # a name too long to be a path: the worker says what is wrong with it
             exists = False
-        if exists and path != SAMPLE_VIDEO.absolute():  # the bundled clip's folder is no user's (site-packages)
+        if exists and path != SAMPLE_CLIP.absolute():  # the bundled clip's folder is no user's (site-packages)
             self.settings = dataclasses.replace(self.settings, last_dir=str(path.parent if path.is_file() else path))
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
         elif "://" in spec:

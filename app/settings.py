@@ -13,14 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
+from core.assets import DEFAULT_MODEL
 from core.decode import DecodeConfig
+from core.draw import Overlay
 from core.pipeline import PipelineConfig, tuned_config
 from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 from core.tracker import TrackerConfig
 
-BUNDLED_MODEL = DEFAULT_MODEL
-SAMPLE_VIDEO = SAMPLE_CLIP
 INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
 EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
 # the values a field may hold: a settings file edited by hand, or by another version, holds anything
@@ -41,10 +40,10 @@ class AppSettings:
     keypoint_threshold: float = field(default_factory=lambda: DecodeConfig().keypoint_threshold)
     smoothing: float = field(default_factory=lambda: TrackerConfig().smoothing)
     tracking: bool = True
-    boxes: bool = False
-    scores: bool = False
-    trails: bool = True
-    mirror: bool = False
+    boxes: bool = field(default_factory=lambda: Overlay().boxes)
+    scores: bool = field(default_factory=lambda: Overlay().scores)
+    trails: bool = field(default_factory=lambda: Overlay().trails)
+    mirror: bool = field(default_factory=lambda: Overlay().mirror)
     speed: float = 1.0
     keep_pace: bool = True
     folder_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at (track's --fps)
@@ -54,7 +53,7 @@ class AppSettings:
     export_formats: tuple[str, ...] = ("csv",)
 
     def model_path(self) -> Path:
-        return Path(self.model) if self.model else BUNDLED_MODEL
+        return Path(self.model) if self.model else DEFAULT_MODEL
 
 
 def pipeline_config(settings: AppSettings) -> PipelineConfig:

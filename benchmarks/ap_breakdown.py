@@ -30,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import (  # noqa: E402
@@ -135,7 +136,7 @@ def _share(value: float | None, width: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--annotations", type=Path, default=DATA / "val" / "annotations.json")
     parser.add_argument("--images", type=Path, default=DATA / "val" / "images")
     parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")

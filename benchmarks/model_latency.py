@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
 
@@ -28,6 +27,7 @@ exit_unless_train_extra()  # this one, or compression.py importing it
 
 import torch  # noqa: E402
 
+from core.session import open_session  # noqa: E402
 from models.export import build_metadata, export_onnx  # noqa: E402
 from models.schemas import COCO17  # noqa: E402
 from models.wlitepose import build_model  # noqa: E402
@@ -36,19 +36,11 @@ VARIANTS = ("litepose_xs", "wlitepose_xs", "litepose_s", "wlitepose_s")
 PAIRS = (("wlitepose_xs", "litepose_xs"), ("wlitepose_s", "litepose_s"))
 
 
-def make_session(path: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 MIN_RUNS = 50
 
 
 def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup: int = 10) -> list[dict]:
-    sessions = {v: make_session(p, threads) for v, (p, _) in files.items()}
+    sessions = {v: open_session(p, threads, ["CPUExecutionProvider"]) for v, (p, _) in files.items()}
     inputs = {v: np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32) for v, (_, s) in files.items()}
     times: dict[str, list[float]] = {v: [] for v in files}
     for i in range(warmup + runs):

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from arguments import at_least  # noqa: E402
 
+from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.model_file import ModelInfo  # noqa: E402
@@ -51,9 +52,8 @@ CROWDS = (1, 5, 20, 50)
 def get_model(path: Path | None, workdir: Path) -> Path:
     if path is not None:
         return path
-    bundled = ROOT / "assets" / "wlitepose_xs_256.onnx"
-    if bundled.is_file():
-        return bundled
+    if DEFAULT_MODEL.is_file():
+        return DEFAULT_MODEL
     from models.export import build_metadata, export_onnx
     from models.wlitepose import build_model
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from arguments import thresholds  # noqa: E402
 
+from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import read_json  # noqa: E402
@@ -161,7 +162,7 @@ def track(frames, threshold: float, sigmas, labelled) -> tuple[dict, dict, dict[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "wlitepose_xs_256.onnx")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--annotations", type=Path, default=DATA / "train" / "annotations.json")
     parser.add_argument("--videos", type=Path, default=DATA / "videos")
     parser.add_argument(

@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# The bundled model and sample clip: next to the code in a checkout and in an installed wheel alike.
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wlitepose_xs_256.onnx"
-SAMPLE_CLIP = DEFAULT_MODEL.parent / "samples" / "vtest_clip.mp4"
+from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
 
 THREADS_HELP = "onnxruntime intra-op threads (default: ONNX Runtime's, one per physical core)"
 

@@ -25,7 +25,6 @@ from core.errors import WLitePoseError
 from core.peaks import find_peaks, refine_quarter
 from core.poses import Poses
 
-_NO_MATCH = 1e10
 # Typical lengths of a body's links as a fraction of a person's size (the square root of their keypoint box's
 # area): the medians over the 1,647 human-labelled people of the training pool (../shared/data/train) with 12
 # or more joints labelled.

@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import DEFAULT_MODEL, SAMPLE_CLIP
+from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
 from core.draw import draw_poses
 from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config

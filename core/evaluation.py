@@ -236,12 +236,6 @@ def _normalise(ann, k: int, source) -> None:
         )
 
 
-def coco_evaluate(results: list[dict], annotations_path: str | Path, sigmas) -> dict[str, float]:
-    """OKS AP/AR of ``results`` (COCO keypoint results) against the annotations, with per-keypoint ``sigmas``."""
-    _pycocotools()
-    return score_results(results, load_annotations(annotations_path), sigmas, annotations_path)
-
-
 def check_keypoints(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
     """WLitePoseError if the dataset's people have another number of keypoints than ``model`` (whose keypoints
     are ``names``), or the same keypoint names in another order."""

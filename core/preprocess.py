@@ -27,9 +27,6 @@ class Letterbox:
         """Network-input pixel coordinates (..., 2) -> original image pixels."""
         return ((np.asarray(xy, dtype=np.float32) + 0.5) / self.scale - 0.5).astype(np.float32)
 
-    def to_input(self, xy: np.ndarray) -> np.ndarray:
-        return ((np.asarray(xy, dtype=np.float32) + 0.5) * self.scale - 0.5).astype(np.float32)
-
 
 def check_input_size(size: int | None, name: str = "--size") -> None:
     """A requested network input size (None: the model's own) must be a positive multiple of the stride

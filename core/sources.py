@@ -544,7 +544,7 @@ def check_exists(spec: str) -> None:
         shown = spec if len(spec) <= 80 else spec[:80] + "…"
         raise WLitePoseError(f"source {shown} cannot be a file ({error.strerror})") from None
     if not found:
-        from core.cli import SAMPLE_CLIP
+        from core.assets import SAMPLE_CLIP
 
         if Path(spec).name == SAMPLE_CLIP.name and SAMPLE_CLIP.is_file():  # the README's command, run elsewhere
             raise WLitePoseError(f"source {spec} does not exist here; the bundled sample clip is {SAMPLE_CLIP}")

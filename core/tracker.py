@@ -149,10 +149,6 @@ class PoseTracker:
     def next_id(self, value: int) -> None:
         self._next_id = int(value)
 
-    @property
-    def track_count(self) -> int:
-        return len(self.ids)
-
     def update(self, poses: Poses, timestamp_s: float) -> Poses:
         """Poses with IDs and smoothed joints. A timestamp that does not move on from the latest one (repeated,
         a little back, not a number) counts as one frame on, a frame being the time the caller's clock last moved

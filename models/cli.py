@@ -38,6 +38,7 @@ def run(name: str, args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     import torch
 
+    from core.preprocess import check_input_size
     from models.complexity import measure
     from models.errors import ModelError
     from models.schemas import get_schema
@@ -48,7 +49,7 @@ def _info(args: argparse.Namespace) -> int:
         raise ModelError(f"--keypoints must be a positive count, not {keypoints}")
     model = build_model(args.variant, num_keypoints=keypoints)
     size = model.input_size if args.size is None else args.size
-    _check_size(size)
+    check_input_size(size)  # larger than its limit: the export check's own input took 23 GB and was killed
     c = measure(model, size)
     with torch.no_grad():
         out = model.eval()(torch.zeros(1, 3, size, size))
@@ -78,6 +79,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from core.output_lock import take
+    from core.preprocess import check_input_size
     from models.checkpoint import load_checkpoint
     from models.errors import ModelError
     from models.export import build_metadata, export_onnx
@@ -93,7 +95,7 @@ def _export(args: argparse.Namespace) -> int:
         schema, variant, dataset, trained = get_schema(args.schema or "coco"), args.variant, "none", False
         model = build_model(variant, num_keypoints=schema.num_keypoints)
     size = model.input_size if args.size is None else args.size
-    _check_size(size)
+    check_input_size(size)  # larger than its limit: the export check's own input took 23 GB and was killed
     out = Path(args.out).expanduser()
     _check_out(out, args.checkpoint)
     metadata = build_metadata(schema, variant, size, dataset, trained)
@@ -106,14 +108,6 @@ def _export(args: argparse.Namespace) -> int:
         f"wrote {out}: {variant} @ {size}, {schema.name} keypoints, {state}, {weights}; max |onnx - torch| {diff:.1e}"
     )
     return 0
-
-
-def _check_size(size: int) -> None:
-    from core.preprocess import MAX_INPUT_SIZE
-    from models.errors import ModelError
-
-    if size <= 0 or size % 32 or size > MAX_INPUT_SIZE:  # larger: the check's own input took 23 GB and was killed
-        raise ModelError(f"input size must be a positive multiple of 32 up to {MAX_INPUT_SIZE}, got {size}")
 
 
 def _check_out(out: Path, checkpoint: str | None) -> None:

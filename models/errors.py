@@ -1,10 +1,12 @@
-"""User-facing errors of the model tools (kept apart from core/, which models/ never imports)."""
+"""User-facing errors of the model tools."""
 
 import sys
 from pathlib import Path
 
+from core.errors import WLitePoseError
 
-class ModelError(ValueError):
+
+class ModelError(WLitePoseError):
     """Bad variant name, unreadable checkpoint, failed export: one sentence for the user."""
 
 

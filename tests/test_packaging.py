@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import BUNDLED_MODEL, SAMPLE_VIDEO
-from core.cli import DEFAULT_MODEL
+from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
 
 ROOT = Path(__file__).resolve().parent.parent
 # what a checkout holds besides its sources: a build folder here would be packed again (a deleted module shipped)
@@ -42,11 +41,11 @@ def test_wheel_ships_the_bundled_model_and_sample_next_to_the_code(built):
     (wheel,) = built.glob("wlitepose-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        for path in (DEFAULT_MODEL, BUNDLED_MODEL, SAMPLE_VIDEO):
+        for path in (DEFAULT_MODEL, SAMPLE_CLIP):
             inside = path.relative_to(ROOT).as_posix()
             assert inside in names, f"{inside} is missing from the wheel"
             assert _sha256(archive.read(inside)) == _sha256(path.read_bytes())
-        assert {"main.py", "core/cli.py", "app/settings.py"} <= names
+        assert {"main.py", "core/assets.py", "core/cli.py", "app/settings.py"} <= names
         assert not any(name.endswith(".pt") for name in names), "torch weights belong to the repository, not the wheel"
         assert not any(name.startswith("tests/") for name in names)
         metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))

@@ -355,11 +355,11 @@ def test_the_network_runs_off_the_gui_thread_and_the_event_loop_keeps_turning(qt
 def test_screenshot_of_the_main_window_on_a_real_frame(qtbot, window, video):
     """What users see: the bundled model at its default thresholds where it is installed, else the
     untrained model with both thresholds at 0 (its meaningless best candidates)."""
-    from app.settings import BUNDLED_MODEL
+    from core.assets import DEFAULT_MODEL
 
-    if BUNDLED_MODEL.is_file():
+    if DEFAULT_MODEL.is_file():
         window.load_model("")
-        qtbot.waitUntil(lambda: window.model_path == str(BUNDLED_MODEL), timeout=30000)
+        qtbot.waitUntil(lambda: window.model_path == str(DEFAULT_MODEL), timeout=30000)
     else:
         set_thresholds(window, 0.0, 0.0)
     window.controls.boxes.setChecked(True)
@@ -391,7 +391,7 @@ def test_settings_are_remembered(qtbot, model_path):
 def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, monkeypatch, tmp_path, model_path):
     import app.settings
 
-    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", model_path)  # the untrained test model stands in
+    monkeypatch.setattr(app.settings, "DEFAULT_MODEL", model_path)  # the untrained test model stands in
     ini = tmp_path / "wlitepose.ini"
     gone = tmp_path / "gone.onnx"
     ini.write_text(f"[General]\ngeometry=garbage\ndetection_threshold=nan\nsmoothing=inf\nmodel={gone}\n")
@@ -408,7 +408,7 @@ def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, m
 def test_a_missing_bundled_model_is_explained(qtbot, monkeypatch, tmp_path):
     import app.settings
 
-    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", tmp_path / "absent.onnx")
+    monkeypatch.setattr(app.settings, "DEFAULT_MODEL", tmp_path / "absent.onnx")
     w = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(w)
     w.load_model("")
@@ -706,11 +706,11 @@ def test_the_window_still_fits_a_full_hd_screen_at_200_percent_with_a_long_named
 
 def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_they_were(qtbot, window):
     """Installed from a wheel, the first Open video… dialog opened inside site-packages/assets/samples."""
-    from app.settings import SAMPLE_VIDEO
+    from core.assets import SAMPLE_CLIP
 
     before = window.settings.last_dir
-    play(qtbot, window, SAMPLE_VIDEO, frames=1)
-    assert window.settings.last_dir == before and window.source_bar.start_dir != str(SAMPLE_VIDEO.parent)
+    play(qtbot, window, SAMPLE_CLIP, frames=1)
+    assert window.settings.last_dir == before and window.source_bar.start_dir != str(SAMPLE_CLIP.parent)
 
 
 def _drop(window, *paths) -> bool:
@@ -929,7 +929,7 @@ def test_a_remembered_model_that_no_longer_loads_gives_way_to_the_bundled_one(qt
     """Before, the app stayed without a model (and said so on every start, the bad path saved again)."""
     import app.settings
 
-    monkeypatch.setattr(app.settings, "BUNDLED_MODEL", model_path)
+    monkeypatch.setattr(app.settings, "DEFAULT_MODEL", model_path)
     broken = tmp_path / "mine.onnx"
     broken.write_bytes(b"not a model")
     ini = tmp_path / "wlitepose.ini"

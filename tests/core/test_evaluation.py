@@ -12,14 +12,19 @@ from core.evaluation import (
     CROWD_SPLITS,
     SEGMENT_SHARE,
     STAT_NAMES,
-    coco_evaluate,
     evaluate_model,
+    load_annotations,
     read_labelled_image,
+    score_results,
 )
 from core.session import PoseModel
 
 COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107]
 COCO_SIGMAS += [0.087, 0.087, 0.089, 0.089]
+
+
+def coco_evaluate(results, path, sigmas):
+    return score_results(results, load_annotations(path), sigmas, path)
 
 
 def _truth_as_results(path):
@@ -82,7 +87,7 @@ def test_missing_pycocotools_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "pycocotools", None)
     monkeypatch.setitem(sys.modules, "pycocotools.coco", None)
     with pytest.raises(WLitePoseError, match="pip install"):
-        coco_evaluate([], "unused.json", COCO_SIGMAS)
+        evaluate_model(None, "unused.json", "unused")
 
 
 def _jittered(results, pixels, seed=0):

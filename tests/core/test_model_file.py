@@ -107,7 +107,6 @@ def test_letterbox_keeps_aspect_and_maps_points_back(size):
     yy, xx = np.mgrid[0:bh, 0:bw]
     centre = np.array([(xx * weights).sum(), (yy * weights).sum()]) / weights.sum()
     assert np.abs(box.to_image(centre) - [x, y]).max() <= 1.0 / box.scale
-    assert np.allclose(box.to_input(box.to_image(centre)), centre, atol=1e-3)
     pixel = blob[0, :, 0, 0]  # black, normalised
     assert pixel == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)], abs=1e-5)
 

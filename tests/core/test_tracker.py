@@ -200,7 +200,7 @@ def test_tentative_ids_reset_and_empty_frames():
     assert tracker.update(one, 0.04).track_ids.tolist() == [1]
     assert len(tracker.update(Poses.empty(K), 0.08)) == 0
     tracker.reset()
-    assert tracker.track_count == 0
+    assert len(tracker.ids) == 0
     tracker.update(one, 0.0)
     assert tracker.update(one, 0.04).track_ids.tolist() == [1]  # counter restarts on the instance
     other = PoseTracker(TrackerConfig(min_hits=1), SIGMAS)

@@ -136,9 +136,9 @@ def test_cli_info_json(capsys):
     [
         (["info", "--variant", "nope"], "unknown variant"),
         (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
-        (["info", "--variant", "wlitepose_xs", "--size", "0"], "positive multiple of 32 up to 2048, got 0"),
-        (["info", "--variant", "wlitepose_xs", "--size", "-64"], "positive multiple of 32 up to 2048, got -64"),
-        (["export", "--variant", "wlitepose_xs", "--size", "4096", "--out", "x.onnx"], "up to 2048, got 4096"),
+        (["info", "--variant", "wlitepose_xs", "--size", "0"], "--size must be a positive multiple of 32"),
+        (["info", "--variant", "wlitepose_xs", "--size", "-64"], "up to 2048, not -64"),
+        (["export", "--variant", "wlitepose_xs", "--size", "4096", "--out", "x.onnx"], "up to 2048, not 4096"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a positive count"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a positive count"),
         (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),

@@ -3,6 +3,7 @@ import torch
 
 from models.blocks import DFCBottleneck
 from models.complexity import measure
+from models.errors import ModelError
 from models.wlitepose import VARIANTS, build_model
 
 PAPER_PARAMS_M = {"wlitepose_xs": 2.3, "wlitepose_s": 3.6, "litepose_xs": 1.7, "litepose_s": 2.7}
@@ -49,5 +50,5 @@ def test_gradient_reaches_every_parameter_of_a_dfc_bottleneck(stride, in_chs, ou
 
 
 def test_unknown_variant_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="wlitepose_xs"):
+    with pytest.raises(ModelError, match="wlitepose_xs"):
         build_model("wlitepose_xxl")
