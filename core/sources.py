@@ -251,7 +251,8 @@ class VideoFileSource(FrameSource):
             notes.append(f"{len(bad)} frames could not be decoded and were passed over ({shown})")
         if self.variable_rate:
             average = "" if self._fps_note else f" ({self.fps:g} fps on average)"
-            notes.append(f"the file's frame rate varies: frames were timed by its own time stamps{average}")
+            video = "; an annotated video shows each frame once, at its average rate" if outputs else ""
+            notes.append(f"the file's frame rate varies: frames were timed by its own time stamps{average}{video}")
         return notes + ([self._fps_note] if self._fps_note and not self.variable_rate else [])
 
     def close(self) -> None:

@@ -6,7 +6,10 @@ person without a confirmed track (a new track's first frame, or every person wit
 pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a person without
 joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
 fps, resolution, source, model file hash, keypoint names, skeleton and settings (and, when they
-change during a recording, ``settings_changes``: each new setting with the frame it applies from);
+change during a recording, ``settings_changes``: each new setting with the frame it applies from), and
+``frames_not_analysed``: the frame indices between the first and the last frame written that were never analysed
+(a frame that could not be decoded, an unreadable image, a live frame that came while the pipeline was busy), as
+[first, last] ranges, so that a frame without rows is one where nobody was found only when it is not among them;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0.
@@ -45,7 +48,9 @@ class CsvSink(Sink):
         self.path = writable(path)
         self.sidecar_path = writable(sidecar_path(self.path))
         self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
+        self._sidecar["frames_not_analysed"] = self._not_analysed = []
         self._frames = 0
+        self._next_index: int | None = None  # the frame index that follows the last one written
         self._closed = False
         self._write_sidecar()
         self._file = open(self.path, "w", newline="", encoding="utf-8")
@@ -85,6 +90,9 @@ class CsvSink(Sink):
             raise
         self._complete = self._file.tell()
         self._frames += 1
+        if self._next_index is not None and frame_index > self._next_index:
+            self._not_analysed.append([self._next_index, frame_index - 1])
+        self._next_index = frame_index + 1
         if time.monotonic() >= self._sidecar_due:  # best effort: closing writes it for certain
             started = time.monotonic()
             try:

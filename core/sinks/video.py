@@ -1,5 +1,10 @@
 """Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG).
 
+A file's frames that were never analysed (damaged ones passed over, an unreadable image of a folder, frames the
+app skipped to keep pace) are filled with the picture before them, up to MAX_HOLD_S, so the video keeps one frame
+per frame of the source (a longer gap is a jump, a seek). A variable-rate file's video shows each frame once at
+the file's average rate: it keeps the frames, while the other outputs' times follow the file's clock.
+
 A live source's frames are held on screen until the next one is due by its timestamp, and one that
 comes before its slot in the video (a stream faster than the rate it reports) is left out, so the
 video plays in real time though the run processed only some of the frames captured. Encoders drop an odd
@@ -24,7 +29,7 @@ MIN_VIDEO_FPS = 0.01  # a frame every 100 s: slower time-lapse folders still get
 MAX_VIDEO_FPS = 65535.0
 MAX_MP4_SIDE = 8190  # FFmpeg's MPEG-4 encoder takes sides below 8,192 (an odd 8,191 is padded to 8,192)
 MAX_CODED_AREA = 2**31 // 8  # FFmpeg's limit on (width + 128) x (height + 128) of a frame it encodes
-MAX_HOLD_S = 5.0  # a live frame is held at most this long (a longer gap: the run was paused or stalled)
+MAX_HOLD_S = 5.0  # a frame is held at most this long (a longer gap: the run was paused or stalled, or seeked)
 
 
 def check_video_name(path: str | Path) -> None:
@@ -65,7 +70,8 @@ class VideoSink(Sink):
             )
         self.path = writable(path)
         self.real_time = real_time
-        self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one live frame is held for
+        self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one frame is held for
+        self._next_index: int | None = None  # a file's frame index that follows the last one written
         self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
@@ -98,6 +104,12 @@ class VideoSink(Sink):
                 self._writer.write(self._last)
                 self._written += 1
             self._last, self._last_unwritten = image, False
+        else:
+            gap = 0 if self._next_index is None else frame_index - self._next_index
+            for _ in range(gap if gap <= self._hold else 0):  # frames passed over: the picture before them
+                self._writer.write(self._last)
+                self._written += 1
+            self._last, self._next_index = image, frame_index + 1
         self._writer.write(image)
         self._written += 1
 

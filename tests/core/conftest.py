@@ -23,6 +23,23 @@ def grey_clip():
     return write_grey_clip
 
 
+@pytest.fixture(scope="session")
+def damaged():
+    """damaged(path, frames) -> path: ``path`` (an MJPG clip) with the JPEG data of ``frames`` zeroed: frames no
+    decoder can read."""
+    return damage_frames
+
+
+def damage_frames(path: Path, frames) -> Path:
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
+    for k in frames:
+        end = data.index(b"\xff\xd9", starts[k]) + 2
+        data[starts[k] : end] = bytes(end - starts[k])
+    path.write_bytes(data)
+    return path
+
+
 def write_grey_clip(path: Path, fps: float, frames: int = 3, codec: str = "MJPG", step: int = 60, first: int = 0):
     import cv2
 

@@ -127,6 +127,26 @@ def test_a_matroska_files_guessed_frame_count_is_no_warning_and_not_in_the_sidec
     assert sidecar["frame_count"] is None and sidecar["frames_written"] == 12
 
 
+def test_frames_never_analysed_are_listed_and_held_in_the_annotated_video(
+    cli, model_path, tmp_path, grey_clip, damaged
+):
+    """Frames that could not be decoded had no rows in the CSV, as frames where nobody was found have, and the
+    annotated video was as many frames short, everything after them early against the CSV's times."""
+    clip = damaged(grey_clip(tmp_path / "d.avi", 10, frames=12, step=20), (5, 6))
+    out = tmp_path / "out"
+    rc, _, err = cli(
+        "track", clip, "--model", model_path, "--threads", 1, "--csv", out / "d.csv", "--video", out / "d.avi"
+    )
+    assert rc == 0, err
+    assert json.loads((out / "d.csv.json").read_text())["frames_not_analysed"] == [[5, 6]]
+    capture, frames = cv2.VideoCapture(str(out / "d.avi")), []
+    while (frame := capture.read())[0]:
+        frames.append(frame[1])
+    assert len(frames) == 12  # one a frame of the source, the damaged ones showing the picture before them
+    assert np.array_equal(frames[5], frames[4]) and np.array_equal(frames[6], frames[4])
+    assert not np.array_equal(frames[7], frames[4])
+
+
 def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 2)
     assert rc == 0 and "no output asked for" in err and "wlitepose: wrote" not in err

@@ -233,7 +233,10 @@ def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamp
         notes = source.end_notes(len(times), source.frame_count)
     gaps = [0.1, 0.2, 0.05] * 4
     assert times == pytest.approx([sum(gaps[:i]) for i in range(12)])
-    assert notes == ["the file's frame rate varies: frames were timed by its own time stamps"]
+    assert notes == [
+        "the file's frame rate varies: frames were timed by its own time stamps; an annotated video shows each "
+        "frame once, at its average rate"
+    ]
     assert source.count_estimated and source.frame_count == 1351  # kept for the progress bar and seeking
 
 
@@ -380,9 +383,9 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path, grey_clip):
         assert next(iter(source)).timestamp_s == pytest.approx(3.4)
 
 
-def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, grey_clip):
+def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, grey_clip, damaged):
     """A damaged first frame refused the whole file; one in the middle ended it there."""
-    path = _damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (0, 1, 5))
+    path = damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (0, 1, 5))
     with open_source(str(path)) as source:
         frames = [(frame.index, frame.timestamp_s) for frame in source]
         notes = source.end_notes(len(frames), source.frame_count)
@@ -392,9 +395,9 @@ def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, gre
     ]
 
 
-def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path, grey_clip):
+def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path, grey_clip, damaged):
     """A skip (the app keeping pace) stopped at a frame it could not decode: every later index was one low."""
-    path = _damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (5,))
+    path = damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (5,))
     with open_source(str(path)) as source:
         assert source.skip(6) == 6  # frames 0-4 and 6; 5 passed over
         frame = next(iter(source))
@@ -408,17 +411,6 @@ def test_a_raw_stream_whose_stamps_lag_a_frame_is_timed_by_its_rate(tmp_path, gr
         times = [frame.timestamp_s for frame in source]
         assert source.end_notes(len(times), source.frame_count) == [] and not source.variable_rate
     assert times == pytest.approx([i / 25 for i in range(40)])
-
-
-def _damaged(path, frames):
-    """``path`` (an MJPG clip) with the JPEG data of ``frames`` zeroed: frames no decoder can read."""
-    data = bytearray(path.read_bytes())
-    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
-    for k in frames:
-        end = data.index(b"\xff\xd9", starts[k]) + 2
-        data[starts[k] : end] = bytes(end - starts[k])
-    path.write_bytes(data)
-    return path
 
 
 def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
