@@ -1,7 +1,7 @@
 """Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG).
 
-A file's frames that were never analysed (damaged ones passed over, an unreadable image of a folder, frames the
-app skipped to keep pace) are filled with the picture before them, up to MAX_HOLD_S, so the video keeps one frame
+A file's frames that were never analysed (damaged ones passed over, an unreadable image of a folder, frames an app
+recording was moved past) are filled with the picture before them, up to MAX_HOLD_S, so the video keeps one frame
 per frame of the source (a longer gap is a jump, a seek). A variable-rate file's video shows each frame once at
 the file's average rate: it keeps the frames, while the other outputs' times follow the file's clock.
 
