@@ -50,10 +50,11 @@ def find_peaks(heatmaps: np.ndarray, threshold: float, max_per_joint: int) -> tu
 
 
 def refine_quarter(heatmaps: np.ndarray, joint: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(M, 2) float positions: each integer peak moved a quarter cell toward its higher neighbour per axis."""
+    """(M, 2) float positions: each integer peak moved a quarter cell toward its higher neighbour per axis; not
+    along an axis where it lies on the map's edge (without a neighbour beyond, which way it leans is unknown)."""
     k, h, w = heatmaps.shape
     xl, xr = np.clip(x - 1, 0, w - 1), np.clip(x + 1, 0, w - 1)
     yu, yd = np.clip(y - 1, 0, h - 1), np.clip(y + 1, 0, h - 1)
-    dx = np.sign(heatmaps[joint, y, xr] - heatmaps[joint, y, xl]) * 0.25
-    dy = np.sign(heatmaps[joint, yd, x] - heatmaps[joint, yu, x]) * 0.25
+    dx = np.sign(heatmaps[joint, y, xr] - heatmaps[joint, y, xl]) * 0.25 * ((x > 0) & (x < w - 1))
+    dy = np.sign(heatmaps[joint, yd, x] - heatmaps[joint, yu, x]) * 0.25 * ((y > 0) & (y < h - 1))
     return np.stack([x + dx, y + dy], axis=1).astype(np.float32)

@@ -8,7 +8,7 @@ from scipy.optimize import linear_sum_assignment
 
 from core.decode import DecodeConfig, cut_bridges, decode, drop_stray_joints, limb_links, row_quantile
 from core.errors import WLitePoseError
-from core.peaks import find_peaks
+from core.peaks import find_peaks, refine_quarter
 from core.synthetic import paint, random_people
 from models.schemas import COCO17, CROWDPOSE14
 
@@ -108,6 +108,19 @@ def test_peaks_respect_joint_boundaries_and_top_k():
     joint, x, y, value = find_peaks(hm, 0.1, max_per_joint=2)
     assert joint.tolist() == [0, 1, 1] and value.tolist() == pytest.approx([0.5, 0.9, 0.8])
     assert (x.tolist(), y.tolist()) == ([3, 3, 4], [7, 0, 4])
+
+
+@pytest.mark.parametrize("offset", np.linspace(0.0, 0.7, 8))
+def test_a_peak_on_the_maps_edge_is_not_moved_off_the_map(offset):
+    """A peak in the edge cell was moved a quarter cell outward, its missing neighbour taken for the peak itself: a
+    joint 0.7 cells inside the edge decoded 0.95 cells away, twice the error anywhere else."""
+    h, w = 12, 16
+    yy, xx = np.mgrid[0:h, 0:w]
+    for cx, cy in ((w - 1 - offset, 5.0), (offset, 5.0), (6.0, h - 1 - offset), (6.0, offset)):
+        hm = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 2.0**2))[None].astype(np.float32)
+        joint, x, y, _ = find_peaks(hm, 0.1, max_per_joint=1)
+        found = refine_quarter(hm, joint, x, y)[0]
+        assert np.abs(found - (cx, cy)).max() <= 0.5 + 1e-6, (cx, cy, found)
 
 
 def test_fill_missing_finds_weak_joints_at_the_persons_tag():
