@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.export_job import ExportJob, ExportOutcome, ExportRequest, prepare_export
+from core.progress import remaining
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
 from core.sinks.multi import output_paths
@@ -201,8 +202,8 @@ class ExportPanel(QWidget):
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
-            eta = (total - done) / rate if rate > 0 else float("nan")
-            self.eta.setText(f"{self._file}{done}/{total} frames · {rate:.1f} fps · ETA {_duration(eta)}")
+            eta = remaining(total - done, rate)
+            self.eta.setText(f"{self._file}{done}/{total} frames · {rate:.1f} fps · ETA {eta}")
         else:
             self.progress.setRange(0, 0)
             self.eta.setText(f"{self._file}{done} frames · {rate:.1f} fps")
@@ -211,10 +212,3 @@ class ExportPanel(QWidget):
         path = QFileDialog.getExistingDirectory(self, "Export folder", self.folder.text())
         if path:
             self.folder.setText(path)
-
-
-def _duration(seconds: float) -> str:
-    if seconds != seconds:  # NaN
-        return "–"
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{seconds:02d}"

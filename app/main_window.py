@@ -1,4 +1,5 @@
-"""The main window: lays out the panels and wires them to the worker. It computes nothing."""
+"""The main window: lays out the panels and wires them to the worker; besides, it claims a recording's file names
+and keeps the shown frame rate and playing speed. Poses are the worker's."""
 
 from __future__ import annotations
 

@@ -32,6 +32,14 @@ class StageTimes:
         return "\n".join(lines)
 
 
+def remaining(frames: int, fps: float) -> str:
+    """The time ``frames`` more take at ``fps`` as m:ss (whole seconds, cut), "?" before any rate is known."""
+    if not fps > 0:
+        return "?"
+    minutes, seconds = divmod(int(frames / fps), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
 class ProgressBar:
     """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
     (a redrawn line there is hundreds of carriage-return fragments in the log)."""
@@ -53,10 +61,9 @@ class ProgressBar:
         if self.total:
             frac = min(self.done / self.total, 1.0)
             filled = int(frac * self.width)
-            eta = (self.total - self.done) / fps if fps > 0 else float("inf")
-            eta_text = f"{int(eta // 60):d}:{int(eta % 60):02d}" if eta != float("inf") else "?"
+            eta = remaining(self.total - self.done, fps)
             bar = "#" * filled + "-" * (self.width - filled)
-            return f"[{bar}] {self.done}/{self.total} {fps:5.1f} fps ETA {eta_text}"
+            return f"[{bar}] {self.done}/{self.total} {fps:5.1f} fps ETA {eta}"
         return f"{self.done} frames {fps:5.1f} fps"
 
     def update(self, n: int = 1) -> None:
