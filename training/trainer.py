@@ -302,60 +302,9 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     optimizer = torch.optim.Adam(groups, lr=config.lr or DEFAULT_LR)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=0.1)
     if resuming:
-        try:
-            state = torch.load(out / "last.pt", map_location=device, weights_only=True)  # never code (load_checkpoint)
-            variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
-        except Exception as error:  # noqa: BLE001 (torch raises many types for a damaged file)
-            raise WLitePoseError(
-                f"{out / 'last.pt'} cannot be resumed ({type(error).__name__}: the file is damaged or not a "
-                "run's checkpoint); train into another --out, or start from best.pt with --init"
-            ) from None
-        if (variant, schema_name) != (config.variant, config.schema):
-            raise WLitePoseError(
-                f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
-                f"--schema {schema_name}, or train into another --out"
-            )
-        if ("hint_adapters" in state) != bool(hints):
-            raise WLitePoseError(
-                f"{out / 'last.pt'} was trained {'with' if 'hint_adapters' in state else 'without'} --distill: resume "
-                "it the same way, or start another --out from it with --init"
-            )
-        model.load_state_dict(state.get("train_model", state["model"]))
-        if hints:
-            hints.adapters.load_state_dict(state["hint_adapters"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        own_lr = scheduler.base_lrs[0]
-        if config.lr is not None and not math.isclose(config.lr, own_lr) and _is_main():
-            print(
-                f"wlitepose: note: the run continues its own schedule from --lr {own_lr:g}; the --lr {config.lr:g} "
-                "given now is not used (start another --out with --init to train at it)",
-                file=sys.stderr,
-            )
-        had = optimizer.param_groups[0]["lr"]
-        if config.milestones_given:  # else the run keeps its own lr drops (a longer --epochs alone extends it)
-            _reschedule(scheduler, config.milestones)
-        if not config.minutes and state.get("config", {}).get("minutes"):
-            _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
-        start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
-        if config.minutes and spent_before is None:
-            raise WLitePoseError(
-                f"{out / 'last.pt'} does not record how long it has trained (it predates --minutes): resume it "
-                "by --epochs, or start another --out from it with --init"
-            )
-        spent_before = spent_before or 0.0
-        if config.minutes and spent_before >= budget:
-            raise WLitePoseError(
-                f"{out / 'last.pt'} has already trained {spent_before / 60:.1f} of --minutes {config.minutes:g}: "
-                f"pass more --minutes to go on, or `wlitepose export --checkpoint {_model_checkpoint(out)}` for its "
-                "model file"
-            )
-        if not config.minutes and start_epoch >= config.epochs:
-            raise WLitePoseError(
-                f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
-                "pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export "
-                f"--checkpoint {_model_checkpoint(out)}` for its model file"
-            )
+        state, start_epoch, best_ap, spent_before = _resume(
+            out, config, device, model, hints, optimizer, scheduler, budget
+        )
     drops = sorted(scheduler.milestones)  # a new run's, a resumed one's own, or those given now
     if drops and drops[-1] >= config.epochs and _is_main():
         print(
@@ -495,6 +444,67 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     if not main:
         return None
     return _model_checkpoint(out) if config.val_annotations else out / "last.pt"
+
+
+def _resume(out: Path, config: TrainConfig, device, model, hints, optimizer, scheduler, budget: float):
+    """The run in ``out``/last.pt loaded into the model, optimiser and schedule (its own lr drops unless
+    --milestones is given): (its checkpoint, the first epoch to train, best AP, seconds trained); WLitePoseError
+    when it cannot go on as asked."""
+    try:
+        state = torch.load(out / "last.pt", map_location=device, weights_only=True)  # never code (load_checkpoint)
+        variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
+    except Exception as error:  # noqa: BLE001 (torch raises many types for a damaged file)
+        raise WLitePoseError(
+            f"{out / 'last.pt'} cannot be resumed ({type(error).__name__}: the file is damaged or not a "
+            "run's checkpoint); train into another --out, or start from best.pt with --init"
+        ) from None
+    if (variant, schema_name) != (config.variant, config.schema):
+        raise WLitePoseError(
+            f"{out / 'last.pt'} holds {variant} ({schema_name}): resume it with --variant {variant} "
+            f"--schema {schema_name}, or train into another --out"
+        )
+    if ("hint_adapters" in state) != bool(hints):
+        raise WLitePoseError(
+            f"{out / 'last.pt'} was trained {'with' if 'hint_adapters' in state else 'without'} --distill: resume "
+            "it the same way, or start another --out from it with --init"
+        )
+    model.load_state_dict(state.get("train_model", state["model"]))
+    if hints:
+        hints.adapters.load_state_dict(state["hint_adapters"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    own_lr = scheduler.base_lrs[0]
+    if config.lr is not None and not math.isclose(config.lr, own_lr) and _is_main():
+        print(
+            f"wlitepose: note: the run continues its own schedule from --lr {own_lr:g}; the --lr {config.lr:g} "
+            "given now is not used (start another --out with --init to train at it)",
+            file=sys.stderr,
+        )
+    had = optimizer.param_groups[0]["lr"]
+    if config.milestones_given:  # else the run keeps its own lr drops (a longer --epochs alone extends it)
+        _reschedule(scheduler, config.milestones)
+    if not config.minutes and state.get("config", {}).get("minutes"):
+        _keep_clock_drops(scheduler, round(math.log(had / scheduler.base_lrs[0]) / math.log(scheduler.gamma)))
+    start_epoch, best_ap, spent_before = state["epoch"] + 1, state["best_ap"], state.get("spent_s")
+    if config.minutes and spent_before is None:
+        raise WLitePoseError(
+            f"{out / 'last.pt'} does not record how long it has trained (it predates --minutes): resume it "
+            "by --epochs, or start another --out from it with --init"
+        )
+    spent_before = spent_before or 0.0
+    if config.minutes and spent_before >= budget:
+        raise WLitePoseError(
+            f"{out / 'last.pt'} has already trained {spent_before / 60:.1f} of --minutes {config.minutes:g}: "
+            f"pass more --minutes to go on, or `wlitepose export --checkpoint {_model_checkpoint(out)}` for its "
+            "model file"
+        )
+    if not config.minutes and start_epoch >= config.epochs:
+        raise WLitePoseError(
+            f"{out / 'last.pt'} has already trained {start_epoch} epochs of --epochs {config.epochs}: "
+            "pass a larger --epochs to go on (its lr drops stay; --milestones moves them), or `wlitepose export "
+            f"--checkpoint {_model_checkpoint(out)}` for its model file"
+        )
+    return state, start_epoch, best_ap, spent_before
 
 
 def _default_threads(workers: int) -> int:
