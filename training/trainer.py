@@ -332,13 +332,16 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     # a checkpoint before the step was saved: its epochs at this run's batches each
     step, overflows = (state.get("step", start_epoch * len(loader)) if resuming else 0), 0
+    if config.max_steps and step >= config.max_steps:  # a resumed run already there would train nothing
+        raise WLitePoseError(
+            f"{out / 'last.pt'} has already trained {step} steps of --max-steps {config.max_steps}: pass a larger "
+            f"--max-steps to go on, or `wlitepose export --checkpoint {_model_checkpoint(out)}` for its model file"
+        )
     total_steps = min(config.epochs * len(loader), config.max_steps or math.inf)
     run_started, spent, out_of_time = _clock(), spent_before, False
     if config.minutes:  # under --minutes the lr follows the clock, step by step
         _set_lr(scheduler, spent / budget * config.epochs)
     for epoch in itertools.count(start_epoch) if config.minutes else range(start_epoch, config.epochs):
-        if config.max_steps and step >= config.max_steps:  # also a resumed run already past it
-            break
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         model.train()

@@ -29,7 +29,9 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run, run_log):
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
     with pytest.raises(WLitePoseError, match="holds litepose_xs"):
         train(tiny_run(out, variant="wlitepose_xs", resume=True))
-    train(tiny_run(out, epochs=5, max_steps=2, resume=True))  # already 3 steps in: nothing more to do
+    # already 3 steps in: it trained nothing, exported and exited 0
+    with pytest.raises(WLitePoseError, match="already trained 3 steps of --max-steps 2: pass a larger --max-steps"):
+        train(tiny_run(out, epochs=5, max_steps=2, resume=True))
     assert len((out / "log.jsonl").read_text().splitlines()) == 3
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
 
