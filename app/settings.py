@@ -1,7 +1,8 @@
 """What the app remembers between runs (QSettings), as one frozen dataclass.
 
 Threshold and smoothing defaults come from core's configs, so the GUI and the CLI start
-from the same numbers.
+from the same numbers. Only the fields a user moved from their defaults are stored, so a default a later release
+changes reaches everyone who never chose otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ RANGES = {
     "folder_fps": (0.01, MAX_FPS),
 }
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+VERSION_KEY, SETTINGS_VERSION = "settings_version", 2  # 2: defaults are not stored
+# the defaults of earlier releases, which stored every field at close as if the user had chosen it
+FORMER_DEFAULTS = {"detection_threshold": (0.1, 0.2), "keypoint_threshold": (0.1,)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def pipeline_config(settings: AppSettings) -> PipelineConfig:
 
 def load_settings(store: QSettings) -> AppSettings:
     """Read every field, falling back to the default for missing or unreadable values."""
+    if not store.contains(VERSION_KEY):
+        _forget_stored_defaults(store)
     defaults = AppSettings()
     values = {}
     for f in dataclasses.fields(AppSettings):
@@ -84,14 +90,36 @@ def load_settings(store: QSettings) -> AppSettings:
 
 
 def save_settings(store: QSettings, settings: AppSettings, loaded: AppSettings | None = None) -> None:
-    """Write the fields that differ from ``loaded`` (what this window read at its start), so that a second
-    window closed later keeps the first one's changes to fields it never touched; every field without it."""
+    """Store the fields that differ from ``loaded`` (what this window read at its start; every field without
+    it), so that a second window closed later keeps the first one's changes to fields it never touched: a field
+    moved back to its default is removed, so that it follows the default of later releases."""
     store.sync()  # what another window wrote since this one started: else a field it added reads as missing
+    defaults = AppSettings()
     for f in dataclasses.fields(AppSettings):
         value = getattr(settings, f.name)
-        if loaded is not None and value == getattr(loaded, f.name) and store.contains(f.name):
+        if loaded is not None and value == getattr(loaded, f.name):
             continue
-        store.setValue(f.name, ",".join(value) if isinstance(value, tuple) else value)
+        if value == getattr(defaults, f.name):
+            store.remove(f.name)
+        else:
+            store.setValue(f.name, ",".join(value) if isinstance(value, tuple) else value)
+    store.setValue(VERSION_KEY, SETTINGS_VERSION)
+    store.sync()
+
+
+def _forget_stored_defaults(store: QSettings) -> None:
+    """A settings file of an earlier release, which stored every field at close: the values that were its
+    defaults (today's, or a release's before them) are no choice of the user's, so they give way to today's."""
+    defaults = AppSettings()
+    for f in dataclasses.fields(AppSettings):
+        raw, default = store.value(f.name, None), getattr(defaults, f.name)
+        try:
+            value = None if raw is None else _coerce(raw, default, f.name)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if value is not None and (value == default or value in FORMER_DEFAULTS.get(f.name, ())):
+            store.remove(f.name)
+    store.setValue(VERSION_KEY, SETTINGS_VERSION)
     store.sync()
 
 
