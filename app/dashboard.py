@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWi
 
 from app.theme import BORDER, MUTED, PANEL, STAGE_COLORS
 
-STAGES = ("capture", "preprocess", "inference", "grouping", "tracking", "render")
+STAGES = ("capture", "preprocess", "inference", "grouping", "tracking", "render", "write")  # write: a recording's
 METRICS = (*STAGES, "end_to_end", "fps", "dropped", "people")
 LABELS = {
     "capture": "capture",
@@ -23,6 +23,7 @@ LABELS = {
     "grouping": "grouping",
     "tracking": "tracking",
     "render": "render",
+    "write": "write",
     "end_to_end": "end-to-end",
     "fps": "fps",
     "dropped": "dropped",
@@ -43,6 +44,7 @@ class Dashboard(QWidget):
         self._data = {key: np.full(HISTORY, np.nan, dtype=np.float32) for key in METRICS}
         self._dirty = False
         self._paused = False  # nothing plays: no frame rate shown
+        self._stalled = False  # nothing comes while it plays: no end-to-end time shown either
         pg.setConfigOptions(antialias=True, background=PANEL, foreground=MUTED)
 
         self.latency_plot = self._plot("ms per stage")
@@ -122,7 +124,7 @@ class Dashboard(QWidget):
             series[-1] = values.get(key, np.nan)
         self.samples += 1
         self._dirty = True
-        self._paused = False
+        self._paused = self._stalled = False
 
     def clear(self) -> None:
         for series in self._data.values():
@@ -131,10 +133,14 @@ class Dashboard(QWidget):
         self._dirty = True
         self.refresh()
 
-    def paused(self) -> None:
-        """Nothing plays: no frame rate until the next frame (the last one's stayed on, stale, for as long)."""
-        self._paused = True
+    def paused(self, stalled: bool = False) -> None:
+        """Nothing plays, or (``stalled``) nothing comes while it plays: no frame rate until the next frame (the
+        last one's stayed on, stale, for as long), nor when stalled an end-to-end time (the frame on screen is
+        older than it says)."""
+        self._paused, self._stalled = True, stalled
         self.values["fps"].setText("–")
+        if stalled:
+            self.values["end_to_end"].setText("–")
 
     def current(self, key: str) -> float:
         """Mean of the last few samples: the number shown, steadier than the last sample."""
@@ -151,7 +157,7 @@ class Dashboard(QWidget):
             curve.setData(self._data[key][HISTORY - filled :], connect="finite")
         for key, label in self.values.items():
             value = self._data[key][-1] if key in ("dropped", "people") else self.current(key)
-            if not np.isfinite(value) or (key == "fps" and self._paused):
+            if not np.isfinite(value) or (key == "fps" and self._paused) or (key == "end_to_end" and self._stalled):
                 label.setText("–")
             elif key in ("dropped", "people"):
                 label.setText(f"{int(value)}")

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -53,6 +53,10 @@ SLOW_PLAYBACK = 0.9
 # The frame rate shown counts the frames of about the last this many seconds (however many frames that is:
 # smooth at 30 fps, and at 2.5 fps after a speed change it reads right within about two seconds).
 FPS_AVERAGE_S = 0.5
+SPEED_AVERAGE_S = 2.0  # the playback speed shown, of about the last this many seconds (steadier: it is a warning)
+# While it plays and no frame has come for this long, or for this many frame times of its pace, the HUD and the
+# dashboard say so (a stalled stream, a busy worker) rather than keep the last frame rate and latency on.
+STALL_AFTER_S, STALL_FRAMES = 1.0, 3
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
@@ -73,8 +77,8 @@ class MainWindow(QMainWindow):
         self._status_held_until = 0.0
         self._last_frame_time = 0.0
         self._last_index = -1
-        self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed_count
-        self._play_speed = float("inf")  # video seconds per second, see _track_speed
+        self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed
+        self._played = (0.0, 0.0)  # (video seconds played, seconds) lately, over SPEED_AVERAGE_S: see _track_speed
         self._hud_mark = ""  # the heads-up line's recording mark
         self._recording_paths: set[str] = set()  # the files the recording running writes (by name_key)
         self._found = ""  # the people found on the last frame: the line of a paused frame, after the mark
@@ -93,6 +97,10 @@ class MainWindow(QMainWindow):
         self.model_label.setContentsMargins(16, 0, 0, 0)  # a long status line ends before the model's name
         self._build_layout()
         self._apply_settings()
+        self._stall_watch = QTimer(self)
+        self._stall_watch.setInterval(250)
+        self._stall_watch.timeout.connect(self._watch_for_stall)
+        self._stall_watch.start()
 
         self.handle = WorkerHandle(self)
         self.frame_saver = FrameSaver(self)
@@ -385,7 +393,7 @@ class MainWindow(QMainWindow):
         playing = self.transport.play_button.isChecked()
         if playing and self._last_frame_time:  # a paused frame shown again or stepped to is not a frame rate
             interval = max(now - self._last_frame_time, 1e-6)
-            self._recent = decayed_count(*self._recent, interval)
+            self._recent = decayed(*self._recent, interval)
             self._track_speed(packet.index - self._last_index, packet.skipped, interval)
         self._last_frame_time, self._last_index = (now if playing else 0.0), packet.index
         people = float("nan") if packet.poses is None else len(packet.poses)
@@ -411,8 +419,25 @@ class MainWindow(QMainWindow):
         pace; other jumps (seeks) are left out."""
         if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames - skipped <= 2:
             return
-        speed = frames / self.source.fps / interval
-        self._play_speed = speed if self._play_speed == float("inf") else 0.9 * self._play_speed + 0.1 * speed
+        self._played = decayed(*self._played, interval, added=frames / self.source.fps, over=SPEED_AVERAGE_S)
+
+    @property
+    def _play_speed(self) -> float:
+        """Video seconds played a second lately (a ratio of sums: a mean of each frame's ratios leans to the
+        short intervals, and read 0.86x for 0.81x); inf before any was measured."""
+        played, seconds = self._played
+        return played / seconds if seconds else float("inf")
+
+    def _watch_for_stall(self) -> None:
+        """While it plays, a frame long overdue (a stream that stalls, a worker busy) is said in the HUD, and the
+        dashboard leaves its frame rate and end-to-end time blank, rather than keep the last ones on."""
+        if not self.transport.play_button.isChecked() or not self._last_frame_time:
+            return
+        pace = self._fps or (self.source.fps * (self.transport.speed or 1.0) if self.source else 0.0)
+        gap = time.perf_counter() - self._last_frame_time
+        if gap >= max(STALL_AFTER_S, STALL_FRAMES / pace if pace > 0 else 0.0):
+            self.view.set_hud(f"{self._hud_mark}no new frame for {gap:.0f} s · {self._found}")
+            self.dashboard.paused(stalled=True)
 
     def _opened(self, info: SourceInfo) -> None:
         self.source = info
@@ -486,7 +511,7 @@ class MainWindow(QMainWindow):
 
     def _measure_afresh(self) -> None:
         """The frame rate and playback speed shown start over: the source plays at another pace now."""
-        self._recent, self._last_frame_time, self._play_speed = (0.0, 0.0), 0.0, float("inf")
+        self._recent, self._last_frame_time, self._played = (0.0, 0.0), 0.0, (0.0, 0.0)
 
     @property
     def _fps(self) -> float:
@@ -496,7 +521,7 @@ class MainWindow(QMainWindow):
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
-        self._play_speed = float("inf")  # a pause is not slow playback: measure afresh
+        self._played = (0.0, 0.0)  # a pause is not slow playback: measure afresh
         self._last_frame_time = 0.0
         if not playing:  # the paused frame's line, without the frame rate or playback speed
             self.view.set_hud(self._hud_mark + self._found)
@@ -645,11 +670,14 @@ def _display_name(spec: str) -> str:
     return without_password(spec) if "://" in spec else Path(spec).name or spec
 
 
-def decayed_count(frames: float, seconds: float, interval: float) -> tuple[float, float]:
-    """Frames and seconds lately, with one more frame ``interval`` s after the last: what came before fades
-    by e every FPS_AVERAGE_S, so frames / seconds is the frame rate of about that long at any rate."""
-    fade = math.exp(-interval / FPS_AVERAGE_S)
-    return frames * fade + 1.0, seconds * fade + interval
+def decayed(
+    amount: float, seconds: float, interval: float, added: float = 1.0, over: float = FPS_AVERAGE_S
+) -> tuple[float, float]:
+    """An amount and the seconds it took lately, with ``added`` more (a frame) ``interval`` s after the last:
+    what came before fades by e every ``over`` seconds, so amount / seconds is the rate of about that long at
+    any rate."""
+    fade = math.exp(-interval / over)
+    return amount * fade + added, seconds * fade + interval
 
 
 def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:

@@ -24,6 +24,7 @@ STAGE_COLORS = {
     "grouping": "#ffcb6b",
     "tracking": "#89ddff",
     "render": "#c3e88d",
+    "write": "#f07178",
     "end_to_end": "#f78c6c",
     "fps": "#c3e88d",
     "people": "#ffcb6b",

@@ -568,7 +568,9 @@ class PoseWorker(QObject):
             qimage = to_qimage(shown)
             timings["render"] = (time.perf_counter() - render_start) * 1000.0
             if recording:
+                write_start = time.perf_counter()
                 self._record(frame, poses, kept)
+                timings["write"] = (time.perf_counter() - write_start) * 1000.0
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
             self.stop_recording()

@@ -214,6 +214,10 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     for _ in range(30):  # a 10 fps file shown at 4 frames a second
         window._track_speed(1, 0, 0.25)
     assert abs(window._play_speed - 0.4) < 0.01
+    for _ in range(30):  # the same pace, unevenly: 2 frames a 0.5 s (a mean of each frame's speed read 1.1x)
+        window._track_speed(1, 0, 0.05)
+        window._track_speed(1, 0, 0.45)
+    assert abs(window._play_speed - 0.4) < 0.05
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
     # a real frame or two (10 a second) pull the estimate up from 0.4 only gradually
@@ -223,19 +227,47 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     assert "fps" not in window.view._hud and "people" in window.view._hud  # nothing plays: no frame rate
 
 
+def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qtbot, window, video, monkeypatch):
+    """With no frame for 4 s (a stream that stalls), the HUD said '24.0 fps' and the dashboard 23.8 fps and
+    54 ms end to end all along."""
+    from core.session import PoseModel
+
+    run, stall = PoseModel.run, threading.Event()
+
+    def stalling_run(self, blob):
+        if stall.is_set():
+            stall.clear()
+            time.sleep(2.5)
+        return run(self, blob)
+
+    monkeypatch.setattr(PoseModel, "run", stalling_run)
+    play(qtbot, window, video, frames=4)
+    window.dashboard.refresh()
+    assert window.dashboard.values["end_to_end"].text().endswith(" ms")
+    stall.set()
+    qtbot.waitUntil(lambda: "no new frame for 1 s" in window.view._hud, timeout=10000)
+    assert "fps" not in window.view._hud
+    assert window.dashboard.values["fps"].text() == window.dashboard.values["end_to_end"].text() == "–"
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > start, timeout=10000)
+    qtbot.waitUntil(lambda: "no new frame" not in window.view._hud, timeout=10000)
+    window.dashboard.refresh()
+    assert window.dashboard.values["end_to_end"].text().endswith(" ms")
+
+
 def test_the_frame_rate_shown_follows_a_slower_pace_within_seconds_and_holds_steady_at_30():
-    from app.main_window import decayed_count
+    from app.main_window import decayed
 
     recent = (0.0, 0.0)
     for _ in range(100):  # Max speed: 20 frames a second
-        recent = decayed_count(*recent, 0.05)
+        recent = decayed(*recent, 0.05)
     for _ in range(5):  # 0.25x of a 10 fps file: a frame every 0.4 s, 2 s of them
-        recent = decayed_count(*recent, 0.4)
+        recent = decayed(*recent, 0.4)
     assert abs(recent[0] / recent[1] - 2.5) < 0.3
     jitter = np.random.default_rng(0).uniform(0.7, 1.3, 300) / 30  # 30 fps, each interval +-30 %
     shown = []
     for interval in jitter:
-        recent = decayed_count(*recent, interval)
+        recent = decayed(*recent, interval)
         shown.append(recent[0] / recent[1])
     assert 25.5 < min(shown[120:]) and max(shown[120:]) < 34.5 and abs(np.median(shown[120:]) - 30) < 1  # 4 s on
 
@@ -426,6 +458,9 @@ def test_record_the_live_session_to_csv(qtbot, window, video, tmp_path):
     qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= start + 3, timeout=20000)
+    assert window.last_packet.timings_ms["write"] > 0  # the recording's time is a stage of its own
+    window.dashboard.refresh()
+    assert window.dashboard.values["write"].text().endswith(" ms")
     window.controls.detection.slider.setValue(50)  # moved while recording: the sidecar says from when
     qtbot.waitUntil(lambda: window.frames_shown >= start + 5, timeout=20000)
     window.export_panel.record_button.click()
