@@ -93,11 +93,13 @@ def _run(argv: list[str] | None) -> int:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
     except MemoryError:
-        done = "; the outputs hold the frames written before it" if args.command == "track" else ""
-        print(
-            f"wlitepose: error: out of memory{done} (a PoseC3D pickle is held whole: leave it out of long runs)",
-            file=sys.stderr,
+        done = (
+            "; the outputs hold the frames written before it (a PoseC3D pickle is held whole: leave it out of long "
+            "runs)"
+            if args.command == "track"
+            else ""
         )
+        print(f"wlitepose: error: out of memory{done}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or core.errors.Stopped: a signal a run stopped for
         done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""

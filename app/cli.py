@@ -9,9 +9,12 @@ from collections.abc import Mapping
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    from core.cli import given
+
     parser.add_argument(
         "source",
         nargs="?",
+        type=given,
         help="video file, image folder, webcam index or stream URL to open at start "
         "(default: the first webcam, else the bundled sample clip)",
     )

@@ -10,6 +10,19 @@ from pathlib import Path
 
 from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
 
+
+def given(text: str) -> str:
+    """An argparse type for a file, folder or text value that must not be empty: an unset shell variable gives
+    '', which as a path reads as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (an unset shell variable?)")
+    return text
+
+
+def given_path(text: str) -> Path:
+    return Path(given(text))
+
+
 THREADS_HELP = "onnxruntime intra-op threads (default: ONNX Runtime's, one per physical core)"
 
 
@@ -18,20 +31,25 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "sources",
             nargs="+",
+            type=given,
             metavar="SOURCE",
             help="video file, image folder, webcam index (0) or stream URL; several are processed one after "
             'another, and then every output path needs {name} (each source\'s name), e.g. --csv "out/{name}.csv"; '
             f"the bundled sample clip is {SAMPLE_CLIP}",
         )
-        parser.add_argument("--model", type=Path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})")
-        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
-        parser.add_argument("--csv", type=Path, help="keypoint CSV (with a sidecar .json)")
-        parser.add_argument("--coco-json", type=Path, help="COCO results JSON")
-        parser.add_argument("--openpose-dir", type=Path, help="folder of OpenPose-style per-frame JSON")
         parser.add_argument(
-            "--posec3d", type=Path, help="PoseC3D pickle: a list of one sample, as mmaction2's PoseDataset reads it"
+            "--model", type=given_path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})"
         )
-        parser.add_argument("--video", type=Path, help="annotated video (.mp4 or .avi)")
+        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+        parser.add_argument("--csv", type=given_path, help="keypoint CSV (with a sidecar .json)")
+        parser.add_argument("--coco-json", type=given_path, help="COCO results JSON")
+        parser.add_argument("--openpose-dir", type=given_path, help="folder of OpenPose-style per-frame JSON")
+        parser.add_argument(
+            "--posec3d",
+            type=given_path,
+            help="PoseC3D pickle: a list of one sample, as mmaction2's PoseDataset reads it",
+        )
+        parser.add_argument("--video", type=given_path, help="annotated video (.mp4 or .avi)")
         parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
         parser.add_argument(
             "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.15)"
@@ -51,13 +69,15 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         )
         parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     elif name == "eval":
-        parser.add_argument("--model", type=Path, required=True, help="ONNX model file")
-        parser.add_argument("--annotations", type=Path, required=True, help="COCO-format keypoint annotations JSON")
-        parser.add_argument("--images", type=Path, required=True, help="folder with the annotated images")
+        parser.add_argument("--model", type=given_path, required=True, help="ONNX model file")
+        parser.add_argument(
+            "--annotations", type=given_path, required=True, help="COCO-format keypoint annotations JSON"
+        )
+        parser.add_argument("--images", type=given_path, required=True, help="folder with the annotated images")
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
         parser.add_argument(
             "--out",
-            type=Path,
+            type=given_path,
             help="write AP, AP50, AP75, APm, APl, AR (CrowdPose: also AP_easy, AP_medium, AP_hard), any intervals "
             "and the baseline as JSON (null: nobody to count)",
         )
@@ -70,7 +90,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "images; default: off, or 1000 with --baseline)",
         )
         parser.add_argument(
-            "--baseline", type=Path, help="also score this model file and give the paired interval of the difference"
+            "--baseline",
+            type=given_path,
+            help="also score this model file and give the paired interval of the difference",
         )
         parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     else:

@@ -24,6 +24,7 @@ from core.sinks.base import atomic_write, refuse_inputs, writable
 
 DEFAULT_REDRAWS = 1000  # with --baseline
 MIN_REDRAWS = 40  # a 95 % interval's ends are the 2.5 % tails: fewer redraws have no draw there
+MAX_REDRAWS = 100_000  # 1,000 already settle an interval's ends; 10^8 ran for hours without a word
 SHOWN = ("AP", "AR")  # the stats whose intervals are printed; --out has all of them
 
 
@@ -45,6 +46,10 @@ def run_eval(args: argparse.Namespace) -> int:
     redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)
     if redraws < 0 or (args.baseline and redraws == 0):
         raise WLitePoseError(f"--bootstrap must be a positive number of redraws, not {redraws}")
+    if redraws > MAX_REDRAWS:
+        raise WLitePoseError(
+            f"--bootstrap must be at most {MAX_REDRAWS:,} redraws (1,000 settle an interval), not {redraws}"
+        )
     if 0 < redraws < MIN_REDRAWS:
         raise WLitePoseError(
             f"--bootstrap must be at least {MIN_REDRAWS} redraws for a 95 % interval (its 2.5 % tails), not {redraws}"

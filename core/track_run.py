@@ -74,6 +74,8 @@ def resolve_model(model: Path | None, default: Path) -> Path:
 def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     """The pipeline the options describe (each threshold range-checked)."""
     options = ("detection_threshold", "keypoint_threshold", "smoothing")
+    if args.no_track and args.smoothing is not None:
+        raise WLitePoseError("--smoothing smooths each person's track; with --no-track there are no tracks to smooth")
     check_fractions({f"--{option.replace('_', '-')}": getattr(args, option) for option in options})
     return tuned_config(
         args.size, args.detection_threshold, args.keypoint_threshold, args.smoothing, tracking=not args.no_track

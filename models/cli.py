@@ -7,17 +7,21 @@ import json
 import os
 from pathlib import Path
 
+MAX_KEYPOINTS = 1024  # COCO-WholeBody's 133 and more: the network's heads grow with it
+
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    from core.cli import given
+
     from_variant = {"info": True, "export": False}[name]
     if from_variant:
         parser.add_argument("--variant", required=True, help="wlitepose_xs, wlitepose_s, litepose_xs or litepose_s")
         parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     else:
         source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("--checkpoint", help="a training checkpoint (.pt) written by `wlitepose train`")
+        source.add_argument("--checkpoint", type=given, help="a training checkpoint (.pt) written by `wlitepose train`")
         source.add_argument("--variant", help="export this variant with random weights (marked untrained), for tests")
-        parser.add_argument("--out", required=True, help="the .onnx file to write")
+        parser.add_argument("--out", required=True, type=given, help="the .onnx file to write")
         parser.add_argument(
             "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
         )
@@ -45,8 +49,8 @@ def _info(args: argparse.Namespace) -> int:
     from models.wlitepose import build_model
 
     keypoints = get_schema(args.schema or "coco").num_keypoints if args.keypoints is None else args.keypoints
-    if keypoints <= 0:
-        raise ModelError(f"--keypoints must be a positive count, not {keypoints}")
+    if not 0 < keypoints <= MAX_KEYPOINTS:  # 100,000 took all memory building the network
+        raise ModelError(f"--keypoints must be a count from 1 to {MAX_KEYPOINTS}, not {keypoints}")
     model = build_model(args.variant, num_keypoints=keypoints)
     size = model.input_size if args.size is None else args.size
     check_input_size(size)  # larger than its limit: the export check's own input took 23 GB and was killed

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+MAX_WORKERS = 256  # data loader processes: more than any machine's cores is a typo
+
 
 def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     """A folder with annotations.json + images/, or an annotation file with its images in
@@ -54,6 +56,8 @@ def _milestones(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    from core.cli import given
+
     if name == "shrink-data":
         _add_shrink_arguments(parser)
         return
@@ -61,13 +65,16 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-data",
         required=True,
+        type=given,
         help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)",
     )
-    parser.add_argument("--val-data", help="validation folder in the same layout (scored with OKS AP each epoch)")
     parser.add_argument(
-        "--train-images", help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
+        "--val-data", type=given, help="validation folder in the same layout (scored with OKS AP each epoch)"
     )
-    parser.add_argument("--val-images", help="images of a --val-data .json kept elsewhere (COCO: val2017/)")
+    parser.add_argument(
+        "--train-images", type=given, help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
+    )
+    parser.add_argument("--val-images", type=given, help="images of a --val-data .json kept elsewhere (COCO: val2017/)")
     parser.add_argument(
         "--val-every",
         type=int,
@@ -82,7 +89,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="the paper's schedule: coco 500 epochs (lr /10 at 350, 480), crowdpose 200 (50, 180); default: --schema's",
     )
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
-    parser.add_argument("--milestones", help="override the lr drops, e.g. 40,55")
+    parser.add_argument("--milestones", type=given, help="override the lr drops, e.g. 40,55")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, help="base learning rate (default 1e-3; a resumed run keeps its own)")
     parser.add_argument(
@@ -99,10 +106,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         default=1e-3,
         help="weight of the AE pull and push losses (HigherHRNet's 1e-3; higher teaches grouping sooner)",
     )
-    parser.add_argument("--source-weights", default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
+    parser.add_argument("--source-weights", type=given, default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
     parser.add_argument(
         "--sample-weights",
         default="{}",
+        type=given,
         help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}'",
     )
     parser.add_argument(
@@ -121,6 +129,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--distill",
         metavar="PATH",
+        type=given,
         help="MobileNetV2-1.0 ImageNet .pth whose features at 1/4, 1/8, 1/16 the backbone learns to predict too "
         "(feature hints: general features from few images)",
     )
@@ -135,9 +144,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="re-estimate the BatchNorm statistics over this many training batches before each validation and "
         "save, e.g. 30 (0: off, keep the statistics gathered while training)",
     )
-    parser.add_argument("--init", help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
-    parser.add_argument("--dataset-name", default="custom", help="recorded in the model file's metadata")
-    parser.add_argument("--out", default="runs/train", help="run folder: last.pt, best.pt, log.jsonl, best.onnx")
+    parser.add_argument("--init", type=given, help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
+    parser.add_argument("--dataset-name", type=given, default="custom", help="recorded in the model file's metadata")
+    parser.add_argument(
+        "--out", default="runs/train", type=given, help="run folder: last.pt, best.pt, log.jsonl, best.onnx"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
     parser.add_argument(
@@ -150,9 +161,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def _add_shrink_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="folder with annotations.json and images/, or an annotation .json")
-    parser.add_argument("--images", help="images folder of an annotation .json kept elsewhere")
-    parser.add_argument("--out", required=True, help="new folder: annotations.json and images/")
+    from core.cli import given
+
+    parser.add_argument("data", type=given, help="folder with annotations.json and images/, or an annotation .json")
+    parser.add_argument("--images", type=given, help="images folder of an annotation .json kept elsewhere")
+    parser.add_argument("--out", required=True, type=given, help="new folder: annotations.json and images/")
     parser.add_argument(
         "--size",
         type=int,
@@ -171,6 +184,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     require_train_extra(f"`wlitepose {name}`")
     from core.errors import WLitePoseError
     from core.preprocess import check_input_size
+    from core.session import check_threads
     from core.sinks.base import writable
     from models.checkpoint import load_checkpoint
     from models.export import build_metadata, export_onnx
@@ -195,10 +209,12 @@ def run(name: str, args: argparse.Namespace) -> int:
     for option, value in counts:
         if value is not None and value <= 0:
             raise WLitePoseError(f"{option} must be positive, not {value}")
-    if args.workers < 0:
-        raise WLitePoseError(f"--workers must be a number of processes (0: load in the main one), not {args.workers}")
-    if args.threads is not None and args.threads < 1:
-        raise WLitePoseError(f"--threads must be at least 1, not {args.threads}")
+    if not 0 <= args.workers <= MAX_WORKERS:  # 10^12 started processes until the machine stopped
+        raise WLitePoseError(
+            f"--workers must be a number of processes from 0 (loading in the main one) to {MAX_WORKERS}, "
+            f"not {args.workers}"
+        )
+    check_threads(args.threads, "--threads")
     if args.minutes is not None and not 0 < args.minutes < math.inf:
         raise WLitePoseError(f"--minutes must be a positive time, not {args.minutes}")
     if args.lr is not None and not 0 < args.lr < math.inf:
@@ -221,9 +237,9 @@ def run(name: str, args: argparse.Namespace) -> int:
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
+    if args.val_images and not args.val_data:
+        raise WLitePoseError("--val-images goes with --val-data, the annotation .json of the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
-    if not args.out.strip():  # an unset shell variable: not the current folder
-        raise WLitePoseError("--out is empty; give the run folder a name")
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")

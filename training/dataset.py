@@ -92,6 +92,7 @@ class KeypointDataset(Dataset):
                 anns = [a for a in anns if is_person(a, keypoint_categories)]
             check_image_ids(images, annotations)
             self.items = self._index(images, anns, schema, source_weights or {})
+            self.annotation_sources = {str(ann.get("source", "")) for ann in anns}  # what --source-weights names
             self.images_without_people = len(images) - len(self.items)  # not trained on (see _index)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)

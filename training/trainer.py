@@ -278,6 +278,7 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
             "are left out (bottom-up training learns the background from the images with people)",
             file=sys.stderr,
         )
+    _check_source_names(config, dataset)
     if config.sample_weights and not any(config.sample_weights.get(s, 1.0) > 0 for s in dataset.image_sources()):
         raise WLitePoseError("--sample-weights give every training image weight 0: nothing would be drawn")
     if config.val_annotations:  # read now: a bad validation set is said before an epoch is spent
@@ -508,6 +509,21 @@ def _resume(out: Path, config: TrainConfig, device, model, hints, optimizer, sch
             f"--checkpoint {_model_checkpoint(out)}` for its model file"
         )
     return state, start_epoch, best_ap, spent_before
+
+
+def _check_source_names(config: TrainConfig, dataset: KeypointDataset) -> None:
+    """WLitePoseError for a --source-weights or --sample-weights key that no training annotation or image has
+    for its ``source``: a misspelt name would weigh nothing, silently."""
+    for option, weights, known, what in (
+        ("--source-weights", config.source_weights, dataset.annotation_sources, "annotation"),
+        ("--sample-weights", config.sample_weights, set(dataset.image_sources()), "image with people"),
+    ):
+        unknown = sorted(set(weights) - known)
+        if unknown:
+            listed = ", ".join(sorted(name for name in known if name)) or "none (no source fields)"
+            raise WLitePoseError(
+                f"{option} names {', '.join(map(repr, unknown))}, the source of no training {what}; theirs are {listed}"
+            )
 
 
 def _default_threads(workers: int) -> int:

@@ -229,6 +229,8 @@ def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, vid
     assert len((tmp_path / "none.csv").read_text().splitlines()) == 1
     rc, _, err = cli(*common, "--detection-threshold", 1.5)
     _assert_clean_error(rc, err, "--detection-threshold", "between 0 and 1")
+    rc, _, err = cli(*common, "--no-track", "--smoothing", 0.9)  # ran, the smoothing silently unused
+    _assert_clean_error(rc, err, "--smoothing smooths each person's track; with --no-track there are no tracks")
 
 
 def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path):
@@ -374,6 +376,8 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be a positive number")
     rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 1)  # no redraw in the 2.5 % tails
     _assert_clean_error(rc, err, "--bootstrap must be at least 40 redraws")
+    rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 10**8)  # ran for hours without a word
+    _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
 
 
 def test_eval_never_replaces_a_file_another_run_is_writing(cli, model_path, tmp_path, shared_data, held_elsewhere):
@@ -696,6 +700,7 @@ def test_the_readmes_sample_path_run_elsewhere_says_where_the_sample_is(cli, tmp
 
 def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch):
     """A long run's PoseC3D arrays once outgrew the memory: two chained tracebacks ending in _ArrayMemoryError."""
+    import core.eval_run
     import core.track_run
 
     def allocate(*args):
@@ -704,3 +709,7 @@ def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch)
     monkeypatch.setattr(core.track_run, "run_track", allocate)
     rc, _, err = cli("track", "clip.mp4")
     _assert_clean_error(rc, err, "out of memory; the outputs hold the frames written before it")
+    monkeypatch.setattr(core.eval_run, "run_eval", allocate)
+    rc, _, err = cli("eval", "--model", "m.onnx", "--annotations", "a.json", "--images", "images")
+    _assert_clean_error(rc, err, "out of memory")
+    assert "PoseC3D" not in err  # eval writes none

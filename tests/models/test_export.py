@@ -139,8 +139,10 @@ def test_cli_info_json(capsys):
         (["info", "--variant", "wlitepose_xs", "--size", "0"], "--size must be a positive multiple of 32"),
         (["info", "--variant", "wlitepose_xs", "--size", "-64"], "up to 2048, not -64"),
         (["export", "--variant", "wlitepose_xs", "--size", "4096", "--out", "x.onnx"], "up to 2048, not 4096"),
-        (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a positive count"),
-        (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a positive count"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a count from 1 to 1024"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a count from 1 to 1024"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "100000"], "from 1 to 1024, not 100000"),
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "100000"], "from 1 to 1024, not 100000"),  # memory
         (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
         (["export", "--checkpoint", "{tmp}", "--out", "{tmp}/x.onnx"], "is a folder, not a checkpoint file"),
         (["export", "--variant", "litepose_xs", "--out", "{tmp}"], "is a folder; give the path of the .onnx file"),

@@ -61,6 +61,9 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--source-weights", "[1, 2]"]
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert "--source-weights must be a JSON object" in capsys.readouterr().err
+    argv[-1] = '{"human": 0.5}'  # a misspelt source weighed nothing, silently
+    assert main([*argv, "--schema", "crowdpose", "--out", str(tmp_path / "run")]) == 2
+    assert "--source-weights names 'human', the source of no training annotation" in capsys.readouterr().err
     assert main([*argv[:3], "--ae-factor", "-1", "--out", str(tmp_path)]) == 2
     assert "--ae-factor must be non-negative" in capsys.readouterr().err
     assert main([*argv[:3], "--mosaic", "1.5", "--out", str(tmp_path)]) == 2
@@ -78,7 +81,10 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--epochs", "0", "--max-steps", "1"], "--epochs must be positive, not 0"),
         (["--max-steps", "0"], "--max-steps must be positive, not 0"),
         (["--workers", "-1"], "--workers must be a number of processes"),
-        (["--threads", "0"], "--threads must be at least 1, not 0"),
+        (["--threads", "0"], "--threads must be from 1 to 1024, not 0"),
+        (["--threads", "1000000000000"], "--threads must be from 1 to 1024, not 1000000000000"),  # a traceback
+        (["--workers", "1000000000000"], "--workers must be a number of processes from 0"),  # hung, forking
+        (["--val-images", "{tmp}"], "--val-images goes with --val-data"),  # silently unused
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
         (["--milestones", "abc"], "--milestones must be comma-separated positive epochs"),
         (["--milestones", "40,0"], "--milestones must be comma-separated positive epochs"),
@@ -88,7 +94,6 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--val-every", "5"], "--val-every needs --val-data"),
         (["--out", "{tmp}/text.avi"], "text.avi is a file, not a run folder"),
         (["--out", "{tmp}/text.avi/run"], "text.avi is not a folder"),
-        (["--out", ""], "--out is empty; give the run folder a name"),
         (["--lr", "inf"], "--lr must be a positive learning rate, not inf"),
         (["--ae-factor", "nan"], "--ae-factor must be non-negative, not nan"),
         (["--epochs", "9", "--milestones", "5,3"], "the lr drops must rise and come before the last of 9 epochs"),
@@ -270,6 +275,7 @@ def test_training_data_in_another_keypoint_order_is_refused(tmp_path, shared_dat
     [
         ('{"": 0}', "give every training image weight 0"),
         ('{"cctv": 1e309}', "must be a JSON object of non-negative finite numbers"),
+        ('{"vtset": 2}', "--sample-weights names 'vtset', the source of no training image with people; theirs are"),
     ],
 )
 def test_sample_weights_that_draw_nothing_are_refused(tmp_path, shared_data, capsys, weights, message):
@@ -455,3 +461,28 @@ def test_a_resumed_run_whose_lr_drops_come_after_its_new_end_says_so(tmp_path, t
     train(tiny_run(tmp_path, epochs=3, resume=True, milestones_given=False))
     err = capsys.readouterr().err
     assert "the run drops the lr at epochs 4, after the 3 epochs asked for now; pass --milestones" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["track", "clip.mp4", "--openpose-dir", ""],
+        ["track", ""],
+        ["eval", "--model", "", "--annotations", "a.json", "--images", "images"],
+        ["train", "--train-data", "data", "--init", ""],
+        ["train", "--train-data", "data", "--val-data", ""],
+        ["train", "--train-data", "data", "--milestones", ""],
+        ["train", "--train-data", "data", "--distill", ""],
+        ["train", "--train-data", "data", "--out", ""],
+        ["export", "--checkpoint", "", "--out", "x.onnx"],
+        ["shrink-data", "data", "--out", ""],
+        [""],  # the app, on the current folder
+    ],
+)
+def test_an_empty_value_is_refused_by_its_option(argv, capsys):
+    """An unset shell variable: --init '' trained from random weights, --val-data '' left validation out, and
+    --openpose-dir '' wrote into the current folder, each exiting 0; --checkpoint '' was an 'unknown variant None'."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "is empty (an unset shell variable?)" in err and "Traceback" not in err
