@@ -40,7 +40,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if not args.annotations.is_file():
         raise WLitePoseError(f"annotations file {args.annotations} does not exist")
     if not args.images.is_dir():
-        raise WLitePoseError(f"images folder {args.images} does not exist")
+        state = "is a file, not a folder" if args.images.exists() else "does not exist"
+        raise WLitePoseError(f"images folder {args.images} {state}")
     check_input_size(args.size)
     check_threads(args.threads, "--threads")
     redraws = args.bootstrap if args.bootstrap is not None else (DEFAULT_REDRAWS if args.baseline else 0)

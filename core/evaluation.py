@@ -40,17 +40,38 @@ def read_json(path: str | Path):
     return json.loads(Path(path).read_text(encoding="utf-8-sig"))
 
 
+def read_dataset(path: str | Path) -> dict:
+    """An annotation file's content, whose ``images`` and ``annotations`` are lists; WLitePoseError saying in
+    words why it is not one (not Python's wording of the fault: 'list indices must be integers')."""
+    what = f"{path} is not a COCO-format keypoint file"
+    try:
+        data = read_json(path)
+    except IsADirectoryError:
+        raise WLitePoseError(f"{path} is a folder, not a COCO-format keypoint file") from None
+    except OSError as error:
+        raise WLitePoseError(f"cannot read {path} ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise WLitePoseError(f"{what} (it is not text: the file is JSON)") from None
+    except json.JSONDecodeError as error:
+        raise WLitePoseError(f"{what} (not valid JSON at line {error.lineno}: {error.msg})") from None
+    except (ValueError, RecursionError):  # nested past Python's limit
+        raise WLitePoseError(f"{what} (its JSON is nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise WLitePoseError(f"{what} (it holds a JSON {type(data).__name__}, not an object of images and annotations)")
+    for key in ("images", "annotations"):
+        if not isinstance(data.get(key), list):
+            raise WLitePoseError(f"{what} (it has no '{key}' list)")
+    return data
+
+
 def load_annotations(annotations_path: str | Path) -> dict:
     """The dataset dict, checked, with the fields pycocotools needs filled in: ``area`` where missing
     (CrowdPose files), zero keypoints for crowd regions given as a box or polygon only, a box from the
     labelled joints where one is missing. WLitePoseError naming the first fault of a malformed file."""
-    try:
-        data = read_json(annotations_path)
-        annotations, images, categories = data["annotations"], data["images"], data["categories"]
-        if not all(isinstance(part, list) for part in (annotations, images, categories)):
-            raise TypeError("annotations, images and categories must be lists")
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:  # nested past Python's limit too
-        raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file ({error})") from None
+    data = read_dataset(annotations_path)
+    annotations, images, categories = data["annotations"], data["images"], data.get("categories")
+    if not isinstance(categories, list):
+        raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file (it has no 'categories' list)")
     if not categories:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
     category = keypoint_category(data)

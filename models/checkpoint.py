@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -31,6 +32,11 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     except ModelError:
         raise
     except Exception as error:  # torch raises many types for a bad file
-        hint = " (ImageNet MobileNetV2 weights go to --init as imagenet:PATH)" if path.suffix == ".pth" else ""
-        raise ModelError(f"{path} is not a wlitepose checkpoint ({type(error).__name__}){hint}") from None
+        hint = "; ImageNet MobileNetV2 weights go to --init as imagenet:PATH" if path.suffix == ".pth" else ""
+        why = (
+            "it holds objects other than tensors and numbers, which are never loaded: they could run code"
+            if isinstance(error, pickle.UnpicklingError)
+            else "torch reads no wlitepose model from it"
+        )
+        raise ModelError(f"{path} is not a wlitepose checkpoint ({why}){hint}") from None
     return model.eval(), meta

@@ -231,7 +231,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     if not 0 < args.distill_factor < math.inf:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
     if args.distill and not Path(args.distill).is_file():
-        raise WLitePoseError(f"--distill {args.distill} does not exist (the MobileNetV2-1.0 ImageNet .pth)")
+        state = "is a folder" if Path(args.distill).is_dir() else "does not exist"
+        raise WLitePoseError(f"--distill {args.distill} {state} (give the MobileNetV2-1.0 ImageNet .pth)")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
@@ -308,7 +309,7 @@ def _shrink(args: argparse.Namespace) -> int:
         unfinished = out.is_dir() and not (out / "annotations.json").exists()
         hint = " (a shrink that stopped leaves a folder without annotations.json: remove it)" if unfinished else ""
         raise WLitePoseError(f"--out {out} already exists and is not an empty folder{hint}")
-    writable(out, directory=True, create=True)
+    writable(out, directory=True, create=False)  # made once the data is read: a refused run leaves none
     count, read, written = shrink_dataset(Path(annotations), Path(images), out, args.size, args.format, args.quality)
     print(
         f"wrote {count} images, longest side {longest_side(args.size)} px ({written / 1e6:.1f} MB, "

@@ -26,7 +26,7 @@ from core.evaluation import (
     has_file_name,
     is_person,
     keypoint_values,
-    read_json,
+    read_dataset,
     read_labelled_image,
 )
 from models.export import MEAN, STD
@@ -76,11 +76,8 @@ class KeypointDataset(Dataset):
         source_weights: dict[str, float] | None = None,
         max_people: int = 30,
     ) -> None:
-        try:
-            data = read_json(annotations)
-            images, anns = data["images"], data["annotations"]
-        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
-            raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({error})") from None
+        data = read_dataset(annotations)
+        images, anns = data["images"], data["annotations"]
         self.annotations, self.images_dir = annotations, Path(images_dir)
         check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")
         self.schema, self.input_size, self.augment = schema, input_size, augment

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.evaluation import check_image_ids, check_images, check_mask_size, read_json, read_labelled_image
+from core.evaluation import check_image_ids, check_images, check_mask_size, read_dataset, read_labelled_image
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -69,7 +69,7 @@ def shrink_dataset(
     """
     suffix, quality_flag = FORMATS[image_format]
     try:
-        data = read_json(annotations)
+        data = read_dataset(annotations)
         infos, anns = data["images"], data["annotations"]
         by_image: dict = {}
         for ann in anns:
@@ -88,6 +88,7 @@ def shrink_dataset(
     if outside:
         raise WLitePoseError(f"{annotations} names an image outside its images folder: {outside[0]}")
     check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
+    out.mkdir(parents=True, exist_ok=True)
     side = longest_side(size)
     new_infos, new_anns, read, written = [], [], 0, 0
     for info, name, image_id in zip(infos, names, ids, strict=True):

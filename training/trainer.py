@@ -286,6 +286,8 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     start_epoch, best_ap, spent_before = 0, -1.0, 0.0
     budget = config.minutes * 60 if config.minutes else math.inf
     resuming = config.resume and (out / "last.pt").is_file()  # --resume on a fresh run just starts it
+    if config.resume and not resuming and _is_main():  # a misspelt --out would start hours of training afresh
+        print(f"wlitepose: note: {out} holds no last.pt to resume: a new run starts there", file=sys.stderr)
     if not config.resume and ((out / "last.pt").is_file() or (out / "best.pt").is_file()):
         raise WLitePoseError(  # a new run there would mix its checkpoints and log with the earlier run's
             f"--out {out} holds an earlier run: pass --resume to continue it, or train into another --out"

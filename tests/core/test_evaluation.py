@@ -252,6 +252,24 @@ def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, t
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"[1, 2]", "(it holds a JSON list, not an object of images and annotations)"),  # 'list indices must be..'
+        (b'{"images": []}', "(it has no 'annotations' list)"),  # "('annotations')"
+        (b"{nope", "(not valid JSON at line 1: "),
+        (b"\xff\xd8\xff\xe0 a photo", "(it is not text: the file is JSON)"),
+        (None, "is a folder, not a COCO-format keypoint file"),  # "([Errno 21] Is a directory: ...)"
+    ],
+)
+def test_a_file_that_is_no_annotation_file_is_said_so_in_words(tmp_path, content, words):
+    path = tmp_path / "a.json"
+    path.mkdir() if content is None else path.write_bytes(content)
+    with pytest.raises(WLitePoseError) as error:
+        load_annotations(path)
+    assert words in str(error.value) and str(error.value).count("(") <= 1
+
+
 def test_a_file_nested_past_pythons_limit_is_refused_in_one_sentence(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000)

@@ -90,7 +90,10 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     (tmp_path / "lost" / "annotations.json").write_text(json.dumps(data))
     (tmp_path / "lost" / "images").symlink_to(shared_data / "val" / "images")
     assert main(["shrink-data", str(tmp_path / "lost"), "--out", str(tmp_path / "b")]) == 2
-    assert "1 images of" in capsys.readouterr().err and not list((tmp_path / "b").rglob("*.webp"))
+    assert "1 images of" in capsys.readouterr().err and not (tmp_path / "b").exists()  # it left an empty one
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert main(["shrink-data", str(tmp_path / "list.json"), "--images", val, "--out", str(tmp_path / "c")]) == 2
+    assert "(it holds a JSON list, not an object" in capsys.readouterr().err and not (tmp_path / "c").exists()
 
 
 def test_images_that_would_share_a_name_are_refused(tmp_path, capsys):

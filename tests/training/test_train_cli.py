@@ -148,6 +148,12 @@ def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run, run_l
         train(tiny_run(tmp_path, epochs=2, resume=True))
 
 
+def test_resume_where_no_run_is_starts_one_and_says_so(tmp_path, tiny_run, capsys, run_log):
+    train(tiny_run(tmp_path / "typo", max_steps=1, resume=True))  # a misspelt --out: hours of training afresh
+    assert f"{tmp_path / 'typo'} holds no last.pt to resume: a new run starts there" in capsys.readouterr().err
+    assert [r["step"] for r in run_log(tmp_path / "typo")] == [1]
+
+
 def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys, run_log):
     train(tiny_run(tmp_path, lr=5e-4, max_steps=1))
     train(tiny_run(tmp_path, max_steps=2, resume=True))  # no --lr: nothing to say
@@ -353,7 +359,7 @@ def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, tiny_
     trap = tmp_path / "shared.pt"
     torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, trap)
     assert main(["export", "--checkpoint", str(trap), "--out", str(tmp_path / "x.onnx")]) == 2
-    assert "is not a wlitepose checkpoint (UnpicklingError)" in capsys.readouterr().err
+    assert "is not a wlitepose checkpoint (it holds objects other than tensors" in capsys.readouterr().err
     out = tmp_path / "run"
     out.mkdir()
     torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, out / "last.pt")
