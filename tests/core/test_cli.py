@@ -250,7 +250,6 @@ def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path,
         (lambda d: _touch(d / "notes.txt", b"hello, not a video\n" * 50), ["not a readable"]),
         (lambda d: _mkdir(d / "no_images"), ["no images"]),
         (lambda d: "9", ["no camera", "9"]),
-        (lambda d: "", ["no source given"]),
     ],
 )
 def test_bad_sources(cli, model_path, tmp_path, make_source, words):

@@ -439,3 +439,9 @@ def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
     with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists \.\./home/private.avi"):
         playlist.write_text(head + entry.format("../home/private.avi") + "#EXT-X-ENDLIST\n")
         open_source(str(master))
+
+
+@pytest.mark.parametrize("spec", ["", "  "])
+def test_an_empty_source_is_a_clear_error_in_the_api_too(spec):
+    with pytest.raises(WLitePoseError, match="no source given"):
+        open_source(spec)
