@@ -13,6 +13,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def take(output: Path, what: str | None = None) -> OutputLock:
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _clear_impostor(path)
             file = open(path, "a+b")  # noqa: SIM115 - held open for as long as the lock
         except OSError as error:
             raise WLitePoseError(f"cannot write {output}: {error.strerror or error}") from None
@@ -108,6 +110,17 @@ def take(output: Path, what: str | None = None) -> OutputLock:
         if _same_file(file, path):
             return OutputLock(path, file)
         file.close()  # the holder let go and removed the file between our open and lock: take the new one
+
+
+def _clear_impostor(path: Path) -> None:
+    """A link or a FIFO at a lock's name is no run's lock (a run's is a file of its own, which another run may
+    hold: never removed here): removed, so the lock is not made at a link's target elsewhere, nor blocks."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return
+    if stat.S_ISLNK(status.st_mode) or stat.S_ISFIFO(status.st_mode):
+        path.unlink()
 
 
 def check_free(output: Path, what: str | None = None) -> None:

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import re
+import stat
 import sys
 import threading
 import time
@@ -341,6 +342,8 @@ def read_image(path: str | Path, apply_orientation: bool = True) -> np.ndarray |
     cannot be read. Read by Python and decoded from memory, so a name OpenCV cannot take (not valid UTF-8: copied
     from an old archive) reads too."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read until a writer came
+            return None
         data = np.fromfile(path, np.uint8)
     except (OSError, ValueError):  # missing, a folder, a dangling link, unreadable
         return None
@@ -576,9 +579,10 @@ def frames_due(frame_count: int | None, max_frames: int | None) -> int | None:
 
 
 def without_password(spec: str) -> str:
-    """A stream URL with its password masked (``rtsp://user:***@host/...``), and the values of query
-    parameters that carry secrets (``?pwd=***``), for the files and messages others may read; any other
-    source as it is."""
+    """A stream URL with its password masked (``rtsp://user:***@host/...``), and the values of parameters that
+    carry secrets (``?pwd=***``, ``;password=***``, and in a path, as some cameras take them:
+    ``/user=admin&password=***&channel=1``), for the files and messages others may read; any other source as
+    it is."""
     spec = str(spec)
     scheme, sep, rest = spec.partition("://")
     if not sep:
@@ -590,18 +594,18 @@ def without_password(spec: str) -> str:
     elif "@" in rest:  # a password with a "#", "/" or "?" typed as it is ends the address early: up to the last @
         credentials, host = rest.rpartition("@")[::2]  # (a host:port/path@... is masked too: better than a leak)
         rest = _masked(credentials) + "@" + host
-    before, question, query = rest.partition("?")
-    if question:
-        query, hash_, fragment = query.partition("#")
-        fields = (field.partition("=") for field in query.split("&"))
-        query = "&".join(
-            f"{key}=***" if eq and SECRET_KEYS.fullmatch(key) else key + eq + value for key, eq, value in fields
-        )
-        rest = before + question + query + hash_ + fragment
-    return scheme + sep + rest
+    return scheme + sep + PARAMETER.sub(_masked_parameter, rest)
 
 
-SECRET_KEYS = re.compile(r"(?i)pass(word|wd)?|pwd|secret|token|access_token|auth|api_?key|key")
+PARAMETER = re.compile(r"([?&;/])([^=&;/?#]+)=([^&;/?#]*)")  # a key=value after one of ?&;/, up to the next
+# a key whose letters end in one of these names a secret (loginpas, X-Amz-Signature, api-key; not keyframes)
+SECRET_ENDINGS = tuple("password passwd pass pas pwd pw secret token auth key sig signature".split())
+
+
+def _masked_parameter(match: re.Match) -> str:
+    lead, key, value = match.groups()
+    secret = re.sub(r"[^a-z]", "", key.lower()).endswith(SECRET_ENDINGS)
+    return f"{lead}{key}={'***' if secret else value}"
 
 
 def _masked(credentials: str) -> str:
@@ -670,6 +674,8 @@ def check_playlist(path: Path, depth: int = 0) -> None:
         raise WLitePoseError(f"the playlist {path} is listed {depth} playlists deep; players follow 2 at most")
     folder = path.resolve().parent
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read until a writer came
+            raise WLitePoseError(f"the playlist {path} is not a regular file (a FIFO or a device)")
         with open(path, encoding="utf-8", errors="replace") as file:
             text = file.read(MAX_PLAYLIST_BYTES)
     except OSError:

@@ -243,6 +243,7 @@ def _save(
     if hints:
         state["hint_adapters"] = hints.adapters.state_dict()
     tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)  # a link left there would take the checkpoint into its target
     torch.save(state, tmp)
     tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 import time
 import uuid
@@ -105,6 +106,8 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
             folder.mkdir(parents=True, exist_ok=True)
             nearest = folder
         if not directory and path.exists():
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open below until a reader came
+                raise OSError(errno.EINVAL, "it is not a regular file (a FIFO or a device)")
             with open(path, "ab"):  # opened, not changed
                 pass
         # the folder too: files are replaced through a temporary file beside them (atomic_write)
@@ -113,6 +116,19 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
         probe.unlink()
     except OSError as error:
         raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None
+    return path
+
+
+def own_file(path: Path) -> Path:
+    """``path`` made ready for an output written in place (the CSV, the COCO JSON, the annotated video): a link
+    there, symbolic or a hard link sharing its file with another name, is removed, so the output replaces it as
+    an atomic write would, rather than writing through it into a file elsewhere."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return path
+    if stat.S_ISLNK(status.st_mode) or (stat.S_ISREG(status.st_mode) and status.st_nlink > 1):
+        path.unlink()
     return path
 
 

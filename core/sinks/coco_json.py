@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.poses import Poses
-from core.sinks.base import Sink, cut_back, flat_keypoints, writable
+from core.sinks.base import Sink, cut_back, flat_keypoints, own_file, writable
 
 
 def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) -> list[dict]:
@@ -48,7 +48,7 @@ class CocoJsonSink(Sink):
     def __init__(self, path: str | Path, frame_files: list[str] | None = None) -> None:
         self.path = writable(path)
         self.frame_files = frame_files  # an image folder's (or one image's) file of each frame index
-        self._file = open(self.path, "w", encoding="utf-8")
+        self._file = open(own_file(self.path), "w", encoding="utf-8")
         self._file.write("[")
         self._end = self._file.tell()  # where the next entry goes (before the closing bracket)
         self._count = 0

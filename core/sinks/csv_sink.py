@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from core.poses import Poses
-from core.sinks.base import Sink, cut_back, rewrite_small, writable
+from core.sinks.base import Sink, cut_back, own_file, rewrite_small, writable
 
 LAYOUT_VERSION = 1
 SIDECAR_EVERY_S = 10.0  # seconds between the sidecar's rewrites during a run
@@ -53,7 +53,7 @@ class CsvSink(Sink):
         self._next_index: int | None = None  # the frame index that follows the last one written
         self._closed = False
         self._write_sidecar()
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        self._file = open(own_file(self.path), "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._csv.writerow(csv_columns(keypoint_names))
         self._file.flush()

@@ -117,6 +117,8 @@ def open_sinks(
         for field, path in asdict(options).items():  # its folder made, or a sentence on why it cannot be
             if path is not None:
                 writable(path, directory=field == "openpose_dir")
+        if options.csv:  # with the others: a sidecar that cannot be written once cost the earlier video
+            writable(sidecar_path(Path(options.csv)))
         for _, output, shown in _lockables(options, name):  # another process writing one of them is refused here
             multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files

@@ -100,6 +100,12 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
         names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
     longest = max(names, key=_name_length)
     folder = Path(folder).expanduser()
+    listing = folder / _listing_name(stem)
+    if listing.is_dir() and not listing.is_symlink():  # refused before any earlier frame is removed
+        raise WLitePoseError(
+            f"cannot write OpenPose frames in {folder}: {listing.name} there is a folder, where a run keeps the list "
+            "of its frames; remove it"
+        )
     limit = _name_max(folder)
     if _name_length(longest) > limit:
         raise WLitePoseError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.errors import WLitePoseError
 from core.poses import Poses
-from core.sinks.base import Sink, writable
+from core.sinks.base import Sink, own_file, writable
 from core.sources import opencv_name
 
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -78,7 +78,7 @@ class VideoSink(Sink):
         self._last: np.ndarray | None = None
         self._last_unwritten = False  # ``_last`` came before its slot and is not in the video yet
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
+        self._writer = cv2.VideoWriter(str(own_file(self.path)), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
         if not self._writer.isOpened():  # writable() passed: no space left, or an OpenCV without FFmpeg
             raise WLitePoseError(
                 f"cannot write video {path}: OpenCV could not start its {CODECS[path.suffix.lower()]} encoder there"

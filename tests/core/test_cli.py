@@ -3,6 +3,7 @@
 import io
 import itertools
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -712,3 +713,81 @@ def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch)
     rc, _, err = cli("eval", "--model", "m.onnx", "--annotations", "a.json", "--images", "images")
     _assert_clean_error(rc, err, "out of memory")
     assert "PoseC3D" not in err  # eval writes none
+
+
+def test_outputs_replace_a_link_at_their_name_rather_than_write_through_it(cli, model_path, video_path, tmp_path):
+    """A link left at an output's name (another user's, in a shared folder) had the CSV, the COCO JSON and the
+    annotated video written into the file it led to, a hard link's other name included."""
+    (tmp_path / "other").mkdir()
+    victims = {name: tmp_path / "other" / name for name in ("a.txt", "b.txt", "c.avi")}
+    for victim in victims.values():
+        victim.write_text("someone else's")
+    (tmp_path / "k.csv").symlink_to(victims["a.txt"])
+    os.link(victims["b.txt"], tmp_path / "k.json")
+    (tmp_path / "k.avi").symlink_to(victims["c.avi"])
+    rc, _, err = cli(
+        "track", video_path, "--model", model_path, "--max-frames", 2, "--threads", 1,
+        "--csv", tmp_path / "k.csv", "--coco-json", tmp_path / "k.json", "--video", tmp_path / "k.avi",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert all(victim.read_text() == "someone else's" for victim in victims.values())
+    assert not any((tmp_path / name).is_symlink() for name in ("k.csv", "k.json", "k.avi"))
+    assert (tmp_path / "k.csv").read_text().startswith("frame,") and (tmp_path / "k.json").stat().st_nlink == 1
+
+
+def test_a_run_refused_before_its_first_frame_leaves_the_earlier_outputs(cli, model_path, video_path, tmp_path):
+    """A folder at the sidecar's name, or at the OpenPose folder's list of frames, was found only as those
+    outputs opened: the earlier annotated video was gone, its CSV and COCO JSON emptied, its frames removed."""
+    options = [
+        "--model", model_path, "--max-frames", 2, "--threads", 1, "--csv", tmp_path / "k.csv",
+        "--coco-json", tmp_path / "k.json", "--openpose-dir", tmp_path / "op", "--video", tmp_path / "k.avi",
+    ]  # fmt: skip
+    assert cli("track", video_path, *options)[0] == 0
+    earlier = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    (tmp_path / "k.csv.json").unlink()
+    (tmp_path / "k.csv.json").mkdir()
+    rc, _, err = cli("track", video_path, *options)
+    _assert_clean_error(rc, err, "k.csv.json", "it is a folder")
+    (tmp_path / "k.csv.json").rmdir()
+    (tmp_path / "op" / ".vtest.openpose-files.json").mkdir()
+    rc, _, err = cli("track", video_path, *options)
+    _assert_clean_error(rc, err, ".vtest.openpose-files.json there is a folder")
+    del earlier[tmp_path / "k.csv.json"]
+    assert {path: path.read_bytes() for path in earlier} == earlier
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX's")
+def test_a_fifo_is_no_output_image_playlist_or_lock_and_hangs_nothing(cli, model_path, tmp_path):
+    """Each of these waited for ever for the other end of a FIFO (one Ctrl-C could not stop it)."""
+    import threading
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((48, 64, 3), 128, np.uint8))
+    os.mkfifo(folder / "b.png")
+    os.mkfifo(tmp_path / "fifo.csv")
+    os.mkfifo(tmp_path / ".k.json.wlitepose-lock")
+    os.mkfifo(tmp_path / "list.m3u8")
+    results = []
+
+    def runs():
+        results.append(cli("track", folder, "--model", model_path, "--csv", tmp_path / "fifo.csv"))
+        results.append(cli("track", folder, "--model", model_path, "--coco-json", tmp_path / "k.json"))
+        results.append(cli("track", tmp_path / "list.m3u8", "--model", model_path))
+
+    worker = threading.Thread(target=runs, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "a run waits on a FIFO"
+    (rc, _, err), (rc2, _, err2), (rc3, _, err3) = results
+    _assert_clean_error(rc, err, "fifo.csv", "not a regular file")
+    assert rc2 == 0 and f"skipped {folder / 'b.png'}" in err2  # and the lock's name taken over
+    _assert_clean_error(rc3, err3, "list.m3u8 is not a regular file")
+
+
+def test_a_link_at_a_locks_name_makes_no_file_where_it_leads(cli, model_path, video_path, tmp_path):
+    (tmp_path / "other").mkdir()
+    (tmp_path / ".k.json.wlitepose-lock").symlink_to(tmp_path / "other" / "made")
+    rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 1, "--coco-json", tmp_path / "k.json")
+    assert rc == 0, err
+    assert not (tmp_path / "other" / "made").exists() and not (tmp_path / ".k.json.wlitepose-lock").exists()

@@ -162,6 +162,17 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         ("rtsp://admin:1234@cam/x", "rtsp://admin:***@cam/x"),
         ("http://cam/video.mjpg?user=admin&pwd=hunter2&fps=5", "http://cam/video.mjpg?user=admin&pwd=***&fps=5"),
         ("http://cam/v?Token=abc#part", "http://cam/v?Token=***#part"),
+        # the other ways cameras and services take them, recorded in sidecars and file names as they were
+        (
+            "http://cam/user=admin&password=S3&channel=1&stream=0.avi",
+            "http://cam/user=admin&password=***&channel=1&stream=0.avi",
+        ),
+        ("http://cam/v.cgi?loginuse=admin&loginpas=S3", "http://cam/v.cgi?loginuse=admin&loginpas=***"),
+        ("rtsp://cam/live;password=S3", "rtsp://cam/live;password=***"),
+        (
+            "http://cdn/v.m3u8?X-Amz-Signature=S3&api-key=S3&pw=S3",
+            "http://cdn/v.m3u8?X-Amz-Signature=***&api-key=***&pw=***",
+        ),
     ):
         assert without_password(typed) == shown
     for typed in ("rtsp://admin:#secret@cam/live", "http://admin:/secret@cam/live", "rtsp://admin:1234/5@cam/live"):
@@ -169,3 +180,7 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
     for kept in ("http://cam/v?keyframes=1", "http://user@host/a"):
         assert without_password(kept) == kept
     assert source_name("rtsp://admin:abc#123@10.0.0.1:554/live") == "live"  # not the user name
+    assert (
+        source_name("http://cam/user=admin&password=S3&channel=1&stream=0.avi")
+        == "user_admin_password_channel_1_stream_0"
+    )

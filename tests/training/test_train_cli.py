@@ -492,3 +492,13 @@ def test_an_empty_value_is_refused_by_its_option(argv, capsys):
         main(argv)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "is empty (an unset shell variable?)" in err and "Traceback" not in err
+
+
+def test_a_link_left_at_a_checkpoints_temporary_name_takes_nothing_elsewhere(tmp_path, tiny_run):
+    """A last.tmp link (another user's, in a shared run folder) had the checkpoint saved into its target."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.tmp").symlink_to(victim)
+    train(tiny_run(tmp_path / "run", max_steps=1))
+    assert victim.read_text() == "someone else's" and not (tmp_path / "run" / "last.pt").is_symlink()
