@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self._last_index = -1
         self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed
         self._played = (0.0, 0.0)  # (video seconds played, seconds) lately, over SPEED_AVERAGE_S: see _track_speed
+        self._awaited: set[str] = set()  # "source", "model": asked of the worker, not done yet (no stall then)
         self._hud_mark = ""  # the heads-up line's recording mark
         self._recording_paths: set[str] = set()  # the files the recording running writes (by name_key)
         self._found = ""  # the people found on the last frame: the line of a paused frame, after the mark
@@ -247,6 +248,7 @@ class MainWindow(QMainWindow):
         elif "://" in spec:
             self.settings = dataclasses.replace(self.settings, last_url=spec)
         self._note(f"Opening {without_password(spec)}…")
+        self._awaited.add("source")
         self.handle.open(spec)
 
     def load_model(self, path: str) -> None:
@@ -263,6 +265,7 @@ class MainWindow(QMainWindow):
             self.controls.show_model_info(text)
             self.statusBar().showMessage(text, 20000)
             return
+        self._awaited.add("model")
         self.handle.load_model(str(resolved), pipeline_config(self.settings))
 
     def export_file(self) -> None:
@@ -359,6 +362,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, text: str) -> None:
         """A short dialog that does not block the event loop, and the same line in the status bar."""
+        self._awaited.discard("source")  # a source that could not be opened, among other errors
         self.last_error = text
         self.statusBar().showMessage(text, 15000)
         if self._error_box is None:
@@ -429,9 +433,10 @@ class MainWindow(QMainWindow):
         return played / seconds if seconds else float("inf")
 
     def _watch_for_stall(self) -> None:
-        """While it plays, a frame long overdue (a stream that stalls, a worker busy) is said in the HUD, and the
-        dashboard leaves its frame rate and end-to-end time blank, rather than keep the last ones on."""
-        if not self.transport.play_button.isChecked() or not self._last_frame_time:
+        """While it plays, a frame long overdue (a stream that stalls, a worker busy with a frame) is said in the
+        HUD, and the dashboard leaves its frame rate and end-to-end time blank, rather than keep the last ones on;
+        not while another source opens or a model loads (the status bar says so)."""
+        if not self.transport.play_button.isChecked() or not self._last_frame_time or self._awaited:
             return
         pace = self._fps or (self.source.fps * (self.transport.speed or 1.0) if self.source else 0.0)
         gap = time.perf_counter() - self._last_frame_time
@@ -440,6 +445,7 @@ class MainWindow(QMainWindow):
             self.dashboard.paused(stalled=True)
 
     def _opened(self, info: SourceInfo) -> None:
+        self._awaited.discard("source")
         self.source = info
         self.last_packet = None  # the last source's frame is not this one's to save
         self._measure_afresh()
@@ -485,6 +491,7 @@ class MainWindow(QMainWindow):
         self.source_bar.set_current(name, f" · {width}×{height} · {info.fps:g} fps · {kind}")
 
     def _model_loaded(self, info, path: str) -> None:
+        self._awaited.discard("model")
         self.model_path = path
         self.controls.select_model("" if Path(path) == self._bundled_model() else path)
         self.settings = self.controls.read(self.settings)
@@ -497,6 +504,7 @@ class MainWindow(QMainWindow):
     def _model_failed(self, path: str, message: str) -> None:
         """The model box goes back to the model in use; with none yet (a remembered model that no longer
         loads, at start) the bundled one is loaded instead, so the app never stays without poses for good."""
+        self._awaited.discard("model")
         bundled = self._bundled_model()
         fallback = not self.model_path and Path(path) != bundled and bundled.is_file()
         self.show_error(f"{message.rstrip('.')}: using the bundled model." if fallback else message)

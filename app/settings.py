@@ -2,7 +2,9 @@
 
 Threshold and smoothing defaults come from core's configs, so the GUI and the CLI start
 from the same numbers. Only the fields a user moved from their defaults are stored, so a default a later release
-changes reaches everyone who never chose otherwise.
+changes reaches everyone who never chose otherwise. They are stored in a group of their own (GROUP): earlier
+releases, which stored every field at close, defaults included, write outside it, and an earlier release still
+open after an upgrade cannot pin its defaults there again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ RANGES = {
     "folder_fps": (0.01, MAX_FPS),
 }
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
-VERSION_KEY, SETTINGS_VERSION = "settings_version", 2  # 2: defaults are not stored
+GROUP = "settings2"  # the fields a user chose, in this version's way (earlier releases: outside any group)
+VERSION_KEY = f"{GROUP}/version"
 # the defaults of earlier releases, which stored every field at close as if the user had chosen it
 FORMER_DEFAULTS = {"detection_threshold": (0.1, 0.2), "keypoint_threshold": (0.1,)}
 
@@ -74,12 +77,12 @@ def pipeline_config(settings: AppSettings) -> PipelineConfig:
 def load_settings(store: QSettings) -> AppSettings:
     """Read every field, falling back to the default for missing or unreadable values."""
     if not store.contains(VERSION_KEY):
-        _forget_stored_defaults(store)
+        _take_over_earlier_settings(store)
     defaults = AppSettings()
     values = {}
     for f in dataclasses.fields(AppSettings):
         default = getattr(defaults, f.name)
-        raw = store.value(f.name, None)
+        raw = store.value(f"{GROUP}/{f.name}", None)
         if raw is None:
             continue
         try:
@@ -99,27 +102,34 @@ def save_settings(store: QSettings, settings: AppSettings, loaded: AppSettings |
         value = getattr(settings, f.name)
         if loaded is not None and value == getattr(loaded, f.name):
             continue
-        if value == getattr(defaults, f.name):
-            store.remove(f.name)
-        else:
-            store.setValue(f.name, ",".join(value) if isinstance(value, tuple) else value)
-    store.setValue(VERSION_KEY, SETTINGS_VERSION)
+        _store(store, f.name, value, getattr(defaults, f.name))
+    store.setValue(VERSION_KEY, 1)
     store.sync()
 
 
-def _forget_stored_defaults(store: QSettings) -> None:
-    """A settings file of an earlier release, which stored every field at close: the values that were its
-    defaults (today's, or a release's before them) are no choice of the user's, so they give way to today's."""
+def _store(store: QSettings, name: str, value: object, default: object) -> None:
+    """A field in the group: removed when it holds its default, which it then follows."""
+    if value == default:
+        store.remove(f"{GROUP}/{name}")
+    else:
+        store.setValue(f"{GROUP}/{name}", ",".join(value) if isinstance(value, tuple) else value)
+
+
+def _take_over_earlier_settings(store: QSettings) -> None:
+    """The fields an earlier release stored (every one, at close) moved into the group, but for the values that
+    were its defaults (today's, or a release's before them): no choice of the user's, they give way to today's."""
     defaults = AppSettings()
     for f in dataclasses.fields(AppSettings):
         raw, default = store.value(f.name, None), getattr(defaults, f.name)
+        store.remove(f.name)
         try:
-            value = None if raw is None else _coerce(raw, default, f.name)
+            if raw is None:
+                continue
+            value = _coerce(raw, default, f.name)
         except (TypeError, ValueError, OverflowError):
             continue
-        if value is not None and (value == default or value in FORMER_DEFAULTS.get(f.name, ())):
-            store.remove(f.name)
-    store.setValue(VERSION_KEY, SETTINGS_VERSION)
+        _store(store, f.name, default if value in FORMER_DEFAULTS.get(f.name, ()) else value, default)
+    store.setValue(VERSION_KEY, 1)
     store.sync()
 
 

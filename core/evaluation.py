@@ -44,10 +44,10 @@ def read_dataset(path: str | Path) -> dict:
     """An annotation file's content, whose ``images`` and ``annotations`` are lists; WLitePoseError saying in
     words why it is not one (not Python's wording of the fault: 'list indices must be integers')."""
     what = f"{path} is not a COCO-format keypoint file"
+    if Path(path).is_dir():  # Windows says "Permission denied" of a folder opened as a file
+        raise WLitePoseError(f"{path} is a folder, not a COCO-format keypoint file")
     try:
         data = read_json(path)
-    except IsADirectoryError:
-        raise WLitePoseError(f"{path} is a folder, not a COCO-format keypoint file") from None
     except OSError as error:
         raise WLitePoseError(f"cannot read {path} ({error.strerror})") from None
     except UnicodeDecodeError:

@@ -48,7 +48,7 @@ def run_frames(
     the outputs at once when stopping early: what they hold stays valid. Tracks start over: a new source is
     a new scene."""
     pipeline.reset()
-    meta = run_meta(source, spec, pipeline)
+    meta = {**run_meta(source, spec, pipeline), "first_frame": 0}  # a whole run: from the source's first frame
     info = pipeline.model.info
     overlay = overlay or Overlay()
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:

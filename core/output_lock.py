@@ -50,10 +50,12 @@ LONGEST_NAME_KEPT = 200  # bytes of an output's name kept in its lock's: file sy
 
 def lock_path(output: Path) -> Path:
     """The lock file of ``output`` (a file, or a folder and a name within it for an OpenPose run's frames),
-    beside the file it names: ``~`` expanded and links followed, so every spelling of an output shares it. A
-    name too long to take the lock's 16 more bytes is named by its hash (of its letters in one case: a name and
-    another spelling of it that Windows and macOS take for one file share it)."""
-    output = Path(output).expanduser().resolve()
+    beside the file it names: ``~`` expanded and the folder's links followed, so every spelling of an output
+    shares it; a link at the output's own name is not followed, since the output replaces it (sinks' own_file).
+    A name too long to take the lock's 16 more bytes is named by its hash (of its letters in one case: a name
+    and another spelling of it that Windows and macOS take for one file share it)."""
+    output = Path(output).expanduser()
+    output = output.resolve() if output.name in ("", "..") else output.parent.resolve() / output.name
     name = output.name
     if len(os.fsencode(name)) > LONGEST_NAME_KEPT:
         name = hashlib.sha256(name.casefold().encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -95,8 +97,7 @@ def take(output: Path, what: str | None = None) -> OutputLock:
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _clear_impostor(path)
-            file = open(path, "a+b")  # noqa: SIM115 - held open for as long as the lock
+            file = _open_lock(path, output)
         except OSError as error:
             raise WLitePoseError(f"cannot write {output}: {error.strerror or error}") from None
         try:
@@ -112,15 +113,26 @@ def take(output: Path, what: str | None = None) -> OutputLock:
         file.close()  # the holder let go and removed the file between our open and lock: take the new one
 
 
-def _clear_impostor(path: Path) -> None:
-    """A link or a FIFO at a lock's name is no run's lock (a run's is a file of its own, which another run may
-    hold: never removed here): removed, so the lock is not made at a link's target elsewhere, nor blocks."""
+def _open_lock(path: Path, output: Path):
+    """The lock file at ``path``, created if need be, opened without following a link or waiting on a FIFO:
+    anything but a file of its own there (a link would make the lock at its target, elsewhere; a FIFO would
+    block) is no lock of this tool's, and is refused rather than removed, since a run may be taking the name."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows'
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # POSIX's
     try:
-        status = path.lstat()
-    except OSError:
-        return
-    if stat.S_ISLNK(status.st_mode) or stat.S_ISFIFO(status.st_mode):
-        path.unlink()
+        fd = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        fd = None
+    if fd is None or not stat.S_ISREG(os.fstat(fd).st_mode):
+        if fd is not None:
+            os.close(fd)
+        raise WLitePoseError(
+            f"cannot write {output}: {path.name} beside it, where a run keeps its lock, is a link or a FIFO, not a "
+            "lock of this tool's; remove it"
+        )
+    return os.fdopen(fd, "r+b")
 
 
 def check_free(output: Path, what: str | None = None) -> None:

@@ -36,7 +36,7 @@ def remaining(frames: int, fps: float) -> str:
     """The time ``frames`` more take at ``fps`` as m:ss (whole seconds, cut), "?" before any rate is known."""
     if not fps > 0:
         return "?"
-    minutes, seconds = divmod(int(frames / fps), 60)
+    minutes, seconds = divmod(int(max(frames, 0) / fps), 60)  # past a guessed total (an MKV's): 0:00
     return f"{minutes}:{seconds:02d}"
 
 

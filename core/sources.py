@@ -581,8 +581,8 @@ def frames_due(frame_count: int | None, max_frames: int | None) -> int | None:
 def without_password(spec: str) -> str:
     """A stream URL with its password masked (``rtsp://user:***@host/...``), and the values of parameters that
     carry secrets (``?pwd=***``, ``;password=***``, and in a path, as some cameras take them:
-    ``/user=admin&password=***&channel=1``), for the files and messages others may read; any other source as
-    it is."""
+    ``/user=admin&password=***&channel=1``, ``/user=admin_password=***_channel=1``), for the files and messages
+    others may read; any other source as it is."""
     spec = str(spec)
     scheme, sep, rest = spec.partition("://")
     if not sep:
@@ -594,18 +594,42 @@ def without_password(spec: str) -> str:
     elif "@" in rest:  # a password with a "#", "/" or "?" typed as it is ends the address early: up to the last @
         credentials, host = rest.rpartition("@")[::2]  # (a host:port/path@... is masked too: better than a leak)
         rest = _masked(credentials) + "@" + host
-    return scheme + sep + PARAMETER.sub(_masked_parameter, rest)
+    path, question, query = rest.partition("?")
+    if not question:
+        return scheme + sep + _masked_path(path)
+    query, hash_, fragment = query.partition("#")
+    fields = (field.partition("=") for field in query.split("&"))  # a value runs to the next &, "/" and ";" in it
+    query = "&".join(key + eq + ("***" if eq and _secret(key) else value) for key, eq, value in fields)
+    return scheme + sep + _masked_path(path) + question + query + hash_ + fragment
 
 
-PARAMETER = re.compile(r"([?&;/])([^=&;/?#]+)=([^&;/?#]*)")  # a key=value after one of ?&;/, up to the next
-# a key whose letters end in one of these names a secret (loginpas, X-Amz-Signature, api-key; not keyframes)
-SECRET_ENDINGS = tuple("password passwd pass pas pwd pw secret token auth key sig signature".split())
+PATH_KEY = re.compile(r"[/&;_]([A-Za-z][A-Za-z0-9-]*)=")  # a key=value in a path, after one of /&;_
+# a key names a secret when its last word (or the whole key) is one of these: loginpas, X-Amz-Signature, apiKey,
+# access_token; not keyframes, bypass or hotkey
+SECRET_WORDS = frozenset(
+    "password passwd passphrase pass pas loginpas pwd pw secret token auth authorization key apikey sig signature "
+    "credential credentials".split()
+)
 
 
-def _masked_parameter(match: re.Match) -> str:
-    lead, key, value = match.groups()
-    secret = re.sub(r"[^a-z]", "", key.lower()).endswith(SECRET_ENDINGS)
-    return f"{lead}{key}={'***' if secret else value}"
+def _secret(key: str) -> bool:
+    words = [word.lower() for word in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", key)]
+    return bool(words) and (words[-1] in SECRET_WORDS or "".join(words) in SECRET_WORDS)
+
+
+def _masked_path(path: str) -> str:
+    """``path`` with each secret key's value masked: up to the next key of the path or its next "/"."""
+    keys = list(PATH_KEY.finditer(path))
+    kept, last = [], 0
+    for n, match in enumerate(keys):
+        if not _secret(match.group(1)):
+            continue
+        end = keys[n + 1].start() if n + 1 < len(keys) else len(path)
+        cut = re.search(r"[/#]", path[match.end() : end])
+        end = match.end() + cut.start() if cut else end
+        kept.append(path[last : match.end()] + "***")
+        last = end
+    return "".join(kept) + path[last:]
 
 
 def _masked(credentials: str) -> str:

@@ -7,9 +7,11 @@ pixels with 2 decimals, scores 4 decimals; a missing joint (and the box of a per
 joints) is empty cells, never 0. The sidecar (``<name>.csv.json``) records the layout version,
 fps, resolution, source, model file hash, keypoint names, skeleton and settings (and, when they
 change during a recording, ``settings_changes``: each new setting with the frame it applies from), and
-``frames_not_analysed``: the frame indices between the first and the last frame written that were never analysed
-(a frame that could not be decoded, an unreadable image, a live frame that came while the pipeline was busy), as
-[first, last] ranges, so that a frame without rows is one where nobody was found only when it is not among them;
+``frames_not_analysed``: the frame indices up to the last frame written (from ``first_frame``, a whole run's 0;
+else from the first written) that were never analysed (a frame that could not be decoded, an unreadable image),
+as [first, last] ranges, so that a frame without rows is one where nobody was found only when it is not among
+them; a webcam's or stream's, whose frames that came while the pipeline was busy are many, has their count,
+``frames_skipped``, instead;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0.
@@ -44,13 +46,16 @@ def _num(value: float, decimals: int) -> str:
 
 
 class CsvSink(Sink):
-    def __init__(self, path: str | Path, keypoint_names, sidecar: dict) -> None:
+    def __init__(
+        self, path: str | Path, keypoint_names, sidecar: dict, first_frame: int | None = None, live: bool = False
+    ) -> None:
         self.path = writable(path)
         self.sidecar_path = writable(sidecar_path(self.path))
         self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
-        self._sidecar["frames_not_analysed"] = self._not_analysed = []
+        self._live = live  # a webcam's or stream's frames skipped are counted, not listed (one for each written)
+        self._sidecar["frames_skipped" if live else "frames_not_analysed"] = 0 if live else []
         self._frames = 0
-        self._next_index: int | None = None  # the frame index that follows the last one written
+        self._next_index = first_frame  # the frame index that follows the last one written
         self._closed = False
         self._write_sidecar()
         self._file = open(own_file(self.path), "w", newline="", encoding="utf-8")
@@ -91,7 +96,10 @@ class CsvSink(Sink):
         self._complete = self._file.tell()
         self._frames += 1
         if self._next_index is not None and frame_index > self._next_index:
-            self._not_analysed.append([self._next_index, frame_index - 1])
+            if self._live:
+                self._sidecar["frames_skipped"] += frame_index - self._next_index
+            else:
+                self._sidecar["frames_not_analysed"].append([self._next_index, frame_index - 1])
         self._next_index = frame_index + 1
         if time.monotonic() >= self._sidecar_due:  # best effort: closing writes it for certain
             started = time.monotonic()

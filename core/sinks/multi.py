@@ -100,7 +100,8 @@ def open_sinks(
 ) -> MultiSink:
     """source_meta: {"source", "fps", "size": [w, h], "frame_count"}, optionally "name" (for the OpenPose and
     PoseC3D names; else the source's), "live" (a webcam or stream: the video keeps real time), "settings"
-    and "frame_files" (recorded in the CSV's sidecar).
+    and "frame_files" (recorded in the CSV's sidecar), and "first_frame" (a run from the source's start: 0, so
+    that frames not analysed before the first written count too; an app recording starts where it is).
     inputs: other files the run reads (the model); no output may replace them or the source.
     tracked: whether the poses come with track IDs (the PoseC3D pickle's persons are tracks then).
 
@@ -124,7 +125,7 @@ def open_sinks(
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
             with _naming(Path(options.video)):
                 live, images = bool(source_meta.get("live")), "frame_files" in source_meta
-                multi.add(VideoSink(options.video, fps, size, real_time=live, images=images))
+                multi.add(VideoSink(options.video, fps, size, live, images, source_meta.get("first_frame")))
         if options.csv:
             sidecar = {
                 "source": str(source_meta.get("source")),
@@ -141,7 +142,8 @@ def open_sinks(
             if "frame_files" in source_meta:  # an image folder (or one image): which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]
             with _naming(Path(options.csv)):
-                multi.add(CsvSink(options.csv, info.keypoint_names, sidecar))
+                first, live = source_meta.get("first_frame"), bool(source_meta.get("live"))
+                multi.add(CsvSink(options.csv, info.keypoint_names, sidecar, first, live))
         if options.coco_json:
             with _naming(Path(options.coco_json)):
                 multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))

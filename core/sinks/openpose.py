@@ -101,7 +101,7 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
     longest = max(names, key=_name_length)
     folder = Path(folder).expanduser()
     listing = folder / _listing_name(stem)
-    if listing.is_dir() and not listing.is_symlink():  # refused before any earlier frame is removed
+    if _a_folder(listing):  # refused before any earlier frame is removed
         raise WLitePoseError(
             f"cannot write OpenPose frames in {folder}: {listing.name} there is a folder, where a run keeps the list "
             "of its frames; remove it"
@@ -131,6 +131,13 @@ def _refuse_others_frames(folder: Path, stem: str, names: list[str]) -> None:
                 f"{folder} holds the OpenPose frames of {other} under names this run's images give "
                 f"({shared[0]}, {len(shared)} in all); give each image folder an OpenPose folder of its own"
             )
+
+
+def _a_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink()
+    except OSError:  # a name too long for the file system: check_frame_names says so
+        return False
 
 
 # Windows counts a name's length in UTF-16 code units (255 of them), the file systems of POSIX in bytes

@@ -1,7 +1,8 @@
 """Annotated video: the frames the caller drew (core.draw), at the source's rate; .mp4 (mp4v) or .avi (MJPG).
 
 A file's frames that were never analysed (damaged ones passed over, an unreadable image of a folder, frames an app
-recording was moved past) are filled with the picture before them, up to MAX_HOLD_S, so the video keeps one frame
+recording was moved past) are filled with the picture before them (a run's first frames: its first picture), up
+to MAX_HOLD_S, so the video keeps one frame
 per frame of the source (a longer gap is a jump, a seek). A variable-rate file's video shows each frame once at
 the file's average rate: it keeps the frames, while the other outputs' times follow the file's clock.
 
@@ -51,7 +52,13 @@ def check_video_fps(path: str | Path, fps: float, images: bool = True) -> None:
 
 class VideoSink(Sink):
     def __init__(
-        self, path: str | Path, fps: float, size: tuple[int, int], real_time: bool = False, images: bool = True
+        self,
+        path: str | Path,
+        fps: float,
+        size: tuple[int, int],
+        real_time: bool = False,
+        images: bool = True,
+        first_frame: int | None = None,
     ) -> None:
         path = Path(path)
         check_video_name(path)
@@ -70,8 +77,8 @@ class VideoSink(Sink):
             )
         self.path = writable(path)
         self.real_time = real_time
-        self._hold = round(MAX_HOLD_S * self.fps)  # the most frames one frame is held for
-        self._next_index: int | None = None  # a file's frame index that follows the last one written
+        self._hold = max(1, round(MAX_HOLD_S * self.fps))  # the most frames one frame is held for
+        self._next_index = first_frame  # a file's frame index that follows the last one written
         self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
@@ -106,8 +113,9 @@ class VideoSink(Sink):
             self._last, self._last_unwritten = image, False
         else:
             gap = 0 if self._next_index is None else frame_index - self._next_index
+            held = image if self._last is None else self._last  # before the first picture: the first one
             for _ in range(gap if gap <= self._hold else 0):  # frames passed over: the picture before them
-                self._writer.write(self._last)
+                self._writer.write(held)
                 self._written += 1
             self._last, self._next_index = image, frame_index + 1
         self._writer.write(image)

@@ -133,19 +133,27 @@ def test_frames_never_analysed_are_listed_and_held_in_the_annotated_video(
 ):
     """Frames that could not be decoded had no rows in the CSV, as frames where nobody was found have, and the
     annotated video was as many frames short, everything after them early against the CSV's times."""
-    clip = damaged(grey_clip(tmp_path / "d.avi", 10, frames=12, step=20), (5, 6))
+    clip = damaged(grey_clip(tmp_path / "d.avi", 10, frames=12, step=20), (0, 5, 6))  # the first too
     out = tmp_path / "out"
     rc, _, err = cli(
         "track", clip, "--model", model_path, "--threads", 1, "--csv", out / "d.csv", "--video", out / "d.avi"
     )
     assert rc == 0, err
-    assert json.loads((out / "d.csv.json").read_text())["frames_not_analysed"] == [[5, 6]]
+    assert json.loads((out / "d.csv.json").read_text())["frames_not_analysed"] == [[0, 0], [5, 6]]
     capture, frames = cv2.VideoCapture(str(out / "d.avi")), []
     while (frame := capture.read())[0]:
         frames.append(frame[1])
     assert len(frames) == 12  # one a frame of the source, the damaged ones showing the picture before them
     assert np.array_equal(frames[5], frames[4]) and np.array_equal(frames[6], frames[4])
-    assert not np.array_equal(frames[7], frames[4])
+    assert np.array_equal(frames[0], frames[1]) and not np.array_equal(frames[7], frames[4])
+    folder = tmp_path / "slow"  # a time-lapse folder at 0.1 fps: no frame was held for a picture not read
+    folder.mkdir()
+    for n in range(4):
+        cv2.imwrite(str(folder / f"{n}.png"), np.full((24, 32, 3), 60 * n, np.uint8))
+    (folder / "2.png").write_bytes(b"broken")
+    rc, _, err = cli("track", folder, "--model", model_path, "--fps", 0.1, "--video", out / "slow.avi")
+    capture = cv2.VideoCapture(str(out / "slow.avi"))
+    assert rc == 0 and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4, err
 
 
 def test_track_without_outputs_says_it_only_measures_speed(cli, model_path, video_path):
@@ -766,22 +774,24 @@ def test_a_fifo_is_no_output_image_playlist_or_lock_and_hangs_nothing(cli, model
     cv2.imwrite(str(folder / "a.png"), np.full((48, 64, 3), 128, np.uint8))
     os.mkfifo(folder / "b.png")
     os.mkfifo(tmp_path / "fifo.csv")
-    os.mkfifo(tmp_path / ".k.json.wlitepose-lock")
+    os.mkfifo(tmp_path / ".k.json.wlitepose-lock")  # refused in words: it said "File or stream is not seekable"
     os.mkfifo(tmp_path / "list.m3u8")
     results = []
 
     def runs():
         results.append(cli("track", folder, "--model", model_path, "--csv", tmp_path / "fifo.csv"))
         results.append(cli("track", folder, "--model", model_path, "--coco-json", tmp_path / "k.json"))
+        results.append(cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv"))
         results.append(cli("track", tmp_path / "list.m3u8", "--model", model_path))
 
     worker = threading.Thread(target=runs, daemon=True)
     worker.start()
     worker.join(60)
     assert not worker.is_alive(), "a run waits on a FIFO"
-    (rc, _, err), (rc2, _, err2), (rc3, _, err3) = results
+    (rc, _, err), (rc2, _, err2), (rc4, _, err4), (rc3, _, err3) = results
+    assert rc4 == 0 and f"skipped {folder / 'b.png'}" in err4
     _assert_clean_error(rc, err, "fifo.csv", "not a regular file")
-    assert rc2 == 0 and f"skipped {folder / 'b.png'}" in err2  # and the lock's name taken over
+    _assert_clean_error(rc2, err2, ".k.json.wlitepose-lock beside it, where a run keeps its lock, is a link or a FIFO")
     _assert_clean_error(rc3, err3, "list.m3u8 is not a regular file")
 
 
@@ -789,5 +799,12 @@ def test_a_link_at_a_locks_name_makes_no_file_where_it_leads(cli, model_path, vi
     (tmp_path / "other").mkdir()
     (tmp_path / ".k.json.wlitepose-lock").symlink_to(tmp_path / "other" / "made")
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 1, "--coco-json", tmp_path / "k.json")
-    assert rc == 0, err
-    assert not (tmp_path / "other" / "made").exists() and not (tmp_path / ".k.json.wlitepose-lock").exists()
+    _assert_clean_error(rc, err, "is a link or a FIFO, not a lock of this tool's; remove it")
+    assert not (tmp_path / "other" / "made").exists() and not (tmp_path / "k.json").exists()
+
+
+def test_the_time_left_is_never_negative_nor_made_up():
+    """Past a guessed total (an MKV's frame count) it read -1:57; before any rate it is unknown."""
+    from core.progress import remaining
+
+    assert remaining(-100, 30.0) == "0:00" and remaining(5400, 30.0) == "3:00" and remaining(10, 0.0) == "?"

@@ -168,7 +168,12 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
             "http://cam/user=admin&password=***&channel=1&stream=0.avi",
         ),
         ("http://cam/v.cgi?loginuse=admin&loginpas=S3", "http://cam/v.cgi?loginuse=admin&loginpas=***"),
-        ("rtsp://cam/live;password=S3", "rtsp://cam/live;password=***"),
+        ("rtsp://cam/live;password=S3;4", "rtsp://cam/live;password=***"),
+        (
+            "rtsp://cam/user=admin_password=S3_x_channel=1_stream=0.sdp",
+            "rtsp://cam/user=admin_password=***_channel=1_stream=0.sdp",
+        ),
+        ("http://cam/v?pwd=ab/cd;e?f&fps=5&passphrase=S3", "http://cam/v?pwd=***&fps=5&passphrase=***"),
         (
             "http://cdn/v.m3u8?X-Amz-Signature=S3&api-key=S3&pw=S3",
             "http://cdn/v.m3u8?X-Amz-Signature=***&api-key=***&pw=***",
@@ -177,7 +182,7 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         assert without_password(typed) == shown
     for typed in ("rtsp://admin:#secret@cam/live", "http://admin:/secret@cam/live", "rtsp://admin:1234/5@cam/live"):
         assert without_password(typed) == "rtsp://admin:***@cam/live".replace("rtsp", typed.split(":")[0])
-    for kept in ("http://cam/v?keyframes=1", "http://user@host/a"):
+    for kept in ("http://cam/v?keyframes=1", "http://user@host/a", "http://cam/v?bypass=1&hotkey=2&monkey=3"):
         assert without_password(kept) == kept
     assert source_name("rtsp://admin:abc#123@10.0.0.1:554/live") == "live"  # not the user name
     assert (
