@@ -384,7 +384,7 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be a positive number")
     rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 1)  # no redraw in the 2.5 % tails
     _assert_clean_error(rc, err, "--bootstrap must be at least 40 redraws")
-    rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 10**8)  # ran for hours without a word
+    rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 100_001)  # 10^8 ran for hours
     _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
 
 
@@ -414,6 +414,9 @@ def test_eval_bad_paths(cli, model_path, tmp_path):
     _assert_clean_error(rc, err, "a.json", "does not exist")
     rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path, "--images", tmp_path)
     _assert_clean_error(rc, err, "is a folder")
+    (tmp_path / "a.json").write_text("[]")
+    rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", model_path)
+    _assert_clean_error(rc, err, "is a file, not a folder")  # it said the images folder does not exist
 
 
 def test_eval_never_writes_its_results_over_a_file_it_reads(cli, model_path, tmp_path):
@@ -738,7 +741,7 @@ def test_outputs_replace_a_link_at_their_name_rather_than_write_through_it(cli, 
         "--csv", tmp_path / "k.csv", "--coco-json", tmp_path / "k.json", "--video", tmp_path / "k.avi",
     )  # fmt: skip
     assert rc == 0, err
-    assert all(victim.read_text() == "someone else's" for victim in victims.values())
+    assert all(victim.read_bytes() == b"someone else's" for victim in victims.values())
     assert not any((tmp_path / name).is_symlink() for name in ("k.csv", "k.json", "k.avi"))
     assert (tmp_path / "k.csv").read_text().startswith("frame,") and (tmp_path / "k.json").stat().st_nlink == 1
 

@@ -141,10 +141,10 @@ def test_cli_info_json(capsys):
         (["export", "--variant", "wlitepose_xs", "--size", "4096", "--out", "x.onnx"], "up to 2048, not 4096"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a count from 1 to 1024"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a count from 1 to 1024"),
-        (["info", "--variant", "wlitepose_xs", "--keypoints", "100000"], "from 1 to 1024, not 100000"),
-        (["info", "--variant", "wlitepose_xs", "--keypoints", "100000"], "from 1 to 1024, not 100000"),  # memory
+        (["info", "--variant", "wlitepose_xs", "--keypoints", "1025"], "from 1 to 1024, not 1025"),  # 10^5: all memory
         (["export", "--checkpoint", "missing.pt", "--out", "x.onnx"], "does not exist"),
         (["export", "--checkpoint", "{tmp}", "--out", "{tmp}/x.onnx"], "is a folder, not a checkpoint file"),
+        (["export", "--checkpoint", "{tmp}/file.txt", "--out", "x.onnx"], "torch reads no wlitepose model from it"),
         (["export", "--variant", "litepose_xs", "--out", "{tmp}"], "is a folder; give the path of the .onnx file"),
         (["export", "--variant", "litepose_xs", "--out", "{tmp}/file.txt/x.onnx"], "cannot create the folder"),
     ],

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.errors import WLitePoseError
-from main import main
+from main import build_parser, main
 from training.trainer import _reschedule, train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert "--source-weights must be a JSON object" in capsys.readouterr().err
     argv[-1] = '{"human": 0.5}'  # a misspelt source weighed nothing, silently
-    assert main([*argv, "--schema", "crowdpose", "--out", str(tmp_path / "run")]) == 2
+    quick = ["--schema", "crowdpose", "--max-steps", "1", "--workers", "0", "--out", str(tmp_path / "run")]
+    assert main([*argv, *quick]) == 2
     assert "--source-weights names 'human', the source of no training annotation" in capsys.readouterr().err
     assert main([*argv[:3], "--ae-factor", "-1", "--out", str(tmp_path)]) == 2
     assert "--ae-factor must be non-negative" in capsys.readouterr().err
@@ -85,6 +86,7 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--threads", "1000000000000"], "--threads must be from 1 to 1024, not 1000000000000"),  # a traceback
         (["--workers", "1000000000000"], "--workers must be a number of processes from 0"),  # hung, forking
         (["--val-images", "{tmp}"], "--val-images goes with --val-data"),  # silently unused
+        (["--distill", "{tmp}"], "is a folder (give the MobileNetV2-1.0 ImageNet .pth)"),  # "does not exist"
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
         (["--milestones", "abc"], "--milestones must be comma-separated positive epochs"),
         (["--milestones", "40,0"], "--milestones must be comma-separated positive epochs"),
@@ -286,8 +288,8 @@ def test_training_data_in_another_keypoint_order_is_refused(tmp_path, shared_dat
 )
 def test_sample_weights_that_draw_nothing_are_refused(tmp_path, shared_data, capsys, weights, message):
     folder = shared_data / "crowdpose_sample"
-    argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--schema", "crowdpose"]
-    assert main([*argv, "--sample-weights", weights, "--out", str(tmp_path / "run")]) == 2
+    argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--schema", "crowdpose", "--max-steps", "1"]
+    assert main([*argv, "--workers", "0", "--sample-weights", weights, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and not (tmp_path / "run").exists()
 
@@ -482,14 +484,14 @@ def test_a_resumed_run_whose_lr_drops_come_after_its_new_end_says_so(tmp_path, t
         ["train", "--train-data", "data", "--out", ""],
         ["export", "--checkpoint", "", "--out", "x.onnx"],
         ["shrink-data", "data", "--out", ""],
-        [""],  # the app, on the current folder
+        ["gui", ""],  # `wlitepose ""`: the app, on the current folder
     ],
 )
 def test_an_empty_value_is_refused_by_its_option(argv, capsys):
     """An unset shell variable: --init '' trained from random weights, --val-data '' left validation out, and
     --openpose-dir '' wrote into the current folder, each exiting 0; --checkpoint '' was an 'unknown variant None'."""
     with pytest.raises(SystemExit) as exit_info:
-        main(argv)
+        build_parser().parse_args(argv)  # the parser's refusal: were it gone, no command (the app) starts here
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "is empty (an unset shell variable?)" in err and "Traceback" not in err
 
