@@ -52,7 +52,7 @@ class FramePacket:
     index: int
     frame_count: int | None
     poses: Poses | None  # None when no model is loaded
-    timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render
+    timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render; write while recording
     dropped: int  # since the source opened
     started_at: float  # time.perf_counter() when the frame was requested from a file, or came from a live source
     recording: bool = False

@@ -58,7 +58,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--keypoint-threshold", type=float, default=None, help="minimum joint score, 0-1 (default 0.2)"
         )
         parser.add_argument(
-            "--smoothing", type=float, default=None, help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5)"
+            "--smoothing",
+            type=float,
+            default=None,
+            help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5; not with --no-track)",
         )
         parser.add_argument("--max-frames", type=int, default=None, help="stop each source after N frames")
         parser.add_argument(
@@ -86,7 +89,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             type=int,
             default=None,
             metavar="N",
-            help="redraw the images N times (at least 40) for 95%% intervals (about 0.1 s a redraw a model on 35 "
+            help="redraw the images N times (40 to 100,000) for 95%% intervals (about 0.1 s a redraw a model on 35 "
             "images; default: off, or 1000 with --baseline)",
         )
         parser.add_argument(

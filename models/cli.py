@@ -29,7 +29,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     heads = parser.add_mutually_exclusive_group() if from_variant else parser
     heads.add_argument("--schema", choices=["coco", "crowdpose"], help="keypoint schema for --variant (default coco)")
     if from_variant:
-        heads.add_argument("--keypoints", type=int, help="keypoint count of another schema (default: the schema's)")
+        heads.add_argument(
+            "--keypoints", type=int, help="keypoint count of another schema, 1-1024 (default: the schema's)"
+        )
 
 
 def run(name: str, args: argparse.Namespace) -> int:

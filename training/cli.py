@@ -74,7 +74,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-images", type=given, help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
     )
-    parser.add_argument("--val-images", type=given, help="images of a --val-data .json kept elsewhere (COCO: val2017/)")
+    parser.add_argument(
+        "--val-images",
+        type=given,
+        help="images of a --val-data .json kept elsewhere (COCO: val2017/; needs --val-data)",
+    )
     parser.add_argument(
         "--val-every",
         type=int,
@@ -95,7 +99,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--size", type=int, help="training crop size (default: the variant's; validation and export use the variant's)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="DataLoader worker processes, 0-256 (0: load in the main one)"
+    )
     parser.add_argument(
         "--threads", type=int, help="torch threads per process (default: its share of the cores minus --workers, >= 1)"
     )
@@ -106,12 +112,18 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         default=1e-3,
         help="weight of the AE pull and push losses (HigherHRNet's 1e-3; higher teaches grouping sooner)",
     )
-    parser.add_argument("--source-weights", type=given, default="{}", help="JSON, e.g. '{\"pseudo-movenet\": 0.5}'")
+    parser.add_argument(
+        "--source-weights",
+        type=given,
+        default="{}",
+        help="JSON, per annotation source: its people's loss weight, e.g. '{\"pseudo-movenet\": 0.5}'",
+    )
     parser.add_argument(
         "--sample-weights",
         default="{}",
         type=given,
-        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}'",
+        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}' (a name "
+        "no training annotation or image has is refused, in either)",
     )
     parser.add_argument(
         "--mosaic",
