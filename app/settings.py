@@ -122,9 +122,9 @@ def _take_over_earlier_settings(store: QSettings) -> None:
     for f in dataclasses.fields(AppSettings):
         raw, default = store.value(f.name, None), getattr(defaults, f.name)
         store.remove(f.name)
+        if raw is None:
+            continue
         try:
-            if raw is None:
-                continue
             value = _coerce(raw, default, f.name)
         except (TypeError, ValueError, OverflowError):
             continue

@@ -119,19 +119,19 @@ def _open_lock(path: Path, output: Path):
     block) is no lock of this tool's, and is refused rather than removed, since a run may be taking the name."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows'
     flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # POSIX's
+    impostor = WLitePoseError(
+        f"cannot write {output}: {path.name} beside it, where a run keeps its lock, is a link or a FIFO, not a "
+        "lock of this tool's; remove it"
+    )
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as error:
-        if error.errno != errno.ELOOP:
-            raise
-        fd = None
-    if fd is None or not stat.S_ISREG(os.fstat(fd).st_mode):
-        if fd is not None:
-            os.close(fd)
-        raise WLitePoseError(
-            f"cannot write {output}: {path.name} beside it, where a run keeps its lock, is a link or a FIFO, not a "
-            "lock of this tool's; remove it"
-        )
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+            raise impostor from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise impostor
     return os.fdopen(fd, "r+b")
 
 

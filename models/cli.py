@@ -55,7 +55,7 @@ def _info(args: argparse.Namespace) -> int:
         raise ModelError(f"--keypoints must be a count from 1 to {MAX_KEYPOINTS}, not {keypoints}")
     model = build_model(args.variant, num_keypoints=keypoints)
     size = model.input_size if args.size is None else args.size
-    check_input_size(size)  # larger than its limit: the export check's own input took 23 GB and was killed
+    check_input_size(size)
     c = measure(model, size)
     with torch.no_grad():
         out = model.eval()(torch.zeros(1, 3, size, size))

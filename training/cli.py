@@ -122,8 +122,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--sample-weights",
         default="{}",
         type=given,
-        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}' (a name "
-        "no training annotation or image has is refused, in either)",
+        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}' (here, "
+        "as in --source-weights, a name no training image or annotation has is refused)",
     )
     parser.add_argument(
         "--mosaic",

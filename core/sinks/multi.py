@@ -113,19 +113,18 @@ def open_sinks(
     name = source_meta.get("name") or source_name(str(source_meta.get("source", "frames")))
     if options.openpose_dir:  # a frame file's name too long fails here, not after the other files were replaced
         check_frame_names(options.openpose_dir, name, source_meta.get("frame_files"))
+    live, first = bool(source_meta.get("live")), source_meta.get("first_frame")
     multi = MultiSink()
     try:
-        for field, path in asdict(options).items():  # its folder made, or a sentence on why it cannot be
-            if path is not None:
-                writable(path, directory=field == "openpose_dir")
-        if options.csv:  # with the others: a sidecar that cannot be written once cost the earlier video
-            writable(sidecar_path(Path(options.csv)))
+        # each one's folder made, or a sentence on why it cannot be: the CSV's sidecar too, before any sink opens
+        # (one that could not be written was found as the CSV opened, after the video had replaced the earlier one)
+        for field, path in _outputs(options):
+            writable(path, directory=field == "openpose_dir")
         for _, output, shown in _lockables(options, name):  # another process writing one of them is refused here
             multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
             with _naming(Path(options.video)):
-                live, images = bool(source_meta.get("live")), "frame_files" in source_meta
-                multi.add(VideoSink(options.video, fps, size, live, images, source_meta.get("first_frame")))
+                multi.add(VideoSink(options.video, fps, size, live, "frame_files" in source_meta, first))
         if options.csv:
             sidecar = {
                 "source": str(source_meta.get("source")),
@@ -142,7 +141,6 @@ def open_sinks(
             if "frame_files" in source_meta:  # an image folder (or one image): which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]
             with _naming(Path(options.csv)):
-                first, live = source_meta.get("first_frame"), bool(source_meta.get("live"))
                 multi.add(CsvSink(options.csv, info.keypoint_names, sidecar, first, live))
         if options.coco_json:
             with _naming(Path(options.coco_json)):

@@ -2,9 +2,9 @@
 
 A file's frames that were never analysed (damaged ones passed over, an unreadable image of a folder, frames an app
 recording was moved past) are filled with the picture before them (a run's first frames: its first picture), up
-to MAX_HOLD_S, so the video keeps one frame
-per frame of the source (a longer gap is a jump, a seek). A variable-rate file's video shows each frame once at
-the file's average rate: it keeps the frames, while the other outputs' times follow the file's clock.
+to MAX_HOLD_S, so the video keeps one frame per frame of the source (a longer gap is a jump, a seek). A
+variable-rate file's video shows each frame once at the file's average rate: it keeps the frames, while the other
+outputs' times follow the file's clock.
 
 A live source's frames are held on screen until the next one is due by its timestamp, and one that
 comes before its slot in the video (a stream faster than the rate it reports) is left out, so the
