@@ -11,8 +11,13 @@ arrays so the cost stays flat with crowd size. Per frame:
    people: its tolerance is a few pixels for a pedestrian 60 px tall, less than one heatmap cell
    of the network on such a frame, so the same person's consecutive poses can score near 0 (on
    vtest.avi, the pairs matched only by IoU have a median 16 joints in common and OKS 0.02).
-   A track seen once has no velocity yet: left unmatched, it takes a free detection of its shape
-   within NEWBORN_SPEED person sizes a second (a runner first seen at 10 fps moves off its box);
+   A track seen on the frame before also scores the IoU of its last measured keypoint box, as it was and
+   moved on at the body's measured pace (the median move of its joints between its last two
+   measurements): the filter's velocity takes frames to catch up with a runner first seen, or with a turn
+   (a tennis player's side step), and lags further at strong smoothing, where its predicted box slid off
+   the person and the track lost them each second frame. A track seen once has no velocity yet: left
+   unmatched, it takes a free detection of its shape within NEWBORN_SPEED person sizes a second (a runner
+   first seen at 10 fps moves off its box);
 3. matched joints update their filter; joints missing in the detection stay missing
    (predictions are never written out as measurements), and so do a minority of joints lying far
    from where they were last seen, moved on with their body (a neighbour's joint or a false peak
@@ -75,7 +80,7 @@ class TrackerConfig:
 
 MAX_GAP_S = 1e9  # about 30 years: a longer step of the caller's clock counts as this (no overflow to inf)
 _STATE = ("_next_id", "_time", "_clock", "_step", "_stalled", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits")
-_STATE += ("last_seen", "last_z")
+_STATE += ("last_seen", "last_z", "pace")
 
 
 class PoseTracker:
@@ -105,6 +110,7 @@ class PoseTracker:
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
         self.last_z = np.zeros((0, k, 2))  # where each joint was last measured
+        self.pace = np.zeros((0, 2))  # the body's measured velocity (px/s) between its last two measurements
         # the IDs given, by row, to tracks of the last snapshot, over every pass from it: a frame tracked
         # again after restore(reuse_ids=False) gives such a track the same spent ID (see restore)
         self._snapshot: dict | None = None
@@ -273,7 +279,11 @@ class PoseTracker:
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
         track_boxes = keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan))
         iou = box_iou(np.nan_to_num(track_boxes), np.nan_to_num(det_boxes))  # 0 for a pose without joints
-        return np.maximum(oks, iou)
+        # the last measured box, where it was and moved on at the measured pace (step 2)
+        last_box = np.nan_to_num(keypoint_boxes(np.where(seen_last_frame[..., None], self.last_z, np.nan)))
+        moved = last_box + np.tile(self.pace * (self._time - self.last_seen)[:, None], 2)
+        measured = np.maximum(box_iou(last_box, np.nan_to_num(det_boxes)), box_iou(moved, np.nan_to_num(det_boxes)))
+        return np.maximum(np.maximum(oks, iou), measured * recent[:, None])
 
     def _oks(self, det_xy, det_vis, track_vis, lost_for) -> np.ndarray:
         """(T, N) OKS between predicted tracks and detections over joints present in both.
@@ -321,7 +331,18 @@ class PoseTracker:
 
     def _measure(self, rows, z, vis, boxes, now: float) -> None:
         stale = vis & _past(now - self.joint_seen[rows], self.config.joint_reset_s)
-        self.scale[rows] = _box_scale(boxes)
+        # the body's pace: the median move of the joints measured now and at its last measurement
+        both = vis & (self.joint_seen[rows] >= self.last_seen[rows, None])
+        moves = np.where(both[..., None], z - self.last_z[rows], np.nan)
+        elapsed = np.maximum(now - self.last_seen[rows], TIME_TOLERANCE_S)[:, None]
+        paced = both.any(1)  # a body none of whose joints were measured both times has no pace
+        self.pace[rows] = 0.0
+        self.pace[rows[paced]] = np.nanmedian(moves[paced], axis=1) / elapsed[paced]
+        # a detection of a few joints (a head, the body hidden) keeps the person's size: shrunk to those joints'
+        # box, the matching tolerance and the joint gate shrank with it, and the track lost the person
+        size = _box_scale(boxes)
+        partial = 2 * vis.sum(1) < vis.shape[1]
+        self.scale[rows] = np.where(partial, np.maximum(size, self.scale[rows]), size)
         pos, vel, cov = self.pos[rows], self.vel[rows], self.cov[:, rows]
         # joints that restart take the person's mean velocity of the joints still tracked
         live = vis & ~stale
@@ -354,6 +375,7 @@ class PoseTracker:
         self.hits = np.concatenate([self.hits, np.zeros(m, np.int64)])
         self.last_seen = np.concatenate([self.last_seen, np.full(m, now)])
         self.last_z = np.concatenate([self.last_z, np.nan_to_num(z)])
+        self.pace = np.concatenate([self.pace, np.zeros((m, 2))])
 
     def _drop(self, now: float) -> None:
         unseen = self.last_seen < now
@@ -362,7 +384,7 @@ class PoseTracker:
         self.pos, self.vel, self.cov = self.pos[keep], self.vel[keep], self.cov[:, keep]
         self.joint_seen, self.scale = self.joint_seen[keep], self.scale[keep]
         self.ids, self.hits, self.last_seen = self.ids[keep], self.hits[keep], self.last_seen[keep]
-        self.last_z = self.last_z[keep]
+        self.last_z, self.pace = self.last_z[keep], self.pace[keep]
 
 
 def _past(duration, limit: float):

@@ -321,3 +321,42 @@ def test_frames_seconds_apart_do_not_join_strangers_into_a_newborn_track():
     first = tracker.update(_one(_standing(150.0, (100.0, 200.0))), 0.0)
     other = tracker.update(_one(_standing(150.0, (550.0, 250.0))), 1.0)  # someone else, 3 heights away
     assert int(first.track_ids[0]) == int(other.track_ids[0]) == -1  # a new tentative track, not confirmed
+
+
+def _ids(tracker, frames) -> list[int]:
+    """The ID a lone person gets at each of ``frames``' (time, (K, 2) joints)."""
+    return [int(tracker.update(_one(xy), t).track_ids[0]) for t, xy in frames]
+
+
+@pytest.mark.parametrize("smoothing, step, kept", [(0.5, 33, lambda i: i % 3 != 2), (1.0, 50, lambda i: True)])
+def test_a_runner_keeps_one_id_with_dropped_frames_or_strong_smoothing(smoothing, step, kept):
+    """5 heights a second at 30 fps with every third frame dropped (a machine keeping pace at 20 fps), or 7.5
+    smoothed at 1: the filter's velocity lagged the runner and the track lost them each second frame."""
+    frames = [(i / 30, _standing(200.0, (100 + step * i, 540.0))) for i in range(45) if kept(i)]
+    ids = _ids(PoseTracker(TrackerConfig(smoothing=smoothing), COCO17.sigmas), frames)
+    assert ids[0] == -1 and set(ids[1:]) == {1}
+
+
+def test_a_side_stepping_player_keeps_one_id_through_each_turn():
+    """A tennis player shuffling 800 px (4 heights) across and back each second."""
+    frames = [(i / 30, _standing(200.0, (600 + 800 * min(i / 30 % 1, 1 - i / 30 % 1), 540.0))) for i in range(90)]
+    ids = _ids(PoseTracker(TrackerConfig(), COCO17.sigmas), frames)
+    assert ids[0] == -1 and set(ids[1:]) == {1}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_body_hidden_for_a_second_keeps_its_id_and_its_visible_joints(seed):
+    """A walker (a height a second) whose body below the head is hidden for 30 frames: the track took the
+    head's box as the person's size, its tolerance shrank to a few pixels, and it lost them."""
+    rng = np.random.default_rng(seed)
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    ids, blanked = [], 0
+    for i in range(90):
+        xy = _standing(200.0, (300 + 200 * i / 30, 540.0)) + rng.normal(0, 2.0, (K, 2))
+        if 30 <= i < 60:
+            xy[5:] = np.nan  # shoulders down hidden: the five face joints remain
+        out = tracker.update(_one(xy), i / 30)
+        ids.append(int(out.track_ids[0]))
+        blanked += int((np.isnan(out.xy[0, :, 0]) & np.isfinite(xy[:, 0])).sum())
+    assert set(ids[1:]) == {1}
+    assert blanked == 0
