@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _fill_closed_descriptors()
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
     try:
         return _run(argv)
     except ModuleNotFoundError as error:  # `wlitepose VIDEO` imports OpenCV before any command runs
@@ -67,6 +70,51 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"wlitepose: error: {_missing(top)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the modules load, before a command runs
+        print("wlitepose: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+class _Console:
+    """A console stream whose reader may go while a run goes on (its terminal closed, ``| head``, ``2>&-``):
+    what is written after that is dropped, rather than the run stopping with a traceback (exit 1, a batch's
+    other sources never started)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream  # None: Python found the descriptor closed at start
+
+    def write(self, text: str) -> int:
+        self._do("write", text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._do("flush")
+
+    def _do(self, name: str, *args) -> None:
+        if self._stream is not None:
+            try:
+                getattr(self._stream, name)(*args)
+            except (OSError, ValueError):  # EPIPE, EIO (a closed terminal), EBADF; ValueError: a closed file
+                self._stream = None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _fill_closed_descriptors() -> None:
+    """Standard input, output and error closed at start (``2>&-``) get the null device: else the first file the
+    run opens would take that number, and anything a library writes to the console (FFmpeg, ONNX Runtime) would
+    land in an output."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one, those below it being open
 
 
 def _run(argv: list[str] | None) -> int:

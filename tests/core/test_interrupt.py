@@ -136,3 +136,41 @@ def test_a_second_signal_while_the_outputs_close_still_closes_the_others_and_say
     assert "complete up to the last frame" not in err
     assert json.loads((out / "k.csv.json").read_text())["frames_written"] == 6
     assert int(cv2.VideoCapture(str(out / "k.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+
+
+def test_a_console_that_goes_leaves_the_batch_running(model_path, grey_clip, tmp_path):
+    """`track c1 c2 c3 ... 2>&1 | head -n 2`, or a terminal closed while a run went on: the first message after
+    it was a traceback (BrokenPipeError, EIO), exit 1, and the batch's other sources never started."""
+    clips = [str(grey_clip(tmp_path / f"{name}.avi", 10.0, frames=5)) for name in ("c1", "c2")]
+    argv = ["track", *clips, "--model", str(model_path)]
+    argv += ["--csv", str(tmp_path / "out" / "{name}.csv")]
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE)
+    proc.stderr.close()  # the reader gone before the first message
+    assert proc.wait(timeout=120) == 0
+    for name in ("c1", "c2"):
+        assert json.loads((tmp_path / "out" / f"{name}.csv.json").read_text())["frames_written"] == 5
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a closed standard descriptor is a POSIX shell's 2>&-")
+def test_a_run_started_with_its_console_closed_writes_its_outputs(model_path, grey_clip, tmp_path):
+    """`wlitepose track ... 2>&-`: its first message stopped the run (EBADF), and the first file it opened took the
+    closed descriptor's number, where anything a library wrote to the console would land."""
+    clip = grey_clip(tmp_path / "c1.avi", 10.0, frames=5)
+    argv = ["track", str(clip), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2)
+    )
+    assert proc.returncode == 0
+    assert json.loads((tmp_path / "k.csv.json").read_text())["frames_written"] == 5
+
+
+def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatch, capsys):
+    """Ctrl-C in the first half second, while the subcommands' modules load, printed a traceback."""
+    import main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(main, "build_parser", interrupted)
+    assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
+    assert capsys.readouterr().err == "wlitepose: interrupted\n"
