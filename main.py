@@ -140,6 +140,10 @@ def _run(argv: list[str] | None) -> int:
     except WLitePoseError as error:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # one no command words itself (a full disk under a library): a sentence, not a traceback
+        named = f"cannot use {error.filename}: " if error.filename else ""
+        print(f"wlitepose: error: {named}{error.strerror or error}", file=sys.stderr)
+        return 2
     except MemoryError:
         done = (
             "; the outputs hold the frames written before it (a PoseC3D pickle is held whole: leave it out of long "

@@ -104,7 +104,7 @@ def shrink_dataset(
         ok, encoded = cv2.imencode(suffix, image, [quality_flag, quality])
         if not ok:
             raise WLitePoseError(f"cannot encode {source} as {image_format}")
-        target.write_bytes(encoded.tobytes())
+        _written(target, encoded.tobytes(), out)
         read, written = read + source.stat().st_size, written + len(encoded)
         height, width = image.shape[:2]
         new_infos.append({**info, "file_name": name, "width": width, "height": height})
@@ -116,6 +116,17 @@ def shrink_dataset(
             except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
                 raise WLitePoseError(f"{annotations}: annotation {ann.get('id')} is malformed ({error})") from None
     tmp = out / "annotations.json.tmp"
-    tmp.write_text(json.dumps({**data, "images": new_infos, "annotations": new_anns}), encoding="utf-8")
+    _written(tmp, json.dumps({**data, "images": new_infos, "annotations": new_anns}).encode(), out)
     tmp.replace(out / "annotations.json")
     return len(new_infos), read, written
+
+
+def _written(path: Path, data: bytes, out: Path) -> None:
+    """``data`` into ``path``; WLitePoseError in one sentence if it cannot be (a full disk)."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        raise WLitePoseError(
+            f"cannot write {path}: {error.strerror or error}; {out} is incomplete (no annotations.json of this run)"
+        ) from None

@@ -244,7 +244,13 @@ def _save(
         state["hint_adapters"] = hints.adapters.state_dict()
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)  # a link left there would take the checkpoint into its target
-    torch.save(state, tmp)
+    try:
+        torch.save(state, tmp)
+    except (OSError, RuntimeError) as error:  # torch says a full disk as "enforce fail ... unexpected pos"
+        tmp.unlink(missing_ok=True)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "it could not be written whole"
+        kept = f"; {path.name} holds the one saved before" if path.is_file() else ""
+        raise WLitePoseError(f"cannot save the checkpoint {path} ({reason}: is the disk full?){kept}") from None
     tmp.replace(path)  # a crash mid-save never leaves a broken checkpoint
 
 
@@ -435,8 +441,13 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
             _save(out / "last.pt", model, ema, hints, optimizer, scheduler, epoch, best_ap, config, spent, step)
             from core.evaluation import json_ready  # with onnxruntime, as validate's imports
 
-            with open(out / "log.jsonl", "a", encoding="utf-8") as log:
-                log.write(json.dumps(json_ready(record)) + "\n")  # APm of a set without medium people: null
+            try:
+                with open(out / "log.jsonl", "a", encoding="utf-8") as log:
+                    log.write(json.dumps(json_ready(record)) + "\n")  # APm of a set without medium people: null
+            except OSError as error:
+                raise WLitePoseError(
+                    f"cannot write {out / 'log.jsonl'}: {error.strerror or error}; last.pt holds epoch {epoch}"
+                ) from None
             end_progress_line()
             print(
                 f"epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),

@@ -89,6 +89,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino) if status.st_ino else None  # 0: a file system that gives none
 
 
+NO_ROOM = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # a full disk, or the user's quota spent
+PROBE_BYTES = 4096  # written where an output goes (a block), to find a full disk before any output is replaced
+
+
 def writable(path: str | Path, directory: bool = False, create: bool = True) -> Path:
     """Check that ``path`` (a file, or with ``directory`` a folder) can be written, creating its folder
     unless ``create`` is off (a check before any work, which leaves nothing behind); WLitePoseError
@@ -110,10 +114,16 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
                 raise OSError(errno.EINVAL, "it is not a regular file (a FIFO or a device)")
             with open(path, "ab"):  # opened, not changed
                 pass
-        # the folder too: files are replaced through a temporary file beside them (atomic_write)
+        # the folder too: files are replaced through a temporary file beside them (atomic_write); with some bytes,
+        # as a full disk still makes an empty file, and a run refused only at its second output had already
+        # replaced the first (an earlier run's video deleted)
         probe = nearest / f".wlitepose_write_test_{uuid.uuid4().hex[:8]}"
-        open(probe, "x").close()  # "x": never someone else's file
-        probe.unlink()
+        file = open(probe, "xb")  # "x": never someone else's file
+        try:
+            with file:
+                file.write(bytes(PROBE_BYTES))
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as error:
         raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None
     return path
@@ -139,16 +149,17 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def rewrite_small(path: Path, data: bytes) -> None:
-    """``atomic_write``, or on a full disk ``path``'s own space overwritten with ``data`` when it fits there: a
-    small file rewritten with a few more digits (a sidecar's frame count) still fits the block it holds, where
-    a new copy beside it finds no room."""
+    """``atomic_write``, or where no new copy can be made beside it ``path``'s own space overwritten with ``data``:
+    on a full disk when it fits there (a small file rewritten with a few more digits, a sidecar's frame count,
+    still fits the block it holds), and in a folder that no longer takes new files (made read-only while a run
+    writes into it: its files can still be written)."""
     try:
         atomic_write(path, data)
     except OSError as error:
-        if error.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or not path.is_file():
+        if error.errno not in (*NO_ROOM, errno.EACCES, errno.EPERM) or not path.is_file():
             raise
         blocks = getattr(path.stat(), "st_blocks", 0) * 512  # bytes the file holds on disk (POSIX only)
-        if len(data) > blocks:
+        if error.errno in NO_ROOM and len(data) > blocks:
             raise
         with open(path, "r+b") as file:
             file.write(data)

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from pathlib import Path
 
 from core.poses import Poses
-from core.sinks.base import Sink, cut_back, own_file, rewrite_small, writable
+from core.sinks.base import NO_ROOM, Sink, cut_back, own_file, rewrite_small, writable
 
 LAYOUT_VERSION = 1
 SIDECAR_EVERY_S = 10.0  # seconds between the sidecar's rewrites during a run
 FIRST_SIDECAR_S = 1.0  # the first of them: a run killed in its first seconds counts its frames too
+# Windows' refusal of a file another program holds (a reader, a virus scanner), let go until the next rewrite
+HELD_ELSEWHERE = (PermissionError,) if os.name == "nt" else ()
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
 
 
@@ -105,8 +108,9 @@ class CsvSink(Sink):
             started = time.monotonic()
             try:
                 self._write_sidecar()
-            except OSError:  # another program holds it now (Windows), or no room: the next try, or closing
-                pass
+            except OSError as error:  # no room now, or another program holds it (Windows): the next try, or closing
+                if error.errno not in NO_ROOM and not isinstance(error, HELD_ELSEWHERE):
+                    raise  # its folder removed or moved: said now, not after the rest of the run
             # a long folder's sidecar lists every image: its rewrites stay a small share of the run
             self._sidecar_due = time.monotonic() + max(SIDECAR_EVERY_S, 50 * (time.monotonic() - started))
 

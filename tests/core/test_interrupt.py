@@ -174,3 +174,73 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
     monkeypatch.setattr(main, "build_parser", interrupted)
     assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a file size limit is POSIX's")
+def test_a_full_disk_at_the_start_leaves_the_earlier_outputs_whole(model_path, grey_clip, tmp_path):
+    """An empty probe file still fits on a full disk: the video opened first (deleting the earlier run's) and the
+    run was refused only at its COCO JSON. A file size limit stands for the full disk here."""
+    import resource
+
+    clip = grey_clip(tmp_path / "c1.avi", 10.0, frames=5)
+    argv = ["track", str(clip), "--model", str(model_path), "--threads", "1"]
+    argv += ["--video", str(tmp_path / "a.avi"), "--csv", str(tmp_path / "a.csv")]
+    subprocess.run([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, check=True, capture_output=True)
+    before = {name: (tmp_path / name).read_bytes() for name in ("a.avi", "a.csv", "a.csv.json")}
+
+    def full_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    argv += ["--coco-json", str(tmp_path / "a.json")]
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, *argv], cwd=ROOT, capture_output=True, text=True, preexec_fn=full_disk
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_an_output_folder_removed_mid_run_stops_the_run_at_the_next_sidecar(
+    model_path, grey_clip, tmp_path, monkeypatch, capsys
+):
+    """The sidecar's rewrites ignored every error: a run whose folder was removed (or moved) went on to its end,
+    writing into deleted files, and was refused only then."""
+    import shutil
+
+    import core.sinks.csv_sink
+    import main
+    from core.sinks.csv_sink import CsvSink
+
+    monkeypatch.setattr(core.sinks.csv_sink, "FIRST_SIDECAR_S", 0.0)  # the sidecar rewritten after (nearly) every frame
+    monkeypatch.setattr(core.sinks.csv_sink, "SIDECAR_EVERY_S", 0.0)
+    real, written = CsvSink.write, []
+
+    def write(self, frame_index, *args, **kwargs):
+        real(self, frame_index, *args, **kwargs)
+        written.append(frame_index)
+        if frame_index == 2:
+            shutil.rmtree(tmp_path / "out")
+
+    monkeypatch.setattr(CsvSink, "write", write)
+    clip = grey_clip(tmp_path / "c1.avi", 10.0, frames=30)
+    argv = ["track", str(clip), "--model", str(model_path), "--csv", str(tmp_path / "out" / "a.csv")]
+    assert main.main(argv) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+    assert len(written) < 15  # of 30
+
+
+def test_a_sidecar_in_a_folder_that_takes_no_new_files_is_rewritten_in_place(tmp_path, monkeypatch):
+    """A folder made read-only mid-run (its files still writable): the sidecar kept the count of its first rewrite."""
+    import errno
+
+    import core.sinks.base
+    from core.sinks.base import rewrite_small
+
+    path = tmp_path / "a.csv.json"
+    path.write_text('{"frames_written": 18}')
+
+    def refused(target, data):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(core.sinks.base, "atomic_write", refused)
+    rewrite_small(path, b'{"frames_written": 200}')
+    assert path.read_text() == '{"frames_written": 200}'

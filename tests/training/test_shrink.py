@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -153,3 +154,18 @@ def test_a_plain_install_shrinks_a_set_without_torch(tmp_path, shared_data, main
     run = main_without(("torch", "onnx"), "shrink-data", shared_data / "val", "--out", out, "--size", 64)
     assert run.returncode == 0, run.stderr
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 35
+
+
+def test_a_full_disk_while_shrinking_is_one_sentence(tmp_path, shared_data, capsys, monkeypatch):
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.name.endswith(".json.tmp"):
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(tmp_path / "small")]) == 2
+    err = capsys.readouterr().err
+    assert "annotations.json.tmp: No space left on device;" in err and "is incomplete" in err
+    assert "Traceback" not in err and not (tmp_path / "small" / "annotations.json.tmp").exists()

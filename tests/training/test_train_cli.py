@@ -504,3 +504,37 @@ def test_a_link_left_at_a_checkpoints_temporary_name_takes_nothing_elsewhere(tmp
     (tmp_path / "run" / "last.tmp").symlink_to(victim)
     train(tiny_run(tmp_path / "run", max_steps=1))
     assert victim.read_text() == "someone else's" and not (tmp_path / "run" / "last.pt").is_symlink()
+
+
+def test_a_full_disk_while_saving_is_one_sentence_and_keeps_the_last_checkpoint(tmp_path, tiny_run, monkeypatch):
+    """torch says a full disk as "[enforce fail at inline_container.cc] unexpected pos": a traceback, and a
+    partial last.tmp left beside the checkpoint."""
+    import training.trainer
+
+    out = tmp_path / "run"
+    train(tiny_run(out, max_steps=1))
+    kept = (out / "last.pt").read_bytes()
+
+    def full(state, path):
+        Path(path).write_bytes(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 6144 vs 6032")
+
+    monkeypatch.setattr(training.trainer.torch, "save", full)
+    with pytest.raises(WLitePoseError, match=r"cannot save the checkpoint .*last\.pt \(it could not be written whole"):
+        train(tiny_run(out, max_steps=2, resume=True))
+    assert (out / "last.pt").read_bytes() == kept and not (out / "last.tmp").exists()
+
+
+def test_a_full_disk_while_logging_an_epoch_is_one_sentence(tmp_path, tiny_run, monkeypatch):
+    import builtins
+
+    real_open = builtins.open
+
+    def full(file, *args, **kwargs):
+        if str(file).endswith("log.jsonl"):
+            raise OSError(28, "No space left on device", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full)
+    with pytest.raises(WLitePoseError, match=r"cannot write .*log\.jsonl: No space left on device; last\.pt holds"):
+        train(tiny_run(tmp_path / "run", max_steps=1))
