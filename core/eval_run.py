@@ -21,6 +21,7 @@ from core.output_lock import check_free, take
 from core.preprocess import check_input_size
 from core.session import PoseModel, check_threads
 from core.sinks.base import atomic_write, refuse_inputs, writable
+from core.version import tool_version
 
 DEFAULT_REDRAWS = 1000  # with --baseline
 MIN_REDRAWS = 40  # a 95 % interval's ends are the 2.5 % tails: fewer redraws have no draw there
@@ -68,8 +69,22 @@ def run_eval(args: argparse.Namespace) -> int:
         prefix = "" if model is models[0] else f"baseline {path.name}: "
         print(prefix + "  ".join(f"{name} {_shown(value)}" for name, value in stats[-1].items()))
     summary = dict(stats[0])
+    summary["run"] = {  # what the figures came from: kept with them in --out
+        "model": str(args.model),
+        "model_sha256": models[0].info.sha256,
+        "annotations": str(args.annotations),
+        "images": str(args.images),
+        "input_size": args.size or models[0].info.input_size,
+        "bootstrap": redraws,
+        "wlitepose_version": tool_version(),
+    }
     if args.baseline:
-        summary["baseline"] = {"model": str(args.baseline), **stats[1]}
+        summary["baseline"] = {
+            "model": str(args.baseline),
+            "model_sha256": models[1].info.sha256,
+            "input_size": args.size or models[1].info.input_size,
+            **stats[1],
+        }
     if redraws:
         print(f"bootstrap: {redraws} redraws of the {len(data['images'])} images", file=sys.stderr)
         scores = bootstrap(data, results, models[0].info.sigmas, redraws)

@@ -14,11 +14,13 @@ import pytest
 import main
 from core.cli import SAMPLE_CLIP
 from core.errors import WLitePoseError
+from core.model_file import file_sha256
 from core.pipeline import PosePipeline
 from core.preprocess import letterbox_geometry
 from core.progress import ProgressBar
 from core.session import PoseModel
 from core.synthetic import paint, random_people
+from core.version import tool_version
 
 
 @pytest.fixture
@@ -357,8 +359,13 @@ def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_da
     )  # fmt: skip
     assert rc == 0, err
     stats = json.loads((tmp_path / "stats.json").read_text())
+    run = stats.pop("run")  # the figures' provenance: --out named neither the model nor the size they came from
     assert list(stats) == ["AP", "AP50", "AP75", "APm", "APl", "AR"]
     assert all(0.0 <= v <= 1.0 for v in stats.values()) and "AP50" in out
+    assert run["model"] == str(model_path) and run["model_sha256"] == file_sha256(model_path)
+    assert run["input_size"] == 128 and run["bootstrap"] == 0 and run["wlitepose_version"] == tool_version()
+    assert run["annotations"] == str(shared_data / "val" / "annotations.json")
+    assert run["images"] == str(shared_data / "val" / "images")
     # CrowdPose's 14 keypoints against a 17-keypoint model: a clear refusal
     rc, _, err = cli(
         "eval", "--model", model_path, "--annotations", shared_data / "crowdpose_sample" / "test_crowdpose.json",
@@ -377,6 +384,7 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     assert "baseline" in out and "95% interval: AP" in out and "model - baseline" in out
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["baseline"]["AP"] == stats["AP"]  # the same file scores the same
+    assert stats["baseline"]["model_sha256"] == stats["run"]["model_sha256"] and stats["run"]["bootstrap"] == 40
     low, high = stats["intervals"]["AP"]
     assert 0.0 <= low <= high <= 1.0 and stats["baseline"]["intervals"] == stats["intervals"]
     assert stats["difference"]["AP"] == {"interval": [0.0, 0.0], "higher": 0.0}
