@@ -125,6 +125,11 @@ def _run(argv: list[str] | None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # relative paths, the app's folder box and a source's name all start from it
+        print("wlitepose: error: the current folder no longer exists; cd into an existing one", file=sys.stderr)
+        return 2
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") and not _looks_like_source(argv[0]):
         print(
             f"wlitepose: error: {argv[0]!r} is neither a command ({', '.join(COMMANDS)}) "

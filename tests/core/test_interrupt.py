@@ -244,3 +244,18 @@ def test_a_sidecar_in_a_folder_that_takes_no_new_files_is_rewritten_in_place(tmp
     monkeypatch.setattr(core.sinks.base, "atomic_write", refused)
     rewrite_small(path, b'{"frames_written": 200}')
     assert path.read_text() == '{"frames_written": 200}'
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows never removes a process's current folder")
+def test_a_current_folder_removed_under_the_shell_is_one_sentence(tmp_path):
+    """`mkdir d; cd d; rmdir ../d` (another terminal's cleanup), then a run: a FileNotFoundError traceback from
+    wherever the folder was first asked for (the app's folder box, a source's name, a relative output)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "track", str(ROOT / "assets" / "samples" / "vtest_clip.mp4"), "--csv", "a.csv"],
+        cwd=gone, env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=lambda: os.rmdir(os.getcwd()),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == "wlitepose: error: the current folder no longer exists; cd into an existing one\n"
