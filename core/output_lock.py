@@ -123,16 +123,20 @@ def _open_lock(path: Path, output: Path):
         f"cannot write {output}: {path.name} beside it, where a run keeps its lock, is a link or a FIFO, not a "
         "lock of this tool's; remove it"
     )
+    mode = "r+b"
     try:
-        fd = os.open(path, flags, 0o644)
+        try:
+            fd = os.open(path, flags, 0o666)  # as the user's umask gives: another user may take it over later
+        except PermissionError:  # another user's, left by a killed run: a lock holds on a file opened to read
+            fd, mode = os.open(path, flags & ~(os.O_RDWR | os.O_CREAT) | os.O_RDONLY), "rb"
     except OSError as error:
         if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link
             raise impostor from None
-        raise
+        raise OSError(error.errno, f"{path.name} beside it, where a run keeps its lock: {error.strerror}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise impostor
-    return os.fdopen(fd, "r+b")
+    return os.fdopen(fd, mode)
 
 
 def check_free(output: Path, what: str | None = None) -> None:

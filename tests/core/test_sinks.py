@@ -756,3 +756,30 @@ def test_an_annotated_mp4_a_full_disk_left_unplayable_is_an_error_not_a_success(
     for index in range(60):
         sink.write(index, index / 10, Poses.empty(3), image)
     sink.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_another_users_lock_left_by_a_killed_run_is_taken_over(tmp_path, monkeypatch):
+    """In a shared folder a killed run's lock, made 0644 whatever the umask, could not be opened by the next user:
+    'cannot write c.csv: Permission denied' after the model loaded, naming a file they could write."""
+    from core.output_lock import lock_path
+
+    output = tmp_path / "c.csv"
+    old = os.umask(0)
+    try:
+        with take(output):
+            assert lock_path(output).stat().st_mode & 0o777 == 0o666  # the umask decides, as for the outputs
+    finally:
+        os.umask(old)
+    lock_path(output).write_bytes(b"")  # left by a run killed outright
+    real_open = os.open
+
+    def not_ours(path, flags, *mode):  # what another user meets at a 0644 lock (root passes any permission)
+        if Path(path) == lock_path(output) and flags & os.O_RDWR:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(os, "open", not_ours)
+    with take(output):  # held on a file opened to read
+        with pytest.raises(WLitePoseError, match="another run"):
+            take(output)
