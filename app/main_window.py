@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -115,6 +116,8 @@ class MainWindow(QMainWindow):
         geometry = store.value("geometry", b"")
         if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
             self.restoreGeometry(geometry)
+        if not store.isWritable():  # a read-only home or settings folder: said now, not found out at the next start
+            self._hold(f"Settings will not be kept: {store.fileName()} cannot be written", 20000)
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -657,6 +660,8 @@ class MainWindow(QMainWindow):
         save_settings(self.store, self.settings, self._loaded)  # first: whatever the worker is stuck in, they are kept
         self.store.setValue("geometry", self.saveGeometry())
         self.store.sync()
+        if self.store.status() != QSettings.Status.NoError:  # the window is going: the console is left to say it
+            print(f"wlitepose: settings not kept: {self.store.fileName()} cannot be written", file=sys.stderr)
         self.export_panel.stop()
         if self.export_panel.record_button.isChecked():  # a long recording takes seconds to write out
             self.statusBar().showMessage("Saving the recording before closing…")

@@ -1079,3 +1079,14 @@ def test_an_mkvs_guessed_length_gives_way_to_its_real_one_in_the_seek_bar_and_th
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert window.export_panel.eta.text() == "Exported 12 frames", window.last_error
     assert window.export_panel.progress.value() == window.export_panel.progress.maximum() > 0
+
+
+def test_settings_that_cannot_be_written_are_said_at_start_and_at_close(qtbot, tmp_path, capfd):
+    """A read-only home or settings folder: the app's choices were lost at every close without a word."""
+    (tmp_path / "file").write_text("")
+    store = QSettings(str(tmp_path / "file" / "settings.ini"), QSettings.Format.IniFormat)  # a folder under a file
+    w = MainWindow(store, cameras=[])
+    qtbot.addWidget(w)
+    assert w.statusBar().currentMessage() == f"Settings will not be kept: {store.fileName()} cannot be written"
+    w.close()
+    assert f"wlitepose: settings not kept: {store.fileName()} cannot be written" in capfd.readouterr().err
