@@ -355,14 +355,15 @@ def read_image(path: str | Path, apply_orientation: bool = True) -> np.ndarray |
 
 
 def opencv_name(path: str | Path) -> str:
-    """``path`` as OpenCV's video functions take it: valid UTF-8 (OpenCV crashes the process on anything else)."""
-    name = str(path)
+    """``path`` as OpenCV's video functions take it: the text whose UTF-8 is the name's bytes on disk. OpenCV
+    passes on the UTF-8 of what it is given, so under a locale of another encoding (ISO-8859-1) a name given as
+    it is reached another file ("vidé.mp4" written as "vidÃ©.mp4"); bytes that are not UTF-8 it cannot take."""
+    data = os.fsencode(str(path))
     try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(name).decode("utf-8", "replace")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = data.decode("utf-8", "replace")
         raise WLitePoseError(f"OpenCV cannot open video files whose name is not valid UTF-8: rename {shown}") from None
-    return name
 
 
 def open_capture(target: int | str, spec: str) -> tuple[cv2.VideoCapture, np.ndarray]:

@@ -85,7 +85,8 @@ class VideoSink(Sink):
         self._last: np.ndarray | None = None
         self._last_unwritten = False  # ``_last`` came before its slot and is not in the video yet
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
-        self._writer = cv2.VideoWriter(str(own_file(self.path)), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
+        own_file(self.path)
+        self._writer = cv2.VideoWriter(opencv_name(self.path), fourcc, self.fps, tuple(v + v % 2 for v in self.size))
         if not self._writer.isOpened():  # writable() passed: no space left, or an OpenCV without FFmpeg
             raise WLitePoseError(
                 f"cannot write video {path}: OpenCV could not start its {CODECS[path.suffix.lower()]} encoder there"

@@ -259,3 +259,16 @@ def test_a_current_folder_removed_under_the_shell_is_one_sentence(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr == "wlitepose: error: the current folder no longer exists; cd into an existing one\n"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows names files in UTF-16 whatever the locale")
+def test_video_names_reach_the_files_they_name_under_a_locale_of_another_encoding(model_path, grey_clip, tmp_path):
+    """OpenCV takes the UTF-8 of the text it is given: under a locale of another encoding a UTF-8 name on disk
+    was refused as 'not valid UTF-8', and an output named in that encoding was written under another name."""
+    clip = grey_clip(tmp_path / "vidéo.avi", 10.0, frames=3)
+    argv = ["track", str(clip), "--model", str(model_path), "--video", str(tmp_path / "annotée.avi")]
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["annotée.avi", "vidéo.avi"]
+    assert int(cv2.VideoCapture(str(tmp_path / "annotée.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
