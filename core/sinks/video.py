@@ -14,6 +14,7 @@ last row or column, so an odd-sized frame gets a black one added instead.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -31,6 +32,10 @@ MAX_VIDEO_FPS = 65535.0
 MAX_MP4_SIDE = 8190  # FFmpeg's MPEG-4 encoder takes sides below 8,192 (an odd 8,191 is padded to 8,192)
 MAX_CODED_AREA = 2**31 // 8  # FFmpeg's limit on (width + 128) x (height + 128) of a frame it encodes
 MAX_HOLD_S = 5.0  # a frame is held at most this long (a longer gap: the run was paused or stalled, or seeked)
+# OpenCV's writer says nothing when the disk fills: its free space is looked at every so many frames, and the run
+# stopped while the room left still takes the video's index (an .avi's 16 bytes a frame, an .mp4's at its end)
+ROOM_CHECK_FRAMES = 25
+MIN_ROOM_BYTES = 16 * 2**20
 
 
 def check_video_name(path: str | Path) -> None:
@@ -121,27 +126,40 @@ class VideoSink(Sink):
             self._last, self._next_index = image, frame_index + 1
         self._writer.write(image)
         self._written += 1
+        if self._written % ROOM_CHECK_FRAMES == 0 and shutil.disk_usage(self.path.parent).free < MIN_ROOM_BYTES:
+            raise WLitePoseError(
+                f"cannot write {self.path}: the disk is nearly full (less than {MIN_ROOM_BYTES // 2**20} MB left); "
+                f"the video is closed with the {self._written} frames written"
+            )
 
     def close(self) -> None:
         if self._last_unwritten:  # the run's last picture, one slot late rather than not at all
             self._writer.write(self._last)
+            self._written += 1
         self._writer.release()
         if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
-        elif not _opens(self.path):  # OpenCV's writer reports no error: a full disk cost the .mp4's index
+            return
+        stored = _frames_stored(self.path)
+        if stored is None:  # OpenCV's writer reports no error: a full disk cost the .mp4's index
             avi = self.path.suffix.lower() == ".avi"
             hint = "" if avi else "; an .avi name keeps the frames written before such an error"
             raise WLitePoseError(
                 f"cannot write {self.path}: the annotated video could not be finished (is the disk full?), and "
                 f"no player opens it{hint}"
             )
+        if stored < self._written:  # an .avi cut short: it plays, with the frames the disk took
+            raise WLitePoseError(
+                f"cannot write {self.path}: it holds {stored} of the {self._written} frames written (is the disk full?)"
+            )
 
 
-def _opens(path: Path) -> bool:
-    """Whether a player can open the video just written (OpenCV's writer never says it failed)."""
+def _frames_stored(path: Path) -> int | None:
+    """The frames a player finds in the video just written, or None when none opens it (OpenCV's writer never
+    says it failed)."""
     capture = cv2.VideoCapture(opencv_name(path))
     try:
-        return capture.isOpened() and capture.grab()
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() and capture.grab() else None
     finally:
         capture.release()
 

@@ -783,3 +783,31 @@ def test_another_users_lock_left_by_a_killed_run_is_taken_over(tmp_path, monkeyp
     with take(output):  # held on a file opened to read
         with pytest.raises(WLitePoseError, match="another run"):
             take(output)
+
+
+def test_an_annotated_avi_cut_short_by_a_full_disk_is_an_error_not_a_success(tmp_path):
+    """An .avi plays whatever the disk took of it: 5 of 200 frames, and the run said 'wrote a.avi' with exit 0."""
+    image = np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8)  # noise: no encoder makes it small
+    with _files_limited_to(200_000):
+        sink = VideoSink(tmp_path / "a.avi", 10.0, (320, 240))
+        for index in range(60):
+            sink.write(index, index / 10, Poses.empty(3), image)
+        with pytest.raises(WLitePoseError, match=r"^cannot write .*a.avi: it holds \d+ of the 60 frames written"):
+            sink.close()
+
+
+def test_a_disk_filling_under_a_video_stops_the_run_while_its_index_still_fits(tmp_path, monkeypatch):
+    """OpenCV's writer is silent when the disk fills: an .mp4's run went on for hours to fail at its end."""
+    import core.sinks.video as video
+
+    room = {"free": 10**12}
+    monkeypatch.setattr(video.shutil, "disk_usage", lambda path: SimpleNamespace(free=room["free"]))
+    image = np.zeros((240, 320, 3), np.uint8)
+    sink = VideoSink(tmp_path / "a.mp4", 10.0, (320, 240))
+    with pytest.raises(WLitePoseError, match=r"a.mp4: the disk is nearly full .*closed with the 50 frames written"):
+        for index in range(200):
+            if index == 30:
+                room["free"] = 2**20  # the disk fills
+            sink.write(index, index / 10, Poses.empty(3), image)
+    sink.close()
+    assert int(cv2.VideoCapture(str(tmp_path / "a.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 50
