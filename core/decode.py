@@ -98,7 +98,7 @@ def decode(
         cut_bridges(out_xy, out_val, links, config.limb_factor, slack=2.0 * heatmap_stride)
     if config.stray_factor is not None:  # after the cut: a body spread over two people hides its strays
         drop_stray_joints(out_xy, out_val, config.stray_factor)
-    scores = out_val.sum(axis=1) / k
+    scores = (out_val.sum(axis=1, dtype=np.float64) / k).astype(np.float32)
     keep = (scores > config.detection_threshold) & ((out_val > 0).sum(axis=1) >= config.min_keypoints)
     order = np.argsort(-scores[keep], kind="stable")[: config.max_people]
     idx = np.flatnonzero(keep)[order]

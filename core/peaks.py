@@ -37,6 +37,7 @@ def find_peaks(heatmaps: np.ndarray, threshold: float, max_per_joint: int) -> tu
     cv2.dilate(flat, _KERNEL, dst=pooled)
     idx = np.flatnonzero(flat > threshold)  # few cells pass: compare only those
     idx = idx[flat.ravel()[idx] == pooled.ravel()[idx]]
+    idx = idx[~_behind_a_twin(flat, idx)]
     joint, rest = np.divmod(idx, (h + 1) * w)
     y, x = np.divmod(rest, w)
     value = heatmaps[joint, y, x]
@@ -47,6 +48,20 @@ def find_peaks(heatmaps: np.ndarray, threshold: float, max_per_joint: int) -> tu
         keep = np.arange(len(joint)) - first < max_per_joint
         joint, y, x, value = joint[keep], y[keep], x[keep], value[keep]
     return joint, x, y, value
+
+
+def _behind_a_twin(flat: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(len(idx),) which of the maxima at flat indices ``idx`` of ``flat`` have a neighbour of the same value
+    before them (left, or in the row above): a flat-topped peak (a saturated map) is one joint, not one a cell
+    (a constant map gave a hundred people). The row above a joint's first is a -inf separator."""
+    rows, cols = np.divmod(idx, flat.shape[1])
+    value = flat.ravel()[idx]
+    twin = np.zeros(len(idx), bool)
+    for dy, dx in ((0, -1), (-1, -1), (-1, 0), (-1, 1)):
+        r, c = rows + dy, cols + dx
+        inside = (r >= 0) & (c >= 0) & (c < flat.shape[1])
+        twin[inside] |= flat[r[inside], c[inside]] == value[inside]
+    return twin
 
 
 def refine_quarter(heatmaps: np.ndarray, joint: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

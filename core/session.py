@@ -67,6 +67,10 @@ def _runtime_message(error: Exception) -> str:
     return text.rstrip(".")[:200]
 
 
+# Heatmaps are trained towards 0-1 Gaussians: a network may overshoot 1 a little, never by this much.
+MAX_HEATMAP = 4.0
+
+
 class PoseModel:
     """A loaded model: ``run(blob (1,3,H,W)) -> (heatmaps (K,H/2,W/2), tags (K,H/4,W/4))``."""
 
@@ -84,12 +88,12 @@ class PoseModel:
             )
         _check_input(self.path, inputs[0])
         self.provider: str = self._session.get_providers()[0]
-        self._check_outputs()
+        self._check_blank()
 
-    def _check_outputs(self) -> None:
+    def _check_blank(self) -> None:
         """One blank input through the network, as tall as the model's input size and a step wider (frames are
-        rarely square): its outputs must be what the metadata says (a keypoint map per keypoint, finite, at the
-        strides given), or every frame would fail or be drawn in the wrong place."""
+        rarely square): its outputs must be what the metadata says (_check_outputs), or every frame would fail
+        or be drawn in the wrong place."""
         import onnxruntime as ort
 
         info = self.info
@@ -107,7 +111,15 @@ class PoseModel:
             raise
         finally:
             timer.cancel()
-        k = info.num_keypoints
+        self._check_outputs(heatmaps, tags, height, width)
+
+    def _check_outputs(self, heatmaps: np.ndarray, tags: np.ndarray, height: int, width: int) -> None:
+        """The outputs of a ``height`` x ``width`` input are what the metadata says: a keypoint map per keypoint at
+        the strides given, finite, heatmaps in their 0-1 range. Checked on every frame, as a model may break only on
+        real pictures (a diverged training, fp16 weights that overflow): NaN joints had eval score such a model
+        higher than a sound one, an infinite map stopped a run with a traceback, and maps in 0-255 or a head of
+        fixed size gave people no threshold could sort out, or joints flattened onto the frame's edge."""
+        info, k = self.info, self.info.num_keypoints
         if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[0] != k or tags.shape[0] != k:
             raise WLitePoseError(
                 f"{self.path} outputs heatmaps {heatmaps.shape} and tags {tags.shape}, not the {k} keypoint maps "
@@ -120,10 +132,20 @@ class PoseModel:
                     f"they are {maps.shape[1]}x{maps.shape[2]} cells, not {height // stride}x{width // stride}"
                 )
         if not (np.isfinite(heatmaps).all() and np.isfinite(tags).all()):
-            raise WLitePoseError(f"{self.path} outputs numbers that are not finite (NaN): its weights are broken")
+            raise WLitePoseError(
+                f"{self.path} outputs numbers that are not finite (NaN or infinite): its weights are broken (a "
+                "training that diverged, or fp16 weights that overflow)"
+            )
+        if heatmaps.size and (peak := float(heatmaps.max())) > MAX_HEATMAP:
+            raise WLitePoseError(
+                f"{self.path} outputs heatmap values up to {peak:.4g}, where a joint's confidence lies in 0-1: it is "
+                "no WLitePose network, or its training diverged"
+            )
 
     def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self._run(blob)
+        heatmaps, tags = self._run(blob)
+        self._check_outputs(heatmaps, tags, blob.shape[2], blob.shape[3])
+        return heatmaps, tags
 
     def _run(self, blob: np.ndarray, options=None) -> tuple[np.ndarray, np.ndarray]:
         try:

@@ -252,7 +252,8 @@ class VideoFileSource(FrameSource):
             notes.append(f"{len(bad)} frames could not be decoded and were passed over ({shown})")
         if self.variable_rate:
             average = "" if self._fps_note else f" ({self.fps:g} fps on average)"
-            video = "; an annotated video shows each frame once, at its average rate" if outputs else ""
+            rate = "at 30 fps (its header gives no believable rate)" if self._fps_note else "at its average rate"
+            video = f"; an annotated video shows each frame once, {rate}" if outputs else ""
             notes.append(f"the file's frame rate varies: frames were timed by its own time stamps{average}{video}")
         return notes + ([self._fps_note] if self._fps_note and not self.variable_rate else [])
 

@@ -235,3 +235,17 @@ def test_row_quantile_matches_numpy_nanquantile():
     count = (~np.isnan(values)).sum(axis=1)
     for q in (0.0, 0.5, 0.75, 1.0):
         assert np.allclose(row_quantile(values, count, q), np.nanquantile(values, q, axis=1))
+
+
+def test_a_flat_topped_peak_is_one_joint_and_a_constant_map_gives_no_crowd():
+    """Every cell equal to its 3x3 maximum was a peak: a person whose maps saturate at 1.0 on a 3x3 patch was found
+    nine times, and a constant map (a broken model) gave a hundred people a frame."""
+    truth = random_people(np.random.default_rng(3), 1, K, SIZE, overlap=0.0)
+    heatmaps, tags = paint(truth, np.zeros(1, np.float32), SIZE)
+    saturated = np.minimum(heatmaps / heatmaps.max(axis=(1, 2), keepdims=True) * 1.5, 1.0)  # flat tops of 1.0
+    poses = decode(saturated.astype(np.float32), tags, DecodeConfig())
+    assert len(poses) == 1
+    assert np.nanmax(np.linalg.norm(poses.xy[0] - truth[0], axis=1)) <= 2.5  # within a cell of the truth
+    constant = np.full((K, 96, 128), 0.5, np.float32)
+    joint, *_ = find_peaks(constant, 0.1, 100)
+    assert np.array_equal(joint, np.arange(K))  # one peak a joint

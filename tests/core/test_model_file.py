@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import core.session
+from core.assets import SAMPLE_CLIP
 from core.errors import WLitePoseError
 from core.model_file import parse_metadata, read_model_info
 from core.preprocess import letterbox
@@ -197,3 +198,54 @@ def _error_of(call, *args) -> str:
     except WLitePoseError as error:
         return str(error)
     return "no error"
+
+
+def _in_0_255(heatmaps: np.ndarray) -> None:
+    heatmaps *= 255.0
+    heatmaps[0, 5, 5] = 255.0
+
+
+@pytest.mark.parametrize(
+    "break_maps, message",
+    [
+        (lambda h: h.__setitem__((0, 5, 5), np.nan), "not finite"),  # a few NaN cells: eval scored it higher
+        (lambda h: h.__setitem__((0, 5, 5), np.inf), "not finite"),  # fp16 overflow: a traceback in decode
+        (_in_0_255, "heatmap values up to 255"),
+    ],
+)
+def test_outputs_that_break_only_on_real_frames_are_refused_on_every_frame(
+    model_path, tmp_path, monkeypatch, capsys, break_maps, message
+):
+    """The blank input of the load check gives finite maps where a diverged or overflowing model breaks on real
+    pictures: NaN joints made invalid JSON (exit 0) or a tracker traceback, and maps in 0-255 gave scores of 229."""
+    import main
+    from core.session import PoseModel
+
+    real = PoseModel._run
+
+    def broken(self, blob, options=None):
+        heatmaps, tags = real(self, blob, options)
+        if blob.any():  # a real frame, not the load check's blank one
+            heatmaps = heatmaps.copy()
+            break_maps(heatmaps)
+        return heatmaps, tags
+
+    monkeypatch.setattr(PoseModel, "_run", broken)
+    argv = ["track", str(SAMPLE_CLIP), "--model", str(model_path), "--max-frames", "3"]
+    assert main.main([*argv, "--coco-json", str(tmp_path / "a.json")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert json.loads((tmp_path / "a.json").read_text()) == []  # valid JSON, nothing from the broken frame
+
+
+def test_a_model_whose_maps_keep_one_size_whatever_the_input_is_refused_on_the_first_frame(model_path, monkeypatch):
+    """A head of fixed size passes the load check at its own size; on another frame shape the joints were
+    flattened onto the frame's edge."""
+    from core.session import PoseModel
+
+    model = PoseModel(model_path)
+    real = PoseModel._run
+    fixed = np.zeros((1, 3, 256, 288), np.float32)  # the load check's size
+    monkeypatch.setattr(PoseModel, "_run", lambda self, blob, options=None: real(self, fixed))
+    with pytest.raises(WLitePoseError, match="a stride of 2, but on a 256x192 input they are 128x144 cells"):
+        model.run(np.ones((1, 3, 256, 192), np.float32))

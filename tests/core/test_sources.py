@@ -227,7 +227,8 @@ def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip)
 
 def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamps():
     """Its rate reads as 1000 fps, so it was timed at 30 fps, its own right stamps unused (frame 11 at 0.37 s, not
-    1.35); its frame count, a guess from its duration (1,351 for 12), said it was cut short."""
+    1.35); its frame count, a guess from its duration (1,351 for 12), said it was cut short. Its video is written
+    at the 30 fps standing in for the rate (the note said 'at its average rate')."""
     with open_source(str(Path(__file__).parent / "media" / "vfr_rate1000.mkv")) as source:
         times = [frame.timestamp_s for frame in source]
         notes = source.end_notes(len(times), source.frame_count)
@@ -235,7 +236,7 @@ def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamp
     assert times == pytest.approx([sum(gaps[:i]) for i in range(12)])
     assert notes == [
         "the file's frame rate varies: frames were timed by its own time stamps; an annotated video shows each "
-        "frame once, at its average rate"
+        "frame once, at 30 fps (its header gives no believable rate)"
     ]
     assert source.count_estimated and source.frame_count == 1351  # kept for the progress bar and seeking
 
