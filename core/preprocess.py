@@ -15,6 +15,9 @@ from core.errors import WLitePoseError
 
 STRIDE = 32
 MAX_INPUT_SIZE = 2048  # a 2048 x 2048 input already takes 50 MB and seconds a frame on a CPU
+# An image smaller than this on its longer side is blown up more than 8 times into the network: the blur of a
+# 1x1 or 16x16 picture gave a hundred people at score 0.9, where nobody can be made out.
+MIN_IMAGE_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ def check_input_size(size: int | None, name: str = "--size") -> None:
         raise WLitePoseError(f"{name} must be a positive multiple of {STRIDE} up to {MAX_INPUT_SIZE}, not {size}")
 
 
+def too_small(size: tuple[int, int]) -> str:
+    """Why a (w, h) image is too small to find people in ("" when it is not), to follow its name."""
+    w, h = size
+    if max(w, h) >= MIN_IMAGE_SIDE:
+        return ""
+    return f"is {w}x{h} pixels, too small to find people in (under {MIN_IMAGE_SIDE} on its longer side)"
+
+
 def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbox:
     w, h = image_size
     scale = input_size / max(w, h)
@@ -46,6 +57,8 @@ def letterbox_geometry(image_size: tuple[int, int], input_size: int) -> Letterbo
 def letterbox(image_bgr: np.ndarray, input_size: int, mean, std) -> tuple[np.ndarray, Letterbox]:
     """BGR uint8 image -> ((1, 3, H, W) float32 normalised RGB blob, Letterbox)."""
     h, w = image_bgr.shape[:2]
+    if problem := too_small((w, h)):
+        raise WLitePoseError(f"the image {problem}")
     box = letterbox_geometry((w, h), input_size)
     rw, rh = max(1, round(w * box.scale)), max(1, round(h * box.scale))
     resized = cv2.resize(image_bgr, (rw, rh), interpolation=cv2.INTER_AREA if box.scale < 1 else cv2.INTER_LINEAR)

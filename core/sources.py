@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
+from core.preprocess import too_small
 
 log = logging.getLogger(__name__)
 # the still-image formats OpenCV reads (it decides by the file's content; the suffix says what a file is meant to be)
@@ -145,6 +146,9 @@ class VideoFileSource(FrameSource):
                 self._cap.release()
                 raise WLitePoseError(f"{path} is not a readable video")
         self.size = (first.shape[1], first.shape[0])
+        if problem := too_small(self.size):  # before any output replaces an earlier run's
+            self._cap.release()
+            raise WLitePoseError(f"{path} {problem}")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
         # 1000 fps is a time base (a variable-rate MKV's, say) more often than a camera's rate
@@ -284,10 +288,11 @@ class ImageFolderSource(FrameSource):
         else:
             files = [path]
         self._files = files
-        first = next((image for image in map(read_image, files) if image is not None), None)
+        first = next((image for image, _ in map(_frame_image, files) if image is not None), None)
         if first is None:
             if not path.is_dir():
-                what = f"image {path} cannot be read"
+                problem = _frame_image(path)[1]
+                what = f"image {path} {'cannot be read' if problem == UNREADABLE else problem}"
             elif len(files) == 1:
                 what = f"the only image in {path}, {files[0].name}, cannot be read"
             else:
@@ -298,7 +303,8 @@ class ImageFolderSource(FrameSource):
         self.frame_count = len(files)
         self.frame_files = [p.name for p in files]
         self.image_folder = path.is_dir()
-        self.unreadable: dict[Path, None] = {}  # in the order met (a dict: a long folder's lookups stay O(1))
+        # the images passed over, in the order met, each with why (a dict: a long folder's lookups stay O(1))
+        self.unreadable: dict[Path, str] = {}
         self.mixed_sizes = False  # an image of another size than the first has been delivered
         self._next = 0
 
@@ -307,7 +313,7 @@ class ImageFolderSource(FrameSource):
 
     def frame_at_or_before(self, index: int) -> int:
         index = super().frame_at_or_before(index)
-        while index > 0 and (self._files[index] in self.unreadable or read_image(self._files[index]) is None):
+        while index > 0 and (self._files[index] in self.unreadable or _frame_image(self._files[index])[0] is None):
             index -= 1
         return index
 
@@ -320,22 +326,34 @@ class ImageFolderSource(FrameSource):
         while self._next < len(self._files):
             index = self._next
             self._next += 1
-            image = read_image(self._files[index])
+            image, problem = _frame_image(self._files[index])
             if image is None:
-                self.unreadable.setdefault(self._files[index])
+                self.unreadable.setdefault(self._files[index], problem)
                 continue
             self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
             yield Frame(index, index / self.fps, image, self._files[index])
 
     def skipped_notes(self, start: int = 0) -> list[str]:
-        skipped = itertools.islice(self.unreadable, start, None)
-        return [f"skipped {path}: it cannot be read as an image" for path in skipped]
+        skipped = itertools.islice(self.unreadable.items(), start, None)
+        return [f"skipped {path}: it {problem}" for path, problem in skipped]
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         """The images passed over and, when files were written, that the images differ in size (a folder
         knows its images: it is never a file cut short)."""
         notes = self.skipped_notes()
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
+
+
+UNREADABLE = "cannot be read as an image"
+
+
+def _frame_image(path: Path) -> tuple[np.ndarray | None, str]:
+    """A folder's image as a frame, or None and why not (to follow "it")."""
+    image = read_image(path)
+    if image is None:
+        return None, UNREADABLE
+    problem = too_small((image.shape[1], image.shape[0]))
+    return (None, problem) if problem else (image, "")
 
 
 def read_image(path: str | Path, apply_orientation: bool = True) -> np.ndarray | None:
@@ -400,6 +418,9 @@ class LiveSource(FrameSource):
         self._called = spec if isinstance(target, int) else f"the stream {spec}"  # "camera 0", or a URL
         self._cap, first = opened if opened is not None else open_capture(target, spec)
         self.size = (first.shape[1], first.shape[0])
+        if problem := too_small(self.size):
+            self._cap.release()
+            raise WLitePoseError(f"{self._called} {problem}")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
         self.frame_count = None

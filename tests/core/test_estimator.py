@@ -325,3 +325,10 @@ def test_poses_pick_people_as_numpy_does_and_print_short(estimator, image):
     assert repr(poses) == f"Poses({len(poses)} people, 17 joints each, track_ids [{', '.join(['-1'] * len(poses))}])"
     frame = next(iter(estimator.track(SAMPLE, max_frames=1)))[0]
     assert len(repr(frame)) < 120 and "array" not in repr(frame)
+
+
+def test_an_image_too_small_to_find_people_in_is_refused_by_the_api(model_path):
+    """A 1x1 image gave 96 people at score 0.94, every joint at (0, 0)."""
+    estimator = PoseEstimator(model_path)
+    with pytest.raises(WLitePoseError, match=r"^the image is 1x1 pixels, too small to find people in"):
+        estimator.estimate(np.zeros((1, 1, 3), np.uint8))

@@ -49,7 +49,7 @@ def test_a_file_skips_frames_without_delivering_them(video_path):
 
 def test_an_image_folder_skips_to_the_right_file(tmp_path):
     for value in range(5):
-        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((8, 8, 3), value * 40, np.uint8))
+        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((24, 32, 3), value * 40, np.uint8))
     with open_source(str(tmp_path)) as source:
         frames = iter(source)
         next(frames)
@@ -61,7 +61,7 @@ def test_an_image_folder_skips_to_the_right_file(tmp_path):
 
 def test_a_step_past_the_end_lands_on_the_last_frame_that_can_be_shown(tmp_path, video_path):
     for value in range(5):
-        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((8, 8, 3), value * 40, np.uint8))
+        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((24, 32, 3), value * 40, np.uint8))
     (tmp_path / "4.png").write_bytes(b"not an image")
     with open_source(str(tmp_path)) as folder:
         assert folder.frame_at_or_before(12) == 3 and folder.frame_at_or_before(2) == 2
@@ -120,7 +120,7 @@ def frozen_stream(monkeypatch, frames: int, then_ends: bool):
                 frozen.wait(10)
                 if then_ends:
                     return False, None
-            return True, np.zeros((4, 6, 3), np.uint8)
+            return True, np.zeros((24, 32, 3), np.uint8)
 
         def get(self, prop) -> float:
             return 25.0
@@ -156,7 +156,7 @@ def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monk
     """Releasing a capture under a read that waits on a frozen stream crashed the process."""
     frozen, released_by = frozen_stream(monkeypatch, frames=2, then_ends=False)
     source = LiveSource("http://camera/stream", "camera stream")
-    assert next(iter(source)).image.shape == (4, 6, 3)
+    assert next(iter(source)).image.shape == (24, 32, 3)
     source.close()  # returns while the read still waits
     assert released_by == []
     frozen.set()
@@ -307,7 +307,7 @@ def test_a_player_hears_of_each_skipped_image_once_from_where_it_left_off(tmp_pa
     folder.mkdir()
     for name in ("a.png", "c.png"):
         (folder / name).write_bytes(b"broken")
-    cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(folder / "b.png")
+    cv2.imencode(".png", np.zeros((24, 32, 3), np.uint8))[1].tofile(folder / "b.png")
     with open_source(str(folder)) as source:
         frames = iter(source)
         next(frames)
@@ -331,7 +331,7 @@ def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_
     header = struct.pack(">IIBBBBB", 200000, 200000, 8, 2, 0, 0, 0)  # 40 gigapixels, with data to decode
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
     (folder / "a_huge.png").write_bytes(png)
-    cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tofile(folder / "b.png")
+    cv2.imencode(".png", np.zeros((24, 32, 3), np.uint8))[1].tofile(folder / "b.png")
     with open_source(str(folder)) as source:
         assert [f.index for f in source] == [1] and source.skipped_notes() == [
             f"skipped {folder / 'a_huge.png'}: it cannot be read as an image"
@@ -446,3 +446,28 @@ def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
 def test_an_empty_source_is_a_clear_error_in_the_api_too(spec):
     with pytest.raises(WLitePoseError, match="no source given"):
         open_source(spec)
+
+
+def test_images_and_videos_too_small_to_find_people_in_are_passed_over_or_refused(tmp_path, grey_clip):
+    """A 1x1 or 16x16 picture was blown up 16-256 times into the network, whose blur gave 96-100 people at score
+    0.9: a folder's is passed over and listed, a lone image or a video is refused before anything is written."""
+    folder = tmp_path / "thumbs"
+    folder.mkdir()
+    for name, (w, h) in (("a.png", (32, 24)), ("b.png", (16, 16)), ("c.png", (31, 200))):
+        cv2.imwrite(str(folder / name), np.full((h, w, 3), 90, np.uint8))
+    with open_source(str(folder)) as source:
+        assert [frame.index for frame in source] == [0, 2]  # 31 x 200: its longer side is enough
+        assert source.skipped_notes() == [
+            f"skipped {folder / 'b.png'}: it is 16x16 pixels, too small to find people in (under 32 on its longer side)"
+        ]
+    with pytest.raises(WLitePoseError, match=r"^image .*b.png is 16x16 pixels, too small to find people in"):
+        open_source(str(folder / "b.png"))
+    clip = tmp_path / "tiny.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (16, 16))
+    for _ in range(3):
+        writer.write(np.full((16, 16, 3), 90, np.uint8))
+    writer.release()
+    with pytest.raises(WLitePoseError, match=r"tiny.avi is 16x16 pixels, too small to find people in"):
+        open_source(str(clip))
+    with open_source(str(grey_clip(tmp_path / "small.avi", 10))) as source:  # 32 x 24: taken
+        assert source.size == (32, 24)
