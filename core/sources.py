@@ -33,7 +33,8 @@ from core.preprocess import too_small
 log = logging.getLogger(__name__)
 # the still-image formats OpenCV reads (it decides by the file's content; the suffix says what a file is meant to be)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".avif", ".jp2"}
-IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm"}
+IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm", ".gif", ".hdr", ".pic"}
+ANIMATION_SUFFIXES = {".gif"}  # alone, such a file is read as a video (its frames); in a folder, as one image
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
@@ -281,12 +282,14 @@ class ImageFolderSource(FrameSource):
         self.spec = str(path)
         if path.is_dir():
             # hidden files are not frames: a copy from a Mac leaves a ._photo.jpg beside each photo.jpg
-            images = (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-            files = sorted(images, key=_natural_order)
+            shown = [p for p in path.iterdir() if not p.name.startswith(".")]
+            files = sorted((p for p in shown if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_order)
+            # said at the end: a photo in a format taken for no image (.heic) would otherwise vanish from the run
+            self.left_out = sorted(p.name for p in shown if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file())
             if not files:
                 raise WLitePoseError(f"folder {path} contains no images")
         else:
-            files = [path]
+            files, self.left_out = [path], []
         self._files = files
         first = next((image for image, _ in map(_frame_image, files) if image is not None), None)
         if first is None:
@@ -306,6 +309,7 @@ class ImageFolderSource(FrameSource):
         # the images passed over, in the order met, each with why (a dict: a long folder's lookups stay O(1))
         self.unreadable: dict[Path, str] = {}
         self.mixed_sizes = False  # an image of another size than the first has been delivered
+        self.several_frames: dict[Path, int] = {}  # images holding more frames (an animation, pages): the first read
         self._next = 0
 
     def seek(self, index: int) -> None:
@@ -331,6 +335,8 @@ class ImageFolderSource(FrameSource):
                 self.unreadable.setdefault(self._files[index], problem)
                 continue
             self.mixed_sizes = self.mixed_sizes or (image.shape[1], image.shape[0]) != self.size
+            if (frames := _frames_in(self._files[index])) > 1:
+                self.several_frames[self._files[index]] = frames
             yield Frame(index, index / self.fps, image, self._files[index])
 
     def skipped_notes(self, start: int = 0) -> list[str]:
@@ -338,13 +344,31 @@ class ImageFolderSource(FrameSource):
         return [f"skipped {path}: it {problem}" for path, problem in skipped]
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
-        """The images passed over and, when files were written, that the images differ in size (a folder
-        knows its images: it is never a file cut short)."""
+        """The images passed over, those of several frames, the folder's files that are not images and, when files
+        were written, that the images differ in size (a folder knows its images: it is never a file cut short)."""
         notes = self.skipped_notes()
+        if self.several_frames:
+            named = _some([f"{path.name} ({count})" for path, count in self.several_frames.items()])
+            notes.append(f"only the first frame of images holding several was analysed: {named}")
+        if self.left_out:
+            notes.append(f"left out of {self.spec}, as no image this tool reads: {_some(self.left_out)}")
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 
 UNREADABLE = "cannot be read as an image"
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``names``, and how many more."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _frames_in(path: Path) -> int:
+    """The frames (an animation's, a TIFF's pages) an image file holds, as OpenCV counts them (1 when it cannot)."""
+    try:
+        return cv2.imcount(opencv_name(path))
+    except (WLitePoseError, cv2.error):
+        return 1
 
 
 def _frame_image(path: Path) -> tuple[np.ndarray | None, str]:
@@ -664,7 +688,8 @@ def _masked(credentials: str) -> str:
 def is_image_sequence(spec: str) -> bool:
     """An image folder or a single image (a source whose frame rate is ours to choose)."""
     path = Path(clean_spec(spec)).expanduser()
-    return not is_live(spec) and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
+    suffix = path.suffix.lower()
+    return not is_live(spec) and (path.is_dir() or suffix in IMAGE_SUFFIXES and suffix not in ANIMATION_SUFFIXES)
 
 
 def check_image_fps(fps: float, sources: list[str], name: str = "--fps") -> None:

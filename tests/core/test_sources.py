@@ -13,7 +13,15 @@ import pytest
 
 from core.errors import WLitePoseError
 from core.frame_loop import run_meta
-from core.sources import FrameSource, LiveSource, is_live, open_source, source_name, without_password
+from core.sources import (
+    FrameSource,
+    LiveSource,
+    is_image_sequence,
+    is_live,
+    open_source,
+    source_name,
+    without_password,
+)
 
 
 def test_video_file_delivers_every_frame_with_timestamps(video_path):
@@ -157,6 +165,9 @@ def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monk
     frozen, released_by = frozen_stream(monkeypatch, frames=2, then_ends=False)
     source = LiveSource("http://camera/stream", "camera stream")
     assert next(iter(source)).image.shape == (24, 32, 3)
+    deadline = time.monotonic() + 10
+    while source._cap.reads < 3 and time.monotonic() < deadline:  # the reader in the read that hangs, not before it
+        time.sleep(0.01)
     source.close()  # returns while the read still waits
     assert released_by == []
     frozen.set()
@@ -471,3 +482,21 @@ def test_images_and_videos_too_small_to_find_people_in_are_passed_over_or_refuse
         open_source(str(clip))
     with open_source(str(grey_clip(tmp_path / "small.avi", 10))) as source:  # 32 x 24: taken
         assert source.size == (32, 24)
+
+
+def test_a_folder_takes_gif_and_hdr_stills_and_says_what_it_left_out_or_read_in_part(tmp_path):
+    """A folder's .gif and .hdr images, which OpenCV reads (and eval and training took), vanished from a run
+    without a word, as did its files of formats no reader takes; a TIFF's later pages went unread unsaid."""
+    still = np.full((40, 50, 3), 90, np.uint8)
+    cv2.imwrite(str(tmp_path / "a.gif"), still)
+    cv2.imwritemulti(str(tmp_path / "b.tif"), [still, still, still])  # three pages
+    cv2.imwrite(str(tmp_path / "c.hdr"), still.astype(np.float32) / 255)
+    (tmp_path / "d.heic").write_bytes(b"a format OpenCV does not read")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    with open_source(str(tmp_path)) as source:
+        assert source.frame_files == ["a.gif", "b.tif", "c.hdr"] and len(list(source)) == 3
+        assert source.end_notes(3, 3) == [
+            "only the first frame of images holding several was analysed: b.tif (3)",
+            f"left out of {tmp_path}, as no image this tool reads: d.heic",
+        ]
+    assert not is_image_sequence(str(tmp_path / "a.gif"))  # alone, a GIF is an animation: read as a video
