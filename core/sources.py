@@ -37,6 +37,7 @@ IMAGE_SUFFIXES |= {".ppm", ".pgm", ".pbm", ".pnm", ".gif", ".hdr", ".pic"}
 ANIMATION_SUFFIXES = {".gif"}  # alone, such a file is read as a video (its frames); in a folder, as one image
 IMAGE_FOLDER_FPS = 30.0  # nominal rate for timestamps of an image sequence
 MAX_FPS = 1000.0  # a frame rate above this is a typo, not a camera
+MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
 # variable-rate file's makes wrong (141 for 120 frames; 1,351 for 12 under a time base read as 1000 fps)
 UNCOUNTED_SUFFIXES = (".mkv", ".webm")
@@ -151,7 +152,7 @@ class VideoFileSource(FrameSource):
             self._cap.release()
             raise WLitePoseError(f"{path} {problem}")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if 0 < fps < MAX_FPS else 30.0
+        self.fps = float(fps) if MIN_FILE_FPS <= fps < MAX_FPS else 30.0  # 1e-6 fps timed frame 19 at 5 months
         # 1000 fps is a time base (a variable-rate MKV's, say) more often than a camera's rate
         self._fps_note = (
             None
@@ -195,11 +196,12 @@ class VideoFileSource(FrameSource):
         return time_s
 
     def _believable(self, index: int, stamp: float | None) -> bool:
-        """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate of at most half MAX_FPS: well
-        below the header's, which OpenCV's own stamps follow (1 ms apart at 1000 fps, give or take a rounding)."""
+        """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate of at most half MAX_FPS (and at
+        least MIN_FILE_FPS): well away from the header's, which OpenCV's own stamps follow (1 ms apart at 1000 fps,
+        give or take a rounding)."""
         if stamp is None or self._origin is None or index <= self._origin[0] or stamp <= self._origin[1]:
             return False
-        return (index - self._origin[0]) / (stamp - self._origin[1]) <= MAX_FPS / 2
+        return MIN_FILE_FPS <= (index - self._origin[0]) / (stamp - self._origin[1]) <= MAX_FPS / 2
 
     def _decodable(self, read) -> tuple | None:
         """``read()``'s result (the capture's read or grab: ok first) for the next frame that can be decoded, the

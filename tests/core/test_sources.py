@@ -234,6 +234,8 @@ def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip)
         assert source.end_notes(30, 30) == [
             "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
         ]
+    with open_source(str(grey_clip(tmp_path / "broken.avi", 0.005))) as source:  # frame 2 was at 400 s
+        assert source.fps == 30 and [f.timestamp_s for f in source][-1] == pytest.approx(2 / 30)
 
 
 def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamps():
