@@ -82,7 +82,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--out",
             type=given_path,
             help="write AP, AP50, AP75, APm, APl, AR (CrowdPose: also AP_easy, AP_medium, AP_hard), any intervals "
-            "and the baseline as JSON (null: nobody to count)",
+            "the baseline and what they came from (run: model and its SHA-256, data, input size, redraws, version) as "
+            "JSON (null: nobody to count)",
         )
         parser.add_argument(
             "--bootstrap",

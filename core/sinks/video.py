@@ -87,6 +87,7 @@ class VideoSink(Sink):
         self._pad = (self.size[1] % 2, self.size[0] % 2)  # a black row, a black column: encoders need even sizes
         self._start: float | None = None  # the first frame's timestamp
         self._written = 0  # video frames so far, held ones included
+        self._given = 0  # frames the run gave it
         self._last: np.ndarray | None = None
         self._last_unwritten = False  # ``_last`` came before its slot and is not in the video yet
         fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lower()])
@@ -100,6 +101,13 @@ class VideoSink(Sink):
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         if image is None:
             return
+        self._given += 1
+        # before this frame goes anywhere: a run's outputs (this one is opened first) stop at the same frame
+        if self._given % ROOM_CHECK_FRAMES == 0 and shutil.disk_usage(self.path.parent).free < MIN_ROOM_BYTES:
+            raise WLitePoseError(
+                f"cannot write {self.path}: the disk is nearly full (less than {MIN_ROOM_BYTES // 2**20} MB left); "
+                f"the video is closed with the {self._written} frames written"
+            )
         if (image.shape[1], image.shape[0]) != self.size:
             image = _fit(image, self.size)
         if any(self._pad):
@@ -126,11 +134,6 @@ class VideoSink(Sink):
             self._last, self._next_index = image, frame_index + 1
         self._writer.write(image)
         self._written += 1
-        if self._written % ROOM_CHECK_FRAMES == 0 and shutil.disk_usage(self.path.parent).free < MIN_ROOM_BYTES:
-            raise WLitePoseError(
-                f"cannot write {self.path}: the disk is nearly full (less than {MIN_ROOM_BYTES // 2**20} MB left); "
-                f"the video is closed with the {self._written} frames written"
-            )
 
     def close(self) -> None:
         if self._last_unwritten:  # the run's last picture, one slot late rather than not at all
@@ -150,7 +153,8 @@ class VideoSink(Sink):
             )
         if stored < self._written:  # an .avi cut short: it plays, with the frames the disk took
             raise WLitePoseError(
-                f"cannot write {self.path}: it holds {stored} of the {self._written} frames written (is the disk full?)"
+                f"cannot write {self.path}: it was cut short (is the disk full?): its header counts {stored} of the "
+                f"{self._written} frames written, and it plays up to where writing stopped"
             )
 
 

@@ -792,22 +792,26 @@ def test_an_annotated_avi_cut_short_by_a_full_disk_is_an_error_not_a_success(tmp
         sink = VideoSink(tmp_path / "a.avi", 10.0, (320, 240))
         for index in range(60):
             sink.write(index, index / 10, Poses.empty(3), image)
-        with pytest.raises(WLitePoseError, match=r"^cannot write .*a.avi: it holds \d+ of the 60 frames written"):
+        with pytest.raises(
+            WLitePoseError, match=r"^cannot write .*a.avi: it was cut short .*counts \d+ of the 60 frames"
+        ):
             sink.close()
 
 
 def test_a_disk_filling_under_a_video_stops_the_run_while_its_index_still_fits(tmp_path, monkeypatch):
-    """OpenCV's writer is silent when the disk fills: an .mp4's run went on for hours to fail at its end."""
+    """OpenCV's writer is silent when the disk fills: an .mp4's run went on for hours to fail at its end. The run
+    stops before the frame goes to any output, so the CSV and the video end at the same frame."""
     import core.sinks.video as video
 
     room = {"free": 10**12}
     monkeypatch.setattr(video.shutil, "disk_usage", lambda path: SimpleNamespace(free=room["free"]))
-    image = np.zeros((240, 320, 3), np.uint8)
-    sink = VideoSink(tmp_path / "a.mp4", 10.0, (320, 240))
-    with pytest.raises(WLitePoseError, match=r"a.mp4: the disk is nearly full .*closed with the 50 frames written"):
-        for index in range(200):
-            if index == 30:
-                room["free"] = 2**20  # the disk fills
-            sink.write(index, index / 10, Poses.empty(3), image)
-    sink.close()
-    assert int(cv2.VideoCapture(str(tmp_path / "a.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 50
+    image = np.zeros((48, 64, 3), np.uint8)
+    options = SinkOptions(csv=tmp_path / "a.csv", video=tmp_path / "a.mp4")
+    with pytest.raises(WLitePoseError, match=r"a.mp4: the disk is nearly full .*closed with the 49 frames written"):
+        with open_sinks(options, INFO, META) as sinks:
+            for index in range(200):
+                if index == 30:
+                    room["free"] = 2**20  # the disk fills
+                sinks.write(index, index / 25, Poses.empty(3), image)
+    assert int(cv2.VideoCapture(str(tmp_path / "a.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 49  # not the 50th
+    assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 49
