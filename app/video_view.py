@@ -71,26 +71,33 @@ class VideoView(QWidget):
         self.frames_painted += 1
 
     def hud_rect(self, target: QRect | None = None) -> QRect:
-        """Where the heads-up line goes: in the dark margin beside or above the picture when it fits there,
-        so it covers nobody; over the picture's top-left corner when it does not (``target``: the picture's
-        rect, when the caller has it already)."""
-        target = self.image_rect() if target is None else target
+        """Where the heads-up line goes (``target``: the picture's rect, when the caller has it already)."""
+        return self._hud_layout(self.image_rect() if target is None else target)[0]
+
+    def _hud_layout(self, target: QRect) -> tuple[QRect, str]:
+        """The heads-up line's box and text: in the dark margin beside or above the picture when it fits there,
+        so it covers nobody, over the picture's top-left corner when it does not; always inside the view, the
+        text cut short with an ellipsis where the view is narrower than it (the window at its smallest)."""
         if not self._hud or target.isNull():
-            return QRect()
-        box = self._hud_metrics.boundingRect(self._hud).adjusted(-8, -4, 8, 4)
+            return QRect(), ""
+        room = max(0, self.width() - 2 * HUD_GAP - 16)  # the text's width inside the box's padding
+        text = self._hud_metrics.elidedText(self._hud, Qt.TextElideMode.ElideRight, room)
+        box = self._hud_metrics.boundingRect(text).adjusted(-8, -4, 8, 4)
         if target.left() >= box.width() + 2 * HUD_GAP:
             box.moveTopLeft(QPoint(HUD_GAP, target.top() + HUD_GAP))
         elif target.top() >= box.height() + 2 * HUD_GAP:
             box.moveTopLeft(QPoint(target.left() + HUD_GAP, HUD_GAP))
         else:
             box.moveTopLeft(target.topLeft() + QPoint(HUD_GAP, HUD_GAP))
-        return box
+        if box.right() > self.width() - HUD_GAP:  # a narrow view: the box moves left, into the view
+            box.moveLeft(max(HUD_GAP, self.width() - HUD_GAP - box.width()))
+        return box, text
 
     def _paint_hud(self, painter: QPainter, target: QRect) -> None:
-        box = self.hud_rect(target)
+        box, text = self._hud_layout(target)
         painter.setFont(self._hud_font)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 150))
         painter.drawRoundedRect(box, 4, 4)
         painter.setPen(QColor("#e6e6e6"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._hud)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import colorsys
+import math
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,10 @@ import numpy as np
 from core.poses import Poses
 
 UNTRACKED = (200, 200, 200)  # BGR for people without a track ID
+UNTRACKED_EDGE = (40, 40, 40)  # the dark edge under their light grey, which alone vanished on snow or a white wall
+# Sizes follow the picture's area (the square root of it), not its longer side: a 4000 x 300 panorama got 4K's
+# 11 px lines and 55 px tags over people 150 px tall; a 160 x 120 frame, tags 16 % of its height.
+SIZE_PER_THICKNESS = 400
 GOLDEN = 0.618033988749895
 
 
@@ -97,7 +102,9 @@ def draw_poses(
     With ``mirror`` the image is flipped left-right first and the people drawn where they now are;
     their labels still read the right way round."""
     h, w = image_bgr.shape[:2]
-    thickness = max(1, round(max(h, w) / 400))
+    size = math.sqrt(h * w)
+    thickness = max(1, round(size / SIZE_PER_THICKNESS))
+    dot = thickness + (2 if size >= SIZE_PER_THICKNESS else 1)  # a small frame's people are a few dots tall
     if mirror:
         image_bgr[:] = image_bgr[:, ::-1]
         poses = replace(poses, xy=_mirrored(poses.xy, w))
@@ -113,11 +120,16 @@ def draw_poses(
         xy = poses.xy[n]
         found = ~np.isnan(xy[:, 0])
         pts = np.round(np.nan_to_num(xy)).astype(np.int32)
-        for a, b in skeleton:
-            if found[a] and found[b]:
-                cv2.line(image_bgr, tuple(pts[a]), tuple(pts[b]), color, thickness + 1, cv2.LINE_AA)
+        links = [(tuple(pts[a]), tuple(pts[b])) for a, b in skeleton if found[a] and found[b]]
+        if color == UNTRACKED:
+            for a, b in links:
+                cv2.line(image_bgr, a, b, UNTRACKED_EDGE, thickness + 3, cv2.LINE_AA)
+            for j in np.flatnonzero(found):
+                cv2.circle(image_bgr, tuple(pts[j]), dot + 1, UNTRACKED_EDGE, -1, cv2.LINE_AA)
+        for a, b in links:
+            cv2.line(image_bgr, a, b, color, thickness + 1, cv2.LINE_AA)
         for j in np.flatnonzero(found):
-            cv2.circle(image_bgr, tuple(pts[j]), thickness + 2, color, -1, cv2.LINE_AA)
+            cv2.circle(image_bgr, tuple(pts[j]), dot, color, -1, cv2.LINE_AA)
         if not found.any():
             continue
         x0, y0, x1, y1 = np.round(person_boxes[n]).astype(int)
@@ -131,9 +143,24 @@ def draw_poses(
         if label:
             labels.append((" ".join(label), (x0, y0), color))
     tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
+    # text as tall as the lines are thick, and smaller on a small frame (its floor 0.3: still legible)
+    scale = max(0.3, min(0.4 + 0.15 * thickness, 0.55 * size / SIZE_PER_THICKNESS))
     for text, corner, color in labels:
-        _draw_label(image_bgr, text, corner, color, thickness, tags)
+        _draw_label(image_bgr, text, corner, color, scale, tags)
     return image_bgr
+
+
+# Black ink reads better than white on a colour of relative luminance above this (WCAG's contrast ratios
+# (L + 0.05) / 0.05 and 1.05 / (L + 0.05) are equal there); luma above 140 gave white on a third of the track
+# colours where black had twice the contrast (magenta #3: 2.95:1 against 7.1:1).
+DARK_INK_ABOVE = math.sqrt(1.05 * 0.05) - 0.05
+
+
+def _luminance(color) -> float:
+    """WCAG relative luminance of a BGR colour."""
+    b, g, r = (c / 255 for c in color)
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:
@@ -143,12 +170,11 @@ def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, thickness: int, taken: list) -> None:
+def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, scale: float, taken: list) -> None:
     """Text on a tag of the track colour above the person's top-left corner (inside the box when there
     is no room above), kept inside the image and moved up or down past the tags already drawn
     (``taken``, updated); black or white ink, whichever reads on the colour."""
     h, w = image_bgr.shape[:2]
-    scale = 0.4 + thickness * 0.15
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     pad = 2
     tag_w, tag_h = tw + 2 * pad, th + base + 2 * pad
@@ -163,6 +189,5 @@ def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color
         y = min(max(top, 0), max(h - tag_h, 0))  # no free place near: overlap where it belongs
     taken.append((x, y, x + tag_w, y + tag_h))
     cv2.rectangle(image_bgr, (x, y), (x + tag_w - 1, y + tag_h - 1), color, -1)
-    b, g, r = color
-    ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+    ink = (0, 0, 0) if _luminance(color) > DARK_INK_ABOVE else (255, 255, 255)
     cv2.putText(image_bgr, text, (x + pad, y + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)

@@ -189,3 +189,18 @@ def test_the_theme_follows_a_larger_desktop_font_and_never_shrinks_below_its_own
         qapp.setFont(before)
         qapp.setStyleSheet(sheet)
     assert sizes == {16.0: (16.0, 14.4), 8.0: (10.0, 9.0)}
+
+
+def test_the_heads_up_line_stays_inside_a_narrow_view_cut_short(qtbot):
+    """The window at its smallest leaves the view 366 px wide: a long line ran off its right edge."""
+    view = VideoView()
+    qtbot.addWidget(view)
+    image = QImage(1280, 720, QImage.Format.Format_RGB888)
+    image.fill(0xFFFFFF)
+    line = "● REC 00:20:33  10.0 fps · 12 people · 0.45× real time"
+    view.show_image(image, line)
+    view.resize(366, 160)
+    hud = view.hud_rect()
+    assert view.rect().contains(hud) and hud.right() <= view.width() - 10
+    view.resize(1200, 700)  # room enough: the whole line, as before
+    assert view.hud_rect().width() > hud.width()

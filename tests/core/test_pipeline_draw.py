@@ -297,14 +297,14 @@ def test_a_label_at_the_frame_edge_stays_whole_inside_the_frame():
     # a person in the top-right corner: above the box there is no room, right of it no room
     xy = np.array([[[196, 2], [199, 30]]], np.float32)
     poses = Poses(xy, [[1, 1]], [0.87], [123])
-    image = np.zeros((60, 200, 3), np.uint8)
+    image = np.full((60, 200, 3), 100, np.uint8)  # grey: neither ink
     draw_poses(image, poses, [(0, 1)], scores=True)
     tag = np.all(image == track_color(123), axis=2)
     rows, cols = np.nonzero(tag[:, :190])  # the tag, left of the skeleton's column
-    assert cols.min() < 120  # "#123 (0.87)" was moved left to fit, not cut at the edge
+    assert cols.min() < 196  # "#123 (0.87)" was moved left of the person to fit, not cut at the edge
     assert rows.min() == 2  # no room above the person: the tag hangs from the top of their box
     ink = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    assert (ink.max(axis=2) > 0).all()  # the tag is filled: text on it reads on any background
+    assert not np.all(ink == 100, axis=2).any()  # the tag is filled: text on it reads on any background
 
 
 def test_labels_of_people_side_by_side_do_not_cover_each_other():
@@ -325,7 +325,7 @@ def test_a_tag_is_never_painted_over_by_a_later_skeleton():
     above = image[:54, 60:]  # above the first person's top joint, from its x on: the tag alone
     rows, cols = np.nonzero(np.all(above == track_color(5), axis=2))
     inside = above[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    assert len(rows) > 100 and not np.all(inside == track_color(6), axis=2).any()  # the limb passes under it
+    assert len(rows) > 50 and not np.all(inside == track_color(6), axis=2).any()  # the limb passes under it
 
 
 def test_a_mirrored_drawing_is_the_flipped_picture_with_labels_that_still_read():
@@ -350,3 +350,43 @@ def test_a_mirrored_drawing_is_the_flipped_picture_with_labels_that_still_read()
     expected = draw_poses(frame[:, ::-1].copy(), flipped, [(0, 1)], scores=True, trails=flipped_trails)
     assert (labelled == expected).all()
     assert not (labelled == draw_poses(frame.copy(), tracked, [(0, 1)], scores=True, trails=trails)[:, ::-1]).all()
+
+
+def _standing_person(height: float, x: float, y: float, track_id: int) -> Poses:
+    xy = ((STANDING - STANDING.mean(0)) * height + [x, y]).astype(np.float32)[None]
+    return Poses(xy, np.ones((1, 17), np.float32), np.full(1, 0.8, np.float32), np.array([track_id]))
+
+
+@pytest.mark.parametrize("size", [(160, 120), (4000, 300)])
+def test_the_overlay_scales_with_the_pictures_area_not_its_longer_side(size):
+    """Sizes followed the longer side: a 4000 x 300 panorama got 4K's 11 px lines and 55 px tags over people
+    150 px tall (its skeleton covered 91 % of the person's box), a 160 x 120 frame 55 % and a tag 16 % of its
+    height."""
+    from models.schemas import COCO17
+
+    w, h = size
+    image = np.zeros((h, w, 3), np.uint8)
+    person = _standing_person(h * 0.6, w / 2, h / 2, 4)
+    draw_poses(image, person, COCO17.skeleton, scores=True)
+    drawn = np.all(image == track_color(4), axis=2)
+    x0, y0, x1, y1 = person.boxes()[0].astype(int)
+    assert drawn[y0 + 3 : y1, x0:x1].mean() < 0.4  # limbs and joints leave the person to be seen
+    assert drawn[: y0 - 4].any(axis=1).sum() <= 0.1 * h  # the tag above them
+
+
+def test_untracked_people_show_on_a_bright_picture_and_tags_take_the_ink_that_reads():
+    """Untracked people were light grey on their own (1.3:1 on snow); a third of the track colours got white ink
+    where black read twice as well (magenta #3: 2.95:1 against 7.1:1)."""
+    from models.schemas import COCO17
+
+    snow = np.full((480, 640, 3), 235, np.uint8)
+    draw_poses(snow, _standing_person(300, 320, 240, -1), COCO17.skeleton)
+    assert (snow.max(axis=2) < 80).sum() > 200  # the dark edge around the grey skeleton
+    image = np.zeros((480, 640, 3), np.uint8)
+    person = _standing_person(300, 320, 300, 3)
+    draw_poses(image, person, COCO17.skeleton)
+    above = image[: int(person.boxes()[0, 1]) - 4]  # above the person's joints: the tag alone
+    tag = np.all(above == track_color(3), axis=2)
+    rows, cols = np.nonzero(tag)
+    ink = above[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    assert (ink.max(axis=2) < 60).sum() > 20  # black text on magenta
