@@ -97,6 +97,7 @@ class _Console:
             try:
                 getattr(self._stream, name)(*args)
             except (OSError, ValueError):  # EPIPE, EIO (a closed terminal), EBADF; ValueError: a closed file
+                _to_null(self._stream)
                 self._stream = None
 
     def isatty(self) -> bool:
@@ -104,6 +105,17 @@ class _Console:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def _to_null(stream) -> None:
+    """The descriptor under ``stream`` pointed at the null device: what its buffer still holds, which Python
+    flushes at exit, goes nowhere rather than failing again (exit status 120 after a run that did its work)."""
+    try:
+        fd, null = stream.fileno(), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # a stream without a descriptor (a test's capture)
+        return
+    os.dup2(null, fd)
+    os.close(null)
 
 
 def _fill_closed_descriptors() -> None:

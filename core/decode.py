@@ -51,6 +51,11 @@ LIMB_LENGTHS = {
 }
 
 
+# A joint's confidence is its heatmap peak, capped: trained towards 0-1 Gaussians, a network overshoots on frames
+# unlike its training (the bundled one gives up to 131 on a uniform square frame), and scores are 0-1.
+MAX_CONFIDENCE = 1.0
+
+
 @dataclass(frozen=True)
 class DecodeConfig:
     # Defaults for display and tracking, picked with benchmarks/tracking_quality.py for the shipped model
@@ -78,6 +83,7 @@ def decode(
     (from ``limb_links``) lets ``cut_bridges`` judge the people; without them nobody is cut."""
     k, h, w = heatmaps.shape
     joint, x, y, value = find_peaks(heatmaps, config.keypoint_threshold, config.max_people)
+    value = np.minimum(value, MAX_CONFIDENCE)
     if len(joint) == 0:
         return Poses.empty(k)
     xy = refine_quarter(heatmaps, joint, x, y) * heatmap_stride  # (M, 2) input pixels
@@ -256,7 +262,7 @@ def fill_missing(xy, value, person_tag, heatmaps, tags, heatmap_stride: int, tag
     ty, tx = np.divmod(score.reshape(len(missing_p), -1).argmax(axis=1), coarse.shape[2])
     hy, hx = _local_max(heatmaps, missing_j, ty * ratio, tx * ratio, radius=ratio - 1)
     xy[missing_p, missing_j] = refine_quarter(heatmaps, missing_j, hx, hy) * heatmap_stride
-    value[missing_p, missing_j] = np.maximum(heatmaps[missing_j, hy, hx], 0.0)
+    value[missing_p, missing_j] = np.clip(heatmaps[missing_j, hy, hx], 0.0, MAX_CONFIDENCE)
 
 
 def _local_max(heatmaps, joint, y, x, radius: int) -> tuple[np.ndarray, np.ndarray]:

@@ -142,9 +142,15 @@ def _open_lock(path: Path, output: Path):
 def check_free(output: Path, what: str | None = None) -> None:
     """``take``'s refusal, without creating anything: for the checks made before a run's work starts."""
     path = lock_path(output)
-    try:
-        file = open(path, "r+b")  # noqa: SIM115 - no lock file, no holder
-    except OSError:
+    for mode in ("r+b", "rb"):  # another user's lock opens to read only, and a lock holds on that as well
+        try:
+            file = open(path, mode)  # noqa: SIM115
+            break
+        except PermissionError:
+            continue
+        except OSError:  # no lock file, no holder
+            return
+    else:
         return
     with file:
         try:

@@ -293,16 +293,27 @@ class ImageFolderSource(FrameSource):
         else:
             files, self.left_out = [path], []
         self._files = files
-        first = next((image for image, _ in map(_frame_image, files) if image is not None), None)
-        if first is None:
+        problems = []  # why each image before the first usable one is not
+        for image, problem in map(_frame_image, files):
+            if image is not None:
+                break
+            problems.append("cannot be read" if problem == UNREADABLE else problem)
+        else:
             if not path.is_dir():
-                problem = _frame_image(path)[1]
-                what = f"image {path} {'cannot be read' if problem == UNREADABLE else problem}"
+                what = f"image {path} {problems[0]}"
             elif len(files) == 1:
-                what = f"the only image in {path}, {files[0].name}, cannot be read"
+                what = f"the only image in {path}, {files[0].name}, {problems[0]}"
             else:
-                what = f"not one of the {len(files)} images in {path} can be read"
+                unread = problems.count("cannot be read")
+                if unread == len(files):
+                    fault = "can be read"
+                elif not unread:
+                    fault = "is large enough to find people in"
+                else:
+                    fault = "can be read and is large enough to find people in"
+                what = f"not one of the {len(files)} images in {path} {fault}"
             raise WLitePoseError(what)
+        first = image
         self.size = (first.shape[1], first.shape[0])
         self.fps = fps
         self.frame_count = len(files)

@@ -249,3 +249,13 @@ def test_a_flat_topped_peak_is_one_joint_and_a_constant_map_gives_no_crowd():
     constant = np.full((K, 96, 128), 0.5, np.float32)
     joint, *_ = find_peaks(constant, 0.1, 100)
     assert np.array_equal(joint, np.arange(K))  # one peak a joint
+
+
+def test_confidences_stay_within_0_and_1_where_a_network_overshoots():
+    """The bundled network gives heatmap peaks up to 131 on a uniform square frame (a title card): scores of 229
+    were written where the CSV promises 0-1. A peak above 1 counts as 1."""
+    truth = random_people(np.random.default_rng(5), 2, K, SIZE, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), SIZE)
+    poses = decode(heatmaps * 131.0, tags, DecodeConfig(fill_missing=True))
+    assert len(poses) == 2
+    assert poses.keypoint_scores.max() == 1.0 and poses.scores.max() == pytest.approx(1.0)

@@ -144,7 +144,8 @@ def test_a_console_that_goes_leaves_the_batch_running(model_path, grey_clip, tmp
     clips = [str(grey_clip(tmp_path / f"{name}.avi", 10.0, frames=5)) for name in ("c1", "c2")]
     argv = ["track", *clips, "--model", str(model_path)]
     argv += ["--csv", str(tmp_path / "out" / "{name}.csv")]
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as a user's Python is
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE, env=env)
     proc.stderr.close()  # the reader gone before the first message
     assert proc.wait(timeout=120) == 0
     for name in ("c1", "c2"):

@@ -200,24 +200,18 @@ def _error_of(call, *args) -> str:
     return "no error"
 
 
-def _in_0_255(heatmaps: np.ndarray) -> None:
-    heatmaps *= 255.0
-    heatmaps[0, 5, 5] = 255.0
-
-
 @pytest.mark.parametrize(
     "break_maps, message",
     [
         (lambda h: h.__setitem__((0, 5, 5), np.nan), "not finite"),  # a few NaN cells: eval scored it higher
         (lambda h: h.__setitem__((0, 5, 5), np.inf), "not finite"),  # fp16 overflow: a traceback in decode
-        (_in_0_255, "heatmap values up to 255"),
     ],
 )
 def test_outputs_that_break_only_on_real_frames_are_refused_on_every_frame(
     model_path, tmp_path, monkeypatch, capsys, break_maps, message
 ):
     """The blank input of the load check gives finite maps where a diverged or overflowing model breaks on real
-    pictures: NaN joints made invalid JSON (exit 0) or a tracker traceback, and maps in 0-255 gave scores of 229."""
+    pictures: NaN joints made invalid JSON (exit 0) or a tracker traceback."""
     import main
     from core.session import PoseModel
 

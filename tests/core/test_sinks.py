@@ -17,7 +17,7 @@ import pytest
 
 from core.errors import WLitePoseError
 from core.model_file import ModelInfo
-from core.output_lock import take
+from core.output_lock import check_free, take
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.base import atomic_file, writable
@@ -783,6 +783,21 @@ def test_another_users_lock_left_by_a_killed_run_is_taken_over(tmp_path, monkeyp
     with take(output):  # held on a file opened to read
         with pytest.raises(WLitePoseError, match="another run"):
             take(output)
+    monkeypatch.undo()
+
+    import builtins
+
+    real_builtin_open = builtins.open
+
+    def read_only(file, mode="r", *args, **kwargs):  # the check before a run's work, at another user's held lock
+        if Path(file) == lock_path(output) and "+" in mode:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_builtin_open(file, mode, *args, **kwargs)
+
+    with take(output):
+        monkeypatch.setattr(builtins, "open", read_only)
+        with pytest.raises(WLitePoseError, match="another run"):  # was taken for free: eval scored, then refused
+            check_free(output)
 
 
 def test_an_annotated_avi_cut_short_by_a_full_disk_is_an_error_not_a_success(tmp_path):

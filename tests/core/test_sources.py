@@ -502,3 +502,19 @@ def test_a_folder_takes_gif_and_hdr_stills_and_says_what_it_left_out_or_read_in_
             f"left out of {tmp_path}, as no image this tool reads: d.heic",
         ]
     assert not is_image_sequence(str(tmp_path / "a.gif"))  # alone, a GIF is an animation: read as a video
+
+
+def test_a_folder_of_images_too_small_says_so_not_that_they_cannot_be_read(tmp_path):
+    folder = tmp_path / "thumbs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((24, 24, 3), 90, np.uint8))
+    with pytest.raises(WLitePoseError, match=r"^the only image in .*thumbs, a.png, is 24x24 pixels, too small to find"):
+        open_source(str(folder))
+    cv2.imwrite(str(folder / "b.png"), np.full((20, 30, 3), 90, np.uint8))
+    with pytest.raises(
+        WLitePoseError, match=r"^not one of the 2 images in .*thumbs is large enough to find people in$"
+    ):
+        open_source(str(folder))
+    (folder / "c.png").write_bytes(b"not an image")
+    with pytest.raises(WLitePoseError, match=r"not one of the 3 images in .*thumbs can be read and is large enough"):
+        open_source(str(folder))
