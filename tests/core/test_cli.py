@@ -385,6 +385,7 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["baseline"]["AP"] == stats["AP"]  # the same file scores the same
     assert stats["baseline"]["model_sha256"] == stats["run"]["model_sha256"] and stats["run"]["bootstrap"] == 40
+    assert stats["baseline"]["input_size"] == stats["run"]["input_size"] == 128
     low, high = stats["intervals"]["AP"]
     assert 0.0 <= low <= high <= 1.0 and stats["baseline"]["intervals"] == stats["intervals"]
     assert stats["difference"]["AP"] == {"interval": [0.0, 0.0], "higher": 0.0}

@@ -14,10 +14,12 @@ from core.evaluation import (
     STAT_NAMES,
     evaluate_model,
     load_annotations,
+    predict_dataset,
     read_labelled_image,
     score_results,
 )
 from core.session import PoseModel
+from models.schemas import COCO17
 
 COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107]
 COCO_SIGMAS += [0.087, 0.087, 0.089, 0.089]
@@ -275,3 +277,19 @@ def test_a_file_nested_past_pythons_limit_is_refused_in_one_sentence(tmp_path):
     path.write_text("[" * 100_000)
     with pytest.raises(WLitePoseError, match="is not a COCO-format keypoint file"):
         coco_evaluate([], path, COCO_SIGMAS)
+
+
+def test_an_image_too_small_to_find_people_in_is_passed_over_not_an_error(model_path, tmp_path):
+    """track passes such an image over; eval stopped on it (the network's input is refused under 32 pixels)."""
+    cv2.imwrite(str(tmp_path / "thumb.png"), np.full((16, 16, 3), 90, np.uint8))
+    cv2.imwrite(str(tmp_path / "photo.png"), np.full((96, 128, 3), 90, np.uint8))
+    data = {
+        "images": [
+            {"id": 1, "file_name": "thumb.png", "width": 16, "height": 16},
+            {"id": 2, "file_name": "photo.png", "width": 128, "height": 96},
+        ],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17.keypoints), "skeleton": []}],
+    }
+    results = predict_dataset(PoseModel(model_path), data, tmp_path, 256)
+    assert all(result["image_id"] == 2 for result in results)

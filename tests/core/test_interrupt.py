@@ -173,7 +173,10 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
         raise KeyboardInterrupt
 
     monkeypatch.setattr(main, "build_parser", interrupted)
-    assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
+    try:
+        assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
+    except KeyboardInterrupt:  # the fault itself: said as a failure, not as pytest's own stop
+        pytest.fail("Ctrl-C before the command escaped main")
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
@@ -198,6 +201,7 @@ def test_a_full_disk_at_the_start_leaves_the_earlier_outputs_whole(model_path, g
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert not list(tmp_path.glob(".wlitepose_write_test_*"))  # the probe that did not fit is gone too
 
 
 def test_an_output_folder_removed_mid_run_stops_the_run_at_the_next_sidecar(
@@ -273,3 +277,27 @@ def test_video_names_reach_the_files_they_name_under_a_locale_of_another_encodin
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["annotée.avi", "vidéo.avi"]
     assert int(cv2.VideoCapture(str(tmp_path / "annotée.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a closed standard descriptor is a POSIX shell's 2>&-")
+def test_a_descriptor_closed_at_start_is_never_an_output_files_number():
+    """A run started with 2>&- had its first output file take descriptor 2, where anything a library writes to the
+    console (FFmpeg, ONNX Runtime) would land."""
+    code = "import os, main; main._fill_closed_descriptors(); print(os.open(os.devnull, os.O_RDONLY))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, preexec_fn=lambda: os.close(2)
+    )
+    assert int(proc.stdout) > 2
+
+
+def test_an_os_error_no_command_words_is_one_sentence(monkeypatch, capsys):
+    """A full disk under a library's own write (torch's, pycocotools') reached the user as a traceback."""
+    import core.cli
+    import main
+
+    def unworded(command, args):
+        raise OSError(28, "No space left on device", "x.csv")
+
+    monkeypatch.setattr(core.cli, "run", unworded)
+    assert main.main(["track", str(ROOT / "assets" / "samples" / "vtest_clip.mp4")]) == 2
+    assert capsys.readouterr().err == "wlitepose: error: cannot use x.csv: No space left on device\n"

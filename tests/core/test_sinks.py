@@ -830,3 +830,22 @@ def test_a_disk_filling_under_a_video_stops_the_run_while_its_index_still_fits(t
                 sinks.write(index, index / 25, Poses.empty(3), image)
     assert int(cv2.VideoCapture(str(tmp_path / "a.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 49  # not the 50th
     assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 49
+
+
+def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypatch):
+    """Another user's 0600 lock: 'cannot write c.csv: Permission denied' named a file the user could write."""
+    from core.output_lock import lock_path
+
+    output = tmp_path / "c.csv"
+    real_open = os.open
+
+    def refused(path, flags, *mode):
+        if Path(path) == lock_path(output):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(
+        WLitePoseError, match=r"c.csv: .c.csv.wlitepose-lock beside it, where a run keeps its lock: Perm"
+    ):
+        take(output)

@@ -518,3 +518,37 @@ def test_a_folder_of_images_too_small_says_so_not_that_they_cannot_be_read(tmp_p
     (folder / "c.png").write_bytes(b"not an image")
     with pytest.raises(WLitePoseError, match=r"not one of the 3 images in .*thumbs can be read and is large enough"):
         open_source(str(folder))
+
+
+def test_a_stream_too_small_to_find_people_in_is_refused(monkeypatch):
+    import core.sources
+
+    class Thumbnail:  # a stream of 16 x 16 frames
+        def __init__(self, *args) -> None:
+            self.released = False
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def read(self):
+            return True, np.zeros((16, 16, 3), np.uint8)
+
+        def get(self, prop) -> float:
+            return 25.0
+
+        def release(self) -> None:
+            self.released = True
+
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", Thumbnail)
+    with pytest.raises(WLitePoseError, match=r"^the stream http://cam/thumb is 16x16 pixels, too small to find people"):
+        LiveSource("http://cam/thumb", "http://cam/thumb")
+
+
+def test_seeking_in_a_folder_lands_past_images_too_small(tmp_path):
+    for value in range(4):
+        cv2.imwrite(str(tmp_path / f"{value}.png"), np.full((24, 32, 3), value * 40, np.uint8))
+    cv2.imwrite(str(tmp_path / "4.png"), np.full((16, 16, 3), 200, np.uint8))
+    (tmp_path / "sub").mkdir()  # a folder inside is neither a frame nor a file left out
+    with open_source(str(tmp_path)) as folder:
+        assert folder.frame_at_or_before(12) == 3
+        assert not any("left out" in note for note in folder.end_notes(4, 5))

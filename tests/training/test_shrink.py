@@ -161,6 +161,7 @@ def test_a_full_disk_while_shrinking_is_one_sentence(tmp_path, shared_data, caps
 
     def full(self, data):
         if self.name.endswith(".json.tmp"):
+            real(self, data[:100])  # part of it written: the file left must go
             raise OSError(28, "No space left on device")
         return real(self, data)
 
@@ -169,3 +170,17 @@ def test_a_full_disk_while_shrinking_is_one_sentence(tmp_path, shared_data, caps
     err = capsys.readouterr().err
     assert "annotations.json.tmp: No space left on device;" in err and "is incomplete" in err
     assert "Traceback" not in err and not (tmp_path / "small" / "annotations.json.tmp").exists()
+
+
+def test_a_full_disk_while_shrinking_an_image_is_one_sentence(tmp_path, shared_data, capsys, monkeypatch):
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.parent.name == "images":
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(tmp_path / "small")]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device;" in err and "is incomplete" in err and "Traceback" not in err
