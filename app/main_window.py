@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
+        worker.notice.connect(lambda text: self._hold(text, 10000))
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
         self.transport.play_toggled.connect(self.handle.set_playing)

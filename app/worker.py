@@ -100,6 +100,7 @@ class PoseWorker(QObject):
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, a line for the status bar
     error = Signal(str)
+    notice = Signal(str)  # a passing note on the source (an image passed over while it plays): the status line
     stopped = Signal()
 
     def __init__(self) -> None:
@@ -371,10 +372,11 @@ class PoseWorker(QObject):
         return None if count and frame.index >= count - 1 else (frame, poses)
 
     @Slot()
-    def stop_recording(self, reason: str = "") -> None:
-        """End the recording; ``reason`` (a change that ends it) leads the status line."""
+    def stop_recording(self, reason: str = "") -> str:
+        """End the recording; ``reason`` (a change that ends it) leads the status line, which is returned ("" when
+        nothing was recorded)."""
         if self._sinks is None:
-            return
+            return ""
         sinks, self._sinks = self._sinks, None
         self.saving.set()
         try:
@@ -382,7 +384,7 @@ class PoseWorker(QObject):
         except Exception as error:  # noqa: BLE001
             self.recording_changed.emit(False, "Recording stopped; saving it failed")
             self.error.emit(user_message(error))
-            return
+            return ""
         finally:
             self.saving.clear()
         frames = self._recorded_frames
@@ -390,7 +392,9 @@ class PoseWorker(QObject):
             text = f"Recording stopped before any frame was written, no poses in {self._recording_names}"
         else:
             text = f"Recording saved: {frames_text(frames)} in {self._recording_names}"
-        self.recording_changed.emit(False, f"{reason}: {text[0].lower()}{text[1:]}" if reason else text)
+        line = f"{reason}: {text[0].lower()}{text[1:]}" if reason else text
+        self.recording_changed.emit(False, line)
+        return line
 
     @Slot()
     def shutdown(self) -> None:
@@ -491,7 +495,7 @@ class PoseWorker(QObject):
         capture_ms = (time.perf_counter() - started) * 1000.0
         skips = self._source.skipped_notes(self._skips_told)  # a folder's images passed over since the last frame
         self._skips_told += len(skips)
-        self._tell(skips)
+        self._tell(skips, passing=True)
         if self._info.is_live and self._last_index >= 0 and frame.index > self._last_index + 1 and not self._resumed:
             self._dropped += frame.index - self._last_index - 1
         self._resumed = False
@@ -499,17 +503,26 @@ class PoseWorker(QObject):
         self._last_frame = frame
         return self._process(frame, started, capture_ms, fresh=True)
 
-    def _tell(self, notes: list[str]) -> None:
-        """Each note about the source once, as a sentence."""
-        for note in notes:
-            if note not in self._told:
-                self._told.add(note)
-                self.error.emit(note[0].upper() + note[1:] + ".")
+    def _tell(self, notes: list[str], passing: bool = False) -> None:
+        """Each note about the source once, as a sentence; those of one moment together (an end's notes came one
+        box after another, each replacing the last), a ``passing`` one (an image passed over as a folder plays)
+        in the status line rather than a box that holds the window at every such image."""
+        new = [note[0].upper() + note[1:] + "." for note in dict.fromkeys(notes) if note not in self._told]
+        self._told.update(notes)
+        if passing:
+            for note in new:
+                self.notice.emit(note)
+        elif new:
+            self.error.emit("\n".join(new))
 
     def _do_seek(self) -> None:
         index, self._pending_seek = self._pending_seek, None
         if index is None or self._source is None:
             return
+        if not self._info.is_live and self._info.frame_count and index >= self._info.frame_count - 1:
+            # the end (the End key, the bar dragged to it): the last frame that can be shown, where the folder's
+            # last image is one passed over (too small, unreadable) and nothing was shown
+            index = self._source.frame_at_or_before(index)
         try:
             self._source.seek(index)
         except Exception as error:  # noqa: BLE001
@@ -573,8 +586,8 @@ class PoseWorker(QObject):
                 timings["write"] = (time.perf_counter() - write_start) * 1000.0
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
-            self.stop_recording()
-            self.error.emit(user_message(error))
+            saved = self.stop_recording()  # said with the error, which took its status line's place
+            self.error.emit(user_message(error) + (f"\n{saved}." if saved else ""))
             return False
         packet = FramePacket(
             image=qimage,

@@ -113,11 +113,12 @@ def take(output: Path, what: str | None = None) -> OutputLock:
         file.close()  # the holder let go and removed the file between our open and lock: take the new one
 
 
-def _open_lock(path: Path, output: Path):
-    """The lock file at ``path``, created if need be, opened without following a link or waiting on a FIFO:
-    anything but a file of its own there (a link would make the lock at its target, elsewhere; a FIFO would
-    block) is no lock of this tool's, and is refused rather than removed, since a run may be taking the name."""
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows'
+def _open_lock(path: Path, output: Path, create: bool = True):
+    """The lock file at ``path``, created if need be (unless ``create`` is off), opened without following a link
+    or waiting on a FIFO: anything but a file of its own there (a link would make the lock at its target,
+    elsewhere; a FIFO would block) is no lock of this tool's, and is refused rather than removed, since a run may
+    be taking the name."""
+    flags = os.O_RDWR | (os.O_CREAT if create else 0) | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows'
     flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # POSIX's
     impostor = WLitePoseError(
         f"cannot write {output}: {path.name} beside it, where a run keeps its lock, is a link or a FIFO, not a "
@@ -142,16 +143,12 @@ def _open_lock(path: Path, output: Path):
 def check_free(output: Path, what: str | None = None) -> None:
     """``take``'s refusal, without creating anything: for the checks made before a run's work starts."""
     path = lock_path(output)
-    for mode in ("r+b", "rb"):  # another user's lock opens to read only, and a lock holds on that as well
-        try:
-            file = open(path, mode)  # noqa: SIM115
-            break
-        except PermissionError:
-            continue
-        except OSError:  # no lock file, no holder
-            return
-    else:
+    try:
+        file = _open_lock(path, output, create=False)  # as take opens it: a FIFO there must not block the check
+    except (FileNotFoundError, NotADirectoryError):  # no lock file, no holder (a folder that cannot be: said later)
         return
+    except OSError as error:  # one take could not open either: said now, not after the work
+        raise WLitePoseError(f"cannot write {output}: {error.strerror or error}") from None
     with file:
         try:
             _try_lock(file.fileno())

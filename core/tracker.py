@@ -110,7 +110,7 @@ class PoseTracker:
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
         self.last_z = np.zeros((0, k, 2))  # where each joint was last measured
-        self.last_box = np.zeros((0, 4))  # the keypoint box of the detection last matched
+        self.last_box = np.zeros((0, 4))  # the keypoint box of the joints last measured
         self.pace = np.zeros((0, 2))  # the body's measured velocity (px/s) between its last two measurements
         # the IDs given, by row, to tracks of the last snapshot, over every pass from it: a frame tracked
         # again after restore(reuse_ids=False) gives such a track the same spent ID (see restore)
@@ -354,7 +354,7 @@ class PoseTracker:
         self.pos[rows], self.vel[rows], self.cov[:, rows] = pos, vel, cov
         self.joint_seen[rows] = np.where(vis, now, self.joint_seen[rows])
         self.last_z[rows] = np.where(vis[..., None], z, self.last_z[rows])
-        self.last_box[rows] = np.nan_to_num(boxes)
+        self.last_box[rows] = np.nan_to_num(keypoint_boxes(np.where(vis[..., None], z, np.nan)))  # strays left out
         self.last_seen[rows] = now
 
     def _spawn(self, z, vis, boxes, now: float) -> None:

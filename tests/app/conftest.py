@@ -88,8 +88,9 @@ def clip_worker(qapp):
     def make(model=None, config=None) -> PoseWorker:
         w = PoseWorker()
         w.start()
-        w.errors = []
+        w.errors, w.notices = [], []
         w.error.connect(w.errors.append)
+        w.notice.connect(w.notices.append)
         if model is not None:
             w.load_model(str(model), config)
         w.open(str(clip))

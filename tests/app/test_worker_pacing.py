@@ -93,7 +93,7 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_said_once(worker, tm
     worker.seek(1)  # onto the unreadable image again: shows 2, said only once
     worker._do_seek()
     assert shown == [0, 2, 3, 3, 2, 0]
-    assert worker.errors == [f"Skipped {tmp_path / '1.png'}: it cannot be read as an image."]
+    assert worker.notices == [f"Skipped {tmp_path / '1.png'}: it cannot be read as an image."]  # the status line
 
 
 class FakeStream(FrameSource):
@@ -203,3 +203,44 @@ def test_a_stalled_stream_does_not_hold_the_worker(stream_worker, monkeypatch):
     assert waits == [0.05] and w._timer.isActive()
     w._timer.stop()
     assert w.take_packet() is None
+
+
+def test_a_folders_notes_come_as_status_lines_while_it_plays_and_together_at_its_end(worker, tmp_path):
+    """Each note opened a warning box that held the window, the next replacing it: of a folder's three end notes
+    only the last could be read, and each image passed over while it played stopped the user's hand."""
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "0.png"), np.zeros((48, 64, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "1.png"), np.zeros((16, 16, 3), np.uint8))  # too small: passed over
+    cv2.imwritemulti(str(tmp_path / "2.tif"), [np.zeros((48, 64, 3), np.uint8)] * 2)  # two pages
+    (tmp_path / "notes.txt").write_text("not an image")
+    worker.set_keep_pace(False)
+    worker.open(str(tmp_path))
+    for _ in range(4):
+        worker._tick()
+        worker._timer.stop()
+    assert worker.notices == [f"Skipped {tmp_path / '1.png'}: it is 16x16 pixels, too small to find people in (under "
+                              "32 on its longer side)."]  # fmt: skip
+    assert worker.errors == [
+        "Only the first frame of images holding several was analysed: 2.tif (2).\n"
+        f"Left out of {tmp_path}, as no image this tool reads: notes.txt."
+    ]
+
+
+def test_a_seek_onto_a_folders_last_image_too_small_shows_the_one_before(worker, tmp_path):
+    """The seek bar's end showed nothing (the picture stayed on the frame before, the bar at the end)."""
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    cv2.imwrite(str(tmp_path / "3.png"), np.zeros((16, 16, 3), np.uint8))
+    worker.set_keep_pace(False)
+    worker.open(str(tmp_path))
+    worker._tick()
+    worker._timer.stop()
+    assert worker.take_packet().index == 0
+    worker.set_playing(False)  # paused, or playing: the same frame comes
+    worker.seek(3)
+    worker._do_seek()
+    packet = worker.take_packet()  # none was shown
+    assert packet is not None and packet.index == 2 and worker._last_index == 2

@@ -201,3 +201,21 @@ def test_a_step_right_after_opening_goes_from_before_the_first_frame(worker, del
         worker._do_seek()
     worker._timer.stop()
     assert indices == shown
+
+
+def test_a_frame_that_fails_while_recording_says_what_the_recording_kept(worker, tmp_path, monkeypatch):
+    """A full disk (or a model breaking) mid-recording: the error took the status line's place, and that the
+    recording was saved, and where, showed nowhere."""
+    from core.errors import WLitePoseError
+
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    worker.set_playing(True)
+    tick(worker, 2)
+
+    def full(*args):
+        raise WLitePoseError(f"cannot write {tmp_path / 'r.mp4'}: the disk is nearly full")
+
+    monkeypatch.setattr(worker, "_record", full)
+    tick(worker, 1)
+    assert worker.errors[-1].endswith(f"the disk is nearly full\nRecording saved: 2 frames in {tmp_path}: r.csv, "
+                                      "r.csv.json.")  # fmt: skip

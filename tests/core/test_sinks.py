@@ -784,19 +784,9 @@ def test_another_users_lock_left_by_a_killed_run_is_taken_over(tmp_path, monkeyp
         with pytest.raises(WLitePoseError, match="another run"):
             take(output)
     monkeypatch.undo()
-
-    import builtins
-
-    real_builtin_open = builtins.open
-
-    def read_only(file, mode="r", *args, **kwargs):  # the check before a run's work, at another user's held lock
-        if Path(file) == lock_path(output) and "+" in mode:
-            raise PermissionError(errno.EACCES, "Permission denied")
-        return real_builtin_open(file, mode, *args, **kwargs)
-
-    with take(output):
-        monkeypatch.setattr(builtins, "open", read_only)
-        with pytest.raises(WLitePoseError, match="another run"):  # was taken for free: eval scored, then refused
+    with take(output):  # the check before a run's work, at another user's held lock: was taken for free, and
+        monkeypatch.setattr(os, "open", not_ours)  # eval refused only after its scoring
+        with pytest.raises(WLitePoseError, match="another run"):
             check_free(output)
 
 
@@ -849,3 +839,32 @@ def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypa
         WLitePoseError, match=r"c.csv: .c.csv.wlitepose-lock beside it, where a run keeps its lock: Perm"
     ):
         take(output)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_the_check_before_a_run_never_waits_on_a_fifo_it_may_only_read(tmp_path, monkeypatch):
+    """Its read-only fallback opened another user's FIFO at a lock's name as a file: the check blocked for ever."""
+    from core.output_lock import lock_path
+
+    output = tmp_path / "out.csv"
+    os.mkfifo(lock_path(output))
+    real_open = os.open
+
+    def read_only(path, flags, *mode):  # what another user meets at a 0444 FIFO
+        if Path(path) == lock_path(output) and flags & os.O_RDWR:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(os, "open", read_only)
+    outcome = []
+
+    def check() -> None:
+        try:
+            check_free(output)
+        except WLitePoseError as error:
+            outcome.append(str(error))
+
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert outcome and "is a link or a FIFO" in outcome[0]
