@@ -350,8 +350,12 @@ class PoseWorker(QObject):
             try:
                 self._record(frame, poses, self._drawn(frame.image, poses, False))
             except Exception as error:  # noqa: BLE001
-                self.stop_recording()
-                self.error.emit(user_message(error))
+                self._end_recording_for(error)
+
+    def _end_recording_for(self, error: Exception) -> None:
+        """Say ``error``, with what the recording it ends kept and where (the error takes its status line's place)."""
+        saved = self.stop_recording()
+        self.error.emit(user_message(error) + (f"\n{saved}." if saved else ""))
 
     def _record(self, frame: Frame, poses: Poses, image) -> None:
         """Write one frame to the recording, counting it."""
@@ -519,9 +523,9 @@ class PoseWorker(QObject):
         index, self._pending_seek = self._pending_seek, None
         if index is None or self._source is None:
             return
-        if not self._info.is_live and self._info.frame_count and index >= self._info.frame_count - 1:
-            # the end (the End key, the bar dragged to it): the last frame that can be shown, where the folder's
-            # last image is one passed over (too small, unreadable) and nothing was shown
+        if self._info.images and index >= self._info.frame_count - 1:
+            # a folder's end (the End key, the bar dragged to it): the last image that can be shown, where its last
+            # is one passed over (too small, unreadable) and nothing was shown; a video's count may be a guess
             index = self._source.frame_at_or_before(index)
         try:
             self._source.seek(index)
@@ -586,8 +590,7 @@ class PoseWorker(QObject):
                 timings["write"] = (time.perf_counter() - write_start) * 1000.0
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
-            saved = self.stop_recording()  # said with the error, which took its status line's place
-            self.error.emit(user_message(error) + (f"\n{saved}." if saved else ""))
+            self._end_recording_for(error)
             return False
         packet = FramePacket(
             image=qimage,

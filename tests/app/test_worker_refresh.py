@@ -219,3 +219,18 @@ def test_a_frame_that_fails_while_recording_says_what_the_recording_kept(worker,
     tick(worker, 1)
     assert worker.errors[-1].endswith(f"the disk is nearly full\nRecording saved: 2 frames in {tmp_path}: r.csv, "
                                       "r.csv.json.")  # fmt: skip
+
+
+def test_a_recording_refused_at_its_first_paused_frame_says_so_with_the_error(worker, tmp_path, monkeypatch):
+    from core.errors import WLitePoseError
+
+    tick(worker, 3)
+    worker.set_playing(False)
+
+    def full(*args):
+        raise WLitePoseError("cannot write r.csv: no space left on the device")
+
+    monkeypatch.setattr(worker, "_record", full)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # begins with the frame on screen, which fails
+    assert worker.errors[-1].endswith("no space left on the device\nRecording stopped before any frame was written, "
+                                      f"no poses in {tmp_path}: r.csv, r.csv.json.")  # fmt: skip
