@@ -62,9 +62,10 @@ def run_eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models, strict=True):  # before any image goes through a network
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)
+    sizes = [args.size or model.info.input_size for model in models]
     results, stats = [], []
-    for path, model in zip(paths, models, strict=True):
-        results.append(predict_dataset(model, data, args.images, args.size or model.info.input_size))
+    for path, model, size in zip(paths, models, sizes, strict=True):
+        results.append(predict_dataset(model, data, args.images, size))
         stats.append(score_results(results[-1], data, model.info.sigmas, args.annotations))
         prefix = "" if model is models[0] else f"baseline {path.name}: "
         print(prefix + "  ".join(f"{name} {_shown(value)}" for name, value in stats[-1].items()))
@@ -74,7 +75,7 @@ def run_eval(args: argparse.Namespace) -> int:
         "model_sha256": models[0].info.sha256,
         "annotations": str(args.annotations),
         "images": str(args.images),
-        "input_size": args.size or models[0].info.input_size,
+        "input_size": sizes[0],
         "bootstrap": redraws,
         "wlitepose_version": tool_version(),
     }
@@ -82,7 +83,7 @@ def run_eval(args: argparse.Namespace) -> int:
         summary["baseline"] = {
             "model": str(args.baseline),
             "model_sha256": models[1].info.sha256,
-            "input_size": args.size or models[1].info.input_size,
+            "input_size": sizes[1],
             **stats[1],
         }
     if redraws:

@@ -14,6 +14,7 @@ from core.decode import DecodeConfig
 from core.errors import WLitePoseError
 from core.pipeline import PipelineConfig, PosePipeline
 from core.preprocess import too_small
+from core.progress import first_few
 from core.session import PoseModel
 from core.sinks.coco_json import coco_results
 from core.sources import read_image
@@ -199,8 +200,7 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
     found before hours of work, not by a loader half-way through."""
     missing = [name for name in names if not (Path(images_dir) / name).is_file()]
     if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise WLitePoseError(f"{len(missing)} images of {source} are not in {images_dir}: {shown}")
+        raise WLitePoseError(f"{len(missing)} images of {source} are not in {images_dir}: {first_few(missing)}")
 
 
 def keypoint_values(values, k: int, ann_id) -> np.ndarray:

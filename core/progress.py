@@ -12,6 +12,11 @@ def frames_text(count: int) -> str:
     return f"{count} frame{'s' * (count != 1)}"
 
 
+def first_few(names: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``names``, and how many more: how messages list files."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 class StageTimes:
     """Accumulated milliseconds per stage; ``summary()`` gives ms per frame."""
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from core.errors import WLitePoseError
 from core.preprocess import too_small
+from core.progress import first_few
 
 log = logging.getLogger(__name__)
 # the still-image formats OpenCV reads (it decides by the file's content; the suffix says what a file is meant to be)
@@ -361,19 +362,14 @@ class ImageFolderSource(FrameSource):
         were written, that the images differ in size (a folder knows its images: it is never a file cut short)."""
         notes = self.skipped_notes()
         if self.several_frames:
-            named = _some([f"{path.name} ({count})" for path, count in self.several_frames.items()])
+            named = first_few([f"{path.name} ({count})" for path, count in self.several_frames.items()])
             notes.append(f"only the first frame of images holding several was analysed: {named}")
         if self.left_out:
-            notes.append(f"left out of {self.spec}, as no image this tool reads: {_some(self.left_out)}")
+            notes.append(f"left out of {self.spec}, as no image this tool reads: {first_few(self.left_out)}")
         return notes + ([MIXED_SIZES_NOTE] if outputs and self.mixed_sizes else [])
 
 
 UNREADABLE = "cannot be read as an image"
-
-
-def _some(names: list[str], shown: int = 3) -> str:
-    """The first ``shown`` of ``names``, and how many more."""
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _frames_in(path: Path) -> int:

@@ -80,7 +80,7 @@ class TrackerConfig:
 
 MAX_GAP_S = 1e9  # about 30 years: a longer step of the caller's clock counts as this (no overflow to inf)
 _STATE = ("_next_id", "_time", "_clock", "_step", "_stalled", "pos", "vel", "cov", "joint_seen", "scale", "ids", "hits")
-_STATE += ("last_seen", "last_z", "last_box", "pace")
+_STATE += ("last_seen", "last_z", "pace")
 
 
 class PoseTracker:
@@ -110,7 +110,6 @@ class PoseTracker:
         self.hits = np.zeros(0, np.int64)
         self.last_seen = np.zeros(0)
         self.last_z = np.zeros((0, k, 2))  # where each joint was last measured
-        self.last_box = np.zeros((0, 4))  # the keypoint box of the joints last measured
         self.pace = np.zeros((0, 2))  # the body's measured velocity (px/s) between its last two measurements
         # the IDs given, by row, to tracks of the last snapshot, over every pass from it: a frame tracked
         # again after restore(reuse_ids=False) gives such a track the same spent ID (see restore)
@@ -278,10 +277,12 @@ class PoseTracker:
         seen_last_frame = (self.joint_seen >= self.last_seen[:, None]) & recent[:, None]
         track_vis = ~_past(self._time - self.joint_seen, self.config.max_lost_s) | seen_last_frame
         oks = self._oks(det_xy, det_vis, track_vis, lost_for)
-        track_boxes = np.nan_to_num(keypoint_boxes(np.where(track_vis[..., None], self.pos, np.nan)))
-        # and the last measured box, where it was and moved on at the measured pace (step 2): one pass for all three
-        moved = self.last_box + np.tile(self.pace * (self._time - self.last_seen)[:, None], 2)
-        boxes = np.concatenate([track_boxes, self.last_box, moved])
+        # the predicted box, and the last measured one, where it was and moved on at the measured pace (step 2)
+        predicted = np.where(track_vis[..., None], self.pos, np.nan)
+        measured = np.where(seen_last_frame[..., None], self.last_z, np.nan)
+        track_boxes, last_box = np.nan_to_num(keypoint_boxes(np.concatenate([predicted, measured]))).reshape(2, -1, 4)
+        moved = last_box + np.tile(self.pace * (self._time - self.last_seen)[:, None], 2)
+        boxes = np.concatenate([track_boxes, last_box, moved])  # one pass for all three
         iou = box_iou(boxes, np.nan_to_num(det_boxes)).reshape(3, len(self.ids), -1)  # 0 for a pose without joints
         return np.maximum(np.maximum(oks, iou[0]), iou[1:].max(0) * recent[:, None])
 
@@ -354,7 +355,6 @@ class PoseTracker:
         self.pos[rows], self.vel[rows], self.cov[:, rows] = pos, vel, cov
         self.joint_seen[rows] = np.where(vis, now, self.joint_seen[rows])
         self.last_z[rows] = np.where(vis[..., None], z, self.last_z[rows])
-        self.last_box[rows] = np.nan_to_num(keypoint_boxes(np.where(vis[..., None], z, np.nan)))  # strays left out
         self.last_seen[rows] = now
 
     def _spawn(self, z, vis, boxes, now: float) -> None:
@@ -373,7 +373,6 @@ class PoseTracker:
         self.hits = np.concatenate([self.hits, np.zeros(m, np.int64)])
         self.last_seen = np.concatenate([self.last_seen, np.full(m, now)])
         self.last_z = np.concatenate([self.last_z, np.nan_to_num(z)])
-        self.last_box = np.concatenate([self.last_box, np.nan_to_num(boxes)])
         self.pace = np.concatenate([self.pace, np.zeros((m, 2))])
 
     def _drop(self, now: float) -> None:
@@ -383,7 +382,7 @@ class PoseTracker:
         self.pos, self.vel, self.cov = self.pos[keep], self.vel[keep], self.cov[:, keep]
         self.joint_seen, self.scale = self.joint_seen[keep], self.scale[keep]
         self.ids, self.hits, self.last_seen = self.ids[keep], self.hits[keep], self.last_seen[keep]
-        self.last_z, self.last_box, self.pace = self.last_z[keep], self.last_box[keep], self.pace[keep]
+        self.last_z, self.pace = self.last_z[keep], self.pace[keep]
 
 
 def _past(duration, limit: float):

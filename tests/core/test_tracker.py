@@ -362,9 +362,9 @@ def test_a_body_hidden_for_a_second_keeps_its_id_and_its_visible_joints(seed):
     assert blanked == 0
 
 
-def test_a_restored_tracker_carries_each_tracks_pace_and_last_box():
-    """The measured pace and last box are track state: a snapshot taken with one track, restored after a frame
-    that made a second, must come back with one row of each (a row too many breaks the next frame)."""
+def test_a_restored_tracker_carries_each_tracks_pace():
+    """The measured pace is track state: a snapshot taken with one track, restored after a frame that made a
+    second, must come back with one row of it (a row too many breaks the next frame)."""
     tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
     frames = [(i / 30, _standing(200.0, (100 + 20 * i, 300.0))) for i in range(3)]
     ids = _ids(tracker, frames)
@@ -372,5 +372,5 @@ def test_a_restored_tracker_carries_each_tracks_pace_and_last_box():
     two = Poses(np.stack([_standing(200.0, (160.0, 300.0)), _standing(200.0, (600.0, 300.0))]), np.ones((2, K)), [1, 1])
     tracker.update(two, 0.1)
     tracker.restore(snapshot)
-    assert len(tracker.pace) == len(tracker.last_box) == len(tracker.ids) == 1
+    assert len(tracker.pace) == len(tracker.ids) == 1
     assert _ids(tracker, [(0.1, _standing(200.0, (160.0, 300.0)))]) == [ids[-1]]
