@@ -301,7 +301,16 @@ def test_a_label_at_the_frame_edge_stays_whole_inside_the_frame():
     draw_poses(image, poses, [(0, 1)], scores=True)
     tag = np.all(image == track_color(123), axis=2)
     rows, cols = np.nonzero(tag[:, :190])  # the tag, left of the skeleton's column
-    assert cols.min() < 196  # "#123 (0.87)" was moved left of the person to fit, not cut at the edge
+    # the same tag where there is room (a person mid-frame), for its whole width
+    room = np.full((60, 200, 3), 100, np.uint8)
+    draw_poses(room, Poses(xy - [100, 0], [[1, 1]], [0.87], [123]), [(0, 1)], scores=True)
+    whole = np.all(room == track_color(123), axis=2)
+
+    def bottom_width(drawn):  # the tag's last row: below the joint's dot, above the thin limb
+        counts = drawn.sum(axis=1)
+        return counts[np.flatnonzero(counts > 10).max()]
+
+    assert bottom_width(tag) == bottom_width(whole)  # "#123 (0.87)" moved left to fit, not cut at the edge
     assert rows.min() == 2  # no room above the person: the tag hangs from the top of their box
     ink = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     assert not np.all(ink == 100, axis=2).any()  # the tag is filled: text on it reads on any background
