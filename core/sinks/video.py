@@ -36,6 +36,7 @@ MAX_HOLD_S = 5.0  # a frame is held at most this long (a longer gap: the run was
 # stopped while the room left still takes the video's index (an .avi's 16 bytes a frame, an .mp4's at its end)
 ROOM_CHECK_FRAMES = 25
 MIN_ROOM_BYTES = 16 * 2**20
+NEARLY_FULL = f"the disk is nearly full (less than {MIN_ROOM_BYTES // 2**20} MB left)"
 
 
 def check_video_name(path: str | Path) -> None:
@@ -81,6 +82,8 @@ class VideoSink(Sink):
                 "encodes in a frame (about 268 million); leave the annotated video out for this source"
             )
         self.path = writable(path)
+        if _nearly_full(self.path):  # nothing replaced yet: an earlier run's video stays as it was
+            raise WLitePoseError(f"cannot write video {path}: {NEARLY_FULL}")
         self.real_time = real_time
         self._hold = max(1, round(MAX_HOLD_S * self.fps))  # the most frames one frame is held for
         self._next_index = first_frame  # a file's frame index that follows the last one written
@@ -103,10 +106,9 @@ class VideoSink(Sink):
             return
         self._given += 1
         # before this frame goes anywhere: a run's outputs (this one is opened first) stop at the same frame
-        if self._given % ROOM_CHECK_FRAMES == 0 and shutil.disk_usage(self.path.parent).free < MIN_ROOM_BYTES:
+        if self._given % ROOM_CHECK_FRAMES == 0 and _nearly_full(self.path):
             raise WLitePoseError(
-                f"cannot write {self.path}: the disk is nearly full (less than {MIN_ROOM_BYTES // 2**20} MB left); "
-                f"the video is closed with the {self._written} frames written"
+                f"cannot write {self.path}: {NEARLY_FULL}; the video is closed with the {self._written} frames written"
             )
         if (image.shape[1], image.shape[0]) != self.size:
             image = _fit(image, self.size)
@@ -156,6 +158,11 @@ class VideoSink(Sink):
                 f"cannot write {self.path}: it was cut short (is the disk full?): its header counts {stored} of the "
                 f"{self._written} frames written, and it plays up to where writing stopped"
             )
+
+
+def _nearly_full(path: Path) -> bool:
+    """Less room left beside ``path`` than a video's index and a run's last rows need."""
+    return shutil.disk_usage(path.parent).free < MIN_ROOM_BYTES
 
 
 def _frames_stored(path: Path) -> int | None:

@@ -822,6 +822,21 @@ def test_a_disk_filling_under_a_video_stops_the_run_while_its_index_still_fits(t
     assert json.loads((tmp_path / "a.csv.json").read_text())["frames_written"] == 49
 
 
+def test_a_nearly_full_disk_refuses_a_video_before_an_earlier_one_is_replaced(tmp_path, monkeypatch):
+    """The room was looked at from the 25th frame on: on a disk with a few MB left each take (the app's Record
+    pressed again) replaced the earlier video by one of 24 frames."""
+    import core.sinks.video as video
+
+    monkeypatch.setattr(video.shutil, "disk_usage", lambda path: SimpleNamespace(free=2**20))
+    earlier = tmp_path / "a.mp4"
+    earlier.write_bytes(b"an earlier run's video")
+    options = SinkOptions(csv=tmp_path / "a.csv", video=earlier)
+    with pytest.raises(WLitePoseError, match=r"^cannot write video .*a.mp4: the disk is nearly full \(less than 16"):
+        open_sinks(options, INFO, META)
+    assert earlier.read_bytes() == b"an earlier run's video"
+    assert not (tmp_path / "a.csv").exists()
+
+
 def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypatch):
     """Another user's 0600 lock: 'cannot write c.csv: Permission denied' named a file the user could write."""
     from core.output_lock import lock_path
