@@ -7,12 +7,13 @@ name), ``label`` -1, ``img_shape`` and ``original_shape`` (h, w),
 (M x T x K), plus ``track_ids`` (M x T: the track in each row at each frame, -1 for none),
 ``frame_indices`` (T,) and ``wlitepose_layout`` (LAYOUT_VERSION). A row holds one track at a time: a new track
 takes the first row whose track has not been seen for REUSE_AFTER_S of the frames' time (the tracker lets a
-lost person go after 1 s), so there are about
+lost person go after 1 s), so that on a video of more than a few seconds there are about
 as many rows as people at once, as mmaction2's own demo makes them, and the file grows with the video's
 length rather than with tracks x frames (a row for every track ever seen made a 10-minute crowd video a
 1.2 GB file). A detection the tracker has not given an ID yet (a track's first frame) is left out
 rather than put in a row other people share (``notes`` says so when that is more than LEFT_OUT_NOTE of the
-detections: an image folder of unrelated photos, say). Without tracking, row n is the n-th detection of each frame
+detections: an image folder of unrelated photos, say). The rows are ordered by how many frames they hold
+someone in, most first. Without tracking, row n is the n-th detection of each frame
 (track ID -1). As in mmaction2, a missing joint is 0 with score 0. The file is replaced atomically at
 close and during the run: after ``flush_every`` frames, and no sooner than ``FLUSH_SPACING`` times the
 last replacement took, so that rewriting a file that grows with the frames stays a small share of a long
@@ -121,10 +122,15 @@ class PoseC3DSink(Sink):
         keypoint = np.zeros((m, t, self.k, 2), np.float32)
         score = np.zeros((m, t, self.k), np.float32)
         track_ids = np.full((m, t), -1, np.int64)
+        # the rows most filled first: a reader keeping the first few (mmaction2's FormatGCNInput(num_person=2))
+        # keeps those who are there most, rather than rows of tracks long gone
+        filled = np.bincount(np.concatenate([np.zeros(0, np.int64), *(f[0] for f in self._frames)]), minlength=m)
+        place = np.empty(m, np.int64)
+        place[np.argsort(-filled, kind="stable")] = np.arange(m)
         for ti, (rows, ids, xy, scores) in enumerate(self._frames):
-            keypoint[rows, ti] = xy
-            score[rows, ti] = scores
-            track_ids[rows, ti] = ids
+            keypoint[place[rows], ti] = xy
+            score[place[rows], ti] = scores
+            track_ids[place[rows], ti] = ids
         w, h = self.image_size
         return {
             "frame_dir": self.name,

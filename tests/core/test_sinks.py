@@ -675,6 +675,23 @@ def test_posec3d_rows_are_as_many_as_people_at_once_not_as_tracks_ever_seen(tmp_
     assert (data["keypoint_score"][ids == -1] == 0).all()
 
 
+def test_posec3d_rows_most_filled_come_first_for_readers_keeping_the_first_few(tmp_path):
+    """mmaction2's FormatGCNInput(num_person=2) keeps rows 0 and 1: they held tracks seen once at the start (a
+    3 s clip: both empty in 37 of its 150 frames while two people or more were in 149)."""
+    sink = PoseC3DSink(tmp_path / "clip.pkl", 3, (64, 48), "clip", flush_every=10**9)
+    xy = np.ones((3, 3, 2), np.float32)
+    for frame in range(30):  # tracks 1 and 2 in the first two frames only, 3 and 4 in every frame after
+        ids = [1, 2] if frame < 2 else [3, 4]
+        sink.write(frame, frame / 10, Poses(xy[:2], np.full((2, 3), 0.9), np.full(2, 0.8), ids))
+    sink.write(30, 3.0, Poses(xy, np.full((3, 3), 0.9), np.full(3, 0.8), [3, 4, 5]))
+    sink.close()
+    with open(tmp_path / "clip.pkl", "rb") as f:
+        (data,) = pickle.load(f)
+    assert data["track_ids"][:, -1].tolist() == [3, 4, 5, -1]  # 5 took the row 1 left 2 s before
+    assert (data["track_ids"][:2, 2:] >= 0).all() and (data["keypoint_score"][:2, 2:] > 0).all()
+    assert data["track_ids"][2:4, :2].tolist() == [[1, 1], [2, 2]]  # the joints moved with their IDs
+
+
 def test_a_long_folder_name_is_fine_for_openpose_frames_named_after_its_images(tmp_path):
     folder = tmp_path / ("d" * 230)  # its frames are a_keypoints.json; a numbered frame's name would not fit
     folder.mkdir()
