@@ -68,6 +68,19 @@ def test_estimate_finds_people_untracked_inside_the_image(estimator, image):
     np.testing.assert_array_equal(again.xy, poses.xy)
 
 
+def test_featureless_frames_give_nobody(estimator):
+    """The bundled model answers a flat grey or a gradient (a title card, a wall) with heatmaps far above its
+    trained 0-1 on every joint at once: 100 people on a grey 256x256 frame, and on 39 of these 102 frames."""
+    found = {}
+    for w, h in [(256, 256), (640, 480), (1280, 720)]:
+        for level in range(0, 256, 8):
+            found[f"grey {level} at {w}x{h}"] = len(estimator.estimate(np.full((h, w, 3), level, np.uint8)))
+        ramp = np.linspace(0, 255, w, dtype=np.uint8)
+        found[f"ramp at {w}x{h}"] = len(estimator.estimate(np.tile(ramp[None, :, None], (h, 1, 3))))
+    assert found["grey 128 at 256x256"] == found["ramp at 256x256"] == 0
+    assert sum(found.values()) <= 4, {name: n for name, n in found.items() if n}  # grey 232 at 256x256: 4
+
+
 def test_grey_bgra_and_strided_images_are_taken(estimator, image):
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     np.testing.assert_array_equal(estimator.estimate(grey).xy, estimator.estimate(cv2.merge([grey] * 3)).xy)
