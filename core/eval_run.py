@@ -16,7 +16,15 @@ import numpy as np
 
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, check_keypoints, json_ready, load_annotations, predict_dataset, score_results
+from core.evaluation import (
+    STAT_NAMES,
+    check_images,
+    check_keypoints,
+    json_ready,
+    load_annotations,
+    predict_dataset,
+    score_results,
+)
 from core.output_lock import check_free, take
 from core.preprocess import check_input_size
 from core.session import PoseModel, check_threads
@@ -62,6 +70,7 @@ def run_eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models, strict=True):  # before any image goes through a network
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)
+    check_images([image["file_name"] for image in data["images"]], args.images, args.annotations)
     sizes = [args.size or model.info.input_size for model in models]
     results, stats = [], []
     for path, model, size in zip(paths, models, sizes, strict=True):

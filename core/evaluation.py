@@ -81,7 +81,13 @@ def load_annotations(annotations_path: str | Path) -> dict:
     for image in images:
         if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
+        _check_id(image["id"], f"image {image['file_name']}'s id", annotations_path)
+        if "crowdIndex" in image and (not isinstance(image["crowdIndex"], (int, float)) or image["crowdIndex"] is True):
+            raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path)
+    for c in categories:
+        if isinstance(c, dict) and "id" in c:
+            _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
     people = {c["id"] for c in categories if isinstance(c, dict) and c.get("keypoints")} | {category}
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
@@ -133,6 +139,12 @@ def check_region(ann: dict) -> None:
             f"annotation {ann.get('id')} has a segmentation that is neither polygons (lists of x, y numbers) nor a "
             "mask (an RLE with counts and size)"
         )
+
+
+def _check_id(value, what: str, source) -> None:
+    """WLitePoseError unless ``value`` can be an id: a number or text (a list or an object is none)."""
+    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a number or text")
 
 
 def _is_number(value) -> bool:
@@ -200,7 +212,8 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
     found before hours of work, not by a loader half-way through."""
     missing = [name for name in names if not (Path(images_dir) / name).is_file()]
     if missing:
-        raise WLitePoseError(f"{len(missing)} images of {source} are not in {images_dir}: {first_few(missing)}")
+        counted = "1 image of {} is" if len(missing) == 1 else f"{len(missing)} images of {{}} are"
+        raise WLitePoseError(f"{counted.format(source)} not in {images_dir}: {first_few(missing)}")
 
 
 def keypoint_values(values, k: int, ann_id) -> np.ndarray:
@@ -222,9 +235,14 @@ def keypoint_values(values, k: int, ann_id) -> np.ndarray:
 def _normalise(ann, k: int, source) -> None:
     if not isinstance(ann, dict) or "image_id" not in ann:
         raise WLitePoseError(f"{source}: every annotation needs an image_id ({str(ann)[:80]})")
+    _check_id(ann["image_id"], f"annotation {ann.get('id')}'s image_id", source)
+    if "category_id" in ann:
+        _check_id(ann["category_id"], f"annotation {ann.get('id')}'s category_id", source)
     ann.setdefault("iscrowd", 0)
     if not ann.get("keypoints"):  # a crowd region as a box or polygon: no joint to score, an area to ignore
         ann["keypoints"] = [0] * (3 * k)
+    if not isinstance(ann["keypoints"], list):
+        raise WLitePoseError(f"{source}: annotation {ann.get('id')}'s keypoints are not a list of x, y, v numbers")
     if len(ann["keypoints"]) != 3 * k:
         raise WLitePoseError(
             f"{source}: annotation {ann.get('id')} has {len(ann['keypoints'])} keypoint values, not {3 * k} "
@@ -233,9 +251,11 @@ def _normalise(ann, k: int, source) -> None:
     try:
         check_region(ann)
         keypoints = keypoint_values(ann["keypoints"], k, ann.get("id"))
-        if "bbox" in ann and np.asarray(ann["bbox"], dtype=np.float64).shape != (4,):
+        if "bbox" in ann and not (
+            isinstance(ann["bbox"], list) and len(ann["bbox"]) == 4 and all(map(_is_number, ann["bbox"]))
+        ):
             raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")
-        if "area" in ann and not math.isfinite(float(ann["area"])):
+        if "area" in ann and not _is_number(ann["area"]):
             raise ValueError(f"annotation {ann.get('id')} has an area that is not a finite number")
     except OverflowError:
         raise WLitePoseError(f"{source}: annotation {ann.get('id')} has a number too large for a coordinate") from None

@@ -54,6 +54,10 @@ class ModelInfo:
 def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> ModelInfo:
     """Build a ModelInfo from ONNX metadata_props; a WLitePoseError names what is missing or wrong."""
     missing = [key for key in REQUIRED_KEYS if key not in meta]
+    if len(missing) == len(REQUIRED_KEYS):
+        raise WLitePoseError(
+            f"{path} is an ONNX model without WLitePose metadata; give a model made by `wlitepose export`"
+        )
     if missing:
         raise WLitePoseError(
             f"{path} is not a WLitePose model file: its metadata lacks {', '.join(missing)} "
@@ -71,10 +75,10 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
             sigmas=tuple(float(s) for s in _listed(meta, "oks_sigmas", (int, float))),
             mean=tuple(float(m) for m in _listed(meta, "mean", (int, float))),
             std=tuple(float(s) for s in _listed(meta, "std", (int, float))),
-            heatmap_stride=int(meta["heatmap_stride"]),
-            tag_stride=int(meta["tag_stride"]),
+            heatmap_stride=_whole(meta, "heatmap_stride"),
+            tag_stride=_whole(meta, "tag_stride"),
             variant=meta["variant"],
-            input_size=int(meta["input_size"]),
+            input_size=_whole(meta, "input_size"),
             dataset=meta["dataset"],
             trained={"true": True, "false": False}[meta["trained"]],
             sha256=sha256,
@@ -111,6 +115,14 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
 # A keypoint name is a CSV column's stem and a label in the app: plain words, never a spreadsheet formula
 # (=, +, -, @ first) or a line break, which a crafted model could put into every CSV written with it.
 KEYPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}")
+
+
+def _whole(meta: dict[str, str], key: str) -> int:
+    """The whole number ``meta[key]`` holds; ValueError naming the key if not."""
+    try:
+        return int(meta[key])
+    except ValueError:
+        raise ValueError(f"{key} is {meta[key][:40]!r}, not a whole number") from None
 
 
 def _listed(meta: dict[str, str], key: str, kind) -> list:

@@ -122,6 +122,8 @@ def _check_out(out: Path, checkpoint: str | None) -> None:
 
     if out.is_dir():
         raise ModelError(f"--out {out} is a folder; give the path of the .onnx file to write")
+    if out.suffix.lower() != ".onnx":  # a run's last.pt or a video named by a slip would be replaced
+        raise ModelError(f"--out {out} is not an .onnx file name; give the path of the .onnx file to write")
     if checkpoint and out.resolve() == Path(checkpoint).expanduser().resolve():
         raise ModelError(f"--out {out} would overwrite the checkpoint it reads")
     try:

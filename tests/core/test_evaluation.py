@@ -217,6 +217,19 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, 10**400), "has keypoints that are not numbers"),
         (lambda d: d["annotations"][0].update(bbox=[10**400, 0, 1, 1]), "a number too large for a coordinate"),
         (lambda d: d["annotations"][0].update(area=10**400), "a number too large for a coordinate"),
+        # fields of another type were tracebacks (TypeError, unhashable list) or Python's own words
+        (lambda d: d["annotations"][0].update(area="5"), "annotation 1 has an area that is not a finite number"),
+        (lambda d: d["annotations"][0].update(area="abc"), "annotation 1 has an area that is not a finite number"),
+        (
+            lambda d: d["annotations"][0].update(bbox=["1", "2", "3", "4"]) or d["annotations"][0].pop("area"),
+            "annotation 1 has a bbox that is not four numbers",
+        ),
+        (lambda d: d["annotations"][0].update(keypoints=5), "annotation 1's keypoints are not a list of x, y, v"),
+        (lambda d: d["images"][0].update(id=[1]), r"image \S+'s id is \[1\], not a number or text"),
+        (lambda d: d["annotations"][0].update(image_id=[1]), r"annotation 1's image_id is \[1\], not a number"),
+        (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),
+        (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a number or text"),
+        (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
     ],
 )
 def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):

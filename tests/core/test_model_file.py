@@ -62,6 +62,14 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
         parse_metadata({**coco_metadata, "input_size": "4096"}, "m.onnx")
 
 
+def test_a_model_without_our_metadata_is_named_so_in_one_short_sentence(coco_metadata):
+    """An ONNX file of another tool listed all 13 keys it lacked; a bad number quoted Python's int()."""
+    with pytest.raises(WLitePoseError, match=r"^m.onnx is an ONNX model without WLitePose metadata; give a model made"):
+        parse_metadata({"producer": "someone else"}, "m.onnx")
+    with pytest.raises(WLitePoseError, match=r"malformed WLitePose metadata \(input_size is 'abc', not a whole number"):
+        parse_metadata({**coco_metadata, "input_size": "abc"}, "m.onnx")
+
+
 def test_metadata_that_would_be_read_as_something_else_is_refused(coco_metadata):
     """Each of these was accepted: an empty CSV, a traceback in the tracker, ambiguous columns, or a guess."""
     for key, value, message in (

@@ -163,15 +163,29 @@ def test_cli_refuses_an_unknown_schema_while_parsing(capsys):
     assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in err.splitlines()[-1] and "Traceback" not in err
 
 
-def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys, bundled_checkpoint):
-    checkpoint = tmp_path / "ck.pt"
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("ck.onnx", "would overwrite the checkpoint it reads"),  # a checkpoint given a model's name by a slip
+        ("ck.pt", "is not an .onnx file name"),  # a run's last.pt was replaced, and its resume lost
+    ],
+)
+def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys, bundled_checkpoint, name, words):
+    checkpoint = tmp_path / name
     checkpoint.write_bytes(bundled_checkpoint.read_bytes())
     before = checkpoint.read_bytes()
     (tmp_path / "sub").mkdir()
-    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "sub" / ".." / "ck.pt")]) == 2
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "sub" / ".." / name)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "would overwrite the checkpoint it reads" in err
+    assert err.count("\n") == 1 and words in err
     assert checkpoint.read_bytes() == before
+
+
+def test_cli_export_writes_only_an_onnx_file(tmp_path, capsys):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"a video")
+    assert main(["export", "--variant", "litepose_xs", "--out", str(video)]) == 2
+    assert "clip.mp4 is not an .onnx file name" in capsys.readouterr().err and video.read_bytes() == b"a video"
 
 
 def test_export_never_replaces_a_file_another_run_is_writing(tmp_path, capsys, held_elsewhere):

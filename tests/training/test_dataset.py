@@ -95,7 +95,7 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
         (lambda d: d["annotations"][0].pop("image_id"), "missing field 'image_id'"),
         (lambda d: d["images"][0].pop("file_name"), "image .* has no file_name"),
         (lambda d: d["annotations"][0].update(bbox=[1, 2, 3], iscrowd=1, segmentation=[]), "a bbox of 3 numbers"),
-        (lambda d: d["images"][0].update(file_name="gone.jpg"), "1 images of .* are not in .*: gone.jpg"),
+        (lambda d: d["images"][0].update(file_name="gone.jpg"), "1 image of .* is not in .*: gone.jpg"),
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
     ],
 )
