@@ -131,8 +131,7 @@ def check_region(ann: dict) -> None:
     if not region or isinstance(region, dict) and {"counts", "size"} <= region.keys():
         return
     polygons = isinstance(region, list) and all(
-        isinstance(polygon, list) and len(polygon) % 2 == 0 and all(_is_number(v) for v in polygon)
-        for polygon in region
+        isinstance(polygon, list) and len(polygon) % 2 == 0 and all(is_number(v) for v in polygon) for polygon in region
     )
     if not polygons:
         raise ValueError(
@@ -141,14 +140,36 @@ def check_region(ann: dict) -> None:
         )
 
 
+def check_fields(ann: dict) -> None:
+    """ValueError naming ``ann`` and its field unless its keypoints (if any) are a list, three values a keypoint,
+    its bbox (if any) four numbers, its area (if any) a finite number, and its iscrowd and segmentation as
+    ``check_region`` wants: said when the file is read, not by a loader hours in or half-way through a copy."""
+    name = f"annotation {ann.get('id')}"
+    keypoints = ann.get("keypoints")
+    if keypoints and not (isinstance(keypoints, list) and len(keypoints) % 3 == 0):
+        raise ValueError(f"{name} has keypoints that are not a list of x, y, v numbers, three per keypoint")
+    box = ann.get("bbox")
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(map(is_number, box))):
+        raise ValueError(f"{name} has a bbox that is not four numbers (x, y, width, height)")
+    if ann.get("area") is not None and not is_number(ann["area"]):
+        raise ValueError(f"{name} has an area that is not a finite number")
+    check_region(ann)
+
+
 def _check_id(value, what: str, source) -> None:
     """WLitePoseError unless ``value`` can be an id: a number or text (a list or an object is none)."""
     if not isinstance(value, (int, float, str)) or isinstance(value, bool):
         raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a number or text")
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def is_number(value) -> bool:
+    """A finite int or float (a 400-digit integer is none: no float holds it)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_mask_size(ann: dict, width: int, height: int, source) -> None:
@@ -241,25 +262,15 @@ def _normalise(ann, k: int, source) -> None:
     ann.setdefault("iscrowd", 0)
     if not ann.get("keypoints"):  # a crowd region as a box or polygon: no joint to score, an area to ignore
         ann["keypoints"] = [0] * (3 * k)
-    if not isinstance(ann["keypoints"], list):
-        raise WLitePoseError(f"{source}: annotation {ann.get('id')}'s keypoints are not a list of x, y, v numbers")
-    if len(ann["keypoints"]) != 3 * k:
-        raise WLitePoseError(
-            f"{source}: annotation {ann.get('id')} has {len(ann['keypoints'])} keypoint values, not {3 * k} "
-            f"({k} keypoints x, y, v)"
-        )
     try:
-        check_region(ann)
+        check_fields(ann)
+        if len(ann["keypoints"]) != 3 * k:
+            raise ValueError(
+                f"annotation {ann.get('id')} has {len(ann['keypoints'])} keypoint values, not {3 * k} "
+                f"({k} keypoints x, y, v)"
+            )
         keypoints = keypoint_values(ann["keypoints"], k, ann.get("id"))
-        if "bbox" in ann and not (
-            isinstance(ann["bbox"], list) and len(ann["bbox"]) == 4 and all(map(_is_number, ann["bbox"]))
-        ):
-            raise ValueError(f"annotation {ann.get('id')} has a bbox that is not four numbers")
-        if "area" in ann and not _is_number(ann["area"]):
-            raise ValueError(f"annotation {ann.get('id')} has an area that is not a finite number")
-    except OverflowError:
-        raise WLitePoseError(f"{source}: annotation {ann.get('id')} has a number too large for a coordinate") from None
-    except (TypeError, ValueError) as error:
+    except ValueError as error:
         raise WLitePoseError(f"{source}: {error}") from None
     ann["keypoints"] = keypoints.ravel().tolist()  # what pycocotools reads: numbers only
     labelled = keypoints[keypoints[:, 2] > 0]

@@ -201,6 +201,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     from models.checkpoint import load_checkpoint
     from models.export import build_metadata, export_onnx
     from models.schemas import get_schema
+    from training.pretrained import check_weights_file
     from training.trainer import PRESETS, TrainConfig, end_progress_line, train
 
     preset = args.preset or args.schema  # a CrowdPose model gets the paper's CrowdPose schedule
@@ -242,9 +243,10 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
     if not 0 < args.distill_factor < math.inf:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
-    if args.distill and not Path(args.distill).is_file():
-        state = "is a folder" if Path(args.distill).is_dir() else "does not exist"
-        raise WLitePoseError(f"--distill {args.distill} {state} (give the MobileNetV2-1.0 ImageNet .pth)")
+    if args.distill:  # said now, not after the data has loaded
+        check_weights_file(args.distill, "--distill ")
+    if args.init and args.init.startswith("imagenet:"):
+        check_weights_file(args.init.split(":", 1)[1], "--init imagenet:")
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")

@@ -18,11 +18,11 @@ from torch.utils.data import Dataset
 
 from core.errors import WLitePoseError
 from core.evaluation import (
+    check_fields,
     check_image_ids,
     check_images,
     check_keypoint_order,
     check_mask_size,
-    check_region,
     has_file_name,
     is_person,
     keypoint_values,
@@ -111,20 +111,17 @@ class KeypointDataset(Dataset):
         for info in images:
             people, ignore = [], []
             for ann in by_image.get(info["id"], []):
+                check_fields(ann)  # ValueError (said as a fault of the file) for a field of the wrong kind
                 values = ann.get("keypoints") or []
                 if values and len(values) != 3 * k:
                     raise WLitePoseError(
-                        f"{self.annotations}: annotation {ann.get('id')} has {len(values) / 3:g} keypoints, "
+                        f"{self.annotations}: annotation {ann.get('id')} has {len(values) // 3} keypoints, "
                         f"the {schema.name} schema has {k}"
                     )
                 kps = np.zeros((0, 3), np.float32)
-                if values:  # ValueError (said as a fault of the file) for a labelled joint without a position
+                if values:  # ValueError for a labelled joint without a position
                     kps = keypoint_values(values, k, ann.get("id")).astype(np.float32)
-                check_region(ann)
                 if ann.get("iscrowd", 0) or not np.any(kps[:, 2] > 0):
-                    box = ann.get("bbox")
-                    if not ann.get("segmentation") and box is not None and len(box) != 4:
-                        raise ValueError(f"ignore region {ann.get('id')} has a bbox of {len(box)} numbers")
                     ignore.append(ann)
                 else:
                     people.append(Person(kps, float(weights.get(ann.get("source", ""), 1.0))))

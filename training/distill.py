@@ -32,7 +32,7 @@ class FeatureHints(nn.Module):
 
     def __init__(self, student: nn.Module, teacher_path: str) -> None:
         super().__init__()
-        self.teacher = load_teacher(teacher_path)
+        self.teacher = load_teacher(teacher_path, "--distill ")
         # the last conv of a stage is its last block's 1x1 projection
         student_chs = [
             [m for m in student.stages[i].modules() if isinstance(m, nn.Conv2d)][-1].out_channels

@@ -29,21 +29,35 @@ STEM_MAP = {
     "stem.2.1": ("features.1.conv.1.1", "features.1.conv.2"),
 }
 
+_GIVE = "give the MobileNetV2-1.0 ImageNet .pth"
 
-def read_imagenet_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """The MobileNetV2 state dict in ``path``; WLitePoseError if it cannot be read."""
+
+def check_weights_file(path: str | Path, option: str = "") -> None:
+    """WLitePoseError unless ``path``, given after ``option`` ("--init imagenet:", "--distill "), is a file."""
+    if not str(path):
+        raise WLitePoseError(f"{option.strip()} names no file: {_GIVE} after it")
+    if not Path(path).is_file():
+        state = "is a folder" if Path(path).is_dir() else "does not exist"
+        raise WLitePoseError(f"{option}{path} {state} ({_GIVE})")
+
+
+def read_imagenet_weights(path: str | Path, option: str = "") -> dict[str, torch.Tensor]:
+    """The MobileNetV2 state dict in ``path`` (given after ``option``); WLitePoseError saying in words why not."""
+    check_weights_file(path, option)
     try:
         weights = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 (torch raises many types for a file that is not its own)
-        raise WLitePoseError(f"cannot read ImageNet weights from {path} ({type(error).__name__})") from None
-    if not isinstance(weights, dict):
-        raise WLitePoseError(f"{path} holds no state dict of ImageNet weights")
+    except OSError as error:
+        raise WLitePoseError(f"cannot read {option}{path} ({error.strerror or error})") from None
+    except Exception:  # noqa: BLE001 (torch raises many types for a file that is not its own: KeyError, ...)
+        weights = None
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise WLitePoseError(f"{option}{path} is not a PyTorch state dict of MobileNetV2 weights ({_GIVE})")
     return weights
 
 
-def load_imagenet_stem(model: nn.Module, path: str | Path) -> int:
+def load_imagenet_stem(model: nn.Module, path: str | Path, option: str = "") -> int:
     """Copy the matching MobileNetV2 tensors into ``model``; returns the number of parameters copied."""
-    source = read_imagenet_weights(path)
+    source = read_imagenet_weights(path, option)
     own = model.state_dict()
     copied = {}
     for ours, candidates in STEM_MAP.items():

@@ -18,7 +18,14 @@ import cv2
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.evaluation import check_image_ids, check_images, check_mask_size, read_dataset, read_labelled_image
+from core.evaluation import (
+    check_fields,
+    check_image_ids,
+    check_images,
+    check_mask_size,
+    read_dataset,
+    read_labelled_image,
+)
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
@@ -74,6 +81,7 @@ def shrink_dataset(
         by_image: dict = {}
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
+            check_fields(ann)  # before any image is written: a refused run leaves no half-made copy
         # "/" on every system: the copy is made to be read on another machine (a Linux GPU machine, say)
         names = [Path(info["file_name"]).with_suffix(suffix).as_posix() for info in infos]
         ids = [info["id"] for info in infos]
@@ -89,44 +97,45 @@ def shrink_dataset(
         raise WLitePoseError(f"{annotations} names an image outside its images folder: {outside[0]}")
     check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
     out.mkdir(parents=True, exist_ok=True)
-    side = longest_side(size)
-    new_infos, new_anns, read, written = [], [], 0, 0
-    for info, name, image_id in zip(infos, names, ids, strict=True):
-        source = images / info["file_name"]
-        image = read_labelled_image(source, info)  # its stored pixels, if those are what was labelled
-        h, w = image.shape[:2]
-        factor = min(1.0, side / max(h, w))
-        if factor < 1.0:
-            small = (max(1, round(w * factor)), max(1, round(h * factor)))
-            image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
-        target = out / "images" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        ok, encoded = cv2.imencode(suffix, image, [quality_flag, quality])
-        if not ok:
-            raise WLitePoseError(f"cannot encode {source} as {image_format}")
-        _written(target, encoded.tobytes(), out)
-        read, written = read + source.stat().st_size, written + len(encoded)
-        height, width = image.shape[:2]
-        new_infos.append({**info, "file_name": name, "width": width, "height": height})
-        fx, fy = width / w, height / h
-        for ann in by_image.get(image_id, []):
-            check_mask_size(ann, w, h, annotations)
-            try:
-                new_anns.append(_scale_annotation(ann, fx, fy, width, height))
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
-                raise WLitePoseError(f"{annotations}: annotation {ann.get('id')} is malformed ({error})") from None
-    tmp = out / "annotations.json.tmp"
-    _written(tmp, json.dumps({**data, "images": new_infos, "annotations": new_anns}).encode(), out)
-    tmp.replace(out / "annotations.json")
+    try:  # what fails from here on (an unreadable image, a full disk) leaves the copy unfinished
+        side = longest_side(size)
+        new_infos, new_anns, read, written = [], [], 0, 0
+        for info, name, image_id in zip(infos, names, ids, strict=True):
+            source = images / info["file_name"]
+            image = read_labelled_image(source, info)  # its stored pixels, if those are what was labelled
+            h, w = image.shape[:2]
+            factor = min(1.0, side / max(h, w))
+            if factor < 1.0:
+                small = (max(1, round(w * factor)), max(1, round(h * factor)))
+                image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+            target = out / "images" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ok, encoded = cv2.imencode(suffix, image, [quality_flag, quality])
+            if not ok:
+                raise WLitePoseError(f"cannot encode {source} as {image_format}")
+            _written(target, encoded.tobytes())
+            read, written = read + source.stat().st_size, written + len(encoded)
+            height, width = image.shape[:2]
+            new_infos.append({**info, "file_name": name, "width": width, "height": height})
+            fx, fy = width / w, height / h
+            for ann in by_image.get(image_id, []):
+                check_mask_size(ann, w, h, annotations)
+                try:
+                    new_anns.append(_scale_annotation(ann, fx, fy, width, height))
+                except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+                    raise WLitePoseError(f"{annotations}: annotation {ann.get('id')} is malformed ({error})") from None
+        tmp = out / "annotations.json.tmp"
+        _written(tmp, json.dumps({**data, "images": new_infos, "annotations": new_anns}).encode())
+        tmp.replace(out / "annotations.json")
+    except WLitePoseError as error:
+        raise WLitePoseError(f"{error}; {out} is incomplete (no annotations.json of this run)") from None
     return len(new_infos), read, written
 
 
-def _written(path: Path, data: bytes, out: Path) -> None:
+def _written(path: Path, data: bytes) -> None:
     """``data`` into ``path``; WLitePoseError in one sentence if it cannot be (a full disk)."""
     try:
         path.write_bytes(data)
     except OSError as error:
         path.unlink(missing_ok=True)
-        raise WLitePoseError(
-            f"cannot write {path}: {error.strerror or error}; {out} is incomplete (no annotations.json of this run)"
-        ) from None
+        raise WLitePoseError(f"cannot write {path}: {error.strerror or error}") from None

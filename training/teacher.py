@@ -71,15 +71,16 @@ class MobileNetV2Teacher(nn.Module):
         return hints
 
 
-def load_teacher(path: str | Path) -> MobileNetV2Teacher:
-    """The frozen teacher with the shared file's weights; WLitePoseError if they do not fit."""
-    source = read_imagenet_weights(path)
+def load_teacher(path: str | Path, option: str = "") -> MobileNetV2Teacher:
+    """The frozen teacher with the shared file's weights (``path`` given after ``option``, e.g. "--distill ");
+    WLitePoseError if they do not fit."""
+    source = read_imagenet_weights(path, option)
     teacher = MobileNetV2Teacher()
     own = teacher.state_dict()
     missing = [k for k, v in own.items() if k not in source or source[k].shape != v.shape]
     if missing:
         raise WLitePoseError(
-            f"{path} is not a MobileNetV2-1.0 state dict ({len(missing)} tensors missing, e.g. {missing[0]})"
+            f"{option}{path} is not a MobileNetV2-1.0 state dict ({len(missing)} tensors missing, e.g. {missing[0]})"
         )
     teacher.load_state_dict({k: source[k] for k in own})
     teacher.requires_grad_(False)

@@ -567,7 +567,7 @@ def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0
 
 def _initialise(model: torch.nn.Module, init: str) -> None:
     if init.startswith("imagenet:"):
-        copied = load_imagenet_stem(model, init.split(":", 1)[1])
+        copied = load_imagenet_stem(model, init.split(":", 1)[1], "--init imagenet:")
         if not copied:
             raise WLitePoseError(f"--init {init}: no MobileNetV2 layer found in it to copy")
         if _is_main():

@@ -215,8 +215,8 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["annotations"][0].update(bbox=[5, 5, 10, 0]) or d["annotations"][0].pop("area"), "an area of 0"),
         # 400-digit numbers were an OverflowError traceback (an area's only after every image went through the net)
         (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, 10**400), "has keypoints that are not numbers"),
-        (lambda d: d["annotations"][0].update(bbox=[10**400, 0, 1, 1]), "a number too large for a coordinate"),
-        (lambda d: d["annotations"][0].update(area=10**400), "a number too large for a coordinate"),
+        (lambda d: d["annotations"][0].update(bbox=[10**400, 0, 1, 1]), "a bbox that is not four numbers"),
+        (lambda d: d["annotations"][0].update(area=10**400), "an area that is not a finite number"),
         # fields of another type were tracebacks (TypeError, unhashable list) or Python's own words
         (lambda d: d["annotations"][0].update(area="5"), "annotation 1 has an area that is not a finite number"),
         (lambda d: d["annotations"][0].update(area="abc"), "annotation 1 has an area that is not a finite number"),
@@ -224,7 +224,10 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
             lambda d: d["annotations"][0].update(bbox=["1", "2", "3", "4"]) or d["annotations"][0].pop("area"),
             "annotation 1 has a bbox that is not four numbers",
         ),
-        (lambda d: d["annotations"][0].update(keypoints=5), "annotation 1's keypoints are not a list of x, y, v"),
+        (
+            lambda d: d["annotations"][0].update(keypoints=5),
+            "annotation 1 has keypoints that are not a list of x, y, v",
+        ),
         (lambda d: d["images"][0].update(id=[1]), r"image \S+'s id is \[1\], not a number or text"),
         (lambda d: d["annotations"][0].update(image_id=[1]), r"annotation 1's image_id is \[1\], not a number"),
         (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),

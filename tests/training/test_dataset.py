@@ -94,9 +94,20 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
     [
         (lambda d: d["annotations"][0].pop("image_id"), "missing field 'image_id'"),
         (lambda d: d["images"][0].pop("file_name"), "image .* has no file_name"),
-        (lambda d: d["annotations"][0].update(bbox=[1, 2, 3], iscrowd=1, segmentation=[]), "a bbox of 3 numbers"),
+        (
+            lambda d: d["annotations"][0].update(bbox=[1, 2, 3], iscrowd=1, segmentation=[]),
+            "has a bbox that is not four numbers",
+        ),
         (lambda d: d["images"][0].update(file_name="gone.jpg"), "1 image of .* is not in .*: gone.jpg"),
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
+        (
+            lambda d: d["annotations"][0].update(keypoints=5),
+            r"annotation \d+ has keypoints that are not a list of x, y, v",
+        ),
+        (
+            lambda d: d["annotations"][0].update(bbox=["a"] * 4),
+            r"annotation \d+ has a bbox that is not four numbers",
+        ),
     ],
 )
 def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, change, words):

@@ -1,5 +1,6 @@
 import torch
 
+from main import main
 from models.wlitepose import build_model
 from training.pretrained import load_imagenet_stem, pretrained_batchnorms
 
@@ -17,3 +18,28 @@ def test_the_whole_stem_comes_from_mobilenetv2_and_nothing_else(shared_data):
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith("stem.") for k in changed)
     assert [type(bn).__name__ for bn in pretrained_batchnorms(model)] == ["BatchNorm2d"] * 3
+
+
+def test_bad_imagenet_weights_are_named_with_their_option_and_cause(tmp_path, shared_data, capsys):
+    """Said as "cannot read ImageNet weights from /x.pth (FileNotFoundError)", "... from  (IsADirectoryError)"
+    for --init imagenet: with no file, and a torch exception's name (UnpicklingError, KeyError) for an .onnx."""
+    (tmp_path / "x.onnx").write_bytes(b"\x08\x07\x12\x07pytorch")
+    torch.save({"features.0.0.weight": 1}, tmp_path / "odd.pth")  # a dict, of no tensors: a traceback
+    data = shared_data / "crowdpose_sample"
+    argv = ["train", "--train-data", str(data / "test_crowdpose.json"), "--train-images", str(data)]
+    argv += ["--schema", "crowdpose", "--variant", "litepose_xs", "--size", "64", "--workers", "0"]
+    argv += ["--max-steps", "1", "--out", str(tmp_path / "run")]
+    cases = [
+        (["--init", f"imagenet:{tmp_path / 'none.pth'}"], f"--init imagenet:{tmp_path / 'none.pth'} does not exist"),
+        (["--init", "imagenet:"], "--init imagenet: names no file: give the MobileNetV2-1.0 ImageNet .pth after it"),
+        (["--init", f"imagenet:{tmp_path}"], f"--init imagenet:{tmp_path} is a folder"),
+        (["--init", f"imagenet:{tmp_path / 'x.onnx'}"], "x.onnx is not a PyTorch state dict of MobileNetV2 weights"),
+        (["--init", f"imagenet:{tmp_path / 'odd.pth'}"], "odd.pth is not a PyTorch state dict of MobileNetV2 weights"),
+        (["--distill", str(tmp_path / "x.onnx")], f"--distill {tmp_path / 'x.onnx'} is not a PyTorch state dict"),
+        (["--distill", str(tmp_path / "odd.pth")], f"--distill {tmp_path / 'odd.pth'} is not a PyTorch state dict"),
+    ]
+    for options, words in cases:
+        assert main([*argv, *options]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Error)" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

@@ -91,7 +91,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     (tmp_path / "lost" / "annotations.json").write_text(json.dumps(data))
     (tmp_path / "lost" / "images").symlink_to(shared_data / "val" / "images")
     assert main(["shrink-data", str(tmp_path / "lost"), "--out", str(tmp_path / "b")]) == 2
-    assert "1 images of" in capsys.readouterr().err and not (tmp_path / "b").exists()  # it left an empty one
+    assert "1 image of" in capsys.readouterr().err and not (tmp_path / "b").exists()  # it left an empty one
     (tmp_path / "list.json").write_text("[1, 2]")
     assert main(["shrink-data", str(tmp_path / "list.json"), "--images", val, "--out", str(tmp_path / "c")]) == 2
     assert "(it holds a JSON list, not an object" in capsys.readouterr().err and not (tmp_path / "c").exists()
@@ -184,3 +184,40 @@ def test_a_full_disk_while_shrinking_an_image_is_one_sentence(tmp_path, shared_d
     assert main(["shrink-data", str(shared_data / "val"), "--out", str(tmp_path / "small")]) == 2
     err = capsys.readouterr().err
     assert "No space left on device;" in err and "is incomplete" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("keypoints", 5, "annotation 166 has keypoints that are not a list of x, y, v numbers"),
+        ("bbox", ["a", "b", "c", "d"], "annotation 166 has a bbox that is not four numbers"),
+        ("area", "big", "annotation 166 has an area that is not a finite number"),
+    ],
+)
+def test_a_malformed_annotation_is_named_before_any_image_is_written(
+    tmp_path, shared_data, capsys, field, value, words
+):
+    """Found at the last image's annotation after the others were written, leaving OUT/images without
+    annotations.json; the bbox's fault was said as "can't multiply sequence by non-int of type 'float'"."""
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    data["annotations"][-1][field] = value
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    argv = ["shrink-data", str(tmp_path / "a.json"), "--images", str(shared_data / "val" / "images")]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--size", "64"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_an_image_found_unreadable_half_way_says_the_copy_is_incomplete(tmp_path, shared_data, capsys):
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    (tmp_path / "images").mkdir()
+    for info in data["images"]:
+        (tmp_path / "images" / info["file_name"]).symlink_to(shared_data / "val" / "images" / info["file_name"])
+    last = tmp_path / "images" / data["images"][-1]["file_name"]
+    last.unlink()
+    last.write_bytes(b"not an image")
+    (tmp_path / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(tmp_path), "--out", str(tmp_path / "out"), "--size", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "is missing or unreadable" in err and f"{tmp_path / 'out'} is incomplete" in err
+    assert not (tmp_path / "out" / "annotations.json").exists()

@@ -247,7 +247,7 @@ def _dev_copy(shared_data, tmp_path, change) -> str:
     [
         (_label_a_null, "has a labelled keypoint without a position (null, NaN or inf)"),
         (_reorder, "lists its keypoints in another order than the coco schema"),
-        (_lose_an_image, "1 images of --val-data"),
+        (_lose_an_image, "1 image of --val-data"),
     ],
 )
 def test_a_faulty_validation_set_is_refused_before_an_epoch_is_spent(tmp_path, shared_data, capsys, change, message):
