@@ -113,8 +113,9 @@ def test_the_frame_counter_has_room_for_its_digits(qtbot, qapp):
 
 
 def test_the_rate_box_takes_the_wheel_only_once_clicked_into(qtbot):
-    from PySide6.QtCore import QPoint, Qt
-    from PySide6.QtTest import QTest
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
 
     transport = Transport()
     qtbot.addWidget(transport)
@@ -125,9 +126,21 @@ def test_the_rate_box_takes_the_wheel_only_once_clicked_into(qtbot):
     transport.image_fps_changed.connect(changed.append)
     box = transport.fps_box
 
-    def wheel():
-        centre = box.mapTo(box.window(), box.rect().center())
-        QTest.wheelEvent(box.window().windowHandle(), centre, QPoint(0, 120), QPoint(), Qt.KeyboardModifier.NoModifier)
+    def wheel():  # sent through QApplication, which gives wheel focus (QTest.wheelEvent: PySide6 6.8 and later)
+        centre = QPointF(box.rect().center())
+        QApplication.sendEvent(
+            box,
+            QWheelEvent(
+                centre,
+                QPointF(box.mapToGlobal(box.rect().center())),
+                QPoint(),
+                QPoint(0, 120),
+                Qt.MouseButton.NoButton,
+                Qt.KeyboardModifier.NoModifier,
+                Qt.ScrollPhase.NoScrollPhase,
+                False,
+            ),
+        )
 
     wheel()  # scrolling past it: Qt's own wheel focus would step it
     assert box.value() == 30 and changed == [] and not box.hasFocus()

@@ -760,12 +760,13 @@ def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_the
 
 def _drop(window, *paths) -> bool:
     """Files dragged from a file manager over the window and let go; whether the window took them."""
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
-    enter = QDragEnterEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
+    # a QPoint, as Qt declares it (PySide6 before 6.12 takes no QPointF there)
+    enter = QDragEnterEvent(QPoint(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(window, enter)
     if not (window.acceptDrops() and enter.isAccepted()):
         return False
