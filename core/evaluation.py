@@ -146,8 +146,10 @@ def check_fields(ann: dict) -> None:
     ``check_region`` wants: said when the file is read, not by a loader hours in or half-way through a copy."""
     name = f"annotation {ann.get('id')}"
     keypoints = ann.get("keypoints")
-    if keypoints and not (isinstance(keypoints, list) and len(keypoints) % 3 == 0):
+    if keypoints and not isinstance(keypoints, list):
         raise ValueError(f"{name} has keypoints that are not a list of x, y, v numbers, three per keypoint")
+    if keypoints and len(keypoints) % 3:
+        raise ValueError(f"{name} has {len(keypoints)} keypoint values, not three (x, y, v) per keypoint")
     box = ann.get("bbox")
     if box is not None and not (isinstance(box, list) and len(box) == 4 and all(map(is_number, box))):
         raise ValueError(f"{name} has a bbox that is not four numbers (x, y, width, height)")
@@ -260,6 +262,9 @@ def _normalise(ann, k: int, source) -> None:
     if "category_id" in ann:
         _check_id(ann["category_id"], f"annotation {ann.get('id')}'s category_id", source)
     ann.setdefault("iscrowd", 0)
+    for key in ("bbox", "area"):  # null: none given, worked out below as where it is missing
+        if key in ann and ann[key] is None:
+            del ann[key]
     if not ann.get("keypoints"):  # a crowd region as a box or polygon: no joint to score, an area to ignore
         ann["keypoints"] = [0] * (3 * k)
     try:

@@ -123,7 +123,7 @@ class PoseC3DSink(Sink):
         score = np.zeros((m, t, self.k), np.float32)
         track_ids = np.full((m, t), -1, np.int64)
         # the rows most filled first: a reader keeping the first few (mmaction2's FormatGCNInput(num_person=2))
-        # keeps those who are there most, rather than rows of tracks long gone
+        # keeps the rows most filled (one may hold several tracks in turn), rather than rows of tracks long gone
         filled = np.bincount(np.concatenate([np.zeros(0, np.int64), *(f[0] for f in self._frames)]), minlength=m)
         place = np.empty(m, np.int64)
         place[np.argsort(-filled, kind="stable")] = np.arange(m)

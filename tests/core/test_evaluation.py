@@ -199,6 +199,12 @@ def test_people_of_merged_or_hand_made_files_are_each_scored(shared_data, tmp_pa
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
+def test_a_null_bbox_or_area_is_worked_out_as_a_missing_one(shared_data, tmp_path):
+    """A null passed the field checks and ended eval in pycocotools' traceback."""
+    path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(bbox=None, area=None))
+    assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
 def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(shared_data, tmp_path):
     """Labelled joints with num_keypoints 0 made the person one eval ignores (training trains on them)."""
     path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(num_keypoints=0))
