@@ -65,6 +65,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         )
         parser.add_argument("--max-frames", type=int, default=None, help="stop each source after N frames")
         parser.add_argument(
+            "--skip-done",
+            action="store_true",
+            help="pass over each source whose outputs an earlier run finished with this model and these settings "
+            "(its CSV's sidecar says so, and every other output is there): a stopped batch run again goes on "
+            "where it stopped; needs --csv",
+        )
+        parser.add_argument(
             "--fps",
             type=float,
             default=None,

@@ -70,6 +70,7 @@ def _frames(
         read_start = time.perf_counter()
         frame = next(frames, None)
         if frame is None:
+            sinks.source_ended = True
             return
         read_ms = (time.perf_counter() - read_start) * 1000.0
         result = pipeline.process(frame.image, frame.timestamp_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import threading
@@ -17,7 +18,8 @@ from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
-from core.sinks.multi import plan_outputs, written_names
+from core.sinks.csv_sink import sidecar_path
+from core.sinks.multi import output_paths, plan_outputs, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
@@ -99,6 +101,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     inputs = (model_path, *args.sources)
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
+    if args.skip_done and not args.csv:
+        raise WLitePoseError("--skip-done needs --csv: the CSV's sidecar records whether a run finished")
     jobs = plan_outputs(args.sources, options, inputs)
     pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     if not written_names(options):
@@ -108,10 +112,14 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             file=sys.stderr,
         )
     batch = len(jobs) > 1  # one source: its error is the run's error
-    failed, warned, frames, started = [], [], 0, time.perf_counter()
+    failed, warned, passed, frames, started = [], [], [], 0, time.perf_counter()
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             shown = without_password(spec)  # what messages may print of it
+            if args.skip_done and finished_before(spec, options, pipeline):
+                print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
+                passed.append(shown)
+                continue
             if batch:
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}", file=sys.stderr)
             try:
@@ -135,14 +143,35 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
     if not batch:
         return 0
-    done = len(jobs) - len(failed)
+    done = len(jobs) - len(failed) - len(passed)
     print(
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
+        + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
         + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         file=sys.stderr,
     )
     return 2 if failed else 0
+
+
+def finished_before(spec: str, options: SinkOptions, pipeline: PosePipeline) -> bool:
+    """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with this
+    pipeline's model and settings: its CSV's sidecar says so, and every other output is there (a webcam or stream
+    never finishes)."""
+    if is_live(spec):
+        return False
+    try:
+        sidecar = json.loads(sidecar_path(Path(options.csv)).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(sidecar, dict)
+        and sidecar.get("finished") is True
+        and sidecar.get("source") == str(Path(spec).expanduser().absolute())
+        and sidecar.get("model_sha256") == pipeline.model.info.sha256
+        and sidecar.get("settings") == json.loads(json.dumps(pipeline.settings()))  # as the sidecar holds them
+        and all(path.exists() for path in output_paths(options))
+    )
 
 
 def track_source(

@@ -38,6 +38,9 @@ class Sink:
         """What the user should know about the file so far (poses it had to leave out), if anything."""
         return []
 
+    def run_finished(self) -> None:
+        """Every output of the run closed whole after the source's last frame (a run to record as finished)."""
+
     def __enter__(self):
         return self
 

@@ -14,7 +14,8 @@ them; a webcam's or stream's, whose frames that came while the pipeline was busy
 ``frames_skipped``, instead;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
-count near the truth, not 0.
+count near the truth, not 0. ``finished`` turns true once the run reached the source's end and every output
+closed whole (``run_finished``): what ``track --skip-done`` goes by.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class CsvSink(Sink):
         self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
         self._live = live  # a webcam's or stream's frames skipped are counted, not listed (one for each written)
         self._sidecar["frames_skipped" if live else "frames_not_analysed"] = 0 if live else []
+        self._sidecar["finished"] = False  # true once the run reached the source's end (track --skip-done)
         self._frames = 0
         self._next_index = first_frame  # the frame index that follows the last one written
         self._closed = False
@@ -113,6 +115,10 @@ class CsvSink(Sink):
                     raise  # its folder removed or moved: said now, not after the rest of the run
             # a long folder's sidecar lists every image: its rewrites stay a small share of the run
             self._sidecar_due = time.monotonic() + max(SIDECAR_EVERY_S, 50 * (time.monotonic() - started))
+
+    def run_finished(self) -> None:
+        self._sidecar["finished"] = True
+        self._write_sidecar()
 
     def close(self) -> None:
         if not self._closed:

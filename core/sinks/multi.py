@@ -51,6 +51,7 @@ class MultiSink(Sink):
     def __init__(self) -> None:
         self.sinks: list[Sink] = []
         self.locks: list[OutputLock] = []
+        self.source_ended = False  # set by the run once the source's last frame is written
 
     def add(self, sink: Sink) -> None:
         self.sinks.append(sink.__enter__())
@@ -78,6 +79,9 @@ class MultiSink(Sink):
                     sink.close()
             except BaseException as error:  # noqa: BLE001 - the others still close
                 failure = failure or error
+        for sink in self.sinks if self.source_ended and failure is None else ():
+            with _naming(sink.path):
+                sink.run_finished()
         self.sinks = []
         for lock in self.locks:
             lock.release()

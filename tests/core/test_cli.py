@@ -565,6 +565,28 @@ def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
     assert all((out / f"{name}.mp4").stat().st_size > 0 for name in rows)
 
 
+def test_a_stopped_batch_run_again_with_skip_done_goes_on_where_it_stopped(cli, model_path, write_clip, tmp_path):
+    """A batch of many videos stopped at the thirtieth had to run the first twenty-nine again."""
+    clips = [write_clip(tmp_path / f"{name}.avi", 4) for name in ("a", "b", "c")]
+    out = tmp_path / "out"
+    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4")
+    assert cli("track", *clips[:2], *outputs)[0] == 0  # a and b finished
+    assert cli("track", clips[2], "--max-frames", 2, *outputs)[0] == 0  # c stopped before its end
+    assert [json.loads((out / f"{n}.csv.json").read_text())["finished"] for n in "abc"] == [True, True, False]
+    (out / "b.mp4").unlink()  # an output lost since: b is run again
+    written = {n: (out / f"{n}.csv.json").stat().st_mtime_ns for n in "abc"}
+    rc, _, err = cli("track", *clips, *outputs, "--skip-done")
+    assert rc == 0, err
+    assert f"[1/3] {clips[0]}: finished before, passed over" in err and "[2/3]" in err and "[3/3]" in err
+    assert "2 of 3 sources done, 8 frames" in err and "1 finished before, passed over (--skip-done)" in err
+    assert (out / "a.csv.json").stat().st_mtime_ns == written["a"] and (out / "b.mp4").exists()
+    assert json.loads((out / "c.csv.json").read_text())["finished"] is True
+    rc, _, err = cli("track", *clips, *outputs, "--skip-done", "--detection-threshold", 0.3)  # other settings
+    assert rc == 0 and "3 of 3 sources done" in err and "passed over" not in err
+    rc, _, err = cli("track", clips[0], "--model", model_path, "--skip-done")
+    _assert_clean_error(rc, err, "--skip-done needs --csv")
+
+
 def test_a_batch_summary_names_the_sources_it_warned_about(cli, model_path, write_clip, tmp_path):
     folder = tmp_path / "stills"
     folder.mkdir()

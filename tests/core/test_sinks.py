@@ -854,6 +854,22 @@ def test_a_nearly_full_disk_refuses_a_video_before_an_earlier_one_is_replaced(tm
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_a_run_is_recorded_as_finished_only_when_every_output_closed_whole(tmp_path, monkeypatch):
+    """track --skip-done passes over a source whose sidecar says finished: a video cut short at its close must not
+    leave a CSV that says so."""
+    import core.sinks.video as video
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    for failing in (False, True):
+        if failing:
+            monkeypatch.setattr(video.VideoSink, "close", lambda self: (_ for _ in ()).throw(WLitePoseError("cut")))
+        options = SinkOptions(csv=tmp_path / f"{failing}.csv", video=tmp_path / f"{failing}.avi")
+        with contextlib.suppress(WLitePoseError), open_sinks(options, INFO, META) as sinks:
+            sinks.write(0, 0.0, Poses.empty(3), image)
+            sinks.source_ended = True
+        assert json.loads((tmp_path / f"{failing}.csv.json").read_text())["finished"] is not failing
+
+
 def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypatch):
     """Another user's 0600 lock: 'cannot write c.csv: Permission denied' named a file the user could write."""
     from core.output_lock import lock_path
