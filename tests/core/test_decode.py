@@ -301,3 +301,42 @@ def test_confidences_stay_within_0_and_1_where_a_network_overshoots():
     poses = decode(heatmaps * 1.45, tags, DecodeConfig(fill_missing=True))
     assert len(poses) == 2
     assert poses.keypoint_scores.max() == 1.0 and poses.scores.max() == pytest.approx(1.0)
+
+
+def test_max_people_keeps_the_strongest_people_best_first():
+    """Sorting scores ascending listed people worst first, and max_people kept the weakest."""
+    truth = random_people(np.random.default_rng(2), 3, K, SIZE, overlap=0.0)
+    tags = np.array([0.0, 2.0, 4.0], np.float32)
+    tag_maps = paint(truth, tags, SIZE)[1]
+    heatmaps = np.max([paint(truth[[n]], tags[[n]], SIZE)[0] * s for n, s in enumerate([0.5, 0.9, 0.7])], axis=0)
+    for max_people, order in ((3, [1, 2, 0]), (2, [1, 2])):
+        poses = decode(heatmaps, tag_maps, DecodeConfig(max_people=max_people))
+        assert np.linalg.norm(poses.xy - truth[order], axis=2).max() <= 1.0
+        assert (np.diff(poses.scores) < 0).all()
+
+
+def test_a_joint_whose_tag_is_within_tag_threshold_joins_the_person():
+    """The threshold was checked against the cost (round(dist) * 100 - value): a tag 0.7 off left the person."""
+    truth = (ARMS_UP * 0.8 + [40, 40])[None].copy()
+    heatmaps, tag_maps = paint(truth, np.array([1.0], np.float32), SIZE)
+    tag_maps[16] += 0.7  # the right ankle's tag, 0.7 from the person's: under tag_threshold 1.0
+    poses = decode(heatmaps, tag_maps, DecodeConfig(tag_threshold=1.0))
+    assert len(poses) == 1 and poses.visible[0].all()
+
+
+def test_a_person_with_exactly_min_keypoints_joints_is_kept():
+    """`> min_keypoints` dropped a person of the two joints that min_keypoints=2 asks for."""
+    truth = np.full((1, K, 2), np.nan, np.float32)
+    truth[0, [5, 6]] = [[100.0, 80.0], [130.0, 80.0]]  # the shoulders alone
+    heatmaps, tag_maps = paint(truth, np.array([1.0], np.float32), SIZE)
+    assert len(decode(heatmaps, tag_maps, DecodeConfig(detection_threshold=0.05, min_keypoints=2))) == 1
+    assert len(decode(heatmaps, tag_maps, DecodeConfig(detection_threshold=0.05, min_keypoints=3))) == 0
+
+
+@pytest.mark.parametrize("second", [(5, 5), (5, 3)])
+def test_two_equal_cells_touching_at_a_corner_are_one_peak(second):
+    """A flat top of two cells on a diagonal (either one) was found as two joints."""
+    hm = np.zeros((1, 8, 8), np.float32)
+    hm[0, 4, 4] = hm[0, second[0], second[1]] = 0.9
+    joint, *_ = find_peaks(hm, 0.1, max_per_joint=5)
+    assert len(joint) == 1

@@ -315,3 +315,29 @@ def test_an_image_too_small_to_find_people_in_is_passed_over_not_an_error(model_
     }
     results = predict_dataset(PoseModel(model_path), data, tmp_path, 256)
     assert results and all(result["image_id"] == 2 for result in results)  # the photo analysed, the thumbnail not
+
+
+def test_joints_each_two_sigmas_off_score_oks_0_61(shared_data):
+    """Each joint 2 sigma sqrt(area) off has OKS term exp(-0.5) = 0.61: matched at 0.5, not 0.75 (with the sigmas
+    doubled in scoring it was 0.88, AP75 1)."""
+    path = shared_data / "val" / "annotations.json"
+    data = load_annotations(path)
+    results = []
+    for ann in data["annotations"]:
+        if ann["num_keypoints"] and not ann["iscrowd"]:
+            keypoints = np.array(ann["keypoints"], np.float64).reshape(-1, 3)
+            keypoints[:, 0] += 2 * np.array(COCO_SIGMAS) * np.sqrt(ann["area"])
+            person = {"image_id": ann["image_id"], "category_id": ann["category_id"], "score": 1.0}
+            results.append({**person, "keypoints": keypoints.ravel().tolist()})
+    stats = score_results(results, data, COCO_SIGMAS, path)
+    assert stats["AP50"] == pytest.approx(1.0) and stats["AP75"] == 0.0
+
+
+def test_a_person_without_a_bbox_gets_the_box_and_area_of_their_labelled_joints(shared_data, tmp_path):
+    """The box worked out from the joints was stored as x0, y0, x1, y1, not x, y, width, height: a wrong area."""
+    path, _ = _val_copy(shared_data, tmp_path, lambda d: [d["annotations"][0].pop(key) for key in ("bbox", "area")])
+    ann = load_annotations(path)["annotations"][0]
+    keypoints = np.array(ann["keypoints"]).reshape(-1, 3)
+    (x0, y0), (x1, y1) = keypoints[keypoints[:, 2] > 0, :2].min(0), keypoints[keypoints[:, 2] > 0, :2].max(0)
+    assert ann["bbox"] == pytest.approx([x0, y0, x1 - x0, y1 - y0])
+    assert ann["area"] == pytest.approx(SEGMENT_SHARE * (x1 - x0) * (y1 - y0))

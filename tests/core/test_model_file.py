@@ -12,7 +12,7 @@ import core.session
 from core.assets import SAMPLE_CLIP
 from core.errors import WLitePoseError
 from core.model_file import parse_metadata, read_model_info
-from core.preprocess import letterbox
+from core.preprocess import check_input_size, letterbox
 from core.session import PoseModel, best_providers
 
 
@@ -118,6 +118,44 @@ def test_letterbox_keeps_aspect_and_maps_points_back(size):
     assert np.abs(box.to_image(centre) - [x, y]).max() <= 1.0 / box.scale
     pixel = blob[0, :, 0, 0]  # black, normalised
     assert pixel == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)], abs=1e-5)
+
+
+def test_letterbox_gives_the_network_rgb_not_bgr():
+    """Without the channel swap the network got BGR: a red picture read as blue."""
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 2] = 255  # OpenCV's BGR order
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    blob, _ = letterbox(red, 64, mean, std)
+    expected = [(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (0 - 0.406) / 0.225]  # normalised R, G, B
+    np.testing.assert_allclose(blob[0].reshape(3, -1), np.repeat([expected], 64 * 64, 0).T, atol=1e-4)
+
+
+def test_a_blob_in_a_full_hd_frame_maps_back_onto_itself():
+    """A resized height one row short, or to_image without its half-pixel terms, moved joints 3-7 px off."""
+    yy, xx = np.mgrid[0:1080, 0:1920]
+    shade = np.round(255 * np.exp(-((xx - 1200.0) ** 2 + (yy - 1000.0) ** 2) / (2 * 30.0**2))).astype(np.uint8)
+    frame = cv2.cvtColor(shade, cv2.COLOR_GRAY2BGR)
+    truth = np.array([(xx * shade).sum(), (yy * shade).sum()]) / shade.sum()  # the blob as cut by the frame's edge
+    blob, box = letterbox(frame, 256, (0, 0, 0), (1, 1, 1))
+    small = blob[0, 0].astype(np.float64)
+    sy, sx = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
+    centre = np.array([(sx * small).sum(), (sy * small).sum()]) / small.sum()
+    assert np.abs(box.to_image(centre) - truth).max() < 0.3
+
+
+def test_a_frame_shrunk_for_the_network_is_averaged_over_each_area():
+    """INTER_LINEAR on a 7.5-times shrink samples a pixel in seven: fine texture aliased into the input."""
+    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
+    blob, _ = letterbox(frame, 256, (0, 0, 0), (1, 1, 1))
+    area = cv2.resize(frame, (256, 144), interpolation=cv2.INTER_AREA)[..., ::-1].transpose(2, 0, 1) / 255.0
+    np.testing.assert_allclose(blob[0, :, :144], area, atol=1e-5)
+
+
+def test_the_largest_documented_input_size_2048_is_allowed():
+    """`--size 2048` (the help says "up to 2048") was refused with `>=` in the limit."""
+    check_input_size(2048)
+    with pytest.raises(WLitePoseError, match="up to 2048, not 2080"):
+        check_input_size(2080)
 
 
 def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_path, coco_metadata, painted_model):

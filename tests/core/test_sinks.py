@@ -21,6 +21,7 @@ from core.output_lock import check_free, take
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.base import atomic_file, writable
+from core.sinks.coco_json import coco_results
 from core.sinks.multi import plan_outputs
 from core.sinks.posec3d import FLUSH_SPACING
 from core.sinks.video import MAX_HOLD_S, VideoSink
@@ -916,3 +917,9 @@ def test_the_check_before_a_run_never_waits_on_a_fifo_it_may_only_read(tmp_path,
     worker.start()
     worker.join(10)
     assert outcome and "is a link or a FIFO" in outcome[0]
+
+
+def test_coco_results_keep_the_person_score_to_four_decimals():
+    """The person score rounded to 2 decimals tied people that pycocotools ranks by it (joint scores keep 4)."""
+    poses = Poses(np.zeros((1, 3, 2)), np.ones((1, 3)), [0.61234])
+    assert coco_results(0, poses)[0]["score"] == 0.6123

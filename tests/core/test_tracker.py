@@ -374,3 +374,52 @@ def test_a_restored_tracker_carries_each_tracks_pace():
     tracker.restore(snapshot)
     assert len(tracker.pace) == len(tracker.ids) == 1
     assert _ids(tracker, [(0.1, _standing(200.0, (160.0, 300.0)))]) == [ids[-1]]
+
+
+def test_a_person_moving_away_with_a_joint_missed_shrinks_to_their_size():
+    """Any detection short of a joint counted as partial, whose size may only grow: a person shrinking from 200
+    to 100 px tall with the nose missed kept the 200 px person's size (and matching tolerance)."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    for i in range(31):
+        xy = _standing(200.0 - 100.0 * i / 30)
+        xy[0] = np.nan
+        tracker.update(_one(xy), i / 30)
+    size = np.sqrt(np.prod(np.nanmax(xy, 0) - np.nanmin(xy, 0)))  # the 100 px person's box
+    assert tracker.scale.tolist() == pytest.approx([size], rel=0.01)
+
+
+def test_a_jump_of_more_than_max_lost_s_back_starts_new_tracks():
+    """A jump back of 1.5 s (more than max_lost_s 1 s, as the README says) kept the tracks: the limit was doubled."""
+    tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), COCO17.sigmas)
+    ids = _ids(tracker, [(t, _standing(200.0)) for t in (10.0, 10.1, 10.2, 8.7, 8.8)])
+    assert ids == [-1, 1, 1, -1, 2]
+
+
+def test_a_ten_frame_occlusion_under_a_whole_second_clock_keeps_the_id():
+    """Each stalled frame took the whole second the clock moved, not its share of it: a person hidden 10 frames
+    at 30 fps was lost for 10 s and came back under a new ID."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    ids = []
+    for i in range(60):
+        pose = Poses.empty(K) if 40 <= i < 50 else _one(_standing(200.0, (300.0 + 2 * i, 300.0)))
+        ids += tracker.update(pose, float(i // 30)).track_ids.tolist()
+    assert ids[0] == -1 and set(ids[1:]) == {1}
+
+
+def test_smoothing_below_half_blends_the_detection_and_the_filter_in_proportion():
+    """Smoothing 0.25 lies halfway between the raw detection (0) and the filter (0.5): the blend without its
+    /FILTER_MIN_SMOOTHING, or a filter trusting detections more below 0.5, gave other points."""
+    rng = np.random.default_rng(1)
+    half, quarter = (PoseTracker(TrackerConfig(smoothing=s), COCO17.sigmas) for s in (0.5, 0.25))
+    for i in range(20):
+        xy = _standing(200.0, (300.0 + 5 * i, 300.0)) + rng.normal(0, 4.0, (K, 2))
+        filtered, blended = half.update(_one(xy), i / 30).xy[0], quarter.update(_one(xy), i / 30).xy[0]
+        np.testing.assert_allclose(blended, (xy + filtered) / 2, atol=1e-3)
+
+
+def test_people_picked_or_scaled_keep_their_track_ids():
+    """Poses[...] and Poses.scaled() dropped the track IDs: picked or mapped people were untracked (-1)."""
+    poses = Poses(np.zeros((3, K, 2)), np.ones((3, K)), np.ones(3), [4, -1, 7])
+    assert poses[2].track_ids.tolist() == [7] and poses[np.array([True, False, True])].track_ids.tolist() == [4, 7]
+    assert poses[1:].track_ids.tolist() == [-1, 7]
+    assert poses.scaled(lambda xy: xy * 2).track_ids.tolist() == [4, -1, 7]
