@@ -119,6 +119,13 @@ def test_a_blob_beyond_the_trained_range_gives_nobody_and_spares_the_people_apar
     assert drop_out_of_range(unchanged) is unchanged  # maps within range are passed on as they are
 
 
+def test_a_blobs_fringe_touching_it_only_at_a_corner_goes_with_it():
+    heatmaps = np.zeros((K, 64, 64), np.float32)
+    heatmaps[:, 10:20, 10:20] = 5.0
+    heatmaps[0, 20:25, 20:25] = 0.5  # joined to the blob by one corner
+    assert drop_out_of_range(heatmaps)[0, 20:25, 20:25].max() == 0.0
+
+
 def test_a_blob_takes_no_one_apart_from_it_at_evals_low_joint_threshold():
     """The blob's region was grown down to the joint threshold: at eval's 0.05 a real network's low floor joined
     it to people across the picture, who went with it (14 of 103 people clear of a grey strip, a reviewer's count)."""

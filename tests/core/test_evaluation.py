@@ -239,6 +239,8 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),
         (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a number or text"),
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
+        (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
+        (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a number or text"),
     ],
 )
 def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):

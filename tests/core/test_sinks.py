@@ -691,6 +691,13 @@ def test_posec3d_rows_most_filled_come_first_for_readers_keeping_the_first_few(t
     assert data["track_ids"][:, -1].tolist() == [3, 4, 5, -1]  # 5 took the row 1 left 2 s before
     assert (data["track_ids"][:2, 2:] >= 0).all() and (data["keypoint_score"][:2, 2:] > 0).all()
     assert data["track_ids"][2:4, :2].tolist() == [[1, 1], [2, 2]]  # the joints moved with their IDs
+    sink = PoseC3DSink(tmp_path / "three.pkl", 3, (64, 48), "clip", flush_every=10**9)
+    for frame in range(30):  # track 1 in one frame, 2 in all 30, 3 in the first 15: no order reads the same backwards
+        ids = [i for i in (1, 2, 3) if (i != 1 or frame == 0) and (i != 3 or frame < 15)]
+        sink.write(frame, frame / 10, Poses(xy[: len(ids)], np.full((len(ids), 3), 0.9), np.full(len(ids), 0.8), ids))
+    sink.close()
+    with open(tmp_path / "three.pkl", "rb") as f:
+        assert pickle.load(f)[0]["track_ids"][:, 0].tolist() == [2, 3, 1]
 
 
 def test_a_long_folder_name_is_fine_for_openpose_frames_named_after_its_images(tmp_path):

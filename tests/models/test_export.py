@@ -182,6 +182,9 @@ def test_cli_export_never_overwrites_its_checkpoint(tmp_path, capsys, bundled_ch
 
 
 def test_cli_export_writes_only_an_onnx_file(tmp_path, capsys):
+    from models.cli import _check_out
+
+    _check_out(tmp_path / "m.ONNX", None)  # the suffix in any case
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"a video")
     assert main(["export", "--variant", "litepose_xs", "--out", str(video)]) == 2

@@ -1,8 +1,11 @@
+import pytest
 import torch
 
+from core.errors import WLitePoseError
 from main import main
 from models.wlitepose import build_model
-from training.pretrained import load_imagenet_stem, pretrained_batchnorms
+from training.pretrained import load_imagenet_stem, pretrained_batchnorms, read_imagenet_weights
+from training.teacher import load_teacher
 
 
 def test_the_whole_stem_comes_from_mobilenetv2_and_nothing_else(shared_data):
@@ -33,7 +36,7 @@ def test_bad_imagenet_weights_are_named_with_their_option_and_cause(tmp_path, sh
         (["--init", f"imagenet:{tmp_path / 'none.pth'}"], f"--init imagenet:{tmp_path / 'none.pth'} does not exist"),
         (["--init", "imagenet:"], "--init imagenet: names no file: give the MobileNetV2-1.0 ImageNet .pth after it"),
         (["--init", f"imagenet:{tmp_path}"], f"--init imagenet:{tmp_path} is a folder"),
-        (["--init", f"imagenet:{tmp_path / 'x.onnx'}"], "x.onnx is not a PyTorch state dict of MobileNetV2 weights"),
+        (["--init", f"imagenet:{tmp_path / 'x.onnx'}"], f"--init imagenet:{tmp_path / 'x.onnx'} is not a PyTorch"),
         (["--init", f"imagenet:{tmp_path / 'odd.pth'}"], "odd.pth is not a PyTorch state dict of MobileNetV2 weights"),
         (["--distill", str(tmp_path / "x.onnx")], f"--distill {tmp_path / 'x.onnx'} is not a PyTorch state dict"),
         (["--distill", str(tmp_path / "odd.pth")], f"--distill {tmp_path / 'odd.pth'} is not a PyTorch state dict"),
@@ -43,3 +46,31 @@ def test_bad_imagenet_weights_are_named_with_their_option_and_cause(tmp_path, sh
         err = capsys.readouterr().err
         assert words in err and "Error)" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_imagenet_file_that_is_not_there_is_said_before_the_data_loads(tmp_path, shared_data, capsys, monkeypatch):
+    import training.trainer
+
+    monkeypatch.setattr(training.trainer, "KeypointDataset", lambda *a, **k: pytest.fail("the data loaded first"))
+    data = shared_data / "crowdpose_sample"
+    argv = ["train", "--train-data", str(data / "test_crowdpose.json"), "--train-images", str(data)]
+    argv += ["--schema", "crowdpose", "--variant", "litepose_xs", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--init", f"imagenet:{tmp_path / 'none.pth'}"]) == 2
+    assert f"--init imagenet:{tmp_path / 'none.pth'} does not exist" in capsys.readouterr().err
+
+
+def test_weights_read_directly_name_their_option_and_cause(tmp_path, monkeypatch):
+    with pytest.raises(WLitePoseError, match=r"^--distill .*none\.pth does not exist"):
+        read_imagenet_weights(tmp_path / "none.pth", "--distill ")
+    with pytest.raises(WLitePoseError, match=r"^--distill .* is a folder"):
+        read_imagenet_weights(tmp_path, "--distill ")
+    torch.save({"features.0.0.weight": torch.zeros(1)}, tmp_path / "small.pth")
+    with pytest.raises(WLitePoseError, match=r"^--distill .*small\.pth is not a MobileNetV2-1\.0 state dict"):
+        load_teacher(tmp_path / "small.pth", "--distill ")
+
+    def refused(*args, **kwargs):  # a file the user may not read (the tests run as root: chmod would not do)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(torch, "load", refused)
+    with pytest.raises(WLitePoseError, match=r"^cannot read --distill .*small\.pth \(Permission denied\)"):
+        read_imagenet_weights(tmp_path / "small.pth", "--distill ")
