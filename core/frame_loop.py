@@ -26,9 +26,18 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
         "frame_count": None if source.count_estimated else source.frame_count,
         "settings": pipeline.settings(),
     }
+    if not is_live(spec) and path.exists():
+        meta["source_stamp"] = source_stamp(spec)
     if source.frame_files is not None:
         meta["frame_files"] = source.frame_files
     return meta
+
+
+def source_stamp(spec: str) -> list[int]:
+    """The size and modification time (ns) of a file or folder ``spec``: a file replaced or edited, or a folder
+    that gained or lost an image, since a run has another."""
+    status = Path(spec).expanduser().stat()
+    return [status.st_size, status.st_mtime_ns]
 
 
 def run_frames(

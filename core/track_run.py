@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.errors import SourceFailed, Stopped, WLitePoseError
-from core.frame_loop import run_frames
+from core.frame_loop import run_frames, source_stamp
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
@@ -116,7 +116,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             shown = without_password(spec)  # what messages may print of it
-            if args.skip_done and finished_before(spec, options, pipeline):
+            if args.skip_done and finished_before(spec, options, pipeline, args.fps or IMAGE_FOLDER_FPS):
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
                 passed.append(shown)
                 continue
@@ -154,23 +154,29 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     return 2 if failed else 0
 
 
-def finished_before(spec: str, options: SinkOptions, pipeline: PosePipeline) -> bool:
+def finished_before(spec: str, options: SinkOptions, pipeline: PosePipeline, image_fps: float) -> bool:
     """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with this
-    pipeline's model and settings: its CSV's sidecar says so, and every other output is there (a webcam or stream
-    never finishes)."""
+    pipeline's model and settings (an image folder's at ``image_fps``): its CSV's sidecar says so of the source as
+    it is now (its size and modification time) and of these outputs, each still there (a webcam or stream never
+    finishes)."""
     if is_live(spec):
         return False
     try:
-        sidecar = json.loads(sidecar_path(Path(options.csv)).read_text(encoding="utf-8"))
+        sidecar = json.loads(sidecar_path(Path(options.csv).expanduser()).read_text(encoding="utf-8"))
+        stamp = source_stamp(spec)
     except (OSError, ValueError, RecursionError):
         return False
+    outputs = output_paths(options)
     return (
         isinstance(sidecar, dict)
         and sidecar.get("finished") is True
         and sidecar.get("source") == str(Path(spec).expanduser().absolute())
+        and sidecar.get("source_stamp") == stamp
+        and sidecar.get("outputs") == [str(path) for path in outputs]
+        and ("frame_files" not in sidecar or sidecar.get("fps") == image_fps)
         and sidecar.get("model_sha256") == pipeline.model.info.sha256
         and sidecar.get("settings") == json.loads(json.dumps(pipeline.settings()))  # as the sidecar holds them
-        and all(path.exists() for path in output_paths(options))
+        and all(path.exists() for path in outputs)
     )
 
 

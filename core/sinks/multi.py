@@ -80,8 +80,12 @@ class MultiSink(Sink):
             except BaseException as error:  # noqa: BLE001 - the others still close
                 failure = failure or error
         for sink in self.sinks if self.source_ended and failure is None else ():
-            with _naming(sink.path):
-                sink.run_finished()
+            try:
+                with _naming(sink.path):
+                    sink.run_finished()
+            except BaseException as error:  # noqa: BLE001 - the locks are still let go
+                failure = error
+                break
         self.sinks = []
         for lock in self.locks:
             lock.release()
@@ -144,6 +148,9 @@ def open_sinks(
             }
             if "frame_files" in source_meta:  # an image folder (or one image): which image each frame index is
                 sidecar["frame_files"] = source_meta["frame_files"]
+            if "source_stamp" in source_meta:  # the file or folder as it was (track --skip-done)
+                sidecar["source_stamp"] = source_meta["source_stamp"]
+            sidecar["outputs"] = [str(path) for path in output_paths(options)]
             with _naming(Path(options.csv)):
                 multi.add(CsvSink(options.csv, info.keypoint_names, sidecar, first, live))
         if options.coco_json:

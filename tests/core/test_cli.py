@@ -587,6 +587,29 @@ def test_a_stopped_batch_run_again_with_skip_done_goes_on_where_it_stopped(cli, 
     _assert_clean_error(rc, err, "--skip-done needs --csv")
 
 
+def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tmp_path, monkeypatch):
+    """A reviewer's cases, each passed over with the earlier run's results: a source file replaced by another
+    under its name, an image folder at another --fps, an output the earlier run did not write (another run's
+    file there); and a ~ in --csv that made every source run again."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    clip, other = write_clip(tmp_path / "clip.avi", 3), write_clip(tmp_path / "other.avi", 4)
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), cv2.VideoCapture(str(clip)).read()[1])
+
+    def again(source, *extra):  # the outputs under ~, as a user types them
+        rc, _, err = cli("track", source, "--model", model_path, "--csv", "~/out.csv", *extra, "--skip-done")
+        assert rc == 0, err
+        return "passed over" in err
+
+    assert not again(clip) and again(clip)
+    os.replace(other, clip)  # another clip under the same name
+    assert not again(clip) and again(clip)
+    coco = ("--coco-json", tmp_path / "people.json")
+    assert not again(clip, *coco) and again(clip, *coco)
+    assert not again(folder) and again(folder) and not again(folder, "--fps", 2)
+
+
 def test_a_batch_summary_names_the_sources_it_warned_about(cli, model_path, write_clip, tmp_path):
     folder = tmp_path / "stills"
     folder.mkdir()

@@ -147,7 +147,8 @@ def test_every_layout_matches_its_golden_file(tmp_path):
     version = f'"wlitepose_version": "{tool_version()}"'  # the release that wrote it, whichever that is
     sidecar = Path(str(options.csv) + ".json").read_text()
     assert version in sidecar
-    _golden("out.csv.json", sidecar.replace(version, '"wlitepose_version": "VERSION"'))
+    sidecar = sidecar.replace(version, '"wlitepose_version": "VERSION"').replace(str(tmp_path), "RUN")
+    _golden("out.csv.json", sidecar)
     _golden("coco.json", Path(options.coco_json).read_text())
     files = sorted(p.name for p in Path(options.openpose_dir).iterdir())
     assert files == [f"clip_{i:012d}_keypoints.json" for i in range(3)]
@@ -876,6 +877,11 @@ def test_a_run_is_recorded_as_finished_only_when_every_output_closed_whole(tmp_p
             sinks.write(0, 0.0, Poses.empty(3), image)
             sinks.source_ended = True
         assert json.loads((tmp_path / f"{failing}.csv.json").read_text())["finished"] is not failing
+    monkeypatch.setattr(CsvSink, "run_finished", lambda self: (_ for _ in ()).throw(OSError(28, "No space left")))
+    options = SinkOptions(csv=tmp_path / "full.csv")
+    with pytest.raises(WLitePoseError, match="No space left"), open_sinks(options, INFO, META) as sinks:
+        sinks.source_ended = True
+    check_free(tmp_path / "full.csv")  # its lock let go all the same
 
 
 def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypatch):
