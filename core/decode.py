@@ -124,16 +124,15 @@ def decode(
     return Poses(out_xy, out_val, scores[idx])
 
 
-def drop_out_of_range(heatmaps: np.ndarray, limits: tuple[float, float] = HEATMAP_RANGE):
-    """(K, h, w) heatmaps, or a copy with each region holding a value outside ``limits`` zeroed on every joint: a
-    region is the cells connected to it where some joint is above BLOB_EDGE, so the blob's in-range fringe goes
+def drop_out_of_range(heatmaps: np.ndarray) -> np.ndarray:
+    """(K, h, w) heatmaps, or a copy with each region holding a value outside HEATMAP_RANGE zeroed on every joint:
+    a region is the cells connected to it where some joint is above BLOB_EDGE, so the blob's in-range fringe goes
     with its core (the network extrapolating there, not seeing joints) and people apart from it are kept."""
-    if limits[0] <= heatmaps.min() and heatmaps.max() <= limits[1]:  # every real frame: a quarter of the work
+    low, high = HEATMAP_RANGE
+    if low <= heatmaps.min() and heatmaps.max() <= high:  # every real frame: a quarter of the work
         return heatmaps
     top, bottom = heatmaps.max(axis=0), heatmaps.min(axis=0)
-    wild = (top > limits[1]) | (bottom < limits[0])
-    if not wild.any():
-        return heatmaps
+    wild = (top > high) | (bottom < low)  # some cell is: the check above failed
     _, region = cv2.connectedComponents(((top > BLOB_EDGE) | wild).astype(np.uint8), connectivity=8)
     return np.where(np.isin(region, region[wild])[None], np.float32(0), heatmaps)
 

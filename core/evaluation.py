@@ -82,7 +82,7 @@ def load_annotations(annotations_path: str | Path) -> dict:
         if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
         _check_id(image["id"], f"image {image['file_name']}'s id", annotations_path)
-        if "crowdIndex" in image and (not isinstance(image["crowdIndex"], (int, float)) or image["crowdIndex"] is True):
+        if "crowdIndex" in image and not is_number(image["crowdIndex"]):
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path)
     for c in categories:
@@ -235,8 +235,8 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
     found before hours of work, not by a loader half-way through."""
     missing = [name for name in names if not (Path(images_dir) / name).is_file()]
     if missing:
-        counted = "1 image of {} is" if len(missing) == 1 else f"{len(missing)} images of {{}} are"
-        raise WLitePoseError(f"{counted.format(source)} not in {images_dir}: {first_few(missing)}")
+        counted = f"1 image of {source} is" if len(missing) == 1 else f"{len(missing)} images of {source} are"
+        raise WLitePoseError(f"{counted} not in {images_dir}: {first_few(missing)}")
 
 
 def keypoint_values(values, k: int, ann_id) -> np.ndarray:

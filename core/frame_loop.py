@@ -18,7 +18,7 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     its full path; an image folder with the file of each frame index) and the pipeline's settings."""
     path = Path(spec).expanduser()
     meta = {
-        "source": str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec),
+        "source": source_label(spec),
         "name": source_name(spec),  # what {name} says: `track .` in a folder frames/ writes "frames_..."
         "live": source.is_live,
         "fps": float(source.fps or 0.0),
@@ -31,6 +31,13 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     if source.frame_files is not None:
         meta["frame_files"] = source.frame_files
     return meta
+
+
+def source_label(spec: str) -> str:
+    """How the outputs name a source: a file or folder by its full path, a webcam or stream as given (no
+    password)."""
+    path = Path(spec).expanduser()
+    return str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec)
 
 
 def source_stamp(spec: str) -> list[int]:

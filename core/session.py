@@ -115,7 +115,7 @@ class PoseModel:
         training, fp16 weights that overflow): NaN joints had eval score such a model higher than a sound one, an
         infinite map stopped a run with a traceback, and a head of fixed size flattened joints onto the frame's
         edge. Heatmaps above 1 are no sign of a broken model: the bundled one gives up to 131 on a uniform square
-        frame (a title card), so decoding caps a joint's confidence at 1 instead."""
+        frame (a title card), which decoding judges instead (core.decode's HEATMAP_RANGE)."""
         info, k = self.info, self.info.num_keypoints
         if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[0] != k or tags.shape[0] != k:
             raise WLitePoseError(

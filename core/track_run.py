@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.errors import SourceFailed, Stopped, WLitePoseError
-from core.frame_loop import run_frames, source_stamp
+from core.frame_loop import run_frames, source_label, source_stamp
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
@@ -170,7 +170,7 @@ def finished_before(spec: str, options: SinkOptions, pipeline: PosePipeline, ima
     return (
         isinstance(sidecar, dict)
         and sidecar.get("finished") is True
-        and sidecar.get("source") == str(Path(spec).expanduser().absolute())
+        and sidecar.get("source") == source_label(spec)
         and sidecar.get("source_stamp") == stamp
         and sidecar.get("outputs") == [str(path) for path in outputs]
         and ("frame_files" not in sidecar or sidecar.get("fps") == image_fps)
