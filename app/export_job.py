@@ -37,6 +37,7 @@ class ExportRequest:
     config: PipelineConfig
     overlay: Overlay
     image_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at
+    passed_over: tuple[str, ...] = ()  # the batch's files left out, exported to their end before
 
 
 @dataclass
@@ -51,22 +52,25 @@ class ExportOutcome:
     cancelled: bool = False  # the user's cancel ended it (a model that does not load is no cancel)
     stopped: str = ""  # the file a cancel stopped in, and how far it got
     not_started: list[str] = field(default_factory=list)
+    passed_over: tuple[str, ...] = ()  # files of the batch left out, exported to their end before
 
     def summary(self, folder: Path) -> tuple[str, str]:
         """A label for the panel and the whole story, which names the files gone wrong or left undone."""
-        if self.count == 1:
+        if self.count == 1 and not self.passed_over:
             if self.failed:
                 return "export failed", self.failed[0]
             verb = "Export cancelled after" if self.cancelled else "Exported"
             label = f"{verb} {frames_text(self.frames)}"
             return label, "; ".join([f"{label} to {folder}", *self.notes])
-        done = f"{self.exported} of {self.count} files exported"
+        done = f"{self.exported} of {files_text(self.count)} exported"
         if self.cancelled:
             label = f"Export cancelled: {done}"
         else:
-            label = done if self.exported < self.count else f"Exported {self.count} files"
+            label = done if self.exported < self.count else f"Exported {files_text(self.count)}"
         label += f", {frames_text(self.frames)}"
         parts = [f"{label} to {folder}"]
+        if self.passed_over:
+            parts.append(f"passed over, exported before: {listing(self.passed_over)}")
         if self.stopped:
             parts.append(f"cancelled during {self.stopped}")
         if self.not_started:
@@ -107,7 +111,7 @@ class ExportJob(QObject):
     def _run(self) -> ExportOutcome:
         """Each file in turn through one model; a file that fails is noted and the rest go on."""
         jobs = self.request.jobs
-        outcome = ExportOutcome(len(jobs))
+        outcome = ExportOutcome(len(jobs), passed_over=self.request.passed_over)
         try:
             pipeline = PosePipeline(PoseModel(self.request.model), self.request.config)
         except Exception as error:  # noqa: BLE001 (shown to the user)
@@ -166,6 +170,10 @@ class ExportJob(QObject):
         except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)
             raise SourceFailed(user_message(error), done) from error
         return done, total, short
+
+
+def files_text(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def listing(names: list[str], most: int = 4) -> str:

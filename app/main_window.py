@@ -42,7 +42,10 @@ from app.worker import SourceInfo, WorkerHandle
 from core.assets import SAMPLE_CLIP
 from core.draw import Overlay
 from core.errors import WLitePoseError
+from core.frame_loop import finished_before
+from core.model_file import ModelInfo
 from core.output_lock import LOCK_SUFFIX
+from core.pipeline import run_settings
 from core.progress import frames_text
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self.settings = self._loaded = load_settings(store)
         self.source: SourceInfo | None = None
         self.model_path = ""
+        self.model_info: ModelInfo | None = None  # of the model at model_path
         self.last_error = ""
         self.last_packet = None
         self.frames_shown = 0
@@ -312,16 +316,25 @@ class MainWindow(QMainWindow):
             )
             return
         existing = [path.name for path in planned if _holds_data(path)]
-        if existing and not self._confirm_replace(existing):
-            return
         self.settings = self.controls.read(self.settings)
+        config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
+        finished = self._finished_before(jobs, config, image_fps) if existing and len(jobs) > 1 else []
+        skip = self._skip_finished(len(finished), len(jobs)) if finished else False
+        if skip is None or (not finished and existing and not self._confirm_replace(existing)):
+            return
+        if skip:
+            jobs = [job for job in jobs if job[0] not in finished]
+            if not jobs:
+                self._hold(f"All {len(finished)} files were exported to their end before: nothing to do.", 10000)
+                return
         overlay = dataclasses.replace(self._overlay(), mirror=False)  # files keep the camera's view
         request = ExportRequest(
             jobs=tuple(jobs),
             model=self.model_path,
-            config=pipeline_config(self.settings),
+            config=config,
             overlay=overlay,
-            image_fps=self.transport.image_fps(),
+            image_fps=image_fps,
+            passed_over=tuple(Path(spec).name for spec in finished) if skip else (),
         )
         self.export_panel.start_export(request)
         self._side.ensureWidgetVisible(self.export_panel.progress)  # a small window keeps it below the fold
@@ -339,6 +352,31 @@ class MainWindow(QMainWindow):
             self.show_error(f"Cannot write a still into {folder}: {error.strerror or error}.")
             return
         self.frame_saver.save(packet.image, path)  # encoded off the GUI thread: the picture keeps moving
+
+    def _finished_before(self, jobs: list[tuple[str, SinkOptions]], config, image_fps: float) -> list[str]:
+        """The sources of a batch whose exports in the folder ran to the end with this model and these settings
+        (their CSVs' sidecars say so)."""
+        info = self.model_info
+        settings = run_settings(config, info.input_size)
+        return [spec for spec, sinks in jobs if finished_before(spec, sinks, info.sha256, settings, image_fps)]
+
+    def _skip_finished(self, finished: int, count: int) -> bool | None:
+        """Whether a batch passes over the files exported to their end before (a batch cancelled or cut off
+        half-way, started again), processes them all again (another overlay for the videos), or is not run."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Files exported before",
+            f"{finished} of these {count} files {'was' if finished == 1 else 'were'} exported to their end before, "
+            "with this model and these settings. Skip them? The other files' earlier exports are replaced either way.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        skip = box.addButton("Skip them", QMessageBox.ButtonRole.AcceptRole)
+        again = box.addButton("Process all again", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(skip)
+        box.exec()
+        clicked = box.clickedButton()
+        return True if clicked is skip else False if clicked is again else None
 
     def _confirm_replace(self, names: list[str]) -> bool:
         """Earlier exports of this source in the folder are replaced only when the user says so."""
@@ -496,7 +534,7 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, info, path: str) -> None:
         self._awaited.discard("model")
-        self.model_path = path
+        self.model_path, self.model_info = path, info
         self.controls.select_model("" if Path(path) == self._bundled_model() else path)
         self.settings = self.controls.read(self.settings)
         trained = "trained" if info.trained else "untrained"

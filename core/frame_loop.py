@@ -3,6 +3,7 @@ app's whole-file export share, so that both write the same files with the same s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
 from core.sinks import MultiSink, SinkOptions, open_sinks
+from core.sinks.csv_sink import sidecar_path
+from core.sinks.multi import output_paths
 from core.sources import FrameSource, is_live, source_name, without_password
 
 
@@ -45,6 +48,32 @@ def source_stamp(spec: str) -> list[int]:
     that gained or lost an image, since a run has another."""
     status = Path(spec).expanduser().stat()
     return [status.st_size, status.st_mtime_ns]
+
+
+def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings: dict, image_fps: float) -> bool:
+    """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with the model
+    of ``model_sha256`` and these ``settings`` (core.pipeline.run_settings; an image folder's at ``image_fps``):
+    its CSV's sidecar says so of the source as it is now (its size and modification time) and of these outputs,
+    each still there (a webcam or stream never finishes; outputs without a CSV keep no such record)."""
+    if is_live(spec) or not options.csv:
+        return False
+    try:
+        sidecar = json.loads(sidecar_path(Path(options.csv).expanduser()).read_text(encoding="utf-8"))
+        stamp = source_stamp(spec)
+    except (OSError, ValueError, RecursionError):
+        return False
+    outputs = output_paths(options)
+    return (
+        isinstance(sidecar, dict)
+        and sidecar.get("finished") is True
+        and sidecar.get("source") == source_label(spec)
+        and sidecar.get("source_stamp") == stamp
+        and sidecar.get("outputs") == [str(path) for path in outputs]
+        and ("frame_files" not in sidecar or sidecar.get("fps") == image_fps)
+        and sidecar.get("model_sha256") == model_sha256
+        and sidecar.get("settings") == json.loads(json.dumps(settings))  # as the sidecar holds them
+        and all(path.exists() for path in outputs)
+    )
 
 
 def run_frames(

@@ -48,6 +48,17 @@ def tuned_config(
     return PipelineConfig(input_size=input_size, decode=decode, tracker=tracker)
 
 
+def run_settings(config: PipelineConfig, model_input_size: int) -> dict:
+    """The settings a run of ``config`` on a model trained at ``model_input_size`` records in its sidecar: input
+    size, decoding thresholds, tracker settings."""
+    tracker = config.tracker
+    return {
+        "input_size": config.input_size or model_input_size,
+        "decode": dataclasses.asdict(config.decode),
+        "tracker": dataclasses.asdict(tracker) if tracker is not None else None,
+    }
+
+
 @dataclass
 class FrameResult:
     poses: Poses  # in original image pixels
@@ -87,12 +98,7 @@ class PosePipeline:
 
     def settings(self) -> dict:
         """What the outputs' sidecars record: input size, decoding thresholds, tracker settings."""
-        tracker = self.config.tracker
-        return {
-            "input_size": self.input_size,
-            "decode": dataclasses.asdict(self.config.decode),
-            "tracker": dataclasses.asdict(tracker) if tracker is not None else None,
-        }
+        return run_settings(self.config, self.model.info.input_size)
 
     def reset(self, restart_ids: bool = True) -> None:
         """Forget tracks: after a new source (IDs start again at 1) or a seek (``restart_ids`` off: new

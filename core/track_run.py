@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -12,14 +11,13 @@ import time
 from pathlib import Path
 
 from core.errors import SourceFailed, Stopped, WLitePoseError
-from core.frame_loop import run_frames, source_label, source_stamp
+from core.frame_loop import finished_before, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
-from core.sinks.csv_sink import sidecar_path
-from core.sinks.multi import output_paths, plan_outputs, written_names
+from core.sinks.multi import plan_outputs, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
@@ -112,20 +110,19 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             file=sys.stderr,
         )
     batch = len(jobs) > 1  # one source: its error is the run's error
+    settings, image_fps = pipeline.settings(), args.fps or IMAGE_FOLDER_FPS
     failed, warned, passed, frames, started = [], [], [], 0, time.perf_counter()
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             shown = without_password(spec)  # what messages may print of it
-            if args.skip_done and finished_before(spec, options, pipeline, args.fps or IMAGE_FOLDER_FPS):
+            if args.skip_done and finished_before(spec, options, pipeline.model.info.sha256, settings, image_fps):
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
                 passed.append(shown)
                 continue
             if batch:
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}", file=sys.stderr)
             try:
-                done_frames, notes = track_source(
-                    spec, options, pipeline, inputs, args.max_frames, stop, args.fps or IMAGE_FOLDER_FPS
-                )
+                done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
                 frames += done_frames
                 if notes:
                     warned.append(shown)
@@ -152,32 +149,6 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         file=sys.stderr,
     )
     return 2 if failed else 0
-
-
-def finished_before(spec: str, options: SinkOptions, pipeline: PosePipeline, image_fps: float) -> bool:
-    """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with this
-    pipeline's model and settings (an image folder's at ``image_fps``): its CSV's sidecar says so of the source as
-    it is now (its size and modification time) and of these outputs, each still there (a webcam or stream never
-    finishes)."""
-    if is_live(spec):
-        return False
-    try:
-        sidecar = json.loads(sidecar_path(Path(options.csv).expanduser()).read_text(encoding="utf-8"))
-        stamp = source_stamp(spec)
-    except (OSError, ValueError, RecursionError):
-        return False
-    outputs = output_paths(options)
-    return (
-        isinstance(sidecar, dict)
-        and sidecar.get("finished") is True
-        and sidecar.get("source") == source_label(spec)
-        and sidecar.get("source_stamp") == stamp
-        and sidecar.get("outputs") == [str(path) for path in outputs]
-        and ("frame_files" not in sidecar or sidecar.get("fps") == image_fps)
-        and sidecar.get("model_sha256") == pipeline.model.info.sha256
-        and sidecar.get("settings") == json.loads(json.dumps(pipeline.settings()))  # as the sidecar holds them
-        and all(path.exists() for path in outputs)
-    )
 
 
 def track_source(

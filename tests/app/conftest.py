@@ -56,6 +56,26 @@ def model_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def window(qtbot, qapp, model_path):
+    """The themed main window (as `wlitepose gui` shows it) with the untrained model loaded."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from app.theme import apply_theme
+
+    apply_theme(qapp)
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.show()
+    w.load_model(str(model_path))
+    # wait on GUI-side state: pytest-qt's waitSignal would run its callback in the worker thread
+    qtbot.waitUntil(lambda: w.model_path == str(model_path), timeout=30000)
+    yield w
+    w.export_panel.stop()  # a test that failed mid-export: closing would ask about it, and nobody answers
+    w.close()
+
+
+@pytest.fixture
 def video() -> Path:
     path = VIDEOS / "vtest.avi"
     if not path.is_file():
@@ -72,6 +92,7 @@ def no_unexpected_questions(monkeypatch):
         raise AssertionError(f"unexpected dialog: {title}: {text}")
 
     monkeypatch.setattr(QMessageBox, "question", unexpected)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: unexpected(None, box.windowTitle(), box.text()))
 
 
 @pytest.fixture
