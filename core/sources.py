@@ -133,7 +133,7 @@ class VideoFileSource(FrameSource):
         else:
             if path.stat().st_size == 0:
                 raise WLitePoseError(f"video file {path} is empty")
-            self._cap = cv2.VideoCapture(opencv_name(path))
+            self._cap = upright(cv2.VideoCapture(opencv_name(path)))
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         # an estimate (kept for progress and seeking): no warning of a file cut short, none in the sidecar
@@ -418,6 +418,14 @@ def opencv_name(path: str | Path) -> str:
         raise WLitePoseError(f"OpenCV cannot open video files whose name is not valid UTF-8: rename {shown}") from None
 
 
+def upright(capture: cv2.VideoCapture) -> cv2.VideoCapture:
+    """``capture`` set to turn each frame as its file's rotation says (a phone's portrait video is stored on its
+    side), before its first read: OpenCV 4.11 turned this off by default (opencv/opencv#26795), and a portrait
+    clip read on its side finds nobody."""
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # a backend without it (a webcam's) says False: nothing to turn
+    return capture
+
+
 def open_capture(target: int | str, spec: str) -> tuple[cv2.VideoCapture, np.ndarray]:
     """A webcam (an index) or stream URL opened, with its first frame; WLitePoseError (``spec`` names it) if
     it gives none."""
@@ -426,7 +434,7 @@ def open_capture(target: int | str, spec: str) -> tuple[cv2.VideoCapture, np.nda
     else:  # a server that accepts the connection and says nothing must not hold the caller for long
         timeouts = (cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
         timeouts += (cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS)
-        capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, list(timeouts))
+        capture = upright(cv2.VideoCapture(target, cv2.CAP_FFMPEG, list(timeouts)))  # a file's URL: a phone's too
     ok, first = capture.read() if capture.isOpened() else (False, None)
     if ok:
         return capture, first

@@ -133,6 +133,9 @@ def frozen_stream(monkeypatch, frames: int, then_ends: bool):
         def get(self, prop) -> float:
             return 25.0
 
+        def set(self, prop, value) -> bool:
+            return False
+
         def release(self) -> None:
             released_by.append(threading.current_thread().name)
 
@@ -537,6 +540,9 @@ def test_a_stream_too_small_to_find_people_in_is_refused(monkeypatch):
         def get(self, prop) -> float:
             return 25.0
 
+        def set(self, prop, value) -> bool:
+            return False
+
         def release(self) -> None:
             self.released = True
 
@@ -553,3 +559,44 @@ def test_seeking_in_a_folder_lands_past_images_too_small(tmp_path):
     with open_source(str(tmp_path)) as folder:
         assert folder.frame_at_or_before(12) == 3
         assert not any("left out" in note for note in folder.end_notes(4, 5))
+
+
+def _rotated_mp4(path: Path) -> np.ndarray:
+    """A 64x48 MP4 (OpenCV's own writer, no FFmpeg tool) whose track header turns it 90 degrees clockwise for
+    display, as a phone stores a portrait video; returns its stored picture (a white patch at the top left)."""
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:16, :24] = 255
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for _ in range(3):
+        writer.write(image)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    matrix = at + 4 + 4 + (32 if data[at + 4] == 1 else 20) + 16  # past version, times, ids, layer, volume
+    assert struct.unpack(">9i", data[matrix : matrix + 36])[:5] == (0x10000, 0, 0, 0, 0x10000)
+    data[matrix : matrix + 20] = struct.pack(">5i", 0, 0x10000, 0, -0x10000, 0)  # 90 degrees clockwise
+    path.write_bytes(bytes(data))
+    return image
+
+
+@pytest.mark.parametrize("auto_by_default", [True, False], ids=["opencv-default", "opencv-4.11"])
+def test_a_phone_video_on_its_side_is_read_upright(tmp_path, monkeypatch, auto_by_default):
+    """A portrait phone video (stored on its side, a rotation in its header) is analysed as it is shown, its
+    keypoints in the upright picture's pixels, whether or not the OpenCV installed turns frames by itself
+    (4.11, which pyproject allows, does not: the clip was read on its side, and nobody was found)."""
+    stored = _rotated_mp4(tmp_path / "portrait.mp4")
+    if not auto_by_default:
+        opened = cv2.VideoCapture
+
+        def capture(*args):  # as OpenCV 4.11 opens a file (a subclass of VideoCapture crashes at exit)
+            made = opened(*args)
+            made.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+            return made
+
+        monkeypatch.setattr(cv2, "VideoCapture", capture)
+    with open_source(str(tmp_path / "portrait.mp4")) as source:
+        assert source.size == (48, 64)
+        frame = next(iter(source))
+    expected = cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE)  # the white patch at the top right
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected).mean() < 8
