@@ -148,6 +148,8 @@ class VideoFileSource(FrameSource):
             if first is None or fourcc.strip("\0 ").lower() in TEXT_CODECS:
                 self._cap.release()
                 raise WLitePoseError(f"{path} is not a readable video")
+        self._widen = pixel_aspect(self._cap)
+        first = self._shown(first)
         self.size = (first.shape[1], first.shape[0])
         if problem := too_small(self.size):  # before any output replaces an earlier run's
             self._cap.release()
@@ -168,6 +170,14 @@ class VideoFileSource(FrameSource):
         self._pending_time = self._stamp()
         if self._pending_time is not None:  # the stamps' offset from the frame count, kept across seeks
             self._origin = (self._next, self._pending_time)
+
+    def _shown(self, image: np.ndarray) -> np.ndarray:
+        """A frame as a player shows it: a file of non-square pixels (anamorphic DV or HDV footage) widened or
+        narrowed to square ones, so people are not found squeezed and keypoints are in the picture's pixels."""
+        if self._widen == 1.0:
+            return image
+        width = max(1, round(image.shape[1] * self._widen))
+        return cv2.resize(image, (width, image.shape[0]), interpolation=cv2.INTER_LINEAR)
 
     def _stamp(self) -> float | None:
         """The time stamp (s) of the frame just read, as the file gives it; None if it gives none."""
@@ -245,7 +255,7 @@ class VideoFileSource(FrameSource):
                 read = self._decodable(self._cap.read)
                 if read is None:
                     return
-                image, stamp = read[1], self._stamp()
+                image, stamp = self._shown(read[1]), self._stamp()
             index, self._next = self._next, self._next + 1
             yield Frame(index, self._time(index, stamp), image)
 
@@ -416,6 +426,14 @@ def opencv_name(path: str | Path) -> str:
     except UnicodeDecodeError:
         shown = data.decode("utf-8", "replace")
         raise WLitePoseError(f"OpenCV cannot open video files whose name is not valid UTF-8: rename {shown}") from None
+
+
+def pixel_aspect(capture: cv2.VideoCapture) -> float:
+    """The width of the file's pixels over their height as its header gives it (2.0 for 2:1), 1.0 where it gives
+    none or one beyond belief (outside 1/4-4)."""
+    num, den = capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN)
+    ratio = num / den if num > 0 and den > 0 else 1.0
+    return ratio if 0.25 <= ratio <= 4.0 else 1.0
 
 
 def upright(capture: cv2.VideoCapture) -> cv2.VideoCapture:
