@@ -77,9 +77,9 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
             std=tuple(float(s) for s in _listed(meta, "std", (int, float))),
             heatmap_stride=_whole(meta, "heatmap_stride"),
             tag_stride=_whole(meta, "tag_stride"),
-            variant=meta["variant"],
+            variant=_text(meta, "variant"),
             input_size=_whole(meta, "input_size"),
-            dataset=meta["dataset"],
+            dataset=_text(meta, "dataset"),
             trained={"true": True, "false": False}[meta["trained"]],
             sha256=sha256,
         )
@@ -95,8 +95,11 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
         raise WLitePoseError(f"{path} has inconsistent metadata: {k} keypoints but other lists disagree")
     if any(not (0 <= a < k and 0 <= b < k) for a, b in info.skeleton):
         raise WLitePoseError(f"{path} has a skeleton link to a keypoint that does not exist")
-    if k == 0 or any(not 0 <= i < k for i in info.flip_map) or any(not s > 0 for s in info.sigmas):
-        raise WLitePoseError(f"{path} has impossible metadata: no keypoints, a flip to none, or a sigma not above 0")
+    if k == 0 or any(not 0 <= i < k for i in info.flip_map) or any(not 0 < s <= MAX_SIGMA for s in info.sigmas):
+        raise WLitePoseError(
+            f"{path} has impossible metadata: no keypoints, a flip to none, or a sigma not above 0 and at most "
+            f"{MAX_SIGMA:g}"
+        )
     if (
         info.heatmap_stride < 1
         or info.tag_stride < 1
@@ -115,6 +118,25 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
 # A keypoint name is a CSV column's stem and a label in the app: plain words, never a spreadsheet formula
 # (=, +, -, @ first) or a line break, which a crafted model could put into every CSV written with it.
 KEYPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}")
+# The variant and dataset are printed on the console (`track`'s first line), shown in the app and written into
+# every sidecar: a line of printable text. A 10 MB one froze the app for seconds on each repaint, and escape codes
+# cleared the user's terminal and forged a line of output.
+MAX_TEXT = 200
+# OKS sigmas are a joint's spread as a fraction of the person's size (COCO's largest 0.107); 1e300 overflowed the
+# tracker's similarity into NaN and stopped the run with a traceback.
+MAX_SIGMA = 1.0
+
+
+def _text(meta: dict[str, str], key: str) -> str:
+    """``meta[key]`` if it is a line of printable text up to MAX_TEXT characters; ValueError naming the key if not."""
+    if not is_metadata_text(meta[key]):
+        raise ValueError(f"{key} is not a line of printable text of at most {MAX_TEXT} characters")
+    return meta[key]
+
+
+def is_metadata_text(text: str) -> bool:
+    """Whether ``text`` may be a model file's variant or dataset (`wlitepose train --dataset-name` checks it too)."""
+    return len(text) <= MAX_TEXT and text.isprintable()
 
 
 def _whole(meta: dict[str, str], key: str) -> int:
@@ -190,4 +212,13 @@ def read_model_info(path: str | Path) -> ModelInfo:
     from core.session import open_session
 
     session = open_session(path, threads=1, providers=["CPUExecutionProvider"])
-    return parse_metadata(session.get_modelmeta().custom_metadata_map, path, file_sha256(path))
+    return parse_metadata(metadata_map(session, path), path, file_sha256(path))
+
+
+def metadata_map(session, path: str | Path) -> dict[str, str]:
+    """The metadata_props of a session's model; WLitePoseError if they are not UTF-8 (ONNX Runtime does not check
+    the file's strings, and its Python binding then raised UnicodeDecodeError: a traceback)."""
+    try:
+        return session.get_modelmeta().custom_metadata_map
+    except UnicodeDecodeError:
+        raise WLitePoseError(f"{path} has malformed WLitePose metadata (text that is not UTF-8)") from None

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.model_file import ModelInfo, check_model_path, file_sha256, parse_metadata
+from core.model_file import ModelInfo, check_model_path, file_sha256, metadata_map, parse_metadata
 
 # the load check's blank input must come through in this long (the largest input size on a slow CPU: seconds)
 LOAD_CHECK_S = 60.0
 MAX_THREADS = 1024  # more inference threads than any machine has cores is a typo
+FLOAT_TYPES = ("tensor(float)", "tensor(float16)", "tensor(double)")  # what the outputs may be
 
 # Accelerated providers in order of preference; CPU is always the fallback.
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider")
@@ -64,6 +65,9 @@ def _runtime_message(error: Exception) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
     text = re.sub(r"^Load model from .* failed: ?", "", text)
+    # its C++ source line and function signature, which used up the 200 characters before the reason
+    # ("Unsupported model IR version: 11, max supported IR version: 10")
+    text = re.sub(r"/?[\w./-]+\.(?:cc|cpp|h):\d+ (?:(?:[\w*&]+ )?[\w:]+::\w+\([^()]*\) )?", "", text)
     return text.rstrip(".")[:200]
 
 
@@ -74,14 +78,17 @@ class PoseModel:
         check_threads(threads)  # 0 would be ONNX Runtime's default: a count nobody asked for
         self.path = check_model_path(path)  # ~ expanded
         self._session = open_session(self.path, threads)
-        meta = self._session.get_modelmeta().custom_metadata_map
+        meta = metadata_map(self._session, self.path)
         self.info: ModelInfo = parse_metadata(meta, self.path, file_sha256(self.path))
         inputs = self._session.get_inputs()
-        outputs = [o.name for o in self._session.get_outputs()]
+        outputs = {o.name: o.type for o in self._session.get_outputs()}
         if [i.name for i in inputs] != ["image"] or not {"heatmaps", "tags"} <= set(outputs):
             raise WLitePoseError(
                 f"{self.path} does not have the WLitePose input 'image' and outputs 'heatmaps', 'tags'"
             )
+        for name in ("heatmaps", "tags"):  # int32 heatmaps found nobody, bool tags grouped at random: no word said
+            if outputs[name] not in FLOAT_TYPES:
+                raise WLitePoseError(f"{self.path}'s output '{name}' is {outputs[name]}, not floating point")
         _check_input(self.path, inputs[0])
         self.provider: str = self._session.get_providers()[0]
         self._check_blank()

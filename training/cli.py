@@ -243,6 +243,10 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
     if not 0 < args.distill_factor < math.inf:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
+    from core.model_file import MAX_TEXT, is_metadata_text
+
+    if not is_metadata_text(args.dataset_name):  # the model file it ends in would be refused by every command
+        raise WLitePoseError(f"--dataset-name must be one line of printable text of at most {MAX_TEXT} characters")
     if args.distill:  # said now, not after the data has loaded
         check_weights_file(args.distill, "--distill ")
     if args.init and args.init.startswith("imagenet:"):

@@ -289,3 +289,69 @@ def test_a_model_whose_maps_keep_one_size_whatever_the_input_is_refused_on_the_f
     monkeypatch.setattr(PoseModel, "_run", lambda self, blob, options=None: real(self, fixed))
     with pytest.raises(WLitePoseError, match="a stride of 2, but on a 256x192 input they are 128x144 cells"):
         model.run(np.ones((1, 3, 256, 192), np.float32))
+
+
+def test_metadata_text_that_is_huge_has_control_codes_or_is_not_utf8_is_refused(tmp_path, coco_metadata, painted_model):
+    """A shared model's variant of 10 MB was printed whole by `track` and froze the app 4-30 s on each repaint; one
+    with escape codes cleared the terminal and forged a line of output; a dataset that is not UTF-8 stopped `track`
+    with a UnicodeDecodeError traceback."""
+    for key, value in (("variant", "x" * 10_000_000), ("dataset", "coco\x1b[2J\nwlitepose: wrote")):
+        with pytest.raises(WLitePoseError, match=f"malformed WLitePose metadata \\({key} is not a line of printable"):
+            parse_metadata({**coco_metadata, key: value}, "m.onnx")
+    parse_metadata({**coco_metadata, "dataset": "Übungen 2024 (mein Ordner)"}, "m.onnx")  # plain text is text
+    heatmaps, tags = np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32)
+    placeholder = "P" * 12
+    path = painted_model(tmp_path / "latin1.onnx", heatmaps, tags, {**coco_metadata, "dataset": placeholder})
+    latin1 = b"\xff\xfeMus\xe9e\xc3\x28PPP"
+    assert len(latin1) == len(placeholder)  # the same length: still valid protobuf
+    path.write_bytes(path.read_bytes().replace(placeholder.encode(), latin1))
+    for load in (PoseModel, read_model_info):
+        with pytest.raises(
+            WLitePoseError, match=r"latin1.onnx has malformed WLitePose metadata \(text that is not UTF-8"
+        ):
+            load(path)
+
+
+def test_an_oks_sigma_above_one_is_refused(coco_metadata):
+    """Sigmas of 1e300 loaded, then the tracker's similarity overflowed into NaN: a traceback on the first frame
+    with people (the app: "Unexpected ValueError")."""
+    for sigmas in ([1e300] * 17, [1.5] * 17):
+        with pytest.raises(WLitePoseError, match="a sigma not above 0 and at most 1"):
+            parse_metadata({**coco_metadata, "oks_sigmas": json.dumps(sigmas)}, "m.onnx")
+
+
+def test_outputs_that_are_not_floating_point_are_refused_at_load(tmp_path, coco_metadata, painted_model):
+    """int32 heatmaps ran and found nobody in any frame, bool tags grouped people at random: no word said."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    heatmaps, tags = np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32)
+    for name, kind, shown in (("heatmaps", TensorProto.INT32, "int32"), ("tags", TensorProto.BOOL, "bool")):
+        path = painted_model(tmp_path / f"{shown}.onnx", heatmaps, tags, coco_metadata)
+        proto = onnx.load(str(path))
+        node = next(node for node in proto.graph.node if name in node.output)
+        node.output[0] = f"{name}_float"
+        proto.graph.node.append(helper.make_node("Cast", [f"{name}_float"], [name], to=kind))
+        next(output for output in proto.graph.output if output.name == name).type.tensor_type.elem_type = kind
+        onnx.save(proto, str(path))
+        with pytest.raises(WLitePoseError, match=f"output '{name}' is tensor\\({shown}\\), not floating point"):
+            PoseModel(path)
+
+
+def test_a_refusal_by_onnx_runtime_gives_its_reason_not_its_cpp_function_signature():
+    """A model from newer tools (IR version 11 on ONNX Runtime 1.19): the 200 characters shown were the source file
+    and the C++ signature, cut before the reason."""
+    from core.session import _runtime_message
+
+    error = RuntimeError(
+        "[ONNXRuntimeError] : 1 : FAIL : Load model from /m/x.onnx failed:/onnxruntime_src/onnxruntime/core/graph/"
+        "model.cc:256 onnxruntime::Model::Model(onnx::ModelProto&&, const onnxruntime::PathString&, const "
+        "onnxruntime::IOnnxRuntimeOpSchemaRegistryList*, const onnxruntime::logging::Logger&, const "
+        "onnxruntime::ModelOptions&) Unsupported model IR version: 99, max supported IR version: 14\n"
+    )
+    assert _runtime_message(error) == "Unsupported model IR version: 99, max supported IR version: 14"
+    error = RuntimeError(
+        "Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:360 void* onnxruntime::BFCArena::"
+        "AllocateRawInternal(size_t, bool, onnxruntime::Stream*) Failed to allocate memory for requested buffer"
+    )
+    assert _runtime_message(error) == "Status Message: Failed to allocate memory for requested buffer"

@@ -100,6 +100,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--ae-factor", "nan"], "--ae-factor must be non-negative, not nan"),
         (["--epochs", "9", "--milestones", "5,3"], "the lr drops must rise and come before the last of 9 epochs"),
         (["--epochs", "4", "--milestones", "2,4"], "the lr drops must rise and come before the last of 4 epochs"),
+        # the model file it would end in is refused by every command (a variant or dataset that is not one line)
+        (["--dataset-name", "mine\nwlitepose: wrote"], "--dataset-name must be one line of printable text of at most"),
     ],
 )
 def test_bad_counts_rates_and_run_folders_are_one_sentence_and_exit_2(options, message, tmp_path, shared_data, capsys):
