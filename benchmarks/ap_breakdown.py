@@ -41,6 +41,7 @@ from core.evaluation import (  # noqa: E402
     read_labelled_image,
     score_results,
 )
+from core.oks import scoring_sigmas  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import check_input_size, letterbox  # noqa: E402
 from core.session import PoseModel  # noqa: E402
@@ -58,7 +59,8 @@ def similarity(xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarra
 
 def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
     data = load_annotations(annotations)
-    info, sigmas = model.info, np.asarray(model.info.sigmas)
+    info = model.info
+    sigmas = np.asarray(scoring_sigmas(info.keypoint_names, info.sigmas)[0])  # as eval scores it
     check_keypoints(data, info.keypoint_names, annotations, model.path)
     category = keypoint_category(data)
     k = info.num_keypoints
@@ -107,7 +109,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
             n: float(h / max(t, 1)) for n, h, t in zip(info.keypoint_names, joint_hits, joint_total, strict=True)
         },
         "people": people,
-        "coco": score_results(results, data, info.sigmas, annotations),
+        "coco": score_results(results, data, sigmas, annotations),
     }
 
 

@@ -25,6 +25,7 @@ from core.evaluation import (
     predict_dataset,
     score_results,
 )
+from core.oks import scoring_sigmas
 from core.output_lock import check_free, take
 from core.preprocess import check_input_size
 from core.session import PoseModel, check_threads
@@ -71,11 +72,12 @@ def run_eval(args: argparse.Namespace) -> int:
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)
     check_images([image["file_name"] for image in data["images"]], args.images, args.annotations)
+    sigmas, whose = _scoring_sigmas(models)
     sizes = [args.size or model.info.input_size for model in models]
     results, stats = [], []
     for path, model, size in zip(paths, models, sizes, strict=True):
         results.append(predict_dataset(model, data, args.images, size))
-        stats.append(score_results(results[-1], data, model.info.sigmas, args.annotations))
+        stats.append(score_results(results[-1], data, sigmas, args.annotations))
         prefix = "" if model is models[0] else f"baseline {path.name}: "
         print(prefix + "  ".join(f"{name} {_shown(value)}" for name, value in stats[-1].items()))
     summary = dict(stats[0])
@@ -85,6 +87,7 @@ def run_eval(args: argparse.Namespace) -> int:
         "annotations": str(args.annotations),
         "images": str(args.images),
         "input_size": sizes[0],
+        "oks_sigmas": whose,
         "bootstrap": redraws,
         "wlitepose_version": tool_version(),
     }
@@ -97,13 +100,31 @@ def run_eval(args: argparse.Namespace) -> int:
         }
     if redraws:
         print(f"bootstrap: {redraws} redraws of the {len(data['images'])} images", file=sys.stderr)
-        scores = bootstrap(data, results, models[0].info.sigmas, redraws)
+        scores = bootstrap(data, results, sigmas, redraws)
         _add_intervals(summary, scores)
     if out is not None:
         with take(out):
             atomic_write(out, (json.dumps(json_ready(summary), indent=2) + "\n").encode())
         print(f"wlitepose: wrote {out}", file=sys.stderr)
     return 0
+
+
+def _scoring_sigmas(models: list[PoseModel]) -> tuple[tuple[float, ...], str]:
+    """The OKS sigmas every model is scored with (core.oks: a benchmark's for its keypoints, else the model file's
+    own, said) and whose they are; WLitePoseError if a baseline's would differ (their APs would not compare)."""
+    scoring = [scoring_sigmas(model.info.keypoint_names, model.info.sigmas) for model in models]
+    if len(set(scoring)) > 1:
+        raise WLitePoseError(
+            "the model and the baseline give their keypoints different OKS sigmas (their files' own, for keypoints "
+            "neither COCO's nor CrowdPose's): their APs would not compare"
+        )
+    sigmas, whose = scoring[0]
+    if whose == "model":
+        print(
+            "wlitepose: OKS sigmas: the model file's own (its keypoints are neither COCO's nor CrowdPose's)",
+            file=sys.stderr,
+        )
+    return sigmas, whose
 
 
 def _shown(value: float) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from core.decode import DecodeConfig
 from core.errors import WLitePoseError
+from core.oks import scoring_sigmas
 from core.pipeline import PipelineConfig, PosePipeline
 from core.preprocess import too_small
 from core.progress import first_few
@@ -391,4 +392,5 @@ def evaluate_model(
     _pycocotools()
     data = load_annotations(annotations_path)
     results = predict_dataset(model, data, images_dir, input_size or model.info.input_size)
-    return score_results(results, data, model.info.sigmas, annotations_path)
+    sigmas, _ = scoring_sigmas(model.info.keypoint_names, model.info.sigmas)
+    return score_results(results, data, sigmas, annotations_path)

@@ -1,12 +1,15 @@
 """Keypoint schemas: names, skeleton links, flip map and OKS sigmas.
 
 These travel into the ONNX metadata at export; the runtime (core/) reads them from the
-file and never from here.
+file and never from here. The keypoint names and OKS sigmas of COCO and CrowdPose are the benchmarks' own,
+kept in core.oks, with which `wlitepose eval` scores every model of those keypoints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from core.oks import COCO_KEYPOINTS, COCO_SIGMAS, CROWDPOSE_KEYPOINTS, CROWDPOSE_SIGMAS
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,7 @@ class KeypointSchema:
 
 COCO17 = KeypointSchema(
     name="coco",
-    keypoints=(
-        "nose",
-        "left_eye",
-        "right_eye",
-        "left_ear",
-        "right_ear",
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-        "left_hip",
-        "right_hip",
-        "left_knee",
-        "right_knee",
-        "left_ankle",
-        "right_ankle",
-    ),
+    keypoints=COCO_KEYPOINTS,
     # The COCO person category's skeleton, converted to 0-based indices.
     skeleton=(
         (15, 13),
@@ -75,46 +60,12 @@ COCO17 = KeypointSchema(
         (4, 6),
     ),
     flip_map=(0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15),
-    # pycocotools' COCOeval.kpt_oks_sigmas.
-    sigmas=(
-        0.026,
-        0.025,
-        0.025,
-        0.035,
-        0.035,
-        0.079,
-        0.079,
-        0.072,
-        0.072,
-        0.062,
-        0.062,
-        0.107,
-        0.107,
-        0.087,
-        0.087,
-        0.089,
-        0.089,
-    ),
+    sigmas=COCO_SIGMAS,
 )
 
 CROWDPOSE14 = KeypointSchema(
     name="crowdpose",
-    keypoints=(
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-        "left_hip",
-        "right_hip",
-        "left_knee",
-        "right_knee",
-        "left_ankle",
-        "right_ankle",
-        "top_head",
-        "neck",
-    ),
+    keypoints=CROWDPOSE_KEYPOINTS,
     skeleton=(
         (12, 13),
         (13, 0),
@@ -131,23 +82,7 @@ CROWDPOSE14 = KeypointSchema(
         (9, 11),
     ),
     flip_map=(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 12, 13),
-    # CrowdPose's crowdposetools sigmas (the COCO ones for the 12 limbs, then head, neck).
-    sigmas=(
-        0.079,
-        0.079,
-        0.072,
-        0.072,
-        0.062,
-        0.062,
-        0.107,
-        0.107,
-        0.087,
-        0.087,
-        0.089,
-        0.089,
-        0.079,
-        0.079,
-    ),
+    sigmas=CROWDPOSE_SIGMAS,
 )
 
 SCHEMAS = {s.name: s for s in (COCO17, CROWDPOSE14)}

@@ -397,6 +397,56 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
 
 
+def _with_metadata(model_path, out, **changes):
+    """A copy of ``model_path`` whose metadata has ``changes`` (values as JSON)."""
+    import onnx
+
+    proto = onnx.load(str(model_path))
+    for prop in proto.metadata_props:
+        if prop.key in changes:
+            prop.value = json.dumps(changes[prop.key])
+    onnx.save(proto, str(out))
+    return out
+
+
+def test_eval_scores_coco_keypoints_with_cocos_sigmas_whatever_the_model_file_says(cli, tmp_path, shared_data):
+    """A shared model whose metadata gave every joint an OKS sigma of 1.0 was scored with them: the shipped network
+    read AP 0.591 for its 0.034 (a helper's measure), and beside a baseline each was scored with its own."""
+    shipped = Path(main.__file__).parent / "assets" / "wlitepose_xs_256.onnx"
+    loose = _with_metadata(shipped, tmp_path / "loose.onnx", oks_sigmas=[1.0] * 17)
+    val = json.loads((shared_data / "val" / "annotations.json").read_text())
+    images = val["images"][:12]
+    kept = {image["id"] for image in images}
+    subset = {**val, "images": images, "annotations": [a for a in val["annotations"] if a["image_id"] in kept]}
+    (tmp_path / "subset.json").write_text(json.dumps(subset))
+    data = ["--annotations", tmp_path / "subset.json", "--images", shared_data / "val" / "images"]
+    rc, _, err = cli(
+        "eval", "--model", loose, *data, "--size", 128, "--baseline", shipped, "--bootstrap", 40,
+        "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["AP"] == stats["baseline"]["AP"] > 0 and stats["run"]["oks_sigmas"] == "coco"
+
+
+def test_eval_of_other_keypoints_scores_with_the_models_own_sigmas_and_refuses_a_baseline_of_others(
+    cli, model_path, tmp_path
+):
+    names = [f"joint{i}" for i in range(17)]
+    own = _with_metadata(model_path, tmp_path / "own.onnx", keypoint_names=names, oks_sigmas=[0.05] * 17)
+    other = _with_metadata(model_path, tmp_path / "other.onnx", keypoint_names=names, oks_sigmas=[0.5] * 17)
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((64, 64, 3), 128, np.uint8))
+    content = {**ONE_IMAGE, "categories": [{"id": 1, "name": "person", "keypoints": names}], "annotations": [PERSON]}
+    (tmp_path / "a.json").write_text(json.dumps(content))
+    data = ["--annotations", tmp_path / "a.json", "--images", tmp_path]
+    rc, _, err = cli("eval", "--model", own, *data, "--out", tmp_path / "stats.json")
+    assert rc == 0, err
+    assert "OKS sigmas: the model file's own" in err
+    assert json.loads((tmp_path / "stats.json").read_text())["run"]["oks_sigmas"] == "model"
+    rc, _, err = cli("eval", "--model", own, *data, "--baseline", other)
+    _assert_clean_error(rc, err, "different OKS sigmas", "would not compare")
+
+
 def test_eval_never_replaces_a_file_another_run_is_writing(cli, model_path, tmp_path, shared_data, held_elsewhere):
     """A track writing its COCO JSON as res.json, and an eval --out res.json: both said 'wrote', one file lived."""
     data = ["--annotations", shared_data / "val" / "annotations.json", "--images", shared_data / "val" / "images"]
