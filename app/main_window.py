@@ -260,8 +260,9 @@ class MainWindow(QMainWindow):
         self.handle.open(spec)
 
     def load_model(self, path: str) -> None:
-        """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note."""
-        if path and not Path(path).expanduser().is_file():
+        """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note (anything
+        else there, a folder named x.onnx, is the model load's to refuse in words)."""
+        if path and not Path(path).expanduser().exists():
             self._hold(f"The model {path} no longer exists: using the bundled model.", 15000)
             path = ""
             self.controls.select_model("")  # never saved again

@@ -432,6 +432,14 @@ def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, m
     assert str(gone) not in ini.read_text()  # not saved again for the next start
 
 
+def test_a_folder_named_like_a_model_is_said_to_be_a_folder(qtbot, window, tmp_path, model_path):
+    """A dropped folder x.onnx was "no longer exists", though it was there."""
+    (tmp_path / "x.onnx").mkdir()
+    window.load_model(str(tmp_path / "x.onnx"))
+    qtbot.waitUntil(lambda: "is a folder" in window.last_error, timeout=30000)
+    assert window.model_path == str(model_path)  # the model in use stays
+
+
 def test_a_missing_bundled_model_is_explained(qtbot, monkeypatch, tmp_path):
     import app.settings
 
