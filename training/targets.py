@@ -63,7 +63,7 @@ def build_targets(
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
-    area = valid.astype(np.float32)  # masks: 1 (uint8) where at least half of a cell may count
+    area = valid.astype(np.float32)  # masks: 1 (uint8) where more than half of a cell may count
     mask4 = (cv2.resize(area, (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
     mask2 = (cv2.resize(area, (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
     joints = joint_indices(keypoints, s4, 4, config.max_people)

@@ -117,3 +117,60 @@ def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, cha
     (tmp_path / "a.json").write_text(json.dumps(data))
     with pytest.raises(WLitePoseError, match=words):
         KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+
+
+def test_an_unlabelled_person_without_a_segmentation_masks_out_its_box(shared_data):
+    folder = shared_data / "crowdpose_sample"
+    data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 128)
+    info, _, ignore = data.items[0]
+    (box,) = [a["bbox"] for a in ignore]  # CrowdPose: a person with no keypoints, a bbox and no segmentation
+    _, _, _, valid = data.load(0)
+    x, y, w, h = (int(round(v)) for v in box)
+    inside = np.zeros_like(valid, bool)
+    inside[y : y + h, x : x + w] = True
+    assert valid[inside].max() == 0 and valid[~inside].min() == 1
+
+
+def test_source_weights_weigh_the_sample(shared_data):
+    folder = shared_data / "crowdpose_sample"
+    data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 64, source_weights={"": 0.25})
+    assert float(data[0]["weight"]) == pytest.approx(0.25)
+
+
+def test_crowd_regions_are_masked_at_the_half_resolution_too(shared_data):
+    folder = shared_data / "val"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)
+    index = next(i for i, (_, _, ignore) in enumerate(data.items) if ignore)
+    _, _, mask4, mask2, _, _ = build_targets(*data.view(index, 128, None, None)[1:], data.targets)
+    sample = data[index]
+    assert (mask2 == 0).any() and np.array_equal(sample["mask_2"].numpy(), mask2)
+    assert np.array_equal(sample["mask_4"].numpy(), mask4)
+
+
+def test_mosaic_tiles_translate_half_as_far_as_a_plain_sample(shared_data):
+    from dataclasses import replace
+
+    shift = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=40, flip=0, mosaic=1)
+    folder = shared_data / "val"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128, augment=shift)
+    image, _, _, _ = data.mosaic(3, np.random.default_rng(7))
+    rng = np.random.default_rng(7)  # the same draws: the picks, then each tile's affine
+    picks = [3, *rng.integers(0, len(data), size=3).tolist()]
+    for quarter, pick in enumerate(picks):
+        tile, _, _, _ = data.view(pick, 64, replace(shift, max_translate=20), rng)
+        y, x = divmod(quarter, 2)
+        assert np.array_equal(image[y * 64 : (y + 1) * 64, x * 64 : (x + 1) * 64], tile)
+
+
+def test_annotations_of_other_categories_are_not_ignore_regions(tmp_path, shared_data):
+    source = json.loads((shared_data / "val" / "annotations.json").read_text())
+    image = source["images"][0]
+    anns = [a for a in source["annotations"] if a["image_id"] == image["id"]]
+    car = {"id": 10**7, "image_id": image["id"], "category_id": 3, "bbox": [10, 10, 100, 100], "iscrowd": 0}
+    categories = [*source["categories"], {"id": 3, "name": "car"}]
+    (tmp_path / "a.json").write_text(
+        json.dumps({**source, "images": [image], "annotations": [*anns, car], "categories": categories})
+    )
+    data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 128)
+    _, _, _, valid = data.load(0)
+    assert valid[10:110, 10:110].all()  # a car is background to learn from, not a region to ignore

@@ -98,3 +98,24 @@ def test_an_unlabelled_joints_cell_never_counts_even_when_not_finite():
     joints[0, 0, 0] = torch.tensor([0, 0])  # the first joint is not labelled
     pull, push = ae_loss(tags, joints)
     assert pull.item() == 0.0 and push.item() == 0.0
+
+
+def test_weighted_loss_never_rewards_overshooting_a_keypoint():
+    pred = torch.tensor([[[[1.5, 2.0]]]], requires_grad=True)  # above the Gaussian's peak
+    target = torch.tensor([[[[0.9, 1.0]]]])
+    loss = heatmap_weighted_loss(pred, target, torch.ones(1, 1, 2))
+    loss.sum().backward()
+    assert loss.item() > 0 and (pred.grad > 0).all()  # descent lowers the overshoot
+
+
+def test_weighted_loss_gradient_is_the_gradient_of_the_formula():
+    pred = torch.tensor([[[[0.5, 0.2]]]], requires_grad=True)  # background: L = |P| P^2 = P^3
+    heatmap_weighted_loss(pred, torch.zeros(1, 1, 1, 2), torch.ones(1, 1, 2)).sum().backward()
+    assert pred.grad.flatten().tolist() == pytest.approx([3 * 0.25 / 2, 3 * 0.04 / 2])
+
+
+def test_mse_loss_is_the_masked_mean_squared_error():
+    pred = torch.tensor([[[[0.5, -0.3], [0.0, 2.0]]]])
+    target = torch.tensor([[[[0.0, 0.0], [1.0, 2.0]]]])
+    mask = torch.tensor([[[1.0, 1.0], [1.0, 0.0]]])
+    assert heatmap_mse_loss(pred, target, mask).item() == pytest.approx((0.25 + 0.09 + 1.0) / 4)

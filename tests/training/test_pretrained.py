@@ -74,3 +74,35 @@ def test_weights_read_directly_name_their_option_and_cause(tmp_path, monkeypatch
     monkeypatch.setattr(torch, "load", refused)
     with pytest.raises(WLitePoseError, match=r"^cannot read --distill .*small\.pth \(Permission denied\)"):
         read_imagenet_weights(tmp_path / "small.pth", "--distill ")
+
+
+def test_every_stem_tensor_comes_from_its_own_mobilenetv2_layer(shared_data):
+    path = shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth"
+    source = torch.load(path, weights_only=True)
+    model = build_model("wlitepose_xs")
+    load_imagenet_stem(model, path)
+    theirs = {
+        "stem.0.0": "features.0.0",
+        "stem.0.1": "features.0.1",
+        "stem.1.0": "features.1.conv.0.0",
+        "stem.1.1": "features.1.conv.0.1",
+        "stem.2.0": "features.1.conv.1.0",
+        "stem.2.1": "features.1.conv.1.1",
+    }
+    for name, tensor in model.state_dict().items():
+        layer, _, field = name.rpartition(".")
+        if layer in theirs and field != "num_batches_tracked":
+            assert torch.equal(tensor, source[f"{theirs[layer]}.{field}"].view_as(tensor)), name
+
+
+def test_init_heads_starts_every_prediction_head_near_zero():
+    from training.pretrained import init_heads
+
+    model = build_model("wlitepose_xs")
+    init_heads(model)
+    heads = [model.head_refined[-1], model.head_raw[-1], model.deconv_module.head]
+    for conv in heads:
+        assert conv.weight.std().item() < 0.002 and not conv.bias.any()
+    with torch.no_grad():
+        out = model.eval()(torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
+    assert max(float(o.abs().max()) for o in out) < 0.01

@@ -221,3 +221,25 @@ def test_an_image_found_unreadable_half_way_says_the_copy_is_incomplete(tmp_path
     err = capsys.readouterr().err
     assert "is missing or unreadable" in err and f"{tmp_path / 'out'} is incomplete" in err
     assert not (tmp_path / "out" / "annotations.json").exists()
+
+
+def test_boxes_and_polygons_scale_each_axis_by_its_own_factor(tmp_path, capsys):
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    cv2.imwrite(str(folder / "images" / "thin.png"), np.full((3, 2000, 3), 200, np.uint8))
+    ann = {
+        "id": 1,
+        "image_id": 1,
+        "iscrowd": 1,
+        "bbox": [100, 1, 1000, 2],
+        "segmentation": [[100, 1, 1100, 1, 1100, 3]],
+    }
+    data = {"images": [{"id": 1, "file_name": "thin.png", "width": 2000, "height": 3}], "annotations": [ann]}
+    (folder / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "a"), "--size", "64"]) == 0
+    after = json.loads((tmp_path / "a" / "annotations.json").read_text())
+    assert (after["images"][0]["width"], after["images"][0]["height"]) == (96, 1)
+    fx, fy = 96 / 2000, 1 / 3
+    (shrunk,) = after["annotations"]
+    assert shrunk["bbox"] == pytest.approx([100 * fx, 1 * fy, 1000 * fx, 2 * fy])
+    assert shrunk["segmentation"] == [pytest.approx([100 * fx, fy, 1100 * fx, fy, 1100 * fx, 3 * fy])]

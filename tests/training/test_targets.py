@@ -68,3 +68,113 @@ def test_a_downscaled_warp_keeps_the_image_on_its_keypoints():
     ys, xs = np.mgrid[:128, :128]
     centre = (float((xs * gray).sum() / gray.sum()), float((ys * gray).sum() / gray.sum()))
     assert np.hypot(centre[0] - out[0, 0, 0], centre[1] - out[0, 0, 1]) < 0.3
+
+
+def _still(**changes):
+    from dataclasses import replace
+
+    return replace(AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=0, flip=0.0), **changes)
+
+
+def test_a_flipped_view_mirrors_the_image_and_its_keypoints_and_swaps_left_and_right(shared_data):
+    from training.dataset import KeypointDataset
+
+    data = KeypointDataset(shared_data / "val" / "annotations.json", shared_data / "val" / "images", COCO17, 128)
+    fm = list(COCO17.flip_map)
+    checked = 0
+    for index in range(4):
+        image, kps, _, _ = data.view(index, 128, _still(), np.random.default_rng(0))
+        flipped, kps_f, _, _ = data.view(index, 128, _still(flip=1.0), np.random.default_rng(0))
+        mirrored = kps[:, fm]  # the person's left joint is the image's right one after a mirror
+        np.testing.assert_array_equal(kps_f[..., 2], mirrored[..., 2])
+        labelled = kps_f[..., 2] > 0
+        sums = kps_f[labelled][:, 0] + mirrored[labelled][:, 0]  # x' = c - x for one mirror axis c
+        c = round(float(sums.mean()))
+        np.testing.assert_allclose(sums, c, atol=1e-3)
+        np.testing.assert_allclose(kps_f[labelled][:, 1], mirrored[labelled][:, 1], atol=1e-3)
+        columns = np.arange(max(0, c - 127), min(128, c + 1))  # the image mirrors about the same axis
+        diff = np.abs(flipped[:, columns].astype(int) - image[:, c - columns].astype(int)).mean()
+        assert diff < 1.0
+        checked += int(labelled.sum())
+    assert checked > 20
+
+
+def test_augmentation_draws_the_papers_ranges_and_the_flip_probability():
+    rng = np.random.default_rng(0)
+    letterbox = 256 / 640
+    scales, angles, shifts, flips = [], [], [], []
+    for _ in range(300):
+        m, flip = random_affine(640, 480, 256, AugmentConfig(), rng)
+        scales.append(np.sqrt(abs(np.linalg.det(m[:, :2]))) / letterbox)
+        angles.append(np.degrees(np.arctan2(-m[1, 0], m[1, 1])))  # the flip leaves the second row alone
+        shifts.append((m @ np.array([319.5, 239.5, 1.0]))[1] - 127.5)  # the image centre's vertical move
+        flips.append(flip)
+    assert 0.75 <= min(scales) < 0.8 and 1.45 < max(scales) <= 1.5
+    assert -30 <= min(angles) < -25 and 25 < max(angles) <= 30
+    assert -40 <= min(shifts) < -35 and 35 < max(shifts) <= 40
+    assert 0.4 < np.mean(flips) < 0.6
+    assert not any(random_affine(640, 480, 256, AugmentConfig(flip=0.0), rng)[1] for _ in range(50))
+
+
+def test_the_plain_view_is_the_inference_letterbox_padded_with_the_mean(shared_data):
+    import torch
+
+    from core.preprocess import letterbox
+    from models.export import MEAN, STD
+    from training.dataset import KeypointDataset, network_batch
+
+    data = KeypointDataset(shared_data / "val" / "annotations.json", shared_data / "val" / "images", COCO17, 256)
+    index = next(i for i, (info, _, _) in enumerate(data.items) if info["width"] > 1.3 * info["height"])
+    original = data.load(index)[0]
+    rows = round(original.shape[0] * 256 / original.shape[1])
+    sample = network_batch({k: v[None] for k, v in data[index].items()}, torch.device("cpu"))["image"][0].numpy()
+    blob, _ = letterbox(original, 256, MEAN, STD)
+    assert np.abs(sample[:, : rows - 1] - blob[0][:, : rows - 1, :256]).mean() < 0.04  # 0.019: resampling only
+    assert np.abs(sample[:, rows + 1 :]).max() < 0.02  # the padding normalises to 0, as inference's does
+
+
+def test_keypoints_that_leave_the_crop_are_unlabelled():
+    kps = np.array([[[-5, 10, 2], [70, 10, 2], [10, -6, 1], [10, 75, 2], [30, 30, 2]]], np.float32)
+    matrix, _ = random_affine(64, 64, 64, None, None)
+    image = np.zeros((64, 64, 3), np.uint8)
+    _, out, _ = warp_sample(image, kps, np.ones((64, 64), np.uint8), matrix, False, 64, tuple(range(5)), (0, 0, 0))
+    assert out[0, :4, 2].tolist() == [0, 0, 0, 0] and out[0, 4, 2] == 2
+
+
+def test_build_targets_uses_sigma_2_at_the_quarter_and_the_half_resolution():
+    kps = np.zeros((1, 17, 3), np.float32)
+    kps[0, 0] = (40, 24, 2)
+    heat4, heat2, *_ = build_targets(kps, np.ones(1, np.float32), np.ones((64, 64), np.uint8), TargetConfig(64))
+    assert heat4[0, 6, 10] == pytest.approx(1.0) and heat4[0, 6, 11] == pytest.approx(np.exp(-1 / 8))
+    assert heat2[0, 12, 20] == pytest.approx(1.0) and heat2[0, 12, 21] == pytest.approx(np.exp(-1 / 8))
+
+
+def test_occluded_joints_get_heatmaps_and_tags():
+    kps = np.zeros((1, 17, 3), np.float32)
+    kps[0, 3] = (20, 28, 1)  # COCO v = 1: labelled, not visible
+    heat4, heat2, _, _, joints, _ = build_targets(kps, np.ones(1), np.ones((64, 64), np.uint8), TargetConfig(64))
+    assert heat4[3, 7, 5] == pytest.approx(1.0) and heat2[3, 14, 10] == pytest.approx(1.0)
+    assert tuple(joints[0, 3]) == (3 * 256 + 7 * 16 + 5, 1)
+
+
+def test_every_person_up_to_max_people_is_tagged_and_the_weight_is_the_mean():
+    kps = np.zeros((2, 17, 3), np.float32)
+    kps[0, 0], kps[1, 0] = (10, 10, 2), (40, 40, 2)
+    *_, joints, weight = build_targets(
+        kps, np.array([0.5, 1.0], np.float32), np.ones((64, 64), np.uint8), TargetConfig(64)
+    )
+    assert joints[:2, 0, 1].tolist() == [1, 1] and weight == pytest.approx(0.75)
+    crowd = np.full((40, 2, 3), 20, np.float32)  # more people than max_people (a mosaic of crowded images)
+    assert joint_indices(crowd, 16, 4, max_people=30).shape == (30, 2, 2)
+
+
+def test_the_tag_is_read_where_the_heatmap_peaks_and_gaussians_do_not_wrap():
+    rng = np.random.default_rng(0)
+    kps = np.concatenate([rng.uniform(2, 61, size=(1, 30, 2)), np.full((1, 30, 1), 2)], axis=2).astype(np.float32)
+    heat = gaussian_heatmaps(kps, 16, 4, 2.0)
+    joints = joint_indices(kps, 16, 4, max_people=1)
+    for j in range(30):
+        assert joints[0, j, 0] == j * 256 + int(heat[j].argmax())  # same cell as the peak
+    edges = np.array([[[0, 32, 2], [63, 32, 2]]], np.float32)  # left and right edge of a 64 input
+    heat = gaussian_heatmaps(edges, 16, 4, 2.0)
+    assert not heat[0, :, 8:].any() and not heat[1, :, :8].any()
