@@ -130,6 +130,24 @@ def test_a_matroska_files_guessed_frame_count_is_no_warning_and_not_in_the_sidec
     assert sidecar["frame_count"] is None and sidecar["frames_written"] == 12
 
 
+def test_a_variable_rate_files_csv_rows_are_timed_by_its_own_stamps(cli, coco_metadata, painted_model, tmp_path):
+    """The source times its frames by the file's stamps; the CSV's time_s must be those, not frame / fps."""
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)  # people in every frame: rows
+    mkv = Path(__file__).parent / "media" / "vfr_rate1000.mkv"
+    rc, _, err = cli("track", mkv, "--model", model, "--csv", tmp_path / "v.csv")
+    assert rc == 0, err
+    times = {}
+    for row in (tmp_path / "v.csv").read_text().splitlines()[1:]:
+        frame, time_s = row.split(",")[:2]
+        times[int(frame)] = float(time_s)
+    gaps = [0.1, 0.2, 0.05] * 4
+    assert sorted(times) == list(range(12))
+    assert [times[n] for n in range(12)] == pytest.approx([sum(gaps[:i]) for i in range(12)], abs=1e-4)
+
+
 def test_frames_never_analysed_are_listed_and_held_in_the_annotated_video(
     cli, model_path, tmp_path, grey_clip, damaged
 ):
@@ -658,6 +676,92 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
     coco = ("--coco-json", tmp_path / "people.json")
     assert not again(clip, *coco) and again(clip, *coco)
     assert not again(folder) and again(folder) and not again(folder, "--fps", 2)
+
+
+def test_skip_done_runs_again_a_folder_that_gained_an_image(cli, model_path, write_clip, tmp_path):
+    """A folder's size is that of its block on most file systems: the same with one more image; its modification
+    time tells."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    frame = cv2.VideoCapture(str(write_clip(tmp_path / "clip.avi", 1))).read()[1]
+    cv2.imwrite(str(folder / "a.png"), frame)
+    outputs = ("--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
+    assert "passed over" not in cli("track", folder, *outputs)[2]
+    cv2.imwrite(str(folder / "b.png"), frame)  # a picture more since
+    rc, _, err = cli("track", folder, *outputs)
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["frames_written"] == 2
+
+
+def test_skip_done_runs_again_a_file_replaced_by_a_copy_that_kept_its_time(cli, model_path, write_clip, tmp_path):
+    clip, other = write_clip(tmp_path / "clip.avi", 2), write_clip(tmp_path / "other.avi", 3)
+    outputs = ("--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
+    assert "passed over" not in cli("track", clip, *outputs)[2]
+    stamp = clip.stat().st_mtime_ns
+    os.replace(other, clip)
+    os.utime(clip, ns=(stamp, stamp))  # another clip copied in with its times kept (cp -p, rsync -t, an archive)
+    rc, _, err = cli("track", clip, *outputs)
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["frames_written"] == 3
+
+
+def test_the_sidecar_names_a_source_given_relative_to_the_working_folder_by_its_full_path(
+    cli, model_path, write_clip, tmp_path, monkeypatch
+):
+    write_clip(tmp_path / "clip.avi", 1)
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = cli("track", "clip.avi", "--model", model_path, "--csv", "out.csv")
+    assert rc == 0, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["source"] == str(Path.cwd() / "clip.avi")
+
+
+def test_the_annotated_video_draws_each_persons_trail(
+    cli, coco_metadata, painted_model, write_clip, tmp_path, monkeypatch
+):
+    import core.frame_loop
+
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    trails, draw = [], core.frame_loop.draw_poses
+
+    def drawn(image, poses, skeleton, **style):  # the trails each frame is drawn with
+        trails.append(sorted(len(points) for _, points in style["trails"].items()))
+        return draw(image, poses, skeleton, **style)
+
+    monkeypatch.setattr(core.frame_loop, "draw_poses", drawn)
+    rc, _, err = cli("track", write_clip(tmp_path / "c.avi", 3), "--model", model, "--video", tmp_path / "c.mp4")
+    assert rc == 0, err
+    assert len(trails[-1]) == 2 and min(trails[-1]) > 1  # two people, each with a line of where it was
+
+
+def test_max_frames_zero_is_refused_not_taken_for_every_frame(cli, model_path, write_clip, tmp_path):
+    clip = write_clip(tmp_path / "c.avi", 2)
+    rc, _, err = cli("track", clip, "--model", model_path, "--max-frames", 0, "--csv", tmp_path / "c.csv")
+    _assert_clean_error(rc, err, "--max-frames must be at least 1")
+    assert not (tmp_path / "c.csv").exists()
+
+
+@pytest.mark.parametrize("sidecar", ['{"finished": tru', "[]", "[" * 100_000], ids=["cut-short", "a-list", "deep"])
+def test_skip_done_runs_a_source_whose_sidecar_is_damaged(cli, model_path, write_clip, tmp_path, sidecar):
+    """A sidecar cut short (a full disk, a copy stopped half-way) or another tool's file: not finished, no traceback."""
+    (tmp_path / "out.csv.json").write_text(sidecar)
+    clip = write_clip(tmp_path / "c.avi", 1)
+    rc, _, err = cli("track", clip, "--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["finished"] is True
+
+
+def test_skip_done_runs_again_for_an_output_another_run_wrote(cli, model_path, write_clip, tmp_path):
+    """An output asked for now that exists but was no part of the finished run (another run's file by that name)."""
+    clip = write_clip(tmp_path / "c.avi", 1)
+    outputs = ("--model", model_path, "--csv", tmp_path / "out.csv")
+    assert cli("track", clip, *outputs)[0] == 0
+    (tmp_path / "people.json").write_text('[{"image_id": 99}]')  # someone else's
+    rc, _, err = cli("track", clip, *outputs, "--coco-json", tmp_path / "people.json", "--skip-done")
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "people.json").read_text()) == []  # this run's: nobody found
 
 
 def test_a_batch_summary_names_the_sources_it_warned_about(cli, model_path, write_clip, tmp_path):

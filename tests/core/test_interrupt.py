@@ -106,6 +106,34 @@ def test_a_write_that_fails_after_ctrl_c_is_still_an_error(model_path, tmp_path,
     assert "No space left on device" in err and "interrupted" not in err
 
 
+def test_a_run_stopped_mid_file_is_no_warning_of_a_damaged_file(model_path, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after a few frames: the file did not end early, the user stopped it."""
+    import core.track_run
+    import main
+    from core.sinks.csv_sink import CsvSink
+
+    stops, written, write = [], [], CsvSink.write
+
+    class Recorded(StopRequest):
+        def __enter__(self):
+            stops.append(self)
+            return super().__enter__()
+
+    def stopping(self, *args, **kwargs):
+        written.append(1)
+        if len(written) == 3:
+            stops[0].requested = True  # Ctrl-C during the third frame
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(core.track_run, "StopRequest", Recorded)
+    monkeypatch.setattr(CsvSink, "write", stopping)
+    clip = Path(main.__file__).parent / "assets" / "samples" / "vtest_clip.mp4"
+    assert main.main(["track", str(clip), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "warning" not in err, err
+    assert json.loads((tmp_path / "k.csv.json").read_text())["frames_written"] == 3
+
+
 def test_a_second_signal_while_the_outputs_close_still_closes_the_others_and_says_so(
     model_path, video_path, tmp_path, monkeypatch, capsys
 ):

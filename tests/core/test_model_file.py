@@ -173,6 +173,10 @@ def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_
     broken[3, 10, 10] = np.nan  # a NaN weight: every frame found nobody, and the run said nothing
     with pytest.raises(WLitePoseError, match="not finite"):
         PoseModel(painted_model(tmp_path / "nan.onnx", broken, tags, coco_metadata))
+    broken = tags.copy()
+    broken[0, 5, 5] = np.inf  # in the tags: loaded, then the first frame failed with the outputs already opened
+    with pytest.raises(WLitePoseError, match="not finite"):
+        PoseModel(painted_model(tmp_path / "inf_tags.onnx", heatmaps, broken, coco_metadata))
 
 
 def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, model_path):

@@ -863,6 +863,36 @@ def test_a_nearly_full_disk_refuses_a_video_before_an_earlier_one_is_replaced(tm
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_an_output_that_cannot_open_lets_go_of_the_locks_already_taken(tmp_path, monkeypatch):
+    """The last output failing to open (a full disk): the locks of all of them are let go and their files removed,
+    not left beside the outputs."""
+    import core.sinks.multi
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(core.sinks.multi, "PoseC3DSink", full_disk)
+    options = SinkOptions(csv=tmp_path / "out.csv", posec3d=tmp_path / "out.pkl")
+    with pytest.raises(WLitePoseError, match="cannot write .*out.pkl: No space left on device"):
+        open_sinks(options, INFO, META)
+    assert not list(tmp_path.rglob("*.wlitepose-lock"))
+
+
+def test_a_file_system_without_locks_is_left_without_lock_files(tmp_path, monkeypatch):
+    """An NFS mount without its lock daemon: the run goes on unlocked, and leaves no hidden file beside each output."""
+    import errno
+
+    import core.output_lock
+
+    def unsupported(fd):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(core.output_lock, "_try_lock", unsupported)
+    with open_sinks(SinkOptions(csv=tmp_path / "out.csv"), INFO, META) as sinks:
+        sinks.write(0, 0.0, Poses.empty(3))
+    assert (tmp_path / "out.csv").is_file() and not list(tmp_path.rglob("*.wlitepose-lock"))
+
+
 def test_a_run_is_recorded_as_finished_only_when_every_output_closed_whole(tmp_path, monkeypatch):
     """track --skip-done passes over a source whose sidecar says finished: a video cut short at its close must not
     leave a CSV that says so."""

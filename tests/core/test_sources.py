@@ -354,6 +354,57 @@ def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_
         ]
 
 
+def test_a_variable_rate_files_frame_whose_stamp_does_not_move_on_comes_a_frame_after_the_last(monkeypatch):
+    """A stamp read as 0 (a codec's missing one) in a file timed by its stamps: the frame a frame after the one
+    before, not at its index / fps, seconds back (frame 6 at 0.2 s, between 0.65 and 0.75)."""
+    with open_source(str(Path(__file__).parent / "media" / "vfr_rate1000.mkv")) as source:
+        stamps, stamp = [], source._stamp
+
+        def missing_at_frame_6():  # the first frame's was read as the file opened
+            stamps.append(stamp())
+            return 0.0 if len(stamps) == 6 else stamps[-1]
+
+        monkeypatch.setattr(source, "_stamp", missing_at_frame_6)
+        times = [frame.timestamp_s for frame in source]
+    gaps = [0.1, 0.2, 0.05] * 4
+    expected = [sum(gaps[:i]) for i in range(12)]
+    expected[6] = expected[5] + 1 / 30  # the rate standing in for the header's
+    assert times == pytest.approx(expected)
+
+
+def test_a_file_named_as_a_webcam_index_in_the_working_folder_is_the_file(tmp_path, monkeypatch, grey_clip):
+    """`track 0` beside a video named 0 reads the video, not the webcam (or 'there is no camera with index 0')."""
+    grey_clip(tmp_path / "clip.avi", 10).rename(tmp_path / "0")
+    monkeypatch.chdir(tmp_path)
+    assert not is_live("0") and source_name("0") == "0"
+    with open_source("0") as source:
+        assert not source.is_live and source.frame_count == 3 and len(list(source)) == 3
+
+
+def test_a_variable_rate_file_seeked_back_is_timed_by_its_stamps_again():
+    """A player stepping back in a file timed by its stamps: the frames after the seek at their own times, not
+    taken for stamps that do not move on (after the later ones read before) and counted on from there."""
+    with open_source(str(Path(__file__).parent / "media" / "vfr_rate1000.mkv")) as source:
+        frames = iter(source)
+        before = [next(frames).timestamp_s for _ in range(8)]
+        source.seek(2)
+        frames = iter(source)
+        after = [next(frames) for _ in range(3)]
+    assert [frame.index for frame in after] == [2, 3, 4]
+    assert [frame.timestamp_s for frame in after] == pytest.approx(before[2:5])
+
+
+def test_a_folders_name_is_whole_even_with_a_dot_in_it(tmp_path):
+    """Folders take.1 and take.2 are two names (a batch's {name}), not both "take"; a file's loses its extension."""
+    for name in ("take.1", "take.2"):
+        (tmp_path / name).mkdir()
+    assert [source_name(str(tmp_path / name)) for name in ("take.1", "take.2", "clip.v2.mp4")] == [
+        "take.1",
+        "take.2",
+        "clip.v2",
+    ]
+
+
 def _variable_rate(path, hold: int) -> None:
     """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
     stts, rewritten; its edit list, which would end the track at the old length, blanked)."""
