@@ -3,6 +3,7 @@ app's whole-file export share, so that both write the same files with the same s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from core.pipeline import PosePipeline
 from core.sinks import MultiSink, SinkOptions, open_sinks
 from core.sinks.csv_sink import sidecar_path
 from core.sinks.multi import output_paths
-from core.sources import FrameSource, is_live, source_name, without_password
+from core.sources import FrameSource, is_frame_file, is_live, source_name, without_password
 
 
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
@@ -44,10 +45,20 @@ def source_label(spec: str) -> str:
 
 
 def source_stamp(spec: str) -> list[int]:
-    """The size and modification time (ns) of a file or folder ``spec``: a file replaced or edited, or a folder
-    that gained or lost an image, since a run has another."""
-    status = Path(spec).expanduser().stat()
-    return [status.st_size, status.st_mtime_ns]
+    """The size and modification time (ns) of a file ``spec``; of a folder, the number of its images and a digest of
+    their names, sizes and times (not the folder's own time, which the run's outputs written into it change): a file
+    replaced or edited, or a folder whose images were added, removed, renamed or written again in place (frames
+    extracted anew under the same names) since a run has another."""
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        status = path.stat()
+        return [status.st_size, status.st_mtime_ns]
+    images = sorted(filter(is_frame_file, path.iterdir()))
+    digest = hashlib.sha256()
+    for image in images:
+        status = image.stat()
+        digest.update(f"{image.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return [len(images), int.from_bytes(digest.digest()[:8], "big")]
 
 
 def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings: dict, image_fps: float) -> bool:

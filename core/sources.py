@@ -286,6 +286,12 @@ def _natural_order(path: Path) -> tuple:
     return [int(part) if part.isdecimal() and part.isascii() else part.lower() for part in parts], path.name
 
 
+def is_frame_file(path: Path) -> bool:
+    """Whether a folder's entry is one of its frames: an image, not hidden (a copy from a Mac leaves a ._photo.jpg
+    beside each photo.jpg)."""
+    return not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+
+
 class ImageFolderSource(FrameSource):
     """A folder's images in natural order (or one image). Frame n is the folder's n-th image, so an image
     that cannot be read is passed over (listed in ``unreadable``) and leaves a gap in the frame indices
@@ -294,9 +300,8 @@ class ImageFolderSource(FrameSource):
     def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
         self.spec = str(path)
         if path.is_dir():
-            # hidden files are not frames: a copy from a Mac leaves a ._photo.jpg beside each photo.jpg
             shown = [p for p in path.iterdir() if not p.name.startswith(".")]
-            files = sorted((p for p in shown if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_order)
+            files = sorted(filter(is_frame_file, shown), key=_natural_order)
             # said at the end: a photo in a format taken for no image (.heic) would otherwise vanish from the run
             self.left_out = sorted(p.name for p in shown if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file())
             if not files:

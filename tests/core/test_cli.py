@@ -693,6 +693,26 @@ def test_skip_done_runs_again_a_folder_that_gained_an_image(cli, model_path, wri
     assert json.loads((tmp_path / "out.csv.json").read_text())["frames_written"] == 2
 
 
+def test_skip_done_runs_again_a_folder_whose_images_were_written_again_in_place(cli, model_path, write_clip, tmp_path):
+    """Frames extracted anew under the same names (ffmpeg -y, cv2.imwrite) change neither the folder's size nor its
+    time: its images' tell. The run's own CSV written into the folder is no image of it."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    frames = cv2.VideoCapture(str(write_clip(tmp_path / "clip.avi", 2)))
+    first, second = frames.read()[1], frames.read()[1]
+    cv2.imwrite(str(folder / "a.png"), first)
+    outputs = ("--model", model_path, "--csv", folder / "out.csv", "--skip-done")
+    assert cli("track", folder, *outputs)[0] == 0
+    assert "passed over" in cli("track", folder, *outputs)[2]  # nothing changed, its CSV beside the images
+    since = folder.stat().st_mtime_ns
+    cv2.imwrite(str(folder / "a.png"), second)  # the same name, another picture
+    later = (folder / "a.png").stat().st_mtime_ns + 10**9  # a second on: a clock coarser than the write
+    os.utime(folder / "a.png", ns=(later, later))
+    assert folder.stat().st_mtime_ns == since
+    rc, _, err = cli("track", folder, *outputs)
+    assert rc == 0 and "passed over" not in err, err
+
+
 def test_skip_done_runs_again_a_file_replaced_by_a_copy_that_kept_its_time(cli, model_path, write_clip, tmp_path):
     clip, other = write_clip(tmp_path / "clip.avi", 2), write_clip(tmp_path / "other.avi", 3)
     outputs = ("--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
