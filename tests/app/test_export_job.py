@@ -94,3 +94,50 @@ def test_an_export_whose_posec3d_file_leaves_out_many_people_says_so(qapp, write
     assert outcome.notes[0].endswith(
         "with tracking off (--no-track, or Track people unticked in the app) it keeps them all"
     )
+
+
+def test_a_file_that_fails_part_way_says_and_counts_the_frames_its_outputs_hold(qapp, model_path, write_clip, tmp_path,
+                                                                                 monkeypatch):  # fmt: skip
+    """A disk that fills mid-file: the summary said 'no frame was written for it' and left its frames out."""
+    import app.export_job
+
+    def three_then_full(*args, **kwargs):
+        yield from range(3)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(app.export_job, "run_frames", three_then_full)
+    clip = write_clip(tmp_path / "a.avi", 6)
+    jobs = ((str(clip), SinkOptions(csv=tmp_path / "a.csv")),)
+    outcome = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    assert outcome.frames == 3 and outcome.exported == 0
+    assert outcome.failed == ["Unexpected OSError: [Errno 28] No space left on device (its outputs hold the 3 frames "
+                              "before the error)"]  # fmt: skip
+
+
+def test_a_cancel_in_a_file_of_unknown_length_is_told_with_what_its_files_hold(qapp, model_path, monkeypatch):
+    jobs = (("stream.mkv", SinkOptions(csv=Path("stream.csv"))),)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+
+    def cancelled_after_three(spec, sinks, pipeline, inputs):
+        job.cancel()
+        return 3, None, None  # OpenCV could not tell the file's length
+
+    monkeypatch.setattr(job, "_export", cancelled_after_three)
+    outcome = job._run()
+    assert outcome.cancelled and outcome.stopped == "stream.mkv (its files hold 3 frames)" and outcome.frames == 3
+
+
+def test_a_cancel_that_comes_after_a_files_last_frame_leaves_it_exported(qapp, model_path, write_clip, tmp_path):
+    """Cancel pressed as the last frame was written: the file is whole, and said to be exported, not cut short."""
+    clip = write_clip(tmp_path / "four.avi", 4)
+    jobs = ((str(clip), SinkOptions(csv=tmp_path / "four.csv")),)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    job.progress.connect(lambda done, total, fps: done == total and job.cancel())
+    outcome = job._run()
+    assert (outcome.exported, outcome.frames, outcome.cancelled, outcome.stopped) == (1, 4, False, "")
+
+
+def test_a_whole_batch_done_is_told_as_such_and_a_warning_alone_is_alarming():
+    assert ExportOutcome(2, frames=8, exported=2).summary(FOLDER)[0] == "Exported 2 files, 8 frames"
+    cut = ExportOutcome(1, frames=16, exported=1, notes=["the video ended after 16 of the 30 frames its header counts"])
+    assert cut.alarming  # said in a dialog, not only in a status line that fades

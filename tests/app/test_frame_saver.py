@@ -62,3 +62,9 @@ def test_a_frame_reaches_the_view_as_the_screen_paints_it_with_its_own_pixels():
     bgr[1, 2] = 0  # the worker's array is reused; the image keeps its own copy
     assert image.format() == QImage.Format.Format_RGB32 and (image.width(), image.height()) == (5, 3)
     assert image.pixelColor(2, 1).getRgb()[:3] == (30, 20, 10) and image.pixelColor(0, 0).getRgb()[:3] == (0, 0, 0)
+
+
+def test_a_still_goes_into_an_export_folder_not_made_yet_however_deep(tmp_path):
+    """The export folder is typed: a new one two levels down is made, as an export into it makes it."""
+    folder = tmp_path / "poses" / "session1"
+    assert claim_png(folder, "still") == folder / "still.png" and (folder / "still.png").is_file()

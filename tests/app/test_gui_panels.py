@@ -217,3 +217,20 @@ def test_the_heads_up_line_stays_inside_a_narrow_view_cut_short(qtbot):
     assert view.rect().contains(hud) and hud.right() <= view.width() - 10
     view.resize(1200, 700)  # room enough: the whole line, as before
     assert view.hud_rect().width() > hud.width()
+
+
+def test_a_playing_file_does_not_pull_the_seek_bar_from_under_the_users_drag(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=100, fps=10.0, live=False)
+    transport.slider.setSliderDown(True)  # held by the mouse at 70
+    transport.slider.setSliderPosition(70)
+    transport.show_position(12, 100)  # a frame played meanwhile
+    assert transport.slider.sliderPosition() == 70 and transport.position.text().split()[:3] == ["13", "/", "100"]
+
+
+def test_a_remembered_speed_the_box_does_not_offer_plays_at_1x(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_speed(3.0)  # a settings file from another version, or edited by hand
+    assert transport.speed == 1.0

@@ -244,3 +244,46 @@ def test_a_seek_onto_a_folders_last_image_too_small_shows_the_one_before(worker,
     worker._do_seek()
     packet = worker.take_packet()  # none was shown
     assert packet is not None and packet.index == 2 and worker._last_index == 2
+
+
+def test_a_newly_opened_file_counts_its_own_dropped_frames_from_zero(worker):
+    """The HUD's dropped count went on from the last source's."""
+    tick_late(worker, 0)
+    tick_late(worker, 3.5)
+    assert worker.take_packet().dropped >= 3
+    worker.open(worker._info.spec)
+    worker._timer.stop()
+    tick_late(worker, 0)
+    assert worker.take_packet().dropped == 0
+
+
+def test_frames_skipped_to_keep_pace_put_the_clock_back_on_time(worker):
+    """Skipping caught up with the clock: the next frame comes on time, nothing more skipped."""
+    tick_late(worker, 0)
+    tick_late(worker, 3.5)  # frames 1-3 skipped, 4 shown
+    assert worker.take_packet().skipped == 3
+    worker._tick()  # at once, well before frame 5 is due
+    worker._timer.stop()
+    packet = worker.take_packet()
+    assert packet.index == 5 and packet.skipped == 0
+
+
+def test_a_long_stall_does_not_make_the_file_race_to_catch_up(worker):
+    """Every frame shown (Keep pace off, or recording): after a stall of seconds the clock waits again within half a
+    second's frames, rather than showing the next frames back to back until the whole stall is made up."""
+    worker.set_keep_pace(False)
+    worker._next_due = time.perf_counter() - 5.0  # five seconds behind: a stall
+    for _ in range(8):
+        worker._tick()
+        delay_ms = worker._timer.interval()
+        worker._timer.stop()
+    assert worker._last_index == 7 and delay_ms > 50
+
+
+def test_a_frame_replaced_before_the_window_took_it_is_counted_as_dropped(worker):
+    for _ in range(3):  # the window was busy painting: frames 0 and 1 never reached the screen
+        tick_late(worker, 0)
+    packet = worker.take_packet()
+    assert packet.index == 2 and packet.dropped == 1  # frame 0 (frame 1's replacement was counted just after)
+    tick_late(worker, 0)
+    assert worker.take_packet().dropped == 2

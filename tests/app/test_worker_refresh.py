@@ -234,3 +234,142 @@ def test_a_recording_refused_at_its_first_paused_frame_says_so_with_the_error(wo
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # begins with the frame on screen, which fails
     assert worker.errors[-1].endswith("no space left on the device\nRecording stopped before any frame was written, "
                                       f"no poses in {tmp_path}: r.csv, r.csv.json.")  # fmt: skip
+
+
+def recorded_frames(path) -> list[int]:
+    return [int(row["frame"]) for row in csv.DictReader(path.open())]
+
+
+def test_a_recording_keeps_every_frame_even_when_the_machine_falls_behind(worker, tmp_path):
+    """Keep pace skips late frames of the view, never of a recording."""
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    for _ in range(3):
+        worker._next_due = time.perf_counter() - 0.35  # three and a half frame times late
+        worker._tick()
+        worker._timer.stop()
+    worker.stop_recording()
+    assert sorted(set(recorded_frames(tmp_path / "r.csv"))) == [0, 1, 2]
+    assert json.loads((tmp_path / "r.csv.json").read_text())["frames_written"] == 3
+
+
+def test_a_second_take_holds_its_own_frames_and_says_its_own_count(worker, tmp_path):
+    said = []
+    worker.recording_changed.connect(lambda on, text: said.append(text))
+    worker.start_recording(SinkOptions(csv=tmp_path / "a.csv"))
+    tick(worker, 3)  # frames 0-2
+    worker.stop_recording()
+    seek(worker, 0)  # back to the start for a second take
+    worker.start_recording(SinkOptions(csv=tmp_path / "b.csv"))
+    tick(worker, 2)  # frames 0-1
+    worker.stop_recording()
+    assert sorted(set(recorded_frames(tmp_path / "b.csv"))) == [0, 1]
+    assert said[-1] == f"Recording saved: 2 frames in {tmp_path}: b.csv, b.csv.json"
+
+
+def test_a_frame_shown_again_at_the_recordings_last_one_is_not_written_twice(worker, tmp_path):
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 4)  # frames 0-3
+    seek(worker, 3)  # the recording's last frame again (a step back and forward)
+    tick(worker)
+    worker.stop_recording()
+    assert json.loads((tmp_path / "r.csv.json").read_text())["frames_written"] == 4
+
+
+def test_a_one_frame_recording_says_it_holds_that_frame(worker, tmp_path):
+    said = []
+    worker.recording_changed.connect(lambda on, text: said.append(text))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker)
+    worker.stop_recording()
+    assert said[-1] == f"Recording saved: 1 frame in {tmp_path}: r.csv, r.csv.json"
+
+
+def test_a_recording_started_paused_on_the_last_frame_records_the_replay_from_the_start(worker, tmp_path):
+    """Not at the end yet (the last frame reached by a seek): Play ends the file, Play again starts it over."""
+    worker.set_playing(False)
+    seek(worker, 119)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    worker.set_playing(True)
+    tick(worker)  # the end
+    assert worker._at_end
+    worker.set_playing(True)
+    worker._do_seek()
+    tick(worker, 2)
+    worker.stop_recording()
+    assert sorted(set(recorded_frames(tmp_path / "r.csv"))) == [0, 1]
+
+
+def test_a_recording_started_at_the_end_of_a_file_of_unknown_length_records_the_replay(worker, tmp_path):
+    worker._info = dataclasses.replace(worker._info, frame_count=None)  # OpenCV cannot tell its length
+    seek(worker, 118)
+    tick(worker, 3)  # 118, 119, then the end
+    assert worker._at_end
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    worker.set_playing(True)
+    worker._do_seek()
+    tick(worker, 2)
+    worker.stop_recording()
+    assert sorted(set(recorded_frames(tmp_path / "r.csv"))) == [0, 1]
+
+
+def test_a_model_loaded_while_paused_shows_its_people_on_the_paused_frame(worker, model_path):
+    tick(worker)
+    worker.set_playing(False)
+    first = worker.take_packet()
+    worker.load_model(str(model_path), EVERYONE)
+    packet = worker.take_packet()
+    assert packet is not None and packet.index == first.index and "inference" in packet.timings_ms
+
+
+@pytest.fixture
+def clip_folder(worker, tmp_path):
+    """The sample clip's first 4 frames as PNGs: an image folder with people in it."""
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(worker._info.spec)
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i}.png"), capture.read()[1])
+    capture.release()
+    return folder
+
+
+def test_a_folders_new_rate_ends_its_recording(worker, clip_folder, tmp_path):
+    said = []
+    worker.recording_changed.connect(lambda on, text: said.append(text))
+    worker.open(str(clip_folder))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 2)
+    worker.set_image_fps(5.0)  # the file's timestamps and frame rate are the old ones
+    assert worker._sinks is None
+    assert said[-1] == f"frames plays at 5 fps now: recording saved: 2 frames in {tmp_path}: r.csv, r.csv.json"
+
+
+def test_a_recording_begun_on_a_paused_folder_frame_after_a_rate_change_times_it_at_the_new_rate(
+    worker, clip_folder, tmp_path
+):
+    worker.open(str(clip_folder))
+    tick(worker, 3)  # images 0-2 at 30 fps
+    worker.set_playing(False)
+    worker.set_image_fps(5.0)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # begins with image 2, now at 0.4 s
+    worker.stop_recording()
+    times = {(row["frame"], row["time_s"]) for row in csv.DictReader((tmp_path / "r.csv").open())}
+    assert times and {float(t) for f, t in times} == {0.4}
+
+
+def test_a_mirrored_view_records_every_frame_unmirrored(worker, tmp_path):
+    """The recording keeps the camera's own left and right: its first frame did, those after it were flipped."""
+    import cv2
+    import numpy as np
+
+    worker.configure(tuned_config(detection_threshold=1.0, keypoint_threshold=1.0))  # nobody drawn: bare frames
+    worker.set_overlay(Overlay(mirror=True))
+    worker.start_recording(SinkOptions(video=tmp_path / "r.mp4"))  # playing: begins with the next frame
+    tick(worker, 3)  # frames 0-2
+    worker.stop_recording()
+    recorded, source = cv2.VideoCapture(str(tmp_path / "r.mp4")), cv2.VideoCapture(worker._info.spec)
+    for _ in range(3):
+        got, raw = recorded.read()[1].astype(int), source.read()[1].astype(int)
+        assert np.abs(got - raw).mean() < np.abs(got - raw[:, ::-1]).mean() / 2
