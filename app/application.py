@@ -44,11 +44,12 @@ def run_app(source: str | None = None, model: str | None = None) -> int:
     cameras = list_cameras() if source is None else []
     window = MainWindow(QSettings(), cameras)
     _show_uncaught_errors(window)
-    _close_on_signals(window)
-    window.show()
     if model is not None:
         model = str(Path(model).expanduser().resolve())
+    # queued before any close a signal asks for: a Ctrl-C at start still closes a window that asked for its source
     QTimer.singleShot(0, lambda: start(window, source, model, cameras))
+    _close_on_signals(window)
+    window.show()
     return app.exec()
 
 
@@ -70,7 +71,9 @@ def _close_on_signals(window: MainWindow) -> None:
         if isinstance(question, QMessageBox) and question.windowTitle() == STOP_EXPORT_TITLE:  # the first's
             question.button(QMessageBox.StandardButton.Yes).click()
             return
-        window.close()
+        # closed from the event loop: a signal that came before it ran (a slow start) closed the window at once,
+        # the loop's quit then came before the loop, which ran on for ever with no window and no worker
+        QTimer.singleShot(0, window.close)
 
     for sig in STOP_SIGNALS:  # the signals that stop `wlitepose track`
         signal.signal(sig, close)
