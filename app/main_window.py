@@ -43,7 +43,7 @@ from core.assets import SAMPLE_CLIP
 from core.draw import Overlay
 from core.errors import WLitePoseError
 from core.frame_loop import finished_before
-from core.model_file import ModelInfo
+from core.model_file import ModelInfo, file_sha256
 from core.output_lock import LOCK_SUFFIX
 from core.pipeline import run_settings
 from core.progress import frames_text
@@ -319,7 +319,8 @@ class MainWindow(QMainWindow):
         existing = [path.name for path in planned if _holds_data(path)]
         self.settings = self.controls.read(self.settings)
         config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
-        finished = self._finished_before(jobs, config, image_fps) if existing and len(jobs) > 1 else []
+        model = self.model_path  # the one the question is about: a model whose load ends while it is open waits
+        finished = self._finished_before(jobs, model, config, image_fps) if existing and len(jobs) > 1 else []
         skip = self._skip_finished(len(finished), len(jobs)) if finished else False
         if skip is None or (not finished and existing and not self._confirm_replace(existing)):
             return
@@ -331,7 +332,7 @@ class MainWindow(QMainWindow):
         overlay = dataclasses.replace(self._overlay(), mirror=False)  # files keep the camera's view
         request = ExportRequest(
             jobs=tuple(jobs),
-            model=self.model_path,
+            model=model,
             config=config,
             overlay=overlay,
             image_fps=image_fps,
@@ -354,12 +355,16 @@ class MainWindow(QMainWindow):
             return
         self.frame_saver.save(packet.image, path)  # encoded off the GUI thread: the picture keeps moving
 
-    def _finished_before(self, jobs: list[tuple[str, SinkOptions]], config, image_fps: float) -> list[str]:
-        """The sources of a batch whose exports in the folder ran to the end with this model and these settings
+    def _finished_before(self, jobs: list[tuple[str, SinkOptions]], model: str, config, image_fps: float) -> list[str]:
+        """The sources of a batch whose exports in the folder ran to the end with the model file ``model`` as the
+        export will load it (another written over it since it was loaded is another model) and these settings
         (their CSVs' sidecars say so)."""
-        info = self.model_info
-        settings = run_settings(config, info.input_size)
-        return [spec for spec, sinks in jobs if finished_before(spec, sinks, info.sha256, settings, image_fps)]
+        try:
+            sha256 = file_sha256(model)
+        except OSError:
+            return []  # gone: the export says so
+        settings = run_settings(config, self.model_info.input_size)
+        return [spec for spec, sinks in jobs if finished_before(spec, sinks, sha256, settings, image_fps)]
 
     def _skip_finished(self, finished: int, count: int) -> bool | None:
         """Whether a batch passes over the files exported to their end before (a batch cancelled or cut off

@@ -56,15 +56,19 @@ def source_stamp(spec: str) -> list[int]:
     images = sorted(filter(is_frame_file, path.iterdir()))
     digest = hashlib.sha256()
     for image in images:
-        status = image.stat()
-        digest.update(f"{image.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        try:
+            status = image.stat()
+            facts = f"{status.st_size}\0{status.st_mtime_ns}"
+        except OSError:  # a broken link or an entry gone since the listing: a frame the run passes over, no error
+            facts = "unreadable"
+        digest.update(f"{image.name}\0{facts}\n".encode("utf-8", "surrogateescape"))
     return [len(images), int.from_bytes(digest.digest()[:8], "big")]
 
 
 def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings: dict, image_fps: float) -> bool:
     """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with the model
     of ``model_sha256`` and these ``settings`` (core.pipeline.run_settings; an image folder's at ``image_fps``):
-    its CSV's sidecar says so of the source as it is now (its size and modification time) and of these outputs,
+    its CSV's sidecar says so of the source as it is now (by source_stamp) and of these outputs,
     each still there (a webcam or stream never finishes; outputs without a CSV keep no such record)."""
     if is_live(spec) or not options.csv:
         return False

@@ -149,6 +149,8 @@ class VideoFileSource(FrameSource):
                 self._cap.release()
                 raise WLitePoseError(f"{path} is not a readable video")
         self._widen = pixel_aspect(self._cap)
+        # turned a quarter turn as it is read (a rotation in its header): the stored pixels' width is now their height
+        self._turned = self._cap.get(cv2.CAP_PROP_ORIENTATION_AUTO) == 1 and quarter_turned(self._cap)
         first = self._shown(first)
         self.size = (first.shape[1], first.shape[0])
         if problem := too_small(self.size):  # before any output replaces an earlier run's
@@ -176,8 +178,12 @@ class VideoFileSource(FrameSource):
         narrowed to square ones, so people are not found squeezed and keypoints are in the picture's pixels."""
         if self._widen == 1.0:
             return image
-        width = max(1, round(image.shape[1] * self._widen))
-        return cv2.resize(image, (width, image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        height, width = image.shape[:2]
+        if self._turned:
+            height = max(1, round(height * self._widen))
+        else:
+            width = max(1, round(width * self._widen))
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _stamp(self) -> float | None:
         """The time stamp (s) of the frame just read, as the file gives it; None if it gives none."""
@@ -439,6 +445,11 @@ def pixel_aspect(capture: cv2.VideoCapture) -> float:
     num, den = capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN)
     ratio = num / den if num > 0 and den > 0 else 1.0
     return ratio if 0.25 <= ratio <= 4.0 else 1.0
+
+
+def quarter_turned(capture: cv2.VideoCapture) -> bool:
+    """Whether the file's header turns its picture by 90 or 270 degrees for display."""
+    return round(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 180 == 90
 
 
 def upright(capture: cv2.VideoCapture) -> cv2.VideoCapture:

@@ -85,3 +85,57 @@ def test_a_batch_started_again_passes_over_the_files_finished_before(qtbot, wind
     export(qtbot, window, clips)
     assert not kept(out, clips[0])
     assert window.export_panel.eta.text() == "Exported 3 files, 9 frames"
+
+
+def _another_model(model_path: Path, path: Path) -> Path:
+    """``model_path``'s network with other metadata: another model file (another sha256)."""
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.load(str(model_path))
+    for prop in proto.metadata_props:
+        if prop.key == "dataset":
+            prop.value = "another"
+    onnx.save(proto, str(path))
+    return path
+
+
+def _models(out) -> set[str]:
+    return {json.loads(path.read_text())["model_sha256"] for path in out.glob("*.csv.json")}
+
+
+def test_a_model_loaded_while_the_batch_asks_is_not_the_one_skipped_files_are_judged_by(
+    qtbot, window, clips, tmp_path, monkeypatch, model_path
+):
+    """Another model picked, Process files… at once, its load ending while the question is open: "Skip them"
+    passed over the files finished with the first model and ran the rest with the second, one batch of two models."""
+    out = tmp_path / "out"
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    export(qtbot, window, clips[:1])
+    other = str(_another_model(model_path, tmp_path / "another.onnx"))
+    window.load_model(other)
+
+    def skip_once_loaded(box: QMessageBox) -> None:
+        qtbot.waitUntil(lambda: window.model_path == other, timeout=30000)
+        next(button for button in box.buttons() if button.text() == "Skip them").click()
+
+    monkeypatch.setattr(QMessageBox, "exec", skip_once_loaded)
+    export(qtbot, window, clips)
+    assert len(_models(out)) == 1
+
+
+def test_a_model_file_written_over_since_it_was_loaded_is_another_model(
+    qtbot, window, clips, tmp_path, monkeypatch, model_path
+):
+    """`wlitepose export --out model.onnx` again while the app has model.onnx loaded: the batch loads the new file,
+    so the files exported with the old one are not finished with it (nothing asked, replace confirmed)."""
+    out, mine = tmp_path / "out", tmp_path / "mine.onnx"
+    mine.write_bytes(model_path.read_bytes())
+    window.load_model(str(mine))
+    qtbot.waitUntil(lambda: window.model_path == str(mine), timeout=30000)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    export(qtbot, window, clips[:1])
+    mine.write_bytes(_another_model(model_path, tmp_path / "another.onnx").read_bytes())
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    export(qtbot, window, clips)
+    assert len(_models(out)) == 1

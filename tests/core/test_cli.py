@@ -713,6 +713,22 @@ def test_skip_done_runs_again_a_folder_whose_images_were_written_again_in_place(
     assert rc == 0 and "passed over" not in err, err
 
 
+def test_a_folder_with_a_broken_link_named_as_an_image_is_tracked_its_link_passed_over(
+    cli, model_path, write_clip, tmp_path
+):
+    """A link to a frame since deleted (x.png -> gone) is an image the folder cannot read, passed over with a
+    warning as before: its stamp is no reason for the run, or --skip-done, to stop with 'cannot use x.png'."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), cv2.VideoCapture(str(write_clip(tmp_path / "clip.avi", 1))).read()[1])
+    (folder / "x.png").symlink_to(tmp_path / "gone.png")
+    outputs = ("--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
+    rc, _, err = cli("track", folder, *outputs)
+    assert rc == 0 and "skipped" in err and "x.png" in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["finished"] is True
+    assert "passed over" in cli("track", folder, *outputs)[2]
+
+
 def test_skip_done_runs_again_a_file_replaced_by_a_copy_that_kept_its_time(cli, model_path, write_clip, tmp_path):
     clip, other = write_clip(tmp_path / "clip.avi", 2), write_clip(tmp_path / "other.avi", 3)
     outputs = ("--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")

@@ -698,3 +698,26 @@ def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, mon
     for frame in frames:
         assert frame.shape == (48, 64, 3)
         assert frame[:, :14].min() > 200 and frame[:, 18:].max() < 60  # the band a quarter of the width still
+
+
+def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(tmp_path, monkeypatch):
+    """A file stored 64x48 in pixels twice as wide as tall (128x48 shown) with a quarter turn in its header is
+    shown 48x128: the turned picture's height is the stored width, not 96x64 (its width doubled after the turn,
+    each person four times too wide for their height)."""
+    _rotated_mp4(tmp_path / "turned.mp4")
+    opened = cv2.VideoCapture
+
+    class Anamorphic:  # as OpenCV reads a file whose header gives a 2:1 sample aspect ratio
+        def __init__(self, *args) -> None:
+            self._capture = opened(*args)
+
+        def get(self, prop) -> float:
+            return {cv2.CAP_PROP_SAR_NUM: 2.0, cv2.CAP_PROP_SAR_DEN: 1.0}.get(prop) or self._capture.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", Anamorphic)
+    with open_source(str(tmp_path / "turned.mp4")) as source:
+        assert source.size == (48, 128)
+        assert all(frame.image.shape == (128, 48, 3) for frame in source)
