@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.bootstrap import bootstrap, interval, resample
-from core.evaluation import load_annotations, score_results
+from core.evaluation import STAT_NAMES, load_annotations, score_results
 from models.schemas import COCO17
 
 COCO_SIGMAS = COCO17.sigmas
@@ -75,3 +75,20 @@ def test_paired_redraws_give_identical_models_no_difference_and_truth_ap_one(dev
 def test_interval_is_the_central_percentile_range():
     assert interval(np.arange(101.0)) == pytest.approx((2.5, 97.5))
     assert interval(np.arange(101.0), level=0.5) == pytest.approx((25.0, 75.0))
+
+
+def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them(monkeypatch):
+    """A redraw of n images is n picks from all n: one that never drew the last image, or drew fewer, would
+    give every interval a bias no other test saw (an AP computed without the last image of the set)."""
+    drawn = []
+    monkeypatch.setattr("core.bootstrap.resample", lambda data, results, picks: drawn.append(picks) or (data, results))
+    monkeypatch.setattr("core.bootstrap.score_results", lambda *args, **kwargs: dict.fromkeys(STAT_NAMES, 0.5))
+    data = {"images": [{"id": i} for i in range(3)], "annotations": []}
+    scores = bootstrap(data, [[]], COCO_SIGMAS, resamples=40)
+    assert scores.shape == (40, 1, len(STAT_NAMES)) and (scores == 0.5).all()
+    assert all(len(picks) == 3 for picks in drawn) and set(np.concatenate(drawn).tolist()) == {0, 1, 2}
+
+
+def test_redraws_with_nobody_to_count_are_left_out_of_the_interval():
+    """A redraw without medium-sized people has AP_M NaN: the others still give the interval, not NaN."""
+    assert interval(np.array([np.nan, *range(101), np.nan])) == pytest.approx((2.5, 97.5))

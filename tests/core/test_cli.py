@@ -415,6 +415,50 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
 
 
+def test_eval_reports_the_model_and_the_baseline_each_as_its_own_and_the_difference_the_right_way_round(
+    cli, model_path, tmp_path, shared_data, monkeypatch
+):
+    """The only baseline test compared a model with itself, so the model's and the baseline's figures, sizes, hashes
+    and intervals could be swapped, or the difference's sign turned, unseen. Here the model finds every labelled
+    person exactly and the baseline (another file, another input size) misses every other one by 30 px."""
+    val = json.loads((shared_data / "val" / "annotations.json").read_text())
+    images = val["images"][:4]
+    kept = {image["id"] for image in images}
+    subset = {**val, "images": images, "annotations": [a for a in val["annotations"] if a["image_id"] in kept]}
+    (tmp_path / "subset.json").write_text(json.dumps(subset))
+    people = [a for a in subset["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0]
+    assert len(people) > 2
+
+    def found(shift_every):
+        out = []
+        for n, ann in enumerate(people):
+            kps = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+            kps[:, :2] += 30 * (shift_every > 0 and n % shift_every == 0)
+            out.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": kps.ravel().tolist(), "score": 1.0})
+        return out
+
+    baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
+    exact, worse = file_sha256(model_path), found(2)
+    monkeypatch.setattr(
+        "core.eval_run.predict_dataset",
+        lambda model, data, images, size: found(0) if model.info.sha256 == exact else worse,
+    )
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", tmp_path / "subset.json",
+        "--images", shared_data / "val" / "images", "--baseline", baseline, "--bootstrap", 40,
+        "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["AP"] == pytest.approx(1.0) and stats["baseline"]["AP"] < 0.9
+    assert stats["run"]["model_sha256"] == exact and stats["baseline"]["model_sha256"] == file_sha256(baseline)
+    assert stats["run"]["input_size"] == 256 and stats["baseline"]["input_size"] == 128
+    assert stats["intervals"]["AP"] == pytest.approx([1.0, 1.0]) and stats["baseline"]["intervals"]["AP"][0] < 0.9
+    low, high = stats["difference"]["AP"]["interval"]
+    assert 0 < low <= high and stats["difference"]["AP"]["higher"] == 1.0  # the model is the better one
+    assert "model - baseline, 95% interval: AP +" in out
+
+
 def _with_metadata(model_path, out, **changes):
     """A copy of ``model_path`` whose metadata has ``changes`` (values as JSON)."""
     import onnx
@@ -1072,3 +1116,15 @@ def test_the_time_left_is_never_negative_nor_made_up():
     from core.progress import remaining
 
     assert remaining(-100, 30.0) == "0:00" and remaining(5400, 30.0) == "3:00" and remaining(10, 0.0) == "?"
+
+
+def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
+    from core.progress import StageTimes
+
+    times = StageTimes()
+    for _ in range(4):
+        times.add({"read": 2.0, "inference": 10.0})
+    times.frames = 4
+    lines = times.summary(2.0).splitlines()
+    assert lines[0] == "4 frames in 2.0 s: 2.0 fps overall"
+    assert lines[1].split() == ["read", "2.00", "ms/frame"] and lines[2].split() == ["inference", "10.00", "ms/frame"]
