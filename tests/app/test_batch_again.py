@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
@@ -139,3 +141,52 @@ def test_a_model_file_written_over_since_it_was_loaded_is_another_model(
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
     export(qtbot, window, clips)
     assert len(_models(out)) == 1
+
+
+def test_a_batch_without_a_csv_started_again_asks_only_whether_to_replace(qtbot, window, clips, tmp_path,
+                                                                          monkeypatch):  # fmt: skip
+    """Outputs without a CSV keep no record of a finished run: nothing is passed over, and the batch asks to replace
+    the earlier exports as before (looking for their CSV's record was a TypeError)."""
+    out = tmp_path / "out"
+    window.export_panel.set_formats(("coco_json",))
+    window.export_panel.folder.setText(str(out))
+    export(qtbot, window, clips[:2])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    export(qtbot, window, clips[:2])
+    assert len(asked) == 1 and asked[0].startswith("first_coco.json, second_coco.json already exist")
+
+
+def test_image_folders_are_passed_over_at_the_rate_they_were_exported_at(qtbot, window, tmp_path, monkeypatch):
+    """A folder's CSV is timed at the window's folder rate: a batch of folders exported at 10 fps is finished at
+    10 fps, and at 12 fps its times are other times (the question is then whether to replace)."""
+    folders = []
+    for name in ("day1", "day2"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "1.png"), np.full((48, 64, 3), 90, np.uint8))
+        folders.append(str(tmp_path / name))
+    window.transport.set_image_fps(10)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path / "out"))
+    export(qtbot, window, folders)
+    asked = []
+    answering(monkeypatch, "Skip them", asked)
+    export(qtbot, window, folders)
+    assert asked[0].startswith("2 of these 2 files were exported to their end before")
+    assert window.statusBar().currentMessage() == "All 2 files were exported to their end before: nothing to do."
+    window.transport.set_image_fps(12)
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    export(qtbot, window, folders)
+    assert len(asked) == 2 and asked[1].startswith("day1.csv, day1.csv.json, day2.csv")
+
+
+def test_one_file_exported_again_is_asked_about_as_before(qtbot, window, clips, tmp_path, monkeypatch):
+    """A single file exported to its end before: replacing its exports is the question (skipping it would leave
+    nothing to do), not which files of a batch to pass over."""
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path / "out"))
+    export(qtbot, window, clips[:1])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    export(qtbot, window, clips[:1])
+    assert len(asked) == 1 and asked[0].startswith("first.csv, first.csv.json already exist")

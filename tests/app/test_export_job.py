@@ -47,6 +47,17 @@ def test_one_file_is_told_as_before():
     assert failed.summary(FOLDER) == ("export failed", failed.failed[0])
 
 
+def test_the_one_file_left_of_a_batch_started_again_is_told_with_those_passed_over():
+    """Process files… on three files, two exported to their end before and skipped: the one exported is told as a
+    batch's (not "Exported 5 frames" alone), in words for one file, and the two passed over are named."""
+    outcome = ExportOutcome(1, frames=5, exported=1, passed_over=("a.mp4", "b.mp4"))
+    label, text = outcome.summary(FOLDER)
+    assert label == "Exported 1 file, 5 frames"
+    assert text == f"{label} to {FOLDER}; passed over, exported before: a.mp4, b.mp4"
+    cancelled = ExportOutcome(1, frames=2, cancelled=True, passed_over=("a.mp4",)).summary(FOLDER)[0]
+    assert cancelled == "Export cancelled: 0 of 1 file exported, 2 frames"
+
+
 def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_starts_no_other(
     qapp, model_path, write_clip, tmp_path
 ):

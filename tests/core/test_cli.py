@@ -489,6 +489,8 @@ def test_eval_scores_coco_keypoints_with_cocos_sigmas_whatever_the_model_file_sa
     assert rc == 0, err
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["AP"] == stats["baseline"]["AP"] > 0 and stats["run"]["oks_sigmas"] == "coco"
+    low, high = stats["intervals"]["AP"]  # the redraws scored with COCO's sigmas too, not the file's 1.0
+    assert low <= stats["AP"] <= high and stats["intervals"] == stats["baseline"]["intervals"]
 
 
 def test_eval_of_other_keypoints_scores_with_the_models_own_sigmas_and_refuses_a_baseline_of_others(
@@ -771,6 +773,27 @@ def test_a_folder_with_a_broken_link_named_as_an_image_is_tracked_its_link_passe
     assert rc == 0 and "skipped" in err and "x.png" in err, err
     assert json.loads((tmp_path / "out.csv.json").read_text())["finished"] is True
     assert "passed over" in cli("track", folder, *outputs)[2]
+
+
+def test_skip_done_runs_again_with_another_model_or_for_another_source_of_the_same_stamp(
+    cli, model_path, write_clip, tmp_path
+):
+    """A model retrained under another name with the same outputs asked for; and a second day's clip, a copy that
+    kept its size and time, written to the same CSV: neither is the run the sidecar records."""
+    import shutil
+
+    clip = write_clip(tmp_path / "clip.avi", 2)
+    outputs = ("--csv", tmp_path / "out.csv", "--skip-done")
+    assert "passed over" not in cli("track", clip, "--model", model_path, *outputs)[2]
+    other = _with_metadata(model_path, tmp_path / "other.onnx", oks_sigmas=[0.05] * 17)
+    rc, _, err = cli("track", clip, "--model", other, *outputs)
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["model_sha256"] == file_sha256(other)
+    (tmp_path / "day2").mkdir()
+    twin = shutil.copy2(clip, tmp_path / "day2" / "clip.avi")  # cp -p: the same size and time
+    rc, _, err = cli("track", twin, "--model", other, *outputs)
+    assert rc == 0 and "passed over" not in err, err
+    assert json.loads((tmp_path / "out.csv.json").read_text())["source"] == str(twin)
 
 
 def test_skip_done_runs_again_a_file_replaced_by_a_copy_that_kept_its_time(cli, model_path, write_clip, tmp_path):

@@ -83,6 +83,30 @@ def test_crowdpose_model_runs_on_crowdpose_files(tmp_path, shared_data):
     assert all(0.0 <= v <= 1.0 or np.isnan(v) for v in stats.values())
 
 
+def test_a_benchmarks_keypoints_are_scored_with_its_own_sigmas_whatever_the_model_file_says(shared_data, monkeypatch):
+    """A shared model whose metadata gave each joint a sigma of 1.0 read AP 0.591 for a network of 0.034: COCO's
+    and CrowdPose's keypoints (in their order) are scored with the benchmark's sigmas, others with the file's own;
+    evaluate_model (training's validation AP) as `wlitepose eval`."""
+    from types import SimpleNamespace
+
+    import core.evaluation
+    from core.oks import scoring_sigmas
+    from models.schemas import CROWDPOSE14
+
+    assert scoring_sigmas(COCO17.keypoints, [1.0] * 17) == (tuple(COCO_SIGMAS), "coco")
+    assert scoring_sigmas(CROWDPOSE14.keypoints, [1.0] * 14) == (CROWDPOSE14.sigmas, "crowdpose")
+    assert CROWDPOSE14.keypoints[-2:] == ("top_head", "neck") and CROWDPOSE14.sigmas[-2:] == (0.079, 0.079)
+    assert scoring_sigmas(CROWDPOSE14.keypoints[::-1], [0.5] * 14) == ((0.5,) * 14, "model")  # not in its order
+    path = shared_data / "val" / "annotations.json"
+    shifted = [
+        {**r, "keypoints": (np.array(r["keypoints"]) + [25, 25, 0] * (len(r["keypoints"]) // 3)).tolist()}
+        for r in _truth_as_results(path)
+    ]
+    monkeypatch.setattr(core.evaluation, "predict_dataset", lambda *args: shifted)
+    loose = SimpleNamespace(info=SimpleNamespace(keypoint_names=COCO17.keypoints, sigmas=(1.0,) * 17, input_size=256))
+    assert evaluate_model(loose, path, "unused")["AP"] == coco_evaluate(shifted, path, COCO_SIGMAS)["AP"] < 0.9
+
+
 def test_missing_pycocotools_is_a_clear_error(monkeypatch):
     import sys
 

@@ -359,3 +359,24 @@ def test_a_refusal_by_onnx_runtime_gives_its_reason_not_its_cpp_function_signatu
         "AllocateRawInternal(size_t, bool, onnxruntime::Stream*) Failed to allocate memory for requested buffer"
     )
     assert _runtime_message(error) == "Status Message: Failed to allocate memory for requested buffer"
+
+
+def test_outputs_of_half_or_double_precision_are_taken(tmp_path, coco_metadata, painted_model):
+    """A model exported in float16 (a GPU's) or float64 is a network's floating point output: loaded and run, not
+    refused with the int32 and bool ones."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    heatmaps, tags = np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32)
+    heatmaps[3, 40, 50] = 0.75
+    for kind, shown in ((TensorProto.FLOAT16, "float16"), (TensorProto.DOUBLE, "double")):
+        path = painted_model(tmp_path / f"{shown}.onnx", heatmaps, tags, coco_metadata)
+        proto = onnx.load(str(path))
+        for name in ("heatmaps", "tags"):
+            node = next(node for node in proto.graph.node if name in node.output)
+            node.output[0] = f"{name}_float"
+            proto.graph.node.append(helper.make_node("Cast", [f"{name}_float"], [name], to=kind))
+            next(output for output in proto.graph.output if output.name == name).type.tensor_type.elem_type = kind
+        onnx.save(proto, str(path))
+        found, _ = PoseModel(path).run(np.zeros((1, 3, 192, 256), np.float32))
+        assert found.shape == (17, 96, 128) and float(found[3, 40, 50]) == 0.75, shown

@@ -70,6 +70,16 @@ def test_a_smoothed_person_running_off_the_frame_stays_inside_it(tmp_path, coco_
         assert np.nanmax(xy[..., 1]) <= 426 and np.nanmin(xy) >= 0
 
 
+def test_the_settings_a_sidecar_records_name_the_input_size_a_run_used():
+    """Without --input-size a run feeds the model's own size: the sidecar says 256, not null (track --skip-done and
+    the app's batch compare these settings, and a reader of the sidecar would not know the size)."""
+    from core.pipeline import run_settings, tuned_config
+
+    assert run_settings(tuned_config(), 256)["input_size"] == 256
+    assert run_settings(tuned_config(input_size=320), 256)["input_size"] == 320
+    assert run_settings(tuned_config(tracking=False), 256)["tracker"] is None
+
+
 def test_configure_keeps_tracks_on_threshold_change_and_reset_forgets(tmp_path, coco_metadata, painted_model):
     pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
     image = np.zeros((480, 640, 3), np.uint8)

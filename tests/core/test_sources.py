@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from core.errors import WLitePoseError
-from core.frame_loop import run_meta
+from core.frame_loop import run_meta, source_stamp
 from core.sources import (
     FrameSource,
     LiveSource,
     is_image_sequence,
     is_live,
     open_source,
+    pixel_aspect,
     source_name,
     without_password,
 )
@@ -666,6 +667,36 @@ def test_a_phone_video_on_its_side_is_read_upright(tmp_path, monkeypatch, auto_b
     assert np.abs(frame.image.astype(int) - expected).mean() < 8
 
 
+def test_a_phone_video_on_its_side_is_read_upright_by_url_too(tmp_path, monkeypatch):
+    """A portrait clip served over http (a phone's upload on a local server) is opened as a network capture, not a
+    file: it too was read on its side where OpenCV does not turn frames by itself (4.11)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    stored = _rotated_mp4(tmp_path / "portrait.mp4")
+    opened = cv2.VideoCapture
+
+    def capture(*args):  # as OpenCV 4.11 opens a file
+        made = opened(*args)
+        made.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+        return made
+
+    monkeypatch.setattr(cv2, "VideoCapture", capture)
+    quiet = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda self, *args: None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/portrait.mp4") as source:
+            assert source.size == (48, 64)
+            frame = next(iter(source))
+    finally:
+        server.shutdown()
+        server.server_close()
+    expected = cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE)
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected).mean() < 8
+
+
 def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, monkeypatch):
     """Anamorphic footage (pixels twice as wide as tall, as its header says) was analysed squeezed: fewer people
     found (a helper's clip: 121 rows against 163 for the same picture in square pixels) and keypoints in pixels no
@@ -721,3 +752,52 @@ def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(t
     with open_source(str(tmp_path / "turned.mp4")) as source:
         assert source.size == (48, 128)
         assert all(frame.image.shape == (128, 48, 3) for frame in source)
+
+
+def test_a_pixel_aspect_beyond_belief_or_of_nothing_is_taken_for_square_pixels():
+    """A damaged header's 100:1 would have stretched each frame a hundred times its width (and a 1:0 divided by
+    zero); a header without one gives 0:0 or 0:1."""
+
+    class Header:  # a capture whose header gives a sample aspect ratio of num:den
+        def __init__(self, num: float, den: float) -> None:
+            self.values = {cv2.CAP_PROP_SAR_NUM: num, cv2.CAP_PROP_SAR_DEN: den}
+
+        def get(self, prop) -> float:
+            return self.values[prop]
+
+    assert pixel_aspect(Header(16, 11)) == pytest.approx(16 / 11)  # PAL DV widescreen
+    assert pixel_aspect(Header(1, 4)) == 0.25 and pixel_aspect(Header(4, 1)) == 4.0
+    for num, den in ((100, 1), (1, 100), (1, 0), (0, 0), (0, 1), (-2, 1)):
+        assert pixel_aspect(Header(num, den)) == 1.0, (num, den)
+
+
+def test_a_folders_stamp_counts_its_frames_and_changes_with_their_names_not_with_other_files(tmp_path):
+    """track --skip-done's record of an image folder (README: the number of its images and a digest of their names,
+    sizes and times): a Mac's hidden ._a.png or the run's own CSV written beside the images is no frame of it, and
+    frames renamed (times and sizes kept, as mv keeps them) are other frames, their CSV rows and COCO file_names
+    another's."""
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((24, 32, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((24, 32, 3), 90, np.uint8))
+    stamp = source_stamp(str(tmp_path))
+    assert stamp[0] == 2
+    (tmp_path / "._a.png").write_bytes(b"\0\5\26\7 AppleDouble")
+    (tmp_path / "out.csv").write_text("frame,time_s\n")
+    assert source_stamp(str(tmp_path)) == stamp
+    os.rename(tmp_path / "b.png", tmp_path / "c.png")
+    assert source_stamp(str(tmp_path))[0] == 2 and source_stamp(str(tmp_path)) != stamp
+
+
+def test_a_folders_stamp_changes_with_a_frame_written_again_of_the_same_size_or_time(tmp_path):
+    """Frames extracted anew as BMP keep their size to the byte (only their time tells), and frames copied in with
+    their times kept (cp -p, rsync -t) keep their time (only their size tells)."""
+    frame = tmp_path / "1.bmp"
+    cv2.imwrite(str(frame), np.zeros((24, 32, 3), np.uint8))
+    stamp, size = source_stamp(str(tmp_path)), frame.stat().st_size
+    cv2.imwrite(str(frame), np.full((24, 32, 3), 200, np.uint8))
+    later = frame.stat().st_mtime_ns + 10**9
+    os.utime(frame, ns=(later, later))
+    assert frame.stat().st_size == size and source_stamp(str(tmp_path)) != stamp
+    stamp = source_stamp(str(tmp_path))
+    cv2.imwrite(str(frame), np.zeros((48, 64, 3), np.uint8))
+    os.utime(frame, ns=(later, later))
+    assert source_stamp(str(tmp_path)) != stamp
