@@ -443,7 +443,7 @@ def pixel_aspect(capture: cv2.VideoCapture) -> float:
     """The width of the file's pixels over their height as its header gives it (2.0 for 2:1), 1.0 where it gives
     none or one beyond belief (outside 1/4-4)."""
     num, den = capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN)
-    ratio = num / den if num > 0 and den > 0 else 1.0
+    ratio = num / den if den > 0 else 1.0  # a numerator of 0 or less falls outside the range below
     return ratio if 0.25 <= ratio <= 4.0 else 1.0
 
 
