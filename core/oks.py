@@ -44,38 +44,8 @@ COCO_SIGMAS = (
     0.089,
     0.089,
 )
-CROWDPOSE_KEYPOINTS = (
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "top_head",
-    "neck",
-)
-CROWDPOSE_SIGMAS = (
-    0.079,
-    0.079,
-    0.072,
-    0.072,
-    0.062,
-    0.062,
-    0.107,
-    0.107,
-    0.087,
-    0.087,
-    0.089,
-    0.089,
-    0.079,
-    0.079,
-)
+CROWDPOSE_KEYPOINTS = COCO_KEYPOINTS[5:] + ("top_head", "neck")  # COCO's 12 limb joints, then two of its own
+CROWDPOSE_SIGMAS = COCO_SIGMAS[5:] + (0.079, 0.079)
 BENCHMARKS = {"coco": (COCO_KEYPOINTS, COCO_SIGMAS), "crowdpose": (CROWDPOSE_KEYPOINTS, CROWDPOSE_SIGMAS)}
 
 

@@ -697,7 +697,25 @@ def test_a_phone_video_on_its_side_is_read_upright_by_url_too(tmp_path, monkeypa
     assert np.abs(frame.image.astype(int) - expected).mean() < 8
 
 
-def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, monkeypatch):
+@pytest.fixture
+def anamorphic(monkeypatch):
+    """OpenCV reading every file as one whose header gives a 2:1 sample aspect ratio (pixels twice as wide as tall)."""
+    opened = cv2.VideoCapture
+
+    class Anamorphic:
+        def __init__(self, *args) -> None:
+            self._capture = opened(*args)
+
+        def get(self, prop) -> float:
+            return {cv2.CAP_PROP_SAR_NUM: 2.0, cv2.CAP_PROP_SAR_DEN: 1.0}.get(prop) or self._capture.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", Anamorphic)
+
+
+def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, anamorphic):
     """Anamorphic footage (pixels twice as wide as tall, as its header says) was analysed squeezed: fewer people
     found (a helper's clip: 121 rows against 163 for the same picture in square pixels) and keypoints in pixels no
     player shows."""
@@ -708,19 +726,6 @@ def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, mon
     for _ in range(3):
         writer.write(image)
     writer.release()
-    opened = cv2.VideoCapture
-
-    class Anamorphic:  # as OpenCV reads a file whose header gives a 2:1 sample aspect ratio
-        def __init__(self, *args) -> None:
-            self._capture = opened(*args)
-
-        def get(self, prop) -> float:
-            return {cv2.CAP_PROP_SAR_NUM: 2.0, cv2.CAP_PROP_SAR_DEN: 1.0}.get(prop) or self._capture.get(prop)
-
-        def __getattr__(self, name):
-            return getattr(self._capture, name)
-
-    monkeypatch.setattr(cv2, "VideoCapture", Anamorphic)
     with open_source(str(path)) as source:
         assert source.size == (64, 48)
         frames = [frame.image for frame in source]
@@ -731,24 +736,11 @@ def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, mon
         assert frame[:, :14].min() > 200 and frame[:, 18:].max() < 60  # the band a quarter of the width still
 
 
-def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(tmp_path, monkeypatch):
+def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(tmp_path, anamorphic):
     """A file stored 64x48 in pixels twice as wide as tall (128x48 shown) with a quarter turn in its header is
     shown 48x128: the turned picture's height is the stored width, not 96x64 (its width doubled after the turn,
     each person four times too wide for their height)."""
     _rotated_mp4(tmp_path / "turned.mp4")
-    opened = cv2.VideoCapture
-
-    class Anamorphic:  # as OpenCV reads a file whose header gives a 2:1 sample aspect ratio
-        def __init__(self, *args) -> None:
-            self._capture = opened(*args)
-
-        def get(self, prop) -> float:
-            return {cv2.CAP_PROP_SAR_NUM: 2.0, cv2.CAP_PROP_SAR_DEN: 1.0}.get(prop) or self._capture.get(prop)
-
-        def __getattr__(self, name):
-            return getattr(self._capture, name)
-
-    monkeypatch.setattr(cv2, "VideoCapture", Anamorphic)
     with open_source(str(tmp_path / "turned.mp4")) as source:
         assert source.size == (48, 128)
         assert all(frame.image.shape == (128, 48, 3) for frame in source)
