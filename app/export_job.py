@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.worker import user_message
 from core.draw import Overlay
@@ -102,10 +102,9 @@ class ExportJob(QObject):
 
     @Slot()
     def run(self) -> None:
+        """Called in the export thread; the job itself stays in the GUI thread, so its signals reach the panel
+        queued, and Python frees it there."""
         self.finished.emit(self._run())
-        # Hand the job back to the GUI thread before this one ends: Python owns it and frees it
-        # there, so the ending thread never deletes it as well (a double delete crashed Qt).
-        self.moveToThread(QCoreApplication.instance().thread())
         QThread.currentThread().quit()
 
     def _run(self) -> ExportOutcome:
@@ -182,14 +181,15 @@ def listing(names: list[str], most: int = 4) -> str:
 
 
 def prepare_export(request: ExportRequest, parent: QObject) -> tuple[ExportJob, QThread]:
-    """A job moved to a new thread, not started: connect to the job's signals, then `thread.start()`.
+    """A job and the thread that runs it, not started: connect to the job's signals, then `thread.start()`.
 
-    The caller keeps the job (Python owns it) until `thread.finished`; the job returns itself to
-    the GUI thread when it ends, so dropping it then frees it in the thread it belongs to.
+    The job is never moved to the thread (it runs there by a direct connection from `started`): moving it back
+    at its end, from the export thread, held Python's lock while Qt's moveToThread waited on a lock the GUI
+    thread held while it waited on Python's (a test run hung for good). The caller keeps the job until
+    `thread.finished`.
     """
     job = ExportJob(request)
     thread = QThread(parent)
     thread.setObjectName("export")
-    job.moveToThread(thread)
-    thread.started.connect(job.run)
+    thread.started.connect(job.run, Qt.ConnectionType.DirectConnection)
     return job, thread
