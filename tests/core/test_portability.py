@@ -7,7 +7,7 @@ import pytest
 
 import core.sinks.base as base
 import core.sinks.openpose as openpose
-import core.sources as sources
+import core.sources.live as live
 from core.errors import WLitePoseError
 from core.poses import Poses
 from core.sinks import OpenPoseSink, SinkOptions
@@ -103,7 +103,7 @@ def test_windows_counts_a_frame_file_name_in_utf16_units(tmp_path, monkeypatch):
 
 
 def test_a_missing_camera_on_macos_says_where_access_is_allowed(monkeypatch):
-    monkeypatch.setattr(sources, "CAMERA_PERMISSION", "; allow camera access (macOS)")
-    monkeypatch.setattr(sources, "list_cameras", lambda: [])
+    monkeypatch.setattr(live, "CAMERA_PERMISSION", "; allow camera access (macOS)")
+    monkeypatch.setattr(live, "list_cameras", lambda: [])
     with pytest.raises(WLitePoseError, match=r"no camera with index 7 \(cameras found: none\); allow camera access"):
         open_source("7")

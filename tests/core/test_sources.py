@@ -19,10 +19,10 @@ from core.sources import (
     is_image_sequence,
     is_live,
     open_source,
-    pixel_aspect,
     source_name,
     without_password,
 )
+from core.sources.video_file import pixel_aspect
 
 
 def test_video_file_delivers_every_frame_with_timestamps(video_path):
@@ -145,7 +145,7 @@ def frozen_stream(monkeypatch, frames: int, then_ends: bool):
 
 
 class SkippingClock:
-    """``time`` as core.sources reads it, with a monotonic clock the test can move on at once: the silence of a
+    """``time`` as core.sources.live reads it, with a monotonic clock the test can move on at once: the silence of a
     stream timed with a 0.4 s timeout failed on a loaded machine (a short step measured 0.34 s, over its 0.3 s)."""
 
     def __init__(self) -> None:
@@ -157,10 +157,10 @@ class SkippingClock:
 
 
 def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
-    import core.sources
+    import core.sources.live
 
     clock = SkippingClock()
-    monkeypatch.setattr(core.sources, "time", clock)
+    monkeypatch.setattr(core.sources.live, "time", clock)
     frozen, _ = frozen_stream(monkeypatch, frames=1, then_ends=True)
     source = LiveSource("http://camera/stream", "quiet stream")
     try:
@@ -168,8 +168,8 @@ def test_a_silent_stream_is_waited_for_in_short_steps_then_ends(monkeypatch):
         assert source.ready(0.05) and next(frames).index == 0
         started = time.monotonic()
         assert not source.ready(0.05)  # silent: says so after one short step
-        assert time.monotonic() - started < core.sources.LIVE_TIMEOUT_S / 2  # not after the whole timeout
-        clock.skipped += core.sources.LIVE_TIMEOUT_S
+        assert time.monotonic() - started < core.sources.live.LIVE_TIMEOUT_S / 2  # not after the whole timeout
+        clock.skipped += core.sources.live.LIVE_TIMEOUT_S
         assert source.ready(0.05)  # silent for LIVE_TIMEOUT_S: the iterator ends at once
         assert next(frames, None) is None and "sent no frame for" in source.end_reason
     finally:
