@@ -5,11 +5,13 @@ Each file: {"version": 1.3, "people": [{"person_id": [track_id], "pose_keypoints
 [x, y, c]*K in the model's keypoint order (COCO-17 for COCO models, not OpenPose's BODY_25), and
 OpenPose's empty face/hand/3-D lists}]}; a missing joint is 0, 0, 0 as in OpenPose. Files are
 written atomically, so every file present is complete; a run replaces the files of its stem that an
-earlier run left in the folder. An image folder's run lists the files it names after images in a hidden
-``.<stem>.openpose-files.json`` beside them, so that a later run of that name removes them too, whatever
-images its folder then holds (OpenPose readers, which glob ``*_keypoints.json``, never see it); a run whose
-images would take names another stem's listing holds (two cameras' folders of ``frame_000001.jpg``...) is
-refused rather than replacing that source's frames.
+earlier run left in the folder. An image folder's run lists the files it names after images in
+``.wlitepose/.<stem>.openpose-files.json`` there, so that a later run of that name removes them too, whatever
+images its folder then holds: a hidden folder, as readers of OpenPose folders pass one over whether they glob
+``*_keypoints.json``, take every ``*.json`` (Pose2Sim) or every file (its JSON display), where a listing among
+the frames was read as one (an IndexError, a frame too many); one an earlier release left there is honoured and
+removed. A run whose images would take names another stem's listing holds (two cameras' folders of
+``frame_000001.jpg``...) is refused rather than replacing that source's frames.
 """
 
 from __future__ import annotations
@@ -45,17 +47,24 @@ class OpenPoseSink(Sink):
         check_frame_names(self.path, stem, frame_files)
         # an earlier run's frames of this name go, as any output is replaced: a shorter run, or one of a folder
         # whose images changed, would otherwise leave a folder mixing its frames with the old run's
-        listing = self.path / _listing_name(stem)
+        listing, legacy = _listing_path(self.path, stem), self.path / _listing_name(stem)
         old = list(self.path.glob(f"{glob.escape(stem)}_{'[0-9]' * 12}_keypoints.json"))
-        old += [self.path / name for name in _listed(listing)]
+        old += [self.path / name for name in _listed(listing) + _listed(legacy)]
         old += [self.path / f"{name}_keypoints.json" for name in self._image_names or ()]
         for path in old:
             if not path.is_dir() or path.is_symlink():  # a folder of that name is no frame of a run
                 path.unlink(missing_ok=True)
+        if not _a_folder(legacy):
+            legacy.unlink(missing_ok=True)
         if self._image_names is None:
             listing.unlink(missing_ok=True)
+            try:
+                listing.parent.rmdir()  # the hidden folder goes with the last listing in it
+            except OSError:
+                pass
         else:
             names = [f"{name}_keypoints.json" for name in self._image_names]
+            listing.parent.mkdir(exist_ok=True)
             atomic_write(listing, json.dumps(names).encode())
 
     def frame_path(self, frame_index: int) -> Path:
@@ -84,10 +93,15 @@ def _image_names(frame_files: list[str] | None) -> list[str] | None:
 
 
 LISTING_SUFFIX = ".openpose-files.json"
+LISTING_FOLDER = ".wlitepose"  # where in the OpenPose folder the listings are: no file among the frames
 
 
 def _listing_name(stem: str) -> str:
     return f".{stem}{LISTING_SUFFIX}"
+
+
+def _listing_path(folder: Path, stem: str) -> Path:
+    return folder / LISTING_FOLDER / _listing_name(stem)
 
 
 def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | None = None) -> None:
@@ -100,11 +114,17 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
         names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
     longest = max(names, key=_name_length)
     folder = Path(folder).expanduser()
-    listing = folder / _listing_name(stem)
-    if _a_folder(listing):  # refused before any earlier frame is removed
+    listing = _listing_path(folder, stem)
+    hidden = listing.parent
+    if hidden.is_symlink() or (hidden.exists() and not hidden.is_dir()):  # refused before any frame is removed
         raise WLitePoseError(
-            f"cannot write OpenPose frames in {folder}: {listing.name} there is a folder, where a run keeps the list "
-            "of its frames; remove it"
+            f"cannot write OpenPose frames in {folder}: {hidden.name} there is not a folder, where a run keeps the "
+            "list of its frames; remove it"
+        )
+    if _a_folder(listing):
+        raise WLitePoseError(
+            f"cannot write OpenPose frames in {folder}: {hidden.name}/{listing.name} there is a folder, where a run "
+            "keeps the list of its frames; remove it"
         )
     limit = _name_max(folder)
     if _name_length(longest) > limit:
@@ -120,7 +140,8 @@ def _refuse_others_frames(folder: Path, stem: str, names: list[str]) -> None:
     """WLitePoseError if another source's listing in ``folder`` holds one of ``names`` (this image folder's
     frame files): writing them would replace that source's frames with this one's."""
     ours = {name_key(name) for name in names}
-    for listing in sorted(folder.glob(_listing_name("*"))) if folder.is_dir() else ():
+    listings = [*(folder / LISTING_FOLDER).glob(_listing_name("*")), *folder.glob(_listing_name("*"))]
+    for listing in sorted(listings) if folder.is_dir() else ():
         other = listing.name[1 : -len(LISTING_SUFFIX)]
         if name_key(other) == name_key(stem):
             continue

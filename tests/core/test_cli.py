@@ -108,10 +108,10 @@ def test_image_folders_whose_frames_share_names_keep_their_own_openpose_files(cl
     track = ("track", "--model", model_path, "--size", 128, "--openpose-dir", tmp_path / "op")
     rc, _, err = cli(*track[:1], tmp_path / "cam1", *track[1:])
     assert rc == 0, err
-    first = {p.name: p.read_bytes() for p in (tmp_path / "op").iterdir()}
+    first = {p: p.read_bytes() for p in (tmp_path / "op").rglob("*") if p.is_file()}  # its listing's too
     rc, _, err = cli(*track[:1], tmp_path / "cam2", *track[1:])
     _assert_clean_error(rc, err, f"{tmp_path / 'op'} holds the OpenPose frames of cam1 under names this run's images")
-    assert {p.name: p.read_bytes() for p in (tmp_path / "op").iterdir()} == first
+    assert {p: p.read_bytes() for p in (tmp_path / "op").rglob("*") if p.is_file()} == first
     rc, _, err = cli(*track[:1], tmp_path / "cam1", *track[1:])  # its own re-run replaces its own
     assert rc == 0, err
     for frame in (tmp_path / "op").glob("*_keypoints.json"):  # cam1's frames removed, its hidden listing left
@@ -1088,9 +1088,9 @@ def test_a_run_refused_before_its_first_frame_leaves_the_earlier_outputs(cli, mo
     rc, _, err = cli("track", video_path, *options)
     _assert_clean_error(rc, err, "k.csv.json", "it is a folder")
     (tmp_path / "k.csv.json").rmdir()
-    (tmp_path / "op" / ".vtest.openpose-files.json").mkdir()
+    (tmp_path / "op" / ".wlitepose" / ".vtest.openpose-files.json").mkdir(parents=True)
     rc, _, err = cli("track", video_path, *options)
-    _assert_clean_error(rc, err, ".vtest.openpose-files.json there is a folder")
+    _assert_clean_error(rc, err, ".wlitepose/.vtest.openpose-files.json there is a folder")
     del earlier[tmp_path / "k.csv.json"]
     assert {path: path.read_bytes() for path in earlier} == earlier
 

@@ -2,10 +2,12 @@
 
 import contextlib
 import errno
+import fnmatch
 import json
 import os
 import pickle
 import pickletools
+import shutil
 import signal
 import threading
 from pathlib import Path
@@ -496,7 +498,32 @@ def test_openpose_files_of_an_image_folder_are_named_after_their_images(tmp_path
         written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
         assert written == sorted(expected)  # two images named a: by index
         for path in folder.iterdir():
-            path.unlink()
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def test_an_image_folders_openpose_folder_holds_no_file_but_its_frames(tmp_path):
+    """Pose2Sim takes every ``*.json`` of an OpenPose folder for a frame (fnmatch over os.listdir, dotfiles too),
+    and its JSON display every file, sorted by the last number in its name: the listing of a folder's frames,
+    a hidden ``.frames.openpose-files.json`` among them, was an IndexError there and a frame too many."""
+    folder = tmp_path / "cam1_json"
+    folder.mkdir()
+    # a listing an earlier release left among the frames still has its frames removed, and goes with them
+    (folder / ".frames.openpose-files.json").write_text('["gone_keypoints.json"]')
+    (folder / "gone_keypoints.json").write_text("{}")
+    meta = {**META, "name": "frames", "frame_files": ["frame_0001.jpg", "frame_0002.jpg", "frame_0003.jpg"]}
+    with open_sinks(SinkOptions(openpose_dir=folder), INFO, meta) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses)
+    frames = ["frame_0001_keypoints.json", "frame_0002_keypoints.json", "frame_0003_keypoints.json"]
+    assert sorted(fnmatch.filter(os.listdir(folder), "*.json")) == frames
+    assert sorted(name for name in os.listdir(folder) if (folder / name).is_file()) == frames
+    with open_sinks(SinkOptions(openpose_dir=folder), INFO, {**META, "name": "frames"}) as sinks:  # a video of it
+        sinks.write(0, 0.0, Poses.empty(3))
+    assert os.listdir(folder) == ["frames_000000000000_keypoints.json"]  # the hidden folder went with its listings
+    (tmp_path / "op").mkdir()
+    (tmp_path / "op" / ".wlitepose").write_text("")  # not the folder the listing goes in: said, not a traceback
+    with pytest.raises(WLitePoseError, match=r"\.wlitepose there is not a folder"):
+        open_sinks(SinkOptions(openpose_dir=tmp_path / "op"), INFO, meta)
 
 
 def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images_it_now_holds(tmp_path):
@@ -521,25 +548,25 @@ def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images
     assert run(["b.jpg", "b.png", "e.jpg"]) == by_index + ["other", "x_keypoints.json"]
     run(["f.jpg", "g.jpg", "h.jpg"])
     assert run(None) == by_index + ["other", "x_keypoints.json"]  # a video of the same name
-    assert not list(folder.glob(".*"))  # the list goes with the frames it named
+    assert not list(folder.glob(".*"))  # the list (and its hidden folder) goes with the frames it named
 
     run(["f.jpg", "g.jpg", "h.jpg"])  # a damaged or edited list removes only frame files of the folder
-    (folder / ".frames.openpose-files.json").write_text('["other", "../outside_keypoints.json", "f_keypoints.json"]')
+    listing = folder / ".wlitepose" / ".frames.openpose-files.json"
+    listing.write_text('["other", "../outside_keypoints.json", "f_keypoints.json"]')
     (tmp_path / "outside_keypoints.json").write_text("{}")
     assert run(["q.jpg", "r.jpg", "s.jpg"]) == ["g_keypoints.json", "h_keypoints.json", "other", "q_keypoints.json",
                                                 "r_keypoints.json", "s_keypoints.json", "x_keypoints.json"]  # fmt: skip
     assert (tmp_path / "outside_keypoints.json").exists()
-    (folder / ".frames.openpose-files.json").write_text("not json")
+    listing.write_text("not json")
     assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
     # a folder of a frame's name stopped every re-run ("cannot write: Is a directory"); a list nested past
     # Python's limit was a RecursionError traceback; a FIFO in its place hung the run
     (folder / "w_keypoints.json").mkdir()
-    (folder / ".frames.openpose-files.json").write_text('["w_keypoints.json"]')
+    listing.write_text('["w_keypoints.json"]')
     assert "w_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
-    (folder / ".frames.openpose-files.json").write_text("[" * 100_000)
+    listing.write_text("[" * 100_000)
     assert "t_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
     if hasattr(os, "mkfifo"):
-        listing = folder / ".frames.openpose-files.json"
         listing.unlink()
         os.mkfifo(listing)
         names = []
