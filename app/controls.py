@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.labels import breakable
 from app.settings import INPUT_SIZES, AppSettings
 from app.shortcuts import choose_in_list
 from core.assets import DEFAULT_MODEL
@@ -76,6 +77,10 @@ class Controls(QWidget):
         self.model_box.setAccessibleName("Model")
         self.model_box.addItem(f"Bundled · {DEFAULT_MODEL.stem}", "")
         choose_in_list(self.model_box)  # each choice costs: not one per arrow key
+        # as wide as the panel lets it, whatever a model file is named: sized to its items, a model file of 56
+        # letters took the side panel wider than its scroll area, every control's right-hand side cut off
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(12)
         self.model_box.activated.connect(lambda row: self.model_requested.emit(self.model_box.itemData(row)))
         browse = QPushButton("…")
         browse.setFixedWidth(32)
@@ -109,10 +114,12 @@ class Controls(QWidget):
         model_row.addWidget(self.model_box, 1)
         model_row.addWidget(browse)
         model_group = QGroupBox("Model")
-        model_form = QFormLayout(model_group)
-        model_form.addRow(model_row)
-        model_form.addRow(self.model_info)
-        model_form.addRow("Input size", self.size_box)
+        model_column = QVBoxLayout(model_group)  # a form's row across both columns was given the height of the
+        model_column.addLayout(model_row)  # model's facts at another width: a long variant's lines cut off
+        model_column.addWidget(self.model_info)
+        size_form = QFormLayout()
+        size_form.addRow("Input size", self.size_box)
+        model_column.addLayout(size_form)
 
         detect_group = QGroupBox("Detection && tracking")
         detect_form = QFormLayout(detect_group)
@@ -183,7 +190,12 @@ class Controls(QWidget):
         self.model_box.setCurrentIndex(row)
 
     def show_model_info(self, text: str) -> None:
-        self.model_info.setText(text)
+        """The model's facts, wrapped in the panel: a variant or dataset may be 200 letters without a space, which
+        took the panel wider than its scroll area (every control's right-hand side cut off), so such a word is
+        broken where it must be."""
+        self.model_info.ensurePolished()  # the theme's font
+        metrics = self.model_info.fontMetrics()
+        self.model_info.setText(breakable(text, metrics, metrics.horizontalAdvance("x" * 24)))
 
     def choose_model(self) -> None:
         current = self.model_box.currentData()  # the folder of the model in use, else the last source's

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.export_job import ExportJob, ExportOutcome, ExportRequest, prepare_export
+from app.labels import NameLabel
 from core.progress import remaining
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
@@ -90,8 +90,12 @@ class ExportPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.progress.setAccessibleName("Export progress")
-        self.eta = QLabel("")
-        self.eta.setTextFormat(Qt.TextFormat.PlainText)  # file names in it are names, never HTML
+        # a batch's file, on a line of its own shortened to the panel's width (whole in the tooltip): on the
+        # progress line, a name of 20 letters took the panel wider than its scroll area, every control cut off
+        self.batch_file = NameLabel()
+        self.batch_file.setObjectName("caption")
+        self.batch_file.hide()
+        self.eta = NameLabel()  # shortened in its middle where the panel is narrower: the ETA at its end stays
         self.eta.setObjectName("caption")
 
         layout = QVBoxLayout(self)
@@ -101,10 +105,10 @@ class ExportPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.batch_button)
         layout.addWidget(self.progress)
+        layout.addWidget(self.batch_file)
         layout.addWidget(self.eta)
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
-        self._file = ""  # "file 2/5 · " while a batch runs
         self._writing_to = Path()  # the folder of the export running or last run
 
     def formats(self) -> tuple[str, ...]:
@@ -169,7 +173,9 @@ class ExportPanel(QWidget):
             self._thread.wait()
 
     def _file_started(self, number: int, count: int, source: str) -> None:
-        self._file = f"{Path(source).name} ({number}/{count}) · " if count > 1 else ""
+        if count > 1:
+            self.batch_file.show_name(Path(source).name, f" ({number}/{count})", tooltip=source)
+        self.batch_file.setVisible(count > 1)
 
     def _finished(self, outcome: ExportOutcome) -> None:
         """The label keeps the outcome, its tooltip the whole story; files gone wrong or cut short are told
@@ -178,8 +184,8 @@ class ExportPanel(QWidget):
         if not (outcome.cancelled or outcome.failed):  # done: full, whatever a guessed frame count said
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
-        self.eta.setText(label)
-        self.eta.setToolTip(text)
+        self.batch_file.hide()
+        self.eta.show_name(label, tooltip=text)
         (self.failed if outcome.alarming else self.message).emit(text)
 
     def _thread_done(self) -> None:
@@ -193,20 +199,19 @@ class ExportPanel(QWidget):
         self.batch_button.setEnabled(not exporting)
         self.cancel_button.setEnabled(exporting)
         if exporting:
-            self._file = ""
+            self.batch_file.hide()
             self.progress.setValue(0)
-            self.eta.setText("starting…")
-            self.eta.setToolTip("")
+            self.eta.show_name("starting…", tooltip="")
 
     def show_progress(self, done: int, total: int | None, rate: float) -> None:
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
             eta = remaining(total - done, rate)
-            self.eta.setText(f"{self._file}{done}/{total} frames · {rate:.1f} fps · ETA {eta}")
+            self.eta.show_name(f"{done}/{total} frames · {rate:.1f} fps · ETA {eta}")
         else:
             self.progress.setRange(0, 0)
-            self.eta.setText(f"{self._file}{done} frames · {rate:.1f} fps")
+            self.eta.show_name(f"{done} frames · {rate:.1f} fps")
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export folder", self.folder.text())

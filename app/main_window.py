@@ -33,6 +33,7 @@ from app.dashboard import Dashboard
 from app.export_job import ExportRequest, listing
 from app.export_panel import ExportPanel
 from app.frame_saver import FrameSaver, claim_png
+from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard
 from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
@@ -97,10 +98,9 @@ class MainWindow(QMainWindow):
         self.controls = Controls()
         self.dashboard = Dashboard()
         self.export_panel = ExportPanel()
-        self.model_label = QLabel()
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_label = NameLabel()  # a long model file name shortened, never the status line squeezed out
         self.model_label.setObjectName("caption")
-        self.model_label.setContentsMargins(16, 0, 0, 0)  # a long status line ends before the model's name
+        self.model_label.setContentsMargins(16, 0, 8, 0)  # a long status line ends before the model's name
         self._build_layout()
         self._apply_settings()
         self._stall_watch = QTimer(self)
@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._paused_by_minimising = False
         QCoreApplication.instance().aboutToQuit.connect(self.shut_down)
+        QCoreApplication.instance().focusChanged.connect(self._reveal_focus)
         geometry = store.value("geometry", b"")
         if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
             self.restoreGeometry(geometry)
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(side)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dead Tab stop, unseen, between Keep pace and the model
         self._side = scroll
         side.ensurePolished()
         scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
@@ -398,10 +400,12 @@ class MainWindow(QMainWindow):
 
     def _confirm_stop_export(self) -> bool:
         """Closing mid-export stops it (its files keep the frames done) only when the user says so."""
+        panel = self.export_panel
+        batch = f"{panel.batch_file.full_text()} · " if panel.batch_file.isVisibleTo(panel) else ""
         answer = QMessageBox.question(
             self,
             STOP_EXPORT_TITLE,
-            f"An export is running ({self.export_panel.eta.text()}). Stop it and close? "
+            f"An export is running ({batch}{panel.eta.full_text()}). Stop it and close? "
             "Its files keep the frames done so far.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
@@ -417,8 +421,23 @@ class MainWindow(QMainWindow):
             self._error_box = QMessageBox(QMessageBox.Icon.Warning, "WLitePose", "", parent=self)
             self._error_box.setTextFormat(Qt.TextFormat.PlainText)  # file names and model text as they are
             self._error_box.setWindowModality(Qt.WindowModality.WindowModal)
-        self._error_box.setText(text)
+            keep_breaks_off_the_clipboard()  # a long path in it is broken for the eye, not for a copy of it
+        self._error_box.ensurePolished()  # the theme's font, which the text is measured in
+        self._error_box.setText(breakable(text, self._error_box.fontMetrics(), self._message_room()))
         self._error_box.open()
+
+    def _message_room(self) -> int:
+        """The widest a message box's text may be on this window's screen (Qt's limit: the screen's width up to
+        1024 px, else 480 px less up to 1000, less the icon and margins): a path wider than this, with no space
+        to wrap at, was cut off mid-word, the rest of the message lost."""
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry().width()
+        return (screen if screen <= 1024 else min(screen - 480, 1000)) - 120
+
+    def _reveal_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """A side-panel control that takes the focus scrolls into view: Shift+Tab from the source bar wraps to
+        the panel's last button, which stayed below the fold of a small window, focused where nobody saw it."""
+        if new is not None and self._side.widget().isAncestorOf(new):
+            self._side.ensureWidgetVisible(new)
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small
@@ -547,7 +566,7 @@ class MainWindow(QMainWindow):
         keypoints = len(info.keypoint_names)
         text = f"{info.variant} · {info.dataset} · {keypoints} keypoints · {trained} at {info.input_size} px"
         self.controls.show_model_info(text)
-        self.model_label.setText(f"{Path(path).name}  ")
+        self.model_label.show_name(Path(path).name, tooltip=path)
 
     def _model_failed(self, path: str, message: str) -> None:
         """The model box goes back to the model in use; with none yet (a remembered model that no longer

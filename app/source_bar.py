@@ -5,9 +5,10 @@ It only asks for a source (`source_requested(spec)`); the worker opens it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from app.labels import NameLabel
 from app.shortcuts import choose_in_list
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
@@ -97,45 +98,11 @@ def dropped_sources(mime: QMimeData) -> list[str]:
     return [url.toLocalFile() if url.isLocalFile() else url.toString() for url in mime.urls() if url.isValid()]
 
 
-class SourceLabel(QLabel):
-    """The open source's name and what it is, on one line that gives way to the window: a long name is
-    shortened in its middle (…) to the room the bar leaves, the details kept whole while they fit, and the
-    whole line in the tooltip. A 90-letter file name in full took the window past a 1920-px screen at 150 %."""
-
-    SHORTEST = "MMMMMMMMMM"  # the label never shrinks below about this
-    LONGEST = "x" * 48  # nor asks for more than this before the stream field has its room
+class SourceLabel(NameLabel):
+    """The open source's name and what it is (see NameLabel)."""
 
     def __init__(self) -> None:
         super().__init__("no source")
-        self.setTextFormat(Qt.TextFormat.PlainText)  # a file named <img src=...>.mp4 is a name, never HTML
-        self._name, self._details = "no source", ""
 
     def show_source(self, name: str, details: str) -> None:
-        self._name, self._details = name, details
-        self.setToolTip(f"{name}{details}")
-        self._fit()
-        self.updateGeometry()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        width = min(self._advance(self._name + self._details), self._advance(self.LONGEST))
-        return QSize(width, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        least = self._advance(self.SHORTEST)
-        return QSize(min(least, self.sizeHint().width()), super().minimumSizeHint().height())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._fit()
-
-    def _advance(self, text: str) -> int:
-        margins = self.contentsMargins()
-        return self.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right() + 2
-
-    def _fit(self) -> None:
-        metrics, width = self.fontMetrics(), self.contentsRect().width() - 2
-        room = width - metrics.horizontalAdvance(self._details)
-        if room >= metrics.horizontalAdvance(self.SHORTEST) or room >= metrics.horizontalAdvance(self._name):
-            self.setText(metrics.elidedText(self._name, Qt.TextElideMode.ElideMiddle, room) + self._details)
-        else:  # too narrow for the details too: the line cut at its end
-            self.setText(metrics.elidedText(self._name + self._details, Qt.TextElideMode.ElideRight, width))
+        self.show_name(name, details)

@@ -8,7 +8,16 @@ import re
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAccessible, QColor
-from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QLabel, QLineEdit, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSlider,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QStyle,
+    QWidget,
+)
 
 from app.main_window import MainWindow
 from app.theme import PANEL, apply_theme
@@ -178,3 +187,28 @@ def test_names_from_files_and_models_are_shown_as_text_never_as_html(bare_window
     ):
         assert label.textFormat() == Qt.TextFormat.PlainText, label
     bare_window._error_box.close()
+
+
+def test_tab_goes_from_the_player_to_the_first_side_control_with_no_dead_stop_between(qtbot, bare_window):
+    """The side panel's scroll area took the focus itself between the player and the model box, outlined
+    nowhere: one Tab press did nothing anyone could see."""
+    w = bare_window
+    press(qtbot, w.transport.play_button, Qt.Key.Key_Tab)  # nothing open: the rest of the player is off
+    assert QApplication.focusWidget() is w.controls.model_box
+
+
+def test_shift_tab_wrapping_into_the_side_panel_scrolls_the_focused_button_into_view(qtbot, bare_window):
+    """At the window's smallest, Shift+Tab from the source bar's first control wrapped to Process files…, below
+    the side panel's fold: focused where nobody could see it, until a second Shift+Tab scrolled."""
+    w = bare_window
+    w.resize(w.minimumSizeHint())
+    qtbot.waitUntil(lambda: w._side.verticalScrollBar().maximum() > 0)
+    w._side.verticalScrollBar().setValue(0)
+    buttons = w.source_bar.findChildren(QAbstractButton)
+    first = next(b for b in buttons if b.accessibleName() == "Look for webcams again")  # the webcam list is off
+    first.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(first.hasFocus)
+    qtbot.keyClick(first, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    last = w.export_panel.batch_button
+    assert QApplication.focusWidget() is last
+    qtbot.waitUntil(lambda: last.visibleRegion().boundingRect().height() == last.height(), timeout=3000)

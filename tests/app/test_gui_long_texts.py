@@ -1,0 +1,137 @@
+"""Names the app does not choose, as long as they come (a model file's name, its metadata, a batch's files, a path
+in an error): they shorten or wrap inside the window, which never gives way to them."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
+
+from app.main_window import MainWindow
+from app.settings import AppSettings, save_settings
+from app.theme import apply_theme
+from core.model_file import ModelInfo
+
+BREAK = "\u200b"  # the invisible break point a long word may be given (app.labels.BREAK)
+MODEL_NAME = "wlitepose_s_256_crowdpose_finetuned_2024-06-14_best.onnx"  # 56 letters: clipped the panel
+LONG_VARIANT = ("wlitepose_xs_finetuned_on_crowdpose_plus_inhouse_warehouse_footage_" * 3)[:200]  # the most allowed
+
+
+@pytest.fixture
+def open_window(qtbot, qapp):
+    """``open_window(settings=None)``: the themed window with nothing open, shown and active."""
+    apply_theme(qapp)
+
+    def make(settings: AppSettings | None = None) -> MainWindow:
+        if settings is not None:
+            save_settings(QSettings(), settings)
+        w = MainWindow(QSettings(), cameras=[])
+        qtbot.addWidget(w)
+        w.show()
+        w.activateWindow()
+        qtbot.waitActive(w)
+        return w
+
+    return make
+
+
+def model_info(variant: str = "wlitepose_xs") -> ModelInfo:
+    names = tuple(f"joint_{i}" for i in range(17))
+    half = (0.5, 0.5, 0.5)
+    return ModelInfo(names, ((0, 1),), tuple(range(17)), (0.05,) * 17, half, half, 4, 4, variant, 256, "coco", True)
+
+
+def assert_side_panel_whole(w: MainWindow) -> None:
+    """The side panel is no wider than its scroll area (which never scrolls sideways): wider, the right-hand side
+    of every control in it was cut off, the threshold values and the model's … button unseen."""
+    side = w._side
+    for _ in range(3):  # the layouts' requests, posted, and the scroll area's resizing of its panel
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+    assert side.widget().width() <= side.viewport().width()
+    assert side.widget().x() == 0  # not scrolled sideways either (ensureWidgetVisible did, half the labels cut)
+    browse = next(b for b in w.controls.findChildren(QPushButton) if b.accessibleName() == "Open a model file")
+    panel = w.export_panel
+    for widget in (w.controls.detection.label, browse, panel.checks["coco_json"], panel.cancel_button):
+        right = widget.mapTo(side.viewport(), QPoint(widget.width(), 0)).x()
+        assert right <= side.viewport().width(), (widget, right, side.viewport().width())
+
+
+def test_a_long_model_name_remembered_from_the_last_session_leaves_the_side_panel_whole(qtbot, open_window, tmp_path):
+    """A 56-letter model file, the model box sized to it at start: the side panel was 519 px in a 326-px scroll
+    area at 150 %, the values, the … button and the right column of export formats cut off."""
+    model = tmp_path / MODEL_NAME
+    model.write_bytes(b"")  # the box shows what was remembered; nothing loads here
+    w = open_window(AppSettings(model=str(model)))
+    assert w.controls.model_box.currentData() == str(model)
+    assert_side_panel_whole(w)
+
+
+def test_a_model_with_a_long_name_and_variant_shows_them_whole_or_shortened_inside_the_window(qtbot, open_window):
+    """A 200-letter variant (as long as a model file may carry) took the side panel 1,368 px wide in a 326-px
+    scroll area at 200 %; a 150-letter file name in the status bar left no room for the status line."""
+    w = open_window()
+    path = "/models/" + "custom_model_" * 11 + ".onnx"
+    w._model_loaded(model_info(LONG_VARIANT), path)
+    w.statusBar().showMessage("Opened /videos/concert.mp4")
+    assert_side_panel_whole(w)
+    info = w.controls.model_info
+    assert LONG_VARIANT in info.text().replace(BREAK, "")  # whole, wrapped
+    qtbot.waitUntil(lambda: info.height() >= info.heightForWidth(info.width()), timeout=3000)  # no line cut off
+    label = w.model_label
+    assert label.width() <= w.statusBar().width() // 2 and label.toolTip() == path
+    assert "…" in label.text() and label.text().endswith(".onnx")
+    assert w.controls.model_box.width() <= w._side.viewport().width()
+
+
+def test_a_batch_file_name_leaves_the_side_panel_whole_and_the_eta_in_view(qtbot, open_window):
+    """The progress line 'concert_recording.mp4 (1/5) · 1234/54321 frames · 23.4 fps · ETA 37:48' took the panel
+    471 px wide in its 340-px scroll area, and the scroll to the progress bar an export starts with moved every
+    label in the panel half out of sight."""
+    w = open_window()
+    panel = w.export_panel
+    panel._file_started(1, 5, "/videos/concert_recording.mp4")
+    panel.show_progress(1234, 54321, 23.4)
+    w._side.ensureWidgetVisible(panel.progress)  # as an export's start does
+    assert_side_panel_whole(w)
+    assert panel.eta.text().endswith("ETA 37:48")
+    assert panel.batch_file.toolTip() == "/videos/concert_recording.mp4" and "(1/5)" in panel.batch_file.text()
+
+
+def test_an_error_naming_a_long_path_shows_all_of_it_and_copies_it_as_it_is(qtbot, open_window):
+    """A path of 450 letters without a space was cut off mid-word at the box's edge (the screen's at 200 %), the
+    rest of the message lost. Broken where it must be for the eye, it is copied whole, as written."""
+    w = open_window()
+    path = "/mnt/storage/" + "_".join(["camera_archive"] * 30) + "/clip.mp4"
+    message = f"Cannot open {path}: no such file or folder"
+    w.show_error(message)
+    box = w._error_box
+    qtbot.waitUntil(box.isVisible)
+    label = box.findChild(QLabel, "qt_msgbox_label")
+    assert label.text().replace(BREAK, "") == message and w.last_error == message
+    room = label.contentsRect().width()
+    pieces = label.text().replace(BREAK, " ").split(" ")
+    widest = max(pieces, key=label.fontMetrics().horizontalAdvance)
+    assert label.fontMetrics().horizontalAdvance(widest) <= room, widest
+    assert box.width() <= w.screen().availableGeometry().width()
+    label.setSelection(0, len(label.text()))
+    label.setFocus()
+    qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == message, timeout=3000)
+    box.close()
+
+
+def test_a_short_error_is_shown_as_written(qtbot, open_window):
+    w = open_window()
+    message = "Cannot open /home/me/videos/2024-06-14_north_entrance_camera_03.mp4: no such file or folder"
+    w.show_error(message)
+    assert w._error_box.text() == message
+    w._error_box.close()
+
+
+def test_the_model_facts_of_an_ordinary_model_read_as_before(qtbot, open_window):
+    w = open_window()
+    w._model_loaded(model_info(), "/models/m.onnx")
+    assert w.controls.model_info.text() == "wlitepose_xs · coco · 17 keypoints · trained at 256 px"
+    qtbot.waitUntil(lambda: w.model_label.text() == "m.onnx", timeout=3000)  # once the status bar has laid it out
+    assert w.model_label.toolTip() == "/models/m.onnx"
