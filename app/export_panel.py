@@ -29,6 +29,7 @@ from core.sinks.multi import output_paths
 FORMATS = {
     "csv": ("Keypoint CSV", "{stem}.csv"),
     "coco_json": ("COCO JSON", "{stem}_coco.json"),
+    "coco_dataset": ("COCO dataset (CVAT)", "{stem}_coco_dataset.json"),
     "openpose_dir": ("OpenPose JSON", "{stem}_openpose"),
     "posec3d": ("PoseC3D pickle", "{stem}_posec3d.pkl"),
     "video": ("Annotated video", "{stem}_annotated.mp4"),

@@ -24,7 +24,7 @@ from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 from core.tracker import TrackerConfig
 
 INPUT_SIZES = (0, 192, 256, 320, 384, 448, 512, 640)  # 0 = the size the model was trained at
-EXPORT_FORMATS = ("csv", "coco_json", "openpose_dir", "posec3d", "video")  # SinkOptions field names
+EXPORT_FORMATS = ("csv", "coco_json", "coco_dataset", "openpose_dir", "posec3d", "video")  # SinkOptions field names
 # the values a field may hold: a settings file edited by hand, or by another version, holds anything
 RANGES = {
     "detection_threshold": (0.0, 1.0),

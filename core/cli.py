@@ -43,6 +43,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
         parser.add_argument("--csv", type=given_path, help="keypoint CSV (with a sidecar .json)")
         parser.add_argument("--coco-json", type=given_path, help="COCO results JSON")
+        parser.add_argument(
+            "--coco-dataset",
+            type=given_path,
+            help="COCO keypoints dataset JSON (images, annotations with visibility flags, categories): "
+            "pre-annotations for CVAT's COCO Keypoints 1.0 import, or ground truth to score against",
+        )
         parser.add_argument("--openpose-dir", type=given_path, help="folder of OpenPose-style per-frame JSON")
         parser.add_argument(
             "--posec3d",

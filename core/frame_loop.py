@@ -135,7 +135,7 @@ def _frames(
         read_ms = (time.perf_counter() - read_start) * 1000.0
         result = pipeline.process(frame.image, frame.timestamp_s)
         write_start = time.perf_counter()
-        image = None
+        image = frame.image  # as analysed (the COCO dataset takes each image's size from it); drawn on for a video
         if options.video:
             if overlay.trails:  # a file's overlay is fixed for the run: trails never drawn need no memory
                 trails.update(result.poses)

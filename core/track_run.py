@@ -94,7 +94,9 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         check_image_fps(args.fps, args.sources)
         if args.video is not None:
             check_video_fps(args.video, args.fps)
-    options = SinkOptions(args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video)
+    options = SinkOptions(
+        args.csv, args.coco_json, args.openpose_dir, args.posec3d, args.video, coco_dataset=args.coco_dataset
+    )
     model_path = resolve_model(args.model, default_model)
     inputs = (model_path, *args.sources)
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
@@ -105,8 +107,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     if not written_names(options):
         print(
-            "wlitepose: no output asked for (--csv, --video, --coco-json, --openpose-dir, --posec3d): "
-            "this run only measures speed",
+            "wlitepose: no output asked for (--csv, --video, --coco-json, --coco-dataset, --openpose-dir, "
+            "--posec3d): this run only measures speed",
             file=sys.stderr,
         )
     batch = len(jobs) > 1  # one source: its error is the run's error

@@ -21,7 +21,8 @@ from core.sources import IMAGE_SUFFIXES
 
 
 class Sink:
-    """A context manager receiving ``write(frame_index, time_s, poses, image=None)`` once per frame."""
+    """A context manager receiving ``write(frame_index, time_s, poses, image=None)`` once per frame: ``image`` is
+    the frame (with the poses drawn where an annotated video is written), or None."""
 
     path: Path  # the file (or folder) it writes, for messages
 

@@ -28,11 +28,16 @@ def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) 
             "image_id": image_id,
             "category_id": category_id,
             "keypoints": flat_keypoints(*_filled(poses.xy[n], poses.keypoint_scores[n])),
-            "score": round(float(poses.scores[n]), 4),
-            **({"track_id": int(poses.track_ids[n])} if poses.track_ids[n] >= 0 else {}),
+            **person_facts(poses, n),
         }
         for n in range(len(poses))
     ]
+
+
+def person_facts(poses: Poses, n: int) -> dict:
+    """Person ``n``'s score and, once the tracker has confirmed them, track ID, as both COCO outputs write them."""
+    track = int(poses.track_ids[n])
+    return {"score": round(float(poses.scores[n]), 4), **({"track_id": track} if track >= 0 else {})}
 
 
 def _filled(xy: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from core.model_file import ModelInfo
 from core.output_lock import OutputLock, check_free, take
 from core.poses import Poses
 from core.sinks.base import Sink, name_key, refuse_inputs, writable
+from core.sinks.coco_dataset import CocoDatasetSink
 from core.sinks.coco_json import CocoJsonSink
 from core.sinks.csv_sink import CsvSink, sidecar_path
 from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
@@ -29,6 +30,7 @@ class SinkOptions:
     openpose_dir: str | Path | None = None
     posec3d: str | Path | None = None
     video: str | Path | None = None
+    coco_dataset: str | Path | None = None
 
     @property
     def any(self) -> bool:
@@ -156,6 +158,10 @@ def open_sinks(
         if options.coco_json:
             with _naming(Path(options.coco_json)):
                 multi.add(CocoJsonSink(options.coco_json, source_meta.get("frame_files")))
+        if options.coco_dataset:
+            with _naming(Path(options.coco_dataset)):
+                frame_files, source = source_meta.get("frame_files"), str(source_meta.get("source", ""))
+                multi.add(CocoDatasetSink(options.coco_dataset, info, size, frame_files, source))
         if options.openpose_dir:
             with _naming(Path(options.openpose_dir)):
                 multi.add(OpenPoseSink(options.openpose_dir, name, source_meta.get("frame_files")))

@@ -152,3 +152,22 @@ def test_a_whole_batch_done_is_told_as_such_and_a_warning_alone_is_alarming():
     assert ExportOutcome(2, frames=8, exported=2).summary(FOLDER)[0] == "Exported 2 files, 8 frames"
     cut = ExportOutcome(1, frames=16, exported=1, notes=["the video ended after 16 of the 30 frames its header counts"])
     assert cut.alarming  # said in a dialog, not only in a status line that fades
+
+
+def test_the_panel_offers_a_coco_dataset_and_an_export_writes_one_of_every_frame(
+    qapp, model_path, write_clip, tmp_path
+):
+    """The format CVAT imports (COCO Keypoints 1.0): each frame an image named as CVAT names a video's frames."""
+    from app.export_panel import ExportPanel
+
+    panel = ExportPanel()
+    panel.folder.setText(str(tmp_path / "out"))
+    panel.set_formats(("coco_dataset",))
+    options = panel.sink_options("four")
+    assert options == SinkOptions(coco_dataset=str(tmp_path / "out" / "four_coco_dataset.json"))
+    clip = write_clip(tmp_path / "four.avi", 4)
+    outcome = ExportJob(ExportRequest(((str(clip), options),), str(model_path), tuned_config(256, 0.15, 0.2, 0.5),
+                                      Overlay()))._run()  # fmt: skip
+    assert (outcome.exported, outcome.frames) == (1, 4)
+    dataset = json.loads(Path(options.coco_dataset).read_text())
+    assert [image["file_name"] for image in dataset["images"]] == [f"frame_{n:06d}.jpg" for n in range(4)]

@@ -49,13 +49,13 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
     rc, _, err = cli(
         "track", video_path, "--model", model_path, "--max-frames", 6, "--threads", 1,
         "--csv", out / "k.csv", "--coco-json", out / "k.json", "--openpose-dir", out / "op",
-        "--posec3d", out / "k.pkl", "--video", out / "k.mp4",
+        "--posec3d", out / "k.pkl", "--video", out / "k.mp4", "--coco-dataset", out / "k_dataset.json",
     )  # fmt: skip
     assert rc == 0, err
     for stage in ("read", "preprocess", "inference", "grouping", "tracking", "write", "fps overall", "ETA"):
         assert stage in err
     (wrote,) = [line for line in err.splitlines() if line.startswith("wlitepose: wrote ")]
-    for name in ("k.csv,", "k.csv.json", "k.json", "op/", "k.pkl", "k.mp4"):
+    for name in ("k.csv,", "k.csv.json", "k.json", "op/", "k.pkl", "k.mp4", "k_dataset.json"):
         assert name in wrote
     assert "only measures speed" not in err
     header = (out / "k.csv").read_text().splitlines()[0].split(",")
@@ -70,6 +70,43 @@ def test_track_writes_every_output_with_an_exported_model(cli, model_path, video
         assert pickle.load(f)[0]["total_frames"] == 6
     cap = cv2.VideoCapture(str(out / "k.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 768
+    dataset = json.loads((out / "k_dataset.json").read_text())  # a video's frames named as CVAT names them
+    assert dataset["images"][5] == {"id": 5, "file_name": "frame_000005.jpg", "width": 768, "height": 576}
+    assert len(dataset["images"]) == 6 and dataset["categories"][0]["keypoints"] == sidecar["keypoint_names"]
+    assert dataset["categories"][0]["skeleton"] == [[a + 1, b + 1] for a, b in sidecar["skeleton"]]
+
+
+def test_a_coco_dataset_of_an_image_folder_lists_each_image_by_name_at_its_own_size(cli, model_path, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "wide.jpg"), np.full((120, 200, 3), 90, np.uint8))
+    cv2.imwrite(str(folder / "tall.png"), np.full((160, 100, 3), 90, np.uint8))
+    rc, _, err = cli("track", folder, "--model", model_path, "--coco-dataset", tmp_path / "photos.json")
+    assert rc == 0, err
+    images = json.loads((tmp_path / "photos.json").read_text())["images"]
+    assert images == [{"id": 0, "file_name": "tall.png", "width": 100, "height": 160},
+                      {"id": 1, "file_name": "wide.jpg", "width": 200, "height": 120}]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        (lambda d, clip: d / "file" / "people.json", ["cannot write", "people.json", "is not a folder"]),
+        (lambda d, clip: d, ["cannot write", "it is a folder"]),
+        (lambda d, clip: clip, ["a file this run reads"]),
+        (lambda d, clip: d / "people.csv.json", ["share a path"]),
+    ],
+)
+def test_a_coco_dataset_path_that_cannot_be_written_is_refused_in_one_sentence(
+    cli, model_path, video_path, tmp_path, target, words
+):
+    (tmp_path / "file").write_text("x")
+    clip = tmp_path / "clip.avi"
+    clip.write_bytes(video_path.read_bytes())
+    options = ("--csv", tmp_path / "people.csv", "--coco-dataset", target(tmp_path, clip))
+    rc, _, err = cli("track", clip, "--model", model_path, "--max-frames", 1, *options)
+    _assert_clean_error(rc, err, *words)
+    assert not (tmp_path / "people.csv").exists() and clip.read_bytes() == video_path.read_bytes()
 
 
 def test_outputs_another_process_is_writing_are_refused_and_left_as_they_are(

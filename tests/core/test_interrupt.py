@@ -24,7 +24,7 @@ def test_sigterm_leaves_valid_outputs(model_path, video_path, tmp_path):
     argv = [
         "track", str(video_path), "--model", str(model_path), "--threads", "1",
         "--csv", str(out / "k.csv"), "--coco-json", str(out / "k.json"), "--openpose-dir", str(out / "op"),
-        "--posec3d", str(out / "k.pkl"), "--video", str(out / "k.mp4"),
+        "--posec3d", str(out / "k.pkl"), "--video", str(out / "k.mp4"), "--coco-dataset", str(out / "d.json"),
     ]  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -37,6 +37,7 @@ def test_sigterm_leaves_valid_outputs(model_path, video_path, tmp_path):
     frames = json.loads((out / "k.csv.json").read_text())["frames_written"]
     assert 30 <= frames < 795
     assert isinstance(json.loads((out / "k.json").read_text()), list)
+    assert len(json.loads((out / "d.json").read_text())["images"]) == frames
     assert len(list((out / "op").glob("*.json"))) == frames
     with open(out / "k.pkl", "rb") as f:
         assert pickle.load(f)[0]["total_frames"] == frames

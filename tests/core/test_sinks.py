@@ -21,7 +21,7 @@ from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.output_lock import check_free, take
 from core.poses import Poses
-from core.sinks import CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
+from core.sinks import CocoDatasetSink, CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.base import atomic_file, writable
 from core.sinks.coco_json import coco_results
 from core.sinks.multi import plan_outputs
@@ -207,18 +207,23 @@ def test_files_are_valid_before_close(tmp_path, monkeypatch):
     coco = CocoJsonSink(tmp_path / "a.json")
     openpose = OpenPoseSink(tmp_path / "op")
     posec3d = PoseC3DSink(tmp_path / "a.pkl", 3, (64, 48), "clip", flush_every=2)
+    dataset = CocoDatasetSink(tmp_path / "d.json", INFO, (64, 48))
+    sinks = (csv_sink, coco, openpose, posec3d, dataset)
     try:
         assert json.loads((tmp_path / "a.json").read_text()) == []
+        assert json.loads((tmp_path / "d.json").read_text())["images"] == []
         for written, (index, t, poses) in enumerate(_frames(), start=1):
-            for sink in (csv_sink, coco, openpose, posec3d):
+            for sink in sinks:
                 sink.write(index, t, poses)
             coco_entries = json.loads((tmp_path / "a.json").read_text())
             assert len(coco_entries) == sum(len(p) for _, _, p in _frames()[:written])
+            data = json.loads((tmp_path / "d.json").read_text())  # frame 1 has nobody: an image all the same
+            assert len(data["images"]) == written and len(data["annotations"]) == len(coco_entries)
             assert len((tmp_path / "a.csv").read_text().splitlines()) == 1 + len(coco_entries)
             with open(tmp_path / "a.pkl", "rb") as f:
                 assert pickle.load(f)[0]["total_frames"] == written // 2 * 2  # flushed every 2 frames
     finally:
-        for sink in (csv_sink, coco, openpose, posec3d):
+        for sink in sinks:
             sink.close()
     with open(tmp_path / "a.pkl", "rb") as f:
         (data,) = pickle.load(f)
@@ -252,7 +257,7 @@ def _write_until_refused(options: SinkOptions, limit: int) -> WLitePoseError:
     raise AssertionError("no write was refused")
 
 
-@pytest.mark.parametrize("field, name", [("csv", "out.csv"), ("coco_json", "out.json")])
+@pytest.mark.parametrize("field, name", [("csv", "out.csv"), ("coco_json", "out.json"), ("coco_dataset", "out.json")])
 def test_a_file_that_cannot_grow_ends_at_its_last_whole_frame(tmp_path, field, name):
     """A full disk mid-run: one sentence naming the file, which stays valid, ending where a frame ended."""
     limited = SinkOptions(**{field: tmp_path / "limited" / name})
@@ -270,12 +275,17 @@ def test_a_file_that_cannot_grow_ends_at_its_last_whole_frame(tmp_path, field, n
         last = max(int(line.split(",")[0]) for line in text.splitlines()[1:])
         written = json.loads((tmp_path / "limited" / "out.csv.json").read_text())["frames_written"]
         assert last + 1 <= written <= last + 2  # the frame after the last row's may have had nobody in it
+    elif field == "coco_dataset":  # the images listed, each with all its people and no more
+        limited, whole = json.loads(text), json.loads(full)
+        listed = [image["id"] for image in limited["images"]]
+        assert limited["images"] == whole["images"][: len(listed)] and len(listed) > 30
+        assert limited["annotations"] == [a for a in whole["annotations"] if a["image_id"] in listed]
     else:
         entries = json.loads(text)
         assert entries == json.loads(full)[: len(entries)] and len(entries) > 30
 
 
-@pytest.mark.parametrize("field", ["csv", "coco_json", "openpose_dir", "posec3d", "video"])
+@pytest.mark.parametrize("field", ["csv", "coco_json", "coco_dataset", "openpose_dir", "posec3d", "video"])
 def test_unwritable_output_is_a_clear_error(tmp_path, field):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -399,6 +409,67 @@ def test_coco_entries_from_an_image_folder_name_their_image(tmp_path):
             sinks.write(index, t, poses)
     entries = json.loads((tmp_path / "r.json").read_text())
     assert [(e["image_id"], e["file_name"]) for e in entries] == [(0, "a.jpg"), (0, "a.jpg"), (2, "c.jpg")]
+
+
+def test_a_coco_dataset_is_ground_truth_the_runs_coco_results_score_ap_1_against(tmp_path):
+    """The layout, joints found flagged 2 and those not 0, 0, 0, the box and area around the joints found, the
+    skeleton counted from 1, a confirmed person's track in the attributes CVAT reads; pycocotools loads the file as
+    ground truth, and the same run's COCO results (the people, their joints) score AP 1.0 against it."""
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    options = SinkOptions(coco_json=tmp_path / "results.json", coco_dataset=tmp_path / "dataset.json")
+    with open_sinks(options, INFO, META) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses)
+    text = Path(options.coco_dataset).read_text()
+    assert f'"contributor":"WLitePose {tool_version()} (wlitepose_xs)"' in text
+    _golden("coco_dataset.json", text.replace(tool_version(), "VERSION"))
+    truth = COCO(str(options.coco_dataset))
+    assert truth.imgs[1] == {"id": 1, "file_name": "frame_000001.jpg", "width": 64, "height": 48}  # nobody in it
+    assert truth.cats[1]["keypoints"] == list(INFO.keypoint_names) and truth.cats[1]["skeleton"] == [[1, 2], [1, 3]]
+    first, unconfirmed, later = (truth.anns[n] for n in (1, 2, 3))
+    assert first["keypoints"] == [10.0, 20.0, 2, 12.5, 30.25, 2, 0, 0, 0] and first["num_keypoints"] == 2
+    assert first["bbox"] == [10.0, 20.0, 2.5, 10.25] and first["area"] == 25.62 and first["iscrowd"] == 0
+    assert first["attributes"] == {"score": 0.55, "track_id": 1, "keyframe": True} and first["track_id"] == 1
+    assert "track_id" not in unconfirmed and unconfirmed["attributes"] == {"score": 0.43}
+    assert later["image_id"] == 2 and later["num_keypoints"] == 3 and later["bbox"] == [9.0, 21.0, 4.0, 10.0]
+    evaluation = COCOeval(truth, truth.loadRes(str(options.coco_json)), "keypoints")
+    evaluation.params.kpt_oks_sigmas = np.array(INFO.sigmas)  # three keypoints, not COCO's seventeen
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    assert evaluation.stats[0] == 1.0
+
+
+def test_a_coco_datasets_images_are_a_folders_own_names_and_sizes(tmp_path):
+    meta = {**META, "frame_files": ["a.jpg", "b.png", "c.jpg"]}
+    with open_sinks(SinkOptions(coco_dataset=tmp_path / "d.json"), INFO, meta) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses, image=np.zeros((30 + index, 40, 3), np.uint8))
+    images = json.loads((tmp_path / "d.json").read_text())["images"]
+    assert [(i["file_name"], i["width"], i["height"]) for i in images] == [("a.jpg", 40, 30), ("b.png", 40, 31),
+                                                                           ("c.jpg", 40, 32)]  # fmt: skip
+
+
+def test_a_coco_dataset_stays_valid_while_its_file_is_replaced_for_room(tmp_path, monkeypatch):
+    """Each frame's image goes into room kept after the images; when it runs out the file is replaced by a copy with
+    more, and at close by one without any: valid JSON after every frame all the same."""
+    monkeypatch.setattr("core.sinks.coco_dataset.MIN_ROOM", 0)  # room for as many images again each time
+    path = tmp_path / "d.json"
+    files = []  # the file's inode after each frame: another one after each replacement
+    with CocoDatasetSink(path, INFO, (64, 48)) as sink:
+        for round_ in range(50):
+            for index, t, poses in _frames():
+                sink.write(3 * round_ + index, t, poses)
+                data = json.loads(path.read_text())
+                assert data["images"][-1]["id"] == 3 * round_ + index
+                files.append(path.stat().st_ino)
+        replaced = sum(before != after for before, after in zip(files[:-1], files[1:], strict=True))
+        assert len(data["images"]) == 150 and len(data["annotations"]) == 150 and replaced >= 5
+        assert b" " * 64 in path.read_bytes()  # the room
+    assert json.loads(path.read_text()) == data and b"  " not in path.read_bytes()
 
 
 def _read_video(path: Path) -> list[np.ndarray]:
