@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 def without_password(spec: str) -> str:
@@ -31,7 +31,8 @@ def without_password(spec: str) -> str:
     return scheme + sep + _masked_path(path) + question + query + hash_ + fragment
 
 
-PATH_KEY = re.compile(r"[/&;_]([A-Za-z][A-Za-z0-9-]*)=")  # a key=value in a path, after one of /&;_
+# a key=value in a path, after one of /&;_ (a key may be percent-encoded: p%61ssword is password to the server)
+PATH_KEY = re.compile(r"[/&;_]((?:[A-Za-z]|%[0-9A-Fa-f]{2})(?:[A-Za-z0-9-]|%[0-9A-Fa-f]{2})*)=")
 # a key names a secret when its last word (or the whole key) is one of these: loginpas, X-Amz-Signature, apiKey,
 # access_token; not keyframes, bypass or hotkey
 SECRET_WORDS = frozenset(
@@ -41,6 +42,7 @@ SECRET_WORDS = frozenset(
 
 
 def _secret(key: str) -> bool:
+    key = unquote(key)  # the name the server reads: p%61ssword and api%5Fkey are password and api_key
     words = [word.lower() for word in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", key)]
     return bool(words) and (words[-1] in SECRET_WORDS or "".join(words) in SECRET_WORDS)
 

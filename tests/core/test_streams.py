@@ -178,6 +178,11 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
             "http://cdn/v.m3u8?X-Amz-Signature=S3&api-key=S3&pw=S3",
             "http://cdn/v.m3u8?X-Amz-Signature=***&api-key=***&pw=***",
         ),
+        # a key's letters percent-encoded are the same key to the server, which decodes them
+        ("http://cam/v.mjpg?user=admin&p%61ssword=S3&fps=5", "http://cam/v.mjpg?user=admin&p%61ssword=***&fps=5"),
+        ("http://cdn/v.m3u8?api%5Fkey=S3", "http://cdn/v.m3u8?api%5Fkey=***"),
+        ("http://cam/user=admin&%70assword=S3&channel=1", "http://cam/user=admin&%70assword=***&channel=1"),
+        ("rtsp://cam/live;t%6Fken=S3", "rtsp://cam/live;t%6Fken=***"),
     ):
         assert without_password(typed) == shown
     for typed in ("rtsp://admin:#secret@cam/live", "http://admin:/secret@cam/live", "rtsp://admin:1234/5@cam/live"):
@@ -189,3 +194,4 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         source_name("http://cam/user=admin&password=S3&channel=1&stream=0.avi")
         == "user_admin_password_channel_1_stream_0"
     )
+    assert "S3" not in source_name("http://cam/user=admin&%70assword=S3")  # nor in an output's {name}
