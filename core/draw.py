@@ -81,7 +81,7 @@ class Trails:
         joints[found], unseen[found] = xy[found], 0
         unseen[~found] += 1
         joints[unseen >= self.length] = np.nan
-        return np.nanmean(joints, axis=0)
+        return joints[~np.isnan(joints[:, 0])].mean(axis=0)  # np.nanmean's numbers, at a third of its cost
 
     def items(self):
         return self._points.items()
@@ -113,31 +113,36 @@ def draw_poses(
             if len(points) > 1:
                 pts = np.round(_mirrored(np.array(points), w) if mirror else np.array(points)).astype(np.int32)
                 cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
-    person_boxes = poses.boxes()
+    # every person's numbers as Python ints and bools at once: OpenCV takes tuples of them as they are, where
+    # numpy scalars, converted one by one for each of a person's joints, took a fifth of the drawing's time
+    person_boxes = np.round(poses.boxes()).tolist()
+    all_pts = np.round(np.nan_to_num(poses.xy)).astype(np.int32).tolist()
+    all_found = poses.visible.tolist()
+    track_ids = poses.track_ids.tolist()
     labels = []  # (text, top-left corner, colour), drawn after every skeleton so none is painted over
     for n in range(len(poses)):
-        color = track_color(int(poses.track_ids[n]))
-        xy = poses.xy[n]
-        found = ~np.isnan(xy[:, 0])
-        pts = np.round(np.nan_to_num(xy)).astype(np.int32)
-        links = [(tuple(pts[a]), tuple(pts[b])) for a, b in skeleton if found[a] and found[b]]
+        color = track_color(track_ids[n])
+        found = all_found[n]
+        pts = [tuple(p) for p in all_pts[n]]
+        links = [(pts[a], pts[b]) for a, b in skeleton if found[a] and found[b]]
+        joints = [p for p, seen in zip(pts, found, strict=True) if seen]
         if color == UNTRACKED:
             for a, b in links:
                 cv2.line(image_bgr, a, b, UNTRACKED_EDGE, thickness + 3, cv2.LINE_AA)
-            for j in np.flatnonzero(found):
-                cv2.circle(image_bgr, tuple(pts[j]), dot + 1, UNTRACKED_EDGE, -1, cv2.LINE_AA)
+            for p in joints:
+                cv2.circle(image_bgr, p, dot + 1, UNTRACKED_EDGE, -1, cv2.LINE_AA)
         for a, b in links:
             cv2.line(image_bgr, a, b, color, thickness + 1, cv2.LINE_AA)
-        for j in np.flatnonzero(found):
-            cv2.circle(image_bgr, tuple(pts[j]), dot, color, -1, cv2.LINE_AA)
-        if not found.any():
+        for p in joints:
+            cv2.circle(image_bgr, p, dot, color, -1, cv2.LINE_AA)
+        if not joints:
             continue
-        x0, y0, x1, y1 = np.round(person_boxes[n]).astype(int)
+        x0, y0, x1, y1 = map(int, person_boxes[n])
         if boxes:
             cv2.rectangle(image_bgr, (x0, y0), (x1, y1), color, thickness)
         label = []
-        if poses.track_ids[n] >= 0:
-            label.append(f"#{poses.track_ids[n]}")
+        if track_ids[n] >= 0:
+            label.append(f"#{track_ids[n]}")
         if scores:
             label.append(f"({poses.scores[n]:.2f})")
         if label:

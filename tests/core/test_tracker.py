@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from filterpy.common import Q_discrete_white_noise
 
+from core import kalman
 from core.poses import Poses
 from core.synthetic import STANDING, random_people
 from core.tracker import PoseTracker, TrackerConfig
@@ -423,3 +425,21 @@ def test_people_picked_or_scaled_keep_their_track_ids():
     assert poses[2].track_ids.tolist() == [7] and poses[np.array([True, False, True])].track_ids.tolist() == [4, 7]
     assert poses[1:].track_ids.tolist() == [-1, 7]
     assert poses.scaled(lambda xy: xy * 2).track_ids.tolist() == [4, -1, 7]
+
+
+@pytest.mark.parametrize("dt", [1 / 30, 1 / 25, 0.1, 1 / 7, 0.0333, 1e-4, 1.0, 2.5])
+def test_the_prediction_adds_filterpys_white_noise_exactly(dt):
+    """The process noise is Q_discrete_white_noise(dim=2, dt, var=1) times each track's q, to the last bit: the
+    helper, too slow to call at every frame, is not called there, and the tracks must not move for it."""
+    rng = np.random.default_rng(0)
+    pos, vel, q = rng.normal(0, 50, (3, 4, K, 2)), rng.normal(0, 50, (3, 4, K, 2)), rng.uniform(1, 900, 3)
+    unit = Q_discrete_white_noise(dim=2, dt=dt, var=1.0)
+    fresh = np.zeros((3, 3, K))  # a covariance of 0: the noise alone
+    kalman.predict(pos[0], vel[0], fresh, dt, q)
+    assert (fresh == np.array([unit[0, 0], unit[0, 1], unit[1, 1]])[:, None, None] * q[None, :, None]).all()
+    cov = rng.uniform(0, 100, (3, 3, K))
+    p00, p01, p11 = cov.copy()
+    kalman.predict(pos[1], vel[1], cov, dt, q)
+    assert (cov[0] == p00 + 2 * dt * p01 + dt * dt * p11 + unit[0, 0] * q[:, None]).all()
+    assert (cov[1] == p01 + dt * p11 + unit[0, 1] * q[:, None]).all()
+    assert (cov[2] == p11 + unit[1, 1] * q[:, None]).all()
