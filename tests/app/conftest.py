@@ -23,6 +23,31 @@ def fits_full_hd_at_200_percent():
     return lambda size: size.width() <= 960 and size.height() <= 540 - 48
 
 
+@pytest.fixture
+def open_window(qtbot, qapp):
+    """``open_window(settings=None)``: the themed window with nothing open (with ``settings`` saved first), shown
+    and active."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from app.settings import save_settings
+    from app.theme import apply_theme
+
+    apply_theme(qapp)
+
+    def make(settings=None):
+        if settings is not None:
+            save_settings(QSettings(), settings)
+        w = MainWindow(QSettings(), cameras=[])
+        qtbot.addWidget(w)
+        w.show()
+        w.activateWindow()
+        qtbot.waitActive(w)
+        return w
+
+    return make
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:

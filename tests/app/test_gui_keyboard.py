@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QColor
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -19,19 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.main_window import MainWindow
-from app.theme import PANEL, apply_theme
+from app.theme import PANEL
 
 
 @pytest.fixture
-def bare_window(qtbot, qapp):
+def bare_window(open_window):
     """The themed window with nothing open: enough to route keys and read names."""
-    apply_theme(qapp)
-    w = MainWindow(QSettings(), cameras=[])
-    qtbot.addWidget(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitActive(w)
+    w = open_window()
     yield w
     w.close()
 

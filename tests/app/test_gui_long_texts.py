@@ -3,36 +3,16 @@ in an error): they shorten or wrap inside the window, which never gives way to t
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from app.main_window import MainWindow
-from app.settings import AppSettings, save_settings
-from app.theme import apply_theme
+from app.settings import AppSettings
 from core.model_file import ModelInfo
 
 BREAK = "\u200b"  # the invisible break point a long word may be given (app.labels.BREAK)
 MODEL_NAME = "wlitepose_s_256_crowdpose_finetuned_2024-06-14_best.onnx"  # 56 letters: clipped the panel
 LONG_VARIANT = ("wlitepose_xs_finetuned_on_crowdpose_plus_inhouse_warehouse_footage_" * 3)[:200]  # the most allowed
-
-
-@pytest.fixture
-def open_window(qtbot, qapp):
-    """``open_window(settings=None)``: the themed window with nothing open, shown and active."""
-    apply_theme(qapp)
-
-    def make(settings: AppSettings | None = None) -> MainWindow:
-        if settings is not None:
-            save_settings(QSettings(), settings)
-        w = MainWindow(QSettings(), cameras=[])
-        qtbot.addWidget(w)
-        w.show()
-        w.activateWindow()
-        qtbot.waitActive(w)
-        return w
-
-    return make
 
 
 def model_info(variant: str = "wlitepose_xs") -> ModelInfo:
