@@ -42,7 +42,7 @@ class SourceBar(QWidget):
         self.url_edit.setPlaceholderText("rtsp://… or http://… stream URL, Enter to connect")
         self.url_edit.setAccessibleName("Stream URL")
         self.url_edit.returnPressed.connect(self._url_entered)
-        self.current = SourceLabel()
+        self.current = NameLabel("no source")  # the source's name and what it is, shortened to the bar's room
         self.current.setObjectName("caption")
 
         layout = QHBoxLayout(self)
@@ -69,7 +69,7 @@ class SourceBar(QWidget):
             self.camera_box.addItem(f"Webcam {index}", str(index))
 
     def set_current(self, name: str, details: str) -> None:
-        self.current.show_source(name, details)
+        self.current.show_name(name, details)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", self.start_dir, VIDEO_FILTER)
@@ -96,13 +96,3 @@ def dropped_sources(mime: QMimeData) -> list[str]:
     """What was dragged onto the window, as sources to open: local files and folders by their paths, and web
     links (a stream's address dragged from a browser) as they are."""
     return [url.toLocalFile() if url.isLocalFile() else url.toString() for url in mime.urls() if url.isValid()]
-
-
-class SourceLabel(NameLabel):
-    """The open source's name and what it is (see NameLabel)."""
-
-    def __init__(self) -> None:
-        super().__init__("no source")
-
-    def show_source(self, name: str, details: str) -> None:
-        self.show_name(name, details)
