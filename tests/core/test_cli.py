@@ -548,8 +548,14 @@ def test_eval_of_other_keypoints_scores_with_the_models_own_sigmas_and_refuses_a
     _assert_clean_error(rc, err, "different OKS sigmas", "would not compare")
 
 
-def test_eval_never_replaces_a_file_another_run_is_writing(cli, model_path, tmp_path, shared_data, held_elsewhere):
-    """A track writing its COCO JSON as res.json, and an eval --out res.json: both said 'wrote', one file lived."""
+def test_eval_never_replaces_a_file_another_run_is_writing(
+    cli, model_path, tmp_path, shared_data, held_elsewhere, monkeypatch
+):
+    """A track writing its COCO JSON as res.json, and an eval --out res.json: both said 'wrote', one file lived. The
+    refusal comes before the scoring, not after it (minutes on COCO val)."""
+    import core.eval_run
+
+    monkeypatch.setattr(core.eval_run, "predict_dataset", lambda *a: pytest.fail("the network ran first"))
     data = ["--annotations", shared_data / "val" / "annotations.json", "--images", shared_data / "val" / "images"]
     (tmp_path / "res.json").write_text("[]")
     with held_elsewhere(tmp_path / "res.json"):
@@ -622,6 +628,7 @@ ONE_IMAGE = {"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 33), ["--size", "multiple of 32"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--size", 100000), ["--size", "up to 2048"]),
         ({**ONE_IMAGE, "annotations": [PERSON]}, ("--threads", -1), ["--threads"]),
+        ({**ONE_IMAGE, "annotations": [PERSON]}, ("--baseline", "b.onnx", "--bootstrap", 0), ["positive number"]),
         ({**ONE_IMAGE, "annotations": [{**PERSON, "image_id": 2}]}, (), ["no annotated people"]),  # not listed
         ({**ONE_IMAGE, "annotations": [{k: v for k, v in PERSON.items() if k != "image_id"}]}, (), ["image_id"]),
         ({**ONE_IMAGE, "annotations": [PERSON, {**PERSON, "keypoints": [5, 5, 2] * 16}]}, (), ["48 keypoint values"]),

@@ -230,6 +230,8 @@ def test_draw_refuses_other_poses_and_leaves_out_joints_far_outside(estimator, i
     drawn = estimator.draw(image, wild)  # boxes on: OpenCV cannot take such corners
     np.testing.assert_array_equal(drawn, estimator.draw(image, tame))
     assert (drawn != image).any()  # the joints inside are drawn
+    far_in_x = Poses(np.where(odd, [[[3e9, 100.0]]], poses.xy), poses.keypoint_scores, poses.scores, poses.track_ids)
+    np.testing.assert_array_equal(estimator.draw(image, far_in_x), drawn)  # one axis far out is far enough
 
 
 def test_a_model_path_with_a_tilde_is_the_users_home(monkeypatch, tmp_path):
@@ -317,6 +319,9 @@ def test_timestamps_in_milliseconds_are_warned_of_once_and_seconds_never(image):
             in_s.track_frame(image, i / 30)
         for i in range(6):
             in_s.track_frame(image, 1.0 + i * 40.0)  # long pauses after real steps: a real clock's
+        in_s.reset()
+        for i in range(4):
+            in_s.track_frame(image, i * 5.0)  # a time-lapse of a frame every 5 s from the start: seconds too
     in_s.reset()  # a new scene: its first frames are checked as a new estimator's are
     with pytest.warns(UserWarning, match=r"^track_frame got frames 33.3 s apart"):
         for i in range(6):

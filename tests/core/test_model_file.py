@@ -118,6 +118,9 @@ def test_letterbox_keeps_aspect_and_maps_points_back(size):
     assert np.abs(box.to_image(centre) - [x, y]).max() <= 1.0 / box.scale
     pixel = blob[0, :, 0, 0]  # black, normalised
     assert pixel == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)], abs=1e-5)
+    rw, rh = round(w * box.scale), round(h * box.scale)
+    padding = np.concatenate([blob[0, :, rh:].reshape(3, -1), blob[0, :, :, rw:].reshape(3, -1)], axis=1)
+    assert np.abs(padding).max(initial=0) < 0.02  # the mean colour, each channel normalised to 0 (uint8 rounding)
 
 
 def test_letterbox_gives_the_network_rgb_not_bgr():
@@ -152,8 +155,12 @@ def test_a_frame_shrunk_for_the_network_is_averaged_over_each_area():
 
 
 def test_the_largest_documented_input_size_2048_is_allowed():
-    """`--size 2048` (the help says "up to 2048") was refused with `>=` in the limit."""
+    """`--size 2048` (the help says "up to 2048") was refused with `>=` in the limit; the smallest, one stride, is
+    allowed too."""
     check_input_size(2048)
+    check_input_size(32)
+    with pytest.raises(WLitePoseError, match="multiple of 32 up to 2048, not 0"):
+        check_input_size(0)
     with pytest.raises(WLitePoseError, match="up to 2048, not 2080"):
         check_input_size(2080)
 
@@ -189,6 +196,12 @@ def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, mod
     onnx.save(proto, str(tmp_path / "fixed.onnx"))
     with pytest.raises(WLitePoseError, match="takes only 256x256 images; export it with a dynamic height and width"):
         PoseModel(tmp_path / "fixed.onnx")
+    for axis in (2, 3):  # one side fixed: the blank check fitted it, and a frame of another shape failed
+        proto = onnx.load(str(model_path))
+        proto.graph.input[0].type.tensor_type.shape.dim[axis].dim_value = 256
+        onnx.save(proto, str(tmp_path / "half.onnx"))
+        with pytest.raises(WLitePoseError, match="takes only .*256.* images; export it with a dynamic height"):
+            PoseModel(tmp_path / "half.onnx")
 
 
 def test_a_network_that_never_finishes_is_refused_at_load_not_a_hang(tmp_path, model_path, monkeypatch):

@@ -44,16 +44,18 @@ def test_the_pipeline_cuts_a_person_grouped_from_two(tmp_path, coco_metadata, pa
     assert poses.visible.tolist() == [[True] * 11 + [False] * 6]
 
 
-def test_joints_at_the_frame_edge_stay_inside_the_image(tmp_path, coco_metadata, painted_model):
-    box = letterbox_geometry((640, 427), 256)  # 171 rows of picture, padded to 192
+@pytest.mark.parametrize("across", [1, 0])  # the bottom edge of a landscape frame, the right edge of a portrait one
+def test_joints_at_the_frame_edge_stay_inside_the_image(tmp_path, coco_metadata, painted_model, across):
+    size = (640, 427) if across == 1 else (427, 640)
+    box = letterbox_geometry(size, 256)  # 171 rows (or columns) of picture, padded to 192
     truth = random_people(np.random.default_rng(4), 1, 17, box.input_size)
-    truth[0, :, 1] = 180.0  # along the padding: where a network's peak can fall for a person at the edge
+    truth[0, :, across] = 180.0  # along the padding: where a network's peak can fall for a person at the edge
     heatmaps, tags = paint(truth, np.zeros(1, np.float32), box.input_size)
     model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
     pipeline = PosePipeline(model, PipelineConfig())
-    assert box.to_image(truth)[0, :, 1].min() > 426
-    xy = pipeline.process(np.zeros((427, 640, 3), np.uint8), 0.0).poses.xy
-    assert len(xy) == 1 and (xy[0, :, 1] == 426).all() and (xy[0, :, 0] <= 639).all()
+    assert box.to_image(truth)[0, :, across].min() > 426
+    xy = pipeline.process(np.zeros((size[1], size[0], 3), np.uint8), 0.0).poses.xy
+    assert len(xy) == 1 and (xy[0, :, across] == 426).all() and (xy[0, :, 1 - across] <= 639).all()
 
 
 def test_a_smoothed_person_running_off_the_frame_stays_inside_it(tmp_path, coco_metadata, painted_model):
