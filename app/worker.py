@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from core.draw import Overlay, Trails, draw_poses
@@ -402,12 +402,19 @@ class PoseWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
+        """The end, in the worker's thread: the source and any recording closed, the frame the window has not
+        taken dropped (a close shows nothing more), the timer stopped and deleted in this thread, its own; then
+        the thread quits. The worker stays in it: it is never moved back to the GUI thread, since a move from
+        here held Python's lock while Qt's moveToThread waited on a lock that the GUI thread can hold while it
+        waits on Python's (an export's end hung so). Python frees it once the thread has ended."""
         self._close_source()
         self._model = self._pipeline = None
-        if self._timer is not None:  # delete the timer in the thread that owns it
-            self._timer.setParent(None)
-            self._timer = None
-        self.moveToThread(QCoreApplication.instance().thread())
+        with self._lock:
+            self._packet = None
+        if self._timer is not None:
+            timer, self._timer = self._timer, None
+            timer.stop()
+            timer.deleteLater()  # the worker's child, not Python's: deleted here, at the latest as the thread ends
         self.stopped.emit()
         QThread.currentThread().quit()
 
@@ -648,11 +655,9 @@ class WorkerHandle(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.worker = PoseWorker()
         self.thread = QThread()
         self.thread.setObjectName("pose-worker")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.start)
+        self.worker = self._start_worker()
         for signal, slot in (
             (self._open, self.worker.open),
             (self._load_model, self.worker.load_model),
@@ -669,7 +674,34 @@ class WorkerHandle(QObject):
             (self._shutdown, self.worker.shutdown),
         ):
             signal.connect(slot)
+
+    def _start_worker(self) -> PoseWorker:
+        """Start the thread and make the worker, and its timer, in it: it lives there from birth to end and is
+        never moved between threads (`PoseWorker.shutdown`)."""
+        made: list[PoseWorker | BaseException] = []
+        ready = threading.Event()
+
+        def make() -> None:  # in the new thread, by a direct connection from `started`, before its event loop runs
+            try:
+                worker = PoseWorker()
+                worker.start()
+                made.append(worker)
+            except BaseException as error:  # noqa: BLE001 (raised again in the GUI thread)
+                made.append(error)
+            finally:
+                ready.set()
+
+        self.thread.started.connect(make, Qt.ConnectionType.DirectConnection)
         self.thread.start()
+        if not self.thread.isRunning() and not ready.is_set():  # none could be made (Qt said why): no wait forever
+            raise RuntimeError("The worker's thread could not be started")
+        ready.wait()  # Python's lock let go meanwhile: the new thread makes the worker
+        worker = made.pop()
+        if isinstance(worker, BaseException):
+            self.thread.quit()
+            self.thread.wait()
+            raise worker
+        return worker
 
     def open(self, spec: str) -> None:
         self._open.emit(spec)

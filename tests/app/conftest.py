@@ -101,6 +101,18 @@ def window(qtbot, qapp, model_path):
 
 
 @pytest.fixture
+def qt_messages():
+    """The messages Qt gives while the test runs (qWarning and the like, from any thread), as "QtWarningMsg: text",
+    taken from the handler that would print them."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    said: list[str] = []
+    previous = qInstallMessageHandler(lambda kind, context, text: said.append(f"{kind.name}: {text}"))
+    yield said
+    qInstallMessageHandler(previous)
+
+
+@pytest.fixture
 def video() -> Path:
     path = VIDEOS / "vtest.avi"
     if not path.is_file():

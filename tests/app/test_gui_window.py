@@ -821,6 +821,19 @@ def test_a_recording_is_finished_when_the_app_quits_without_a_close(qtbot, windo
     assert json.loads((tmp_path / "vtest_live.csv.json").read_text())["frames_written"] >= max(3, len(frames))
 
 
+def test_no_frame_reaches_the_window_after_it_closes_while_playing_and_qt_warns_of_nothing(
+    qtbot, window, video, qt_messages
+):
+    """The frame in the worker's hands as the window closed was shown after the close (its frame_ready was queued
+    behind it); the worker ends in its own thread, so Qt says nothing of timers or objects of another thread."""
+    play(qtbot, window, video, frames=3)
+    window.close()
+    shown = window.frames_shown
+    qtbot.wait(500)  # what the worker sent before it ended is delivered now
+    assert window.frames_shown == shown and not window.handle.thread.isRunning()
+    assert [text for text in qt_messages if "propagateSizeHints" not in text] == []  # the offscreen platform's
+
+
 def test_a_second_kill_while_the_window_asks_to_stop_an_export_answers_yes(qtbot, window, video, tmp_path, monkeypatch):
     """The first signal asks 'Stop the export?'; a second did nothing, and a logout's SIGKILL followed."""
     from app.application import _close_on_signals
@@ -988,6 +1001,8 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frame
     play(qtbot, window, video, frames=1)
     assert not window.transport.fps_box.isVisibleTo(window)  # a video has its own rate
     play(qtbot, window, frames_folder, frames=1)
+    # the video's frame in the worker's hands may be the one counted, and its frame 3 the one waited for below
+    qtbot.waitUntil(lambda: window.source.images, timeout=10000)
     window.handle.set_playing(False)
     window.handle.seek(3)  # paused on frame 3
     qtbot.waitUntil(lambda: window.last_packet is not None and window.last_packet.index == 3, timeout=10000)
