@@ -9,6 +9,7 @@ BACKGROUND = "#17191d"
 PANEL = "#1f2227"
 RAISED = "#2a2e35"
 BORDER = "#343942"
+FIELD_BORDER = "#727884"  # a text field's or list's edge: 3:1 on its fill and what is around it (BORDER: 1.2-1.5:1)
 TEXT = "#d7dae0"
 MUTED = "#939aa6"  # 4.8:1 on RAISED (a field's hint text), above the 4.5:1 text needs
 DISABLED = "#5b616b"  # text of a control that does nothing now (a live source's speed, nothing open)
@@ -47,6 +48,8 @@ QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color
 QPushButton, QToolButton, QComboBox, QLineEdit {{
     background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; padding: 4px 8px;
 }}
+QComboBox, QLineEdit {{ border-color: {FIELD_BORDER}; }}
+QComboBox:disabled, QLineEdit:disabled {{ border-color: {BORDER}; }}
 QPushButton:hover, QToolButton:hover, QComboBox:hover {{ border-color: {ACCENT}; }}
 QPushButton:checked, QToolButton:checked {{ background: #1d4f7a; border-color: {ACCENT}; }}
 QPushButton#record:checked {{ background: #7a1d1d; border-color: {DANGER}; }}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible, QColor
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import PANEL
+from app.theme import BORDER, PANEL
 
 
 @pytest.fixture
@@ -134,6 +134,26 @@ def test_an_unticked_box_stands_out_from_its_panel(bare_window):
     side = box.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)  # the indicator, at the box's left
     brightest = max(_luminance(image.pixelColor(x, y).getRgb()[:3]) for x in range(side) for y in range(image.height()))
     assert (brightest + 0.05) / (panel + 0.05) >= 3
+
+
+def test_the_edges_of_text_fields_and_lists_stand_out_from_their_fill_and_surroundings(bare_window):
+    """A text field's edge is all that shows where to type: it had 1.2:1 on its fill, 1.4:1 on the panel (a
+    field that does nothing now keeps the dim edge)."""
+    w = bare_window
+    fields = [f for kind in (QLineEdit, QComboBox) for f in w.findChildren(kind) if f.isVisible()]
+    w.setFocus()  # a focused field has the accent's edge instead
+    image = w.grab().toImage()
+    assert not w.source_bar.camera_box.isEnabled() and len(fields) >= 4  # no webcam here
+    for field in fields:
+        left = field.mapTo(w, QPoint(0, field.height() // 2))
+        if not field.isEnabled():
+            assert image.pixelColor(left) == QColor(BORDER), field.accessibleName()
+            continue
+        outside, edge, inside = (
+            _luminance(image.pixelColor(left.x() + dx, left.y()).getRgb()[:3]) for dx in (-1, 0, 2)
+        )
+        for other in (outside, inside):
+            assert (max(edge, other) + 0.05) / (min(edge, other) + 0.05) >= 3, field.accessibleName()
 
 
 def test_the_window_fits_a_full_hd_screen_at_200_percent(bare_window, fits_full_hd_at_200_percent):
