@@ -32,6 +32,7 @@ from app.controls import Controls
 from app.dashboard import Dashboard
 from app.export_job import ExportRequest, listing
 from app.export_panel import ExportPanel
+from app.frame_packet import SourceInfo
 from app.frame_saver import FrameSaver, claim_png
 from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard
 from app.settings import load_settings, pipeline_config, save_settings
@@ -39,7 +40,7 @@ from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
-from app.worker import SourceInfo, WorkerHandle
+from app.worker_handle import WorkerHandle
 from core.assets import SAMPLE_CLIP
 from core.draw import Overlay
 from core.errors import WLitePoseError

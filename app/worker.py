@@ -15,13 +15,12 @@ import dataclasses
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from app.frame_packet import FramePacket, SourceInfo, to_qimage
 from core.draw import Overlay, Trails, draw_poses
 from core.errors import WLitePoseError
 from core.frame_loop import run_meta
@@ -33,46 +32,7 @@ from core.sinks import SinkOptions, open_sinks
 from core.sinks.multi import output_paths, written_names
 from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, clean_spec, open_source
 
-
-@dataclass(frozen=True)
-class SourceInfo:
-    spec: str
-    fps: float
-    size: tuple[int, int]
-    frame_count: int | None
-    is_live: bool
-    images: bool = False  # an image folder: its frame rate is the user's to set
-
-
-@dataclass(frozen=True)
-class FramePacket:
-    """One processed frame, ready to paint."""
-
-    image: QImage
-    index: int
-    frame_count: int | None
-    poses: Poses | None  # None when no model is loaded
-    timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render; write while recording
-    dropped: int  # since the source opened
-    started_at: float  # time.perf_counter() when the frame was requested from a file, or came from a live source
-    recording: bool = False
-    skipped: int = 0  # frames of the file passed over just before this one to keep pace
-    # a new frame the open recording already holds (shown again after a step or seek back): the
-    # index the recording goes on from; None otherwise
-    recording_resumes_at: int | None = None
-
-
 LIVE_POLL_S = 0.05  # the longest the worker waits for a live frame before it runs queued requests again
-
-
-def to_qimage(image_bgr: np.ndarray) -> QImage:
-    """A QImage of its own (safe to hand to another thread) of the BGR frame, in the screen's 32-bit RGB, which
-    is painted without converting it first: converted here, on the worker's thread, not at every paint on the
-    GUI thread (benchmarks/display.py: an 1100x825 paint takes half the time)."""
-    image = np.ascontiguousarray(image_bgr)
-    height, width = image.shape[:2]
-    shared = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)
-    return shared.convertToFormat(QImage.Format.Format_RGB32)  # a new image of its own, as copy() made
 
 
 def inference_threads() -> int:
@@ -634,123 +594,3 @@ class PoseWorker(QObject):
             trails=self._trails if self._overlay.trails else None,
             mirror=mirror,
         )
-
-
-class WorkerHandle(QObject):
-    """GUI-thread side: owns the thread and turns method calls into queued requests."""
-
-    _open = Signal(str)
-    _load_model = Signal(str, object)
-    _configure = Signal(object)
-    _overlay = Signal(object)
-    _play = Signal(bool)
-    _speed = Signal(float)
-    _keep_pace = Signal(bool)
-    _image_fps = Signal(float)
-    _step = Signal(int)
-    _seek = Signal(int)
-    _record = Signal(object)
-    _stop_record = Signal()
-    _shutdown = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("pose-worker")
-        self.worker = self._start_worker()
-        for signal, slot in (
-            (self._open, self.worker.open),
-            (self._load_model, self.worker.load_model),
-            (self._configure, self.worker.configure),
-            (self._overlay, self.worker.set_overlay),
-            (self._play, self.worker.set_playing),
-            (self._speed, self.worker.set_speed),
-            (self._keep_pace, self.worker.set_keep_pace),
-            (self._image_fps, self.worker.set_image_fps),
-            (self._step, self.worker.step),
-            (self._seek, self.worker.seek),
-            (self._record, self.worker.start_recording),
-            (self._stop_record, self.worker.stop_recording),
-            (self._shutdown, self.worker.shutdown),
-        ):
-            signal.connect(slot)
-
-    def _start_worker(self) -> PoseWorker:
-        """Start the thread and make the worker, and its timer, in it: it lives there from birth to end and is
-        never moved between threads (`PoseWorker.shutdown`)."""
-        made: list[PoseWorker | BaseException] = []
-        ready = threading.Event()
-
-        def make() -> None:  # in the new thread, by a direct connection from `started`, before its event loop runs
-            try:
-                worker = PoseWorker()
-                worker.start()
-                made.append(worker)
-            except BaseException as error:  # noqa: BLE001 (raised again in the GUI thread)
-                made.append(error)
-            finally:
-                ready.set()
-
-        self.thread.started.connect(make, Qt.ConnectionType.DirectConnection)
-        self.thread.start()
-        if not self.thread.isRunning() and not ready.is_set():  # none could be made (Qt said why): no wait forever
-            raise RuntimeError("The worker's thread could not be started")
-        ready.wait()  # Python's lock let go meanwhile: the new thread makes the worker
-        worker = made.pop()
-        if isinstance(worker, BaseException):
-            self.thread.quit()
-            self.thread.wait()
-            raise worker
-        return worker
-
-    def open(self, spec: str) -> None:
-        self._open.emit(spec)
-
-    def load_model(self, path: str, config: PipelineConfig) -> None:
-        self._load_model.emit(path, config)
-
-    def configure(self, config: PipelineConfig) -> None:
-        self._configure.emit(config)
-
-    def set_overlay(self, overlay: Overlay) -> None:
-        self._overlay.emit(overlay)
-
-    def set_playing(self, playing: bool) -> None:
-        self._play.emit(playing)
-
-    def set_speed(self, speed: float) -> None:
-        self._speed.emit(speed)
-
-    def set_keep_pace(self, keep: bool) -> None:
-        self._keep_pace.emit(keep)
-
-    def set_image_fps(self, fps: float) -> None:
-        self._image_fps.emit(fps)
-
-    def step(self, delta: int) -> None:
-        self._step.emit(delta)
-
-    def seek(self, index: int) -> None:
-        self._seek.emit(index)
-
-    def start_recording(self, options: SinkOptions) -> None:
-        self._record.emit(options)
-
-    def stop_recording(self) -> None:
-        self._stop_record.emit()
-
-    def stop(self, timeout_ms: int = 5000) -> None:
-        """Close the source and sinks in the worker thread, then end the thread: ended by force after
-        ``timeout_ms`` (a stream read that hangs), unless it is saving a recording, which is waited for however
-        long it takes (cut off, the files would be lost, and a thread ended mid-write can hang the process)."""
-        if not self.thread.isRunning():
-            return
-        self._shutdown.emit()
-        if self.thread.wait(timeout_ms):
-            return
-        while self.worker.saving.is_set():
-            if self.thread.wait(100):
-                return
-        if not self.thread.wait(500):  # what came after the saving, if any, had its time
-            self.thread.terminate()
-            self.thread.wait()

@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python benchmarks/display.py [--video FILE] [--frames 120] [--size 1100x825]
 
-The worker converts each frame for the screen (``app.worker.to_qimage``); the GUI thread scales it into the
+The worker converts each frame for the screen (``app.frame_packet.to_qimage``); the GUI thread scales it into the
 video view with smooth filtering, as ``VideoView.paintEvent`` does. Both ways are measured in one run,
 alternating frame by frame so background load hits them alike: the frame handed over as OpenCV's BGR (which
 Qt converts at every paint) against the screen's own 32-bit RGB (converted once, on the worker's thread).
@@ -24,7 +24,7 @@ from arguments import at_least, view_size  # noqa: E402
 from PySide6.QtCore import QRectF  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 
-from app.worker import to_qimage  # noqa: E402
+from app.frame_packet import to_qimage  # noqa: E402
 from core.sources import open_source  # noqa: E402
 
 DEFAULT_VIDEO = ROOT / "assets" / "samples" / "vtest_clip.mp4"

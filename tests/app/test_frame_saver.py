@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from app.frame_packet import to_qimage
 from app.frame_saver import FrameSaver, claim_png
-from app.worker import to_qimage
 
 
 def test_claim_png_never_reuses_a_name(tmp_path):

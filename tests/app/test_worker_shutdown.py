@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt
 
-from app.worker import PoseWorker, WorkerHandle
+from app.worker import PoseWorker
+from app.worker_handle import WorkerHandle
 from core.pipeline import tuned_config
 from core.sinks import SinkOptions
 
