@@ -10,7 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.main_window import STOP_EXPORT_TITLE, MainWindow
+from app.export_questions import STOP_EXPORT_TITLE
+from app.main_window import MainWindow
 from app.pyside_fix import protect_singletons
 from app.theme import apply_theme
 from core.assets import SAMPLE_CLIP

@@ -7,7 +7,6 @@ import dataclasses
 import math
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
@@ -32,9 +31,11 @@ from app.controls import Controls
 from app.dashboard import Dashboard
 from app.export_job import ExportRequest, listing
 from app.export_panel import ExportPanel
+from app.export_questions import ask_replace, ask_skip_finished, ask_stop_export
 from app.frame_packet import SourceInfo
 from app.frame_saver import FrameSaver, claim_png
 from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard
+from app.output_files import claim_take, holds_data
 from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
@@ -46,7 +47,6 @@ from core.draw import Overlay
 from core.errors import WLitePoseError
 from core.frame_loop import finished_before
 from core.model_file import ModelInfo, file_sha256
-from core.output_lock import LOCK_SUFFIX
 from core.pipeline import run_settings
 from core.progress import frames_text
 from core.sinks import SinkOptions
@@ -66,7 +66,6 @@ STALL_AFTER_S, STALL_FRAMES = 1.0, 3
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
-STOP_EXPORT_TITLE = "Stop the export?"  # the question closing mid-export asks (a second signal answers it)
 
 
 class MainWindow(QMainWindow):
@@ -319,13 +318,13 @@ class MainWindow(QMainWindow):
                 f"The recording running now writes {listing(recording)}: stop it, or choose another export folder."
             )
             return
-        existing = [path.name for path in planned if _holds_data(path)]
+        existing = [path.name for path in planned if holds_data(path)]
         self.settings = self.controls.read(self.settings)
         config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
         model = self.model_path  # the one the question is about: a model whose load ends while it is open waits
         finished = self._finished_before(jobs, model, config, image_fps) if existing and len(jobs) > 1 else []
-        skip = self._skip_finished(len(finished), len(jobs)) if finished else False
-        if skip is None or (not finished and existing and not self._confirm_replace(existing)):
+        skip = ask_skip_finished(self, len(finished), len(jobs)) if finished else False
+        if skip is None or (not finished and existing and not ask_replace(self, existing)):
             return
         if skip:
             jobs = [job for job in jobs if job[0] not in finished]
@@ -368,50 +367,6 @@ class MainWindow(QMainWindow):
             return []  # gone: the export says so
         settings = run_settings(config, self.model_info.input_size)
         return [spec for spec, sinks in jobs if finished_before(spec, sinks, sha256, settings, image_fps)]
-
-    def _skip_finished(self, finished: int, count: int) -> bool | None:
-        """Whether a batch passes over the files exported to their end before (a batch cancelled or cut off
-        half-way, started again), processes them all again (another overlay for the videos), or is not run."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Files exported before",
-            f"{finished} of these {count} files {'was' if finished == 1 else 'were'} exported to their end before, "
-            "with this model and these settings. Skip them? The other files' earlier exports are replaced either way.",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        skip = box.addButton("Skip them", QMessageBox.ButtonRole.AcceptRole)
-        again = box.addButton("Process all again", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(skip)
-        box.exec()
-        clicked = box.clickedButton()
-        return True if clicked is skip else False if clicked is again else None
-
-    def _confirm_replace(self, names: list[str]) -> bool:
-        """Earlier exports of this source in the folder are replaced only when the user says so."""
-        answer = QMessageBox.question(
-            self,
-            "Replace earlier exports?",
-            f"{listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
-            f"Replace {'it' if len(names) == 1 else 'them'}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _confirm_stop_export(self) -> bool:
-        """Closing mid-export stops it (its files keep the frames done) only when the user says so."""
-        panel = self.export_panel
-        batch = f"{panel.batch_file.full_text()} · " if panel.batch_file.isVisibleTo(panel) else ""
-        answer = QMessageBox.question(
-            self,
-            STOP_EXPORT_TITLE,
-            f"An export is running ({batch}{panel.eta.full_text()}). Stop it and close? "
-            "Its files keep the frames done so far.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def show_error(self, text: str) -> None:
         """A short dialog that does not block the event loop, and the same line in the status bar."""
@@ -647,9 +602,9 @@ class MainWindow(QMainWindow):
         while True:
             name = stem if take == 1 else f"{stem}_{take}"
             paths = output_paths(self.export_panel.sink_options(name, True))
-            if not any(_holds_data(path) or name_key(path) in exporting for path in paths):
+            if not any(holds_data(path) or name_key(path) in exporting for path in paths):
                 options = self.export_panel.sink_options(name)
-                if _claim(options):  # a take the worker refuses has its claim removed
+                if claim_take(options):  # a take the worker refuses has its claim removed
                     return options
             take += 1
 
@@ -701,7 +656,7 @@ class MainWindow(QMainWindow):
             self._hold(f"{len(sources)} items dropped: {Path(first).name} opened; Process files… runs several", 10000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        if self.export_panel.job is not None and not self._confirm_stop_export():
+        if self.export_panel.job is not None and not ask_stop_export(self.export_panel):
             event.ignore()
             return
         self.shut_down()
@@ -763,30 +718,3 @@ def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:
     if resumes_at is not None:
         return f"● REC from frame {resumes_at + 1}  "
     return "● REC  " if recording else ""
-
-
-def _claim(options: SinkOptions) -> bool:
-    """Create the take's first file (or its OpenPose folder, when that is all it writes) now, empty, unless it
-    exists (False): a second window recording the same source at the same moment takes the next name, rather
-    than both writing into one CSV or one folder of frames."""
-    fields = [(field, path) for field, path in asdict(options).items() if path]
-    if not fields:
-        return True
-    field, first = next(((f, p) for f, p in fields if f != "openpose_dir"), fields[0])
-    try:
-        Path(first).parent.mkdir(parents=True, exist_ok=True)
-        if field == "openpose_dir":
-            Path(first).mkdir()
-        else:
-            open(first, "xb").close()
-    except FileExistsError:
-        return False
-    except OSError:  # an unwritable folder: the recording says so when it starts
-        pass
-    return True
-
-
-def _holds_data(path: Path) -> bool:
-    """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose, nor one
-    holding only the lock a killed run left)."""
-    return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))

@@ -26,7 +26,8 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import settings as app_settings
-from app.main_window import MainWindow, _holds_data
+from app.main_window import MainWindow
+from app.output_files import holds_data
 from core.tracker import TrackerConfig
 
 REAL_QUESTION = QMessageBox.question  # before the suite's guard against unanswered questions replaces it
@@ -905,7 +906,7 @@ def test_a_take_claims_its_name_at_once_so_a_second_window_takes_the_next(qtbot,
     left = tmp_path / "vtest_openpose"  # an export killed before its first frame: its lock, no frame
     left.mkdir()
     (left / ".vtest.openpose.wlitepose-lock").touch()
-    assert not _holds_data(left)  # no earlier export to ask about replacing
+    assert not holds_data(left)  # no earlier export to ask about replacing
 
 
 def test_two_windows_of_a_first_start_keep_each_others_settings(qtbot, tmp_path):

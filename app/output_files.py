@@ -1,0 +1,37 @@
+"""Output files seen from the window: whether one holds an earlier export, and a recording's names claimed before
+it starts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from core.output_lock import LOCK_SUFFIX
+from core.sinks import SinkOptions
+
+
+def holds_data(path: Path) -> bool:
+    """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose, nor one
+    holding only the lock a killed run left)."""
+    return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))
+
+
+def claim_take(options: SinkOptions) -> bool:
+    """Create the take's first file (or its OpenPose folder, when that is all it writes) now, empty, unless it
+    exists (False): a second window recording the same source at the same moment takes the next name, rather
+    than both writing into one CSV or one folder of frames."""
+    fields = [(field, path) for field, path in asdict(options).items() if path]
+    if not fields:
+        return True
+    field, first = next(((f, p) for f, p in fields if f != "openpose_dir"), fields[0])
+    try:
+        Path(first).parent.mkdir(parents=True, exist_ok=True)
+        if field == "openpose_dir":
+            Path(first).mkdir()
+        else:
+            open(first, "xb").close()
+    except FileExistsError:
+        return False
+    except OSError:  # an unwritable folder: the recording says so when it starts
+        pass
+    return True
