@@ -133,7 +133,8 @@ class MainWindow(QMainWindow):
         player_layout.addWidget(self.transport)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(player)
-        left.addWidget(_group("Latency", self.dashboard))
+        self._latency = _group("Latency", self.dashboard)
+        left.addWidget(self._latency)
         left.setStretchFactor(0, 1)
         left.setSizes([640, 200])
 
@@ -239,6 +240,7 @@ class MainWindow(QMainWindow):
             "toggle_scores": c.scores.toggle,
             "toggle_trails": c.trails.toggle,
             "toggle_mirror": c.mirror.toggle,
+            "toggle_panels": self._toggle_panels,
             "fullscreen": lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(),
             "leave_fullscreen": self.showNormal,
             "quit": self.close,
@@ -394,6 +396,14 @@ class MainWindow(QMainWindow):
         the panel's last button, which stayed below the fold of a small window, focused where nobody saw it."""
         if new is not None and self._side.widget().isAncestorOf(new):
             self._side.ensureWidgetVisible(new)
+
+    def _toggle_panels(self) -> None:
+        """The picture alone with its transport, for a demo or a small screen (no key moves a splitter's divider),
+        or the panels back at the sizes they had."""
+        shown = not self._side.isVisible()
+        self._side.setVisible(shown)
+        self._latency.setVisible(shown)
+        self._hold("" if shown else "Panels hidden: H shows them", 5000)
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small

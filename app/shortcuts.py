@@ -30,6 +30,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("S", "toggle_scores", "Person scores on / off"),
     ("T", "toggle_trails", "Motion trails on / off"),
     ("M", "toggle_mirror", "Mirror view on / off"),
+    ("H", "toggle_panels", "Hide / show the side and latency panels (the picture larger)"),
     ("F", "fullscreen", "Full screen"),
     ("F11", "fullscreen", "Full screen"),
     ("Esc", "leave_fullscreen", "Leave full screen"),

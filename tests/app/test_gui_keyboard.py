@@ -161,6 +161,39 @@ def test_the_window_fits_a_full_hd_screen_at_200_percent(bare_window, fits_full_
     assert fits_full_hd_at_200_percent(bare_window.minimumSizeHint())
 
 
+def test_h_hides_the_panels_for_a_larger_picture_and_shows_them_again_as_they_were(qtbot, bare_window):
+    """At 200 % on a 1920x1080 screen the picture was smaller than the latency panel, and no key reaches a
+    splitter's divider."""
+    w = bare_window
+    w.resize(940, 480)
+    qtbot.waitUntil(lambda: w.view.width() < 700)
+    before = w.view.size()
+    w.transport.play_button.setFocus()
+    qtbot.keyClick(w.transport.play_button, Qt.Key.Key_H)
+    qtbot.waitUntil(lambda: not w._side.isVisible())
+    assert not w.dashboard.isVisible() and "H shows them" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: w.view.height() > 1.5 * before.height() and w.view.width() > before.width() + 200)
+    qtbot.keyClick(w.transport.play_button, Qt.Key.Key_H)
+    qtbot.waitUntil(lambda: w.view.size() == before)
+    assert w._side.isVisible() and w.dashboard.isVisible()
+
+
+def test_letters_typed_into_a_text_field_are_typed_not_taken_as_shortcuts(qtbot, bare_window):
+    from app.shortcuts import SHORTCUTS
+
+    w = bare_window
+    letters = "".join(keys.lower() for keys, _, _ in SHORTCUTS if len(keys) == 1 and keys.isalpha())
+    boxes = (w.controls.boxes, w.controls.scores, w.controls.trails, w.controls.mirror)
+    ticks = [box.isChecked() for box in boxes]
+    field = w.source_bar.url_edit
+    field.clear()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    qtbot.keyClicks(field, letters + letters.upper())
+    assert field.text() == letters + letters.upper() and len(letters) >= 6
+    assert [box.isChecked() for box in boxes] == ticks and w._side.isVisible() and not w.isFullScreen()
+
+
 def test_the_shortcut_list_names_every_key_and_fits_a_full_hd_screen_at_200_percent(
     qtbot, bare_window, fits_full_hd_at_200_percent
 ):
