@@ -23,6 +23,9 @@ from core.sources import read_image
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR")  # COCOeval.stats[0, 1, 2, 3, 4, 5] for keypoints
 # CrowdPose's AP by image crowd index (its `crowdIndex`): easy below 0.2, medium below 0.8, hard above
 CROWD_SPLITS = {"AP_easy": (0.0, 0.2), "AP_medium": (0.2, 0.8), "AP_hard": (0.8, float("inf"))}
+# Names a benchmark's own files give a keypoint this project names otherwise: CrowdPose's JSON calls the top of
+# the head "head", its schema here (as mmpose's) "top_head".
+KEYPOINT_ALIASES = {"head": "top_head"}
 SEGMENT_SHARE = 0.53  # CrowdPose's area for a person without one: 0.53 x box area (its cocoeval, use_area=False)
 # Evaluation ranks people by score, so weak people and joints are kept rather than dropped.
 # Every joint gets a position (fill_missing): COCO's OKS scores all of them.
@@ -308,8 +311,16 @@ def check_keypoint_order(data: dict, names, source: str | Path = "the annotation
     if not isinstance(data.get("categories"), list) or not data["categories"]:
         return  # nothing names the keypoints: their order cannot be checked
     listed = _category_names(data, keypoint_category(data))
-    if isinstance(listed, list) and set(map(str, listed)) == set(names) and list(listed) != list(names):
+    if not isinstance(listed, list):
+        return
+    listed, names = _own_spelling(listed), _own_spelling(names)
+    if set(listed) == set(names) and listed != names:
         raise WLitePoseError(f"{source} lists its keypoints in another order than {model}; reorder one to match")
+
+
+def _own_spelling(names) -> list[str]:
+    """``names`` with a keypoint a benchmark's files name otherwise (KEYPOINT_ALIASES) named as here."""
+    return [KEYPOINT_ALIASES.get(str(name), str(name)) for name in names]
 
 
 def _check_count(data: dict, k_model: int, source, model: str) -> None:

@@ -30,7 +30,7 @@ from core.evaluation import (
     read_labelled_image,
 )
 from models.export import MEAN, STD
-from models.schemas import KeypointSchema
+from models.schemas import SCHEMAS, KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample
 from training.targets import TargetConfig, build_targets
 
@@ -39,6 +39,11 @@ from training.targets import TargetConfig, build_targets
 class Person:
     keypoints: np.ndarray  # (K, 3): x, y, visibility (0 = unlabelled)
     weight: float  # loss weight of this person's source
+
+
+def trainable_sets() -> str:
+    """The keypoint sets training knows, for a refusal: "coco (17 keypoints), crowdpose (14 keypoints)"."""
+    return ", ".join(f"{name} ({schema.num_keypoints} keypoints)" for name, schema in SCHEMAS.items())
 
 
 def _polygon_mask(segmentation, width: int, height: int) -> np.ndarray:
@@ -116,7 +121,7 @@ class KeypointDataset(Dataset):
                 if values and len(values) != 3 * k:
                     raise WLitePoseError(
                         f"{self.annotations}: annotation {ann.get('id')} has {len(values) // 3} keypoints, "
-                        f"the {schema.name} schema has {k}"
+                        f"the {schema.name} schema has {k}; training knows {trainable_sets()} (--schema)"
                     )
                 kps = np.zeros((0, 3), np.float32)
                 if values:  # ValueError for a labelled joint without a position

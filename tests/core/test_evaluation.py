@@ -65,6 +65,20 @@ def test_wrong_keypoint_count_is_refused(shared_data):
         coco_evaluate([], path, COCO_SIGMAS)
 
 
+def test_a_crowdpose_file_in_its_own_names_is_held_to_the_models_keypoint_order(shared_data):
+    """CrowdPose's files name the top of the head "head", a CrowdPose model "top_head": the order check compares
+    the two as one joint, so a file listing the joints in another order is refused rather than scored."""
+    from core.evaluation import check_keypoint_order
+    from models.schemas import CROWDPOSE14
+
+    data = load_annotations(shared_data / "crowdpose_sample" / "test_crowdpose.json")
+    check_keypoint_order(data, CROWDPOSE14.keypoints)  # CrowdPose's order: accepted
+    names = data["categories"][0]["keypoints"]
+    data["categories"][0]["keypoints"] = names[12:] + names[:12]  # head and neck first
+    with pytest.raises(WLitePoseError, match="in another order than the model"):
+        check_keypoint_order(data, CROWDPOSE14.keypoints)
+
+
 def test_crowdpose_model_runs_on_crowdpose_files(tmp_path, shared_data):
     path = shared_data / "crowdpose_sample" / "test_crowdpose.json"
     from models.export import build_metadata, export_onnx

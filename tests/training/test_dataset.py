@@ -48,6 +48,35 @@ def test_coco_schema_is_refused_for_a_crowdpose_file(shared_data):
         KeypointDataset(folder / "test_crowdpose.json", folder, COCO17, 128)
 
 
+def test_a_file_of_another_keypoint_set_is_told_which_sets_training_knows(tmp_path, shared_data):
+    """A 7-keypoint file was refused with only "the coco schema has 17", where the training guide promised any
+    keypoint set: the refusal names the sets `--schema` offers."""
+    folder = shared_data / "crowdpose_sample"
+    data = json.loads((folder / "test_crowdpose.json").read_text())
+    for person in data["annotations"]:
+        person["keypoints"] = person["keypoints"][:21]
+    data["categories"][0]["keypoints"] = data["categories"][0]["keypoints"][:7]
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    with pytest.raises(WLitePoseError, match=r"has 7 keypoints.*coco \(17 keypoints\), crowdpose \(14 keypoints\)"):
+        KeypointDataset(tmp_path / "a.json", folder, COCO17, 128)
+
+
+def test_a_crowdpose_file_in_its_own_names_listing_the_joints_in_another_order_is_refused(tmp_path, shared_data):
+    """CrowdPose's files call the top of the head "head" (the schema "top_head"): the same joints listed head and
+    neck first were trained on with the flip map and sigmas of other joints, where "top_head" was refused."""
+    folder = shared_data / "crowdpose_sample"
+    data = json.loads((folder / "test_crowdpose.json").read_text())
+    assert data["categories"][0]["keypoints"][12:] == ["head", "neck"]  # CrowdPose's own names
+    order = [12, 13, *range(12)]
+    data["categories"][0]["keypoints"] = [data["categories"][0]["keypoints"][i] for i in order]
+    for person in data["annotations"]:
+        person["keypoints"] = [v for i in order for v in person["keypoints"][3 * i : 3 * i + 3]]
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    with pytest.raises(WLitePoseError, match="in another order than the crowdpose schema"):
+        KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+    KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 128)  # in CrowdPose's order: accepted
+
+
 def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_data):
     source = json.loads((shared_data / "val" / "annotations.json").read_text())
     image = next(
