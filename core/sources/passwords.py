@@ -27,7 +27,8 @@ def without_password(spec: str) -> str:
         return scheme + sep + _masked_path(path)
     query, hash_, fragment = query.partition("#")
     fields = (field.partition("=") for field in query.split("&"))  # a value runs to the next &, "/" and ";" in it
-    query = "&".join(key + eq + ("***" if eq and _secret(key) else value) for key, eq, value in fields)
+    # a field that is no secret may hold one after a ";" (?user=admin;password=...): masked as in a path
+    query = "&".join(key + eq + ("***" if eq and _secret(key) else _masked_path(value)) for key, eq, value in fields)
     return scheme + sep + _masked_path(path) + question + query + hash_ + fragment
 
 

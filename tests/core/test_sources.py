@@ -19,6 +19,7 @@ from core.sources import (
     is_image_sequence,
     is_live,
     open_source,
+    read_image,
     source_name,
     without_password,
 )
@@ -66,6 +67,9 @@ def test_an_image_folder_skips_to_the_right_file(tmp_path):
         frame = next(frames)
         assert (frame.index, int(frame.image[0, 0, 0])) == (3, 120)
         assert source.skip(9) == 1 and list(frames) == []
+        source.seek(1)
+        frame = next(iter(source))
+        assert (frame.index, int(frame.image[0, 0, 0])) == (1, 40)
 
 
 def test_a_step_past_the_end_lands_on_the_last_frame_that_can_be_shown(tmp_path, video_path):
@@ -74,6 +78,9 @@ def test_a_step_past_the_end_lands_on_the_last_frame_that_can_be_shown(tmp_path,
     (tmp_path / "4.png").write_bytes(b"not an image")
     with open_source(str(tmp_path)) as folder:
         assert folder.frame_at_or_before(12) == 3 and folder.frame_at_or_before(2) == 2
+    (tmp_path / "1.png").write_bytes(b"not an image")
+    with open_source(str(tmp_path)) as folder:
+        assert folder.frame_at_or_before(1) == 0
     with open_source(str(video_path)) as video:
         assert video.frame_at_or_before(800) == 794 and video.frame_at_or_before(5) == 5
 
@@ -88,6 +95,12 @@ def test_image_folder_is_sorted_and_single_image_works(tmp_path):
     assert means == [10, 20, 30]
     with open_source(str(tmp_path / "b.png")) as single:
         assert [f.index for f in single] == [0]
+    numbered = tmp_path / "numbered"  # as people number them: frame2 before frame10, whatever the letter case
+    numbered.mkdir()
+    for name in ("frame10.png", "frame2.png", "Frame3.png", "frame1.png"):
+        cv2.imwrite(str(numbered / name), np.zeros((24, 32, 3), np.uint8))
+    with open_source(str(numbered)) as source:
+        assert source.frame_files == ["frame1.png", "frame2.png", "Frame3.png", "frame10.png"]
 
 
 def test_live_source_keeps_only_the_newest_frame(video_path):
@@ -307,13 +320,14 @@ def test_source_names_keep_their_own_spaces_and_only_ascii_digits_are_webcams(tm
 def test_an_image_folder_skips_hidden_files_and_takes_the_formats_opencv_reads(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name, encoding in (("IMG_1.jpg", ".jpg"), ("IMG_2.ppm", ".ppm"), ("IMG_3.jfif", ".jpg"), ("IMG_4.pnm", ".ppm")):
+    names = (("IMG_1.jpg", ".jpg"), ("IMG_2.ppm", ".ppm"), ("IMG_3.jfif", ".jpg"), ("IMG_4.pnm", ".ppm"))
+    for name, encoding in (*names, ("IMG_5.JPG", ".jpg")):  # a camera's card names them in upper case
         cv2.imencode(encoding, np.full((24, 32, 3), 90, np.uint8))[1].tofile(folder / name)
     (folder / "._IMG_1.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # a Mac's resource fork copy
     with open_source(str(folder), image_fps=10) as source:
         frames = list(source)
-    assert source.frame_files == ["IMG_1.jpg", "IMG_2.ppm", "IMG_3.jfif", "IMG_4.pnm"] and not source.unreadable
-    assert [f.timestamp_s for f in frames] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert source.frame_files == ["IMG_1.jpg", "IMG_2.ppm", "IMG_3.jfif", "IMG_4.pnm", "IMG_5.JPG"]
+    assert not source.unreadable and [f.timestamp_s for f in frames] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     with open_source(str(folder / "IMG_2.ppm"), image_fps=10) as one:
         assert one.fps == 10 and one.image_folder is False
 
@@ -368,15 +382,19 @@ def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_
         ]
 
 
-def test_a_variable_rate_files_frame_whose_stamp_does_not_move_on_comes_a_frame_after_the_last(monkeypatch):
-    """A stamp read as 0 (a codec's missing one) in a file timed by its stamps: the frame a frame after the one
-    before, not at its index / fps, seconds back (frame 6 at 0.2 s, between 0.65 and 0.75)."""
+@pytest.mark.parametrize("repeated", [False, True])
+def test_a_variable_rate_files_frame_whose_stamp_does_not_move_on_comes_a_frame_after_the_last(monkeypatch, repeated):
+    """A stamp read as 0 (a codec's missing one), or the one before's again (a frame late), in a file timed by
+    its stamps: the frame a frame after the one before, not at its index / fps, seconds back (frame 6 at 0.2 s,
+    between 0.65 and 0.75), nor at the time of the frame before."""
     with open_source(str(Path(__file__).parent / "media" / "vfr_rate1000.mkv")) as source:
         stamps, stamp = [], source._stamp
 
         def missing_at_frame_6():  # the first frame's was read as the file opened
             stamps.append(stamp())
-            return 0.0 if len(stamps) == 6 else stamps[-1]
+            if len(stamps) == 6:
+                return stamps[-2] if repeated else 0.0
+            return stamps[-1]
 
         monkeypatch.setattr(source, "_stamp", missing_at_frame_6)
         times = [frame.timestamp_s for frame in source]
@@ -511,7 +529,8 @@ def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
     playlist.write_text(head + entry.format(tmp_path / "given" / "seg.avi") + "#EXT-X-ENDLIST\n")
     with open_source(str(playlist)) as source:  # its own segment by its full path
         assert len(list(source)) == 2
-    for outside in ("../home/private.avi", str(tmp_path / "home" / "private.avi"), "file:///etc/hostname"):
+    private = tmp_path / "home" / "private.avi"
+    for outside in ("../home/private.avi", str(private), "file:///etc/hostname", f"crypto:{private}"):
         playlist.write_text(head + entry.format("seg.avi") + entry.format(outside) + "#EXT-X-ENDLIST\n")
         for spec in (str(playlist), playlist.as_uri()):
             with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists .*, outside its own folder"):
@@ -521,6 +540,12 @@ def test_a_playlist_reads_only_the_segments_beside_it(tmp_path, grey_clip):
     with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists \.\./home/private.avi"):
         playlist.write_text(head + entry.format("../home/private.avi") + "#EXT-X-ENDLIST\n")
         open_source(str(master))
+    playlist.write_text(head + '#EXT-X-MAP:URI="../home/private.avi"\n' + entry.format("seg.avi") + "#EXT-X-ENDLIST\n")
+    with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists \.\./home/private.avi"):
+        open_source(str(playlist))
+    playlist.write_text(head + entry.format("list.m3u8") + "#EXT-X-ENDLIST\n")  # itself: a loop, not a traceback
+    with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 is listed 5 playlists deep"):
+        open_source(str(playlist))
 
 
 @pytest.mark.parametrize("spec", ["", "  "])
@@ -793,3 +818,18 @@ def test_a_folders_stamp_changes_with_a_frame_written_again_of_the_same_size_or_
     cv2.imwrite(str(frame), np.zeros((48, 64, 3), np.uint8))
     os.utime(frame, ns=(later, later))
     assert source_stamp(str(tmp_path)) != stamp
+
+
+def _jpeg_turned_a_quarter(path: Path, width: int, height: int) -> None:
+    """A ``width`` x ``height`` JPEG whose EXIF says to turn it 90 degrees for display (orientation 6), as a
+    phone held upright writes it."""
+    ifd = struct.pack("<H", 1) + struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack("<I", 0)
+    exif = b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd
+    jpeg = cv2.imencode(".jpg", np.full((height, width, 3), 128, np.uint8))[1].tobytes()
+    path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + jpeg[2:])
+
+
+def test_a_photo_is_read_as_its_exif_orientation_shows_it_unless_asked_for_its_stored_pixels(tmp_path):
+    _jpeg_turned_a_quarter(tmp_path / "upright.jpg", 48, 32)
+    assert read_image(tmp_path / "upright.jpg").shape == (48, 32, 3)
+    assert read_image(tmp_path / "upright.jpg", apply_orientation=False).shape == (32, 48, 3)

@@ -160,6 +160,9 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         ("rtsp://admin:abc#123@10.0.0.1:554/live", "rtsp://admin:***@10.0.0.1:554/live"),
         ("rtsp://admin:a/b?c@cam/live", "rtsp://admin:***@cam/live"),
         ("rtsp://admin:1234@cam/x", "rtsp://admin:***@cam/x"),
+        ("rtsp://admin:p@ss@cam/x", "rtsp://admin:***@cam/x"),
+        ("rtsp://cam/live?user=admin;password=S3", "rtsp://cam/live?user=admin;password=***"),
+        ("http://cam/v.cgi?channel=1;pwd=S3&fps=5", "http://cam/v.cgi?channel=1;pwd=***&fps=5"),
         ("http://cam/video.mjpg?user=admin&pwd=hunter2&fps=5", "http://cam/video.mjpg?user=admin&pwd=***&fps=5"),
         ("http://cam/v?Token=abc#part", "http://cam/v?Token=***#part"),
         # the other ways cameras and services take them, recorded in sidecars and file names as they were
