@@ -883,6 +883,27 @@ def test_an_annotated_mp4_a_full_disk_left_unplayable_is_an_error_not_a_success(
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_lock_file_removed_between_its_opening_and_locking_is_not_held(tmp_path, monkeypatch):
+    """The holder lets go and removes the file after another run opened it but before it locked it: that run
+    holds a file no longer at the lock's name, and takes the new one, so a third run cannot hold it as well."""
+    import core.output_lock
+    from core.output_lock import lock_path
+
+    output, try_lock, removed = tmp_path / "c.csv", core.output_lock._try_lock, []
+
+    def holder_lets_go_first(fd):
+        if not removed:
+            removed.append(lock_path(output))
+            lock_path(output).unlink()
+        try_lock(fd)
+
+    monkeypatch.setattr(core.output_lock, "_try_lock", holder_lets_go_first)
+    with take(output):
+        assert removed and lock_path(output).is_file()
+        with pytest.raises(WLitePoseError, match="another run"):
+            take(output)
+
+
 def test_another_users_lock_left_by_a_killed_run_is_taken_over(tmp_path, monkeypatch):
     """In a shared folder a killed run's lock, made 0644 whatever the umask, could not be opened by the next user:
     'cannot write c.csv: Permission denied' after the model loaded, naming a file they could write."""
