@@ -278,6 +278,8 @@ def test_a_sidecar_in_a_folder_that_takes_no_new_files_is_rewritten_in_place(tmp
     monkeypatch.setattr(core.sinks.base, "atomic_write", refused)
     rewrite_small(path, b'{"frames_written": 200}')
     assert path.read_text() == '{"frames_written": 200}'
+    rewrite_small(path, b'{"frames_written": 9}')  # shorter (a settings change replaced): nothing of the old left
+    assert path.read_text() == '{"frames_written": 9}'
 
 
 @pytest.mark.skipif(os.name == "nt", reason="Windows never removes a process's current folder")

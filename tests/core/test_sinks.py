@@ -141,6 +141,10 @@ def test_the_sidecar_lists_the_frames_not_analysed_and_counts_a_live_sources_ski
             sink.write(index, index / 30, Poses.empty(1))
     sidecar = json.loads((tmp_path / "live.csv.json").read_text())
     assert sidecar["frames_skipped"] == 1998 and "frames_not_analysed" not in sidecar
+    with CsvSink(tmp_path / "recording.csv", ["nose"], {}) as sink:  # an app recording started at frame 500
+        for index in (500, 501, 503):
+            sink.write(index, index / 10, Poses.empty(1))
+    assert json.loads((tmp_path / "recording.csv.json").read_text())["frames_not_analysed"] == [[502, 502]]
 
 
 def test_every_layout_matches_its_golden_file(tmp_path):
@@ -333,11 +337,30 @@ def test_posec3d_rows_are_tracks_or_ranks_never_mixed(tmp_path):
     with PoseC3DSink(tmp_path / "u.pkl", 3, (64, 48), "clip", tracked=False) as untracked:
         untracked.write(0, 0.0, a)
         untracked.write(1, 0.04, b)
+        untracked.write(5, 0.2, Poses(np.concatenate([a.xy, b.xy]), np.ones((2, 3)), [0.8, 0.7]))  # 2-4 not read
     with open(tmp_path / "t.pkl", "rb") as f:
         assert pickle.load(f)[0]["keypoint"].shape[0] == 0  # not one row holding two people
     with open(tmp_path / "u.pkl", "rb") as f:
         (data,) = pickle.load(f)
-    assert data["keypoint"].shape[:2] == (1, 2) and data["track_ids"].tolist() == [[-1, -1]]  # the first detection
+    assert data["keypoint"].shape[:2] == (2, 3) and data["frame_indices"].tolist() == [0, 1, 5]
+    assert data["track_ids"].tolist() == [[-1, -1, -1], [-1, -1, -1]]  # row n: each frame's n-th detection
+    assert data["keypoint"][:, :, 0, 0].tolist() == [[1.0, 50.0, 1.0], [0.0, 0.0, 50.0]]
+
+
+def test_posec3d_keeps_every_tracked_person_while_new_tracks_come(tmp_path):
+    """A person there all along keeps their row when new tracks come after REUSE_AFTER_S, and two tracks new in one
+    frame get a row each: no tracked person is dropped from a frame."""
+    sink = PoseC3DSink(tmp_path / "stay.pkl", 3, (64, 48), "clip", flush_every=10**9)
+    xy = np.ones((3, 3, 2), np.float32)
+    for frame in range(50):  # track 1 throughout, 2 and 3 from 3 s on (10 fps)
+        ids = [1] if frame < 30 else [1, 2, 3]
+        sink.write(frame, frame / 10, Poses(xy[: len(ids)], np.full((len(ids), 3), 0.9), np.full(len(ids), 0.8), ids))
+    sink.close()
+    with open(tmp_path / "stay.pkl", "rb") as f:
+        ids = pickle.load(f)[0]["track_ids"]
+    for track, first in ((1, 0), (2, 30), (3, 30)):
+        rows, frames = np.nonzero(ids == track)
+        assert len(set(rows.tolist())) == 1 and frames.tolist() == list(range(first, 50)), track
 
 
 def test_video_needs_a_known_container(tmp_path):
@@ -472,6 +495,27 @@ def test_a_coco_dataset_stays_valid_while_its_file_is_replaced_for_room(tmp_path
     assert json.loads(path.read_text()) == data and b"  " not in path.read_bytes()
 
 
+def test_a_coco_dataset_frame_whose_people_could_not_be_written_is_not_listed(tmp_path, monkeypatch):
+    """A full disk as a frame's people are appended: its image is taken out again, so the file never says that
+    nobody was in a frame whose people are missing."""
+    sink = CocoDatasetSink(tmp_path / "d.json", INFO, (64, 48))
+    first, _, last = _frames()
+    sink.write(*first)
+    put = sink._put
+
+    def full_for_people(at, data):
+        if data.endswith(b"\n]}\n") and len(data) > 4:  # annotations, not the bare end put back after the failure
+            raise OSError(errno.ENOSPC, "No space left on device")
+        put(at, data)
+
+    monkeypatch.setattr(sink, "_put", full_for_people)
+    with pytest.raises(OSError):
+        sink.write(*last)
+    sink.close()
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert [image["id"] for image in data["images"]] == [0] and len(data["annotations"]) == 2
+
+
 def _read_video(path: Path) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     frames = []
@@ -488,6 +532,17 @@ def test_an_odd_sized_video_keeps_every_pixel(tmp_path):
     (frame,) = _read_video(tmp_path / "odd.avi")
     assert frame.shape == (48, 64, 3)  # a black row and column added, none of the frame's dropped
     assert frame[:47, :63].mean() > 180 and frame[-1].mean() < 30 and frame[:, -1].mean() < 30
+
+
+def test_an_image_of_another_shape_is_fitted_into_the_video_frame(tmp_path):
+    """An image folder's portrait photo (its height the video's width) and one of another aspect: each is scaled
+    to fit the video's frame, centred on black, never written at its own size (a frame the encoder drops)."""
+    with VideoSink(tmp_path / "mixed.avi", 10, (64, 48)) as sink:
+        sink.write(0, 0.0, Poses.empty(3), np.full((64, 48, 3), 200, np.uint8))
+        sink.write(1, 0.1, Poses.empty(3), np.full((31, 40, 3), 200, np.uint8))
+    portrait, wide = _read_video(tmp_path / "mixed.avi")
+    assert portrait[:, 14:34].mean() > 180 and portrait[:, :10].mean() < 30 and portrait[:, -10:].mean() < 30
+    assert wide[:, 3:60].mean() > 180 and wide[:, 0].mean() < 30  # 62 x 48, a black column each side
 
 
 def test_a_live_video_holds_each_frame_until_the_next_is_due(tmp_path):
