@@ -7,6 +7,7 @@ import dataclasses
 import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
@@ -66,6 +67,10 @@ STALL_AFTER_S, STALL_FRAMES = 1.0, 3
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
+# Windows not shut down yet: one freed while its threads run aborts the process ("QThread: Destroyed while thread
+# is still running"), so an open window is kept, whoever else holds it, until it is shut down (closed, or the
+# application quitting), and freed after.
+_OPEN_WINDOWS: set[MainWindow] = set()
 
 
 class MainWindow(QMainWindow):
@@ -109,6 +114,7 @@ class MainWindow(QMainWindow):
         self._stall_watch.start()
 
         self.handle = WorkerHandle(self)
+        _OPEN_WINDOWS.add(self)
         self.frame_saver = FrameSaver(self)
         self._connect()
         self.shortcuts = install_shortcuts(self, self._actions())
@@ -183,6 +189,8 @@ class MainWindow(QMainWindow):
         self.source_bar.url_edit.setText(s.last_url)
 
     def _connect(self) -> None:
+        """Slots are the window's methods, never lambdas: Qt holds a lambda that names ``self`` for as long as the
+        signal's object lives, which the window owns, so a closed window was never freed (with its model)."""
         worker = self.handle.worker
         worker.frame_ready.connect(self._show_frame)
         worker.opened.connect(self._opened)
@@ -193,7 +201,7 @@ class MainWindow(QMainWindow):
         worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
-        worker.notice.connect(lambda text: self._hold(text, 10000))
+        worker.notice.connect(self._pass_on_notice)
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
         self.transport.play_toggled.connect(self.handle.set_playing)
@@ -209,9 +217,9 @@ class MainWindow(QMainWindow):
         self.export_panel.record_toggled.connect(self._record)
         self.export_panel.export_requested.connect(self.export_file)
         self.export_panel.batch_requested.connect(self.export_files)
-        self.export_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.export_panel.message.connect(self._show_status)
         self.export_panel.failed.connect(self.show_error)
-        self.frame_saver.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 5000))
+        self.frame_saver.saved.connect(self._frame_saved)
         self.frame_saver.failed.connect(self.show_error)
         self.handle.set_speed(self.transport.speed)
         self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
@@ -222,14 +230,14 @@ class MainWindow(QMainWindow):
         t, c = self.transport, self.controls
         return {
             "play_pause": t.play_button.toggle,
-            "step_forward": lambda: self.handle.step(1),
-            "step_back": lambda: self.handle.step(-1),
-            "jump_forward": lambda: self.handle.step(10),
-            "jump_back": lambda: self.handle.step(-10),
-            "seek_start": lambda: self.handle.seek(0),
-            "seek_end": lambda: self.handle.seek(t.slider.maximum()),
-            "faster": lambda: self._change_speed(1),
-            "slower": lambda: self._change_speed(-1),
+            "step_forward": partial(self.handle.step, 1),
+            "step_back": partial(self.handle.step, -1),
+            "jump_forward": partial(self.handle.step, 10),
+            "jump_back": partial(self.handle.step, -10),
+            "seek_start": partial(self.handle.seek, 0),
+            "seek_end": self._seek_end,
+            "faster": self._faster,
+            "slower": self._slower,
             "open_video": self.source_bar.choose_file,
             "open_folder": self.source_bar.choose_folder,
             "record": self.export_panel.record_button.toggle,
@@ -241,7 +249,7 @@ class MainWindow(QMainWindow):
             "toggle_trails": c.trails.toggle,
             "toggle_mirror": c.mirror.toggle,
             "toggle_panels": self._toggle_panels,
-            "fullscreen": lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(),
+            "fullscreen": self._toggle_fullscreen,
             "leave_fullscreen": self.showNormal,
             "quit": self.close,
             "help": self._show_shortcuts,
@@ -511,6 +519,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
         self._status_held_until = time.monotonic() + STATUS_HOLD_S
 
+    def _pass_on_notice(self, text: str) -> None:
+        self._hold(text, 10000)
+
+    def _show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def _frame_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
     def _note(self, text: str) -> None:
         """A passing status line, unless a recording was just saved: where its files are matters more."""
         if time.monotonic() >= self._status_held_until:
@@ -618,6 +635,21 @@ class MainWindow(QMainWindow):
                     return options
             take += 1
 
+    def _faster(self) -> None:
+        self._change_speed(1)
+
+    def _slower(self) -> None:
+        self._change_speed(-1)
+
+    def _seek_end(self) -> None:
+        self.handle.seek(self.transport.slider.maximum())
+
+    def _toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
     def _change_speed(self, direction: int) -> None:
         if not self.transport.speed_box.isEnabled():  # a live source, or none: there is no speed to change
             return
@@ -698,6 +730,7 @@ class MainWindow(QMainWindow):
             self.statusBar().repaint()
         self.handle.stop()
         self.frame_saver.wait()  # a still being written is finished, not cut off
+        _OPEN_WINDOWS.discard(self)
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:

@@ -16,6 +16,21 @@ protect_singletons()
 VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
 
 
+@pytest.fixture(autouse=True)
+def no_window_left_open():
+    """Every main window a test left open is closed after it: an open window is kept with its threads running (see
+    app.main_window), and the next tests would share the CPU with its video."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    if QApplication.instance() is not None:
+        for window in QApplication.topLevelWidgets():
+            if isinstance(window, MainWindow):
+                window.close()
+
+
 @pytest.fixture
 def fits_full_hd_at_200_percent():
     """fits(size): whether a window or dialog of ``size`` fits a 1920x1080 screen at 200 % (960x540 logical
