@@ -185,6 +185,8 @@ def _parity(model: nn.Module, data: bytes, check_sizes, seed: int) -> float:
         got = session.run(["heatmaps", "tags"], {"image": x})
         if not all(np.isfinite(e).all() for e in expected):
             raise ExportError("the model's outputs are not finite (NaN or inf): its weights diverged; nothing written")
+        if not all(np.isfinite(g).all() for g in got):  # a NaN difference would pass any tolerance unseen
+            raise ExportError("the ONNX file's outputs are not finite (NaN or inf) where torch's are; nothing written")
         for e, g in zip(expected, got, strict=True):
             worst = max(worst, float(np.abs(e - g).max()) / max(1.0, float(np.abs(e).max())))
     return worst

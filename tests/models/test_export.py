@@ -240,3 +240,44 @@ def test_a_path_the_console_cannot_show_is_escaped_not_a_crash(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
     assert done.returncode == 0, done.stderr
     assert "mod\\xe8le.onnx" in done.stdout and out.is_file()
+
+
+def _with_weights_beyond_fp16(model):
+    """litepose_xs with every 7th weight of a head conv at +-70,000: beyond float16's largest value (65,504)."""
+    with torch.no_grad():
+        weights = model.head_raw[3].weight.view(-1)[::7]
+        weights.copy_(7e4 * (-1.0) ** torch.arange(len(weights)))
+    return model
+
+
+def test_fp16_weights_keep_a_tensor_beyond_the_fp16_range_in_fp32(tmp_path):
+    out = tmp_path / "big.onnx"
+    meta = build_metadata(COCO17, "litepose_xs", 64, "coco", True)
+    export_onnx(
+        _with_weights_beyond_fp16(build_model("litepose_xs")), out, meta, check_sizes=((64, 64),), fp16_weights=True
+    )
+    image = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    heatmaps, tags = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"image": image})
+    assert np.isfinite(heatmaps).all() and np.isfinite(tags).all()
+
+
+def test_a_file_whose_outputs_are_not_finite_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_module, "FP16_MAX", float("inf"))  # the large weights become inf: NaN outputs in ONNX
+    out = tmp_path / "nan.onnx"
+    meta = build_metadata(COCO17, "litepose_xs", 64, "coco", True)
+    with pytest.raises(ExportError, match="not finite"):
+        export_onnx(
+            _with_weights_beyond_fp16(build_model("litepose_xs")), out, meta, check_sizes=((64, 64),), fp16_weights=True
+        )
+    assert not out.exists()
+
+
+def test_a_checkpoint_missing_a_layer_is_refused_not_filled_with_new_weights(tmp_path):
+    from models.checkpoint import load_checkpoint, model_meta
+
+    state = build_model("litepose_xs").state_dict()
+    del state["head_raw.3.bias"]
+    path = tmp_path / "partial.pt"
+    torch.save({"model": state, "meta": model_meta("litepose_xs", "coco", "custom")}, path)
+    with pytest.raises(ModelError, match="not a wlitepose checkpoint"):
+        load_checkpoint(path)

@@ -90,21 +90,22 @@ def test_export_checks_the_fusion_against_the_unfused_model(tmp_path, monkeypatc
         _tiny_export(tmp_path, build_model("wlitepose_xs"))
 
 
-def test_export_refuses_a_mismatch_at_any_checked_size(tmp_path, monkeypatch):
+@pytest.mark.parametrize("off_call", [1, 2])
+def test_export_refuses_a_mismatch_at_any_checked_size(tmp_path, monkeypatch, off_call):
     from models.export import ExportError
     from models.wlitepose import build_model
 
     real = ort.InferenceSession
 
-    class FirstSizeOff:  # an ONNX file off at the first checked size only
+    class OneSizeOff:  # an ONNX file off at one checked size only
         def __init__(self, *args, **kwargs):
             self.session, self.calls = real(*args, **kwargs), 0
 
         def run(self, names, feeds):
             self.calls += 1
             outputs = self.session.run(names, feeds)
-            return [o + 0.5 for o in outputs] if self.calls == 1 else outputs
+            return [o + 0.5 for o in outputs] if self.calls == off_call else outputs
 
-    monkeypatch.setattr(ort, "InferenceSession", FirstSizeOff)
+    monkeypatch.setattr(ort, "InferenceSession", OneSizeOff)
     with pytest.raises(ExportError, match="differs"):
         _tiny_export(tmp_path, build_model("litepose_xs"))

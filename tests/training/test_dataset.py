@@ -164,6 +164,8 @@ def test_source_weights_weigh_the_sample(shared_data):
     folder = shared_data / "crowdpose_sample"
     data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 64, source_weights={"": 0.25})
     assert float(data[0]["weight"]) == pytest.approx(0.25)
+    others = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 64, source_weights={"teacher": 0.25})
+    assert float(others[0]["weight"]) == 1.0  # a source the weights do not name keeps weight 1
 
 
 def test_crowd_regions_are_masked_at_the_half_resolution_too(shared_data):

@@ -54,6 +54,8 @@ def test_ae_pull_is_zero_for_consistent_tags_and_push_penalises_equal_means():
     same = torch.ones(1, k, h, w)
     _, push_same = ae_loss(same, _joints([[0, 0], [15, 15]], k, h * w))
     assert push_same.item() == pytest.approx(0.5)
+    _, push_single = ae_loss(torch.ones(1, 1, h, w), _joints([[0], [15]], 1, h * w))
+    assert push_single.item() == pytest.approx(0.5)  # people with one labelled joint are pushed apart too
 
 
 def test_ae_pull_measures_the_spread_of_one_persons_tags():
@@ -119,3 +121,33 @@ def test_mse_loss_is_the_masked_mean_squared_error():
     target = torch.tensor([[[[0.0, 0.0], [1.0, 2.0]]]])
     mask = torch.tensor([[[1.0, 1.0], [1.0, 0.0]]])
     assert heatmap_mse_loss(pred, target, mask).item() == pytest.approx((0.25 + 0.09 + 1.0) / 4)
+
+
+def test_the_total_weighs_each_term_by_its_factor_and_each_sample_by_its_weight():
+    from models.wlitepose import PoseOutputs
+    from training.trainer import TrainConfig, compute_losses
+
+    k, h, w = 2, 4, 4
+    tags = torch.arange(2 * k * h * w, dtype=torch.float32).view(2, k, h, w) / 20
+    outputs = PoseOutputs(torch.full((2, k, h, w), 0.5), tags, torch.full((2, k, 2 * h, 2 * w), 0.25))
+    joints = _joints([[0, 5], [15, 9]], k, h * w).expand(2, -1, -1, -1)
+    batch = {
+        "image": None,
+        "heatmaps_4": torch.zeros(2, k, h, w),
+        "heatmaps_2": torch.zeros(2, k, 2 * h, 2 * w),
+        "mask_4": torch.ones(2, h, w),
+        "mask_2": torch.ones(2, 2 * h, 2 * w),
+        "joints": joints,
+        "weight": torch.tensor([1.0, 0.0]),  # the second sample's people weigh nothing
+    }
+    config = TrainConfig("a.json", "images", "out", heatmap_factors=(1.0, 2.0), pull_factor=0.1, push_factor=0.01)
+    losses = compute_losses(lambda image: outputs, batch, config)
+    pull, push = ae_loss(tags[:1], joints[:1])
+    assert losses["heatmap_4"].item() == pytest.approx(0.5**3 / 2)  # |P| (P - 0)^2 on the background, sample 1 only
+    assert losses["heatmap_2"].item() == pytest.approx(0.25**3 / 2)
+    assert losses["pull"].item() == pytest.approx(pull.item() / 2) and losses["push"].item() == pytest.approx(
+        push.item() / 2
+    )
+    expected = losses["heatmap_4"] + 2 * losses["heatmap_2"] + 0.1 * losses["pull"] + 0.01 * losses["push"]
+    assert losses["total"].item() == pytest.approx(expected.item())
+    assert pull.item() > 0 and push.item() > 0 and pull.item() != pytest.approx(push.item())

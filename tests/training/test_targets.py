@@ -13,6 +13,7 @@ def test_gaussian_peaks_at_the_keypoint_divided_by_the_stride():
     assert heat.shape == (2, 32, 32)
     assert heat[0, 6, 10] == pytest.approx(1.0)
     assert heat[0, 6, 11] == pytest.approx(np.exp(-1 / 8))  # one cell away: exp(-1 / (2 sigma^2))
+    assert heat[0, 7, 10] == pytest.approx(np.exp(-1 / 8))  # one cell below: the same sigma along y
     assert heat[0, 6, 10 + 6] == pytest.approx(np.exp(-36 / 8))  # 3 sigma: still inside
     assert heat[0, 6, 10 + 7] == 0.0 and heat[0, 11, 15] == 0.0  # beyond 3 sigma (also diagonally): cut
     assert not heat[1].any()  # unlabelled joint: no target
@@ -131,6 +132,7 @@ def test_the_plain_view_is_the_inference_letterbox_padded_with_the_mean(shared_d
     blob, _ = letterbox(original, 256, MEAN, STD)
     assert np.abs(sample[:, : rows - 1] - blob[0][:, : rows - 1, :256]).mean() < 0.04  # 0.019: resampling only
     assert np.abs(sample[:, rows + 1 :]).max() < 0.02  # the padding normalises to 0, as inference's does
+    assert data[index]["mask_2"][rows // 2 + 1 :].all()  # and is background the loss counts, as in the image
 
 
 def test_keypoints_that_leave_the_crop_are_unlabelled():
