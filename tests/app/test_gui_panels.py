@@ -7,8 +7,13 @@ import pytest
 from PySide6.QtGui import QImage
 
 from app.dashboard import HISTORY, Dashboard
+from app.export_job import ExportJob, ExportRequest
+from app.export_panel import ExportPanel
 from app.transport import Transport
 from app.video_view import VideoView
+from core.draw import Overlay
+from core.pipeline import tuned_config
+from core.sinks import SinkOptions
 
 
 def test_dashboard_shows_current_values_and_rolls(qtbot):
@@ -234,3 +239,51 @@ def test_a_remembered_speed_the_box_does_not_offer_plays_at_1x(qtbot):
     qtbot.addWidget(transport)
     transport.set_speed(3.0)  # a settings file from another version, or edited by hand
     assert transport.speed == 1.0
+
+
+def test_the_export_progress_says_the_frames_done_of_the_total_and_the_time_left(qtbot):
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.show_progress(30, 120, 10.0)
+    assert panel.eta.full_text() == "30/120 frames · 10.0 fps · ETA 0:09"
+    assert (panel.progress.value(), panel.progress.maximum()) == (30, 120)
+    panel.show_progress(130, 120, 10.0)  # past a guessed frame count (an MKV's): full, not stuck where it was
+    assert panel.progress.value() == 120
+
+
+def test_an_empty_export_folder_is_the_working_folder_named_in_full(qtbot, tmp_path, monkeypatch):
+    """The export's message names where its files went, not "."."""
+    monkeypatch.chdir(tmp_path)
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.set_formats(("csv",))
+    assert panel.folder_path() == tmp_path
+    assert panel.sink_options("clip").csv == str(tmp_path / "clip.csv")
+
+
+def test_an_export_asked_for_while_one_runs_is_refused_and_the_running_one_kept(qtbot):
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    said = []
+    panel.failed.connect(said.append)
+    request = ExportRequest(jobs=(), model="model.onnx", config=tuned_config(), overlay=Overlay())
+    running = panel.job = ExportJob(request)  # an export under way (its thread is not needed to refuse another)
+    assert panel.refuse_if_busy()
+    panel.start_export(request)
+    assert panel.job is running and panel._thread is None
+    assert said == ["An export is already running; cancel it first."] * 2
+
+
+def test_an_export_that_fails_says_so_beside_a_bar_short_of_full_and_the_next_one_can_start(qtbot, tmp_path):
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    jobs = ((str(tmp_path / "clip.mp4"), SinkOptions(csv=str(tmp_path / "clip.csv"))),)
+    missing = str(tmp_path / "missing.onnx")  # the model does not load: the export fails before its first frame
+    alarms, passing = [], []
+    panel.failed.connect(alarms.append)  # a dialog, which stays until read
+    panel.message.connect(passing.append)  # the status line, which fades
+    panel.start_export(ExportRequest(jobs=jobs, model=missing, config=tuned_config(), overlay=Overlay()))
+    qtbot.waitUntil(lambda: panel.job is None, timeout=10000)
+    assert panel.eta.text() == "export failed" and len(alarms) == 1 and passing == []
+    assert panel.progress.value() < panel.progress.maximum()
+    assert panel.export_button.isEnabled() and panel.batch_button.isEnabled() and not panel.cancel_button.isEnabled()

@@ -20,3 +20,8 @@ def test_the_ends_of_each_range_a_user_can_choose_are_remembered(tmp_path):
 def test_a_first_start_tracks_people_and_keeps_pace():
     config = app_settings.pipeline_config(app_settings.AppSettings())
     assert config.tracker is not None and app_settings.AppSettings().keep_pace
+
+
+def test_tracking_switched_off_reaches_the_pipeline():
+    """Unticked, the live view and every export run untracked (the sidecar's tracker is null)."""
+    assert app_settings.pipeline_config(app_settings.AppSettings(tracking=False)).tracker is None

@@ -169,12 +169,15 @@ def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker
         worker._info = dataclasses.replace(worker._info, frame_count=None)
     worker.set_playing(False)
     seek(worker, 10)  # paused on frame 10
+    said = []
+    worker.recording_changed.connect(lambda on, text: said.append(text))
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", video=tmp_path / "r.mp4"))
     worker.set_playing(True)
     tick(worker, 2)
     worker.stop_recording()
     frames = sorted({int(row["frame"]) for row in csv.DictReader((tmp_path / "r.csv").open())})
     assert frames == [10, 11, 12] and json.loads((tmp_path / "r.csv.json").read_text())["frames_written"] == 3
+    assert said[-1].startswith("Recording saved: 3 frames in ")  # the frames it holds, not the frame it reached
     assert worker.errors == []
 
 
@@ -201,6 +204,18 @@ def test_a_step_right_after_opening_goes_from_before_the_first_frame(worker, del
         worker._do_seek()
     worker._timer.stop()
     assert indices == shown
+
+
+def test_a_step_back_on_the_first_frame_stays_on_it(clip_worker):
+    """Not frame -1 (a folder's last image, numbered -1, for an image folder)."""
+    worker = clip_worker()
+    shown = []
+    worker.frame_ready.connect(lambda: shown.append(worker.take_packet().index))
+    worker.set_playing(False)  # frame 0 on screen
+    worker.step(-1)
+    worker._do_seek()
+    worker._timer.stop()
+    assert shown == [0, 0]
 
 
 def test_a_frame_that_fails_while_recording_says_what_the_recording_kept(worker, tmp_path, monkeypatch):

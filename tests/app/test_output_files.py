@@ -1,0 +1,14 @@
+"""A recording's take claims its first file before it starts, and never over an existing one."""
+
+from __future__ import annotations
+
+from app.output_files import claim_take
+from core.sinks import SinkOptions
+
+
+def test_a_take_claimed_twice_gets_its_name_once_and_an_existing_file_is_kept(tmp_path):
+    options = SinkOptions(csv=str(tmp_path / "clip_live.csv"), video=str(tmp_path / "clip_live_annotated.mp4"))
+    assert claim_take(options) and (tmp_path / "clip_live.csv").stat().st_size == 0
+    (tmp_path / "clip_live.csv").write_text("frame,time_s\n0,0.0\n")  # the first take's rows, written meanwhile
+    assert not claim_take(options)  # another window: the next name, never this file emptied
+    assert (tmp_path / "clip_live.csv").read_text() == "frame,time_s\n0,0.0\n"
