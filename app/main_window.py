@@ -411,7 +411,10 @@ class MainWindow(QMainWindow):
         shown = not self._side.isVisible()
         self._side.setVisible(shown)
         self._latency.setVisible(shown)
-        self._hold("" if shown else "Panels hidden: H shows them", 5000)
+        if shown:
+            self.statusBar().clearMessage()
+        else:
+            self._hold("Panels hidden: H shows them", 5000)
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small

@@ -175,7 +175,7 @@ def test_h_hides_the_panels_for_a_larger_picture_and_shows_them_again_as_they_we
     qtbot.waitUntil(lambda: w.view.height() > 1.5 * before.height() and w.view.width() > before.width() + 200)
     qtbot.keyClick(w.transport.play_button, Qt.Key.Key_H)
     qtbot.waitUntil(lambda: w.view.size() == before)
-    assert w._side.isVisible() and w.dashboard.isVisible()
+    assert w._side.isVisible() and w.dashboard.isVisible() and w.statusBar().currentMessage() == ""
 
 
 def test_letters_typed_into_a_text_field_are_typed_not_taken_as_shortcuts(qtbot, bare_window):
