@@ -103,8 +103,9 @@ class CocoDatasetSink(Sink):
     def _annotation(self, frame_index: int, poses: Poses, n: int) -> dict:
         found = ~np.isnan(poses.xy[n, :, 0])
         keypoints = flat_keypoints(poses.xy[n], np.where(found, FOUND, 0))
-        xs = [keypoints[3 * k] for k in np.flatnonzero(found)]  # as written: the box fits the joints exactly
-        ys = [keypoints[3 * k + 1] for k in np.flatnonzero(found)]
+        joints = np.flatnonzero(found).tolist()
+        xs = [keypoints[3 * k] for k in joints]  # as written: the box fits the joints exactly
+        ys = [keypoints[3 * k + 1] for k in joints]
         x, y = (min(xs), min(ys)) if xs else (0, 0)
         w, h = (round(max(xs) - x, 2), round(max(ys) - y, 2)) if xs else (0, 0)
         facts = person_facts(poses, n)
