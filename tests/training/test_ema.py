@@ -51,6 +51,27 @@ def test_checkpoints_keep_the_average_for_use_and_the_raw_weights_for_resuming(t
     assert any(not torch.equal(resumed["train_model"][k], raw[k]) for k in raw)
 
 
+def test_validation_scores_the_average(tmp_path, tiny_run, monkeypatch):
+    """With --ema the average is validated, so best.pt is picked by its AP, not by the raw weights (not exported)."""
+    import training.trainer
+
+    scored = []
+
+    def spy(model, *args):
+        scored.append({k: v.clone() for k, v in model.state_dict().items()})
+        return validate(model, *args)
+
+    validate = training.trainer.validate
+    monkeypatch.setattr(training.trainer, "validate", spy)
+    folder = tiny_run(tmp_path).train_images
+    out = tmp_path / "run"
+    train(tiny_run(out, ema=0.9, epochs=2, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder))
+    state = torch.load(out / "last.pt", weights_only=False)  # a step an epoch: the average of two steps
+    averaged, raw = state["model"], state["train_model"]
+    assert len(scored) == 2 and all(torch.equal(v, averaged[k]) for k, v in scored[-1].items())
+    assert any(not torch.equal(v, raw[k]) for k, v in scored[-1].items() if v.is_floating_point())
+
+
 def test_a_model_without_integer_buffers_is_averaged_too():
     model = nn.Linear(3, 2)
     ema = WeightAverage(model, decay=0.5)
