@@ -468,3 +468,42 @@ def test_the_prediction_adds_filterpys_white_noise_exactly(dt):
     assert (cov[0] == p00 + 2 * dt * p01 + dt * dt * p11 + unit[0, 0] * q[:, None]).all()
     assert (cov[1] == p01 + dt * p11 + unit[0, 1] * q[:, None]).all()
     assert (cov[2] == p11 + unit[1, 1] * q[:, None]).all()
+
+
+def test_a_head_alone_in_a_time_lapse_keeps_the_persons_id():
+    """Frames 2 s apart (more than max_lost_s): a person seen whole, then with only the face joints found, is still
+    matched by the joints seen on the frame before (a head's box overlaps the body's too little to match on IoU)."""
+    tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), COCO17.sigmas)
+    head = _standing(200.0)
+    head[5:] = np.nan
+    ids = _ids(tracker, [(0.0, _standing(200.0)), (2.0, _standing(200.0)), (4.0, head), (6.0, _standing(200.0))])
+    assert ids == [-1, 1, 1, 1]
+
+
+def test_a_joint_gate_of_0_leaves_no_joint_out():
+    """joint_gate 0 turns the gate off: a joint far from where it was, on a person standing still, is kept."""
+    tracker = PoseTracker(TrackerConfig(joint_gate=0.0), COCO17.sigmas)
+    body = _standing(200.0)
+    moved = body.copy()
+    moved[9] += [0.0, -150.0]  # the left wrist found far up
+    outputs = [tracker.update(_one(xy), i / 30) for i, xy in enumerate([body, body, body, moved])]
+    assert np.isfinite(outputs[-1].xy).all() and (outputs[-1].keypoint_scores > 0).all()
+
+
+def test_a_stranger_below_a_lost_person_does_not_take_their_id():
+    """The OKS weighs both axes: a person appearing one and a quarter heights below where a track was lost half a
+    second before (within its widened gate, their boxes apart) is someone else."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    ids = []
+    for i in range(28):
+        pose = Poses.empty(K) if 10 <= i < 25 else _one(_standing(200.0, (320.0, 240.0 if i < 10 else 490.0)))
+        ids += tracker.update(pose, i / 30).track_ids.tolist()
+    assert ids == [-1] + [1] * 9 + [-1, 2, 2]
+
+
+def test_a_missing_time_on_a_clock_below_zero_is_one_frame_on():
+    """A time that is not a number counts as one frame on whatever the clock reads: taken as 0 s on a clock at -5 s,
+    it moved the clock 5 s on, and the next frames, then seconds behind it, started the tracks over."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    times = (-5.0, -4.96, float("nan"), -4.88, -4.84)
+    assert _ids(tracker, [(t, _standing(200.0)) for t in times]) == [-1, 1, 1, 1, 1]
