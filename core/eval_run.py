@@ -131,6 +131,13 @@ def _shown(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"  # n/a: nobody to count (no medium-sized people, say)
 
 
+def _share_higher(delta: np.ndarray) -> float:
+    """The share of redraws where the model scored higher than the baseline, of those where both had someone to
+    count (as the interval leaves the others out); NaN where no redraw had."""
+    counted = delta[~np.isnan(delta)]
+    return float(np.mean(counted > 0)) if len(counted) else float("nan")
+
+
 def _add_intervals(summary: dict, scores: np.ndarray) -> None:
     """Print and add to ``summary`` the 95 % intervals of (redraws, models, stats) ``scores``."""
     owners = [summary] + ([summary["baseline"]] if "baseline" in summary else [])
@@ -144,7 +151,7 @@ def _add_intervals(summary: dict, scores: np.ndarray) -> None:
         return
     delta = scores[:, 0] - scores[:, 1]
     summary["difference"] = {
-        name: {"interval": interval(delta[:, i]), "higher": float(np.mean(delta[:, i] > 0))}
+        name: {"interval": interval(delta[:, i]), "higher": _share_higher(delta[:, i])}
         for i, name in enumerate(STAT_NAMES)
     }
     parts = []

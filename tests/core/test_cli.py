@@ -1195,3 +1195,65 @@ def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
     lines = times.summary(2.0).splitlines()
     assert lines[0] == "4 frames in 2.0 s: 2.0 fps overall"
     assert lines[1].split() == ["read", "2.00", "ms/frame"] and lines[2].split() == ["inference", "10.00", "ms/frame"]
+
+
+def _large_people_only(shared_data, path) -> list[dict]:
+    """Writes to ``path`` the dev set's images with large people only, those people alone; returns them."""
+    val = json.loads((shared_data / "val" / "annotations.json").read_text())
+    people = [a for a in val["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0 and a["area"] > 96**2]
+    kept = {a["image_id"] for a in people}
+    path.write_text(json.dumps({**val, "images": [i for i in val["images"] if i["id"] in kept], "annotations": people}))
+    return people
+
+
+def test_eval_says_n_a_for_a_score_with_nobody_to_count(cli, model_path, tmp_path, shared_data, monkeypatch):
+    """On a set without medium-sized people APm has nobody to count: the line says n/a, as documented, not nan."""
+    people = _large_people_only(shared_data, tmp_path / "large.json")
+    found = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in people]
+    monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: found)
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", tmp_path / "large.json",
+        "--images", shared_data / "val" / "images", "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "APm n/a" in out and "AP 1.000" in out and "nan" not in out
+    assert json.loads((tmp_path / "stats.json").read_text())["APm"] is None
+
+
+def test_eval_checks_the_baselines_keypoint_order_too(cli, model_path, tmp_path, monkeypatch):
+    """A baseline whose keypoints (neither COCO's nor CrowdPose's, with the same sigmas) come in another order than
+    the file's would be scored joint against the wrong joint: it is refused before any image goes through a network."""
+    import core.eval_run
+
+    monkeypatch.setattr(core.eval_run, "predict_dataset", lambda *a: pytest.fail("the network ran first"))
+    names = [f"joint{i}" for i in range(17)]
+    model = _with_metadata(model_path, tmp_path / "m.onnx", keypoint_names=names, oks_sigmas=[0.05] * 17)
+    backwards = _with_metadata(model_path, tmp_path / "b.onnx", keypoint_names=names[::-1], oks_sigmas=[0.05] * 17)
+    content = {**ONE_IMAGE, "categories": [{"id": 1, "keypoints": names}], "annotations": [PERSON]}
+    (tmp_path / "a.json").write_text(json.dumps(content))
+    data = ["--annotations", tmp_path / "a.json", "--images", tmp_path]
+    rc, _, err = cli("eval", "--model", model, *data, "--baseline", backwards, "--bootstrap", 40)
+    _assert_clean_error(rc, err, f"in another order than baseline {backwards}")
+
+
+def test_eval_gives_no_share_of_redraws_for_a_score_with_nobody_to_count(
+    cli, model_path, tmp_path, shared_data, monkeypatch
+):
+    """Without medium-sized people APm compares nothing in any redraw: its difference is null, not 'the model higher
+    in 0 % of redraws', which read as the baseline at least as good in every one."""
+    people = _large_people_only(shared_data, tmp_path / "large.json")
+    exact = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in people]
+    off = [{**r, "keypoints": [v + 40 * (i % 3 < 2) for i, v in enumerate(r["keypoints"])]} for r in exact]
+    baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
+    monkeypatch.setattr(
+        "core.eval_run.predict_dataset", lambda model, data, images, size: off if size == 128 else exact
+    )
+    rc, _, err = cli(
+        "eval", "--model", model_path, "--annotations", tmp_path / "large.json",
+        "--images", shared_data / "val" / "images", "--baseline", baseline, "--bootstrap", 40,
+        "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    difference = json.loads((tmp_path / "stats.json").read_text())["difference"]
+    assert difference["APm"] == {"interval": [None, None], "higher": None}
+    assert difference["AP"]["higher"] == 1.0
