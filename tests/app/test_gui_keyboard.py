@@ -259,3 +259,27 @@ def test_shift_tab_wrapping_into_the_side_panel_scrolls_the_focused_button_into_
     last = w.export_panel.batch_button
     assert QApplication.focusWidget() is last
     qtbot.waitUntil(lambda: last.visibleRegion().boundingRect().height() == last.height(), timeout=3000)
+
+
+@pytest.mark.parametrize(
+    ("keys", "action"),
+    [
+        ("Shift+Right", "jump_forward"),
+        ("Shift+Left", "jump_back"),
+        ("]", "faster"),
+        ("[", "slower"),
+        ("M", "toggle_mirror"),
+    ],
+)
+def test_each_key_does_what_video_players_have_it_do(qtbot, keys, action):
+    """Shift+Right jumps forward and ] plays faster, as in mpv and VLC; M mirrors, as the help and README say."""
+    from app.shortcuts import SHORTCUTS, install_shortcuts
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    done = []
+    shortcuts = install_shortcuts(window, {name: (lambda name=name: done.append(name)) for _, name, _ in SHORTCUTS})
+    for shortcut in shortcuts:
+        if shortcut.key().toString() == keys:
+            shortcut.activated.emit()
+    assert done == [action]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from app.controls import Controls, ValueSlider
 from app.dashboard import HISTORY, Dashboard
 from app.export_job import ExportJob, ExportRequest
 from app.export_panel import ExportPanel
+from app.settings import AppSettings
+from app.source_bar import SourceBar, dropped_sources
 from app.transport import Transport
 from app.video_view import VideoView
 from core.draw import Overlay
@@ -287,3 +292,102 @@ def test_an_export_that_fails_says_so_beside_a_bar_short_of_full_and_the_next_on
     assert panel.eta.text() == "export failed" and len(alarms) == 1 and passing == []
     assert panel.progress.value() < panel.progress.maximum()
     assert panel.export_button.isEnabled() and panel.batch_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_video_view_centres_the_image_in_a_tall_view(qtbot):
+    """A view taller than the picture (the side panels hidden, a portrait window): as much dark margin above the
+    picture as below it, not the picture pushed to the bottom."""
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(400, 600)
+    image = QImage(400, 300, QImage.Format.Format_RGB888)
+    image.fill(0xFF0000)
+    view.show_image(image)
+    assert view.image_rect().getRect() == (0, 150, 400, 300)
+    grabbed = view.grab().toImage()
+    assert grabbed.pixelColor(200, 300).red() > 200 and grabbed.pixelColor(200, 500).red() < 40
+
+
+def test_a_threshold_shown_by_a_slider_is_the_one_read_back(qtbot):
+    """0.29 x 100 is 28.999...: truncated, a remembered 0.29 came back as 0.28."""
+    slider = ValueSlider("threshold")
+    qtbot.addWidget(slider)
+    for value in (0.29, 0.57, 0.58):
+        slider.set_value(value)
+        assert slider.value() == value and slider.label.text() == f"{value:.2f}"
+
+
+def test_smoothing_can_be_moved_again_once_tracking_is_ticked_back_on(qtbot):
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.apply(dataclasses.replace(AppSettings(), tracking=False))
+    assert not controls.smoothing.isEnabled()
+    controls.tracking.setChecked(True)
+    assert controls.smoothing.isEnabled()
+
+
+def test_the_webcam_box_heading_opens_nothing(qtbot):
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    bar.set_cameras([0])
+    asked = []
+    bar.source_requested.connect(asked.append)
+    bar.camera_box.activated.emit(0)  # "Webcam…"
+    bar.camera_box.activated.emit(1)
+    assert asked == ["0"]
+
+
+def test_the_controls_read_back_the_settings_they_show(qtbot):
+    """Each slider gives its own value, and smoothing can be moved while tracking is on."""
+    controls = Controls()
+    qtbot.addWidget(controls)
+    shown = dataclasses.replace(AppSettings(), detection_threshold=0.3, keypoint_threshold=0.6, smoothing=0.7)
+    controls.apply(shown)
+    read = controls.read(AppSettings())
+    assert (read.detection_threshold, read.keypoint_threshold, read.smoothing) == (0.3, 0.6, 0.7)
+    assert controls.smoothing.isEnabled()
+    controls.apply(dataclasses.replace(shown, tracking=False))
+    assert not controls.smoothing.isEnabled()
+
+
+def test_the_people_and_dropped_counts_are_the_last_frames_not_an_average(qtbot):
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    for i, people in enumerate((3, 4, 4, 5)):
+        dashboard.add_sample({"inference": 20.0, "people": people, "dropped": i})
+    dashboard.refresh()
+    assert dashboard.values["people"].text() == "5" and dashboard.values["dropped"].text() == "3"
+
+
+def test_a_wheel_turned_over_the_model_box_loads_no_model(qtbot):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.model_box.addItem("other.onnx", "/models/other.onnx")
+    controls.show()
+    qtbot.waitExposed(controls)
+    box = controls.model_box
+    centre = QPointF(box.rect().center())
+    turn = QWheelEvent(
+        centre,
+        QPointF(box.mapToGlobal(box.rect().center())),
+        QPoint(),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(box, turn)
+    assert box.currentIndex() == 0
+
+
+def test_a_stream_link_dragged_from_a_browser_opens_as_the_link_and_a_file_as_its_path():
+    from PySide6.QtCore import QMimeData, QUrl
+
+    mime = QMimeData()
+    mime.setUrls([QUrl("http://cam.local/live.m3u8"), QUrl.fromLocalFile("/videos/a.mp4")])
+    assert dropped_sources(mime) == ["http://cam.local/live.m3u8", "/videos/a.mp4"]

@@ -453,3 +453,49 @@ def test_tag_ink_weighs_red_green_and_blue_of_a_bgr_colour_as_wcag_does():
 
     assert _luminance((255, 0, 0)) == pytest.approx(0.0722) and _luminance((0, 0, 255)) == pytest.approx(0.2126)
     assert _luminance(track_color(6)) < DARK_INK_ABOVE  # white ink on #6
+
+
+def test_people_without_a_track_leave_no_trail():
+    """Every unconfirmed person has ID -1: a trail for -1 joined one such person's place to another's, a grey line
+    across the picture between strangers (300 px on vtest_clip.mp4's first frames)."""
+    left = np.array([[[20, 20], [20, 60]]], np.float32)
+    trails = Trails(length=5)
+    trails.update(Poses(left, [[1, 1]], [0.9], [-1]))
+    trails.update(Poses(left + [120, 0], [[1, 1]], [0.9], [-1]))
+    assert dict(trails.items()) == {}
+
+
+def test_a_limb_with_one_end_missing_is_not_drawn_to_the_corner():
+    """A missing joint's place is NaN, drawn as (0, 0): a limb drawn with one end found ran from the person to the
+    picture's top-left corner (5 % of vtest_clip.mp4's pixels)."""
+    xy = np.array([[[60, 50], [70, 70], [np.nan, np.nan]]], np.float32)
+    image = np.zeros((80, 100, 3), np.uint8)
+    draw_poses(image, Poses(xy, [[1, 1, 0]], [0.9], [7]), [(0, 1), (0, 2), (1, 2)])
+    assert not image[:30, :40].any()
+
+
+def test_a_smoothing_changed_live_is_the_one_the_tracker_smooths_with(tmp_path, coco_metadata, painted_model):
+    """The app's smoothing slider moved while a video plays: the tracker kept smoothing at 0.5 while the sidecar
+    said 0 (keypoints up to 16 px from the unsmoothed ones on vtest_clip.mp4)."""
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    pipeline.process(np.zeros((480, 640, 3), np.uint8), 0.0)
+    smoother = dataclasses.replace(pipeline.config.tracker, smoothing=0.0)
+    pipeline.configure(dataclasses.replace(pipeline.config, tracker=smoother))
+    assert pipeline.tracker.config == smoother and pipeline.settings()["tracker"]["smoothing"] == 0.0
+
+
+def test_a_seek_while_tracking_is_off_gives_no_id_twice_when_it_comes_back_on(tmp_path, coco_metadata, painted_model):
+    """A recording seeked with tracking off, then tracked again: vtest_clip.mp4's IDs 1-4 were given again to
+    other people, where a seek's new tracks take new numbers."""
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    image = np.zeros((480, 640, 3), np.uint8)
+    config = pipeline.config
+    for i in range(2):
+        pipeline.process(image, i / 25)
+    pipeline.configure(dataclasses.replace(config, tracker=None))
+    pipeline.process(image, 2 / 25)
+    pipeline.reset(restart_ids=False)
+    pipeline.configure(config)
+    for i in range(3, 5):
+        ids = pipeline.process(image, i / 25).poses.track_ids
+    assert sorted(ids) == [4, 5, 6]
