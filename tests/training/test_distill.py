@@ -82,3 +82,14 @@ def test_bad_distill_options_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "missing.pth does not exist" in capsys.readouterr().err
     assert main([*argv, "--distill-factor", "0"]) == 2
     assert "--distill-factor must be positive" in capsys.readouterr().err
+
+
+def test_the_hint_loss_of_a_fresh_student_starts_near_one(teacher_path):
+    """Teacher features are standardised and the three hints averaged, so --distill-factor weighs a loss near 1
+    (unstandardised features of the TFLite MobileNetV2 have a std of 5 to 8: a loss near 40)."""
+    torch.manual_seed(0)
+    student = build_model("litepose_xs", num_keypoints=14)
+    hints = FeatureHints(student, teacher_path)
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    student(images)
+    assert 0.8 < hints.loss(images).item() < 2.0

@@ -106,3 +106,31 @@ def test_init_heads_starts_every_prediction_head_near_zero():
     with torch.no_grad():
         out = model.eval()(torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
     assert max(float(o.abs().max()) for o in out) < 0.01
+
+
+def test_the_paper_variants_start_their_half_scale_heads_near_zero_too():
+    """litepose_xs/s have no deconvolution module: their 1/2-scale heatmaps come from head2_refined + head2_raw."""
+    from training.pretrained import init_heads
+
+    model = build_model("litepose_xs")
+    init_heads(model)
+    for conv in (model.head2_refined[-1], model.head2_raw[-1]):
+        assert conv.weight.std().item() < 0.002 and not conv.bias.any()
+
+
+def test_a_state_dict_with_a_value_that_is_no_tensor_is_refused_in_words(tmp_path, shared_data):
+    source = torch.load(shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth", weights_only=True)
+    torch.save({**source, "features.0.0.weight": 1}, tmp_path / "mixed.pth")
+    with pytest.raises(WLitePoseError, match=r"mixed\.pth is not a PyTorch state dict of MobileNetV2 weights"):
+        load_imagenet_stem(build_model("wlitepose_xs"), tmp_path / "mixed.pth", "--init imagenet:")
+
+
+def test_a_stem_tensor_of_another_shape_is_left_out_and_the_rest_is_copied(tmp_path, shared_data):
+    source = torch.load(shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth", weights_only=True)
+    torch.save({**source, "features.0.0.weight": torch.zeros(16, 3, 3, 3)}, tmp_path / "narrow.pth")
+    model = build_model("wlitepose_xs")
+    before = model.stem[0][0].weight.clone()
+    copied = load_imagenet_stem(model, tmp_path / "narrow.pth")
+    assert copied == sum(p.numel() for p in model.stem.parameters()) - before.numel()
+    assert torch.equal(model.stem[0][0].weight, before)
+    assert torch.equal(model.stem[0][1].bias, source["features.0.1.bias"])

@@ -540,3 +540,32 @@ def test_a_full_disk_while_logging_an_epoch_is_one_sentence(tmp_path, tiny_run, 
     monkeypatch.setattr(builtins, "open", full)
     with pytest.raises(WLitePoseError, match=r"cannot write .*log\.jsonl: No space left on device; last\.pt holds"):
         train(tiny_run(tmp_path / "run", max_steps=1))
+
+
+def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypatch):
+    import training.trainer
+
+    configs = []
+    monkeypatch.setattr(training.trainer, "train", lambda config: configs.append(config))  # None: as rank > 0
+    data = shared_data / "crowdpose_sample" / "test_crowdpose.json"
+    pth = shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth"
+    argv = ["train", "--train-data", str(data), "--out", str(tmp_path / "run"), "--epochs", "4"]
+    argv += ["--milestones", "2", "--ae-factor", "0.02", "--distill", str(pth), "--distill-factor", "0.05"]
+    argv += ["--dataset-name", "mine", "--mosaic", "1", "--ema", "0.9", "--precise-bn", "3"]
+    argv += ["--source-weights", '{"human": 0}']  # 0: leave a source out
+    assert main(argv) == 0
+    config = configs[0]
+    assert (config.pull_factor, config.push_factor, config.distill_factor) == (0.02, 0.02, 0.05)
+    assert (config.dataset, config.mosaic, config.ema, config.precise_bn) == ("mine", 1.0, 0.9, 3)
+    assert config.source_weights == {"human": 0.0}
+    assert (config.epochs, config.milestones, config.milestones_given) == (4, (2,), True)
+
+
+def test_a_run_on_small_crops_exports_a_model_for_the_variants_size(tmp_path, shared_data):
+    import onnxruntime
+
+    data = shared_data / "crowdpose_sample" / "test_crowdpose.json"
+    argv = ["train", "--train-data", str(data), *TINY, "--max-steps", "1", "--epochs", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    meta = onnxruntime.InferenceSession(str(tmp_path / "best.onnx")).get_modelmeta().custom_metadata_map
+    assert meta["input_size"] == "256"  # litepose_xs's, not the 64 px training crop
