@@ -281,3 +281,58 @@ def test_a_checkpoint_missing_a_layer_is_refused_not_filled_with_new_weights(tmp
     torch.save({"model": state, "meta": model_meta("litepose_xs", "coco", "custom")}, path)
     with pytest.raises(ModelError, match="not a wlitepose checkpoint"):
         load_checkpoint(path)
+
+
+def test_cli_info_table_prints_the_figures_of_its_json(capsys):
+    argv = ["info", "--variant", "wlitepose_xs", "--size", "64"]
+    assert main([*argv, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert f"params       {info['params'] / 1e6:.3f} M" in table
+    assert f"MACs (true)  {info['macs'] / 1e9:.3f} G" in table
+    assert f"MACs (paper) {info['macs_paper'] / 1e9:.3f} G" in table
+
+
+def test_cli_info_takes_the_largest_keypoint_count_its_message_allows(capsys):
+    assert main(["info", "--variant", "litepose_xs", "--size", "64", "--keypoints", "1024", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["outputs"]["heatmaps_2"] == [1, 1024, 32, 32]
+
+
+def test_a_checkpoint_of_an_unknown_variant_names_the_variant(tmp_path):
+    from models.checkpoint import load_checkpoint, model_meta
+
+    path = tmp_path / "newer.pt"
+    torch.save({"model": {}, "meta": model_meta("wlitepose_xxl", "coco", "custom")}, path)
+    with pytest.raises(ModelError, match="unknown variant 'wlitepose_xxl'"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("name, hinted", [("mobilenet_v2.pth", True), ("last.pt", False)])
+def test_only_a_pth_file_given_as_a_checkpoint_is_pointed_to_init_imagenet(tmp_path, name, hinted):
+    from models.checkpoint import load_checkpoint
+
+    path = tmp_path / name
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(ModelError) as error:
+        load_checkpoint(path)
+    assert ("--init as imagenet:PATH" in str(error.value)) == hinted
+
+
+def test_cli_export_defaults_to_the_variants_own_input_size(tmp_path, monkeypatch, capsys):
+    written = {}
+
+    def record_metadata(model, out, metadata, **kwargs):
+        written.update(metadata)
+        return 0.0
+
+    monkeypatch.setattr(export_module, "export_onnx", record_metadata)  # the size is decided before the export
+    assert main(["export", "--variant", "wlitepose_s", "--out", str(tmp_path / "s.onnx")]) == 0
+    assert written["input_size"] == "448" and "wlitepose_s @ 448" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag, words", [([], "trained, fp32;"), (["--fp16-weights"], "trained, fp16 weights;")])
+def test_cli_export_says_how_it_stored_the_weights(tmp_path, monkeypatch, capsys, bundled_checkpoint, flag, words):
+    monkeypatch.setattr(export_module, "export_onnx", lambda *args, **kwargs: 0.0)
+    assert main(["export", "--checkpoint", str(bundled_checkpoint), "--out", str(tmp_path / "m.onnx"), *flag]) == 0
+    assert words in capsys.readouterr().out

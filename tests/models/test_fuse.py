@@ -1,8 +1,15 @@
+import pytest
 import torch
 from torch import nn
 
 from models.blocks import DFCAttention, ShuffleResidual
-from models.fuse import dense_from_group_conv, fold_bn_into_conv, fuse_for_inference, merge_row_column
+from models.fuse import (
+    dense_from_group_conv,
+    fold_bn_into_conv,
+    fold_bn_into_next_conv,
+    fuse_for_inference,
+    merge_row_column,
+)
 from models.wlitepose import build_model
 
 
@@ -44,3 +51,19 @@ def test_fused_network_gives_the_same_outputs():
         for a, b in zip(model(x), fused(x), strict=True):
             assert torch.allclose(a, b, atol=1e-4)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules() if m in set(fused.stages.modules()))
+
+
+@pytest.mark.parametrize("bn_first", [True, False])
+def test_folding_keeps_eps_for_a_channel_that_never_fired(bn_first):
+    # the bundled checkpoint has BN channels with running_var about 1e-44: only eps keeps them finite
+    torch.manual_seed(0)
+    conv, bn = nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4).eval()
+    _randomise_bn(bn)
+    bn.running_var[0] = 0.0
+    x = torch.randn(1, 4, 5, 5)
+    with torch.no_grad():
+        if bn_first:
+            expected, got = conv(bn(x)), fold_bn_into_next_conv(bn, conv)(x)
+        else:
+            expected, got = bn(conv(x)), fold_bn_into_conv(conv, bn)(x)
+    assert torch.allclose(got, expected, atol=1e-5)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.blocks import DFCBottleneck
+from models.blocks import DFCBottleneck, InvertedBottleneck
 from models.complexity import measure
 from models.errors import ModelError
 from models.wlitepose import VARIANTS, build_model
@@ -52,3 +52,35 @@ def test_gradient_reaches_every_parameter_of_a_dfc_bottleneck(stride, in_chs, ou
 def test_unknown_variant_is_refused_with_the_choices():
     with pytest.raises(ModelError, match="wlitepose_xs"):
         build_model("wlitepose_xxl")
+
+
+# The README's model table as `wlitepose info` prints it (3 decimals; the README rounds to 2):
+# default input size, params (M), MACs true and paper convention (G).
+README_TABLE = {
+    "wlitepose_xs": (256, 2.105, 0.900, 1.036),
+    "wlitepose_s": (448, 3.723, 3.991, 4.596),
+    "litepose_xs": (256, 1.676, 0.886, 1.206),
+    "litepose_s": (448, 2.732, 3.624, 4.994),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(README_TABLE))
+def test_default_size_and_complexity_match_the_readme_table(variant):
+    size, params_m, macs_g, macs_paper_g = README_TABLE[variant]
+    model = build_model(variant)
+    assert model.input_size == size
+    c = measure(model, size)
+    assert (round(c.params / 1e6, 3), round(c.macs / 1e9, 3), round(c.macs_paper / 1e9, 3)) == (
+        params_m,
+        macs_g,
+        macs_paper_g,
+    )
+
+
+def test_litepose_block_projects_linearly():
+    # MobileNetV2's linear bottleneck: no activation after the 1x1 project, so outputs can be negative
+    torch.manual_seed(0)
+    block = InvertedBottleneck(8, 16, stride=2).eval()
+    with torch.no_grad():
+        out = block(torch.randn(1, 8, 16, 16))
+    assert out.min() < 0
