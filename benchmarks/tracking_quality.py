@@ -195,6 +195,10 @@ def compare(args: argparse.Namespace) -> int:
         raise WLitePoseError(f"{args.annotations} cannot be read as JSON ({error})") from None
     if not isinstance(annotations, dict) or not {"images", "annotations"} <= annotations.keys():
         raise WLitePoseError(f"{args.annotations} is not a COCO-format annotation file (images and annotations)")
+    references = {video: labelled_boxes(annotations, prefix, every) for video, prefix, every in CLIPS}
+    unlabelled = [video for video, boxes in references.items() if not boxes]
+    if unlabelled:
+        raise WLitePoseError(f"{args.annotations} labels no person in a frame of {', '.join(unlabelled)}")
     check_input_size(args.size)
     model = PoseModel(args.model)
     decode = DecodeConfig(
@@ -204,8 +208,8 @@ def compare(args: argparse.Namespace) -> int:
     )
     config = PipelineConfig(input_size=args.size, decode=decode, tracker=None)
     report = {}
-    for video, prefix, every in CLIPS:
-        ref_boxes = labelled_boxes(annotations, prefix, every)
+    for video, _, every in CLIPS:
+        ref_boxes = references[video]
         ref_ids = link_tracks(ref_boxes, every)
         model_frames = detect(model, args.videos / video, config)
         rows = {}
