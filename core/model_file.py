@@ -211,6 +211,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
     """Read a model file's metadata without keeping a session."""
     from core.session import open_session
 
+    path = check_model_path(path)  # ~ expanded, as PoseModel does: file_sha256 opens the file too
     session = open_session(path, threads=1, providers=["CPUExecutionProvider"])
     return parse_metadata(metadata_map(session, path), path, file_sha256(path))
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -94,3 +95,29 @@ def test_a_model_given_on_the_command_line_that_does_not_load_is_one_sentence(tm
         assert main.main(["gui", "--model", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("wlitepose: error: ") and str(path) in err and err.count("\n") == 1
+
+
+def started_with(source, model, cameras) -> list[tuple[str, str]]:
+    """What app.application.start asks a window with a model in its settings to load and open, in order."""
+    from app.application import start
+
+    asked = []
+    window = SimpleNamespace(
+        settings=SimpleNamespace(model="last_used.onnx"),
+        load_model=lambda path: asked.append(("model", path)),
+        open_source=lambda spec: asked.append(("source", spec)),
+    )
+    start(window, source, model, cameras)
+    return asked
+
+
+def test_the_app_starts_with_the_model_given_over_the_last_one_and_on_the_first_webcam():
+    assert started_with(None, "given.onnx", [0, 2]) == [("model", "given.onnx"), ("source", "0")]
+    assert started_with("clip.mp4", None, []) == [("model", "last_used.onnx"), ("source", "clip.mp4")]
+
+
+def test_an_empty_model_on_the_command_line_is_refused_before_the_window(monkeypatch, capsys):
+    """`wlitepose gui --model "$MODEL"` with MODEL unset opened the window on the current folder as the model."""
+    monkeypatch.setattr("app.application.run_app", lambda **_: pytest.fail("the window was started"))
+    assert main.main(["gui", "--model", ""]) == 2
+    assert "no model file given" in capsys.readouterr().err

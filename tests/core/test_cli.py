@@ -1257,3 +1257,25 @@ def test_eval_gives_no_share_of_redraws_for_a_score_with_nobody_to_count(
     difference = json.loads((tmp_path / "stats.json").read_text())["difference"]
     assert difference["APm"] == {"interval": [None, None], "higher": None}
     assert difference["AP"]["higher"] == 1.0
+
+
+@pytest.mark.parametrize("option", ["--csv", "--video"])
+def test_a_path_of_spaces_is_refused_not_written_as_a_file_named_blank(cli, video_path, tmp_path, monkeypatch, option):
+    """`--csv "$OUT "` with OUT unset wrote a CSV named ' ' and a sidecar ' .json' into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli("track", video_path, "--max-frames", 1, option, " ")
+    assert exit_info.value.code == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_track_without_a_source_is_refused_not_a_silent_success(cli, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli("track", "--csv", "out.csv")
+    assert exit_info.value.code == 2 and "required: SOURCE" in capsys.readouterr().err
+
+
+def test_eval_without_a_model_is_refused_before_reading_the_set(cli, tmp_path, capsys):
+    """Without --model, eval checked the annotations and images, then stopped with a TypeError traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli("eval", "--annotations", tmp_path / "a.json", "--images", tmp_path)
+    assert exit_info.value.code == 2 and "required: --model" in capsys.readouterr().err

@@ -155,6 +155,7 @@ def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
         (lambda e, d: e.track(d, fps="5"), "fps must be a number, not '5'"),
         (lambda e, d: e.track(SAMPLE, fps=5), "fps sets the frame rate of image folders"),
         (lambda e, d: e.track([SAMPLE]), "the source must be a path, a webcam index or a stream URL, not a list"),
+        (lambda e, d: e.track(True), "the source must be a path, a webcam index or a stream URL, not a bool"),
         (lambda e, d: next(e.track(d / "absent.mp4")), "does not exist"),
         (lambda e, d: e.track(d / "mistyped_folder", fps=10), "does not exist"),
         (lambda e, d: e.track_frame(np.zeros((8, 8, 3), np.uint8), "1.0"), "timestamp_s must be a number, not '1.0'"),
@@ -350,3 +351,12 @@ def test_an_image_too_small_to_find_people_in_is_refused_by_the_api(model_path):
     estimator = PoseEstimator(model_path)
     with pytest.raises(WLitePoseError, match=r"^the image is 1x1 pixels, too small to find people in"):
         estimator.estimate(np.zeros((1, 1, 3), np.uint8))
+
+
+def test_a_track_ended_by_max_frames_warns_of_no_video_cut_short(estimator):
+    """Stopping at max_frames warned that the video ended early and may be damaged."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(list(estimator.track(SAMPLE, max_frames=3))) == 3

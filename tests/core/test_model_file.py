@@ -393,3 +393,29 @@ def test_outputs_of_half_or_double_precision_are_taken(tmp_path, coco_metadata, 
         onnx.save(proto, str(path))
         found, _ = PoseModel(path).run(np.zeros((1, 3, 192, 256), np.float32))
         assert found.shape == (17, 96, 128) and float(found[3, 40, 50]) == 0.75, shown
+
+
+def test_a_model_path_with_a_tilde_is_read_from_the_users_home(model_path, tmp_path, monkeypatch):
+    """`wlitepose gui --model=~/m.onnx` (a ~ no shell expands) said the file did not exist, where track loads it."""
+    (tmp_path / "m.onnx").write_bytes(model_path.read_bytes())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert read_model_info("~/m.onnx") == read_model_info(model_path)
+
+
+def test_metadata_lacking_some_keys_names_them_not_all(coco_metadata):
+    """A file of an older export lacking one key must hear which, not that it has no WLitePose metadata at all."""
+    lacking = {key: value for key, value in coco_metadata.items() if key != "tag_stride"}
+    with pytest.raises(WLitePoseError, match=r"is not a WLitePose model file: its metadata lacks tag_stride \("):
+        parse_metadata(lacking, "m.onnx")
+
+
+def test_a_skeleton_link_to_one_past_the_last_keypoint_is_refused(coco_metadata):
+    """Accepted, a link to keypoint 17 of 17 raised IndexError when the skeleton was drawn."""
+    with pytest.raises(WLitePoseError, match="skeleton link to a keypoint that does not exist"):
+        parse_metadata({**coco_metadata, "skeleton": "[[0, 17]]"}, "m.onnx")
+
+
+def test_an_oks_sigma_of_zero_is_refused(coco_metadata):
+    """A joint of spread 0 matches nothing: the tracker gave a clip's people more IDs."""
+    with pytest.raises(WLitePoseError, match="a sigma not above 0"):
+        parse_metadata({**coco_metadata, "oks_sigmas": json.dumps([0.0] + [0.05] * 16)}, "m.onnx")
