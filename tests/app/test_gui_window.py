@@ -171,6 +171,22 @@ def test_an_error_escaping_another_thread_is_shown_by_the_gui_thread(qtbot, qapp
     window._error_box.close()
 
 
+def test_an_uncaught_error_keeps_its_traceback_on_stderr_beside_the_dialog(qtbot, window, monkeypatch, capsys):
+    """The dialog gives one line; the traceback a bug report needs goes to the terminal."""
+    from app.application import _show_uncaught_errors
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
+    _show_uncaught_errors(window)
+    try:
+        raise KeyError("missing_setting")
+    except KeyError as error:
+        sys.excepthook(KeyError, error, error.__traceback__)
+    qtbot.waitUntil(lambda: window.last_error == "Unexpected KeyError: 'missing_setting'", timeout=5000)
+    window._error_box.close()
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "KeyError: 'missing_setting'" in err
+
+
 def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, video, tmp_path):
     play(qtbot, window, video, frames=2)
     title = window.windowTitle()

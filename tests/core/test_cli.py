@@ -1279,3 +1279,35 @@ def test_eval_without_a_model_is_refused_before_reading_the_set(cli, tmp_path, c
     with pytest.raises(SystemExit) as exit_info:
         cli("eval", "--annotations", tmp_path / "a.json", "--images", tmp_path)
     assert exit_info.value.code == 2 and "required: --model" in capsys.readouterr().err
+
+
+def test_a_batch_source_that_fails_mid_run_is_named_with_the_frames_its_outputs_hold(
+    cli, model_path, write_clip, tmp_path, monkeypatch
+):
+    """The summary counts the frames of the sources done; the failed one's error says what its outputs hold."""
+    process = PosePipeline.process
+    calls = itertools.count()
+
+    def fails_on_the_fifth(self, *args, **kwargs):
+        if next(calls) == 4:  # the second frame of the second source
+            raise WLitePoseError("the network failed on this frame")
+        return process(self, *args, **kwargs)
+
+    monkeypatch.setattr(PosePipeline, "process", fails_on_the_fifth)
+    first, second, third = (write_clip(tmp_path / f"{name}.avi", 3) for name in ("first", "second", "third"))
+    out = tmp_path / "out"
+    rc, _, err = cli("track", first, second, third, "--model", model_path, "--csv", out / "{name}.csv")
+    assert rc == 2
+    assert "network failed on this frame (its outputs hold the 1 frame before the error)" in err
+    assert "2 of 3 sources done, 6 frames in" in err and err.rstrip().endswith(f"; failed: {second}")
+    assert [
+        json.loads((out / f"{name}.csv.json").read_text())["frames_written"] for name in ("first", "second", "third")
+    ] == [3, 1, 3]
+
+
+def test_max_frames_stops_each_source_of_a_batch_at_that_many_frames(cli, model_path, write_clip, tmp_path):
+    clips = [write_clip(tmp_path / f"{name}.avi", 4) for name in ("a", "b")]
+    out = tmp_path / "out"
+    rc, _, err = cli("track", *clips, "--model", model_path, "--max-frames", 2, "--csv", out / "{name}.csv")
+    assert rc == 0 and "2 of 2 sources done, 4 frames in" in err
+    assert [json.loads((out / f"{name}.csv.json").read_text())["frames_written"] for name in "ab"] == [2, 2]
