@@ -157,6 +157,15 @@ def test_a_shrunk_copy_names_images_in_folders_with_forward_slashes_and_refuses_
     assert [info["file_name"] for info in written["images"]] == ["sub/A.webp", "sub/b.webp"]
 
 
+def test_the_default_copy_is_for_256_crops_and_says_what_it_read_and_wrote(tmp_path, shared_data, capsys):
+    """Without --size the copy is for 256 crops (--help's default); "was" is the originals' size, not the copy's."""
+    out = tmp_path / "small"
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out)]) == 0
+    read = sum(path.stat().st_size for path in (shared_data / "val" / "images").iterdir())
+    written = sum(path.stat().st_size for path in (out / "images").iterdir())
+    assert f"longest side 384 px ({written / 1e6:.1f} MB, was {read / 1e6:.1f} MB)" in capsys.readouterr().out
+
+
 def _png() -> bytes:
     return cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes()
 

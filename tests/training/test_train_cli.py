@@ -561,6 +561,20 @@ def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypa
     assert (config.epochs, config.milestones, config.milestones_given) == (4, (2,), True)
 
 
+def test_an_annotation_file_reads_the_images_folder_beside_it_else_its_own(tmp_path, shared_data, monkeypatch):
+    import training.trainer
+
+    configs = []
+    monkeypatch.setattr(training.trainer, "train", lambda config: configs.append(config))
+    (tmp_path / "dev" / "images").mkdir(parents=True)  # COCO's layout: dev.json beside images/
+    (tmp_path / "dev" / "dev.json").write_text((shared_data / "val" / "annotations.json").read_text())
+    sample = shared_data / "crowdpose_sample"  # its images lie beside its .json
+    argv = ["train", "--train-data", str(sample / "test_crowdpose.json"), "--schema", "crowdpose"]
+    argv += ["--val-data", str(tmp_path / "dev" / "dev.json"), "--out", str(tmp_path / "run")]
+    assert main(argv) == 0
+    assert (configs[0].train_images, configs[0].val_images) == (str(sample), str(tmp_path / "dev" / "images"))
+
+
 def test_a_run_on_small_crops_exports_a_model_for_the_variants_size(tmp_path, shared_data):
     import onnxruntime
 
