@@ -16,6 +16,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run_benchmark(script: str, *options: str, cwd: Path) -> subprocess.CompletedProcess:
+    """benchmarks/``script`` run as a user runs it, from ``cwd``, offscreen."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *options],
+        cwd=cwd,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 @pytest.mark.parametrize(
     "script, options, message",
     [
@@ -33,15 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), *options],
-        cwd=tmp_path,  # as run from anywhere
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_benchmark(script, *options, cwd=tmp_path)  # as run from anywhere
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
 
@@ -139,12 +143,7 @@ def test_tracking_quality_figures_of_a_threshold_do_not_depend_on_the_others_lis
 
     def figures(thresholds: str) -> dict:
         options = ["--annotations", str(tmp_path / "annotations.json"), "--videos", str(videos), "--json"]
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "tracking_quality.py"), *options, "--thresholds", thresholds],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_benchmark("tracking_quality.py", *options, "--thresholds", thresholds, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -160,12 +159,6 @@ def test_tracking_quality_refuses_annotations_without_the_clips_frames_before_ru
     (tmp_path / "val.json").write_text(json.dumps(unlabelled))
     _benchmark_clips(tmp_path, frames=2)
     options = ["--annotations", "val.json", "--videos", "."]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "tracking_quality.py"), *options],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_benchmark("tracking_quality.py", *options, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "labels no person in a frame of vtest.avi, person_tracker_cctv.mp4" in done.stderr, done.stderr
