@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.export_job import ExportJob, ExportOutcome, ExportRequest, prepare_export
 from app.labels import NameLabel
+from app.output_files import claim_take, holds_data
 from core.progress import remaining
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
@@ -147,6 +148,20 @@ class ExportPanel(QWidget):
         if self.job is None:
             return set()
         return {name_key(path) for _, sinks in self.job.request.jobs for path in output_paths(sinks)}
+
+    def recording_options(self, stem: str) -> SinkOptions:
+        """Paths for a new recording named after ``stem``, claimed, whose name no earlier take's file has in any
+        format (a CSV and a video of one name are one take), nor a file the running export is to write: a second
+        take is <stem>_2, and so on."""
+        take, exporting = 1, self.paths_in_use()
+        while True:
+            name = stem if take == 1 else f"{stem}_{take}"
+            paths = output_paths(self.sink_options(name, True))
+            if not any(holds_data(path) or name_key(path) in exporting for path in paths):
+                options = self.sink_options(name)
+                if claim_take(options):  # a take the worker refuses has its claim removed
+                    return options
+            take += 1
 
     def start_export(self, request: ExportRequest) -> None:
         if self.refuse_if_busy():

@@ -1,10 +1,9 @@
-"""The main window: lays out the panels and wires them to the worker; besides, it claims a recording's file names
-and keeps the shown frame rate and playing speed. Poses are the worker's."""
+"""The main window: lays out the panels and wires them to the worker. Poses are the worker's, the frame rate and
+playback speed shown the playback meter's, a recording's file names the export panel's."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from functools import partial
@@ -36,7 +35,8 @@ from app.export_questions import ask_replace, ask_skip_finished, ask_stop_export
 from app.frame_packet import SourceInfo
 from app.frame_saver import FrameSaver, claim_png
 from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard
-from app.output_files import claim_take, holds_data
+from app.output_files import finished_sources, holds_data
+from app.playback_meter import PlaybackMeter
 from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
@@ -46,24 +46,14 @@ from app.worker_handle import WorkerHandle
 from core.assets import SAMPLE_CLIP
 from core.draw import Overlay
 from core.errors import WLitePoseError
-from core.frame_loop import finished_before
-from core.model_file import ModelInfo, file_sha256
-from core.pipeline import run_settings
+from core.model_file import ModelInfo
 from core.progress import frames_text
-from core.sinks import SinkOptions
 from core.sinks.base import name_key
 from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
 from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
-# The frame rate shown counts the frames of about the last this many seconds (however many frames that is:
-# smooth at 30 fps, and at 2.5 fps after a speed change it reads right within about two seconds).
-FPS_AVERAGE_S = 0.5
-SPEED_AVERAGE_S = 2.0  # the playback speed shown, of about the last this many seconds (steadier: it is a warning)
-# While it plays and no frame has come for this long, or for this many frame times of its pace, the HUD and the
-# dashboard say so (a stalled stream, a busy worker) rather than keep the last frame rate and latency on.
-STALL_AFTER_S, STALL_FRAMES = 1.0, 3
 # A saved recording's status line is not replaced by the passing news that comes with it for this long.
 STATUS_HOLD_S = 3.0
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
@@ -86,10 +76,7 @@ class MainWindow(QMainWindow):
         self.last_packet = None
         self.frames_shown = 0
         self._status_held_until = 0.0
-        self._last_frame_time = 0.0
-        self._last_index = -1
-        self._recent = (0.0, 0.0)  # (frames, seconds) lately, each fading over FPS_AVERAGE_S: see decayed
-        self._played = (0.0, 0.0)  # (video seconds played, seconds) lately, over SPEED_AVERAGE_S: see _track_speed
+        self.meter = PlaybackMeter()
         self._awaited: set[str] = set()  # "source", "model": asked of the worker, not done yet (no stall then)
         self._hud_mark = ""  # the heads-up line's recording mark
         self._recording_paths: set[str] = set()  # the files the recording running writes (by name_key)
@@ -208,7 +195,7 @@ class MainWindow(QMainWindow):
         self.transport.step_requested.connect(self.handle.step)
         self.transport.seek_requested.connect(self.handle.seek)
         self.transport.speed_changed.connect(self.handle.set_speed)
-        self.transport.speed_changed.connect(self._measure_afresh)
+        self.transport.speed_changed.connect(self.meter.restart)
         self.transport.keep_pace_changed.connect(self.handle.set_keep_pace)
         self.transport.image_fps_changed.connect(self.handle.set_image_fps)
         self.controls.pipeline_changed.connect(self._pipeline_changed)
@@ -332,7 +319,8 @@ class MainWindow(QMainWindow):
         self.settings = self.controls.read(self.settings)
         config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
         model = self.model_path  # the one the question is about: a model whose load ends while it is open waits
-        finished = self._finished_before(jobs, model, config, image_fps) if existing and len(jobs) > 1 else []
+        input_size = self.model_info.input_size
+        finished = finished_sources(jobs, model, input_size, config, image_fps) if existing and len(jobs) > 1 else []
         skip = ask_skip_finished(self, len(finished), len(jobs)) if finished else False
         if skip is None or (not finished and existing and not ask_replace(self, existing)):
             return
@@ -366,17 +354,6 @@ class MainWindow(QMainWindow):
             self.show_error(f"Cannot write a still into {folder}: {error.strerror or error}.")
             return
         self.frame_saver.save(packet.image, path)  # encoded off the GUI thread: the picture keeps moving
-
-    def _finished_before(self, jobs: list[tuple[str, SinkOptions]], model: str, config, image_fps: float) -> list[str]:
-        """The sources of a batch whose exports in the folder ran to the end with the model file ``model`` as the
-        export will load it (another written over it since it was loaded is another model) and these settings
-        (their CSVs' sidecars say so)."""
-        try:
-            sha256 = file_sha256(model)
-        except OSError:
-            return []  # gone: the export says so
-        settings = run_settings(config, self.model_info.input_size)
-        return [spec for spec, sinks in jobs if finished_before(spec, sinks, sha256, settings, image_fps)]
 
     def show_error(self, text: str) -> None:
         """A short dialog that does not block the event loop, and the same line in the status bar."""
@@ -437,54 +414,35 @@ class MainWindow(QMainWindow):
         packet = self.handle.worker.take_packet()
         if packet is None:
             return
-        now = time.perf_counter()
+        now, meter = time.perf_counter(), self.meter
         playing = self.transport.play_button.isChecked()
-        if playing and self._last_frame_time:  # a paused frame shown again or stepped to is not a frame rate
-            interval = max(now - self._last_frame_time, 1e-6)
-            self._recent = decayed(*self._recent, interval)
-            self._track_speed(packet.index - self._last_index, packet.skipped, interval)
-        self._last_frame_time, self._last_index = (now if playing else 0.0), packet.index
+        file_fps = 0.0 if self.source is None or self.source.is_live else self.source.fps
+        meter.frame_shown(now, packet.index, packet.skipped, playing, file_fps)
         people = float("nan") if packet.poses is None else len(packet.poses)
         self._found = "no model" if packet.poses is None else f"{people} {'person' if people == 1 else 'people'}"
         self._hud_mark = _rec_mark(packet.recording, packet.recording_resumes_at)
-        hud = self._hud_mark + (f"{self._fps:4.1f} fps · " if playing and self._fps else "") + self._found
-        if self._play_speed < SLOW_PLAYBACK * self.transport.speed:
-            hud += f" · {self._play_speed:.2f}× real time"
+        hud = self._hud_mark + (f"{meter.fps:4.1f} fps · " if playing and meter.fps else "") + self._found
+        if meter.play_speed < SLOW_PLAYBACK * self.transport.speed:
+            hud += f" · {meter.play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
         self.transport.show_position(packet.index, packet.frame_count)
         if playing:  # the dashboard follows playback, not a paused frame redrawn or re-grouped
             sample = dict(packet.timings_ms)
-            sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=self._fps, dropped=packet.dropped)
+            sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=meter.fps, dropped=packet.dropped)
             sample["people"] = people
             self.dashboard.add_sample(sample)
         self.last_packet = packet
         self.frames_shown += 1
 
-    def _track_speed(self, frames: int, skipped: int, interval: float) -> None:
-        """Video seconds played per second (files only, 1 = real time): without 'Keep pace' (or while
-        recording) a file plays every frame, so on a slow machine it falls behind its clock, and the HUD
-        says by how much. ``frames`` is the step in frame index, ``skipped`` of them passed over to keep
-        pace; other jumps (seeks) are left out."""
-        if self.source is None or self.source.is_live or self.source.fps <= 0 or not 0 < frames - skipped <= 2:
-            return
-        self._played = decayed(*self._played, interval, added=frames / self.source.fps, over=SPEED_AVERAGE_S)
-
-    @property
-    def _play_speed(self) -> float:
-        """Video seconds played a second lately (a ratio of sums: a mean of each frame's ratios leans to the
-        short intervals, and read 0.86x for 0.81x); inf before any was measured."""
-        played, seconds = self._played
-        return played / seconds if seconds else float("inf")
-
     def _watch_for_stall(self) -> None:
         """While it plays, a frame long overdue (a stream that stalls, a worker busy with a frame) is said in the
         HUD, and the dashboard leaves its frame rate and end-to-end time blank, rather than keep the last ones on;
         not while another source opens or a model loads (the status bar says so)."""
-        if not self.transport.play_button.isChecked() or not self._last_frame_time or self._awaited:
+        if not self.transport.play_button.isChecked() or self._awaited:
             return
-        pace = self._fps or (self.source.fps * (self.transport.speed or 1.0) if self.source else 0.0)
-        gap = time.perf_counter() - self._last_frame_time
-        if gap >= max(STALL_AFTER_S, STALL_FRAMES / pace if pace > 0 else 0.0):
+        pace = self.source.fps * (self.transport.speed or 1.0) if self.source else 0.0
+        gap = self.meter.stalled_for(time.perf_counter(), pace)
+        if gap:
             self.view.set_hud(f"{self._hud_mark}no new frame for {gap:.0f} s · {self._found}")
             self.dashboard.paused(stalled=True)
 
@@ -492,7 +450,7 @@ class MainWindow(QMainWindow):
         self._awaited.discard("source")
         self.source = info
         self.last_packet = None  # the last source's frame is not this one's to save
-        self._measure_afresh()
+        self.meter.restart()
         self.dashboard.clear()
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
         self._describe_source(info)
@@ -501,7 +459,7 @@ class MainWindow(QMainWindow):
 
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info
-        self._measure_afresh()
+        self.meter.restart()
         self.transport.set_rate(info.fps)
         if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
@@ -570,20 +528,9 @@ class MainWindow(QMainWindow):
     def _bundled_model(self) -> Path:
         return dataclasses.replace(self.settings, model="").model_path()
 
-    def _measure_afresh(self) -> None:
-        """The frame rate and playback speed shown start over: the source plays at another pace now."""
-        self._recent, self._last_frame_time, self._played = (0.0, 0.0), 0.0, (0.0, 0.0)
-
-    @property
-    def _fps(self) -> float:
-        """Frames a second lately (0 before two frames have played)."""
-        frames, seconds = self._recent
-        return frames / seconds if seconds else 0.0
-
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
-        self._played = (0.0, 0.0)  # a pause is not slow playback: measure afresh
-        self._last_frame_time = 0.0
+        self.meter.pause()
         if not playing:  # the paused frame's line, without the frame rate or playback speed
             self.view.set_hud(self._hud_mark + self._found)
             self.dashboard.paused()
@@ -618,25 +565,11 @@ class MainWindow(QMainWindow):
     def _record(self, on: bool) -> None:
         self.transport.image_fps()  # a rate typed without Enter applies first, not as the recording runs
         if on:
-            options = self._recording_options()
+            options = self.export_panel.recording_options(self._stem() + "_live")
             self._recording_paths = {name_key(path) for path in output_paths(options)}
             self.handle.start_recording(options)
         else:
             self.handle.stop_recording()
-
-    def _recording_options(self) -> SinkOptions:
-        """Paths for a new recording whose name no earlier take's file has, in any format (a CSV and a video of
-        one name are one take), nor a file the running export is to write: a second take is <stem>_live_2, and
-        so on."""
-        stem, take, exporting = self._stem() + "_live", 1, self.export_panel.paths_in_use()
-        while True:
-            name = stem if take == 1 else f"{stem}_{take}"
-            paths = output_paths(self.export_panel.sink_options(name, True))
-            if not any(holds_data(path) or name_key(path) in exporting for path in paths):
-                options = self.export_panel.sink_options(name)
-                if claim_take(options):  # a take the worker refuses has its claim removed
-                    return options
-            take += 1
 
     def _faster(self) -> None:
         self._change_speed(1)
@@ -747,16 +680,6 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
 def _display_name(spec: str) -> str:
     """A file or folder by its name, a stream by its address without a password."""
     return without_password(spec) if "://" in spec else Path(spec).name or spec
-
-
-def decayed(
-    amount: float, seconds: float, interval: float, added: float = 1.0, over: float = FPS_AVERAGE_S
-) -> tuple[float, float]:
-    """An amount and the seconds it took lately, with ``added`` more (a frame) ``interval`` s after the last:
-    what came before fades by e every ``over`` seconds, so amount / seconds is the rate of about that long at
-    any rate."""
-    fade = math.exp(-interval / over)
-    return amount * fade + added, seconds * fade + interval
 
 
 def _rec_mark(recording: bool, resumes_at: int | None = None) -> str:

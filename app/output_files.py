@@ -1,12 +1,15 @@
-"""Output files seen from the window: whether one holds an earlier export, and a recording's names claimed before
-it starts."""
+"""Output files seen from the window: whether one holds an earlier export, which sources of a batch were exported
+to their end before, and a recording's names claimed before it starts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
 
+from core.frame_loop import finished_before
+from core.model_file import file_sha256
 from core.output_lock import LOCK_SUFFIX
+from core.pipeline import PipelineConfig, run_settings
 from core.sinks import SinkOptions
 
 
@@ -14,6 +17,20 @@ def holds_data(path: Path) -> bool:
     """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose, nor one
     holding only the lock a killed run left)."""
     return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))
+
+
+def finished_sources(
+    jobs: list[tuple[str, SinkOptions]], model: str, input_size: int, config: PipelineConfig, image_fps: float
+) -> list[str]:
+    """The sources of a batch whose exports in the folder ran to the end with the model file ``model`` as the
+    export will load it (another written over it since it was loaded is another model) and these settings
+    (their CSVs' sidecars say so)."""
+    try:
+        sha256 = file_sha256(model)
+    except OSError:
+        return []  # gone: the export says so
+    settings = run_settings(config, input_size)
+    return [spec for spec, sinks in jobs if finished_before(spec, sinks, sha256, settings, image_fps)]
 
 
 def claim_take(options: SinkOptions) -> bool:

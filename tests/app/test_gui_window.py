@@ -232,13 +232,9 @@ def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp,
 
 def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, video):
     play(qtbot, window, video, frames=1)
-    for _ in range(30):  # a 10 fps file shown at 4 frames a second
-        window._track_speed(1, 0, 0.25)
-    assert abs(window._play_speed - 0.4) < 0.01
-    for _ in range(30):  # the same pace, unevenly: 2 frames a 0.5 s (a mean of each frame's speed read 1.1x)
-        window._track_speed(1, 0, 0.05)
-        window._track_speed(1, 0, 0.45)
-    assert abs(window._play_speed - 0.4) < 0.05
+    for _ in range(30):  # the 10 fps file shown at 4 frames a second
+        window.meter.played(1, 0, 0.25, window.source.fps)
+    assert abs(window.meter.play_speed - 0.4) < 0.01
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
     # a real frame or two (10 a second) pull the estimate up from 0.4 only gradually
@@ -276,12 +272,12 @@ def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qt
     window.dashboard.refresh()
     assert window.dashboard.values["end_to_end"].text().endswith(" ms")
     import app.worker
-    from app.main_window import STALL_AFTER_S, STALL_FRAMES
+    from app.playback_meter import STALL_AFTER_S, STALL_FRAMES
 
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start + 3, timeout=30000)  # the pace of the file again
     # when a stall would be said at this machine's pace (1 s at 3 fps or more; later on a slower machine)
-    said_after = max(STALL_AFTER_S, STALL_FRAMES / window._fps)
+    said_after = max(STALL_AFTER_S, STALL_FRAMES / window.meter.fps)
     opening = app.worker.open_source  # a stream that takes seconds to connect: the old one is not stalled
     monkeypatch.setattr(app.worker, "open_source", lambda *args: time.sleep(2 * said_after + 0.5) or opening(*args))
     window.open_source(str(video))
@@ -289,34 +285,17 @@ def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qt
     assert "no new frame" not in window.view._hud
 
 
-def test_the_frame_rate_shown_follows_a_slower_pace_within_seconds_and_holds_steady_at_30():
-    from app.main_window import decayed
-
-    recent = (0.0, 0.0)
-    for _ in range(100):  # Max speed: 20 frames a second
-        recent = decayed(*recent, 0.05)
-    for _ in range(5):  # 0.25x of a 10 fps file: a frame every 0.4 s, 2 s of them
-        recent = decayed(*recent, 0.4)
-    assert abs(recent[0] / recent[1] - 2.5) < 0.3
-    jitter = np.random.default_rng(0).uniform(0.7, 1.3, 300) / 30  # 30 fps, each interval +-30 %
-    shown = []
-    for interval in jitter:
-        recent = decayed(*recent, interval)
-        shown.append(recent[0] / recent[1])
-    assert 25.5 < min(shown[120:]) and max(shown[120:]) < 34.5 and abs(np.median(shown[120:]) - 30) < 1  # 4 s on
-
-
 def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_once(qtbot, window, video, tmp_path):
     set_thresholds(window, 0.0, 0.0)
     play(qtbot, window, video, frames=3)
     window.handle.set_playing(False)
     qtbot.waitUntil(lambda: not window.transport.play_button.isChecked())
-    fps, samples = window._fps, window.dashboard.samples
+    fps, samples = window.meter.fps, window.dashboard.samples
     for value in (0.1, 0.2, 0.3):  # each re-groups the paused frame
         shown = window.frames_shown
         window.controls.keypoint.set_value(value)
         qtbot.waitUntil(lambda shown=shown: window.frames_shown > shown, timeout=20000)
-    assert window._fps == fps and window.dashboard.samples == samples
+    assert window.meter.fps == fps and window.dashboard.samples == samples
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(tmp_path))
     window.export_panel.record_button.click()
@@ -357,7 +336,7 @@ def test_keep_pace_skips_the_frames_a_slow_machine_cannot_show_in_time(qtbot, wi
     paced = collect_packets(qtbot, window, 6)[1:]
     assert sum(p.skipped for p in paced) >= 4
     assert all(b.index - a.index == 1 + b.skipped for a, b in itertools.pairwise(paced))
-    assert 0.6 < window._play_speed < 1.5  # the skips count as played: about real time
+    assert 0.6 < window.meter.play_speed < 1.5  # the skips count as played: about real time
 
     window.transport.keep_pace.setChecked(False)  # every frame, however slowly
     every = collect_packets(qtbot, window, 6)[2:]  # the change reaches the worker after its current frame
@@ -912,13 +891,20 @@ def test_a_take_claims_its_name_at_once_so_a_second_window_takes_the_next(qtbot,
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(tmp_path))
     play(qtbot, window, video, frames=1)
-    first = window._recording_options()
-    assert Path(first.csv).name == "vtest_live.csv" and Path(first.csv).is_file()  # created, empty
-    assert Path(window._recording_options().csv).name == "vtest_live_2.csv"  # as another window would see it
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=20000)
+    first = tmp_path / "vtest_live.csv"
+    assert first.is_file()
+    claim = window.export_panel.recording_options
+    assert Path(claim("vtest_live").csv).name == "vtest_live_2.csv"  # as another window would see it
+    assert (tmp_path / "vtest_live_2.csv").is_file()  # created, empty
+    assert Path(claim("vtest_live").csv).name == "vtest_live_3.csv"
     window.export_panel.set_formats(("openpose_dir",))  # a take of OpenPose frames only claims its folder
-    first = window._recording_options()
-    assert Path(first.openpose_dir).name == "vtest_live_3_openpose" and Path(first.openpose_dir).is_dir()
-    assert Path(window._recording_options().openpose_dir).name == "vtest_live_4_openpose"
+    take = claim("vtest_live")
+    assert Path(take.openpose_dir).name == "vtest_live_4_openpose" and Path(take.openpose_dir).is_dir()
+    assert Path(claim("vtest_live").openpose_dir).name == "vtest_live_5_openpose"
     left = tmp_path / "vtest_openpose"  # an export killed before its first frame: its lock, no frame
     left.mkdir()
     (left / ".vtest.openpose.wlitepose-lock").touch()
@@ -1111,7 +1097,7 @@ def test_a_new_take_is_named_past_every_format_an_earlier_take_wrote(window, tmp
     window.export_panel.folder.setText(str(tmp_path))
     (tmp_path / "wlitepose_live.csv").write_text("frame\n")  # the first take (no source open: stem wlitepose)
     window.export_panel.set_formats(("video",))
-    options = window._recording_options()
+    options = window.export_panel.recording_options("wlitepose_live")
     assert options.csv is None and options.video.endswith("wlitepose_live_2_annotated.mp4")
 
 
