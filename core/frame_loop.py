@@ -125,12 +125,13 @@ def _frames(
     """run_frames' loop: each frame read, processed, drawn if a video is written, and written."""
     info = pipeline.model.info
     trails = Trails()
-    frames = iter(source)
+    frames, written = iter(source), False
     while True:
         read_start = time.perf_counter()
         frame = next(frames, None)
         if frame is None:
-            sinks.source_ended = True
+            # a source that gave no frame (a folder emptied once opened) failed: no finished run for --skip-done
+            sinks.source_ended = written
             return
         read_ms = (time.perf_counter() - read_start) * 1000.0
         result = pipeline.process(frame.image, frame.timestamp_s)
@@ -144,4 +145,5 @@ def _frames(
                 frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
             )
         sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
+        written = True
         yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

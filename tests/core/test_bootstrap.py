@@ -92,3 +92,15 @@ def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them(monkey
 def test_redraws_with_nobody_to_count_are_left_out_of_the_interval():
     """A redraw without medium-sized people has AP_M NaN: the others still give the interval, not NaN."""
     assert interval(np.array([np.nan, *range(101), np.nan])) == pytest.approx((2.5, 97.5))
+
+
+def test_a_redraw_of_images_without_people_has_nobody_to_count(dev):
+    """A set with images nobody is in redraws some of them alone (3 images, 2 empty: 30 % of redraws): that redraw's
+    scores are NaN, left out of the interval; it stopped `eval --bootstrap` as a file of "0 keypoints per person"."""
+    first = dev["images"][0]["id"]
+    people = [a for a in dev["annotations"] if a["image_id"] == first]
+    data = {**dev, "images": dev["images"][:3], "annotations": people}
+    drawn_data, (drawn,) = resample(data, [_results(data)], np.array([1, 2, 2]))
+    assert drawn_data["annotations"] == [] and drawn == []
+    stats = score_results(drawn, drawn_data, COCO_SIGMAS)
+    assert all(np.isnan(stats[name]) for name in STAT_NAMES)

@@ -19,6 +19,7 @@ from core.pipeline import PosePipeline
 from core.preprocess import letterbox_geometry
 from core.progress import ProgressBar
 from core.session import PoseModel
+from core.sources.frames import Frame, FrameSource
 from core.synthetic import paint, random_people
 from core.version import tool_version
 
@@ -450,6 +451,17 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be at least 40 redraws")
     rc, _, err = cli("eval", "--model", model_path, *data, "--bootstrap", 100_001)  # 10^8 ran for hours
     _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
+
+
+def test_eval_takes_the_most_redraws_its_limit_names(cli, tmp_path, shared_data):
+    """--bootstrap 100000 is "at most 100,000": refused, the message would contradict the number typed. The run goes
+    on to load the model (absent here, so that no 100,000 redraws run)."""
+    rc, _, err = cli(
+        "eval", "--model", tmp_path / "absent.onnx", "--annotations", shared_data / "val" / "annotations.json",
+        "--images", shared_data / "val" / "images", "--bootstrap", 100_000,
+    )  # fmt: skip
+    _assert_clean_error(rc, err, "absent.onnx")
+    assert "--bootstrap" not in err
 
 
 def test_eval_reports_the_model_and_the_baseline_each_as_its_own_and_the_difference_the_right_way_round(
@@ -1311,3 +1323,61 @@ def test_max_frames_stops_each_source_of_a_batch_at_that_many_frames(cli, model_
     rc, _, err = cli("track", *clips, "--model", model_path, "--max-frames", 2, "--csv", out / "{name}.csv")
     assert rc == 0 and "2 of 2 sources done, 4 frames in" in err
     assert [json.loads((out / f"{name}.csv.json").read_text())["frames_written"] for name in "ab"] == [2, 2]
+
+
+class BusyStream(FrameSource):
+    """A stream whose every other frame came while the pipeline was busy: ``frames`` handed on, as many skipped."""
+
+    is_live = True
+
+    def __init__(self, spec: str, frames: int) -> None:
+        self.spec, self.size, self.fps, self.frame_count = spec, (160, 120), 10.0, None
+        self.skipped, self._frames = 0, frames
+
+    def __iter__(self):
+        for n in range(self._frames):
+            self.skipped = n + 1
+            yield Frame(2 * n + 1, n / 10, np.zeros((120, 160, 3), np.uint8))
+
+
+def test_a_stream_that_outran_the_pipeline_counts_the_frames_it_sent_skipped_ones_included(
+    cli, model_path, tmp_path, monkeypatch
+):
+    import core.track_run
+
+    monkeypatch.setattr(core.track_run, "open_source", lambda spec, fps: BusyStream(spec, 3))
+    rc, _, err = cli("track", "rtsp://camera/live", "--model", model_path, "--csv", tmp_path / "k.csv")
+    assert rc == 0, err
+    assert "3 of the 6 frames the source sent came while the pipeline was busy and were skipped" in err
+
+
+def test_a_source_that_delivers_no_frames_is_an_error(cli, model_path, tmp_path, monkeypatch):
+    import core.track_run
+
+    monkeypatch.setattr(core.track_run, "open_source", lambda spec, fps: BusyStream(spec, 0))
+    rc, _, err = cli("track", "rtsp://camera/live", "--model", model_path, "--csv", tmp_path / "k.csv")
+    _assert_clean_error(rc, err, "source rtsp://camera/live delivered no frames")
+
+
+def test_a_folder_emptied_once_opened_is_no_finished_run_for_skip_done(cli, model_path, tmp_path, monkeypatch):
+    """A folder whose images went (a drive pulled) once it had opened delivers no frames: an error, whose CSV sidecar
+    said "finished", so that the run again with --skip-done passed the folder over as done and exited 0."""
+    import core.track_run
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((120, 160, 3), np.uint8))
+    opened = core.track_run.open_source
+
+    def open_then_lose_the_images(spec, fps):
+        source = opened(spec, fps)
+        (folder / "a.png").unlink()
+        return source
+
+    monkeypatch.setattr(core.track_run, "open_source", open_then_lose_the_images)
+    csv = tmp_path / "k.csv"
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", csv)
+    _assert_clean_error(rc, err, "delivered no frames")
+    assert json.loads((tmp_path / "k.csv.json").read_text())["finished"] is False
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", csv, "--skip-done")
+    assert "finished before" not in err and rc == 2
