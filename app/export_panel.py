@@ -200,6 +200,9 @@ class ExportPanel(QWidget):
         if not (outcome.cancelled or outcome.failed):  # done: full, whatever a guessed frame count said
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
+        elif self.progress.maximum() == 0:  # a file of unknown length ended early: the busy bar stops, empty
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         self.batch_file.hide()
         self.eta.show_name(label, tooltip=text)
         (self.failed if outcome.alarming else self.message).emit(text)

@@ -111,6 +111,7 @@ class Transport(QWidget):
         layout.addLayout(seek_row)
         layout.addLayout(pace_row)
         self._fps = 0.0
+        self._live = False
         self.set_source(frame_count=None, fps=0.0, live=False)  # nothing open: no seeking, no position
 
     @property
@@ -123,7 +124,7 @@ class Transport(QWidget):
 
     def set_source(self, frame_count: int | None, fps: float, live: bool, images: bool = False) -> None:
         """Files get the whole transport; live sources only play/pause; image folders their frame rate too."""
-        self._fps = fps
+        self._fps, self._live = fps, live
         self.fps_box.setVisible(images)
         seekable = not live and bool(frame_count)
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
@@ -164,13 +165,15 @@ class Transport(QWidget):
         self.slider.setRange(0, max(0, frame_count - 1))
 
     def show_position(self, index: int, count: int | None) -> None:
+        seconds = index / self._fps if self._fps else 0.0
         if count:
             if not self.slider.isSliderDown():
                 self.slider.setValue(index)
-            seconds = index / self._fps if self._fps else 0.0
             self.position.setText(f"{index + 1:>5} / {count}  {_clock(seconds)}")
-        else:
+        elif self._live:
             self.position.setText(f"live  #{index}")
+        else:  # a file whose length is unknown: its frame and time, never "live"
+            self.position.setText(f"{index + 1:>5}  {_clock(seconds)}")
 
     def _on_play(self, playing: bool) -> None:
         self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
@@ -208,7 +211,7 @@ class RateBox(QDoubleSpinBox):
 
 
 def _clock(seconds: float) -> str:
-    minutes, seconds = divmod(seconds, 60.0)
+    minutes, seconds = divmod(round(seconds, 1), 60.0)  # rounded first: 59.96 s is 01:00.0, not 00:60.0
     return f"{int(minutes):02d}:{seconds:04.1f}"
 
 

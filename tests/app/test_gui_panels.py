@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from app.controls import Controls, ValueSlider
 from app.dashboard import HISTORY, Dashboard
-from app.export_job import ExportJob, ExportRequest
+from app.export_job import ExportJob, ExportOutcome, ExportRequest
 from app.export_panel import ExportPanel
 from app.settings import AppSettings
 from app.source_bar import SourceBar, dropped_sources
@@ -391,3 +392,199 @@ def test_a_stream_link_dragged_from_a_browser_opens_as_the_link_and_a_file_as_it
     mime = QMimeData()
     mime.setUrls([QUrl("http://cam.local/live.m3u8"), QUrl.fromLocalFile("/videos/a.mp4")])
     assert dropped_sources(mime) == ["http://cam.local/live.m3u8", "/videos/a.mp4"]
+
+
+def test_an_export_folder_starting_with_a_tilde_is_in_the_home_folder(qtbot, tmp_path, monkeypatch):
+    """ "~/stills" is the user's home folder, as a shell reads it, not a folder named "~" in the working folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.folder.setText("~/stills")
+    assert panel.folder_path() == tmp_path / "home" / "stills"
+
+
+def test_the_record_button_shown_as_recording_starts_no_second_recording(qtbot):
+    """The worker saying a recording started (or ended) only sets the button: a double click on Record whose
+    answers come after it once started a take for each answer, leaving empty files behind."""
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    asked = []
+    panel.record_toggled.connect(asked.append)
+    panel.set_recording(True)
+    assert panel.record_button.isChecked() and panel.record_button.text() == "■ Stop"
+    panel.set_recording(False)
+    assert not panel.record_button.isChecked() and panel.record_button.text() == "● Record"
+    assert asked == []
+
+
+def test_a_second_export_starts_from_an_empty_bar_not_the_last_ones_full_one(qtbot, tmp_path):
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.show_progress(120, 120, 10.0)  # an export that ran to its end
+    assert panel.progress.value() == panel.progress.maximum()
+    panel.set_exporting(True)
+    assert panel.progress.value() < panel.progress.maximum() and panel.eta.full_text() == "starting…"
+
+
+def test_a_cancelled_folder_dialog_keeps_the_export_folder_chosen_before(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    browse = next(b for b in panel.findChildren(QPushButton) if b.accessibleName() == "Choose the export folder")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path / "chosen"))
+    browse.click()
+    assert panel.folder_path() == tmp_path / "chosen"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: "")  # the dialog cancelled
+    browse.click()
+    assert panel.folder_path() == tmp_path / "chosen"
+
+
+def test_the_source_line_keeps_its_size_and_rate_in_its_tooltip_when_cut_short(qtbot):
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    bar.set_current("street_camera.avi", " · 768×576 · 10 fps · 795 frames")
+    assert bar.current.toolTip() == "street_camera.avi · 768×576 · 10 fps · 795 frames"
+
+
+def test_dragging_the_seek_bar_seeks_to_where_it_is_dragged(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=795, fps=10.0, live=False)
+    seeks = []
+    transport.seek_requested.connect(seeks.append)
+    transport.slider.setSliderDown(True)  # the handle held, as a mouse drag holds it
+    transport.slider.setSliderPosition(386)
+    transport.slider.setSliderDown(False)
+    assert seeks[-1:] == [386]
+
+
+@pytest.mark.parametrize("label, speed", [("0.5×", 0.5), ("2×", 2.0), ("Max", 0.0)])
+def test_the_speed_chosen_in_the_box_is_the_speed_asked_for(qtbot, label, speed):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=795, fps=10.0, live=False)
+    speeds = []
+    transport.speed_changed.connect(speeds.append)
+    transport.speed_box.setCurrentIndex(transport.speed_box.findText(label))
+    assert speeds == [speed] and transport.speed == speed
+
+
+def test_a_folder_rate_being_typed_applies_once_on_enter_not_at_each_digit(qtbot):
+    """Each rate applied starts a folder's tracks over and ends a recording: "12.5" typed is one change."""
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=40, fps=30.0, live=False, images=True)
+    rates = []
+    transport.image_fps_changed.connect(rates.append)
+    transport.fps_box.lineEdit().selectAll()
+    qtbot.keyClicks(transport.fps_box, "12.5")
+    assert rates == []
+    qtbot.keyClick(transport.fps_box, Qt.Key.Key_Return)
+    assert rates == [12.5]
+
+
+def test_a_cancelled_open_dialog_asks_for_no_source(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    requested = []
+    bar.source_requested.connect(requested.append)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("/videos/clip.mp4", ""))
+    bar.open_file_button.click()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))  # the dialog cancelled
+    bar.open_file_button.click()
+    assert requested == ["/videos/clip.mp4"]
+
+
+def test_a_cancelled_model_dialog_keeps_the_model_in_use(qtbot, monkeypatch):
+    """The model dialog cancelled asks for nothing: "" would load the bundled model in place of the one in use."""
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.select_model("/models/mine.onnx")
+    asked = []
+    controls.model_requested.connect(asked.append)
+    browse = next(b for b in controls.findChildren(QPushButton) if b.accessibleName() == "Open a model file")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("/models/other.onnx", ""))
+    browse.click()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))  # the dialog cancelled
+    browse.click()
+    assert asked == ["/models/other.onnx"]
+
+
+def test_an_input_size_chosen_applies_at_once(qtbot):
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.apply(AppSettings())
+    changes = []
+    controls.pipeline_changed.connect(lambda: changes.append(controls.read(AppSettings()).input_size))
+    controls.size_box.setCurrentIndex(controls.size_box.findData(512))
+    assert changes == [512]
+
+
+def test_the_bundled_model_chosen_again_is_its_own_entry_not_a_blank_one(qtbot):
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.select_model("")
+    controls.select_model("/models/mine.onnx")
+    controls.select_model("")
+    texts = [controls.model_box.itemText(row) for row in range(controls.model_box.count())]
+    assert texts == [controls.model_box.itemText(0), "mine.onnx"] and texts[0].startswith("Bundled")
+    assert controls.model_box.currentIndex() == 0
+
+
+def test_a_long_source_name_gives_way_to_its_size_and_rate_on_the_source_line(qtbot):
+    """The name is shortened in its middle to leave the details whole, not the details pushed out of view."""
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    bar.current.resize(420, 24)
+    details = " · 768×576 · 10 fps · 795 frames"
+    bar.set_current("a_very_long_recording_name_from_the_street_camera_" * 2 + ".avi", details)
+    shown = bar.current.text()
+    assert shown.endswith(details) and "…" in shown
+    assert bar.current.fontMetrics().horizontalAdvance(shown) <= bar.current.contentsRect().width()
+
+
+def test_a_frame_shown_just_before_a_pause_brings_no_frame_rate_back(qtbot):
+    """The plots redraw on a timer: a sample taken just before the pause must not put a frame rate back."""
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    dashboard.add_sample({"end_to_end": 40.0, "fps": 25.0, "people": 3.0})
+    dashboard.paused()
+    dashboard.refresh()
+    assert dashboard.values["fps"].text() == "–" and dashboard.values["end_to_end"].text() == "40.0 ms"
+
+
+@pytest.mark.parametrize("ended", [dict(cancelled=True), dict(failed=["clip.mjpeg: the disk is full"])])
+def test_an_export_of_unknown_length_ended_early_leaves_no_busy_bar_running(qtbot, ended):
+    """A file whose frame count is unknown gets a busy bar while it runs; cancelled or failed, the bar stops
+    short of full rather than going on as if the export still ran."""
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.show_progress(12, None, 6.0)
+    assert panel.progress.maximum() == 0  # busy
+    panel._finished(ExportOutcome(count=1, frames=12, **ended))
+    assert panel.progress.maximum() > 0 and panel.progress.value() < panel.progress.maximum()
+
+
+def test_the_clock_beside_the_frame_counter_turns_the_minute_over_rather_than_showing_60_seconds(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=1510, fps=25.0, live=False)
+    transport.show_position(1499, 1510)  # 59.96 s
+    assert transport.position.text() == " 1500 / 1510  01:00.0"
+
+
+def test_a_file_of_unknown_length_counts_its_frames_without_calling_itself_live(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=None, fps=10.0, live=False)
+    transport.show_position(12, None)
+    assert "live" not in transport.position.text() and transport.position.text().split() == ["13", "00:01.2"]
+    transport.set_source(frame_count=None, fps=30.0, live=True)
+    transport.show_position(12, None)
+    assert transport.position.text() == "live  #12"
