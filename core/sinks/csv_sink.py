@@ -32,6 +32,9 @@ from core.sinks.base import NO_ROOM, Sink, cut_back, own_file, rewrite_small, wr
 LAYOUT_VERSION = 1
 SIDECAR_EVERY_S = 10.0  # seconds between the sidecar's rewrites during a run
 FIRST_SIDECAR_S = 1.0  # the first of them: a run killed in its first seconds counts its frames too
+# and no sooner than this many times the last rewrite took: a long folder's sidecar lists every image, and its
+# rewrites stay a small share of the run
+SIDECAR_SPACING = 50
 # Windows' refusal of a file another program holds (a reader, a virus scanner), let go until the next rewrite
 HELD_ELSEWHERE = (PermissionError,) if os.name == "nt" else ()
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
@@ -113,8 +116,8 @@ class CsvSink(Sink):
             except OSError as error:  # no room now, or another program holds it (Windows): the next try, or closing
                 if error.errno not in NO_ROOM and not isinstance(error, HELD_ELSEWHERE):
                     raise  # its folder removed or moved: said now, not after the rest of the run
-            # a long folder's sidecar lists every image: its rewrites stay a small share of the run
-            self._sidecar_due = time.monotonic() + max(SIDECAR_EVERY_S, 50 * (time.monotonic() - started))
+            took = time.monotonic() - started
+            self._sidecar_due = time.monotonic() + max(SIDECAR_EVERY_S, SIDECAR_SPACING * took)
 
     def run_finished(self) -> None:
         self._sidecar["finished"] = True
