@@ -14,8 +14,8 @@ them; a webcam's or stream's, whose frames that came while the pipeline was busy
 ``frames_skipped``, instead;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
-count near the truth, not 0. ``finished`` turns true once the run reached the source's end and every output
-closed whole (``run_finished``): what ``track --skip-done`` goes by.
+count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
+written, and every output closed whole (``run_finished``): what ``track --skip-done`` goes by.
 """
 
 from __future__ import annotations
