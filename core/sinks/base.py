@@ -217,6 +217,17 @@ def cut_back(file, length: int, tail: bytes = b"") -> None:
             fixed.write(tail)
 
 
+def check_in_place(file, path: Path) -> None:
+    """FileNotFoundError if ``path`` no longer names the open ``file`` (its folder removed or moved during the run):
+    what was written there is nowhere the user will look, and a run that said it wrote ``path`` would mislead."""
+    try:
+        there = os.path.samestat(os.fstat(file.fileno()), os.stat(path))
+    except FileNotFoundError:
+        there = False
+    if not there:
+        raise FileNotFoundError(errno.ENOENT, "it was removed or moved while the run wrote it")
+
+
 def flat_keypoints(xy: np.ndarray, scores: np.ndarray, decimals: int = 2) -> list[float]:
     """(K, 2) + (K,) -> [x, y, c, ...] as COCO/OpenPose store them: a missing (NaN) joint is 0, 0, 0 there."""
     out = []

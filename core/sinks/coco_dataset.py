@@ -32,6 +32,7 @@ for as many images again, atomically, and at close by a copy without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -41,7 +42,7 @@ import numpy as np
 
 from core.model_file import ModelInfo
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_file, atomic_write, flat_keypoints, writable
+from core.sinks.base import Sink, atomic_file, atomic_write, check_in_place, flat_keypoints, writable
 from core.sinks.coco_json import person_facts
 from core.version import tool_version
 
@@ -175,10 +176,10 @@ class CocoDatasetSink(Sink):
         if self._file.closed:
             return
         try:
-            if self._room:
-                self._make_room(0)
-        except OSError:
-            pass  # no copy could be made (a full disk): the file is whole and valid as it is, spaces and all
+            check_in_place(self._file, self.path)  # its folder removed: said, not taken for a copy that failed
+            if self._room:  # no copy made (a full disk) leaves the file whole and valid, spaces and all
+                with contextlib.suppress(OSError):
+                    self._make_room(0)
         finally:
             self._file.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.poses import Poses
-from core.sinks.base import Sink, cut_back, flat_keypoints, own_file, writable
+from core.sinks.base import Sink, check_in_place, cut_back, flat_keypoints, own_file, writable
 
 
 def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) -> list[dict]:
@@ -84,4 +84,9 @@ class CocoJsonSink(Sink):
         self._end, self._count = end, self._count + len(entries)
 
     def close(self) -> None:
-        self._file.close()
+        if self._file.closed:  # after a failed write (cut_back)
+            return
+        try:
+            check_in_place(self._file, self.path)
+        finally:
+            self._file.close()

@@ -14,6 +14,7 @@ last row or column, so an odd-sized frame gets a black one added instead.
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
@@ -145,6 +146,8 @@ class VideoSink(Sink):
         if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
             return
+        if not self.path.exists():  # its folder removed or moved during the run: no player opens it here
+            raise FileNotFoundError(errno.ENOENT, "it was removed or moved while the run wrote it")
         stored = _frames_stored(self.path)
         if stored is None:  # OpenCV's writer reports no error: a full disk cost the .mp4's index
             avi = self.path.suffix.lower() == ".avi"

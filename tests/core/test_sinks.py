@@ -22,9 +22,9 @@ from core.model_file import ModelInfo
 from core.output_lock import check_free, take
 from core.poses import Poses
 from core.sinks import CocoDatasetSink, CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
-from core.sinks.base import atomic_file, writable
+from core.sinks.base import atomic_file, atomic_write, name_key, writable
 from core.sinks.coco_json import coco_results
-from core.sinks.multi import plan_outputs
+from core.sinks.multi import output_paths, plan_outputs
 from core.sinks.posec3d import FLUSH_SPACING
 from core.sinks.video import MAX_HOLD_S, VideoSink
 from core.version import tool_version
@@ -84,6 +84,19 @@ def test_open_outputs_are_held_against_other_runs_until_closed(tmp_path):
     with take(tmp_path / "out.csv"), take(tmp_path / "openpose" / "clip.openpose"):
         pass  # let go at close
     assert not list(tmp_path.rglob("*.wlitepose-lock"))
+
+
+def test_the_outputs_the_caller_holds_are_passed_over_however_they_are_spelt(tmp_path, monkeypatch):
+    """The app's export of a file its own recording writes, spelt ~/...: the window says so, where the check of
+    locks blamed another run."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    recording = SinkOptions(csv=tmp_path / "clip.csv")
+    with open_sinks(recording, INFO, META):
+        held = frozenset(name_key(path) for path in output_paths(recording))
+        jobs = plan_outputs([str(tmp_path / "clip.mp4")], SinkOptions(csv="~/{name}.csv"), (), held=held)
+    assert [spec for spec, _ in jobs] == [str(tmp_path / "clip.mp4")]
 
 
 def test_an_output_is_held_under_every_spelling_and_where_locks_are_unsupported_runs_go_on(
@@ -261,6 +274,16 @@ def _write_until_refused(options: SinkOptions, limit: int) -> WLitePoseError:
     raise AssertionError("no write was refused")
 
 
+def test_a_csv_whose_first_frame_the_disk_refuses_keeps_its_header(tmp_path):
+    """A disk full from the first frame on: the CSV is cut back to its header, not to nothing."""
+    sink = CsvSink(tmp_path / "out.csv", INFO.keypoint_names, {"source": "clip.mp4"}, first_frame=0)
+    header = (tmp_path / "out.csv").read_text()
+    with _files_limited_to(len(header) + 10), pytest.raises(OSError):
+        sink.write(*_frames()[0])
+    sink.close()
+    assert (tmp_path / "out.csv").read_text() == header
+
+
 @pytest.mark.parametrize("field, name", [("csv", "out.csv"), ("coco_json", "out.json"), ("coco_dataset", "out.json")])
 def test_a_file_that_cannot_grow_ends_at_its_last_whole_frame(tmp_path, field, name):
     """A full disk mid-run: one sentence naming the file, which stays valid, ending where a frame ended."""
@@ -290,12 +313,67 @@ def test_a_file_that_cannot_grow_ends_at_its_last_whole_frame(tmp_path, field, n
 
 
 @pytest.mark.parametrize("field", ["csv", "coco_json", "coco_dataset", "openpose_dir", "posec3d", "video"])
+def test_an_output_under_folders_not_made_yet_gets_them(tmp_path, field):
+    """results/2024/run1/out.csv: the folders on the way are made, as for a folder that is only one level deep."""
+    name = {"csv": "out.csv", "coco_json": "out.json", "coco_dataset": "ds.json", "openpose_dir": "openpose"}
+    name |= {"posec3d": "out.pkl", "video": "out.avi"}
+    output = tmp_path / "results" / "2024" / "run1" / name[field]
+    with open_sinks(SinkOptions(**{field: output}), INFO, META) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses, image=np.zeros((48, 64, 3), np.uint8))
+    assert output.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "name"), [("coco_json", "out.json"), ("coco_dataset", "ds.json"), ("video", "out.avi")]
+)
+@pytest.mark.parametrize("gone", ["removed", "moved"])
+def test_an_output_whose_folder_went_during_the_run_is_an_error_not_a_file_written(tmp_path, field, name, gone):
+    """Without a CSV, whose sidecar rewrites find it mid-run, a run whose output folder was removed (or moved) said
+    it wrote a file that was not there (the video: that the disk may be full)."""
+    folder = tmp_path / "out"
+    sinks = open_sinks(SinkOptions(**{field: folder / name}), INFO, META)
+    for index, t, poses in _frames():
+        sinks.write(index, t, poses, image=np.zeros((48, 64, 3), np.uint8))
+    if gone == "removed":
+        shutil.rmtree(folder)
+    else:
+        folder.rename(tmp_path / "elsewhere")
+    with pytest.raises(WLitePoseError, match=f"cannot write {folder / name}: it was removed or moved"):
+        sinks.close()
+
+
+@pytest.mark.parametrize("field", ["csv", "coco_json", "coco_dataset", "openpose_dir", "posec3d", "video"])
 def test_unwritable_output_is_a_clear_error(tmp_path, field):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     options = SinkOptions(**{field: blocker / "sub" / "out.avi"})  # a folder under a plain file
     with pytest.raises(WLitePoseError, match=f"cannot write .*: {blocker} is not a folder"):
         open_sinks(options, INFO, META)
+
+
+def test_a_file_is_replaced_through_a_copy_beside_it_whatever_the_current_folder(tmp_path, monkeypatch):
+    """A run started from another drive (a rename across drives fails) or from a folder since removed still
+    replaces its outputs."""
+    (tmp_path / "gone").mkdir()
+    monkeypatch.chdir(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    atomic_write(tmp_path / "out.json", b"{}")
+    assert [path.name for path in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize(("field", "name"), [("csv", "out.csv"), ("coco_json", "out.json"), ("video", "out.avi")])
+def test_an_output_written_in_place_replaces_a_link_at_its_name_not_the_file_it_shares(tmp_path, field, name):
+    """A hard link at the output's name (a results folder copied with cp -l): the other name's file is left as it
+    was, as an atomic write would leave it."""
+    kept = tmp_path / "kept"
+    kept.write_bytes(b"another program's file")
+    os.link(kept, tmp_path / name)
+    with open_sinks(SinkOptions(**{field: tmp_path / name}), INFO, META) as sinks:
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses, image=np.zeros((48, 64, 3), np.uint8))
+    assert kept.read_bytes() == b"another program's file"
+    assert (tmp_path / name).stat().st_nlink == 1
 
 
 def test_a_dangling_link_on_the_way_is_refused_by_the_check_as_by_the_opening(tmp_path):
@@ -516,6 +594,44 @@ def test_a_coco_dataset_frame_whose_people_could_not_be_written_is_not_listed(tm
     assert [image["id"] for image in data["images"]] == [0] and len(data["annotations"]) == 2
 
 
+def test_a_coco_dataset_frame_whose_people_the_disk_took_in_part_leaves_no_part_behind(tmp_path, monkeypatch):
+    """A disk that fills as a frame's people are appended takes some of their bytes first: they are cut off again,
+    so the file still loads (a closing bracket written over them left the rest after it)."""
+    sink = CocoDatasetSink(tmp_path / "d.json", INFO, (64, 48))
+    first, _, last = _frames()
+    sink.write(*first)
+    put = sink._put
+
+    def filling(at, data):
+        if data.endswith(b"\n]}\n") and len(data) > 4:  # annotations: half of them on disk, then no room
+            put(at, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        put(at, data)
+
+    monkeypatch.setattr(sink, "_put", filling)
+    with pytest.raises(OSError):
+        sink.write(*last)
+    sink.close()
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert [image["id"] for image in data["images"]] == [0] and len(data["annotations"]) == 2
+
+
+def test_a_coco_dataset_whose_room_a_full_disk_keeps_at_close_is_whole_and_no_error(tmp_path, monkeypatch):
+    """No room on the disk for the copy without the spaces: the file, valid as it is, stays, and the run is not
+    told it could not be written."""
+    sink = CocoDatasetSink(tmp_path / "d.json", INFO, (64, 48))
+    for frame in _frames():
+        sink.write(*frame)
+
+    def no_room(room):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sink, "_make_room", no_room)
+    sink.close()
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert [image["id"] for image in data["images"]] == [0, 1, 2] and len(data["annotations"]) == 3
+
+
 def _read_video(path: Path) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     frames = []
@@ -523,6 +639,15 @@ def _read_video(path: Path) -> list[np.ndarray]:
         frames.append(frame)
     capture.release()
     return frames
+
+
+def test_a_gap_longer_than_a_picture_is_held_is_a_jump_in_the_video(tmp_path):
+    """An app recording moved 19 s on: the video jumps there, rather than freezing for MAX_HOLD_S first."""
+    sink = VideoSink(tmp_path / "out.avi", 10.0, (64, 48))
+    for index in [*range(3), *range(200, 203)]:
+        sink.write(index, index / 10, Poses.empty(3), image=np.full((48, 64, 3), 40, np.uint8))
+    sink.close()
+    assert len(_read_video(tmp_path / "out.avi")) == 6
 
 
 def test_an_odd_sized_video_keeps_every_pixel(tmp_path):
@@ -606,6 +731,42 @@ def test_a_growing_posec3d_file_is_replaced_less_often(tmp_path, monkeypatch):
         sink.write(5, 0.5, one)  # not due for a while: only closing writes it
         assert frames_in_file() == 5
     assert frames_in_file() == 6
+
+
+def test_a_videos_openpose_frames_go_beside_an_image_folders_and_its_listing_stays(tmp_path):
+    """The hidden folder of listings is removed with the last listing only: one that still holds an image folder's
+    is no error for a video's run into the same OpenPose folder."""
+    OpenPoseSink(tmp_path / "op", "shots", frame_files=["a.jpg", "b.jpg"]).write(*_frames()[0])
+    with OpenPoseSink(tmp_path / "op", "clip") as sink:
+        sink.write(*_frames()[0])
+    assert (tmp_path / "op" / ".wlitepose" / ".shots.openpose-files.json").is_file()
+    assert sorted(path.name for path in (tmp_path / "op").glob("*.json")) == [
+        "a_keypoints.json",
+        "clip_000000000000_keypoints.json",
+    ]
+
+
+def test_an_openpose_run_named_with_pattern_characters_replaces_its_own_frames_only(tmp_path):
+    """cam[1].mp4's run matched cam1's frames as a pattern: it removed that source's and left its own old ones."""
+    for stem, frames in (("cam[1]", 3), ("cam1", 3), ("cam[1]", 1)):
+        with OpenPoseSink(tmp_path, stem) as sink:
+            for index, t, poses in _frames()[:frames]:
+                sink.write(index, t, poses)
+    assert sorted(path.name for path in tmp_path.glob("*_keypoints.json")) == [
+        "cam1_000000000000_keypoints.json",
+        "cam1_000000000001_keypoints.json",
+        "cam1_000000000002_keypoints.json",
+        "cam[1]_000000000000_keypoints.json",
+    ]
+
+
+def test_a_listing_an_earlier_release_left_among_the_frames_still_keeps_another_folders_run_off_them(tmp_path):
+    """An earlier release kept an image folder's listing among its frames: a folder of the same image names is
+    refused there as it is beside a listing of this release, rather than replacing that folder's frames."""
+    OpenPoseSink(tmp_path, "cam_a", frame_files=["f0.jpg"]).write(*_frames()[0])
+    (tmp_path / ".wlitepose" / ".cam_a.openpose-files.json").rename(tmp_path / ".cam_a.openpose-files.json")
+    with pytest.raises(WLitePoseError, match="holds the OpenPose frames of cam_a under names this run's images give"):
+        OpenPoseSink(tmp_path, "cam_b", frame_files=["f0.jpg"])
 
 
 def test_openpose_files_of_an_image_folder_are_named_after_their_images(tmp_path):
@@ -1065,6 +1226,21 @@ def test_an_output_that_cannot_open_lets_go_of_the_locks_already_taken(tmp_path,
     with pytest.raises(WLitePoseError, match="cannot write .*out.pkl: No space left on device"):
         open_sinks(options, INFO, META)
     assert not list(tmp_path.rglob("*.wlitepose-lock"))
+
+
+def test_ctrl_c_while_the_outputs_open_leaves_no_lock_and_no_empty_video(tmp_path, monkeypatch):
+    """Ctrl+C as the third output opens: those already open are closed (a video without frames removed) and the
+    locks let go, their files removed, as for an output that could not open."""
+    from core.sinks import multi
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(multi, "CocoJsonSink", interrupted)
+    options = SinkOptions(video=tmp_path / "out.avi", csv=tmp_path / "out.csv", coco_json=tmp_path / "out.json")
+    with pytest.raises(KeyboardInterrupt):
+        open_sinks(options, INFO, META)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv", "out.csv.json"]
 
 
 def test_a_file_system_without_locks_is_left_without_lock_files(tmp_path, monkeypatch):
