@@ -94,6 +94,7 @@ class PoseWorker(QObject):
         self._next_due = 0.0
         self._pending_seek: int | None = None
         self._at_end = False
+        self._end_frame: int | None = None  # the file's last frame that can be shown, once looked for
         self._told: set[str] = set()  # what end_notes said about this source (a file cut short, a skipped image)
         self._skips_told = 0  # the source's skipped files told so far
         self._lock = threading.Lock()
@@ -144,6 +145,7 @@ class PoseWorker(QObject):
         self._dropped = self._skipped = 0
         self._last_index = -1
         self._at_end = False
+        self._end_frame = None
         self._told = set()
         self._skips_told = 0  # the source's skipped files told so far
         self.opened.emit(self._info)
@@ -326,14 +328,14 @@ class PoseWorker(QObject):
     def _paused_people(self) -> tuple[Frame, Poses] | None:
         """The paused frame of a file or folder with the people found on it, which a new recording starts
         with; None while playing, for a live source (its paused frame may be minutes old) and at a file's
-        last frame (Play starts the file over)."""
+        last frame that can be shown (Play starts the file over)."""
         if self._playing or self._info.is_live or self._at_end or self._found is None:
             return None
         frame, pipeline, poses = self._found
         if frame is not self._last_frame or pipeline is not self._pipeline or poses is None:
             return None
         count = self._info.frame_count  # None: a file whose length is unknown has no known last frame
-        return None if count and frame.index >= count - 1 else (frame, poses)
+        return None if count and frame.index >= self._last_showable() else (frame, poses)
 
     @Slot()
     def stop_recording(self, reason: str = "") -> str:
@@ -432,15 +434,22 @@ class PoseWorker(QObject):
 
     def _skip_late_frames(self, interval: float) -> None:
         """Keep pace with the clock: frames whose turn has passed are skipped rather than shown late
-        (never while recording, which keeps every frame). The last frame is always shown."""
+        (never while recording, which keeps every frame). The last frame that can be shown is always shown."""
         late = int((time.perf_counter() - self._next_due) / interval)
-        if self._info.frame_count:
-            late = min(late, self._info.frame_count - self._last_index - 2)
+        if late > 0 and self._info.frame_count:
+            late = min(late, self._last_showable() - self._last_index - 1)
         if late > 0:
             skipped = self._source.skip(late)  # files only, and skipping reads no image: it does not raise
             self._next_due += skipped * interval
             self._skipped += skipped
             self._dropped += skipped
+
+    def _last_showable(self) -> int:
+        """The index of the file's last frame that can be shown: a folder's last images may be unreadable or too
+        small (skipping late frames up to them showed none of the frames before them). Looked for once."""
+        if self._end_frame is None:
+            self._end_frame = self._source.frame_at_or_before(self._info.frame_count - 1)
+        return self._end_frame
 
     def _show_next(self) -> bool:
         started = time.perf_counter()
@@ -453,6 +462,7 @@ class PoseWorker(QObject):
             self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._sinks is not None))
             if self._source.count_estimated and read != self._info.frame_count:
                 self._info = dataclasses.replace(self._info, frame_count=read)
+                self._end_frame = None
                 self.length_found.emit(self._info)
             if self._source.end_reason:  # a live source that stopped by itself
                 self.error.emit(f"{self._source.end_reason}. Press Play to reconnect.")

@@ -171,3 +171,36 @@ def test_the_panel_offers_a_coco_dataset_and_an_export_writes_one_of_every_frame
     assert (outcome.exported, outcome.frames) == (1, 4)
     dataset = json.loads(Path(options.coco_dataset).read_text())
     assert [image["file_name"] for image in dataset["images"]] == [f"frame_{n:06d}.jpg" for n in range(4)]
+
+
+def test_a_list_as_long_as_its_limit_names_every_file_without_an_and_none_more():
+    outcome = ExportOutcome(7, frames=40, exported=1, failed=[f"bad{n}.mp4: not a readable video" for n in range(3)])
+    outcome.cancelled, outcome.not_started = True, ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
+    _, text = outcome.summary(FOLDER)
+    assert text.endswith("not started: a.mp4, b.mp4, c.mp4, d.mp4; failed: bad0.mp4: not a readable video, "
+                         "bad1.mp4: not a readable video, bad2.mp4: not a readable video")  # fmt: skip
+
+
+class HalfSecondFrames:
+    """The export's clock, moved on half a second at each reading: a frame every half second, 2 fps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
+def test_the_progress_says_frames_per_second(qapp, model_path, write_clip, tmp_path, monkeypatch):
+    """The rate behind the panel's ETA: seconds per frame instead made a 7 s export say half an hour."""
+    import app.export_job
+
+    monkeypatch.setattr(app.export_job, "time", HalfSecondFrames())
+    clip = write_clip(tmp_path / "four.avi", 4)
+    jobs = ((str(clip), SinkOptions(csv=tmp_path / "four.csv")),)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    reports = []
+    job.progress.connect(lambda done, total, fps: reports.append((done, total, fps)))
+    job._run()
+    assert reports[:-1] == [(done, 4, 2.0) for done in range(1, 5)]  # the last, after the loop, a reading later

@@ -329,6 +329,14 @@ def collect_packets(qtbot, w: MainWindow, count: int) -> list:
     return seen
 
 
+def test_the_recording_mark_counts_frames_from_1_as_the_position_does():
+    """Shown again after a step back, a recorded frame's mark named the last frame held, not the next to write."""
+    from app.main_window import _rec_mark
+
+    assert _rec_mark(True, resumes_at=6) == "● REC from frame 7  "  # index 6: frame 7 of the position's count
+    assert _rec_mark(True) == "● REC  " and _rec_mark(False) == ""
+
+
 def test_keep_pace_skips_the_frames_a_slow_machine_cannot_show_in_time(qtbot, window, video, monkeypatch, tmp_path):
     slow_down_inference(monkeypatch, 0.3)  # three frame times of the 10 fps file for each frame
     assert window.transport.keep_pace.isChecked()  # on by default: a demo plays at its own speed
@@ -432,6 +440,29 @@ def test_settings_are_remembered(qtbot, model_path):
     assert not second.controls.trails.isChecked()
     assert not second.transport.keep_pace.isChecked()
     second.close()
+
+
+def test_the_export_formats_ticked_are_remembered(qtbot):
+    first = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(first)
+    first.export_panel.set_formats(("coco_json", "video"))
+    first.close()
+    second = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(second)
+    assert second.export_panel.formats() == ("coco_json", "video")
+    second.close()
+
+
+def test_faster_at_the_fastest_speed_stays_there_and_slower_at_the_slowest_too(qtbot):
+    """] past Max left the speed box blank (no speed: the next press raised) and then wrapped round to 0.25x."""
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    w.transport.set_source(120, 10.0, False, False)  # a file is open: its speed can change
+    for change, text, speed in ((w._faster, "Max", 0.0), (w._slower, "0.25×", 0.25)):
+        for _ in range(8):
+            change()
+        assert (w.transport.speed_box.currentText(), w.transport.speed) == (text, speed)
+    w.close()
 
 
 def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, monkeypatch, tmp_path, model_path):

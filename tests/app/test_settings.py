@@ -25,3 +25,20 @@ def test_a_first_start_tracks_people_and_keeps_pace():
 def test_tracking_switched_off_reaches_the_pipeline():
     """Unticked, the live view and every export run untracked (the sidecar's tracker is null)."""
     assert app_settings.pipeline_config(app_settings.AppSettings(tracking=False)).tracker is None
+
+
+def test_a_folder_rate_of_zero_in_the_file_gives_way_to_the_default(tmp_path):
+    """A rate of 0 (a hand edit, another version) was clamped by the box to 0.01 fps: a folder showed an image every
+    100 s."""
+    store = QSettings(str(tmp_path / "wlitepose.ini"), QSettings.Format.IniFormat)
+    store.setValue(app_settings.VERSION_KEY, 1)
+    store.setValue(f"{app_settings.GROUP}/folder_fps", "0")
+    assert app_settings.load_settings(store).folder_fps == app_settings.AppSettings().folder_fps
+
+
+def test_each_threshold_reaches_the_pipeline_as_itself():
+    """The detection slider set the keypoint threshold and the other way round."""
+    chosen = app_settings.AppSettings(detection_threshold=0.3, keypoint_threshold=0.05, smoothing=0.7)
+    config = app_settings.pipeline_config(chosen)
+    assert (config.decode.detection_threshold, config.decode.keypoint_threshold) == (0.3, 0.05)
+    assert config.tracker.smoothing == 0.7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -306,3 +307,151 @@ def test_a_frame_replaced_before_the_window_took_it_is_counted_as_dropped(worker
     assert packet.index == 2 and packet.dropped == 1  # frame 0 (frame 1's replacement was counted just after)
     tick_late(worker, 0)
     assert worker.take_packet().dropped == 2
+
+
+def test_a_frame_the_window_never_took_of_the_last_source_is_no_drop_of_the_new_one(worker):
+    """The last source's frame still waiting for the window made the new one's first frame count as dropped."""
+    tick_late(worker, 0)  # frame 0 waits: the window has not taken it
+    worker.open(worker._info.spec)
+    worker._timer.stop()
+    for _ in range(2):
+        tick_late(worker, 0)
+        packet = worker.take_packet()
+    assert packet.index == 1 and packet.dropped == 0
+
+
+def cut_short_copies(folder, names: list[str]) -> list:
+    """Copies of one MJPG video whose header counts 8 frames, cut to two fifths of its bytes."""
+    import cv2
+
+    whole = folder / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    noise = np.random.default_rng(0)
+    for _ in range(8):
+        writer.write(noise.integers(0, 256, (240, 320, 3), np.uint8))
+    writer.release()
+    cut = whole.read_bytes()[: whole.stat().st_size * 2 // 5]
+    paths = [folder / name for name in names]
+    for path in paths:
+        path.write_bytes(cut)
+    return paths
+
+
+def test_every_video_cut_short_is_said_even_when_an_earlier_one_ended_alike(worker, tmp_path):
+    """The notes told of one source kept another, or the same one opened again, from saying the same sentence."""
+    worker.set_keep_pace(False)
+    for path in [*cut_short_copies(tmp_path, ["a.avi", "b.avi"]), tmp_path / "a.avi"]:
+        worker.open(str(path))
+        for _ in range(10):
+            worker._tick()
+            worker._timer.stop()
+    assert len(worker.errors) == 3 and all("ended after" in error for error in worker.errors)
+
+
+def test_a_folder_opened_after_another_says_its_first_image_passed_over_as_it_plays(worker, tmp_path):
+    """The count of the last folder's skipped images held the new folder's first ones back until its end."""
+    import cv2
+
+    for name, bad in (("a", "1"), ("b", "2")):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            cv2.imwrite(str(tmp_path / name / f"{i}.png"), np.zeros((48, 64, 3), np.uint8))
+        (tmp_path / name / f"{bad}.png").write_bytes(b"broken")
+    worker.set_keep_pace(False)
+    for name, ticks in (("a", 4), ("b", 3)):  # b: frames 0 and 1, then 3 past the unreadable 2
+        worker.open(str(tmp_path / name))
+        for _ in range(ticks):
+            worker._tick()
+            worker._timer.stop()
+    assert worker.notices[-1] == f"Skipped {tmp_path / 'b' / '2.png'}: it cannot be read as an image."
+    assert worker.errors == []
+
+
+def test_play_after_a_pause_goes_on_with_the_next_frame(worker, clock):
+    """The time spent paused is no lateness: Play skipped the frames of the pause's length."""
+    for _ in range(3):
+        tick_late(worker, 0)
+    worker.set_playing(False)
+    clock.now += 2.0  # the user looked at the paused frame for 2 s
+    worker.set_playing(True)
+    worker._tick()
+    worker._timer.stop()
+    packet = worker.take_packet()
+    assert packet.index == 3 and packet.skipped == 0
+
+
+@pytest.mark.parametrize(("speed", "delay_ms"), [(0.5, 200), (2.0, 50)])
+def test_a_frame_waits_its_time_at_the_speed_asked_for(worker, speed, delay_ms):
+    """At 2x the next frame of the 10 fps clip is due in 50 ms, at 0.5x in 200 ms."""
+    worker.set_speed(speed)
+    worker._tick()
+    assert abs(worker._timer.interval() - delay_ms) <= 1  # whole milliseconds, rounded down
+    worker._timer.stop()
+
+
+def test_a_file_of_unknown_length_skips_late_frames_too(worker):
+    """With no frame count to keep the last frame from, lateness still skips: playing never stops at a tick."""
+    worker._info = dataclasses.replace(worker._info, frame_count=None)  # OpenCV cannot tell its length
+    tick_late(worker, 0)
+    tick_late(worker, 3.5)
+    packet = worker.take_packet()
+    assert packet.index == 4 and packet.skipped == 3
+
+
+def test_the_end_of_a_file_stops_playing_and_says_so(worker):
+    """At the end the Play button stayed down: the stall watch said no frame came, and Play paused."""
+    said = []
+    worker.playing_changed.connect(said.append)
+    worker._pending_seek = 119
+    worker._do_seek()
+    worker._timer.stop()
+    tick_late(worker, 0)  # 119
+    tick_late(worker, 0)  # the end
+    assert worker._at_end and not worker._playing and said[-1] is False
+
+
+def test_a_file_opened_again_that_no_longer_opens_leaves_it_playing(worker, tmp_path):
+    """Only a live source is closed before it is opened again (a webcam cannot be opened twice)."""
+    import shutil
+
+    copy = tmp_path / "clip.mp4"
+    shutil.copy(worker._info.spec, copy)
+    worker.open(str(copy))
+    tick_late(worker, 0)
+    copy.write_bytes(b"written over meanwhile")
+    worker.open(str(copy))
+    tick_late(worker, 0)
+    assert worker.take_packet().index == 1 and "not a readable video" in worker.errors[-1]
+
+
+def test_a_mirrored_view_without_a_model_flips_the_picture_left_to_right(worker):
+    """The bare frame (no model loaded) was flipped upside down."""
+    import cv2
+
+    from core.draw import Overlay
+
+    worker.set_overlay(Overlay(mirror=True))
+    tick_late(worker, 0)
+    image = worker.take_packet().image
+    shown = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    capture = cv2.VideoCapture(worker._info.spec)
+    first = capture.read()[1]
+    capture.release()
+    assert np.array_equal(shown[:, : image.width(), :3], first[:, ::-1])
+
+
+def test_frames_skipped_near_a_folders_unreadable_last_image_leave_the_last_one_that_can_be_shown(worker, tmp_path):
+    """Skipping stopped short of the folder's last image, which could not be read: the frames before it were
+    skipped too, and playing ended on a frame seconds before the end."""
+    import cv2
+
+    for i in range(10):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 64, 3), 20 * i, np.uint8))
+    (tmp_path / "9.png").write_bytes(b"cut off by a crashed copy")
+    worker.set_image_fps(10.0)
+    worker.open(str(tmp_path))
+    for _ in range(4):
+        tick_late(worker, 0)
+    tick_late(worker, 10)  # ten frame times late at frame 3: 4 to 7 are skipped, 8 is shown
+    packet = worker.take_packet()
+    assert packet is not None and packet.index == 8 and packet.skipped == 4

@@ -388,3 +388,52 @@ def test_a_mirrored_view_records_every_frame_unmirrored(worker, tmp_path):
     for _ in range(3):
         got, raw = recorded.read()[1].astype(int), source.read()[1].astype(int)
         assert np.abs(got - raw).mean() < np.abs(got - raw[:, ::-1]).mean() / 2
+
+
+def test_another_model_draws_no_trail_of_the_last_ones_tracks(worker, model_path):
+    """The new model's tracks start at ID 1 again: trails kept from the last model's joined other people's paths."""
+    worker.set_overlay(Overlay(trails=True))
+    tick(worker, 15)
+    worker.set_playing(False)
+    worker.load_model(str(model_path), EVERYONE)  # the paused frame found again by the new model
+    with_trails = worker.take_packet()
+    worker.set_overlay(Overlay(trails=False))
+    assert worker.take_packet().image == with_trails.image  # no trail yet to draw
+
+
+def test_settings_moved_on_a_paused_frame_leave_its_trails_as_they_were(worker):
+    """Each regrouping of the paused frame added it to the trails again: a dragged slider filled them with that one
+    point and pushed the way the people came out of them."""
+    worker.set_overlay(Overlay(trails=True))
+    tick(worker, 10)
+    worker.set_playing(False)
+    worker.configure(EVERYONE)
+    before = worker.take_packet()
+    for _ in range(30):  # a slider dragged to and fro
+        worker.configure(EVERYONE)
+    assert worker.take_packet().image == before.image
+
+
+def test_a_recording_started_on_a_folders_last_image_that_can_be_shown_records_the_replay(worker, tmp_path):
+    """A folder whose last image cannot be read: its end (the one before) was taken for a frame to record, so Play
+    ended the recording at once and the replay, shown as held by it, was never written."""
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(worker._info.spec)
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i}.png"), capture.read()[1])
+    capture.release()
+    (folder / "3.png").write_bytes(b"cut off by a crashed copy")
+    worker.open(str(folder))
+    worker.set_playing(False)
+    seek(worker, 3)  # the End key: shows 2
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    worker.set_playing(True)
+    tick(worker)  # the end
+    worker.set_playing(True)
+    worker._do_seek()
+    tick(worker, 2)
+    worker.stop_recording()
+    assert sorted(set(recorded_frames(tmp_path / "r.csv"))) == [0, 1]
