@@ -76,11 +76,12 @@ class FrameSource:
 def ended_early(frames_read: int, frames_due: int | None, frame_count: int | None) -> str | None:
     """The warning for a video file that ended before the ``frames_due`` (the frame count its header gives, or
     fewer a run asked for; None if it did not; OpenCV's count may be one off), e.g. a file cut short while
-    being copied."""
-    if not frames_due or frames_read >= frames_due - 1:
+    being copied. A file whose header gives no count (a raw MJPEG or H.264 stream) is never one cut short: ending
+    before the frames a run asked for is all it can do."""
+    if not frames_due or not frame_count or frames_read >= frames_due - 1:
         return None
     due = f"the {frames_due} frames {'its header counts' if frames_due == frame_count else 'asked for'}"
-    counted = f"; its header counts {frame_count}" if frame_count and frame_count != frames_due else ""
+    counted = f"; its header counts {frame_count}" if frame_count != frames_due else ""
     return (
         f"the video ended after {frames_read} of {due} (the file may be damaged or cut short, or an edit list "
         f"leaves some out{counted})"

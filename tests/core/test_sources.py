@@ -16,6 +16,8 @@ from core.frame_loop import run_meta, source_stamp
 from core.sources import (
     FrameSource,
     LiveSource,
+    check_image_fps,
+    frames_due,
     is_image_sequence,
     is_live,
     open_source,
@@ -23,6 +25,7 @@ from core.sources import (
     source_name,
     without_password,
 )
+from core.sources.playlists import check_playlist
 from core.sources.video_file import pixel_aspect
 
 
@@ -206,7 +209,13 @@ def test_closing_a_stream_whose_read_hangs_leaves_the_release_to_its_reader(monk
 
 
 @pytest.mark.parametrize(
-    "url, paced", [("http://tv/live/index.m3u8", True), ("https://tv/live/manifest.mpd", True), ("rtsp://cam/1", False)]
+    "url, paced",
+    [
+        ("http://tv/live/index.m3u8", True),
+        ("https://tv/live/manifest.mpd", True),
+        ("http://TV/LIVE/INDEX.M3U8", True),  # a server that names it in upper case
+        ("rtsp://cam/1", False),
+    ],
 )
 def test_live_playlists_hls_and_dash_alike_are_read_out_at_their_rate(video_path, url, paced):
     """A segment of seconds arrives at once; a DASH manifest (.mpd) was not paced, its segments' frames skipped."""
@@ -651,9 +660,10 @@ def test_seeking_in_a_folder_lands_past_images_too_small(tmp_path):
         assert not any("left out" in note for note in folder.end_notes(4, 5))
 
 
-def _rotated_mp4(path: Path) -> np.ndarray:
+def _rotated_mp4(path: Path, turn: int = 90) -> np.ndarray:
     """A 64x48 MP4 (OpenCV's own writer, no FFmpeg tool) whose track header turns it 90 degrees clockwise for
-    display, as a phone stores a portrait video; returns its stored picture (a white patch at the top left)."""
+    display (or 270 with ``turn``: a phone held the other way), as a phone stores a portrait video; returns its stored
+    picture (a white patch at the top left)."""
     image = np.zeros((48, 64, 3), np.uint8)
     image[:16, :24] = 255
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
@@ -664,7 +674,8 @@ def _rotated_mp4(path: Path) -> np.ndarray:
     at = data.find(b"tkhd")
     matrix = at + 4 + 4 + (32 if data[at + 4] == 1 else 20) + 16  # past version, times, ids, layer, volume
     assert struct.unpack(">9i", data[matrix : matrix + 36])[:5] == (0x10000, 0, 0, 0, 0x10000)
-    data[matrix : matrix + 20] = struct.pack(">5i", 0, 0x10000, 0, -0x10000, 0)  # 90 degrees clockwise
+    sin = 0x10000 if turn == 90 else -0x10000  # 90 degrees clockwise, or 270
+    data[matrix : matrix + 20] = struct.pack(">5i", 0, sin, 0, -sin, 0)
     path.write_bytes(bytes(data))
     return image
 
@@ -761,11 +772,12 @@ def test_a_video_of_non_square_pixels_is_read_as_a_player_shows_it(tmp_path, ana
         assert frame[:, :14].min() > 200 and frame[:, 18:].max() < 60  # the band a quarter of the width still
 
 
-def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(tmp_path, anamorphic):
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_turned_video_of_non_square_pixels_is_widened_along_its_stored_width(tmp_path, anamorphic, turn):
     """A file stored 64x48 in pixels twice as wide as tall (128x48 shown) with a quarter turn in its header is
     shown 48x128: the turned picture's height is the stored width, not 96x64 (its width doubled after the turn,
-    each person four times too wide for their height)."""
-    _rotated_mp4(tmp_path / "turned.mp4")
+    each person four times too wide for their height); turned 270 degrees, it was taken for unturned."""
+    _rotated_mp4(tmp_path / "turned.mp4", turn)
     with open_source(str(tmp_path / "turned.mp4")) as source:
         assert source.size == (48, 128)
         assert all(frame.image.shape == (128, 48, 3) for frame in source)
@@ -833,3 +845,174 @@ def test_a_photo_is_read_as_its_exif_orientation_shows_it_unless_asked_for_its_s
     _jpeg_turned_a_quarter(tmp_path / "upright.jpg", 48, 32)
     assert read_image(tmp_path / "upright.jpg").shape == (48, 32, 3)
     assert read_image(tmp_path / "upright.jpg", apply_orientation=False).shape == (32, 48, 3)
+
+
+def test_a_run_asking_for_a_few_frames_of_a_stream_is_due_those_frames():
+    """`track URL --max-frames 15`: the progress bar's total and time left come from it (a stream has no count of
+    its own: the bar was a bare count, with no time left)."""
+    assert frames_due(None, 15) == 15 and frames_due(795, 15) == 15 and frames_due(10, 15) == 10
+    assert frames_due(None, None) is None and frames_due(795, None) == 795
+
+
+def test_a_matroska_file_named_in_upper_case_is_still_one_whose_count_is_a_guess(tmp_path):
+    """A camera card or a Windows copy names it CLIP.MKV: its count guessed from its duration (1,351 for 12) would
+    say it was cut short, and be written in the sidecar as the file's own."""
+    clip = tmp_path / "VFR.MKV"
+    clip.write_bytes((Path(__file__).parent / "media" / "vfr_rate1000.mkv").read_bytes())
+    with open_source(str(clip)) as source:
+        frames = len(list(source))
+        notes = source.end_notes(frames, source.frame_count)
+    assert frames == 12 and source.count_estimated
+    assert not any("ended after" in note for note in notes)
+
+
+def test_names_with_other_scripts_digits_are_ordered_not_a_crash(tmp_path):
+    """A name whose letters are digits of another script (Arabic-Indic ٣) next to ASCII ones: taken for a number,
+    it was compared with another name's letters, a TypeError traceback instead of a run."""
+    for name in ("٣1.png", "a1.png", "b2.png"):
+        cv2.imencode(".png", np.zeros((24, 32, 3), np.uint8))[1].tofile(tmp_path / name)
+    with open_source(str(tmp_path)) as source:
+        assert source.frame_files == ["a1.png", "b2.png", "٣1.png"]
+
+
+def test_a_video_whose_header_counts_no_frames_is_no_file_cut_short_for_ending_before_max_frames(tmp_path, video_path):
+    """A raw MJPEG or H.264 stream (an IP camera's dump) gives no count: `--max-frames 50` on its 20 frames said
+    the file may be damaged or cut short, and a batch ended 'with warnings'."""
+    clip = tmp_path / "dump.mjpeg"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    with open_source(str(video_path)) as source:
+        for _, frame in zip(range(20), source, strict=False):
+            writer.write(frame.image)
+    writer.release()
+    with open_source(str(clip)) as source:
+        frames = len(list(source))
+        assert source.frame_count is None and frames == 20
+        assert source.end_notes(frames, frames_due(source.frame_count, 50)) == []
+
+
+def test_an_image_named_in_upper_case_is_not_said_to_be_left_out(tmp_path):
+    """A camera card's IMG_1.JPG is one of the frames: the end of the run named it among the files left out."""
+    cv2.imwrite(str(tmp_path / "IMG_1.JPG"), np.zeros((24, 32, 3), np.uint8))
+    (tmp_path / "NOTES.TXT").write_text("not an image")
+    with open_source(str(tmp_path)) as source:
+        assert source.frame_files == ["IMG_1.JPG"] and len(list(source)) == 1
+        assert source.end_notes(1, 1) == [f"left out of {tmp_path}, as no image this tool reads: NOTES.TXT"]
+
+
+def test_images_of_two_sizes_are_told_of_only_where_files_were_written(tmp_path):
+    """The note is about the CSV sidecar's and PoseC3D's sizes: the Python API, which writes none, warned of them."""
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((40, 50, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((50, 40, 3), np.uint8))
+    with open_source(str(tmp_path)) as source:
+        assert len(list(source)) == 2
+        assert source.end_notes(2, 2, outputs=False) == []
+        assert any("differ in size" in note for note in source.end_notes(2, 2))
+
+
+def test_a_stream_running_longer_than_the_silence_limit_is_waited_for_from_its_last_frame(monkeypatch):
+    """Silence counts from the frame handed out last: counted from the start, a camera sending steadily was ended
+    LIVE_TIMEOUT_S into the run at the first frame not there yet ('sent no frame for 5 s' after 90 of 160 frames)."""
+    import core.sources
+    import core.sources.live
+
+    clock = SkippingClock()
+    monkeypatch.setattr(core.sources.live, "time", clock)
+    sent, ended = threading.Semaphore(1), threading.Event()  # a frame the stream may send: the first as it opens
+
+    class GatedStream:
+        def __init__(self, *args) -> None:
+            pass
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def read(self):
+            while not sent.acquire(timeout=0.05):
+                if ended.is_set():
+                    return False, None
+            return True, np.zeros((24, 32, 3), np.uint8)
+
+        def get(self, prop) -> float:
+            return 25.0
+
+        def set(self, prop, value) -> bool:
+            return False
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", GatedStream)
+    source = LiveSource("http://camera/stream", "camera stream")
+    try:
+        frames = iter(source)
+        next(frames)
+        sent.release()
+        deadline = time.monotonic() + 10
+        while source._latest is None and time.monotonic() < deadline:  # the second frame has come
+            time.sleep(0.01)
+        clock.skipped += core.sources.live.LIVE_TIMEOUT_S + 1  # the run has gone on longer than the limit
+        assert next(frames).index == 1
+        threading.Timer(0.5, sent.release).start()  # the third comes while the caller already waits
+        assert next(frames, None) is not None and source.end_reason is None
+    finally:
+        ended.set()
+        source.close()
+
+
+def test_a_stream_that_gives_no_frame_rate_is_timed_at_30_fps(monkeypatch):
+    """Many webcam drivers and some streams read 0 fps: the run said 'source 768x576 @ 0 fps', and a live playlist's
+    pacing divided by it."""
+    import core.sources
+
+    class NoRate:
+        def __init__(self, *args) -> None:
+            self.reads = 0
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def read(self):
+            self.reads += 1
+            return self.reads == 1, np.zeros((24, 32, 3), np.uint8)
+
+        def get(self, prop) -> float:
+            return 0.0
+
+        def set(self, prop, value) -> bool:
+            return False
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(core.sources.cv2, "VideoCapture", NoRate)
+    with open_source("http://tv/live/index.m3u8") as source:
+        assert source.is_live and source.fps == 30.0 and source._pace_s == pytest.approx(1 / 30)
+
+
+def test_a_frame_rate_for_a_batch_of_folders_and_videos_is_taken(tmp_path, video_path):
+    """`track frames/ clip.mp4 --fps 5`: the rate is for the folder; the videos keep their own."""
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((40, 50, 3), np.uint8))
+    check_image_fps(5.0, [str(tmp_path), str(video_path)])
+    with pytest.raises(WLitePoseError, match="sets the frame rate of image folders"):
+        check_image_fps(5.0, [str(video_path)])
+
+
+@pytest.mark.skipif(os.name == "nt", reason="links need privileges on Windows")
+def test_a_link_that_leads_to_itself_in_a_folder_is_a_frame_passed_over_not_an_error(tmp_path):
+    """Its stat fails with 'too many levels of symbolic links', not 'not found': the stamp stopped the run."""
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((40, 50, 3), np.uint8))
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    assert source_stamp(str(tmp_path))[0] == 2
+    with open_source(str(tmp_path)) as source:
+        assert [frame.index for frame in source] == [0] and "loop.png" in source.skipped_notes()[0]
+
+
+def test_a_playlists_entries_in_a_folder_below_are_read_and_an_upper_case_playlist_is_checked(tmp_path):
+    """HLS segments in a folder of their own (seg/0.ts) are in the playlist's folder; a playlist named INDEX.M3U8
+    was not checked at all, so it could list any video on the disk."""
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2.0,\nseg/0.ts\n")
+    check_playlist(tmp_path / "live" / "index.m3u8")
+    (tmp_path / "live" / "INDEX.M3U8").write_text("#EXTM3U\n#EXTINF:2.0,\n../private.ts\n")
+    with pytest.raises(WLitePoseError, match="outside its own folder"):
+        check_playlist(tmp_path / "live" / "INDEX.M3U8")
