@@ -414,19 +414,13 @@ def test_settings_moved_on_a_paused_frame_leave_its_trails_as_they_were(worker):
     assert worker.take_packet().image == before.image
 
 
-def test_a_recording_started_on_a_folders_last_image_that_can_be_shown_records_the_replay(worker, tmp_path):
+def test_a_recording_started_on_a_folders_last_image_that_can_be_shown_records_the_replay(
+    worker, clip_folder, tmp_path
+):
     """A folder whose last image cannot be read: its end (the one before) was taken for a frame to record, so Play
     ended the recording at once and the replay, shown as held by it, was never written."""
-    import cv2
-
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    capture = cv2.VideoCapture(worker._info.spec)
-    for i in range(4):
-        cv2.imwrite(str(folder / f"{i}.png"), capture.read()[1])
-    capture.release()
-    (folder / "3.png").write_bytes(b"cut off by a crashed copy")
-    worker.open(str(folder))
+    (clip_folder / "3.png").write_bytes(b"cut off by a crashed copy")
+    worker.open(str(clip_folder))
     worker.set_playing(False)
     seek(worker, 3)  # the End key: shows 2
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))

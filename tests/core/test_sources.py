@@ -125,6 +125,31 @@ def test_live_source_keeps_only_the_newest_frame(video_path):
         source.close()
 
 
+class FakeCapture:
+    """Stands in for OpenCV's capture of a stream: open, at ``rate`` fps, taking no setting; each read a frame."""
+
+    rate = 25.0
+
+    def __init__(self, *args) -> None:
+        self.reads, self.released = 0, False
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def read(self):
+        self.reads += 1
+        return True, np.zeros((24, 32, 3), np.uint8)
+
+    def get(self, prop) -> float:
+        return self.rate
+
+    def set(self, prop, value) -> bool:
+        return False
+
+    def release(self) -> None:
+        self.released = True
+
+
 def frozen_stream(monkeypatch, frames: int, then_ends: bool):
     """Stand in for OpenCV's capture: a stream that sends ``frames`` frames, then its read waits until the
     returned event is set (and then ends, or sends again). Returns (event, names of threads that released)."""
@@ -132,13 +157,7 @@ def frozen_stream(monkeypatch, frames: int, then_ends: bool):
 
     frozen, released_by = threading.Event(), []
 
-    class FrozenStream:
-        def __init__(self, *args) -> None:
-            self.reads = 0
-
-        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
-            return True
-
+    class FrozenStream(FakeCapture):
         def read(self):
             self.reads += 1
             if self.reads > frames:
@@ -146,12 +165,6 @@ def frozen_stream(monkeypatch, frames: int, then_ends: bool):
                 if then_ends:
                     return False, None
             return True, np.zeros((24, 32, 3), np.uint8)
-
-        def get(self, prop) -> float:
-            return 25.0
-
-        def set(self, prop, value) -> bool:
-            return False
 
         def release(self) -> None:
             released_by.append(threading.current_thread().name)
@@ -626,24 +639,9 @@ def test_a_folder_of_images_too_small_says_so_not_that_they_cannot_be_read(tmp_p
 def test_a_stream_too_small_to_find_people_in_is_refused(monkeypatch):
     import core.sources
 
-    class Thumbnail:  # a stream of 16 x 16 frames
-        def __init__(self, *args) -> None:
-            self.released = False
-
-        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
-            return True
-
+    class Thumbnail(FakeCapture):  # a stream of 16 x 16 frames
         def read(self):
             return True, np.zeros((16, 16, 3), np.uint8)
-
-        def get(self, prop) -> float:
-            return 25.0
-
-        def set(self, prop, value) -> bool:
-            return False
-
-        def release(self) -> None:
-            self.released = True
 
     monkeypatch.setattr(core.sources.cv2, "VideoCapture", Thumbnail)
     with pytest.raises(WLitePoseError, match=r"^the stream http://cam/thumb is 16x16 pixels, too small to find people"):
@@ -919,27 +917,12 @@ def test_a_stream_running_longer_than_the_silence_limit_is_waited_for_from_its_l
     monkeypatch.setattr(core.sources.live, "time", clock)
     sent, ended = threading.Semaphore(1), threading.Event()  # a frame the stream may send: the first as it opens
 
-    class GatedStream:
-        def __init__(self, *args) -> None:
-            pass
-
-        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
-            return True
-
+    class GatedStream(FakeCapture):
         def read(self):
             while not sent.acquire(timeout=0.05):
                 if ended.is_set():
                     return False, None
             return True, np.zeros((24, 32, 3), np.uint8)
-
-        def get(self, prop) -> float:
-            return 25.0
-
-        def set(self, prop, value) -> bool:
-            return False
-
-        def release(self) -> None:
-            pass
 
     monkeypatch.setattr(core.sources.cv2, "VideoCapture", GatedStream)
     source = LiveSource("http://camera/stream", "camera stream")
@@ -964,25 +947,12 @@ def test_a_stream_that_gives_no_frame_rate_is_timed_at_30_fps(monkeypatch):
     pacing divided by it."""
     import core.sources
 
-    class NoRate:
-        def __init__(self, *args) -> None:
-            self.reads = 0
-
-        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
-            return True
+    class NoRate(FakeCapture):
+        rate = 0.0
 
         def read(self):
             self.reads += 1
             return self.reads == 1, np.zeros((24, 32, 3), np.uint8)
-
-        def get(self, prop) -> float:
-            return 0.0
-
-        def set(self, prop, value) -> bool:
-            return False
-
-        def release(self) -> None:
-            pass
 
     monkeypatch.setattr(core.sources.cv2, "VideoCapture", NoRate)
     with open_source("http://tv/live/index.m3u8") as source:
