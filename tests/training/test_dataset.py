@@ -205,3 +205,28 @@ def test_annotations_of_other_categories_are_not_ignore_regions(tmp_path, shared
     data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 128)
     _, _, _, valid = data.load(0)
     assert valid[10:110, 10:110].all()  # a car is background to learn from, not a region to ignore
+
+
+def test_people_with_only_occluded_joints_are_trained_on_and_thirty_get_tags(tmp_path, shared_data):
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    image = source["images"][0]
+    person = next(a for a in source["annotations"] if a["image_id"] == image["id"] and a["num_keypoints"] > 0)
+    values = person["keypoints"]
+    occluded = [min(v, 1) if i % 3 == 2 else v for i, v in enumerate(values)]  # every labelled joint v = 1
+    anns = [{**person, "id": i + 1, "keypoints": occluded} for i in range(30)]
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+    ((_, people, ignore),) = data.items
+    assert (len(people), len(ignore)) == (30, 0)
+    assert int(data[0]["joints"][..., 1].any(dim=1).sum()) == 30  # the guide's "up to 30 people per image"
+
+
+def test_source_weights_follow_each_annotations_source_not_its_images(tmp_path, shared_data):
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    image = {**source["images"][0], "source": "camera"}
+    anns = [{**a, "source": "teacher"} for a in source["annotations"] if a["image_id"] == image["id"]]
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 64, source_weights={"teacher": 0.25})
+    assert float(data[0]["weight"]) == pytest.approx(0.25)

@@ -151,3 +151,25 @@ def test_the_total_weighs_each_term_by_its_factor_and_each_sample_by_its_weight(
     expected = losses["heatmap_4"] + 2 * losses["heatmap_2"] + 0.1 * losses["pull"] + 0.01 * losses["push"]
     assert losses["total"].item() == pytest.approx(expected.item())
     assert pull.item() > 0 and push.item() > 0 and pull.item() != pytest.approx(push.item())
+
+
+def test_training_weighs_its_heatmap_loss_with_the_papers_tau():
+    from models.wlitepose import PoseOutputs
+    from training.trainer import TrainConfig, compute_losses
+
+    k, h, w = 1, 2, 2
+    outputs = PoseOutputs(
+        torch.full((1, k, h, w), 0.25), torch.zeros(1, k, h, w), torch.full((1, k, 2 * h, 2 * w), 0.25)
+    )
+    batch = {
+        "heatmaps_4": torch.full((1, k, h, w), 0.01),  # a Gaussian's tail
+        "heatmaps_2": torch.full((1, k, 2 * h, 2 * w), 0.01),
+        "mask_4": torch.ones(1, h, w),
+        "mask_2": torch.ones(1, 2 * h, 2 * w),
+        "joints": torch.zeros(1, 1, k, 2, dtype=torch.long),
+        "weight": torch.ones(1),
+        "image": None,
+    }
+    losses = compute_losses(lambda image: outputs, batch, TrainConfig("a.json", "images", "out"))
+    h_tau = 0.01**0.01  # tau = 0.01, the paper's
+    assert losses["heatmap_4"].item() == pytest.approx((0.25 * (1 - h_tau) + 0.75 * h_tau) * 0.24**2)

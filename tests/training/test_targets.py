@@ -71,6 +71,18 @@ def test_a_downscaled_warp_keeps_the_image_on_its_keypoints():
     assert np.hypot(centre[0] - out[0, 0, 0], centre[1] - out[0, 0, 1]) < 0.3
 
 
+def test_a_downscaled_warp_whose_sides_shrink_by_other_factors_keeps_the_image_on_its_keypoints():
+    image = np.zeros((402, 600, 3), np.uint8)  # at 1/4: 600 columns -> 150, 402 rows -> 100 (x and y factors differ)
+    image[196:204, 496:504] = 255  # an 8x8 spot centred on (499.5, 199.5), far from the origin in x
+    kps = np.array([[[499.5, 199.5, 2]]], np.float32)
+    matrix = np.array([[0.25, 0.0, -0.375], [0.0, 0.25, -0.375]])  # the letterbox at 1/4
+    warped, out, _ = warp_sample(image, kps, np.ones((402, 600), np.uint8), matrix, False, 160, (0,), (0, 0, 0))
+    gray = warped[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[:160, :160]
+    centre = (float((xs * gray).sum() / gray.sum()), float((ys * gray).sum() / gray.sum()))
+    assert np.hypot(centre[0] - out[0, 0, 0], centre[1] - out[0, 0, 1]) < 0.3
+
+
 def _still(**changes):
     from dataclasses import replace
 
@@ -180,3 +192,10 @@ def test_the_tag_is_read_where_the_heatmap_peaks_and_gaussians_do_not_wrap():
     edges = np.array([[[0, 32, 2], [63, 32, 2]]], np.float32)  # left and right edge of a 64 input
     heat = gaussian_heatmaps(edges, 16, 4, 2.0)
     assert not heat[0, :, 8:].any() and not heat[1, :, :8].any()
+
+
+def test_a_joint_whose_cell_rounds_past_the_edge_gets_no_tag_elsewhere():
+    kps = np.array([[[63.0, 20.0, 2], [10.0, 63.0, 2]]], np.float32)  # x / 4 and y / 4 round to 16, past a 16-cell map
+    joints = joint_indices(kps, 16, 4, max_people=1)
+    for j, (x, y) in enumerate(((15, 5), (2, 15))):  # the nearest cell in the map
+        assert joints[0, j, 1] == 0 or joints[0, j, 0] == j * 256 + y * 16 + x

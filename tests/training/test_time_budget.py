@@ -84,3 +84,10 @@ def test_an_epoch_of_fewer_draws_than_a_batch_is_one_short_batch(tmp_path, tiny_
     # one draw an epoch with batches of two: without the short batch no step is made and the clock never moves
     trainer.train(tiny_run(tmp_path, minutes=0.5, sample_weights={"": 0.5}))
     assert [(r["epoch"], r["step"]) for r in run_log(tmp_path)] == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_timed_run_resumed_by_epochs_drops_the_lr_at_the_milestone_epoch(tmp_path, tiny_run, clock, run_log):
+    trainer.train(tiny_run(tmp_path, minutes=1, epochs=100, milestones=(200,)))  # epochs 0-5, no drop
+    trainer.train(tiny_run(tmp_path, epochs=9, milestones=(7,), resume=True))
+    lrs = [(r["epoch"], r["lr"]) for r in run_log(tmp_path)]
+    assert lrs[6:] == [(6, pytest.approx(1e-3)), (7, pytest.approx(1e-4)), (8, pytest.approx(1e-4))], lrs

@@ -583,3 +583,63 @@ def test_a_run_on_small_crops_exports_a_model_for_the_variants_size(tmp_path, sh
     assert main(argv) == 0
     meta = onnxruntime.InferenceSession(str(tmp_path / "best.onnx")).get_modelmeta().custom_metadata_map
     assert meta["input_size"] == "256"  # litepose_xs's, not the 64 px training crop
+
+
+def test_best_pt_keeps_the_epoch_of_the_highest_validation_ap(tmp_path, tiny_run, run_log, monkeypatch):
+    from training import trainer
+
+    scores = iter([0.2, 0.5, 0.3])
+    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path: {"AP": next(scores)})
+    folder = tiny_run(tmp_path).train_images
+    out = tmp_path / "run"
+    train(tiny_run(out, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder))
+    assert [r["AP"] for r in run_log(out)] == [0.2, 0.5, 0.3]
+    best = torch.load(out / "best.pt", weights_only=False)
+    assert (best["epoch"], best["best_ap"]) == (1, 0.5)
+    assert torch.load(out / "last.pt", weights_only=False)["best_ap"] == 0.5  # what a resume must beat
+
+
+def test_every_epoch_after_a_validation_trains_in_train_mode(tmp_path, tiny_run, monkeypatch):
+    from training import trainer
+
+    modes, losses = [], trainer.compute_losses
+
+    def recording(model, batch, config):
+        modes.append(model.training)
+        return losses(model, batch, config)
+
+    monkeypatch.setattr(trainer, "compute_losses", recording)
+    folder = tiny_run(tmp_path).train_images
+    val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
+    train(tiny_run(tmp_path / "run", epochs=2, **val))  # validation exports the model, which puts it in eval mode
+    assert len(modes) >= 2 and all(modes)  # BatchNorm normalises by the batch and gathers statistics every epoch
+
+
+def test_with_a_weight_average_best_pt_keeps_the_average_it_validated(tmp_path, tiny_run, monkeypatch):
+    from training import trainer
+
+    scores = iter([0.1, 0.2])
+    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path: {"AP": next(scores)})
+    folder = tiny_run(tmp_path).train_images
+    out = tmp_path / "run"
+    train(tiny_run(out, epochs=2, ema=0.9, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder))
+    best, last = (torch.load(out / name, weights_only=False) for name in ("best.pt", "last.pt"))
+    assert best["epoch"] == last["epoch"] == 1
+    assert all(torch.equal(v, last["model"][k]) for k, v in best["model"].items())  # the average, as validated
+    assert not all(torch.equal(v, last["train_model"][k]) for k, v in best["model"].items())
+
+
+def test_imagenet_batchnorms_keep_their_statistics_while_training(tmp_path, tiny_run, shared_data):
+    from models.wlitepose import build_model
+    from training.pretrained import load_imagenet_stem, pretrained_batchnorms
+
+    path = shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth"
+    model = build_model("litepose_xs", num_keypoints=14)
+    load_imagenet_stem(model, path)
+    frozen = [name for name, m in model.named_modules() if m in pretrained_batchnorms(model)]
+    train(tiny_run(tmp_path / "run", epochs=1, max_steps=2, init=f"imagenet:{path}"))
+    trained = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["model"]
+    own = model.state_dict()
+    for name in frozen:  # the shared file's BNs are folded identities that batch statistics would undo
+        for buffer in ("running_mean", "running_var"):
+            assert torch.equal(trained[f"{name}.{buffer}"], own[f"{name}.{buffer}"])
