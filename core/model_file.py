@@ -112,6 +112,12 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
         )
     if any(not s > 0 for s in info.std):
         raise WLitePoseError(f"{path} has impossible metadata: a normalisation std not above 0")
+    if any(not 0 <= m <= 1 for m in info.mean) or any(s > 1 for s in info.std):
+        # 0-255 figures (mmpose's, torchvision's) turned every frame into one flat colour: nobody found, no word
+        raise WLitePoseError(
+            f"{path} has impossible metadata: the mean and std must be on the 0-1 scale of RGB pixels (mean 0 to 1, "
+            f"std at most 1), not {list(info.mean)} and {list(info.std)}"
+        )
     return info
 
 

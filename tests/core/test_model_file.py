@@ -1,5 +1,6 @@
 """Model file metadata, provider choice and letterbox geometry."""
 
+import hashlib
 import json
 import re
 import threading
@@ -11,8 +12,8 @@ import pytest
 import core.session
 from core.assets import SAMPLE_CLIP
 from core.errors import WLitePoseError
-from core.model_file import parse_metadata, read_model_info
-from core.preprocess import check_input_size, letterbox
+from core.model_file import file_sha256, parse_metadata, read_model_info
+from core.preprocess import check_input_size, letterbox, too_small
 from core.session import PoseModel, best_providers
 
 
@@ -30,11 +31,25 @@ def test_model_runs_with_the_output_contract(model_path):
     assert heatmaps.shape == (17, 96, 128) and tags.shape == (17, 48, 64)
 
 
+def test_the_sha256_recorded_is_the_whole_files(tmp_path):
+    """The sidecars' model_sha256 and a pickled estimator's check of a changed file hash every byte, not a first
+    chunk: the bundled model is 5 MB."""
+    data = np.random.default_rng(0).integers(0, 256, 3 << 20, np.uint8).tobytes()
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
 def test_a_thread_count_out_of_range_is_refused_not_taken_for_the_default(model_path):
     """0 reached ONNX Runtime as its default (one per core): a benchmark timed a count nobody asked for."""
     for threads in (0, -2):
         with pytest.raises(WLitePoseError, match=f"threads must be from 1 to 1024, not {threads}"):
             PoseModel(model_path, threads=threads)
+
+
+def test_the_thread_count_asked_for_reaches_onnx_runtime(model_path):
+    """--threads 2 ran on one thread had the count not reached the session's options."""
+    assert PoseModel(model_path, threads=2)._session.get_session_options().intra_op_num_threads == 2
 
 
 def test_accelerated_providers_come_first(monkeypatch):
@@ -51,6 +66,9 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
     parse_metadata(coco_metadata, "m.onnx")
     with pytest.raises(WLitePoseError, match="inconsistent"):
         parse_metadata({**coco_metadata, "oks_sigmas": "[0.1]"}, "m.onnx")
+    for key in ("mean", "std"):  # two numbers: the blue channel was normalised by 0, every pose 180 px off
+        with pytest.raises(WLitePoseError, match="inconsistent"):
+            parse_metadata({**coco_metadata, key: "[0.4, 0.4]"}, "m.onnx")
     with pytest.raises(WLitePoseError, match="malformed"):
         parse_metadata({**coco_metadata, "skeleton": "not json"}, "m.onnx")
     with pytest.raises(WLitePoseError, match="format 9"):
@@ -78,6 +96,8 @@ def test_metadata_that_would_be_read_as_something_else_is_refused(coco_metadata)
         ("keypoint_names", '"abcdefghijklmnopq"', "keypoint_names is not a list of names"),
         ("keypoint_names", json.dumps(["nose"] * 17), "it names the keypoint nose twice"),
         ("skeleton", "[[0, 1.7]]", "skeleton is not a list of pairs of whole numbers"),
+        ("skeleton", "[[true, 0]]", "skeleton is not a list of pairs of whole numbers"),
+        ("oks_sigmas", "[true" + ", 0.1" * 16 + "]", "oks_sigmas is not a list of finite numbers"),
         (
             "flip_map",
             json.dumps([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15.5]),
@@ -99,7 +119,8 @@ def test_metadata_that_would_be_read_as_something_else_is_refused(coco_metadata)
             parse_metadata({**coco_metadata, key: value}, "m.onnx")
 
 
-@pytest.mark.parametrize("size", [(768, 576), (300, 500), (1000, 90)])
+# 320x241: its height scales to 192.8, one row past a multiple of 32 if truncated (an OpenCV error on every frame)
+@pytest.mark.parametrize("size", [(768, 576), (300, 500), (1000, 90), (320, 241)])
 def test_letterbox_keeps_aspect_and_maps_points_back(size):
     w, h = size
     image = np.zeros((h, w, 3), np.uint8)
@@ -158,6 +179,12 @@ def test_the_largest_documented_input_size_2048_is_allowed():
     """`--size 2048` (the help says "up to 2048") was refused with `>=` in the limit; the smallest, one stride, is
     allowed too."""
     check_input_size(2048)
+
+
+def test_an_image_is_too_small_only_when_its_longer_side_is():
+    """A 640x24 banner is 640 pixels wide: letterboxed, not refused as a thumbnail."""
+    assert too_small((640, 24)) == "" and too_small((24, 640)) == ""
+    assert "is 31x20 pixels, too small" in too_small((31, 20))
     check_input_size(32)
     with pytest.raises(WLitePoseError, match="multiple of 32 up to 2048, not 0"):
         check_input_size(0)
@@ -170,6 +197,8 @@ def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_
     PoseModel(painted_model(tmp_path / "ok.onnx", heatmaps, tags, coco_metadata))  # as the metadata says
     with pytest.raises(WLitePoseError, match=r"outputs heatmaps \(5, 128, 144\) .* not the 17 keypoint maps"):
         PoseModel(painted_model(tmp_path / "k5.onnx", heatmaps[:5], tags[:5], coco_metadata))
+    with pytest.raises(WLitePoseError, match=r"and tags \(5, 64, 72\), not the 17"):  # IndexError on a frame
+        PoseModel(painted_model(tmp_path / "tags5.onnx", heatmaps, tags[:5], coco_metadata))
     with pytest.raises(WLitePoseError, match="heatmaps a stride of 8, but on a 256x288 input they are 128x144 cells"):
         PoseModel(painted_model(tmp_path / "s8.onnx", heatmaps, tags, {**coco_metadata, "heatmap_stride": "8"}))
     # strides in the right ratio but wrong: every joint was placed twice as far from the corner, without a word
@@ -184,6 +213,24 @@ def test_a_network_whose_outputs_contradict_its_metadata_is_refused_at_load(tmp_
     broken[0, 5, 5] = np.inf  # in the tags: loaded, then the first frame failed with the outputs already opened
     with pytest.raises(WLitePoseError, match="not finite"):
         PoseModel(painted_model(tmp_path / "inf_tags.onnx", heatmaps, broken, coco_metadata))
+
+
+def test_a_network_without_a_tags_output_is_refused_at_load(tmp_path, coco_metadata, painted_model):
+    """Checking for the heatmaps alone let it load, then a KeyError 'tags' traceback."""
+    import onnx
+
+    path = painted_model(
+        tmp_path / "m.onnx", np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32), coco_metadata
+    )
+    proto = onnx.load(path)
+    heatmaps_only = [output for output in proto.graph.output if output.name != "tags"]
+    del proto.graph.output[:]
+    proto.graph.output.extend(heatmaps_only)
+    onnx.save(proto, path)
+    with pytest.raises(
+        WLitePoseError, match="does not have the WLitePose input 'image' and outputs 'heatmaps', 'tags'"
+    ):
+        PoseModel(path)
 
 
 def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, model_path):
@@ -413,6 +460,20 @@ def test_a_skeleton_link_to_one_past_the_last_keypoint_is_refused(coco_metadata)
     """Accepted, a link to keypoint 17 of 17 raised IndexError when the skeleton was drawn."""
     with pytest.raises(WLitePoseError, match="skeleton link to a keypoint that does not exist"):
         parse_metadata({**coco_metadata, "skeleton": "[[0, 17]]"}, "m.onnx")
+
+
+def test_a_mean_and_std_on_the_0_to_255_scale_are_refused(coco_metadata):
+    """mmpose's and torchvision's configs write them for pixels 0-255: read on the 0-1 scale, every frame became one
+    flat colour and the model found nobody (bundled model: dev AP 0.034 -> 0, exit 0, no word)."""
+    pixel_scale = {**coco_metadata, "mean": "[123.675, 116.28, 103.53]", "std": "[58.395, 57.12, 57.375]"}
+    for meta in (
+        pixel_scale,
+        {**coco_metadata, "mean": "[123.675, 116.28, 103.53]"},
+        {**pixel_scale, "mean": "[0.5, 0.5, 0.5]"},
+    ):
+        with pytest.raises(WLitePoseError, match="mean and std must be on the 0-1 scale of RGB pixels"):
+            parse_metadata(meta, "m.onnx")
+    parse_metadata({**coco_metadata, "mean": "[0, 0, 0]", "std": "[1, 1, 1]"}, "m.onnx")  # no normalisation at all
 
 
 def test_an_oks_sigma_of_zero_is_refused(coco_metadata):

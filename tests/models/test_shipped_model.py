@@ -109,3 +109,24 @@ def test_export_refuses_a_mismatch_at_any_checked_size(tmp_path, monkeypatch, of
     monkeypatch.setattr(ort, "InferenceSession", OneSizeOff)
     with pytest.raises(ExportError, match="differs"):
         _tiny_export(tmp_path, build_model("litepose_xs"))
+
+
+def test_export_refuses_a_file_off_at_a_single_cell(tmp_path, monkeypatch):
+    """A difference averaged over every cell of every map (one joint wrong in a corner: 0.01 / 17 / 1024) passed."""
+    from models.export import ExportError
+    from models.wlitepose import build_model
+
+    real = ort.InferenceSession
+
+    class OneCellOff:
+        def __init__(self, *args, **kwargs):
+            self.session = real(*args, **kwargs)
+
+        def run(self, names, feeds):
+            heatmaps, tags = self.session.run(names, feeds)
+            heatmaps[0, 3, -1, -1] += 0.01
+            return [heatmaps, tags]
+
+    monkeypatch.setattr(ort, "InferenceSession", OneCellOff)
+    with pytest.raises(ExportError, match="differs from torch by 1.00e-02"):
+        _tiny_export(tmp_path, build_model("litepose_xs"))
