@@ -217,14 +217,15 @@ def cut_back(file, length: int, tail: bytes = b"") -> None:
             fixed.write(tail)
 
 
-def check_in_place(file, path: Path) -> None:
-    """FileNotFoundError if ``path`` no longer names the open ``file`` (its folder removed or moved during the run):
-    what was written there is nowhere the user will look, and a run that said it wrote ``path`` would mislead."""
+def check_in_place(path: Path, file=None) -> None:
+    """FileNotFoundError if ``path`` is gone or no longer names the open ``file`` (its folder removed or moved during
+    the run): what was written there is nowhere the user will look, and a run that said it wrote ``path`` would
+    mislead."""
     try:
-        there = os.path.samestat(os.fstat(file.fileno()), os.stat(path))
+        there = os.stat(path)
     except FileNotFoundError:
-        there = False
-    if not there:
+        there = None
+    if there is None or (file is not None and not os.path.samestat(os.fstat(file.fileno()), there)):
         raise FileNotFoundError(errno.ENOENT, "it was removed or moved while the run wrote it")
 
 

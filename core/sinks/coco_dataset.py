@@ -176,7 +176,7 @@ class CocoDatasetSink(Sink):
         if self._file.closed:
             return
         try:
-            check_in_place(self._file, self.path)  # its folder removed: said, not taken for a copy that failed
+            check_in_place(self.path, self._file)  # its folder removed: said, not taken for a copy that failed
             if self._room:  # no copy made (a full disk) leaves the file whole and valid, spaces and all
                 with contextlib.suppress(OSError):
                     self._make_room(0)

@@ -87,6 +87,6 @@ class CocoJsonSink(Sink):
         if self._file.closed:  # after a failed write (cut_back)
             return
         try:
-            check_in_place(self._file, self.path)
+            check_in_place(self.path, self._file)
         finally:
             self._file.close()

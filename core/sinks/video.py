@@ -14,7 +14,6 @@ last row or column, so an odd-sized frame gets a black one added instead.
 
 from __future__ import annotations
 
-import errno
 import shutil
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from core.errors import WLitePoseError
 from core.poses import Poses
-from core.sinks.base import Sink, own_file, writable
+from core.sinks.base import Sink, check_in_place, own_file, writable
 from core.sources import opencv_name
 
 CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -146,8 +145,7 @@ class VideoSink(Sink):
         if not self._written:  # no frame (a held one comes after a written one): a container no player opens
             self.path.unlink(missing_ok=True)
             return
-        if not self.path.exists():  # its folder removed or moved during the run: no player opens it here
-            raise FileNotFoundError(errno.ENOENT, "it was removed or moved while the run wrote it")
+        check_in_place(self.path)  # its folder removed or moved during the run: no player opens it here
         stored = _frames_stored(self.path)
         if stored is None:  # OpenCV's writer reports no error: a full disk cost the .mp4's index
             avi = self.path.suffix.lower() == ".avi"
