@@ -80,3 +80,15 @@ def test_a_model_without_integer_buffers_is_averaged_too():
     ema.update(model)
     ema.update(model)  # the first update takes the weights, the second averages equal ones
     assert torch.equal(ema.module.weight, model.weight)
+
+
+def test_after_the_warm_up_the_average_keeps_the_decay_asked_for():
+    model = nn.Linear(1, 1, bias=False)
+    ema = WeightAverage(model, decay=0.9)
+    for value in range(1, 21):  # 20 updates: past the 1 / (1 - 0.9) = 10 of the plain mean
+        with torch.no_grad():
+            model.weight.fill_(float(value))
+        previous = ema.module.weight.item()
+        ema.update(model)
+    assert ema.current_decay() == pytest.approx(0.9)
+    assert ema.module.weight.item() == pytest.approx(0.9 * previous + 0.1 * 20)

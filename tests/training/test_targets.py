@@ -199,3 +199,29 @@ def test_a_joint_whose_cell_rounds_past_the_edge_gets_no_tag_elsewhere():
     joints = joint_indices(kps, 16, 4, max_people=1)
     for j, (x, y) in enumerate(((15, 5), (2, 15))):  # the nearest cell in the map
         assert joints[0, j, 1] == 0 or joints[0, j, 0] == j * 256 + y * 16 + x
+
+
+def test_a_keypoint_between_cells_centres_its_gaussian_between_them():
+    kps = np.array([[[41.0, 26.0, 2]]], np.float32)  # stride 4 -> (10.25, 6.5): no cell centre
+    heat = gaussian_heatmaps(kps, 32, 4, sigma=2.0)
+    assert heat[0, 6, 10] == pytest.approx(np.exp(-(0.25**2 + 0.5**2) / 8))
+    assert heat[0, 7, 11] == pytest.approx(np.exp(-(0.75**2 + 0.5**2) / 8))
+
+
+def test_a_joint_on_the_top_or_left_edge_keeps_its_peak_there():
+    kps = np.array([[[20.0, 0.0, 2], [0.0, 20.0, 2]]], np.float32)  # a head cut by the top, a hand by the left
+    for stride, size in ((4, 16), (2, 32)):
+        heat = gaussian_heatmaps(kps, size, stride, 2.0)
+        assert heat[0, 0, 20 // stride] == pytest.approx(1.0) and heat[1, 20 // stride, 0] == pytest.approx(1.0)
+
+
+def test_a_downscaled_warp_keeps_the_ignore_region_on_the_image():
+    image = np.zeros((400, 600, 3), np.uint8)
+    image[100:300, 400:560] = 255  # an unlabelled person, white
+    valid = np.ones((400, 600), np.uint8)
+    valid[100:300, 400:560] = 0
+    matrix, flip = random_affine(600, 400, 128, AugmentConfig(flip=1.0), np.random.default_rng(3))
+    no_people = np.zeros((0, 1, 3), np.float32)
+    warped, _, out_valid = warp_sample(image, no_people, valid, matrix, flip, 128, (0,), (0, 0, 0))
+    white, ignored = warped[..., 0] > 127, out_valid == 0
+    assert ignored.sum() > 500 and (white & ignored).sum() / (white | ignored).sum() > 0.9
