@@ -507,3 +507,69 @@ def test_a_missing_time_on_a_clock_below_zero_is_one_frame_on():
     tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
     times = (-5.0, -4.96, float("nan"), -4.88, -4.84)
     assert _ids(tracker, [(t, _standing(200.0)) for t in times]) == [-1, 1, 1, 1, 1]
+
+
+def test_a_clock_stepping_back_less_than_max_lost_s_keeps_the_ids():
+    """A time a little behind the latest (a capture clock that jitters back 0.3 s) counts as one frame on: only a jump
+    back of more than max_lost_s (a seek) starts the tracks over."""
+    tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), COCO17.sigmas)
+    times = (0.0, 0.04, 0.08, 0.08 - 0.3, 0.12, 0.16)
+    assert _ids(tracker, [(t, _standing(200.0)) for t in times]) == [-1, 1, 1, 1, 1, 1]
+
+
+def test_two_people_of_one_build_side_by_side_never_share_an_id():
+    """A person seen once takes a free detection of their shape only while their own track found nobody: one who
+    is matched already leaves a newcomer of the same build beside them a track of its own."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    two = Poses(np.stack([_standing(200.0), _standing(200.0, (360.0, 240.0))]), np.ones((2, K)), np.ones(2))
+    outputs = [tracker.update(pose, t) for t, pose in ((0.0, _one(_standing(200.0))), (0.1, two), (0.2, two))]
+    assert [o.track_ids.tolist() for o in outputs] == [[-1], [1, -1], [1, 2]]
+
+
+def test_a_walker_who_stops_while_hidden_keeps_their_id():
+    """A lost track's OKS tolerance widens with the time it is lost: a pedestrian walking 0.75 heights a second who
+    stops behind a pillar for 0.4 s reappears 60 px behind the prediction, their boxes apart, and is still theirs."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    ids = []
+    for i in range(30):
+        x = 100.0 + 150.0 * min(i, 15) / 30  # stops where they are hidden, at frame 15
+        pose = Poses.empty(K) if 15 <= i < 27 else _one(_standing(200.0, (x, 300.0)))
+        ids.append(tracker.update(pose, i / 30).track_ids.tolist())
+    assert ids[14] == [1] and ids[27:] == [[1]] * 3
+
+
+def test_a_partly_found_pose_mostly_far_from_its_track_is_kept_whole():
+    """The stray rule counts only the joints found: of a pose with 8 joints found, 5 far from the track are a
+    majority of it (the track is what is wrong), and none is left out though they are fewer than half of 17."""
+    body = _standing(200.0)
+    tracker = PoseTracker(TrackerConfig(min_hits=1), COCO17.sigmas)
+    for i in range(4):
+        tracker.update(_one(body), i / 10.0)
+    partial = np.full_like(body, np.nan)
+    partial[5:13] = body[5:13]  # shoulders, elbows, wrists and hips found
+    partial[5:10] += [0.0, -120.0]  # 5 of them an arm's length up
+    out = tracker.update(_one(partial), 0.4)
+    assert out.track_ids.tolist() == [1] and np.isfinite(out.xy[0, 5:13]).all()
+
+
+def test_a_person_gone_longer_than_max_lost_s_leaves_no_track_behind():
+    """A confirmed track unseen for max_lost_s is dropped, not carried on for ever (a webcam left running all day
+    would hold every passer-by and slow down with them)."""
+    tracker = PoseTracker(TrackerConfig(max_lost_s=1.0), COCO17.sigmas)
+    _ids(tracker, [(i / 30, _standing(200.0)) for i in range(3)])
+    for i in range(3, 40):
+        tracker.update(Poses.empty(K), i / 30)
+    assert len(tracker.ids) == 0
+
+
+def test_a_joint_found_again_after_a_few_frames_is_caught_up_at_once():
+    """A joint missed keeps its uncertainty growing (it is not measured): a walker who stops while both wrists are
+    missed for 8 frames has their wrist, found again, drawn where it is, not where the filter last believed it."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    for i in range(19):
+        truth = _standing(200.0, (100.0 + 150.0 * min(i, 10) / 30, 300.0))  # stops at frame 10
+        seen = truth.copy()
+        if 10 <= i < 18:
+            seen[9:11] = np.nan
+        out = tracker.update(_one(seen), i / 30)
+    assert np.linalg.norm(out.xy[0, 9] - truth[9]) < 12.0
