@@ -175,11 +175,12 @@ def test_a_peak_on_the_maps_edge_is_not_moved_off_the_map(offset):
             assert found[axis] == edge, (cx, cy, found)
 
 
-def test_fill_missing_finds_weak_joints_at_the_persons_tag():
+@pytest.mark.parametrize("size", [SIZE, SIZE[::-1]])  # a portrait input: its search kept to rows within the width
+def test_fill_missing_finds_weak_joints_at_the_persons_tag(size):
     rng = np.random.default_rng(9)
-    truth = random_people(rng, 3, K, SIZE, overlap=0.3)
+    truth = random_people(rng, 3, K, size, overlap=0.3)
     tags = np.array([0.0, 2.0, 4.0], np.float32)
-    heatmaps, tag_maps = paint(truth, tags, SIZE)
+    heatmaps, tag_maps = paint(truth, tags, size)
     weak = [4, 9, 15]
     heatmaps[weak] *= 0.06  # below keypoint_threshold: not candidates any more
     plain = decode(heatmaps, tag_maps, DecodeConfig())
@@ -362,3 +363,42 @@ def test_two_equal_cells_touching_at_a_corner_are_one_peak(second):
     hm[0, 4, 4] = hm[0, second[0], second[1]] = 0.9
     joint, *_ = find_peaks(hm, 0.1, max_per_joint=5)
     assert len(joint) == 1
+
+
+def test_a_persons_score_counts_only_the_joints_left_after_the_cut():
+    """Scored before cut_bridges, a person kept the value of the legs cut off: the sample clip's 120 frames gave 44
+    more people (684 -> 728 rows), such as fragments of the signpost at its right edge."""
+    merged = (ARMS_UP * 0.8 + [40, 10])[None].copy()
+    merged[0, 11:] += [0, 60]
+    heatmaps, tag_maps = paint(merged, np.array([1.0], np.float32), SIZE)
+    cut = decode(heatmaps, tag_maps, DecodeConfig(), links=COCO_LINKS)
+    assert cut.visible[0].sum() == 11
+    assert cut.scores[0] == pytest.approx(cut.keypoint_scores[0].sum() / K)
+    assert len(decode(heatmaps, tag_maps, DecodeConfig(detection_threshold=0.8), links=COCO_LINKS)) == 0
+
+
+def test_people_dropped_for_few_joints_do_not_take_the_place_of_those_kept():
+    """Indexing all people with the order of those kept returned a lone nose (score 0.06) for the whole body
+    behind it; the sample clip's people came out with joints 552 px from where they were found."""
+    body = (ARMS_UP * 0.8 + [40, 40])[None]
+    nose = np.full((1, K, 2), np.nan, np.float32)
+    nose[0, 0] = [200.0, 40.0]  # grouped first (the strongest nose), dropped for having one joint
+    heatmaps, tag_maps = paint(np.concatenate([nose, body]), np.array([0.0, 2.0], np.float32), SIZE)
+    heatmaps[0] *= np.where(np.arange(SIZE[0] // 2) < 70, 0.8, 1.0).astype(np.float32)  # the body's nose weaker
+    poses = decode(heatmaps, tag_maps, DecodeConfig())
+    assert len(poses) == 1 and poses.visible[0].all()
+    assert np.linalg.norm(poses.xy[0] - body[0], axis=1).max() <= 1.0
+
+
+def test_strays_are_found_on_people_with_different_numbers_of_joints():
+    """Each person's x and y medians are taken over their own joints: counts paired with the wrong rows left a
+    half-seen person's far joint in place (seven more people in the sample clip's 120 frames)."""
+    whole = ARMS_UP.copy()
+    half = ARMS_UP + [100, 0]
+    half[8:] = np.nan  # the head and arms only
+    half[7] = [400, 300]  # the left elbow grouped from a far-away peak
+    xy = np.stack([whole, half])
+    value = np.where(np.isnan(xy[..., 0]), 0.0, 0.8).astype(np.float32)
+    drop_stray_joints(xy, value, 3.5)
+    assert np.array_equal(xy[0], whole)
+    assert np.flatnonzero(~np.isnan(xy[1, :, 0])).tolist() == [0, 1, 2, 3, 4, 5, 6] and value[1, 7] == 0.0

@@ -9,7 +9,7 @@ from core.decode import DecodeConfig
 from core.draw import UNTRACKED, Trails, draw_poses, track_color
 from core.pipeline import STAGES, PipelineConfig, PosePipeline
 from core.poses import Poses
-from core.preprocess import letterbox_geometry
+from core.preprocess import letterbox, letterbox_geometry
 from core.session import PoseModel
 from core.synthetic import STANDING, paint, random_people
 from core.tracker import PoseTracker, TrackerConfig
@@ -30,6 +30,18 @@ def test_process_returns_image_pixels_and_stage_timings(tmp_path, coco_metadata,
     assert set(result.timings_ms) == set(STAGES) and all(v >= 0 for v in result.timings_ms.values())
     err = np.linalg.norm(result.poses.xy[:, None] - expected[None], axis=3).max(axis=2).min(axis=1)
     assert len(result.poses) == 3 and err.max() <= 2.5 + 1e-6  # 1 network px at scale 0.4
+
+
+def test_network_pixels_map_back_to_the_image_pixels_resizing_took_them_from():
+    """Pixel centres: a 4K frame shrinks 15 times, so input pixel x is image pixel (x + 0.5) * 15 - 0.5; x * 15
+    put every joint 7 px right of and below where it is (1 px on vtest.avi)."""
+    image = np.zeros((2160, 3840, 3), np.uint8)
+    image[900:930, 1500:1530] = 255  # a square centred on image pixel (1514.5, 914.5)
+    blob, box = letterbox(image, 256, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    bright = blob[0, 0]
+    ys, xs = np.indices(bright.shape)
+    centre = np.float32([(xs * bright).sum(), (ys * bright).sum()]) / bright.sum()
+    assert np.abs(box.to_image(centre) - [1514.5, 914.5]).max() <= 0.5
 
 
 def test_the_pipeline_cuts_a_person_grouped_from_two(tmp_path, coco_metadata, painted_model):
