@@ -588,3 +588,15 @@ def test_a_file_of_unknown_length_counts_its_frames_without_calling_itself_live(
     transport.set_source(frame_count=None, fps=30.0, live=True)
     transport.show_position(12, None)
     assert transport.position.text() == "live  #12"
+
+
+def test_a_small_picture_is_scaled_up_to_fill_its_place_in_the_view(qtbot):
+    """Painted at its own size, a 160 x 120 picture took the top-left quarter of a 640 x 480 view, the rest dark."""
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    image = QImage(160, 120, QImage.Format.Format_RGB888)
+    image.fill(0xFF0000)
+    view.show_image(image)
+    grabbed = view.grab().toImage()
+    assert grabbed.pixelColor(600, 440).red() > 200 and grabbed.pixelColor(320, 240).red() > 200
