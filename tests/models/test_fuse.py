@@ -67,3 +67,14 @@ def test_folding_keeps_eps_for_a_channel_that_never_fired(bn_first):
         else:
             expected, got = bn(conv(x)), fold_bn_into_conv(conv, bn)(x)
     assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_a_network_with_its_bn_after_the_depthwise_conv_fuses_to_the_same_outputs():
+    # only a pre-expand BN folds into the expand conv; a post-dw one sits before the attention gate
+    torch.manual_seed(0)
+    model = build_model("wlitepose_xs", num_keypoints=2, bn_position="post_dw").eval()
+    _randomise_bn(model)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model(x), fuse_for_inference(model)(x), strict=True):
+            assert torch.allclose(a, b, atol=1e-4)

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from models.blocks import DFCBottleneck, InvertedBottleneck
 from models.complexity import measure
@@ -84,3 +85,22 @@ def test_litepose_block_projects_linearly():
     with torch.no_grad():
         out = block(torch.randn(1, 8, 16, 16))
     assert out.min() < 0
+
+
+def test_litepose_block_adds_its_input_where_shapes_match():
+    # MobileNetV2's residual: with the projection's BN silenced, a stride-1 block of equal widths passes its input on
+    same, down = InvertedBottleneck(16, 16), InvertedBottleneck(16, 16, stride=2)
+    for block in (same, down):
+        nn.init.zeros_(block.project[1].weight)
+    x = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(same.eval()(x), x)
+        assert not down.eval()(x).any()
+
+
+def test_the_half_resolution_loss_trains_the_quarter_heads_through_the_deconv_module():
+    # the module's input concatenates the 1/4 predictions, so the 1/2 heatmaps' loss reaches their heads too
+    torch.manual_seed(0)
+    model = build_model("wlitepose_xs", num_keypoints=2).train()
+    model(torch.randn(2, 3, 64, 64)).heatmaps_2.square().mean().backward()
+    assert model.head_raw[3].weight.grad.abs().sum() > 0
