@@ -26,9 +26,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     try:
         # tensors and plain values only: a checkpoint from elsewhere can hold a pickle that runs code on load
         state = torch.load(path, map_location="cpu", weights_only=True)
-        meta = state["meta"]
+        meta, weights = state["meta"], state["model"]
         model = build_model(meta["variant"], **meta["overrides"])
-        model.load_state_dict(state["model"])
     except ModelError:
         raise
     except Exception as error:  # torch raises many types for a bad file
@@ -39,4 +38,11 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
             else "torch reads no wlitepose model from it"
         )
         raise ModelError(f"{path} is not a wlitepose checkpoint ({why}){hint}") from None
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError):  # layers missing, extra or of other shapes; not a dict
+        raise ModelError(
+            f"{path}'s weights do not fit the {meta['variant']} network its metadata names (layers missing, "
+            "extra or of other shapes)"
+        ) from None
     return model.eval(), meta

@@ -281,7 +281,18 @@ def test_a_checkpoint_missing_a_layer_is_refused_not_filled_with_new_weights(tmp
     del state["head_raw.3.bias"]
     path = tmp_path / "partial.pt"
     torch.save({"model": state, "meta": model_meta("litepose_xs", "coco", "custom")}, path)
-    with pytest.raises(ModelError, match="not a wlitepose checkpoint"):
+    with pytest.raises(ModelError, match="weights do not fit the litepose_xs network its metadata names"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_of_one_variant_labelled_as_another_says_its_weights_do_not_fit(tmp_path):
+    from models.checkpoint import load_checkpoint, model_meta
+
+    path = tmp_path / "relabelled.pt"
+    torch.save(
+        {"model": build_model("litepose_xs").state_dict(), "meta": model_meta("wlitepose_xs", "coco", "custom")}, path
+    )
+    with pytest.raises(ModelError, match=r"relabelled.pt's weights do not fit the wlitepose_xs network its metadata"):
         load_checkpoint(path)
 
 
