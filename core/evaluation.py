@@ -99,8 +99,15 @@ def load_annotations(annotations_path: str | Path) -> dict:
         if is_person(ann, people):  # people of every keypoint category are scored, as trained
             ann["category_id"] = category
     listed = {image["id"] for image in images}
-    if not any(ann["num_keypoints"] > 0 and not ann["iscrowd"] and ann["image_id"] in listed for ann in annotations):
+    labelled = [a for a in annotations if a["num_keypoints"] > 0 and not a["iscrowd"] and a["image_id"] in listed]
+    if not labelled:
         raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
+    if not any(ann["category_id"] == category for ann in labelled):  # COCOeval would find nobody: every AP n/a
+        given = ", ".join(sorted({repr(ann["category_id"]) for ann in labelled})[:3])
+        raise WLitePoseError(
+            f"{annotations_path}: its annotated people have category_id {given}, none of them a category with "
+            f"keypoints (its person category is {category!r}); give them that id"
+        )
     return data
 
 

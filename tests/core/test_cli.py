@@ -1381,3 +1381,52 @@ def test_a_folder_emptied_once_opened_is_no_finished_run_for_skip_done(cli, mode
     assert json.loads((tmp_path / "k.csv.json").read_text())["finished"] is False
     rc, _, err = cli("track", folder, "--model", model_path, "--csv", csv, "--skip-done")
     assert "finished before" not in err and rc == 2
+
+
+def _paired_scores(*args) -> np.ndarray:
+    """(40 redraws, 2 models, 6 stats) bootstrap scores: the redraws move both models from 0.2 to 0.6, the model
+    always 0.01 above the baseline."""
+    moved = np.linspace(0.2, 0.6, 40)[:, None, None] + np.array([0.01, 0.0])[None, :, None]
+    return np.repeat(moved, 6, axis=2)
+
+
+def test_eval_takes_the_difference_with_the_baseline_redraw_by_redraw(
+    cli, model_path, tmp_path, shared_data, monkeypatch
+):
+    """The paired interval is of each redraw's model score less the baseline's on the same images: a model 0.01 above
+    the baseline in every redraw, however far the redraws move both, is 0.01 above it (less the baseline's average
+    over the redraws, the interval was -0.18 to +0.20 and the model higher in half of them)."""
+    baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
+    monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: [])
+    monkeypatch.setattr("core.eval_run.bootstrap", _paired_scores)
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
+        "--images", shared_data / "val" / "images", "--baseline", baseline, "--bootstrap", 40,
+        "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    difference = json.loads((tmp_path / "stats.json").read_text())["difference"]["AP"]
+    assert difference["interval"] == pytest.approx([0.01, 0.01]) and difference["higher"] == 1.0
+    assert "AP +0.010 to +0.010 (higher in 100% of redraws)" in out
+
+
+def test_eval_prints_each_models_own_figures_and_intervals(cli, model_path, tmp_path, shared_data, monkeypatch):
+    """The model's line and the baseline's each give that model's figures, and each interval line its two ends
+    (the baseline's line repeated the model's; an interval printed as its low end twice read 0.014-0.014)."""
+    path = shared_data / "val" / "annotations.json"
+    truth = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+        for a in json.loads(path.read_text())["annotations"]
+        if not a["iscrowd"] and a["num_keypoints"] > 0
+    ]
+    baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
+    monkeypatch.setattr("core.eval_run.predict_dataset", lambda model, data, images, size: [] if size == 128 else truth)
+    monkeypatch.setattr("core.eval_run.bootstrap", _paired_scores)
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", path, "--images", shared_data / "val" / "images",
+        "--baseline", baseline, "--bootstrap", 40,
+    )  # fmt: skip
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("AP 1.000") and lines[1].startswith("baseline baseline.onnx: AP 0.000")
+    assert "95% interval: AP 0.220-0.600" in out and "95% interval of the baseline: AP 0.210-0.590" in out

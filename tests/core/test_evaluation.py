@@ -280,6 +280,13 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a number or text"),
+        # people without a labelled joint are nobody to score; people of no keypoint category printed AP n/a
+        (
+            lambda d: [a.update(keypoints=[0] * 51, num_keypoints=0) for a in d["annotations"]],
+            "has no annotated people",
+        ),
+        (lambda d: [a.update(category_id=2) for a in d["annotations"]], "category_id 2, none of them a category"),
+        (lambda d: [a.update(category_id="1") for a in d["annotations"]], "category_id '1', none of them a category"),
     ],
 )
 def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):
@@ -482,3 +489,76 @@ def test_annotations_of_a_category_without_keypoints_are_not_scored(shared_data,
     (tmp_path / "a.json").write_text(json.dumps(data))
     people = [r for r in _truth_as_results(tmp_path / "a.json") if r["category_id"] == 1]
     assert coco_evaluate(people, tmp_path / "a.json", COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
+def test_a_crowd_region_with_an_empty_keypoint_list_is_a_region_to_ignore(shared_data, tmp_path):
+    """A crowd region written with `"keypoints": []` (a box to ignore, no joint) is one without keypoints, not a
+    person of 0 keypoint values refused."""
+    path, truth = _val_copy(
+        shared_data, tmp_path, lambda d: [a.update(keypoints=[]) for a in d["annotations"] if a["iscrowd"]]
+    )
+    assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
+def test_a_joint_labelled_as_hidden_needs_a_position_too():
+    """v 1 (labelled, not visible) is a labelled joint: without a position it is an error, not a joint at 0, 0."""
+    from core.evaluation import keypoint_values
+
+    with pytest.raises(ValueError, match="annotation 7 has a labelled keypoint without a position"):
+        keypoint_values([None, None, 1, 5, 6, 2], 2, 7)
+
+
+def test_people_whose_joints_are_all_labelled_as_hidden_are_scored(shared_data, tmp_path):
+    """v 1 counts as labelled as v 2 does (COCO's num_keypoints): a file marking every joint 1 is scored as the same
+    file with 2 (its people were ignored, or the file refused as one with nobody to score)."""
+
+    def hidden(data):
+        for ann in data["annotations"]:
+            ann["keypoints"] = [1 if i % 3 == 2 and v > 0 else v for i, v in enumerate(ann["keypoints"])]
+
+    path, truth = _val_copy(shared_data, tmp_path, hidden)
+    stats = coco_evaluate(truth, path, COCO_SIGMAS)
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+
+
+def test_a_single_result_is_scored(shared_data):
+    """A model that finds one person in the whole set has one result, scored (not taken for none: AP 0)."""
+    path = shared_data / "val" / "annotations.json"
+    truth = _truth_as_results(path)
+    stats = coco_evaluate(truth[:1], path, COCO_SIGMAS)
+    assert stats["AR"] == pytest.approx(1 / len(truth)) and stats["AP"] > 0
+
+
+def test_each_crowd_split_scores_only_its_own_images(shared_data, tmp_path):
+    """AP_easy is the AP of the images of crowd index below 0.2 alone: an easy image found exactly and a medium
+    one missed give AP_easy 1 and AP_medium low, not both the whole set's AP."""
+    from models.schemas import CROWDPOSE14
+
+    data = json.loads((shared_data / "crowdpose_sample" / "test_crowdpose.json").read_text())
+    data["images"][0]["crowdIndex"], data["images"][1]["crowdIndex"] = 0.1, 0.5
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    medium = data["images"][1]["id"]
+    results = [
+        {**r, "keypoints": (np.array(r["keypoints"]) + [30, 30, 0] * 14).tolist()} if r["image_id"] == medium else r
+        for r in _truth_as_results(tmp_path / "a.json")
+    ]
+    stats = coco_evaluate(results, tmp_path / "a.json", CROWDPOSE14.sigmas)
+    assert stats["AP_easy"] == pytest.approx(1.0) and stats["AP_medium"] < 0.5 and np.isnan(stats["AP_hard"])
+
+
+def test_apm_counts_only_people_of_32_to_96_pixels_square(shared_data, tmp_path):
+    """COCO's medium people are of area 32^2 to 96^2: people under 32^2 (a third of the dev set's, here), all missed,
+    lower AP but not APm."""
+
+    def shrink(data):
+        for n, ann in enumerate(a for a in data["annotations"] if not a["iscrowd"]):
+            ann["area"] = 600.0 if n % 3 == 0 else ann["area"]
+
+    path, truth = _val_copy(shared_data, tmp_path, shrink)
+    people = [a for a in json.loads(path.read_text())["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0]
+    results = [
+        {**r, "keypoints": (np.array(r["keypoints"]) + [30, 30, 0] * 17).tolist()} if a["area"] == 600.0 else r
+        for r, a in zip(truth, people, strict=True)
+    ]
+    stats = coco_evaluate(results, path, COCO_SIGMAS)
+    assert stats["APm"] > 0.9 and stats["AP"] < 0.6
