@@ -121,3 +121,53 @@ def test_an_empty_model_on_the_command_line_is_refused_before_the_window(monkeyp
     monkeypatch.setattr("app.application.run_app", lambda **_: pytest.fail("the window was started"))
     assert main.main(["gui", "--model", ""]) == 2
     assert "no model file given" in capsys.readouterr().err
+
+
+def test_a_model_given_on_the_command_line_reaches_the_app(monkeypatch):
+    """`wlitepose gui --model mine.onnx` opened the bundled model (or the last one used) if the model stopped
+    at the command line."""
+    from core.assets import DEFAULT_MODEL
+
+    started = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr("app.application.run_app", lambda **given: started.append(given) or 0)
+    assert main.main(["gui", "clip.mp4", "--model", str(DEFAULT_MODEL)]) == 0
+    assert started == [{"source": "clip.mp4", "model": str(DEFAULT_MODEL)}]
+
+
+def app_started(monkeypatch, source, model, cameras) -> tuple:
+    """(source, model, cameras) that run_app hands to start, with the window, Qt and the webcams stood in for."""
+    import app.application as application
+
+    class App:
+        instance = staticmethod(lambda: App())
+        setOrganizationName = setApplicationName = lambda self, name: None  # noqa: E731
+        exec = lambda self: 0  # noqa: E731
+
+    class Timer:
+        singleShot = staticmethod(lambda delay, call: call())
+
+    handed = []
+    monkeypatch.setattr(application, "QApplication", App)
+    monkeypatch.setattr(application, "QTimer", Timer)
+    monkeypatch.setattr(application, "apply_theme", lambda app: None)
+    monkeypatch.setattr(application, "MainWindow", lambda settings, cameras: SimpleNamespace(show=lambda: None))
+    monkeypatch.setattr(application, "_show_uncaught_errors", lambda window: None)
+    monkeypatch.setattr(application, "_close_on_signals", lambda window: None)
+    monkeypatch.setattr(application, "list_cameras", lambda: cameras)
+    monkeypatch.setattr(application, "start", lambda window, *given: handed.append(given))
+    assert application.run_app(source, model) == 0
+    return handed[0]
+
+
+def test_the_app_keeps_a_model_given_by_a_relative_path_as_its_full_path(monkeypatch, tmp_path):
+    """The app saves the model it loads for its next start: `--model ../mine.onnx` kept as given was saved so,
+    and from another folder the next start found no such file and took the bundled model."""
+    (tmp_path / "mine.onnx").touch()
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    assert app_started(monkeypatch, "clip.mp4", "../mine.onnx", [0]) == ("clip.mp4", str(tmp_path / "mine.onnx"), [])
+
+
+def test_the_app_started_without_a_source_lists_the_webcams_and_opens_the_first(monkeypatch):
+    assert app_started(monkeypatch, None, None, [0, 2]) == (None, None, [0, 2])

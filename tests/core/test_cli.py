@@ -308,6 +308,16 @@ def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path,
     _assert_clean_error(rc, err, "--model")
 
 
+def test_each_threshold_option_sets_its_own_threshold(cli, model_path, write_clip, tmp_path):
+    """--detection-threshold taken for the keypoint threshold kept people it should drop (vtest's first 30 frames
+    at 0.3: 120 CSV rows instead of 88)."""
+    clip = write_clip(tmp_path / "c.avi", 1)
+    thresholds = ("--detection-threshold", 0.3, "--keypoint-threshold", 0.4)
+    rc, _, err = cli("track", clip, "--model", model_path, "--csv", tmp_path / "c.csv", *thresholds)
+    decode = json.loads((tmp_path / "c.csv.json").read_text())["settings"]["decode"]
+    assert rc == 0 and (decode["detection_threshold"], decode["keypoint_threshold"]) == (0.3, 0.4), err
+
+
 @pytest.mark.parametrize(
     "make_source, words",
     [
@@ -757,6 +767,16 @@ def test_a_stopped_batch_run_again_with_skip_done_goes_on_where_it_stopped(cli, 
     _assert_clean_error(rc, err, "--skip-done needs --csv")
 
 
+def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path, write_clip, tmp_path):
+    """Each source is judged by its own outputs: judged by the first source's, a finished batch run again with
+    --skip-done ran all but the first again."""
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b", "c")]
+    outputs = ("--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
+    assert cli("track", *clips, *outputs)[0] == 0
+    rc, _, err = cli("track", *clips, *outputs, "--skip-done")
+    assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
+
+
 def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tmp_path, monkeypatch):
     """A reviewer's cases, each passed over with the earlier run's results: a source file replaced by another
     under its name, an image folder at another --fps, an output the earlier run did not write (another run's
@@ -900,6 +920,26 @@ def test_max_frames_zero_is_refused_not_taken_for_every_frame(cli, model_path, w
     rc, _, err = cli("track", clip, "--model", model_path, "--max-frames", 0, "--csv", tmp_path / "c.csv")
     _assert_clean_error(rc, err, "--max-frames must be at least 1")
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_a_fractional_max_frames_is_refused_not_rounded_up(cli, tmp_path, capsys):
+    """A float --max-frames took 2.5 and wrote 3 frames, exit 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli("track", tmp_path / "clip.mp4", "--max-frames", 2.5, "--csv", tmp_path / "out.csv")
+    assert exit_info.value.code == 2 and "--max-frames: invalid int value: '2.5'" in capsys.readouterr().err
+
+
+def test_threads_reach_onnx_runtime(cli, model_path, write_clip, tmp_path, monkeypatch):
+    """--threads 6 left out of the model gave ONNX Runtime's default (6 threads in the process instead of 13)."""
+    import core.session
+
+    asked, open_session = [], core.session.open_session
+    monkeypatch.setattr(
+        core.session, "open_session", lambda path, threads=None: asked.append(threads) or open_session(path)
+    )
+    clip = write_clip(tmp_path / "c.avi", 1)
+    rc, _, err = cli("track", clip, "--model", model_path, "--threads", 3)
+    assert rc == 0 and asked == [3], err
 
 
 @pytest.mark.parametrize("sidecar", ['{"finished": tru', "[]", "[" * 100_000], ids=["cut-short", "a-list", "deep"])

@@ -951,6 +951,19 @@ def test_a_posec3d_file_loads_in_any_numpy_and_in_mmaction2s_dataset_layout(tmp_
     assert sample["keypoint"][0, 0, 0].tolist() == [63.0, 2.0]
 
 
+def test_a_posec3d_files_total_frames_is_the_frames_its_arrays_hold_not_the_last_frames_number(tmp_path):
+    """mmaction2 samples frame numbers below total_frames from the arrays: a folder with an unreadable image
+    (frame 6 never analysed) counted 13 frames over 12 held, and a sampled frame 12 was past the arrays' end."""
+    person = Poses([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]], [[0.9, 0.8, 0.7]], [0.7], [1])
+    with PoseC3DSink(tmp_path / "gap.pkl", 3, (64, 48), "clip") as sink:
+        for frame in (0, 1, 3, 4):  # frame 2 damaged, passed over
+            sink.write(frame, frame / 10, person)
+    with open(tmp_path / "gap.pkl", "rb") as f:
+        (sample,) = pickle.load(f)
+    assert sample["total_frames"] == sample["keypoint"].shape[1] == sample["keypoint_score"].shape[1] == 4
+    assert sample["frame_indices"].tolist() == [0, 1, 3, 4]
+
+
 def test_a_posec3d_file_says_when_it_leaves_out_many_people(tmp_path):
     photo = Poses([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]], [[0.9, 0.9, 0.9]], [0.8], [-1])  # never tracked
     walker = Poses(photo.xy, photo.keypoint_scores, photo.scores, [4])
