@@ -57,6 +57,33 @@ def similarity(xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarra
     return np.nan_to_num(np.exp(-d2 / (2 * area * (2 * sigmas) ** 2)), nan=0.0)
 
 
+def score_person(
+    xy: np.ndarray, truth: np.ndarray, area: float, sigmas: np.ndarray, legs: list[int]
+) -> tuple[float, bool]:
+    """A labelled person ``truth`` (K, 3: x, y, visibility) against the decoded poses ``xy`` (N, K, 2): the best
+    OKS over the person's labelled joints (0 without a pose), and whether a joint of ``legs`` is labelled."""
+    labelled = truth[:, 2] > 0
+    oks = similarity(xy, truth[:, :2], area, sigmas)[:, labelled].mean(axis=1)
+    return (float(oks.max()) if len(oks) else 0.0), bool(labelled[legs].any())
+
+
+def people_shares(best: np.ndarray, area: np.ndarray, legged: np.ndarray) -> dict:
+    """Per group (all, COCO's medium and large area ranges, with and without a labelled leg joint): how many
+    people, the share whose best OKS reaches 0.5 and 0.75, and the median best OKS."""
+    groups = {name: (area >= low) & (area < high) for name, (low, high) in AREAS.items()}
+    groups.update({"legs": legged, "no legs": ~legged})
+    people = {}
+    for name, members in groups.items():
+        chosen = best[members]
+        people[name] = {  # None: nobody in the group to count (printed n/a)
+            "people": int(len(chosen)),
+            "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else None,
+            "oks_0.75": float((chosen >= 0.75).mean()) if len(chosen) else None,
+            "median_best_oks": float(np.median(chosen)) if len(chosen) else None,
+        }
+    return people
+
+
 def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
     data = load_annotations(annotations)
     info = model.info
@@ -87,28 +114,16 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
                 mine = peak_xy[joint == j]
                 joint_total[j] += 1
                 joint_hits[j] += bool(len(mine)) and similarity(mine, truth[j, :2], ann["area"], sigmas[j]).max() >= 0.5
-            oks = similarity(poses.xy, truth[:, :2], ann["area"], sigmas)[:, labelled].mean(axis=1)
-            best_oks.append(float(oks.max()) if len(oks) else 0.0)
+            best, legged = score_person(poses.xy, truth, ann["area"], sigmas, legs)
+            best_oks.append(best)
             areas.append(float(ann["area"]))
-            with_legs.append(bool(labelled[legs].any()))
-    best, area, legged = np.asarray(best_oks), np.asarray(areas), np.asarray(with_legs, bool)
-    groups = {name: (area >= low) & (area < high) for name, (low, high) in AREAS.items()}
-    groups.update({"legs": legged, "no legs": ~legged})
-    people = {}
-    for name, members in groups.items():
-        chosen = best[members]
-        people[name] = {  # None: nobody in the group to count (printed n/a)
-            "people": int(len(chosen)),
-            "oks_0.5": float((chosen >= 0.5).mean()) if len(chosen) else None,
-            "oks_0.75": float((chosen >= 0.75).mean()) if len(chosen) else None,
-            "median_best_oks": float(np.median(chosen)) if len(chosen) else None,
-        }
+            with_legs.append(legged)
     return {
         "peaks": float(joint_hits.sum() / max(joint_total.sum(), 1)),
         "peaks_by_joint": {
             n: float(h / max(t, 1)) for n, h, t in zip(info.keypoint_names, joint_hits, joint_total, strict=True)
         },
-        "people": people,
+        "people": people_shares(np.asarray(best_oks), np.asarray(areas), np.asarray(with_legs, bool)),
         "coco": score_results(results, data, sigmas, annotations),
     }
 

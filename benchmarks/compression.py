@@ -127,6 +127,11 @@ def heatmap_agreement(fp32: PoseModel, other: PoseModel, data: list[np.ndarray])
     return float(diff.mean()), float(np.percentile(diff, 99)), float(np.concatenate(same).mean())
 
 
+def open_models(fp32: PoseModel, paths: dict[str, Path]) -> dict[str, PoseModel]:
+    """The fp32 model as opened, and each copy from its own file."""
+    return {name: fp32 if name == "fp32" else PoseModel(path, threads=2) for name, path in paths.items()}
+
+
 def has_fp16_weights(path: Path) -> bool:
     return any(t.data_type == onnx.TensorProto.FLOAT16 for t in onnx.load(str(path)).graph.initializer)
 
@@ -178,7 +183,7 @@ def compare(model_path: Path, args: argparse.Namespace, tmp: Path) -> int:
     paths = {"fp32": model_path, "fp16w": tmp / "fp16w.onnx", "int8": tmp / "int8.onnx"}
     fp16_copy(model_path, paths["fp16w"])
     quantize(model_path, paths["int8"], blobs(fp32, args.data / "train" / "images", args.calibration_images))
-    models = {name: fp32 if name == "fp32" else PoseModel(path, threads=2) for name, path in paths.items()}
+    models = open_models(fp32, paths)
     files = {name: (path, size) for name, path in paths.items()}
     rows = [row for threads in (1, 2) for row in measure(files, threads, args.runs)]
     latency = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
@@ -186,19 +191,31 @@ def compare(model_path: Path, args: argparse.Namespace, tmp: Path) -> int:
     dev_blobs = blobs(fp32, val / "images")
     agreement = {name: heatmap_agreement(fp32, m, dev_blobs) for name, m in models.items() if name != "fp32"}
     sizes = {name: path.stat().st_size / 1e6 for name, path in paths.items()}
-    print(f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}")
-    for name in paths:
-        print(
-            f"{name:5s} {sizes[name]:6.2f} {latency[name, 1]:12.2f} {latency[name, 2]:13.2f} "
-            f"{ap[name]['AP']:7.4f} {ap[name]['AP50']:7.4f} {ap[name]['AR']:7.4f}"
-        )
-    for name, (mean_diff, p99_diff, same_peak) in agreement.items():
-        print(
-            f"{name} / fp32 latency: 1 thread {latency[name, 1] / latency['fp32', 1]:.2f}x, "
-            f"2 threads {latency[name, 2] / latency['fp32', 2]:.2f}x; heatmaps |{name} - fp32|: "
-            f"mean {mean_diff:.4f}, p99 {p99_diff:.4f}; same peak cell {same_peak:.1%} of joints"
-        )
+    print(describe(sizes, latency, ap, agreement))
     return 0
+
+
+def describe(
+    sizes: dict[str, float],
+    latency: dict[tuple[str, int], float],
+    ap: dict[str, dict[str, float]],
+    agreement: dict[str, tuple[float, float, float]],
+) -> str:
+    """The figures as the text the script prints: a row per file (MB, median ms at 1 and 2 threads, AP, AP50,
+    AR), then each copy's latency over the fp32 file's and its heatmaps' distance from the fp32 ones."""
+    lines = [f"{'file':5s} {'MB':>6s} {'1 thread ms':>12s} {'2 threads ms':>13s} {'AP':>7s} {'AP50':>7s} {'AR':>7s}"]
+    lines += [
+        f"{name:5s} {sizes[name]:6.2f} {latency[name, 1]:12.2f} {latency[name, 2]:13.2f} "
+        f"{ap[name]['AP']:7.4f} {ap[name]['AP50']:7.4f} {ap[name]['AR']:7.4f}"
+        for name in sizes
+    ]
+    lines += [
+        f"{name} / fp32 latency: 1 thread {latency[name, 1] / latency['fp32', 1]:.2f}x, "
+        f"2 threads {latency[name, 2] / latency['fp32', 2]:.2f}x; heatmaps |{name} - fp32|: "
+        f"mean {mean_diff:.4f}, p99 {p99_diff:.4f}; same peak cell {same_peak:.1%} of joints"
+        for name, (mean_diff, p99_diff, same_peak) in agreement.items()
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from PySide6.QtCore import QRectF  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 
 from app.frame_packet import to_qimage  # noqa: E402
+from core.errors import WLitePoseError  # noqa: E402
 from core.sources import open_source  # noqa: E402
 
 DEFAULT_VIDEO = ROOT / "assets" / "samples" / "vtest_clip.mp4"
@@ -43,6 +44,23 @@ def paint(target: QImage, frame: QImage) -> None:
     painter.end()
 
 
+def paint_times(images, frames: int, target: QImage, clock=time.perf_counter) -> dict:
+    """Seconds of each way's conversion and paint of the first ``frames`` of ``images``, alternating way by way
+    on each frame: {way: (convert seconds, paint seconds)}."""
+    times = {name: ([], []) for name in ("BGR888 (before)", "RGB32 (to_qimage)")}
+    for count, image in enumerate(images):
+        if count == frames:
+            break
+        for name, convert in zip(times, (as_bgr888, to_qimage), strict=True):
+            started = clock()
+            frame = convert(image)
+            converted = clock()
+            paint(target, frame)
+            times[name][0].append(converted - started)
+            times[name][1].append(clock() - converted)
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
@@ -55,30 +73,31 @@ def main() -> int:
         return 2
     app = QGuiApplication(sys.argv[:1])  # noqa: F841 (QPainter needs an application)
     target = QImage(width, height, QImage.Format.Format_RGB32)  # what a window's backing store is
-    times = {name: ([], []) for name in ("BGR888 (before)", "RGB32 (to_qimage)")}
-    with open_source(str(args.video)) as source:
-        for count, frame in enumerate(source):
-            if count == args.frames:
-                break
-            for name, convert in zip(times, (as_bgr888, to_qimage), strict=True):
-                started = time.perf_counter()
-                image = convert(frame.image)
-                converted = time.perf_counter()
-                paint(target, image)
-                times[name][0].append(converted - started)
-                times[name][1].append(time.perf_counter() - converted)
+    try:
+        with open_source(str(args.video)) as source:
+            times = paint_times((frame.image for frame in source), args.frames, target)
+    except WLitePoseError as error:
+        print(f"display: {error}", file=sys.stderr)
+        return 2
     painted_frames = len(next(iter(times.values()))[0])
     print(f"{args.video.name}, {painted_frames} frames painted at {width}x{height} (median ms a frame)")
-    totals = {}
+    print(describe(times))
+    return 0
+
+
+def describe(times: dict[str, tuple[list[float], list[float]]]) -> str:
+    """Median ms a frame of each way's conversion, paint and both, from seconds per frame; then the ratio of the
+    second way's total to the first's."""
+    lines, totals = [], {}
     for name, (convert, painted) in times.items():
         totals[name] = statistics.median(c + p for c, p in zip(convert, painted, strict=True)) * 1e3
-        print(
+        lines.append(
             f"  {name:<18} convert {statistics.median(convert) * 1e3:5.2f}  paint "
             f"{statistics.median(painted) * 1e3:5.2f}  both {totals[name]:5.2f}"
         )
     before, after = totals.values()
-    print(f"  ratio both: {after / before:.2f}")
-    return 0
+    lines.append(f"  ratio both: {after / before:.2f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -39,16 +39,21 @@ PAIRS = (("wlitepose_xs", "litepose_xs"), ("wlitepose_s", "litepose_s"))
 MIN_RUNS = 50
 
 
-def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup: int = 10) -> list[dict]:
-    sessions = {v: open_session(p, threads, ["CPUExecutionProvider"]) for v, (p, _) in files.items()}
+def measure(
+    files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup: int = 10, clock=time.perf_counter, opener=None
+) -> list[dict]:
+    """Median and p90 ms of ``runs`` runs of each file after ``warmup`` untimed ones, round-robin; ``clock`` gives
+    seconds, ``opener(path, threads, providers)`` a session (default: ``core.session.open_session``)."""
+    opener = opener or open_session
+    sessions = {v: opener(p, threads, ["CPUExecutionProvider"]) for v, (p, _) in files.items()}
     inputs = {v: np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32) for v, (_, s) in files.items()}
     times: dict[str, list[float]] = {v: [] for v in files}
     for i in range(warmup + runs):
         for v, session in sessions.items():
-            start = time.perf_counter()
+            start = clock()
             session.run(None, {"image": inputs[v]})
             if i >= warmup:
-                times[v].append((time.perf_counter() - start) * 1e3)
+                times[v].append((clock() - start) * 1e3)
     return [
         {
             "variant": v,
@@ -61,15 +66,33 @@ def measure(files: dict[str, tuple[Path, int]], threads: int, runs: int, warmup:
     ]
 
 
-def main() -> int:
+def describe(rows: list[dict]) -> str:
+    """The rows as the table the script prints, then each WLitePose variant's median over its LitePose's."""
+    lines = [f"{'variant':14s} {'size':>5s} {'threads':>7s} {'median ms':>10s} {'p90 ms':>8s}"]
+    lines += [
+        f"{r['variant']:14s} {r['size']:5d} {r['threads']:7d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f}" for r in rows
+    ]
+    by_key = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
+    for ours, base in PAIRS:
+        ratios = ", ".join(f"{t} thread(s) {by_key[ours, t] / by_key[base, t]:.2f}x" for t in (1, 2))
+        lines.append(f"{ours} / {base}: {ratios}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--runs", type=int, default=50, help=f"timed runs per variant and thread count (at least {MIN_RUNS})"
     )
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}: fewer make the medians noise")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
@@ -83,13 +106,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'variant':14s} {'size':>5s} {'threads':>7s} {'median ms':>10s} {'p90 ms':>8s}")
-    for r in rows:
-        print(f"{r['variant']:14s} {r['size']:5d} {r['threads']:7d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f}")
-    by_key = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
-    for ours, base in PAIRS:
-        ratios = ", ".join(f"{t} thread(s) {by_key[ours, t] / by_key[base, t]:.2f}x" for t in (1, 2))
-        print(f"{ours} / {base}: {ratios}")
+    print(describe(rows))
     return 0
 
 

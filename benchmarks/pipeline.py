@@ -64,43 +64,61 @@ def get_model(path: Path | None, workdir: Path) -> Path:
 
 def video_stages(model: PoseModel, video: Path, frames: int, workdir: Path) -> dict:
     pipeline = PosePipeline(model, PipelineConfig())
-    times = StageTimes()
     options = SinkOptions(csv=workdir / "k.csv", coco_json=workdir / "k.json")
     with open_source(str(video)) as source:
         meta = {"source": str(video), "fps": source.fps, "size": list(source.size), "frame_count": source.frame_count}
         with open_sinks(options, model.info, meta) as sinks:
-            start = time.perf_counter()
-            read_start = start
-            for frame in source:
-                read_ms = (time.perf_counter() - read_start) * 1000.0
+
+            def track(frame) -> dict[str, float]:
                 result = pipeline.process(frame.image, frame.timestamp_s)
                 write_start = time.perf_counter()
                 sinks.write(frame.index, frame.timestamp_s, result.poses)
-                times.add({"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1e3})
-                times.frames += 1
-                if times.frames >= frames:
-                    break
-                read_start = time.perf_counter()
-            wall = time.perf_counter() - start
+                return {**result.timings_ms, "write": (time.perf_counter() - write_start) * 1e3}
+
+            times, wall, frame = time_frames(source, track, frames)
         blob, _ = letterbox(frame.image, pipeline.input_size, model.info.mean, model.info.std)
     model_ms = []
     for _ in range(frames):
         t0 = time.perf_counter()
         model.run(blob)
         model_ms.append((time.perf_counter() - t0) * 1000.0)
-    end_to_end_fps = times.frames / wall
-    model_fps = 1000.0 / float(np.mean(model_ms))
     return {
         "frames": times.frames,
         "input": list(blob.shape[2:]),
         "ms_per_frame": {k: round(v, 3) for k, v in times.per_frame().items()},
+        **fps_figures(times.frames, wall, model_ms),
+    }
+
+
+def time_frames(source, handle, frames: int, clock=time.perf_counter) -> tuple[StageTimes, float, object]:
+    """The first ``frames`` frames of ``source``, each given to ``handle`` (which returns its stages' ms): ms per
+    stage, "read" the wait for each frame; the seconds of the whole by ``clock``; and the last frame."""
+    times = StageTimes()
+    start = clock()
+    read_start = start
+    for frame in source:
+        read_ms = (clock() - read_start) * 1000.0
+        times.add({"read": read_ms, **handle(frame)})
+        times.frames += 1
+        if times.frames >= frames:
+            break
+        read_start = clock()
+    return times, clock() - start, frame
+
+
+def fps_figures(frames: int, wall_s: float, model_ms: list[float]) -> dict:
+    """End-to-end fps of ``frames`` in ``wall_s`` seconds, the network's alone from its ``model_ms`` runs, and
+    their ratio (below 1: the time around the network)."""
+    end_to_end_fps = frames / wall_s
+    model_fps = 1000.0 / float(np.mean(model_ms))
+    return {
         "end_to_end_fps": round(end_to_end_fps, 2),
         "model_only_fps": round(model_fps, 2),
         "fps_ratio": round(end_to_end_fps / model_fps, 3),
     }
 
 
-def crowd_costs(info: ModelInfo, frame_size=(768, 576), frames=60, seed=0) -> dict:
+def crowd_costs(info: ModelInfo, frame_size=(768, 576), frames=60, seed=0, clock=time.perf_counter) -> dict:
     """The model's keypoints, skeleton and sigmas (COCO-17 people stand; other schemas' are scattered joints)."""
     box = letterbox_geometry(frame_size, info.input_size)
     links = limb_links(info.keypoint_names, info.skeleton)  # decoded as the pipeline does, limb check included
@@ -119,22 +137,33 @@ def crowd_costs(info: ModelInfo, frame_size=(768, 576), frames=60, seed=0) -> di
         group_ms, track_ms, found = [], [], []
         for i in range(frames):
             heatmaps, tags = maps[i % 10]
-            t0 = time.perf_counter()
+            t0 = clock()
             poses = decode(heatmaps, tags, config, links=links).scaled(box.to_image)
-            t1 = time.perf_counter()
+            t1 = clock()
             tracker.update(poses, i / 25.0)
-            t2 = time.perf_counter()
+            t2 = clock()
             group_ms.append((t1 - t0) * 1e3)
             track_ms.append((t2 - t1) * 1e3)
             found.append(len(poses))
-        grouping, tracking = float(np.median(group_ms)), float(np.median(track_ms))
-        out[str(n)] = {
-            "people_found": int(np.median(found)),
-            "grouping_ms": round(grouping, 3),
-            "tracking_ms": round(tracking, 3),
-            "total_ms": round(grouping + tracking, 3),
-        }
+        out[str(n)] = crowd_row(group_ms, track_ms, found)
     return out
+
+
+def crowd_row(group_ms: list[float], track_ms: list[float], found: list[int]) -> dict:
+    """Median ms a frame of grouping and of tracking, their sum, and the median number of people found."""
+    grouping, tracking = float(np.median(group_ms)), float(np.median(track_ms))
+    return {
+        "people_found": int(np.median(found)),
+        "grouping_ms": round(grouping, 3),
+        "tracking_ms": round(tracking, 3),
+        "total_ms": round(grouping + tracking, 3),
+    }
+
+
+def overhead_ms(stages: dict[str, float], crowds: dict[str, dict]) -> float:
+    """Everything but inference at 5 people: read, pre-process and write on the video, grouping and tracking of
+    the synthetic crowd of 5."""
+    return stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]
 
 
 def main() -> int:
@@ -157,7 +186,7 @@ def main() -> int:
             return 2
     crowds = crowd_costs(model.info)
     stages = video["ms_per_frame"]
-    overhead = stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]
+    overhead = overhead_ms(stages, crowds)
     report = {
         "device": model.provider,
         "video": video,

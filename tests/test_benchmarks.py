@@ -2,12 +2,14 @@
 from its end (calibration on 2,078 images for -5), 0 threads timed ONNX Runtime's default, bad numbers were
 tracebacks."""
 
+import argparse
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -42,6 +44,8 @@ def run_benchmark(script: str, *options: str, cwd: Path) -> subprocess.Completed
         ),
         ("display.py", ["--size", "0x825"], "--size: both sides must be at least 1: 0x825"),
         ("training_speed.py", ["--samples", "0"], "--samples: must be at least 1, not 0"),
+        ("training_speed.py", ["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
+        ("display.py", ["--video", str(ROOT / "README.md")], "display: " + str(ROOT / "README.md") + " is not a"),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message):
@@ -50,17 +54,21 @@ def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message)
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
 
 
-@pytest.fixture(scope="module")
-def tracking_quality():
-    """benchmarks/tracking_quality.py as a module (it imports its neighbour arguments.py, as when run)."""
+def load_benchmark(name: str):
+    """benchmarks/``name``.py as a module (it imports its neighbours, such as arguments.py, as when run)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        spec = importlib.util.spec_from_file_location("tracking_quality", ROOT / "benchmarks" / "tracking_quality.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     return module
+
+
+@pytest.fixture(scope="module")
+def tracking_quality():
+    return load_benchmark("tracking_quality")
 
 
 def _box(x: float) -> list[float]:
@@ -162,3 +170,313 @@ def test_tracking_quality_refuses_annotations_without_the_clips_frames_before_ru
     done = run_benchmark("tracking_quality.py", *options, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "labels no person in a frame of vtest.avi, person_tracker_cctv.mp4" in done.stderr, done.stderr
+
+
+def test_training_speed_refuses_a_bad_shrunk_copy_before_timing_anything(tmp_path):
+    """A --shrunk folder whose annotations name no labelled person was a traceback, after the original's loader
+    run."""
+    train = ROOT.parent / "shared" / "data" / "train"
+    if not train.is_dir():
+        pytest.skip("../shared/data is absent")
+    (tmp_path / "annotations.json").write_text(json.dumps({"images": [], "annotations": []}))
+    done = run_benchmark("training_speed.py", "--data", str(train), "--shrunk", ".", "--samples", "1", cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "has no image with labelled people" in done.stderr and "ms a sample" not in done.stdout, done.stderr
+
+
+class FakeClock:
+    """Seconds that pass only when a fake piece of work says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_model_latency_is_median_and_p90_ms_of_the_timed_runs_at_the_threads_asked():
+    """Two warm-up runs of 1 s each, then five timed runs per file: a's 1, 2, 3, 4 and 10 ms (median 3, mean 4),
+    b's 2 ms each; round-robin, with the thread count asked of every session."""
+    model_latency = load_benchmark("model_latency")
+    clock, opened = FakeClock(), []
+    costs = {"a": iter([1.0, 1.0, 0.001, 0.002, 0.003, 0.004, 0.010]), "b": iter([1.0, 1.0] + [0.002] * 5)}
+
+    class Session:
+        def __init__(self, path: Path, threads: int, providers: list[str]) -> None:
+            opened.append(threads)
+            self.costs = costs[path.stem]
+
+        def run(self, outputs, feeds) -> None:
+            clock.now += next(self.costs)
+
+    files = {"a": (Path("a.onnx"), 32), "b": (Path("b.onnx"), 32)}
+    rows = model_latency.measure(files, threads=2, runs=5, warmup=2, clock=clock, opener=Session)
+    assert opened == [2, 2] and [(r["variant"], r["size"], r["threads"]) for r in rows] == [("a", 32, 2), ("b", 32, 2)]
+    assert [r["median_ms"] for r in rows] == pytest.approx([3.0, 2.0])
+    assert [r["p90_ms"] for r in rows] == pytest.approx([np.percentile([1, 2, 3, 4, 10], 90), 2.0])
+
+
+def test_model_latency_ratios_are_each_wlitepose_variant_over_its_litepose():
+    model_latency = load_benchmark("model_latency")
+    medians = {
+        "litepose_xs": (10.0, 8.0),
+        "wlitepose_xs": (5.0, 2.0),
+        "litepose_s": (20.0, 10.0),
+        "wlitepose_s": (30, 5),
+    }
+    rows = [
+        {"variant": v, "size": 256, "threads": t, "median_ms": float(ms[t - 1]), "p90_ms": 1.0}
+        for t in (1, 2)
+        for v, ms in medians.items()
+    ]
+    text = model_latency.describe(rows)
+    assert "wlitepose_xs / litepose_xs: 1 thread(s) 0.50x, 2 thread(s) 0.25x" in text
+    assert "wlitepose_s / litepose_s: 1 thread(s) 1.50x, 2 thread(s) 0.50x" in text
+
+
+def test_model_latency_runs_its_default_and_refuses_fewer_runs():
+    model_latency = load_benchmark("model_latency")
+    assert model_latency.parse_args([]).runs == model_latency.MIN_RUNS == 50
+    with pytest.raises(SystemExit):
+        model_latency.parse_args(["--runs", "49"])
+
+
+def test_pipeline_fps_are_frames_over_seconds_and_the_ratio_is_end_to_end_over_model_only():
+    pipeline = load_benchmark("pipeline")
+    figures = pipeline.fps_figures(30, 1.5, [10.0, 10.0, 40.0])  # 20 fps; the network 20 ms a run: 50 fps
+    assert figures == {"end_to_end_fps": 20.0, "model_only_fps": 50.0, "fps_ratio": 0.4}
+
+
+def test_pipeline_crowd_figures_are_medians_and_the_overhead_takes_the_crowd_of_5():
+    pipeline = load_benchmark("pipeline")
+    row = pipeline.crowd_row([1.0, 1.0, 9.0], [2.0, 20.0, 2.0], [5, 4, 5])
+    assert row == {"people_found": 5, "grouping_ms": 1.0, "tracking_ms": 2.0, "total_ms": 3.0}
+    stages = {"read": 1.0, "preprocess": 2.0, "inference": 50.0, "decode": 4.0, "write": 3.0}
+    crowds = {"1": {"total_ms": 0.5}, "5": {"total_ms": 4.0}, "50": {"total_ms": 40.0}}
+    assert pipeline.overhead_ms(stages, crowds) == 10.0
+
+
+def test_display_figures_are_median_ms_of_seconds_and_the_ratio_is_rgb32_over_bgr888():
+    """BGR888 both: 5, 5 and 14 ms (median 5, mean 8); RGB32 2 ms: ratio 0.40."""
+    display = load_benchmark("display")
+    times = {
+        "BGR888 (before)": ([0.001, 0.001, 0.010], [0.004, 0.004, 0.004]),
+        "RGB32 (to_qimage)": ([0.0, 0.0, 0.0], [0.002, 0.002, 0.002]),
+    }
+    lines = display.describe(times).splitlines()
+    assert lines == [
+        "  BGR888 (before)    convert  1.00  paint  4.00  both  5.00",
+        "  RGB32 (to_qimage)  convert  0.00  paint  2.00  both  2.00",
+        "  ratio both: 0.40",
+    ]
+
+
+def test_training_speed_loader_is_ms_a_sample_and_a_step_the_median_after_two_warm_ups():
+    training_speed = load_benchmark("training_speed")
+    clock = FakeClock()
+
+    class Dataset:
+        def __getitem__(self, index: int) -> None:
+            clock.now += 0.002
+
+    assert training_speed.ms_a_sample(Dataset(), [0, 3, 1, 3], clock) == pytest.approx(2.0)
+    assert training_speed.median_after_warmup_ms([5.0, 3.0, 0.1, 0.3, 0.2]) == pytest.approx(200.0)
+
+
+def test_ap_breakdown_groups_people_by_coco_area_range_and_labelled_legs():
+    """Areas: small (500, in no range but all), medium (2000), large (96 x 96 exactly, 10000)."""
+    ap_breakdown = load_benchmark("ap_breakdown")
+    best = np.array([0.9, 0.6, 0.8, 0.3])
+    people = ap_breakdown.people_shares(best, np.array([500.0, 2000.0, 96.0**2, 10000.0]), np.array([1, 0, 1, 0], bool))
+    shares = {name: (row["people"], row["oks_0.5"], row["oks_0.75"]) for name, row in people.items()}
+    assert shares == {
+        "all": (4, 0.75, 0.5),
+        "medium": (1, 1.0, 0.0),
+        "large": (2, 0.5, 0.5),
+        "legs": (2, 1.0, 1.0),
+        "no legs": (2, 0.5, 0.0),
+    }
+
+
+def test_ap_breakdown_scores_a_person_by_the_best_pose_over_labelled_joints():
+    """Joint 2 is not labelled: the first pose, exact on joints 0 and 1 and far off on joint 2, has OKS 1; the
+    second is off everywhere. Joint 1 (an ankle here) is labelled, joint 2 (the other) not: with legs."""
+    ap_breakdown = load_benchmark("ap_breakdown")
+    truth = np.array([[10.0, 10.0, 2], [20.0, 20.0, 2], [30.0, 30.0, 0]])
+    poses = np.array([[[10.0, 10.0], [20.0, 20.0], [900.0, 900.0]], [[15.0, 10.0], [25.0, 20.0], [35.0, 30.0]]])
+    best, legged = ap_breakdown.score_person(poses, truth, 100.0, np.full(3, 0.1), legs=[1, 2])
+    assert best == pytest.approx(1.0) and legged
+    assert ap_breakdown.score_person(poses[:0], truth, 100.0, np.full(3, 0.1), legs=[2]) == (0.0, False)
+
+
+def test_compression_heatmap_agreement_compares_each_copy_with_the_fp32_maps():
+    """Two joints on 2 x 2 maps: the copy moves joint 1's peak and is 0.1 off in every cell."""
+    compression = load_benchmark("compression")
+    fp32_maps = np.array([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 0.0]]])
+    copy_maps = fp32_maps + 0.1
+    copy_maps[1, 1, 1] = 2.0
+
+    class Model:
+        def __init__(self, maps: np.ndarray) -> None:
+            self.maps = maps
+
+        def run(self, blob) -> tuple:
+            return (self.maps, None)
+
+    mean, p99, same = compression.heatmap_agreement(Model(fp32_maps), Model(copy_maps), [None])
+    assert (mean, same) == pytest.approx(((7 * 0.1 + 2.0) / 8, 0.5))
+    assert p99 == pytest.approx(np.percentile([0.1] * 7 + [2.0], 99))
+
+
+def test_compression_fp16_copy_stores_float16_weights(tmp_path):
+    import onnx
+    from onnx import helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((16, 16), np.float32), "w")  # 256 values: stored fp16
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 16])],
+        [weight],
+    )
+    onnx.save(helper.make_model(graph), str(tmp_path / "fp32.onnx"))
+    compression = load_benchmark("compression")
+    compression.fp16_copy(tmp_path / "fp32.onnx", tmp_path / "fp16w.onnx")
+    assert not compression.has_fp16_weights(tmp_path / "fp32.onnx")
+    assert compression.has_fp16_weights(tmp_path / "fp16w.onnx")
+
+
+def test_compression_ratios_are_each_copy_over_fp32():
+    compression = load_benchmark("compression")
+    latency = {("fp32", 1): 10.0, ("fp32", 2): 8.0, ("int8", 1): 5.0, ("int8", 2): 6.0}
+    ap = {name: {"AP": 0.5, "AP50": 0.7, "AR": 0.6} for name in ("fp32", "int8")}
+    text = compression.describe({"fp32": 9.0, "int8": 2.5}, latency, ap, {"int8": (0.01, 0.05, 0.9)})
+    assert "int8 / fp32 latency: 1 thread 0.50x, 2 threads 0.75x;" in text
+
+
+def test_pipeline_read_is_the_wait_for_each_frame_and_stops_at_the_frames_asked():
+    """Each frame takes 5 ms to arrive and 50 ms to handle; 3 of 5 frames asked."""
+    pipeline = load_benchmark("pipeline")
+    clock = FakeClock()
+
+    def source():
+        for index in range(5):
+            clock.now += 0.005
+            yield index
+
+    def handle(frame: int) -> dict[str, float]:
+        clock.now += 0.050
+        return {"inference": 50.0}
+
+    times, wall_s, last = pipeline.time_frames(source(), handle, 3, clock)
+    assert (times.frames, last, wall_s) == pytest.approx((3, 2, 0.165))
+    assert times.per_frame() == pytest.approx({"read": 5.0, "inference": 50.0})
+
+
+def test_pipeline_crowd_times_grouping_and_tracking_apart(monkeypatch):
+    """Grouping (decode) made to take 3 ms a frame and tracking 1 ms, by a clock that moves only then."""
+    from core.assets import DEFAULT_MODEL
+    from core.session import PoseModel
+
+    pipeline = load_benchmark("pipeline")
+    clock, decode, tracker = FakeClock(), pipeline.decode, pipeline.PoseTracker
+
+    def slow_decode(*args, **kwargs):
+        clock.now += 0.003
+        return decode(*args, **kwargs)
+
+    class SlowTracker(tracker):
+        def update(self, *args):
+            clock.now += 0.001
+            return super().update(*args)
+
+    monkeypatch.setattr(pipeline, "decode", slow_decode)
+    monkeypatch.setattr(pipeline, "PoseTracker", SlowTracker)
+    crowds = pipeline.crowd_costs(PoseModel(DEFAULT_MODEL).info, frames=2, clock=clock)
+    assert {(row["grouping_ms"], row["tracking_ms"]) for row in crowds.values()} == {(3.0, 1.0)}
+
+
+def test_pipeline_threads_reach_the_model(monkeypatch, tmp_path):
+    pipeline = load_benchmark("pipeline")
+    asked = []
+
+    def model(path: Path, threads: int | None = None):
+        asked.append(threads)
+        raise pipeline.WLitePoseError("enough")
+
+    monkeypatch.setattr(pipeline, "PoseModel", model)
+    monkeypatch.setattr(sys, "argv", ["pipeline.py", "--model", str(tmp_path / "m.onnx"), "--threads", "1"])
+    assert pipeline.main() == 2 and asked == [1]
+
+
+def test_display_times_each_way_s_conversion_and_paint_apart(monkeypatch):
+    """Converting takes 1 ms as BGR888 and 2 ms as RGB32, painting 4 ms, on a clock that moves only then; 2 of 3
+    frames asked."""
+    display = load_benchmark("display")
+    clock = FakeClock()
+
+    def taking(seconds: float):
+        def work(*args) -> None:
+            clock.now += seconds
+
+        return work
+
+    monkeypatch.setattr(display, "as_bgr888", taking(0.001))
+    monkeypatch.setattr(display, "to_qimage", taking(0.002))
+    monkeypatch.setattr(display, "paint", taking(0.004))
+    times = display.paint_times([None] * 3, 2, None, clock)
+    ms = {name: [[round(s * 1e3, 6) for s in series] for series in pair] for name, pair in times.items()}
+    assert ms == {"BGR888 (before)": [[1.0, 1.0], [4.0, 4.0]], "RGB32 (to_qimage)": [[2.0, 2.0], [4.0, 4.0]]}
+
+
+def test_training_speed_says_how_much_faster_a_shrunk_copy_loads():
+    """20 ms a sample against the original's 40: twice as fast (it read "2.00x the original images", after 20 ms)."""
+    line = load_benchmark("training_speed").shrunk_line(Path("small"), 20.0, 40.0)
+    assert line == "  from small: 20.0 ms a sample (2.00x as fast as the original images)"
+
+
+def test_compression_scores_each_copy_from_its_own_file(monkeypatch):
+    compression = load_benchmark("compression")
+    monkeypatch.setattr(compression, "PoseModel", lambda path, threads: f"model of {path.name}")
+    paths = {"fp32": Path("fp32.onnx"), "fp16w": Path("fp16w.onnx"), "int8": Path("int8.onnx")}
+    models = compression.open_models("fp32 as opened", paths)
+    assert models == {"fp32": "fp32 as opened", "fp16w": "model of fp16w.onnx", "int8": "model of int8.onnx"}
+
+
+def test_compression_calibrates_the_int8_copy_on_training_images_never_the_dev_set(monkeypatch, tmp_path):
+    """Calibrated on the dev images, the int8 copy's dev AP rose from 0.0058 to 0.0124 (4 calibration images)."""
+    compression = load_benchmark("compression")
+    read = []
+
+    class Quantized(Exception):
+        pass
+
+    def quantize(source: Path, target: Path, calibration: list) -> None:
+        raise Quantized
+
+    monkeypatch.setattr(
+        compression, "PoseModel", lambda path, threads: SimpleNamespace(info=SimpleNamespace(input_size=256))
+    )
+    monkeypatch.setattr(compression, "has_fp16_weights", lambda path: False)
+    monkeypatch.setattr(compression, "fp16_copy", lambda source, target: None)
+    monkeypatch.setattr(compression, "blobs", lambda model, folder, count=None: read.append((folder, count)) or [])
+    monkeypatch.setattr(compression, "quantize", quantize)
+    args = argparse.Namespace(data=tmp_path, calibration_images=3, runs=50)
+    with pytest.raises(Quantized):
+        compression.compare(tmp_path / "fp32.onnx", args, tmp_path)
+    assert read == [(tmp_path / "train" / "images", 3)]
+
+
+def test_a_count_of_at_least_one_takes_one_and_refuses_zero():
+    """With the bound off by one, `display.py --frames 1` said "must be at least 1, not 1"."""
+    whole = load_benchmark("arguments").at_least(1)
+    assert whole("1") == 1
+    with pytest.raises(argparse.ArgumentTypeError, match="must be at least 1, not 0"):
+        whole("0")
+
+
+def test_training_speed_images_a_second_of_a_slow_step_are_not_zero():
+    """A CPU step of 4 images took 44 s on a busy machine, printed "(0 images/s)"."""
+    per_second = load_benchmark("training_speed").per_second
+    assert (per_second(4, 44061.5), per_second(1, 41.8), per_second(16, 100.0)) == ("0.091", "24", "160")
