@@ -111,8 +111,27 @@ def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "256"]
     assert main(argv) == 0
     assert "UNTRAINED" in capsys.readouterr().out
-    meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-    assert json.loads(meta["keypoint_names"]) == list(CROWDPOSE14.keypoints)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert json.loads(session.get_modelmeta().custom_metadata_map["keypoint_names"]) == list(CROWDPOSE14.keypoints)
+    assert [o.shape[1] for o in session.get_outputs()] == [14, 14]  # 17 maps under 14 names: track refused the file
+
+
+def test_cli_export_of_a_crowdpose_checkpoint_names_its_14_keypoints(tmp_path, monkeypatch, capsys):
+    from models.checkpoint import model_meta
+
+    checkpoint = tmp_path / "crowd.pt"
+    meta = model_meta("litepose_xs", "crowdpose", "crowdpose", {"num_keypoints": 14})
+    torch.save({"model": build_model("litepose_xs", num_keypoints=14).state_dict(), "meta": meta}, checkpoint)
+    written = {}
+
+    def record_metadata(model, out, metadata, **kwargs):
+        written.update(metadata)
+        return 0.0
+
+    monkeypatch.setattr(export_module, "export_onnx", record_metadata)
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "crowd.onnx")]) == 0
+    assert json.loads(written["keypoint_names"]) == list(CROWDPOSE14.keypoints)  # track refused a file named for 17
+    assert "crowdpose keypoints, trained" in capsys.readouterr().out
 
 
 def test_cli_refuses_a_schema_for_a_checkpoint(tmp_path, capsys, bundled_checkpoint):
@@ -140,6 +159,7 @@ def test_cli_info_json(capsys):
         (["info", "--variant", "wlitepose_xs", "--size", "0"], "--size must be a positive multiple of 32"),
         (["info", "--variant", "wlitepose_xs", "--size", "-64"], "up to 2048, not -64"),
         (["export", "--variant", "wlitepose_xs", "--size", "4096", "--out", "x.onnx"], "up to 2048, not 4096"),
+        (["export", "--variant", "wlitepose_xs", "--size", "0", "--out", "x.onnx"], "must be a positive multiple"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "0"], "--keypoints must be a count from 1 to 1024"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "-3"], "--keypoints must be a count from 1 to 1024"),
         (["info", "--variant", "wlitepose_xs", "--keypoints", "1025"], "from 1 to 1024, not 1025"),  # 10^5: all memory
@@ -319,6 +339,23 @@ def test_a_checkpoint_of_an_unknown_variant_names_the_variant(tmp_path):
     torch.save({"model": {}, "meta": model_meta("wlitepose_xxl", "coco", "custom")}, path)
     with pytest.raises(ModelError, match="unknown variant 'wlitepose_xxl'"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "meta, words",
+    [
+        ({"schema": "wholebody", "dataset": "custom"}, "the keypoint schema 'wholebody', which this version"),
+        ({"dataset": "custom"}, "metadata names no keypoint schema (one of coco, crowdpose)"),
+        ({"schema": "coco"}, "names no dataset"),
+    ],
+)
+def test_cli_export_of_a_checkpoint_with_metadata_it_does_not_know_is_one_sentence(tmp_path, capsys, meta, words):
+    checkpoint = tmp_path / "newer.pt"
+    state = build_model("litepose_xs").state_dict()
+    torch.save({"model": state, "meta": {"variant": "litepose_xs", "overrides": {}, **meta}}, checkpoint)
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "x.onnx")]) == 2  # was a KeyError
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err and not (tmp_path / "x.onnx").exists()
 
 
 @pytest.mark.parametrize("name, hinted", [("mobilenet_v2.pth", True), ("last.pt", False)])
