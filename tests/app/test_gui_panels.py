@@ -77,15 +77,20 @@ def test_transport_emits_seek_and_step(qtbot):
     assert seek.args == [99]
 
 
-def test_video_view_letterboxes_the_image(qtbot):
+def _red_picture_shown(qtbot, view_size: tuple[int, int], picture_size: tuple[int, int], *hud: str):
+    """A view of ``view_size`` showing a red picture of ``picture_size``: (the view, what it painted)."""
     view = VideoView()
     qtbot.addWidget(view)
-    view.resize(800, 400)
-    image = QImage(400, 400, QImage.Format.Format_RGB888)
+    view.resize(*view_size)
+    image = QImage(*picture_size, QImage.Format.Format_RGB888)
     image.fill(0xFF0000)
-    view.show_image(image, "10 fps")
+    view.show_image(image, *hud)
+    return view, view.grab().toImage()
+
+
+def test_video_view_letterboxes_the_image(qtbot):
+    view, grabbed = _red_picture_shown(qtbot, (800, 400), (400, 400), "10 fps")
     assert view.image_rect().getRect() == (200, 0, 400, 400)
-    grabbed = view.grab().toImage()
     assert grabbed.pixelColor(400, 300).red() > 200  # inside the image
     assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
 
@@ -592,11 +597,5 @@ def test_a_file_of_unknown_length_counts_its_frames_without_calling_itself_live(
 
 def test_a_small_picture_is_scaled_up_to_fill_its_place_in_the_view(qtbot):
     """Painted at its own size, a 160 x 120 picture took the top-left quarter of a 640 x 480 view, the rest dark."""
-    view = VideoView()
-    qtbot.addWidget(view)
-    view.resize(640, 480)
-    image = QImage(160, 120, QImage.Format.Format_RGB888)
-    image.fill(0xFF0000)
-    view.show_image(image)
-    grabbed = view.grab().toImage()
+    _, grabbed = _red_picture_shown(qtbot, (640, 480), (160, 120))
     assert grabbed.pixelColor(600, 440).red() > 200 and grabbed.pixelColor(320, 240).red() > 200
