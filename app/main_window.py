@@ -428,7 +428,8 @@ class MainWindow(QMainWindow):
         self.transport.show_position(packet.index, packet.frame_count)
         if playing:  # the dashboard follows playback, not a paused frame redrawn or re-grouped
             sample = dict(packet.timings_ms)
-            sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=meter.fps, dropped=packet.dropped)
+            rate = meter.fps or float("nan")  # 0 until a frame interval was measured: no rate yet, not 0 fps
+            sample.update(end_to_end=(now - packet.started_at) * 1000.0, fps=rate, dropped=packet.dropped)
             sample["people"] = people
             self.dashboard.add_sample(sample)
         self.last_packet = packet

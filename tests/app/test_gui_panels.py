@@ -365,6 +365,20 @@ def test_the_people_and_dropped_counts_are_the_last_frames_not_an_average(qtbot)
     assert dashboard.values["people"].text() == "5" and dashboard.values["dropped"].text() == "3"
 
 
+def test_a_new_sources_plot_starts_again_at_the_left(qtbot):
+    """Cleared for a new source, the plots fill from the left again, not from where the last source's ended."""
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    for _ in range(40):
+        dashboard.add_sample({"inference": 20.0, "fps": 25.0})
+    dashboard.clear()
+    for _ in range(5):
+        dashboard.add_sample({"inference": 30.0, "fps": 24.0})
+    dashboard.refresh()
+    x, y = dashboard._curves["inference"].getData()
+    assert list(x) == [0, 1, 2, 3, 4] and np.all(y == 30.0)
+
+
 def test_a_wheel_turned_over_the_model_box_loads_no_model(qtbot):
     from PySide6.QtCore import QPoint, QPointF, Qt
     from PySide6.QtGui import QWheelEvent

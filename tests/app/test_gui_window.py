@@ -896,6 +896,15 @@ def test_a_second_kill_while_the_window_asks_to_stop_an_export_answers_yes(qtbot
     assert 0 < json.loads((tmp_path / "vtest.csv.json").read_text())["frames_written"] < 795
 
 
+def test_a_frame_rate_not_measured_yet_is_not_plotted_as_zero(qtbot, window, video):
+    """The first frame played has no frame interval before it: the meter has no rate yet (0), and as a sample it
+    showed "0.0" fps, then an average pulled down by it for 7 more frames (8.6 for 10.3 fps)."""
+    window.open_source(str(video))
+    qtbot.waitUntil(lambda: window.dashboard.samples >= 3, timeout=30000)
+    rates = window.dashboard._data["fps"][-window.dashboard.samples :]
+    assert np.isnan(rates[0]) and np.all(rates[1:] > 0)
+
+
 def test_a_minimised_window_pauses_what_it_plays_unless_it_records(qtbot, window, video, tmp_path):
     """Nobody sees a minimised window's poses: a webcam left playing there cost half of a 2-core machine."""
     play(qtbot, window, video, frames=2)
