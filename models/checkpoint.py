@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from models.errors import ModelError
+from models.schemas import SCHEMAS
 from models.wlitepose import build_model
 
 
@@ -38,6 +39,7 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
             else "torch reads no wlitepose model from it"
         )
         raise ModelError(f"{path} is not a wlitepose checkpoint ({why}){hint}") from None
+    _check_labels(path, meta)
     try:
         model.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError):  # layers missing, extra or of other shapes; not a dict
@@ -46,3 +48,17 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
             "extra or of other shapes)"
         ) from None
     return model.eval(), meta
+
+
+def _check_labels(path: Path, meta: dict) -> None:
+    """Refuse a checkpoint whose metadata cannot describe it (one from a newer version, one made elsewhere): the
+    keypoint schema and dataset are what its exported file is labelled with."""
+    known = ", ".join(sorted(SCHEMAS))
+    if "schema" not in meta:
+        raise ModelError(f"{path}'s metadata names no keypoint schema (one of {known})")
+    if meta["schema"] not in SCHEMAS:
+        raise ModelError(
+            f"{path} names the keypoint schema {meta['schema']!r}, which this version does not know ({known})"
+        )
+    if "dataset" not in meta:
+        raise ModelError(f"{path}'s metadata names no dataset, which the exported file records")
