@@ -44,6 +44,10 @@ def test_space_ticks_the_focused_box_and_presses_the_focused_button_instead_of_p
         press(qtbot, box, Qt.Key.Key_Space)
         assert box.isChecked() != before, box.text()
         assert not play.isChecked()
+    press(qtbot, w.controls.size_box, Qt.Key.Key_Space)  # a list box opens its list
+    qtbot.waitUntil(w.controls.size_box.view().isVisible)
+    w.controls.size_box.hidePopup()
+    assert not play.isChecked()
     pressed = []
     w.export_panel.cancel_button.setEnabled(True)
     w.export_panel.cancel_button.clicked.connect(lambda: pressed.append(True))
@@ -60,6 +64,9 @@ def test_arrows_home_and_end_move_the_focused_threshold_slider_not_the_video(qtb
     assert slider.value() == 0.0
     press(qtbot, slider.slider, Qt.Key.Key_End)
     assert slider.value() == 1.0
+    slider.slider.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(slider.slider, Qt.Key.Key_Left, Qt.KeyboardModifier.KeypadModifier)  # the keypad's, Num Lock off
+    assert slider.value() == pytest.approx(0.99)
 
 
 def test_the_player_keys_still_work_where_no_control_needs_them(qtbot, bare_window):
@@ -114,9 +121,10 @@ def test_arrows_on_a_closed_model_or_webcam_box_open_its_list_rather_than_choose
     w.controls.model_requested.connect(chosen.append)
     w.source_bar.source_requested.connect(chosen.append)
     for box in (w.controls.model_box, w.source_bar.camera_box):
-        press(qtbot, box, Qt.Key.Key_Down)
-        qtbot.waitUntil(box.view().isVisible)
-        box.hidePopup()
+        for key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown):
+            press(qtbot, box, key)
+            qtbot.waitUntil(box.view().isVisible)
+            box.hidePopup()
     assert chosen == []
 
 

@@ -518,6 +518,17 @@ def test_a_cancelled_open_dialog_asks_for_no_source(qtbot, monkeypatch):
     assert requested == ["/videos/clip.mp4"]
 
 
+def test_a_stream_url_pasted_with_spaces_around_it_connects_and_blanks_connect_nothing(qtbot):
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    requested = []
+    bar.source_requested.connect(requested.append)
+    for typed in (" rtsp://cam.local/live ", "   "):
+        bar.url_edit.setText(typed)
+        qtbot.keyClick(bar.url_edit, Qt.Key.Key_Return)
+    assert requested == ["rtsp://cam.local/live"]
+
+
 def test_a_cancelled_model_dialog_keeps_the_model_in_use(qtbot, monkeypatch):
     """The model dialog cancelled asks for nothing: "" would load the bundled model in place of the one in use."""
     from PySide6.QtWidgets import QFileDialog, QPushButton

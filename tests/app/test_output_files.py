@@ -12,3 +12,10 @@ def test_a_take_claimed_twice_gets_its_name_once_and_an_existing_file_is_kept(tm
     (tmp_path / "clip_live.csv").write_text("frame,time_s\n0,0.0\n")  # the first take's rows, written meanwhile
     assert not claim_take(options)  # another window: the next name, never this file emptied
     assert (tmp_path / "clip_live.csv").read_text() == "frame,time_s\n0,0.0\n"
+
+
+def test_a_take_of_an_openpose_folder_alone_is_claimed_once(tmp_path):
+    """Two windows recording the same source at the same moment wrote their frames into one folder."""
+    options = SinkOptions(openpose_dir=str(tmp_path / "clip_live_openpose"))
+    assert claim_take(options) and (tmp_path / "clip_live_openpose").is_dir()
+    assert not claim_take(options)

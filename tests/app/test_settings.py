@@ -42,3 +42,13 @@ def test_each_threshold_reaches_the_pipeline_as_itself():
     config = app_settings.pipeline_config(chosen)
     assert (config.decode.detection_threshold, config.decode.keypoint_threshold) == (0.3, 0.05)
     assert config.tracker.smoothing == 0.7
+
+
+def test_a_file_an_earlier_release_wrote_is_read_as_it_meant(tmp_path):
+    """Its detection threshold of 0.2 was that release's default (README: reset on upgrade); a file read at a start
+    holds its ticks as words and a list typed by hand without quotes."""
+    ini = tmp_path / "wlitepose.ini"
+    ini.write_text("[General]\ndetection_threshold=0.2\ntracking=false\nmirror=True\nexport_formats=coco_json,video\n")
+    loaded = app_settings.load_settings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert loaded.detection_threshold == app_settings.AppSettings().detection_threshold
+    assert (loaded.tracking, loaded.mirror, loaded.export_formats) == (False, True, ("coco_json", "video"))
