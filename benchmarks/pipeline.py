@@ -166,17 +166,27 @@ def overhead_ms(stages: dict[str, float], crowds: dict[str, dict]) -> float:
     return stages["read"] + stages["preprocess"] + stages["write"] + crowds["5"]["total_ms"]
 
 
+def overhead_figures(stages: dict[str, float], crowds: dict[str, dict]) -> dict:
+    """The overhead at 5 people (``overhead_ms``), its fraction of inference, and whether the goals are met."""
+    overhead = overhead_ms(stages, crowds)
+    return {
+        "overhead_at_5_people_ms": round(overhead, 3),
+        "overhead_fraction_of_inference": round(overhead / stages["inference"], 3),
+        "goals": {
+            "overhead_at_5_people_le_20pct": overhead <= 0.2 * stages["inference"],
+            "grouping_tracking_at_50_lt_5ms": crowds["50"]["total_ms"] < 5.0,
+        },
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path)
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--frames", type=at_least(1), default=150)
     parser.add_argument("--threads", type=at_least(1), default=None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    if args.frames < 1:
-        print(f"pipeline: --frames must be at least 1, not {args.frames}", file=sys.stderr)
-        return 2
     with tempfile.TemporaryDirectory() as tmp:
         try:
             model = PoseModel(get_model(args.model, Path(tmp)), threads=args.threads)
@@ -186,18 +196,7 @@ def main() -> int:
             return 2
     crowds = crowd_costs(model.info)
     stages = video["ms_per_frame"]
-    overhead = overhead_ms(stages, crowds)
-    report = {
-        "device": model.provider,
-        "video": video,
-        "crowd": crowds,
-        "overhead_at_5_people_ms": round(overhead, 3),
-        "overhead_fraction_of_inference": round(overhead / stages["inference"], 3),
-        "goals": {
-            "overhead_at_5_people_le_20pct": overhead <= 0.2 * stages["inference"],
-            "grouping_tracking_at_50_lt_5ms": crowds["50"]["total_ms"] < 5.0,
-        },
-    }
+    report = {"device": model.provider, "video": video, "crowd": crowds, **overhead_figures(stages, crowds)}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -214,7 +213,8 @@ def main() -> int:
             f"  {n:>3} people: grouping {row['grouping_ms']:6.2f}  tracking {row['tracking_ms']:6.2f}  "
             f"total {row['total_ms']:6.2f}  (found {row['people_found']})"
         )
-    print(f"overhead at 5 people: {overhead:.2f} ms = {report['overhead_fraction_of_inference']:.0%} of inference")
+    overhead, fraction = report["overhead_at_5_people_ms"], report["overhead_fraction_of_inference"]
+    print(f"overhead at 5 people: {overhead:.2f} ms = {fraction:.0%} of inference")
     for goal, ok in report["goals"].items():
         print(f"  {goal}: {'met' if ok else 'NOT met'}")
     return 0

@@ -212,6 +212,11 @@ def compare(args: argparse.Namespace) -> int:
         ref_boxes = references[video]
         ref_ids = link_tracks(ref_boxes, every)
         model_frames = detect(model, args.videos / video, config)
+        if len(model_frames) <= max(ref_boxes):
+            raise WLitePoseError(
+                f"{args.videos / video} has {len(model_frames)} frames; {args.annotations} labels its frame "
+                f"{max(ref_boxes)}"
+            )
         rows = {}
         for threshold in thresholds:
             out_boxes, out_ids, summary = track(model_frames, threshold, model.info.sigmas, ref_boxes)
