@@ -32,7 +32,7 @@ class StageTimes:
         return {stage: ms / max(self.frames, 1) for stage, ms in self.total_ms.items()}
 
     def summary(self, wall_s: float) -> str:
-        lines = [f"{self.frames} frames in {wall_s:.1f} s: {self.frames / max(wall_s, 1e-9):.1f} fps overall"]
+        lines = [f"{frames_text(self.frames)} in {wall_s:.1f} s: {self.frames / max(wall_s, 1e-9):.1f} fps overall"]
         lines += [f"  {stage:<11} {ms:7.2f} ms/frame" for stage, ms in self.per_frame().items()]
         return "\n".join(lines)
 

@@ -1062,6 +1062,13 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
             ]
 
 
+def test_the_bar_keeps_its_width_past_a_guessed_total():
+    """An MKV's frame count is a guess: a source may run past it."""
+    bar = ProgressBar(2, io.StringIO())
+    bar.done = 3
+    assert bar.line(bar.start + 1.0) == f"[{'#' * bar.width}] 3/2   3.0 fps ETA 0:00"
+
+
 def test_an_image_folder_plays_at_the_frame_rate_given(cli, model_path, video_path, tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -1237,6 +1244,14 @@ def test_the_time_left_is_never_negative_nor_made_up():
     assert remaining(-100, 30.0) == "0:00" and remaining(5400, 30.0) == "3:00" and remaining(10, 0.0) == "?"
 
 
+def test_messages_count_frames_and_name_files_in_words():
+    """Not 'Export cancelled after 0 frame' (the app's label), nor 'a.txt, b.txt, c.txt and 0 more'."""
+    from core.progress import first_few, frames_text
+
+    assert [frames_text(count) for count in (0, 1, 2)] == ["0 frames", "1 frame", "2 frames"]
+    assert first_few(["a", "b", "c"]) == "a, b, c" and first_few(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+
+
 def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
     from core.progress import StageTimes
 
@@ -1247,6 +1262,8 @@ def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
     lines = times.summary(2.0).splitlines()
     assert lines[0] == "4 frames in 2.0 s: 2.0 fps overall"
     assert lines[1].split() == ["read", "2.00", "ms/frame"] and lines[2].split() == ["inference", "10.00", "ms/frame"]
+    times.frames = 1  # said "1 frames"
+    assert times.summary(0.5).splitlines()[0] == "1 frame in 0.5 s: 2.0 fps overall"
 
 
 def _large_people_only(shared_data, path) -> list[dict]:

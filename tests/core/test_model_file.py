@@ -233,6 +233,19 @@ def test_a_network_without_a_tags_output_is_refused_at_load(tmp_path, coco_metad
         PoseModel(path)
 
 
+def test_a_network_with_an_output_more_than_ours_is_taken(tmp_path, coco_metadata, painted_model):
+    import onnx
+
+    path = painted_model(
+        tmp_path / "m.onnx", np.zeros((17, 96, 128), np.float32), np.zeros((17, 48, 64), np.float32), coco_metadata
+    )
+    proto = onnx.load(path)
+    proto.graph.node.append(onnx.helper.make_node("Identity", ["heatmaps"], ["features"]))
+    proto.graph.output.append(onnx.helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, None))
+    onnx.save(proto, path)
+    assert PoseModel(path).run(np.zeros((1, 3, 64, 96), np.float32))[0].shape == (17, 32, 48)
+
+
 def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, model_path):
     """torch.onnx.export without dynamic axes: it loaded, then failed on the first letterboxed frame (traceback)."""
     import onnx

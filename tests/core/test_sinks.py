@@ -120,6 +120,8 @@ def test_an_output_is_held_under_every_spelling_and_where_locks_are_unsupported_
         assert lock.path.parent == tmp_path and len(lock.path.name) < 60
         with pytest.raises(WLitePoseError, match="another run"):
             take(tmp_path / f"{'B' * 245}.MP4")  # one file on Windows and macOS: one lock everywhere
+    with take(tmp_path / f"{'é' * 120}.mp4") as lock:  # 244 bytes in 124 letters: the lock's name counts bytes
+        assert len(lock.path.name) < 60
     import core.output_lock
 
     def unsupported(fd):
