@@ -38,3 +38,19 @@ def run_log():
         return [json.loads(line) for line in (Path(out) / "log.jsonl").read_text().splitlines()]
 
     return read
+
+
+class _Trap:
+    """A pickle that runs code when loaded: here it creates the file ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+@pytest.fixture
+def code_trap():
+    """code_trap(marker) -> an object whose unpickling creates the file ``marker``, as a shared .pt or .pth can hold."""
+    return _Trap

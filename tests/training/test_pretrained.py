@@ -134,3 +134,12 @@ def test_a_stem_tensor_of_another_shape_is_left_out_and_the_rest_is_copied(tmp_p
     assert copied == sum(p.numel() for p in model.stem.parameters()) - before.numel()
     assert torch.equal(model.stem[0][0].weight, before)
     assert torch.equal(model.stem[0][1].bias, source["features.0.1.bias"])
+
+
+def test_a_weights_file_holding_code_is_refused_without_running_it(tmp_path, code_trap):
+    """An ImageNet .pth from elsewhere (--init imagenet:, --distill) loaded with full pickle would run its code."""
+    marker = tmp_path / "ran"
+    torch.save({"features.0.0.weight": code_trap(marker)}, tmp_path / "trap.pth")
+    with pytest.raises(WLitePoseError, match=r"trap\.pth is not a PyTorch state dict of MobileNetV2 weights"):
+        read_imagenet_weights(tmp_path / "trap.pth", "--init imagenet:")
+    assert not marker.exists()

@@ -110,6 +110,33 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     assert "(it holds a JSON list, not an object" in capsys.readouterr().err and not (tmp_path / "c").exists()
 
 
+def test_only_an_out_folder_without_annotations_json_is_said_to_be_a_stopped_shrink(tmp_path, shared_data, capsys):
+    """The hint to remove a stopped shrink's folder must not be given for a finished copy."""
+    (tmp_path / "stopped" / "images").mkdir(parents=True)
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "annotations.json").write_text("{}")
+    hint = "(a shrink that stopped leaves a folder without annotations.json: remove it)"
+    for folder, told in (("stopped", True), ("done", False)):
+        assert main(["shrink-data", str(shared_data / "val"), "--out", str(tmp_path / folder)]) == 2
+        assert (hint in capsys.readouterr().err) == told, folder
+
+
+def test_the_quality_is_90_unless_asked_and_100_is_allowed(tmp_path, capsys):
+    """--help says 1-100, default 90."""
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 256, (200, 300, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / "set" / "images" / "a.png"), noise)
+    images = [{"id": 1, "file_name": "a.png", "width": 300, "height": 200}]
+    (tmp_path / "set" / "annotations.json").write_text(json.dumps({"images": images, "annotations": []}))
+
+    def written(*quality: str) -> bytes:
+        out = tmp_path / f"q{len(list(tmp_path.iterdir()))}"
+        assert main(["shrink-data", str(tmp_path / "set"), "--out", str(out), "--size", "64", *quality]) == 0
+        return (out / "images" / "a.webp").read_bytes()
+
+    assert written() == written("--quality", "90") != written("--quality", "100")
+
+
 def test_images_that_would_share_a_name_are_refused(tmp_path, capsys):
     folder = tmp_path / "set"
     (folder / "images").mkdir(parents=True)

@@ -100,6 +100,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--ae-factor", "nan"], "--ae-factor must be non-negative, not nan"),
         (["--epochs", "9", "--milestones", "5,3"], "the lr drops must rise and come before the last of 9 epochs"),
         (["--epochs", "4", "--milestones", "2,4"], "the lr drops must rise and come before the last of 4 epochs"),
+        (["--epochs", "9", "--milestones", "3,3"], "the lr drops must rise and come before the last of 9 epochs"),
+        (["--distill-factor", "0"], "--distill-factor must be positive, not 0.0"),
         # the model file it would end in is refused by every command (a variant or dataset that is not one line)
         (["--dataset-name", "mine\nwlitepose: wrote"], "--dataset-name must be one line of printable text of at most"),
     ],
@@ -347,26 +349,16 @@ def test_the_schedule_follows_the_schema_unless_a_preset_is_given(
     assert (started[0].epochs, tuple(started[0].milestones)) == schedule
 
 
-class _Trap:
-    """A pickle that runs code when loaded: here it creates the file ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return open, (str(self.marker), "w")
-
-
-def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, tiny_run, capsys):
+def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, tiny_run, capsys, code_trap):
     """A .pt from elsewhere (--checkpoint, --init, a run folder to --resume) loaded with full pickle ran its code."""
     marker = tmp_path / "ran"
     trap = tmp_path / "shared.pt"
-    torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, trap)
+    torch.save({"model": {}, "meta": code_trap(marker), "epoch": 0}, trap)
     assert main(["export", "--checkpoint", str(trap), "--out", str(tmp_path / "x.onnx")]) == 2
     assert "is not a wlitepose checkpoint (it holds objects other than tensors" in capsys.readouterr().err
     out = tmp_path / "run"
     out.mkdir()
-    torch.save({"model": {}, "meta": _Trap(marker), "epoch": 0}, out / "last.pt")
+    torch.save({"model": {}, "meta": code_trap(marker), "epoch": 0}, out / "last.pt")
     with pytest.raises(WLitePoseError, match="cannot be resumed .UnpicklingError"):
         train(tiny_run(out, resume=True))
     assert not marker.exists()
@@ -552,13 +544,17 @@ def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypa
     argv = ["train", "--train-data", str(data), "--out", str(tmp_path / "run"), "--epochs", "4"]
     argv += ["--milestones", "2", "--ae-factor", "0.02", "--distill", str(pth), "--distill-factor", "0.05"]
     argv += ["--dataset-name", "mine", "--mosaic", "1", "--ema", "0.9", "--precise-bn", "3"]
-    argv += ["--source-weights", '{"human": 0}']  # 0: leave a source out
+    argv += ["--source-weights", '{"human": 0}', "--sample-weights", '{"": 2}']  # 0: leave a source out
+    argv += ["--loss", "mse", "--threads", "1", "--workers", "0", "--size", "64", "--lr", "0.002", "--max-steps", "5"]
+    argv += ["--minutes", "2", "--init", f"imagenet:{pth}", "--resume"]
     assert main(argv) == 0
     config = configs[0]
     assert (config.pull_factor, config.push_factor, config.distill_factor) == (0.02, 0.02, 0.05)
     assert (config.dataset, config.mosaic, config.ema, config.precise_bn) == ("mine", 1.0, 0.9, 3)
-    assert config.source_weights == {"human": 0.0}
+    assert (config.source_weights, config.sample_weights) == ({"human": 0.0}, {"": 2.0})
     assert (config.epochs, config.milestones, config.milestones_given) == (4, (2,), True)
+    assert (config.loss, config.threads, config.workers, config.input_size, config.lr) == ("mse", 1, 0, 64, 0.002)
+    assert (config.max_steps, config.minutes, config.init, config.resume) == (5, 2.0, f"imagenet:{pth}", True)
 
 
 def test_an_annotation_file_reads_the_images_folder_beside_it_else_its_own(tmp_path, shared_data, monkeypatch):
