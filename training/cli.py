@@ -17,7 +17,10 @@ def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
 
     given = Path(path)
     if given.suffix != ".json" and images:
-        raise WLitePoseError(f"{option} goes with an annotation .json; the data folder {path} has its own images/")
+        raise WLitePoseError(
+            f"{option} goes with an annotation .json; a data folder such as {path} keeps its images in images/ "
+            "beside its annotations.json"
+        )
     if given.suffix == ".json" and images:
         found = str(given), images
     elif given.suffix == ".json":
