@@ -90,9 +90,10 @@ def load_annotations(annotations_path: str | Path) -> dict:
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path)
     for c in categories:
-        if isinstance(c, dict) and "id" in c:
-            _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
-    people = {c["id"] for c in categories if isinstance(c, dict) and c.get("keypoints")} | {category}
+        if not isinstance(c, dict) or "id" not in c:  # pycocotools indexes every category by its id
+            raise WLitePoseError(f"{annotations_path}: every category needs an id ({str(c)[:80]})")
+        _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
+    people = {c["id"] for c in categories if c.get("keypoints")} | {category}
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
         ann["id"] = number  # pycocotools keeps one person per id: two files merged would share them

@@ -98,7 +98,8 @@ def run_frames(
     options: SinkOptions,
     inputs: tuple = (),
     overlay: Overlay | None = None,
-    notes: list[str] | None = None,
+    *,
+    notes: list[str],
 ) -> Iterator[dict[str, float]]:
     """Open the outputs ``options`` ask for and send every frame of ``source`` (opened from ``spec``)
     through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
@@ -115,8 +116,7 @@ def run_frames(
         try:
             yield from _frames(source, pipeline, options, overlay, sinks)
         finally:
-            if notes is not None:
-                notes += sinks.notes()
+            notes += sinks.notes()
 
 
 def _frames(

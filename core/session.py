@@ -40,7 +40,7 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
     path = check_model_path(path)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # fatal only: a failure reaches the user as one sentence, not again as its log
     if threads:
         options.intra_op_num_threads = int(threads)
     options.inter_op_num_threads = 1

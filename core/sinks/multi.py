@@ -33,10 +33,6 @@ class SinkOptions:
     coco_dataset: str | Path | None = None
 
     @property
-    def any(self) -> bool:
-        return any(v is not None for v in asdict(self).values())
-
-    @property
     def templated(self) -> bool:
         """Every path given holds ``{name}``, so each source of a batch gets its own files."""
         return all(NAME_FIELD in str(v) for v in asdict(self).values() if v is not None)

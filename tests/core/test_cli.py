@@ -463,6 +463,19 @@ def test_eval_compares_with_a_baseline_on_the_same_redraws(cli, model_path, tmp_
     _assert_clean_error(rc, err, "--bootstrap must be at most 100,000 redraws")
 
 
+def test_eval_gives_one_models_intervals_without_a_baseline(cli, model_path, tmp_path, shared_data):
+    rc, out, err = cli(
+        "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
+        "--images", shared_data / "val" / "images", "--size", 128, "--bootstrap", 40, "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "95% interval: AP" in out and "baseline" not in out and "bootstrap: 40 redraws of the 35 images" in err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["run"]["bootstrap"] == 40 and "baseline" not in stats and "difference" not in stats
+    low, high = stats["intervals"]["AP"]
+    assert 0.0 <= low <= high <= 1.0
+
+
 def test_eval_takes_the_most_redraws_its_limit_names(cli, tmp_path, shared_data):
     """--bootstrap 100000 is "at most 100,000": refused, the message would contradict the number typed. The run goes
     on to load the model (absent here, so that no 100,000 redraws run)."""

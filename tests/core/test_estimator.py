@@ -146,6 +146,14 @@ def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
         PoseEstimator(**kwargs)
 
 
+def test_an_estimator_without_the_bundled_model_says_to_pass_one(monkeypatch, tmp_path):
+    import core.estimator
+
+    monkeypatch.setattr(core.estimator, "DEFAULT_MODEL", tmp_path / "absent.onnx")
+    with pytest.raises(WLitePoseError, match=r"^the bundled model .*absent.onnx is not installed; pass a model file$"):
+        PoseEstimator()
+
+
 @pytest.mark.parametrize(
     "call, words",
     [
@@ -219,6 +227,24 @@ def test_an_image_folder_gives_each_frames_file_and_warns_of_unreadable_ones(est
     assert frames == [(0, "a1.png", 0.0), (1, "a2.png", 0.25), (3, "a10.png", 0.75)]
     with pytest.warns(UserWarning, match=r"a3\.png"):  # also when max_frames stops the loop
         assert len(list(estimator.track(tmp_path, max_frames=3))) == 3
+
+
+def test_a_folder_emptied_once_opened_delivers_no_frames_in_one_sentence(estimator, image, tmp_path, monkeypatch):
+    """Its images gone (a drive pulled) once it opened: said as `track` says it, not a loop that ends without a
+    frame and without a word."""
+    import core.estimator
+
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    opened = core.estimator.open_source
+
+    def open_then_lose_the_images(spec, fps):
+        source = opened(spec, fps)
+        (tmp_path / "a.png").unlink()
+        return source
+
+    monkeypatch.setattr(core.estimator, "open_source", open_then_lose_the_images)
+    with pytest.raises(WLitePoseError, match=f"^source {re.escape(str(tmp_path))} delivered no frames$"):
+        list(estimator.track(tmp_path))
 
 
 def test_draw_refuses_other_poses_and_leaves_out_joints_far_outside(estimator, image):
@@ -344,6 +370,22 @@ def test_poses_pick_people_as_numpy_does_and_print_short(estimator, image):
     assert repr(poses) == f"Poses({len(poses)} people, 17 joints each, track_ids [{', '.join(['-1'] * len(poses))}])"
     frame = next(iter(estimator.track(SAMPLE, max_frames=1)))[0]
     assert len(repr(frame)) < 120 and "array" not in repr(frame)
+
+
+@pytest.mark.parametrize(
+    "shapes, words",
+    [
+        (((2, 17), (2, 17), (2,), (2,)), r"xy must be \(N, K, 2\), got \(2, 17\)"),
+        (((2, 17, 2), (2, 14), (2,), (2,)), r"keypoint_scores must be \(2, 17\), got \(2, 14\)"),
+        (((2, 17, 2), (2, 17), (1,), (2,)), r"scores and track_ids must be \(2,\), got \(1,\), \(2,\)"),
+        (((2, 17, 2), (2, 17), (2,), (1,)), r"scores and track_ids must be \(2,\), got \(2,\), \(1,\)"),
+    ],
+)
+def test_poses_of_mismatched_arrays_are_refused_when_made(shapes, words):
+    """Poses made by hand (to draw or write them) whose arrays disagree on N or K: refused at once, not an
+    IndexError in whatever reads them later."""
+    with pytest.raises(ValueError, match=words):
+        Poses(*(np.zeros(shape) for shape in shapes))
 
 
 def test_an_image_too_small_to_find_people_in_is_refused_by_the_api(model_path):

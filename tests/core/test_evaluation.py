@@ -13,6 +13,7 @@ from core.evaluation import (
     CROWD_SPLITS,
     SEGMENT_SHARE,
     STAT_NAMES,
+    check_keypoints,
     evaluate_model,
     load_annotations,
     predict_dataset,
@@ -238,6 +239,15 @@ def test_people_of_merged_or_hand_made_files_are_each_scored(shared_data, tmp_pa
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
+def test_a_file_whose_category_names_no_keypoints_is_scored_in_the_models_order(shared_data, tmp_path):
+    """A hand-made file may leave the category's keypoint names out: nothing to check the order by, the count is
+    the annotations' (`eval` gives the same AP as with the names)."""
+    path, truth = _val_copy(shared_data, tmp_path, lambda d: [c.pop("keypoints") for c in d["categories"]])
+    data = load_annotations(path)
+    check_keypoints(data, COCO17.keypoints, path)
+    assert score_results(truth, data, COCO_SIGMAS, path)["AP"] == pytest.approx(1.0)
+
+
 def test_a_null_bbox_or_area_is_worked_out_as_a_missing_one(shared_data, tmp_path):
     """A null passed the field checks and ended eval in pycocotools' traceback."""
     path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(bbox=None, area=None))
@@ -277,6 +287,14 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["annotations"][0].update(image_id=[1]), r"annotation 1's image_id is \[1\], not a number"),
         (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),
         (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a number or text"),
+        # pycocotools indexes every category by its id: a KeyError traceback once every image had been through the net
+        (lambda d: d["categories"].append({"name": "ball"}), r"every category needs an id \(\{'name': 'ball'\}\)"),
+        (lambda d: d["categories"].append("ball"), r"every category needs an id \(ball\)"),
+        (lambda d: d["annotations"][0]["keypoints"].pop(), "annotation 1 has 50 keypoint values, not three"),
+        (
+            lambda d: d["annotations"][0].update(keypoints=[0] * 51) or d["annotations"][0].pop("bbox"),
+            "annotation 1 has neither a bbox nor a labelled keypoint",
+        ),
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a number or text"),
@@ -329,6 +347,7 @@ def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, t
     [
         (b"[1, 2]", "(it holds a JSON list, not an object of images and annotations)"),  # 'list indices must be..'
         (b'{"images": []}', "(it has no 'annotations' list)"),  # "('annotations')"
+        (b'{"images": [], "annotations": [], "categories": {}}', "(it has no 'categories' list)"),
         (b"{nope", "(not valid JSON at line 1: "),
         (b"\xff\xd8\xff\xe0 a photo", "(it is not text: the file is JSON)"),
         (None, "is a folder, not a COCO-format keypoint file"),  # "([Errno 21] Is a directory: ...)"

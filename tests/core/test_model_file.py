@@ -264,6 +264,44 @@ def test_a_model_that_takes_one_image_size_only_is_refused_at_load(tmp_path, mod
             PoseModel(tmp_path / "half.onnx")
 
 
+def test_a_model_of_another_input_is_refused_at_load_in_one_sentence(tmp_path, model_path):
+    """A network for grey images is said to take the wrong input, not to fail on a blank one; a network fed bytes,
+    which ONNX Runtime refuses, is said so without its error code."""
+    import onnx
+    from onnx import TensorProto
+
+    proto = onnx.load(str(model_path))
+    proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 1
+    onnx.save(proto, str(tmp_path / "grey.onnx"))
+    with pytest.raises(
+        WLitePoseError, match=r"grey.onnx's input 'image' is tensor\(float\) \[.*, 1, .*not float32 N x 3"
+    ):
+        PoseModel(tmp_path / "grey.onnx")
+    proto = onnx.load(str(model_path))
+    proto.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+    onnx.save(proto, str(tmp_path / "bytes.onnx"))
+    error = _error_of(PoseModel, tmp_path / "bytes.onnx")
+    assert "bytes.onnx is not a readable ONNX model file (" in error and "ONNXRuntimeError" not in error, error
+
+
+def test_a_network_that_fails_on_the_blank_input_is_said_once_without_onnx_runtimes_log(tmp_path, model_path, capfd):
+    """Maps reshaped to one input size: refused at load in one sentence. ONNX Runtime's own error log said the
+    failure a second time before it (in colour, with its C++ source file and line)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    proto = onnx.load(str(model_path))
+    node = next(node for node in proto.graph.node if "heatmaps" in node.output)
+    node.output[list(node.output).index("heatmaps")] = "heatmaps_any_size"
+    proto.graph.initializer.append(numpy_helper.from_array(np.array([1, 17, 64, 64], np.int64), "one_size"))
+    proto.graph.node.append(helper.make_node("Reshape", ["heatmaps_any_size", "one_size"], ["heatmaps"]))
+    onnx.save(proto, str(tmp_path / "one_size.onnx"))
+    capfd.readouterr()
+    with pytest.raises(WLitePoseError, match=r"one_size.onnx fails on a 256x288 input \(.*Reshape"):
+        PoseModel(tmp_path / "one_size.onnx")
+    assert capfd.readouterr().err == ""
+
+
 def test_a_network_that_never_finishes_is_refused_at_load_not_a_hang(tmp_path, model_path, monkeypatch):
     """A crafted model looping 10^15 times hung `track` (Ctrl-C and all) and left the app unable to close."""
     onnx = pytest.importorskip("onnx")

@@ -287,6 +287,9 @@ def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
     assert len(dict(trails.items())[7]) == 3
     trails.update(Poses.empty(3))
     assert len(dict(trails.items())[7]) == 2  # a vanished track's trail fades
+    for _ in range(3):  # out, and forgotten: the frames after it leave nothing of the track to fade
+        trails.update(Poses.empty(3))
+    assert dict(trails.items()) == {} and trails._joints == {}
 
 
 def test_a_trail_runs_straight_while_joints_come_and_go():

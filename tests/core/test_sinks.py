@@ -831,6 +831,8 @@ def test_an_image_folders_rerun_replaces_the_earlier_runs_frames_whatever_images
     assert (tmp_path / "outside_keypoints.json").exists()
     listing.write_text("not json")
     assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
+    listing.write_text('{"q_keypoints.json": 1}')  # JSON, but no list: nothing it holds is a frame to remove
+    assert "q_keypoints.json" in run(["t.jpg", "u.jpg", "v.jpg"])
     # a folder of a frame's name stopped every re-run ("cannot write: Is a directory"); a list nested past
     # Python's limit was a RecursionError traceback; a FIFO in its place hung the run
     (folder / "w_keypoints.json").mkdir()
@@ -898,6 +900,10 @@ def test_openpose_frame_names_too_long_for_the_file_system_fail_before_any_file_
     for meta in ({**META, "name": long_name}, {**META, "name": "x", "frame_files": ["w" * 245 + ".jpg", "b.jpg"]}):
         with pytest.raises(WLitePoseError, match="give the source a shorter name"):
             open_sinks(options, INFO, meta)
+    (folder / ".wlitepose").mkdir(parents=True)  # an earlier image folder run's: the name of a frame list there, too
+    # long as well, cannot even be looked up
+    with pytest.raises(WLitePoseError, match="give the source a shorter name"):
+        plan_outputs([str(tmp_path / f"{long_name}.avi")], options, ())
     assert (tmp_path / "k.csv").read_text() == "an earlier run's\n"
 
 
@@ -1064,6 +1070,24 @@ def test_a_full_disk_still_gets_the_frame_count_into_the_sidecar(tmp_path, monke
     sidecar = json.loads((tmp_path / "a.csv.json").read_text())
     assert sidecar["frames_written"] == 3 and sidecar["source"] == "clip.mp4"
     assert not list(tmp_path.glob(".wlitepose_*"))
+
+
+def test_a_sidecar_longer_than_its_blocks_is_left_whole_on_a_full_disk(tmp_path, monkeypatch):
+    """Written in place, data past the blocks the sidecar holds would need new ones the full disk has not: the write
+    would stop part-way through the JSON. The error is said and the earlier sidecar stays whole."""
+    from core.sinks.base import rewrite_small
+
+    path = tmp_path / "a.csv.json"
+    path.write_text('{"frames_written": 3}')
+
+    def disk_full(tmp, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("core.sinks.base._replace", disk_full)
+    longer = json.dumps({"frame_files": ["x" * 100] * (path.stat().st_blocks * 512 // 100)}).encode()
+    with pytest.raises(OSError, match="No space left"):
+        rewrite_small(path, longer)
+    assert path.read_text() == '{"frames_written": 3}' and not list(tmp_path.glob(".wlitepose_*"))
 
 
 def test_the_sidecar_keeps_count_during_a_run_for_one_killed_outright(tmp_path, monkeypatch):
@@ -1294,6 +1318,12 @@ def test_a_lock_that_cannot_be_opened_is_named_in_the_refusal(tmp_path, monkeypa
         WLitePoseError, match=r"c.csv: .c.csv.wlitepose-lock beside it, where a run keeps its lock: Perm"
     ):
         take(output)
+
+
+def test_a_folder_at_a_locks_name_is_said_by_the_check_before_any_work(tmp_path):
+    (tmp_path / ".d.csv.wlitepose-lock").mkdir()
+    with pytest.raises(WLitePoseError, match=r"^cannot write .*d.csv: .d.csv.wlitepose-lock beside it, where a run"):
+        check_free(tmp_path / "d.csv")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")

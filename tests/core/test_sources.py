@@ -983,6 +983,9 @@ def test_a_playlists_entries_in_a_folder_below_are_read_and_an_upper_case_playli
     (tmp_path / "live").mkdir()
     (tmp_path / "live" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2.0,\nseg/0.ts\n")
     check_playlist(tmp_path / "live" / "index.m3u8")
+    # segments on the web are read wherever they are (a CDN's): only the disk's are held to the folder
+    (tmp_path / "live" / "web.m3u8").write_text("#EXTM3U\n#EXTINF:2.0,\nhttps://cdn.example/seg/0.ts\nHTTP://x/1.ts\n")
+    check_playlist(tmp_path / "live" / "web.m3u8")
     (tmp_path / "live" / "INDEX.M3U8").write_text("#EXTM3U\n#EXTINF:2.0,\n../private.ts\n")
     with pytest.raises(WLitePoseError, match="outside its own folder"):
         check_playlist(tmp_path / "live" / "INDEX.M3U8")
