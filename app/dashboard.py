@@ -156,7 +156,9 @@ class Dashboard(QWidget):
         for key, curve in self._curves.items():
             curve.setData(self._data[key][HISTORY - filled :], connect="finite")
         for key, label in self.values.items():
-            value = self._data[key][-1] if key in ("dropped", "people") else self.current(key)
+            # the frame rate as the HUD shows it: the playback meter's, averaged over time already (a mean of its
+            # last readings lagged seconds behind at 2 fps, the HUD saying 0.8 fps beside the dashboard's 2.1)
+            value = self._data[key][-1] if key in ("dropped", "people", "fps") else self.current(key)
             if not np.isfinite(value) or (key == "fps" and self._paused) or (key == "end_to_end" and self._stalled):
                 label.setText("–")
             elif key in ("dropped", "people"):

@@ -173,6 +173,9 @@ class ExportPanel(QWidget):
         self.job.finished.connect(self._finished)
         self._thread.finished.connect(self._thread_done)
         self.set_exporting(True)
+        # a batch's file line now, not once the job has started: the window scrolls the panel to its end next, and
+        # the line, coming after, pushed the ETA below it out of sight
+        self._file_started(1, len(request.jobs), request.jobs[0][0])
         self._thread.start()
 
     def cancel(self) -> None:

@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         worker.notice.connect(self._pass_on_notice)
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
-        self.transport.play_toggled.connect(self.handle.set_playing)
+        self.transport.play_toggled.connect(self._play_toggled)
         self.transport.step_requested.connect(self.handle.step)
         self.transport.seek_requested.connect(self.handle.seek)
         self.transport.speed_changed.connect(self.handle.set_speed)
@@ -339,7 +339,9 @@ class MainWindow(QMainWindow):
             passed_over=tuple(Path(spec).name for spec in finished) if skip else (),
         )
         self.export_panel.start_export(request)
-        self._side.ensureWidgetVisible(self.export_panel.progress)  # a small window keeps it below the fold
+        # a small window keeps the progress below the fold; scrolled to once the panel has made room for the
+        # batch's file line just shown (its layout's request is posted), the ETA under it is not cut off
+        QTimer.singleShot(0, self, partial(self._side.ensureWidgetVisible, self.export_panel.eta))
 
     def save_frame(self) -> None:
         """The frame on screen, with what is drawn on it, as a PNG in the export folder."""
@@ -529,12 +531,23 @@ class MainWindow(QMainWindow):
     def _bundled_model(self) -> Path:
         return dataclasses.replace(self.settings, model="").model_path()
 
+    def _play_toggled(self, playing: bool) -> None:
+        """Play or pause pressed: a pause is said at once, not when the worker, busy with a frame, answers (the HUD
+        said 'no new frame for 2 s' beside the play button for as long)."""
+        self.handle.set_playing(playing)
+        if not playing:
+            self._show_paused()
+
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
         self.meter.pause()
-        if not playing:  # the paused frame's line, without the frame rate or playback speed
-            self.view.set_hud(self._hud_mark + self._found)
-            self.dashboard.paused()
+        if not playing:
+            self._show_paused()
+
+    def _show_paused(self) -> None:
+        """The paused frame's line, without the frame rate or playback speed."""
+        self.view.set_hud(self._hud_mark + self._found)
+        self.dashboard.paused()
 
     def _recording_changed(self, recording: bool, text: str) -> None:
         self.export_panel.set_recording(recording)

@@ -285,6 +285,29 @@ def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qt
     assert "no new frame" not in window.view._hud
 
 
+def test_a_pause_pressed_while_a_frame_is_overdue_is_said_at_once(qtbot, window, video, monkeypatch):
+    """Paused while the worker was busy with a frame, the HUD said 'no new frame for 2 s' beside the play button
+    until the worker answered."""
+    from core.session import PoseModel
+
+    run, stall, release = PoseModel.run, threading.Event(), threading.Event()
+
+    def stalling_run(self, blob):
+        if stall.is_set():
+            stall.clear()
+            release.wait(20)  # until the test has paused
+        return run(self, blob)
+
+    monkeypatch.setattr(PoseModel, "run", stalling_run)
+    play(qtbot, window, video, frames=2)
+    stall.set()
+    qtbot.waitUntil(lambda: "no new frame for " in window.view._hud, timeout=10000)
+    window.transport.play_button.click()  # pause, the worker still stuck in the frame
+    hud = window.view._hud
+    release.set()
+    assert "no new frame" not in hud and "people" in hud
+
+
 def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_once(qtbot, window, video, tmp_path):
     set_thresholds(window, 0.0, 0.0)
     play(qtbot, window, video, frames=3)
@@ -744,6 +767,31 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     twin = write_clip(tmp_path / "sub" / "first.avi", 1)
     window.export_files([str(clips[0]), str(twin)])  # the same name twice: refused, nothing starts
     assert "both write" in window.last_error and window.export_panel.job is None
+
+
+def test_a_batch_keeps_its_progress_line_in_view(qtbot, window, write_clip, tmp_path, monkeypatch):
+    """At 1280x800 the batch's file line came after the scroll to the progress bar an export starts with, and
+    pushed '2/40 frames · 6.1 fps · ETA 0:06' half out of sight below the panel."""
+    from PySide6.QtCore import QPoint
+
+    from core.session import PoseModel
+
+    run, release = PoseModel.run, threading.Event()
+    monkeypatch.setattr(PoseModel, "run", lambda self, blob: release.wait(20) and run(self, blob))
+    clips = [write_clip(tmp_path / name, 2) for name in ("first.avi", "second.avi")]
+    window.resize(1280, 800)
+    panel = window.export_panel
+    panel.set_formats(("csv",))
+    panel.folder.setText(str(tmp_path / "out"))
+    window.export_files([str(c) for c in clips])
+    qtbot.waitUntil(lambda: panel.batch_file.isVisible(), timeout=10000)  # the first file held in its first frame
+    qtbot.wait(100)  # the layouts' requests, posted
+    viewport = window._side.viewport()
+    bottom = panel.eta.mapTo(viewport, QPoint(0, panel.eta.height())).y()
+    line = panel.batch_file.text()
+    release.set()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
+    assert "(1/2)" in line and bottom <= viewport.height(), (bottom, viewport.height())
 
 
 def test_a_batch_never_writes_the_files_of_a_recording_nor_a_recording_those_of_a_batch(
