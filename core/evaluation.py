@@ -60,8 +60,10 @@ def read_dataset(path: str | Path) -> dict:
         raise WLitePoseError(f"{what} (it is not text: the file is JSON)") from None
     except json.JSONDecodeError as error:
         raise WLitePoseError(f"{what} (not valid JSON at line {error.lineno}: {error.msg})") from None
-    except (ValueError, RecursionError):  # nested past Python's limit
+    except RecursionError:  # nested past Python's limit
         raise WLitePoseError(f"{what} (its JSON is nested too deeply)") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise WLitePoseError(f"{what} (it holds a number too long to read)") from None
     if not isinstance(data, dict):
         raise WLitePoseError(f"{what} (it holds a JSON {type(data).__name__}, not an object of images and annotations)")
     for key in ("images", "annotations"):
@@ -80,19 +82,20 @@ def load_annotations(annotations_path: str | Path) -> dict:
         raise WLitePoseError(f"{annotations_path} is not a COCO-format keypoint file (it has no 'categories' list)")
     if not categories:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
+    for c in categories:  # pycocotools indexes every category by its id
+        if not isinstance(c, dict) or "id" not in c:
+            raise WLitePoseError(f"{annotations_path}: every category needs an id ({str(c)[:80]})")
+        _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
+        if not isinstance(c.get("keypoints") or [], list):
+            raise WLitePoseError(f"{annotations_path}: category {str(c.get('name'))[:40]}'s keypoints are not a list")
     category = keypoint_category(data)
     k = _keypoint_count(data, category)
     for image in images:
         if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
-        _check_id(image["id"], f"image {image['file_name']}'s id", annotations_path)
         if "crowdIndex" in image and not is_number(image["crowdIndex"]):
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path)
-    for c in categories:
-        if not isinstance(c, dict) or "id" not in c:  # pycocotools indexes every category by its id
-            raise WLitePoseError(f"{annotations_path}: every category needs an id ({str(c)[:80]})")
-        _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
     people = {c["id"] for c in categories if c.get("keypoints")} | {category}
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
@@ -119,7 +122,9 @@ def is_person(ann: dict, categories: set) -> bool:
 
 def check_image_ids(images: list, source) -> None:
     """WLitePoseError if two of ``images`` share an id (two files merged: one image's people would be paired
-    with the other's pixels) or the ids mix numbers and text."""
+    with the other's pixels), one is not a whole number or text, or the ids mix numbers and text."""
+    for image in images:
+        _check_id(image["id"], f"image {str(image.get('file_name'))[:40]}'s id", source)
     ids = [image["id"] for image in images]
     seen: set = set()
     twice = next((i for i in ids if i in seen or seen.add(i)), None)
@@ -136,11 +141,21 @@ def has_file_name(image: dict) -> bool:
 
 def check_region(ann: dict) -> None:
     """ValueError unless ``ann``'s ``iscrowd`` is 0 or 1 and its segmentation, if any, is polygons (lists of x, y
-    numbers) or a mask (an RLE with counts and size): found when the file is read, not by a loader hours in."""
+    numbers) or a mask (an RLE: a size of height and width, counts as text or as runs of pixels): found when the
+    file is read, not by a loader hours in."""
     if ann.get("iscrowd", 0) not in (0, 1):
         raise ValueError(f"annotation {ann.get('id')} has iscrowd {ann['iscrowd']!r}, not 0 or 1")
     region = ann.get("segmentation")
-    if not region or isinstance(region, dict) and {"counts", "size"} <= region.keys():
+    if isinstance(region, dict) and {"counts", "size"} <= region.keys():
+        size, counts = region["size"], region["counts"]
+        sized = isinstance(size, list) and len(size) == 2 and all(_is_count(side) and side > 0 for side in size)
+        if not sized or not (isinstance(counts, str) or isinstance(counts, list) and all(map(_is_count, counts))):
+            raise ValueError(
+                f"annotation {ann.get('id')} has a mask (RLE) whose size is not a height and width or whose counts "
+                "are neither text nor runs of pixels"
+            )
+        return
+    if not region:
         return
     polygons = isinstance(region, list) and all(
         isinstance(polygon, list) and len(polygon) % 2 == 0 and all(is_number(v) for v in polygon) for polygon in region
@@ -171,9 +186,16 @@ def check_fields(ann: dict) -> None:
 
 
 def _check_id(value, what: str, source) -> None:
-    """WLitePoseError unless ``value`` can be an id: a number or text (a list or an object is none)."""
-    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-        raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a number or text")
+    """WLitePoseError unless ``value`` can be an id: a whole number or text (a list, an object, 1.5 or NaN is none:
+    results name their image by an integer)."""
+    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+    if not (whole or isinstance(value, str)):
+        raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a whole number or text")
+
+
+def _is_count(value) -> bool:
+    """A whole number of at least 0 (True is none)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def is_number(value) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -17,6 +18,14 @@ def model_meta(variant: str, schema: str, dataset: str, overrides: dict | None =
     return {"variant": variant, "schema": schema, "dataset": dataset, "overrides": dict(overrides or {})}
 
 
+def load_tensors(path: str | Path, map_location="cpu"):
+    """``torch.load`` of tensors and plain values only (a file from elsewhere can hold a pickle that runs code on
+    load), without torch's warning of a pickle it did not write (protocol 4), which came before our sentence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the model stored in a checkpoint; returns (model in eval mode, its meta dict)."""
     path = Path(path).expanduser()
@@ -25,8 +34,7 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     if not path.is_file():
         raise ModelError(f"checkpoint {path} does not exist")
     try:
-        # tensors and plain values only: a checkpoint from elsewhere can hold a pickle that runs code on load
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path)
         meta, weights = state["meta"], state["model"]
         model = build_model(meta["variant"], **meta["overrides"])
     except ModelError:

@@ -152,7 +152,13 @@ class KeypointDataset(Dataset):
             seg = ann.get("segmentation")
             check_mask_size(ann, w, h, self.annotations)
             if seg:
-                valid &= 1 - _polygon_mask(seg, w, h)
+                try:
+                    valid &= 1 - _polygon_mask(seg, w, h)
+                except (ValueError, OverflowError):  # pycocotools: runs past its size, or text that is no RLE
+                    raise WLitePoseError(
+                        f"{self.annotations}: the region of annotation {ann.get('id')} is a mask (RLE) that does not "
+                        "decode; its counts do not fit its size"
+                    ) from None
             elif ann.get("bbox") is not None:
                 x, y, bw, bh = (int(round(v)) for v in ann["bbox"])
                 valid[max(y, 0) : y + bh, max(x, 0) : x + bw] = 0

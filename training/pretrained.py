@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from core.errors import WLitePoseError
+from models.checkpoint import load_tensors
 
 # our module -> MobileNetV2 module(s): torchvision names the last conv/BN of features.1
 # conv.1/conv.2; the shared converted file nests them as conv.1.0/conv.1.1.
@@ -45,7 +46,7 @@ def read_imagenet_weights(path: str | Path, option: str = "") -> dict[str, torch
     """The MobileNetV2 state dict in ``path`` (given after ``option``); WLitePoseError saying in words why not."""
     check_weights_file(path, option)
     try:
-        weights = torch.load(Path(path), map_location="cpu", weights_only=True)
+        weights = load_tensors(Path(path))
     except OSError as error:
         raise WLitePoseError(f"cannot read {option}{path} ({error.strerror or error})") from None
     except Exception:  # noqa: BLE001 (torch raises many types for a file that is not its own: KeyError, ...)

@@ -25,7 +25,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from core.errors import WLitePoseError
 from core.output_lock import take
-from models.checkpoint import model_meta
+from models.checkpoint import load_tensors, model_meta
 from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
 from models.wlitepose import build_model
@@ -469,7 +469,7 @@ def _resume(out: Path, config: TrainConfig, device, model, hints, optimizer, sch
     --milestones is given): (its checkpoint, the first epoch to train, best AP, seconds trained); WLitePoseError
     when it cannot go on as asked."""
     try:
-        state = torch.load(out / "last.pt", map_location=device, weights_only=True)  # never code (load_checkpoint)
+        state = load_tensors(out / "last.pt", map_location=device)  # never code
         variant, schema_name = state["meta"]["variant"], state["meta"]["schema"]
     except Exception as error:  # noqa: BLE001 (torch raises many types for a damaged file)
         raise WLitePoseError(

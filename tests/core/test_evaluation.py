@@ -283,10 +283,10 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
             lambda d: d["annotations"][0].update(keypoints=5),
             "annotation 1 has keypoints that are not a list of x, y, v",
         ),
-        (lambda d: d["images"][0].update(id=[1]), r"image \S+'s id is \[1\], not a number or text"),
-        (lambda d: d["annotations"][0].update(image_id=[1]), r"annotation 1's image_id is \[1\], not a number"),
+        (lambda d: d["images"][0].update(id=[1]), r"image \S+'s id is \[1\], not a whole number or text"),
+        (lambda d: d["annotations"][0].update(image_id=[1]), r"annotation 1's image_id is \[1\], not a whole number"),
         (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),
-        (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a number or text"),
+        (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a whole number or text"),
         # pycocotools indexes every category by its id: a KeyError traceback once every image had been through the net
         (lambda d: d["categories"].append({"name": "ball"}), r"every category needs an id \(\{'name': 'ball'\}\)"),
         (lambda d: d["categories"].append("ball"), r"every category needs an id \(ball\)"),
@@ -297,7 +297,14 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         ),
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
-        (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a number or text"),
+        (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a whole number or text"),
+        # pycocotools' traceback: keypoints that are no list (TypeError), results of image 1 for image 1.5
+        (lambda d: d["categories"][0].update(keypoints=17), "category person's keypoints are not a list"),
+        (lambda d: d["images"][0].update(id=1.5), r"image \S+'s id is 1.5, not a whole number or text"),
+        (lambda d: d["images"][0].update(id=float("nan")), r"image \S+'s id is nan, not a whole number or text"),
+        # a crowd region's mask of no height and width, or of runs that are no counts: training's traceback
+        (lambda d: d["annotations"][0].update(segmentation={"counts": "", "size": 5}), "a mask .RLE. whose size is"),
+        (lambda d: d["annotations"][0].update(segmentation={"counts": [-5, 3], "size": [4, 4]}), "nor runs of pixels"),
         # people without a labelled joint are nobody to score; people of no keypoint category printed AP n/a
         (
             lambda d: [a.update(keypoints=[0] * 51, num_keypoints=0) for a in d["annotations"]],
@@ -350,6 +357,8 @@ def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, t
         (b'{"images": [], "annotations": [], "categories": {}}', "(it has no 'categories' list)"),
         (b"{nope", "(not valid JSON at line 1: "),
         (b"\xff\xd8\xff\xe0 a photo", "(it is not text: the file is JSON)"),
+        # was said to be "nested too deeply"
+        pytest.param(b'{"images": [{"id": 1' + b"0" * 5000 + b"}]}", "(it holds a number too long to read)", id="long"),
         (None, "is a folder, not a COCO-format keypoint file"),  # "([Errno 21] Is a directory: ...)"
     ],
 )

@@ -1,5 +1,6 @@
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -367,6 +368,14 @@ def test_only_a_pth_file_given_as_a_checkpoint_is_pointed_to_init_imagenet(tmp_p
     with pytest.raises(ModelError) as error:
         load_checkpoint(path)
     assert ("--init as imagenet:PATH" in str(error.value)) == hinted
+
+
+def test_a_pickle_torch_did_not_write_is_refused_in_our_sentence_alone(tmp_path, capsys, recwarn):
+    """torch's UserWarning of pickle protocol 4 (a file pickle.dump wrote) came before the refusal."""
+    path = tmp_path / "plain.pt"
+    path.write_bytes(pickle.dumps({"model": {}, "meta": [1, 2]}, protocol=4))
+    assert main(["export", "--checkpoint", str(path), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "is not a wlitepose checkpoint" in capsys.readouterr().err and not recwarn.list
 
 
 def test_cli_export_defaults_to_the_variants_own_input_size(tmp_path, monkeypatch, capsys):

@@ -97,6 +97,12 @@ def test_crowd_regions_and_unlabelled_people_are_masked_out(tmp_path, shared_dat
     data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 256)
     with pytest.raises(WLitePoseError, match=f"annotation {crowd['id']} is a mask of .* made for another size"):
         data.load(0)  # was a numpy broadcast traceback, hours into a run
+    for counts in ([0, image["height"] * image["width"] + 1], "!!"):  # past its size; text of no RLE
+        crowd["segmentation"] = {"size": [image["height"], image["width"]], "counts": counts}
+        (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
+        data = KeypointDataset(tmp_path / "a.json", shared_data / "val" / "images", COCO17, 256)
+        with pytest.raises(WLitePoseError, match=f"annotation {crowd['id']} is a mask .RLE. that does not decode"):
+            data.load(0)  # was pycocotools' ValueError traceback from a loader worker
 
 
 def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(shared_data):

@@ -1,3 +1,5 @@
+import pickle
+
 import pytest
 import torch
 
@@ -123,6 +125,14 @@ def test_a_state_dict_with_a_value_that_is_no_tensor_is_refused_in_words(tmp_pat
     torch.save({**source, "features.0.0.weight": 1}, tmp_path / "mixed.pth")
     with pytest.raises(WLitePoseError, match=r"mixed\.pth is not a PyTorch state dict of MobileNetV2 weights"):
         load_imagenet_stem(build_model("wlitepose_xs"), tmp_path / "mixed.pth", "--init imagenet:")
+
+
+def test_a_pickle_torch_did_not_write_is_refused_without_torchs_warning(tmp_path, recwarn):
+    """torch's UserWarning of pickle protocol 4 came, in its words, before the refusal."""
+    (tmp_path / "plain.pth").write_bytes(pickle.dumps({"features.0.0.weight": [1.0]}, protocol=4))
+    with pytest.raises(WLitePoseError, match=r"plain\.pth is not a PyTorch state dict of MobileNetV2 weights"):
+        read_imagenet_weights(tmp_path / "plain.pth", "--distill ")
+    assert not recwarn.list
 
 
 def test_a_stem_tensor_of_another_shape_is_left_out_and_the_rest_is_copied(tmp_path, shared_data):

@@ -105,6 +105,10 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     (tmp_path / "lost" / "images").symlink_to(shared_data / "val" / "images")
     assert main(["shrink-data", str(tmp_path / "lost"), "--out", str(tmp_path / "b")]) == 2
     assert "1 image of" in capsys.readouterr().err and not (tmp_path / "b").exists()  # it left an empty one
+    data["images"][-1]["id"] = [1]  # was a TypeError traceback (unhashable type: 'list')
+    (tmp_path / "lost" / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(tmp_path / "lost"), "--out", str(tmp_path / "b")]) == 2
+    assert "image gone.jpg's id is [1], not a whole number or text" in capsys.readouterr().err
     (tmp_path / "list.json").write_text("[1, 2]")
     assert main(["shrink-data", str(tmp_path / "list.json"), "--images", val, "--out", str(tmp_path / "c")]) == 2
     assert "(it holds a JSON list, not an object" in capsys.readouterr().err and not (tmp_path / "c").exists()
