@@ -18,7 +18,7 @@ from pathlib import Path
 # "moov atom not found" for a broken file) would only repeat, less clearly, the errors the tool reports
 # itself. Set in the tool's own process, before OpenCV loads, and not by `import core`, which leaves a program
 # embedding it alone. Set either variable to see them again.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 # the modules the tool imports -> the package that installs each (as pyproject.toml lists them)

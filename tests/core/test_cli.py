@@ -1136,6 +1136,18 @@ def test_a_missing_dependency_is_one_sentence_naming_the_package(main_without):
         assert "pip install opencv-python-headless --force-reinstall" in run.stderr
 
 
+def test_a_broken_video_is_said_in_our_sentence_alone(main_without, tmp_path, monkeypatch):
+    """OpenCV's own error lines ("[ERROR:0@0.9] global cap_ffmpeg_impl.hpp:1412 open Could not find decoder") came
+    before the sentence, saying the same less clearly."""
+    for name in ("OPENCV_LOG_LEVEL", "OPENCV_FFMPEG_LOGLEVEL"):  # as a user's shell has them: unset
+        monkeypatch.delenv(name, raising=False)
+    clip, broken = Path(SAMPLE_CLIP).read_bytes(), tmp_path / "broken.mp4"
+    for size in (10, len(clip) - 1000):  # no header; no index at the end
+        broken.write_bytes(clip[:size])
+        run = main_without((), "track", broken, "--csv", tmp_path / "out.csv")
+        assert run.returncode == 2 and run.stderr == f"wlitepose: error: {broken} is not a readable video\n"
+
+
 def test_the_version_is_told_and_recorded_with_every_csv(cli, model_path, video_path, tmp_path, capsys):
     from importlib.metadata import version
 
