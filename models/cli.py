@@ -76,7 +76,7 @@ def _info(args: argparse.Namespace) -> int:
         return 0
     print(f"variant      {args.variant} @ {size}x{size}, {keypoints} keypoints")
     print(f"params       {c.params / 1e6:.3f} M")
-    print(f"MACs (true)  {c.macs / 1e9:.3f} G   conv/deconv/linear multiply-adds")
+    print(f"MACs (true)  {c.macs / 1e9:.3f} G   conv/deconv multiply-adds")
     print(f"MACs (paper) {c.macs_paper / 1e9:.3f} G   ptflops convention: deconvs at output size, BN + activations")
     for field, shape in shapes.items():
         print(f"{field:12s} {tuple(shape)}")

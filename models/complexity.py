@@ -1,7 +1,7 @@
 """Parameter and MAC counting in two conventions.
 
-- ``true``: multiply-accumulates of convolutions, transposed convolutions and linear
-  layers only. A transposed conv costs Cin/g * Cout * k * k per *input* pixel.
+- ``true``: multiply-accumulates of convolutions and transposed convolutions only (the
+  networks have no linear layer). A transposed conv costs Cin/g * Cout * k * k per *input* pixel.
 - ``paper``: the old ptflops convention behind LitePose's published 1.2 G / 5.0 G
   (and so WLitePose's 1.5 G / 5.8 G): transposed convs counted at *output* resolution,
   conv biases counted, BatchNorm counted as 2 ops per element (affine), activation
@@ -42,17 +42,14 @@ def _conv_macs(module: nn.modules.conv._ConvNd, inp: torch.Tensor, out: torch.Te
     return true, paper
 
 
-def measure(model: nn.Module, height: int, width: int | None = None) -> Complexity:
-    """Count params and MACs of ``model`` on one (1, 3, height, width) input."""
-    width = width or height
+def measure(model: nn.Module, size: int) -> Complexity:
+    """Count params and MACs of ``model`` on one (1, 3, size, size) input."""
     totals = {"true": 0, "paper": 0}
 
     def hook(module: nn.Module, inputs: tuple, output) -> None:
         inp = inputs[0]
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             true, paper = _conv_macs(module, inp, output)
-        elif isinstance(module, nn.Linear):
-            true = paper = inp[0].numel() // module.in_features * module.in_features * module.out_features
         elif isinstance(module, nn.BatchNorm2d):
             true, paper = 0, 2 * output[0].numel()
         else:  # activations
@@ -60,13 +57,13 @@ def measure(model: nn.Module, height: int, width: int | None = None) -> Complexi
         totals["true"] += true
         totals["paper"] += paper
 
-    kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.BatchNorm2d, *_ACTIVATIONS)
+    kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, *_ACTIVATIONS)
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, 3, height, width))
+            model(torch.zeros(1, 3, size, size))
     finally:
         for h in handles:
             h.remove()

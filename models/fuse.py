@@ -12,7 +12,7 @@ from models.blocks import DFCAttention, DFCBottleneck, LightDeconvModule, Shuffl
 
 @torch.no_grad()
 def fold_bn_into_next_conv(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> nn.Conv2d:
-    """Return a 1x1 conv equal to ``conv(bn(x))``.
+    """Return a 1x1 conv equal to ``conv(bn(x))`` (``conv`` with a bias, as every expand conv has).
 
     bn(x) = a * x + b per channel with a = gamma / sqrt(var + eps), b = beta - a * mean, so
     conv(bn(x)) = (W diag(a)) x + (W b + c).
@@ -24,8 +24,7 @@ def fold_bn_into_next_conv(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> nn.Conv2d:
     fused = nn.Conv2d(conv.in_channels, conv.out_channels, 1, bias=True)
     w = conv.weight[:, :, 0, 0]  # (out, in)
     fused.weight.copy_((w * a[None, :])[:, :, None, None])
-    bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
-    fused.bias.copy_(bias + w @ b)
+    fused.bias.copy_(conv.bias + w @ b)
     return fused
 
 
@@ -42,7 +41,8 @@ def fold_bn_into_conv(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
 
 @torch.no_grad()
 def merge_depthwise_deconv_pointwise(deconv: nn.ConvTranspose2d, pointwise: nn.Conv2d) -> nn.ConvTranspose2d:
-    """One dense transposed conv equal to ``pointwise(deconv(x))`` for a depthwise ``deconv``.
+    """One dense transposed conv equal to ``pointwise(deconv(x))`` for a depthwise ``deconv`` (``pointwise``
+    with a bias: ``fold_bn_into_conv`` gives it one).
 
     Both are linear with nothing between them, so W[c, o] = P[o, c] * K[c]. onnxruntime runs
     the dense transposed conv as one GEMM, several times faster than its per-group loop.
@@ -50,42 +50,38 @@ def merge_depthwise_deconv_pointwise(deconv: nn.ConvTranspose2d, pointwise: nn.C
     c = deconv.in_channels
     if deconv.groups != c or pointwise.kernel_size != (1, 1) or pointwise.groups != 1 or deconv.bias is not None:
         raise ValueError("expected a bias-free depthwise transposed conv followed by a plain 1x1 conv")
-    merged = nn.ConvTranspose2d(
-        c, pointwise.out_channels, deconv.kernel_size, deconv.stride, deconv.padding, bias=pointwise.bias is not None
-    )
+    merged = nn.ConvTranspose2d(c, pointwise.out_channels, deconv.kernel_size, deconv.stride, deconv.padding)
     # deconv.weight: (C, 1, k, k); pointwise.weight: (O, C, 1, 1) -> merged.weight: (C, O, k, k)
     merged.weight.copy_(deconv.weight * pointwise.weight[:, :, 0, 0].t()[:, :, None, None])
-    if pointwise.bias is not None:
-        merged.bias.copy_(pointwise.bias)
+    merged.bias.copy_(pointwise.bias)
     return merged
 
 
 @torch.no_grad()
 def merge_pool_conv(conv: nn.Conv2d) -> nn.Conv2d:
-    """A 2x2 stride-2 conv equal to ``conv(avg_pool2d(x, 2))`` for a 1x1 ``conv``: one op instead of two."""
-    merged = nn.Conv2d(conv.in_channels, conv.out_channels, 2, stride=2, bias=conv.bias is not None)
+    """A 2x2 stride-2 conv equal to ``conv(avg_pool2d(x, 2))`` for a 1x1 ``conv`` with a bias: one op instead of
+    two."""
+    merged = nn.Conv2d(conv.in_channels, conv.out_channels, 2, stride=2)
     merged.weight.copy_(conv.weight.expand(-1, -1, 2, 2) / 4)
-    if conv.bias is not None:
-        merged.bias.copy_(conv.bias)
+    merged.bias.copy_(conv.bias)
     return merged
 
 
 @torch.no_grad()
 def merge_row_column(horizontal: nn.Conv2d, vertical: nn.Conv2d) -> nn.Conv2d:
-    """One KxK depthwise conv equal to ``vertical(horizontal(x))`` (horizontal has no bias)."""
+    """One KxK depthwise conv equal to ``vertical(horizontal(x))`` (horizontal has no bias, vertical has one)."""
     if horizontal.bias is not None:
         raise ValueError("the horizontal conv must be bias-free to merge exactly")
     c, k = horizontal.out_channels, horizontal.kernel_size[1]
-    merged = nn.Conv2d(c, c, k, padding=k // 2, groups=c, bias=vertical.bias is not None)
+    merged = nn.Conv2d(c, c, k, padding=k // 2, groups=c)
     merged.weight.copy_(vertical.weight * horizontal.weight)  # (C,1,K,1) * (C,1,1,K) -> (C,1,K,K)
-    if vertical.bias is not None:
-        merged.bias.copy_(vertical.bias)
+    merged.bias.copy_(vertical.bias)
     return merged
 
 
 @torch.no_grad()
 def dense_from_group_conv(conv: nn.Conv2d, order: torch.Tensor | None = None) -> nn.Conv2d:
-    """A plain 1x1 conv equal to a grouped 1x1 conv, with output channels taken in ``order``.
+    """A plain 1x1 conv equal to a grouped 1x1 conv with a bias, with output channels taken in ``order``.
 
     Block-diagonal weights cost ``groups`` times the MACs, but onnxruntime runs one dense
     GEMM much faster than its per-group loop, and a channel shuffle after the conv becomes
@@ -96,14 +92,12 @@ def dense_from_group_conv(conv: nn.Conv2d, order: torch.Tensor | None = None) ->
     for i in range(g):
         rows, cols = slice(i * cout // g, (i + 1) * cout // g), slice(i * cin // g, (i + 1) * cin // g)
         weight[rows, cols] = conv.weight[rows]
-    bias = conv.bias if conv.bias is not None else None
+    bias = conv.bias
     if order is not None:
-        weight = weight[order]
-        bias = bias[order] if bias is not None else None
-    dense = nn.Conv2d(cin, cout, 1, bias=bias is not None)
+        weight, bias = weight[order], bias[order]
+    dense = nn.Conv2d(cin, cout, 1)
     dense.weight.copy_(weight)
-    if bias is not None:
-        dense.bias.copy_(bias)
+    dense.bias.copy_(bias)
     return dense
 
 

@@ -23,6 +23,7 @@ from core.evaluation import (
     check_image_ids,
     check_images,
     check_mask_size,
+    keypoint_values,
     read_dataset,
     read_labelled_image,
 )
@@ -34,6 +35,17 @@ FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWR
 def longest_side(size: int) -> int:
     """The longest image side a training crop of ``size`` can use."""
     return math.ceil(size * AugmentConfig().max_scale)
+
+
+def _mask_utils():
+    """pycocotools' mask functions, for crowd regions given as RLE masks; WLitePoseError if it is not installed."""
+    try:
+        from pycocotools import mask as mask_utils
+    except ImportError:
+        raise WLitePoseError(
+            "this file's crowd regions are RLE masks, which need pycocotools: pip install pycocotools"
+        ) from None
+    return mask_utils
 
 
 def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) -> dict:
@@ -53,13 +65,7 @@ def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) 
     if isinstance(seg, list):
         ann["segmentation"] = [[v * (fy if i % 2 else fx) for i, v in enumerate(poly)] for poly in seg]
     elif isinstance(seg, dict):
-        try:
-            from pycocotools import mask as mask_utils
-        except ImportError:
-            raise WLitePoseError(
-                "this file's crowd regions are RLE masks, which need pycocotools: pip install pycocotools"
-            ) from None
-
+        mask_utils = _mask_utils()
         rle = mask_utils.frPyObjects(seg, *seg["size"]) if isinstance(seg.get("counts"), list) else seg
         small = cv2.resize(mask_utils.decode(rle), (width, height), interpolation=cv2.INTER_NEAREST)
         rle = mask_utils.encode(np.asfortranarray(small))
@@ -82,6 +88,8 @@ def shrink_dataset(
         for ann in anns:
             by_image.setdefault(ann["image_id"], []).append(ann)
             check_fields(ann)  # before any image is written: a refused run leaves no half-made copy
+            if ann.get("keypoints"):  # numbers (or null where unlabelled), as training reads them
+                keypoint_values(ann["keypoints"], len(ann["keypoints"]) // 3, ann.get("id"))
         # "/" on every system: the copy is made to be read on another machine (a Linux GPU machine, say)
         names = [Path(info["file_name"]).with_suffix(suffix).as_posix() for info in infos]
         ids = [info["id"] for info in infos]
@@ -89,6 +97,8 @@ def shrink_dataset(
         what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
     check_image_ids(infos, annotations)
+    if any(isinstance(ann.get("segmentation"), dict) for ann in anns):
+        _mask_utils()  # said before any image is written, as a malformed annotation is
     twins = sorted(name for name, count in Counter(name.casefold() for name in names).items() if count > 1)
     if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")

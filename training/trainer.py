@@ -582,8 +582,6 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
     names = {name for name, _ in model.named_parameters()}
     copied = sum(v.numel() for k, v in matching.items() if k in names)
     total = sum(p.numel() for p in model.parameters())
-    if not copied:
-        raise WLitePoseError(f"--init {init} shares no layer with this variant: nothing to start from")
     if _is_main():
         print(f"initialised {copied:,} of {total:,} parameters from {init}", file=sys.stderr)
 

@@ -15,7 +15,7 @@ from core.peaks import find_peaks, refine_quarter
 from main import main
 from models import export as export_module
 from models.errors import ModelError
-from models.export import ExportError, InferenceGraph, build_metadata, export_onnx
+from models.export import ExportError, InferenceGraph, build_metadata, export_onnx, store_weights_fp16
 from models.schemas import COCO17, CROWDPOSE14
 from models.wlitepose import PoseOutputs, build_model
 from training.targets import TargetConfig, gaussian_heatmaps
@@ -282,6 +282,17 @@ def test_fp16_weights_keep_a_tensor_beyond_the_fp16_range_in_fp32(tmp_path):
     heatmaps, tags = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"image": image})
     assert np.isfinite(heatmaps).all() and np.isfinite(tags).all()
     onnx.checker.check_model(onnx.load(out))  # the casts before their users: ONNX Runtime sorts, other tools refuse
+
+
+def test_weights_stored_as_fp16_already_are_left_as_they_are(tmp_path):
+    # benchmarks/compression.py makes an fp16 copy of the --model it is given, which may be such a file
+    out = tmp_path / "half.onnx"
+    meta = build_metadata(COCO17, "litepose_xs", 64, "coco", True)
+    export_onnx(build_model("litepose_xs"), out, meta, check_sizes=((64, 64),), fp16_weights=True)
+    proto = onnx.load(out)
+    before = proto.SerializeToString()
+    store_weights_fp16(proto)
+    assert proto.SerializeToString() == before
 
 
 def test_a_file_whose_outputs_are_not_finite_is_refused(tmp_path, monkeypatch):

@@ -143,6 +143,7 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
             lambda d: d["annotations"][0].update(bbox=["a"] * 4),
             r"annotation \d+ has a bbox that is not four numbers",
         ),
+        (lambda d: [a.update(keypoints=[0] * 42) for a in d["annotations"]], "has no image with labelled people"),
     ],
 )
 def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, change, words):
@@ -154,16 +155,25 @@ def test_a_malformed_keypoint_file_is_one_clear_error(tmp_path, shared_data, cha
         KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
 
 
-def test_an_unlabelled_person_without_a_segmentation_masks_out_its_box(shared_data):
+@pytest.mark.parametrize("dropped", [(), ("keypoints",), ("keypoints", "bbox")])
+def test_an_unlabelled_person_without_a_segmentation_masks_out_its_box(tmp_path, shared_data, dropped):
+    """CrowdPose: a person with unlabelled keypoints, a bbox and no segmentation; an ignore region may also have
+    no keypoints field at all, or nothing that places it (then nothing is masked)."""
     folder = shared_data / "crowdpose_sample"
-    data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 128)
-    info, _, ignore = data.items[0]
-    (box,) = [a["bbox"] for a in ignore]  # CrowdPose: a person with no keypoints, a bbox and no segmentation
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    for ann in source["annotations"]:
+        if not any(ann["keypoints"][2::3]):
+            box = ann["bbox"]
+            for field in dropped:
+                del ann[field]
+    (tmp_path / "a.json").write_text(json.dumps(source))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+    assert sum(len(ignore) for _, _, ignore in data.items) == 1
     _, _, _, valid = data.load(0)
     x, y, w, h = (int(round(v)) for v in box)
     inside = np.zeros_like(valid, bool)
-    inside[y : y + h, x : x + w] = True
-    assert valid[inside].max() == 0 and valid[~inside].min() == 1
+    inside[y : y + h, x : x + w] = "bbox" not in dropped
+    assert valid[inside].max(initial=0) == 0 and valid[~inside].min() == 1
 
 
 def test_source_weights_weigh_the_sample(shared_data):
@@ -182,6 +192,20 @@ def test_crowd_regions_are_masked_at_the_half_resolution_too(shared_data):
     sample = data[index]
     assert (mask2 == 0).any() and np.array_equal(sample["mask_2"].numpy(), mask2)
     assert np.array_equal(sample["mask_4"].numpy(), mask4)
+
+
+@pytest.mark.parametrize("mosaic", [0.0, 1.0])
+def test_training_samples_are_mosaics_as_often_as_asked(shared_data, mosaic):
+    still = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=0, flip=0, mosaic=mosaic)
+    folder = shared_data / "crowdpose_sample"
+    data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 64, augment=still)
+    counts = [len(people) for _, people, _ in data.items]
+    for index in range(len(data)):
+        people = int(data[index]["joints"][..., 1].any(dim=1).sum())  # with a tagged joint
+        if mosaic:  # the people of four whole images
+            assert people >= 4 * min(counts)
+        else:
+            assert people == counts[index]
 
 
 def test_mosaic_tiles_translate_half_as_far_as_a_plain_sample(shared_data):

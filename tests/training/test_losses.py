@@ -173,3 +173,25 @@ def test_training_weighs_its_heatmap_loss_with_the_papers_tau():
     losses = compute_losses(lambda image: outputs, batch, TrainConfig("a.json", "images", "out"))
     h_tau = 0.01**0.01  # tau = 0.01, the paper's
     assert losses["heatmap_4"].item() == pytest.approx((0.25 * (1 - h_tau) + 0.75 * h_tau) * 0.24**2)
+
+
+def test_the_mse_ablation_trains_on_the_plain_masked_squared_error():
+    from models.wlitepose import PoseOutputs
+    from training.trainer import TrainConfig, compute_losses
+
+    k, h, w = 1, 2, 2
+    outputs = PoseOutputs(
+        torch.full((1, k, h, w), 0.25), torch.zeros(1, k, h, w), torch.full((1, k, 2 * h, 2 * w), 0.5)
+    )
+    batch = {
+        "heatmaps_4": torch.full((1, k, h, w), 0.01),
+        "heatmaps_2": torch.full((1, k, 2 * h, 2 * w), 0.01),
+        "mask_4": torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]),  # half of the cells count
+        "mask_2": torch.ones(1, 2 * h, 2 * w),
+        "joints": torch.zeros(1, 1, k, 2, dtype=torch.long),
+        "weight": torch.ones(1),
+        "image": None,
+    }
+    losses = compute_losses(lambda image: outputs, batch, TrainConfig("a.json", "images", "out", loss="mse"))
+    assert losses["heatmap_4"].item() == pytest.approx(0.24**2 / 2)  # no |P| or |1 - P| weight: (P - H)^2 only
+    assert losses["heatmap_2"].item() == pytest.approx(0.49**2)

@@ -38,6 +38,14 @@ def test_count_limits_the_batches_and_skipped_layers_keep_their_statistics():
     assert torch.equal(net[4].running_mean, frozen) and net[4].num_batches_tracked.item() == 0
 
 
+def test_an_epoch_of_fewer_batches_than_asked_for_gives_all_of_them():
+    # --precise-bn 30 over a small set: the training loader runs out first
+    net = _net()
+    assert recompute_batchnorm(net, iter(_batches(2)), count=30) == 2
+    assert net[1].num_batches_tracked.item() == 2 and net[4].num_batches_tracked.item() == 2
+    assert net[1].momentum == 0.1 and net[4].momentum == 0.1 and not net.training and not net[4].training
+
+
 def test_weights_stay_and_no_batches_leave_the_statistics_as_they_were():
     net = _net()
     before = {k: v.clone() for k, v in net.state_dict().items()}

@@ -209,6 +209,27 @@ def test_a_plain_install_shrinks_a_set_without_torch(tmp_path, shared_data, main
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 35
 
 
+def test_a_plain_install_refuses_rle_crowd_regions_before_any_image_is_written(tmp_path, main_without):
+    """pycocotools (the train extra's) was found missing at the first image with a mask, after the images before it
+    were written."""
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (folder / "images" / name).write_bytes(_png())
+    mask = {
+        "size": [4, 4],
+        "counts": mask_utils.encode(np.asfortranarray(np.ones((4, 4), np.uint8)))["counts"].decode(),
+    }
+    data = {
+        "images": [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}],
+        "annotations": [{"id": 3, "image_id": 2, "iscrowd": 1, "segmentation": mask}],
+    }
+    (folder / "annotations.json").write_text(json.dumps(data))
+    run = main_without(("pycocotools",), "shrink-data", folder, "--out", tmp_path / "out")
+    assert run.returncode == 2 and "crowd regions are RLE masks, which need pycocotools" in run.stderr
+    assert run.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
 def test_a_full_disk_while_shrinking_is_one_sentence(tmp_path, shared_data, capsys, monkeypatch):
     real = Path.write_bytes
 
@@ -243,6 +264,7 @@ def test_a_full_disk_while_shrinking_an_image_is_one_sentence(tmp_path, shared_d
     "field, value, words",
     [
         ("keypoints", 5, "annotation 166 has keypoints that are not a list of x, y, v numbers"),
+        ("keypoints", ["a"] * 51, "annotation 166 has keypoints that are not numbers"),
         ("bbox", ["a", "b", "c", "d"], "annotation 166 has a bbox that is not four numbers"),
         ("area", "big", "annotation 166 has an area that is not a finite number"),
     ],

@@ -408,6 +408,12 @@ def _bad_polygon(data):
     data["annotations"][-1]["segmentation"] = [[1, 2, 30, 4, 30]]  # five numbers: no x, y pairs
 
 
+def _mask_of_words(data):
+    _bad_polygon(data)
+    image = data["images"][0]
+    data["annotations"][-1]["segmentation"] = {"size": [image["height"], image["width"]], "counts": ["x"]}
+
+
 def _null_file_name(data):
     data["images"][0]["file_name"] = None
 
@@ -424,6 +430,7 @@ def _background_image(data):
     "change, message",
     [
         (_bad_polygon, "annotation 9 has a segmentation that is neither polygons (lists of x, y numbers) nor a mask"),
+        (_mask_of_words, "annotation 9 has a mask (RLE) whose size is not a height and width or whose counts are"),
         (_null_file_name, "every image needs an id and a file_name"),
         (_iscrowd_in_words, "has iscrowd 'no', not 0 or 1"),
     ],
@@ -639,3 +646,35 @@ def test_imagenet_batchnorms_keep_their_statistics_while_training(tmp_path, tiny
     for name in frozen:  # the shared file's BNs are folded identities that batch statistics would undo
         for buffer in ("running_mean", "running_var"):
             assert torch.equal(trained[f"{name}.{buffer}"], own[f"{name}.{buffer}"])
+
+
+def test_init_from_a_coco_checkpoint_starts_a_crowdpose_run_with_all_but_its_heads(tmp_path, capsys):
+    from models.checkpoint import model_meta
+    from models.wlitepose import build_model
+    from training.trainer import _initialise
+
+    torch.manual_seed(1)
+    coco = build_model("litepose_xs").state_dict()
+    meta = model_meta("litepose_xs", "coco", "mine", {"num_keypoints": 17})
+    torch.save({"model": coco, "meta": meta}, tmp_path / "coco.pt")
+    model = build_model("litepose_xs", num_keypoints=14)
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    _initialise(model, str(tmp_path / "coco.pt"))
+    started = model.state_dict()
+    heads = [k for k in started if started[k].shape != coco[k].shape]
+    assert heads and all(k.startswith(("head_", "head2_")) for k in heads)  # 2 x 14 or 14 channels, not 17's
+    assert all(torch.equal(started[k], fresh[k]) for k in heads)
+    assert all(torch.equal(started[k], coco[k]) for k in started if k not in heads)
+    copied = sum(p.numel() for name, p in model.named_parameters() if name not in heads)
+    total = sum(p.numel() for p in model.parameters())
+    assert f"initialised {copied:,} of {total:,} parameters from {tmp_path / 'coco.pt'}" in capsys.readouterr().err
+
+
+def test_init_from_imagenet_weights_without_a_mobilenetv2_layer_is_refused(tmp_path, shared_data, capsys):
+    torch.save({"classifier.weight": torch.zeros(3)}, tmp_path / "other.pth")
+    argv = ["train", "--train-data", str(shared_data / "crowdpose_sample" / "test_crowdpose.json"), *TINY]
+    argv += ["--train-images", str(shared_data / "crowdpose_sample"), "--init", f"imagenet:{tmp_path / 'other.pth'}"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no MobileNetV2 layer found in it to copy" in err
+    assert not (tmp_path / "run").exists()
