@@ -43,6 +43,9 @@ def claim_take(options: SinkOptions) -> bool:
     field, first = next(((f, p) for f, p in fields if f != "openpose_dir"), fields[0])
     try:
         Path(first).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a file in the folder's place, or no right to make it: the recording says so when it starts
+        return True  # (False asks for the next take's name in the same folder: the window looked for one for ever)
+    try:
         if field == "openpose_dir":
             Path(first).mkdir()
         else:

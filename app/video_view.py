@@ -70,9 +70,9 @@ class VideoView(QWidget):
             self._paint_hud(painter, target)
         self.frames_painted += 1
 
-    def hud_rect(self, target: QRect | None = None) -> QRect:
-        """Where the heads-up line goes (``target``: the picture's rect, when the caller has it already)."""
-        return self._hud_layout(self.image_rect() if target is None else target)[0]
+    def hud_rect(self) -> QRect:
+        """Where the heads-up line goes."""
+        return self._hud_layout(self.image_rect())[0]
 
     def _hud_layout(self, target: QRect) -> tuple[QRect, str]:
         """The heads-up line's box and text: in the dark margin beside or above the picture when it fits there,

@@ -106,6 +106,7 @@ def started_with(source, model, cameras) -> list[tuple[str, str]]:
         settings=SimpleNamespace(model="last_used.onnx"),
         load_model=lambda path: asked.append(("model", path)),
         open_source=lambda spec: asked.append(("source", spec)),
+        view=SimpleNamespace(clear=lambda placeholder: asked.append(("placeholder", placeholder))),
     )
     start(window, source, model, cameras)
     return asked
@@ -114,6 +115,18 @@ def started_with(source, model, cameras) -> list[tuple[str, str]]:
 def test_the_app_starts_with_the_model_given_over_the_last_one_and_on_the_first_webcam():
     assert started_with(None, "given.onnx", [0, 2]) == [("model", "given.onnx"), ("source", "0")]
     assert started_with("clip.mp4", None, []) == [("model", "last_used.onnx"), ("source", "clip.mp4")]
+
+
+def test_the_app_without_a_webcam_opens_the_sample_clip_and_says_so_where_it_is_missing(monkeypatch, tmp_path):
+    from core.assets import SAMPLE_CLIP
+
+    if not SAMPLE_CLIP.is_file():
+        pytest.skip("the sample clip is not installed")
+    assert started_with(None, None, []) == [("model", "last_used.onnx"), ("source", str(SAMPLE_CLIP))]
+    gone = tmp_path / "vtest_clip.mp4"
+    monkeypatch.setattr("app.application.SAMPLE_CLIP", gone)
+    placeholder = f"No webcam found and the sample clip {gone} is missing: open a video or folder"
+    assert started_with(None, None, []) == [("model", "last_used.onnx"), ("placeholder", placeholder)]
 
 
 def test_an_empty_model_on_the_command_line_is_refused_before_the_window(monkeypatch, capsys):

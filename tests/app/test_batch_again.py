@@ -190,3 +190,22 @@ def test_one_file_exported_again_is_asked_about_as_before(qtbot, window, clips, 
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
     export(qtbot, window, clips[:1])
     assert len(asked) == 1 and asked[0].startswith("first.csv, first.csv.json already exist")
+
+
+def test_a_batch_started_again_after_its_model_file_was_deleted_says_so(qtbot, window, clips, tmp_path, monkeypatch,
+                                                                       model_path):  # fmt: skip
+    """Nothing is finished with a model file that is gone: the replace question, then the export's own sentence."""
+    out, mine = tmp_path / "out", tmp_path / "mine.onnx"
+    mine.write_bytes(model_path.read_bytes())
+    window.load_model(str(mine))
+    qtbot.waitUntil(lambda: window.model_path == str(mine), timeout=30000)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    export(qtbot, window, clips[:2])
+    mine.unlink()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Yes)
+    export(qtbot, window, clips[:2])
+    assert len(asked) == 1 and asked[0].startswith("first.csv, first.csv.json, second.csv")
+    assert window.export_panel.eta.text() == "0 of 2 files exported, 0 frames"
+    assert window.last_error.endswith(f"not started: first.avi, second.avi; failed: model file {mine} does not exist")

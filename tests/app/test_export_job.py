@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.export_job import ExportJob, ExportOutcome, ExportRequest
 from core.draw import Overlay
 from core.pipeline import tuned_config
@@ -107,22 +109,32 @@ def test_an_export_whose_posec3d_file_leaves_out_many_people_says_so(qapp, write
     )
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (OSError(28, "No space left on device"), "Unexpected OSError: [Errno 28] No space left on device"),
+        (
+            MemoryError("Unable to allocate 43.6 MiB for an array with shape (220, 1528, 17, 2)"),
+            "Out of memory: close other programs, or leave the PoseC3D pickle, held whole, out of long runs.",
+        ),
+    ],
+    ids=["disk full", "out of memory"],
+)
 def test_a_file_that_fails_part_way_says_and_counts_the_frames_its_outputs_hold(qapp, model_path, write_clip, tmp_path,
-                                                                                 monkeypatch):  # fmt: skip
+                                                                                 monkeypatch, error, said):  # fmt: skip
     """A disk that fills mid-file: the summary said 'no frame was written for it' and left its frames out."""
     import app.export_job
 
     def three_then_full(*args, **kwargs):
         yield from range(3)
-        raise OSError(28, "No space left on device")
+        raise error
 
     monkeypatch.setattr(app.export_job, "run_frames", three_then_full)
     clip = write_clip(tmp_path / "a.avi", 6)
     jobs = ((str(clip), SinkOptions(csv=tmp_path / "a.csv")),)
     outcome = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
     assert outcome.frames == 3 and outcome.exported == 0
-    assert outcome.failed == ["Unexpected OSError: [Errno 28] No space left on device (its outputs hold the 3 frames "
-                              "before the error)"]  # fmt: skip
+    assert outcome.failed == [f"{said} (its outputs hold the 3 frames before the error)"]
 
 
 def test_a_cancel_in_a_file_of_unknown_length_is_told_with_what_its_files_hold(qapp, model_path, monkeypatch):

@@ -3,6 +3,7 @@ in an error): they shorten or wrap inside the window, which never gives way to t
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
@@ -78,11 +79,13 @@ def test_a_batch_file_name_leaves_the_side_panel_whole_and_the_eta_in_view(qtbot
     assert panel.batch_file.toolTip() == "/videos/concert_recording.mp4" and "(1/5)" in panel.batch_file.text()
 
 
-def test_an_error_naming_a_long_path_shows_all_of_it_and_copies_it_as_it_is(qtbot, open_window):
+# a folder's name broken at its separators, and one with none in it (a hash, a stream's token): anywhere
+@pytest.mark.parametrize("folder", ["_".join(["camera_archive"] * 30), "3f9a" * 100], ids=["separators", "none"])
+def test_an_error_naming_a_long_path_shows_all_of_it_and_copies_it_as_it_is(qtbot, open_window, folder):
     """A path of 450 letters without a space was cut off mid-word at the box's edge (the screen's at 200 %), the
     rest of the message lost. Broken where it must be for the eye, it is copied whole, as written."""
     w = open_window()
-    path = "/mnt/storage/" + "_".join(["camera_archive"] * 30) + "/clip.mp4"
+    path = f"/mnt/storage/{folder}/clip.mp4"
     message = f"Cannot open {path}: no such file or folder"
     w.show_error(message)
     box = w._error_box

@@ -106,6 +106,17 @@ def test_video_view_letterboxes_the_image(qtbot):
     assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
 
 
+def test_video_view_cleared_shows_its_placeholder_alone(qtbot):
+    """At a first start with no webcam and no sample clip: no picture, no heads-up line, nothing red left."""
+    view, _ = _red_picture_shown(qtbot, (800, 400), (400, 400), "10 fps")
+    view.clear("No webcam found and the sample clip is missing: open a video or folder")
+    grabbed = view.grab().toImage()
+    assert view.image() is None and view.image_rect().isNull() and view.hud_rect().isNull()
+    assert grabbed.pixelColor(400, 300).red() < 40  # the picture's place is dark
+    view.clear("")
+    assert view.grab().toImage() != grabbed  # the placeholder's words were painted
+
+
 def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(qtbot):
     view = VideoView()
     qtbot.addWidget(view)
@@ -526,7 +537,11 @@ def test_a_cancelled_open_dialog_asks_for_no_source(qtbot, monkeypatch):
     bar.open_file_button.click()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))  # the dialog cancelled
     bar.open_file_button.click()
-    assert requested == ["/videos/clip.mp4"]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: "/videos/frames")
+    bar.open_folder_button.click()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: "")
+    bar.open_folder_button.click()
+    assert requested == ["/videos/clip.mp4", "/videos/frames"]
 
 
 def test_a_stream_url_pasted_with_spaces_around_it_connects_and_blanks_connect_nothing(qtbot):

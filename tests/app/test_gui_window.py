@@ -465,6 +465,23 @@ def test_settings_are_remembered(qtbot, model_path):
     second.close()
 
 
+def test_a_stream_address_opened_is_offered_again_at_the_next_start(qtbot, open_window):
+    url = "rtsp://127.0.0.1:1/live"  # nothing answers there: refused, but the address typed is kept
+    first = open_window()
+    first.open_source(url)
+    qtbot.waitUntil(lambda: url in first.last_error, timeout=20000)
+    first.close()
+    assert open_window().source_bar.url_edit.text() == url
+
+
+def test_a_name_too_long_to_be_a_path_is_refused_in_a_sentence(qtbot, open_window):
+    w = open_window()
+    w.open_source("a" * 300 + ".mp4")  # the window's look for the file raised "File name too long"
+    qtbot.waitUntil(lambda: w.last_error != "", timeout=20000)
+    assert "cannot be a file" in w.last_error and "\n" not in w.last_error
+    assert w.settings.last_dir == "" and w.source is None
+
+
 def test_the_export_formats_ticked_are_remembered(qtbot):
     first = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(first)
@@ -480,6 +497,9 @@ def test_faster_at_the_fastest_speed_stays_there_and_slower_at_the_slowest_too(q
     """] past Max left the speed box blank (no speed: the next press raised) and then wrapped round to 0.25x."""
     w = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(w)
+    w.transport.set_source(None, 30.0, True)  # a webcam: it plays as it comes, ] and [ change nothing
+    w._faster()
+    assert w.transport.speed == 1.0
     w.transport.set_source(120, 10.0, False, False)  # a file is open: its speed can change
     for change, text, speed in ((w._faster, "Max", 0.0), (w._slower, "0.25×", 0.25)):
         for _ in range(8):
@@ -611,6 +631,39 @@ def test_save_frame_writes_the_frame_on_screen_as_a_png(qtbot, window, video, tm
     window.save_frame()
     window.close()  # closing waits for the still in flight
     assert cv2.imread(str(path.with_name(f"{path.stem}_3.png"))).shape == qimage_to_bgr(shown.image).shape
+
+
+def test_an_export_asked_for_before_it_can_run_says_what_it_lacks(open_window, video):
+    w = open_window()  # nothing open, no model
+    w.export_file()
+    assert w.last_error == "Open a video file or image folder to process it whole; record live sources instead."
+    w.export_files([str(video)])
+    assert w.last_error == "Load a model before exporting."
+    assert w.export_panel.job is None
+
+
+def test_exports_into_no_format_or_a_folder_that_is_a_file_are_refused_in_a_sentence(qtbot, window, video, tmp_path):
+    """A recording into a folder that is a file froze the window: each take's name was refused in turn, for ever."""
+    play(qtbot, window, video, frames=1)
+    panel, out = window.export_panel, tmp_path / "out"
+    panel.set_formats(())
+    window.export_file()
+    assert window.last_error == "Tick at least one export format."
+    panel.record_button.click()
+    qtbot.waitUntil(lambda: window.last_error == "Tick at least one export format to record.", timeout=20000)
+    qtbot.waitUntil(lambda: not panel.record_button.isChecked(), timeout=10000)
+    out.write_text("not a folder")
+    panel.set_formats(("csv",))
+    panel.folder.setText(str(out))
+    window.save_frame()
+    assert window.last_error == f"Cannot write a still into {out}: it is not a folder."
+    window.export_file()
+    assert window.last_error == f"cannot write {out / 'vtest.csv'}: {out} is not a folder" and panel.job is None
+    panel.record_button.click()
+    qtbot.waitUntil(lambda: "vtest_live.csv" in window.last_error, timeout=20000)
+    assert window.last_error == f"cannot write {out / 'vtest_live.csv'}: {out} is not a folder"
+    qtbot.waitUntil(lambda: not panel.record_button.isChecked(), timeout=10000)
+    assert out.read_text() == "not a folder"
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):
@@ -1069,6 +1122,30 @@ def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_
     assert opened == [str(model_path.parent)]
 
 
+def test_process_files_asks_which_files_in_the_last_folder_and_a_cancelled_dialog_does_nothing(
+    open_window, video, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = open_window()
+    w.open_source(str(video))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *args: asked.append(args[2]) or ([], ""))
+    w.export_panel.batch_button.click()
+    assert asked == [str(video.parent)] and w.last_error == "" and w.export_panel.job is None
+
+
+def test_looking_for_webcams_again_lists_those_plugged_in_since(open_window, monkeypatch):
+    from PySide6.QtWidgets import QPushButton
+
+    w = open_window()  # started with none
+    box = w.source_bar.camera_box
+    monkeypatch.setattr("core.sources.list_cameras", lambda: [0, 2])  # two plugged in meanwhile
+    refresh = next(b for b in w.source_bar.findChildren(QPushButton) if b.accessibleName() == "Look for webcams again")
+    refresh.click()
+    assert box.isEnabled() and [box.itemText(row) for row in range(box.count())] == ["Webcam…", "Webcam 0", "Webcam 2"]
+
+
 def test_a_folder_paused_and_given_another_rate_shows_its_frame_tracked_afresh(qtbot, window, frames_folder):
     set_thresholds(window, 0.0, 0.0)  # the untrained model's people, on every frame
     # every one of the 8 frames: kept to its 30 fps pace, a machine slower than 33 ms a frame skips most of them
@@ -1083,6 +1160,20 @@ def test_a_folder_paused_and_given_another_rate_shows_its_frame_tracked_afresh(q
     qtbot.waitUntil(lambda: window.source.fps == 10, timeout=10000)
     frame, _, poses = worker._found  # what a recording started now would write first: a fresh run's first frame
     assert frame.timestamp_s == pytest.approx(frame.index / 10) and len(poses) and (poses.track_ids == -1).all()
+
+
+def test_an_image_passed_over_as_a_folder_plays_is_said_in_the_status_line(qtbot, open_window, tmp_path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i}.png"), np.zeros((48, 64, 3), np.uint8))
+    (folder / "1.png").write_bytes(b"broken")
+    w = open_window()
+    w.open_source(str(folder))
+    said = f"Skipped {folder / '1.png'}: it cannot be read as an image."
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == said, timeout=20000)
+    qtbot.waitUntil(lambda: not w.transport.play_button.isChecked(), timeout=20000)  # the folder's end
+    assert w.statusBar().currentMessage() == said and w.last_error == ""  # not a box that holds the window
 
 
 def test_an_image_folder_plays_at_the_frame_rate_set_for_it(qtbot, window, frames_folder, video, tmp_path):

@@ -19,3 +19,11 @@ def test_a_take_of_an_openpose_folder_alone_is_claimed_once(tmp_path):
     options = SinkOptions(openpose_dir=str(tmp_path / "clip_live_openpose"))
     assert claim_take(options) and (tmp_path / "clip_live_openpose").is_dir()
     assert not claim_take(options)
+
+
+def test_a_take_whose_folder_is_a_file_is_left_for_the_recording_to_refuse(tmp_path):
+    """Refused here, every next take's name was refused alike: the window looked for a free one for ever."""
+    (tmp_path / "out").write_text("not a folder")
+    assert claim_take(SinkOptions(csv=str(tmp_path / "out" / "clip_live.csv")))
+    assert claim_take(SinkOptions(openpose_dir=str(tmp_path / "out" / "clip_live_openpose")))
+    assert (tmp_path / "out").read_text() == "not a folder"

@@ -11,7 +11,7 @@ import pytest
 import app.worker
 from app.worker import PoseWorker
 from core.errors import WLitePoseError
-from core.sources import Frame, FrameSource
+from core.sources import Frame, FrameSource, LiveSource
 
 
 class Clock:
@@ -157,6 +157,22 @@ def stream_worker(qapp, monkeypatch):
     w._close_source()
 
 
+def test_steps_and_seeks_with_nothing_open_or_on_a_live_stream_are_passed_over(stream_worker):
+    """The arrow keys, Home and End pressed where there is nothing to move in: no frame, no error."""
+    w = stream_worker
+
+    def move() -> None:
+        w.step(1)
+        w.step(-10)
+        w.seek(5)
+
+    move()  # nothing open
+    w.open("http://camera/stream")
+    w._timer.stop()
+    move()
+    assert w._pending_seek is None and w.take_packet() is None and w.errors == []
+
+
 def test_a_pause_of_a_live_stream_is_not_counted_as_dropped_frames(stream_worker):
     w = stream_worker
     w.open("http://camera/stream")
@@ -223,6 +239,28 @@ def test_a_stalled_stream_does_not_hold_the_worker(stream_worker, monkeypatch):
     assert waits == [0.05] and w._timer.isActive()
     w._timer.stop()
     assert w.take_packet() is None
+
+
+def test_a_stream_that_stops_by_itself_says_so_and_play_connects_again(qapp, monkeypatch, write_clip, tmp_path):
+    """A real live source, read from a short clip, ends as a stream whose server stops sending does."""
+    clip = write_clip(tmp_path / "clip.avi", 3)
+    monkeypatch.setattr(app.worker, "open_source", lambda spec, image_fps: LiveSource(str(clip), spec))
+    w = PoseWorker()
+    w.start()
+    errors = []
+    w.error.connect(errors.append)
+    w.open("http://camera/stream")
+    for _ in range(200):  # each tick waits at most 50 ms for a frame; the clip's end comes within a few
+        w._tick()
+        w._timer.stop()
+        if w._at_end:
+            break
+    said = "the stream http://camera/stream stopped delivering frames; the run ended there. Press Play to reconnect."
+    assert errors == [said] and not w._playing
+    w.set_playing(True)
+    w._timer.stop()
+    assert w._playing and not w._at_end and w._info.is_live and errors == [said]
+    w._close_source()
 
 
 def test_a_folders_notes_come_as_status_lines_while_it_plays_and_together_at_its_end(worker, tmp_path):
@@ -408,6 +446,22 @@ def test_the_end_of_a_file_stops_playing_and_says_so(worker):
     tick_late(worker, 0)  # 119
     tick_late(worker, 0)  # the end
     assert worker._at_end and not worker._playing and said[-1] is False
+
+
+def test_a_frame_that_fails_to_be_read_pauses_and_says_why_and_the_file_still_steps(worker, monkeypatch):
+    """The drive holding the video unplugged: one sentence and a pause, not a worker left playing into the error."""
+    tick_late(worker, 0)  # frame 0
+    frames = worker._frames
+
+    def failing(*args):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(worker, "_frames", iter(failing, None))
+    tick_late(worker, 0)
+    assert worker.errors == ["Unexpected OSError: [Errno 5] Input/output error"] and not worker._playing
+    worker._frames = frames  # plugged in again
+    worker.step(1)
+    assert worker.take_packet().index == 1
 
 
 def test_a_file_opened_again_that_no_longer_opens_leaves_it_playing(worker, tmp_path):

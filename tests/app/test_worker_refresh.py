@@ -181,6 +181,18 @@ def test_a_recording_started_while_paused_begins_with_the_frame_on_screen(worker
     assert worker.errors == []
 
 
+def test_a_recording_asked_for_before_a_new_files_first_frame_never_begins_with_the_last_files(worker, tmp_path):
+    """Another file opened, End and Pause pressed and Record at once: the requests ran before the seek's frame came,
+    and only the last file's paused frame, still known with its people, was there to begin with."""
+    tick(worker, 3)  # the first file's frames 0-2, with people found on them
+    worker.open(str(shutil.copy(worker._info.spec, tmp_path / "other.mp4")))
+    worker._timer.stop()
+    worker.seek(119)  # End: the seek waits its turn in the worker's queue
+    worker.set_playing(False)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    assert worker.stop_recording().startswith("Recording stopped before any frame was written")
+
+
 def test_a_recording_started_paused_at_the_end_records_the_replay_from_the_start(worker, tmp_path):
     seek(worker, 118)
     worker.set_playing(True)
