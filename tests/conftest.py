@@ -57,6 +57,24 @@ def main_without(tmp_path):
 
 
 @pytest.fixture
+def images_lost_once_opened(monkeypatch):
+    """images_lost_once_opened(module, image): ``module``'s open_source opens a source, then ``image`` is deleted
+    (a drive pulled once the folder had opened)."""
+
+    def lose(module, image: Path) -> None:
+        opened = module.open_source
+
+        def open_then_lose(spec, fps):
+            source = opened(spec, fps)
+            image.unlink()
+            return source
+
+        monkeypatch.setattr(module, "open_source", open_then_lose)
+
+    return lose
+
+
+@pytest.fixture
 def held_elsewhere():
     """held_elsewhere(output): a context in which another process holds ``output``'s lock (core.output_lock), as
     a run writing it does; that process then ends without letting go, as a killed run would."""

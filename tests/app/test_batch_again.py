@@ -125,18 +125,24 @@ def test_a_model_loaded_while_the_batch_asks_is_not_the_one_skipped_files_are_ju
     assert len(_models(out)) == 1
 
 
-def test_a_model_file_written_over_since_it_was_loaded_is_another_model(
-    qtbot, window, clips, tmp_path, monkeypatch, model_path
-):
-    """`wlitepose export --out model.onnx` again while the app has model.onnx loaded: the batch loads the new file,
-    so the files exported with the old one are not finished with it (nothing asked, replace confirmed)."""
+def _exported_with_a_model_copy(qtbot, window, clips, tmp_path, model_path) -> tuple[Path, Path]:
+    """``clips`` exported as CSV into tmp_path/out with mine.onnx, a copy of the model, loaded: (out, mine)."""
     out, mine = tmp_path / "out", tmp_path / "mine.onnx"
     mine.write_bytes(model_path.read_bytes())
     window.load_model(str(mine))
     qtbot.waitUntil(lambda: window.model_path == str(mine), timeout=30000)
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(out))
-    export(qtbot, window, clips[:1])
+    export(qtbot, window, clips)
+    return out, mine
+
+
+def test_a_model_file_written_over_since_it_was_loaded_is_another_model(
+    qtbot, window, clips, tmp_path, monkeypatch, model_path
+):
+    """`wlitepose export --out model.onnx` again while the app has model.onnx loaded: the batch loads the new file,
+    so the files exported with the old one are not finished with it (nothing asked, replace confirmed)."""
+    out, mine = _exported_with_a_model_copy(qtbot, window, clips[:1], tmp_path, model_path)
     mine.write_bytes(_another_model(model_path, tmp_path / "another.onnx").read_bytes())
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
     export(qtbot, window, clips)
@@ -195,13 +201,7 @@ def test_one_file_exported_again_is_asked_about_as_before(qtbot, window, clips, 
 def test_a_batch_started_again_after_its_model_file_was_deleted_says_so(qtbot, window, clips, tmp_path, monkeypatch,
                                                                        model_path):  # fmt: skip
     """Nothing is finished with a model file that is gone: the replace question, then the export's own sentence."""
-    out, mine = tmp_path / "out", tmp_path / "mine.onnx"
-    mine.write_bytes(model_path.read_bytes())
-    window.load_model(str(mine))
-    qtbot.waitUntil(lambda: window.model_path == str(mine), timeout=30000)
-    window.export_panel.set_formats(("csv",))
-    window.export_panel.folder.setText(str(out))
-    export(qtbot, window, clips[:2])
+    _, mine = _exported_with_a_model_copy(qtbot, window, clips[:2], tmp_path, model_path)
     mine.unlink()
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Yes)

@@ -1441,7 +1441,9 @@ def test_a_source_that_delivers_no_frames_is_an_error(cli, model_path, tmp_path,
     _assert_clean_error(rc, err, "source rtsp://camera/live delivered no frames")
 
 
-def test_a_folder_emptied_once_opened_is_no_finished_run_for_skip_done(cli, model_path, tmp_path, monkeypatch):
+def test_a_folder_emptied_once_opened_is_no_finished_run_for_skip_done(
+    cli, model_path, tmp_path, images_lost_once_opened
+):
     """A folder whose images went (a drive pulled) once it had opened delivers no frames: an error, whose CSV sidecar
     said "finished", so that the run again with --skip-done passed the folder over as done and exited 0."""
     import core.track_run
@@ -1449,14 +1451,7 @@ def test_a_folder_emptied_once_opened_is_no_finished_run_for_skip_done(cli, mode
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), np.zeros((120, 160, 3), np.uint8))
-    opened = core.track_run.open_source
-
-    def open_then_lose_the_images(spec, fps):
-        source = opened(spec, fps)
-        (folder / "a.png").unlink()
-        return source
-
-    monkeypatch.setattr(core.track_run, "open_source", open_then_lose_the_images)
+    images_lost_once_opened(core.track_run, folder / "a.png")
     csv = tmp_path / "k.csv"
     rc, _, err = cli("track", folder, "--model", model_path, "--csv", csv)
     _assert_clean_error(rc, err, "delivered no frames")

@@ -229,20 +229,15 @@ def test_an_image_folder_gives_each_frames_file_and_warns_of_unreadable_ones(est
         assert len(list(estimator.track(tmp_path, max_frames=3))) == 3
 
 
-def test_a_folder_emptied_once_opened_delivers_no_frames_in_one_sentence(estimator, image, tmp_path, monkeypatch):
+def test_a_folder_emptied_once_opened_delivers_no_frames_in_one_sentence(
+    estimator, image, tmp_path, images_lost_once_opened
+):
     """Its images gone (a drive pulled) once it opened: said as `track` says it, not a loop that ends without a
     frame and without a word."""
     import core.estimator
 
     cv2.imwrite(str(tmp_path / "a.png"), image)
-    opened = core.estimator.open_source
-
-    def open_then_lose_the_images(spec, fps):
-        source = opened(spec, fps)
-        (tmp_path / "a.png").unlink()
-        return source
-
-    monkeypatch.setattr(core.estimator, "open_source", open_then_lose_the_images)
+    images_lost_once_opened(core.estimator, tmp_path / "a.png")
     with pytest.raises(WLitePoseError, match=f"^source {re.escape(str(tmp_path))} delivered no frames$"):
         list(estimator.track(tmp_path))
 
