@@ -87,6 +87,7 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--workers", "1000000000000"], "--workers must be a number of processes from 0"),  # hung, forking
         (["--val-images", "{tmp}"], "--val-images goes with --val-data"),  # silently unused
         (["--distill", "{tmp}"], "is a folder (give the MobileNetV2-1.0 ImageNet .pth)"),  # "does not exist"
+        (["--init", "{tmp}/gone.pt"], "gone.pt does not exist (give a checkpoint"),  # said once the data had loaded
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
         (["--milestones", "abc"], "--milestones must be comma-separated positive epochs"),
         (["--milestones", "40,0"], "--milestones must be comma-separated positive epochs"),
