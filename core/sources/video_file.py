@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +38,11 @@ class VideoFileSource(FrameSource):
         else:
             if path.stat().st_size == 0:
                 raise WLitePoseError(f"video file {path} is empty")
+            if bottom_up_rgb_avi(path):
+                raise WLitePoseError(
+                    f"{path} is an uncompressed AVI of 24-bit frames stored bottom-up, which OpenCV cannot read "
+                    f"without crashing: convert it first (ffmpeg -i {path.name} -c:v ffv1 converted.avi)"
+                )
             self._cap = upright(cv2.VideoCapture(opencv_name(path)))
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
@@ -199,6 +205,23 @@ def opencv_name(path: str | Path) -> str:
     except UnicodeDecodeError:
         shown = data.decode("utf-8", "replace")
         raise WLitePoseError(f"OpenCV cannot open video files whose name is not valid UTF-8: rename {shown}") from None
+
+
+def bottom_up_rgb_avi(path: Path) -> bool:
+    """Whether ``path`` is an AVI whose video is uncompressed 24-bit BGR rows stored bottom-up (BI_RGB with a
+    positive height: the classic uncompressed AVI of Windows capture tools). FFmpeg hands OpenCV such a frame with
+    its rows counted backwards, and OpenCV's reader (5.1) then crashes the process on the first frame."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64 * 1024)  # the header lists come first
+    except OSError:  # unreadable: OpenCV's opening says so
+        return False
+    video = head.find(b"vids")
+    info = head.find(b"strf", video) + 8  # the video stream's BITMAPINFOHEADER
+    if head[:4] != b"RIFF" or head[8:12] != b"AVI " or video < 0 or info < 8 or len(head) < info + 20:
+        return False
+    height, _, bits, compression = struct.unpack_from("<iHHI", head, info + 8)
+    return compression == 0 and bits == 24 and height > 0
 
 
 def pixel_aspect(capture: cv2.VideoCapture) -> float:

@@ -517,6 +517,33 @@ def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, gre
     ]
 
 
+def _uncompressed_avi(path: Path, frame: np.ndarray, bottom_up: bool) -> Path:
+    """A one-frame AVI of uncompressed 24-bit BGR rows, stored bottom-up (as Windows capture tools write them) or
+    top-down (a negative height)."""
+    h, w = frame.shape[:2]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return kind + struct.pack("<I", len(data)) + data
+
+    avih = struct.pack("<10I16x", 100000, 0, 0, 0, 1, 0, 1, frame.size, w, h)
+    strh = b"vids" + bytes(4) + struct.pack("<I2H8I4h", 0, 0, 0, 0, 1, 10, 0, 1, frame.size, 2**32 - 1, 0, 0, 0, w, h)
+    strf = struct.pack("<I2i2H6I", 40, w, h if bottom_up else -h, 1, 24, 0, frame.size, 0, 0, 0, 0)
+    hdrl = b"hdrl" + chunk(b"avih", avih) + chunk(b"LIST", b"strl" + chunk(b"strh", strh) + chunk(b"strf", strf))
+    movi = b"movi" + chunk(b"00db", (frame[::-1] if bottom_up else frame).tobytes())
+    path.write_bytes(chunk(b"RIFF", b"AVI " + chunk(b"LIST", hdrl) + chunk(b"LIST", movi)))
+    return path
+
+
+def test_an_uncompressed_avi_stored_bottom_up_is_refused_not_a_crash(tmp_path):
+    """OpenCV's reader crashed the process (a segmentation fault) on the first frame of the classic uncompressed
+    AVI, 24-bit rows stored bottom-up; one stored top-down it reads as it is."""
+    frame = np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8)
+    with open_source(str(_uncompressed_avi(tmp_path / "top_down.avi", frame, bottom_up=False))) as source:
+        assert np.array_equal(next(iter(source)).image, frame)
+    with pytest.raises(WLitePoseError, match="stored bottom-up, which OpenCV cannot read without crashing"):
+        open_source(str(_uncompressed_avi(tmp_path / "bottom_up.avi", frame, bottom_up=True)))
+
+
 def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path, grey_clip, damaged):
     """A skip (the app keeping pace) stopped at a frame it could not decode: every later index was one low."""
     path = damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (5,))
