@@ -261,7 +261,11 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str) -> None:
         """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note (anything
         else there, a folder named x.onnx, is the model load's to refuse in words)."""
-        if path and not Path(path).expanduser().exists():
+        try:
+            gone = bool(path) and not Path(path).expanduser().exists()
+        except OSError:  # a name too long to be a file (a hand-edited settings file): the model load says so
+            gone = False
+        if gone:
             self._hold(f"The model {path} no longer exists: using the bundled model.", 15000)
             path = ""
             self.controls.select_model("")  # never saved again

@@ -15,8 +15,12 @@ from core.sinks import SinkOptions
 
 def holds_data(path: Path) -> bool:
     """An earlier export: a file, or a folder with files (an empty OpenPose folder holds nothing to lose, nor one
-    holding only the lock a killed run left)."""
-    return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))
+    holding only the lock a killed run left); nor a name too long to look at, which writing it refuses in words
+    (raised here, it ended a press of Record in a traceback, the button left down)."""
+    try:
+        return path.is_file() or (path.is_dir() and any(not p.name.endswith(LOCK_SUFFIX) for p in path.iterdir()))
+    except OSError:
+        return False
 
 
 def finished_sources(

@@ -386,10 +386,13 @@ class PoseWorker(QObject):
         file (or OpenPose folder) the window claimed for the take (its name was chosen free: an empty one of it
         is that claim)."""
         for path in output_paths(options) if options is not None else []:
-            if path.is_file() and path.stat().st_size == 0:
-                path.unlink(missing_ok=True)
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+            try:
+                if path.is_file() and path.stat().st_size == 0:
+                    path.unlink(missing_ok=True)
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+            except OSError:  # a name too long to be a file: no claim was made under it (the button stayed down)
+                continue
         self.recording_changed.emit(False, text)
         self.error.emit(text)
 

@@ -15,7 +15,10 @@ def without_password(spec: str) -> str:
     scheme, sep, rest = spec.partition("://")
     if not sep:
         return spec
-    netloc = urlsplit(spec).netloc
+    try:
+        netloc = urlsplit(spec).netloc
+    except ValueError:  # a "[" without its "]" (in a password, or an IPv6 host cut short): masked up to the last @
+        netloc = ""
     if "@" in netloc:
         credentials, host = netloc.rpartition("@")[::2]
         rest = rest.replace(netloc, _masked(credentials) + "@" + host, 1)

@@ -533,6 +533,14 @@ def test_a_folder_named_like_a_model_is_said_to_be_a_folder(qtbot, window, tmp_p
     assert window.model_path == str(model_path)  # the model in use stays
 
 
+def test_a_model_name_too_long_to_be_a_file_is_refused_in_a_sentence(qtbot, window, model_path):
+    """The window's look for the file raised "File name too long": a settings file naming one stopped the start."""
+    window.load_model("m" * 300 + ".onnx")
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=30000)
+    assert window.last_error == f"cannot read model file {'m' * 300}.onnx: File name too long"
+    assert window.model_path == str(model_path)  # the model in use stays
+
+
 def test_a_missing_bundled_model_is_explained(qtbot, monkeypatch, tmp_path):
     import app.settings
 
@@ -664,6 +672,17 @@ def test_exports_into_no_format_or_a_folder_that_is_a_file_are_refused_in_a_sent
     assert window.last_error == f"cannot write {out / 'vtest_live.csv'}: {out} is not a folder"
     qtbot.waitUntil(lambda: not panel.record_button.isChecked(), timeout=10000)
     assert out.read_text() == "not a folder"
+
+
+def test_a_recording_into_a_folder_name_too_long_is_refused_in_a_sentence(qtbot, window, video, tmp_path):
+    """Looking for the take's name, then for the claim to remove, raised: a traceback, the button left down."""
+    play(qtbot, window, video, frames=1)
+    out = tmp_path / ("z" * 300)
+    window.export_panel.folder.setText(str(out))
+    window.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: "vtest_live.csv" in window.last_error, timeout=20000)
+    assert window.last_error == f"cannot write {out / 'vtest_live.csv'}: File name too long"
+    qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=10000)
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):

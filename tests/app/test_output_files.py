@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.output_files import claim_take
+from app.output_files import claim_take, holds_data
 from core.sinks import SinkOptions
 
 
@@ -27,3 +27,8 @@ def test_a_take_whose_folder_is_a_file_is_left_for_the_recording_to_refuse(tmp_p
     assert claim_take(SinkOptions(csv=str(tmp_path / "out" / "clip_live.csv")))
     assert claim_take(SinkOptions(openpose_dir=str(tmp_path / "out" / "clip_live_openpose")))
     assert (tmp_path / "out").read_text() == "not a folder"
+
+
+def test_a_name_too_long_to_look_at_holds_no_earlier_export(tmp_path):
+    """Its error ended the Record button's press in a traceback: writing it says what is wrong with the name."""
+    assert not holds_data(tmp_path / ("z" * 300) / "clip_live.csv")
