@@ -305,6 +305,9 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         # a crowd region's mask of no height and width, or of runs that are no counts: training's traceback
         (lambda d: d["annotations"][0].update(segmentation={"counts": "", "size": 5}), "a mask .RLE. whose size is"),
         (lambda d: d["annotations"][0].update(segmentation={"counts": [-5, 3], "size": [4, 4]}), "nor runs of pixels"),
+        (lambda d: d["annotations"][0].update(segmentation={"counts": [], "size": [0, 0]}), "whose size is not"),
+        (lambda d: d["annotations"][0].update(segmentation={"counts": [16], "size": [4, 4, 1]}), "whose size is not"),
+        (lambda d: d["categories"].append(5), r"every category needs an id \(5\)"),  # "id" in 5: a TypeError
         # people without a labelled joint are nobody to score; people of no keypoint category printed AP n/a
         (
             lambda d: [a.update(keypoints=[0] * 51, num_keypoints=0) for a in d["annotations"]],
@@ -525,6 +528,22 @@ def test_a_crowd_region_with_an_empty_keypoint_list_is_a_region_to_ignore(shared
     path, truth = _val_copy(
         shared_data, tmp_path, lambda d: [a.update(keypoints=[]) for a in d["annotations"] if a["iscrowd"]]
     )
+    assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
+
+
+def test_a_crowd_mask_whose_first_pixel_is_set_and_a_category_of_no_keypoints_are_not_refused(shared_data, tmp_path):
+    """A mask's runs start with the unset pixels before its first set one: 0 of them where the first pixel is set
+    (COCO's own files hold such masks); a category other than the people's may give its keypoints as null."""
+
+    def change(data):
+        sizes = {image["id"]: (image["height"], image["width"]) for image in data["images"]}
+        for ann in data["annotations"]:
+            if ann["iscrowd"]:
+                h, w = sizes[ann["image_id"]]
+                ann["segmentation"] = {"counts": [0, 2 * w, h * w - 2 * w], "size": [h, w]}  # the top two rows
+        data["categories"].append({"id": 7, "name": "dog", "keypoints": None})
+
+    path, truth = _val_copy(shared_data, tmp_path, change)
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 

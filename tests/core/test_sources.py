@@ -518,8 +518,8 @@ def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, gre
 
 
 def _uncompressed_avi(path: Path, frame: np.ndarray, bottom_up: bool) -> Path:
-    """A one-frame AVI of uncompressed 24-bit BGR rows, stored bottom-up (as Windows capture tools write them) or
-    top-down (a negative height)."""
+    """A one-frame AVI of uncompressed 24-bit BGR rows (32-bit BGRA for a frame of 4 channels), stored bottom-up
+    (as Windows capture tools write them) or top-down (a negative height)."""
     h, w = frame.shape[:2]
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -527,7 +527,7 @@ def _uncompressed_avi(path: Path, frame: np.ndarray, bottom_up: bool) -> Path:
 
     avih = struct.pack("<10I16x", 100000, 0, 0, 0, 1, 0, 1, frame.size, w, h)
     strh = b"vids" + bytes(4) + struct.pack("<I2H8I4h", 0, 0, 0, 0, 1, 10, 0, 1, frame.size, 2**32 - 1, 0, 0, 0, w, h)
-    strf = struct.pack("<I2i2H6I", 40, w, h if bottom_up else -h, 1, 24, 0, frame.size, 0, 0, 0, 0)
+    strf = struct.pack("<I2i2H6I", 40, w, h if bottom_up else -h, 1, 8 * frame.shape[2], 0, frame.size, 0, 0, 0, 0)
     hdrl = b"hdrl" + chunk(b"avih", avih) + chunk(b"LIST", b"strl" + chunk(b"strh", strh) + chunk(b"strf", strf))
     movi = b"movi" + chunk(b"00db", (frame[::-1] if bottom_up else frame).tobytes())
     path.write_bytes(chunk(b"RIFF", b"AVI " + chunk(b"LIST", hdrl) + chunk(b"LIST", movi)))
@@ -542,6 +542,16 @@ def test_an_uncompressed_avi_stored_bottom_up_is_refused_not_a_crash(tmp_path):
         assert np.array_equal(next(iter(source)).image, frame)
     with pytest.raises(WLitePoseError, match="stored bottom-up, which OpenCV cannot read without crashing"):
         open_source(str(_uncompressed_avi(tmp_path / "bottom_up.avi", frame, bottom_up=True)))
+
+
+def test_only_24_bit_uncompressed_avis_stored_bottom_up_are_refused(tmp_path, grey_clip):
+    """OpenCV reads 32-bit rows stored bottom-up as they are, and an MJPG AVI's header gives a positive height
+    too (as the 24 bits of its decoded frames): neither is the file that crashed it."""
+    frame = np.random.default_rng(0).integers(0, 256, (24, 32, 4), np.uint8)
+    with open_source(str(_uncompressed_avi(tmp_path / "bgra.avi", frame, bottom_up=True))) as source:
+        assert np.array_equal(next(iter(source)).image, frame[..., :3])
+    with open_source(str(grey_clip(tmp_path / "mjpg.avi", 10, step=100, first=1))) as source:
+        assert abs(float(next(iter(source)).image.mean()) - 100) < 3
 
 
 def test_skipping_over_a_damaged_frame_keeps_the_indices_on_the_file(tmp_path, grey_clip, damaged):
