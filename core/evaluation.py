@@ -85,9 +85,10 @@ def load_annotations(annotations_path: str | Path) -> dict:
     for c in categories:  # pycocotools indexes every category by its id
         if not isinstance(c, dict) or "id" not in c:
             raise WLitePoseError(f"{annotations_path}: every category needs an id ({str(c)[:80]})")
-        _check_id(c["id"], f"category {str(c.get('name'))[:40]}'s id", annotations_path)
+        name = str(c.get("name"))[:40]
+        _check_id(c["id"], f"category {name}'s id", annotations_path)
         if not isinstance(c.get("keypoints") or [], list):
-            raise WLitePoseError(f"{annotations_path}: category {str(c.get('name'))[:40]}'s keypoints are not a list")
+            raise WLitePoseError(f"{annotations_path}: category {name}'s keypoints are not a list")
     category = keypoint_category(data)
     k = _keypoint_count(data, category)
     for image in images:
@@ -146,6 +147,8 @@ def check_region(ann: dict) -> None:
     if ann.get("iscrowd", 0) not in (0, 1):
         raise ValueError(f"annotation {ann.get('id')} has iscrowd {ann['iscrowd']!r}, not 0 or 1")
     region = ann.get("segmentation")
+    if not region:
+        return
     if isinstance(region, dict) and {"counts", "size"} <= region.keys():
         size, counts = region["size"], region["counts"]
         sized = isinstance(size, list) and len(size) == 2 and all(_is_count(side) and side > 0 for side in size)
@@ -154,8 +157,6 @@ def check_region(ann: dict) -> None:
                 f"annotation {ann.get('id')} has a mask (RLE) whose size is not a height and width or whose counts "
                 "are neither text nor runs of pixels"
             )
-        return
-    if not region:
         return
     polygons = isinstance(region, list) and all(
         isinstance(polygon, list) and len(polygon) % 2 == 0 and all(is_number(v) for v in polygon) for polygon in region

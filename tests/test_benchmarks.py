@@ -316,11 +316,12 @@ def test_model_latency_ratios_are_each_wlitepose_variant_over_its_litepose():
     assert "wlitepose_s / litepose_s: 1 thread(s) 1.50x, 2 thread(s) 0.50x" in text
 
 
-def test_model_latency_runs_its_default_and_refuses_fewer_runs():
+def test_model_latency_runs_its_default_and_refuses_fewer_runs(capsys):
     model_latency = load_benchmark("model_latency")
     assert model_latency.parse_args([]).runs == model_latency.MIN_RUNS == 50
     with pytest.raises(SystemExit):
         model_latency.parse_args(["--runs", "49"])
+    assert "--runs must be at least 50" in capsys.readouterr().err
 
 
 def test_pipeline_fps_are_frames_over_seconds_and_the_ratio_is_end_to_end_over_model_only():

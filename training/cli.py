@@ -254,11 +254,9 @@ def run(name: str, args: argparse.Namespace) -> int:
         check_weights_file(args.distill, "--distill ")
     if args.init and args.init.startswith("imagenet:"):
         check_weights_file(args.init.split(":", 1)[1], "--init imagenet:")
-    elif args.init and not Path(args.init).expanduser().is_file():
-        state = "is a folder" if Path(args.init).expanduser().is_dir() else "does not exist"
-        raise WLitePoseError(
-            f"--init {args.init} {state} (give a checkpoint, such as a run's best.pt, or imagenet:PATH)"
-        )
+    elif args.init:  # a checkpoint
+        give = "give a checkpoint, such as a run's best.pt, or imagenet:PATH"
+        check_weights_file(Path(args.init).expanduser(), "--init ", give)  # ~ as load_checkpoint takes it
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")

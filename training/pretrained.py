@@ -33,13 +33,14 @@ STEM_MAP = {
 _GIVE = "give the MobileNetV2-1.0 ImageNet .pth"
 
 
-def check_weights_file(path: str | Path, option: str = "") -> None:
-    """WLitePoseError unless ``path``, given after ``option`` ("--init imagenet:", "--distill "), is a file."""
+def check_weights_file(path: str | Path, option: str = "", give: str = _GIVE) -> None:
+    """WLitePoseError unless ``path``, given after ``option`` ("--init imagenet:", "--distill "), is a file; the
+    message ends saying to ``give`` what the option takes."""
     if not str(path):
-        raise WLitePoseError(f"{option.strip()} names no file: {_GIVE} after it")
+        raise WLitePoseError(f"{option.strip()} names no file: {give} after it")
     if not Path(path).is_file():
         state = "is a folder" if Path(path).is_dir() else "does not exist"
-        raise WLitePoseError(f"{option}{path} {state} ({_GIVE})")
+        raise WLitePoseError(f"{option}{path} {state} ({give})")
 
 
 def read_imagenet_weights(path: str | Path, option: str = "") -> dict[str, torch.Tensor]:

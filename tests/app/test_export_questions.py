@@ -17,12 +17,12 @@ def answered_by(qtbot, monkeypatch, key) -> None:
     for name, method in ASKING.items():
         monkeypatch.setattr(QMessageBox, name, method)
 
-    def press() -> None:
+    def press(tries: int = 100) -> None:
         box = QApplication.activeModalWidget()
-        if box is None:  # not open yet
-            QTimer.singleShot(10, press)
-            return
-        qtbot.keyClick(box, key)
+        if box is None and tries:  # not open yet: looked for again, for a second at most (never in a later test)
+            QTimer.singleShot(10, lambda: press(tries - 1))
+        elif box is not None:
+            qtbot.keyClick(box, key)
 
     QTimer.singleShot(0, press)
 
