@@ -175,7 +175,7 @@ def files_text(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
-def listing(names: list[str], most: int = 4) -> str:
+def listing(names: list[str] | tuple[str, ...], most: int = 4) -> str:
     """'a, b, c, d and 3 more' rather than a dialog as long as a batch."""
     return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
 

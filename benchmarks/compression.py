@@ -44,10 +44,17 @@ LARGE_WEIGHT = 8.0  # an int8 copy keeps convolutions with a weight beyond this 
 
 
 def blobs(model: PoseModel, folder: Path, count: int | None = None) -> list[np.ndarray]:
-    """The first ``count`` images of ``folder`` (sorted; None = all), letterboxed as the pipeline does."""
+    """The first ``count`` images of ``folder`` (sorted; None = all), letterboxed as the pipeline does;
+    WLitePoseError for one that cannot be read."""
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
     info = model.info
-    return [letterbox(read_image(p), info.input_size, info.mean, info.std)[0] for p in paths]
+    out = []
+    for path in paths:
+        image = read_image(path)
+        if image is None:
+            raise WLitePoseError(f"image {path} is missing or unreadable")
+        out.append(letterbox(image, info.input_size, info.mean, info.std)[0])
+    return out
 
 
 class Calibration(CalibrationDataReader):

@@ -329,14 +329,16 @@ def _normalise(ann, k: int, source) -> None:
         )
 
 
-def check_keypoints(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
+def check_keypoints(data: dict, names, source: str | Path = "the annotations", model: str | Path = "the model") -> None:
     """WLitePoseError if the dataset's people have another number of keypoints than ``model`` (whose keypoints
     are ``names``), or the same keypoint names in another order."""
     _check_count(data, len(names), source, model)
     check_keypoint_order(data, names, source, model)
 
 
-def check_keypoint_order(data: dict, names, source: str | Path = "the annotations", model: str = "the model") -> None:
+def check_keypoint_order(
+    data: dict, names, source: str | Path = "the annotations", model: str | Path = "the model"
+) -> None:
     """WLitePoseError if the dataset's category names ``names``' keypoints in another order (its flip map and
     OKS sigmas would then belong to other joints)."""
     if not isinstance(data.get("categories"), list) or not data["categories"]:
@@ -354,7 +356,7 @@ def _own_spelling(names) -> list[str]:
     return [KEYPOINT_ALIASES.get(str(name), str(name)) for name in names]
 
 
-def _check_count(data: dict, k_model: int, source, model: str) -> None:
+def _check_count(data: dict, k_model: int, source, model: str | Path) -> None:
     k = len(data["annotations"][0]["keypoints"]) // 3 if data["annotations"] else k_model
     if k != k_model:
         raise WLitePoseError(f"{source} has {k} keypoints per person but {model} has {k_model}")

@@ -606,6 +606,17 @@ def test_compression_calibrates_the_int8_copy_on_training_images_never_the_dev_s
     assert read == [(tmp_path / "train" / "images", 3)]
 
 
+def test_compression_names_an_unreadable_image_rather_than_failing_on_it(tmp_path):
+    """An empty .jpg among the calibration images ended the run in an AttributeError traceback."""
+    compression = load_benchmark("compression")
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((48, 64, 3), np.uint8))
+    (tmp_path / "b.jpg").write_bytes(b"")
+    model = SimpleNamespace(info=SimpleNamespace(input_size=32, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)))
+    assert len(compression.blobs(model, tmp_path, 1)) == 1
+    with pytest.raises(compression.WLitePoseError, match=r"b\.jpg is missing or unreadable"):
+        compression.blobs(model, tmp_path)
+
+
 def test_a_count_of_at_least_one_takes_one_and_refuses_zero():
     """With the bound off by one, `display.py --frames 1` said "must be at least 1, not 1"."""
     whole = load_benchmark("arguments").at_least(1)
