@@ -132,7 +132,7 @@ def drop_out_of_range(heatmaps: np.ndarray) -> np.ndarray:
     if low <= heatmaps.min() and heatmaps.max() <= high:  # every real frame: a quarter of the work
         return heatmaps
     top, bottom = heatmaps.max(axis=0), heatmaps.min(axis=0)
-    wild = (top > high) | (bottom < low)  # some cell is: the check above failed
+    wild = ~((low <= bottom) & (top <= high))  # some cell is (or is NaN): the check above failed
     _, region = cv2.connectedComponents(((top > BLOB_EDGE) | wild).astype(np.uint8), connectivity=8)
     return np.where(np.isin(region, region[wild])[None], np.float32(0), heatmaps)
 

@@ -19,7 +19,7 @@ def without_password(spec: str) -> str:
         netloc = urlsplit(spec).netloc
     except ValueError:  # a "[" without its "]" (in a password, or an IPv6 host cut short): masked up to the last @
         netloc = ""
-    if "@" in netloc:
+    if "@" in netloc and "@" not in rest.partition(netloc)[2]:
         credentials, host = netloc.rpartition("@")[::2]
         rest = rest.replace(netloc, _masked(credentials) + "@" + host, 1)
     elif "@" in rest:  # a password with a "#", "/" or "?" typed as it is ends the address early: up to the last @

@@ -75,7 +75,10 @@ def source_name(spec: str) -> str:
     if is_camera(spec):
         return f"camera{spec}"
     if "://" in spec:
-        address = urlsplit(without_password(spec))  # a password with "#" or "/" in it is no part of the name
+        try:
+            address = urlsplit(without_password(spec))  # a password with "#" or "/" in it is no part of the name
+        except ValueError:  # a host's "[" without its "]" (http://[::1): the stream's opening refuses it
+            return "stream"
         name = Path(address.path).stem or address.hostname or "stream"
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
     path = Path(os.path.abspath(Path(spec).expanduser()))  # "." and ".." by the folders they are

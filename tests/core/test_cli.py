@@ -1035,6 +1035,7 @@ def test_source_names_for_output_files():
     assert source_name("0") == "camera0"
     assert source_name("rtsp://10.0.0.7:554/live/cam 1.sdp") == "cam_1"
     assert source_name("http://camera.local:8080/") == "camera.local"
+    assert source_name("http://[::1") == "stream"  # a "[" without its "]": urlsplit's ValueError, track's traceback
 
 
 def test_the_folder_a_run_is_started_in_is_named_as_itself(tmp_path, monkeypatch):

@@ -149,6 +149,18 @@ def test_a_model_output_that_is_not_a_number_is_a_clear_error(bad):
         decode(heatmaps, tags, DecodeConfig())
 
 
+def test_a_heatmap_cell_that_is_not_a_number_goes_as_a_value_out_of_range_does():
+    """A peak beside a NaN cell was moved by the sign of NaN: a joint of x NaN, y a number and score 0.9 (written as a
+    y without its x); the NaN's region is cleared as a blob's is, and a person apart from it is kept."""
+    heatmaps, tags = np.zeros((K, 96, 128), np.float32), np.zeros((K, 48, 64), np.float32)
+    heatmaps[:, 10, 10] = heatmaps[:, 40, 60] = 0.9
+    tags[:, 20, 30] = 2.0  # the second person's tag
+    heatmaps[0, 40, 61] = np.nan
+    poses = decode(heatmaps, tags, DecodeConfig())
+    assert len(poses) == 1 and poses.visible.all()
+    np.testing.assert_array_equal(poses.xy[0], np.full((K, 2), 20.0))
+
+
 def test_peaks_respect_joint_boundaries_and_top_k():
     hm = np.zeros((2, 8, 8), np.float32)
     hm[0, 7, 3] = 0.5  # bottom row of joint 0 ...

@@ -193,6 +193,7 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         "http://admin:/secret@cam/live",
         "rtsp://admin:1234/5@cam/live",
         "rtsp://admin:p[ss@cam/live",  # a "[" without its "]": urlsplit raised ValueError (the window's traceback)
+        "rtsp://admin:p@ss/word@cam/live",  # an "@", then a "/": the address ended there, "ss/word" was shown
     ):
         assert without_password(typed) == "rtsp://admin:***@cam/live".replace("rtsp", typed.split(":")[0])
     for kept in (
