@@ -28,21 +28,19 @@ def answered_by(qtbot, monkeypatch, key) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "answer"), [(Qt.Key.Key_Return, True), (Qt.Key.Key_Escape, None)], ids=["enter", "esc"]
+    ("ask", "key", "answer"),
+    [
+        pytest.param(lambda parent: ask_skip_finished(parent, 1, 3), Qt.Key.Key_Return, True, id="skip-enter"),
+        pytest.param(lambda parent: ask_skip_finished(parent, 1, 3), Qt.Key.Key_Escape, None, id="skip-esc"),
+        pytest.param(lambda parent: ask_replace(parent, ["clip.csv"]), Qt.Key.Key_Return, False, id="replace-enter"),
+        pytest.param(lambda parent: ask_replace(parent, ["clip.csv"]), Qt.Key.Key_Escape, False, id="replace-esc"),
+    ],
 )
-def test_enter_skips_the_files_finished_before_and_esc_runs_nothing(qtbot, monkeypatch, key, answer):
+def test_enter_loses_no_file_and_esc_runs_nothing(qtbot, monkeypatch, ask, key, answer):
     """Enter, the default, passes over the files finished before (processing them again costs the time they took and
-    draws their videos anew); Esc, like closing the box, starts no batch."""
+    draws their videos anew), and keeps the earlier exports (only Yes, clicked or chosen, replaces them: an Enter
+    pressed for the export itself loses no file); Esc, like closing the box, starts no batch and replaces nothing."""
     parent = QWidget()
     qtbot.addWidget(parent)
     answered_by(qtbot, monkeypatch, key)
-    assert ask_skip_finished(parent, 1, 3) is answer
-
-
-@pytest.mark.parametrize("key", [Qt.Key.Key_Return, Qt.Key.Key_Escape], ids=["enter", "esc"])
-def test_enter_or_esc_keeps_the_earlier_exports(qtbot, monkeypatch, key):
-    """Only Yes, clicked or chosen, replaces them: an Enter pressed for the export itself loses no file."""
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    answered_by(qtbot, monkeypatch, key)
-    assert ask_replace(parent, ["clip.csv"]) is False
+    assert ask(parent) is answer

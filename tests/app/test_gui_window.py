@@ -199,31 +199,34 @@ def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, 
     assert window.transport.play_button.isChecked()
 
 
+def refused_take(qtbot, w: MainWindow) -> str:
+    """Record pressed and refused: what the window said, once the button has come up again."""
+    w.last_error = ""
+    w.export_panel.record_button.click()
+    qtbot.waitUntil(lambda: w.last_error != "", timeout=20000)
+    qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
+    return w.last_error
+
+
 def test_a_refused_recording_lets_the_record_button_up_and_leaves_no_file(qtbot, qapp, tmp_path):
     w = MainWindow(QSettings(), cameras=[])  # no source, no model
     qtbot.addWidget(w)
     w.export_panel.set_formats(("csv", "video"))
     w.export_panel.folder.setText(str(tmp_path / "out"))
-    w.export_panel.record_button.click()
-    qtbot.waitUntil(lambda: w.last_error != "", timeout=10000)
-    assert "before recording" in w.last_error
-    qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
+    assert "before recording" in refused_take(qtbot, w)
     assert w.export_panel.record_button.text() == "● Record"
     assert not any((tmp_path / "out").iterdir())  # the take's claimed, empty CSV went with the refusal
     w.export_panel.set_formats(("openpose_dir",))  # a take of OpenPose frames only claims its folder
-    w.last_error = ""
-    w.export_panel.record_button.click()
-    qtbot.waitUntil(lambda: w.last_error != "", timeout=10000)
-    qtbot.waitUntil(lambda: not w.export_panel.record_button.isChecked(), timeout=10000)
+    refused_take(qtbot, w)
     assert not any((tmp_path / "out").iterdir())  # and the refusal removes it: the next take may have the name
     w.close()
 
 
-def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp, video):
+def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp, write_clip, tmp_path):
     w = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(w)
     w.show()
-    play(qtbot, w, video, frames=2)
+    play(qtbot, w, write_clip(tmp_path / "clip.avi", 2), frames=2)
     assert "no model" in w.view._hud and "people" not in w.view._hud
     w.dashboard.refresh()
     assert w.dashboard.values["people"].text() == "–"
@@ -244,20 +247,31 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     assert "fps" not in window.view._hud and "people" in window.view._hud  # nothing plays: no frame rate
 
 
-def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qtbot, window, video, monkeypatch):
-    """With no frame for 4 s (a stream that stalls), the HUD said '24.0 fps' and the dashboard 23.8 fps and
-    54 ms end to end all along."""
+@pytest.fixture
+def held_inference(monkeypatch):
+    """(hold, release): once ``hold`` is set, the next frame's inference waits until ``release`` is set (at the
+    test's end at the latest: one that failed leaves no worker held)."""
     from core.session import PoseModel
 
-    run, stall, release = PoseModel.run, threading.Event(), threading.Event()
+    run, hold, release = PoseModel.run, threading.Event(), threading.Event()
 
-    def stalling_run(self, blob):
-        if stall.is_set():
-            stall.clear()
-            release.wait(20)  # until the test has seen the stall said
+    def held_run(self, blob):
+        if hold.is_set():
+            hold.clear()
+            release.wait(20)
         return run(self, blob)
 
-    monkeypatch.setattr(PoseModel, "run", stalling_run)
+    monkeypatch.setattr(PoseModel, "run", held_run)
+    yield hold, release
+    release.set()
+
+
+def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(
+    qtbot, window, video, monkeypatch, held_inference
+):
+    """With no frame for 4 s (a stream that stalls), the HUD said '24.0 fps' and the dashboard 23.8 fps and
+    54 ms end to end all along."""
+    stall, release = held_inference  # released once the test has seen the stall said
     play(qtbot, window, video, frames=4)
     window.dashboard.refresh()
     assert window.dashboard.values["end_to_end"].text().endswith(" ms")
@@ -285,20 +299,10 @@ def test_a_stalled_source_is_said_rather_than_its_last_frame_rate_and_latency(qt
     assert "no new frame" not in window.view._hud
 
 
-def test_a_pause_pressed_while_a_frame_is_overdue_is_said_at_once(qtbot, window, video, monkeypatch):
+def test_a_pause_pressed_while_a_frame_is_overdue_is_said_at_once(qtbot, window, video, held_inference):
     """Paused while the worker was busy with a frame, the HUD said 'no new frame for 2 s' beside the play button
     until the worker answered."""
-    from core.session import PoseModel
-
-    run, stall, release = PoseModel.run, threading.Event(), threading.Event()
-
-    def stalling_run(self, blob):
-        if stall.is_set():
-            stall.clear()
-            release.wait(20)  # until the test has paused
-        return run(self, blob)
-
-    monkeypatch.setattr(PoseModel, "run", stalling_run)
+    stall, release = held_inference  # released once the test has paused
     play(qtbot, window, video, frames=2)
     stall.set()
     qtbot.waitUntil(lambda: "no new frame for " in window.view._hud, timeout=10000)
@@ -384,14 +388,8 @@ def test_keep_pace_skips_the_frames_a_slow_machine_cannot_show_in_time(qtbot, wi
     assert [p.skipped for p in recorded] == [0] * 4
 
 
-def test_a_video_cut_short_says_so_when_it_ends(qtbot, window, video, tmp_path):
-    capture = cv2.VideoCapture(str(video))
-    whole = tmp_path / "whole.avi"
-    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
-    for _ in range(8):
-        writer.write(capture.read()[1])
-    writer.release()
-    capture.release()
+def test_a_video_cut_short_says_so_when_it_ends(qtbot, window, write_clip, tmp_path):
+    whole = write_clip(tmp_path / "whole.avi", 8)
     cut = tmp_path / "cut.avi"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])
     window.open_source(str(cut))
@@ -525,19 +523,24 @@ def test_hand_edited_settings_and_a_deleted_model_fall_back_to_defaults(qtbot, m
     assert str(gone) not in ini.read_text()  # not saved again for the next start
 
 
-def test_a_folder_named_like_a_model_is_said_to_be_a_folder(qtbot, window, tmp_path, model_path):
-    """A dropped folder x.onnx was "no longer exists", though it was there."""
-    (tmp_path / "x.onnx").mkdir()
-    window.load_model(str(tmp_path / "x.onnx"))
-    qtbot.waitUntil(lambda: "is a folder" in window.last_error, timeout=30000)
-    assert window.model_path == str(model_path)  # the model in use stays
-
-
-def test_a_model_name_too_long_to_be_a_file_is_refused_in_a_sentence(qtbot, window, model_path):
-    """The window's look for the file raised "File name too long": a settings file naming one stopped the start."""
-    window.load_model("m" * 300 + ".onnx")
+@pytest.mark.parametrize(
+    ("name", "folder", "said"),
+    [
+        pytest.param("x.onnx", True, "model file {} is a folder; pass the .onnx file in it", id="folder"),
+        pytest.param("m" * 300 + ".onnx", False, "cannot read model file {}: File name too long", id="name-too-long"),
+    ],
+)
+def test_a_model_that_cannot_be_a_file_is_refused_in_a_sentence(
+    qtbot, window, tmp_path, model_path, name, folder, said
+):
+    """A dropped folder x.onnx was "no longer exists", though it was there; the window's look for a name too long
+    raised "File name too long": a settings file naming one stopped the start."""
+    path = tmp_path / name
+    if folder:
+        path.mkdir()
+    window.load_model(str(path))
     qtbot.waitUntil(lambda: window.last_error != "", timeout=30000)
-    assert window.last_error == f"cannot read model file {'m' * 300}.onnx: File name too long"
+    assert window.last_error == said.format(path)
     assert window.model_path == str(model_path)  # the model in use stays
 
 
@@ -650,16 +653,16 @@ def test_an_export_asked_for_before_it_can_run_says_what_it_lacks(open_window, v
     assert w.export_panel.job is None
 
 
-def test_exports_into_no_format_or_a_folder_that_is_a_file_are_refused_in_a_sentence(qtbot, window, video, tmp_path):
+def test_exports_into_no_format_or_a_folder_that_is_a_file_are_refused_in_a_sentence(
+    qtbot, window, write_clip, tmp_path
+):
     """A recording into a folder that is a file froze the window: each take's name was refused in turn, for ever."""
-    play(qtbot, window, video, frames=1)
+    play(qtbot, window, write_clip(tmp_path / "vtest.avi", 2), frames=1)
     panel, out = window.export_panel, tmp_path / "out"
     panel.set_formats(())
     window.export_file()
     assert window.last_error == "Tick at least one export format."
-    panel.record_button.click()
-    qtbot.waitUntil(lambda: window.last_error == "Tick at least one export format to record.", timeout=20000)
-    qtbot.waitUntil(lambda: not panel.record_button.isChecked(), timeout=10000)
+    assert refused_take(qtbot, window) == "Tick at least one export format to record."
     out.write_text("not a folder")
     panel.set_formats(("csv",))
     panel.folder.setText(str(out))
@@ -667,22 +670,16 @@ def test_exports_into_no_format_or_a_folder_that_is_a_file_are_refused_in_a_sent
     assert window.last_error == f"Cannot write a still into {out}: it is not a folder."
     window.export_file()
     assert window.last_error == f"cannot write {out / 'vtest.csv'}: {out} is not a folder" and panel.job is None
-    panel.record_button.click()
-    qtbot.waitUntil(lambda: "vtest_live.csv" in window.last_error, timeout=20000)
-    assert window.last_error == f"cannot write {out / 'vtest_live.csv'}: {out} is not a folder"
-    qtbot.waitUntil(lambda: not panel.record_button.isChecked(), timeout=10000)
+    assert refused_take(qtbot, window) == f"cannot write {out / 'vtest_live.csv'}: {out} is not a folder"
     assert out.read_text() == "not a folder"
 
 
-def test_a_recording_into_a_folder_name_too_long_is_refused_in_a_sentence(qtbot, window, video, tmp_path):
+def test_a_recording_into_a_folder_name_too_long_is_refused_in_a_sentence(qtbot, window, write_clip, tmp_path):
     """Looking for the take's name, then for the claim to remove, raised: a traceback, the button left down."""
-    play(qtbot, window, video, frames=1)
+    play(qtbot, window, write_clip(tmp_path / "vtest.avi", 2), frames=1)
     out = tmp_path / ("z" * 300)
     window.export_panel.folder.setText(str(out))
-    window.export_panel.record_button.click()
-    qtbot.waitUntil(lambda: "vtest_live.csv" in window.last_error, timeout=20000)
-    assert window.last_error == f"cannot write {out / 'vtest_live.csv'}: File name too long"
-    qtbot.waitUntil(lambda: not window.export_panel.record_button.isChecked(), timeout=10000)
+    assert refused_take(qtbot, window) == f"cannot write {out / 'vtest_live.csv'}: File name too long"
 
 
 def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, video, tmp_path):
@@ -841,15 +838,13 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     assert "both write" in window.last_error and window.export_panel.job is None
 
 
-def test_a_batch_keeps_its_progress_line_in_view(qtbot, window, write_clip, tmp_path, monkeypatch):
+def test_a_batch_keeps_its_progress_line_in_view(qtbot, window, write_clip, tmp_path, held_inference):
     """At 1280x800 the batch's file line came after the scroll to the progress bar an export starts with, and
     pushed '2/40 frames · 6.1 fps · ETA 0:06' half out of sight below the panel."""
     from PySide6.QtCore import QPoint
 
-    from core.session import PoseModel
-
-    run, release = PoseModel.run, threading.Event()
-    monkeypatch.setattr(PoseModel, "run", lambda self, blob: release.wait(20) and run(self, blob))
+    hold, release = held_inference
+    hold.set()
     clips = [write_clip(tmp_path / name, 2) for name in ("first.avi", "second.avi")]
     window.resize(1280, 800)
     panel = window.export_panel
@@ -1142,16 +1137,16 @@ def test_the_model_picker_opens_in_the_folder_of_the_model_in_use(window, model_
 
 
 def test_process_files_asks_which_files_in_the_last_folder_and_a_cancelled_dialog_does_nothing(
-    open_window, video, monkeypatch
+    open_window, write_clip, tmp_path, monkeypatch
 ):
     from PySide6.QtWidgets import QFileDialog
 
     w = open_window()
-    w.open_source(str(video))
+    w.open_source(str(write_clip(tmp_path / "clip.avi", 2)))
     asked = []
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *args: asked.append(args[2]) or ([], ""))
     w.export_panel.batch_button.click()
-    assert asked == [str(video.parent)] and w.last_error == "" and w.export_panel.job is None
+    assert asked == [str(tmp_path)] and w.last_error == "" and w.export_panel.job is None
 
 
 def test_looking_for_webcams_again_lists_those_plugged_in_since(open_window, monkeypatch):
