@@ -195,7 +195,7 @@ def _looks_like_source(word: str) -> bool:
     from core.sources import clean_spec, is_live
 
     spec = clean_spec(word)
-    return is_live(spec) or Path(spec).expanduser().exists()
+    return is_live(spec) or Path(os.path.expanduser(spec)).exists()
 
 
 if __name__ == "__main__":

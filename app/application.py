@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -46,7 +47,7 @@ def run_app(source: str | None = None, model: str | None = None) -> int:
     window = MainWindow(QSettings(), cameras)
     _show_uncaught_errors(window)
     if model is not None:
-        model = str(Path(model).expanduser().resolve())
+        model = str(Path(os.path.expanduser(model)).resolve())
     # queued before any close a signal asks for: a Ctrl-C at start still closes a window that asked for its source
     QTimer.singleShot(0, lambda: start(window, source, model, cameras))
     _close_on_signals(window)

@@ -3,6 +3,7 @@ whole file or several files in the background (progress, ETA, cancel). The sinks
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
@@ -123,7 +124,7 @@ class ExportPanel(QWidget):
     def folder_path(self) -> Path:
         """The chosen export folder (the working folder when none is chosen), as a full path: messages name
         files where the user can find them."""
-        return Path(self.folder.text().strip() or ".").expanduser().absolute()
+        return Path(os.path.expanduser(self.folder.text().strip() or ".")).absolute()
 
     def sink_options(self, stem: str, every_format: bool = False) -> SinkOptions:
         """Paths for the checked formats (or ``every_format``) in the chosen folder, named after `stem`."""

@@ -4,6 +4,7 @@ playback speed shown the playback meter's, a recording's file names the export p
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from functools import partial
@@ -244,7 +245,7 @@ class MainWindow(QMainWindow):
 
     # ---- requests --------------------------------------------------------------------------
     def open_source(self, spec: str) -> None:
-        path = Path(spec).expanduser().absolute()  # a relative source is remembered where it is, not as "."
+        path = Path(os.path.expanduser(spec)).absolute()  # a relative source is remembered where it is, not as "."
         try:
             exists = path.exists()
         except OSError:  # a name too long to be a path: the worker says what is wrong with it
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
         """`path` "" = the bundled model; a file that is gone gives way to the bundled one, with a note (anything
         else there, a folder named x.onnx, is the model load's to refuse in words)."""
         try:
-            gone = bool(path) and not Path(path).expanduser().exists()
+            gone = bool(path) and not Path(os.path.expanduser(path)).exists()
         except OSError:  # a name too long to be a file (a hand-edited settings file): the model load says so
             gone = False
         if gone:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from core.sources import FrameSource, is_frame_file, is_live, source_name, witho
 def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
     """What the outputs record about a run (open_sinks' ``source_meta``): the source (a file or folder by
     its full path; an image folder with the file of each frame index) and the pipeline's settings."""
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))
     meta = {
         "source": source_label(spec),
         "name": source_name(spec),  # what {name} says: `track .` in a folder frames/ writes "frames_..."
@@ -40,7 +41,7 @@ def run_meta(source: FrameSource, spec: str, pipeline: PosePipeline) -> dict:
 def source_label(spec: str) -> str:
     """How the outputs name a source: a file or folder by its full path, a webcam or stream as given (no
     password)."""
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))
     return str(path.absolute()) if not is_live(spec) and path.exists() else without_password(spec)
 
 
@@ -49,7 +50,7 @@ def source_stamp(spec: str) -> list[int]:
     their names, sizes and times (not the folder's own time, which the run's outputs written into it change): a file
     replaced or edited, or a folder whose images were added, removed, renamed or written again in place (frames
     extracted anew under the same names) since a run has another."""
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))
     if not path.is_dir():
         status = path.stat()
         return [status.st_size, status.st_mtime_ns]
@@ -73,7 +74,7 @@ def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings
     if is_live(spec) or not options.csv:
         return False
     try:
-        sidecar = json.loads(sidecar_path(Path(options.csv).expanduser()).read_text(encoding="utf-8"))
+        sidecar = json.loads(sidecar_path(Path(os.path.expanduser(options.csv))).read_text(encoding="utf-8"))
         stamp = source_stamp(spec)
     except (OSError, ValueError, RecursionError):
         return False

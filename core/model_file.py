@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +201,7 @@ def file_sha256(path: str | Path) -> str:
 def check_model_path(path: str | Path) -> Path:
     if not str(path).strip():
         raise WLitePoseError("no model file given: pass the path of an .onnx file")
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     try:
         if path.is_dir():
             raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")

@@ -54,7 +54,7 @@ def lock_path(output: Path) -> Path:
     shares it; a link at the output's own name is not followed, since the output replaces it (sinks' own_file).
     A name too long to take the lock's 16 more bytes is named by its hash (of its letters in one case: a name
     and another spelling of it that Windows and macOS take for one file share it)."""
-    output = Path(output).expanduser()
+    output = Path(os.path.expanduser(output))
     output = output.resolve() if output.name in ("", "..") else output.parent.resolve() / output.name
     name = output.name
     if len(os.fsencode(name)) > LONGEST_NAME_KEPT:

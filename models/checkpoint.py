@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 from pathlib import Path
@@ -28,7 +29,7 @@ def load_tensors(path: str | Path, map_location="cpu"):
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the model stored in a checkpoint; returns (model in eval mode, its meta dict)."""
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     if path.is_dir():
         raise ModelError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():

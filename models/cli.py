@@ -102,7 +102,7 @@ def _export(args: argparse.Namespace) -> int:
         model = build_model(variant, num_keypoints=schema.num_keypoints)
     size = model.input_size if args.size is None else args.size
     check_input_size(size)  # larger than its limit: the export check's own input took 23 GB and was killed
-    out = Path(args.out).expanduser()
+    out = Path(os.path.expanduser(args.out))
     _check_out(out, args.checkpoint)
     metadata = build_metadata(schema, variant, size, dataset, trained)
     sizes = ((size, size), (size + 64, size + 192))
@@ -124,7 +124,7 @@ def _check_out(out: Path, checkpoint: str | None) -> None:
         raise ModelError(f"--out {out} is a folder; give the path of the .onnx file to write")
     if out.suffix.lower() != ".onnx":  # a run's last.pt or a video named by a slip would be replaced
         raise ModelError(f"--out {out} is not an .onnx file name; give the path of the .onnx file to write")
-    if checkpoint and out.resolve() == Path(checkpoint).expanduser().resolve():
+    if checkpoint and out.resolve() == Path(os.path.expanduser(checkpoint)).resolve():
         raise ModelError(f"--out {out} would overwrite the checkpoint it reads")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

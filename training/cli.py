@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 
 MAX_WORKERS = 256  # data loader processes: more than any machine's cores is a typo
@@ -256,7 +257,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         check_weights_file(args.init.split(":", 1)[1], "--init imagenet:")
     elif args.init:  # a checkpoint
         give = "give a checkpoint, such as a run's best.pt, or imagenet:PATH"
-        check_weights_file(Path(args.init).expanduser(), "--init ", give)  # ~ as load_checkpoint takes it
+        check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
@@ -265,7 +266,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     if args.val_images and not args.val_data:
         raise WLitePoseError("--val-images goes with --val-data, the annotation .json of the set to validate on")
     val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
-    out = Path(args.out).expanduser()
+    out = Path(os.path.expanduser(args.out))
     if out.exists() and not out.is_dir():
         raise WLitePoseError(f"--out {out} is a file, not a run folder")
     writable(out, directory=True, create=False)  # created once the data has loaded: a refused run leaves none
@@ -328,7 +329,7 @@ def _shrink(args: argparse.Namespace) -> int:
     if not 1 <= args.quality <= 100:
         raise WLitePoseError(f"--quality must be 1-100, not {args.quality}")
     annotations, images = _data_folder(args.data, args.images, "--images")
-    out = Path(args.out).expanduser()
+    out = Path(os.path.expanduser(args.out))
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         unfinished = out.is_dir() and not (out / "annotations.json").exists()
         hint = " (a shrink that stopped leaves a folder without annotations.json: remove it)" if unfinished else ""
@@ -336,7 +337,7 @@ def _shrink(args: argparse.Namespace) -> int:
     writable(out, directory=True, create=False)  # made once the data is read: a refused run leaves none
     count, read, written = shrink_dataset(Path(annotations), Path(images), out, args.size, args.format, args.quality)
     print(
-        f"wrote {count} images, longest side {longest_side(args.size)} px ({written / 1e6:.1f} MB, "
-        f"was {read / 1e6:.1f} MB), and {out / 'annotations.json'}"
+        f"wrote {count} image{'' if count == 1 else 's'}, longest side {longest_side(args.size)} px "
+        f"({written / 1e6:.1f} MB, was {read / 1e6:.1f} MB), and {out / 'annotations.json'}"
     )
     return 0

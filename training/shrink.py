@@ -51,7 +51,7 @@ def _mask_utils():
 def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) -> dict:
     ann = dict(ann)
     if ann.get("keypoints"):
-        kps = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+        kps = keypoint_values(ann["keypoints"], len(ann["keypoints"]) // 3, ann.get("id"))  # NaN: 0, 0
         placed = (kps[:, 2] > 0) | np.any(kps[:, :2] != 0, axis=1)  # COCO's unlabelled joints are 0, 0, 0
         kps[placed, 0] = (kps[placed, 0] + 0.5) * fx - 0.5
         kps[placed, 1] = (kps[placed, 1] + 0.5) * fy - 0.5

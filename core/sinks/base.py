@@ -65,7 +65,7 @@ def refuse_inputs(outputs, inputs) -> None:
     as files, so a hard link or another spelling of the name (``CLIP.MP4`` on macOS) counts too."""
     read, folders = set(), set()
     for given in inputs:
-        path = Path(str(given)).expanduser() if given is not None else None
+        path = Path(os.path.expanduser(str(given))) if given is not None else None
         if path is not None and path.is_file():
             read.update((path.resolve(), _identity(path)))
         elif path is not None and path.is_dir():
@@ -73,7 +73,7 @@ def refuse_inputs(outputs, inputs) -> None:
     read.discard(None)
     folders.discard(None)
     for path in outputs:
-        resolved = Path(path).expanduser().resolve()
+        resolved = Path(os.path.expanduser(path)).resolve()
         if resolved in read or _identity(resolved) in read:
             raise WLitePoseError(f"the output {path} is a file this run reads; give the output another path")
         parent = resolved.parent
@@ -101,7 +101,7 @@ def writable(path: str | Path, directory: bool = False, create: bool = True) -> 
     """Check that ``path`` (a file, or with ``directory`` a folder) can be written, creating its folder
     unless ``create`` is off (a check before any work, which leaves nothing behind); WLitePoseError
     naming the path if not."""
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     folder = path if directory else path.parent
     try:
         if not directory and path.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -268,4 +269,4 @@ def plan_outputs(
 
 
 def _resolved(path) -> Path:
-    return Path(str(path)).expanduser().resolve()
+    return Path(os.path.expanduser(str(path))).resolve()

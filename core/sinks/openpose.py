@@ -113,7 +113,7 @@ def check_frame_names(folder: str | Path, stem: str, frame_files: list[str] | No
     else:
         names = [_listing_name(stem), *(f"{name}_keypoints.json" for name in images)]
     longest = max(names, key=_name_length)
-    folder = Path(folder).expanduser()
+    folder = Path(os.path.expanduser(folder))
     listing = _listing_path(folder, stem)
     hidden = listing.parent
     if hidden.is_symlink() or (hidden.exists() and not hidden.is_dir()):  # refused before any frame is removed

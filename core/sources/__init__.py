@@ -13,6 +13,7 @@ streams), ``specs`` (a source as named: what it is, its short name), ``passwords
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -80,7 +81,7 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
             return VideoFileSource(shown, (capture, first))  # every frame at its own time, as a file's
         return LiveSource(spec, shown, (capture, first))
     check_exists(spec)
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))
     if is_image_sequence(spec):
         return ImageFolderSource(path, image_fps)
     check_playlist(path)

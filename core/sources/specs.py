@@ -56,7 +56,7 @@ def check_exists(spec: str) -> None:
     if is_live(spec):
         return
     try:
-        found = Path(spec).expanduser().exists()
+        found = Path(os.path.expanduser(spec)).exists()
     except OSError as error:  # a name too long for the file system, say
         shown = spec if len(spec) <= 80 else spec[:80] + "…"
         raise WLitePoseError(f"source {shown} cannot be a file ({error.strerror})") from None
@@ -81,14 +81,14 @@ def source_name(spec: str) -> str:
             return "stream"
         name = Path(address.path).stem or address.hostname or "stream"
         return re.sub(r"[^\w.-]+", "_", name).strip("._") or "stream"
-    path = Path(os.path.abspath(Path(spec).expanduser()))  # "." and ".." by the folders they are
+    path = Path(os.path.abspath(os.path.expanduser(spec)))  # "." and ".." by the folders they are
     name = path.name if path.is_dir() else path.stem  # a folder "run.1" keeps its whole name
     return name if name.strip(".") else "source"  # the root folder
 
 
 def is_image_sequence(spec: str) -> bool:
     """An image folder or a single image (a source whose frame rate is ours to choose)."""
-    path = Path(clean_spec(spec)).expanduser()
+    path = Path(os.path.expanduser(clean_spec(spec)))
     suffix = path.suffix.lower()
     return not is_live(spec) and (path.is_dir() or suffix in IMAGE_SUFFIXES and suffix not in ANIMATION_SUFFIXES)
 

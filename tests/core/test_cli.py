@@ -322,6 +322,7 @@ def test_each_threshold_option_sets_its_own_threshold(cli, model_path, write_cli
     "make_source, words",
     [
         (lambda d: d / "nothing.mp4", ["does not exist"]),
+        (lambda d: "~no_such_user_wlp/clip.mp4", ["~no_such_user_wlp/clip.mp4 does not exist"]),  # not a traceback
         (lambda d: _touch(d / "empty.mp4", b""), ["empty"]),
         (lambda d: _touch(d / "corrupt.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40), ["not a readable"]),
         (lambda d: _touch(d / "notes.txt", b"hello, not a video\n" * 50), ["not a readable"]),
@@ -338,6 +339,7 @@ def test_bad_sources(cli, model_path, tmp_path, make_source, words):
     "make_model, words",
     [
         (lambda d, m: d / "absent.onnx", ["does not exist"]),
+        (lambda d, m: "~no_such_user_wlp/m.onnx", ["~no_such_user_wlp/m.onnx does not exist"]),
         (lambda d, m: _touch(d / "empty.onnx", b""), ["empty"]),
         (lambda d, m: _touch(d / "text.onnx", b"this is not a protobuf at all" * 10), ["not an onnx model file"]),
         (lambda d, m: _strip_metadata(m, d / "bare.onnx"), ["an onnx model without wlitepose metadata"]),
@@ -347,6 +349,26 @@ def test_bad_sources(cli, model_path, tmp_path, make_source, words):
 def test_bad_models(cli, model_path, video_path, tmp_path, make_model, words):
     rc, _, err = cli("track", video_path, "--model", make_model(tmp_path, model_path), "--max-frames", 1)
     _assert_clean_error(rc, err, *words)
+
+
+def test_a_name_beginning_with_a_tilde_and_no_user_s_is_a_name_as_shells_leave_it(
+    cli, model_path, write_clip, tmp_path, monkeypatch
+):
+    """~clip.avi (no user "clip.avi": the shell passes it as typed) stopped track with a RuntimeError traceback."""
+    monkeypatch.chdir(tmp_path)
+    write_clip(tmp_path / "~clip.avi", 1)
+    rc, _, err = cli("track", "~clip.avi", "--model", model_path, "--csv", "~out.csv")
+    assert rc == 0 and (tmp_path / "~out.csv").is_file(), err
+
+
+def test_no_module_expands_a_users_path_with_pathlibs_expanduser():
+    """Path.expanduser raises RuntimeError for ~name with no user name, where os.path.expanduser leaves the name as
+    the shell does; 26 places took the first (the test above is one of them)."""
+    root = Path(main.__file__).parent
+    files = [root / "main.py"] + [
+        p for package in ("core", "app", "models", "training") for p in (root / package).rglob("*.py")
+    ]
+    assert not [str(p.relative_to(root)) for p in files if ".expanduser()" in p.read_text(encoding="utf-8")]
 
 
 def test_unwritable_output_keeps_nothing_half_done(cli, model_path, video_path, tmp_path):

@@ -171,6 +171,27 @@ def test_thin_images_unlabelled_joints_and_names_outside_the_folder(tmp_path, ca
     assert "names an image outside its images folder: ../thin.webp" in capsys.readouterr().err
 
 
+def test_an_unlabelled_joint_without_a_position_is_copied_as_coco_writes_it(tmp_path, capsys):
+    """An unlabelled joint given as null (read as COCO's 0, 0) was written NaN, NaN: not JSON to any other tool."""
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    cv2.imwrite(str(folder / "images" / "a.png"), np.full((400, 1000, 3), 90, np.uint8))
+    joints = [500.0, 200.0, 2, None, None, 0, float("nan"), 3.0, 0] + [0.0] * 42
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 1000, "height": 400}],
+        "annotations": [{"id": 1, "image_id": 1, "keypoints": joints, "bbox": [400, 100, 200, 200]}],
+    }
+    (folder / "annotations.json").write_text(json.dumps(data))
+    assert main(["shrink-data", str(folder), "--out", str(tmp_path / "a"), "--size", "64"]) == 0
+    assert "wrote 1 image, longest side" in capsys.readouterr().out
+
+    def not_json(constant):
+        raise AssertionError(f"annotations.json holds {constant}, which JSON has not")
+
+    after = json.loads((tmp_path / "a" / "annotations.json").read_text(), parse_constant=not_json)
+    assert after["annotations"][0]["keypoints"][:9] == pytest.approx([47.55, 18.55, 2, 0, 0, 0, 0, 0, 0], abs=0.01)
+
+
 def test_a_shrunk_copy_names_images_in_folders_with_forward_slashes_and_refuses_case_twins(tmp_path, capsys):
     folder = tmp_path / "set"
     (folder / "images" / "sub").mkdir(parents=True)
