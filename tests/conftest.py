@@ -1,6 +1,7 @@
 """Fixtures every test folder uses."""
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import cv2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-VTEST = ROOT.parent / "shared" / "data" / "videos" / "vtest.avi"
+DATA = ROOT.parent / "shared" / "data"
+VTEST = DATA / "videos" / "vtest.avi"
 # a Python in which some top-level modules cannot be imported, as in an install without them, then `wlitepose`
 WITHOUT = """import sys
 class Absent:
@@ -21,6 +23,29 @@ sys.meta_path.insert(0, Absent())
 import main
 sys.exit(main.main(sys.argv[1:]))
 """
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (its README.md says what is there); the test is skipped where it is absent."""
+    if not DATA.is_dir():
+        pytest.skip("../shared/data is absent")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def truth_as_results():
+    """truth_as_results(path) -> the labelled people of the COCO-format file ``path`` as results, each with score 1:
+    what a model that finds everyone exactly would give."""
+
+    def results(path: Path) -> list[dict]:
+        return [
+            {"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
+            for a in json.loads(path.read_text())["annotations"]
+            if not a.get("iscrowd") and a.get("num_keypoints", 1) > 0
+        ]
+
+    return results
 
 
 @pytest.fixture

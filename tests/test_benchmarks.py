@@ -35,22 +35,12 @@ def run_benchmark(script: str, *options: str, cwd: Path) -> subprocess.Completed
     [
         ("compression.py", ["--calibration-images", "-5"], "--calibration-images: must be at least 1, not -5"),
         ("pipeline.py", ["--threads", "0"], "--threads: must be at least 1, not 0"),
-        ("pipeline.py", ["--frames", "0"], "--frames: must be at least 1, not 0"),
-        ("tracking_quality.py", ["--thresholds", "abc"], "'abc' is not a comma-separated list of numbers"),
-        ("tracking_quality.py", ["--thresholds", "0.2,5"], "each must be above 0 and at most 1: 0.2,5"),
-        (
-            "tracking_quality.py",
-            ["--annotations", str(ROOT / "README.md"), "--videos", str(ROOT)],
-            "cannot be read as JSON",
-        ),
-        ("display.py", ["--size", "0x825"], "--size: both sides must be at least 1: 0x825"),
-        ("training_speed.py", ["--samples", "0"], "--samples: must be at least 1, not 0"),
-        ("training_speed.py", ["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
         ("display.py", ["--video", str(ROOT / "README.md")], "display: " + str(ROOT / "README.md") + " is not a"),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message):
-    done = run_benchmark(script, *options, cwd=tmp_path)  # as run from anywhere
+    """The scripts as a user runs them, from anywhere (tracking_quality's and training_speed's refusals below)."""
+    done = run_benchmark(script, *options, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
 
@@ -65,6 +55,38 @@ def load_benchmark(name: str):
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     return module
+
+
+@pytest.mark.parametrize(
+    "script, options, message",
+    [
+        ("pipeline.py", ["--frames", "0"], "--frames: must be at least 1, not 0"),
+        ("tracking_quality.py", ["--thresholds", "abc"], "'abc' is not a comma-separated list of numbers"),
+        ("tracking_quality.py", ["--thresholds", "0.2,5"], "each must be above 0 and at most 1: 0.2,5"),
+        (
+            "tracking_quality.py",
+            ["--annotations", str(ROOT / "README.md"), "--videos", str(ROOT)],
+            "cannot be read as JSON",
+        ),
+        ("display.py", ["--size", "0x825"], "--size: both sides must be at least 1: 0x825"),
+        ("training_speed.py", ["--samples", "0"], "--samples: must be at least 1, not 0"),
+        ("training_speed.py", ["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
+    ],
+)
+def test_a_bad_value_is_refused_in_a_line_with_exit_2_before_anything_is_written(
+    tmp_path, monkeypatch, capsys, script, options, message
+):
+    """main() of each script, in this process, run from tmp_path with ``options`` as its command line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [script, *options])
+    main = load_benchmark(script.removesuffix(".py")).main
+    try:
+        code = main()
+    except SystemExit as exit_info:
+        code = exit_info.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -251,12 +273,10 @@ def test_tracking_quality_refuses_a_video_shorter_than_its_labels(tmp_path):
     assert "vtest.avi has 4 frames; labels.json labels its frame 10" in done.stderr, done.stderr
 
 
-def test_training_speed_refuses_a_bad_shrunk_copy_before_timing_anything(tmp_path):
+def test_training_speed_refuses_a_bad_shrunk_copy_before_timing_anything(tmp_path, shared_data):
     """A --shrunk folder whose annotations name no labelled person was a traceback, after the original's loader
     run."""
-    train = ROOT.parent / "shared" / "data" / "train"
-    if not train.is_dir():
-        pytest.skip("../shared/data is absent")
+    train = shared_data / "train"
     (tmp_path / "annotations.json").write_text(json.dumps({"images": [], "annotations": []}))
     done = run_benchmark("training_speed.py", "--data", str(train), "--shrunk", ".", "--samples", "1", cwd=tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
@@ -344,29 +364,32 @@ def test_pipeline_crowd_figures_are_medians_and_the_overhead_takes_the_crowd_of_
     }
 
 
-def test_display_figures_are_median_ms_of_seconds_and_the_ratio_is_rgb32_over_bgr888():
-    """BGR888 both: 5, 5 and 14 ms (median 5, mean 8); RGB32 2 ms: ratio 0.40."""
-    display = load_benchmark("display")
-    times = {
-        "BGR888 (before)": ([0.001, 0.001, 0.010], [0.004, 0.004, 0.004]),
-        "RGB32 (to_qimage)": ([0.0, 0.0, 0.0], [0.002, 0.002, 0.002]),
-    }
-    lines = display.describe(times).splitlines()
-    assert lines == [
-        "  BGR888 (before)    convert  1.00  paint  4.00  both  5.00",
-        "  RGB32 (to_qimage)  convert  0.00  paint  2.00  both  2.00",
-        "  ratio both: 0.40",
-    ]
-
-
-def test_display_both_is_the_median_of_each_frame_s_sum_not_the_sum_of_the_medians():
-    """Convert 1, 1, 10 ms and paint 4, 9, 4 ms: the frames take 5, 10 and 14 ms, median 10 (the medians add to 5)."""
-    display = load_benchmark("display")
-    times = {"BGR888 (before)": ([0.001, 0.001, 0.010], [0.004, 0.009, 0.004]), "RGB32 (to_qimage)": ([0.0], [0.005])}
-    assert display.describe(times).splitlines()[::2] == [
-        "  BGR888 (before)    convert  1.00  paint  4.00  both 10.00",
-        "  ratio both: 0.50",
-    ]
+@pytest.mark.parametrize(
+    "times, lines",
+    [
+        (  # BGR888 both: 5, 5 and 14 ms (median 5, mean 8); RGB32 2 ms: ratio 0.40
+            {
+                "BGR888 (before)": ([0.001, 0.001, 0.010], [0.004, 0.004, 0.004]),
+                "RGB32 (to_qimage)": ([0.0, 0.0, 0.0], [0.002, 0.002, 0.002]),
+            },
+            [
+                "  BGR888 (before)    convert  1.00  paint  4.00  both  5.00",
+                "  RGB32 (to_qimage)  convert  0.00  paint  2.00  both  2.00",
+                "  ratio both: 0.40",
+            ],
+        ),
+        (  # convert 1, 1, 10 ms and paint 4, 9, 4 ms: the frames take 5, 10 and 14 ms, median 10 (the medians add to 5)
+            {"BGR888 (before)": ([0.001, 0.001, 0.010], [0.004, 0.009, 0.004]), "RGB32 (to_qimage)": ([0.0], [0.005])},
+            [
+                "  BGR888 (before)    convert  1.00  paint  4.00  both 10.00",
+                "  RGB32 (to_qimage)  convert  0.00  paint  5.00  both  5.00",
+                "  ratio both: 0.50",
+            ],
+        ),
+    ],
+)
+def test_display_figures_are_median_ms_of_each_frame_s_sum_and_the_ratio_is_rgb32_over_bgr888(times, lines):
+    assert load_benchmark("display").describe(times).splitlines() == lines
 
 
 def test_display_paints_the_frames_asked(tmp_path):
@@ -420,15 +443,13 @@ def test_ap_breakdown_scores_a_person_by_the_best_pose_over_labelled_joints():
     assert ap_breakdown.score_person(poses[:0], truth, 100.0, np.full(3, 0.1), legs=[2]) == (0.0, False)
 
 
-def test_ap_breakdown_counts_people_with_labelled_joints_and_those_with_a_labelled_knee_or_ankle(tmp_path):
+def test_ap_breakdown_counts_people_with_labelled_joints_and_those_with_a_labelled_knee_or_ankle(tmp_path, shared_data):
     """A dev image of 3 labelled people, 1 with a knee or ankle, and 10 with no labelled joint (skipped). Their 27
     labelled joints: the shipped model's peaks mark 6 (their heatmap cells scaled by the heatmap stride, 2)."""
     from core.assets import DEFAULT_MODEL
     from core.session import PoseModel
 
-    val = ROOT.parent / "shared" / "data" / "val"
-    if not val.is_dir():
-        pytest.skip("../shared/data is absent")
+    val = shared_data / "val"
     data = json.loads((val / "annotations.json").read_text())
     image = next(im for im in data["images"] if im["file_name"] == "cocotrain_000000433998.jpg")
     one = {**data, "images": [image], "annotations": [a for a in data["annotations"] if a["image_id"] == image["id"]]}

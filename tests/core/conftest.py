@@ -5,15 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-VIDEO = DATA / "videos" / "vtest.avi"
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip("../shared/data is absent")
-    return DATA
+VIDEO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "videos" / "vtest.avi"
 
 
 @pytest.fixture(scope="session")

@@ -1314,19 +1314,20 @@ def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
     assert times.summary(0.5).splitlines()[0] == "1 frame in 0.5 s: 2.0 fps overall"
 
 
-def _large_people_only(shared_data, path) -> list[dict]:
-    """Writes to ``path`` the dev set's images with large people only, those people alone; returns them."""
+def _large_people_only(shared_data, path) -> Path:
+    """Writes to ``path`` the dev set's images with large people only, those people alone; returns ``path``."""
     val = json.loads((shared_data / "val" / "annotations.json").read_text())
     people = [a for a in val["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0 and a["area"] > 96**2]
     kept = {a["image_id"] for a in people}
     path.write_text(json.dumps({**val, "images": [i for i in val["images"] if i["id"] in kept], "annotations": people}))
-    return people
+    return path
 
 
-def test_eval_says_n_a_for_a_score_with_nobody_to_count(cli, model_path, tmp_path, shared_data, monkeypatch):
+def test_eval_says_n_a_for_a_score_with_nobody_to_count(
+    cli, model_path, tmp_path, shared_data, truth_as_results, monkeypatch
+):
     """On a set without medium-sized people APm has nobody to count: the line says n/a, as documented, not nan."""
-    people = _large_people_only(shared_data, tmp_path / "large.json")
-    found = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in people]
+    found = truth_as_results(_large_people_only(shared_data, tmp_path / "large.json"))
     monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: found)
     rc, out, err = cli(
         "eval", "--model", model_path, "--annotations", tmp_path / "large.json",
@@ -1354,12 +1355,11 @@ def test_eval_checks_the_baselines_keypoint_order_too(cli, model_path, tmp_path,
 
 
 def test_eval_gives_no_share_of_redraws_for_a_score_with_nobody_to_count(
-    cli, model_path, tmp_path, shared_data, monkeypatch
+    cli, model_path, tmp_path, shared_data, truth_as_results, monkeypatch
 ):
     """Without medium-sized people APm compares nothing in any redraw: its difference is null, not 'the model higher
     in 0 % of redraws', which read as the baseline at least as good in every one."""
-    people = _large_people_only(shared_data, tmp_path / "large.json")
-    exact = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in people]
+    exact = truth_as_results(_large_people_only(shared_data, tmp_path / "large.json"))
     off = [{**r, "keypoints": [v + 40 * (i % 3 < 2) for i, v in enumerate(r["keypoints"])]} for r in exact]
     baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
     monkeypatch.setattr(
@@ -1490,43 +1490,37 @@ def _paired_scores(*args) -> np.ndarray:
     return np.repeat(moved, 6, axis=2)
 
 
-def test_eval_takes_the_difference_with_the_baseline_redraw_by_redraw(
-    cli, model_path, tmp_path, shared_data, monkeypatch
-):
-    """The paired interval is of each redraw's model score less the baseline's on the same images: a model 0.01 above
-    the baseline in every redraw, however far the redraws move both, is 0.01 above it (less the baseline's average
-    over the redraws, the interval was -0.18 to +0.20 and the model higher in half of them)."""
-    baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
-    monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: [])
-    monkeypatch.setattr("core.eval_run.bootstrap", _paired_scores)
-    rc, out, err = cli(
-        "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
-        "--images", shared_data / "val" / "images", "--baseline", baseline, "--bootstrap", 40,
-        "--out", tmp_path / "stats.json",
-    )  # fmt: skip
-    assert rc == 0, err
-    difference = json.loads((tmp_path / "stats.json").read_text())["difference"]["AP"]
-    assert difference["interval"] == pytest.approx([0.01, 0.01]) and difference["higher"] == 1.0
-    assert "AP +0.010 to +0.010 (higher in 100% of redraws)" in out
-
-
-def test_eval_prints_each_models_own_figures_and_intervals(cli, model_path, tmp_path, shared_data, monkeypatch):
-    """The model's line and the baseline's each give that model's figures, and each interval line its two ends
-    (the baseline's line repeated the model's; an interval printed as its low end twice read 0.014-0.014)."""
+@pytest.fixture
+def paired_eval(cli, model_path, tmp_path, shared_data, truth_as_results, monkeypatch):
+    """`eval --baseline --bootstrap 40 --out` on the dev set, the model finding everyone exactly and the baseline
+    (input size 128) nobody, their redraws' scores _paired_scores; (what it printed, the --out file's stats)."""
     path = shared_data / "val" / "annotations.json"
-    truth = [
-        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-        for a in json.loads(path.read_text())["annotations"]
-        if not a["iscrowd"] and a["num_keypoints"] > 0
-    ]
+    truth = truth_as_results(path)
     baseline = _with_metadata(model_path, tmp_path / "baseline.onnx", input_size=128)
     monkeypatch.setattr("core.eval_run.predict_dataset", lambda model, data, images, size: [] if size == 128 else truth)
     monkeypatch.setattr("core.eval_run.bootstrap", _paired_scores)
     rc, out, err = cli(
         "eval", "--model", model_path, "--annotations", path, "--images", shared_data / "val" / "images",
-        "--baseline", baseline, "--bootstrap", 40,
+        "--baseline", baseline, "--bootstrap", 40, "--out", tmp_path / "stats.json",
     )  # fmt: skip
     assert rc == 0, err
+    return out, json.loads((tmp_path / "stats.json").read_text())
+
+
+def test_eval_takes_the_difference_with_the_baseline_redraw_by_redraw(paired_eval):
+    """The paired interval is of each redraw's model score less the baseline's on the same images: a model 0.01 above
+    the baseline in every redraw, however far the redraws move both, is 0.01 above it (less the baseline's average
+    over the redraws, the interval was -0.18 to +0.20 and the model higher in half of them)."""
+    out, stats = paired_eval
+    difference = stats["difference"]["AP"]
+    assert difference["interval"] == pytest.approx([0.01, 0.01]) and difference["higher"] == 1.0
+    assert "AP +0.010 to +0.010 (higher in 100% of redraws)" in out
+
+
+def test_eval_prints_each_models_own_figures_and_intervals(paired_eval):
+    """The model's line and the baseline's each give that model's figures, and each interval line its two ends
+    (the baseline's line repeated the model's; an interval printed as its low end twice read 0.014-0.014)."""
+    out, _ = paired_eval
     lines = out.splitlines()
     assert lines[0].startswith("AP 1.000") and lines[1].startswith("baseline baseline.onnx: AP 0.000")
     assert "95% interval: AP 0.220-0.600" in out and "95% interval of the baseline: AP 0.210-0.590" in out

@@ -31,32 +31,23 @@ def coco_evaluate(results, path, sigmas):
     return score_results(results, load_annotations(path), sigmas, path)
 
 
-def _truth_as_results(path):
-    data = json.loads(path.read_text())
-    return [
-        {"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
-        for a in data["annotations"]
-        if not a.get("iscrowd") and a.get("num_keypoints", 1) > 0
-    ]
-
-
 @pytest.mark.parametrize(
     "annotations, sigmas",
     [("val/annotations.json", COCO_SIGMAS), ("crowdpose_sample/test_crowdpose.json", None)],
 )
-def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data):
+def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data, truth_as_results):
     path = shared_data / annotations
     if sigmas is None:
         from models.schemas import CROWDPOSE14
 
         sigmas = CROWDPOSE14.sigmas
-    stats = coco_evaluate(_truth_as_results(path), path, sigmas)
+    stats = coco_evaluate(truth_as_results(path), path, sigmas)
     assert list(stats)[: len(STAT_NAMES)] == list(STAT_NAMES)
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
     # shifted results lose AP
     shifted = [
         {**r, "keypoints": (np.array(r["keypoints"]) + [25, 25, 0] * (len(r["keypoints"]) // 3)).tolist()}
-        for r in _truth_as_results(path)
+        for r in truth_as_results(path)
     ]
     assert coco_evaluate(shifted, path, sigmas)["AP"] < 0.9
 
@@ -99,7 +90,9 @@ def test_crowdpose_model_runs_on_crowdpose_files(tmp_path, shared_data):
     assert all(0.0 <= v <= 1.0 or np.isnan(v) for v in stats.values())
 
 
-def test_a_benchmarks_keypoints_are_scored_with_its_own_sigmas_whatever_the_model_file_says(shared_data, monkeypatch):
+def test_a_benchmarks_keypoints_are_scored_with_its_own_sigmas_whatever_the_model_file_says(
+    shared_data, monkeypatch, truth_as_results
+):
     """A shared model whose metadata gave each joint a sigma of 1.0 read AP 0.591 for a network of 0.034: COCO's
     and CrowdPose's keypoints (in their order) are scored with the benchmark's sigmas, others with the file's own;
     evaluate_model (training's validation AP) as `wlitepose eval`."""
@@ -116,7 +109,7 @@ def test_a_benchmarks_keypoints_are_scored_with_its_own_sigmas_whatever_the_mode
     path = shared_data / "val" / "annotations.json"
     shifted = [
         {**r, "keypoints": (np.array(r["keypoints"]) + [25, 25, 0] * (len(r["keypoints"]) // 3)).tolist()}
-        for r in _truth_as_results(path)
+        for r in truth_as_results(path)
     ]
     monkeypatch.setattr(core.evaluation, "predict_dataset", lambda *args: shifted)
     loose = SimpleNamespace(info=SimpleNamespace(keypoint_names=COCO17.keypoints, sigmas=(1.0,) * 17, input_size=256))
@@ -142,13 +135,13 @@ def _jittered(results, pixels, seed=0):
     return out
 
 
-def test_crowdpose_people_get_crowdposes_area_and_its_crowd_splits(shared_data, tmp_path):
+def test_crowdpose_people_get_crowdposes_area_and_its_crowd_splits(shared_data, tmp_path, truth_as_results):
     """A file without ``area`` is scored as CrowdPose's evaluation scores it: 0.53 x box area, and AP by crowd
     index (both sample images have 0.3-0.4: medium); an AP with nobody to count is NaN, not 0."""
     from models.schemas import CROWDPOSE14
 
     path = shared_data / "crowdpose_sample" / "test_crowdpose.json"
-    results = _jittered(_truth_as_results(path), 10.0)
+    results = _jittered(truth_as_results(path), 10.0)
     stats = coco_evaluate(results, path, CROWDPOSE14.sigmas)
     data = json.loads(path.read_text())
     for share, expected in ((SEGMENT_SHARE, stats["AP"]), (1.0, None)):
@@ -164,7 +157,7 @@ def test_crowdpose_people_get_crowdposes_area_and_its_crowd_splits(shared_data, 
     assert np.isnan(stats["AP_easy"]) and np.isnan(stats["AP_hard"]) and np.isnan(stats["APm"])
 
 
-def test_a_file_scores_whatever_order_its_crowd_regions_and_categories_come_in(shared_data, tmp_path):
+def test_a_file_scores_whatever_order_its_crowd_regions_and_categories_come_in(shared_data, tmp_path, truth_as_results):
     path = shared_data / "val" / "annotations.json"
     data = json.loads(path.read_text())
     data["categories"].insert(0, {"id": 7, "name": "dog"})  # the keypoint category is not the first
@@ -178,7 +171,7 @@ def test_a_file_scores_whatever_order_its_crowd_regions_and_categories_come_in(s
     for ann in data["annotations"]:
         ann["image_id"] = f"img{ann['image_id']}"
     (tmp_path / "a.json").write_text(json.dumps(data))
-    stats = coco_evaluate(_truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", COCO_SIGMAS)
+    stats = coco_evaluate(truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", COCO_SIGMAS)
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
 
 
@@ -201,15 +194,20 @@ def test_keypoint_values_take_unlabelled_joints_without_a_position_and_say_what_
         keypoint_values([None, None, None, 5, 6, 2], 2, 7)
 
 
-def _val_copy(shared_data, tmp_path, change) -> tuple:
-    """The dev set's annotations changed by ``change(data)``, written to tmp_path; (path, the unchanged truth as
-    results, every detection filed under the keypoint category as `eval` files a model's)."""
-    data = json.loads((shared_data / "val" / "annotations.json").read_text())
-    truth = [{**r, "category_id": 1} for r in _truth_as_results(shared_data / "val" / "annotations.json")]
-    change(data)
-    path = tmp_path / "changed.json"
-    path.write_text(json.dumps(data))
-    return path, truth
+@pytest.fixture
+def val_copy(shared_data, tmp_path, truth_as_results):
+    """val_copy(change) -> (path, truth): the dev set's annotations changed by ``change(data)``, written to tmp_path;
+    the unchanged truth as results, every detection filed under the keypoint category as `eval` files a model's."""
+
+    def copy(change) -> tuple:
+        data = json.loads((shared_data / "val" / "annotations.json").read_text())
+        truth = [{**r, "category_id": 1} for r in truth_as_results(shared_data / "val" / "annotations.json")]
+        change(data)
+        path = tmp_path / "changed.json"
+        path.write_text(json.dumps(data))
+        return path, truth
+
+    return copy
 
 
 def _merged_ids(data):
@@ -232,31 +230,31 @@ def _second_category(data):
         _second_category,
     ],
 )
-def test_people_of_merged_or_hand_made_files_are_each_scored(shared_data, tmp_path, change):
+def test_people_of_merged_or_hand_made_files_are_each_scored(change, val_copy):
     """pycocotools keeps one person per annotation id (AP 0.44 for the truth itself), raised KeyError without an
     id or category, and scored only the first of two keypoint categories (training takes both)."""
-    path, truth = _val_copy(shared_data, tmp_path, change)
+    path, truth = val_copy(change)
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
-def test_a_file_whose_category_names_no_keypoints_is_scored_in_the_models_order(shared_data, tmp_path):
+def test_a_file_whose_category_names_no_keypoints_is_scored_in_the_models_order(val_copy):
     """A hand-made file may leave the category's keypoint names out: nothing to check the order by, the count is
     the annotations' (`eval` gives the same AP as with the names)."""
-    path, truth = _val_copy(shared_data, tmp_path, lambda d: [c.pop("keypoints") for c in d["categories"]])
+    path, truth = val_copy(lambda d: [c.pop("keypoints") for c in d["categories"]])
     data = load_annotations(path)
     check_keypoints(data, COCO17.keypoints, path)
     assert score_results(truth, data, COCO_SIGMAS, path)["AP"] == pytest.approx(1.0)
 
 
-def test_a_null_bbox_or_area_is_worked_out_as_a_missing_one(shared_data, tmp_path):
+def test_a_null_bbox_or_area_is_worked_out_as_a_missing_one(val_copy):
     """A null passed the field checks and ended eval in pycocotools' traceback."""
-    path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(bbox=None, area=None))
+    path, truth = val_copy(lambda d: d["annotations"][0].update(bbox=None, area=None))
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
-def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(shared_data, tmp_path):
+def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(shared_data, val_copy):
     """Labelled joints with num_keypoints 0 made the person one eval ignores (training trains on them)."""
-    path, truth = _val_copy(shared_data, tmp_path, lambda d: d["annotations"][0].update(num_keypoints=0))
+    path, truth = val_copy(lambda d: d["annotations"][0].update(num_keypoints=0))
     first = json.loads((shared_data / "val" / "annotations.json").read_text())["annotations"][0]
     missed = [r for r in truth if r["keypoints"] != first["keypoints"]]
     assert coco_evaluate(missed, path, COCO_SIGMAS)["AR"] < 1.0
@@ -317,8 +315,8 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: [a.update(category_id="1") for a in d["annotations"]], "category_id '1', none of them a category"),
     ],
 )
-def test_files_that_would_be_scored_wrongly_are_refused(shared_data, tmp_path, change, words):
-    path, _ = _val_copy(shared_data, tmp_path, change)
+def test_files_that_would_be_scored_wrongly_are_refused(change, words, val_copy):
+    path, _ = val_copy(change)
     with pytest.raises(WLitePoseError, match=words):
         coco_evaluate([], path, COCO_SIGMAS)
 
@@ -345,9 +343,9 @@ def test_an_image_is_read_as_its_labels_see_it(tmp_path):
         read_labelled_image(path, {"width": 128, "height": 64})
 
 
-def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(shared_data, tmp_path):
+def test_a_file_saved_with_a_byte_order_mark_is_scored_as_without(val_copy):
     """Windows PowerShell 5 and Notepad save UTF-8 with a BOM: the file was refused as not COCO-format."""
-    path, truth = _val_copy(shared_data, tmp_path, lambda d: None)
+    path, truth = val_copy(lambda d: None)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
@@ -412,9 +410,9 @@ def test_joints_each_two_sigmas_off_score_oks_0_61(shared_data):
     assert stats["AP50"] == pytest.approx(1.0) and stats["AP75"] == 0.0
 
 
-def test_a_person_without_a_bbox_gets_the_box_and_area_of_their_labelled_joints(shared_data, tmp_path):
+def test_a_person_without_a_bbox_gets_the_box_and_area_of_their_labelled_joints(val_copy):
     """The box worked out from the joints was stored as x0, y0, x1, y1, not x, y, width, height: a wrong area."""
-    path, _ = _val_copy(shared_data, tmp_path, lambda d: [d["annotations"][0].pop(key) for key in ("bbox", "area")])
+    path, _ = val_copy(lambda d: [d["annotations"][0].pop(key) for key in ("bbox", "area")])
     ann = load_annotations(path)["annotations"][0]
     keypoints = np.array(ann["keypoints"]).reshape(-1, 3)
     (x0, y0), (x1, y1) = keypoints[keypoints[:, 2] > 0, :2].min(0), keypoints[keypoints[:, 2] > 0, :2].max(0)
@@ -434,7 +432,9 @@ def test_people_without_an_area_count_crowdposes_share_of_their_box(shared_data)
     "crowd_index, split",
     [(0.0, "AP_easy"), (0.19, "AP_easy"), (0.2, "AP_medium"), (0.79, "AP_medium"), (0.8, "AP_hard")],
 )
-def test_an_image_falls_in_crowdposes_split_by_its_crowd_index(shared_data, tmp_path, crowd_index, split):
+def test_an_image_falls_in_crowdposes_split_by_its_crowd_index(
+    shared_data, tmp_path, crowd_index, split, truth_as_results
+):
     """CrowdPose's splits: easy below 0.2, medium from 0.2 to below 0.8, hard from 0.8 (its crowdposetools)."""
     from models.schemas import CROWDPOSE14
 
@@ -442,7 +442,7 @@ def test_an_image_falls_in_crowdposes_split_by_its_crowd_index(shared_data, tmp_
     for image in data["images"]:
         image["crowdIndex"] = crowd_index
     (tmp_path / "a.json").write_text(json.dumps(data))
-    stats = coco_evaluate(_truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", CROWDPOSE14.sigmas)
+    stats = coco_evaluate(truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", CROWDPOSE14.sigmas)
     assert {name: stats[name] for name in CROWD_SPLITS if not np.isnan(stats[name])} == {split: pytest.approx(1.0)}
 
 
@@ -457,7 +457,9 @@ def test_the_model_places_every_joint_of_a_person_it_finds(shared_data):
     assert len(results) > 10 and (scores > 0).all()
 
 
-def test_a_file_where_only_some_images_have_a_crowd_index_is_scored_without_the_splits(shared_data, tmp_path):
+def test_a_file_where_only_some_images_have_a_crowd_index_is_scored_without_the_splits(
+    shared_data, tmp_path, truth_as_results
+):
     """Two files merged, one CrowdPose's and one without crowd indices: the splits need every image's, so there are
     none, and the rest is scored (it stopped with a KeyError traceback when any image's was read as enough)."""
     from models.schemas import CROWDPOSE14
@@ -465,7 +467,7 @@ def test_a_file_where_only_some_images_have_a_crowd_index_is_scored_without_the_
     data = json.loads((shared_data / "crowdpose_sample" / "test_crowdpose.json").read_text())
     del data["images"][1]["crowdIndex"]
     (tmp_path / "a.json").write_text(json.dumps(data))
-    stats = coco_evaluate(_truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", CROWDPOSE14.sigmas)
+    stats = coco_evaluate(truth_as_results(tmp_path / "a.json"), tmp_path / "a.json", CROWDPOSE14.sigmas)
     assert list(stats) == list(STAT_NAMES) and stats["AP"] == pytest.approx(1.0)
 
 
@@ -510,7 +512,7 @@ def test_each_image_reaches_the_network_as_track_reads_it(tmp_path, monkeypatch)
     assert len(seen) == 1 and np.array_equal(seen[0], image)
 
 
-def test_annotations_of_a_category_without_keypoints_are_not_scored(shared_data, tmp_path):
+def test_annotations_of_a_category_without_keypoints_are_not_scored(shared_data, tmp_path, truth_as_results):
     """A file that also labels another category (a dog, naming no keypoints) is scored on its people only: the
     dog's AP, 0 with no dog found, would halve the people's."""
     data = json.loads((shared_data / "val" / "annotations.json").read_text())
@@ -518,20 +520,18 @@ def test_annotations_of_a_category_without_keypoints_are_not_scored(shared_data,
     for ann in [a for a in data["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0][:2]:
         ann["category_id"] = 7
     (tmp_path / "a.json").write_text(json.dumps(data))
-    people = [r for r in _truth_as_results(tmp_path / "a.json") if r["category_id"] == 1]
+    people = [r for r in truth_as_results(tmp_path / "a.json") if r["category_id"] == 1]
     assert coco_evaluate(people, tmp_path / "a.json", COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
-def test_a_crowd_region_with_an_empty_keypoint_list_is_a_region_to_ignore(shared_data, tmp_path):
+def test_a_crowd_region_with_an_empty_keypoint_list_is_a_region_to_ignore(val_copy):
     """A crowd region written with `"keypoints": []` (a box to ignore, no joint) is one without keypoints, not a
     person of 0 keypoint values refused."""
-    path, truth = _val_copy(
-        shared_data, tmp_path, lambda d: [a.update(keypoints=[]) for a in d["annotations"] if a["iscrowd"]]
-    )
+    path, truth = val_copy(lambda d: [a.update(keypoints=[]) for a in d["annotations"] if a["iscrowd"]])
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
-def test_a_crowd_mask_whose_first_pixel_is_set_and_a_category_of_no_keypoints_are_not_refused(shared_data, tmp_path):
+def test_a_crowd_mask_whose_first_pixel_is_set_and_a_category_of_no_keypoints_are_not_refused(val_copy):
     """A mask's runs start with the unset pixels before its first set one: 0 of them where the first pixel is set
     (COCO's own files hold such masks); a category other than the people's may give its keypoints as null."""
 
@@ -543,7 +543,7 @@ def test_a_crowd_mask_whose_first_pixel_is_set_and_a_category_of_no_keypoints_ar
                 ann["segmentation"] = {"counts": [0, 2 * w, h * w - 2 * w], "size": [h, w]}  # the top two rows
         data["categories"].append({"id": 7, "name": "dog", "keypoints": None})
 
-    path, truth = _val_copy(shared_data, tmp_path, change)
+    path, truth = val_copy(change)
     assert coco_evaluate(truth, path, COCO_SIGMAS)["AP"] == pytest.approx(1.0)
 
 
@@ -555,7 +555,7 @@ def test_a_joint_labelled_as_hidden_needs_a_position_too():
         keypoint_values([None, None, 1, 5, 6, 2], 2, 7)
 
 
-def test_people_whose_joints_are_all_labelled_as_hidden_are_scored(shared_data, tmp_path):
+def test_people_whose_joints_are_all_labelled_as_hidden_are_scored(val_copy):
     """v 1 counts as labelled as v 2 does (COCO's num_keypoints): a file marking every joint 1 is scored as the same
     file with 2 (its people were ignored, or the file refused as one with nobody to score)."""
 
@@ -563,20 +563,20 @@ def test_people_whose_joints_are_all_labelled_as_hidden_are_scored(shared_data, 
         for ann in data["annotations"]:
             ann["keypoints"] = [1 if i % 3 == 2 and v > 0 else v for i, v in enumerate(ann["keypoints"])]
 
-    path, truth = _val_copy(shared_data, tmp_path, hidden)
+    path, truth = val_copy(hidden)
     stats = coco_evaluate(truth, path, COCO_SIGMAS)
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
 
 
-def test_a_single_result_is_scored(shared_data):
+def test_a_single_result_is_scored(shared_data, truth_as_results):
     """A model that finds one person in the whole set has one result, scored (not taken for none: AP 0)."""
     path = shared_data / "val" / "annotations.json"
-    truth = _truth_as_results(path)
+    truth = truth_as_results(path)
     stats = coco_evaluate(truth[:1], path, COCO_SIGMAS)
     assert stats["AR"] == pytest.approx(1 / len(truth)) and stats["AP"] > 0
 
 
-def test_each_crowd_split_scores_only_its_own_images(shared_data, tmp_path):
+def test_each_crowd_split_scores_only_its_own_images(shared_data, tmp_path, truth_as_results):
     """AP_easy is the AP of the images of crowd index below 0.2 alone: an easy image found exactly and a medium
     one missed give AP_easy 1 and AP_medium low, not both the whole set's AP."""
     from models.schemas import CROWDPOSE14
@@ -587,13 +587,13 @@ def test_each_crowd_split_scores_only_its_own_images(shared_data, tmp_path):
     medium = data["images"][1]["id"]
     results = [
         {**r, "keypoints": (np.array(r["keypoints"]) + [30, 30, 0] * 14).tolist()} if r["image_id"] == medium else r
-        for r in _truth_as_results(tmp_path / "a.json")
+        for r in truth_as_results(tmp_path / "a.json")
     ]
     stats = coco_evaluate(results, tmp_path / "a.json", CROWDPOSE14.sigmas)
     assert stats["AP_easy"] == pytest.approx(1.0) and stats["AP_medium"] < 0.5 and np.isnan(stats["AP_hard"])
 
 
-def test_apm_counts_only_people_of_32_to_96_pixels_square(shared_data, tmp_path):
+def test_apm_counts_only_people_of_32_to_96_pixels_square(val_copy):
     """COCO's medium people are of area 32^2 to 96^2: people under 32^2 (a third of the dev set's, here), all missed,
     lower AP but not APm."""
 
@@ -601,7 +601,7 @@ def test_apm_counts_only_people_of_32_to_96_pixels_square(shared_data, tmp_path)
         for n, ann in enumerate(a for a in data["annotations"] if not a["iscrowd"]):
             ann["area"] = 600.0 if n % 3 == 0 else ann["area"]
 
-    path, truth = _val_copy(shared_data, tmp_path, shrink)
+    path, truth = val_copy(shrink)
     people = [a for a in json.loads(path.read_text())["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0]
     results = [
         {**r, "keypoints": (np.array(r["keypoints"]) + [30, 30, 0] * 17).tolist()} if a["area"] == 600.0 else r

@@ -283,6 +283,7 @@ def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
     out = draw_poses(image, poses, [(0, 1), (1, 2)], boxes=True, scores=True, trails=trails)
     assert out is image
     assert tuple(image[20, 40]) == track_color(7)  # the link between joints 0 and 1
+    assert np.all(image[:16] == track_color(7), axis=2).sum() > 200  # the "#7 (0.90)" tag above it, in its colour
     assert image[60:, :].sum() == 0  # nothing drawn for the missing joint's link
     assert len(dict(trails.items())[7]) == 3
     trails.update(Poses.empty(3))

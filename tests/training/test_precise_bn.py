@@ -30,19 +30,18 @@ def test_statistics_become_the_plain_average_over_the_batches():
     assert net[1].momentum == 0.1 and not net.training and not net[1].training
 
 
-def test_count_limits_the_batches_and_skipped_layers_keep_their_statistics():
+@pytest.mark.parametrize(
+    "available, count, skip",
+    [(5, 2, ["4"]), (2, 30, [])],  # --precise-bn 30 over a small set: the training loader runs out first
+)
+def test_the_batches_used_are_the_count_or_all_there_are_and_skipped_layers_keep_their_statistics(
+    available, count, skip
+):
     net = _net()
     frozen = net[4].running_mean.clone()
-    assert recompute_batchnorm(net, iter(_batches(5)), count=2, skip=["4"]) == 2
-    assert net[1].num_batches_tracked.item() == 2
-    assert torch.equal(net[4].running_mean, frozen) and net[4].num_batches_tracked.item() == 0
-
-
-def test_an_epoch_of_fewer_batches_than_asked_for_gives_all_of_them():
-    # --precise-bn 30 over a small set: the training loader runs out first
-    net = _net()
-    assert recompute_batchnorm(net, iter(_batches(2)), count=30) == 2
-    assert net[1].num_batches_tracked.item() == 2 and net[4].num_batches_tracked.item() == 2
+    assert recompute_batchnorm(net, iter(_batches(available)), count=count, skip=skip) == 2
+    assert net[1].num_batches_tracked.item() == 2 and net[4].num_batches_tracked.item() == (0 if skip else 2)
+    assert torch.equal(net[4].running_mean, frozen) == bool(skip)
     assert net[1].momentum == 0.1 and net[4].momentum == 0.1 and not net.training and not net[4].training
 
 
