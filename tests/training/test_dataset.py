@@ -113,10 +113,12 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
     picks = [3, *np.random.default_rng(7).integers(0, len(data), size=3).tolist()]
     assert image.shape == (128, 128, 3) and valid.shape == (128, 128) and len(weights) == len(keypoints)
     start = 0
+    assert not valid.all()  # a crowd region among the picks
     for quarter, pick in enumerate(picks):
-        tile, tile_keypoints, _, _ = data.view(pick, 64, still, np.random.default_rng(0))
+        tile, tile_keypoints, _, tile_valid = data.view(pick, 64, still, np.random.default_rng(0))
         y, x = divmod(quarter, 2)
         assert np.array_equal(image[y * 64 : (y + 1) * 64, x * 64 : (x + 1) * 64], tile)
+        assert np.array_equal(valid[y * 64 : (y + 1) * 64, x * 64 : (x + 1) * 64], tile_valid)
         placed = keypoints[start : start + len(tile_keypoints)]
         assert np.allclose(placed[..., :2] - (x * 64, y * 64), tile_keypoints[..., :2])
         assert np.array_equal(placed[..., 2], tile_keypoints[..., 2])
@@ -174,6 +176,18 @@ def test_an_unlabelled_person_without_a_segmentation_masks_out_its_box(tmp_path,
     inside = np.zeros_like(valid, bool)
     inside[y : y + h, x : x + w] = "bbox" not in dropped
     assert valid[inside].max(initial=0) == 0 and valid[~inside].min() == 1
+
+
+def test_an_ignore_box_that_starts_outside_the_image_masks_its_part_inside(tmp_path, shared_data):
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    unlabelled = next(a for a in source["annotations"] if not any(a["keypoints"][2::3]))
+    unlabelled["bbox"] = [-20, -10, 60, 50]  # a person cut by the top-left corner
+    (tmp_path / "a.json").write_text(json.dumps(source))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+    index = next(i for i, (_, _, ignore) in enumerate(data.items) if ignore)
+    _, _, _, valid = data.load(index)
+    assert not valid[:40, :40].any() and valid[40:].all() and valid[:, 40:].all()
 
 
 def test_source_weights_weigh_the_sample(shared_data):

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -47,6 +48,16 @@ def test_masks_follow_the_ignore_region_at_both_resolutions():
     assert weight == 0.5
 
 
+def test_a_cell_counts_only_where_more_than_half_of_its_pixels_count():
+    valid = np.ones((64, 64), np.uint8)
+    valid[:, 2:6] = 0  # half of the 1/4 columns 0 and 1, all of the 1/2 columns 1 and 2
+    valid[:, 9] = 0  # a quarter of the 1/4 column 2, half of the 1/2 column 4
+    kps = np.zeros((1, 17, 3), np.float32)
+    _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
+    assert mask4[0, :4].tolist() == [0, 0, 1, 1] and (mask4 == mask4[:1]).all()
+    assert mask2[0, :6].tolist() == [1, 0, 0, 1, 0, 1] and (mask2 == mask2[:1]).all()
+
+
 def test_flip_swaps_left_and_right_joints():
     kps = np.zeros((1, 17, 3), np.float32)
     kps[0, 5] = (10, 20, 2)  # left shoulder on the image's left
@@ -81,6 +92,16 @@ def test_a_downscaled_warp_whose_sides_shrink_by_other_factors_keeps_the_image_o
     ys, xs = np.mgrid[:160, :160]
     centre = (float((xs * gray).sum() / gray.sum()), float((ys * gray).sum() / gray.sum()))
     assert np.hypot(centre[0] - out[0, 0, 0], centre[1] - out[0, 0, 1]) < 0.3
+
+
+def test_a_mildly_downscaled_warp_averages_fine_detail_as_inference_does():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[:, ::2] = 255  # one-pixel stripes: a plain warp at 0.7 aliases them into coarse bands
+    matrix = np.array([[0.7, 0.0, -0.15], [0.0, 0.7, -0.15]])  # the letterbox of 100 pixels into 70
+    kps = np.zeros((1, 1, 3), np.float32)
+    warped, _, _ = warp_sample(image, kps, np.ones((100, 100), np.uint8), matrix, False, 70, (0,), (0, 0, 0))
+    area = cv2.resize(image, (70, 70), interpolation=cv2.INTER_AREA)
+    assert np.abs(warped.astype(int) - area.astype(int)).mean() < 2
 
 
 def _still(**changes):
@@ -120,11 +141,14 @@ def test_augmentation_draws_the_papers_ranges_and_the_flip_probability():
         m, flip = random_affine(640, 480, 256, AugmentConfig(), rng)
         scales.append(np.sqrt(abs(np.linalg.det(m[:, :2]))) / letterbox)
         angles.append(np.degrees(np.arctan2(-m[1, 0], m[1, 1])))  # the flip leaves the second row alone
-        shifts.append((m @ np.array([319.5, 239.5, 1.0]))[1] - 127.5)  # the image centre's vertical move
+        shifts.append(m @ np.array([319.5, 239.5, 1.0]) - 127.5)  # the image centre's move
         flips.append(flip)
     assert 0.75 <= min(scales) < 0.8 and 1.45 < max(scales) <= 1.5
     assert -30 <= min(angles) < -25 and 25 < max(angles) <= 30
-    assert -40 <= min(shifts) < -35 and 35 < max(shifts) <= 40
+    dx, dy = np.array(shifts).T
+    assert -40 <= min(dy) < -35 and 35 < max(dy) <= 40
+    kept = ~np.array(flips)  # a flip mirrors the horizontal move
+    assert abs(np.corrcoef(dx[kept], dy[kept])[0, 1]) < 0.3  # drawn apart, not along one diagonal
     assert 0.4 < np.mean(flips) < 0.6
     assert not any(random_affine(640, 480, 256, AugmentConfig(flip=0.0), rng)[1] for _ in range(50))
 
@@ -148,11 +172,13 @@ def test_the_plain_view_is_the_inference_letterbox_padded_with_the_mean(shared_d
 
 
 def test_keypoints_that_leave_the_crop_are_unlabelled():
-    kps = np.array([[[-5, 10, 2], [70, 10, 2], [10, -6, 1], [10, 75, 2], [30, 30, 2]]], np.float32)
+    kps = np.array(
+        [[[-5, 10, 2], [70, 10, 2], [10, -6, 1], [10, 75, 2], [63.5, 10, 2], [10, 63.5, 2], [30, 30, 2]]], np.float32
+    )  # the last pixel's centre is 63: 63.5 is past it
     matrix, _ = random_affine(64, 64, 64, None, None)
     image = np.zeros((64, 64, 3), np.uint8)
-    _, out, _ = warp_sample(image, kps, np.ones((64, 64), np.uint8), matrix, False, 64, tuple(range(5)), (0, 0, 0))
-    assert out[0, :4, 2].tolist() == [0, 0, 0, 0] and out[0, 4, 2] == 2
+    _, out, _ = warp_sample(image, kps, np.ones((64, 64), np.uint8), matrix, False, 64, tuple(range(7)), (0, 0, 0))
+    assert out[0, :6, 2].tolist() == [0] * 6 and out[0, 6, 2] == 2
 
 
 def test_build_targets_uses_sigma_2_at_the_quarter_and_the_half_resolution():
