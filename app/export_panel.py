@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.export_job import ExportJob, ExportOutcome, ExportRequest, prepare_export
 from app.labels import NameLabel
 from app.output_files import claim_take, holds_data
+from app.transport import QT_INT_MAX
 from core.progress import remaining
 from core.sinks import SinkOptions
 from core.sinks.base import name_key
@@ -228,8 +229,8 @@ class ExportPanel(QWidget):
 
     def show_progress(self, done: int, total: int | None, rate: float) -> None:
         if total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(done, total))
+            self.progress.setRange(0, min(total, QT_INT_MAX))
+            self.progress.setValue(min(done, total, QT_INT_MAX))
             eta = remaining(total - done, rate)
             self.eta.show_name(f"{done}/{total} frames · {rate:.1f} fps · ETA {eta}")
         else:

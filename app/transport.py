@@ -21,6 +21,7 @@ from app.theme import TEXT
 from core.sources import IMAGE_FOLDER_FPS, MAX_FPS
 
 POSITION_MIN_WIDTH = 150  # px: the frame counter of a short file; longer ones get what their digits need
+QT_INT_MAX = 2**31 - 1  # a slider's or progress bar's range is a C int: a damaged AVI's header counts 4294967280 frames
 SPEEDS = (("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0), ("Max", 0.0))  # 0 = no pacing
 
 
@@ -129,7 +130,7 @@ class Transport(QWidget):
         seekable = not live and bool(frame_count)
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
             widget.setEnabled(seekable)
-        self.slider.setRange(0, max(0, (frame_count or 1) - 1))
+        self.slider.setRange(0, min(max(0, (frame_count or 1) - 1), QT_INT_MAX))
         digits, clock = len(str(frame_count or 0)), _clock((frame_count or 0) / fps if fps else 0.0)
         widest = self.position.fontMetrics().horizontalAdvance(f"{'0' * max(5, digits)} / {'0' * digits}  {clock}")
         self.position.setMinimumWidth(max(POSITION_MIN_WIDTH, widest + 12))
@@ -162,7 +163,7 @@ class Transport(QWidget):
 
     def set_length(self, frame_count: int) -> None:
         """The seek bar's range once a file's real frame count is known (it was a guess), where it stands kept."""
-        self.slider.setRange(0, max(0, frame_count - 1))
+        self.slider.setRange(0, min(max(0, frame_count - 1), QT_INT_MAX))
 
     def show_position(self, index: int, count: int | None) -> None:
         seconds = index / self._fps if self._fps else 0.0

@@ -36,6 +36,8 @@ def check_playlist(path: Path, depth: int = 0) -> None:
         if entry.lower().startswith(("http://", "https://")):
             continue
         local = unquote(re.sub(r"^file:(//)?", "", entry, flags=re.IGNORECASE))
+        if "\0" in local:  # seg%00.ts: no file is named so, and resolve raises for it
+            raise WLitePoseError(f"the playlist {path} lists {entry[:80]!r}, which no file is named (a NUL in it)")
         scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", local)  # another protocol (a drive letter is one letter)
         target = (folder / local).resolve()
         if scheme or folder not in target.parents:

@@ -284,6 +284,23 @@ def test_the_export_progress_says_the_frames_done_of_the_total_and_the_time_left
     assert panel.progress.value() == 120
 
 
+def test_a_damaged_header_counting_four_billion_frames_fits_the_seek_bar_and_the_export_progress(qtbot):
+    """An AVI whose header counts 4294967280 frames (a recording cut short, its header bogus) opened with
+    'Unexpected OverflowError' (a slider's and a progress bar's range is a C int): the window's title and the
+    source's line never came; its export's progress raised the same."""
+    count = 2**32 - 16
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=count, fps=10.0, live=False)
+    transport.set_length(count)
+    transport.show_position(2, count)
+    assert transport.slider.maximum() == 2**31 - 1 and transport.position.text().strip().startswith(f"3 / {count}")
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.show_progress(2, count, 10.0)
+    assert panel.eta.full_text().startswith(f"2/{count} frames") and panel.progress.maximum() == 2**31 - 1
+
+
 def test_an_empty_export_folder_is_the_working_folder_named_in_full(qtbot, tmp_path, monkeypatch):
     """The export's message names where its files went, not "."."""
     monkeypatch.chdir(tmp_path)

@@ -1026,3 +1026,12 @@ def test_a_playlists_entries_in_a_folder_below_are_read_and_an_upper_case_playli
     (tmp_path / "live" / "INDEX.M3U8").write_text("#EXTM3U\n#EXTINF:2.0,\n../private.ts\n")
     with pytest.raises(WLitePoseError, match="outside its own folder"):
         check_playlist(tmp_path / "live" / "INDEX.M3U8")
+
+
+def test_a_playlist_entry_with_a_nul_in_it_is_refused_in_words(tmp_path):
+    """A segment named seg%00.ts (or with a NUL byte as it is) ended `track list.m3u8` in a traceback (ValueError:
+    embedded null byte): no file has such a name, and the check cannot place it."""
+    for entry in ("seg%00.ts", "seg\0.ts", '#EXT-X-MAP:URI="init%00.mp4"'):
+        (tmp_path / "list.m3u8").write_text(f"#EXTM3U\n#EXTINF:2.0,\n{entry}\n")
+        with pytest.raises(WLitePoseError, match=r"^the playlist .*list.m3u8 lists .*, which no file is named"):
+            check_playlist(tmp_path / "list.m3u8")
