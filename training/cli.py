@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 MAX_WORKERS = 256  # data loader processes: more than any machine's cores is a typo
+MAX_DRAWS = 1000  # --sample-weights, draws of one image per epoch: 1e15 asked the sampler for 16 PB at once
 
 
 def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
@@ -126,8 +127,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--sample-weights",
         default="{}",
         type=given,
-        help="JSON, per image source: expected draws per epoch of each image, e.g. '{\"litehrnet_a\": 0.5}' (here, "
-        "as in --source-weights, a name no training image or annotation has is refused)",
+        help="JSON, per image source: expected draws per epoch of each image (0-1000), e.g. '{\"litehrnet_a\": 0.5}' "
+        "(here, as in --source-weights, a name no training image or annotation has is refused)",
     )
     parser.add_argument(
         "--mosaic",
@@ -260,6 +261,11 @@ def run(name: str, args: argparse.Namespace) -> int:
         check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
     source_weights = _weights("--source-weights", args.source_weights)
     sample_weights = _weights("--sample-weights", args.sample_weights)
+    if any(weight > MAX_DRAWS for weight in sample_weights.values()):
+        raise WLitePoseError(
+            f"--sample-weights are draws of an image per epoch, at most {MAX_DRAWS}, not {args.sample_weights} "
+            "(for more passes, raise --epochs)"
+        )
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")

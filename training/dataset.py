@@ -161,7 +161,8 @@ class KeypointDataset(Dataset):
                     ) from None
             elif ann.get("bbox") is not None:
                 x, y, bw, bh = (int(round(v)) for v in ann["bbox"])
-                valid[max(y, 0) : y + bh, max(x, 0) : x + bw] = 0
+                # ends clipped at 0 too: a box wholly above or left of the image would count from the far side
+                valid[max(y, 0) : max(y + bh, 0), max(x, 0) : max(x + bw, 0)] = 0
         keypoints = np.stack([p.keypoints for p in people])
         weights = np.asarray([p.weight for p in people], np.float32)
         return image, keypoints, weights, valid

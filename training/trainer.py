@@ -560,7 +560,8 @@ def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0
     generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
     if not config.sample_weights:
         return RandomSampler(dataset, generator=generator)
-    weights = torch.tensor([float(config.sample_weights.get(s, 1.0)) for s in dataset.image_sources()])
+    # float64: a weight of 1e-50 is no 0, which float32 would make it (and then nothing could be drawn)
+    weights = torch.tensor([config.sample_weights.get(s, 1.0) for s in dataset.image_sources()], dtype=torch.float64)
     per_rank = max(1, round(float(weights.sum()) / world))
     return WeightedRandomSampler(weights, per_rank, replacement=True, generator=generator)
 

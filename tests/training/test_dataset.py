@@ -190,6 +190,20 @@ def test_an_ignore_box_that_starts_outside_the_image_masks_its_part_inside(tmp_p
     assert not valid[:40, :40].any() and valid[40:].all() and valid[:, 40:].all()
 
 
+@pytest.mark.parametrize("box", [[-30, -30, 10, 10], [-30, 20, 10, 10]])
+def test_an_ignore_box_wholly_outside_the_image_masks_nothing(tmp_path, shared_data, box):
+    """A box above-left of the image, or left of it, ends before pixel 0: its end is not counted from the far side."""
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    unlabelled = next(a for a in source["annotations"] if not any(a["keypoints"][2::3]))
+    unlabelled["bbox"] = box
+    (tmp_path / "a.json").write_text(json.dumps(source))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
+    index = next(i for i, (_, _, ignore) in enumerate(data.items) if ignore)
+    _, _, _, valid = data.load(index)
+    assert valid.all()
+
+
 def test_source_weights_weigh_the_sample(shared_data):
     folder = shared_data / "crowdpose_sample"
     data = KeypointDataset(folder / "test_crowdpose.json", folder, CROWDPOSE14, 64, source_weights={"": 0.25})

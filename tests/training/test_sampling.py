@@ -24,6 +24,11 @@ def test_sample_weights_set_draws_per_image_and_the_epoch_length():
     assert 1.4 < draws["studio"] / draws["coco"] < 1.95  # expected 100 * 0.5 : 10 * 3 = 50 : 30
 
 
+def test_a_tiny_sample_weight_still_draws_its_images():
+    config = TrainConfig("a", "b", "c", sample_weights={"rare": 1e-50})  # 0 as a float32
+    assert list(_sampler(_Sources(["rare"] * 3), config)) in ([0], [1], [2])
+
+
 def test_without_weights_the_loader_shuffles_the_whole_set_once_per_epoch():
     sampler = _sampler(_Sources(["x"] * 50), TrainConfig("a", "b", "c"))
     first, second = list(sampler), list(sampler)

@@ -289,9 +289,10 @@ def test_training_data_in_another_keypoint_order_is_refused(tmp_path, shared_dat
         ('{"": 0}', "give every training image weight 0"),
         ('{"cctv": 1e309}', "must be a JSON object of non-negative finite numbers"),
         ('{"vtset": 2}', "--sample-weights names 'vtset', the source of no training image with people; theirs are"),
+        ('{"": 1e15}', "--sample-weights are draws of an image per epoch, at most 1000"),  # was 16 PB asked for
     ],
 )
-def test_sample_weights_that_draw_nothing_are_refused(tmp_path, shared_data, capsys, weights, message):
+def test_sample_weights_that_draw_nothing_or_too_much_are_refused(tmp_path, shared_data, capsys, weights, message):
     folder = shared_data / "crowdpose_sample"
     argv = ["train", "--train-data", str(folder / "test_crowdpose.json"), "--schema", "crowdpose", "--max-steps", "1"]
     assert main([*argv, "--workers", "0", "--sample-weights", weights, "--out", str(tmp_path / "run")]) == 2
