@@ -101,38 +101,50 @@ def run_frames(
     overlay: Overlay | None = None,
     *,
     notes: list[str],
+    max_frames: int | None = None,
 ) -> Iterator[dict[str, float]]:
     """Open the outputs ``options`` ask for and send every frame of ``source`` (opened from ``spec``)
     through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
     stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
     only); ``inputs`` are files no output may replace (the model); ``notes`` gets what the outputs have to
-    say at the end (people a PoseC3D file left out). Close the generator (``contextlib.closing``) to close
-    the outputs at once when stopping early: what they hold stays valid. Tracks start over: a new source is
-    a new scene."""
+    say at the end (people a PoseC3D file left out); ``max_frames`` ends it after that many frames. Close the
+    generator (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
+    valid. Tracks start over: a new source is a new scene."""
     pipeline.reset()
     meta = {**run_meta(source, spec, pipeline), "first_frame": 0}  # a whole run: from the source's first frame
     info = pipeline.model.info
     overlay = overlay or Overlay()
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:
         try:
-            yield from _frames(source, pipeline, options, overlay, sinks)
+            yield from _frames(source, pipeline, options, overlay, sinks, max_frames)
         finally:
             notes += sinks.notes()
 
 
 def _frames(
-    source: FrameSource, pipeline: PosePipeline, options: SinkOptions, overlay: Overlay, sinks: MultiSink
+    source: FrameSource,
+    pipeline: PosePipeline,
+    options: SinkOptions,
+    overlay: Overlay,
+    sinks: MultiSink,
+    max_frames: int | None,
 ) -> Iterator[dict[str, float]]:
     """run_frames' loop: each frame read, processed, drawn if a video is written, and written."""
     info = pipeline.model.info
     trails = Trails()
-    frames, written = iter(source), False
+    frames, written = iter(source), 0
     while True:
+        # the last frame due written: a source that counts more frames (or a stream, which never ends) goes on past
+        # the run; any other's next read tells whether the run reached its end (a finished one for --skip-done)
+        if written == max_frames and (source.is_live or (source.frame_count or 0) > written):
+            return
         read_start = time.perf_counter()
         frame = next(frames, None)
         if frame is None:
             # a source that gave no frame (a folder emptied once opened) failed: no finished run for --skip-done
-            sinks.source_ended = written
+            sinks.source_ended = written > 0
+            return
+        if written == max_frames:  # a frame more than its count said
             return
         read_ms = (time.perf_counter() - read_start) * 1000.0
         result = pipeline.process(frame.image, frame.timestamp_s)
@@ -146,5 +158,5 @@ def _frames(
                 frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
             )
         sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
-        written = True
+        written += 1
         yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

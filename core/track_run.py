@@ -185,12 +185,14 @@ def track_source(
             progress = ProgressBar(total)
             started, said = time.perf_counter(), []
             try:
-                with contextlib.closing(run_frames(source, spec, pipeline, options, inputs, notes=said)) as frames:
+                with contextlib.closing(
+                    run_frames(source, spec, pipeline, options, inputs, notes=said, max_frames=max_frames)
+                ) as frames:
                     for timings in frames:
                         times.add(timings)
                         times.frames += 1
                         progress.update()
-                        if stop.requested or (max_frames and times.frames >= max_frames):
+                        if stop.requested:
                             break
             finally:
                 progress.close()

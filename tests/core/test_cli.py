@@ -812,6 +812,19 @@ def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path,
     assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
 
 
+def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, write_clip, tmp_path):
+    """--max-frames 4 on a clip of 4 frames (or --max-frames 1 on one image) analysed every frame, yet its sidecar
+    said not finished, and the run again with --skip-done did it all again."""
+    clip = write_clip(tmp_path / "clip.avi", 4)
+    outputs = ("--model", model_path, "--csv", tmp_path / "{name}.csv")
+    for frames, finished in ((3, False), (4, True)):
+        assert cli("track", clip, *outputs, "--max-frames", frames)[0] == 0
+        sidecar = json.loads((tmp_path / "clip.csv.json").read_text())
+        assert (sidecar["frames_written"], sidecar["finished"]) == (frames, finished)
+    rc, _, err = cli("track", clip, *outputs, "--max-frames", 4, "--skip-done")
+    assert rc == 0 and "finished before, passed over" in err
+
+
 def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tmp_path, monkeypatch):
     """A reviewer's cases, each passed over with the earlier run's results: a source file replaced by another
     under its name, an image folder at another --fps, an output the earlier run did not write (another run's
