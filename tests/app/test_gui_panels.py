@@ -15,7 +15,7 @@ from app.export_job import ExportJob, ExportOutcome, ExportRequest
 from app.export_panel import ExportPanel
 from app.settings import AppSettings
 from app.source_bar import SourceBar, dropped_sources
-from app.transport import Transport
+from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from core.draw import Overlay
 from core.pipeline import tuned_config
@@ -123,7 +123,9 @@ def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(qtb
     image = QImage(400, 300, QImage.Format.Format_RGB888)
     image.fill(0xFF0000)
     view.show_image(image, "● REC  10.1 fps · 4 people")
-    for size, where in (((900, 300), "beside"), ((400, 500), "above"), ((440, 330), "over")):
+    view.resize(900, 300)
+    tight = (400 + 2 * (view.hud_rect().width() + 5), 300)  # a margin as wide as the line, not its gaps too
+    for size, where in (((900, 300), "beside"), ((400, 500), "above"), ((440, 330), "over"), (tight, "over")):
         view.resize(*size)
         hud, picture = view.hud_rect(), view.image_rect()
         assert view.rect().contains(hud), size
@@ -274,6 +276,14 @@ def test_a_remembered_speed_the_box_does_not_offer_plays_at_1x(qtbot):
     assert transport.speed == 1.0
 
 
+def test_each_speed_the_box_offers_comes_back_as_remembered(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    for _, speed in SPEEDS:
+        transport.set_speed(speed)
+        assert transport.speed == speed
+
+
 def test_the_export_progress_says_the_frames_done_of_the_total_and_the_time_left(qtbot):
     panel = ExportPanel()
     qtbot.addWidget(panel)
@@ -311,6 +321,18 @@ def test_an_empty_export_folder_is_the_working_folder_named_in_full(qtbot, tmp_p
     assert panel.sink_options("clip").csv == str(tmp_path / "clip.csv")
 
 
+def test_an_export_folder_pasted_with_blanks_around_it_is_the_folder_pasted(qtbot, tmp_path, monkeypatch):
+    """Blanks alone are the working folder, and a path pasted with a space or a tab at an end is that path, not a
+    folder named " /path\t" made inside the working folder."""
+    monkeypatch.chdir(tmp_path)
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.folder.setText("   ")
+    assert panel.folder_path() == tmp_path
+    panel.folder.setText(f" {tmp_path / 'poses'}\t")
+    assert panel.folder_path() == tmp_path / "poses"
+
+
 def test_an_export_asked_for_while_one_runs_is_refused_and_the_running_one_kept(qtbot):
     panel = ExportPanel()
     qtbot.addWidget(panel)
@@ -333,10 +355,22 @@ def test_an_export_that_fails_says_so_beside_a_bar_short_of_full_and_the_next_on
     panel.failed.connect(alarms.append)  # a dialog, which stays until read
     panel.message.connect(passing.append)  # the status line, which fades
     panel.start_export(ExportRequest(jobs=jobs, model=missing, config=tuned_config(), overlay=Overlay()))
+    assert panel.batch_file.isHidden()  # one file: no "clip.mp4 (1/1)" line
     qtbot.waitUntil(lambda: panel.job is None, timeout=10000)
     assert panel.eta.text() == "export failed" and len(alarms) == 1 and passing == []
     assert panel.progress.value() < panel.progress.maximum()
     assert panel.export_button.isEnabled() and panel.batch_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_a_batch_names_its_first_file_as_1_of_its_count_as_soon_as_it_starts(qtbot, tmp_path):
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    jobs = tuple((str(tmp_path / f"{stem}.mp4"), SinkOptions(csv=str(tmp_path / f"{stem}.csv"))) for stem in "ab")
+    missing = str(tmp_path / "missing.onnx")  # fails at once: the line read is the panel's own, not the job's
+    panel.start_export(ExportRequest(jobs=jobs, model=missing, config=tuned_config(), overlay=Overlay()))
+    line = panel.batch_file.full_text()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=10000)
+    assert line == "a.mp4 (1/2)"
 
 
 def test_video_view_centres_the_image_in_a_tall_view(qtbot):
@@ -543,6 +577,18 @@ def test_a_folder_rate_being_typed_applies_once_on_enter_not_at_each_digit(qtbot
     assert rates == [12.5]
 
 
+def test_a_folder_rate_typed_without_enter_is_the_rate_an_export_started_now_reads(qtbot):
+    """Ctrl+E or Record pressed with "12.5" still in the box: the files' timestamps go at 12.5 fps, not the old rate."""
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=40, fps=30.0, live=False, images=True)
+    rates = []
+    transport.image_fps_changed.connect(rates.append)
+    transport.fps_box.lineEdit().selectAll()
+    qtbot.keyClicks(transport.fps_box, "12.5")
+    assert transport.image_fps() == 12.5 and rates == [12.5]
+
+
 def test_a_cancelled_open_dialog_asks_for_no_source(qtbot, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
@@ -650,6 +696,15 @@ def test_the_clock_beside_the_frame_counter_turns_the_minute_over_rather_than_sh
     transport.set_source(frame_count=1510, fps=25.0, live=False)
     transport.show_position(1499, 1510)  # 59.96 s
     assert transport.position.text() == " 1500 / 1510  01:00.0"
+
+
+def test_a_folder_given_another_rate_clocks_its_frames_at_that_rate(qtbot):
+    transport = Transport()
+    qtbot.addWidget(transport)
+    transport.set_source(frame_count=100, fps=10.0, live=False, images=True)
+    transport.set_rate(25.0)
+    transport.show_position(50, 100)
+    assert transport.position.text() == "   51 / 100  00:02.0"
 
 
 def test_a_file_of_unknown_length_counts_its_frames_without_calling_itself_live(qtbot):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.output_files import claim_take, holds_data
+from core.output_lock import LOCK_SUFFIX
 from core.sinks import SinkOptions
 
 
@@ -32,3 +33,12 @@ def test_a_take_whose_folder_is_a_file_is_left_for_the_recording_to_refuse(tmp_p
 def test_a_name_too_long_to_look_at_holds_no_earlier_export(tmp_path):
     """Its error ended the Record button's press in a traceback: writing it says what is wrong with the name."""
     assert not holds_data(tmp_path / ("z" * 300) / "clip_live.csv")
+
+
+def test_an_openpose_folder_holding_only_a_killed_runs_lock_holds_no_earlier_export(tmp_path):
+    folder = tmp_path / "clip_openpose"
+    folder.mkdir()
+    (folder / f".frames{LOCK_SUFFIX}").write_text("")
+    assert not holds_data(folder)
+    (folder / "clip_000000000000_keypoints.json").write_text("{}")
+    assert holds_data(folder)
