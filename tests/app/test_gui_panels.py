@@ -563,8 +563,16 @@ def test_the_speed_chosen_in_the_box_is_the_speed_asked_for(qtbot, label, speed)
     assert speeds == [speed] and transport.speed == speed
 
 
-def test_a_folder_rate_being_typed_applies_once_on_enter_not_at_each_digit(qtbot):
-    """Each rate applied starts a folder's tracks over and ends a recording: "12.5" typed is one change."""
+@pytest.mark.parametrize(
+    "finish",
+    [
+        pytest.param(lambda qtbot, transport: qtbot.keyClick(transport.fps_box, Qt.Key.Key_Return), id="enter"),
+        pytest.param(lambda qtbot, transport: transport.image_fps(), id="read"),  # Ctrl+E or Record before Enter
+    ],
+)
+def test_a_folder_rate_being_typed_applies_once_on_enter_or_when_read_not_at_each_digit(qtbot, finish):
+    """Each rate applied starts a folder's tracks over and ends a recording: "12.5" typed is one change; an export
+    started with it still in the box (no Enter yet) times its files at 12.5 fps, not the old rate."""
     transport = Transport()
     qtbot.addWidget(transport)
     transport.set_source(frame_count=40, fps=30.0, live=False, images=True)
@@ -573,20 +581,8 @@ def test_a_folder_rate_being_typed_applies_once_on_enter_not_at_each_digit(qtbot
     transport.fps_box.lineEdit().selectAll()
     qtbot.keyClicks(transport.fps_box, "12.5")
     assert rates == []
-    qtbot.keyClick(transport.fps_box, Qt.Key.Key_Return)
-    assert rates == [12.5]
-
-
-def test_a_folder_rate_typed_without_enter_is_the_rate_an_export_started_now_reads(qtbot):
-    """Ctrl+E or Record pressed with "12.5" still in the box: the files' timestamps go at 12.5 fps, not the old rate."""
-    transport = Transport()
-    qtbot.addWidget(transport)
-    transport.set_source(frame_count=40, fps=30.0, live=False, images=True)
-    rates = []
-    transport.image_fps_changed.connect(rates.append)
-    transport.fps_box.lineEdit().selectAll()
-    qtbot.keyClicks(transport.fps_box, "12.5")
-    assert transport.image_fps() == 12.5 and rates == [12.5]
+    finish(qtbot, transport)
+    assert rates == [12.5] and transport.image_fps() == 12.5
 
 
 def test_a_cancelled_open_dialog_asks_for_no_source(qtbot, monkeypatch):

@@ -5,8 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-VIDEO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "videos" / "vtest.avi"
-
 
 @pytest.fixture(scope="session")
 def grey_clip():
@@ -49,10 +47,8 @@ def painted_model():
 
 
 @pytest.fixture(scope="session")
-def video_path() -> Path:
-    if not VIDEO.is_file():
-        pytest.skip("../shared/data is absent")
-    return VIDEO
+def video_path(shared_data) -> Path:
+    return shared_data / "videos" / "vtest.avi"
 
 
 @pytest.fixture(scope="session")
