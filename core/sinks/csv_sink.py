@@ -48,6 +48,19 @@ def sidecar_path(csv_path: Path) -> Path:
     return csv_path.with_name(csv_path.name + ".json")
 
 
+def unfinish(csv_path: str | Path) -> None:
+    """An earlier run's sidecar of ``csv_path`` made to say not ``finished``, before a new run replaces any of that
+    run's outputs ahead of its CSV (the annotated video opens first): a run killed outright in between left a
+    sidecar saying finished beside an empty video, which ``track --skip-done`` passed over."""
+    path = sidecar_path(Path(os.path.expanduser(csv_path)))
+    try:
+        sidecar = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # none, or no sidecar of a finished run: nothing to take back
+        return
+    if isinstance(sidecar, dict) and sidecar.get("finished") is True:
+        rewrite_small(path, (json.dumps({**sidecar, "finished": False}, indent=2) + "\n").encode())
+
+
 def _num(value: float, decimals: int) -> str:
     return "" if value != value else f"{value:.{decimals}f}"  # NaN -> empty cell
 

@@ -14,7 +14,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, name_key, refuse_inputs, writable
 from core.sinks.coco_dataset import CocoDatasetSink
 from core.sinks.coco_json import CocoJsonSink
-from core.sinks.csv_sink import CsvSink, sidecar_path
+from core.sinks.csv_sink import CsvSink, sidecar_path, unfinish
 from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
@@ -130,6 +130,9 @@ def open_sinks(
         for _, output, shown in _lockables(options, name):  # another process writing one of them is refused here
             multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
+            if options.csv:  # nor may an earlier run's sidecar still say finished once its video is replaced
+                with _naming(sidecar_path(Path(options.csv))):
+                    unfinish(options.csv)
             with _naming(Path(options.video)):
                 multi.add(VideoSink(options.video, fps, size, live, "frame_files" in source_meta, first))
         if options.csv:

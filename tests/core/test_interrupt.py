@@ -62,6 +62,27 @@ def test_sigterm_mid_batch_names_the_sources_not_started(model_path, video_path,
     assert not (out / "vtest_clip.csv").exists()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+def test_a_run_killed_as_it_replaced_a_finished_runs_video_leaves_no_finished_sidecar(model_path, grey_clip, tmp_path):
+    """kill -9 (or a power cut) of a run again over a finished run's outputs, just after its video (opened first) was
+    replaced and before its CSV's sidecar was: the earlier sidecar still said finished beside an empty video, and
+    --skip-done passed the source over, the video left broken."""
+    clip = grey_clip(tmp_path / "clip.avi", 10, frames=4)
+    argv = ["track", str(clip), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]
+    argv += ["--video", str(tmp_path / "k.mp4")]
+    assert subprocess.run([sys.executable, "-c", RUNNER, *argv], cwd=ROOT, capture_output=True).returncode == 0
+    killed = (
+        "import os, signal; from core.sinks.video import VideoSink; opened = VideoSink.__init__; "
+        "VideoSink.__init__ = lambda self, *a: (opened(self, *a), os.kill(os.getpid(), signal.SIGKILL)); "
+    )
+    proc = subprocess.run([sys.executable, "-c", killed + RUNNER, *argv], cwd=ROOT, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL and not cv2.VideoCapture(str(tmp_path / "k.mp4")).isOpened()
+    assert json.loads((tmp_path / "k.csv.json").read_text())["finished"] is False
+    again = subprocess.run([sys.executable, "-c", RUNNER, *argv, "--skip-done"], cwd=ROOT, capture_output=True)
+    assert again.returncode == 0 and b"passed over" not in again.stderr, again.stderr
+    assert int(cv2.VideoCapture(str(tmp_path / "k.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is POSIX")
 def test_a_closed_terminal_stops_a_run_as_ctrl_c_does():
     before = signal.getsignal(signal.SIGHUP)
