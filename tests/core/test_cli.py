@@ -296,8 +296,9 @@ def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, vid
     assert len((tmp_path / "none.csv").read_text().splitlines()) == 1
     rc, _, err = cli(*common, "--detection-threshold", 1.5)
     _assert_clean_error(rc, err, "--detection-threshold", "between 0 and 1")
-    rc, _, err = cli(*common, "--no-track", "--smoothing", 0.9)  # ran, the smoothing silently unused
-    _assert_clean_error(rc, err, "--smoothing smooths each person's track; with --no-track there are no tracks")
+    for smoothing in (0.9, 0):  # ran, the smoothing silently unused (0 is a smoothing asked for too)
+        rc, _, err = cli(*common, "--no-track", "--smoothing", smoothing)
+        _assert_clean_error(rc, err, "--smoothing smooths each person's track; with --no-track there are no tracks")
 
 
 def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path):
@@ -823,6 +824,23 @@ def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_pat
         assert (sidecar["frames_written"], sidecar["finished"]) == (frames, finished)
     rc, _, err = cli("track", clip, *outputs, "--max-frames", 4, "--skip-done")
     assert rc == 0 and "finished before, passed over" in err
+
+
+def test_max_frames_stops_at_that_many_frames_of_a_clip_whose_header_counts_fewer(cli, model_path, tmp_path):
+    """A clip of 5 frames whose headers count 3: --max-frames 3 reads a fourth to learn whether it ended, and must
+    not write it, nor the fifth."""
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for shade in range(5):
+        writer.write(np.full((48, 64, 3), 40 * shade, np.uint8))
+    writer.release()
+    data = bytearray(clip.read_bytes())
+    for chunk, offset in ((b"avih", 16), (b"strh", 32)):  # the main header's frame count, the stream header's length
+        data[data.index(chunk) + 8 + offset : data.index(chunk) + 12 + offset] = (3).to_bytes(4, "little")
+    clip.write_bytes(data)
+    assert cli("track", clip, "--model", model_path, "--csv", tmp_path / "c.csv", "--max-frames", 3)[0] == 0
+    sidecar = json.loads((tmp_path / "c.csv.json").read_text())
+    assert (sidecar["frames_written"], sidecar["finished"]) == (3, False)
 
 
 def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tmp_path, monkeypatch):

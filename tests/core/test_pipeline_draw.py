@@ -592,3 +592,56 @@ def test_joints_in_the_padding_stay_inside_the_image_without_tracking(tmp_path, 
     model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
     xy = PosePipeline(model, PipelineConfig(tracker=None)).process(np.zeros((427, 640, 3), np.uint8), 0.0).poses.xy
     assert len(xy) == 1 and (xy[0, :, 1] == 426).all()
+
+
+def test_a_person_found_only_at_joints_no_limb_joins_keeps_their_tag():
+    """A person at the frame's edge found at the nose and one ankle alone: two dots, no limb, still their "#4"."""
+    xy = np.array([[[30, 60], [np.nan, np.nan], [34, 140]]], np.float32)
+    image = np.zeros((160, 200, 3), np.uint8)
+    draw_poses(image, Poses(xy, [[1, 0, 1]], [0.9], [4]), [(0, 1), (1, 2)])
+    assert np.all(image[:60, 40:] == track_color(4), axis=2).sum() > 50  # the tag above the nose, right of the dots
+
+
+def test_a_tag_that_just_fits_above_the_person_is_drawn_above_not_over_them():
+    """A person whose top is exactly a tag's height below the frame's top has room for it above, as one lower does."""
+
+    def tag_rows(top):
+        image = np.zeros((160, 200, 3), np.uint8)
+        xy = np.array([[[10, top], [12, top + 60]]], np.float32)
+        draw_poses(image, Poses(xy, [[1, 1]], [0.9], [5]), [(0, 1)])
+        return np.flatnonzero(np.all(image[:, 20:] == track_color(5), axis=2).any(axis=1))  # right of the dots
+
+    rows = tag_rows(80)
+    height = rows.max() - rows.min() + 1
+    assert rows.max() == 79  # a tag ends on the row above the person's top
+    assert tag_rows(height).tolist() == list(range(height))
+
+
+def test_an_exported_video_draws_the_boxes_the_overlay_asks_for_not_the_scores(tmp_path, coco_metadata, painted_model):
+    """The app's export with boxes ticked and scores not: the video shows boxes, as the view did."""
+    import cv2
+
+    from core.draw import Overlay
+    from core.frame_loop import run_frames
+    from core.sinks import SinkOptions
+    from core.sources import open_source
+
+    pipeline, _ = _pipeline(tmp_path, coco_metadata, painted_model)
+    (tmp_path / "frames").mkdir()
+    cv2.imwrite(str(tmp_path / "frames" / "1.png"), np.full((480, 640, 3), 90, np.uint8))
+    options = SinkOptions(video=tmp_path / "out.avi")
+    with open_source(str(tmp_path / "frames"), 10.0) as source:
+        for _ in run_frames(source, str(tmp_path / "frames"), pipeline, options, overlay=Overlay(boxes=True), notes=[]):
+            pass
+    capture = cv2.VideoCapture(str(tmp_path / "out.avi"))
+    written = capture.read()[1].astype(np.float32)
+    capture.release()
+    pipeline.reset()
+    poses = pipeline.process(np.full((480, 640, 3), 90, np.uint8), 0.0).poses
+    skeleton = pipeline.model.info.skeleton
+
+    def off(**style):  # how far the written frame is from the picture drawn so
+        drawn = draw_poses(np.full((480, 640, 3), 90, np.uint8), poses, skeleton, **style)
+        return np.abs(written - drawn).mean()
+
+    assert off(boxes=True) < off(scores=True)

@@ -86,6 +86,15 @@ def test_open_outputs_are_held_against_other_runs_until_closed(tmp_path):
     assert not list(tmp_path.rglob("*.wlitepose-lock"))
 
 
+def test_a_refused_output_is_named_as_the_run_calls_it(tmp_path):
+    """An OpenPose folder another run writes is refused by this source's frames in it, not by the hidden name its
+    lock takes."""
+    options = SinkOptions(openpose_dir=tmp_path / "openpose")
+    with open_sinks(options, INFO, META):
+        with pytest.raises(WLitePoseError, match="is writing clip's OpenPose frames in .*openpose right now"):
+            open_sinks(options, INFO, META)
+
+
 def test_the_outputs_the_caller_holds_are_passed_over_however_they_are_spelt(tmp_path, monkeypatch):
     """The app's export of a file its own recording writes, spelt ~/...: the window says so, where the check of
     locks blamed another run."""

@@ -867,6 +867,17 @@ def test_a_folders_stamp_changes_with_a_frame_written_again_of_the_same_size_or_
     assert source_stamp(str(tmp_path)) != stamp
 
 
+def test_a_files_stamp_changes_with_the_file_written_again_within_the_second(tmp_path):
+    """An uncompressed clip encoded again keeps its size to the byte; a script doing it within the second the first
+    was written changes its time by less than a second, and --skip-done must still see it."""
+    clip = tmp_path / "clip.avi"
+    clip.write_bytes(b"\0" * 64)
+    os.utime(clip, ns=(10**18, 10**18))
+    stamp = source_stamp(str(clip))
+    os.utime(clip, ns=(10**18 + 10**6, 10**18 + 10**6))  # a millisecond later
+    assert source_stamp(str(clip)) != stamp
+
+
 def _jpeg_turned_a_quarter(path: Path, width: int, height: int) -> None:
     """A ``width`` x ``height`` JPEG whose EXIF says to turn it 90 degrees for display (orientation 6), as a
     phone held upright writes it."""
