@@ -78,6 +78,14 @@ def test_default_size_and_complexity_match_the_readme_table(variant):
     )
 
 
+def test_every_dfc_bottleneck_has_the_erf_gelu_the_shipped_weights_were_trained_with():
+    # the tanh form moves the shipped model's outputs by less than the fp16 tolerance its file is checked with
+    acts = [m.act for m in build_model("wlitepose_xs").modules() if isinstance(m, DFCBottleneck)]
+    assert len(acts) == 34
+    for act in acts:
+        assert act(torch.tensor([1.0])).item() == pytest.approx(0.8413447, abs=1e-6)  # Phi(1); tanh form 0.8411920
+
+
 def test_litepose_block_projects_linearly():
     # MobileNetV2's linear bottleneck: no activation after the 1x1 project, so outputs can be negative
     torch.manual_seed(0)
