@@ -58,7 +58,11 @@ def unfinish(csv_path: str | Path) -> None:
     except (OSError, ValueError, RecursionError):  # none, or no sidecar of a finished run: nothing to take back
         return
     if isinstance(sidecar, dict) and sidecar.get("finished") is True:
-        rewrite_small(path, (json.dumps({**sidecar, "finished": False}, indent=2) + "\n").encode())
+        _save_sidecar(path, {**sidecar, "finished": False})
+
+
+def _save_sidecar(path: Path, data: dict) -> None:
+    rewrite_small(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def _num(value: float, decimals: int) -> str:
@@ -88,7 +92,7 @@ class CsvSink(Sink):
 
     def _write_sidecar(self) -> None:
         data = {**self._sidecar, "frames_written": self._frames}
-        rewrite_small(self.sidecar_path, (json.dumps(data, indent=2) + "\n").encode())
+        _save_sidecar(self.sidecar_path, data)
 
     def settings_changed(self, frame_index: int, settings: dict) -> None:
         changes = self._sidecar.setdefault("settings_changes", [])
