@@ -12,19 +12,26 @@ from app.export_questions import ask_replace, ask_skip_finished
 ASKING = {"question": QMessageBox.question, "exec": QMessageBox.exec}  # before conftest turns them off
 
 
-def answered_by(qtbot, monkeypatch, key) -> None:
-    """The question about to open is asked for real and answered by pressing ``key`` in it."""
+@pytest.fixture
+def answered_by(qtbot, monkeypatch):
+    """answered_by(key): the question about to open is asked for real and answered by pressing ``key`` in it, looked
+    for until it opens (however slow) and never after the test (no later test's dialog gets the key)."""
     for name, method in ASKING.items():
         monkeypatch.setattr(QMessageBox, name, method)
+    looking = [True]
 
-    def press(tries: int = 100) -> None:
-        box = QApplication.activeModalWidget()
-        if box is None and tries:  # not open yet: looked for again, for a second at most (never in a later test)
-            QTimer.singleShot(10, lambda: press(tries - 1))
-        elif box is not None:
-            qtbot.keyClick(box, key)
+    def answer(key) -> None:
+        def press() -> None:
+            box = QApplication.activeModalWidget()
+            if box is not None:
+                qtbot.keyClick(box, key)
+            elif looking:
+                QTimer.singleShot(10, press)
 
-    QTimer.singleShot(0, press)
+        QTimer.singleShot(0, press)
+
+    yield answer
+    looking.clear()
 
 
 @pytest.mark.parametrize(
@@ -36,11 +43,11 @@ def answered_by(qtbot, monkeypatch, key) -> None:
         pytest.param(lambda parent: ask_replace(parent, ["clip.csv"]), Qt.Key.Key_Escape, False, id="replace-esc"),
     ],
 )
-def test_enter_loses_no_file_and_esc_runs_nothing(qtbot, monkeypatch, ask, key, answer):
+def test_enter_loses_no_file_and_esc_runs_nothing(qtbot, answered_by, ask, key, answer):
     """Enter, the default, passes over the files finished before (processing them again costs the time they took and
     draws their videos anew), and keeps the earlier exports (only Yes, clicked or chosen, replaces them: an Enter
     pressed for the export itself loses no file); Esc, like closing the box, starts no batch and replaces nothing."""
     parent = QWidget()
     qtbot.addWidget(parent)
-    answered_by(qtbot, monkeypatch, key)
+    answered_by(key)
     assert ask(parent) is answer

@@ -813,10 +813,10 @@ def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path,
     assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
 
 
-def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, write_clip, tmp_path):
+def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, grey_clip, tmp_path):
     """--max-frames 4 on a clip of 4 frames (or --max-frames 1 on one image) analysed every frame, yet its sidecar
     said not finished, and the run again with --skip-done did it all again."""
-    clip = write_clip(tmp_path / "clip.avi", 4)
+    clip = grey_clip(tmp_path / "clip.avi", 10, frames=4)
     outputs = ("--model", model_path, "--csv", tmp_path / "{name}.csv")
     for frames, finished in ((3, False), (4, True)):
         assert cli("track", clip, *outputs, "--max-frames", frames)[0] == 0
@@ -826,18 +826,15 @@ def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_pat
     assert rc == 0 and "finished before, passed over" in err
 
 
-def test_max_frames_stops_at_that_many_frames_of_a_clip_whose_header_counts_fewer(cli, model_path, tmp_path):
+def test_max_frames_stops_at_that_many_frames_of_a_clip_whose_header_counts_fewer(cli, model_path, grey_clip, tmp_path):
     """A clip of 5 frames whose headers count 3: --max-frames 3 reads a fourth to learn whether it ended, and must
     not write it, nor the fifth."""
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
-    for shade in range(5):
-        writer.write(np.full((48, 64, 3), 40 * shade, np.uint8))
-    writer.release()
+    clip = grey_clip(tmp_path / "clip.avi", 10, frames=5, step=40)
     data = bytearray(clip.read_bytes())
     for chunk, offset in ((b"avih", 16), (b"strh", 32)):  # the main header's frame count, the stream header's length
         data[data.index(chunk) + 8 + offset : data.index(chunk) + 12 + offset] = (3).to_bytes(4, "little")
     clip.write_bytes(data)
+    assert cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT) == 3  # the header counts fewer than it holds
     assert cli("track", clip, "--model", model_path, "--csv", tmp_path / "c.csv", "--max-frames", 3)[0] == 0
     sidecar = json.loads((tmp_path / "c.csv.json").read_text())
     assert (sidecar["frames_written"], sidecar["finished"]) == (3, False)

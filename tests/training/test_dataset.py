@@ -178,21 +178,8 @@ def test_an_unlabelled_person_without_a_segmentation_masks_out_its_box(tmp_path,
     assert valid[inside].max(initial=0) == 0 and valid[~inside].min() == 1
 
 
-def test_an_ignore_box_that_starts_outside_the_image_masks_its_part_inside(tmp_path, shared_data):
-    folder = shared_data / "crowdpose_sample"
-    source = json.loads((folder / "test_crowdpose.json").read_text())
-    unlabelled = next(a for a in source["annotations"] if not any(a["keypoints"][2::3]))
-    unlabelled["bbox"] = [-20, -10, 60, 50]  # a person cut by the top-left corner
-    (tmp_path / "a.json").write_text(json.dumps(source))
-    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
-    index = next(i for i, (_, _, ignore) in enumerate(data.items) if ignore)
-    _, _, _, valid = data.load(index)
-    assert not valid[:40, :40].any() and valid[40:].all() and valid[:, 40:].all()
-
-
-@pytest.mark.parametrize("box", [[-30, -30, 10, 10], [-30, 20, 10, 10]])
-def test_an_ignore_box_wholly_outside_the_image_masks_nothing(tmp_path, shared_data, box):
-    """A box above-left of the image, or left of it, ends before pixel 0: its end is not counted from the far side."""
+def _valid_with_ignore_box(tmp_path, shared_data, box) -> np.ndarray:
+    """The loss mask of the CrowdPose sample's image whose unlabelled person (an ignore region) has ``box``."""
     folder = shared_data / "crowdpose_sample"
     source = json.loads((folder / "test_crowdpose.json").read_text())
     unlabelled = next(a for a in source["annotations"] if not any(a["keypoints"][2::3]))
@@ -200,8 +187,18 @@ def test_an_ignore_box_wholly_outside_the_image_masks_nothing(tmp_path, shared_d
     (tmp_path / "a.json").write_text(json.dumps(source))
     data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
     index = next(i for i, (_, _, ignore) in enumerate(data.items) if ignore)
-    _, _, _, valid = data.load(index)
-    assert valid.all()
+    return data.load(index)[3]
+
+
+def test_an_ignore_box_that_starts_outside_the_image_masks_its_part_inside(tmp_path, shared_data):
+    valid = _valid_with_ignore_box(tmp_path, shared_data, [-20, -10, 60, 50])  # a person cut by the top-left corner
+    assert not valid[:40, :40].any() and valid[40:].all() and valid[:, 40:].all()
+
+
+@pytest.mark.parametrize("box", [[-30, -30, 10, 10], [-30, 20, 10, 10]])
+def test_an_ignore_box_wholly_outside_the_image_masks_nothing(tmp_path, shared_data, box):
+    """A box above-left of the image, or left of it, ends before pixel 0: its end is not counted from the far side."""
+    assert _valid_with_ignore_box(tmp_path, shared_data, box).all()
 
 
 def test_source_weights_weigh_the_sample(shared_data):
