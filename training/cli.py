@@ -10,6 +10,8 @@ from pathlib import Path
 
 MAX_WORKERS = 256  # data loader processes: more than any machine's cores is a typo
 MAX_DRAWS = 1000  # --sample-weights, draws of one image per epoch: 1e15 asked the sampler for 16 PB at once
+MAX_LOSS_WEIGHT = 1000  # --source-weights: 1e39 is infinite as a float32, and so was the loss ("lower --lr")
+MAX_SEED = 2**32 - 1
 
 
 def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
@@ -169,6 +171,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the initialisation, the sample order and the augmentations: a run with the same seed, data, "
+        "--workers and machine draws the same (default 0)",
+    )
+    parser.add_argument(
         "--minutes",
         type=float,
         help="train for this long (validation included; a resumed run counts its earlier time): the lr drops at "
@@ -259,7 +268,14 @@ def run(name: str, args: argparse.Namespace) -> int:
     elif args.init:  # a checkpoint
         give = "give a checkpoint, such as a run's best.pt, or imagenet:PATH"
         check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
+    if not 0 <= args.seed <= MAX_SEED:
+        raise WLitePoseError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {args.seed}")
     source_weights = _weights("--source-weights", args.source_weights)
+    if any(weight > MAX_LOSS_WEIGHT for weight in source_weights.values()):
+        raise WLitePoseError(
+            f"--source-weights are loss weights of each source's people, at most {MAX_LOSS_WEIGHT}, not "
+            f"{args.source_weights} (to weigh the others less, lower theirs)"
+        )
     sample_weights = _weights("--sample-weights", args.sample_weights)
     if any(weight > MAX_DRAWS for weight in sample_weights.values()):
         raise WLitePoseError(
@@ -307,6 +323,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         init=args.init,
         resume=args.resume,
         max_steps=args.max_steps,
+        seed=args.seed,
         minutes=args.minutes,
     )
     try:

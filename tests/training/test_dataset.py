@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from pycocotools import mask as mask_utils
+from torch.utils.data import DataLoader
 
 from core.errors import WLitePoseError
 from models.export import MEAN, STD
@@ -217,6 +218,20 @@ def test_crowd_regions_are_masked_at_the_half_resolution_too(shared_data):
     sample = data[index]
     assert (mask2 == 0).any() and np.array_equal(sample["mask_2"].numpy(), mask2)
     assert np.array_equal(sample["mask_4"].numpy(), mask4)
+
+
+def test_a_seed_repeats_the_augmented_samples_and_each_loader_worker_draws_its_own(shared_data):
+    folder = shared_data / "val"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 64, augment=AugmentConfig())
+
+    def images(seed):  # image 0 four times: two batches, one from each worker
+        torch.manual_seed(seed)
+        return [batch["image"] for batch in DataLoader(data, batch_size=2, sampler=[0] * 4, num_workers=2)]
+
+    first, again, other = images(1), images(1), images(2)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+    assert not torch.equal(first[0][0], first[1][0]) and not torch.equal(first[0][0], first[0][1])
 
 
 @pytest.mark.parametrize("mosaic", [0.0, 1.0])

@@ -73,6 +73,19 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
     assert "--ema must be a decay" in capsys.readouterr().err
     assert main([*argv[:3], "--precise-bn", "-1", "--out", str(tmp_path)]) == 2
     assert "--precise-bn must be a number of batches" in capsys.readouterr().err
+    assert main([*argv[:3], "--seed", "-1", "--out", str(tmp_path)]) == 2
+    assert "--seed must be a whole number from 0 to 4294967295, not -1" in capsys.readouterr().err
+    assert main([*argv[:3], "--source-weights", '{"": 1e39}', "--out", str(tmp_path)]) == 2  # inf as a float32
+    assert "--source-weights are loss weights of each source's people, at most 1000" in capsys.readouterr().err
+
+
+def test_a_run_again_with_its_seed_learns_the_same_weights(tmp_path, tiny_run):
+    def weights(out: str) -> dict:  # two steps on augmented samples
+        train(tiny_run(tmp_path / out, seed=3, max_steps=2))
+        return torch.load(tmp_path / out / "last.pt", weights_only=False)["model"]
+
+    first, again = weights("first"), weights("again")
+    assert all(torch.equal(first[k], again[k]) for k in first)
 
 
 @pytest.mark.parametrize(
@@ -555,7 +568,7 @@ def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypa
     argv += ["--dataset-name", "mine", "--mosaic", "1", "--ema", "0.9", "--precise-bn", "3"]
     argv += ["--source-weights", '{"human": 0}', "--sample-weights", '{"": 2}']  # 0: leave a source out
     argv += ["--loss", "mse", "--threads", "1", "--workers", "0", "--size", "64", "--lr", "0.002", "--max-steps", "5"]
-    argv += ["--minutes", "2", "--init", f"imagenet:{pth}", "--resume"]
+    argv += ["--minutes", "2", "--init", f"imagenet:{pth}", "--resume", "--seed", "7"]
     assert main(argv) == 0
     config = configs[0]
     assert (config.pull_factor, config.push_factor, config.distill_factor) == (0.02, 0.02, 0.05)
@@ -564,6 +577,7 @@ def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypa
     assert (config.epochs, config.milestones, config.milestones_given) == (4, (2,), True)
     assert (config.loss, config.threads, config.workers, config.input_size, config.lr) == ("mse", 1, 0, 64, 0.002)
     assert (config.max_steps, config.minutes, config.init, config.resume) == (5, 2.0, f"imagenet:{pth}", True)
+    assert config.seed == 7
 
 
 def test_an_annotation_file_reads_the_images_folder_beside_it_else_its_own(tmp_path, shared_data, monkeypatch):
