@@ -96,7 +96,7 @@ def load_annotations(annotations_path: str | Path) -> dict:
             raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
         if "crowdIndex" in image and not is_number(image["crowdIndex"]):
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
-    check_image_ids(images, annotations_path)
+    check_image_ids(images, annotations_path, annotations)
     people = {c["id"] for c in categories if c.get("keypoints")} | {category}
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
@@ -121,9 +121,11 @@ def is_person(ann: dict, categories: set) -> bool:
     return "category_id" not in ann or ann["category_id"] in categories
 
 
-def check_image_ids(images: list, source) -> None:
+def check_image_ids(images: list, source, annotations: list) -> None:
     """WLitePoseError if two of ``images`` share an id (two files merged: one image's people would be paired
-    with the other's pixels), one is not a whole number or text, or the ids mix numbers and text."""
+    with the other's pixels), one is not a whole number or text, the ids mix numbers and text, or one of
+    ``annotations`` names its image in the other kind ("2" for the image of id 2 names none: its person would
+    be left out unsaid)."""
     for image in images:
         _check_id(image["id"], f"image {str(image.get('file_name'))[:40]}'s id", source)
     ids = [image["id"] for image in images]
@@ -133,6 +135,14 @@ def check_image_ids(images: list, source) -> None:
         raise WLitePoseError(f"{source} lists the image id {twice!r} twice; give each image its own id")
     if len({isinstance(i, str) for i in ids}) > 1:
         raise WLitePoseError(f"{source} mixes image ids that are numbers with ids that are text; use one kind")
+    text = bool(ids) and isinstance(ids[0], str)
+    for ann in annotations if ids else ():  # a malformed annotation is refused by the checks of its own fields
+        named = ann.get("image_id") if isinstance(ann, dict) else None
+        if named is not None and isinstance(named, str) != text:
+            raise WLitePoseError(
+                f"{source}: annotation {ann.get('id')}'s image_id is {str(named)[:40]!r}, where the images' ids are "
+                f"{'text' if text else 'numbers'}; write it as its image's id is written"
+            )
 
 
 def has_file_name(image: dict) -> bool:

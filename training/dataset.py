@@ -92,7 +92,7 @@ class KeypointDataset(Dataset):
             keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}
             if keypoint_categories:  # an annotation without a category is a person (as `eval` scores it)
                 anns = [a for a in anns if is_person(a, keypoint_categories)]
-            check_image_ids(images, annotations)
+            check_image_ids(images, annotations, anns)
             self.items = self._index(images, anns, schema, source_weights or {})
             self.annotation_sources = {str(ann.get("source", "")) for ann in anns}  # what --source-weights names
             self.images_without_people = len(images) - len(self.items)  # not trained on (see _index)

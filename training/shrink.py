@@ -96,7 +96,7 @@ def shrink_dataset(
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
-    check_image_ids(infos, annotations)
+    check_image_ids(infos, annotations, anns)
     if any(isinstance(ann.get("segmentation"), dict) for ann in anns):
         _mask_utils()  # said before any image is written, as a malformed annotation is
     twins = sorted(name for name, count in Counter(name.casefold() for name in names).items() if count > 1)

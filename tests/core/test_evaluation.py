@@ -265,6 +265,11 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
     [
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
+        (lambda d: d["annotations"][0].update(image_id="1"), "annotation 1's image_id is '1', where the images' ids"),
+        (  # ids of text and an annotation naming its image by a number: its person matched no image, unsaid
+            lambda d: [i.update(id=f"{i['id']}") for i in d["images"]] and d["annotations"][0].update(image_id=1),
+            "annotation 1's image_id is '1', where the images' ids are text",
+        ),
         (lambda d: d["annotations"][0].update(bbox=[5, 5, 10, 0]) or d["annotations"][0].pop("area"), "an area of 0"),
         # 400-digit numbers were an OverflowError traceback (an area's only after every image went through the net)
         (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, 10**400), "has keypoints that are not numbers"),
