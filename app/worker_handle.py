@@ -32,8 +32,8 @@ class WorkerHandle(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("pose-worker")
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("pose-worker")
         self.worker = self._start_worker()
         for signal, slot in (
             (self._open, self.worker.open),
@@ -68,15 +68,17 @@ class WorkerHandle(QObject):
             finally:
                 ready.set()
 
-        self.thread.started.connect(make, Qt.ConnectionType.DirectConnection)
-        self.thread.start()
-        if not self.thread.isRunning() and not ready.is_set():  # none could be made (Qt said why): no wait forever
+        self.worker_thread.started.connect(make, Qt.ConnectionType.DirectConnection)
+        self.worker_thread.start()
+        if (
+            not self.worker_thread.isRunning() and not ready.is_set()
+        ):  # none could be made (Qt said why): no wait forever
             raise RuntimeError("The worker's thread could not be started")
         ready.wait()  # Python's lock let go meanwhile: the new thread makes the worker
         worker = made.pop()
         if isinstance(worker, BaseException):
-            self.thread.quit()
-            self.thread.wait()
+            self.worker_thread.quit()
+            self.worker_thread.wait()
             raise worker
         return worker
 
@@ -120,14 +122,14 @@ class WorkerHandle(QObject):
         """Close the source and sinks in the worker thread, then end the thread: ended by force after
         ``timeout_ms`` (a stream read that hangs), unless it is saving a recording, which is waited for however
         long it takes (cut off, the files would be lost, and a thread ended mid-write can hang the process)."""
-        if not self.thread.isRunning():
+        if not self.worker_thread.isRunning():
             return
         self._shutdown.emit()
-        if self.thread.wait(timeout_ms):
+        if self.worker_thread.wait(timeout_ms):
             return
         while self.worker.saving.is_set():
-            if self.thread.wait(100):
+            if self.worker_thread.wait(100):
                 return
-        if not self.thread.wait(500):  # what came after the saving, if any, had its time
-            self.thread.terminate()
-            self.thread.wait()
+        if not self.worker_thread.wait(500):  # what came after the saving, if any, had its time
+            self.worker_thread.terminate()
+            self.worker_thread.wait()

@@ -958,7 +958,7 @@ def test_a_recording_is_finished_when_the_app_quits_without_a_close(qtbot, windo
     # what the application's quit runs (emitting aboutToQuit here would reach every other receiver of it too)
     assert QCoreApplication.instance().aboutToQuit.disconnect(window.shut_down)
     window.shut_down()
-    assert not window.handle.thread.isRunning()
+    assert not window.handle.worker_thread.isRunning()
     rows = list(csv.reader((tmp_path / "vtest_live.csv").open()))
     frames = {row[0] for row in rows[1:]}
     assert json.loads((tmp_path / "vtest_live.csv.json").read_text())["frames_written"] >= max(3, len(frames))
@@ -973,7 +973,7 @@ def test_no_frame_reaches_the_window_after_it_closes_while_playing_and_qt_warns_
     window.close()
     shown = window.frames_shown
     qtbot.wait(500)  # what the worker sent before it ended is delivered now
-    assert window.frames_shown == shown and not window.handle.thread.isRunning()
+    assert window.frames_shown == shown and not window.handle.worker_thread.isRunning()
     assert [text for text in qt_messages if "propagateSizeHints" not in text] == []  # the offscreen platform's
 
 

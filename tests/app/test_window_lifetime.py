@@ -26,7 +26,7 @@ def test_a_closed_window_is_freed(qapp):
 def test_an_open_window_let_go_of_is_kept_running_until_it_is_closed(qapp):
     window = MainWindow(QSettings(), cameras=[])
     window.show()
-    kept, thread = weakref.ref(window), window.handle.thread
+    kept, thread = weakref.ref(window), window.handle.worker_thread
     del window
     gc.collect()
     assert kept() is not None and thread.isRunning()

@@ -60,7 +60,7 @@ def test_a_recording_still_saving_when_the_thread_is_stopped_is_finished_not_cut
     handle.open(str(CLIP))
     handle.start_recording(SinkOptions(posec3d=tmp_path / "r.pkl", csv=tmp_path / "r.csv"))
     qtbot.waitUntil(lambda: handle.worker._recorded_frames >= 3, timeout=30000)
-    wait = handle.thread.wait
+    wait = handle.worker_thread.wait
 
     def waited(ms: int) -> bool:  # the worker at its save once the thread's time is up, however slow the machine
         ended = wait(ms)
@@ -68,9 +68,9 @@ def test_a_recording_still_saving_when_the_thread_is_stopped_is_finished_not_cut
             assert saving.wait(30)
         return ended
 
-    handle.thread.wait = waited
+    handle.worker_thread.wait = waited
     handle.stop(timeout_ms=200)  # the save takes longer than the thread is given to end
-    assert handle.thread.isFinished() and not handle.worker.saving.is_set()
+    assert handle.worker_thread.isFinished() and not handle.worker.saving.is_set()
     qtbot.waitUntil(lambda: any(text.startswith("Source closed: recording saved: ") for text in said), timeout=5000)
     recorded = int(said[-1].removeprefix("Source closed: recording saved: ").split()[0])
     with open(tmp_path / "r.pkl", "rb") as f:
@@ -104,7 +104,7 @@ def test_the_worker_is_made_in_its_thread_and_ends_there_never_moved_with_nothin
 
     monkeypatch.setattr(PoseWorker, "_tick", counted)
     handle = handles()
-    born_in_its_thread = handle.worker.thread() is handle.thread
+    born_in_its_thread = handle.worker.thread() is handle.worker_thread
     handle.open(str(CLIP))
     qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=30000)
     ended_in = []
@@ -112,9 +112,9 @@ def test_the_worker_is_made_in_its_thread_and_ends_there_never_moved_with_nothin
         lambda: ended_in.append(threading.current_thread()), Qt.ConnectionType.DirectConnection
     )
     handle.stop()
-    assert not handle.thread.isRunning()
+    assert not handle.worker_thread.isRunning()
     assert [(name, thread.name) for name, thread in moves if thread is not main] == []
-    assert born_in_its_thread and handle.worker.thread() is handle.thread  # never moved at all
+    assert born_in_its_thread and handle.worker.thread() is handle.worker_thread  # never moved at all
     timer_threads = set(ticks)
     assert len(timer_threads) == 1 and main not in timer_threads
     assert ended_in == list(timer_threads)  # the timer was deleted in its own thread, the worker's
