@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 # Qt maps PNG "quality" to zlib effort: 80 encodes 4-5x faster than the default for ~20 % more bytes.
@@ -53,11 +53,21 @@ class FrameSaver(QObject):
         self._pool.waitForDone()
 
     def _encode(self, image: QImage, path: Path) -> None:
-        if image.save(str(path), "PNG", PNG_QUALITY):
-            self.saved.emit(str(path))
-            return
+        # encoded in memory, then written by Python, which raises for a full disk: Qt's own file drops the error of
+        # its last flush, and a still cut short by a full disk was said to be saved
+        encoded = QByteArray()
+        buffer = QBuffer(encoded)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        why = ""
+        if image.save(buffer, "PNG", PNG_QUALITY):
+            try:
+                path.write_bytes(encoded.data())
+                self.saved.emit(str(path))
+                return
+            except OSError as error:
+                why = f": {error.strerror or error}"
         try:
             os.remove(path)  # the empty file claimed for it: nothing half-written is left behind
         except OSError:
             pass
-        self.failed.emit(f"Cannot write {path}.")
+        self.failed.emit(f"Cannot write {path}{why}.")

@@ -1,5 +1,7 @@
 """Stills: names claimed before the encode, failures leave nothing behind."""
 
+import os
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
@@ -31,6 +33,23 @@ def test_a_failed_encode_says_so_and_removes_the_claimed_file(qtbot, tmp_path):
     saver.wait()
     qtbot.waitUntil(lambda: said == [f"Cannot write {path}."], timeout=5000)
     assert not path.exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, where every write finds the disk full")
+def test_a_still_cut_short_by_a_full_disk_is_said_not_saved(qtbot, tmp_path):
+    """Qt's file dropped the error of its last flush: a small still on a full disk was said to be saved, cut short."""
+    saver = FrameSaver()
+    path = tmp_path / "still.png"
+    path.symlink_to("/dev/full")  # the claimed name, on a full disk; the link is removed, never the device
+    said = []
+    saver.saved.connect(lambda saved: said.append(f"saved {saved}"))
+    saver.failed.connect(said.append)
+    image = QImage(64, 48, QImage.Format.Format_RGB888)
+    image.fill(0x3366AA)
+    saver.save(image, path)
+    saver.wait()
+    qtbot.waitUntil(lambda: said == [f"Cannot write {path}: No space left on device."], timeout=5000)
+    assert not path.is_symlink() and os.path.exists("/dev/full")
 
 
 def test_saves_land_in_order_and_wait_finishes_them(qtbot, tmp_path):

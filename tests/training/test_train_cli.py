@@ -556,6 +556,28 @@ def test_a_full_disk_while_logging_an_epoch_is_one_sentence(tmp_path, tiny_run, 
         train(tiny_run(tmp_path / "run", max_steps=1))
 
 
+def test_an_epoch_line_cut_short_by_a_full_disk_is_taken_back(tmp_path, tiny_run, run_log):
+    """The part of the line that fitted stayed: the resumed run's next epoch joined it, and both were lost to a
+    reader of one JSON object a line."""
+    resource = pytest.importorskip("resource")  # a file size limit (POSIX), which Python meets with an error
+    out = tmp_path / "run"
+    train(tiny_run(out, max_steps=1))
+    largest = max(path.stat().st_size for path in out.iterdir())
+    with open(out / "log.jsonl", "a") as log:  # an earlier epoch's long line: the log the largest file of the run
+        log.write(json.dumps({"epoch": -1, "note": "x" * largest}) + "\n")
+    whole = (out / "log.jsonl").read_bytes()
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(whole) + 20, limit[1]))  # a real failed write, past 20 bytes
+    try:
+        with pytest.raises(WLitePoseError, match=r"cannot write .*log\.jsonl: File too large; last\.pt holds"):
+            train(tiny_run(out, max_steps=2, resume=True))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    assert (out / "log.jsonl").read_bytes() == whole
+    train(tiny_run(out, max_steps=3, resume=True))
+    assert [record["epoch"] for record in run_log(out)][-2:] == [-1, 2]
+
+
 def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypatch):
     import training.trainer
 
