@@ -202,6 +202,15 @@ def _replace(tmp: Path, path: Path) -> None:
             time.sleep(0.1)
 
 
+def write_at(file, at: int, data: bytes) -> None:
+    """Write ``data`` at offset ``at`` of an unbuffered ``file`` (one write, unless the system takes part of it: a
+    file size limit reached mid-way; the rest then raises)."""
+    file.seek(at)
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) :]
+
+
 def cut_back(file, length: int, tail: bytes = b"") -> None:
     """After a failed write (a full disk): close ``file`` without what its buffer still holds, cut it back to
     ``length`` bytes, the end of its last complete record, and append ``tail`` (a closing bracket). The cut

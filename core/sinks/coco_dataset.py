@@ -42,7 +42,7 @@ import numpy as np
 
 from core.model_file import ModelInfo
 from core.poses import Poses
-from core.sinks.base import Sink, atomic_file, atomic_write, check_in_place, flat_keypoints, writable
+from core.sinks.base import Sink, atomic_file, atomic_write, check_in_place, flat_keypoints, writable, write_at
 from core.sinks.coco_json import person_facts
 from core.version import tool_version
 
@@ -129,7 +129,7 @@ class CocoDatasetSink(Sink):
         grows = len(data) - len(IMAGES_END)
         if grows > self._room:
             self._make_room(max(MIN_ROOM, grows, self._images_end))  # room for as many images again
-        self._put(self._images_end, data)
+        write_at(self._file, self._images_end, data)
         self._images_end += grows
         self._room -= grows
         self._images += 1
@@ -137,25 +137,19 @@ class CocoDatasetSink(Sink):
     def _unlist_image(self, listed_at: int) -> None:
         """The last image taken out again (written over in place: nothing grows)."""
         freed = self._images_end - listed_at
-        self._put(listed_at, IMAGES_END + b" " * freed)
+        write_at(self._file, listed_at, IMAGES_END + b" " * freed)
         self._images_end, self._room, self._images = listed_at, self._room + freed, self._images - 1
 
     def _add_annotations(self, annotations: list[dict]) -> None:
         data = b"".join((b",\n" if self._annotations + n else b"\n") + _json(a) for n, a in enumerate(annotations))
         try:
-            self._put(self._annotations_end, data + END)
+            write_at(self._file, self._annotations_end, data + END)
         except OSError:  # a full disk: the file cut back to its last whole frame, which frees the room END takes
             os.ftruncate(self._file.fileno(), self._annotations_end)
-            self._put(self._annotations_end, END)
+            write_at(self._file, self._annotations_end, END)
             raise
         self._annotations_end += len(data)
         self._annotations += len(annotations)
-
-    def _put(self, at: int, data: bytes) -> None:
-        self._file.seek(at)
-        view = memoryview(data)
-        while view:  # a raw file may take part of it (a file size limit reached mid-way); the rest raises
-            view = view[self._file.write(view) :]
 
     def _make_room(self, room: int) -> None:
         """The file replaced by a copy with ``room`` spaces after the images; a failure leaves it as it was."""

@@ -6,7 +6,8 @@ image folder each entry also names its image, ``file_name``, to map it onto an a
 The COCO format has no empty value: a missing joint has score 0 and lies at the middle of the person's found
 joints, since pycocotools' ``loadRes`` takes a result's box, and with it the area range that APm and APl sort
 it by, from all its keypoints (at 0, 0 it stretched to the image's corner). The file is a valid
-JSON array after every frame: the closing bracket is rewritten behind each frame's entries.
+JSON array after every frame: each frame's entries go in with the closing bracket behind them, in one write
+(a run killed between two writes would leave an array without its bracket).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from core.poses import Poses
-from core.sinks.base import Sink, check_in_place, cut_back, flat_keypoints, own_file, writable
+from core.sinks.base import Sink, check_in_place, cut_back, flat_keypoints, own_file, writable, write_at
+
+CLOSE = b"\n]\n"
 
 
 def coco_results(image_id: int | str, poses: Poses, category_id: int | str = 1) -> list[dict]:
@@ -53,17 +56,10 @@ class CocoJsonSink(Sink):
     def __init__(self, path: str | Path, frame_files: list[str] | None = None) -> None:
         self.path = writable(path)
         self.frame_files = frame_files  # an image folder's (or one image's) file of each frame index
-        self._file = open(own_file(self.path), "w", encoding="utf-8")
-        self._file.write("[")
-        self._end = self._file.tell()  # where the next entry goes (before the closing bracket)
+        self._file = open(own_file(self.path), "wb", buffering=0)  # unbuffered: each write reaches the file whole
+        write_at(self._file, 0, b"[" + CLOSE)
+        self._end = 1  # where the next entry goes (before the closing bracket)
         self._count = 0
-        self._close_array_at(self._end)
-
-    def _close_array_at(self, end: int) -> None:
-        self._file.seek(end)
-        self._file.write("\n]\n")
-        self._file.truncate()
-        self._file.flush()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         entries = coco_results(frame_index, poses)
@@ -72,15 +68,14 @@ class CocoJsonSink(Sink):
                 entry["file_name"] = self.frame_files[frame_index]
         if not entries:
             return
+        lines = ",".join("\n" + json.dumps(entry, separators=(",", ":")) for entry in entries)
+        data = (("," if self._count else "") + lines).encode("utf-8")
         try:
-            self._file.seek(self._end)
-            lines = ",".join("\n" + json.dumps(entry, separators=(",", ":")) for entry in entries)
-            self._file.write(("," if self._count else "") + lines)
-            end = self._file.tell()
-            self._close_array_at(end)
+            write_at(self._file, self._end, data + CLOSE)
         except OSError:
-            cut_back(self._file, self._end, b"\n]\n")  # the array as it was before this frame
+            cut_back(self._file, self._end, CLOSE)  # the array as it was before this frame
             raise
+        end = self._end + len(data)
         self._end, self._count = end, self._count + len(entries)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from core.model_file import ModelInfo
 from core.output_lock import check_free, take
 from core.poses import Poses
 from core.sinks import CocoDatasetSink, CocoJsonSink, CsvSink, OpenPoseSink, PoseC3DSink, SinkOptions, open_sinks
-from core.sinks.base import atomic_file, atomic_write, name_key, writable
+from core.sinks.base import atomic_file, atomic_write, name_key, writable, write_at
 from core.sinks.coco_json import coco_results
 from core.sinks.multi import output_paths, plan_outputs
 from core.sinks.posec3d import FLUSH_SPACING
@@ -594,15 +594,14 @@ def test_a_coco_dataset_frame_whose_people_could_not_be_written_leaves_no_trace(
     sink = CocoDatasetSink(tmp_path / "d.json", INFO, (64, 48))
     first, _, last = _frames()
     sink.write(*first)
-    put = sink._put
 
-    def filling(at, data):
+    def filling(file, at, data):
         if data.endswith(b"\n]}\n") and len(data) > 4:  # annotations, not the bare end put back after the failure
-            put(at, data[: int(len(data) * taken)])
+            write_at(file, at, data[: int(len(data) * taken)])
             raise OSError(errno.ENOSPC, "No space left on device")
-        put(at, data)
+        write_at(file, at, data)
 
-    monkeypatch.setattr(sink, "_put", filling)
+    monkeypatch.setattr("core.sinks.coco_dataset.write_at", filling)
     with pytest.raises(OSError):
         sink.write(*last)
     sink.close()
@@ -1362,6 +1361,24 @@ def test_the_check_before_a_run_never_waits_on_a_fifo_it_may_only_read(tmp_path,
     worker.start()
     worker.join(10)
     assert outcome and "is a link or a FIFO" in outcome[0]
+
+
+@pytest.mark.skipif(not Path("/proc/thread-self/io").exists(), reason="counts a thread's writes as Linux does")
+def test_a_coco_results_frame_goes_in_one_write_with_its_closing_bracket(tmp_path):
+    """Its entries and the bracket behind them were two writes once they passed the 8 KB buffer: a run killed
+    between them left an array without its bracket, JSON no reader loads."""
+    sink = CocoJsonSink(tmp_path / "a.json")
+    crowd = Poses(np.full((60, 17, 2), 5.0), np.full((60, 17), 0.9), np.full(60, 0.9), np.arange(60))
+
+    def writes() -> int:
+        io = Path("/proc/thread-self/io").read_text()
+        return int(next(line.split()[1] for line in io.splitlines() if line.startswith("syscw")))
+
+    before = writes()
+    sink.write(0, 0.0, crowd)
+    assert writes() - before == 1 and (tmp_path / "a.json").stat().st_size > 8192
+    sink.close()
+    assert len(json.loads((tmp_path / "a.json").read_text())) == 60
 
 
 def test_coco_results_keep_the_person_score_to_four_decimals():
