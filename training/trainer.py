@@ -329,6 +329,9 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         ema.module.load_state_dict(state["model"])
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
     sampler = _sampler(dataset, config, start_epoch)  # a resumed run must not replay its first epochs' draws
+    # the augmentations draw from torch's generator (the loader seeds each worker's from it): one of this rank's
+    # own, or every rank would warp its images alike and fill its mosaics with the same images
+    torch.manual_seed(_draw_seed(config, start_epoch, AUGMENTATIONS))
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -558,13 +561,23 @@ def _single_threaded_worker(_: int) -> None:
     cv2.setNumThreads(1)  # each loader worker is one process doing one image at a time
 
 
+SAMPLE_ORDER, AUGMENTATIONS = 0, 1  # the two streams of draws of a run
+
+
+def _draw_seed(config: TrainConfig, start_epoch: int, stream: int) -> int:
+    """The seed of one ``stream`` of draws of a run of ``config.seed``, of its own per rank and starting epoch: the
+    ranks draw apart, and a resumed run does not replay its first epochs' draws."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return ((config.seed * 1000 + rank) * 7919 + start_epoch) * 2 + stream
+
+
 def _sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0):
     """A shuffle, a DistributedSampler, or a per-image-source weighted sampler (one stream per rank), drawn
     from a stream of its own per rank and starting epoch."""
-    world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
+    world = dist.get_world_size() if dist.is_initialized() else 1
     if not config.sample_weights and world > 1:
         return DistributedSampler(dataset, seed=config.seed)  # its set_epoch gives each epoch its order
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * start_epoch)
+    generator = torch.Generator().manual_seed(_draw_seed(config, start_epoch, SAMPLE_ORDER))
     if not config.sample_weights:
         return RandomSampler(dataset, generator=generator)
     # float64: a weight of 1e-50 is no 0, which float32 would make it (and then nothing could be drawn)

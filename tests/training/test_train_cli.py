@@ -160,6 +160,28 @@ def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
         assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
 
 
+def test_each_rank_and_a_resumed_run_augment_with_draws_of_their_own(shared_data, monkeypatch):
+    from models.schemas import get_schema
+    from training.augment import AugmentConfig
+    from training.dataset import KeypointDataset
+    from training.trainer import AUGMENTATIONS, TrainConfig, _draw_seed
+
+    val = shared_data / "val"
+    dataset = KeypointDataset(
+        str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64, augment=AugmentConfig()
+    )
+    config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused")
+    monkeypatch.setattr("torch.distributed.is_initialized", lambda: True)  # two ranks, as torchrun starts them
+
+    def sample(rank: int, start_epoch: int) -> torch.Tensor:
+        monkeypatch.setattr("torch.distributed.get_rank", lambda: rank)
+        torch.manual_seed(_draw_seed(config, start_epoch, AUGMENTATIONS))
+        return dataset[0]["image"]
+
+    first, again, other_rank, resumed = sample(0, 0), sample(0, 0), sample(1, 0), sample(0, 5)
+    assert torch.equal(first, again) and not torch.equal(first, other_rank) and not torch.equal(first, resumed)
+
+
 def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run, run_log):
     train(tiny_run(tmp_path, milestones=(1, 2)))
     log = run_log(tmp_path)
