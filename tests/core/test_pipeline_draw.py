@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.decode import DecodeConfig
-from core.draw import UNTRACKED, Trails, draw_poses, track_color
+from core.draw import UNTRACKED, Trails, _draw_label, draw_poses, track_color
 from core.pipeline import STAGES, PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.preprocess import letterbox, letterbox_geometry
@@ -365,6 +365,17 @@ def test_labels_of_people_side_by_side_do_not_cover_each_other():
     rows = [np.nonzero(np.all(tags == track_color(t), axis=2).any(axis=1))[0] for t in (5, 6)]
     assert len(rows[0]) > 10 and len(rows[1]) > 10  # both tags drawn whole
     assert rows[0].max() < rows[1].min() or rows[1].max() < rows[0].min()  # one above the other
+
+
+def test_labels_piled_at_one_corner_are_stacked_in_one_column_from_above_it():
+    image = np.zeros((2000, 300, 3), np.uint8)
+    tags: list = []
+    for n in range(40):  # a crowd whose boxes share a corner: every place near it is taken in turn
+        _draw_label(image, "#88", (100, 1000), track_color(n), 0.5, tags)
+    height = tags[0][3] - tags[0][1]
+    assert tags[0][1] == 1000 - height  # the first above the corner, the next below it, then above again...
+    assert [y0 for _, y0, _, _ in tags[1:5]] == [1000 - 2 * height, 1000, 1000 - 3 * height, 1000 + height]
+    assert np.diff(sorted(y0 for _, y0, _, _ in tags)).tolist() == [height] * 39  # one column, none overlapping
 
 
 def test_a_tag_is_never_painted_over_by_a_later_skeleton():
