@@ -8,6 +8,7 @@ loads Qt.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -63,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
     try:
-        return _run(argv)
+        code = _run(argv)
+        sys.stdout.flush()  # what the command printed leaves the buffer while its failure can still be said
+        if sys.stdout.lost:  # a full disk under `> results.txt`: the run's results are not where they were sent
+            print(f"wlitepose: error: cannot write the standard output: {sys.stdout.lost}", file=sys.stderr)
+            return code or 2
+        return code
     except ModuleNotFoundError as error:  # `wlitepose VIDEO` imports OpenCV before any command runs
         top = (error.name or "").partition(".")[0]
         if top not in DEPENDENCIES:
@@ -80,10 +86,11 @@ def main(argv: list[str] | None = None) -> int:
 class _Console:
     """A console stream whose reader may go while a run goes on (its terminal closed, ``| head``, ``2>&-``):
     what is written after that is dropped, rather than the run stopping with a traceback (exit 1, a batch's
-    other sources never started)."""
+    other sources never started). A write that fails while a reader is there (a full disk) is kept in ``lost``."""
 
     def __init__(self, stream) -> None:
         self._stream = stream  # None: Python found the descriptor closed at start
+        self.lost = ""  # why what was written is lost, where its reader did not go
 
     def write(self, text: str) -> int:
         self._do("write", text)
@@ -96,7 +103,9 @@ class _Console:
         if self._stream is not None:
             try:
                 getattr(self._stream, name)(*args)
-            except (OSError, ValueError):  # EPIPE, EIO (a closed terminal), EBADF; ValueError: a closed file
+            except (OSError, ValueError) as error:  # EPIPE, EIO (a closed terminal), EBADF; ValueError: a closed file
+                if getattr(error, "errno", None) not in (None, errno.EPIPE, errno.EIO, errno.EBADF):
+                    self.lost = error.strerror or str(error)
                 _to_null(self._stream)
                 self._stream = None
 

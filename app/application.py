@@ -17,7 +17,7 @@ from app.pyside_fix import protect_singletons
 from app.theme import apply_theme
 from core.assets import SAMPLE_CLIP
 from core.sources import list_cameras
-from core.track_run import STOP_SIGNALS
+from core.track_run import caught_signals
 
 
 def default_source(cameras: list[int]) -> str | None:
@@ -77,7 +77,7 @@ def _close_on_signals(window: MainWindow) -> None:
         # the loop's quit then came before the loop, which ran on for ever with no window and no worker
         QTimer.singleShot(0, window.close)
 
-    for sig in STOP_SIGNALS:  # the signals that stop `wlitepose track`
+    for sig in caught_signals():  # the signals that stop `wlitepose track`
         signal.signal(sig, close)
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import defaultdict
+
+LOG_INTERVAL_S = 10.0  # a progress line on a pipe or log file: a plain line this often, not one redrawn in place
 
 
 def frames_text(count: int) -> str:
@@ -15,6 +18,16 @@ def frames_text(count: int) -> str:
 def first_few(names: list[str], shown: int = 3) -> str:
     """The first ``shown`` of ``names``, and how many more: how messages list files."""
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def one_row(text: str, stream) -> str:
+    """``text`` cut to one row of the terminal ``stream`` is: a longer line wraps, and a redraw from its carriage
+    return rewrites only the last row, the others staying on screen at every update."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # no terminal, or a stream without a descriptor
+        return text
+    return text[: columns - 1] if columns > 1 else text  # 0: a terminal that does not say its width
 
 
 class StageTimes:
@@ -49,7 +62,7 @@ class ProgressBar:
     """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
     (a redrawn line there is hundreds of carriage-return fragments in the log)."""
 
-    def __init__(self, total: int | None, stream=None, log_interval_s: float = 10.0) -> None:
+    def __init__(self, total: int | None, stream=None, log_interval_s: float = LOG_INTERVAL_S) -> None:
         self.total = total
         self.stream = stream or sys.stderr
         self.live = callable(getattr(self.stream, "isatty", None)) and self.stream.isatty()
@@ -79,7 +92,7 @@ class ProgressBar:
 
     def _show(self, now: float) -> None:
         self._last, self._shown = now, self.done
-        self.stream.write("\r" + self.line(now) if self.live else self.line(now) + "\n")
+        self.stream.write("\r" + one_row(self.line(now), self.stream) if self.live else self.line(now) + "\n")
         self.stream.flush()
 
     def close(self) -> None:

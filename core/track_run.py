@@ -37,6 +37,12 @@ STOP_SIGNALS = tuple(
 )
 
 
+def caught_signals() -> list[int]:
+    """STOP_SIGNALS less those the process was started ignoring: `nohup` ignores SIGHUP, and a shell script's
+    background job SIGINT, so that the terminal closing or a Ctrl-C meant for the script leaves the run going."""
+    return [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+
+
 class StopRequest:
     """STOP_SIGNALS' handler (Ctrl+C, kill, a closed terminal or SSH session): the first signal stops
     after the current frame (so no row is cut in half), a second one interrupts at once."""
@@ -54,7 +60,7 @@ class StopRequest:
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is not threading.main_thread():
             return self  # signals reach the main thread only; a caller thread stops runs its own way
-        for sig in STOP_SIGNALS:
+        for sig in caught_signals():
             self._previous[sig] = signal.signal(sig, self)
         return self
 

@@ -25,6 +25,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from core.errors import WLitePoseError
 from core.output_lock import take
+from core.progress import LOG_INTERVAL_S, one_row
 from core.sinks.base import cut_back
 from models.checkpoint import load_tensors, model_meta
 from models.export import build_metadata, export_onnx
@@ -258,6 +259,7 @@ def _save(
 def train(config: TrainConfig) -> Path | None:
     """Train; returns the checkpoint to export (the best by validation AP, or the last when this run did not
     validate), None off rank 0. A second run into the same --out while this one trains is refused."""
+    _progress_line["logged"] = -math.inf  # a run's first step is logged, however soon after another run
     with contextlib.ExitStack() as held:
         return _train(config, held)
 
@@ -607,7 +609,7 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
         print(f"initialised {copied:,} of {total:,} parameters from {init}", file=sys.stderr)
 
 
-_progress_line = {"open": False}  # a progress line is drawn and not yet ended
+_progress_line = {"open": False, "logged": -math.inf}  # a line drawn and not yet ended; when one was last logged
 
 
 def end_progress_line() -> None:
@@ -618,12 +620,14 @@ def end_progress_line() -> None:
 
 
 def _progress(epoch: int, epochs: int | None, seen: int, size: int, loss, rate: float, left_min: float):
-    """The step progress line; ``epochs`` None: a --minutes run, whose end is its time left."""
-    _progress_line["open"] = True
+    """The step progress line, redrawn in place on a terminal; on a pipe or log file a plain line every
+    LOG_INTERVAL_S (a redrawn line there is one line of every step's fragments). ``epochs`` None: a --minutes run,
+    whose end is its time left."""
     of = f"/{epochs}" if epochs else ""
-    print(
-        f"\repoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {left_min:.0f} min",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
+    text = f"epoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {left_min:.0f} min"
+    if sys.stderr.isatty():
+        _progress_line["open"] = True
+        print(f"\r{one_row(text, sys.stderr)}", end="", file=sys.stderr, flush=True)
+    elif time.perf_counter() - _progress_line["logged"] >= LOG_INTERVAL_S:
+        _progress_line["logged"] = time.perf_counter()
+        print(text, file=sys.stderr, flush=True)

@@ -1126,6 +1126,26 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
             ]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_progress_on_a_narrow_terminal_keeps_to_one_row():
+    """On a terminal 20 columns wide the 55-character line wrapped, and each redraw from its carriage return left
+    the rows above it on screen: the terminal filled with stale bars."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
+    with open(child, "w") as terminal, open(master, "rb", buffering=0) as screen:
+        bar = ProgressBar(2, terminal)
+        bar.update()
+        bar.update()
+        bar.close()
+        shown = screen.read(4096).decode()
+    assert shown.count("\r[") == 2 and max(map(len, shown.replace("\n", "\r").split("\r"))) == 19
+
+
 def test_the_bar_keeps_its_width_past_a_guessed_total():
     """An MKV's frame count is a guess: a source may run past it."""
     bar = ProgressBar(2, io.StringIO())

@@ -101,6 +101,21 @@ def test_a_closed_terminal_stops_a_run_as_ctrl_c_does():
     assert signal.getsignal(signal.SIGHUP) == before
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is POSIX")
+def test_a_run_started_under_nohup_goes_on_when_the_terminal_closes():
+    """`nohup wlitepose track ...` starts the run ignoring SIGHUP: its handler took the signal back, and the
+    terminal closing stopped the very run nohup was to keep going (exit 129)."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it
+    try:
+        with StopRequest() as stop:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert not stop.requested
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 def test_a_write_that_fails_after_ctrl_c_is_still_an_error(model_path, tmp_path, monkeypatch, capsys):
     """Only a stream's opening is cut short by Ctrl-C: a full disk on the frame being finished was said as
     'interrupted; outputs ... complete' (exit 130)."""
@@ -206,6 +221,24 @@ def test_a_console_that_goes_leaves_the_batch_running(model_path, grey_clip, tmp
     assert proc.wait(timeout=120) == 0
     for name in ("c1", "c2"):
         assert json.loads((tmp_path / "out" / f"{name}.csv.json").read_text())["frames_written"] == 5
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full, a device every write to fails, is Linux's")
+def test_results_lost_to_a_full_disk_under_the_standard_output_are_an_error(model_path, shared_data, tmp_path):
+    """`wlitepose eval ... > results.txt` on a full disk: the AP line was dropped as if its reader had gone, exit 0."""
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    data["images"] = data["images"][:1]
+    data["annotations"] = [a for a in data["annotations"] if a["image_id"] == data["images"][0]["id"]]
+    (tmp_path / "one.json").write_text(json.dumps(data))
+    argv = ["eval", "--model", str(model_path), "--annotations", str(tmp_path / "one.json")]
+    argv += ["--images", str(shared_data / "val" / "images"), "--size", "64"]
+    runner = RUNNER.replace("'track': main.COMMANDS['track']", "'eval': main.COMMANDS['eval']")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-c", runner, *argv], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    assert proc.returncode == 2
+    assert proc.stderr == "wlitepose: error: cannot write the standard output: No space left on device\n"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a closed standard descriptor is a POSIX shell's 2>&-")

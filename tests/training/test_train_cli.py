@@ -196,6 +196,13 @@ def test_resume_where_no_run_is_starts_one_and_says_so(tmp_path, tiny_run, capsy
     assert [r["step"] for r in run_log(tmp_path / "typo")] == [1]
 
 
+def test_the_step_progress_on_a_log_file_is_whole_lines(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path, batch_size=1, epochs=1))  # two steps: a redrawn line would be two fragments
+    err = capsys.readouterr().err
+    assert "\r" not in err  # stderr here is no terminal: a line ended by \r there is one the log never ends
+    assert any(line.startswith("epoch 1/1 1/2 loss") for line in err.splitlines())  # the first step, logged
+
+
 def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys, run_log):
     train(tiny_run(tmp_path, lr=5e-4, max_steps=1))
     train(tiny_run(tmp_path, max_steps=2, resume=True))  # no --lr: nothing to say
