@@ -66,7 +66,13 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
         )
     if meta["wlitepose_format"] != FORMAT_VERSION:
         version = meta["wlitepose_format"]
-        raise WLitePoseError(f"{path} uses model format {version}, but this version reads format {FORMAT_VERSION}")
+        newer = version.isascii() and version.isdigit() and int(version) > int(FORMAT_VERSION)
+        remedy = (
+            "upgrade WLitePose to use it" if newer else "export it again from its checkpoint with `wlitepose export`"
+        )
+        raise WLitePoseError(
+            f"{path} uses model format {version}, but this version reads format {FORMAT_VERSION}: {remedy}"
+        )
     try:
         names = tuple(_listed(meta, "keypoint_names", str))
         info = ModelInfo(

@@ -318,6 +318,8 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         state, start_epoch, best_ap, spent_before = _resume(
             out, config, device, model, hints, optimizer, scheduler, budget
         )
+        if _is_main():
+            _drop_cut_line(out / "log.jsonl")
     drops = sorted(scheduler.milestones)  # a new run's, a resumed one's own, or those given now
     if drops and drops[-1] >= config.epochs and _is_main():
         print(
@@ -535,6 +537,18 @@ def _resume(out: Path, config: TrainConfig, device, model, hints, optimizer, sch
             f"--checkpoint {_model_checkpoint(out)}` for its model file"
         )
     return state, start_epoch, best_ap, spent_before
+
+
+def _drop_cut_line(log: Path) -> None:
+    """The last line of ``log`` removed when it has no end (a run killed while writing it, or one an earlier
+    release left when the disk filled): the resumed run's first epoch would join it, both lost to a reader of
+    one JSON object a line. A log that cannot be read or cut is left as it is: writing to it says why."""
+    try:
+        text = log.read_bytes()
+        if text and not text.endswith(b"\n"):
+            os.truncate(log, text.rfind(b"\n") + 1)
+    except OSError:
+        pass
 
 
 def _check_source_names(config: TrainConfig, dataset: KeypointDataset) -> None:

@@ -71,8 +71,11 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
             parse_metadata({**coco_metadata, key: "[0.4, 0.4]"}, "m.onnx")
     with pytest.raises(WLitePoseError, match="malformed"):
         parse_metadata({**coco_metadata, "skeleton": "not json"}, "m.onnx")
-    with pytest.raises(WLitePoseError, match="format 9"):
+    # the refusal says what to do: a newer release's file needs that release, another format a new export
+    with pytest.raises(WLitePoseError, match="format 9, but this version reads format 1: upgrade WLitePose"):
         parse_metadata({**coco_metadata, "wlitepose_format": "9"}, "m.onnx")
+    with pytest.raises(WLitePoseError, match="format 0, .*: export it again from its checkpoint with `wlitepose"):
+        parse_metadata({**coco_metadata, "wlitepose_format": "0"}, "m.onnx")
     for key, value in (("heatmap_stride", "0"), ("input_size", "-5"), ("input_size", "100"), ("std", "[0.2, 0, 0.2]")):
         with pytest.raises(WLitePoseError, match="impossible metadata"):
             parse_metadata({**coco_metadata, key: value}, "m.onnx")

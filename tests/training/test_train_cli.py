@@ -607,6 +607,17 @@ def test_an_epoch_line_cut_short_by_a_full_disk_is_taken_back(tmp_path, tiny_run
     assert [record["epoch"] for record in run_log(out)][-2:] == [-1, 2]
 
 
+def test_a_line_left_cut_short_before_a_resume_is_dropped(tmp_path, tiny_run, run_log):
+    """A run killed while writing its epoch's line, or one an earlier release left when the disk filled, ends the
+    log without a line end: the resumed run's first epoch joined the cut line, both lost to a line reader."""
+    out = tmp_path / "run"
+    train(tiny_run(out, max_steps=2))
+    whole = (out / "log.jsonl").read_bytes()
+    (out / "log.jsonl").write_bytes(whole[:-40])  # epoch 1's line without its end
+    train(tiny_run(out, resume=True))
+    assert [record["epoch"] for record in run_log(out)] == [0, 2]
+
+
 def test_each_option_reaches_the_training_config(tmp_path, shared_data, monkeypatch):
     import training.trainer
 
