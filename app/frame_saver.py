@@ -54,7 +54,8 @@ class FrameSaver(QObject):
 
     def _encode(self, image: QImage, path: Path) -> None:
         # encoded in memory, then written by Python, which raises for a full disk: Qt's own file drops the error of
-        # its last flush, and a still cut short by a full disk was said to be saved
+        # its last flush (a still cut short by a full disk was said to be saved), and Qt, given the name, drops its
+        # bytes that are not UTF-8 (a still of the folder "pics\xff" was written over one of "pics")
         encoded = QByteArray()
         buffer = QBuffer(encoded)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -55,8 +55,8 @@ class PoseWorker(QObject):
     rate_changed = Signal(object)  # SourceInfo: the open image folder now plays at another frame rate
     length_found = Signal(object)  # SourceInfo: a file whose frame count was a guess (an MKV) ended: its real one
     frame_ready = Signal()  # take the packet with take_packet()
-    model_loaded = Signal(object, str)  # ModelInfo, path
-    model_failed = Signal(str, str)  # path, why (one sentence); the model in use, if any, stays
+    model_loaded = Signal(object, object)  # ModelInfo, path (Python text: see WorkerHandle)
+    model_failed = Signal(object, str)  # path, why (one sentence); the model in use, if any, stays
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, a line for the status bar
     error = Signal(str)
@@ -115,7 +115,7 @@ class PoseWorker(QObject):
             packet, self._packet = self._packet, None
         return packet
 
-    @Slot(str)
+    @Slot(object)
     def open(self, spec: str) -> None:
         """The new source opens before the old one closes: if it cannot, what was open stays open
         (only the live source being reopened, a webcam that cannot be opened twice, is closed first)."""
@@ -152,7 +152,7 @@ class PoseWorker(QObject):
         self.set_playing(True)
         self._resumed, self._resumed_at = False, 0.0  # opened, not resumed: its first frame's wait counts
 
-    @Slot(str, object)
+    @Slot(object, object)
     def load_model(self, path: str, config: PipelineConfig) -> None:
         try:
             model = PoseModel(path, threads=inference_threads())

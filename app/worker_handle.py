@@ -16,8 +16,9 @@ from core.sinks import SinkOptions
 class WorkerHandle(QObject):
     """GUI-thread side: owns the thread and turns method calls into queued requests."""
 
-    _open = Signal(str)
-    _load_model = Signal(str, object)
+    # paths as Python text, not QString, which drops the bytes of a name that are not UTF-8 (another file opened)
+    _open = Signal(object)
+    _load_model = Signal(object, object)
     _configure = Signal(object)
     _overlay = Signal(object)
     _play = Signal(bool)

@@ -46,8 +46,13 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
     options.inter_op_num_threads = 1
     # Spinning worker threads collapse on small machines when another thread (reader, GUI) is busy.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model = str(path)
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers or best_providers())
+        model.encode("utf-8")
+    except UnicodeEncodeError:  # a name whose bytes are not UTF-8, which ONNX Runtime cannot take: the file's bytes
+        model = path.read_bytes()
+    try:
+        return ort.InferenceSession(model, sess_options=options, providers=providers or best_providers())
     except Exception as error:  # onnxruntime raises several unrelated types for a bad file
         raise WLitePoseError(_load_failure(path, error)) from None
 

@@ -67,6 +67,22 @@ def test_saves_land_in_order_and_wait_finishes_them(qtbot, tmp_path):
     assert all(QImage(str(p)).pixel(5, 5) == image.pixel(5, 5) for p in paths)
 
 
+def test_a_still_whose_name_is_not_utf8_lands_in_the_file_claimed(qtbot, tmp_path):
+    """A still of the folder "pics\\xff" was written by Qt as pics_frame000000.png (over that folder's still), the
+    claimed file left empty."""
+    try:
+        path = claim_png(tmp_path, os.fsdecode(b"pics\xff_frame000000"))
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    image = QImage(64, 48, QImage.Format.Format_RGB888)
+    image.fill(0x3366AA)
+    saver = FrameSaver()
+    saver.save(image, path)
+    saver.wait()
+    assert QImage.fromData(path.read_bytes()).pixel(5, 5) == image.pixel(5, 5)
+    assert sorted(os.listdir(tmp_path)) == [path.name]
+
+
 def test_an_export_folder_that_is_now_a_file_is_said_so(tmp_path):
     (tmp_path / "exports").write_text("a file where the folder was")
     with pytest.raises(NotADirectoryError, match="not a folder"):  # before: "File exists"

@@ -480,6 +480,28 @@ def test_a_name_too_long_to_be_a_path_is_refused_in_a_sentence(qtbot, open_windo
     assert w.settings.last_dir == "" and w.source is None
 
 
+def test_a_source_and_a_model_whose_names_are_not_utf8_are_the_ones_opened(qtbot, open_window, model_path, tmp_path):
+    """`wlitepose $'pics\\xff'` (a folder copied from an old archive) opened the folder pics beside it: the name
+    went to the worker as a QString, which drops the bytes that are not UTF-8; a model so named was loaded, then
+    exported with as another file."""
+    try:
+        folder = tmp_path / os.fsdecode(b"pics\xff")
+        folder.mkdir()
+        model = tmp_path / os.fsdecode(b"mod\xe8le.onnx")
+        model.write_bytes(model_path.read_bytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    (tmp_path / "pics").mkdir()
+    for name, images in ((folder, 1), (tmp_path / "pics", 3)):
+        for n in range(images):
+            cv2.imencode(".png", np.full((24, 32, 3), 90, np.uint8))[1].tofile(name / f"{n}.png")
+    w = open_window()
+    w.load_model(str(model))
+    w.open_source(str(folder))
+    qtbot.waitUntil(lambda: w.source is not None and w.model_path != "" or w.last_error != "", timeout=20000)
+    assert w.last_error == "" and (w.source.spec, w.source.frame_count, w.model_path) == (str(folder), 1, str(model))
+
+
 def test_the_export_formats_ticked_are_remembered(qtbot):
     first = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(first)

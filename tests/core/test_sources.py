@@ -306,6 +306,15 @@ def test_a_variable_rate_mkv_under_a_millisecond_time_base_is_timed_by_its_stamp
     assert source.count_estimated and source.frame_count == 1351  # kept for the progress bar and seeking
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_pipe_given_as_a_video_is_refused_as_one_not_as_empty(tmp_path):
+    """`cat clip.mp4 | wlitepose track /dev/stdin` was told the video file is empty."""
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(WLitePoseError, match=r"clip.mp4 is not a regular file \(a pipe or a device\): save it to a"):
+        open_source(str(fifo))
+
+
 def test_a_name_that_is_not_utf8_reads_as_an_image_and_is_a_clear_error_as_a_video(tmp_path, grey_clip):
     """OpenCV crashes the process on such a name (copied from an old archive): images are read by Python."""
     folder = tmp_path / "latin"
