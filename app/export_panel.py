@@ -58,6 +58,8 @@ class ExportPanel(QWidget):
         self.folder = QLineEdit()
         self.folder.setPlaceholderText(f"output folder (empty: {Path.cwd()})")
         self.folder.setAccessibleName("Export folder")
+        self.folder.textChanged.connect(self._show_folder_whole)
+        self._show_folder_whole()
         browse = QPushButton("…")
         browse.setFixedWidth(32)
         browse.setToolTip("Choose the export folder")
@@ -121,6 +123,11 @@ class ExportPanel(QWidget):
     def set_formats(self, names: tuple[str, ...]) -> None:
         for name, box in self.checks.items():
             box.setChecked(name in names)
+
+    def _show_folder_whole(self) -> None:
+        """The folder the files go to, in full, in the box's tooltip: a long path, or the working folder an empty
+        box stands for, is cut at the box's edge (the side panel never widens to it)."""
+        self.folder.setToolTip(str(self.folder_path()))
 
     def folder_path(self) -> Path:
         """The chosen export folder (the working folder when none is chosen), as a full path: messages name

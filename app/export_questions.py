@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.export_job import listing
 from app.export_panel import ExportPanel
+from app.labels import breakable, keep_breaks_off_the_clipboard, message_room
 
 STOP_EXPORT_TITLE = "Stop the export?"  # the question closing mid-export asks (a second signal answers it)
 
@@ -29,13 +30,23 @@ def ask_skip_finished(parent: QWidget, finished: int, count: int) -> bool | None
     return True if clicked is skip else False if clicked is again else None
 
 
+def _wrapped(parent: QWidget, text: str) -> str:
+    """``text`` with break points in a file name wider than a question box: a long one ran past the screen's edge,
+    and which files were meant with it (their endings), and the question, were lost."""
+    keep_breaks_off_the_clipboard()
+    return breakable(text, parent.fontMetrics(), message_room(parent))
+
+
 def ask_replace(parent: QWidget, names: list[str]) -> bool:
     """Earlier exports of this source in the folder are replaced only when the user says so."""
     answer = QMessageBox.question(
         parent,
         "Replace earlier exports?",
-        f"{listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
-        f"Replace {'it' if len(names) == 1 else 'them'}?",
+        _wrapped(
+            parent,
+            f"{listing(names)} already {'exists' if len(names) == 1 else 'exist'} in the export folder. "
+            f"Replace {'it' if len(names) == 1 else 'them'}?",
+        ),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.No,
     )
@@ -48,8 +59,11 @@ def ask_stop_export(panel: ExportPanel) -> bool:
     answer = QMessageBox.question(
         panel.window(),
         STOP_EXPORT_TITLE,
-        f"An export is running ({batch}{panel.eta.full_text()}). Stop it and close? "
-        "Its files keep the frames done so far.",
+        _wrapped(
+            panel.window(),
+            f"An export is running ({batch}{panel.eta.full_text()}). Stop it and close? "
+            "Its files keep the frames done so far.",
+        ),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.No,
     )

@@ -7,7 +7,7 @@ from collections import deque
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QClipboard, QFontMetrics, QGuiApplication
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QWidget
 
 BREAK = "\u200b"  # zero-width space: where a word-wrapped label may break a word that has no space in it
 _AFTER = "/\\_-.,:;"  # a long word breaks after these first: a path at its folders, a variant at its parts
@@ -39,6 +39,14 @@ def _broken(word: str, metrics: QFontMetrics, room: int) -> str:
             out.append(BREAK)
             run = ""
     return "".join(out)
+
+
+def message_room(widget: QWidget) -> int:
+    """The widest a message box's text may be on ``widget``'s screen (Qt's limit: the screen's width up to 1024 px,
+    else 480 px less up to 1000, less the icon and margins): a path wider than this, with no space to wrap at, was
+    cut off mid-word, the rest of the message lost."""
+    screen = (widget.screen() or QGuiApplication.primaryScreen()).availableGeometry().width()
+    return (screen if screen <= 1024 else min(screen - 480, 1000)) - 120
 
 
 def keep_breaks_off_the_clipboard() -> None:

@@ -35,7 +35,7 @@ from app.export_panel import ExportPanel
 from app.export_questions import ask_replace, ask_skip_finished, ask_stop_export
 from app.frame_packet import SourceInfo
 from app.frame_saver import FrameSaver, claim_png
-from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard
+from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard, message_room
 from app.output_files import finished_sources, holds_data
 from app.playback_meter import PlaybackMeter
 from app.settings import load_settings, pipeline_config, save_settings
@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
         worker.notice.connect(self._pass_on_notice)
+        self.statusBar().messageChanged.connect(self._status_in_tooltip)
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
         self.transport.play_toggled.connect(self._play_toggled)
@@ -373,15 +374,8 @@ class MainWindow(QMainWindow):
             self._error_box.setWindowModality(Qt.WindowModality.WindowModal)
             keep_breaks_off_the_clipboard()  # a long path in it is broken for the eye, not for a copy of it
         self._error_box.ensurePolished()  # the theme's font, which the text is measured in
-        self._error_box.setText(breakable(text, self._error_box.fontMetrics(), self._message_room()))
+        self._error_box.setText(breakable(text, self._error_box.fontMetrics(), message_room(self)))
         self._error_box.open()
-
-    def _message_room(self) -> int:
-        """The widest a message box's text may be on this window's screen (Qt's limit: the screen's width up to
-        1024 px, else 480 px less up to 1000, less the icon and margins): a path wider than this, with no space
-        to wrap at, was cut off mid-word, the rest of the message lost."""
-        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry().width()
-        return (screen if screen <= 1024 else min(screen - 480, 1000)) - 120
 
     def _reveal_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
         """A side-panel control that takes the focus scrolls into view: Shift+Tab from the source bar wraps to
@@ -488,6 +482,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
         self._status_held_until = time.monotonic() + STATUS_HOLD_S
 
+    def _status_in_tooltip(self, text: str) -> None:
+        """Every status line whole in the status bar's tooltip, where a narrow window cuts it (a path saved to, an
+        image passed over), and kept there once the line has gone."""
+        if text:
+            self.statusBar().setToolTip(text)
+
     def _pass_on_notice(self, text: str) -> None:
         self._hold(text, 10000)
 
@@ -562,7 +562,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, 5000)
         else:  # what ended it comes next (a source opened, a rate changed): this line stays
             self._hold(text, 10000)
-        self.statusBar().setToolTip(text)  # the whole line, where a narrow window cuts it
         if self.last_packet is not None:
             self._hud_mark = _rec_mark(recording)  # until a new frame says so, and after a pause
             if not self.transport.play_button.isChecked():

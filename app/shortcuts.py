@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QPushButton, QWidget
 
 # (keys, action name, what it does); the window maps each action name to a callable; `?` lists them
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -86,11 +86,14 @@ def choose_in_list(box: QComboBox) -> None:
 
 def install_shortcuts(window: QWidget, actions: dict[str, Callable[[], None]]) -> list[QShortcut]:
     """One QShortcut per entry of SHORTCUTS, calling actions[name], each giving way to the keys the window's
-    focused control uses itself (call once the window's controls exist)."""
+    focused control uses itself (call once the window's controls exist). Enter presses the focused button, as
+    Space does: Qt gives Enter to buttons in dialogs only, and outside one it did nothing."""
     own_keys = _FocusedControlKeys(window)
     for widget in window.findChildren(QWidget):
         if isinstance(widget, tuple(kind for kind, _ in _OWN_KEYS)):
             widget.installEventFilter(own_keys)
+        if isinstance(widget, QPushButton):
+            widget.setAutoDefault(True)
     shortcuts = []
     for keys, name, _ in SHORTCUTS:
         shortcut = QShortcut(QKeySequence(keys), window)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 
 from app.export_questions import ask_replace, ask_skip_finished
+from app.labels import BREAK
 
 ASKING = {"question": QMessageBox.question, "exec": QMessageBox.exec}  # before conftest turns them off
 
@@ -32,6 +33,36 @@ def answered_by(qtbot, monkeypatch):
 
     yield answer
     looking.clear()
+
+
+def test_file_names_too_long_for_the_screen_are_wrapped_in_the_question_not_cut(qtbot, answered_by):
+    """Three exports of a 196-letter video name ran past the screen's edge in one unbroken line: their endings,
+    which files they were, and the question itself were cut off."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    stem = ("north_entrance_camera_03_2024-06-14_" * 6)[:196]
+    names = [f"{stem}.csv", f"{stem}_coco.json", f"{stem}_annotated.mp4"]
+    seen = []
+
+    def look() -> None:  # the question as it opens, then Esc
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(10, look)
+            return
+        label = box.findChild(QLabel, "qt_msgbox_label")
+        widest = max(label.text().replace(BREAK, " ").split(" "), key=label.fontMetrics().horizontalAdvance)
+        room, screen = label.contentsRect().width(), box.screen().availableGeometry().width()
+        seen.append((label.text().replace(BREAK, ""), label.fontMetrics().horizontalAdvance(widest), room))
+        seen.append((box.width(), screen))
+        qtbot.keyClick(box, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(0, look)  # answered_by: the question asked for real
+    assert ask_replace(parent, names) is False
+    (text, widest, room), (width, screen) = seen
+    question = " already exist in the export folder. Replace them?"
+    assert text == f"{stem}.csv, {stem}_coco.json, {stem}_annotated.mp4{question}"
+    assert widest <= room and width <= screen
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,18 @@ def test_space_ticks_the_focused_box_and_presses_the_focused_button_instead_of_p
     assert pressed and not play.isChecked()
 
 
+def test_enter_presses_the_focused_button_as_space_does(qtbot, bare_window):
+    """Qt gives Enter to the buttons of a dialog only: in the window it did nothing, on Play or Process files…."""
+    w = bare_window
+    pressed = []
+    for button in (w.export_panel.cancel_button, w.transport.play_button):
+        button.setEnabled(True)
+        button.clicked.connect(lambda checked=False, b=button: pressed.append(b))
+        press(qtbot, button, Qt.Key.Key_Return)
+    assert pressed == [w.export_panel.cancel_button, w.transport.play_button]
+    assert w.transport.play_button.isChecked()
+
+
 def test_arrows_home_and_end_move_the_focused_threshold_slider_not_the_video(qtbot, bare_window):
     slider = bare_window.controls.detection
     slider.set_value(0.5)

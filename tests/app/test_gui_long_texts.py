@@ -3,6 +3,8 @@ in an error): they shorten or wrap inside the window, which never gives way to t
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
@@ -102,6 +104,26 @@ def test_an_error_naming_a_long_path_shows_all_of_it_and_copies_it_as_it_is(qtbo
     qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: QApplication.clipboard().text() == message, timeout=3000)
     box.close()
+
+
+def test_a_status_line_a_narrow_window_cuts_is_whole_in_the_status_bars_tooltip(qtbot, open_window, tmp_path):
+    """A line naming a long path (an image passed over, a still saved) was cut mid-word at the window's edge with
+    no way to read the rest: only a recording's line went into the tooltip, and it stayed there over later lines."""
+    folder = tmp_path / ("north_entrance_camera_03_" * 8)
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), np.zeros((48, 64, 3), np.uint8))
+    (folder / "1.png").write_bytes(b"broken")
+    w = open_window()
+    w.resize(w.minimumSizeHint())
+    bar = w.statusBar()
+    shown = []  # each line with the tooltip it came with: a line fades in seconds
+    bar.messageChanged.connect(lambda text: shown.append((text, bar.toolTip())))
+    w.open_source(str(folder))
+    said = f"Skipped {folder / '1.png'}: it cannot be read as an image."
+    qtbot.waitUntil(lambda: any(text == said for text, _ in shown), timeout=20000)
+    assert bar.fontMetrics().horizontalAdvance(said) > bar.width()  # the line is cut
+    assert (said, said) in shown
 
 
 def test_a_short_error_is_shown_as_written(qtbot, open_window):

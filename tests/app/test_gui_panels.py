@@ -321,6 +321,20 @@ def test_an_empty_export_folder_is_the_working_folder_named_in_full(qtbot, tmp_p
     assert panel.sink_options("clip").csv == str(tmp_path / "clip.csv")
 
 
+def test_the_export_folder_box_names_the_whole_folder_in_its_tooltip(qtbot, tmp_path, monkeypatch):
+    """A long folder, or the working folder an empty box stands for, was cut at the box's edge, and nothing showed
+    it whole."""
+    monkeypatch.chdir(tmp_path)
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.folder.toolTip() == str(tmp_path)
+    deep = tmp_path.joinpath(*(f"exports_of_the_north_entrance_camera_{i}" for i in range(6)))
+    panel.folder.setText(str(deep))
+    assert panel.folder.fontMetrics().horizontalAdvance(str(deep)) > panel.folder.width()  # cut in the box
+    assert panel.folder.toolTip() == str(deep)
+
+
 def test_an_export_folder_pasted_with_blanks_around_it_is_the_folder_pasted(qtbot, tmp_path, monkeypatch):
     """Blanks alone are the working folder, and a path pasted with a space or a tab at an end is that path, not a
     folder named " /path\t" made inside the working folder."""
