@@ -153,9 +153,19 @@ def _share(value: float | None, width: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--annotations", type=Path, default=DATA / "val" / "annotations.json")
-    parser.add_argument("--images", type=Path, default=DATA / "val" / "images")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model file (default: the bundled one)")
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        default=DATA / "val" / "annotations.json",
+        help="COCO-format keypoint annotations JSON (default: the dev set's)",
+    )
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=DATA / "val" / "images",
+        help="folder with the annotated images (default: the dev set's)",
+    )
     parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -4,6 +4,7 @@ or a run of something nobody asked for (a negative count slicing a list from its
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def at_least(low: int):
@@ -19,6 +20,22 @@ def at_least(low: int):
         return value
 
     return whole
+
+
+def number_in(low: float, high: float = math.inf):
+    """An argparse type: a number from ``low`` to ``high``."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # also NaN
+            span = f"from {low:g} to {high:g}" if high < math.inf else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
+        return value
+
+    return number
 
 
 def thresholds(text: str) -> list[float]:

@@ -146,10 +146,20 @@ def has_fp16_weights(path: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="an fp32 model file (default: exported from the shipped .pt)")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="has train/ and val/")
-    parser.add_argument("--calibration-images", type=at_least(1), default=64)
     parser.add_argument(
-        "--runs", type=int, default=50, help=f"timed runs per file and thread count (at least {MIN_RUNS})"
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data",
+        help="has train/ and val/ (default ../shared/data)",
+    )
+    parser.add_argument(
+        "--calibration-images",
+        type=at_least(1),
+        default=64,
+        help="training images the int8 copy is calibrated on (default 64)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=50, help=f"timed runs per file and thread count (default {MIN_RUNS}, the least)"
     )
     args = parser.parse_args()
     for folder in (args.data / "train" / "images", args.data / "val" / "images"):

@@ -63,9 +63,11 @@ def paint_times(images, frames: int, target: QImage, clock=time.perf_counter) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--frames", type=at_least(1), default=120)
-    parser.add_argument("--size", type=view_size, default="1100x825", help="the video view's size, WxH")
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="video to paint (default: the sample clip)")
+    parser.add_argument("--frames", type=at_least(1), default=120, help="frames to paint (default 120)")
+    parser.add_argument(
+        "--size", type=view_size, default="1100x825", help="the video view's size, WxH (default 1100x825)"
+    )
     args = parser.parse_args()
     width, height = args.size
     app = QGuiApplication(sys.argv[:1])  # noqa: F841 (QPainter needs an application)

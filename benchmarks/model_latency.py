@@ -82,9 +82,12 @@ def describe(rows: list[dict]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--runs", type=int, default=50, help=f"timed runs per variant and thread count (at least {MIN_RUNS})"
+        "--runs",
+        type=int,
+        default=50,
+        help=f"timed runs per variant and thread count (default {MIN_RUNS}, the least)",
     )
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the rows as one JSON list")
     args = parser.parse_args(argv)
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}: fewer make the medians noise")

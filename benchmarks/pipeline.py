@@ -181,10 +181,14 @@ def overhead_figures(stages: dict[str, float], crowds: dict[str, dict]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--frames", type=at_least(1), default=150)
-    parser.add_argument("--threads", type=at_least(1), default=None)
+    parser.add_argument("--model", type=Path, help="ONNX model file (default: the bundled one)")
+    parser.add_argument(
+        "--video", type=Path, default=DEFAULT_VIDEO, help=f"video to time (default {DEFAULT_VIDEO.name})"
+    )
+    parser.add_argument("--frames", type=at_least(1), default=150, help="frames to time (default 150)")
+    parser.add_argument(
+        "--threads", type=at_least(1), default=None, help="onnxruntime intra-op threads (default: ONNX Runtime's)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,7 +36,7 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from arguments import thresholds  # noqa: E402
+from arguments import number_in, thresholds  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig  # noqa: E402
@@ -162,15 +162,34 @@ def track(frames, threshold: float, sigmas, labelled) -> tuple[dict, dict, dict[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--annotations", type=Path, default=DATA / "train" / "annotations.json")
-    parser.add_argument("--videos", type=Path, default=DATA / "videos")
+    decode = DecodeConfig()
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model file (default: the bundled one)")
     parser.add_argument(
-        "--thresholds", type=thresholds, default="0.1,0.15,0.2,0.25,0.3", help="detection thresholds to compare"
+        "--annotations",
+        type=Path,
+        default=DATA / "train" / "annotations.json",
+        help="labels of the clips' frames (default: the training pool's)",
     )
-    parser.add_argument("--keypoint-threshold", type=float, default=DecodeConfig().keypoint_threshold)
     parser.add_argument(
-        "--stray-factor", type=float, default=DecodeConfig().stray_factor, help="0 keeps stray joints (see core.decode)"
+        "--videos", type=Path, default=DATA / "videos", help=f"folder with {' and '.join(c[0] for c in CLIPS)}"
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=thresholds,
+        default="0.1,0.15,0.2,0.25,0.3",
+        help="detection thresholds to compare, each above 0 and at most 1 (default 0.1,0.15,0.2,0.25,0.3)",
+    )
+    parser.add_argument(
+        "--keypoint-threshold",
+        type=number_in(0, 1),
+        default=decode.keypoint_threshold,
+        help=f"minimum joint score, 0-1 (default {decode.keypoint_threshold:g})",
+    )
+    parser.add_argument(
+        "--stray-factor",
+        type=number_in(0),
+        default=decode.stray_factor,
+        help=f"drop joints this many spreads from a person's middle (default {decode.stray_factor:g}; 0 keeps them)",
     )
     parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

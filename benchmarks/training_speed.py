@@ -110,13 +110,15 @@ def shrunk_line(folder: Path, shrunk_ms: float, ms: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="COCO-format training folder")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="COCO-format training folder (default: the training pool)"
+    )
     parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco", help="its keypoints, as train's")
     parser.add_argument("--shrunk", type=Path, help="a `wlitepose shrink-data` copy of it, compared in the same run")
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--batch-size", type=at_least(1), default=16)
-    parser.add_argument("--samples", type=at_least(1), default=200)
-    parser.add_argument("--steps", type=at_least(1), default=5)
+    parser.add_argument("--size", type=int, default=256, help="training crop size (default 256)")
+    parser.add_argument("--batch-size", type=at_least(1), default=16, help="images a timed step (default 16)")
+    parser.add_argument("--samples", type=at_least(1), default=200, help="samples the loader is timed on (default 200)")
+    parser.add_argument("--steps", type=at_least(1), default=5, help="timed steps after two warm-ups (default 5)")
     args = parser.parse_args()
     try:
         check_input_size(args.size)

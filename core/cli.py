@@ -40,7 +40,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--model", type=given_path, default=None, help=f"ONNX model file (default {DEFAULT_MODEL.name})"
         )
-        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+        parser.add_argument(
+            "--size", type=int, default=None, help="network input size, a multiple of 32 (default: the model's)"
+        )
         parser.add_argument("--csv", type=given_path, help="keypoint CSV (with a sidecar .json)")
         parser.add_argument("--coco-json", type=given_path, help="COCO results JSON")
         parser.add_argument(
@@ -69,7 +71,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             default=None,
             help="0 = raw keypoints ... 1 = strongest smoothing (default 0.5; not with --no-track)",
         )
-        parser.add_argument("--max-frames", type=int, default=None, help="stop each source after N frames")
+        parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop each source after N frames")
         parser.add_argument(
             "--skip-done",
             action="store_true",
@@ -90,13 +92,15 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--annotations", type=given_path, required=True, help="COCO-format keypoint annotations JSON"
         )
         parser.add_argument("--images", type=given_path, required=True, help="folder with the annotated images")
-        parser.add_argument("--size", type=int, default=None, help="network input size (default: the model's)")
+        parser.add_argument(
+            "--size", type=int, default=None, help="network input size, a multiple of 32 (default: the model's)"
+        )
         parser.add_argument(
             "--out",
             type=given_path,
-            help="write AP, AP50, AP75, APm, APl, AR (CrowdPose: also AP_easy, AP_medium, AP_hard), any intervals "
-            "the baseline and what they came from (run: model and its SHA-256, data, input size, redraws, version) as "
-            "JSON (null: nobody to count)",
+            help="write AP, AP50, AP75, APm, APl, AR (CrowdPose: also AP_easy, AP_medium, AP_hard), any intervals, "
+            "the baseline's figures and what they came from (run: model and its SHA-256, data, input size, redraws, "
+            "version) as JSON (null: nobody to count)",
         )
         parser.add_argument(
             "--bootstrap",

@@ -25,7 +25,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--fp16-weights", action="store_true", help="store the weights as float16 (half the file; computed in fp32)"
         )
-    parser.add_argument("--size", type=int, help="input size (default: the variant's paper size)")
+    parser.add_argument("--size", type=int, help="input size, a multiple of 32 (default: the variant's paper size)")
     heads = parser.add_mutually_exclusive_group() if from_variant else parser
     heads.add_argument("--schema", choices=["coco", "crowdpose"], help="keypoint schema for --variant (default coco)")
     if from_variant:

@@ -68,6 +68,17 @@ def load_benchmark(name: str):
             ["--annotations", str(ROOT / "README.md"), "--videos", str(ROOT)],
             "cannot be read as JSON",
         ),
+        # a joint score above 1 or a negative stray factor drops every joint: figures of nobody, without a word
+        (
+            "tracking_quality.py",
+            ["--keypoint-threshold", "5", "--annotations", str(ROOT / "README.md")],
+            "--keypoint-threshold: must be from 0 to 1, not 5",
+        ),
+        (
+            "tracking_quality.py",
+            ["--stray-factor", "-1", "--annotations", str(ROOT / "README.md")],
+            "--stray-factor: must be at least 0, not -1",
+        ),
         ("display.py", ["--size", "0x825"], "--size: both sides must be at least 1: 0x825"),
         ("training_speed.py", ["--samples", "0"], "--samples: must be at least 1, not 0"),
         ("training_speed.py", ["--size", "100"], "--size must be a positive multiple of 32 up to 2048, not 100"),
@@ -652,6 +663,16 @@ def test_thresholds_are_sorted_and_above_0():
     assert thresholds("0.3,0.1") == [0.1, 0.3]
     with pytest.raises(argparse.ArgumentTypeError, match="each must be above 0 and at most 1: 0,0.2"):
         thresholds("0,0.2")
+
+
+def test_a_number_in_a_range_takes_its_ends_and_refuses_past_them():
+    fraction, non_negative = load_benchmark("arguments").number_in(0, 1), load_benchmark("arguments").number_in(0)
+    assert (fraction("0"), fraction("1"), non_negative("1e9")) == (0.0, 1.0, 1e9)
+    for number, text, message in [(fraction, "nan", "from 0 to 1"), (non_negative, "-0.5", "at least 0, not -0.5")]:
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            number(text)
+    with pytest.raises(argparse.ArgumentTypeError, match="'x' is not a number"):
+        fraction("x")
 
 
 def test_training_speed_images_a_second_of_a_slow_step_are_not_zero():

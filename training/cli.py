@@ -68,7 +68,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name == "shrink-data":
         _add_shrink_arguments(parser)
         return
-    parser.add_argument("--variant", default="wlitepose_xs", help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s")
+    parser.add_argument(
+        "--variant",
+        default="wlitepose_xs",
+        help="wlitepose_xs, wlitepose_s, litepose_xs, litepose_s (default wlitepose_xs)",
+    )
     parser.add_argument(
         "--train-data",
         required=True,
@@ -76,7 +80,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="folder with annotations.json and images/, or an annotation .json (COCO/CrowdPose format)",
     )
     parser.add_argument(
-        "--val-data", type=given, help="validation folder in the same layout (scored with OKS AP each epoch)"
+        "--val-data",
+        type=given,
+        help="validation data in the same layout (scored with OKS AP every --val-every epochs)",
     )
     parser.add_argument(
         "--train-images", type=given, help="images folder of a --train-data .json kept elsewhere (COCO's train2017/)"
@@ -93,7 +99,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         metavar="EPOCHS",
         help="validate every this many epochs and at the last one (default 1; best.pt is the best validated epoch)",
     )
-    parser.add_argument("--schema", choices=["coco", "crowdpose"], default="coco")
+    parser.add_argument(
+        "--schema", choices=["coco", "crowdpose"], default="coco", help="keypoints the network learns (default coco)"
+    )
     parser.add_argument(
         "--preset",
         choices=["coco", "crowdpose"],
@@ -101,23 +109,25 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
     parser.add_argument("--milestones", type=given, help="override the lr drops, e.g. 40,55")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="images a step in each process (default 32)")
     parser.add_argument("--lr", type=float, help="base learning rate (default 1e-3; a resumed run keeps its own)")
     parser.add_argument(
         "--size", type=int, help="training crop size (default: the variant's; validation and export use the variant's)"
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="DataLoader worker processes, 0-256 (0: load in the main one)"
+        "--workers", type=int, default=2, help="DataLoader worker processes, 0-256 (default 2; 0: load in the main one)"
     )
     parser.add_argument(
         "--threads", type=int, help="torch threads per process (default: its share of the cores minus --workers, >= 1)"
     )
-    parser.add_argument("--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (mse: ablation)")
+    parser.add_argument(
+        "--loss", choices=["weighted", "mse"], default="weighted", help="heatmap loss (default weighted; mse: ablation)"
+    )
     parser.add_argument(
         "--ae-factor",
         type=float,
         default=1e-3,
-        help="weight of the AE pull and push losses (HigherHRNet's 1e-3; higher teaches grouping sooner)",
+        help="weight of the AE pull and push losses (default 1e-3, HigherHRNet's; higher teaches grouping sooner)",
     )
     parser.add_argument(
         "--source-weights",
@@ -136,7 +146,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--mosaic",
         type=float,
         default=0.0,
-        help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people)",
+        help="probability that a sample is a 2x2 mosaic of four augmented images at half size (teaches small people; "
+        "default 0)",
     )
     parser.add_argument(
         "--ema",
@@ -152,9 +163,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="MobileNetV2-1.0 ImageNet .pth whose features at 1/4, 1/8, 1/16 the backbone learns to predict too "
         "(feature hints: general features from few images)",
     )
-    parser.add_argument(
-        "--distill-factor", type=float, default=1e-2, help="weight of the feature-hint loss (default 1e-2)"
-    )
+    parser.add_argument("--distill-factor", type=float, help="weight of the --distill feature-hint loss (default 1e-2)")
     parser.add_argument(
         "--precise-bn",
         type=int,
@@ -164,11 +173,20 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "save, e.g. 30 (0: off, keep the statistics gathered while training)",
     )
     parser.add_argument("--init", type=given, help="imagenet:PATH (MobileNetV2 .pth) or a checkpoint to start from")
-    parser.add_argument("--dataset-name", type=given, default="custom", help="recorded in the model file's metadata")
     parser.add_argument(
-        "--out", default="runs/train", type=given, help="run folder: last.pt, best.pt, log.jsonl, best.onnx"
+        "--dataset-name", type=given, default="custom", help="recorded in the model file's metadata (default custom)"
     )
-    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    parser.add_argument(
+        "--out",
+        default="runs/train",
+        type=given,
+        help="run folder: last.pt, best.pt, log.jsonl, best.onnx (default runs/train)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last.pt (none there: a new run starts)",
+    )
     parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
     parser.add_argument(
         "--seed",
@@ -255,8 +273,10 @@ def run(name: str, args: argparse.Namespace) -> int:
         raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
     if args.precise_bn < 0:
         raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
-    if not 0 < args.distill_factor < math.inf:
+    if args.distill_factor is not None and not 0 < args.distill_factor < math.inf:
         raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
+    if args.distill_factor is not None and not args.distill:
+        raise WLitePoseError("--distill-factor weighs the feature hints of --distill, the weights to learn them from")
     from core.model_file import MAX_TEXT, is_metadata_text
 
     if not is_metadata_text(args.dataset_name):  # the model file it ends in would be refused by every command
@@ -318,7 +338,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         mosaic=args.mosaic,
         ema=args.ema,
         distill=args.distill,
-        distill_factor=args.distill_factor,
+        distill_factor=args.distill_factor or TrainConfig.distill_factor,
         precise_bn=args.precise_bn,
         init=args.init,
         resume=args.resume,

@@ -116,6 +116,7 @@ def test_a_run_again_with_its_seed_learns_the_same_weights(tmp_path, tiny_run):
         (["--epochs", "4", "--milestones", "2,4"], "the lr drops must rise and come before the last of 4 epochs"),
         (["--epochs", "9", "--milestones", "3,3"], "the lr drops must rise and come before the last of 9 epochs"),
         (["--distill-factor", "0"], "--distill-factor must be positive, not 0.0"),
+        (["--distill-factor", "0.05"], "--distill-factor weighs the feature hints of --distill"),  # silently unused
         # the model file it would end in is refused by every command (a variant or dataset that is not one line)
         (["--dataset-name", "mine\nwlitepose: wrote"], "--dataset-name must be one line of printable text of at most"),
     ],
