@@ -304,6 +304,12 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         )
     if config.init and not resuming:
         _initialise(model, config.init)
+    elif config.init and not config.init.startswith("imagenet:") and _is_main():  # imagenet's keeps its BNs frozen
+        print(
+            f"wlitepose: note: the run resumes its own weights from {out / 'last.pt'}; --init {config.init} starts a "
+            "new run only",
+            file=sys.stderr,
+        )
     frozen_bn = pretrained_batchnorms(model) if config.init and config.init.startswith("imagenet:") else []
     frozen_bn_names = [name for name, m in model.named_modules() if m in frozen_bn]  # kept by --precise-bn too
     hints = FeatureHints(model, config.distill) if config.distill else None

@@ -197,6 +197,16 @@ def test_resume_where_no_run_is_starts_one_and_says_so(tmp_path, tiny_run, capsy
     assert [r["step"] for r in run_log(tmp_path / "typo")] == [1]
 
 
+def test_a_checkpoint_to_start_from_given_to_a_resumed_run_is_said_unused(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path / "first", max_steps=1))
+    start = str(tmp_path / "first" / "last.pt")
+    train(tiny_run(tmp_path / "run", max_steps=1, init=start, resume=True))  # a new run: started from it
+    assert "resumes" not in capsys.readouterr().err
+    train(tiny_run(tmp_path / "run", max_steps=2, init=start, resume=True))  # its own weights, silently before
+    note = f"the run resumes its own weights from {tmp_path / 'run' / 'last.pt'}; --init {start} starts a new run only"
+    assert note in capsys.readouterr().err
+
+
 def test_the_step_progress_on_a_log_file_is_whole_lines(tmp_path, tiny_run, capsys):
     train(tiny_run(tmp_path, batch_size=1, epochs=1))  # two steps: a redrawn line would be two fragments
     err = capsys.readouterr().err
