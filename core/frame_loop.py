@@ -71,25 +71,32 @@ def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings
     of ``model_sha256`` and these ``settings`` (core.pipeline.run_settings; an image folder's at ``image_fps``):
     its CSV's sidecar says so of the source as it is now (by source_stamp) and of these outputs,
     each still there (a webcam or stream never finishes; outputs without a CSV keep no such record)."""
+    return rerun_reason(spec, options, model_sha256, settings, image_fps) is None
+
+
+def rerun_reason(spec: str, options: SinkOptions, model_sha256: str, settings: dict, image_fps: float) -> str | None:
+    """None where ``spec``'s outputs are a finished run's (see finished_before); else why they are not, for the
+    user whose long video runs again: "" where no earlier run of these outputs is recorded at all."""
     if is_live(spec) or not options.csv:
-        return False
+        return ""
     try:
         sidecar = json.loads(sidecar_path(Path(os.path.expanduser(options.csv))).read_text(encoding="utf-8"))
         stamp = source_stamp(spec)
     except (OSError, ValueError, RecursionError):
-        return False
+        return ""
+    if not isinstance(sidecar, dict) or sidecar.get("source") != source_label(spec):
+        return ""  # no record of this source there
     outputs = output_paths(options)
-    return (
-        isinstance(sidecar, dict)
-        and sidecar.get("finished") is True
-        and sidecar.get("source") == source_label(spec)
-        and sidecar.get("source_stamp") == stamp
-        and sidecar.get("outputs") == [str(path) for path in outputs]
-        and ("frame_files" not in sidecar or sidecar.get("fps") == image_fps)
-        and sidecar.get("model_sha256") == model_sha256
-        and sidecar.get("settings") == json.loads(json.dumps(settings))  # as the sidecar holds them
-        and all(path.exists() for path in outputs)
+    checks = (
+        (sidecar.get("finished") is True, "its last run is not recorded as finished"),
+        (sidecar.get("source_stamp") == stamp, "the source has changed since its last run"),
+        (sidecar.get("outputs") == [str(path) for path in outputs], "its last run wrote other outputs"),
+        ("frame_files" not in sidecar or sidecar.get("fps") == image_fps, "its last run played it at another --fps"),
+        (sidecar.get("model_sha256") == model_sha256, "its last run used another model"),
+        (sidecar.get("settings") == json.loads(json.dumps(settings)), "its last run used other settings"),
+        (all(path.exists() for path in outputs), "an output of its last run is gone"),
     )
+    return next((why for held, why in checks if not held), None)
 
 
 def run_frames(

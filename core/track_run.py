@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from core.errors import SourceFailed, Stopped, WLitePoseError
-from core.frame_loop import finished_before, run_frames
+from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
@@ -123,12 +123,14 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             shown = without_password(spec)  # what messages may print of it
-            if args.skip_done and finished_before(spec, options, pipeline.model.info.sha256, settings, image_fps):
+            why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
+            if why is None:
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
                 passed.append(shown)
                 continue
-            if batch:
-                print(f"wlitepose: [{number}/{len(jobs)}] {shown}", file=sys.stderr)
+            if batch or why:  # a long video run again is told why
+                again = f": run again: {why}" if why else ""
+                print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}", file=sys.stderr)
             try:
                 done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
                 frames += done_frames

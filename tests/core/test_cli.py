@@ -793,12 +793,15 @@ def test_a_stopped_batch_run_again_with_skip_done_goes_on_where_it_stopped(cli, 
     written = {n: (out / f"{n}.csv.json").stat().st_mtime_ns for n in "abc"}
     rc, _, err = cli("track", *clips, *outputs, "--skip-done")
     assert rc == 0, err
-    assert f"[1/3] {clips[0]}: finished before, passed over" in err and "[2/3]" in err and "[3/3]" in err
+    assert f"[1/3] {clips[0]}: finished before, passed over" in err
+    assert f"[2/3] {clips[1]}: run again: an output of its last run is gone" in err  # each told why it runs
+    assert f"[3/3] {clips[2]}: run again: its last run is not recorded as finished" in err
     assert "2 of 3 sources done, 8 frames" in err and "1 finished before, passed over (--skip-done)" in err
     assert (out / "a.csv.json").stat().st_mtime_ns == written["a"] and (out / "b.mp4").exists()
     assert json.loads((out / "c.csv.json").read_text())["finished"] is True
     rc, _, err = cli("track", *clips, *outputs, "--skip-done", "--detection-threshold", 0.3)  # other settings
     assert rc == 0 and "3 of 3 sources done" in err and "passed over" not in err
+    assert f"[1/3] {clips[0]}: run again: its last run used other settings" in err
     rc, _, err = cli("track", clips[0], "--model", model_path, "--skip-done")
     _assert_clean_error(rc, err, "--skip-done needs --csv")
 
@@ -850,9 +853,12 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), cv2.VideoCapture(str(clip)).read()[1])
 
+    said = []
+
     def again(source, *extra):  # the outputs under ~, as a user types them
         rc, _, err = cli("track", source, "--model", model_path, "--csv", "~/out.csv", *extra, "--skip-done")
         assert rc == 0, err
+        said.append(err.partition("run again: ")[2].partition("\n")[0])  # why it ran, where it ran again
         return "passed over" in err
 
     assert not again(clip) and again(clip)
@@ -861,6 +867,8 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
     coco = ("--coco-json", tmp_path / "people.json")
     assert not again(clip, *coco) and again(clip, *coco)
     assert not again(folder) and again(folder) and not again(folder, "--fps", 2)
+    changed, other_outputs = "the source has changed since its last run", "its last run wrote other outputs"
+    assert said == ["", "", changed, "", other_outputs, "", "", "", "its last run played it at another --fps"]
 
 
 def test_skip_done_runs_again_a_folder_that_gained_an_image(cli, model_path, write_clip, tmp_path):
