@@ -1015,10 +1015,12 @@ def test_threads_reach_onnx_runtime(cli, model_path, write_clip, tmp_path, monke
 
 @pytest.mark.parametrize("sidecar", ['{"finished": tru', "[]", "[" * 100_000], ids=["cut-short", "a-list", "deep"])
 def test_skip_done_runs_a_source_whose_sidecar_is_damaged(cli, model_path, write_clip, tmp_path, sidecar):
-    """A sidecar cut short (a full disk, a copy stopped half-way) or another tool's file: not finished, no traceback."""
+    """A sidecar cut short (a full disk, a copy stopped half-way) or another tool's file: not finished, no traceback
+    (nor where a video, opened first, would take its 'finished' back)."""
     (tmp_path / "out.csv.json").write_text(sidecar)
     clip = write_clip(tmp_path / "c.avi", 1)
-    rc, _, err = cli("track", clip, "--model", model_path, "--csv", tmp_path / "out.csv", "--skip-done")
+    outputs = "--csv", tmp_path / "out.csv", "--video", tmp_path / "out.mp4"
+    rc, _, err = cli("track", clip, "--model", model_path, *outputs, "--skip-done")
     assert rc == 0 and "passed over" not in err, err
     assert json.loads((tmp_path / "out.csv.json").read_text())["finished"] is True
 

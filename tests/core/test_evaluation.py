@@ -270,6 +270,13 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
             lambda d: [i.update(id=f"{i['id']}") for i in d["images"]] and d["annotations"][0].update(image_id=1),
             "annotation 1's image_id is '1', where the images' ids are text",
         ),
+        (  # ids of text and the one annotation naming no image: said so, not as a number where text belongs
+            lambda d: d.update(
+                images=[{**i, "id": f"{i['id']}"} for i in d["images"]],
+                annotations=[{k: v for k, v in d["annotations"][0].items() if k != "image_id"}],
+            ),
+            "every annotation needs an image_id",
+        ),
         (lambda d: d["annotations"][0].update(bbox=[5, 5, 10, 0]) or d["annotations"][0].pop("area"), "an area of 0"),
         # 400-digit numbers were an OverflowError traceback (an area's only after every image went through the net)
         (lambda d: d["annotations"][0]["keypoints"].__setitem__(0, 10**400), "has keypoints that are not numbers"),

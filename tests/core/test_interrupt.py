@@ -233,12 +233,27 @@ def test_results_lost_to_a_full_disk_under_the_standard_output_are_an_error(mode
     argv = ["eval", "--model", str(model_path), "--annotations", str(tmp_path / "one.json")]
     argv += ["--images", str(shared_data / "val" / "images"), "--size", "64"]
     runner = RUNNER.replace("'track': main.COMMANDS['track']", "'eval': main.COMMANDS['eval']")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # the AP line held until the end
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
-            [sys.executable, "-c", runner, *argv], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+            [sys.executable, "-c", runner, *argv], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, env=env, timeout=120
         )
     assert proc.returncode == 2
-    assert proc.stderr == "wlitepose: error: cannot write the standard output: No space left on device\n"
+    assert proc.stderr == b"wlitepose: error: cannot write the standard output: No space left on device\n"
+
+
+def test_a_reader_that_stops_reading_the_standard_output_is_no_lost_result():
+    """`wlitepose eval ... | head -n 1`: the reader's leaving (EPIPE) is its choice, not results lost to a full disk;
+    said as lost, the run exited 2 with 'cannot write the standard output: Broken pipe'."""
+    import main
+
+    read, write = os.pipe()
+    os.close(read)  # the reader gone before the results
+    with open(write, "w") as pipe:
+        console = main._Console(pipe)
+        console.write("AP 0.034\n")
+        console.flush()
+    assert console.lost == ""
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a closed standard descriptor is a POSIX shell's 2>&-")

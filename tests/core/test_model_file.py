@@ -89,6 +89,8 @@ def test_inconsistent_metadata_is_refused(coco_metadata):
         parse_metadata({**coco_metadata, "wlitepose_format": "9"}, "m.onnx")
     with pytest.raises(WLitePoseError, match="format 0, .*: export it again from its checkpoint with `wlitepose"):
         parse_metadata({**coco_metadata, "wlitepose_format": "0"}, "m.onnx")
+    with pytest.raises(WLitePoseError, match="format ², .*: export it again"):  # a digit to str, not to int()
+        parse_metadata({**coco_metadata, "wlitepose_format": "²"}, "m.onnx")
     for key, value in (("heatmap_stride", "0"), ("input_size", "-5"), ("input_size", "100"), ("std", "[0.2, 0, 0.2]")):
         with pytest.raises(WLitePoseError, match="impossible metadata"):
             parse_metadata({**coco_metadata, key: value}, "m.onnx")

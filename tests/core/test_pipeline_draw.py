@@ -378,6 +378,24 @@ def test_labels_piled_at_one_corner_are_stacked_in_one_column_from_above_it():
     assert np.diff(sorted(y0 for _, y0, _, _ in tags)).tolist() == [height] * 39  # one column, none overlapping
 
 
+def test_a_tag_that_only_touches_a_place_leaves_it_free():
+    image = np.zeros((2000, 300, 3), np.uint8)
+    tags: list = []
+    _draw_label(image, "#88", (100, 1000), track_color(0), 0.5, tags)
+    x0, y0, x1, y1 = tags[0]
+    tags.append((x0 - 40, 2 * y0 - y1, x0, y0))  # ending where a tag above the first would begin
+    _draw_label(image, "#88", (100, 1000), track_color(1), 0.5, tags)
+    assert tags[-1] == (x0, 2 * y0 - y1, x1, y0)  # above the first, beside the other: no need to go below
+
+
+def test_a_tag_with_no_free_place_near_stays_inside_the_image():
+    image = np.zeros((100, 300, 3), np.uint8)
+    tags: list = []
+    for n in range(2):  # a person whose box starts below the picture, twice: the bottom row is all there is
+        _draw_label(image, "#88", (100, 200), track_color(n), 0.5, tags)
+    assert tags[1] == tags[0] and tags[0][3] == 100
+
+
 def test_a_tag_is_never_painted_over_by_a_later_skeleton():
     first = [[60, 60], [62, 120]]  # its tag lies above (60, 60)
     crossing = [[40, 50], [140, 50]]  # a second person's limb runs across that tag

@@ -200,9 +200,10 @@ def test_an_ignore_box_that_starts_outside_the_image_masks_its_part_inside(tmp_p
     assert not valid[:40, :40].any() and valid[40:].all() and valid[:, 40:].all()
 
 
-@pytest.mark.parametrize("box", [[-30, -30, 10, 10], [-30, 20, 10, 10]])
+@pytest.mark.parametrize("box", [[-30, -30, 10, 10], [-30, 20, 10, 10], [20, -30, 10, 10]])
 def test_an_ignore_box_wholly_outside_the_image_masks_nothing(tmp_path, shared_data, box):
-    """A box above-left of the image, or left of it, ends before pixel 0: its end is not counted from the far side."""
+    """A box above-left of the image, left of it or above it, ends before pixel 0: its end is not counted from the
+    far side."""
     assert _valid_with_ignore_box(tmp_path, shared_data, box).all()
 
 
