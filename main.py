@@ -13,6 +13,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 # OpenCV's and FFmpeg's own console lines (a camera index that does not open while cameras are listed,
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     _fill_closed_descriptors()
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    if ctrl_c is signal.default_int_handler and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt)  # not where the process was started ignoring it, nor a caller's own
     try:
         code = _run(argv)
         sys.stdout.flush()  # what the command printed leaves the buffer while its failure can still be said
@@ -81,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGINT
     finally:
         sys.stdout, sys.stderr = streams
+        if signal.getsignal(signal.SIGINT) is _interrupt:  # not interrupted: Ctrl-C is the caller's again
+            signal.signal(signal.SIGINT, ctrl_c)
+
+
+def _interrupt(signum, frame) -> None:
+    """Ctrl-C's handler while no command has one of its own: the run stops as at Python's, and a second Ctrl-C
+    ends the process at once, as the system ends it (Python's own handler raised it again wherever it landed: a
+    traceback where the first was being reported, or in Python's exit; and a hung clean-up could not be left)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    raise KeyboardInterrupt
 
 
 class _Console:

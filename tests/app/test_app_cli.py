@@ -89,6 +89,29 @@ def test_ctrl_c_or_kill_closes_the_app_as_its_window_would_settings_saved(tmp_pa
     assert "KeyboardInterrupt" not in err and f"last_dir={folder}" in settings.read_text()
 
 
+def test_ctrl_c_while_the_window_is_built_is_said_and_exits_130(tmp_path):
+    """A Ctrl-C while Qt ran one of the window's own event handlers as the window was built, before the app took
+    the signals: the KeyboardInterrupt crossed Qt and the app crashed (SIGSEGV). The signal is sent from the first
+    changeEvent, which Qt runs while MainWindow is made."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((48, 64, 3), np.uint8))
+    code = (
+        "import os, signal, sys, main; from app.main_window import MainWindow; seen = MainWindow.changeEvent\n"
+        "def first(self, event):\n"
+        "    MainWindow.changeEvent = seen\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    seen(self, event)\n"
+        "MainWindow.changeEvent = first\n"
+        f"sys.exit(main.main(['gui', {str(folder)!r}]))\n"
+    )
+    app = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    assert app.returncode == 128 + signal.SIGINT, app.stderr
+    assert "wlitepose: interrupted" in app.stderr and "Traceback" not in app.stderr
+
+
 def test_a_model_given_on_the_command_line_that_does_not_load_is_one_sentence(tmp_path, capsys):
     (tmp_path / "typo.onnx").write_bytes(b"not a model")
     for path in (tmp_path / "missing.onnx", tmp_path / "typo.onnx"):

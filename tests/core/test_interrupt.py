@@ -284,6 +284,32 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a signal to its own process is POSIX's")
+@pytest.mark.parametrize("module", ["numpy.exceptions", "cv2"])  # the first inside numpy's extension's start
+def test_ctrl_c_pressed_again_while_the_modules_load_is_one_interruption(module, tmp_path):
+    """A second Ctrl-C at startup, once the first was on its way to 'interrupted', was raised again in Python's exit:
+    'Exception ignored in atexit callback' and a traceback after the sentence. It ends the process now, as the
+    system ends a program on Ctrl-C. Here the first comes as ``module`` is imported and the second as the process
+    ends."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, os, signal, sys\n"
+        "class Hook:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            sys.meta_path.remove(self)\n"
+        "            atexit.register(os.kill, os.getpid(), signal.SIGINT)\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, Hook())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "track", str(tmp_path / "clip.mp4"), "--csv", str(tmp_path / "k.csv")],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])},
+        capture_output=True, text=True, timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGINT, proc.stderr  # ended by the second, as a shell's Ctrl-C ends a program
+    assert proc.stderr.startswith("wlitepose: interrupted") and proc.stderr.count("\n") == 1, proc.stderr
+
+
 @pytest.mark.skipif(os.name == "nt", reason="a file size limit is POSIX's")
 def test_a_full_disk_at_the_start_leaves_the_earlier_outputs_whole(model_path, grey_clip, tmp_path):
     """An empty probe file still fits on a full disk: the video opened first (deleting the earlier run's) and the
