@@ -66,6 +66,14 @@ def source_stamp(spec: str) -> list[int]:
     return [len(images), int.from_bytes(digest.digest()[:8], "big")]
 
 
+def _changed(spec: str, stamp: list[int]) -> bool:
+    """Whether ``spec`` no longer has the source_stamp ``stamp`` (or is gone)."""
+    try:
+        return source_stamp(spec) != stamp
+    except OSError:
+        return True
+
+
 def finished_before(spec: str, options: SinkOptions, model_sha256: str, settings: dict, image_fps: float) -> bool:
     """Whether ``options``' outputs for ``spec`` are those of a run that reached the source's end with the model
     of ``model_sha256`` and these ``settings`` (core.pipeline.run_settings; an image folder's at ``image_fps``):
@@ -114,9 +122,9 @@ def run_frames(
     through ``pipeline`` into them, yielding each frame's milliseconds per stage (read, the pipeline's
     stages, write) once the frame is written. ``overlay`` styles the annotated video (default: trails
     only); ``inputs`` are files no output may replace (the model); ``notes`` gets what the outputs have to
-    say at the end (people a PoseC3D file left out); ``max_frames`` ends it after that many frames. Close the
-    generator (``contextlib.closing``) to close the outputs at once when stopping early: what they hold stays
-    valid. Tracks start over: a new source is a new scene."""
+    say at the end (people a PoseC3D file left out), and a source changed while it was read; ``max_frames`` ends
+    it after that many frames. Close the generator (``contextlib.closing``) to close the outputs at once when
+    stopping early: what they hold stays valid. Tracks start over: a new source is a new scene."""
     pipeline.reset()
     meta = {**run_meta(source, spec, pipeline), "first_frame": 0}  # a whole run: from the source's first frame
     info = pipeline.model.info
@@ -124,6 +132,13 @@ def run_frames(
     with open_sinks(options, info, meta, inputs=inputs, tracked=pipeline.tracker is not None) as sinks:
         try:
             yield from _frames(source, pipeline, options, overlay, sinks, max_frames)
+            if sinks.source_ended and "source_stamp" in meta and _changed(spec, meta["source_stamp"]):
+                sinks.source_ended = False  # no finished run: what was read is not the source as it is now
+                notes.append(
+                    f"{source_label(spec)} changed while it was read (a file still being written, replaced or cut "
+                    "short; images added or removed): the outputs hold what was read, and the sidecar does not say "
+                    "finished"
+                )
         finally:
             notes += sinks.notes()
 

@@ -204,6 +204,14 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def read_model_file(path: Path) -> bytes:
+    """The whole file, read once: what a session loads and the sidecars' model_sha256 hashes."""
+    try:
+        return path.read_bytes()
+    except OSError as error:  # no right to read it, or gone since check_model_path
+        raise WLitePoseError(f"cannot read model file {path}: {error.strerror or error}") from None
+
+
 def check_model_path(path: str | Path) -> Path:
     if not str(path).strip():
         raise WLitePoseError("no model file given: pass the path of an .onnx file")
@@ -224,9 +232,10 @@ def read_model_info(path: str | Path) -> ModelInfo:
     """Read a model file's metadata without keeping a session."""
     from core.session import open_session
 
-    path = check_model_path(path)  # ~ expanded, as PoseModel does: file_sha256 opens the file too
-    session = open_session(path, threads=1, providers=["CPUExecutionProvider"])
-    return parse_metadata(metadata_map(session, path), path, file_sha256(path))
+    path = check_model_path(path)  # ~ expanded, as PoseModel does
+    data = read_model_file(path)  # hashed as loaded, as PoseModel does
+    session = open_session(path, threads=1, providers=["CPUExecutionProvider"], data=data)
+    return parse_metadata(metadata_map(session, path), path, hashlib.sha256(data).hexdigest())
 
 
 def metadata_map(session, path: str | Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import WLitePoseError
-from core.model_file import ModelInfo, check_model_path, file_sha256, metadata_map, parse_metadata
+from core.model_file import ModelInfo, check_model_path, metadata_map, parse_metadata, read_model_file
 
 # the load check's blank input must come through in this long (the largest input size on a slow CPU: seconds)
 LOAD_CHECK_S = 60.0
@@ -33,8 +34,11 @@ def check_threads(threads: int | None, name: str = "threads") -> None:
         raise WLitePoseError(f"{name} must be from 1 to {MAX_THREADS}, not {threads}")
 
 
-def open_session(path: str | Path, threads: int | None = None, providers: list[str] | None = None):
-    """An onnxruntime InferenceSession; WLitePoseError if the file is missing or not ONNX."""
+def open_session(
+    path: str | Path, threads: int | None = None, providers: list[str] | None = None, data: bytes | None = None
+):
+    """An onnxruntime InferenceSession; WLitePoseError if the file is missing or not ONNX. ``data``: the file's
+    bytes as read_model_file read them, for a caller that hashes the model it runs (read here otherwise)."""
     import onnxruntime as ort
 
     path = check_model_path(path)
@@ -46,11 +50,8 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
     options.inter_op_num_threads = 1
     # Spinning worker threads collapse on small machines when another thread (reader, GUI) is busy.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    model = str(path)
-    try:
-        model.encode("utf-8")
-    except UnicodeEncodeError:  # a name whose bytes are not UTF-8, which ONNX Runtime cannot take: the file's bytes
-        model = path.read_bytes()
+    # the bytes, not the name: ONNX Runtime cannot take a name whose bytes are not UTF-8
+    model = read_model_file(path) if data is None else data
     try:
         return ort.InferenceSession(model, sess_options=options, providers=providers or best_providers())
     except Exception as error:  # onnxruntime raises several unrelated types for a bad file
@@ -82,9 +83,10 @@ class PoseModel:
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         check_threads(threads)  # 0 would be ONNX Runtime's default: a count nobody asked for
         self.path = check_model_path(path)  # ~ expanded
-        self._session = open_session(self.path, threads)
+        data = read_model_file(self.path)  # once: a file replaced while it loads (export --out) is not hashed instead
+        self._session = open_session(self.path, threads, data=data)
         meta = metadata_map(self._session, self.path)
-        self.info: ModelInfo = parse_metadata(meta, self.path, file_sha256(self.path))
+        self.info: ModelInfo = parse_metadata(meta, self.path, hashlib.sha256(data).hexdigest())
         inputs = self._session.get_inputs()
         outputs = {o.name: o.type for o in self._session.get_outputs()}
         if [i.name for i in inputs] != ["image"] or not {"heatmaps", "tags"} <= set(outputs):

@@ -871,6 +871,27 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
     assert said == ["", "", changed, "", other_outputs, "", "", "", "its last run played it at another --fps"]
 
 
+def test_a_source_that_changed_while_it_was_read_is_no_finished_run(cli, model_path, write_clip, tmp_path, monkeypatch):
+    """A video replaced (or still being written, or cut short) under a run, or a folder whose images changed: the
+    sidecar said "finished" of results that are not those of the source now there, without a word."""
+    import core.track_run
+
+    clip, other = write_clip(tmp_path / "clip.avi", 3), write_clip(tmp_path / "other.avi", 4)
+    for_frames = core.track_run.run_frames
+
+    def replaced_after_the_first_frame(*args, **kwargs):
+        frames = for_frames(*args, **kwargs)
+        yield next(frames)
+        os.replace(other, clip)  # as another process's copy lands: the run reads on from the file it opened
+        yield from frames
+
+    monkeypatch.setattr(core.track_run, "run_frames", replaced_after_the_first_frame)
+    rc, _, err = cli("track", clip, "--model", model_path, "--csv", tmp_path / "out.csv")
+    assert rc == 0 and "clip.avi changed while it was read" in err, err
+    sidecar = json.loads((tmp_path / "out.csv.json").read_text())
+    assert sidecar["finished"] is False and sidecar["frames_written"] == 3
+
+
 def test_skip_done_runs_again_a_folder_that_gained_an_image(cli, model_path, write_clip, tmp_path):
     """A folder's size is that of its block on most file systems: the same with one more image; its modification
     time tells."""
@@ -1006,7 +1027,9 @@ def test_threads_reach_onnx_runtime(cli, model_path, write_clip, tmp_path, monke
 
     asked, open_session = [], core.session.open_session
     monkeypatch.setattr(
-        core.session, "open_session", lambda path, threads=None: asked.append(threads) or open_session(path)
+        core.session,
+        "open_session",
+        lambda path, threads=None, data=None: asked.append(threads) or open_session(path, data=data),
     )
     clip = write_clip(tmp_path / "c.avi", 1)
     rc, _, err = cli("track", clip, "--model", model_path, "--threads", 3)

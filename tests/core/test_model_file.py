@@ -53,6 +53,27 @@ def test_the_sha256_recorded_is_the_whole_files(tmp_path):
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
 
 
+def test_the_sha256_recorded_is_of_the_model_loaded_when_the_file_is_replaced_meanwhile(
+    model_path, tmp_path, monkeypatch
+):
+    """`export --out` (or cp) over a model while a run was loading it: the sidecar recorded the new file's hash
+    beside the old file's results (4 runs in 10 with the file replaced every 20 ms)."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model_path.read_bytes())
+    loaded = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    open_session = core.session.open_session
+
+    def replaced_once_loaded(*args, **kwargs):
+        session = open_session(*args, **kwargs)
+        path.write_bytes(b"another model")  # as another process's export lands: after this run loaded the file
+        return session
+
+    monkeypatch.setattr(core.session, "open_session", replaced_once_loaded)
+    assert PoseModel(path, threads=1).info.sha256 == loaded
+    path.write_bytes(model_path.read_bytes())
+    assert read_model_info(path).sha256 == loaded
+
+
 def test_a_thread_count_out_of_range_is_refused_not_taken_for_the_default(model_path):
     """0 reached ONNX Runtime as its default (one per core): a benchmark timed a count nobody asked for."""
     for threads in (0, -2):
