@@ -23,6 +23,9 @@ from pathlib import Path
 os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
+# what a write to the standard output fails with when its results are lost: a full disk, a file size limit, a quota
+RESULTS_LOST = (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+
 # the modules the tool imports -> the package that installs each (as pyproject.toml lists them)
 DEPENDENCIES = {
     "numpy": "numpy",
@@ -118,7 +121,7 @@ class _Console:
             try:
                 getattr(self._stream, name)(*args)
             except (OSError, ValueError) as error:  # EPIPE, EIO (a closed terminal), EBADF; ValueError: a closed file
-                if getattr(error, "errno", None) not in (None, errno.EPIPE, errno.EIO, errno.EBADF):
+                if getattr(error, "errno", None) in RESULTS_LOST:  # not a reader gone (EINVAL on Windows for a pipe)
                     self.lost = error.strerror or str(error)
                 _to_null(self._stream)
                 self._stream = None

@@ -127,7 +127,10 @@ class ExportPanel(QWidget):
     def _show_folder_whole(self) -> None:
         """The folder the files go to, in full, in the box's tooltip: a long path, or the working folder an empty
         box stands for, is cut at the box's edge (the side panel never widens to it)."""
-        self.folder.setToolTip(str(self.folder_path()))
+        try:
+            self.folder.setToolTip(str(self.folder_path()))
+        except OSError:  # the working folder deleted under the app: each key typed would be an error
+            self.folder.setToolTip(self.folder.text())
 
     def folder_path(self) -> Path:
         """The chosen export folder (the working folder when none is chosen), as a full path: messages name

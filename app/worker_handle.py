@@ -71,9 +71,7 @@ class WorkerHandle(QObject):
 
         self.worker_thread.started.connect(make, Qt.ConnectionType.DirectConnection)
         self.worker_thread.start()
-        if (
-            not self.worker_thread.isRunning() and not ready.is_set()
-        ):  # none could be made (Qt said why): no wait forever
+        if not self.worker_thread.isRunning() and not ready.is_set():  # none made (Qt said why): no wait for ever
             raise RuntimeError("The worker's thread could not be started")
         ready.wait()  # Python's lock let go meanwhile: the new thread makes the worker
         worker = made.pop()

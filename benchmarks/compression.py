@@ -159,7 +159,10 @@ def main() -> int:
         help="training images the int8 copy is calibrated on (default 64)",
     )
     parser.add_argument(
-        "--runs", type=int, default=50, help=f"timed runs per file and thread count (default {MIN_RUNS}, the least)"
+        "--runs",
+        type=int,
+        default=MIN_RUNS,
+        help=f"timed runs per file and thread count (default {MIN_RUNS}, the least)",
     )
     args = parser.parse_args()
     for folder in (args.data / "train" / "images", args.data / "val" / "images"):

@@ -84,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--runs",
         type=int,
-        default=50,
+        default=MIN_RUNS,
         help=f"timed runs per variant and thread count (default {MIN_RUNS}, the least)",
     )
     parser.add_argument("--json", action="store_true", help="print the rows as one JSON list")

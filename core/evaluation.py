@@ -138,7 +138,7 @@ def check_image_ids(images: list, source, annotations: list) -> None:
     text = bool(ids) and isinstance(ids[0], str)
     for ann in annotations if ids else ():  # a malformed annotation is refused by the checks of its own fields
         named = ann.get("image_id") if isinstance(ann, dict) else None
-        if named is not None and isinstance(named, str) != text:
+        if _is_id(named) and isinstance(named, str) != text:  # one that is no id is refused as such
             raise WLitePoseError(
                 f"{source}: annotation {ann.get('id')}'s image_id is {str(named)[:40]!r}, where the images' ids are "
                 f"{'text' if text else 'numbers'}; write it as its image's id is written"
@@ -197,11 +197,16 @@ def check_fields(ann: dict) -> None:
 
 
 def _check_id(value, what: str, source) -> None:
-    """WLitePoseError unless ``value`` can be an id: a whole number or text (a list, an object, 1.5 or NaN is none:
-    results name their image by an integer)."""
-    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
-    if not (whole or isinstance(value, str)):
+    """WLitePoseError unless ``value`` can be an id."""
+    if not _is_id(value):
         raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a whole number or text")
+
+
+def _is_id(value) -> bool:
+    """A whole number or text (a list, an object, 1.5, NaN or True is none: results name their image by an
+    integer)."""
+    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+    return whole or isinstance(value, str)
 
 
 def _is_count(value) -> bool:

@@ -38,8 +38,9 @@ STOP_SIGNALS = tuple(
 
 
 def caught_signals() -> list[int]:
-    """STOP_SIGNALS less those the process was started ignoring: `nohup` ignores SIGHUP, and a shell script's
-    background job SIGINT, so that the terminal closing or a Ctrl-C meant for the script leaves the run going."""
+    """STOP_SIGNALS less those ignored (as the process was started: nothing here sets one so): `nohup` ignores
+    SIGHUP, and a shell script's background job SIGINT, so that the terminal closing or a Ctrl-C meant for the
+    script leaves the run going."""
     return [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
 
 

@@ -199,8 +199,8 @@ class KeypointDataset(Dataset):
         return image, np.concatenate(all_keypoints), np.concatenate(all_weights), valid
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        # drawn from torch's generator, which TrainConfig.seed seeds and the loader seeds again in each worker:
-        # a run's samples repeat with its seed, and no two workers draw the same augmentations
+        # drawn from torch's generator, which the trainer seeds per run seed, rank and starting epoch, and the loader
+        # again in each worker: a run's samples repeat with its seed, and no two workers draw the same augmentations
         rng = np.random.default_rng(int(torch.randint(2**62, ()))) if self.augment else None
         if rng is not None and rng.random() < self.augment.mosaic:
             image, keypoints, weights, valid = self.mosaic(index, rng)

@@ -456,14 +456,14 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
             from core.evaluation import json_ready  # with onnxruntime, as validate's imports
 
             try:
-                log = open(out / "log.jsonl", "a", encoding="utf-8")
-                whole = log.tell()  # the end of the last epoch's line
-                try:
-                    log.write(json.dumps(json_ready(record)) + "\n")  # APm of a set without medium people: null
-                    log.close()
-                except OSError:  # a full disk: the part written is cut, or a resumed run's next line joined it
-                    cut_back(log, whole)
-                    raise
+                with open(out / "log.jsonl", "a", encoding="utf-8") as log:
+                    whole = log.tell()  # the end of the last epoch's line
+                    try:
+                        log.write(json.dumps(json_ready(record)) + "\n")  # APm of a set without medium people: null
+                        log.flush()
+                    except OSError:  # a full disk: the part written is cut, or a resumed run's next line joined it
+                        cut_back(log, whole)
+                        raise
             except OSError as error:
                 raise WLitePoseError(
                     f"cannot write {out / 'log.jsonl'}: {error.strerror or error}; last.pt holds epoch {epoch}"

@@ -36,8 +36,8 @@ class VideoFileSource(FrameSource):
         if opened is not None:
             self._cap, first = opened
         else:
-            if not path.is_file():  # a pipe without a writer (a FIFO, /dev/stdin) would wait for ever, Ctrl+C unheard
-                raise WLitePoseError(f"video file {path} is not a regular file (a pipe or a device): save it to a file")
+            if not path.is_file():  # a pipe without a writer (a FIFO, /dev/stdin) would be waited on, Ctrl+C unheard
+                raise WLitePoseError(f"video file {path} is not a regular file (a FIFO or a device): save it to a file")
             if path.stat().st_size == 0:
                 raise WLitePoseError(f"video file {path} is empty")
             if bottom_up_rgb_avi(path):

@@ -335,6 +335,17 @@ def test_the_export_folder_box_names_the_whole_folder_in_its_tooltip(qtbot, tmp_
     assert panel.folder.toolTip() == str(deep)
 
 
+def test_typing_a_folder_after_the_working_folder_was_deleted_is_no_error(qtbot, tmp_path, monkeypatch):
+    """The tooltip asked for the working folder at every key typed: each was an error once it was deleted."""
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    (tmp_path / "gone").mkdir()
+    monkeypatch.chdir(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    panel.folder.setText("exports")
+    assert panel.folder.toolTip() == "exports"
+
+
 def test_an_export_folder_pasted_with_blanks_around_it_is_the_folder_pasted(qtbot, tmp_path, monkeypatch):
     """Blanks alone are the working folder, and a path pasted with a space or a tab at an end is that path, not a
     folder named " /path\t" made inside the working folder."""

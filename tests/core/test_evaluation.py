@@ -266,6 +266,14 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
         (lambda d: d["annotations"][0].update(image_id="1"), "annotation 1's image_id is '1', where the images' ids"),
+        (  # text ids and one that is no id at all: said as no id, not as a number where text belongs
+            lambda d: (
+                [i.update(id=f"{i['id']}") for i in d["images"]]
+                and [a.update(image_id=f"{a['image_id']}") for a in d["annotations"]]
+                and d["annotations"][0].update(image_id=[1])
+            ),
+            r"annotation 1's image_id is \[1\], not a whole number or text",
+        ),
         (  # ids of text and an annotation naming its image by a number: its person matched no image, unsaid
             lambda d: [i.update(id=f"{i['id']}") for i in d["images"]] and d["annotations"][0].update(image_id=1),
             "annotation 1's image_id is '1', where the images' ids are text",

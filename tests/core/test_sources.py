@@ -311,7 +311,7 @@ def test_a_pipe_given_as_a_video_is_refused_as_one_not_as_empty(tmp_path):
     """`cat clip.mp4 | wlitepose track /dev/stdin` was told the video file is empty."""
     fifo = tmp_path / "clip.mp4"
     os.mkfifo(fifo)
-    with pytest.raises(WLitePoseError, match=r"clip.mp4 is not a regular file \(a pipe or a device\): save it to a"):
+    with pytest.raises(WLitePoseError, match=r"clip.mp4 is not a regular file \(a FIFO or a device\): save it to a"):
         open_source(str(fifo))
 
 
