@@ -102,7 +102,12 @@ class PoseEstimator:
         timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
         with self._one_thread("track_frame"):
             self._check_unit(timestamp)
-            return self._tracker.process(as_bgr(image), timestamp).poses
+            before = self._tracker.track_state()
+            try:
+                return self._tracker.process(as_bgr(image), timestamp).poses
+            except BaseException:  # Ctrl-C in a notebook: tracks half updated broke every later frame
+                self._tracker.set_track_state(before)  # as if the frame had not come
+                raise
 
     def _check_unit(self, timestamp: float) -> None:
         """Warn once when frames come 10 s and more apart from the start: most likely milliseconds (OpenCV's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import threading
@@ -83,6 +84,9 @@ class LiveSource(FrameSource):
         self._pace_s = 1.0 / self.fps if playlist else 0.0
         self._thread = threading.Thread(target=self._read_loop, name=f"source:{spec}", daemon=True)
         self._thread.start()
+        # a program that ends with the source open (its track loop still referenced) aborted: the reader, stopped in
+        # OpenCV's read by the interpreter's exit, gave "FATAL: exception not rethrown"
+        atexit.register(self.close)
 
     def _read_loop(self) -> None:
         """Runs until closed or the stream ends, then releases the capture: here, never while a read is
@@ -154,6 +158,7 @@ class LiveSource(FrameSource):
             self._stopped = True
             self._cond.notify_all()
         self._thread.join(timeout=2.0)
+        atexit.unregister(self.close)
 
 
 def list_cameras(max_index: int = 4) -> list[int]:

@@ -196,6 +196,26 @@ def test_an_int_source_is_a_webcam_even_beside_a_folder_named_like_it(estimator,
     assert [frame.path.name for frame, _ in estimator.track("0")] == ["a.png"]  # the text "0" is the folder here
 
 
+def test_a_frame_interrupted_while_tracked_leaves_the_tracks_as_they_were(estimator, image, monkeypatch):
+    """Ctrl-C in a notebook's track_frame loop landed between two of the tracker's updates: one array held the
+    new people, the others not, and every later frame raised a numpy ValueError until reset()."""
+    estimator.reset()
+    expected = [estimator.track_frame(image, t).track_ids.tolist() for t in (0.1, 0.2)]
+    estimator.reset()
+    tracker = estimator._tracker.tracker
+
+    def interrupted(z, *_):  # the first of _spawn's arrays grown, then Ctrl-C
+        tracker.pos = np.concatenate([tracker.pos, z])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tracker, "_spawn", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        estimator.track_frame(image, 0.0)
+    monkeypatch.undo()
+    assert [estimator.track_frame(image, t).track_ids.tolist() for t in (0.1, 0.2)] == expected  # as if not given
+    assert min(expected[1]) >= 1
+
+
 def test_after_a_gap_of_any_length_the_people_seen_just_before_keep_their_ids(estimator, image):
     tracked = [estimator.track_frame(image, t) for t in (0.0, 0.1, 0.2, 1e100)]  # a 1e100 s step overflowed once
     assert len(tracked[2]) and min(tracked[2].track_ids) >= 1

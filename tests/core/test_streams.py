@@ -6,6 +6,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -138,6 +140,16 @@ def test_the_api_tells_a_stream_that_ended_as_a_sentence_that_keeps_its_url(serv
     assert frames and [str(w.message).split(" stopped")[0] for w in caught] == [
         f"The stream {server}/live.mjpg?frames=3&fps=20"  # was "Http://127..."
     ]
+
+
+def test_a_program_that_ends_with_a_stream_open_exits_cleanly(server):
+    """A script that ended while it held a stream's track loop (a frame taken, the iterator not closed) aborted with
+    "FATAL: exception not rethrown": the interpreter's exit stopped the reader thread inside OpenCV's read."""
+    held = f"from core.sources import open_source\nframes = iter(open_source({server + '/live.mjpg?frames=1000'!r}))\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", held + "next(frames)"], cwd=Path(__file__).parents[2], capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
 
 
 def test_ctrl_c_while_a_stream_opens_is_an_interruption_not_a_failed_source(tmp_path, capsys):
