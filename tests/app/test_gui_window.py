@@ -132,6 +132,10 @@ def test_transport_steps_and_seeks(qtbot, window, video):
     window.handle.step(-1)
     qtbot.waitUntil(lambda: window.last_packet.index == index, timeout=20000)
     assert window.transport.slider.value() == index
+    qtbot.keyClick(window, Qt.Key.Key_End)  # the last frame, not the one before it
+    qtbot.waitUntil(lambda: window.last_packet.index == window.source.frame_count - 1, timeout=20000)
+    qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # ten frames back
+    qtbot.waitUntil(lambda: window.last_packet.index == window.source.frame_count - 11, timeout=20000)
 
 
 def test_a_corrupt_file_is_an_error_message_not_a_crash(qtbot, window, video, tmp_path):
@@ -194,6 +198,7 @@ def test_a_source_that_fails_to_open_leaves_the_open_one_playing(qtbot, window, 
     qtbot.waitUntil(lambda: window.last_error != "", timeout=20000)
     assert "missing.mp4" in window.last_error
     assert window.source.spec == str(video) and window.windowTitle() == title
+    assert not window._awaited  # the source playing on has its stalls said again
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)  # still playing
     assert window.transport.play_button.isChecked()
@@ -245,6 +250,14 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     window.handle.set_playing(False)
     qtbot.waitUntil(lambda: "× real time" not in window.view._hud, timeout=10000)  # a pause is not slow
     assert "fps" not in window.view._hud and "people" in window.view._hud  # nothing plays: no frame rate
+    window.transport.speed_box.setCurrentIndex(3)  # 2×: shown at 1.5× real time is slow too
+    window.handle.set_playing(True)
+    qtbot.waitUntil(lambda: window.transport.play_button.isChecked(), timeout=10000)
+    for _ in range(30):
+        window.meter.played(1, 0, 1 / 15, window.source.fps)
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
+    assert window.transport.speed == 2.0 and "× real time" in window.view._hud
 
 
 @pytest.fixture
@@ -460,6 +473,8 @@ def test_settings_are_remembered(qtbot, model_path):
     assert second.controls.detection.value() == pytest.approx(0.37)
     assert not second.controls.trails.isChecked()
     assert not second.transport.keep_pace.isChecked()
+    # and the worker plays every frame as the box says: it kept pace, skipping frames, until the box was touched
+    qtbot.waitUntil(lambda: not second.handle.worker._keep_pace, timeout=5000)
     second.close()
 
 
@@ -807,6 +822,9 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
     window.export_panel.export_button.click()
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert earlier.read_text().startswith("frame,time_s,track_id")
+    window.export_panel.export_button.click()  # over the export just finished: one file, asked of as one
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert len(asked) == 3 and asked[2].endswith("already exist in the export folder. Replace them?")
 
 
 def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path, monkeypatch):

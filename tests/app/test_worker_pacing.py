@@ -173,6 +173,15 @@ def test_steps_and_seeks_with_nothing_open_or_on_a_live_stream_are_passed_over(s
     assert w._pending_seek is None and w.take_packet() is None and w.errors == []
 
 
+def test_seeks_asked_for_in_a_row_end_on_the_last_one(worker):
+    """A dragged seek bar: the seeks that came before the worker got to them give way to the last one."""
+    worker.set_playing(False)
+    for index in (10, 30, 60, 90):
+        worker.seek(index)
+    worker._do_seek()
+    assert worker._last_index == 90 and worker.take_packet().index == 90
+
+
 def test_a_pause_of_a_live_stream_is_not_counted_as_dropped_frames(stream_worker):
     w = stream_worker
     w.open("http://camera/stream")
@@ -315,6 +324,20 @@ def test_a_newly_opened_file_counts_its_own_dropped_frames_from_zero(worker):
     assert worker.take_packet().dropped == 0
 
 
+def test_a_shorter_file_opened_after_skipping_near_anothers_end_shows_its_last_frame(worker, write_clip, tmp_path):
+    """The last frame that can be shown is looked for again in a new file: the last one's (119) let late frames be
+    skipped past the end of an 8-frame clip, whose last frame was never shown."""
+    worker._pending_seek = 116
+    worker._do_seek()
+    worker._timer.stop()
+    tick_late(worker, 6)  # the clip's last frame that can be shown was looked for: 119
+    worker.open(str(write_clip(tmp_path / "short.avi", 8)))
+    worker._timer.stop()
+    tick_late(worker, 0)
+    tick_late(worker, 20)  # twenty frame times late with seven frames left: six are skipped
+    assert worker._last_index == 7 and not worker._at_end
+
+
 def test_frames_skipped_to_keep_pace_put_the_clock_back_on_time(worker):
     """Skipping caught up with the clock: the next frame comes on time, nothing more skipped."""
     tick_late(worker, 0)
@@ -326,11 +349,11 @@ def test_frames_skipped_to_keep_pace_put_the_clock_back_on_time(worker):
     assert packet.index == 5 and packet.skipped == 0
 
 
-def test_a_long_stall_does_not_make_the_file_race_to_catch_up(worker):
+def test_a_long_stall_does_not_make_the_file_race_to_catch_up(worker, clock):
     """Every frame shown (Keep pace off, or recording): after a stall of seconds the clock waits again within half a
     second's frames, rather than showing the next frames back to back until the whole stall is made up."""
     worker.set_keep_pace(False)
-    worker._next_due = time.perf_counter() - 5.0  # five seconds behind: a stall
+    worker._next_due = clock.now - 5.0  # five seconds behind: a stall
     for _ in range(8):
         worker._tick()
         delay_ms = worker._timer.interval()
