@@ -773,7 +773,8 @@ def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
     outputs = ("--csv", out / "{name}.csv", "--video", out / "{name}.mp4")
     rc, _, err = cli("track", first, second, "--model", model, *outputs)
     assert rc == 0, err
-    assert "[1/2]" in err and "[2/2]" in err and "2 of 2 sources done, 8 frames" in err
+    assert f"[1/2] {first}\n" in err and f"[2/2] {second}\n" in err  # no earlier run to tell of (no --skip-done)
+    assert "2 of 2 sources done, 8 frames" in err
     rows = {name: (out / f"{name}.csv").read_text() for name in ("first", "second take")}
     assert rows["first"] == rows["second take"]  # the same frames: the same rows, IDs from 1 again
     assert sorted({line.split(",")[2] for line in rows["first"].splitlines()[-2:]}) == ["1", "2"]
@@ -871,9 +872,12 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
     assert said == ["", "", changed, "", other_outputs, "", "", "", "its last run played it at another --fps"]
 
 
-def test_a_source_that_changed_while_it_was_read_is_no_finished_run(cli, model_path, write_clip, tmp_path, monkeypatch):
-    """A video replaced (or still being written, or cut short) under a run, or a folder whose images changed: the
-    sidecar said "finished" of results that are not those of the source now there, without a word."""
+@pytest.mark.parametrize("change", ["replaced", "removed"])
+def test_a_source_that_changed_while_it_was_read_is_no_finished_run(
+    cli, model_path, write_clip, tmp_path, monkeypatch, change
+):
+    """A video replaced (or still being written, or cut short, or removed) under a run, or a folder whose images
+    changed: the sidecar said "finished" of results that are not those of the source now there, without a word."""
     import core.track_run
 
     clip, other = write_clip(tmp_path / "clip.avi", 3), write_clip(tmp_path / "other.avi", 4)
@@ -882,7 +886,11 @@ def test_a_source_that_changed_while_it_was_read_is_no_finished_run(cli, model_p
     def replaced_after_the_first_frame(*args, **kwargs):
         frames = for_frames(*args, **kwargs)
         yield next(frames)
-        os.replace(other, clip)  # as another process's copy lands: the run reads on from the file it opened
+        # as another process's copy lands, or the file is deleted: the run reads on from the file it opened
+        if change == "replaced":
+            os.replace(other, clip)
+        else:
+            clip.unlink()
         yield from frames
 
     monkeypatch.setattr(core.track_run, "run_frames", replaced_after_the_first_frame)

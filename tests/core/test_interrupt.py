@@ -284,6 +284,31 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
+def test_ctrl_c_ignored_or_handled_by_the_caller_is_left_so(monkeypatch, capsys):
+    """A shell script's background job starts with Ctrl-C ignored, so that a Ctrl-C meant for the script leaves the
+    run going; a program calling main may handle Ctrl-C itself: main takes Ctrl-C over only from Python's own."""
+    import main
+
+    def own_handler(signum, frame):
+        pass
+
+    seen = []
+
+    def command():
+        seen.append(signal.getsignal(signal.SIGINT))  # as the command runs
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(main, "build_parser", command)
+    for handler in (signal.SIG_IGN, own_handler):
+        before = signal.signal(signal.SIGINT, handler)
+        try:
+            assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
+            assert signal.getsignal(signal.SIGINT) is handler
+        finally:
+            signal.signal(signal.SIGINT, before)
+    assert seen == [signal.SIG_IGN, own_handler]
+
+
 @pytest.mark.skipif(os.name == "nt", reason="a signal to its own process is POSIX's")
 @pytest.mark.parametrize("module", ["numpy.exceptions", "cv2"])  # the first inside numpy's extension's start
 def test_ctrl_c_pressed_again_while_the_modules_load_is_one_interruption(module, tmp_path):

@@ -4,6 +4,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -238,6 +239,17 @@ def test_live_playlists_hls_and_dash_alike_are_read_out_at_their_rate(video_path
         assert source._pace_s == (pytest.approx(1 / source.fps) if paced else 0.0)
     finally:
         source.close()
+
+
+def test_a_closed_live_source_is_let_go(video_path):
+    """The exit's close of a stream left open was kept for a stream closed too: the app held each camera and stream
+    opened and closed since it started, with its newest frame, until it quit."""
+    source = LiveSource(str(video_path), "stream")
+    source.close()
+    source._thread.join(timeout=30)  # close waits 2 s for its reader: a loaded machine may take longer
+    closed = weakref.ref(source)
+    del source
+    assert closed() is None
 
 
 def test_unopenable_stream_is_a_clear_error():
