@@ -44,7 +44,7 @@ def measure(
 ) -> list[dict]:
     """Median and p90 ms of ``runs`` runs of each file after ``warmup`` untimed ones, round-robin; ``clock`` gives
     seconds, ``opener(path, threads, providers)`` a session (default: ``core.session.open_session``)."""
-    opener = opener or open_session
+    opener = opener or (lambda path, threads, providers: open_session(path, threads, providers)[0])
     sessions = {v: opener(p, threads, ["CPUExecutionProvider"]) for v, (p, _) in files.items()}
     inputs = {v: np.random.default_rng(0).random((1, 3, s, s), dtype=np.float32) for v, (_, s) in files.items()}
     times: dict[str, list[float]] = {v: [] for v in files}

@@ -233,9 +233,8 @@ def read_model_info(path: str | Path) -> ModelInfo:
     from core.session import open_session
 
     path = check_model_path(path)  # ~ expanded, as PoseModel does
-    data = read_model_file(path)  # hashed as loaded, as PoseModel does
-    session = open_session(path, threads=1, providers=["CPUExecutionProvider"], data=data)
-    return parse_metadata(metadata_map(session, path), path, hashlib.sha256(data).hexdigest())
+    session, sha256 = open_session(path, threads=1, providers=["CPUExecutionProvider"])
+    return parse_metadata(metadata_map(session, path), path, sha256)
 
 
 def metadata_map(session, path: str | Path) -> dict[str, str]:

@@ -34,11 +34,9 @@ def check_threads(threads: int | None, name: str = "threads") -> None:
         raise WLitePoseError(f"{name} must be from 1 to {MAX_THREADS}, not {threads}")
 
 
-def open_session(
-    path: str | Path, threads: int | None = None, providers: list[str] | None = None, data: bytes | None = None
-):
-    """An onnxruntime InferenceSession; WLitePoseError if the file is missing or not ONNX. ``data``: the file's
-    bytes as read_model_file read them, for a caller that hashes the model it runs (read here otherwise)."""
+def open_session(path: str | Path, threads: int | None = None, providers: list[str] | None = None):
+    """An onnxruntime InferenceSession and the SHA-256 of the bytes it loaded (the file is read once: one replaced
+    while it loads, by `export --out`, is not hashed instead); WLitePoseError if the file is missing or not ONNX."""
     import onnxruntime as ort
 
     path = check_model_path(path)
@@ -51,11 +49,12 @@ def open_session(
     # Spinning worker threads collapse on small machines when another thread (reader, GUI) is busy.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # the bytes, not the name: ONNX Runtime cannot take a name whose bytes are not UTF-8
-    model = read_model_file(path) if data is None else data
+    model = read_model_file(path)
     try:
-        return ort.InferenceSession(model, sess_options=options, providers=providers or best_providers())
+        session = ort.InferenceSession(model, sess_options=options, providers=providers or best_providers())
     except Exception as error:  # onnxruntime raises several unrelated types for a bad file
         raise WLitePoseError(_load_failure(path, error)) from None
+    return session, hashlib.sha256(model).hexdigest()
 
 
 def _load_failure(path: Path, error: Exception) -> str:
@@ -83,10 +82,8 @@ class PoseModel:
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         check_threads(threads)  # 0 would be ONNX Runtime's default: a count nobody asked for
         self.path = check_model_path(path)  # ~ expanded
-        data = read_model_file(self.path)  # once: a file replaced while it loads (export --out) is not hashed instead
-        self._session = open_session(self.path, threads, data=data)
-        meta = metadata_map(self._session, self.path)
-        self.info: ModelInfo = parse_metadata(meta, self.path, hashlib.sha256(data).hexdigest())
+        self._session, sha256 = open_session(self.path, threads)
+        self.info: ModelInfo = parse_metadata(metadata_map(self._session, self.path), self.path, sha256)
         inputs = self._session.get_inputs()
         outputs = {o.name: o.type for o in self._session.get_outputs()}
         if [i.name for i in inputs] != ["image"] or not {"heatmaps", "tags"} <= set(outputs):

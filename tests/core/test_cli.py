@@ -1037,7 +1037,7 @@ def test_threads_reach_onnx_runtime(cli, model_path, write_clip, tmp_path, monke
     monkeypatch.setattr(
         core.session,
         "open_session",
-        lambda path, threads=None, data=None: asked.append(threads) or open_session(path, data=data),
+        lambda path, threads=None: asked.append(threads) or open_session(path),
     )
     clip = write_clip(tmp_path / "c.avi", 1)
     rc, _, err = cli("track", clip, "--model", model_path, "--threads", 3)
