@@ -21,10 +21,12 @@ def answered_by(qtbot, monkeypatch):
         monkeypatch.setattr(QMessageBox, name, method)
     looking = [True]
 
-    def answer(key) -> None:
+    def answer(key, inspect=None) -> None:  # inspect(box): a look at the box before the key
         def press() -> None:
             box = QApplication.activeModalWidget()
             if box is not None:
+                if inspect is not None:
+                    inspect(box)
                 qtbot.keyClick(box, key)
             elif looking:
                 QTimer.singleShot(10, press)
@@ -45,19 +47,14 @@ def test_file_names_too_long_for_the_screen_are_wrapped_in_the_question_not_cut(
     names = [f"{stem}.csv", f"{stem}_coco.json", f"{stem}_annotated.mp4"]
     seen = []
 
-    def look() -> None:  # the question as it opens, then Esc
-        box = QApplication.activeModalWidget()
-        if box is None:
-            QTimer.singleShot(10, look)
-            return
+    def look(box) -> None:  # the question as it opens
         label = box.findChild(QLabel, "qt_msgbox_label")
         widest = max(label.text().replace(BREAK, " ").split(" "), key=label.fontMetrics().horizontalAdvance)
         room, screen = label.contentsRect().width(), box.screen().availableGeometry().width()
         seen.append((label.text().replace(BREAK, ""), label.fontMetrics().horizontalAdvance(widest), room))
         seen.append((box.width(), screen))
-        qtbot.keyClick(box, Qt.Key.Key_Escape)
 
-    QTimer.singleShot(0, look)  # answered_by: the question asked for real
+    answered_by(Qt.Key.Key_Escape, inspect=look)
     assert ask_replace(parent, names) is False
     (text, widest, room), (width, screen) = seen
     question = " already exist in the export folder. Replace them?"

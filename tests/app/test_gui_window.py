@@ -255,6 +255,7 @@ def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, vid
     qtbot.waitUntil(lambda: window.transport.play_button.isChecked(), timeout=10000)
     for _ in range(30):
         window.meter.played(1, 0, 1 / 15, window.source.fps)
+    assert abs(window.meter.play_speed - 1.5) < 0.01
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start, timeout=20000)
     assert window.transport.speed == 2.0 and "× real time" in window.view._hud
