@@ -38,7 +38,9 @@ def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     return found
 
 
-def _weights(option: str, text: str) -> dict[str, float]:
+def _weights(option: str, text: str, most: float, meaning: tuple[str, str]) -> dict[str, float]:
+    """``text``'s JSON object of names to weights from 0 to ``most`` (``meaning``: what they are, and what to do
+    instead of a larger one), or WLitePoseError."""
     from core.errors import WLitePoseError
 
     try:
@@ -47,6 +49,9 @@ def _weights(option: str, text: str) -> dict[str, float]:
             raise ValueError
     except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too large for a float
         raise WLitePoseError(f"{option} must be a JSON object of non-negative finite numbers, not {text}") from None
+    if any(float(v) > most for v in weights.values()):
+        what, instead = meaning
+        raise WLitePoseError(f"{option} are {what}, at most {most:g}, not {text} ({instead})")
     return {str(k): float(v) for k, v in weights.items()}
 
 
@@ -290,18 +295,18 @@ def run(name: str, args: argparse.Namespace) -> int:
         check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
     if not 0 <= args.seed <= MAX_SEED:
         raise WLitePoseError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {args.seed}")
-    source_weights = _weights("--source-weights", args.source_weights)
-    if any(weight > MAX_LOSS_WEIGHT for weight in source_weights.values()):
-        raise WLitePoseError(
-            f"--source-weights are loss weights of each source's people, at most {MAX_LOSS_WEIGHT}, not "
-            f"{args.source_weights} (to weigh the others less, lower theirs)"
-        )
-    sample_weights = _weights("--sample-weights", args.sample_weights)
-    if any(weight > MAX_DRAWS for weight in sample_weights.values()):
-        raise WLitePoseError(
-            f"--sample-weights are draws of an image per epoch, at most {MAX_DRAWS}, not {args.sample_weights} "
-            "(for more passes, raise --epochs)"
-        )
+    source_weights = _weights(
+        "--source-weights",
+        args.source_weights,
+        MAX_LOSS_WEIGHT,
+        ("loss weights of each source's people", "to weigh the others less, lower theirs"),
+    )
+    sample_weights = _weights(
+        "--sample-weights",
+        args.sample_weights,
+        MAX_DRAWS,
+        ("draws of an image per epoch", "for more passes, raise --epochs"),
+    )
     train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
     if args.val_every != 1 and not args.val_data:
         raise WLitePoseError("--val-every needs --val-data, the set to validate on")
