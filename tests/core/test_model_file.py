@@ -70,8 +70,7 @@ def test_the_sha256_recorded_is_of_the_model_loaded_when_the_file_is_replaced_me
 
     monkeypatch.setattr(core.session, "open_session", replaced_once_loaded)
     assert PoseModel(path, threads=1).info.sha256 == loaded
-    path.write_bytes(model_path.read_bytes())
-    assert read_model_info(path).sha256 == loaded
+    assert path.read_bytes() == b"another model"  # replaced as the model loaded
 
 
 def test_a_thread_count_out_of_range_is_refused_not_taken_for_the_default(model_path):
