@@ -47,13 +47,13 @@ class Dashboard(QWidget):
         self._stalled = False  # nothing comes while it plays: no end-to-end time shown either
         pg.setConfigOptions(antialias=True, background=PANEL, foreground=MUTED)
 
-        self.latency_plot = self._plot("ms per stage")
+        self.latency_plot = self._plot("ms per stage", "Milliseconds per stage over time")
         self._curves = {}
         for key in (*STAGES, "end_to_end"):
             width = 2.4 if key == "end_to_end" else 1.5
             pen = pg.mkPen(STAGE_COLORS[key], width=width)
             self._curves[key] = self.latency_plot.plot(pen=pen, name=LABELS[key])
-        self.rate_plot = self._plot("fps · people · dropped")
+        self.rate_plot = self._plot("fps · people · dropped", "Frame rate, people and dropped frames over time")
         for key in ("fps", "people", "dropped"):
             self._curves[key] = self.rate_plot.plot(pen=pg.mkPen(STAGE_COLORS[key], width=1.5), name=LABELS[key])
 
@@ -101,8 +101,10 @@ class Dashboard(QWidget):
         self.latency_plot.setVisible(width >= LATENCY_PLOT_MIN_WIDTH)
         self.rate_plot.setVisible(width >= RATE_PLOT_MIN_WIDTH)
 
-    def _plot(self, title: str) -> pg.PlotWidget:
+    def _plot(self, title: str, name: str) -> pg.PlotWidget:
+        """A plot titled ``title``, which a screen reader calls ``name``."""
         plot = pg.PlotWidget()
+        plot.setAccessibleName(name)
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()

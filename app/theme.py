@@ -9,11 +9,12 @@ BACKGROUND = "#17191d"
 PANEL = "#1f2227"
 RAISED = "#2a2e35"
 BORDER = "#343942"
-FIELD_BORDER = "#727884"  # a text field's or list's edge: 3:1 on its fill and what is around it (BORDER: 1.2-1.5:1)
+FIELD_BORDER = "#727884"  # a field's or list's edge, a slider's track: 3:1 on its fill and around it (BORDER: 1.4:1)
 TEXT = "#d7dae0"
 MUTED = "#939aa6"  # 4.8:1 on RAISED (a field's hint text), above the 4.5:1 text needs
 DISABLED = "#5b616b"  # text of a control that does nothing now (a live source's speed, nothing open)
 ACCENT = "#3ea6ff"
+ACCENT_FILL = "#1d4f7a"  # what is on or done, edged in ACCENT: TEXT on it 6.1:1 (on ACCENT 1.9:1)
 DANGER = "#ff5c5c"
 CHECK_OUTLINE_BASE = "#c8ccd4"  # Fusion draws a check box's outline in this darkened (see apply_theme)
 
@@ -51,19 +52,19 @@ QPushButton, QToolButton, QComboBox, QLineEdit {{
 QComboBox, QLineEdit {{ border-color: {FIELD_BORDER}; }}
 QComboBox:disabled, QLineEdit:disabled {{ border-color: {BORDER}; }}
 QPushButton:hover, QToolButton:hover, QComboBox:hover {{ border-color: {ACCENT}; }}
-QPushButton:checked, QToolButton:checked {{ background: #1d4f7a; border-color: {ACCENT}; }}
+QPushButton:checked, QToolButton:checked {{ background: {ACCENT_FILL}; border-color: {ACCENT}; }}
 QPushButton#record:checked {{ background: #7a1d1d; border-color: {DANGER}; }}
-QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
+QSlider::groove:horizontal {{ height: 4px; background: {FIELD_BORDER}; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::handle:horizontal {{
     background: {TEXT}; width: 12px; height: 12px; margin: -5px 0; border-radius: 6px;
 }}
-QSlider::sub-page:horizontal:disabled {{ background: {BORDER}; }}
+QSlider::groove:horizontal:disabled, QSlider::sub-page:horizontal:disabled {{ background: {BORDER}; }}
 QSlider::handle:horizontal:disabled {{ background: {DISABLED}; }}
 QProgressBar {{
     background: {RAISED}; border: 1px solid {BORDER}; border-radius: 4px; text-align: center; height: 16px;
 }}
-QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
+QProgressBar::chunk {{ background: {ACCENT_FILL}; border: 1px solid {ACCENT}; border-radius: 3px; }}
 QStatusBar {{ background: {PANEL}; color: {MUTED}; }}
 QLabel#value {{ font-family: monospace; font-size: {value}pt; font-weight: 600; }}
 QLabel#caption {{ color: {MUTED}; font-size: {caption}pt; }}

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QAccessible, QColor
+from PySide6.QtGui import QAccessible, QColor, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSlider,
@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import BORDER, PANEL
+from app.theme import BORDER, PANEL, TEXT
+from app.video_view import VideoView
 
 
 @pytest.fixture
@@ -112,6 +113,14 @@ def test_every_control_a_keyboard_reaches_has_a_name_a_screen_reader_can_say(bar
     assert not nameless, nameless
 
 
+def test_the_video_and_the_plots_have_names_a_screen_reader_can_say(bare_window):
+    """A screen reader walking the window met three nameless things, the biggest in it among them."""
+    w = bare_window
+    for widget in (w.view, w.dashboard.latency_plot, w.dashboard.rate_plot):
+        name = QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+        assert any(ch.isalpha() for ch in name), type(widget).__name__
+
+
 def test_the_focused_control_looks_different_from_the_same_control_unfocused(qtbot, bare_window):
     w = bare_window
     controls = (w.source_bar.open_file_button, w.controls.tracking, w.controls.detection.slider, w.controls.size_box)
@@ -154,6 +163,43 @@ def test_an_unticked_box_stands_out_from_its_panel(bare_window):
     side = box.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)  # the indicator, at the box's left
     brightest = max(_luminance(image.pixelColor(x, y).getRgb()[:3]) for x in range(side) for y in range(image.height()))
     assert (brightest + 0.05) / (panel + 0.05) >= 3
+
+
+def test_the_export_progress_reads_where_the_bar_is_filled(bare_window):
+    """The percentage is written across the bar in the theme's text colour: on the filled part, a finished
+    export's "100%" had 1.9:1 (4.5:1 needed)."""
+    bar = bare_window.export_panel.progress
+    bar.setValue(100)
+    image = bar.grab().toImage()
+    fill = _luminance(image.pixelColor(6, image.height() // 2).getRgb()[:3])  # left of the centred text
+    text = _luminance(QColor(TEXT).getRgb()[:3])
+    assert (text + 0.05) / (fill + 0.05) >= 4.5
+
+
+def test_a_sliders_track_stands_out_from_its_panel(bare_window):
+    """Where a slider ends is where its value is read against: the track had 1.4:1 on the panel (3:1 needed)."""
+    slider = bare_window.controls.detection
+    slider.set_value(0.0)
+    image = slider.slider.grab().toImage()
+    track = _luminance(image.pixelColor(image.width() - 12, image.height() // 2).getRgb()[:3])
+    panel = _luminance(QColor(PANEL).getRgb()[:3])
+    assert (track + 0.05) / (panel + 0.05) >= 3
+
+
+def test_the_heads_up_line_reads_over_a_white_picture(qtbot):
+    """Over the picture's corner (no margin beside or above it) on a white wall, the line's text had 4.4:1 on its
+    shaded box (4.5:1 needed)."""
+    view = VideoView()
+    qtbot.addWidget(view)
+    image = QImage(400, 300, QImage.Format.Format_RGB888)
+    image.fill(0xFFFFFF)
+    view.show_image(image, "10.1 fps · 4 people")
+    view.resize(400, 300)
+    hud = view.hud_rect()
+    assert view.image_rect().contains(hud)
+    shade = view.grab().toImage().pixelColor(hud.left() + 3, hud.center().y())  # inside the box, left of the text
+    text = _luminance(QColor("#e6e6e6").getRgb()[:3])
+    assert (text + 0.05) / (_luminance(shade.getRgb()[:3]) + 0.05) >= 4.5
 
 
 def test_the_edges_of_text_fields_and_lists_stand_out_from_their_fill_and_surroundings(bare_window):
