@@ -30,6 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import first_line  # noqa: E402
+
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
@@ -152,7 +154,7 @@ def _share(value: float | None, width: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model file (default: the bundled one)")
     parser.add_argument(
         "--annotations",

@@ -7,6 +7,11 @@ import argparse
 import math
 
 
+def first_line(doc: str | None) -> str:
+    """A script's description for --help: its docstring's first line (``python -OO`` leaves no docstring)."""
+    return (doc or "").partition("\n")[0]
+
+
 def at_least(low: int):
     """An argparse type: a whole number of at least ``low``."""
 

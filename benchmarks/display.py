@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's packages, installed or not
 
-from arguments import at_least, view_size  # noqa: E402
+from arguments import at_least, first_line, view_size  # noqa: E402
 from PySide6.QtCore import QRectF  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 
@@ -62,7 +62,7 @@ def paint_times(images, frames: int, target: QImage, clock=time.perf_counter) ->
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="video to paint (default: the sample clip)")
     parser.add_argument("--frames", type=at_least(1), default=120, help="frames to paint (default 120)")
     parser.add_argument(

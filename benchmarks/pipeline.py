@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from arguments import at_least  # noqa: E402
+from arguments import at_least, first_line  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
@@ -180,7 +180,7 @@ def overhead_figures(stages: dict[str, float], crowds: dict[str, dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument("--model", type=Path, help="ONNX model file (default: the bundled one)")
     parser.add_argument(
         "--video", type=Path, default=DEFAULT_VIDEO, help=f"video to time (default {DEFAULT_VIDEO.name})"

@@ -36,7 +36,7 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from arguments import number_in, thresholds  # noqa: E402
+from arguments import first_line, number_in, thresholds  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig  # noqa: E402
@@ -161,7 +161,7 @@ def track(frames, threshold: float, sigmas, labelled) -> tuple[dict, dict, dict[
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     decode = DecodeConfig()
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model file (default: the bundled one)")
     parser.add_argument(

@@ -31,7 +31,7 @@ exit_unless_train_extra()
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from arguments import at_least  # noqa: E402
+from arguments import at_least, first_line  # noqa: E402
 from torch.utils.data import default_collate  # noqa: E402
 
 from core.errors import WLitePoseError  # noqa: E402
@@ -109,7 +109,7 @@ def shrunk_line(folder: Path, shrunk_ms: float, ms: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_line(__doc__))
     parser.add_argument(
         "--data", type=Path, default=DATA, help="COCO-format training folder (default: the training pool)"
     )

@@ -45,6 +45,18 @@ def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message)
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
 
 
+def test_help_works_under_python_oo_which_strips_docstrings(tmp_path):
+    """Five scripts' descriptions came from ``__doc__.splitlines()``: a traceback where docstrings are dropped."""
+    done = subprocess.run(
+        [sys.executable, "-OO", str(ROOT / "benchmarks" / "pipeline.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and "--model" in done.stdout, done.stderr
+
+
 def load_benchmark(name: str):
     """benchmarks/``name``.py as a module (it imports its neighbours, such as arguments.py, as when run)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))

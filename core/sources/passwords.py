@@ -6,7 +6,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 
-def without_password(spec: str) -> str:
+def without_password(spec: str | int) -> str:
     """A stream URL with its password masked (``rtsp://user:***@host/...``), and the values of parameters that
     carry secrets (``?pwd=***``, ``;password=***``, and in a path, as some cameras take them:
     ``/user=admin&password=***&channel=1``, ``/user=admin_password=***_channel=1``), for the files and messages
