@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 
 def without_password(spec: str | int) -> str:
@@ -15,10 +15,9 @@ def without_password(spec: str | int) -> str:
     scheme, sep, rest = spec.partition("://")
     if not sep:
         return spec
-    try:
-        netloc = urlsplit(spec).netloc
-    except ValueError:  # a "[" without its "]" (in a password, or an IPv6 host cut short): masked up to the last @
-        netloc = ""
+    # the address as typed, up to its first "/", "?" or "#" (urlsplit's netloc drops a tab or line break in a
+    # password first, so it was not found in the URL and the password was shown whole)
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
     if "@" in netloc and "@" not in rest.partition(netloc)[2]:
         credentials, host = netloc.rpartition("@")[::2]
         rest = rest.replace(netloc, _masked(credentials) + "@" + host, 1)

@@ -206,6 +206,8 @@ def test_passwords_with_url_characters_and_in_parameters_are_masked():
         "rtsp://admin:1234/5@cam/live",
         "rtsp://admin:p[ss@cam/live",  # a "[" without its "]": urlsplit raised ValueError (the window's traceback)
         "rtsp://admin:p@ss/word@cam/live",  # an "@", then a "/": the address ended there, "ss/word" was shown
+        "rtsp://admin:pa\tss@cam/live",  # a tab or line break, which urlsplit drops: the password was shown whole
+        "rtsp://admin:pa\r\nss@cam/live",
     ):
         assert without_password(typed) == "rtsp://admin:***@cam/live".replace("rtsp", typed.split(":")[0])
     for kept in (
