@@ -37,6 +37,7 @@ from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.evaluation import (  # noqa: E402
     EVAL_DECODE,
+    check_images,
     check_keypoints,
     keypoint_category,
     load_annotations,
@@ -88,6 +89,7 @@ def people_shares(best: np.ndarray, area: np.ndarray, legged: np.ndarray) -> dic
 
 def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
     data = load_annotations(annotations)
+    check_images([image["file_name"] for image in data["images"]], images, annotations)  # as `eval` checks them
     info = model.info
     sigmas = np.asarray(scoring_sigmas(info.keypoint_names, info.sigmas)[0])  # as eval scores it
     check_keypoints(data, info.keypoint_names, annotations, model.path)

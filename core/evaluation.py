@@ -282,7 +282,11 @@ def _category_names(data: dict, category) -> list[str] | None:
 
 def check_images(names: list[str], images_dir: str | Path, source) -> None:
     """WLitePoseError naming the first few of ``names`` (the images ``source`` lists) not in ``images_dir``:
-    found before hours of work, not by a loader half-way through."""
+    found before hours of work, not by a loader half-way through. A name reaching out of the folder (``/x.jpg``,
+    ``../x.jpg``, ``C:x.jpg`` on Windows) is refused: a file from elsewhere could have any image on the disk read."""
+    outside = [name for name in names if Path(name).anchor or ".." in Path(name).parts]
+    if outside:
+        raise WLitePoseError(f"{source} names an image outside its images folder: {outside[0]}")
     missing = [name for name in names if not (Path(images_dir) / name).is_file()]
     if missing:
         counted = f"1 image of {source} is" if len(missing) == 1 else f"{len(missing)} images of {source} are"

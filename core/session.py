@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from pathlib import Path
@@ -48,6 +49,9 @@ def open_session(path: str | Path, threads: int | None = None, providers: list[s
     options.inter_op_num_threads = 1
     # Spinning worker threads collapse on small machines when another thread (reader, GUI) is busy.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Weights kept in another file (external data) are never read: from bytes, ONNX Runtime looked for them in the
+    # current folder, so a model handed over could load any file there. The null device is no folder: none is in it.
+    options.add_session_config_entry("session.model_external_initializers_file_folder_path", os.devnull)
     # the bytes, not the name: ONNX Runtime cannot take a name whose bytes are not UTF-8
     model = read_model_file(path)
     try:
@@ -62,6 +66,10 @@ def _load_failure(path: Path, error: Exception) -> str:
     '[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from x.onnx failed:Protobuf parsing failed.'"""
     if "INVALID_PROTOBUF" in str(error):
         return f"{path} is not an ONNX model file (or it is cut short)"
+    if "External data path" in str(error):
+        return (
+            f"{path} keeps its weights in other files, which are not read: export it as one file (`wlitepose export`)"
+        )
     return f"{path} is not a readable ONNX model file ({_runtime_message(error)})"
 
 

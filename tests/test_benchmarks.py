@@ -448,6 +448,21 @@ def test_ap_breakdown_groups_people_by_coco_area_range_and_labelled_legs():
     }
 
 
+def test_ap_breakdown_reads_no_image_outside_its_folder(tmp_path):
+    """It read each image by the name the annotation file gave, ../photo.jpg or /any/photo.jpg, as eval no longer
+    does; a missing image was found only when its turn came."""
+    from core.errors import WLitePoseError
+
+    ap_breakdown = load_benchmark("ap_breakdown")
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "photo.jpg"), np.zeros((64, 64, 3), np.uint8))
+    person = {"id": 1, "image_id": 1, "category_id": 1, "keypoints": [10, 10, 2] * 17, "bbox": [0, 0, 20, 40]}
+    data = {"images": [{"id": 1, "file_name": "../photo.jpg"}], "annotations": [person], "categories": [{"id": 1}]}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    with pytest.raises(WLitePoseError, match="names an image outside its images folder: ../photo.jpg"):
+        ap_breakdown.breakdown(SimpleNamespace(), tmp_path / "a.json", tmp_path / "images", 256)
+
+
 def test_ap_breakdown_similarity_is_coco_s():
     """d = 2 px, area 100, sigma 0.1: ks = exp(-4 / (2 x 100 x (2 x 0.1)^2)) = exp(-0.5); unplaced scores 0."""
     ap_breakdown = load_benchmark("ap_breakdown")

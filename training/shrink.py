@@ -102,9 +102,6 @@ def shrink_dataset(
     twins = sorted(name for name, count in Counter(name.casefold() for name in names).items() if count > 1)
     if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
-    outside = [n for n in names if Path(n).is_absolute() or ".." in Path(n).parts]
-    if outside:
-        raise WLitePoseError(f"{annotations} names an image outside its images folder: {outside[0]}")
     check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
     out.mkdir(parents=True, exist_ok=True)
     try:  # what fails from here on (an unreadable image, a full disk) leaves the copy unfinished

@@ -650,6 +650,27 @@ def test_eval_finds_images_missing_from_the_folder_before_any_goes_through_the_n
     )
 
 
+def test_eval_reads_no_image_outside_its_folder(cli, model_path, tmp_path, shared_data, monkeypatch):
+    """An annotation file naming /any/photo.jpg or ../photo.jpg had eval (and train) read it from anywhere on the
+    disk; shrink-data alone refused it."""
+    import core.eval_run
+
+    monkeypatch.setattr(core.eval_run, "predict_dataset", lambda *a: pytest.fail("an image outside was read"))
+    data = json.loads((shared_data / "val" / "annotations.json").read_text())
+    first = shared_data / "val" / "images" / data["images"][0]["file_name"]
+    (tmp_path / "images").mkdir()
+    for image in data["images"][1:]:  # the others are there: the first alone is looked for elsewhere
+        (tmp_path / "images" / image["file_name"]).symlink_to(first.parent / image["file_name"])
+    (tmp_path / first.name).symlink_to(first)  # beside the images folder
+    for name in (str(first), f"../{first.name}"):
+        data["images"][0]["file_name"] = name
+        (tmp_path / "a.json").write_text(json.dumps(data))
+        rc, _, err = cli(
+            "eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path / "images"
+        )
+        _assert_clean_error(rc, err, f"{tmp_path / 'a.json'} names an image outside its images folder: {name}")
+
+
 def test_eval_bad_paths(cli, model_path, tmp_path):
     rc, _, err = cli("eval", "--model", model_path, "--annotations", tmp_path / "a.json", "--images", tmp_path)
     _assert_clean_error(rc, err, "a.json", "does not exist")

@@ -491,6 +491,23 @@ def test_outputs_that_are_not_floating_point_are_refused_at_load(tmp_path, coco_
             PoseModel(path)
 
 
+def test_a_model_whose_weights_lie_in_another_file_reads_none_from_the_current_folder(
+    tmp_path, model_path, monkeypatch
+):
+    """Loaded from bytes, a model naming external data ("weights.bin") had ONNX Runtime read that file from the
+    current folder, wherever the model lay: a model handed over could pull any file there into its weights."""
+    import onnx
+
+    here = tmp_path / "here"
+    here.mkdir()
+    onnx.save(onnx.load(str(model_path)), str(here / "m.onnx"), save_as_external_data=True, location="weights.bin")
+    (tmp_path / "elsewhere").mkdir()
+    (here / "m.onnx").rename(tmp_path / "elsewhere" / "m.onnx")
+    monkeypatch.chdir(here)
+    with pytest.raises(WLitePoseError, match="m.onnx keeps its weights in other files, which are not read"):
+        PoseModel(tmp_path / "elsewhere" / "m.onnx")
+
+
 def test_a_refusal_by_onnx_runtime_gives_its_reason_not_its_cpp_function_signature():
     """A model from newer tools (IR version 11 on ONNX Runtime 1.19): the 200 characters shown were the source file
     and the C++ signature, cut before the reason."""

@@ -168,7 +168,7 @@ def test_thin_images_unlabelled_joints_and_names_outside_the_folder(tmp_path, ca
     data["images"][0]["file_name"] = "../thin.png"
     (folder / "annotations.json").write_text(json.dumps(data))
     assert main(["shrink-data", str(folder), "--out", str(tmp_path / "b")]) == 2
-    assert "names an image outside its images folder: ../thin.webp" in capsys.readouterr().err
+    assert "names an image outside its images folder: ../thin.png" in capsys.readouterr().err
 
 
 def test_an_unlabelled_joint_without_a_position_is_copied_as_coco_writes_it(tmp_path, capsys):
