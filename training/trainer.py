@@ -613,8 +613,7 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
         copied = load_imagenet_stem(model, init.split(":", 1)[1], "--init imagenet:")
         if not copied:
             raise WLitePoseError(f"--init {init}: no MobileNetV2 layer found in it to copy")
-        if _is_main():
-            print(f"initialised {copied} parameters from ImageNet MobileNetV2", file=sys.stderr)
+        _say_initialised(model, copied, "ImageNet MobileNetV2")
         return
     from models.checkpoint import load_checkpoint
 
@@ -623,10 +622,13 @@ def _initialise(model: torch.nn.Module, init: str) -> None:
     matching = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(matching, strict=False)
     names = {name for name, _ in model.named_parameters()}
-    copied = sum(v.numel() for k, v in matching.items() if k in names)
-    total = sum(p.numel() for p in model.parameters())
+    _say_initialised(model, sum(v.numel() for k, v in matching.items() if k in names), init)
+
+
+def _say_initialised(model: torch.nn.Module, copied: int, source: str) -> None:
     if _is_main():
-        print(f"initialised {copied:,} of {total:,} parameters from {init}", file=sys.stderr)
+        total = sum(p.numel() for p in model.parameters())
+        print(f"initialised {copied:,} of {total:,} parameters from {source}", file=sys.stderr)
 
 
 _progress_line = {"open": False, "logged": -math.inf}  # a line drawn and not yet ended; when one was last logged

@@ -25,6 +25,16 @@ def test_the_whole_stem_comes_from_mobilenetv2_and_nothing_else(shared_data):
     assert [type(bn).__name__ for bn in pretrained_batchnorms(model)] == ["BatchNorm2d"] * 3
 
 
+def test_the_imagenet_start_says_how_much_of_the_network_it_set_as_a_checkpoint_start_does(shared_data, capsys):
+    """It said "initialised 1824 parameters" where a checkpoint's start says "1,824 of 2,105,189"."""
+    from training.trainer import _initialise
+
+    model = build_model("wlitepose_xs")
+    _initialise(model, f"imagenet:{shared_data / 'pretrained' / 'mobilenetv2_1.0_imagenet.pth'}")
+    stem, total = sum(p.numel() for p in model.stem.parameters()), sum(p.numel() for p in model.parameters())
+    assert f"initialised {stem:,} of {total:,} parameters from ImageNet MobileNetV2" in capsys.readouterr().err
+
+
 def test_bad_imagenet_weights_are_named_with_their_option_and_cause(tmp_path, shared_data, capsys):
     """Said as "cannot read ImageNet weights from /x.pth (FileNotFoundError)", "... from  (IsADirectoryError)"
     for --init imagenet: with no file, and a torch exception's name (UnpicklingError, KeyError) for an .onnx."""
