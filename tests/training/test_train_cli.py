@@ -724,15 +724,16 @@ def test_with_a_weight_average_best_pt_keeps_the_average_it_validated(tmp_path, 
 
 def test_imagenet_batchnorms_keep_their_statistics_while_training(tmp_path, tiny_run, shared_data):
     from models.wlitepose import build_model
-    from training.pretrained import load_imagenet_stem, pretrained_batchnorms
+    from training.pretrained import STEM_MAP, load_imagenet_stem
 
     path = shared_data / "pretrained" / "mobilenetv2_1.0_imagenet.pth"
     model = build_model("litepose_xs", num_keypoints=14)
     load_imagenet_stem(model, path)
-    frozen = [name for name, m in model.named_modules() if m in pretrained_batchnorms(model)]
+    own = model.state_dict()
+    frozen = [name for name in STEM_MAP if f"{name}.running_var" in own]
+    assert frozen  # the stem's BNs, named here: were the trainer to freeze none, the loop below would check none
     train(tiny_run(tmp_path / "run", epochs=1, max_steps=2, init=f"imagenet:{path}"))
     trained = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["model"]
-    own = model.state_dict()
     for name in frozen:  # the shared file's BNs are folded identities that batch statistics would undo
         for buffer in ("running_mean", "running_var"):
             assert torch.equal(trained[f"{name}.{buffer}"], own[f"{name}.{buffer}"])
