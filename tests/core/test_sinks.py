@@ -218,16 +218,20 @@ def test_csv_leaves_missing_joints_empty(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_outputs_get_the_users_umask_permissions(tmp_path):
-    """Replaced-in-place files (sidecar, OpenPose frames, PoseC3D) are as readable as the CSV beside them."""
-    previous = os.umask(0o022)
-    try:
-        options = _write_all(tmp_path)
-    finally:
-        os.umask(previous)
-    written = [Path(options.csv), Path(str(options.csv) + ".json"), Path(options.posec3d)]
-    written += sorted(Path(options.openpose_dir).iterdir())
-    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o644)}
-    assert not list(tmp_path.glob(".*.tmp"))
+    """Replaced-in-place files (sidecar, OpenPose frames, PoseC3D) are as readable as the CSV beside them: as the
+    umask says, whichever it is (a private umask keeps them private)."""
+    for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+        folder = tmp_path / oct(umask)
+        folder.mkdir()
+        previous = os.umask(umask)
+        try:
+            options = _write_all(folder)
+        finally:
+            os.umask(previous)
+        written = [Path(options.csv), Path(str(options.csv) + ".json"), Path(options.posec3d)]
+        written += sorted(Path(options.openpose_dir).iterdir())
+        assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(mode)}
+        assert not list(folder.glob(".*.tmp"))
 
 
 def test_files_are_valid_before_close(tmp_path, monkeypatch):
