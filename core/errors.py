@@ -18,12 +18,17 @@ class Stopped(KeyboardInterrupt):
         self.signum, self.at_once = signum, at_once
 
 
-class SourceFailed(WLitePoseError):
-    """A source of a run that failed after ``frames`` frames had been written to its outputs."""
+class OutputTaken(WLitePoseError):
+    """An output another process holds the lock of (core.output_lock): a run writing it right now."""
 
-    def __init__(self, message: str, frames: int) -> None:
+
+class SourceFailed(WLitePoseError):
+    """A source of a run that failed after ``frames`` frames had been written to its outputs; ``taken`` when
+    another run held one of them (OutputTaken), so that nothing was written."""
+
+    def __init__(self, message: str, frames: int, taken: bool = False) -> None:
         super().__init__(message)
-        self.frames = frames
+        self.frames, self.taken = frames, taken
 
     def left_behind(self) -> str:
         """What the failed source leaves in its output files, to follow its error."""

@@ -17,7 +17,7 @@ import stat
 import sys
 from pathlib import Path
 
-from core.errors import WLitePoseError
+from core.errors import OutputTaken, WLitePoseError
 
 # what a lock another process holds raises; any other error is a file system without locks (an NFS mount
 # without its lock daemon), where runs go on unlocked rather than being refused for ever
@@ -91,8 +91,8 @@ class OutputLock:
 
 
 def take(output: Path, what: str | None = None) -> OutputLock:
-    """The lock of ``output``, or a WLitePoseError saying another run holds it (``what`` names the output in
-    the message; its path by default)."""
+    """The lock of ``output``, or OutputTaken saying another run holds it (``what`` names the output in the
+    message; its path by default); a WLitePoseError if its lock file cannot be made."""
     path = lock_path(output)
     while True:
         try:
@@ -168,8 +168,8 @@ def _unlocked(path: Path, error: OSError) -> None:
     )
 
 
-def _taken(what: str) -> WLitePoseError:
-    return WLitePoseError(
+def _taken(what: str) -> OutputTaken:
+    return OutputTaken(
         f"another run (wlitepose track, the app or a training) is writing {what} right now; wait for it to end, "
         "or write to other names or another folder"
     )

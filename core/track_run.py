@@ -10,14 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import SourceFailed, Stopped, WLitePoseError
+from core.errors import OutputTaken, SourceFailed, Stopped, WLitePoseError
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
-from core.sinks.multi import plan_outputs, written_names
+from core.sinks.multi import being_written, plan_outputs, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
@@ -27,6 +27,7 @@ from core.sources import (
     frames_due,
     is_live,
     open_source,
+    source_name,
     without_password,
 )
 
@@ -110,7 +111,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
     if args.skip_done and not args.csv:
         raise WLitePoseError("--skip-done needs --csv: the CSV's sidecar records whether a run finished")
-    jobs = plan_outputs(args.sources, options, inputs)
+    jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
     pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     if not written_names(options):
         print(
@@ -120,10 +121,18 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         )
     batch = len(jobs) > 1  # one source: its error is the run's error
     settings, image_fps = pipeline.settings(), args.fps or IMAGE_FOLDER_FPS
-    failed, warned, passed, frames, started = [], [], [], 0, time.perf_counter()
+    failed, warned, passed, elsewhere, frames, started = [], [], [], [], 0, time.perf_counter()
+
+    def pass_over(number: int, shown: str) -> None:  # --skip-done: two runs of one batch share it out
+        print(f"wlitepose: [{number}/{len(jobs)}] {shown}: being tracked by another run, passed over", file=sys.stderr)
+        elsewhere.append(shown)
+
     with StopRequest() as stop:
         for number, (spec, options) in enumerate(jobs, 1):
             shown = without_password(spec)  # what messages may print of it
+            if args.skip_done and being_written(options, source_name(spec)):
+                pass_over(number, shown)
+                continue
             why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
             if why is None:
                 print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
@@ -138,10 +147,13 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 if notes:
                     warned.append(shown)
             except SourceFailed as error:
-                if not batch:
+                if args.skip_done and error.taken:  # the other run took the outputs since being_written
+                    pass_over(number, shown)
+                elif not batch:
                     raise
-                print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
-                failed.append(shown)
+                else:
+                    print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
+                    failed.append(shown)
             if stop.requested:
                 left = ", ".join(without_password(spec) for spec, _ in jobs[number:])
                 if batch:
@@ -151,10 +163,11 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
     if not batch:
         return 0
-    done = len(jobs) - len(failed) - len(passed)
+    done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
     print(
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
         + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
+        + (f"; {len(elsewhere)} being tracked by another run, passed over (--skip-done)" if elsewhere else "")
         + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         file=sys.stderr,
@@ -226,4 +239,4 @@ def track_source(
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
         return times.frames, notes
     except WLitePoseError as error:
-        raise SourceFailed(str(error), times.frames) from None
+        raise SourceFailed(str(error), times.frames, isinstance(error, OutputTaken)) from None

@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.errors import WLitePoseError
+from core.errors import OutputTaken, WLitePoseError
 from core.model_file import ModelInfo
 from core.output_lock import OutputLock, check_free, take
 from core.poses import Poses
@@ -210,19 +210,40 @@ def output_paths(options: SinkOptions) -> list[Path]:
     return [_resolved(path) for _, path in _outputs(options)]
 
 
-def check_outputs(options: SinkOptions, inputs, name: str, held: frozenset[str] = frozenset()) -> None:
+def check_outputs(
+    options: SinkOptions, inputs, name: str, held: frozenset[str] = frozenset(), shared: bool = False
+) -> None:
     """What open_sinks checks, without opening or creating anything, for source ``name``: the paths (below),
     that each can be written and that no other run is writing it (but those of ``held``, name_keys of resolved
-    paths this process writes, which its caller tells of itself)."""
+    paths this process writes, which its caller tells of itself; and any with ``shared``, for a batch that
+    passes over a source another run is tracking: being_written)."""
     _check_paths(options, inputs)
     if options.video is not None:
         check_video_name(options.video)
     for path, output, shown in _lockables(options, name):
-        if name_key(_resolved(path)) not in held:
+        if name_key(_resolved(path)) in held:
+            continue
+        try:
             check_free(output, shown)
+        except OutputTaken:
+            if not shared:
+                raise
     for field, path in asdict(options).items():
         if path is not None:
             writable(path, directory=field == "openpose_dir", create=False)
+
+
+def being_written(options: SinkOptions, name: str) -> bool:
+    """Whether another process holds the lock of one of the outputs of source ``name``: a run writing them now.
+    False too where that cannot be told (a lock file that cannot be opened): taking the locks then says why."""
+    for _, output, shown in _lockables(options, name):
+        try:
+            check_free(output, shown)
+        except OutputTaken:
+            return True
+        except WLitePoseError:
+            return False
+    return False
 
 
 def _check_paths(options: SinkOptions, inputs) -> None:
@@ -243,12 +264,16 @@ def _check_paths(options: SinkOptions, inputs) -> None:
 
 
 def plan_outputs(
-    sources: list[str], options: SinkOptions, inputs: tuple, held: frozenset[str] = frozenset()
+    sources: list[str],
+    options: SinkOptions,
+    inputs: tuple,
+    held: frozenset[str] = frozenset(),
+    shared: bool = False,
 ) -> list[tuple[str, SinkOptions]]:
     """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
     must use it, so that no source's files replace another's. Every path is checked here, before any
     work: none over a file the run reads (``inputs``), none shared, each writable, none another run is
-    writing (``held``: check_outputs)."""
+    writing (``held``, ``shared``: check_outputs)."""
     if len(sources) > 1 and not options.templated:
         raise WLitePoseError(
             f"with several sources every output path needs {NAME_FIELD} (the source's name), "
@@ -259,7 +284,7 @@ def plan_outputs(
     jobs = [(spec, options.for_source(source_name(spec))) for spec in sources]
     writer: dict[str, int] = {}  # by name_key: out/Run.csv and out/run.csv are one file on Windows and macOS
     for number, (spec, planned) in enumerate(jobs):
-        check_outputs(planned, inputs, source_name(spec), held)
+        check_outputs(planned, inputs, source_name(spec), held, shared)
         if planned.openpose_dir is not None and not is_image_sequence(spec):  # a folder's: when it opens
             check_frame_names(planned.openpose_dir, source_name(spec))
         for path in output_paths(planned):

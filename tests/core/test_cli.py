@@ -1,5 +1,6 @@
 """`wlitepose track` / `eval` end to end through main.main, and every bad input: one sentence, exit 2, no traceback."""
 
+import contextlib
 import io
 import itertools
 import json
@@ -836,6 +837,49 @@ def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path,
     assert cli("track", *clips, *outputs)[0] == 0
     rc, _, err = cli("track", *clips, *outputs, "--skip-done")
     assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
+
+
+def test_skip_done_passes_over_a_source_another_run_is_tracking(cli, model_path, write_clip, tmp_path, held_elsewhere):
+    """One batch started twice with --skip-done to share it out: each run was refused the sources the other one held
+    (the second one all of them, at its start), and both ended with exit 2 though every source was done."""
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
+    out = tmp_path / "out"
+    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
+    with held_elsewhere(out / "a.csv"):
+        rc, _, err = cli("track", *clips, *outputs)  # without --skip-done two runs of one output are a mistake
+        _assert_clean_error(rc, err, f"another run (wlitepose track, the app or a training) is writing {out / 'a.csv'}")
+        rc, _, err = cli("track", *clips, *outputs, "--skip-done")
+    assert rc == 0, err
+    assert f"[1/2] {clips[0]}: being tracked by another run, passed over" in err and "error" not in err
+    assert "1 of 2 sources done" in err and "; 1 being tracked by another run, passed over (--skip-done)" in err
+    assert not (out / "a.csv").exists() and json.loads((out / "b.csv.json").read_text())["finished"] is True
+    rc, _, err = cli("track", *clips, *outputs, "--skip-done")  # the holder ended, killed: its lock holds nothing
+    assert rc == 0 and f"[2/2] {clips[1]}: finished before, passed over" in err and "1 of 2 sources done" in err
+    assert json.loads((out / "a.csv.json").read_text())["finished"] is True
+
+
+def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """Two runs reaching one source together: the other run takes its outputs between this run's look at their
+    locks and its taking them. The loser moves on, no failure."""
+    import core.track_run
+
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
+    out = tmp_path / "out"
+    judged, other = core.track_run.rerun_reason, contextlib.ExitStack()
+
+    def other_run_arrives(spec, options, *args):  # after this run's look at the locks, before it takes them
+        if spec == str(clips[0]):
+            other.enter_context(held_elsewhere(out / "a.csv"))
+        return judged(spec, options, *args)
+
+    monkeypatch.setattr(core.track_run, "rerun_reason", other_run_arrives)
+    with other:
+        rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv", "--skip-done")
+    assert rc == 0, err
+    assert f"[1/2] {clips[0]}: being tracked by another run, passed over" in err and "error" not in err
+    assert "1 of 2 sources done" in err and not (out / "a.csv").exists() and (out / "b.csv").exists()
 
 
 def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, grey_clip, tmp_path):
