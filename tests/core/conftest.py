@@ -43,6 +43,7 @@ def write_grey_clip(path: Path, fps: float, frames: int = 3, codec: str = "MJPG"
 @pytest.fixture(scope="session")
 def painted_model():
     """write_painted_model(path, heatmaps, tags, metadata) -> path."""
+    pytest.importorskip("onnx")
     return write_painted_model
 
 
@@ -54,8 +55,7 @@ def video_path(shared_data) -> Path:
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> Path:
     """A complete, untrained WLitePose-XS model file (real export, ~2 s)."""
-    import torch
-
+    torch = pytest.importorskip("torch")
     from models.export import build_metadata, export_onnx
     from models.schemas import COCO17
     from models.wlitepose import build_model
@@ -122,6 +122,7 @@ def write_painted_model(path: Path, heatmaps: np.ndarray, tags: np.ndarray, meta
 
 @pytest.fixture(scope="session")
 def coco_metadata() -> dict[str, str]:
+    pytest.importorskip("torch")  # models.export builds the metadata
     from models.export import build_metadata
     from models.schemas import COCO17
 
