@@ -129,6 +129,11 @@ class _Console:
     def isatty(self) -> bool:
         return self._stream is not None and self._stream.isatty()
 
+    @property
+    def closed(self) -> bool:
+        """Whether what is written is dropped (its reader gone, or its results lost): ``track --csv -`` ends there."""
+        return self._stream is None
+
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
 

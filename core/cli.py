@@ -43,7 +43,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--size", type=int, default=None, help="network input size, a multiple of 32 (default: the model's)"
         )
-        parser.add_argument("--csv", type=given_path, help="keypoint CSV (with a sidecar .json)")
+        parser.add_argument(
+            "--csv",
+            type=given,  # a string: ./- stays a file named -
+            help="keypoint CSV (with a sidecar .json), or - for the standard output (no sidecar; one source)",
+        )
         parser.add_argument("--coco-json", type=given_path, help="COCO results JSON")
         parser.add_argument(
             "--coco-dataset",

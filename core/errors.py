@@ -22,6 +22,11 @@ class OutputTaken(WLitePoseError):
     """An output another process holds the lock of (core.output_lock): a run writing it right now."""
 
 
+class ReaderGone(Exception):
+    """The standard output a run streams its CSV to takes no more (its reader left, as ``| head`` does; or a full
+    disk, which the command reports as results lost): the run ends there, as a pipe's writer does."""
+
+
 class SourceFailed(WLitePoseError):
     """A source of a run that failed after ``frames`` frames had been written to its outputs; ``taken`` when
     another run held one of them (OutputTaken), so that nothing was written."""

@@ -10,13 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import OutputTaken, SourceFailed, Stopped, WLitePoseError
+from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePoseError
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
 from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
+from core.sinks.csv_sink import is_stdout
 from core.sinks.multi import being_written, plan_outputs, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
@@ -109,8 +110,10 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     inputs = (model_path, *args.sources)
     if len(args.sources) > 1 and args.max_frames is None and any(map(is_live, args.sources)):
         raise WLitePoseError("a webcam or stream in a batch needs --max-frames, or the sources after it never start")
-    if args.skip_done and not args.csv:
-        raise WLitePoseError("--skip-done needs --csv: the CSV's sidecar records whether a run finished")
+    if args.skip_done and (not args.csv or is_stdout(args.csv)):
+        raise WLitePoseError(
+            "--skip-done needs --csv with a file: the CSV's sidecar records whether a run finished (--csv - has none)"
+        )
     jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
     pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
     if not written_names(options):
@@ -146,6 +149,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 frames += done_frames
                 if notes:
                     warned.append(shown)
+            except ReaderGone:  # `--csv - | head`: the reader has what it wanted (one source: the run's end)
+                return 0
             except SourceFailed as error:
                 if args.skip_done and error.taken:  # the other run took the outputs since being_written
                     pass_over(number, shown)

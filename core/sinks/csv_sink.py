@@ -16,16 +16,21 @@ it is rewritten at close with the number of frames written, and during a run FIR
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
 written, and every output closed whole (``run_finished``): what ``track --skip-done`` goes by.
+
+The path ``-`` is the standard output (CsvStdoutSink): the same bytes, with no sidecar.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
+from core.errors import ReaderGone
 from core.poses import Poses
 from core.sinks.base import NO_ROOM, Sink, cut_back, own_file, rewrite_small, writable
 
@@ -38,6 +43,11 @@ SIDECAR_SPACING = 50
 # Windows' refusal of a file another program holds (a reader, a virus scanner), let go until the next rewrite
 HELD_ELSEWHERE = (PermissionError,) if os.name == "nt" else ()
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
+STDOUT = "-"  # as the CSV's path: the standard output (./- is a file named -)
+
+
+def is_stdout(path: str | Path | None) -> bool:
+    return path is not None and str(path) == STDOUT
 
 
 def csv_columns(keypoint_names) -> list[str]:
@@ -67,6 +77,21 @@ def _save_sidecar(path: Path, data: dict) -> None:
 
 def _num(value: float, decimals: int) -> str:
     return "" if value != value else f"{value:.{decimals}f}"  # NaN -> empty cell
+
+
+def csv_rows(frame_index: int, time_s: float, poses: Poses) -> list[list]:
+    """One frame's rows, a person each, as the CSV holds them."""
+    # Python floats and ints (tolist) format several times faster than numpy scalars, to the same text.
+    boxes, xy, keypoint_scores = poses.boxes().tolist(), poses.xy.tolist(), poses.keypoint_scores.tolist()
+    ids, scores = poses.track_ids.tolist(), poses.scores.tolist()
+    rows = []
+    for n in range(len(ids)):
+        row = [frame_index, f"{time_s:.4f}", ids[n], f"{scores[n]:.4f}"]
+        row += [_num(v, 2) for v in boxes[n]]
+        for (x, y), c in zip(xy[n], keypoint_scores[n], strict=True):
+            row += [_num(x, 2), _num(y, 2), "" if x != x else f"{c:.4f}"]
+        rows.append(row)
+    return rows
 
 
 class CsvSink(Sink):
@@ -102,18 +127,8 @@ class CsvSink(Sink):
         self._write_sidecar()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
-        # Python floats and ints (tolist) format several times faster than numpy scalars, to the same text.
-        boxes, xy, keypoint_scores = poses.boxes().tolist(), poses.xy.tolist(), poses.keypoint_scores.tolist()
-        ids, scores = poses.track_ids.tolist(), poses.scores.tolist()
-        rows = []
-        for n in range(len(ids)):
-            row = [frame_index, f"{time_s:.4f}", ids[n], f"{scores[n]:.4f}"]
-            row += [_num(v, 2) for v in boxes[n]]
-            for (x, y), c in zip(xy[n], keypoint_scores[n], strict=True):
-                row += [_num(x, 2), _num(y, 2), "" if x != x else f"{c:.4f}"]
-            rows.append(row)
         try:
-            self._csv.writerows(rows)
+            self._csv.writerows(csv_rows(frame_index, time_s, poses))
             self._file.flush()
         except OSError:
             cut_back(self._file, self._complete)  # no frame is left half written
@@ -145,3 +160,27 @@ class CsvSink(Sink):
             self._closed = True
             self._file.close()  # already closed after a failed write (cut_back): then a no-op
             self._write_sidecar()
+
+
+class CsvStdoutSink(Sink):
+    """The CSV on the standard output (``--csv -``), byte for byte what CsvSink's file holds, each frame's rows flushed
+    as it is written; no sidecar (and no lock: there is no file). ReaderGone once the stream drops what it is given
+    (main's console: a reader that left, or a full disk, which it keeps as results lost)."""
+
+    path = Path(STDOUT)
+
+    def __init__(self, keypoint_names) -> None:
+        if hasattr(sys.stdout, "reconfigure"):  # UTF-8 and bare "\n", as the file has them, whatever the console's
+            sys.stdout.reconfigure(encoding="utf-8", newline="")
+        self._send([csv_columns(keypoint_names)])
+
+    def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
+        self._send(csv_rows(frame_index, time_s, poses))
+
+    def _send(self, rows: list[list]) -> None:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        sys.stdout.write(text.getvalue())
+        sys.stdout.flush()
+        if sys.stdout.closed:
+            raise ReaderGone

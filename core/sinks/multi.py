@@ -14,7 +14,7 @@ from core.poses import Poses
 from core.sinks.base import Sink, name_key, refuse_inputs, writable
 from core.sinks.coco_dataset import CocoDatasetSink
 from core.sinks.coco_json import CocoJsonSink
-from core.sinks.csv_sink import CsvSink, sidecar_path, unfinish
+from core.sinks.csv_sink import CsvSink, CsvStdoutSink, is_stdout, sidecar_path, unfinish
 from core.sinks.openpose import FRAME_FILE, OpenPoseSink, check_frame_names
 from core.sinks.posec3d import PoseC3DSink
 from core.sinks.video import VideoSink, check_video_name
@@ -22,6 +22,7 @@ from core.sources import check_exists, is_image_sequence, source_name
 from core.version import tool_version
 
 NAME_FIELD = "{name}"  # in an output path: the source's name (core.sources.source_name)
+STDOUT_NAME = "the CSV on the standard output"  # --csv -, as messages name it
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,15 @@ def open_sinks(
         for _, output, shown in _lockables(options, name):  # another process writing one of them is refused here
             multi.locks.append(take(output, shown))
         if options.video:  # first: a video OpenCV cannot start fails before other outputs replace earlier files
-            if options.csv:  # nor may an earlier run's sidecar still say finished once its video is replaced
+            # nor may an earlier run's sidecar still say finished once its video is replaced
+            if options.csv and not is_stdout(options.csv):
                 with _naming(sidecar_path(Path(options.csv))):
                     unfinish(options.csv)
             with _naming(Path(options.video)):
                 multi.add(VideoSink(options.video, fps, size, live, "frame_files" in source_meta, first))
-        if options.csv:
+        if is_stdout(options.csv):
+            multi.add(CsvStdoutSink(info.keypoint_names))
+        elif options.csv:
             sidecar = {
                 "source": str(source_meta.get("source")),
                 "fps": fps,
@@ -188,21 +192,26 @@ def _lockables(options: SinkOptions, name: str) -> list[tuple[Path, Path, str]]:
 
 
 def _outputs(options: SinkOptions) -> list[tuple[str, Path]]:
-    """(field, path as given) for everything the options write, the CSV's sidecar after the CSV."""
+    """(field, path as given) for every file the options write, the CSV's sidecar after the CSV."""
     outputs = []
-    for field, path in asdict(options).items():
-        if path is not None:
-            outputs.append((field, Path(path)))
-            if field == "csv":
-                if not Path(path).name:  # ".", "/" or "": its sidecar would have no name either
-                    raise WLitePoseError(f"cannot write {path!s}: it is a folder; give the CSV a file name")
-                outputs.append((field, sidecar_path(Path(path))))
+    for field, path in _files(options):
+        outputs.append((field, Path(path)))
+        if field == "csv":
+            if not Path(path).name:  # ".", "/" or "": its sidecar would have no name either
+                raise WLitePoseError(f"cannot write {path!s}: it is a folder; give the CSV a file name")
+            outputs.append((field, sidecar_path(Path(path))))
     return outputs
+
+
+def _files(options: SinkOptions) -> list[tuple[str, str | Path]]:
+    """(field, path as given) for each output given, but the CSV on the standard output."""
+    return [(field, path) for field, path in asdict(options).items() if path is not None and not is_stdout(path)]
 
 
 def written_names(options: SinkOptions) -> list[str]:
     """What the options write, as the user named it (a folder with a trailing /)."""
-    return [str(path) + ("/" if field == "openpose_dir" else "") for field, path in _outputs(options)]
+    files = [str(path) + ("/" if field == "openpose_dir" else "") for field, path in _outputs(options)]
+    return [STDOUT_NAME, *files] if is_stdout(options.csv) else files
 
 
 def output_paths(options: SinkOptions) -> list[Path]:
@@ -228,9 +237,8 @@ def check_outputs(
         except OutputTaken:
             if not shared:
                 raise
-    for field, path in asdict(options).items():
-        if path is not None:
-            writable(path, directory=field == "openpose_dir", create=False)
+    for field, path in _files(options):
+        writable(path, directory=field == "openpose_dir", create=False)
 
 
 def being_written(options: SinkOptions, name: str) -> bool:
@@ -273,7 +281,18 @@ def plan_outputs(
     """Each source with its own output paths: ``{name}`` in a path becomes the source's name, and a batch
     must use it, so that no source's files replace another's. Every path is checked here, before any
     work: none over a file the run reads (``inputs``), none shared, each writable, none another run is
-    writing (``held``, ``shared``: check_outputs)."""
+    writing (``held``, ``shared``: check_outputs). Only the CSV may go to the standard output (``-``), of one
+    source."""
+    for field, path in asdict(options).items():
+        if field != "csv" and is_stdout(path):
+            raise WLitePoseError(
+                f"--{field.replace('_', '-')} cannot go to the standard output (-), only --csv can; give it a file name"
+            )
+    if len(sources) > 1 and is_stdout(options.csv):
+        raise WLitePoseError(
+            "--csv - streams one source's rows to the standard output; for several sources give each its own file, "
+            f'e.g. --csv "results/{NAME_FIELD}.csv"'
+        )
     if len(sources) > 1 and not options.templated:
         raise WLitePoseError(
             f"with several sources every output path needs {NAME_FIELD} (the source's name), "

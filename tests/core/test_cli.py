@@ -6,6 +6,8 @@ import itertools
 import json
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -776,18 +778,97 @@ def _strip_metadata(model_path, out):
     return out
 
 
+# main.main with only core's subcommands, in a fresh Python whose standard streams a test chooses
+TRACK = "import sys, main; main.COMMANDS = {'track': main.COMMANDS['track']}; sys.exit(main.main(sys.argv[1:]))"
+
+
+def _track_process(cwd: Path, *argv, **streams) -> subprocess.Popen:
+    """`wlitepose track ARGV` started in ``cwd``, its standard streams as ``streams`` give them."""
+    env = {**os.environ, "PYTHONPATH": str(Path(main.__file__).resolve().parent)}
+    return subprocess.Popen([sys.executable, "-c", TRACK, "track", *map(str, argv)], cwd=cwd, env=env, **streams)
+
+
+def test_csv_dash_streams_the_csv_files_bytes_to_the_standard_output(
+    cli, coco_metadata, painted_model, video_path, tmp_path, monkeypatch
+):
+    """`track clip --csv - | script`: it wrote a file named - and its sidecar -.json, and nothing to the pipe."""
+    monkeypatch.chdir(tmp_path)
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
+    track = ("track", video_path, "--model", model, "--max-frames", 3)
+    rc, out, err = cli(*track, "--csv", "-")
+    assert rc == 0 and "wlitepose: wrote the CSV on the standard output\n" in err, err
+    assert [path.name for path in tmp_path.iterdir()] == ["m.onnx"]  # no sidecar, no lock
+    rc, _, err = cli(*track, "--csv", "./-")  # a file named -, as Unix tools take ./-
+    assert rc == 0, err
+    assert out.encode() == (tmp_path / "-").read_bytes() and out.count("\n") == 1 + 3 * 2
+
+
+def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(coco_metadata, painted_model, video_path, tmp_path):
+    """`track clip --csv - | head -5`: the run stops once its reader has left, as a pipe's writer does: exit 0, no
+    traceback, its other outputs closed whole."""
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
+    argv = (video_path, "--model", model, "--max-frames", 100, "--csv", "-", "--coco-dataset", tmp_path / "d.json")
+    with _track_process(tmp_path, *argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        header = run.stdout.readline()
+        run.stdout.close()
+        err = run.stderr.read().decode()
+    assert header.startswith(b"frame,time_s,track_id,score,")
+    assert run.returncode == 0 and "Traceback" not in err and "wrote" not in err, err
+    assert len(json.loads((tmp_path / "d.json").read_text())["images"]) < 100  # not the whole run: it stopped
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full, a device every write to fails, is Linux's")
+def test_csv_dash_into_a_full_disk_is_results_lost(model_path, video_path, tmp_path):
+    """`track clip --csv - > rows.csv` on a full disk: one sentence, exit 2, as for any command's lost results."""
+    argv = (video_path, "--model", model_path, "--max-frames", 3, "--csv", "-")
+    with open("/dev/full", "w") as full, _track_process(tmp_path, *argv, stdout=full, stderr=subprocess.PIPE) as run:
+        err = run.stderr.read().decode()
+    assert run.returncode == 2 and "Traceback" not in err, err
+    assert err.endswith("\nwlitepose: error: cannot write the standard output: No space left on device\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "given, words",
+    [
+        (("--coco-json", "-"), ("--coco-json", "standard output")),
+        (("--video", "-"), ("--video", "standard output")),
+        (("--posec3d", "-"), ("--posec3d", "standard output")),
+        (("--coco-dataset", "-"), ("--coco-dataset", "standard output")),
+        (("--openpose-dir", "-"), ("--openpose-dir", "standard output")),
+        (("--csv", "-", "--video", "-"), ("--video", "standard output")),
+        (("--csv", "-", "--skip-done"), ("--skip-done", "--csv -")),
+        ((SAMPLE_CLIP, "--csv", "-"), ("--csv -", "one source")),
+    ],
+)
+def test_what_cannot_go_to_the_standard_output_is_refused_before_any_work(
+    cli, model_path, video_path, tmp_path, monkeypatch, given, words
+):
+    """Only the CSV streams, of one source, without the sidecar --skip-done reads: the others wrote files named -."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = cli("track", video_path, *given, "--model", model_path)
+    _assert_clean_error(rc, err, *words)
+    assert out == "" and "source 768x576" not in err and list(tmp_path.iterdir()) == []
+
+
 def test_a_mistyped_command_is_named_not_opened_in_the_app(cli):
     rc, _, err = cli("trak", "clip.mp4")
     _assert_clean_error(rc, err, "'trak'", "neither a command")
 
 
-def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
-    cli, coco_metadata, painted_model, write_clip, tmp_path
-):
+def _two_people(painted_model, coco_metadata, path: Path) -> Path:
+    """A painted model file that finds the same two people in every frame of a 768x576 video."""
     box = letterbox_geometry((768, 576), 256)
     truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
     heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
-    model = painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata)
+    return painted_model(path, heatmaps, tags, coco_metadata)
+
+
+def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
+    cli, coco_metadata, painted_model, write_clip, tmp_path
+):
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
     first = write_clip(tmp_path / "first.avi", 4)
     second = tmp_path / "second take.avi"
     second.write_bytes(first.read_bytes())

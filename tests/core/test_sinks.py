@@ -192,6 +192,25 @@ def test_every_layout_matches_its_golden_file(tmp_path):
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
 
 
+def test_a_csv_to_the_standard_output_streams_the_golden_files_bytes_frame_by_frame(
+    tmp_path, monkeypatch, capsysbinary
+):
+    """`--csv -`: the same bytes as the file, each frame's rows out as it is written; nothing written to disk (the
+    path "-" was a file named -, with a sidecar -.json)."""
+    monkeypatch.chdir(tmp_path)
+    golden = (GOLDEN / "out.csv").read_bytes()
+    with open_sinks(SinkOptions(csv="-"), INFO, META) as sinks:
+        streamed = capsysbinary.readouterr().out
+        for index, t, poses in _frames():
+            sinks.write(index, t, poses)
+            streamed += capsysbinary.readouterr().out
+            assert golden.startswith(streamed) and streamed.count(b"\n") == 1 + sum(
+                len(p) for _, _, p in _frames()[: index + 1]
+            )
+    assert streamed + capsysbinary.readouterr().out == golden
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_coco_results_keep_pycocotools_boxes_on_the_joints_found(tmp_path):
     """A missing joint at 0, 0 stretched the box loadRes takes from all keypoints to the image's corner, and with
     it the area range that sorts the result into APm or APl."""
