@@ -81,7 +81,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             action="store_true",
             help="pass over each source whose outputs an earlier run finished with this model and these settings "
             "(its CSV's sidecar says so, and every other output is there): a stopped batch run again goes on "
-            "where it stopped; and each source another run is tracking now: runs started together share a batch; "
+            "where it stopped; and each source another run is tracking now, waited for at the end and tracked if "
+            "that run did not finish it: runs started together share a batch; "
             "needs --csv",
         )
         parser.add_argument(

@@ -19,7 +19,12 @@ class Stopped(KeyboardInterrupt):
 
 
 class OutputTaken(WLitePoseError):
-    """An output another process holds the lock of (core.output_lock): a run writing it right now."""
+    """An output another process holds the lock of (core.output_lock): a run writing it right now; ``output`` is
+    its name for messages."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
 
 
 class ReaderGone(Exception):
@@ -28,10 +33,10 @@ class ReaderGone(Exception):
 
 
 class SourceFailed(WLitePoseError):
-    """A source of a run that failed after ``frames`` frames had been written to its outputs; ``taken`` when
-    another run held one of them (OutputTaken), so that nothing was written."""
+    """A source of a run that failed after ``frames`` frames had been written to its outputs; ``taken`` names the
+    output another run held (OutputTaken), so that nothing was written."""
 
-    def __init__(self, message: str, frames: int, taken: bool = False) -> None:
+    def __init__(self, message: str, frames: int, taken: str | None = None) -> None:
         super().__init__(message)
         self.frames, self.taken = frames, taken
 

@@ -171,7 +171,8 @@ def _unlocked(path: Path, error: OSError) -> None:
 def _taken(what: str) -> OutputTaken:
     return OutputTaken(
         f"another run (wlitepose track, the app or a training) is writing {what} right now; wait for it to end, "
-        "or write to other names or another folder"
+        "or write to other names or another folder",
+        what,
     )
 
 

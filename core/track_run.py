@@ -125,54 +125,85 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     batch = len(jobs) > 1  # one source: its error is the run's error
     settings, image_fps = pipeline.settings(), args.fps or IMAGE_FOLDER_FPS
     failed, warned, passed, elsewhere, frames, started = [], [], [], [], 0, time.perf_counter()
+    later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
 
-    def pass_over(number: int, shown: str) -> None:  # --skip-done: two runs of one batch share it out
-        print(f"wlitepose: [{number}/{len(jobs)}] {shown}: being tracked by another run, passed over", file=sys.stderr)
-        elsewhere.append(shown)
+    def pass_over(number: int, spec: str, options: SinkOptions, held: str) -> None:  # runs sharing a batch
+        print(
+            f"wlitepose: [{number}/{len(jobs)}] {without_password(spec)}: being tracked by another run (it holds "
+            f"{held}), passed over for now",
+            file=sys.stderr,
+        )
+        later.append((number, spec, options))
+
+    def settle(number: int, spec: str, options: SinkOptions, waiting: bool) -> None:
+        """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
+        another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
+        passed over if that run finished it."""
+        nonlocal frames
+        shown = without_password(spec)  # what messages may print of it
+        held = being_written(options, source_name(spec)) if args.skip_done else None
+        if held and not waiting:
+            pass_over(number, spec, options, held)
+            return
+        if held:
+            print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
+            while held and not stop.requested:
+                time.sleep(0.5)
+                held = being_written(options, source_name(spec))
+            if held:
+                return  # stopped: the caller says so
+        why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
+        if why is None:
+            said = "done by another run" if waiting else "finished before, passed over"
+            print(f"wlitepose: [{number}/{len(jobs)}] {shown}: {said}", file=sys.stderr)
+            (elsewhere if waiting else passed).append(shown)
+            return
+        if batch or why:  # a long video run again is told why
+            again = f": run again: {why}" if why else ""
+            print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}", file=sys.stderr)
+        try:
+            done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
+            frames += done_frames
+            if notes:
+                warned.append(shown)
+        except SourceFailed as error:
+            if args.skip_done and error.taken:  # the other run took the outputs since being_written
+                pass_over(number, spec, options, error.taken)
+            elif not batch:
+                raise
+            else:
+                print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
+                failed.append(shown)
+
+    def stop_if_asked(spec: str, after: list[str]) -> None:
+        """Stopped after source ``spec``, if asked: ``after`` are the pass's sources after it, not started either,
+        like those passed over for now."""
+        if stop.requested:
+            if batch:
+                left = [other for _, other, _ in later if other != spec] + after
+                stopped = f"wlitepose: stopped during {without_password(spec)}"
+                stopped += f"; not started: {', '.join(map(without_password, left))}" if left else ""
+                print(stopped, file=sys.stderr)
+            raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
 
     with StopRequest() as stop:
-        for number, (spec, options) in enumerate(jobs, 1):
-            shown = without_password(spec)  # what messages may print of it
-            if args.skip_done and being_written(options, source_name(spec)):
-                pass_over(number, shown)
-                continue
-            why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
-            if why is None:
-                print(f"wlitepose: [{number}/{len(jobs)}] {shown}: finished before, passed over", file=sys.stderr)
-                passed.append(shown)
-                continue
-            if batch or why:  # a long video run again is told why
-                again = f": run again: {why}" if why else ""
-                print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}", file=sys.stderr)
-            try:
-                done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
-                frames += done_frames
-                if notes:
-                    warned.append(shown)
-            except ReaderGone:  # `--csv - | head`: the reader has what it wanted (one source: the run's end)
-                return 0
-            except SourceFailed as error:
-                if args.skip_done and error.taken:  # the other run took the outputs since being_written
-                    pass_over(number, shown)
-                elif not batch:
-                    raise
-                else:
-                    print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
-                    failed.append(shown)
-            if stop.requested:
-                left = ", ".join(without_password(spec) for spec, _ in jobs[number:])
-                if batch:
-                    stopped = f"wlitepose: stopped during {shown}"
-                    stopped += f"; not started: {left}" if left else ""
-                    print(stopped, file=sys.stderr)
-                raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
+        try:
+            for number, (spec, options) in enumerate(jobs, 1):
+                settle(number, spec, options, waiting=False)
+                stop_if_asked(spec, [spec for spec, _ in jobs[number:]])
+            while later:  # each source another run held, once it lets go: finished by it, or tracked here
+                number, spec, options = later.pop(0)
+                settle(number, spec, options, waiting=True)
+                stop_if_asked(spec, [])
+        except ReaderGone:  # `--csv - | head`: the reader has what it wanted (one source: the run's end)
+            return 0
     if not batch:
         return 0
     done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
     print(
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
         + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
-        + (f"; {len(elsewhere)} being tracked by another run, passed over (--skip-done)" if elsewhere else "")
+        + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
         + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         file=sys.stderr,
@@ -244,4 +275,4 @@ def track_source(
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
         return times.frames, notes
     except WLitePoseError as error:
-        raise SourceFailed(str(error), times.frames, isinstance(error, OutputTaken)) from None
+        raise SourceFailed(str(error), times.frames, error.output if isinstance(error, OutputTaken) else None) from None

@@ -241,17 +241,18 @@ def check_outputs(
         writable(path, directory=field == "openpose_dir", create=False)
 
 
-def being_written(options: SinkOptions, name: str) -> bool:
-    """Whether another process holds the lock of one of the outputs of source ``name``: a run writing them now.
-    False too where that cannot be told (a lock file that cannot be opened): taking the locks then says why."""
+def being_written(options: SinkOptions, name: str) -> str | None:
+    """The output of source ``name`` whose lock another process holds (its name for messages): a run writing it
+    now. None where none is held, or where that cannot be told (a lock file that cannot be opened): taking the
+    locks then says why."""
     for _, output, shown in _lockables(options, name):
         try:
             check_free(output, shown)
         except OutputTaken:
-            return True
+            return shown
         except WLitePoseError:
-            return False
-    return False
+            return None
+    return None
 
 
 def _check_paths(options: SinkOptions, inputs) -> None:

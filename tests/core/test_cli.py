@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -920,22 +921,103 @@ def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path,
     assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
 
 
-def test_skip_done_passes_over_a_source_another_run_is_tracking(cli, model_path, write_clip, tmp_path, held_elsewhere):
-    """One batch started twice with --skip-done to share it out: each run was refused the sources the other one held
-    (the second one all of them, at its start), and both ended with exit 2 though every source was done."""
+def _at_look(monkeypatch, name: str, look: int, then) -> None:
+    """Runs ``then`` right after the run's ``look``-th look at whether another run holds an output of source
+    ``name`` (being_written): the first is its pass's, the second the first of its wait for it."""
+    import core.track_run
+
+    real, looks = core.track_run.being_written, []
+
+    def looking(options, source):
+        held = real(options, source)
+        looks.append(source)
+        if source == name and looks.count(name) == look:
+            then()
+        return held
+
+    monkeypatch.setattr(core.track_run, "being_written", looking)
+
+
+def test_skip_done_waits_for_a_source_another_run_is_tracking(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """One batch started twice with --skip-done to share it out: a run passed over the source the other one held and
+    exited 0 at once, not knowing whether the other one would finish it. It waits for it at the end of its pass."""
     clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
     out = tmp_path / "out"
     outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
-    with held_elsewhere(out / "a.csv"):
+    assert cli("track", clips[0], *outputs)[0] == 0  # what the other run writes: a finished run of a
+    finished = {path: path.read_bytes() for path in out.iterdir()}
+    other = contextlib.ExitStack()
+
+    def other_run_finishes():  # as a run does: its outputs written, then its locks let go
+        for path, data in finished.items():
+            path.write_bytes(data)
+        other.close()
+
+    _at_look(monkeypatch, "a", 2, other_run_finishes)
+    for path in finished:
+        path.unlink()
+    with other:
+        other.enter_context(held_elsewhere(out / "a.csv"))
         rc, _, err = cli("track", *clips, *outputs)  # without --skip-done two runs of one output are a mistake
         _assert_clean_error(rc, err, f"another run (wlitepose track, the app or a training) is writing {out / 'a.csv'}")
         rc, _, err = cli("track", *clips, *outputs, "--skip-done")
     assert rc == 0, err
-    assert f"[1/2] {clips[0]}: being tracked by another run, passed over" in err and "error" not in err
-    assert "1 of 2 sources done" in err and "; 1 being tracked by another run, passed over (--skip-done)" in err
-    assert not (out / "a.csv").exists() and json.loads((out / "b.csv.json").read_text())["finished"] is True
-    rc, _, err = cli("track", *clips, *outputs, "--skip-done")  # the holder ended, killed: its lock holds nothing
-    assert rc == 0 and f"[2/2] {clips[1]}: finished before, passed over" in err and "1 of 2 sources done" in err
+    assert f"[1/2] {clips[0]}: being tracked by another run (it holds {out / 'a.csv'}), passed over for now" in err
+    assert err.count(f"waiting for another run to finish {clips[0]} (it holds {out / 'a.csv'})") == 1
+    assert f"[1/2] {clips[0]}: done by another run" in err and "error" not in err
+    assert "1 of 2 sources done" in err and "; 1 done by another run (--skip-done)" in err
+    assert err.count("), input ") == 1  # b's model line: a was opened by no one here
+    assert {path: path.read_bytes() for path in finished} == finished
+
+
+def test_skip_done_tracks_a_source_another_run_held_and_did_not_finish(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """The other run (the app recording a.mp4) held only the video: the batch passed a over without saying which
+    output was held, exited 0, and a.csv was written by no one. Once let go unfinished, a is tracked here."""
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
+    out = tmp_path / "out"
+    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
+    with contextlib.ExitStack() as other:
+        other.enter_context(held_elsewhere(out / "a.mp4"))
+        _at_look(monkeypatch, "a", 2, other.close)  # ended, killed: its lock holds nothing
+        rc, _, err = cli("track", *clips, *outputs, "--skip-done")
+    assert rc == 0, err
+    assert f"[1/2] {clips[0]}: being tracked by another run (it holds {out / 'a.mp4'}), passed over for now" in err
+    assert f"waiting for another run to finish {clips[0]} (it holds {out / 'a.mp4'})" in err
+    assert f"[1/2] {clips[0]}\n" in err and "2 of 2 sources done" in err and "error" not in err
+    assert err.count("), input ") == 2 and err.index("), input ") > err.index(f"[2/2] {clips[1]}")  # a: once taken up
+    assert json.loads((out / "a.csv.json").read_text())["finished"] is True
+
+
+def test_a_one_source_skip_done_run_ends_once_the_other_run_finished_its_source(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """`track a.avi --csv "out/{name}.csv" --skip-done` in a shell loop run in two terminals: one of them exited 0 at
+    once, while the other was still writing a.csv, and the script after it read a half-written CSV."""
+    clip = write_clip(tmp_path / "a.avi", 2)
+    out = tmp_path / "out"
+    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--threads", 1)
+    assert cli("track", clip, *outputs)[0] == 0
+    finished = {path: path.read_bytes() for path in out.iterdir()}
+    other = contextlib.ExitStack()
+
+    def other_run_finishes():
+        for path, data in finished.items():
+            path.write_bytes(data)
+        other.close()
+
+    _at_look(monkeypatch, "a", 2, other_run_finishes)
+    for path in finished:
+        path.unlink()
+    with other:
+        other.enter_context(held_elsewhere(out / "a.csv"))
+        rc, _, err = cli("track", clip, *outputs, "--skip-done")
+    assert rc == 0, err
+    assert f"waiting for another run to finish {clip} (it holds {out / 'a.csv'})" in err
+    assert f"[1/1] {clip}: done by another run" in err and "), input " not in err
     assert json.loads((out / "a.csv.json").read_text())["finished"] is True
 
 
@@ -943,7 +1025,7 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
     cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
 ):
     """Two runs reaching one source together: the other run takes its outputs between this run's look at their
-    locks and its taking them. The loser moves on, no failure."""
+    locks and its taking them. The loser moves on, no failure, and takes it up once the other let go unfinished."""
     import core.track_run
 
     clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
@@ -951,16 +1033,36 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
     judged, other = core.track_run.rerun_reason, contextlib.ExitStack()
 
     def other_run_arrives(spec, options, *args):  # after this run's look at the locks, before it takes them
-        if spec == str(clips[0]):
+        if spec == str(clips[0]) and not (out / "b.csv").exists():
             other.enter_context(held_elsewhere(out / "a.csv"))
         return judged(spec, options, *args)
 
     monkeypatch.setattr(core.track_run, "rerun_reason", other_run_arrives)
+    _at_look(monkeypatch, "a", 2, other.close)
     with other:
         rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv", "--skip-done")
     assert rc == 0, err
-    assert f"[1/2] {clips[0]}: being tracked by another run, passed over" in err and "error" not in err
-    assert "1 of 2 sources done" in err and not (out / "a.csv").exists() and (out / "b.csv").exists()
+    assert f"[1/2] {clips[0]}: being tracked by another run (it holds {out / 'a.csv'}), passed over for now" in err
+    assert "2 of 2 sources done" in err and "error" not in err
+    assert json.loads((out / "a.csv.json").read_text())["finished"] is True
+
+
+@pytest.mark.parametrize(("held", "look", "left"), [("a", 1, [1, 2]), ("ac", 2, [2])], ids=["pass", "wait"])
+def test_ctrl_c_by_a_source_another_run_holds_stops_there(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch, held, look, left
+):
+    """Ctrl-C while a held source was looked at in the pass still started the next source (its `continue` skipped
+    the check); during the wait for it, it must stop the wait and take up no other."""
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b", "c")]
+    out = tmp_path / "out"
+    _at_look(monkeypatch, "a", look, lambda: os.kill(os.getpid(), signal.SIGINT))
+    with contextlib.ExitStack() as others:
+        for name in held:
+            others.enter_context(held_elsewhere(out / f"{name}.csv"))
+        rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv", "--skip-done")
+    assert rc == 128 + signal.SIGINT, err
+    assert f"stopped during {clips[0]}; not started: {', '.join(str(clips[i]) for i in left)}\n" in err
+    assert err.count("), input ") == len(held) - 1 and f"finish {clips[2]}" not in err  # b's, in the wait's case
 
 
 def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, grey_clip, tmp_path):
