@@ -90,6 +90,7 @@ class PoseWorker(QObject):
         self._recorded_frames = 0
         self._recording_names = ""  # the recording's files, for the status line
         self._last_index = -1
+        self._furthest = 0  # frames read, to the furthest shown or skipped: a seek past a file's end reads none
         self._dropped = 0
         self._next_due = 0.0
         self._pending_seek: int | None = None
@@ -144,6 +145,7 @@ class PoseWorker(QObject):
         self._trails = Trails()
         self._dropped = self._skipped = 0
         self._last_index = -1
+        self._furthest = 0
         self._at_end = False
         self._end_frame = None
         self._told = set()
@@ -445,6 +447,7 @@ class PoseWorker(QObject):
             skipped = self._source.skip(late)  # files only, and skipping reads no image: it does not raise
             self._next_due += skipped * interval
             self._skipped += skipped
+            self._furthest = max(self._furthest, self._last_index + 1 + self._skipped)
             self._dropped += skipped
 
     def _last_showable(self) -> int:
@@ -461,7 +464,7 @@ class PoseWorker(QObject):
         except StopIteration:
             self._at_end = True
             self.set_playing(False)
-            read = self._last_index + 1 + self._skipped  # frames skipped after the last one shown were read too
+            read = self._furthest  # not a seek's target: 500 of 3 frames whose header counts 10^9 "ended after 500"
             self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._sinks is not None))
             if self._source.count_estimated and read != self._info.frame_count:
                 self._info = dataclasses.replace(self._info, frame_count=read)
@@ -484,6 +487,7 @@ class PoseWorker(QObject):
             self._dropped += frame.index - self._last_index - 1
         self._resumed = False
         self._last_index = frame.index
+        self._furthest = max(self._furthest, frame.index + 1)
         self._last_frame = frame
         return self._process(frame, started, capture_ms, fresh=True)
 

@@ -95,6 +95,11 @@ def parse_metadata(meta: dict[str, str], path: str | Path, sha256: str = "") -> 
     except (ValueError, TypeError) as error:
         raise WLitePoseError(f"{path} has malformed WLitePose metadata ({error})") from None
     k = len(names)
+    if k > MAX_KEYPOINTS or len(info.skeleton) > MAX_LINKS:
+        raise WLitePoseError(
+            f"{path} has impossible metadata: {k} keypoints and {len(info.skeleton)} skeleton links (at most "
+            f"{MAX_KEYPOINTS} keypoints and {MAX_LINKS} links)"
+        )
     if len(set(names)) != k:
         twice = next(name for name in names if names.count(name) > 1)
         raise WLitePoseError(f"{path} has malformed WLitePose metadata (it names the keypoint {twice} twice)")
@@ -135,6 +140,10 @@ KEYPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}")
 # every sidecar: a line of printable text. A 10 MB one froze the app for seconds on each repaint, and escape codes
 # cleared the user's terminal and forged a line of output.
 MAX_TEXT = 200
+# As many keypoints as `wlitepose info --keypoints` builds a network for. 100,000 names, one of them twice, took 188 s
+# to be refused; a skeleton of 10^6 links drew each frame in 11 s.
+MAX_KEYPOINTS = 1024
+MAX_LINKS = 2 * MAX_KEYPOINTS
 # OKS sigmas are a joint's spread as a fraction of the person's size (COCO's largest 0.107); 1e300 overflowed the
 # tracker's similarity into NaN and stopped the run with a traceback.
 MAX_SIGMA = 1.0

@@ -53,6 +53,7 @@ class VideoFileSource(FrameSource):
         self.count_estimated = name.lower().endswith(UNCOUNTED_SUFFIXES)
         self.bad_frames: set[int] = set()  # indices of frames that could not be decoded
         self._next = 0
+        self._reached = 0  # the frames read so far, to the furthest: where a seek past the file's end reads none
         if opened is None:
             read = self._decodable(self._cap.read) if self._cap.isOpened() else None  # the first may be damaged
             first = None if read is None else read[1]
@@ -142,6 +143,7 @@ class VideoFileSource(FrameSource):
             if result[0]:
                 self.bad_frames.update(range(self._next, self._next + failed))
                 self._next += failed
+                self._reached = max(self._reached, self._next + 1)
                 return result
             left = self.frame_count is not None and self._next + failed < self.frame_count - 1
             if not left or failed >= MAX_BAD_FRAMES:
@@ -181,7 +183,7 @@ class VideoFileSource(FrameSource):
         # how far the file was read, damaged frames included (a player's count of frames read may hold them)
         if self.count_estimated and frames_due == self.frame_count:
             frames_due = None  # its count is a guess: fewer frames than it are no sign of damage
-        notes = super().end_notes(max(frames_read, self._next), frames_due, outputs)
+        notes = super().end_notes(max(frames_read, self._reached), frames_due, outputs)
         if self.bad_frames:
             bad = sorted(self.bad_frames)
             shown = ", ".join(map(str, bad[:5])) + (", …" if len(bad) > 5 else "")

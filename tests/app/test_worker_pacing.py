@@ -409,6 +409,23 @@ def test_every_video_cut_short_is_said_even_when_an_earlier_one_ended_alike(work
     assert len(worker.errors) == 3 and all("ended after" in error for error in worker.errors)
 
 
+def test_a_seek_past_where_a_video_cut_short_ends_says_how_far_it_was_read(worker, tmp_path):
+    """A seek to frame 6 of 8 counted, in a video cut short after its third, said it "ended after 6 of the 8
+    frames" (of a header counting 10^9, after as many frames as the seek bar was dragged to)."""
+    worker.open(str(cut_short_copies(tmp_path, ["a.avi"])[0]))
+    for _ in range(3):  # frames 0, 1 and 2
+        worker._tick()
+        worker._timer.stop()
+    assert worker._last_index == 2 and worker.errors == []
+    worker._pending_seek = 6
+    worker._do_seek()
+    worker._tick()
+    worker._timer.stop()
+    assert [error.split(" (")[0] for error in worker.errors] == [
+        "The video ended after 3 of the 8 frames its header counts"
+    ]
+
+
 def test_a_folder_opened_after_another_says_its_first_image_passed_over_as_it_plays(worker, tmp_path):
     """The count of the last folder's skipped images held the new folder's first ones back until its end."""
     import cv2

@@ -13,7 +13,7 @@ import pytest
 import core.session
 from core.assets import SAMPLE_CLIP
 from core.errors import WLitePoseError
-from core.model_file import file_sha256, parse_metadata, read_model_info
+from core.model_file import MAX_KEYPOINTS, MAX_LINKS, file_sha256, parse_metadata, read_model_info
 from core.preprocess import check_input_size, letterbox, too_small
 from core.session import PoseModel, best_providers
 
@@ -560,6 +560,24 @@ def test_metadata_lacking_some_keys_names_them_not_all(coco_metadata):
     lacking = {key: value for key, value in coco_metadata.items() if key != "tag_stride"}
     with pytest.raises(WLitePoseError, match=r"is not a WLitePose model file: its metadata lacks tag_stride \("):
         parse_metadata(lacking, "m.onnx")
+
+
+def test_more_keypoints_or_links_than_a_model_has_are_refused(coco_metadata):
+    """Accepted, a skeleton of 10^6 links drew each frame in 11 s; 100,000 keypoint names, one of them twice, took
+    188 s to be refused."""
+    k = MAX_KEYPOINTS + 1
+    many = {
+        "keypoint_names": json.dumps([f"j{i}" for i in range(k)]),
+        "flip_map": json.dumps(list(range(k))),
+        "oks_sigmas": json.dumps([0.05] * k),
+    }
+    assert parse_metadata({**coco_metadata, "skeleton": json.dumps([[0, 1]] * MAX_LINKS)}, "m.onnx")
+    for metadata, counts in (
+        ({**coco_metadata, **many}, f"{k} keypoints and 19 skeleton links"),
+        ({**coco_metadata, "skeleton": json.dumps([[0, 1]] * (MAX_LINKS + 1))}, f"17 keypoints and {MAX_LINKS + 1} "),
+    ):
+        with pytest.raises(WLitePoseError, match=f"impossible metadata: {counts}"):
+            parse_metadata(metadata, "m.onnx")
 
 
 def test_a_skeleton_link_to_one_past_the_last_keypoint_is_refused(coco_metadata):

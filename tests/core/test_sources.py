@@ -942,6 +942,22 @@ def test_a_matroska_file_named_in_upper_case_is_still_one_whose_count_is_a_guess
     assert not any("ended after" in note for note in notes)
 
 
+def test_a_seek_past_the_end_of_a_file_whose_header_counts_more_says_how_far_it_was_read(tmp_path, grey_clip):
+    """3 frames whose headers count 1,000: the app's seek bar spans 1,000, and a seek to 500 said "the video ended
+    after 500 of the 1000 frames its header counts", where it holds 3."""
+    clip = grey_clip(tmp_path / "clip.avi", 10, frames=3)
+    data = bytearray(clip.read_bytes())
+    for chunk, offset in ((b"avih", 16), (b"strh", 32)):  # the main header's frame count, the stream header's length
+        data[data.index(chunk) + 8 + offset : data.index(chunk) + 12 + offset] = (1000).to_bytes(4, "little")
+    clip.write_bytes(data)
+    with open_source(str(clip)) as source:
+        assert len(list(source)) == 3 and source.frame_count == 1000
+        source.seek(500)
+        assert list(source) == []
+        notes = source.end_notes(3, source.frame_count)
+    assert "the video ended after 3 of the 1000 frames its header counts" in notes[0]
+
+
 def test_names_with_other_scripts_digits_are_ordered_not_a_crash(tmp_path):
     """A name whose letters are digits of another script (Arabic-Indic ٣) next to ASCII ones: taken for a number,
     it was compared with another name's letters, a TypeError traceback instead of a run."""
