@@ -286,7 +286,9 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
     ``../x.jpg``, ``C:x.jpg`` on Windows) is refused: a file from elsewhere could have any image on the disk read."""
     outside = [name for name in names if Path(name).anchor or ".." in Path(name).parts]
     if outside:
-        raise WLitePoseError(f"{source} names an image outside its images folder: {outside[0]}")
+        raise WLitePoseError(
+            f"{source} names an image outside its images folder: {outside[0]} (name each image within that folder)"
+        )
     missing = [name for name in names if not (Path(images_dir) / name).is_file()]
     if missing:
         counted = f"1 image of {source} is" if len(missing) == 1 else f"{len(missing)} images of {source} are"

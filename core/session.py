@@ -66,9 +66,11 @@ def _load_failure(path: Path, error: Exception) -> str:
     '[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from x.onnx failed:Protobuf parsing failed.'"""
     if "INVALID_PROTOBUF" in str(error):
         return f"{path} is not an ONNX model file (or it is cut short)"
-    if "External data path" in str(error):
+    if "External data path" in str(error):  # kept out by the session's options (open_session)
         return (
-            f"{path} keeps its weights in other files, which are not read: export it as one file (`wlitepose export`)"
+            f"{path} keeps its weights in other files, which are not read (a model file could name any file): save "
+            f"it as one file first, in its folder: python -c \"import onnx; onnx.save(onnx.load('{path.name}'), "
+            "'whole.onnx')\""
         )
     return f"{path} is not a readable ONNX model file ({_runtime_message(error)})"
 
