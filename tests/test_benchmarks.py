@@ -57,6 +57,12 @@ def test_help_works_under_python_oo_which_strips_docstrings(tmp_path):
     assert done.returncode == 0 and "--model" in done.stdout, done.stderr
 
 
+def test_a_scripts_description_is_its_docstrings_first_line():
+    arguments = load_benchmark("arguments")
+    assert arguments.first_line("Times the pipeline.\n\nIts figures are medians.\n") == "Times the pipeline."
+    assert arguments.first_line(None) == ""  # python -OO
+
+
 def load_benchmark(name: str):
     """benchmarks/``name``.py as a module (it imports its neighbours, such as arguments.py, as when run)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))

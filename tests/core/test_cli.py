@@ -1065,6 +1065,27 @@ def test_ctrl_c_by_a_source_another_run_holds_stops_there(
     assert err.count("), input ") == len(held) - 1 and f"finish {clips[2]}" not in err  # b's, in the wait's case
 
 
+def test_without_skip_done_an_output_another_run_took_after_the_start_fails_its_source(
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """Sharing a batch out is --skip-done's: without it, another run taking a source's output once the batch started
+    is two runs of one file, a failure the summary names (exit 2), not a source passed over."""
+    import core.track_run
+
+    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
+    out = tmp_path / "out"
+    loaded, other = core.track_run.PoseModel, contextlib.ExitStack()
+
+    def other_run_arrives(*args, **kwargs):  # after this run's check of its outputs, while its model loads
+        other.enter_context(held_elsewhere(out / "a.csv"))
+        return loaded(*args, **kwargs)
+
+    monkeypatch.setattr(core.track_run, "PoseModel", other_run_arrives)
+    with other:
+        rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv")
+    assert rc == 2 and "passed over" not in err and err.rstrip().endswith(f"; failed: {clips[0]}"), err
+
+
 def test_a_max_frames_run_that_reached_the_source_end_is_finished(cli, model_path, grey_clip, tmp_path):
     """--max-frames 4 on a clip of 4 frames (or --max-frames 1 on one image) analysed every frame, yet its sidecar
     said not finished, and the run again with --skip-done did it all again."""

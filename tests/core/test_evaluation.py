@@ -13,6 +13,7 @@ from core.evaluation import (
     CROWD_SPLITS,
     SEGMENT_SHARE,
     STAT_NAMES,
+    check_images,
     check_keypoints,
     evaluate_model,
     load_annotations,
@@ -50,6 +51,17 @@ def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data, truth_a
         for r in truth_as_results(path)
     ]
     assert coco_evaluate(shifted, path, sigmas)["AP"] < 0.9
+
+
+def test_an_image_name_reaching_out_of_its_folder_anywhere_in_it_is_refused_the_first_named(tmp_path):
+    """sub/../../photo.jpg leaves the images folder as ../photo.jpg does, though its first part is no "..": the
+    refusal names the first such image of the file."""
+    (tmp_path / "images" / "sub").mkdir(parents=True)
+    (tmp_path / "photo.jpg").write_bytes(b"")
+    names = ["sub/../../photo.jpg", "../photo.jpg", str(tmp_path / "photo.jpg")]
+    with pytest.raises(WLitePoseError) as refused:
+        check_images(names, tmp_path / "images", "a.json")
+    assert str(refused.value).startswith("a.json names an image outside its images folder: sub/../../photo.jpg (")
 
 
 def test_wrong_keypoint_count_is_refused(shared_data):

@@ -3,12 +3,14 @@
 import contextlib
 import errno
 import fnmatch
+import io
 import json
 import os
 import pickle
 import pickletools
 import shutil
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -192,23 +194,35 @@ def test_every_layout_matches_its_golden_file(tmp_path):
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
 
 
-def test_a_csv_to_the_standard_output_streams_the_golden_files_bytes_frame_by_frame(
-    tmp_path, monkeypatch, capsysbinary
-):
-    """`--csv -`: the same bytes as the file, each frame's rows out as it is written; nothing written to disk (the
+def test_a_csv_to_the_standard_output_streams_the_golden_files_bytes_frame_by_frame(tmp_path, monkeypatch):
+    """`--csv -`: the same bytes as the file, each frame's rows out as it is written (the console holds what it is
+    given until flushed, as a pipe's does), whatever its line ends (Windows' "\\r\\n"); nothing written to disk (the
     path "-" was a file named -, with a sidecar -.json)."""
     monkeypatch.chdir(tmp_path)
+    console = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", newline="\r\n")
+    monkeypatch.setattr(sys, "stdout", console)
     golden = (GOLDEN / "out.csv").read_bytes()
     with open_sinks(SinkOptions(csv="-"), INFO, META) as sinks:
-        streamed = capsysbinary.readouterr().out
         for index, t, poses in _frames():
             sinks.write(index, t, poses)
-            streamed += capsysbinary.readouterr().out
+            streamed = console.buffer.getvalue()
             assert golden.startswith(streamed) and streamed.count(b"\n") == 1 + sum(
                 len(p) for _, _, p in _frames()[: index + 1]
             )
-    assert streamed + capsysbinary.readouterr().out == golden
+    assert console.buffer.getvalue() == golden
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_to_the_standard_output_beside_a_video_leaves_a_file_named_dash_alone(tmp_path, monkeypatch, capsys):
+    """`--csv - --video v.mp4` where an earlier `--csv ./-` run left its files: the video's start must not take back
+    that run's finished sidecar, -.json, a file this run was never given."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_text("frame\n")
+    (tmp_path / "-.json").write_text(json.dumps({"finished": True}))
+    with open_sinks(SinkOptions(csv="-", video=tmp_path / "v.mp4"), INFO, META) as sinks:
+        sinks.write(*_frames()[0])
+    assert json.loads((tmp_path / "-.json").read_text()) == {"finished": True}
+    assert capsys.readouterr().out.startswith("frame,")
 
 
 def test_coco_results_keep_pycocotools_boxes_on_the_joints_found(tmp_path):
