@@ -140,8 +140,8 @@ KEYPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}")
 # every sidecar: a line of printable text. A 10 MB one froze the app for seconds on each repaint, and escape codes
 # cleared the user's terminal and forged a line of output.
 MAX_TEXT = 200
-# As many keypoints as `wlitepose info --keypoints` builds a network for. 100,000 names, one of them twice, took 188 s
-# to be refused; a skeleton of 10^6 links drew each frame in 11 s.
+# The most keypoints a model may have (COCO-WholeBody's 133 and more: the network's heads grow with it), and so `info
+# --keypoints` too. 100,000 names, one of them twice, took 188 s to be refused; 10^6 links drew each frame in 11 s.
 MAX_KEYPOINTS = 1024
 MAX_LINKS = 2 * MAX_KEYPOINTS
 # OKS sigmas are a joint's spread as a fraction of the person's size (COCO's largest 0.107); 1e300 overflowed the

@@ -196,6 +196,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 settle(number, spec, options, waiting=True)
                 stop_if_asked(spec, [])
         except ReaderGone:  # `--csv - | head`: the reader has what it wanted (one source: the run's end)
+            if others := written_names(jobs[0][1])[1:]:  # the CSV on the standard output comes first
+                print(f"wlitepose: the CSV's reader left: {', '.join(others)} end at that frame", file=sys.stderr)
             return 0
     if not batch:
         return 0

@@ -7,8 +7,6 @@ import json
 import os
 from pathlib import Path
 
-MAX_KEYPOINTS = 1024  # COCO-WholeBody's 133 and more: the network's heads grow with it
-
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     from core.cli import given
@@ -44,6 +42,7 @@ def run(name: str, args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     import torch
 
+    from core.model_file import MAX_KEYPOINTS
     from core.preprocess import check_input_size
     from models.complexity import measure
     from models.errors import ModelError

@@ -26,6 +26,7 @@ import csv
 import io
 import json
 import os
+import select
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ SIDECAR_SPACING = 50
 # Windows' refusal of a file another program holds (a reader, a virus scanner), let go until the next rewrite
 HELD_ELSEWHERE = (PermissionError,) if os.name == "nt" else ()
 BASE_COLUMNS = ("frame", "time_s", "track_id", "score", "x_min", "y_min", "x_max", "y_max")
+READER_LOOK_S = 0.5  # how often frames without rows look whether the standard output's reader is still there
 STDOUT = "-"  # as the CSV's path: the standard output (./- is a file named -)
 
 
@@ -170,12 +172,19 @@ class CsvStdoutSink(Sink):
     path = Path(STDOUT)
 
     def __init__(self, keypoint_names) -> None:
+        self._look_at = 0.0  # when a frame without rows looks next whether the reader is still there
         if hasattr(sys.stdout, "reconfigure"):  # UTF-8 and bare "\n", as the file has them, whatever the console's
             sys.stdout.reconfigure(encoding="utf-8", newline="")
         self._send([csv_columns(keypoint_names)])
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
-        self._send(csv_rows(frame_index, time_s, poses))
+        rows = csv_rows(frame_index, time_s, poses)
+        if rows:
+            self._send(rows)
+        elif time.monotonic() >= self._look_at:  # nobody in view: nothing written would find the reader gone
+            if _reader_left():
+                raise ReaderGone
+            self._look_at = time.monotonic() + READER_LOOK_S
 
     def _send(self, rows: list[list]) -> None:
         text = io.StringIO()
@@ -184,3 +193,14 @@ class CsvStdoutSink(Sink):
         sys.stdout.flush()
         if sys.stdout.closed:
             raise ReaderGone
+
+
+def _reader_left() -> bool:
+    """Whether the pipe on the standard output has lost its reader (its write end polls as an error), where that can
+    be told: a frame without rows writes nothing that would find it, and a webcam on an empty room writes none."""
+    try:
+        poll = select.poll()  # not on Windows: there the next row tells
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no descriptor (a test's capture), or it was dropped
+        return False

@@ -804,10 +804,14 @@ def test_csv_dash_streams_the_csv_files_bytes_to_the_standard_output(
     assert out.encode() == (tmp_path / "-").read_bytes() and out.count("\n") == 1 + 3 * 2
 
 
-def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(coco_metadata, painted_model, video_path, tmp_path):
+@pytest.mark.parametrize("people", [2, 0])
+def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(
+    coco_metadata, painted_model, model_path, video_path, tmp_path, people
+):
     """`track clip --csv - | head -5`: the run stops once its reader has left, as a pipe's writer does: exit 0, no
-    traceback, its other outputs closed whole."""
-    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
+    traceback, its other outputs closed whole and said to end there. With nobody in view (the untrained model finds
+    no one) no row is written that would find the reader gone: the run went on to its end."""
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx") if people else model_path
     argv = (video_path, "--model", model, "--max-frames", 100, "--csv", "-", "--coco-dataset", tmp_path / "d.json")
     with _track_process(tmp_path, *argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
         header = run.stdout.readline()
@@ -815,6 +819,7 @@ def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(coco_metadata, painted
         err = run.stderr.read().decode()
     assert header.startswith(b"frame,time_s,track_id,score,")
     assert run.returncode == 0 and "Traceback" not in err and "wrote" not in err, err
+    assert f"the CSV's reader left: {tmp_path / 'd.json'} end at that frame" in err
     assert len(json.loads((tmp_path / "d.json").read_text())["images"]) < 100  # not the whole run: it stopped
     assert not (tmp_path / "-").exists()
 
