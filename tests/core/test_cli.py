@@ -951,18 +951,7 @@ def test_skip_done_waits_for_a_source_another_run_is_tracking(
     clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
     out = tmp_path / "out"
     outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
-    assert cli("track", clips[0], *outputs)[0] == 0  # what the other run writes: a finished run of a
-    finished = {path: path.read_bytes() for path in out.iterdir()}
-    other = contextlib.ExitStack()
-
-    def other_run_finishes():  # as a run does: its outputs written, then its locks let go
-        for path, data in finished.items():
-            path.write_bytes(data)
-        other.close()
-
-    _at_look(monkeypatch, "a", 2, other_run_finishes)
-    for path in finished:
-        path.unlink()
+    other, finished = _other_run_finishing(cli, clips[0], outputs, out, monkeypatch)
     with other:
         other.enter_context(held_elsewhere(out / "a.csv"))
         rc, _, err = cli("track", *clips, *outputs)  # without --skip-done two runs of one output are a mistake
@@ -975,6 +964,25 @@ def test_skip_done_waits_for_a_source_another_run_is_tracking(
     assert "1 of 2 sources done" in err and "; 1 done by another run (--skip-done)" in err
     assert err.count("), input ") == 1  # b's model line: a was opened by no one here
     assert {path: path.read_bytes() for path in finished} == finished
+
+
+def _other_run_finishing(cli, clip, outputs, out, monkeypatch) -> tuple[contextlib.ExitStack, dict]:
+    """Another run of source a (``clip``): an ExitStack for its locks, which at this run's second look at them (the
+    wait's first) writes a finished run's files into ``out`` and lets them go, as a run ends; and those files' bytes
+    (made here by a real run first, then removed)."""
+    assert cli("track", clip, *outputs)[0] == 0
+    finished = {path: path.read_bytes() for path in out.iterdir()}
+    other = contextlib.ExitStack()
+
+    def finishes():
+        for path, data in finished.items():
+            path.write_bytes(data)
+        other.close()
+
+    _at_look(monkeypatch, "a", 2, finishes)
+    for path in finished:
+        path.unlink()
+    return other, finished
 
 
 def test_skip_done_tracks_a_source_another_run_held_and_did_not_finish(
@@ -1005,18 +1013,7 @@ def test_a_one_source_skip_done_run_ends_once_the_other_run_finished_its_source(
     clip = write_clip(tmp_path / "a.avi", 2)
     out = tmp_path / "out"
     outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--threads", 1)
-    assert cli("track", clip, *outputs)[0] == 0
-    finished = {path: path.read_bytes() for path in out.iterdir()}
-    other = contextlib.ExitStack()
-
-    def other_run_finishes():
-        for path, data in finished.items():
-            path.write_bytes(data)
-        other.close()
-
-    _at_look(monkeypatch, "a", 2, other_run_finishes)
-    for path in finished:
-        path.unlink()
+    other, _ = _other_run_finishing(cli, clip, outputs, out, monkeypatch)
     with other:
         other.enter_context(held_elsewhere(out / "a.csv"))
         rc, _, err = cli("track", clip, *outputs, "--skip-done")
