@@ -126,6 +126,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     settings, image_fps = pipeline.settings(), args.fps or IMAGE_FOLDER_FPS
     failed, warned, passed, elsewhere, frames, started = [], [], [], [], 0, time.perf_counter()
     later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
+    doing = ""  # what the run was doing with the source settle() was last given, for a stop's line ("": nothing)
 
     def pass_over(number: int, spec: str, options: SinkOptions, held: str) -> None:  # runs sharing a batch
         print(
@@ -139,8 +140,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
         another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
         passed over if that run finished it."""
-        nonlocal frames
-        shown = without_password(spec)  # what messages may print of it
+        nonlocal frames, doing
+        shown, doing = without_password(spec), ""  # what messages may print of it
         held = being_written(options, source_name(spec)) if args.skip_done else None
         if held and not waiting:
             pass_over(number, spec, options, held)
@@ -151,6 +152,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
                 time.sleep(0.5)
                 held = being_written(options, source_name(spec))
             if held:
+                doing = "while waiting for another run to finish"
                 return  # stopped: the caller says so
         why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
         if why is None:
@@ -161,6 +163,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         if batch or why:  # a long video run again is told why
             again = f": run again: {why}" if why else ""
             print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}", file=sys.stderr)
+        doing = "during"
         try:
             done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
             frames += done_frames
@@ -180,8 +183,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         like those passed over for now."""
         if stop.requested:
             if batch:
-                left = [other for _, other, _ in later if other != spec] + after
-                stopped = f"wlitepose: stopped during {without_password(spec)}"
+                left = [other for _, other, _ in later] + after
+                stopped = f"wlitepose: stopped {doing} {without_password(spec)}" if doing else "wlitepose: stopped"
                 stopped += f"; not started: {', '.join(map(without_password, left))}" if left else ""
                 print(stopped, file=sys.stderr)
             raise Stopped(stop.signum)  # main() reports it; the outputs are already closed

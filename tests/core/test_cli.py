@@ -1049,12 +1049,20 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
     assert json.loads((out / "a.csv.json").read_text())["finished"] is True
 
 
-@pytest.mark.parametrize(("held", "look", "left"), [("a", 1, [1, 2]), ("ac", 2, [2])], ids=["pass", "wait"])
+@pytest.mark.parametrize(
+    ("held", "look", "stopped"),
+    [
+        ("a", 1, "stopped; not started: {0}, {1}, {2}"),
+        ("ac", 2, "stopped while waiting for another run to finish {0}; not started: {2}"),
+    ],
+    ids=["pass", "wait"],
+)
 def test_ctrl_c_by_a_source_another_run_holds_stops_there(
-    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch, held, look, left
+    cli, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch, held, look, stopped
 ):
     """Ctrl-C while a held source was looked at in the pass still started the next source (its `continue` skipped
-    the check); during the wait for it, it must stop the wait and take up no other."""
+    the check); during the wait for it, it must stop the wait and take up no other. The line says what it was doing:
+    "stopped during a" read as a tracked in part, where nothing of it was."""
     clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b", "c")]
     out = tmp_path / "out"
     _at_look(monkeypatch, "a", look, lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -1063,7 +1071,7 @@ def test_ctrl_c_by_a_source_another_run_holds_stops_there(
             others.enter_context(held_elsewhere(out / f"{name}.csv"))
         rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv", "--skip-done")
     assert rc == 128 + signal.SIGINT, err
-    assert f"stopped during {clips[0]}; not started: {', '.join(str(clips[i]) for i in left)}\n" in err
+    assert f"wlitepose: {stopped.format(*clips)}\n" in err
     assert err.count("), input ") == len(held) - 1 and f"finish {clips[2]}" not in err  # b's, in the wait's case
 
 
