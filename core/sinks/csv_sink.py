@@ -23,7 +23,6 @@ The path ``-`` is the standard output (CsvStdoutSink): the same bytes, with no s
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import select
@@ -175,6 +174,7 @@ class CsvStdoutSink(Sink):
         self._look_at = 0.0  # when a frame without rows looks next whether the reader is still there
         if hasattr(sys.stdout, "reconfigure"):  # UTF-8 and bare "\n", as the file has them, whatever the console's
             sys.stdout.reconfigure(encoding="utf-8", newline="")
+        self._csv = csv.writer(sys.stdout, lineterminator="\n")
         self._send([csv_columns(keypoint_names)])
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
@@ -187,9 +187,7 @@ class CsvStdoutSink(Sink):
             self._look_at = time.monotonic() + READER_LOOK_S
 
     def _send(self, rows: list[list]) -> None:
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(rows)
-        sys.stdout.write(text.getvalue())
+        self._csv.writerows(rows)
         sys.stdout.flush()
         if sys.stdout.closed:
             raise ReaderGone
