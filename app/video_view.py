@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.theme import MUTED
 
 HUD_GAP = 10  # px between the heads-up line and the edges it sits by
+HUD_TEXT = "#e6e6e6"
 HUD_SHADE = 160  # the opacity of the line's dark box: over a white wall its text has 5.1:1 (at 150, 4.4:1)
 
 
@@ -101,5 +102,5 @@ class VideoView(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, HUD_SHADE))
         painter.drawRoundedRect(box, 4, 4)
-        painter.setPen(QColor("#e6e6e6"))
+        painter.setPen(QColor(HUD_TEXT))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

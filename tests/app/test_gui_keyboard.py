@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import BORDER, PANEL, TEXT
-from app.video_view import VideoView
+from app.video_view import HUD_TEXT, VideoView
 
 
 @pytest.fixture
@@ -200,7 +200,7 @@ def test_the_heads_up_line_reads_over_a_white_picture(qtbot):
     hud = view.hud_rect()
     assert view.image_rect().contains(hud)
     shade = view.grab().toImage().pixelColor(hud.left() + 3, hud.center().y())  # inside the box, left of the text
-    assert _contrast(QColor("#e6e6e6"), shade) >= 4.5
+    assert _contrast(QColor(HUD_TEXT), shade) >= 4.5
 
 
 def test_the_edges_of_text_fields_and_lists_stand_out_from_their_fill_and_surroundings(bare_window):

@@ -655,8 +655,8 @@ def test_eval_finds_images_missing_from_the_folder_before_any_goes_through_the_n
 
 
 def test_eval_reads_no_image_outside_its_folder(cli, model_path, tmp_path, shared_data, monkeypatch):
-    """An annotation file naming /any/photo.jpg or ../photo.jpg had eval (and train) read it from anywhere on the
-    disk; shrink-data alone refused it."""
+    """An annotation file naming /any/photo.jpg or ../photo.jpg had eval read it from anywhere on the disk (train
+    too: the same check_images serves both); shrink-data alone refused it."""
     import core.eval_run
 
     monkeypatch.setattr(core.eval_run, "predict_dataset", lambda *a: pytest.fail("an image outside was read"))
@@ -852,7 +852,10 @@ def test_what_cannot_go_to_the_standard_output_is_refused_before_any_work(
     cli, model_path, video_path, tmp_path, monkeypatch, given, words
 ):
     """Only the CSV streams, of one source, without the sidecar --skip-done reads: the others wrote files named -."""
+    import core.track_run
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(core.track_run, "PoseModel", lambda *a, **k: pytest.fail("the model was loaded first"))
     rc, out, err = cli("track", video_path, *given, "--model", model_path)
     _assert_clean_error(rc, err, *words)
     assert out == "" and "source 768x576" not in err and list(tmp_path.iterdir()) == []
@@ -928,7 +931,8 @@ def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path,
 
 def _at_look(monkeypatch, name: str, look: int, then) -> None:
     """Runs ``then`` right after the run's ``look``-th look at whether another run holds an output of source
-    ``name`` (being_written): the first is its pass's, the second the first of its wait for it."""
+    ``name`` (being_written): the first is its pass's, the second the first of its wait for it, the third the
+    wait's first look again after a pause (a wait that stopped after one look would not reach it)."""
     import core.track_run
 
     real, looks = core.track_run.being_written, []
@@ -967,8 +971,8 @@ def test_skip_done_waits_for_a_source_another_run_is_tracking(
 
 
 def _other_run_finishing(cli, clip, outputs, out, monkeypatch) -> tuple[contextlib.ExitStack, dict]:
-    """Another run of source a (``clip``): an ExitStack for its locks, which at this run's second look at them (the
-    wait's first) writes a finished run's files into ``out`` and lets them go, as a run ends; and those files' bytes
+    """Another run of source a (``clip``): an ExitStack for its locks, which at this run's third look at them (the
+    wait's second) writes a finished run's files into ``out`` and lets them go, as a run ends; and those files' bytes
     (made here by a real run first, then removed)."""
     assert cli("track", clip, *outputs)[0] == 0
     finished = {path: path.read_bytes() for path in out.iterdir()}
@@ -979,7 +983,7 @@ def _other_run_finishing(cli, clip, outputs, out, monkeypatch) -> tuple[contextl
             path.write_bytes(data)
         other.close()
 
-    _at_look(monkeypatch, "a", 2, finishes)
+    _at_look(monkeypatch, "a", 3, finishes)
     for path in finished:
         path.unlink()
     return other, finished
@@ -995,7 +999,7 @@ def test_skip_done_tracks_a_source_another_run_held_and_did_not_finish(
     outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
     with contextlib.ExitStack() as other:
         other.enter_context(held_elsewhere(out / "a.mp4"))
-        _at_look(monkeypatch, "a", 2, other.close)  # ended, killed: its lock holds nothing
+        _at_look(monkeypatch, "a", 3, other.close)  # ended, killed: its lock holds nothing
         rc, _, err = cli("track", *clips, *outputs, "--skip-done")
     assert rc == 0, err
     assert f"[1/2] {clips[0]}: being tracked by another run (it holds {out / 'a.mp4'}), passed over for now" in err
@@ -1040,7 +1044,7 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
         return judged(spec, options, *args)
 
     monkeypatch.setattr(core.track_run, "rerun_reason", other_run_arrives)
-    _at_look(monkeypatch, "a", 2, other.close)
+    _at_look(monkeypatch, "a", 3, other.close)
     with other:
         rc, _, err = cli("track", *clips, "--model", model_path, "--csv", out / "{name}.csv", "--skip-done")
     assert rc == 0, err
@@ -1053,7 +1057,7 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
     ("held", "look", "stopped"),
     [
         ("a", 1, "stopped; not started: {0}, {1}, {2}"),
-        ("ac", 2, "stopped while waiting for another run to finish {0}; not started: {2}"),
+        ("ac", 3, "stopped while waiting for another run to finish {0}; not started: {2}"),
     ],
     ids=["pass", "wait"],
 )
@@ -1155,8 +1159,9 @@ def test_skip_done_runs_again_what_changed_since(cli, model_path, write_clip, tm
 def test_a_source_that_changed_while_it_was_read_is_no_finished_run(
     cli, model_path, write_clip, tmp_path, monkeypatch, change
 ):
-    """A video replaced (or still being written, or cut short, or removed) under a run, or a folder whose images
-    changed: the sidecar said "finished" of results that are not those of the source now there, without a word."""
+    """A video replaced or removed under a run (the stamp compared is a file's size and time, a folder's images:
+    tests/core/test_sources.py checks those): the sidecar said "finished" of results that are not those of the
+    source now there, without a word."""
     import core.track_run
 
     clip, other = write_clip(tmp_path / "clip.avi", 3), write_clip(tmp_path / "other.avi", 4)

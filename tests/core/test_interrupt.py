@@ -286,7 +286,8 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
 
 def test_ctrl_c_ignored_or_handled_by_the_caller_is_left_so(monkeypatch, capsys):
     """A shell script's background job starts with Ctrl-C ignored, so that a Ctrl-C meant for the script leaves the
-    run going; a program calling main may handle Ctrl-C itself: main takes Ctrl-C over only from Python's own."""
+    run going; a program calling main may handle Ctrl-C itself: main takes Ctrl-C over only from Python's own, and
+    gives that back when it returns."""
     import main
 
     def own_handler(signum, frame):
@@ -299,14 +300,14 @@ def test_ctrl_c_ignored_or_handled_by_the_caller_is_left_so(monkeypatch, capsys)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(main, "build_parser", command)
-    for handler in (signal.SIG_IGN, own_handler):
+    for handler in (signal.SIG_IGN, own_handler, signal.default_int_handler):
         before = signal.signal(signal.SIGINT, handler)
         try:
             assert main.main(["track", "clip.mp4"]) == 128 + signal.SIGINT
             assert signal.getsignal(signal.SIGINT) is handler
         finally:
             signal.signal(signal.SIGINT, before)
-    assert seen == [signal.SIG_IGN, own_handler]
+    assert seen == [signal.SIG_IGN, own_handler, main._interrupt]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a signal to its own process is POSIX's")
