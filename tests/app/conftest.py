@@ -32,6 +32,26 @@ def no_window_left_open():
 
 
 @pytest.fixture
+def shown_picture(qtbot):
+    """show(view_size, picture_size, *hud, colour=red): a video view of ``view_size`` showing a plain picture of
+    ``picture_size`` (and the heads-up line, if given): (the view, what it painted)."""
+    from PySide6.QtGui import QImage
+
+    from app.video_view import VideoView
+
+    def show(view_size: tuple[int, int], picture_size: tuple[int, int], *hud: str, colour: int = 0xFF0000):
+        view = VideoView()
+        qtbot.addWidget(view)
+        view.resize(*view_size)
+        image = QImage(*picture_size, QImage.Format.Format_RGB888)
+        image.fill(colour)
+        view.show_image(image, *hud)
+        return view, view.grab().toImage()
+
+    return show
+
+
+@pytest.fixture
 def fits_full_hd_at_200_percent():
     """fits(size): whether a window or dialog of ``size`` fits a 1920x1080 screen at 200 % (960x540 logical
     pixels, less a taskbar)."""

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QAccessible, QColor, QImage
+from PySide6.QtGui import QAccessible, QColor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSlider,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import BORDER, PANEL, TEXT
-from app.video_view import HUD_TEXT, VideoView
+from app.video_view import HUD_TEXT
 
 
 @pytest.fixture
@@ -188,15 +188,10 @@ def test_a_sliders_track_stands_out_from_its_panel(bare_window):
     assert _contrast(image.pixelColor(image.width() - 12, image.height() // 2), QColor(PANEL)) >= 3
 
 
-def test_the_heads_up_line_reads_over_a_white_picture(qtbot):
+def test_the_heads_up_line_reads_over_a_white_picture(shown_picture):
     """Over the picture's corner (no margin beside or above it) on a white wall, the line's text had 4.4:1 on its
     shaded box (4.5:1 needed)."""
-    view = VideoView()
-    qtbot.addWidget(view)
-    image = QImage(400, 300, QImage.Format.Format_RGB888)
-    image.fill(0xFFFFFF)
-    view.show_image(image, "10.1 fps · 4 people")
-    view.resize(400, 300)
+    view, _ = shown_picture((400, 300), (400, 300), "10.1 fps · 4 people", colour=0xFFFFFF)
     hud = view.hud_rect()
     assert view.image_rect().contains(hud)
     shade = view.grab().toImage().pixelColor(hud.left() + 3, hud.center().y())  # inside the box, left of the text

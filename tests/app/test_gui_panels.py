@@ -7,7 +7,6 @@ import dataclasses
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 
 from app.controls import Controls, ValueSlider
 from app.dashboard import HISTORY, Dashboard
@@ -16,7 +15,6 @@ from app.export_panel import ExportPanel
 from app.settings import AppSettings
 from app.source_bar import SourceBar, dropped_sources
 from app.transport import SPEEDS, Transport
-from app.video_view import VideoView
 from core.draw import Overlay
 from core.pipeline import tuned_config
 from core.sinks import SinkOptions
@@ -88,27 +86,16 @@ def test_transport_emits_seek_and_step(qtbot):
     assert seek.args == [99]
 
 
-def _red_picture_shown(qtbot, view_size: tuple[int, int], picture_size: tuple[int, int], *hud: str):
-    """A view of ``view_size`` showing a red picture of ``picture_size``: (the view, what it painted)."""
-    view = VideoView()
-    qtbot.addWidget(view)
-    view.resize(*view_size)
-    image = QImage(*picture_size, QImage.Format.Format_RGB888)
-    image.fill(0xFF0000)
-    view.show_image(image, *hud)
-    return view, view.grab().toImage()
-
-
-def test_video_view_letterboxes_the_image(qtbot):
-    view, grabbed = _red_picture_shown(qtbot, (800, 400), (400, 400), "10 fps")
+def test_video_view_letterboxes_the_image(shown_picture):
+    view, grabbed = shown_picture((800, 400), (400, 400), "10 fps")
     assert view.image_rect().getRect() == (200, 0, 400, 400)
     assert grabbed.pixelColor(400, 300).red() > 200  # inside the image
     assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
 
 
-def test_video_view_cleared_shows_its_placeholder_alone(qtbot):
+def test_video_view_cleared_shows_its_placeholder_alone(shown_picture):
     """At a first start with no webcam and no sample clip: no picture, no heads-up line, nothing red left."""
-    view, _ = _red_picture_shown(qtbot, (800, 400), (400, 400), "10 fps")
+    view, _ = shown_picture((800, 400), (400, 400), "10 fps")
     view.clear("No webcam found and the sample clip is missing: open a video or folder")
     grabbed = view.grab().toImage()
     assert view.image() is None and view.image_rect().isNull() and view.hud_rect().isNull()
@@ -117,13 +104,8 @@ def test_video_view_cleared_shows_its_placeholder_alone(qtbot):
     assert view.grab().toImage() != grabbed  # the placeholder's words were painted
 
 
-def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(qtbot):
-    view = VideoView()
-    qtbot.addWidget(view)
-    image = QImage(400, 300, QImage.Format.Format_RGB888)
-    image.fill(0xFF0000)
-    view.show_image(image, "● REC  10.1 fps · 4 people")
-    view.resize(900, 300)
+def test_the_heads_up_line_sits_in_a_margin_wide_enough_else_over_the_corner(shown_picture):
+    view, _ = shown_picture((900, 300), (400, 300), "● REC  10.1 fps · 4 people")
     tight = (400 + 2 * (view.hud_rect().width() + 5), 300)  # a margin as wide as the line, not its gaps too
     for size, where in (((900, 300), "beside"), ((400, 500), "above"), ((440, 330), "over"), (tight, "over")):
         view.resize(*size)
@@ -244,15 +226,10 @@ def test_the_theme_follows_a_larger_desktop_font_and_never_shrinks_below_its_own
     assert sizes == {16.0: (16.0, 14.4), 8.0: (10.0, 9.0)}
 
 
-def test_the_heads_up_line_stays_inside_a_narrow_view_cut_short(qtbot):
+def test_the_heads_up_line_stays_inside_a_narrow_view_cut_short(shown_picture):
     """The window at its smallest leaves the view 366 px wide: a long line ran off its right edge."""
-    view = VideoView()
-    qtbot.addWidget(view)
-    image = QImage(1280, 720, QImage.Format.Format_RGB888)
-    image.fill(0xFFFFFF)
     line = "● REC 00:20:33  10.0 fps · 12 people · 0.45× real time"
-    view.show_image(image, line)
-    view.resize(366, 160)
+    view, _ = shown_picture((366, 160), (1280, 720), line, colour=0xFFFFFF)
     hud = view.hud_rect()
     assert view.rect().contains(hud) and hud.right() <= view.width() - 10
     view.resize(1200, 700)  # room enough: the whole line, as before
@@ -398,17 +375,11 @@ def test_a_batch_names_its_first_file_as_1_of_its_count_as_soon_as_it_starts(qtb
     assert line == "a.mp4 (1/2)"
 
 
-def test_video_view_centres_the_image_in_a_tall_view(qtbot):
+def test_video_view_centres_the_image_in_a_tall_view(shown_picture):
     """A view taller than the picture (the side panels hidden, a portrait window): as much dark margin above the
     picture as below it, not the picture pushed to the bottom."""
-    view = VideoView()
-    qtbot.addWidget(view)
-    view.resize(400, 600)
-    image = QImage(400, 300, QImage.Format.Format_RGB888)
-    image.fill(0xFF0000)
-    view.show_image(image)
+    view, grabbed = shown_picture((400, 600), (400, 300))
     assert view.image_rect().getRect() == (0, 150, 400, 300)
-    grabbed = view.grab().toImage()
     assert grabbed.pixelColor(200, 300).red() > 200 and grabbed.pixelColor(200, 500).red() < 40
 
 
@@ -739,7 +710,7 @@ def test_a_file_of_unknown_length_counts_its_frames_without_calling_itself_live(
     assert transport.position.text() == "live  #12"
 
 
-def test_a_small_picture_is_scaled_up_to_fill_its_place_in_the_view(qtbot):
+def test_a_small_picture_is_scaled_up_to_fill_its_place_in_the_view(shown_picture):
     """Painted at its own size, a 160 x 120 picture took the top-left quarter of a 640 x 480 view, the rest dark."""
-    _, grabbed = _red_picture_shown(qtbot, (640, 480), (160, 120))
+    _, grabbed = shown_picture((640, 480), (160, 120))
     assert grabbed.pixelColor(600, 440).red() > 200 and grabbed.pixelColor(320, 240).red() > 200
