@@ -60,11 +60,14 @@ def remaining(frames: int, fps: float) -> str:
 
 class ProgressBar:
     """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
-    (a redrawn line there is hundreds of carriage-return fragments in the log)."""
+    (a redrawn line there is hundreds of carriage-return fragments in the log). ``hidden``: nothing drawn."""
 
-    def __init__(self, total: int | None, stream=None, log_interval_s: float = LOG_INTERVAL_S) -> None:
+    def __init__(
+        self, total: int | None, stream=None, log_interval_s: float = LOG_INTERVAL_S, hidden: bool = False
+    ) -> None:
         self.total = total
         self.stream = stream or sys.stderr
+        self.hidden = hidden
         self.live = callable(getattr(self.stream, "isatty", None)) and self.stream.isatty()
         self.min_interval_s = 0.25 if self.live else log_interval_s
         self.width = 28
@@ -86,6 +89,8 @@ class ProgressBar:
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if self.hidden:
+            return
         now = time.perf_counter()
         if now - self._last >= self.min_interval_s or (self.live and self.total and self.done >= self.total):
             self._show(now)
@@ -96,6 +101,8 @@ class ProgressBar:
         self.stream.flush()
 
     def close(self) -> None:
+        if self.hidden:
+            return
         if self._shown != self.done:
             self._show(time.perf_counter())
         if self.live:

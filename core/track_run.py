@@ -245,7 +245,10 @@ def track_source(
                 f"source {source.size[0]}x{source.size[1]} @ {rate} fps",
                 file=sys.stderr,
             )
-            progress = ProgressBar(total)
+            # the CSV's rows on the terminal the bar is drawn on: a redraw would land amid them (the rows show the
+            # run going; the summary still ends it)
+            rows_shown = is_stdout(options.csv) and sys.stdout.isatty() and sys.stderr.isatty()
+            progress = ProgressBar(total, hidden=rows_shown)
             started, said = time.perf_counter(), []
             try:
                 with contextlib.closing(

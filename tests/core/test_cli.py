@@ -824,6 +824,33 @@ def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(
+    coco_metadata, painted_model, video_path, tmp_path
+):
+    """`track clip --csv -` typed at a terminal: the bar's redraws landed amid the rows on the same screen."""
+    import pty
+
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
+    master, child = pty.openpty()
+    argv = (video_path, "--model", model, "--max-frames", 3, "--csv", "-")
+    with _track_process(tmp_path, *argv, stdout=child, stderr=child) as run:
+        os.close(child)
+        shown = b""
+        with open(master, "rb", buffering=0) as screen:
+            try:
+                while chunk := screen.read(4096):
+                    shown += chunk
+            except OSError:  # Linux: the terminal closed and everything it wrote was read
+                pass
+    text = shown.decode().replace("\r\n", "\n")  # the terminal ends its lines so
+    assert run.returncode == 0 and "\r" not in text and "[" not in text, text
+    lines = text.splitlines()
+    rows = [line for line in lines if "," in line and not line.startswith("wlitepose:")]
+    assert rows[0].startswith("frame,time_s,track_id,") and len(rows) == 1 + 3 * 2
+    assert any(line.startswith("3 frames in ") for line in lines)  # the summary still ends the run
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full, a device every write to fails, is Linux's")
 def test_csv_dash_into_a_full_disk_is_results_lost(model_path, video_path, tmp_path):
     """`track clip --csv - > rows.csv` on a full disk: one sentence, exit 2, as for any command's lost results."""
