@@ -202,18 +202,18 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             if others := written_names(jobs[0][1])[1:]:  # the CSV on the standard output comes first
                 print(f"wlitepose: the CSV's reader left: {', '.join(others)} end at that frame", file=sys.stderr)
             return 0
-    if not batch:
-        return 0
-    done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
-    print(
-        f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
-        + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
-        + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
-        + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
-        + (f"; failed: {', '.join(failed)}" if failed else ""),
-        file=sys.stderr,
-    )
-    return 2 if failed else 0
+        if not batch:
+            return 0
+        done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
+        print(  # still under StopRequest: Ctrl-C here finds every output written, and main says so
+            f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
+            + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
+            + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
+            + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
+            + (f"; failed: {', '.join(failed)}" if failed else ""),
+            file=sys.stderr,
+        )
+        return 2 if failed else 0
 
 
 def track_source(
