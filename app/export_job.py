@@ -19,15 +19,17 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.worker import user_message
 from core.draw import Overlay
-from core.errors import SourceFailed
-from core.frame_loop import run_frames
+from core.errors import OutputTaken, SourceFailed
+from core.frame_loop import finished_before, run_frames
 from core.pipeline import PipelineConfig, PosePipeline
 from core.progress import frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sources import IMAGE_FOLDER_FPS, open_source
+from core.sinks.multi import being_written
+from core.sources import IMAGE_FOLDER_FPS, open_source, source_name
 
 PROGRESS_EVERY_S = 0.2
+WAIT_S = 0.5  # how often a file another run is writing is looked at again
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,11 @@ class ExportOutcome:
     stopped: str = ""  # the file a cancel stopped in, and how far it got
     not_started: list[str] = field(default_factory=list)
     passed_over: tuple[str, ...] = ()  # files of the batch left out, exported to their end before
+    elsewhere: list[str] = field(default_factory=list)  # files another run was writing, and finished
 
     def summary(self, folder: Path) -> tuple[str, str]:
         """A label for the panel and the whole story, which names the files gone wrong or left undone."""
-        if self.count == 1 and not self.passed_over:
+        if self.count == 1 and not (self.passed_over or self.elsewhere):
             if self.failed:
                 return "export failed", self.failed[0]
             verb = "Export cancelled after" if self.cancelled else "Exported"
@@ -71,6 +74,8 @@ class ExportOutcome:
         parts = [f"{label} to {folder}"]
         if self.passed_over:
             parts.append(f"passed over, exported before: {listing(self.passed_over)}")
+        if self.elsewhere:
+            parts.append(f"exported by another run: {listing(self.elsewhere)}")
         if self.stopped:
             parts.append(f"cancelled during {self.stopped}")
         if self.not_started:
@@ -91,6 +96,7 @@ class ExportJob(QObject):
     file_started = Signal(int, int, str)  # number from 1, how many, source
     progress = Signal(int, object, float)  # frames done in this file, its frame count (None if unknown), fps
     finished = Signal(object)  # ExportOutcome
+    waiting = Signal(str)  # the file whose outputs another run is writing, waited for
 
     def __init__(self, request: ExportRequest) -> None:
         super().__init__()
@@ -108,7 +114,10 @@ class ExportJob(QObject):
         QThread.currentThread().quit()
 
     def _run(self) -> ExportOutcome:
-        """Each file in turn through one model; a file that fails is noted and the rest go on."""
+        """Each file in turn through one model; a file that fails is noted and the rest go on. A file another run
+        (`track --skip-done`, another window) is writing is passed over for now, and once the others are done its
+        outputs are waited for: counted as that run's if it finished them, else exported here. So is a file another
+        run finished since this one started."""
         jobs = self.request.jobs
         outcome = ExportOutcome(len(jobs), passed_over=self.request.passed_over)
         try:
@@ -118,28 +127,59 @@ class ExportJob(QObject):
             outcome.not_started = [Path(spec).name for spec, _ in jobs]
             return outcome
         inputs = (pipeline.model.path, *(spec for spec, _ in jobs))
+        model, settings, image_fps = pipeline.model.info.sha256, pipeline.settings(), self.request.image_fps
+        finished = {spec for spec, sinks in jobs if finished_before(spec, sinks, model, settings, image_fps)}
+        later = []  # (number, spec, sinks) of each file another run was writing, taken up after the pass
         for number, (spec, sinks) in enumerate(jobs, 1):
-            name = Path(spec).name
             if self._cancel.is_set():
                 outcome.cancelled, outcome.not_started = True, [Path(spec).name for spec, _ in jobs[number - 1 :]]
                 break
+            if spec not in finished and finished_before(spec, sinks, model, settings, image_fps):
+                outcome.elsewhere.append(Path(spec).name)  # by another run since this one started
+                continue
+            held = being_written(sinks, source_name(spec))  # another run is writing its outputs now
+            if held or not self._file(outcome, number, spec, sinks, pipeline, inputs):
+                later.append((number, spec, sinks))
+        for index, (number, spec, sinks) in enumerate(later):
             self.file_started.emit(number, len(jobs), spec)
-            try:
-                frames, total, short = self._export(spec, sinks, pipeline, inputs)
-            except SourceFailed as error:
-                text = f"{error} ({error.left_behind()})"
-                outcome.failed.append(f"{name}: {text}" if len(jobs) > 1 else text)
-                outcome.frames += error.frames
-                continue
-            outcome.frames += frames
-            if self._cancel.is_set() and (total is None or frames < total):
+            if being_written(sinks, source_name(spec)):
+                self.waiting.emit(Path(spec).name)
+            while being_written(sinks, source_name(spec)) and not self._cancel.wait(WAIT_S):
+                pass
+            if self._cancel.is_set():
                 outcome.cancelled = True
-                outcome.stopped = f"{name} (its files hold {frames_text(frames)}" + (f" of {total})" if total else ")")
-                continue
-            outcome.exported += 1
-            if short:
-                outcome.notes.append(f"{name}: {short}" if len(jobs) > 1 else short)
+                outcome.not_started[:0] = [Path(spec).name for _, spec, _ in later[index:]]
+                break
+            if finished_before(spec, sinks, model, settings, image_fps):
+                outcome.elsewhere.append(Path(spec).name)
+            elif not self._file(outcome, number, spec, sinks, pipeline, inputs):  # taken again since
+                later.append((number, spec, sinks))
         return outcome
+
+    def _file(
+        self, outcome: ExportOutcome, number: int, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple
+    ) -> bool:
+        """One file exported into ``outcome``; False (nothing written) where another run took its outputs first."""
+        jobs, name = self.request.jobs, Path(spec).name
+        self.file_started.emit(number, len(jobs), spec)
+        try:
+            frames, total, short = self._export(spec, sinks, pipeline, inputs)
+        except SourceFailed as error:
+            if error.taken:
+                return False
+            text = f"{error} ({error.left_behind()})"
+            outcome.failed.append(f"{name}: {text}" if len(jobs) > 1 else text)
+            outcome.frames += error.frames
+            return True
+        outcome.frames += frames
+        if self._cancel.is_set() and (total is None or frames < total):
+            outcome.cancelled = True
+            outcome.stopped = f"{name} (its files hold {frames_text(frames)}" + (f" of {total})" if total else ")")
+            return True
+        outcome.exported += 1
+        if short:
+            outcome.notes.append(f"{name}: {short}" if len(jobs) > 1 else short)
+        return True
 
     def _export(
         self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple
@@ -167,7 +207,8 @@ class ExportJob(QObject):
                 told = [] if self._cancel.is_set() else source.end_notes(done, total)
                 short = "; ".join(told + said) or None
         except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)
-            raise SourceFailed(user_message(error), done) from error
+            taken = error.output if isinstance(error, OutputTaken) else None  # another run's: nothing written
+            raise SourceFailed(user_message(error), done, taken) from error
         return done, total, short
 
 

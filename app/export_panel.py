@@ -182,6 +182,7 @@ class ExportPanel(QWidget):
         self.job, self._thread = prepare_export(request, self)
         self.job.file_started.connect(self._file_started)
         self.job.progress.connect(self.show_progress)
+        self.job.waiting.connect(self._waiting)
         self.job.finished.connect(self._finished)
         self._thread.finished.connect(self._thread_done)
         self.set_exporting(True)
@@ -207,6 +208,10 @@ class ExportPanel(QWidget):
         if count > 1:
             self.batch_file.show_name(Path(source).name, f" ({number}/{count})", tooltip=source)
         self.batch_file.setVisible(count > 1)
+
+    def _waiting(self, name: str) -> None:
+        self.progress.setRange(0, 0)  # busy: how long the other run takes is not known
+        self.eta.show_name(f"waiting for another run to finish {name}")
 
     def _finished(self, outcome: ExportOutcome) -> None:
         """The label keeps the outcome, its tooltip the whole story; files gone wrong or cut short are told

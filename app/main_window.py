@@ -50,7 +50,7 @@ from core.errors import WLitePoseError
 from core.model_file import ModelInfo
 from core.progress import frames_text
 from core.sinks.base import name_key
-from core.sinks.multi import NAME_FIELD, output_paths, plan_outputs
+from core.sinks.multi import NAME_FIELD, being_written, output_paths, plan_outputs
 from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
@@ -310,7 +310,9 @@ class MainWindow(QMainWindow):
             return
         try:
             options, inputs = self.export_panel.sink_options(NAME_FIELD), (self.model_path, *sources)
-            jobs = plan_outputs(sources, options, inputs, held=frozenset(self._recording_paths))  # said below
+            held = frozenset(self._recording_paths)  # said below
+            # a batch shares its files with other runs of it (track --skip-done, another window): ExportJob
+            jobs = plan_outputs(sources, options, inputs, held, shared=len(sources) > 1)
         except WLitePoseError as error:
             self.show_error(str(error))
             return
@@ -321,7 +323,11 @@ class MainWindow(QMainWindow):
                 f"The recording running now writes {listing(recording)}: stop it, or choose another export folder."
             )
             return
-        existing = [path.name for path in planned if holds_data(path)]
+        # what another run is writing now is no earlier export to replace: the batch waits for it (ExportJob)
+        writing = [spec for spec, sinks in jobs if being_written(sinks, source_name(spec))]
+        existing = [
+            path.name for spec, sinks in jobs if spec not in writing for path in output_paths(sinks) if holds_data(path)
+        ]
         self.settings = self.controls.read(self.settings)
         config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
         model = self.model_path  # the one the question is about: a model whose load ends while it is open waits

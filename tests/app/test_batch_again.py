@@ -209,3 +209,37 @@ def test_a_batch_started_again_after_its_model_file_was_deleted_says_so(qtbot, w
     assert len(asked) == 1 and asked[0].startswith("first.csv, first.csv.json, second.csv")
     assert window.export_panel.eta.text() == "0 of 2 files exported, 0 frames"
     assert window.last_error.endswith(f"not started: first.avi, second.avi; failed: model file {mine} does not exist")
+
+
+def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window, clips, tmp_path, held_elsewhere):
+    """A batch beside `track --skip-done` or another window: a file whose outputs another run holds is passed over
+    for now, then counted as that run's if it finished it, or exported here if it left it unfinished (killed)."""
+    out, done = tmp_path / "out", tmp_path / "done"
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(done))
+    export(qtbot, window, clips[1:2])  # what the other run will have written for the second file
+    window.export_panel.folder.setText(str(out))
+    out.mkdir()
+
+    def finished(name: str) -> bool:
+        sidecar = out / f"{name}.csv.json"
+        return sidecar.is_file() and json.loads(sidecar.read_text()).get("finished") is True
+
+    with held_elsewhere(out / "second.csv"), held_elsewhere(out / "third.csv"):
+        (out / "second.csv").write_text("frame\n")  # begun: not an earlier export to ask about replacing
+        window.export_files(clips)
+        assert window.last_error == ""  # once refused whole: "another run ... is writing .../second.csv right now"
+        qtbot.waitUntil(lambda: finished("first"), timeout=60000)
+        waiting = "waiting for another run to finish second.avi"
+        qtbot.waitUntil(lambda: window.export_panel.eta.text() == waiting, timeout=60000)  # not first's figures
+        (out / "second.csv").write_bytes((done / "second.csv").read_bytes())  # finished by the other run
+        sidecar = json.loads((done / "second.csv.json").read_text())
+        (out / "second.csv.json").write_text(
+            json.dumps({**sidecar, "outputs": [str(out / "second.csv"), str(out / "second.csv.json")]})
+        )
+        assert window.export_panel.job is not None  # waiting for the other run
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert finished("third")  # the other run's killed before its end: exported here
+    assert window.export_panel.eta.text() == "2 of 3 files exported, 6 frames"
+    assert "exported by another run: second.avi" in window.export_panel.eta.toolTip()
+    assert "failed" not in window.export_panel.eta.toolTip()

@@ -84,6 +84,25 @@ def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_s
     assert not (tmp_path / "out" / "third.csv").exists()
 
 
+def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_for_it_leaves_it_not_started(
+    qapp, model_path, write_clip, tmp_path, held_elsewhere
+):
+    clips = [write_clip(tmp_path / f"{name}.avi", 3) for name in ("first", "second", "third")]
+    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in clips)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    started = []
+    job.file_started.connect(lambda number, count, spec: started.append(number) or (number == 1 and job.cancel()))
+    with held_elsewhere(tmp_path / "out" / "first.csv"):  # track --skip-done, or another window, writing it
+        outcome = job._run()  # once: "failed: first.avi: another run ... is writing .../first.csv right now"
+    assert started == [2, 3, 1]  # passed over for now, waited for after the others
+    assert (outcome.exported, outcome.failed, outcome.not_started) == (2, [], ["first.avi"])
+    assert (
+        outcome.summary(FOLDER)[1]
+        == f"Export cancelled: 2 of 3 files exported, 6 frames to {FOLDER}; not started: first.avi"
+    )
+    assert not (tmp_path / "out" / "first.csv").exists()
+
+
 def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
     """The files a model that fails to load leaves undone were told as a cancelled batch."""
     broken = tmp_path / "broken.onnx"
