@@ -825,9 +825,7 @@ def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
-def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(
-    coco_metadata, painted_model, video_path, tmp_path
-):
+def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(coco_metadata, painted_model, video_path, tmp_path):
     """`track clip --csv -` typed at a terminal: the bar's redraws landed amid the rows on the same screen."""
     import pty
 
