@@ -56,6 +56,14 @@ def joint_indices(keypoints: np.ndarray, out_size: int, stride: int, max_people:
     return joints
 
 
+def cell_mask(area: np.ndarray, out_size: int, stride: int) -> np.ndarray:
+    """(out_size, out_size) uint8: 1 where more than half of the (stride + 1)-pixel square of ``area`` centred on
+    the cell's own input pixel (stride * cell, where a joint there peaks) may count (a plain INTER_AREA resize
+    averages the block starting at that pixel instead, a mask (stride - 1) / 2 pixels up-left of the heatmaps)."""
+    share = cv2.blur(area, (stride + 1, stride + 1), borderType=cv2.BORDER_REPLICATE)
+    return (share[: out_size * stride : stride, : out_size * stride : stride] > 0.5).astype(np.uint8)
+
+
 def build_targets(
     keypoints: np.ndarray, weights: np.ndarray, valid: np.ndarray, config: TargetConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
@@ -63,8 +71,7 @@ def build_targets(
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
-    area = valid.astype(np.float32)  # masks: 1 (uint8) where more than half of a cell may count
-    mask4 = (cv2.resize(area, (s4, s4), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
-    mask2 = (cv2.resize(area, (s2, s2), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
+    area = valid.astype(np.float32)
+    mask4, mask2 = cell_mask(area, s4, 4), cell_mask(area, s2, 2)
     joints = joint_indices(keypoints, s4, 4, config.max_people)
     return heat4, heat2, mask4, mask2, joints, float(weights.mean())

@@ -48,14 +48,23 @@ def test_masks_follow_the_ignore_region_at_both_resolutions():
     assert weight == 0.5
 
 
-def test_a_cell_counts_only_where_more_than_half_of_its_pixels_count():
+def test_a_cell_counts_where_more_than_half_of_the_pixels_around_its_own_pixel_count():
+    # a region from pixel 41 on: 1/4 cell 10 and 1/2 cell 20 are pixel 40 (a joint there peaks on them), outside it;
+    # 1/4 cell 11 (pixel 44) and 1/2 cell 21 (pixel 42) are inside
     valid = np.ones((64, 64), np.uint8)
-    valid[:, 2:6] = 0  # half of the 1/4 columns 0 and 1, all of the 1/2 columns 1 and 2
-    valid[:, 9] = 0  # a quarter of the 1/4 column 2, half of the 1/2 column 4
+    valid[:, 41:] = 0
     kps = np.zeros((1, 17, 3), np.float32)
+    for area in (valid, valid.T):  # along x and along y alike
+        _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), area, TargetConfig(64))
+        assert mask4.shape == (16, 16) and mask2.shape == (32, 32)
+        assert (mask4 if area is valid else mask4.T)[0, 9:12].tolist() == [1, 1, 0]
+        assert (mask2 if area is valid else mask2.T)[0, 19:22].tolist() == [1, 1, 0]
+    valid = np.ones((64, 64), np.uint8)
+    valid[:, 38:40] = 0  # 2 of the 5 pixels around 1/4 cell 10's (38-42): it counts
+    valid[:, 4:7] = 0  # 3 of those around 1/4 cell 1's (2-6), 2 of the 3 around 1/2 cells 2's and 3's: they do not
     _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
-    assert mask4[0, :4].tolist() == [0, 0, 1, 1] and (mask4 == mask4[:1]).all()
-    assert mask2[0, :6].tolist() == [1, 0, 0, 1, 0, 1] and (mask2 == mask2[:1]).all()
+    assert mask4[0, :3].tolist() == [1, 0, 1] and mask4[0, 10] == 1 and (mask4 == mask4[:1]).all()
+    assert mask2[0, 1:5].tolist() == [1, 0, 0, 1] and (mask2 == mask2[:1]).all()
 
 
 def test_flip_swaps_left_and_right_joints():
