@@ -336,6 +336,8 @@ class MainWindow(QMainWindow):
         skip = ask_skip_finished(self, len(finished), len(jobs)) if finished else False
         if skip is None or (not finished and existing and not ask_replace(self, existing)):
             return
+        if self._shut_down:  # closed while it asked (Ctrl-C in the terminal): an export now would outlive the window
+            return
         if skip:
             jobs = [job for job in jobs if job[0] not in finished]
             if not jobs:

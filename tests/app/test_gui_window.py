@@ -828,6 +828,27 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
     assert len(asked) == 3 and asked[2].endswith("already exist in the export folder. Replace them?")
 
 
+def test_a_window_closed_while_it_asks_to_replace_starts_no_export(qtbot, window, frames_folder, tmp_path, monkeypatch):
+    """Ctrl-C in the terminal closes the window under the question; a Yes given after started an export that
+    nothing stopped: its thread ran on past the window, and the process ended mid-file with its locks left."""
+    out = tmp_path / "gui"
+    out.mkdir()
+    earlier = out / f"{frames_folder.name}.csv"
+    earlier.write_text("an analyst's earlier export\n")
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(out))
+    play(qtbot, window, frames_folder, frames=1)
+
+    def closed_then_yes(*args):
+        window.close()  # what the handler of a terminal's Ctrl-C does while the question waits
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", closed_then_yes)
+    window.export_panel.export_button.click()
+    assert not window.isVisible() and window.export_panel.job is None
+    assert earlier.read_text() == "an analyst's earlier export\n"
+
+
 def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
