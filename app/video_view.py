@@ -36,9 +36,11 @@ class VideoView(QWidget):
         return self._image
 
     def show_image(self, image: QImage, hud: str = "") -> None:
+        """Painted at once, not when the GUI thread is next idle: a frame that came before then (the thread busy
+        plotting) replaced this one unpainted, which the frame rate counted as shown and nothing as dropped."""
         self._image = image
         self._hud = hud
-        self.update()
+        self.repaint()
 
     def set_hud(self, hud: str) -> None:
         self._hud = hud

@@ -238,6 +238,46 @@ def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp,
     w.close()
 
 
+def test_each_frame_counted_as_shown_is_painted_and_its_end_to_end_time_ends_at_the_paint(
+    qtbot, qapp, write_clip, tmp_path, monkeypatch
+):
+    """The view painted when the GUI thread was next idle: a frame that came before then (the thread busy plotting)
+    replaced the one not yet painted, which the frame rate counted and 'dropped' did not (146 frames taken, 140
+    painted); and end-to-end stopped before the paint (6 ms of 11 without a model, the view 1517x860)."""
+    from app.video_view import VideoView
+
+    painted, taken, checked = {}, [], []
+    paint = VideoView.paintEvent
+
+    def stamped_paint(view, event):
+        paint(view, event)
+        if view.image() is not None:
+            painted.setdefault(view.image().cacheKey(), time.perf_counter())
+
+    monkeypatch.setattr(VideoView, "paintEvent", stamped_paint)
+    w = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(w)
+    take, add_sample = w.handle.worker.take_packet, w.dashboard.add_sample
+
+    def noted_take():
+        taken.append(take())
+        return taken[-1]
+
+    def checked_sample(values):
+        packet = taken[-1]
+        if w.windowHandle().isExposed():  # on screen (offscreen Qt exposes a new window late): a paint is due at once
+            ended_at = packet.started_at + values["end_to_end"] / 1000.0
+            checked.append(ended_at >= painted.get(packet.image.cacheKey(), float("inf")))
+        add_sample(values)
+
+    monkeypatch.setattr(w.handle.worker, "take_packet", noted_take)
+    monkeypatch.setattr(w.dashboard, "add_sample", checked_sample)
+    w.show()
+    play(qtbot, w, write_clip(tmp_path / "clip.avi", 4), frames=4)
+    assert len(checked) >= 2 and all(checked)
+    w.close()
+
+
 def test_the_hud_says_when_a_file_plays_slower_than_real_time(qtbot, window, video):
     play(qtbot, window, video, frames=1)
     for _ in range(30):  # the 10 fps file shown at 4 frames a second
