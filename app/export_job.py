@@ -184,9 +184,9 @@ class ExportJob(QObject):
     def _export(
         self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple
     ) -> tuple[int, int | None, str | None]:
-        """One file; returns the frames written, the file's frame count (None if unknown) and what to tell
-        about it (a video cut short, a folder's skipped images), if anything. SourceFailed, with the frames
-        written, if it fails."""
+        """One file; returns the frames written, its frames to show (the frame count less a folder's images passed
+        over; None if unknown) and what to tell about it (a video cut short, a folder's skipped images), if
+        anything. SourceFailed, with the frames written, if it fails."""
         done = 0
         try:
             with open_source(spec, self.request.image_fps) as source:
@@ -200,16 +200,17 @@ class ExportJob(QObject):
                         now = time.perf_counter()
                         if now - last_report >= PROGRESS_EVERY_S:
                             last_report = now
-                            self.progress.emit(done, total, done / (now - started))
+                            self.progress.emit(done, source.frames_shown(), done / (now - started))
                         if self._cancel.is_set():
                             break
-                self.progress.emit(done, total, done / max(time.perf_counter() - started, 1e-6))
+                shown = source.frames_shown()  # a folder's images passed over are none of its frames: it ends full
+                self.progress.emit(done, shown, done / max(time.perf_counter() - started, 1e-6))
                 told = [] if self._cancel.is_set() else source.end_notes(done, total)
                 short = "; ".join(told + said) or None
         except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)
             taken = error.output if isinstance(error, OutputTaken) else None  # another run's: nothing written
             raise SourceFailed(user_message(error), done, taken) from error
-        return done, total, short
+        return done, shown, short
 
 
 def files_text(count: int) -> str:

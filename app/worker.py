@@ -509,8 +509,9 @@ class PoseWorker(QObject):
             return
         if self._info.images and index >= self._info.frame_count - 1:
             # a folder's end (the End key, the bar dragged to it): the last image that can be shown, where its last
-            # is one passed over (too small, unreadable) and nothing was shown; a video's count may be a guess
-            index = self._source.frame_at_or_before(index)
+            # is one passed over (too small, unreadable) and nothing was shown; a video's count may be a guess.
+            # Looked for once: the End key again does not read the images passed over again (a thousand thumbnails)
+            index = self._last_showable()
         try:
             self._source.seek(index)
         except Exception as error:  # noqa: BLE001

@@ -249,6 +249,10 @@ def track_source(
             # run going; the summary still ends it)
             rows_shown = is_stdout(options.csv) and sys.stdout.isatty() and sys.stderr.isatty()
             progress = ProgressBar(total, hidden=rows_shown)
+
+            def due() -> int | None:  # a folder's images passed over are no frames due: the bar ends full
+                return frames_due(source.frames_shown(), max_frames)
+
             started, said = time.perf_counter(), []
             try:
                 with contextlib.closing(
@@ -257,10 +261,12 @@ def track_source(
                     for timings in frames:
                         times.add(timings)
                         times.frames += 1
+                        progress.total = due()
                         progress.update()
                         if stop.requested:
                             break
             finally:
+                progress.total = due()  # an image passed over after the last frame too
                 progress.close()
             if source.is_live and source.skipped:
                 sent = times.frames + source.skipped

@@ -34,6 +34,7 @@ class FrameSource:
     end_reason: str | None = None  # set when a live source ended by itself
     frame_files: list[str] | None = None  # an image folder's (or one image's) file of each frame index
     image_folder: bool = False  # a folder of images, whose frame rate is the user's to set
+    passed_over: int = 0  # of frame_count, the frames found to be none so far (a folder's unreadable images)
     spec: str
 
     def __iter__(self) -> Iterator[Frame]:
@@ -50,6 +51,11 @@ class FrameSource:
         """The index of the last frame at or before ``index`` that can be shown: where a step lands (a step
         of ten near the end lands on the last frame)."""
         return min(index, self.frame_count - 1) if self.frame_count else index
+
+    def frames_shown(self) -> int | None:
+        """``frame_count`` less the frames found to be none so far (a folder's images passed over): what a progress
+        bar counts up to, so that it ends full."""
+        return self.frame_count and self.frame_count - self.passed_over
 
     def end_notes(self, frames_read: int, frames_due: int | None, outputs: bool = True) -> list[str]:
         """What to tell when the source is done (lower-case fragments): a video file that ended before the

@@ -90,6 +90,10 @@ class ImageFolderSource(FrameSource):
         self.several_frames: dict[Path, int] = {}  # images holding more frames (an animation, pages): the first read
         self._next = 0
 
+    @property
+    def passed_over(self) -> int:
+        return len(self.unreadable)
+
     def seek(self, index: int) -> None:
         self._next = int(index)
 

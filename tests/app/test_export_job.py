@@ -103,6 +103,24 @@ def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_
     assert not (tmp_path / "out" / "first.csv").exists()
 
 
+def test_a_folders_progress_counts_its_images_passed_over_out_of_the_frames_to_show(qapp, model_path, tmp_path):
+    """A folder whose thumbnails are passed over (too small) ended its bar short: 60 of 90 frames for 30 of them."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(3):
+        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
+        cv2.imwrite(str(folder / f"frame{n}_thumb.png"), np.full((16, 12, 3), 200, np.uint8))
+    jobs = ((str(folder), SinkOptions(csv=tmp_path / "out" / "frames.csv")),)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    told = []
+    job.progress.connect(lambda done, total, fps: told.append((done, total)))
+    outcome = job._run()
+    assert outcome.exported == 1 and told[-1] == (3, 3)  # full: not 3 of 6
+
+
 def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
     """The files a model that fails to load leaves undone were told as a cancelled batch."""
     broken = tmp_path / "broken.onnx"

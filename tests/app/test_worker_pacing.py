@@ -316,6 +316,28 @@ def test_a_seek_onto_a_folders_last_image_too_small_shows_the_one_before(worker,
     assert packet is not None and packet.index == 2 and worker._last_index == 2
 
 
+def test_the_end_of_a_folder_is_looked_for_once_not_at_each_seek_to_it(worker, tmp_path, monkeypatch):
+    """Each End key read again every image passed over at the folder's end (a folder's thumbnails sorted last)."""
+    import cv2
+
+    import core.sources.images
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+    for i in range(20):
+        cv2.imwrite(str(tmp_path / f"thumb{i}.png"), np.zeros((16, 16, 3), np.uint8))  # too small
+    worker.open(str(tmp_path))
+    worker.set_playing(False)
+    reads = []
+    read_image = core.sources.images.read_image
+    monkeypatch.setattr(core.sources.images, "read_image", lambda *a, **k: reads.append(a[0]) or read_image(*a, **k))
+    for _ in range(3):
+        worker.seek(22)
+        worker._do_seek()
+        assert worker.take_packet().index == 2
+    assert len(reads) == 21 + 3  # the thumbnails and frame2 looked at once, and frame2 read at each seek
+
+
 def test_a_newly_opened_file_counts_its_own_dropped_frames_from_zero(worker):
     """The HUD's dropped count went on from the last source's."""
     tick_late(worker, 0)

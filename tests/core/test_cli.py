@@ -445,6 +445,19 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_named(cli, model_pat
     assert sidecar["frames_written"] == 4 and sidecar["source"] == str(folder)
 
 
+def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frames_due(cli, model_path, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(1, 5):
+        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
+        cv2.imwrite(str(folder / f"frame{n}_thumb.png"), np.full((16, 12, 3), 200, np.uint8))  # too small
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv")
+    assert rc == 0 and err.count("warning: skipped") == 4
+    assert "] 4/4 " in err  # the bar ends full: not 4/8, with the time left for frames never due
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv", "--max-frames", "2")
+    assert rc == 0 and "] 2/2 " in err
+
+
 def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_data):
     rc, out, err = cli(
         "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
