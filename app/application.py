@@ -63,8 +63,9 @@ class _ErrorRelay(QObject):
 
 def _close_on_signals(window: MainWindow) -> None:
     """Ctrl-C in the terminal, ``kill`` or the terminal closing close the window as its close button does
-    (settings saved, a recording finished); a second one while the window asks whether to stop an export
-    answers yes, as a second Ctrl-C stops `wlitepose track` (a logout's SIGKILL follows). Python runs its
+    (settings saved, a recording finished), any other question the window is asking left as Escape leaves it; a
+    second one while the window asks whether to stop an export answers yes, as a second Ctrl-C stops `wlitepose
+    track` (a logout's SIGKILL follows). Python runs its
     signal handlers between bytecodes, which an idle Qt event loop never reaches: a timer lets it in a few
     times a second."""
 
@@ -73,6 +74,8 @@ def _close_on_signals(window: MainWindow) -> None:
         if isinstance(question, QMessageBox) and question.windowTitle() == STOP_EXPORT_TITLE:  # the first's
             question.button(QMessageBox.StandardButton.Yes).click()
             return
+        if question is not None:  # another the window waits on (replace earlier exports?): answered as Escape
+            question.reject()  # does, which starts nothing; left open, it kept the app running with no window
         # closed from the event loop: a signal that came before it ran (a slow start) closed the window at once,
         # the loop's quit then came before the loop, which ran on for ever with no window and no worker
         QTimer.singleShot(0, window.close)

@@ -1117,6 +1117,48 @@ def test_a_second_kill_while_the_window_asks_to_stop_an_export_answers_yes(qtbot
     assert 0 < json.loads((tmp_path / "vtest.csv.json").read_text())["frames_written"] < 795
 
 
+def test_a_kill_while_the_window_asks_to_replace_earlier_exports_closes_the_question_too(
+    qtbot, window, frames_folder, tmp_path, monkeypatch
+):
+    """The window closed under its question and the question stayed: the app ran on with no window until someone
+    answered it."""
+    from app.application import _close_on_signals
+    from core.track_run import STOP_SIGNALS
+
+    monkeypatch.setattr(QMessageBox, "question", REAL_QUESTION)  # the real modal question, answered by a signal
+    earlier = tmp_path / f"{frames_folder.name}.csv"
+    earlier.write_text("an analyst's earlier export\n")
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path))
+    play(qtbot, window, frames_folder, frames=1)
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    asked = []
+
+    def unanswered() -> None:  # the fix broken: the question would wait for ever
+        question = QApplication.activeModalWidget()
+        if isinstance(question, QMessageBox):
+            question.button(QMessageBox.StandardButton.No).click()
+
+    watchdog = QTimer()
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(unanswered)
+    try:
+        _close_on_signals(window)
+        watchdog.start(10000)
+        QTimer.singleShot(
+            500, lambda: asked.append(QApplication.activeModalWidget()) or signal.raise_signal(signal.SIGTERM)
+        )
+        window.export_panel.export_button.click()  # returns once the question is gone
+        assert watchdog.isActive()  # the signal closed it, not the watchdog
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    finally:
+        watchdog.stop()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert isinstance(asked[0], QMessageBox) and QApplication.activeModalWidget() is None
+    assert window.export_panel.job is None and earlier.read_text() == "an analyst's earlier export\n"
+
+
 def test_a_frame_rate_not_measured_yet_is_not_plotted_as_zero(qtbot, window, video):
     """The first frame played has no frame interval before it: the meter has no rate yet (0), and as a sample it
     showed "0.0" fps, then an average pulled down by it for 7 more frames (8.6 for 10.3 fps)."""
