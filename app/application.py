@@ -65,9 +65,8 @@ def _close_on_signals(window: MainWindow) -> None:
     """Ctrl-C in the terminal, ``kill`` or the terminal closing close the window as its close button does
     (settings saved, a recording finished), any other question the window is asking left as Escape leaves it; a
     second one while the window asks whether to stop an export answers yes, as a second Ctrl-C stops `wlitepose
-    track` (a logout's SIGKILL follows). Python runs its
-    signal handlers between bytecodes, which an idle Qt event loop never reaches: a timer lets it in a few
-    times a second."""
+    track` (a logout's SIGKILL follows). Python runs its signal handlers between bytecodes, which an idle Qt event
+    loop never reaches: a timer lets it in a few times a second."""
 
     def close(signum, frame) -> None:
         question = QApplication.activeModalWidget()
