@@ -202,13 +202,9 @@ def _run(argv: list[str] | None) -> int:
         print(f"wlitepose: error: out of memory{done}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or core.errors.Stopped: a signal a run stopped for
-        done = ""
-        if args.command == "track":  # a plain KeyboardInterrupt: Ctrl-C before the run's own handler took over
-            done = (
-                "; outputs written so far are complete up to the last frame"
-                if isinstance(error, Stopped)
-                else " before tracking began: no output was written"
-            )
+        done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
+        if isinstance(error, Stopped) and error.before_start:  # track's modules loading, the model, the plan
+            done = " before tracking began: no output was written"
         if isinstance(error, Stopped) and error.at_once:
             done = (
                 " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "

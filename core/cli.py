@@ -6,9 +6,11 @@ Imports only the standard library at module level so building the parser stays c
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
+from core.errors import Stopped
 
 
 def given(text: str) -> str:
@@ -128,8 +130,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 def run(name: str, args: argparse.Namespace) -> int:
     if name == "track":
-        from core.track_run import run_track
-
+        try:
+            from core.track_run import run_track  # seconds: ONNX Runtime, OpenCV, SciPy
+        except KeyboardInterrupt as error:
+            raise Stopped(signal.SIGINT, before_start=True) from error
         return run_track(args, DEFAULT_MODEL)
     from core.eval_run import run_eval
 

@@ -11,11 +11,12 @@ class WLitePoseError(Exception):
 
 class Stopped(KeyboardInterrupt):
     """A run stopped by signal ``signum`` (Ctrl-C, kill: the exit status is 128 + it); ``at_once`` when a second
-    signal cut a frame or the closing of the outputs short rather than waiting for the frame's end."""
+    signal cut a frame or the closing of the outputs short rather than waiting for the frame's end;
+    ``before_start`` when it came before any output was opened."""
 
-    def __init__(self, signum: int, at_once: bool = False) -> None:
+    def __init__(self, signum: int, at_once: bool = False, before_start: bool = False) -> None:
         super().__init__(signum)
-        self.signum, self.at_once = signum, at_once
+        self.signum, self.at_once, self.before_start = signum, at_once, before_start
 
 
 class OutputTaken(WLitePoseError):

