@@ -25,11 +25,10 @@ from core.pipeline import PipelineConfig, PosePipeline
 from core.progress import frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sinks.multi import being_written
+from core.sinks.multi import LOOK_AGAIN_S, being_written
 from core.sources import IMAGE_FOLDER_FPS, open_source, source_name
 
 PROGRESS_EVERY_S = 0.2
-WAIT_S = 0.5  # how often a file another run is writing is looked at again
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,7 @@ class ExportRequest:
     overlay: Overlay
     image_fps: float = IMAGE_FOLDER_FPS  # the rate image folders play at
     passed_over: tuple[str, ...] = ()  # the batch's files left out, exported to their end before
+    again: frozenset[str] = frozenset()  # sources whose earlier outputs the user chose to replace
 
 
 @dataclass
@@ -65,16 +65,18 @@ class ExportOutcome:
             verb = "Export cancelled after" if self.cancelled else "Exported"
             label = f"{verb} {frames_text(self.frames)}"
             return label, "; ".join([f"{label} to {folder}", *self.notes])
-        done = f"{self.exported} of {files_text(self.count)} exported"
+        ours = self.count - len(self.elsewhere)  # files left to this export: another run's are no shortfall
+        done = f"{self.exported} of {files_text(ours)} exported"
         if self.cancelled:
-            label = f"Export cancelled: {done}"
+            label = f"Export cancelled: {done}, {frames_text(self.frames)}"
+        elif ours == 0:
+            label = f"{files_text(self.count)} exported by another run"
         else:
-            label = done if self.exported < self.count else f"Exported {files_text(self.count)}"
-        label += f", {frames_text(self.frames)}"
-        parts = [f"{label} to {folder}"]
+            label = f"{done if self.exported < ours else f'Exported {files_text(ours)}'}, {frames_text(self.frames)}"
+        parts = [f"{label} to {folder}" + (f": {listing(self.elsewhere)}" if ours == 0 else "")]
         if self.passed_over:
             parts.append(f"passed over, exported before: {listing(self.passed_over)}")
-        if self.elsewhere:
+        if self.elsewhere and ours:
             parts.append(f"exported by another run: {listing(self.elsewhere)}")
         if self.stopped:
             parts.append(f"cancelled during {self.stopped}")
@@ -117,7 +119,7 @@ class ExportJob(QObject):
         """Each file in turn through one model; a file that fails is noted and the rest go on. A file another run
         (`track --skip-done`, another window) is writing is passed over for now, and once the others are done its
         outputs are waited for: counted as that run's if it finished them, else exported here. So is a file another
-        run finished since this one started."""
+        run finished since the user asked for the export, but those whose earlier outputs the user chose to replace."""
         jobs = self.request.jobs
         outcome = ExportOutcome(len(jobs), passed_over=self.request.passed_over)
         try:
@@ -128,24 +130,20 @@ class ExportJob(QObject):
             return outcome
         inputs = (pipeline.model.path, *(spec for spec, _ in jobs))
         model, settings, image_fps = pipeline.model.info.sha256, pipeline.settings(), self.request.image_fps
-        finished = {spec for spec, sinks in jobs if finished_before(spec, sinks, model, settings, image_fps)}
         later = []  # (number, spec, sinks) of each file another run was writing, taken up after the pass
         for number, (spec, sinks) in enumerate(jobs, 1):
             if self._cancel.is_set():
                 outcome.cancelled, outcome.not_started = True, [Path(spec).name for spec, _ in jobs[number - 1 :]]
                 break
-            if spec not in finished and finished_before(spec, sinks, model, settings, image_fps):
-                outcome.elsewhere.append(Path(spec).name)  # by another run since this one started
+            if spec not in self.request.again and finished_before(spec, sinks, model, settings, image_fps):
+                outcome.elsewhere.append(Path(spec).name)  # by another run since the user asked (a question open)
                 continue
             held = being_written(sinks, source_name(spec))  # another run is writing its outputs now
             if held or not self._file(outcome, number, spec, sinks, pipeline, inputs):
                 later.append((number, spec, sinks))
         for index, (number, spec, sinks) in enumerate(later):
-            self.file_started.emit(number, len(jobs), spec)
-            if being_written(sinks, source_name(spec)):
-                self.waiting.emit(Path(spec).name)
-            while being_written(sinks, source_name(spec)) and not self._cancel.wait(WAIT_S):
-                pass
+            if not self._cancel.is_set():
+                self._wait_for(number, spec, sinks)
             if self._cancel.is_set():
                 outcome.cancelled = True
                 outcome.not_started[:0] = [Path(spec).name for _, spec, _ in later[index:]]
@@ -155,6 +153,15 @@ class ExportJob(QObject):
             elif not self._file(outcome, number, spec, sinks, pipeline, inputs):  # taken again since
                 later.append((number, spec, sinks))
         return outcome
+
+    def _wait_for(self, number: int, spec: str, sinks: SinkOptions) -> None:
+        """Until no other run holds file ``number``'s outputs, or a cancel; the panel says so while it lasts."""
+        self.file_started.emit(number, len(self.request.jobs), spec)
+        held = being_written(sinks, source_name(spec))
+        if held:
+            self.waiting.emit(Path(spec).name)
+        while held and not self._cancel.wait(LOOK_AGAIN_S):
+            held = being_written(sinks, source_name(spec))
 
     def _file(
         self, outcome: ExportOutcome, number: int, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple

@@ -325,9 +325,8 @@ class MainWindow(QMainWindow):
             return
         # what another run is writing now is no earlier export to replace: the batch waits for it (ExportJob)
         writing = [spec for spec, sinks in jobs if being_written(sinks, source_name(spec))]
-        existing = [
-            path.name for spec, sinks in jobs if spec not in writing for path in output_paths(sinks) if holds_data(path)
-        ]
+        earlier = {spec: [path.name for path in output_paths(sinks) if holds_data(path)] for spec, sinks in jobs}
+        existing = [name for spec, names in earlier.items() if spec not in writing for name in names]
         self.settings = self.controls.read(self.settings)
         config, image_fps = pipeline_config(self.settings), self.transport.image_fps()
         model = self.model_path  # the one the question is about: a model whose load ends while it is open waits
@@ -351,6 +350,8 @@ class MainWindow(QMainWindow):
             overlay=overlay,
             image_fps=image_fps,
             passed_over=tuple(Path(spec).name for spec in finished) if skip else (),
+            # replaced as asked: only those the other runs finish meanwhile (the question open) are theirs
+            again=frozenset(spec for spec, names in earlier.items() if names and spec not in writing),
         )
         self.export_panel.start_export(request)
         # a small window keeps the progress below the fold; scrolled to once the panel has made room for the

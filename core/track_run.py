@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.csv_sink import is_stdout
-from core.sinks.multi import being_written, plan_outputs, written_names
+from core.sinks.multi import LOOK_AGAIN_S, being_written, plan_outputs, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
@@ -152,7 +152,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         if held:
             print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
             while held and not stop.requested:
-                time.sleep(0.5)
+                time.sleep(LOOK_AGAIN_S)
                 held = being_written(options, source_name(spec))
             if held:
                 doing = "while waiting for another run to finish"

@@ -240,6 +240,9 @@ def check_outputs(options: SinkOptions, name: str, held: frozenset[str] = frozen
         writable(path, directory=field == "openpose_dir", create=False)
 
 
+LOOK_AGAIN_S = 0.5  # how often a run waiting for another to let go of a source's outputs looks again
+
+
 def being_written(options: SinkOptions, name: str) -> str | None:
     """The output of source ``name`` whose lock another process holds (its name for messages): a run writing it
     now. None where none is held, or where that cannot be told (a lock file that cannot be opened): taking the

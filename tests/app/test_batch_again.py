@@ -243,7 +243,38 @@ def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window
         assert window.export_panel.job is not None  # waiting for the other run
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert finished("third")  # the other run's killed before its end: exported here
-    assert window.export_panel.eta.text() == "2 of 3 files exported, 6 frames"
+    assert window.export_panel.eta.text() == "Exported 2 files, 6 frames"  # second.avi was no shortfall
     assert "exported by another run: second.avi" in window.export_panel.eta.toolTip()
     assert "failed" not in window.export_panel.eta.toolTip()
     assert started.count(2) == 1  # second.avi taken up once, when its run let go
+
+
+def test_a_file_another_run_finishes_while_the_user_reads_the_question_is_not_exported_again(
+    qtbot, window, clips, tmp_path, monkeypatch, held_elsewhere
+):
+    """Started again beside `track --skip-done`: the other run finished second.avi while "Skip them?" was open, and
+    the batch, taking only the files finished at its own start for those the user chose, exported it again."""
+    out, done = tmp_path / "out", tmp_path / "done"
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(done))
+    export(qtbot, window, clips[1:2])  # what the other run will have written for second.avi
+    window.export_panel.folder.setText(str(out))
+    export(qtbot, window, clips[:1])  # first.avi finished before: the question is asked
+    with held_elsewhere(out / "second.csv"):
+        (out / "second.csv").write_text("frame\n")  # being written by the other run
+
+        def finished_meanwhile(box: QMessageBox) -> None:
+            (out / "second.csv").write_bytes((done / "second.csv").read_bytes() + b"mark\n")
+            sidecar = json.loads((done / "second.csv.json").read_text())
+            (out / "second.csv.json").write_text(
+                json.dumps({**sidecar, "outputs": [str(out / "second.csv"), str(out / "second.csv.json")]})
+            )
+            next(button for button in box.buttons() if button.text() == "Skip them").click()
+
+        monkeypatch.setattr(QMessageBox, "exec", finished_meanwhile)
+        window.export_files(clips)
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    assert kept(out, clips[1])  # the other run's file left as it wrote it
+    assert window.export_panel.eta.text() == "Exported 1 file, 3 frames"
+    story = window.export_panel.eta.toolTip()
+    assert "passed over, exported before: first.avi" in story and "exported by another run: second.avi" in story

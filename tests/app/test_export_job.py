@@ -121,6 +121,44 @@ def test_a_folders_progress_counts_its_images_passed_over_out_of_the_frames_to_s
     assert outcome.exported == 1 and told[-1] == (3, 3)  # full: not 3 of 6
 
 
+def test_files_another_run_exported_are_no_shortfall():
+    """ "0 of 3 files exported, 0 frames" read as a failure where another run had done all three."""
+    some = ExportOutcome(3, frames=6, exported=2, elsewhere=["b.avi"])
+    label = "Exported 2 files, 6 frames"
+    assert some.summary(FOLDER) == (label, f"{label} to {FOLDER}; exported by another run: b.avi")
+    every = ExportOutcome(3, elsewhere=["a.avi", "b.avi", "c.avi"])
+    label = "3 files exported by another run"
+    assert every.summary(FOLDER) == (label, f"{label} to {FOLDER}: a.avi, b.avi, c.avi") and not every.alarming
+    assert ExportOutcome(1, elsewhere=["a.avi"]).summary(FOLDER)[0] == "1 file exported by another run"
+
+
+def test_a_wait_for_another_run_is_said_though_it_let_go_and_took_the_file_again(
+    qapp, model_path, write_clip, tmp_path, held_elsewhere, monkeypatch
+):
+    """The other run let go and took the file again between the look that would have said so and the wait: the
+    job waited, the panel still showing the last file's figures."""
+    import threading
+
+    import app.export_job
+
+    clips = [write_clip(tmp_path / f"{name}.avi", 3) for name in ("first", "second")]
+    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in clips)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    looks, being_written = [], app.export_job.being_written
+
+    def let_go_at_the_second_look(sinks, name):
+        looks.append(name)
+        return None if looks.count("second") == 2 else being_written(sinks, name)
+
+    monkeypatch.setattr(app.export_job, "being_written", let_go_at_the_second_look)
+    said = []
+    job.waiting.connect(said.append)
+    job.file_started.connect(lambda number, count, spec: number == 2 and threading.Timer(1.0, job.cancel).start())
+    with held_elsewhere(tmp_path / "out" / "second.csv"):
+        outcome = job._run()
+    assert said == ["second.avi"] and outcome.not_started == ["second.avi"]
+
+
 def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
     """The files a model that fails to load leaves undone were told as a cancelled batch."""
     broken = tmp_path / "broken.onnx"
