@@ -13,7 +13,7 @@ import numpy as np
 from core.poses import Poses
 
 UNTRACKED = (200, 200, 200)  # BGR for people without a track ID
-UNTRACKED_EDGE = (40, 40, 40)  # the dark edge under their light grey, which alone vanished on snow or a white wall
+DARK_EDGE = (40, 40, 40)  # under light skeletons (the untracked grey, yellows), which alone vanished on snow
 # Sizes follow the picture's area (the square root of it), not its longer side: a 4000 x 300 panorama got 4K's
 # 11 px lines and 55 px tags over people 150 px tall; a 160 x 120 frame, tags 16 % of its height.
 SIZE_PER_THICKNESS = 400
@@ -126,11 +126,11 @@ def draw_poses(
         pts = [tuple(p) for p in all_pts[n]]
         links = [(pts[a], pts[b]) for a, b in skeleton if found[a] and found[b]]
         joints = [p for p, seen in zip(pts, found, strict=True) if seen]
-        if color == UNTRACKED:
+        if _luminance(color) >= EDGED_FROM:
             for a, b in links:
-                cv2.line(image_bgr, a, b, UNTRACKED_EDGE, thickness + 3, cv2.LINE_AA)
+                cv2.line(image_bgr, a, b, DARK_EDGE, thickness + 3, cv2.LINE_AA)
             for p in joints:
-                cv2.circle(image_bgr, p, dot + 1, UNTRACKED_EDGE, -1, cv2.LINE_AA)
+                cv2.circle(image_bgr, p, dot + 1, DARK_EDGE, -1, cv2.LINE_AA)
         for a, b in links:
             cv2.line(image_bgr, a, b, color, thickness + 1, cv2.LINE_AA)
         for p in joints:
@@ -166,6 +166,9 @@ def _luminance(color) -> float:
     b, g, r = (c / 255 for c in color)
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+EDGED_FROM = _luminance(UNTRACKED)  # colours as light as the grey get its dark edge: 1.08:1 on snow for yellow #10
 
 
 def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:

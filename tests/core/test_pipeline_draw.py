@@ -471,6 +471,17 @@ def test_untracked_people_show_on_a_bright_picture_and_tags_take_the_ink_that_re
     assert (ink.max(axis=2) < 60).sum() > 20  # black text on magenta
 
 
+@pytest.mark.parametrize("track_id", [2, 10, 23])
+def test_light_track_colours_show_on_a_bright_picture(track_id):
+    """Yellow, lime and cyan people (#10 at 1.08:1 on snow, 42 % of the IDs lighter than the untracked grey) had
+    no dark edge where the grey got one."""
+    from models.schemas import COCO17
+
+    snow = np.full((480, 640, 3), 235, np.uint8)
+    draw_poses(snow, _standing_person(300, 320, 240, track_id), COCO17.skeleton)
+    assert (snow.max(axis=2) < 120).sum() > 500  # the dark edge around the skeleton (the tag's ink alone: 112)
+
+
 def test_a_person_without_joints_gets_no_tag_in_the_corner():
     """A tracked person whose joints are all missing (or all left out by PoseEstimator.draw, far outside) has a NaN
     box; without the skip their "#7" tag was drawn in the picture's top-left corner, where nobody is."""
