@@ -840,16 +840,24 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(qtbot, wi
     assert gui_sidecar["settings"] == json.loads(cli_csv.with_suffix(".csv.json").read_text())["settings"]
 
 
-def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
+EARLIER = "an analyst's earlier export\n"
 
-    out = tmp_path / "gui"
-    out.mkdir()
+
+def _earlier_export(qtbot, window, frames_folder, out: Path) -> Path:
+    """The window playing ``frames_folder`` with the CSV ticked and an earlier export of it in ``out``: that file."""
+    out.mkdir(exist_ok=True)
     earlier = out / f"{frames_folder.name}.csv"
-    earlier.write_text("an analyst's earlier export\n")
+    earlier.write_text(EARLIER)
     window.export_panel.set_formats(("csv",))
     window.export_panel.folder.setText(str(out))
     play(qtbot, window, frames_folder, frames=1)
+    return earlier
+
+
+def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    earlier = _earlier_export(qtbot, window, frames_folder, tmp_path / "gui")
     asked = []
 
     def answer(reply):
@@ -857,7 +865,7 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
     window.export_panel.export_button.click()
-    assert window.export_panel.job is None and earlier.read_text() == "an analyst's earlier export\n"
+    assert window.export_panel.job is None and earlier.read_text() == EARLIER
     assert f"{frames_folder.name}.csv already exists" in asked[0]
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     window.export_panel.export_button.click()
@@ -871,13 +879,7 @@ def test_an_export_over_earlier_files_asks_first(qtbot, window, frames_folder, t
 def test_a_window_closed_while_it_asks_to_replace_starts_no_export(qtbot, window, frames_folder, tmp_path, monkeypatch):
     """Ctrl-C in the terminal closes the window under the question; a Yes given after started an export that
     nothing stopped: its thread ran on past the window, and the process ended mid-file with its locks left."""
-    out = tmp_path / "gui"
-    out.mkdir()
-    earlier = out / f"{frames_folder.name}.csv"
-    earlier.write_text("an analyst's earlier export\n")
-    window.export_panel.set_formats(("csv",))
-    window.export_panel.folder.setText(str(out))
-    play(qtbot, window, frames_folder, frames=1)
+    earlier = _earlier_export(qtbot, window, frames_folder, tmp_path / "gui")
 
     def closed_then_yes(*args):
         window.close()  # what the handler of a terminal's Ctrl-C does while the question waits
@@ -886,7 +888,7 @@ def test_a_window_closed_while_it_asks_to_replace_starts_no_export(qtbot, window
     monkeypatch.setattr(QMessageBox, "question", closed_then_yes)
     window.export_panel.export_button.click()
     assert not window.isVisible() and window.export_panel.job is None
-    assert earlier.read_text() == "an analyst's earlier export\n"
+    assert earlier.read_text() == EARLIER
 
 
 def test_a_cancelled_export_keeps_valid_files_of_the_frames_done(qtbot, window, video, tmp_path, monkeypatch):
@@ -1126,11 +1128,7 @@ def test_a_kill_while_the_window_asks_to_replace_earlier_exports_closes_the_ques
     from core.track_run import STOP_SIGNALS
 
     monkeypatch.setattr(QMessageBox, "question", REAL_QUESTION)  # the real modal question, answered by a signal
-    earlier = tmp_path / f"{frames_folder.name}.csv"
-    earlier.write_text("an analyst's earlier export\n")
-    window.export_panel.set_formats(("csv",))
-    window.export_panel.folder.setText(str(tmp_path))
-    play(qtbot, window, frames_folder, frames=1)
+    earlier = _earlier_export(qtbot, window, frames_folder, tmp_path)
     handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     asked = []
 
@@ -1156,7 +1154,7 @@ def test_a_kill_while_the_window_asks_to_replace_earlier_exports_closes_the_ques
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     assert isinstance(asked[0], QMessageBox) and QApplication.activeModalWidget() is None
-    assert window.export_panel.job is None and earlier.read_text() == "an analyst's earlier export\n"
+    assert window.export_panel.job is None and earlier.read_text() == EARLIER
 
 
 def test_a_frame_rate_not_measured_yet_is_not_plotted_as_zero(qtbot, window, video):

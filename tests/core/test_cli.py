@@ -837,6 +837,19 @@ def test_a_reader_that_leaves_ends_a_csv_dash_run_quietly(
     assert not (tmp_path / "-").exists()
 
 
+def _screen(master: int) -> str:
+    """All a pseudo-terminal showed once every writer closed it (one read can return before the last redraw has
+    crossed the terminal)."""
+    shown = b""
+    with open(master, "rb", buffering=0) as screen:
+        try:
+            while chunk := screen.read(4096):
+                shown += chunk
+        except OSError:  # Linux: the terminal closed and everything it wrote was read
+            pass
+    return shown.decode()
+
+
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
 def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(coco_metadata, painted_model, video_path, tmp_path):
     """`track clip --csv -` typed at a terminal: the bar's redraws landed amid the rows on the same screen."""
@@ -847,14 +860,7 @@ def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(coco_metadat
     argv = (video_path, "--model", model, "--max-frames", 3, "--csv", "-")
     with _track_process(tmp_path, *argv, stdout=child, stderr=child) as run:
         os.close(child)
-        shown = b""
-        with open(master, "rb", buffering=0) as screen:
-            try:
-                while chunk := screen.read(4096):
-                    shown += chunk
-            except OSError:  # Linux: the terminal closed and everything it wrote was read
-                pass
-    text = shown.decode().replace("\r\n", "\n")  # the terminal ends its lines so
+        text = _screen(master).replace("\r\n", "\n")  # the terminal ends its lines so
     assert run.returncode == 0 and "\r" not in text and "[" not in text, text
     lines = text.splitlines()
     rows = [line for line in lines if "," in line and not line.startswith("wlitepose:")]
@@ -1505,14 +1511,7 @@ def test_progress_on_a_narrow_terminal_keeps_to_one_row():
         bar.update()
         bar.update()
         bar.close()
-    shown = b""  # all of it: one read can return before the last redraw has crossed the terminal
-    with open(master, "rb", buffering=0) as screen:
-        try:
-            while chunk := screen.read(4096):
-                shown += chunk
-        except OSError:  # Linux: the terminal closed and everything it wrote was read
-            pass
-    shown = shown.decode()
+    shown = _screen(master)
     assert shown.count("\r[") == 2 and max(map(len, shown.replace("\n", "\r").split("\r"))) == 19
 
 
