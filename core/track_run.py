@@ -91,8 +91,9 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     )
 
 
-def run_track(args: argparse.Namespace, default_model: Path) -> int:
-    """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
+def _prepared(args: argparse.Namespace, default_model: Path) -> tuple[SinkOptions, tuple, list, PosePipeline]:
+    """The run's options checked, its outputs planned and its model loaded, nothing written yet: (the outputs asked
+    for, the files it reads, each source with its outputs, the pipeline)."""
     args.sources = expand_wildcards([clean_spec(spec) for spec in args.sources])  # " clip.mp4 " is clip.mp4 throughout
     if args.max_frames is not None and args.max_frames < 1:
         raise WLitePoseError("--max-frames must be at least 1")
@@ -114,9 +115,14 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         raise WLitePoseError(
             "--skip-done needs --csv with a file: the CSV's sidecar records whether a run finished (--csv - has none)"
         )
+    jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
+    return options, inputs, jobs, PosePipeline(PoseModel(model_path, threads=args.threads), config)
+
+
+def run_track(args: argparse.Namespace, default_model: Path) -> int:
+    """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
     try:
-        jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
-        pipeline = PosePipeline(PoseModel(model_path, threads=args.threads), config)
+        options, inputs, jobs, pipeline = _prepared(args, default_model)
     except KeyboardInterrupt as error:  # Ctrl-C before the run's own handler: a big batch planned, the model loading
         raise Stopped(signal.SIGINT, before_start=True) from error
     if not written_names(options):

@@ -284,12 +284,12 @@ def test_ctrl_c_before_the_command_starts_is_said_without_a_traceback(monkeypatc
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
-@pytest.mark.parametrize("during", ["modules", "model"])
+@pytest.mark.parametrize("during", ["modules", "checks", "model"])
 def test_ctrl_c_while_track_loads_says_nothing_was_written(
     during, model_path, video_path, tmp_path, monkeypatch, capsys
 ):
-    """Ctrl-C in a run's first seconds (its modules or the model loading) said 'outputs written so far are complete
-    up to the last frame' where no output, nor any frame, was written."""
+    """Ctrl-C in a run's first seconds (its modules loading, its checks, the model loading) said 'outputs written so
+    far are complete up to the last frame' where no output, nor any frame, was written."""
     import main
 
     class Interrupting:  # as Python raises Ctrl-C before the run's own handler takes over
@@ -303,8 +303,10 @@ def test_ctrl_c_while_track_loads_says_nothing_was_written(
     if during == "modules":
         monkeypatch.delitem(sys.modules, "core.track_run")
         monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
-    else:
-        monkeypatch.setattr("core.track_run.PoseModel", loading)
+    else:  # its sources' names expanded (a big wildcard, a slow network folder), or the model
+        monkeypatch.setattr(
+            "core.track_run.expand_wildcards" if during == "checks" else "core.track_run.PoseModel", loading
+        )
     argv = ["track", str(video_path), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]
     assert main.main(argv) == 128 + signal.SIGINT
     assert capsys.readouterr().err == "wlitepose: interrupted before tracking began: no output was written\n"
