@@ -234,6 +234,7 @@ def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window
         qtbot.waitUntil(lambda: finished("first"), timeout=60000)
         waiting = "waiting for another run to finish second.avi"
         qtbot.waitUntil(lambda: window.export_panel.eta.text() == waiting, timeout=60000)  # not first's figures
+        assert window.export_panel.progress.maximum() == 0  # busy: not first's full bar
         qtbot.wait(1500)  # the other run goes on a while: waited for, not tried again and again
         (out / "second.csv").write_bytes((done / "second.csv").read_bytes())  # finished by the other run
         sidecar = json.loads((done / "second.csv.json").read_text())

@@ -121,6 +121,32 @@ def test_a_folders_progress_counts_its_images_passed_over_out_of_the_frames_to_s
     assert outcome.exported == 1 and told[-1] == (3, 3)  # full: not 3 of 6
 
 
+def test_a_folder_cancelled_after_its_thumbnails_counts_its_frames_out_of_those_to_show(
+    qapp, model_path, tmp_path, monkeypatch
+):
+    """Thumbnails sorted first are passed over before the first frame: the bar and the cancel's story count out of
+    the 3 frames to show, not the folder's 6 images."""
+    import cv2
+    import numpy as np
+
+    import app.export_job
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(3):
+        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
+        cv2.imwrite(str(folder / f"a_thumb{n}.png"), np.full((16, 12, 3), 200, np.uint8))
+    monkeypatch.setattr(app.export_job, "PROGRESS_EVERY_S", 0.0)  # told at each frame
+    jobs = ((str(folder), SinkOptions(csv=tmp_path / "out" / "frames.csv")),)
+    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    told = []
+    job.progress.connect(lambda done, total, fps: told.append((done, total)))
+    job.file_started.connect(lambda number, count, spec: job.cancel())
+    outcome = job._run()
+    assert told == [(1, 3), (1, 3)]  # the frame's, then the file's end
+    assert outcome.stopped == "frames (its files hold 1 frame of 3)"
+
+
 def test_files_another_run_exported_are_no_shortfall():
     """ "0 of 3 files exported, 0 frames" read as a failure where another run had done all three."""
     some = ExportOutcome(3, frames=6, exported=2, elsewhere=["b.avi"])

@@ -1,6 +1,7 @@
 """`wlitepose track` / `eval` end to end through main.main, and every bad input: one sentence, exit 2, no traceback."""
 
 import contextlib
+import functools
 import io
 import itertools
 import json
@@ -445,7 +446,11 @@ def test_an_unreadable_image_of_a_folder_is_passed_over_and_named(cli, model_pat
     assert sidecar["frames_written"] == 4 and sidecar["source"] == str(folder)
 
 
-def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frames_due(cli, model_path, tmp_path):
+def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frames_due(
+    cli, model_path, tmp_path, monkeypatch
+):
+    import core.track_run
+
     folder = tmp_path / "frames"
     folder.mkdir()
     for n in range(1, 5):
@@ -456,6 +461,9 @@ def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frame
     assert "] 4/4 " in err  # the bar ends full: not 4/8, with the time left for frames never due
     rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv", "--max-frames", "2")
     assert rc == 0 and "] 2/2 " in err
+    monkeypatch.setattr(core.track_run, "ProgressBar", functools.partial(core.track_run.ProgressBar, log_interval_s=0))
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv")  # a line at each frame
+    assert rc == 0 and "] 2/7 " in err  # frame1_thumb passed over on the way to frame2: counted from then on
 
 
 def test_eval_on_crowdpose_and_coco_formats(cli, model_path, tmp_path, shared_data):
@@ -866,6 +874,28 @@ def test_csv_dash_on_a_terminal_draws_no_progress_bar_amid_its_rows(coco_metadat
     rows = [line for line in lines if "," in line and not line.startswith("wlitepose:")]
     assert rows[0].startswith("frame,time_s,track_id,") and len(rows) == 1 + 3 * 2
     assert any(line.startswith("3 frames in ") for line in lines)  # the summary still ends the run
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_csv_dash_leaves_the_bar_where_the_rows_are_not_on_its_terminal(
+    coco_metadata, painted_model, video_path, tmp_path
+):
+    """`track clip --csv - > rows.csv` at a terminal draws the bar there; `track clip --csv - 2> log` writes its
+    line to the log: the rows are elsewhere in both."""
+    import pty
+
+    model = _two_people(painted_model, coco_metadata, tmp_path / "m.onnx")
+    argv = (video_path, "--model", model, "--max-frames", 3, "--csv", "-")
+    master, child = pty.openpty()
+    with _track_process(tmp_path, *argv, stdout=subprocess.PIPE, stderr=child) as run:
+        os.close(child)
+        screen, rows = _screen(master), run.stdout.read().decode()
+    assert run.returncode == 0 and "\r[" in screen and "] 3/3 " in screen and rows.startswith("frame,"), screen
+    master, child = pty.openpty()
+    with _track_process(tmp_path, *argv, stdout=child, stderr=subprocess.PIPE) as run:
+        os.close(child)
+        log, screen = run.stderr.read().decode(), _screen(master)
+    assert run.returncode == 0 and "] 3/3 " in log and "frame,time_s," in screen, log
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full, a device every write to fails, is Linux's")

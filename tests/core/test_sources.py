@@ -979,6 +979,7 @@ def test_a_video_whose_header_counts_no_frames_is_no_file_cut_short_for_ending_b
     with open_source(str(clip)) as source:
         frames = len(list(source))
         assert source.frame_count is None and frames == 20
+        assert source.frames_shown() is None  # a bar with no end, not a TypeError at each frame
         assert source.end_notes(frames, frames_due(source.frame_count, 50)) == []
 
 
