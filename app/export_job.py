@@ -96,7 +96,7 @@ class ExportOutcome:
 
 class ExportJob(QObject):
     file_started = Signal(int, int, str)  # number from 1, how many, source
-    progress = Signal(int, object, float)  # frames done in this file, its frame count (None if unknown), fps
+    progress = Signal(int, object, float)  # frames done in this file, its frames to show (None if unknown), fps
     finished = Signal(object)  # ExportOutcome
     waiting = Signal(str)  # the file whose outputs another run is writing, waited for
 
