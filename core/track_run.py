@@ -14,7 +14,7 @@ from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePos
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
-from core.progress import ProgressBar, StageTimes
+from core.progress import ProgressBar, StageTimes, first_few
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.csv_sink import is_stdout
@@ -37,6 +37,9 @@ from core.sources import (
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
 )
+
+SUMMARY_NAMES = 10  # sources a batch's last line names of those that failed or warned (each said above): 300 made
+# one line of 9,660 characters
 
 
 def caught_signals() -> list[int]:
@@ -218,8 +221,8 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
         + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
         + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
-        + (f"; with warnings (above): {', '.join(warned)}" if warned else "")
-        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        + (f"; with warnings (above): {first_few(warned, SUMMARY_NAMES)}" if warned else "")
+        + (f"; failed: {first_few(failed, SUMMARY_NAMES)}" if failed else ""),  # each named above as it failed
         file=sys.stderr,
     )
     return 2 if failed else 0

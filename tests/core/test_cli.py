@@ -1447,6 +1447,16 @@ def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path
     assert not (tmp_path / "out" / "broken.csv").exists()
 
 
+def test_a_batchs_last_line_names_ten_failed_sources_and_counts_the_rest(cli, model_path, write_clip, tmp_path):
+    """300 unreadable clips made a last line of 9,660 characters; each is named above as it fails."""
+    broken = [_touch(tmp_path / f"broken{n:02d}.mp4", b"not a video" * 100) for n in range(12)]
+    good = write_clip(tmp_path / "good.avi", 3)
+    rc, _, err = cli("track", *broken, good, "--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
+    last = err.rstrip().splitlines()[-1]
+    assert rc == 2 and err.count("is not a readable video") >= 12
+    assert last.startswith("wlitepose: 1 of 13 sources done") and last.endswith(f"{broken[9]} and 2 more"), last
+
+
 @pytest.mark.parametrize(
     "sources, outputs, words",
     [
