@@ -129,6 +129,8 @@ class ImageFolderSource(FrameSource):
         """The images passed over, those of several frames, the folder's files that are not images and, when files
         were written, that the images differ in size (a folder knows its images: it is never a file cut short)."""
         notes = self.skipped_notes()
+        if len(notes) > SKIPPED_NAMED:  # a thousand thumbnails were a thousand lines (and one dialog in the app)
+            notes[SKIPPED_NAMED:] = [f"skipped {len(notes) - SKIPPED_NAMED} more images"]
         if self.several_frames:
             named = first_few([f"{path.name} ({count})" for path, count in self.several_frames.items()])
             notes.append(f"only the first frame of images holding several was analysed: {named}")
@@ -138,6 +140,7 @@ class ImageFolderSource(FrameSource):
 
 
 UNREADABLE = "cannot be read as an image"
+SKIPPED_NAMED = 10  # images passed over that a folder's end names, each (the others counted)
 
 
 def _frames_in(path: Path) -> int:

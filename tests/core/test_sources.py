@@ -414,6 +414,20 @@ def test_a_player_hears_of_each_skipped_image_once_from_where_it_left_off(tmp_pa
         assert source.end_notes(1, 3) == source.skipped_notes()  # all of them, at the end
 
 
+def test_a_folders_end_names_ten_images_passed_over_and_counts_the_rest(tmp_path):
+    """A folder of frames and their thousand thumbnails ended on a thousand warnings (and one dialog in the app)."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))[1].tofile(folder / "frame.png")
+    for n in range(12):
+        (folder / f"thumb{n:02d}.png").write_bytes(b"broken")
+    with open_source(str(folder)) as source:
+        assert len(list(source)) == 1 and len(source.skipped_notes()) == 12  # the player hears of each
+        notes = source.end_notes(1, 13)
+    assert notes[:10] == source.skipped_notes()[:10]
+    assert notes[10:] == ["skipped 2 more images"]
+
+
 def test_an_image_beyond_opencvs_pixel_limit_is_passed_over_not_a_traceback(tmp_path):
     import struct
     import zlib
