@@ -25,7 +25,7 @@ from core.pipeline import PipelineConfig, PosePipeline
 from core.progress import frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions
-from core.sinks.multi import LOOK_AGAIN_S, being_written
+from core.sinks.multi import being_written, wait_while_written
 from core.sources import IMAGE_FOLDER_FPS, open_source, source_name
 
 PROGRESS_EVERY_S = 0.2
@@ -160,8 +160,7 @@ class ExportJob(QObject):
         held = being_written(sinks, source_name(spec))
         if held:
             self.waiting.emit(Path(spec).name)
-        while held and not self._cancel.wait(LOOK_AGAIN_S):
-            held = being_written(sinks, source_name(spec))
+        wait_while_written(sinks, source_name(spec), held, self._cancel.wait)
 
     def _file(
         self, outcome: ExportOutcome, number: int, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple

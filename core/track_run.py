@@ -18,7 +18,7 @@ from core.progress import ProgressBar, StageTimes, first_few
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.csv_sink import is_stdout
-from core.sinks.multi import LOOK_AGAIN_S, being_written, plan_outputs, written_names
+from core.sinks.multi import being_written, plan_outputs, wait_while_written, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
     IMAGE_FOLDER_FPS,
@@ -73,6 +73,12 @@ class StopRequest:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+    def wait(self, seconds: float) -> bool:
+        """Whether a stop was asked for, after waiting ``seconds`` if none was yet (as threading.Event.wait)."""
+        if not self.requested:
+            time.sleep(seconds)
+        return self.requested
 
 
 def resolve_model(model: Path | None, default: Path) -> Path:
@@ -160,9 +166,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             return
         if held:
             print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
-            while held and not stop.requested:
-                time.sleep(LOOK_AGAIN_S)
-                held = being_written(options, source_name(spec))
+            held = wait_while_written(options, source_name(spec), held, stop.wait)
             if held:
                 doing = "while waiting for another run to finish"
                 return  # stopped: the caller says so
@@ -260,11 +264,11 @@ def track_source(
             # the CSV's rows on the terminal the bar is drawn on: a redraw would land amid them (the rows show the
             # run going; the summary still ends it)
             rows_shown = is_stdout(options.csv) and sys.stdout.isatty() and sys.stderr.isatty()
-            progress = ProgressBar(total, hidden=rows_shown)
 
             def due() -> int | None:  # a folder's images passed over are no frames due: the bar ends full
                 return frames_due(source.frames_shown(), max_frames)
 
+            progress = ProgressBar(due(), hidden=rows_shown)
             started, said = time.perf_counter(), []
             try:
                 with contextlib.closing(

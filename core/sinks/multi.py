@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -255,6 +256,17 @@ def being_written(options: SinkOptions, name: str) -> str | None:
         except WLitePoseError:
             return None
     return None
+
+
+def wait_while_written(
+    options: SinkOptions, name: str, held: str | None, stopped: Callable[[float], bool]
+) -> str | None:
+    """Until no other run holds the outputs of source ``name`` (``held``, as being_written named it): looked at again
+    every LOOK_AGAIN_S, while ``stopped(seconds)``, waiting up to that long, says not to stop. What another run still
+    holds when stopped, else None."""
+    while held and not stopped(LOOK_AGAIN_S):
+        held = being_written(options, name)
+    return held
 
 
 def _check_paths(options: SinkOptions, inputs=()) -> None:

@@ -1007,18 +1007,19 @@ def _at_look(monkeypatch, name: str, look: int, then) -> None:
     """Runs ``then`` right after the run's ``look``-th look at whether another run holds an output of source
     ``name`` (being_written): the first is its pass's, the second the first of its wait for it, the third the
     wait's first look again after a pause (a wait that stopped after one look would not reach it)."""
+    import core.sinks.multi
     import core.track_run
 
-    real, looks = core.track_run.being_written, []
+    real, looks = core.sinks.multi.being_written, itertools.count(1)
 
     def looking(options, source):
         held = real(options, source)
-        looks.append(source)
-        if source == name and looks.count(name) == look:
+        if source == name and next(looks) == look:
             then()
         return held
 
-    monkeypatch.setattr(core.track_run, "being_written", looking)
+    for module in (core.track_run, core.sinks.multi):  # the pass's look, and the wait's (wait_while_written)
+        monkeypatch.setattr(module, "being_written", looking)
 
 
 def test_skip_done_waits_for_a_source_another_run_is_tracking(
