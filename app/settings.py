@@ -145,7 +145,7 @@ def _coerce(raw: object, default: object, name: str) -> object:
     if isinstance(default, tuple):
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(item for item in items if item in EXPORT_FORMATS)
-    if isinstance(default, str) and not isinstance(raw, str):  # "a, b" by hand is a list: str() made "['a', ' b']"
+    if isinstance(default, str) and not isinstance(raw, str):  # "a, b" by hand is a list: str() made "['a', 'b']"
         raise ValueError(f"{raw} is not text")
     value = type(default)(raw)
     if isinstance(value, float) and not math.isfinite(value):

@@ -17,11 +17,13 @@ def clips(write_clip, tmp_path):
     return [str(write_clip(tmp_path / f"{name}.avi", 3)) for name in ("first", "second", "third")]
 
 
-def answering(monkeypatch, button_text: str | None, asked: list) -> None:
-    """The batch's question answered by the button of ``button_text`` (None: Cancel)."""
+def answering(monkeypatch, button_text: str | None, asked: list, meanwhile=lambda: None) -> None:
+    """The batch's question answered by the button of ``button_text`` (None: Cancel), ``meanwhile`` run while it is
+    open."""
 
     def click(box: QMessageBox) -> None:
         asked.append(box.text())
+        meanwhile()
         wanted = box.button(QMessageBox.StandardButton.Cancel)
         for button in box.buttons():
             if button_text is not None and button.text() == button_text:
@@ -45,6 +47,25 @@ def mark(out, clips) -> None:
 
 def kept(out, clip) -> bool:
     return (out / f"{Path(clip).stem}.csv").read_text().endswith("mark\n")
+
+
+def other_runs_export(qtbot, window, clip, tmp_path) -> tuple[Path, Path]:
+    """What another run will have written for ``clip`` (its CSV, in ``done``), the window then set to export into
+    ``out``: (out, done)."""
+    out, done = tmp_path / "out", tmp_path / "done"
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(done))
+    export(qtbot, window, [clip])
+    window.export_panel.folder.setText(str(out))
+    return out, done
+
+
+def finished_by_another_run(out, done, name: str, extra: bytes = b"") -> None:
+    """``name``'s CSV (``extra`` added) and sidecar in ``out``, as another run leaves them once finished."""
+    (out / f"{name}.csv").write_bytes((done / f"{name}.csv").read_bytes() + extra)
+    sidecar = json.loads((done / f"{name}.csv.json").read_text())
+    outputs = [str(out / f"{name}.csv"), str(out / f"{name}.csv.json")]
+    (out / f"{name}.csv.json").write_text(json.dumps({**sidecar, "outputs": outputs}))
 
 
 def test_a_batch_started_again_passes_over_the_files_finished_before(qtbot, window, clips, tmp_path, monkeypatch):
@@ -214,11 +235,7 @@ def test_a_batch_started_again_after_its_model_file_was_deleted_says_so(qtbot, w
 def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window, clips, tmp_path, held_elsewhere):
     """A batch beside `track --skip-done` or another window: a file whose outputs another run holds is passed over
     for now, then counted as that run's if it finished it, or exported here if it left it unfinished (killed)."""
-    out, done = tmp_path / "out", tmp_path / "done"
-    window.export_panel.set_formats(("csv",))
-    window.export_panel.folder.setText(str(done))
-    export(qtbot, window, clips[1:2])  # what the other run will have written for the second file
-    window.export_panel.folder.setText(str(out))
+    out, done = other_runs_export(qtbot, window, clips[1], tmp_path)
     out.mkdir()
 
     def finished(name: str) -> bool:
@@ -236,11 +253,7 @@ def test_a_file_another_run_is_writing_is_taken_up_once_it_lets_go(qtbot, window
         qtbot.waitUntil(lambda: window.export_panel.eta.text() == waiting, timeout=60000)  # not first's figures
         assert window.export_panel.progress.maximum() == 0  # busy: not first's full bar
         qtbot.wait(1500)  # the other run goes on a while: waited for, not tried again and again
-        (out / "second.csv").write_bytes((done / "second.csv").read_bytes())  # finished by the other run
-        sidecar = json.loads((done / "second.csv.json").read_text())
-        (out / "second.csv.json").write_text(
-            json.dumps({**sidecar, "outputs": [str(out / "second.csv"), str(out / "second.csv.json")]})
-        )
+        finished_by_another_run(out, done, "second")
         assert window.export_panel.job is not None  # waiting for the other run
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert finished("third")  # the other run's killed before its end: exported here
@@ -255,24 +268,13 @@ def test_a_file_another_run_finishes_while_the_user_reads_the_question_is_not_ex
 ):
     """Started again beside `track --skip-done`: the other run finished second.avi while "Skip them?" was open, and
     the batch, taking only the files finished at its own start for those the user chose, exported it again."""
-    out, done = tmp_path / "out", tmp_path / "done"
-    window.export_panel.set_formats(("csv",))
-    window.export_panel.folder.setText(str(done))
-    export(qtbot, window, clips[1:2])  # what the other run will have written for second.avi
-    window.export_panel.folder.setText(str(out))
+    out, done = other_runs_export(qtbot, window, clips[1], tmp_path)
     export(qtbot, window, clips[:1])  # first.avi finished before: the question is asked
     with held_elsewhere(out / "second.csv"):
         (out / "second.csv").write_text("frame\n")  # being written by the other run
-
-        def finished_meanwhile(box: QMessageBox) -> None:
-            (out / "second.csv").write_bytes((done / "second.csv").read_bytes() + b"mark\n")
-            sidecar = json.loads((done / "second.csv.json").read_text())
-            (out / "second.csv.json").write_text(
-                json.dumps({**sidecar, "outputs": [str(out / "second.csv"), str(out / "second.csv.json")]})
-            )
-            next(button for button in box.buttons() if button.text() == "Skip them").click()
-
-        monkeypatch.setattr(QMessageBox, "exec", finished_meanwhile)
+        answering(
+            monkeypatch, "Skip them", [], meanwhile=lambda: finished_by_another_run(out, done, "second", b"mark\n")
+        )
         window.export_files(clips)
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert kept(out, clips[1])  # the other run's file left as it wrote it

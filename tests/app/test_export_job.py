@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -14,6 +15,29 @@ from core.sinks import SinkOptions
 
 FOLDER = Path("/exports")
 NOTE_END = " (the file may be damaged or cut short, or an edit list leaves some out)"
+
+
+def job_of(jobs, model) -> ExportJob:
+    """The export job of ``jobs`` ((source, SinkOptions) each) through ``model`` with the display defaults."""
+    return ExportJob(ExportRequest(tuple(jobs), str(model), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+
+
+def csv_jobs(sources, out: Path) -> tuple:
+    """Each source with its CSV in ``out`` named after it."""
+    return tuple((str(path), SinkOptions(csv=out / f"{Path(path).stem}.csv")) for path in sources)
+
+
+def frames_with_thumbnails(tmp_path, thumbnail: str) -> Path:
+    """A folder of 3 frames and 3 thumbnails too small to analyse, named ``thumbnail`` with {n} for each."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(3):
+        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
+        cv2.imwrite(str(folder / thumbnail.format(n=n)), np.full((16, 12, 3), 200, np.uint8))
+    return folder
 
 
 def test_a_cancelled_batchs_summary_counts_only_the_files_it_finished_and_names_the_rest():
@@ -70,8 +94,8 @@ def test_a_batch_cancelled_in_its_second_file_stops_there_with_valid_files_and_s
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video" * 100)
     sources = [clips[0], cut, broken, clips[1], clips[2]]
-    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in sources)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    jobs = csv_jobs(sources, tmp_path / "out")
+    job = job_of(jobs, model_path)
     job.file_started.connect(lambda number, count, spec: number == 4 and job.cancel())  # during second.avi
     outcome = job._run()
     read = json.loads((tmp_path / "out" / "cut.csv.json").read_text())["frames_written"]
@@ -88,12 +112,12 @@ def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_
     qapp, model_path, write_clip, tmp_path, held_elsewhere
 ):
     clips = [write_clip(tmp_path / f"{name}.avi", 3) for name in ("first", "second", "third")]
-    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in clips)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    jobs = csv_jobs(clips, tmp_path / "out")
+    job = job_of(jobs, model_path)
     started = []
     job.file_started.connect(lambda number, count, spec: started.append(number) or (number == 1 and job.cancel()))
     with held_elsewhere(tmp_path / "out" / "first.csv"):  # track --skip-done, or another window, writing it
-        outcome = job._run()  # once: "failed: first.avi: another run ... is writing .../first.csv right now"
+        outcome = job._run()  # once "failed: first.avi: another run ... is writing"; held before it opened
     assert started == [2, 3, 1]  # passed over for now, waited for after the others
     assert (outcome.exported, outcome.failed, outcome.not_started) == (2, [], ["first.avi"])
     assert (
@@ -105,16 +129,9 @@ def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_
 
 def test_a_folders_progress_counts_its_images_passed_over_out_of_the_frames_to_show(qapp, model_path, tmp_path):
     """A folder whose thumbnails are passed over (too small) ended its bar short: 60 of 90 frames for 30 of them."""
-    import cv2
-    import numpy as np
-
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for n in range(3):
-        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
-        cv2.imwrite(str(folder / f"frame{n}_thumb.png"), np.full((16, 12, 3), 200, np.uint8))
-    jobs = ((str(folder), SinkOptions(csv=tmp_path / "out" / "frames.csv")),)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    folder = frames_with_thumbnails(tmp_path, "frame{n}_thumb.png")
+    jobs = csv_jobs([folder], tmp_path / "out")
+    job = job_of(jobs, model_path)
     told = []
     job.progress.connect(lambda done, total, fps: told.append((done, total)))
     outcome = job._run()
@@ -126,19 +143,12 @@ def test_a_folder_cancelled_after_its_thumbnails_counts_its_frames_out_of_those_
 ):
     """Thumbnails sorted first are passed over before the first frame: the bar and the cancel's story count out of
     the 3 frames to show, not the folder's 6 images."""
-    import cv2
-    import numpy as np
-
     import app.export_job
 
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for n in range(3):
-        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
-        cv2.imwrite(str(folder / f"a_thumb{n}.png"), np.full((16, 12, 3), 200, np.uint8))
+    folder = frames_with_thumbnails(tmp_path, "a_thumb{n}.png")  # sorted first
     monkeypatch.setattr(app.export_job, "PROGRESS_EVERY_S", 0.0)  # told at each frame
-    jobs = ((str(folder), SinkOptions(csv=tmp_path / "out" / "frames.csv")),)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    jobs = csv_jobs([folder], tmp_path / "out")
+    job = job_of(jobs, model_path)
     told = []
     job.progress.connect(lambda done, total, fps: told.append((done, total)))
     job.file_started.connect(lambda number, count, spec: job.cancel())
@@ -168,18 +178,18 @@ def test_a_wait_for_another_run_is_said_though_it_let_go_and_took_the_file_again
     import app.export_job
 
     clips = [write_clip(tmp_path / f"{name}.avi", 3) for name in ("first", "second")]
-    jobs = tuple((str(path), SinkOptions(csv=tmp_path / "out" / f"{path.stem}.csv")) for path in clips)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
-    looks, being_written = [], app.export_job.being_written
+    jobs = csv_jobs(clips, tmp_path / "out")
+    job = job_of(jobs, model_path)
+    looks, being_written = itertools.count(1), app.export_job.being_written
 
     def let_go_at_the_second_look(sinks, name):
-        looks.append(name)
-        return None if looks.count("second") == 2 else being_written(sinks, name)
+        return None if name == "second" and next(looks) == 2 else being_written(sinks, name)
 
     monkeypatch.setattr(app.export_job, "being_written", let_go_at_the_second_look)
     said = []
     job.waiting.connect(said.append)
-    job.file_started.connect(lambda number, count, spec: number == 2 and threading.Timer(1.0, job.cancel).start())
+    cancel = threading.Timer(1.0, job.cancel)  # once second.avi is taken up: in its wait
+    job.file_started.connect(lambda number, count, spec: number == 2 and cancel.ident is None and cancel.start())
     with held_elsewhere(tmp_path / "out" / "second.csv"):
         outcome = job._run()
     assert said == ["second.avi"] and outcome.not_started == ["second.avi"]
@@ -190,7 +200,7 @@ def test_a_model_that_does_not_load_is_a_failure_not_a_cancel(qapp, tmp_path):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
     jobs = tuple((str(tmp_path / f"{n}.avi"), SinkOptions(csv=tmp_path / f"{n}.csv")) for n in ("a", "b", "c"))
-    outcome = ExportJob(ExportRequest(jobs, str(broken), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    outcome = job_of(jobs, broken)._run()
     label, text = outcome.summary(FOLDER)
     assert label == "0 of 3 files exported, 0 frames" and "not started: a.avi, b.avi, c.avi" in text
     assert "broken.onnx is not an ONNX model file" in text and outcome.alarming
@@ -202,7 +212,7 @@ def test_an_export_whose_posec3d_file_leaves_out_many_people_says_so(qapp, write
 
     clip = write_clip(tmp_path / "two.avi", 2)
     jobs = ((str(clip), SinkOptions(posec3d=tmp_path / "two.pkl")),)
-    outcome = ExportJob(ExportRequest(jobs, str(DEFAULT_MODEL), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    outcome = job_of(jobs, DEFAULT_MODEL)._run()
     assert outcome.exported == 1 and len(outcome.notes) == 1, outcome.notes
     assert outcome.notes[0].startswith("the PoseC3D file leaves out ")
     assert outcome.notes[0].endswith(
@@ -233,14 +243,14 @@ def test_a_file_that_fails_part_way_says_and_counts_the_frames_its_outputs_hold(
     monkeypatch.setattr(app.export_job, "run_frames", three_then_full)
     clip = write_clip(tmp_path / "a.avi", 6)
     jobs = ((str(clip), SinkOptions(csv=tmp_path / "a.csv")),)
-    outcome = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))._run()
+    outcome = job_of(jobs, model_path)._run()
     assert outcome.frames == 3 and outcome.exported == 0
     assert outcome.failed == [f"{said} (its outputs hold the 3 frames before the error)"]
 
 
 def test_a_cancel_in_a_file_of_unknown_length_is_told_with_what_its_files_hold(qapp, model_path, monkeypatch):
     jobs = (("stream.mkv", SinkOptions(csv=Path("stream.csv"))),)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    job = job_of(jobs, model_path)
 
     def cancelled_after_three(spec, sinks, pipeline, inputs):
         job.cancel()
@@ -255,7 +265,7 @@ def test_a_cancel_that_comes_after_a_files_last_frame_leaves_it_exported(qapp, m
     """Cancel pressed as the last frame was written: the file is whole, and said to be exported, not cut short."""
     clip = write_clip(tmp_path / "four.avi", 4)
     jobs = ((str(clip), SinkOptions(csv=tmp_path / "four.csv")),)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    job = job_of(jobs, model_path)
     job.progress.connect(lambda done, total, fps: done == total and job.cancel())
     outcome = job._run()
     assert (outcome.exported, outcome.frames, outcome.cancelled, outcome.stopped) == (1, 4, False, "")
@@ -312,7 +322,7 @@ def test_the_progress_says_frames_per_second(qapp, model_path, write_clip, tmp_p
     monkeypatch.setattr(app.export_job, "time", HalfSecondFrames())
     clip = write_clip(tmp_path / "four.avi", 4)
     jobs = ((str(clip), SinkOptions(csv=tmp_path / "four.csv")),)
-    job = ExportJob(ExportRequest(jobs, str(model_path), tuned_config(256, 0.15, 0.2, 0.5), Overlay()))
+    job = job_of(jobs, model_path)
     reports = []
     job.progress.connect(lambda done, total, fps: reports.append((done, total, fps)))
     job._run()

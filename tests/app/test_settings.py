@@ -55,7 +55,7 @@ def test_a_file_an_earlier_release_wrote_is_read_as_it_meant(tmp_path):
 
 
 def test_a_list_where_the_file_should_hold_a_path_is_dropped(tmp_path):
-    """``export_dir=out, 2`` by hand is a list to QSettings: it became the folder "['out', ' 2']" in the working
+    """``export_dir=out, 2`` by hand is a list to QSettings: it became the folder "['out', '2']" in the working
     folder, where every export then went."""
     ini = tmp_path / "wlitepose.ini"
     ini.write_text(f"[{app_settings.GROUP}]\nversion=1\nexport_dir=out, 2\nlast_dir=a, b\nmodel=m.onnx\n")

@@ -993,11 +993,21 @@ def test_a_stopped_batch_run_again_with_skip_done_goes_on_where_it_stopped(cli, 
     _assert_clean_error(rc, err, "--skip-done needs --csv")
 
 
+def _clips(write_clip, tmp_path, names: str) -> tuple[list, Path]:
+    """A two-frame clip named after each letter of ``names``, and the folder a batch of them writes into."""
+    return [write_clip(tmp_path / f"{name}.avi", 2) for name in names], tmp_path / "out"
+
+
+def _csv_and_video(model_path, out: Path) -> tuple:
+    """`track`'s options for a batch's CSVs and videos into ``out``, on one thread."""
+    return ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
+
+
 def test_skip_done_passes_over_every_source_of_a_finished_batch(cli, model_path, write_clip, tmp_path):
     """Each source is judged by its own outputs: judged by the first source's, a finished batch run again with
     --skip-done ran all but the first again."""
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b", "c")]
-    outputs = ("--model", model_path, "--csv", tmp_path / "out" / "{name}.csv")
+    clips, out = _clips(write_clip, tmp_path, "abc")
+    outputs = ("--model", model_path, "--csv", out / "{name}.csv")
     assert cli("track", *clips, *outputs)[0] == 0
     rc, _, err = cli("track", *clips, *outputs, "--skip-done")
     assert rc == 0 and "0 of 3 sources done" in err and "3 finished before, passed over (--skip-done)" in err
@@ -1027,9 +1037,8 @@ def test_skip_done_waits_for_a_source_another_run_is_tracking(
 ):
     """One batch started twice with --skip-done to share it out: a run passed over the source the other one held and
     exited 0 at once, not knowing whether the other one would finish it. It waits for it at the end of its pass."""
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
-    out = tmp_path / "out"
-    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
+    clips, out = _clips(write_clip, tmp_path, "ab")
+    outputs = _csv_and_video(model_path, out)
     other, finished = _other_run_finishing(cli, clips[0], outputs, out, monkeypatch)
     with other:
         other.enter_context(held_elsewhere(out / "a.csv"))
@@ -1069,9 +1078,8 @@ def test_skip_done_tracks_a_source_another_run_held_and_did_not_finish(
 ):
     """The other run (the app recording a.mp4) held only the video: the batch passed a over without saying which
     output was held, exited 0, and a.csv was written by no one. Once let go unfinished, a is tracked here."""
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
-    out = tmp_path / "out"
-    outputs = ("--model", model_path, "--csv", out / "{name}.csv", "--video", out / "{name}.mp4", "--threads", 1)
+    clips, out = _clips(write_clip, tmp_path, "ab")
+    outputs = _csv_and_video(model_path, out)
     with contextlib.ExitStack() as other:
         other.enter_context(held_elsewhere(out / "a.mp4"))
         _at_look(monkeypatch, "a", 3, other.close)  # ended, killed: its lock holds nothing
@@ -1109,8 +1117,7 @@ def test_skip_done_passes_over_a_source_another_run_took_after_the_check(
     locks and its taking them. The loser moves on, no failure, and takes it up once the other let go unfinished."""
     import core.track_run
 
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
-    out = tmp_path / "out"
+    clips, out = _clips(write_clip, tmp_path, "ab")
     judged, other = core.track_run.rerun_reason, contextlib.ExitStack()
 
     def other_run_arrives(spec, options, *args):  # after this run's look at the locks, before it takes them
@@ -1142,8 +1149,7 @@ def test_ctrl_c_by_a_source_another_run_holds_stops_there(
     """Ctrl-C while a held source was looked at in the pass still started the next source (its `continue` skipped
     the check); during the wait for it, it must stop the wait and take up no other. The line says what it was doing:
     "stopped during a" read as a tracked in part, where nothing of it was."""
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b", "c")]
-    out = tmp_path / "out"
+    clips, out = _clips(write_clip, tmp_path, "abc")
     _at_look(monkeypatch, "a", look, lambda: os.kill(os.getpid(), signal.SIGINT))
     with contextlib.ExitStack() as others:
         for name in held:
@@ -1161,8 +1167,7 @@ def test_without_skip_done_an_output_another_run_took_after_the_start_fails_its_
     is two runs of one file, a failure the summary names (exit 2), not a source passed over."""
     import core.track_run
 
-    clips = [write_clip(tmp_path / f"{name}.avi", 2) for name in ("a", "b")]
-    out = tmp_path / "out"
+    clips, out = _clips(write_clip, tmp_path, "ab")
     loaded, other = core.track_run.PoseModel, contextlib.ExitStack()
 
     def other_run_arrives(*args, **kwargs):  # after this run's check of its outputs, while its model loads

@@ -4,7 +4,7 @@ import pytest
 
 from models.schemas import COCO17
 from training.augment import AugmentConfig, random_affine, warp_sample
-from training.targets import TargetConfig, build_targets, gaussian_heatmaps, joint_indices
+from training.targets import TargetConfig, build_targets, cell_mask, gaussian_heatmaps, joint_indices
 
 
 def test_gaussian_peaks_at_the_keypoint_divided_by_the_stride():
@@ -54,21 +54,25 @@ def test_a_cell_counts_where_more_than_half_of_the_pixels_around_its_own_pixel_c
     valid = np.ones((64, 64), np.uint8)
     valid[:, 41:] = 0
     kps = np.zeros((1, 17, 3), np.float32)
-    for area in (valid, valid.T):  # along x and along y alike
-        _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), area, TargetConfig(64))
-        assert mask4.shape == (16, 16) and mask2.shape == (32, 32)
-        assert (mask4 if area is valid else mask4.T)[0, 9:12].tolist() == [1, 1, 0]
-        assert (mask2 if area is valid else mask2.T)[0, 19:22].tolist() == [1, 1, 0]
-    valid = np.ones((64, 64), np.uint8)
+    _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))  # both masks made
+    assert mask4.shape == (16, 16) and mask2.shape == (32, 32)
+    assert mask4[0, 9:12].tolist() == [1, 1, 0] and mask2[0, 19:22].tolist() == [1, 1, 0]
+    valid = np.ones((64, 64), np.float32)
     valid[:, 38:40] = 0  # 2 of the 5 pixels around 1/4 cell 10's (38-42): it counts
     valid[:, 4:7] = 0  # 3 of those around 1/4 cell 1's (2-6), 2 of the 3 around 1/2 cells 2's and 3's: they do not
-    _, _, mask4, mask2, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
+    mask4, mask2 = cell_mask(valid, 16, 4), cell_mask(valid, 32, 2)
     assert mask4[0, :3].tolist() == [1, 0, 1] and mask4[0, 10] == 1 and (mask4 == mask4[:1]).all()
     assert mask2[0, 1:5].tolist() == [1, 0, 0, 1] and (mask2 == mask2[:1]).all()
-    valid = np.ones((64, 64), np.uint8)
-    valid[:, 39:41] = 0  # 1/4 cell 10's own pixel, 2 of the 5 around it: it counts (its pixel alone would not)
-    _, _, mask4, _, _, _ = build_targets(kps, np.ones(1, np.float32), valid, TargetConfig(64))
-    assert mask4[0, 9:12].tolist() == [1, 1, 1]
+    valid = np.ones((64, 64), np.float32)
+    valid[:, 41:] = 0
+    thin = np.ones((64, 64), np.float32)
+    thin[:, 39:41] = 0  # 1/4 cell 10's own pixel, 2 of the 5 around it: it counts (its pixel alone would not)
+    for area, quarter, half in ((valid, [1, 1, 0], [1, 1, 0]), (thin, [1, 1, 1], [1, 0, 1])):
+        for oriented in (area, area.T):  # along x and along y alike: a square, not a strip
+            mask4, mask2 = cell_mask(oriented, 16, 4), cell_mask(oriented, 32, 2)
+            if oriented is not area:
+                mask4, mask2 = mask4.T, mask2.T
+            assert mask4[0, 9:12].tolist() == quarter and mask2[0, 19:22].tolist() == half
 
 
 def test_flip_swaps_left_and_right_joints():
