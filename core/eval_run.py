@@ -72,6 +72,13 @@ def run_eval(args: argparse.Namespace) -> int:
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)
     check_images([image["file_name"] for image in data["images"]], args.images, args.annotations)
+    unlabelled = _images_without_people(data)
+    if unlabelled:  # a frame an annotation tool exports unannotated is one: each pose found there is scored false
+        print(
+            f"wlitepose: note: {unlabelled} of the {len(data['images'])} images {'has' if unlabelled == 1 else 'have'} "
+            "no labelled person: each pose found there counts as a false one",
+            file=sys.stderr,
+        )
     sigmas, whose = _scoring_sigmas(models)
     sizes = [args.size or model.info.input_size for model in models]
     results, stats = [], []
@@ -125,6 +132,12 @@ def _scoring_sigmas(models: list[PoseModel]) -> tuple[tuple[float, ...], str]:
             file=sys.stderr,
         )
     return sigmas, whose
+
+
+def _images_without_people(data: dict) -> int:
+    """How many of ``data``'s images (checked by load_annotations) hold no labelled person, crowd regions aside."""
+    labelled = {ann["image_id"] for ann in data["annotations"] if ann["num_keypoints"] > 0 and not ann["iscrowd"]}
+    return sum(image["id"] not in labelled for image in data["images"])
 
 
 def _shown(value: float) -> str:

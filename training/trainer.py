@@ -283,9 +283,11 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
         source_weights=config.source_weights,
     )
     if dataset.images_without_people and _is_main():
+        one = dataset.images_without_people == 1
         print(
-            f"wlitepose: note: {dataset.images_without_people} of the training images have no labelled person and "
-            "are left out (bottom-up training learns the background from the images with people)",
+            f"wlitepose: note: {dataset.images_without_people} of the training images {'has' if one else 'have'} no "
+            f"labelled person and {'is' if one else 'are'} left out (bottom-up training learns the background from the "
+            "images with people)",
             file=sys.stderr,
         )
     _check_source_names(config, dataset)

@@ -510,7 +510,7 @@ def test_images_without_people_are_said_to_be_left_out(tmp_path, shared_data, ti
     folder = _copy_set(shared_data, tmp_path, _background_image)
     data = {"train_annotations": f"{folder}/annotations.json", "train_images": f"{folder}/images"}
     train(tiny_run(tmp_path / "run", max_steps=1, **data))
-    assert "1 of the training images have no labelled person and are left out" in capsys.readouterr().err
+    assert "1 of the training images has no labelled person and is left out" in capsys.readouterr().err
 
 
 def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tiny_run, run_log):
