@@ -126,7 +126,8 @@ def main() -> int:
         parser.error(str(error))
     for folder in filter(None, (args.data, args.shrunk)):
         if not (folder / "annotations.json").is_file():
-            sys.exit(f"{folder} is not a training folder (annotations.json and images/)")
+            print(f"training_speed: {folder} is not a training folder (annotations.json and images/)", file=sys.stderr)
+            return 2
     threads = torch.get_num_threads()
     cv2.setNumThreads(1)  # one loader worker
     torch.set_num_threads(1)
@@ -134,7 +135,8 @@ def main() -> int:
         dataset = training_set(args.data, get_schema(args.schema), args.size)
         shrunk = training_set(args.shrunk, dataset.schema, args.size) if args.shrunk else None
     except WLitePoseError as error:
-        sys.exit(f"training_speed: {error}")
+        print(f"training_speed: {error}", file=sys.stderr)
+        return 2
     ms = loader_ms(dataset, args.samples)
     sample = dataset[0]
     megabytes = sum(t.numel() * t.element_size() for t in sample.values()) / 1e6

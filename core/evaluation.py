@@ -84,7 +84,7 @@ def load_annotations(annotations_path: str | Path) -> dict:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
     for c in categories:  # pycocotools indexes every category by its id
         if not isinstance(c, dict) or "id" not in c:
-            raise WLitePoseError(f"{annotations_path}: every category needs an id ({str(c)[:80]})")
+            raise WLitePoseError(f"{annotations_path}: every category needs an id ({_as_written(c, 80)})")
         name = str(c.get("name"))[:40]
         _check_id(c["id"], f"category {name}'s id", annotations_path)
         if not isinstance(c.get("keypoints") or [], list):
@@ -93,7 +93,9 @@ def load_annotations(annotations_path: str | Path) -> dict:
     k = _keypoint_count(data, category)
     for image in images:
         if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
-            raise WLitePoseError(f"{annotations_path}: every image needs an id and a file_name ({str(image)[:80]})")
+            raise WLitePoseError(
+                f"{annotations_path}: every image needs an id and a file_name ({_as_written(image, 80)})"
+            )
         if "crowdIndex" in image and not is_number(image["crowdIndex"]):
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path, annotations)
@@ -140,8 +142,8 @@ def check_image_ids(images: list, source, annotations: list) -> None:
         named = ann.get("image_id") if isinstance(ann, dict) else None
         if _is_id(named) and isinstance(named, str) != text:  # one that is no id is refused as such
             raise WLitePoseError(
-                f"{source}: annotation {ann.get('id')}'s image_id is {str(named)[:40]!r}, where the images' ids are "
-                f"{'text' if text else 'numbers'}; write it as its image's id is written"
+                f"{source}: annotation {ann.get('id')}'s image_id is {_as_written(named, 40)}, where the images' ids "
+                f"are {'text' if text else 'numbers'}; write it as its image's id is written"
             )
 
 
@@ -196,10 +198,16 @@ def check_fields(ann: dict) -> None:
     check_region(ann)
 
 
+def _as_written(value, length: int) -> str:
+    """``value`` as its JSON file writes it (``true``, ``null``, ``"1"`` for text, ``1`` for a number), cut to
+    ``length`` characters for a message."""
+    return json.dumps(value, ensure_ascii=False, default=str)[:length]
+
+
 def _check_id(value, what: str, source) -> None:
     """WLitePoseError unless ``value`` can be an id."""
     if not _is_id(value):
-        raise WLitePoseError(f"{source}: {what} is {str(value)[:40]}, not a whole number or text")
+        raise WLitePoseError(f"{source}: {what} is {_as_written(value, 40)}, not a whole number or text")
 
 
 def _is_id(value) -> bool:
@@ -313,7 +321,7 @@ def keypoint_values(values, k: int, ann_id) -> np.ndarray:
 
 def _normalise(ann, k: int, source) -> None:
     if not isinstance(ann, dict) or "image_id" not in ann:
-        raise WLitePoseError(f"{source}: every annotation needs an image_id ({str(ann)[:80]})")
+        raise WLitePoseError(f"{source}: every annotation needs an image_id ({_as_written(ann, 80)})")
     _check_id(ann["image_id"], f"annotation {ann.get('id')}'s image_id", source)
     if "category_id" in ann:
         _check_id(ann["category_id"], f"annotation {ann.get('id')}'s category_id", source)

@@ -25,8 +25,10 @@ def require_train_extra(command: str) -> None:
 
 
 def exit_unless_train_extra() -> None:
-    """For the benchmark scripts that run torch: exit with require_train_extra's sentence, not a traceback."""
+    """For the benchmark scripts that run torch: exit with require_train_extra's sentence, not a traceback, and
+    status 2, as the scripts' other refusals."""
     try:
         require_train_extra(f"benchmarks/{Path(sys.argv[0]).name}")
     except ModelError as error:
-        sys.exit(str(error))
+        print(error, file=sys.stderr)
+        sys.exit(2)

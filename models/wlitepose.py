@@ -135,5 +135,5 @@ class WLitePose(nn.Module):
 def build_model(name: str, **overrides) -> WLitePose:
     """Build a variant by name; keyword overrides replace its settings (e.g. num_keypoints=14)."""
     if name not in VARIANTS:
-        raise ModelError(f"unknown variant {name!r}; choose one of {sorted(VARIANTS)}")
+        raise ModelError(f"unknown variant {name!r}; choose one of {', '.join(sorted(VARIANTS))}")
     return WLitePose(**{**VARIANTS[name], **overrides})

@@ -308,8 +308,17 @@ def test_training_speed_refuses_a_bad_shrunk_copy_before_timing_anything(tmp_pat
     train = shared_data / "train"
     (tmp_path / "annotations.json").write_text(json.dumps({"images": [], "annotations": []}))
     done = run_benchmark("training_speed.py", "--data", str(train), "--shrunk", ".", "--samples", "1", cwd=tmp_path)
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
-    assert "has no image with labelled people" in done.stderr and "ms a sample" not in done.stdout, done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "training_speed: " in done.stderr and "has no image with labelled people" in done.stderr, done.stderr
+    assert "ms a sample" not in done.stdout
+
+
+def test_training_speed_refuses_a_folder_without_annotations_as_the_other_scripts_do(tmp_path):
+    """It exited 1 with no script name, where the other scripts' refusals (compression's of a --data without its
+    folders) are exit 2 and name the script."""
+    done = run_benchmark("training_speed.py", "--data", str(tmp_path), cwd=tmp_path)
+    said = [f"training_speed: {tmp_path} is not a training folder (annotations.json and images/)"]
+    assert done.returncode == 2 and done.stderr.splitlines() == said, done.stderr
 
 
 class FakeClock:

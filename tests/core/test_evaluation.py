@@ -278,7 +278,7 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
     [
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
-        (lambda d: d["annotations"][0].update(image_id="1"), "annotation 1's image_id is '1', where the images' ids"),
+        (lambda d: d["annotations"][0].update(image_id="1"), "annotation 1's image_id is \"1\", where the images' ids"),
         (  # text ids and one that is no id at all: said as no id, not as a number where text belongs
             lambda d: (
                 [i.update(id=f"{i['id']}") for i in d["images"]]
@@ -289,7 +289,7 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         ),
         (  # ids of text and an annotation naming its image by a number: its person matched no image, unsaid
             lambda d: [i.update(id=f"{i['id']}") for i in d["images"]] and d["annotations"][0].update(image_id=1),
-            "annotation 1's image_id is '1', where the images' ids are text",
+            "annotation 1's image_id is 1, where the images' ids are text",
         ),
         (  # ids of text and the one annotation naming no image: said so, not as a number where text belongs
             lambda d: d.update(
@@ -319,8 +319,8 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["annotations"][0].update(category_id=[1]), r"annotation 1's category_id is \[1\], not a"),
         (lambda d: d["categories"][0].update(id=[1]), r"category person's id is \[1\], not a whole number or text"),
         # pycocotools indexes every category by its id: a KeyError traceback once every image had been through the net
-        (lambda d: d["categories"].append({"name": "ball"}), r"every category needs an id \(\{'name': 'ball'\}\)"),
-        (lambda d: d["categories"].append("ball"), r"every category needs an id \(ball\)"),
+        (lambda d: d["categories"].append({"name": "ball"}), r'every category needs an id \(\{"name": "ball"\}\)'),
+        (lambda d: d["categories"].append("ball"), r'every category needs an id \("ball"\)'),
         (lambda d: d["annotations"][0]["keypoints"].pop(), "annotation 1 has 50 keypoint values, not three"),
         (
             lambda d: d["annotations"][0].update(keypoints=[0] * 51) or d["annotations"][0].pop("bbox"),
@@ -328,11 +328,11 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         ),
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
-        (lambda d: d["images"][0].update(id=True), r"image \S+'s id is True, not a whole number or text"),
+        (lambda d: d["images"][0].update(id=True), r"image \S+'s id is true, not a whole number or text"),
         # pycocotools' traceback: keypoints that are no list (TypeError), results of image 1 for image 1.5
         (lambda d: d["categories"][0].update(keypoints=17), "category person's keypoints are not a list"),
         (lambda d: d["images"][0].update(id=1.5), r"image \S+'s id is 1.5, not a whole number or text"),
-        (lambda d: d["images"][0].update(id=float("nan")), r"image \S+'s id is nan, not a whole number or text"),
+        (lambda d: d["images"][0].update(id=float("nan")), r"image \S+'s id is NaN, not a whole number or text"),
         # a crowd region's mask of no height and width, or of runs that are no counts: training's traceback
         (lambda d: d["annotations"][0].update(segmentation={"counts": "", "size": 5}), "a mask .RLE. whose size is"),
         (lambda d: d["annotations"][0].update(segmentation={"counts": [-5, 3], "size": [4, 4]}), "nor runs of pixels"),

@@ -155,7 +155,7 @@ def test_cli_info_json(capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["info", "--variant", "nope"], "unknown variant"),
+        (["info", "--variant", "nope"], "unknown variant 'nope'; choose one of litepose_s, litepose_xs, wlitepose_s,"),
         (["info", "--variant", "wlitepose_xs", "--size", "250"], "multiple of 32"),
         (["info", "--variant", "wlitepose_xs", "--size", "0"], "--size must be a positive multiple of 32"),
         (["info", "--variant", "wlitepose_xs", "--size", "-64"], "up to 2048, not -64"),
@@ -252,6 +252,19 @@ def test_without_torch_the_model_tools_say_what_to_install(command, monkeypatch,
     assert main(command) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs the train extra (torch is not installed)" in err
+
+
+def test_without_torch_a_benchmark_says_what_to_install_with_exit_2(monkeypatch, capsys):
+    """model_latency.py and training_speed.py exited 1 there, where the commands and the scripts' other refusals
+    exit 2."""
+    from models.errors import exit_unless_train_extra
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(sys, "argv", ["benchmarks/model_latency.py"])
+    with pytest.raises(SystemExit) as exit_info:
+        exit_unless_train_extra()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("benchmarks/model_latency.py needs the train extra (torch")
 
 
 def test_a_path_the_console_cannot_show_is_escaped_not_a_crash(tmp_path):

@@ -140,7 +140,7 @@ def test_a_mosaic_puts_four_augmented_views_in_the_quarters_with_their_people(sh
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (  # its person was left out of training, unsaid
             lambda d: d["annotations"][0].update(image_id="106848"),
-            "annotation 123803's image_id is '106848', where the images' ids are numbers",
+            "annotation 123803's image_id is \"106848\", where the images' ids are numbers",
         ),
         (
             lambda d: d["annotations"][0].update(keypoints=5),

@@ -288,7 +288,7 @@ def test_a_full_disk_while_shrinking_an_image_is_one_sentence(tmp_path, shared_d
         ("keypoints", ["a"] * 51, "annotation 166 has keypoints that are not numbers"),
         ("bbox", ["a", "b", "c", "d"], "annotation 166 has a bbox that is not four numbers"),
         ("area", "big", "annotation 166 has an area that is not a finite number"),
-        ("image_id", "35", "annotation 166's image_id is '35', where the images' ids are numbers"),  # left out unsaid
+        ("image_id", "35", "annotation 166's image_id is \"35\", where the images' ids are numbers"),  # left out unsaid
     ],
 )
 def test_a_malformed_annotation_is_named_before_any_image_is_written(
