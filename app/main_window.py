@@ -552,6 +552,8 @@ class MainWindow(QMainWindow):
         self.handle.set_playing(playing)
         if not playing:
             self._show_paused()
+        elif self.source is None and "source" not in self._awaited:  # the button springs back: say why
+            self._show_status("Nothing to play: open a webcam, video, image folder or stream first")
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
@@ -623,7 +625,11 @@ class MainWindow(QMainWindow):
     def _refresh_cameras(self) -> None:
         from core.sources import list_cameras
 
-        self.source_bar.set_cameras(list_cameras())
+        cameras = list_cameras()
+        self.source_bar.set_cameras(cameras)
+        self._show_status(
+            f"Webcams found: {len(cameras)}" if cameras else "No webcam found: connect one and look again"
+        )
 
     def _stem(self) -> str:
         return "wlitepose" if self.source is None else source_name(self.source.spec)

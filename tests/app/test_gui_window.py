@@ -162,6 +162,32 @@ def test_a_control_that_does_nothing_now_looks_greyed_out(qtbot, window):
         assert changed > 0.02 * off.width() * off.height(), widget
 
 
+def test_play_with_nothing_open_says_what_to_open_first(qtbot, open_window):
+    """No webcam and no sample clip: Play springs back, with a sentence that says why, not silently."""
+    w = open_window()
+    w.transport.play_button.click()
+    assert w.statusBar().currentMessage() == "Nothing to play: open a webcam, video, image folder or stream first"
+    qtbot.waitUntil(lambda: not w.transport.play_button.isChecked())
+
+
+def test_looking_for_webcams_again_says_what_it_found(open_window, monkeypatch):
+    """The look-again button with no webcam plugged in changed nothing on screen: nobody could tell it had looked."""
+    from PySide6.QtWidgets import QPushButton
+
+    import core.sources
+
+    w = open_window()
+    look_again = next(
+        b for b in w.source_bar.findChildren(QPushButton) if b.accessibleName() == "Look for webcams again"
+    )
+    monkeypatch.setattr(core.sources, "list_cameras", list)
+    look_again.click()
+    assert w.statusBar().currentMessage() == "No webcam found: connect one and look again"
+    monkeypatch.setattr(core.sources, "list_cameras", lambda: [0, 2])
+    look_again.click()
+    assert w.statusBar().currentMessage() == "Webcams found: 2" and w.source_bar.camera_box.isEnabled()
+
+
 def test_an_error_escaping_another_thread_is_shown_by_the_gui_thread(qtbot, qapp, window, monkeypatch):
     from app.application import _show_uncaught_errors
 
