@@ -92,8 +92,7 @@ class Dashboard(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer.timeout.connect(self.refresh)  # started by a sample, stopped once none came (refresh)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -127,6 +126,8 @@ class Dashboard(QWidget):
         self.samples += 1
         self._dirty = True
         self._paused = self._stalled = False
+        if not self._timer.isActive():
+            self._timer.start()
 
     def clear(self) -> None:
         for series in self._data.values():
@@ -151,7 +152,8 @@ class Dashboard(QWidget):
         return float(recent.mean()) if recent.size else float("nan")
 
     def refresh(self) -> None:
-        if not self._dirty:
+        if not self._dirty:  # no frame since the last redraw: the timer waits for the next one, the app at rest
+            self._timer.stop()
             return
         self._dirty = False
         filled = min(self.samples, HISTORY)  # fill from the left, then scroll

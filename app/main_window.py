@@ -98,8 +98,7 @@ class MainWindow(QMainWindow):
         self._apply_settings()
         self._stall_watch = QTimer(self)
         self._stall_watch.setInterval(250)
-        self._stall_watch.timeout.connect(self._watch_for_stall)
-        self._stall_watch.start()
+        self._stall_watch.timeout.connect(self._watch_for_stall)  # started while it plays (_watch_while)
 
         self.handle = WorkerHandle(self)
         _OPEN_WINDOWS.add(self)
@@ -550,6 +549,7 @@ class MainWindow(QMainWindow):
         """Play or pause pressed: a pause is said at once, not when the worker, busy with a frame, answers (the HUD
         said 'no new frame for 2 s' beside the play button for as long)."""
         self.handle.set_playing(playing)
+        self._watch_while(playing)
         if not playing:
             self._show_paused()
         elif self.source is None and "source" not in self._awaited:  # the button springs back: say why
@@ -557,9 +557,18 @@ class MainWindow(QMainWindow):
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
+        self._watch_while(playing)
         self.meter.pause()
         if not playing:
             self._show_paused()
+
+    def _watch_while(self, playing: bool) -> None:
+        """The stall watch runs while it plays: paused, at its end or with nothing open, no timer wakes the app
+        four times a second (a laptop's battery, a window left open all day)."""
+        if playing:
+            self._stall_watch.start()
+        else:
+            self._stall_watch.stop()
 
     def _show_paused(self) -> None:
         """The paused frame's line, without the frame rate or playback speed."""

@@ -34,6 +34,22 @@ def test_dashboard_shows_current_values_and_rolls(qtbot):
     assert len(y) == HISTORY and np.all(y == 25.0)
 
 
+def test_the_dashboard_redraws_while_samples_come_and_no_timer_runs_once_they_stop(qtbot):
+    """Its 150 ms redraw timer ran from the window's start on, with nothing opened or a video paused: the app at rest
+    woke seven times a second to find nothing to draw."""
+    dashboard = Dashboard()
+    qtbot.addWidget(dashboard)
+    assert not dashboard._timer.isActive()
+    dashboard.add_sample({"inference": 20.0, "fps": 25.0})
+    assert dashboard._timer.isActive()
+    dashboard.refresh()  # the sample drawn: the next may come
+    assert dashboard._timer.isActive() and dashboard.values["inference"].text() == "20.0 ms"
+    dashboard.refresh()  # none came
+    assert not dashboard._timer.isActive()
+    dashboard.add_sample({"inference": 30.0, "fps": 25.0})
+    assert dashboard._timer.isActive()
+
+
 def test_dashboard_frame_rate_is_the_huds_not_a_mean_of_its_last_readings(qtbot):
     """The playback meter averages the frame rate over time already; a mean of its last 8 readings, at 2 fps four
     seconds of them, read 2.1 fps beside the HUD's 0.8 fps on the same frame."""

@@ -393,6 +393,21 @@ def test_a_pause_pressed_while_a_frame_is_overdue_is_said_at_once(qtbot, window,
     assert "no new frame" not in hud and "people" in hud
 
 
+def test_the_stall_watch_runs_only_while_it_plays(qtbot, window, video):
+    """Its 250 ms timer ran from the window's start on, with nothing opened, a video paused or at its end: the app at
+    rest woke four times a second to find nothing playing."""
+    echo = WorkerEcho(window)
+    assert not window._stall_watch.isActive()  # nothing opened
+    play(qtbot, window, video, frames=2)
+    assert window._stall_watch.isActive()
+    window.transport.play_button.click()
+    assert not window._stall_watch.isActive()  # paused at once
+    echo.wait_paused(qtbot)
+    assert not window._stall_watch.isActive()  # and still, once the worker said so
+    window.transport.play_button.click()
+    assert window._stall_watch.isActive()
+
+
 def test_a_paused_frame_keeps_the_frame_rate_and_shows_the_recording_state_at_once(qtbot, window, video, tmp_path):
     set_thresholds(window, 0.0, 0.0)
     play(qtbot, window, video, frames=3)
