@@ -3,6 +3,7 @@ screen on the worker's thread."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,8 @@ class SourceInfo:
 class FramePacket:
     """One processed frame, ready to paint."""
 
-    image: QImage
+    image: QImage  # at the size the view shows it
+    still: Callable[[], QImage]  # the frame at the source's size, drawn as shown: a saved still
     index: int
     frame_count: int | None
     poses: Poses | None  # None when no model is loaded

@@ -9,6 +9,7 @@ same frame get two names, and an existing file is never replaced.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QThreadPool, Signal
@@ -43,8 +44,12 @@ class FrameSaver(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # stills land in the order asked, and one core stays for the model
 
-    def save(self, image: QImage, path: Path) -> None:
-        """Write `image` (a shared copy: the caller may go on drawing) to `path` in the background."""
+    def save(self, image: QImage | Callable[[], QImage], path: Path) -> None:
+        """Write `image` (a shared copy: the caller may go on drawing), or what a function draws on the saver's
+        thread (a frame drawn again at the source's size), to `path` in the background."""
+        if callable(image):
+            self._pool.start(lambda: self._encode(image(), path))
+            return
         copy = QImage(image)
         self._pool.start(lambda: self._encode(copy, path))
 

@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.export_panel.failed.connect(self.show_error)
         self.frame_saver.saved.connect(self._frame_saved)
         self.frame_saver.failed.connect(self.show_error)
+        self.view.resized.connect(self.handle.set_view_size)
         self.handle.set_speed(self.transport.speed)
         self.handle.set_keep_pace(self.transport.keep_pace.isChecked())
         self.handle.set_image_fps(self.transport.image_fps())
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, partial(self._side.ensureWidgetVisible, self.export_panel.eta))
 
     def save_frame(self) -> None:
-        """The frame on screen, with what is drawn on it, as a PNG in the export folder."""
+        """The frame on screen, with what is drawn on it, as a PNG in the export folder, at the source's size."""
         packet = self.last_packet
         if packet is None:
             self.show_error("There is no frame to save yet: open a video, folder or webcam first.")
@@ -369,7 +370,7 @@ class MainWindow(QMainWindow):
         except OSError as error:
             self.show_error(f"Cannot write a still into {folder}: {error.strerror or error}.")
             return
-        self.frame_saver.save(packet.image, path)  # encoded off the GUI thread: the picture keeps moving
+        self.frame_saver.save(packet.still, path)  # drawn and encoded off the GUI thread: the picture keeps moving
 
     def show_error(self, text: str) -> None:
         """A short dialog that does not block the event loop, and the same line in the status bar."""

@@ -1,13 +1,14 @@
 """The video view: paints the newest annotated frame, letterboxed, with a small heads-up line.
 
-Skeletons are already drawn into the image by core.draw in the worker; this widget only
-scales and paints it, so a paint costs a few milliseconds whatever the model does.
+Skeletons are already drawn into the image by core.draw in the worker, at the size the picture has here (the
+view says its size as it changes); this widget only paints it, so a paint costs a few milliseconds whatever the
+model does.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.theme import MUTED
@@ -18,6 +19,8 @@ HUD_SHADE = 160  # the opacity of the line's dark box: over a white wall its tex
 
 
 class VideoView(QWidget):
+    resized = Signal(object)  # (w, h) in device pixels: the worker draws the picture at the size it has here
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -59,6 +62,11 @@ class VideoView(QWidget):
         size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         left, top = (self.width() - size.width()) // 2, (self.height() - size.height()) // 2
         return QRect(left, top, size.width(), size.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        ratio = self.devicePixelRatioF()
+        self.resized.emit((round(self.width() * ratio), round(self.height() * ratio)))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)

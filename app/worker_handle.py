@@ -21,6 +21,7 @@ class WorkerHandle(QObject):
     _load_model = Signal(object, object)
     _configure = Signal(object)
     _overlay = Signal(object)
+    _view_size = Signal(object)
     _play = Signal(bool)
     _speed = Signal(float)
     _keep_pace = Signal(bool)
@@ -41,6 +42,7 @@ class WorkerHandle(QObject):
             (self._load_model, self.worker.load_model),
             (self._configure, self.worker.configure),
             (self._overlay, self.worker.set_overlay),
+            (self._view_size, self.worker.set_view_size),
             (self._play, self.worker.set_playing),
             (self._speed, self.worker.set_speed),
             (self._keep_pace, self.worker.set_keep_pace),
@@ -92,6 +94,9 @@ class WorkerHandle(QObject):
 
     def set_overlay(self, overlay: Overlay) -> None:
         self._overlay.emit(overlay)
+
+    def set_view_size(self, size: tuple[int, int]) -> None:
+        self._view_size.emit(size)
 
     def set_playing(self, playing: bool) -> None:
         self._play.emit(playing)

@@ -86,6 +86,13 @@ class Trails:
     def items(self):
         return self._points.items()
 
+    def copy(self) -> Trails:
+        """The trails as they are now, which the updates of these leave alone (a frame drawn again later)."""
+        copy = Trails(self.length)
+        copy._points = {track_id: deque(points, self.length) for track_id, points in self._points.items()}
+        copy._joints = {track_id: (joints.copy(), unseen.copy()) for track_id, (joints, unseen) in self._joints.items()}
+        return copy
+
 
 def draw_poses(
     image_bgr: np.ndarray,
@@ -96,22 +103,28 @@ def draw_poses(
     scores: bool = False,
     trails: Trails | None = None,
     mirror: bool = False,
+    zoom: tuple[float, float] = (1.0, 1.0),
 ) -> np.ndarray:
     """Draw skeletons (and optional boxes, scores, trails) into ``image_bgr`` in place; returns it.
 
     With ``mirror`` the image is flipped left-right first and the people drawn where they now are;
-    their labels still read the right way round."""
+    their labels still read the right way round. ``zoom``: the image is the frame the poses and trails
+    were found on, resized by these factors (x, y), as a view shows it; lines and tags follow its size."""
     h, w = image_bgr.shape[:2]
     size = math.sqrt(h * w)
     thickness = max(1, round(size / SIZE_PER_THICKNESS))
     dot = thickness + (2 if size >= SIZE_PER_THICKNESS else 1)  # a small frame's people are a few dots tall
+    zoomed = zoom != (1.0, 1.0)
+    if zoomed:
+        poses = poses.scaled(lambda xy: _zoomed(xy, zoom))
     if mirror:
         image_bgr[:] = image_bgr[:, ::-1]
         poses = replace(poses, xy=_mirrored(poses.xy, w))
     if trails is not None:
         for track_id, points in trails.items():
             if len(points) > 1:
-                pts = np.round(_mirrored(np.array(points), w) if mirror else np.array(points)).astype(np.int32)
+                pts = _zoomed(np.array(points), zoom) if zoomed else np.array(points)
+                pts = np.round(_mirrored(pts, w) if mirror else pts).astype(np.int32)
                 cv2.polylines(image_bgr, [pts], False, track_color(track_id), thickness, cv2.LINE_AA)
     # every person's numbers as Python ints and bools at once: OpenCV takes tuples of them as they are, where
     # numpy scalars, converted one by one for each of a person's joints, took a fifth of the drawing's time
@@ -169,6 +182,11 @@ def _luminance(color) -> float:
 
 
 EDGED_FROM = _luminance(UNTRACKED)  # colours as light as the grey get its dark edge: 1.08:1 on snow for yellow #10
+
+
+def _zoomed(xy: np.ndarray, zoom: tuple[float, float]) -> np.ndarray:
+    """Pixel coordinates (..., 2) of a frame in the frame resized by ``zoom`` (x, y), pixel centres onto centres."""
+    return ((xy + 0.5) * np.asarray(zoom, dtype=np.float32) - 0.5).astype(np.float32)
 
 
 def _mirrored(xy: np.ndarray, width: int) -> np.ndarray:

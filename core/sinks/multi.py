@@ -57,6 +57,11 @@ class MultiSink(Sink):
     def add(self, sink: Sink) -> None:
         self.sinks.append(sink.__enter__())
 
+    @property
+    def writes_video(self) -> bool:
+        """Whether an annotated video is among the outputs (the others take a frame as analysed, undrawn)."""
+        return any(isinstance(sink, VideoSink) for sink in self.sinks)
+
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         for sink in self.sinks:
             with _naming(sink.path):

@@ -88,7 +88,7 @@ def test_plays_a_real_video_and_draws_the_poses(qtbot, window, video):
     packet = window.last_packet
     assert packet.poses is not None and len(packet.poses) > 0
     assert np.isfinite(packet.poses.xy).any()
-    drawn = qimage_to_bgr(packet.image)
+    drawn = qimage_to_bgr(packet.still())  # at the source's size (the view's: test_the_picture_is_drawn_at_the_size...)
     raw = read_frame(video, packet.index)
     assert drawn.shape == raw.shape
     changed = np.abs(drawn.astype(int) - raw.astype(int)).max(axis=2) > 40
@@ -758,10 +758,24 @@ def test_save_frame_writes_the_frame_on_screen_as_a_png(qtbot, window, video, tm
     second = path.with_name(f"{path.stem}_2.png")
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Saved {second}", timeout=10000)
     for still in (path, second):
-        assert (cv2.imread(str(still)) == qimage_to_bgr(shown.image)).all()  # the drawn frame, losslessly
+        assert (cv2.imread(str(still)) == qimage_to_bgr(shown.still())).all()  # the drawn frame, losslessly
     window.save_frame()
     window.close()  # closing waits for the still in flight
-    assert cv2.imread(str(path.with_name(f"{path.stem}_3.png"))).shape == qimage_to_bgr(shown.image).shape
+    width, height = window.source.size  # drawn at the source's size, not the smaller view's
+    assert shown.image.width() < width and cv2.imread(str(path.with_name(f"{path.stem}_3.png"))).shape[:2] == (
+        height,
+        width,
+    )
+
+
+def test_the_picture_is_drawn_at_the_size_the_view_shows_it(qtbot, window, video):
+    """Drawn at the source's size and scaled into the view, a 4K video's tags were 9 px tall there, a 320x240
+    webcam's blurred and blocky: now the worker draws it as large as the view shows it, pixel for pixel."""
+    play(qtbot, window, video, frames=1)
+    for size in ((1000, 700), (1600, 1000)):  # the video smaller, then larger, than its own size
+        window.resize(*size)
+        qtbot.waitUntil(lambda: window.view.image().size() == window.view.image_rect().size(), timeout=10000)
+    assert window.view.image().width() > window.source.size[0]
 
 
 def test_an_export_asked_for_before_it_can_run_says_what_it_lacks(open_window, video):
@@ -811,8 +825,8 @@ def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, vide
     window.controls.mirror.setChecked(True)  # a paused frame shows the change at once
     qtbot.waitUntil(lambda: window.last_packet is not before, timeout=20000)
     raw = read_frame(video, before.index)
-    assert (qimage_to_bgr(before.image) == raw).all()
-    assert (qimage_to_bgr(window.last_packet.image) == raw[:, ::-1]).all()
+    assert (qimage_to_bgr(before.still()) == raw).all()  # drawn again at the source's size, as a still is
+    assert (qimage_to_bgr(window.last_packet.still()) == raw[:, ::-1]).all()
 
     window.export_panel.set_formats(("video",))
     window.export_panel.folder.setText(str(tmp_path))
@@ -821,7 +835,7 @@ def test_mirror_view_flips_the_picture_but_not_the_recording(qtbot, window, vide
     qtbot.waitUntil(lambda: window.last_packet.recording, timeout=20000)
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= start + 2, timeout=20000)
-    assert (qimage_to_bgr(window.last_packet.image) == read_frame(video, window.last_packet.index)[:, ::-1]).all()
+    assert (qimage_to_bgr(window.last_packet.still()) == read_frame(video, window.last_packet.index)[:, ::-1]).all()
     window.export_panel.record_button.click()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Recording saved: "), timeout=20000)
     recorded = read_frame(tmp_path / "vtest_live_annotated.mp4", 0).astype(int)

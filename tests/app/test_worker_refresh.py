@@ -443,3 +443,56 @@ def test_a_recording_started_on_a_folders_last_image_that_can_be_shown_records_t
     tick(worker, 2)
     worker.stop_recording()
     assert sorted(set(recorded_frames(tmp_path / "r.csv"))) == [0, 1]
+
+
+def test_the_frame_on_screen_is_drawn_at_the_views_size_and_the_recording_at_the_sources(worker, tmp_path):
+    """A 4K video's tags were a few view pixels tall, a small webcam's blurred: drawn at the source's size, then scaled
+    into the view. Now the view's room fits the picture (as VideoView.image_rect does), the file keeps the source's."""
+    import cv2
+
+    width, height = worker._info.size
+    worker.set_view_size((width // 2 + 100, height // 2))  # room to spare beside it, as a wide view has
+    worker.set_overlay(Overlay(mirror=True))  # the view mirrored, the file not: both drawn again, each its own way
+    worker.start_recording(SinkOptions(video=tmp_path / "r.mp4"))
+    tick(worker, 3)
+    shown = worker.take_packet()
+    worker.stop_recording()
+    assert (shown.image.width(), shown.image.height()) == (width // 2, height // 2)
+    assert (shown.still().width(), shown.still().height()) == (width, height)  # a saved still: the source's size
+    recorded = cv2.VideoCapture(str(tmp_path / "r.mp4"))
+    sizes = {recorded.read()[1].shape for _ in range(3)}
+    assert sizes == {(height, width, 3)} and worker.errors == []
+
+
+def test_a_recording_without_a_video_draws_each_frame_once_at_the_views_size(worker, tmp_path, monkeypatch):
+    """Drawn at the view's size, each frame recorded to a CSV alone was drawn a second time at the source's, for no
+    file (15 ms a 4K frame); the COCO dataset still takes each frame's size from the frame as analysed."""
+    import app.worker
+
+    drawn_on = []
+    monkeypatch.setattr(app.worker, "draw_poses", lambda image, *_, **__: drawn_on.append(image.shape) or image)
+    width, height = worker._info.size
+    worker.set_view_size((width // 2, height // 2))
+    worker.set_overlay(Overlay(mirror=True))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", coco_dataset=tmp_path / "d.json"))
+    tick(worker, 3)
+    worker.stop_recording()
+    assert drawn_on == [(height // 2, width // 2, 3)] * 3 and worker.errors == []
+    images = json.loads((tmp_path / "d.json").read_text())["images"]
+    assert [(i["width"], i["height"]) for i in images] == [(width, height)] * 3
+
+
+def test_a_view_resized_while_paused_draws_the_paused_frame_again_at_its_new_size(worker):
+    worker.set_overlay(Overlay(trails=True))
+    tick(worker, 5)
+    worker.set_playing(False)
+    first = worker.take_packet()
+    width, height = worker._info.size
+    for room, shown in (
+        ((width // 4, height), (width // 4, height // 4)),
+        ((3 * width, 2 * height), (2 * width, 2 * height)),
+    ):
+        worker.set_view_size(room)
+        packet = worker.take_packet()
+        assert packet.index == first.index and packet.poses is first.poses  # drawn again, not found again
+        assert (packet.image.width(), packet.image.height()) == shown

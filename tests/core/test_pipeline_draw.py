@@ -293,6 +293,24 @@ def test_draw_poses_uses_the_track_colour_and_skips_missing_joints():
     assert dict(trails.items()) == {} and trails._joints == {}
 
 
+def test_draw_poses_zoomed_draws_people_and_trails_where_the_resized_frame_has_them():
+    """The app draws the frame on screen resized to the view: joints, links and trails found on the source land on
+    the resized picture (pixel centres onto centres), and a copy of the trails keeps them as they were."""
+    xy = np.array([[[10, 10], [30, 10]]], np.float32)
+    trails = Trails(length=5)
+    for shift in range(3):
+        trails.update(Poses(xy + [0, 4 * shift], [[1, 1]], [0.9], [7]))
+    kept = trails.copy()
+    trails.update(Poses.empty(2))
+    assert [len(points) for _, points in kept.items()] == [3] and [len(p) for _, p in trails.items()] == [2]
+    image = np.zeros((120, 200, 3), np.uint8)  # a 50 x 40 frame, four times larger by x, three by y
+    draw_poses(image, Poses(xy + [0, 8], [[1, 1]], [0.9], [7]), [(0, 1)], trails=kept, zoom=(4.0, 3.0))
+    assert tuple(image[55, 80]) == track_color(7)  # the link, from (10, 18) to (30, 18): (41.5, 55) to (121.5, 55)
+    trail = image[33:42, 81:83, 1].sum(axis=1)  # the means (20, 10) to (20, 18): x 81.5, y 31 to 55
+    assert (trail >= 255).all()  # anti-aliased across the two columns
+    assert image[:, 140:].sum() == 0 and image[70:].sum() == 0  # nothing where the frame, unzoomed, had it
+
+
 def test_a_trail_runs_straight_while_joints_come_and_go():
     """A person walking right whose legs are found every other frame: the mean of the found joints would jump
     up and down by a quarter of their height; the trail carries the missed joints along and stays level."""
