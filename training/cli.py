@@ -239,7 +239,8 @@ def run(name: str, args: argparse.Namespace) -> int:
     from models.export import build_metadata, export_onnx
     from models.schemas import get_schema
     from training.pretrained import check_weights_file
-    from training.trainer import PRESETS, TrainConfig, end_progress_line, train
+    from training.progress_line import end_progress_line
+    from training.trainer import PRESETS, TrainConfig, train
 
     preset = args.preset or args.schema  # a CrowdPose model gets the paper's CrowdPose schedule
     epochs, milestones = PRESETS[preset]

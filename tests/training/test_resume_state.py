@@ -8,6 +8,8 @@ import torch
 
 from models.wlitepose import build_model
 from training import trainer
+from training.checkpoints import resume_run
+from training.lr_schedule import reschedule
 
 
 def _fresh(config):
@@ -25,9 +27,7 @@ def test_resume_restores_the_raw_weights_optimiser_schedule_epoch_and_best_ap(tm
     torch.save(state, out / "last.pt")
     config = tiny_run(out, ema=0.9, resume=True, milestones_given=False)
     model, optimizer, scheduler = _fresh(config)
-    _, start, best_ap, _ = trainer._resume(
-        out, config, torch.device("cpu"), model, None, optimizer, scheduler, math.inf
-    )
+    _, start, best_ap, _ = resume_run(out, config, torch.device("cpu"), model, None, optimizer, scheduler, math.inf)
     assert (start, best_ap) == (state["epoch"] + 1, 0.25)
     # the optimiser continues from the raw weights, not from their average
     assert all(torch.equal(v, state["train_model"][k]) for k, v in model.state_dict().items())
@@ -59,7 +59,7 @@ def test_a_milestone_at_the_resume_epoch_drops_the_lr_then_and_for_good():
     for _ in range(30):
         optimizer.step()
         scheduler.step()
-    trainer._reschedule(scheduler, (30,))
+    reschedule(scheduler, (30,))
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     for _ in range(3):
         optimizer.step()

@@ -1,6 +1,7 @@
 from collections import Counter
 
-from training.trainer import TrainConfig, _sampler
+from training.sampling import epoch_sampler
+from training.trainer import TrainConfig
 
 
 class _Sources:
@@ -17,7 +18,7 @@ class _Sources:
 def test_sample_weights_set_draws_per_image_and_the_epoch_length():
     data = _Sources(["studio"] * 100 + ["video"] * 50 + ["coco"] * 10)
     config = TrainConfig("a", "b", "c", sample_weights={"studio": 0.5, "video": 0.0, "coco": 3.0})
-    sampler = _sampler(data, config)
+    sampler = epoch_sampler(data, config)
     assert len(sampler) == 80  # 100 * 0.5 + 10 * 3
     draws = Counter(data.sources[i] for _ in range(50) for i in sampler)
     assert draws["video"] == 0
@@ -26,10 +27,10 @@ def test_sample_weights_set_draws_per_image_and_the_epoch_length():
 
 def test_a_tiny_sample_weight_still_draws_its_images():
     config = TrainConfig("a", "b", "c", sample_weights={"rare": 1e-50})  # 0 as a float32
-    assert list(_sampler(_Sources(["rare"] * 3), config)) in ([0], [1], [2])
+    assert list(epoch_sampler(_Sources(["rare"] * 3), config)) in ([0], [1], [2])
 
 
 def test_without_weights_the_loader_shuffles_the_whole_set_once_per_epoch():
-    sampler = _sampler(_Sources(["x"] * 50), TrainConfig("a", "b", "c"))
+    sampler = epoch_sampler(_Sources(["x"] * 50), TrainConfig("a", "b", "c"))
     first, second = list(sampler), list(sampler)
     assert sorted(first) == sorted(second) == list(range(50)) and first != second

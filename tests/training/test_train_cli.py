@@ -9,7 +9,8 @@ import torch
 
 from core.errors import WLitePoseError
 from main import build_parser, main
-from training.trainer import _reschedule, train
+from training.lr_schedule import reschedule
+from training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 # `wlitepose train` on the CrowdPose sample in seconds
@@ -141,7 +142,7 @@ def test_resumed_schedule_takes_the_new_milestones():
     for _ in range(25):
         optimizer.step()
         scheduler.step()
-    _reschedule(scheduler, (20, 30))
+    reschedule(scheduler, (20, 30))
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     for _ in range(5):
         optimizer.step()
@@ -152,13 +153,14 @@ def test_resumed_schedule_takes_the_new_milestones():
 def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
     from models.schemas import get_schema
     from training.dataset import KeypointDataset
-    from training.trainer import TrainConfig, _sampler
+    from training.sampling import epoch_sampler
+    from training.trainer import TrainConfig
 
     val = shared_data / "val"
     dataset = KeypointDataset(str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64)
     for weights in ({"x": 2.0}, {}):  # weighted draws, and a plain shuffle
         config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused", sample_weights=weights)
-        fresh, again, resumed = (list(_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
+        fresh, again, resumed = (list(epoch_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
         assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
 
 
@@ -166,7 +168,8 @@ def test_each_rank_and_a_resumed_run_augment_with_draws_of_their_own(shared_data
     from models.schemas import get_schema
     from training.augment import AugmentConfig
     from training.dataset import KeypointDataset
-    from training.trainer import AUGMENTATIONS, TrainConfig, _draw_seed
+    from training.sampling import AUGMENTATIONS, draw_seed
+    from training.trainer import TrainConfig
 
     val = shared_data / "val"
     dataset = KeypointDataset(
@@ -177,7 +180,7 @@ def test_each_rank_and_a_resumed_run_augment_with_draws_of_their_own(shared_data
 
     def sample(rank: int, start_epoch: int) -> torch.Tensor:
         monkeypatch.setattr("torch.distributed.get_rank", lambda: rank)
-        torch.manual_seed(_draw_seed(config, start_epoch, AUGMENTATIONS))
+        torch.manual_seed(draw_seed(config, start_epoch, AUGMENTATIONS))
         return dataset[0]["image"]
 
     first, again, other_rank, resumed = sample(0, 0), sample(0, 0), sample(1, 0), sample(0, 5)

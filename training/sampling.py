@@ -1,0 +1,77 @@
+"""The draws of a run: which images each epoch samples, the seeds of its streams of draws, and the loader."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
+from torch.utils.data.distributed import DistributedSampler
+
+from core.errors import WLitePoseError
+from training.dataset import KeypointDataset
+
+if TYPE_CHECKING:
+    from training.trainer import TrainConfig
+
+
+def run_loader(dataset: KeypointDataset, config: TrainConfig, start_epoch: int, device: torch.device):
+    """(sampler, loader) of a run starting at ``start_epoch``, with torch's generator seeded for its augmentations."""
+    sampler = epoch_sampler(dataset, config, start_epoch)  # a resumed run must not replay its first epochs' draws
+    # the augmentations draw from torch's generator (the loader seeds each worker's from it): one of this rank's
+    # own, or every rank would warp its images alike and fill its mosaics with the same images
+    torch.manual_seed(draw_seed(config, start_epoch, AUGMENTATIONS))
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.workers,
+        drop_last=len(sampler) > config.batch_size,  # an epoch of fewer draws than a batch is one short batch
+        persistent_workers=config.workers > 0,
+        worker_init_fn=_single_threaded_worker,
+        pin_memory=device.type == "cuda",
+    )
+    return sampler, loader
+
+
+def _single_threaded_worker(_: int) -> None:
+    cv2.setNumThreads(1)  # each loader worker is one process doing one image at a time
+
+
+SAMPLE_ORDER, AUGMENTATIONS = 0, 1  # the two streams of draws of a run
+
+
+def draw_seed(config: TrainConfig, start_epoch: int, stream: int) -> int:
+    """The seed of one ``stream`` of draws of a run of ``config.seed``, of its own per rank and starting epoch: the
+    ranks draw apart, and a resumed run does not replay its first epochs' draws."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return ((config.seed * 1000 + rank) * 7919 + start_epoch) * 2 + stream
+
+
+def epoch_sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0):
+    """A shuffle, a DistributedSampler, or a per-image-source weighted sampler (one stream per rank), drawn
+    from a stream of its own per rank and starting epoch."""
+    world = dist.get_world_size() if dist.is_initialized() else 1
+    if not config.sample_weights and world > 1:
+        return DistributedSampler(dataset, seed=config.seed)  # its set_epoch gives each epoch its order
+    generator = torch.Generator().manual_seed(draw_seed(config, start_epoch, SAMPLE_ORDER))
+    if not config.sample_weights:
+        return RandomSampler(dataset, generator=generator)
+    # float64: a weight of 1e-50 is no 0, which float32 would make it (and then nothing could be drawn)
+    weights = torch.tensor([config.sample_weights.get(s, 1.0) for s in dataset.image_sources()], dtype=torch.float64)
+    per_rank = max(1, round(float(weights.sum()) / world))
+    return WeightedRandomSampler(weights, per_rank, replacement=True, generator=generator)
+
+
+def batches(loader: DataLoader):
+    """The loader's batches; a WLitePoseError in a loader worker (a damaged image) comes out as its own sentence,
+    not as the worker's traceback torch wraps it in."""
+    try:
+        yield from loader
+    except WLitePoseError as error:
+        text = str(error).strip()
+        if text.startswith("Caught WLitePoseError in DataLoader worker"):
+            text = text.splitlines()[-1].split("WLitePoseError: ", 1)[-1]  # the traceback's last line
+        raise WLitePoseError(text) from None
