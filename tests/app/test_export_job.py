@@ -271,6 +271,36 @@ def test_a_cancel_that_comes_after_a_files_last_frame_leaves_it_exported(qapp, m
     assert (outcome.exported, outcome.frames, outcome.cancelled, outcome.stopped) == (1, 4, False, "")
 
 
+def test_exports_one_after_another_each_let_go_of_their_job_thread_and_model_once_ended(
+    qtbot, model_path, write_clip, tmp_path
+):
+    """A window kept open all day exports file after file: each export's job, thread and model session (its
+    arena of tens of MB) are freed when it ends, none kept for the next."""
+    import gc
+    import weakref
+
+    from app.export_panel import ExportPanel
+    from core.session import PoseModel
+
+    def models() -> int:
+        return sum(type(thing) is PoseModel for thing in gc.get_objects())
+
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    clip = write_clip(tmp_path / "two.avi", 2)
+    before, ended = models(), []
+    for take in range(2):
+        options = SinkOptions(csv=tmp_path / f"two_{take}.csv", video=tmp_path / f"two_{take}.mp4")
+        config = tuned_config(256, 0.15, 0.2, 0.5)
+        panel.start_export(ExportRequest(((str(clip), options),), str(model_path), config, Overlay()))
+        ended.extend([weakref.ref(panel.job), weakref.ref(panel._thread)])
+        qtbot.waitUntil(lambda: panel.job is None, timeout=30000)
+        # the thread's deleteLater runs once the event loop is back: then nothing of either export is left
+        qtbot.waitUntil(lambda: gc.collect() >= 0 and all(end() is None for end in ended), timeout=5000)
+        assert models() == before
+    assert Path(options.csv).is_file()
+
+
 def test_a_whole_batch_done_is_told_as_such_and_a_warning_alone_is_alarming():
     assert ExportOutcome(2, frames=8, exported=2).summary(FOLDER)[0] == "Exported 2 files, 8 frames"
     cut = ExportOutcome(1, frames=16, exported=1, notes=["the video ended after 16 of the 30 frames its header counts"])
