@@ -7,7 +7,7 @@ model does.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -56,17 +56,35 @@ class VideoView(QWidget):
         self.update()
 
     def image_rect(self) -> QRect:
-        """Where the image lands in the widget (aspect kept, centred)."""
+        """Where the image lands in the widget (aspect kept, centred), to the whole pixel."""
+        return self._picture_rect().toAlignedRect()
+
+    def _device_size(self) -> QSize:
+        ratio = self.devicePixelRatioF()
+        return QSize(round(self.width() * ratio), round(self.height() * ratio))
+
+    def _picture_rect(self) -> QRectF:
+        """Where the image lands, placed on whole device pixels: a picture the worker drew at its size here is
+        painted pixel for pixel (fitted to whole logical pixels, at 150 % it was resampled by half a pixel)."""
         if self._image is None or self._image.isNull():
-            return QRect()
-        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        left, top = (self.width() - size.width()) // 2, (self.height() - size.height()) // 2
-        return QRect(left, top, size.width(), size.height())
+            return QRectF()
+        room, ratio = self._device_size(), self.devicePixelRatioF()
+        size = self._image.size().scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
+        left, top = (room.width() - size.width()) // 2, (room.height() - size.height()) // 2
+        return QRectF(left / ratio, top / ratio, size.width() / ratio, size.height() / ratio)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        ratio = self.devicePixelRatioF()
-        self.resized.emit((round(self.width() * ratio), round(self.height() * ratio)))
+        self._say_size()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another scale
+            self._say_size()
+        return super().event(event)
+
+    def _say_size(self) -> None:
+        room = self._device_size()
+        self.resized.emit((room.width(), room.height()))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)
@@ -77,10 +95,9 @@ class VideoView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        target = self.image_rect()
-        painter.drawImage(QRectF(target), self._image)
+        painter.drawImage(self._picture_rect(), self._image)
         if self._hud:
-            self._paint_hud(painter, target)
+            self._paint_hud(painter, self.image_rect())
         self.frames_painted += 1
 
     def hud_rect(self) -> QRect:

@@ -77,6 +77,7 @@ class PoseWorker(QObject):
         self._overlay = Overlay()
         self._trails: Trails | None = None
         self._view_size: tuple[int, int] | None = None  # the view's room for the picture, in device pixels
+        self._shown_at: tuple[int, int] | None = None  # the size the last frame shown was drawn at (None: its own)
         self._sinks = None
         self.saving = threading.Event()  # a recording's files are being written out (a long one takes seconds)
         self._playing = False
@@ -201,9 +202,10 @@ class PoseWorker(QObject):
     def set_view_size(self, size: tuple[int, int] | None) -> None:
         """The view's size in device pixels: the frame on screen is drawn at the size it is shown there, so its lines
         and tags look the same whatever the source's size (files and stills keep the source's). A paused frame
-        is drawn again at once."""
+        is drawn again at once where its size there changed (a window dragged wider than the picture needs not)."""
         self._view_size = size
-        self._refresh_if_paused("draw")
+        if self._last_frame is not None and self._shown_size(self._last_frame.image) != self._shown_at:
+            self._refresh_if_paused("draw")
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
@@ -573,7 +575,7 @@ class PoseWorker(QObject):
                     self._trails.update(poses)
             self._found = (frame, self._pipeline, poses)
             render_start = time.perf_counter()
-            size = self._shown_size(frame.image)
+            size = self._shown_at = self._shown_size(frame.image)
             shown = self._drawn(frame.image, poses, self._overlay.mirror, size)
             in_file = fresh and self._sinks is not None  # a new frame while recording: written, or already held
             recording = in_file and poses is not None and frame.index > self._recorded_upto

@@ -72,11 +72,11 @@ def run_eval(args: argparse.Namespace) -> int:
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)
     check_images([image["file_name"] for image in data["images"]], args.images, args.annotations)
-    unlabelled = _images_without_people(data)
-    if unlabelled:  # a frame an annotation tool exports unannotated is one: each pose found there is scored false
+    bare = _images_without_annotations(data)
+    if bare:  # a frame an annotation tool exports unannotated is one: each pose found there is scored false
         print(
-            f"wlitepose: note: {unlabelled} of the {len(data['images'])} images {'has' if unlabelled == 1 else 'have'} "
-            "no labelled person: each pose found there counts as a false one",
+            f"wlitepose: note: {bare} of the {len(data['images'])} images {'has' if bare == 1 else 'have'} "
+            "no annotation at all: each pose found there counts as a false one",
             file=sys.stderr,
         )
     sigmas, whose = _scoring_sigmas(models)
@@ -134,10 +134,11 @@ def _scoring_sigmas(models: list[PoseModel]) -> tuple[tuple[float, ...], str]:
     return sigmas, whose
 
 
-def _images_without_people(data: dict) -> int:
-    """How many of ``data``'s images (checked by load_annotations) hold no labelled person, crowd regions aside."""
-    labelled = {ann["image_id"] for ann in data["annotations"] if ann["num_keypoints"] > 0 and not ann["iscrowd"]}
-    return sum(image["id"] not in labelled for image in data["images"])
+def _images_without_annotations(data: dict) -> int:
+    """How many of ``data``'s images (checked by load_annotations) have no annotation at all: a pose found in a
+    crowd region or on a person labelled with no joints is not counted against the model, one found there is."""
+    annotated = {ann["image_id"] for ann in data["annotations"]}
+    return sum(image["id"] not in annotated for image in data["images"])
 
 
 def _shown(value: float) -> str:

@@ -110,10 +110,10 @@ def load_annotations(annotations_path: str | Path) -> dict:
     if not labelled:
         raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
     if not any(ann["category_id"] == category for ann in labelled):  # COCOeval would find nobody: every AP n/a
-        given = ", ".join(sorted({repr(ann["category_id"]) for ann in labelled})[:3])
+        given = ", ".join(sorted({_as_written(ann["category_id"], 40) for ann in labelled})[:3])
         raise WLitePoseError(
             f"{annotations_path}: its annotated people have category_id {given}, none of them a category with "
-            f"keypoints (its person category is {category!r}); give them that id"
+            f"keypoints (its person category is {_as_written(category, 40)}); give them that id"
         )
     return data
 
@@ -134,7 +134,7 @@ def check_image_ids(images: list, source, annotations: list) -> None:
     seen: set = set()
     twice = next((i for i in ids if i in seen or seen.add(i)), None)
     if twice is not None:
-        raise WLitePoseError(f"{source} lists the image id {twice!r} twice; give each image its own id")
+        raise WLitePoseError(f"{source} lists the image id {_as_written(twice, 40)} twice; give each image its own id")
     if len({isinstance(i, str) for i in ids}) > 1:
         raise WLitePoseError(f"{source} mixes image ids that are numbers with ids that are text; use one kind")
     text = bool(ids) and isinstance(ids[0], str)
@@ -157,7 +157,7 @@ def check_region(ann: dict) -> None:
     numbers) or a mask (an RLE: a size of height and width, counts as text or as runs of pixels): found when the
     file is read, not by a loader hours in."""
     if ann.get("iscrowd", 0) not in (0, 1):
-        raise ValueError(f"annotation {ann.get('id')} has iscrowd {ann['iscrowd']!r}, not 0 or 1")
+        raise ValueError(f"annotation {ann.get('id')} has iscrowd {_as_written(ann['iscrowd'], 40)}, not 0 or 1")
     region = ann.get("segmentation")
     if not region:
         return

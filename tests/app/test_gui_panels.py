@@ -109,6 +109,18 @@ def test_video_view_letterboxes_the_image(shown_picture):
     assert grabbed.pixelColor(50, 200).red() < 40  # the dark letterbox
 
 
+def test_video_view_says_its_size_again_on_a_screen_of_another_scale(qtbot, shown_picture):
+    """The worker draws the picture at the view's size in device pixels: a window moved to a screen of another scale
+    changes that size with no resize, and the worker kept drawing at the old one."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    view, _ = shown_picture((400, 300), (40, 30))
+    with qtbot.waitSignal(view.resized, timeout=1000) as said:
+        QApplication.sendEvent(view, QEvent(QEvent.Type.DevicePixelRatioChange))
+    assert said.args == [(400, 300)]
+
+
 def test_video_view_cleared_shows_its_placeholder_alone(shown_picture):
     """At a first start with no webcam and no sample clip: no picture, no heads-up line, nothing red left."""
     view, _ = shown_picture((800, 400), (400, 400), "10 fps")

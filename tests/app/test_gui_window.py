@@ -768,6 +768,37 @@ def test_save_frame_writes_the_frame_on_screen_as_a_png(qtbot, window, video, tm
     )
 
 
+def test_at_150_percent_the_picture_drawn_at_the_views_size_is_painted_pixel_for_pixel():
+    """Fitted to whole logical pixels, a picture drawn at the view's size in device pixels was painted half a pixel
+    off at 150 % and 200 % (801x601: 1202x676 drawn into 1201.5x675), every pixel of it resampled, a 1-pixel
+    checkerboard turned grey. The scale is set when Qt starts: another process."""
+    code = """
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+from app.pyside_fix import protect_singletons
+protect_singletons()
+application = QApplication([])
+from app.frame_packet import to_qimage
+from app.video_view import VideoView
+view, rooms = VideoView(), []
+view.resized.connect(rooms.append)
+view.show()
+for size in ((801, 601), (817, 460), (640, 640)):
+    view.resize(*size)
+    application.processEvents()
+    fit = QSize(768, 576).scaled(QSize(*rooms[-1]), Qt.AspectRatioMode.KeepAspectRatio)
+    y, x = np.mgrid[0 : fit.height(), 0 : fit.width()]
+    view.show_image(to_qimage(np.dstack([np.where((x + y) % 2, 255, 0).astype(np.uint8)] * 3)))
+    grey = view.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(grey.constBits(), np.uint8).reshape(grey.height(), grey.bytesPerLine())
+    assert view.devicePixelRatioF() == 1.5 and ((pixels > 40) & (pixels < 215)).sum() == 0, size
+"""
+    env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, timeout=120)
+
+
 def test_the_picture_is_drawn_at_the_size_the_view_shows_it(qtbot, window, video):
     """Drawn at the source's size and scaled into the view, a 4K video's tags were 9 px tall there, a 320x240
     webcam's blurred and blocky: now the worker draws it as large as the view shows it, pixel for pixel."""

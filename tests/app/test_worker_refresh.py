@@ -496,3 +496,5 @@ def test_a_view_resized_while_paused_draws_the_paused_frame_again_at_its_new_siz
         packet = worker.take_packet()
         assert packet.index == first.index and packet.poses is first.poses  # drawn again, not found again
         assert (packet.image.width(), packet.image.height()) == shown
+    worker.set_view_size((3 * width + 50, 2 * height))  # wider: the picture keeps its size there
+    assert worker.take_packet() is None  # not drawn again for nothing (each event of a window's drag was)

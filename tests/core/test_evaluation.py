@@ -345,7 +345,10 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
             "has no annotated people",
         ),
         (lambda d: [a.update(category_id=2) for a in d["annotations"]], "category_id 2, none of them a category"),
-        (lambda d: [a.update(category_id="1") for a in d["annotations"]], "category_id '1', none of them a category"),
+        (
+            lambda d: [a.update(category_id="1") for a in d["annotations"]],
+            r'category_id "1", none of them a category with keypoints \(its person category is 1\)',
+        ),
     ],
 )
 def test_files_that_would_be_scored_wrongly_are_refused(change, words, val_copy):
