@@ -103,6 +103,9 @@ class ExportPanel(QWidget):
         self.batch_file.hide()
         self.eta = NameLabel()  # shortened in its middle where the panel is narrower: the ETA at its end stays
         self.eta.setObjectName("caption")
+        self.batch_left = NameLabel()  # a batch's frames left and the time they take: the file's ETA is the file's
+        self.batch_left.setObjectName("caption")
+        self.batch_left.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -113,6 +116,7 @@ class ExportPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.batch_file)
         layout.addWidget(self.eta)
+        layout.addWidget(self.batch_left)
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
         self._writing_to = Path()  # the folder of the export running or last run
@@ -183,12 +187,15 @@ class ExportPanel(QWidget):
         self.job.file_started.connect(self._file_started)
         self.job.progress.connect(self.show_progress)
         self.job.waiting.connect(self._waiting)
+        self.job.batch_progress.connect(self.show_batch_progress)
         self.job.finished.connect(self._finished)
         self._thread.finished.connect(self._thread_done)
         self.set_exporting(True)
-        # a batch's file line now, not once the job has started: the window scrolls the panel to its end next, and
-        # the line, coming after, pushed the ETA below it out of sight
+        # a batch's lines now, not once the job has started: the window scrolls the panel to its end next, and a
+        # line coming after pushed the ETA below it out of sight
         self._file_started(1, len(request.jobs), request.jobs[0][0])
+        self.show_batch_progress("counting its frames…")
+        self.batch_left.setVisible(len(request.jobs) > 1)
         self._thread.start()
 
     def cancel(self) -> None:
@@ -224,6 +231,7 @@ class ExportPanel(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
         self.batch_file.hide()
+        self.batch_left.hide()
         self.eta.show_name(label, tooltip=text)
         (self.failed if outcome.alarming else self.message).emit(text)
 
@@ -239,6 +247,7 @@ class ExportPanel(QWidget):
         self.cancel_button.setEnabled(exporting)
         if exporting:
             self.batch_file.hide()
+            self.batch_left.hide()
             self.progress.setValue(0)
             self.eta.show_name("starting…", tooltip="")
 
@@ -251,6 +260,9 @@ class ExportPanel(QWidget):
         else:
             self.progress.setRange(0, 0)
             self.eta.show_name(f"{done} frames · {rate:.1f} fps")
+
+    def show_batch_progress(self, standing: str) -> None:
+        self.batch_left.show_name(f"batch: {standing}")
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export folder", self.folder.text())

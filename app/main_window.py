@@ -355,8 +355,10 @@ class MainWindow(QMainWindow):
         )
         self.export_panel.start_export(request)
         # a small window keeps the progress below the fold; scrolled to once the panel has made room for the
-        # batch's file line just shown (its layout's request is posted), the ETA under it is not cut off
-        QTimer.singleShot(0, self, partial(self._side.ensureWidgetVisible, self.export_panel.eta))
+        # batch's lines just shown (its layout's request is posted), the ETA and a batch's time left are not cut off
+        panel = self.export_panel
+        last = panel.batch_left if panel.batch_left.isVisibleTo(panel) else panel.eta
+        QTimer.singleShot(0, self, partial(self._side.ensureWidgetVisible, last))
 
     def save_frame(self) -> None:
         """The frame on screen, with what is drawn on it, as a PNG in the export folder, at the source's size."""

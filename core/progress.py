@@ -58,6 +58,23 @@ def remaining(frames: int, fps: float) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+def clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss (whole seconds, cut): a batch's time left runs to hours."""
+    minutes, secs = divmod(int(max(seconds, 0)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def batch_left(counts: list[int | None], fps: float) -> str:
+    """A batch's standing: the frames its sources still to do hold (``counts``, one a source, None where its length
+    is not known: a webcam, a stream, a file that does not say) and the time they take at ``fps``, the rate
+    measured so far (0: none yet). A source of unknown length makes the batch's end unknown: "41,200+ frames left,
+    end unknown", short enough for the app's side panel."""
+    if None in counts:
+        return f"{sum(count for count in counts if count is not None):,}+ frames left, end unknown"
+    left = f"{sum(counts):,} frames left"
+    return f"{left}, about {clock(sum(counts) / fps)}" if fps > 0 else left
+
+
 class ProgressBar:
     """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
     (a redrawn line there is hundreds of carriage-return fragments in the log). ``hidden``: nothing drawn."""

@@ -14,7 +14,7 @@ from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePos
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
-from core.progress import ProgressBar, StageTimes, first_few
+from core.progress import ProgressBar, StageTimes, batch_left, first_few
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.csv_sink import is_stdout
@@ -26,6 +26,7 @@ from core.sources import (
     clean_spec,
     expand_wildcards,
     frames_due,
+    frames_in,
     is_live,
     open_source,
     source_name,
@@ -130,8 +131,11 @@ def _prepared(args: argparse.Namespace, default_model: Path) -> tuple[SinkOption
 
 def run_track(args: argparse.Namespace, default_model: Path) -> int:
     """Each source in turn through one model; in a batch a source that fails is reported and the rest go on."""
+    image_fps = args.fps or IMAGE_FOLDER_FPS
     try:
         options, inputs, jobs, pipeline = _prepared(args, default_model)
+        # the frames of each source a batch is to track: every file opened once, seconds for hundreds
+        left = frames_left(jobs, args, pipeline, image_fps) if len(jobs) > 1 else {}
     except KeyboardInterrupt as error:  # Ctrl-C before the run's own handler: a big batch planned, the model loading
         raise Stopped(signal.SIGINT, before_start=True) from error
     if not written_names(options):
@@ -141,12 +145,16 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             file=sys.stderr,
         )
     batch = len(jobs) > 1  # one source: its error is the run's error
-    settings, image_fps = pipeline.settings(), args.fps or IMAGE_FOLDER_FPS
+    settings = pipeline.settings()
     failed, warned, passed, elsewhere, frames, started = [], [], [], [], 0, time.perf_counter()
+    analysing = 0.0  # the seconds the sources tracked took from their first frame to their last: the batch's rate
     later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
     doing = ""  # what the run was doing with the source settle() was last given, for a stop's line ("": nothing)
 
-    def pass_over(number: int, spec: str, options: SinkOptions, held: str) -> None:  # runs sharing a batch
+    def pass_over(number: int, spec: str, options: SinkOptions, held: str, due: int | None) -> None:
+        """Source ``number``, whose outputs another run holds, for later (runs sharing a batch); its ``due``
+        frames are still to do, here or by that run."""
+        left[number] = due
         print(
             f"wlitepose: [{number}/{len(jobs)}] {without_password(spec)}: being tracked by another run (it holds "
             f"{held}), passed over for now",
@@ -158,11 +166,11 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
         another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
         passed over if that run finished it."""
-        nonlocal frames, doing
-        shown, doing = without_password(spec), ""  # what messages may print of it
+        nonlocal frames, analysing, doing
+        shown, doing, due = without_password(spec), "", left.pop(number, None)  # what messages may print of it
         held = being_written(options, source_name(spec)) if args.skip_done else None
         if held and not waiting:
-            pass_over(number, spec, options, held)
+            pass_over(number, spec, options, held, due)
             return
         if held:
             print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
@@ -178,16 +186,20 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             return
         if batch or why:  # a long video run again is told why
             again = f": run again: {why}" if why else ""
-            print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}", file=sys.stderr)
+            rate = frames / analysing if analysing else 0.0
+            standing = f" (batch: {batch_left([due, *left.values()], rate)})" if batch else ""
+            print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}{standing}", file=sys.stderr)
         doing = "during"
         try:
-            done_frames, notes = track_source(spec, options, pipeline, inputs, args.max_frames, stop, image_fps)
-            frames += done_frames
+            done_frames, seconds, notes = track_source(
+                spec, options, pipeline, inputs, args.max_frames, stop, image_fps
+            )
+            frames, analysing = frames + done_frames, analysing + seconds
             if notes:
                 warned.append(shown)
         except SourceFailed as error:
             if args.skip_done and error.taken:  # the other run took the outputs since being_written
-                pass_over(number, spec, options, error.taken)
+                pass_over(number, spec, options, error.taken, due)
             elif not batch:
                 raise
             else:
@@ -232,6 +244,17 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
     return 2 if failed else 0
 
 
+def frames_left(jobs: list, args: argparse.Namespace, pipeline: PosePipeline, image_fps: float) -> dict:
+    """Each source's number (from 1) and the frames a batch is to track of it, as its file or folder counts them
+    (None: not known), at most --max-frames; 0 for one --skip-done is to pass over, finished before."""
+    model, settings, left = pipeline.model.info.sha256, pipeline.settings(), {}
+    for number, (spec, options) in enumerate(jobs, 1):
+        finished = args.skip_done and rerun_reason(spec, options, model, settings, image_fps) is None
+        count = 0 if finished else frames_in(spec, image_fps)
+        left[number] = count if count is None or args.max_frames is None else min(count, args.max_frames)
+    return left
+
+
 def track_source(
     spec: str,
     options: SinkOptions,
@@ -240,9 +263,10 @@ def track_source(
     max_frames: int | None,
     stop: StopRequest,
     image_fps: float,
-) -> tuple[int, list[str]]:
+) -> tuple[int, float, list[str]]:
     """One source through the pipeline into its sinks (an image folder played at ``image_fps``); returns the
-    frames processed and the warnings said about it (a video cut short, a folder's skipped images).
+    frames processed, the seconds from the first to the last (its opening left out) and the warnings said about
+    it (a video cut short, a folder's skipped images).
     SourceFailed, with the frames written, if it fails."""
     times, notes = StageTimes(), []
     try:
@@ -251,7 +275,7 @@ def track_source(
             opened = open_source(spec, image_fps)
         except WLitePoseError:
             if stop.requested:  # Ctrl-C while a stream was opening, whose wait then ended in an error: a stop
-                return 0, []
+                return 0, 0.0, []
             raise
         with opened as source:
             total = frames_due(source.frame_count, max_frames)
@@ -300,9 +324,10 @@ def track_source(
                 print(f"wlitepose: warning: {note}", file=sys.stderr)
         if times.frames == 0:
             raise WLitePoseError(f"source {without_password(spec)} delivered no frames")
-        print(times.summary(time.perf_counter() - started), file=sys.stderr)
+        seconds = time.perf_counter() - started
+        print(times.summary(seconds), file=sys.stderr)
         if names := written_names(options):
             print(f"wlitepose: wrote {', '.join(names)}", file=sys.stderr)
-        return times.frames, notes
+        return times.frames, seconds, notes
     except WLitePoseError as error:
         raise SourceFailed(str(error), times.frames, error.output if isinstance(error, OutputTaken) else None) from None

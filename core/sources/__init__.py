@@ -48,6 +48,7 @@ __all__ = [
     "clean_spec",
     "expand_wildcards",
     "frames_due",
+    "frames_in",
     "is_frame_file",
     "is_image_sequence",
     "is_live",
@@ -86,3 +87,16 @@ def open_source(spec: str | int, image_fps: float = IMAGE_FOLDER_FPS) -> FrameSo
         return ImageFolderSource(path, image_fps)
     check_playlist(path)
     return VideoFileSource(path)
+
+
+def frames_in(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> int | None:
+    """The frames a file or image folder holds as its header or listing counts them, for a batch's time left: None
+    where that is not known (a webcam or stream, a file that does not say), 0 for one that does not open (it
+    fails when its turn comes)."""
+    if is_live(spec):
+        return None
+    try:
+        with open_source(spec, image_fps) as source:
+            return source.frame_count
+    except WLitePoseError:
+        return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,31 @@ def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_
         == f"Export cancelled: 2 of 3 files exported, 6 frames to {FOLDER}; not started: first.avi"
     )
     assert not (tmp_path / "out" / "first.csv").exists()
+
+
+def test_a_batch_tells_its_frames_left_and_time_left_as_each_file_starts(qapp, model_path, write_clip, tmp_path):
+    """The panel told only the file's ETA: 50 files of 10 minutes gave no end for the batch. A file that fails
+    counts none; the time left is the frames left at the rate of the files done."""
+    first, second = write_clip(tmp_path / "first.avi", 3), write_clip(tmp_path / "second.avi", 4)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video" * 100)
+    job = job_of(csv_jobs([first, broken, second], tmp_path / "out"), model_path)
+    told, starts = [], []
+    job.file_started.connect(lambda number, count, spec: starts.append(len(told)))
+    job.batch_progress.connect(told.append)
+    outcome = job._run()
+    assert outcome.exported == 2 and [re.sub(r"\d+:\d\d:\d\d$", "h:mm:ss", told[at]) for at in starts] == [
+        "7 frames left",  # no rate before a frame
+        "4 frames left, about h:mm:ss",
+        "4 frames left, about h:mm:ss",
+    ]
+
+
+def test_one_file_tells_no_batch(qapp, model_path, write_clip, tmp_path):
+    job = job_of(csv_jobs([write_clip(tmp_path / "clip.avi", 2)], tmp_path / "out"), model_path)
+    told = []
+    job.batch_progress.connect(told.append)
+    assert job._run().exported == 1 and told == []
 
 
 def test_a_folders_progress_counts_its_images_passed_over_out_of_the_frames_to_show(qapp, model_path, tmp_path):

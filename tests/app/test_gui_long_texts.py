@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 from app.main_window import MainWindow
 from app.settings import AppSettings
 from core.model_file import ModelInfo
+from core.progress import batch_left
 
 BREAK = "\u200b"  # the invisible break point a long word may be given (app.labels.BREAK)
 MODEL_NAME = "wlitepose_s_256_crowdpose_finetuned_2024-06-14_best.onnx"  # 56 letters: clipped the panel
@@ -79,6 +80,18 @@ def test_a_batch_file_name_leaves_the_side_panel_whole_and_the_eta_in_view(qtbot
     assert_side_panel_whole(w)
     assert panel.eta.text().endswith("ETA 37:48")
     assert panel.batch_file.toolTip() == "/videos/concert_recording.mp4" and "(1/5)" in panel.batch_file.text()
+
+
+def test_a_batchs_time_left_of_hours_or_of_an_unknown_end_fits_the_side_panel_whole(qtbot, open_window):
+    w = open_window()
+    panel = w.export_panel
+    panel._file_started(3, 50, "/videos/concert_recording.mp4")
+    panel.show_progress(1234, 54321, 23.4)
+    panel.batch_left.show()
+    for standing in (batch_left([1_030_000], 2.5), batch_left([41_200, None], 20.0)):
+        panel.show_batch_progress(standing)
+        assert_side_panel_whole(w)
+        assert panel.batch_left.text() == f"batch: {standing}"  # whole, not shortened in its middle
 
 
 # a folder's name broken at its separators, and one with none in it (a hash, a stream's token): anywhere

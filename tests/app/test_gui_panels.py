@@ -403,6 +403,22 @@ def test_a_batch_names_its_first_file_as_1_of_its_count_as_soon_as_it_starts(qtb
     assert line == "a.mp4 (1/2)"
 
 
+def test_a_batch_tells_its_time_left_under_the_files_from_its_start_to_its_end(qtbot, tmp_path):
+    """The file's ETA was all a batch told; the batch's line shows at once (a line shown later pushed the ETA out
+    of sight) and goes with the batch."""
+    panel = ExportPanel()
+    qtbot.addWidget(panel)
+    jobs = tuple((str(tmp_path / f"{stem}.mp4"), SinkOptions(csv=str(tmp_path / f"{stem}.csv"))) for stem in "ab")
+    missing = str(tmp_path / "missing.onnx")  # fails at once: the line read is the panel's own, then the job's
+    panel.start_export(ExportRequest(jobs=jobs, model=missing, config=tuned_config(), overlay=Overlay()))
+    first, shown = panel.batch_left.full_text(), panel.batch_left.isVisibleTo(panel)
+    panel.job.batch_progress.emit("41,200 frames left, about 0:34:20")
+    told = panel.batch_left.full_text()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=10000)
+    assert shown and first == "batch: counting its frames…" and told == "batch: 41,200 frames left, about 0:34:20"
+    assert panel.batch_left.isHidden()
+
+
 def test_video_view_centres_the_image_in_a_tall_view(shown_picture):
     """A view taller than the picture (the side panels hidden, a portrait window): as much dark margin above the
     picture as below it, not the picture pushed to the bottom."""

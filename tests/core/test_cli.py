@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -977,7 +978,7 @@ def test_a_batch_gives_each_source_its_own_files_and_fresh_tracks(
     outputs = ("--csv", out / "{name}.csv", "--video", out / "{name}.mp4")
     rc, _, err = cli("track", first, second, "--model", model, *outputs)
     assert rc == 0, err
-    assert f"[1/2] {first}\n" in err and f"[2/2] {second}\n" in err  # no earlier run to tell of (no --skip-done)
+    assert f"[1/2] {first} (batch: " in err and f"[2/2] {second} (batch: " in err  # no earlier run to tell of
     assert "2 of 2 sources done, 8 frames" in err
     rows = {name: (out / f"{name}.csv").read_text() for name in ("first", "second take")}
     assert rows["first"] == rows["second take"]  # the same frames: the same rows, IDs from 1 again
@@ -1105,7 +1106,9 @@ def test_skip_done_tracks_a_source_another_run_held_and_did_not_finish(
     assert rc == 0, err
     assert f"[1/2] {clips[0]}: being tracked by another run (it holds {out / 'a.mp4'}), passed over for now" in err
     assert f"waiting for another run to finish {clips[0]} (it holds {out / 'a.mp4'})" in err
-    assert f"[1/2] {clips[0]}\n" in err and "2 of 2 sources done" in err and "error" not in err
+    assert f"[2/2] {clips[1]} (batch: 4 frames left)\n" in err  # a's frames too: still to do, here or there
+    assert f"[1/2] {clips[0]} (batch: 2 frames left, about " in err and "2 of 2 sources done" in err
+    assert "error" not in err
     assert err.count("), input ") == 2 and err.index("), input ") > err.index(f"[2/2] {clips[1]}")  # a: once taken up
     assert json.loads((out / "a.csv.json").read_text())["finished"] is True
 
@@ -1469,6 +1472,49 @@ def test_a_batch_reports_a_failed_source_and_finishes_the_others(cli, model_path
     assert json.loads((tmp_path / "out" / "good.csv.json").read_text())["frames_written"] == 3
     assert "broken.mp4 is not a readable video (no frame was written for it)" in err  # it never opened
     assert not (tmp_path / "out" / "broken.csv").exists()
+
+
+def _batch_lines(err: str) -> list[str]:
+    """Each source's start line of a batch, its batch's time left (given at the rate measured) as h:mm:ss."""
+    return [re.sub(r"about \d+:\d\d:\d\d", "about h:mm:ss", line) for line in err.splitlines() if "(batch: " in line]
+
+
+def test_each_source_of_a_batch_says_the_batchs_frames_left_and_time_left(cli, model_path, write_clip, tmp_path):
+    """A batch of 50 clips told only the present clip's ETA. --max-frames caps each count; a file that fails, and
+    a stream (no length), count none once they are behind: the stream left the batch's end unknown until then."""
+    first, second = write_clip(tmp_path / "first.avi", 4), write_clip(tmp_path / "second.avi", 5)
+    broken, stream = _touch(tmp_path / "broken.mp4", b"not a video" * 100), "http://127.0.0.1:9/cam"
+    sources = (first, broken, stream, second)
+    rc, _, err = cli("track", *sources, "--model", model_path, "--max-frames", 3, "--csv", tmp_path / "{name}.csv")
+    assert rc == 2 and _batch_lines(err) == [
+        f"wlitepose: [1/4] {first} (batch: 6+ frames left, end unknown)",
+        f"wlitepose: [2/4] {broken} (batch: 3+ frames left, end unknown)",
+        f"wlitepose: [3/4] {stream} (batch: 3+ frames left, end unknown)",
+        f"wlitepose: [4/4] {second} (batch: 3 frames left, about h:mm:ss)",
+    ]
+
+
+def test_a_batchs_frames_left_leave_out_the_sources_skip_done_passes_over(cli, model_path, write_clip, tmp_path):
+    clips = [write_clip(tmp_path / f"{name}.avi", frames) for name, frames in (("a", 2), ("b", 3), ("c", 4))]
+    csv = tmp_path / "out" / "{name}.csv"
+    assert cli("track", clips[1], "--model", model_path, "--csv", csv)[0] == 0
+    rc, _, err = cli("track", *clips, "--model", model_path, "--csv", csv, "--skip-done")
+    assert rc == 0 and f"[2/3] {clips[1]}: finished before, passed over" in err
+    assert _batch_lines(err) == [
+        f"wlitepose: [1/3] {clips[0]} (batch: 6 frames left)",  # a's and c's; no rate before a frame
+        f"wlitepose: [3/3] {clips[2]} (batch: 4 frames left, about h:mm:ss)",
+    ]
+
+
+def test_a_batchs_time_left_is_its_frames_at_the_rate_so_far_and_never_made_up():
+    """41,200 frames at 20 fps: 0:34:20; hours past 59 minutes; no time before any rate, nor with a source of
+    unknown length (a webcam, a stream, a file that does not say) still to come."""
+    from core.progress import batch_left
+
+    assert batch_left([40_000, 1_200], 20.0) == "41,200 frames left, about 0:34:20"
+    assert batch_left([900_000] * 50, 12.5) == "45,000,000 frames left, about 1000:00:00"
+    assert batch_left([120, 80], 0.0) == "200 frames left" and batch_left([], 9.0) == "0 frames left, about 0:00:00"
+    assert batch_left([41_200, None, 5], 20.0) == batch_left([None, 41_205], 0.0) == "41,205+ frames left, end unknown"
 
 
 def test_a_batchs_last_line_names_ten_failed_sources_and_counts_the_rest(cli, model_path, write_clip, tmp_path):
