@@ -34,6 +34,21 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A complete, untrained WLitePose-XS model file (real export, ~2 s; random weights: few or no real poses),
+    exported once for the app's and core's tests."""
+    torch = pytest.importorskip("torch")
+    from models.export import build_metadata, export_onnx
+    from models.schemas import COCO17
+    from models.wlitepose import build_model
+
+    torch.manual_seed(0)  # the same untrained weights, so the same (random) people, in every run
+    path = tmp_path_factory.mktemp("model") / "wlitepose_xs_256.onnx"
+    export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
+    return path
+
+
+@pytest.fixture(scope="session")
 def truth_as_results():
     """truth_as_results(path) -> the labelled people of the COCO-format file ``path`` as results, each with score 1:
     what a model that finds everyone exactly would give."""

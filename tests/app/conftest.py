@@ -1,4 +1,4 @@
-"""GUI tests: offscreen Qt, QSettings in a temp folder, an untrained model file, the shared videos."""
+"""GUI tests: offscreen Qt, QSettings in a temp folder, the shared videos (the untrained model: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -99,20 +99,6 @@ def settings_in_tmp(tmp_path, qapp):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     yield
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> Path:
-    """An untrained but complete model file (random weights: few or no real poses)."""
-    torch = pytest.importorskip("torch")
-    from models.export import build_metadata, export_onnx
-    from models.schemas import COCO17
-    from models.wlitepose import build_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "wlitepose_xs_untrained.onnx"
-    export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
-    return path
 
 
 @pytest.fixture

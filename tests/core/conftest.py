@@ -1,4 +1,4 @@
-"""Shared fixtures for core tests: an exported (untrained) model file, a "painted" model, the sample videos."""
+"""Shared fixtures for core tests: a "painted" model, clips made to order, the sample videos."""
 
 from pathlib import Path
 
@@ -50,20 +50,6 @@ def painted_model():
 @pytest.fixture(scope="session")
 def video_path(shared_data) -> Path:
     return shared_data / "videos" / "vtest.avi"
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> Path:
-    """A complete, untrained WLitePose-XS model file (real export, ~2 s)."""
-    torch = pytest.importorskip("torch")
-    from models.export import build_metadata, export_onnx
-    from models.schemas import COCO17
-    from models.wlitepose import build_model
-
-    torch.manual_seed(0)  # the same untrained weights, so the same (random) people, in every run
-    path = tmp_path_factory.mktemp("model") / "wlitepose_xs_256.onnx"
-    export_onnx(build_model("wlitepose_xs"), path, build_metadata(COCO17, "wlitepose_xs", 256, "coco", False))
-    return path
 
 
 def write_painted_model(path: Path, heatmaps: np.ndarray, tags: np.ndarray, metadata: dict[str, str]) -> Path:

@@ -81,9 +81,9 @@ def test_metadata_round_trips(xs_file):
 
 def test_export_fails_loudly_and_leaves_no_file_when_outputs_differ(tmp_path, monkeypatch):
     monkeypatch.setattr(export_module, "PARITY_TOLERANCE", 0.0)
-    out = tmp_path / "bad.onnx"
+    out, meta = tmp_path / "bad.onnx", build_metadata(COCO17, "litepose_xs", 64, "coco", False)
     with pytest.raises(ExportError, match="differs"):
-        export_onnx(build_model("litepose_xs"), out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+        export_onnx(build_model("litepose_xs"), out, meta, check_sizes=((64, 64),))
     assert not out.exists()
 
 
@@ -91,25 +91,26 @@ def test_a_diverged_model_is_not_exported(tmp_path):
     model = build_model("litepose_xs")
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))
-    out = tmp_path / "nan.onnx"
+    out, meta = tmp_path / "nan.onnx", build_metadata(COCO17, "litepose_xs", 64, "coco", False)
     with pytest.raises(ExportError, match="not finite"):
-        export_onnx(model, out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+        export_onnx(model, out, meta, check_sizes=((64, 64),))
     assert not out.exists()
     out.write_bytes(b"an earlier, good model")  # a refused export leaves what was there, and no temporary file
     with pytest.raises(ExportError, match="not finite"):
-        export_onnx(model, out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+        export_onnx(model, out, meta, check_sizes=((64, 64),))
     assert out.read_bytes() == b"an earlier, good model" and [p.name for p in tmp_path.iterdir()] == ["nan.onnx"]
 
 
 def test_an_export_to_a_long_file_name_is_written(tmp_path):
     out = tmp_path / ("m" * 245 + ".onnx")  # 251 characters: the file system takes up to 255
-    export_onnx(build_model("litepose_xs"), out, build_metadata(COCO17, "litepose_xs", 256, "coco", False))
+    meta = build_metadata(COCO17, "litepose_xs", 64, "coco", False)
+    export_onnx(build_model("litepose_xs"), out, meta, check_sizes=((64, 64),))
     assert out.is_file() and [p.name for p in tmp_path.iterdir()] == [out.name]
 
 
 def test_cli_exports_a_crowdpose_variant(tmp_path, capsys):
     out = tmp_path / "cp.onnx"
-    argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "256"]
+    argv = ["export", "--variant", "litepose_xs", "--schema", "crowdpose", "--out", str(out), "--size", "64"]
     assert main(argv) == 0
     assert "UNTRAINED" in capsys.readouterr().out
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
@@ -271,7 +272,7 @@ def test_a_path_the_console_cannot_show_is_escaped_not_a_crash(tmp_path):
     """Windows' redirected output uses the ANSI code page: the export was written, then print() raised."""
     out = tmp_path / "modèle.onnx"
     entry = Path(__file__).resolve().parents[2] / "main.py"
-    argv = [sys.executable, str(entry), "export", "--variant", "litepose_xs", "--out", str(out)]
+    argv = [sys.executable, str(entry), "export", "--variant", "litepose_xs", "--size", "64", "--out", str(out)]
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
     assert done.returncode == 0, done.stderr
     assert "mod\\xe8le.onnx" in done.stdout and out.is_file()

@@ -13,7 +13,7 @@ from training.dataset import KeypointDataset, network_batch
 from training.pretrained import init_heads
 from training.trainer import TrainConfig, compute_losses
 
-SIZE, STEPS = 128, 150
+SIZE, STEPS = 128, 80  # the loss at 0.02x its first, AP 0.84: past 80 steps the AP falls back (0.71 at 150)
 
 
 def _recalibrate_batchnorm(model, images):
@@ -72,4 +72,4 @@ def test_a_few_images_are_learned_loss_falls_and_ap_rises(tmp_path, shared_data,
     assert loss.item() < 0.1 * first
     _recalibrate_batchnorm(model, batch["image"])
     ap_after = _ap(model.eval(), tmp_path / "m.onnx", annotations, images)
-    assert ap_after > ap_before + 0.5, (ap_before, ap_after)  # 0.0 -> 0.83 seen
+    assert ap_after > ap_before + 0.5, (ap_before, ap_after)  # 0.0 -> 0.84 seen
