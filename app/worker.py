@@ -624,8 +624,8 @@ class PoseWorker(QObject):
         return True
 
     def _shown_size(self, image: np.ndarray) -> tuple[int, int] | None:
-        """The size (w, h) ``image`` is shown at in the view, as VideoView.image_rect fits it there; None where that
-        is its own or the view's is not known yet."""
+        """The size (w, h) in device pixels ``image`` is shown at in the view, as VideoView fits it there; None where
+        that is its own or the view's is not known yet."""
         if self._view_size is None:
             return None
         h, w = image.shape[:2]

@@ -98,5 +98,5 @@ def frames_in(spec: str, image_fps: float = IMAGE_FOLDER_FPS) -> int | None:
     try:
         with open_source(spec, image_fps) as source:
             return source.frame_count
-    except WLitePoseError:
+    except (WLitePoseError, OSError):  # a count only: the source fails in words when its turn comes
         return 0

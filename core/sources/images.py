@@ -49,7 +49,10 @@ class ImageFolderSource(FrameSource):
     def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
         self.spec = str(path)
         if path.is_dir():
-            shown = [p for p in path.iterdir() if not p.name.startswith(".")]
+            try:
+                shown = [p for p in path.iterdir() if not p.name.startswith(".")]
+            except OSError as error:  # a folder this user may not read
+                raise WLitePoseError(f"cannot list the folder {path} ({error.strerror or error})") from None
             files = sorted(filter(is_frame_file, shown), key=_natural_order)
             # said at the end: a photo in a format taken for no image (.heic) would otherwise vanish from the run
             self.left_out = sorted(p.name for p in shown if p.suffix.lower() not in IMAGE_SUFFIXES and p.is_file())

@@ -1494,6 +1494,26 @@ def test_each_source_of_a_batch_says_the_batchs_frames_left_and_time_left(cli, m
     ]
 
 
+def test_a_folder_that_cannot_be_listed_fails_alone_in_a_batch(cli, model_path, write_clip, tmp_path, monkeypatch):
+    """A folder this user may not read (Permission denied) ended a batch before any source was tracked, in
+    PermissionError's words, once the batch counted its frames; and the app's batch never finished."""
+    first, second = write_clip(tmp_path / "first.avi", 2), write_clip(tmp_path / "second.avi", 2)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    cv2.imwrite(str(locked / "a.png"), np.zeros((64, 64, 3), np.uint8))
+    listing = Path.iterdir
+
+    def iterdir(folder):
+        if folder == locked:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return listing(folder)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    rc, _, err = cli("track", first, locked, second, "--model", model_path, "--csv", tmp_path / "{name}.csv")
+    assert rc == 2 and f"cannot list the folder {locked} (Permission denied)" in err, err
+    assert (tmp_path / "first.csv").is_file() and (tmp_path / "second.csv").is_file()
+
+
 def test_a_batchs_frames_left_leave_out_the_sources_skip_done_passes_over(cli, model_path, write_clip, tmp_path):
     clips = [write_clip(tmp_path / f"{name}.avi", frames) for name, frames in (("a", 2), ("b", 3), ("c", 4))]
     csv = tmp_path / "out" / "{name}.csv"
