@@ -491,7 +491,7 @@ def _background_image(data):
         (_bad_polygon, "annotation 9 has a segmentation that is neither polygons (lists of x, y numbers) nor a mask"),
         (_mask_of_words, "annotation 9 has a mask (RLE) whose size is not a height and width or whose counts are"),
         (_null_file_name, "every image needs an id and a file_name"),
-        (_iscrowd_in_words, "has iscrowd 'no', not 0 or 1"),
+        (_iscrowd_in_words, 'has iscrowd "no", not 0 or 1'),
     ],
 )
 def test_malformed_regions_and_images_are_one_sentence_in_train_and_eval(
