@@ -144,104 +144,143 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
             "--posec3d): this run only measures speed",
             file=sys.stderr,
         )
-    batch = len(jobs) > 1  # one source: its error is the run's error
-    settings = pipeline.settings()
-    failed, warned, passed, elsewhere, frames, started = [], [], [], [], 0, time.perf_counter()
-    analysing = 0.0  # the seconds the sources tracked took from their first frame to their last: the batch's rate
-    later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
-    doing = ""  # what the run was doing with the source settle() was last given, for a stop's line ("": nothing)
-
-    def pass_over(number: int, spec: str, options: SinkOptions, held: str, due: int | None) -> None:
-        """Source ``number``, whose outputs another run holds, for later (runs sharing a batch); its ``due``
-        frames are still to do, here or by that run."""
-        left[number] = due
-        print(
-            f"wlitepose: [{number}/{len(jobs)}] {without_password(spec)}: being tracked by another run (it holds "
-            f"{held}), passed over for now",
-            file=sys.stderr,
-        )
-        later.append((number, spec, options))
-
-    def settle(number: int, spec: str, options: SinkOptions, waiting: bool) -> None:
-        """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
-        another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
-        passed over if that run finished it."""
-        nonlocal frames, analysing, doing
-        shown, doing, due = without_password(spec), "", left.pop(number, None)  # what messages may print of it
-        held = being_written(options, source_name(spec)) if args.skip_done else None
-        if held and not waiting:
-            pass_over(number, spec, options, held, due)
-            return
-        if held:
-            print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
-            held = wait_while_written(options, source_name(spec), held, stop.wait)
-            if held:
-                doing = "while waiting for another run to finish"
-                return  # stopped: the caller says so
-        why = rerun_reason(spec, options, pipeline.model.info.sha256, settings, image_fps) if args.skip_done else ""
-        if why is None:
-            said = "done by another run" if waiting else "finished before, passed over"
-            print(f"wlitepose: [{number}/{len(jobs)}] {shown}: {said}", file=sys.stderr)
-            (elsewhere if waiting else passed).append(shown)
-            return
-        if batch or why:  # a long video run again is told why
-            again = f": run again: {why}" if why else ""
-            rate = frames / analysing if analysing else 0.0
-            standing = f" (batch: {batch_left([due, *left.values()], rate)})" if batch else ""
-            print(f"wlitepose: [{number}/{len(jobs)}] {shown}{again}{standing}", file=sys.stderr)
-        doing = "during"
+    run = _TrackRun(args, jobs, pipeline, inputs, image_fps, left)
+    with run.stop:
         try:
-            done_frames, seconds, notes = track_source(
-                spec, options, pipeline, inputs, args.max_frames, stop, image_fps
-            )
-            frames, analysing = frames + done_frames, analysing + seconds
-            if notes:
-                warned.append(shown)
-        except SourceFailed as error:
-            if args.skip_done and error.taken:  # the other run took the outputs since being_written
-                pass_over(number, spec, options, error.taken, due)
-            elif not batch:
-                raise
-            else:
-                print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
-                failed.append(shown)
-
-    def stop_if_asked(spec: str, after: list[str]) -> None:
-        """Stopped after source ``spec``, if asked: ``after`` are the pass's sources after it, not started either,
-        like those passed over for now."""
-        if stop.requested:
-            if batch:
-                left = [other for _, other, _ in later] + after
-                stopped = f"wlitepose: stopped {doing} {without_password(spec)}" if doing else "wlitepose: stopped"
-                stopped += f"; not started: {', '.join(map(without_password, left))}" if left else ""
-                print(stopped, file=sys.stderr)
-            raise Stopped(stop.signum)  # main() reports it; the outputs are already closed
-
-    with StopRequest() as stop:
-        try:
-            for number, (spec, options) in enumerate(jobs, 1):
-                settle(number, spec, options, waiting=False)
-                stop_if_asked(spec, [spec for spec, _ in jobs[number:]])
-            while later:  # each source another run held, once it lets go: finished by it, or tracked here
-                number, spec, options = later.pop(0)
-                settle(number, spec, options, waiting=True)
-                stop_if_asked(spec, [])
+            run.track_all()
         except ReaderGone:  # `--csv - | head`: the reader has what it wanted (one source: the run's end)
             if others := written_names(jobs[0][1])[1:]:  # the CSV on the standard output comes first
                 print(f"wlitepose: the CSV's reader left: {', '.join(others)} end at that frame", file=sys.stderr)
             return 0
-    if not batch:
+    if not run.batch:
         return 0
-    done = len(jobs) - len(failed) - len(passed) - len(elsewhere)
-    print(
-        f"wlitepose: {done} of {len(jobs)} sources done, {frames} frames in {time.perf_counter() - started:.1f} s"
-        + (f"; {len(passed)} finished before, passed over (--skip-done)" if passed else "")
-        + (f"; {len(elsewhere)} done by another run (--skip-done)" if elsewhere else "")
-        + (f"; with warnings (above): {first_few(warned, SUMMARY_NAMES)}" if warned else "")
-        + (f"; failed: {first_few(failed, SUMMARY_NAMES)}" if failed else ""),  # each named above as it failed
-        file=sys.stderr,
-    )
-    return 2 if failed else 0
+    print(run.summary(), file=sys.stderr)
+    return 2 if run.failed else 0
+
+
+class _TrackRun:
+    """A track run's sources in turn, and its standing as it goes: the sources that failed, warned or were passed over,
+    the frames tracked and the seconds they took. One source is a batch of one whose error is the run's error."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        jobs: list,
+        pipeline: PosePipeline,
+        inputs: tuple,
+        image_fps: float,
+        left: dict,
+    ) -> None:
+        self.args, self.jobs, self.pipeline, self.inputs, self.image_fps = args, jobs, pipeline, inputs, image_fps
+        self.left = left  # frames_left's: each source's frames still to track, for the batch's standing
+        self.batch = len(jobs) > 1  # one source: its error is the run's error
+        self.settings = pipeline.settings()
+        self.failed, self.warned, self.passed, self.elsewhere = [], [], [], []
+        self.frames, self.started = 0, time.perf_counter()
+        self.analysing = 0.0  # the seconds the sources tracked took from their first frame to their last: the rate
+        self.later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
+        self.doing = ""  # what the run was doing with the source settle() was last given, for a stop's line ("": none)
+        self.stop = StopRequest()  # its signal handlers set while the sources are tracked (`with run.stop`)
+
+    def track_all(self) -> None:
+        """Each source in turn, then each one another run held, once it lets go: finished by it, or tracked here."""
+        for number, (spec, options) in enumerate(self.jobs, 1):
+            self.settle(number, spec, options, waiting=False)
+            self.stop_if_asked(spec, [spec for spec, _ in self.jobs[number:]])
+        while self.later:
+            number, spec, options = self.later.pop(0)
+            self.settle(number, spec, options, waiting=True)
+            self.stop_if_asked(spec, [])
+
+    def settle(self, number: int, spec: str, options: SinkOptions, waiting: bool) -> None:
+        """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
+        another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
+        passed over if that run finished it."""
+        shown, self.doing, due = without_password(spec), "", self.left.pop(number, None)  # what messages may print
+        held = being_written(options, source_name(spec)) if self.args.skip_done else None
+        if held and not waiting:
+            self.pass_over(number, spec, options, held, due)
+            return
+        if held:
+            print(f"wlitepose: waiting for another run to finish {shown} (it holds {held})", file=sys.stderr)
+            held = wait_while_written(options, source_name(spec), held, self.stop.wait)
+            if held:
+                self.doing = "while waiting for another run to finish"
+                return  # stopped: the caller says so
+        why = (
+            rerun_reason(spec, options, self.pipeline.model.info.sha256, self.settings, self.image_fps)
+            if self.args.skip_done
+            else ""
+        )
+        if why is None:
+            said = "done by another run" if waiting else "finished before, passed over"
+            print(f"wlitepose: [{number}/{len(self.jobs)}] {shown}: {said}", file=sys.stderr)
+            (self.elsewhere if waiting else self.passed).append(shown)
+            return
+        if self.batch or why:  # a long video run again is told why
+            self.announce(number, shown, why, due)
+        self.doing = "during"
+        self.track(number, spec, options, due)
+
+    def announce(self, number: int, shown: str, why: str, due: int | None) -> None:
+        """Source ``number``'s line before it is tracked: why it runs again, and in a batch what is left."""
+        again = f": run again: {why}" if why else ""
+        rate = self.frames / self.analysing if self.analysing else 0.0
+        standing = f" (batch: {batch_left([due, *self.left.values()], rate)})" if self.batch else ""
+        print(f"wlitepose: [{number}/{len(self.jobs)}] {shown}{again}{standing}", file=sys.stderr)
+
+    def track(self, number: int, spec: str, options: SinkOptions, due: int | None) -> None:
+        """Source ``number`` tracked, its frames and seconds counted; in a batch one that fails is reported."""
+        try:
+            frames, seconds, notes = track_source(
+                spec, options, self.pipeline, self.inputs, self.args.max_frames, self.stop, self.image_fps
+            )
+            self.frames, self.analysing = self.frames + frames, self.analysing + seconds
+            if notes:
+                self.warned.append(without_password(spec))
+        except SourceFailed as error:
+            if self.args.skip_done and error.taken:  # the other run took the outputs since being_written
+                self.pass_over(number, spec, options, error.taken, due)
+            elif not self.batch:
+                raise
+            else:
+                print(f"wlitepose: error: {error} ({error.left_behind()})", file=sys.stderr)
+                self.failed.append(without_password(spec))
+
+    def pass_over(self, number: int, spec: str, options: SinkOptions, held: str, due: int | None) -> None:
+        """Source ``number``, whose outputs another run holds, for later (runs sharing a batch); its ``due``
+        frames are still to do, here or by that run."""
+        self.left[number] = due
+        print(
+            f"wlitepose: [{number}/{len(self.jobs)}] {without_password(spec)}: being tracked by another run (it "
+            f"holds {held}), passed over for now",
+            file=sys.stderr,
+        )
+        self.later.append((number, spec, options))
+
+    def stop_if_asked(self, spec: str, after: list[str]) -> None:
+        """Stopped after source ``spec``, if asked: ``after`` are the pass's sources after it, not started either,
+        like those passed over for now."""
+        if self.stop.requested:
+            if self.batch:
+                not_started = [other for _, other, _ in self.later] + after
+                doing = self.doing
+                stopped = f"wlitepose: stopped {doing} {without_password(spec)}" if doing else "wlitepose: stopped"
+                stopped += f"; not started: {', '.join(map(without_password, not_started))}" if not_started else ""
+                print(stopped, file=sys.stderr)
+            raise Stopped(self.stop.signum)  # main() reports it; the outputs are already closed
+
+    def summary(self) -> str:
+        """The batch's last line: the sources done, passed over, warned and failed (each failure said above)."""
+        done = len(self.jobs) - len(self.failed) - len(self.passed) - len(self.elsewhere)
+        return (
+            f"wlitepose: {done} of {len(self.jobs)} sources done, {self.frames} frames in "
+            f"{time.perf_counter() - self.started:.1f} s"
+            + (f"; {len(self.passed)} finished before, passed over (--skip-done)" if self.passed else "")
+            + (f"; {len(self.elsewhere)} done by another run (--skip-done)" if self.elsewhere else "")
+            + (f"; with warnings (above): {first_few(self.warned, SUMMARY_NAMES)}" if self.warned else "")
+            + (f"; failed: {first_few(self.failed, SUMMARY_NAMES)}" if self.failed else "")
+        )
 
 
 def frames_left(jobs: list, args: argparse.Namespace, pipeline: PosePipeline, image_fps: float) -> dict:

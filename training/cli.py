@@ -7,6 +7,10 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training.trainer import TrainConfig
 
 MAX_WORKERS = 256  # data loader processes: more than any machine's cores is a typo
 MAX_DRAWS = 1000  # --sample-weights, draws of one image per epoch: 1e15 asked the sampler for 16 PB at once
@@ -231,69 +235,30 @@ def run(name: str, args: argparse.Namespace) -> int:
     if name == "shrink-data":  # images and JSON only: no torch (pycocotools for crowd masks given as RLE)
         return _shrink(args)
     require_train_extra(f"`wlitepose {name}`")
-    from core.errors import WLitePoseError
-    from core.preprocess import check_input_size
-    from core.session import check_threads
-    from core.sinks.base import writable
-    from models.checkpoint import load_checkpoint
-    from models.export import build_metadata, export_onnx
-    from models.schemas import get_schema
-    from training.pretrained import check_weights_file
     from training.progress_line import end_progress_line
-    from training.trainer import PRESETS, TrainConfig, train
+    from training.trainer import train
 
-    preset = args.preset or args.schema  # a CrowdPose model gets the paper's CrowdPose schedule
-    epochs, milestones = PRESETS[preset]
-    epochs = args.epochs or epochs
-    if args.milestones:
-        milestones = _milestones(args.milestones)
-        if list(milestones) != sorted(set(milestones)) or milestones[-1] >= epochs:
-            raise WLitePoseError(
-                f"--milestones {args.milestones}: the lr drops must rise and come before the last of {epochs} epochs"
-            )
-    counts = [
-        ("--epochs", args.epochs),
-        ("--batch-size", args.batch_size),
-        ("--max-steps", args.max_steps),
-        ("--val-every", args.val_every),
-    ]
-    for option, value in counts:
-        if value is not None and value <= 0:
-            raise WLitePoseError(f"{option} must be positive, not {value}")
-    if not 0 <= args.workers <= MAX_WORKERS:  # 10^12 started processes until the machine stopped
-        raise WLitePoseError(
-            f"--workers must be a number of processes from 0 (loading in the main one) to {MAX_WORKERS}, "
-            f"not {args.workers}"
-        )
-    check_threads(args.threads, "--threads")
-    if args.minutes is not None and not 0 < args.minutes < math.inf:
-        raise WLitePoseError(f"--minutes must be a positive time, not {args.minutes}")
-    if args.lr is not None and not 0 < args.lr < math.inf:
-        raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
-    check_input_size(args.size)
-    if not 0 <= args.ae_factor < math.inf:
-        raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
-    if not 0 <= args.mosaic <= 1:
-        raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
-    if not 0 <= args.ema < 1:
-        raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
-    if args.precise_bn < 0:
-        raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
-    if args.distill_factor is not None and not 0 < args.distill_factor < math.inf:
-        raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
-    if args.distill_factor is not None and not args.distill:
-        raise WLitePoseError("--distill-factor weighs the feature hints of --distill, the weights to learn them from")
-    from core.model_file import MAX_TEXT, is_metadata_text
+    config = _train_config(args)
+    try:
+        best = train(config)
+    except BaseException:  # an error or Ctrl-C: its message on a line of its own
+        end_progress_line()
+        raise
+    if best is None:  # not rank 0 of a distributed run: rank 0 exports
+        return 0
+    _export_best(best, Path(config.out))
+    return 0
 
-    if not is_metadata_text(args.dataset_name):  # the model file it ends in would be refused by every command
-        raise WLitePoseError(f"--dataset-name must be one line of printable text of at most {MAX_TEXT} characters")
-    if args.distill:  # said now, not after the data has loaded
-        check_weights_file(args.distill, "--distill ")
-    if args.init and args.init.startswith("imagenet:"):
-        check_weights_file(args.init.split(":", 1)[1], "--init imagenet:")
-    elif args.init:  # a checkpoint
-        give = "give a checkpoint, such as a run's best.pt, or imagenet:PATH"
-        check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """The training run the options describe, each option checked in turn (the first refused is said) before
+    anything is read or written."""
+    from core.errors import WLitePoseError
+    from training.trainer import TrainConfig
+
+    epochs, milestones = _schedule(args)
+    _check_settings(args)
+    _check_weights_files(args)
     if not 0 <= args.seed <= MAX_SEED:
         raise WLitePoseError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {args.seed}")
     source_weights = _weights(
@@ -308,17 +273,9 @@ def run(name: str, args: argparse.Namespace) -> int:
         MAX_DRAWS,
         ("draws of an image per epoch", "for more passes, raise --epochs"),
     )
-    train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
-    if args.val_every != 1 and not args.val_data:
-        raise WLitePoseError("--val-every needs --val-data, the set to validate on")
-    if args.val_images and not args.val_data:
-        raise WLitePoseError("--val-images goes with --val-data, the annotation .json of the set to validate on")
-    val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
-    out = Path(os.path.expanduser(args.out))
-    if out.exists() and not out.is_dir():
-        raise WLitePoseError(f"--out {out} is a file, not a run folder")
-    writable(out, directory=True, create=False)  # created once the data has loaded: a refused run leaves none
-    config = TrainConfig(
+    train_ann, train_img, val_ann, val_img = _data(args)
+    out = _run_folder(args.out)
+    return TrainConfig(
         train_annotations=train_ann,
         train_images=train_img,
         val_annotations=val_ann,
@@ -352,20 +309,118 @@ def run(name: str, args: argparse.Namespace) -> int:
         seed=args.seed,
         minutes=args.minutes,
     )
-    try:
-        best = train(config)
-    except BaseException:  # an error or Ctrl-C: its message on a line of its own
-        end_progress_line()
-        raise
-    if best is None:  # not rank 0 of a distributed run: rank 0 exports
-        return 0
+
+
+def _schedule(args: argparse.Namespace) -> tuple[int, tuple[int, ...]]:
+    """The epochs and the lr drops: the preset's (by default --schema's), or as --epochs and --milestones say."""
+    from core.errors import WLitePoseError
+    from training.trainer import PRESETS
+
+    preset = args.preset or args.schema  # a CrowdPose model gets the paper's CrowdPose schedule
+    epochs, milestones = PRESETS[preset]
+    epochs = args.epochs or epochs
+    if args.milestones:
+        milestones = _milestones(args.milestones)
+        if list(milestones) != sorted(set(milestones)) or milestones[-1] >= epochs:
+            raise WLitePoseError(
+                f"--milestones {args.milestones}: the lr drops must rise and come before the last of {epochs} epochs"
+            )
+    return epochs, milestones
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """WLitePoseError for the first count, rate, factor or name out of its range."""
+    from core.errors import WLitePoseError
+    from core.model_file import MAX_TEXT, is_metadata_text
+    from core.preprocess import check_input_size
+    from core.session import check_threads
+
+    counts = [
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+        ("--max-steps", args.max_steps),
+        ("--val-every", args.val_every),
+    ]
+    for option, value in counts:
+        if value is not None and value <= 0:
+            raise WLitePoseError(f"{option} must be positive, not {value}")
+    if not 0 <= args.workers <= MAX_WORKERS:  # 10^12 started processes until the machine stopped
+        raise WLitePoseError(
+            f"--workers must be a number of processes from 0 (loading in the main one) to {MAX_WORKERS}, "
+            f"not {args.workers}"
+        )
+    check_threads(args.threads, "--threads")
+    if args.minutes is not None and not 0 < args.minutes < math.inf:
+        raise WLitePoseError(f"--minutes must be a positive time, not {args.minutes}")
+    if args.lr is not None and not 0 < args.lr < math.inf:
+        raise WLitePoseError(f"--lr must be a positive learning rate, not {args.lr}")
+    check_input_size(args.size)
+    if not 0 <= args.ae_factor < math.inf:
+        raise WLitePoseError(f"--ae-factor must be non-negative, not {args.ae_factor}")
+    if not 0 <= args.mosaic <= 1:
+        raise WLitePoseError(f"--mosaic must be a probability between 0 and 1, not {args.mosaic}")
+    if not 0 <= args.ema < 1:
+        raise WLitePoseError(f"--ema must be a decay in [0, 1), e.g. 0.998, not {args.ema}")
+    if args.precise_bn < 0:
+        raise WLitePoseError(f"--precise-bn must be a number of batches (0: off), not {args.precise_bn}")
+    if args.distill_factor is not None and not 0 < args.distill_factor < math.inf:
+        raise WLitePoseError(f"--distill-factor must be positive, not {args.distill_factor}")
+    if args.distill_factor is not None and not args.distill:
+        raise WLitePoseError("--distill-factor weighs the feature hints of --distill, the weights to learn them from")
+    if not is_metadata_text(args.dataset_name):  # the model file it ends in would be refused by every command
+        raise WLitePoseError(f"--dataset-name must be one line of printable text of at most {MAX_TEXT} characters")
+
+
+def _check_weights_files(args: argparse.Namespace) -> None:
+    """The --distill and --init weights, said now, not after the data has loaded."""
+    from training.pretrained import check_weights_file
+
+    if args.distill:
+        check_weights_file(args.distill, "--distill ")
+    if args.init and args.init.startswith("imagenet:"):
+        check_weights_file(args.init.split(":", 1)[1], "--init imagenet:")
+    elif args.init:  # a checkpoint
+        give = "give a checkpoint, such as a run's best.pt, or imagenet:PATH"
+        check_weights_file(Path(os.path.expanduser(args.init)), "--init ", give)  # ~ as load_checkpoint takes it
+
+
+def _data(args: argparse.Namespace) -> tuple[str, str, str | None, str | None]:
+    """The training and the validation annotations and images (None, None: no --val-data), each found."""
+    from core.errors import WLitePoseError
+
+    train_ann, train_img = _data_folder(args.train_data, args.train_images, "--train-images")
+    if args.val_every != 1 and not args.val_data:
+        raise WLitePoseError("--val-every needs --val-data, the set to validate on")
+    if args.val_images and not args.val_data:
+        raise WLitePoseError("--val-images goes with --val-data, the annotation .json of the set to validate on")
+    val_ann, val_img = _data_folder(args.val_data, args.val_images, "--val-images") if args.val_data else (None, None)
+    return train_ann, train_img, val_ann, val_img
+
+
+def _run_folder(path: str) -> Path:
+    """--out, a folder that can be made and written (it is not made yet: a refused run leaves none)."""
+    from core.errors import WLitePoseError
+    from core.sinks.base import writable
+
+    out = Path(os.path.expanduser(path))
+    if out.exists() and not out.is_dir():
+        raise WLitePoseError(f"--out {out} is a file, not a run folder")
+    writable(out, directory=True, create=False)  # created once the data has loaded: a refused run leaves none
+    return out
+
+
+def _export_best(best: Path, out: Path) -> None:
+    """The run's best checkpoint as ``out``/best.onnx, at the variant's input size."""
+    from models.checkpoint import load_checkpoint
+    from models.export import build_metadata, export_onnx
+    from models.schemas import get_schema
+
     model, meta = load_checkpoint(best)
     size = model.input_size  # --size is only the training crop; the model file is for the variant's size
     onnx_path = out / "best.onnx"
     metadata = build_metadata(get_schema(meta["schema"]), meta["variant"], size, meta["dataset"], trained=True)
     export_onnx(model, onnx_path, metadata)
     print(f"wrote {onnx_path} (from {best})")
-    return 0
 
 
 def _shrink(args: argparse.Namespace) -> int:
