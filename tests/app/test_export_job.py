@@ -146,6 +146,20 @@ def test_a_batch_tells_its_frames_left_and_time_left_as_each_file_starts(qapp, m
     ]
 
 
+def test_a_batchs_frames_left_leave_out_a_file_another_run_exported(qapp, model_path, write_clip, tmp_path):
+    clips = [write_clip(tmp_path / f"{name}.avi", frames) for name, frames in (("a", 2), ("b", 3), ("c", 4))]
+    assert job_of(csv_jobs(clips[1:2], tmp_path / "out"), model_path)._run().exported == 1  # by another window
+    job = job_of(csv_jobs(clips, tmp_path / "out"), model_path)
+    told, starts = [], []
+    job.file_started.connect(lambda number, count, spec: starts.append(len(told)))
+    job.batch_progress.connect(told.append)
+    outcome = job._run()
+    assert outcome.elsewhere == ["b.avi"] and [re.sub(r"\d+:\d\d:\d\d$", "h:mm:ss", told[at]) for at in starts] == [
+        "9 frames left",
+        "4 frames left, about h:mm:ss",  # c's alone
+    ]
+
+
 def test_one_file_tells_no_batch(qapp, model_path, write_clip, tmp_path):
     job = job_of(csv_jobs([write_clip(tmp_path / "clip.avi", 2)], tmp_path / "out"), model_path)
     told = []
@@ -314,6 +328,7 @@ def test_exports_one_after_another_each_let_go_of_their_job_thread_and_model_onc
     panel = ExportPanel()
     qtbot.addWidget(panel)
     clip = write_clip(tmp_path / "two.avi", 2)
+    gc.collect()  # the models of the tests before, left in reference cycles: not counted as this one's
     before, ended = models(), []
     for take in range(2):
         options = SinkOptions(csv=tmp_path / f"two_{take}.csv", video=tmp_path / f"two_{take}.mp4")

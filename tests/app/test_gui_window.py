@@ -162,12 +162,16 @@ def test_a_control_that_does_nothing_now_looks_greyed_out(qtbot, window):
         assert changed > 0.02 * off.width() * off.height(), widget
 
 
-def test_play_with_nothing_open_says_what_to_open_first(qtbot, open_window):
-    """No webcam and no sample clip: Play springs back, with a sentence that says why, not silently."""
+def test_play_with_nothing_open_says_what_to_open_first(qtbot, open_window, video):
+    """No webcam and no sample clip: Play springs back, with a sentence that says why, not silently; pressed while a
+    file opens, nothing is said against it."""
     w = open_window()
     w.transport.play_button.click()
     assert w.statusBar().currentMessage() == "Nothing to play: open a webcam, video, image folder or stream first"
     qtbot.waitUntil(lambda: not w.transport.play_button.isChecked())
+    w.open_source(str(video))
+    w.transport.play_button.click()  # before the worker has said it opened
+    assert w.source is None and not w.statusBar().currentMessage().startswith("Nothing to play")
 
 
 def test_looking_for_webcams_again_says_what_it_found(open_window, monkeypatch):

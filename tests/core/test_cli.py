@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import cv2
@@ -1482,6 +1483,8 @@ def _batch_lines(err: str) -> list[str]:
 def test_each_source_of_a_batch_says_the_batchs_frames_left_and_time_left(cli, model_path, write_clip, tmp_path):
     """A batch of 50 clips told only the present clip's ETA. --max-frames caps each count; a file that fails, and
     a stream (no length), count none once they are behind: the stream left the batch's end unknown until then."""
+    from core.sources import frames_in
+
     first, second = write_clip(tmp_path / "first.avi", 4), write_clip(tmp_path / "second.avi", 5)
     broken, stream = _touch(tmp_path / "broken.mp4", b"not a video" * 100), "http://127.0.0.1:9/cam"
     sources = (first, broken, stream, second)
@@ -1492,6 +1495,7 @@ def test_each_source_of_a_batch_says_the_batchs_frames_left_and_time_left(cli, m
         f"wlitepose: [3/4] {stream} (batch: 3+ frames left, end unknown)",
         f"wlitepose: [4/4] {second} (batch: 3 frames left, about h:mm:ss)",
     ]
+    assert (frames_in(str(broken)), frames_in(stream)) == (0, None)  # one that fails counts none, a stream unknown
 
 
 def test_a_folder_that_cannot_be_listed_fails_alone_in_a_batch(cli, model_path, write_clip, tmp_path, monkeypatch):
@@ -1524,6 +1528,20 @@ def test_a_batchs_frames_left_leave_out_the_sources_skip_done_passes_over(cli, m
         f"wlitepose: [1/3] {clips[0]} (batch: 6 frames left)",  # a's and c's; no rate before a frame
         f"wlitepose: [3/3] {clips[2]} (batch: 4 frames left, about h:mm:ss)",
     ]
+
+
+def test_a_batchs_time_left_is_at_the_rate_of_the_sources_tracked_so_far(
+    cli, model_path, write_clip, tmp_path, monkeypatch
+):
+    """Each source tracked in a second of a clock that moves a second each time it is read: 4 frames at 4 fps, the
+    8 still to do take 2 s."""
+    import core.track_run
+
+    clock = itertools.count(1.0)
+    monkeypatch.setattr(core.track_run, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    clips = [write_clip(tmp_path / f"{name}.avi", frames) for name, frames in (("a", 4), ("b", 8))]
+    rc, _, err = cli("track", *clips, "--model", model_path, "--csv", tmp_path / "{name}.csv")
+    assert rc == 0 and f"[2/2] {clips[1]} (batch: 8 frames left, about 0:00:02)\n" in err
 
 
 def test_a_batchs_time_left_is_its_frames_at_the_rate_so_far_and_never_made_up():

@@ -279,6 +279,7 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "lists the image id .* twice"),
         (lambda d: d["images"][0].update(id="first"), "mixes image ids that are numbers with ids that are text"),
         (lambda d: d["annotations"][0].update(image_id="1"), "annotation 1's image_id is \"1\", where the images' ids"),
+        (lambda d: d["annotations"][0].update(image_id="Straße"), 'image_id is "Straße", where the images\' ids'),
         (  # text ids and one that is no id at all: said as no id, not as a number where text belongs
             lambda d: (
                 [i.update(id=f"{i['id']}") for i in d["images"]]
@@ -329,6 +330,7 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (lambda d: d["images"][0].update(crowdIndex="0.3"), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(crowdIndex=True), r"image \S+'s crowdIndex is not a number"),
         (lambda d: d["images"][0].update(id=True), r"image \S+'s id is true, not a whole number or text"),
+        (lambda d: d["annotations"][0].update(iscrowd="1"), 'annotation 1 has iscrowd "1", not 0 or 1'),
         # pycocotools' traceback: keypoints that are no list (TypeError), results of image 1 for image 1.5
         (lambda d: d["categories"][0].update(keypoints=17), "category person's keypoints are not a list"),
         (lambda d: d["images"][0].update(id=1.5), r"image \S+'s id is 1.5, not a whole number or text"),
@@ -348,6 +350,10 @@ def test_a_person_whose_num_keypoints_says_otherwise_is_scored_by_their_joints(s
         (
             lambda d: [a.update(category_id="1") for a in d["annotations"]],
             r'category_id "1", none of them a category with keypoints \(its person category is 1\)',
+        ),
+        (
+            lambda d: d["categories"][0].update(id="person"),
+            r'category_id 1, none of them a category with keypoints \(its person category is "person"\)',
         ),
     ],
 )

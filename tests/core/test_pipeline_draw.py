@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.decode import DecodeConfig
-from core.draw import UNTRACKED, Trails, _draw_label, draw_poses, track_color
+from core.draw import UNTRACKED, Trails, _draw_label, _zoomed, draw_poses, track_color
 from core.pipeline import STAGES, PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.preprocess import letterbox, letterbox_geometry
@@ -309,6 +309,8 @@ def test_draw_poses_zoomed_draws_people_and_trails_where_the_resized_frame_has_t
     trail = image[33:42, 81:83, 1].sum(axis=1)  # the means (20, 10) to (20, 18): x 81.5, y 31 to 55
     assert (trail >= 255).all()  # anti-aliased across the two columns
     assert image[:, 140:].sum() == 0 and image[70:].sum() == 0  # nothing where the frame, unzoomed, had it
+    corners = _zoomed(np.array([[0, 0], [49, 39]], np.float32), (4.0, 3.0))
+    assert corners.tolist() == [[1.5, 1.0], [197.5, 118.0]]  # the first and last pixels' centres, not a pixel off
 
 
 def test_a_trail_runs_straight_while_joints_come_and_go():
