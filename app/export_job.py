@@ -22,7 +22,7 @@ from core.draw import Overlay
 from core.errors import OutputTaken, SourceFailed
 from core.frame_loop import finished_before, run_frames
 from core.pipeline import PipelineConfig, PosePipeline
-from core.progress import batch_left, frames_text
+from core.progress import BatchStanding, frames_text
 from core.session import PoseModel
 from core.sinks import SinkOptions
 from core.sinks.multi import being_written, wait_while_written
@@ -105,8 +105,7 @@ class ExportJob(QObject):
         super().__init__()
         self.request = request
         self._cancel = threading.Event()
-        self._left: dict[int, int | None] = {}  # a batch's files still to do (by number from 1) and their frames
-        self._analysed = (0, 0.0)  # the frames of the files exported so far, and the seconds they took
+        self._standing = BatchStanding({})  # a batch's files still to do (by number from 1) and their frames
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -134,7 +133,7 @@ class ExportJob(QObject):
         inputs = (pipeline.model.path, *(spec for spec, _ in jobs))
         model, settings, image_fps = pipeline.model.info.sha256, pipeline.settings(), self.request.image_fps
         if len(jobs) > 1:
-            self._left = {number: frames_in(spec, image_fps) for number, (spec, _) in enumerate(jobs, 1)}
+            self._standing.counts = {number: frames_in(spec, image_fps) for number, (spec, _) in enumerate(jobs, 1)}
         later = []  # (number, spec, sinks) of each file another run was writing, taken up after the pass
         for number, (spec, sinks) in enumerate(jobs, 1):
             if self._cancel.is_set():
@@ -142,7 +141,7 @@ class ExportJob(QObject):
                 break
             if spec not in self.request.again and finished_before(spec, sinks, model, settings, image_fps):
                 outcome.elsewhere.append(Path(spec).name)  # by another run since the user asked (a question open)
-                self._left.pop(number, None)
+                self._standing.take(number)
                 continue
             held = being_written(sinks, source_name(spec))  # another run is writing its outputs now
             if held or not self._file(outcome, number, spec, sinks, pipeline, inputs):
@@ -156,7 +155,7 @@ class ExportJob(QObject):
                 break
             if finished_before(spec, sinks, model, settings, image_fps):
                 outcome.elsewhere.append(Path(spec).name)
-                self._left.pop(number, None)
+                self._standing.take(number)
             elif not self._file(outcome, number, spec, sinks, pipeline, inputs):  # taken again since
                 later.append((number, spec, sinks))
         return outcome
@@ -175,13 +174,13 @@ class ExportJob(QObject):
         """One file exported into ``outcome``; False (nothing written) where another run took its outputs first."""
         jobs, name = self.request.jobs, Path(spec).name
         self.file_started.emit(number, len(jobs), spec)
-        due = self._left.pop(number, None)  # its frames, told as this file's from here on
-        self._tell_batch(0, due, 0.0)
+        due = self._standing.take(number)  # its frames, told as this file's from here on
+        self._tell_batch(due)
         try:
             frames, total, short = self._export(spec, sinks, pipeline, inputs)
         except SourceFailed as error:
             if error.taken:
-                self._left[number] = due  # still to do, here or by that run
+                self._standing.counts[number] = due  # still to do, here or by that run
                 return False
             text = f"{error} ({error.left_behind()})"
             outcome.failed.append(f"{name}: {text}" if len(jobs) > 1 else text)
@@ -197,12 +196,10 @@ class ExportJob(QObject):
             outcome.notes.append(f"{name}: {short}" if len(jobs) > 1 else short)
         return True
 
-    def _tell_batch(self, done: int, due: int | None, seconds: float) -> None:
+    def _tell_batch(self, due: int | None, done: int = 0, seconds: float = 0.0) -> None:
         """A batch's standing, ``done`` of the present file's ``due`` frames (None: not known) in ``seconds``."""
         if len(self.request.jobs) > 1:
-            frames, took = self._analysed[0] + done, self._analysed[1] + seconds
-            this = None if due is None else max(due - done, 0)
-            self.batch_progress.emit(batch_left([this, *self._left.values()], frames / took if took > 0 else 0.0))
+            self.batch_progress.emit(self._standing.told(due, done, seconds))
 
     def _export(
         self, spec: str, sinks: SinkOptions, pipeline: PosePipeline, inputs: tuple
@@ -224,13 +221,14 @@ class ExportJob(QObject):
                         if now - last_report >= PROGRESS_EVERY_S:
                             last_report = now
                             self.progress.emit(done, source.frames_shown(), done / (now - started))
-                            self._tell_batch(done, source.frames_shown(), now - started)
+                            self._tell_batch(source.frames_shown(), done, now - started)
                         if self._cancel.is_set():
                             break
                 shown = source.frames_shown()  # a folder's images passed over are none of its frames: it ends full
                 took = time.perf_counter() - started
                 self.progress.emit(done, shown, done / max(took, 1e-6))
-                self._analysed = (self._analysed[0] + done, self._analysed[1] + took)
+                self._standing.frames += done
+                self._standing.seconds += took
                 told = [] if self._cancel.is_set() else source.end_notes(done, total)
                 short = "; ".join(told + said) or None
         except Exception as error:  # noqa: BLE001 (told to the user, with what the outputs hold)

@@ -44,14 +44,10 @@ class FrameSaver(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # stills land in the order asked, and one core stays for the model
 
-    def save(self, image: QImage | Callable[[], QImage], path: Path) -> None:
-        """Write `image` (a shared copy: the caller may go on drawing), or what a function draws on the saver's
-        thread (a frame drawn again at the source's size), to `path` in the background."""
-        if callable(image):
-            self._pool.start(lambda: self._encode(image(), path))
-            return
-        copy = QImage(image)
-        self._pool.start(lambda: self._encode(copy, path))
+    def save(self, still: Callable[[], QImage], path: Path) -> None:
+        """Write the picture ``still`` gives, asked for on the saver's thread (a frame drawn again at the source's
+        size, or a shared copy of the one on screen: FramePacket.still), to `path` in the background."""
+        self._pool.start(lambda: self._encode(still(), path))
 
     def wait(self) -> None:
         """Block until every save asked for is on disk (or has failed): before the window closes."""

@@ -75,6 +75,26 @@ def batch_left(counts: list[int | None], fps: float) -> str:
     return f"{left}, about {clock(sum(counts) / fps)}" if fps > 0 else left
 
 
+class BatchStanding:
+    """A batch's frames still to do, source by source (``counts``: each source's number and its frames, None where
+    not known), and the frames and seconds of those analysed so far: its standing in words (batch_left), for track
+    and the app's batch alike. A source's frames leave the count as it starts, or is found done by another run."""
+
+    def __init__(self, counts: dict[int, int | None]) -> None:
+        self.counts = counts
+        self.frames, self.seconds = 0, 0.0
+
+    def take(self, number: int) -> int | None:
+        """Source ``number``'s frames, out of those still to do (it starts, or another run did it)."""
+        return self.counts.pop(number, None)
+
+    def told(self, due: int | None, done: int = 0, seconds: float = 0.0) -> str:
+        """The standing with ``done`` of the present source's ``due`` frames analysed in ``seconds``."""
+        frames, took = self.frames + done, self.seconds + seconds
+        this = None if due is None else max(due - done, 0)
+        return batch_left([this, *self.counts.values()], frames / took if took > 0 else 0.0)
+
+
 class ProgressBar:
     """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
     (a redrawn line there is hundreds of carriage-return fragments in the log). ``hidden``: nothing drawn."""

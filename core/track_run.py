@@ -14,7 +14,7 @@ from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePos
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
-from core.progress import ProgressBar, StageTimes, batch_left, first_few
+from core.progress import BatchStanding, ProgressBar, StageTimes, first_few
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
 from core.sinks.csv_sink import is_stdout
@@ -172,12 +172,11 @@ class _TrackRun:
         left: dict,
     ) -> None:
         self.args, self.jobs, self.pipeline, self.inputs, self.image_fps = args, jobs, pipeline, inputs, image_fps
-        self.left = left  # frames_left's: each source's frames still to track, for the batch's standing
+        self.standing = BatchStanding(left)  # frames_left's counts: each source's frames still to track
         self.batch = len(jobs) > 1  # one source: its error is the run's error
         self.settings = pipeline.settings()
         self.failed, self.warned, self.passed, self.elsewhere = [], [], [], []
-        self.frames, self.started = 0, time.perf_counter()
-        self.analysing = 0.0  # the seconds the sources tracked took from their first frame to their last: the rate
+        self.started = time.perf_counter()
         self.later = []  # --skip-done: (number, spec, options) of each source another run held, taken up after the pass
         self.doing = ""  # what the run was doing with the source settle() was last given, for a stop's line ("": none)
         self.stop = StopRequest()  # its signal handlers set while the sources are tracked (`with run.stop`)
@@ -196,7 +195,7 @@ class _TrackRun:
         """Source ``number``: passed over if finished before, else tracked. With --skip-done one whose outputs
         another run holds is passed over for now; ``waiting`` (the pass done), its locks are waited for, and it is
         passed over if that run finished it."""
-        shown, self.doing, due = without_password(spec), "", self.left.pop(number, None)  # what messages may print
+        shown, self.doing, due = without_password(spec), "", self.standing.take(number)  # what messages may print
         held = being_written(options, source_name(spec)) if self.args.skip_done else None
         if held and not waiting:
             self.pass_over(number, spec, options, held, due)
@@ -225,8 +224,7 @@ class _TrackRun:
     def announce(self, number: int, shown: str, why: str, due: int | None) -> None:
         """Source ``number``'s line before it is tracked: why it runs again, and in a batch what is left."""
         again = f": run again: {why}" if why else ""
-        rate = self.frames / self.analysing if self.analysing else 0.0
-        standing = f" (batch: {batch_left([due, *self.left.values()], rate)})" if self.batch else ""
+        standing = f" (batch: {self.standing.told(due)})" if self.batch else ""
         print(f"wlitepose: [{number}/{len(self.jobs)}] {shown}{again}{standing}", file=sys.stderr)
 
     def track(self, number: int, spec: str, options: SinkOptions, due: int | None) -> None:
@@ -235,7 +233,8 @@ class _TrackRun:
             frames, seconds, notes = track_source(
                 spec, options, self.pipeline, self.inputs, self.args.max_frames, self.stop, self.image_fps
             )
-            self.frames, self.analysing = self.frames + frames, self.analysing + seconds
+            self.standing.frames += frames
+            self.standing.seconds += seconds  # from each source's first frame to its last: the batch's rate
             if notes:
                 self.warned.append(without_password(spec))
         except SourceFailed as error:
@@ -250,7 +249,7 @@ class _TrackRun:
     def pass_over(self, number: int, spec: str, options: SinkOptions, held: str, due: int | None) -> None:
         """Source ``number``, whose outputs another run holds, for later (runs sharing a batch); its ``due``
         frames are still to do, here or by that run."""
-        self.left[number] = due
+        self.standing.counts[number] = due
         print(
             f"wlitepose: [{number}/{len(self.jobs)}] {without_password(spec)}: being tracked by another run (it "
             f"holds {held}), passed over for now",
@@ -274,7 +273,7 @@ class _TrackRun:
         """The batch's last line: the sources done, passed over, warned and failed (each failure said above)."""
         done = len(self.jobs) - len(self.failed) - len(self.passed) - len(self.elsewhere)
         return (
-            f"wlitepose: {done} of {len(self.jobs)} sources done, {self.frames} frames in "
+            f"wlitepose: {done} of {len(self.jobs)} sources done, {self.standing.frames} frames in "
             f"{time.perf_counter() - self.started:.1f} s"
             + (f"; {len(self.passed)} finished before, passed over (--skip-done)" if self.passed else "")
             + (f"; {len(self.elsewhere)} done by another run (--skip-done)" if self.elsewhere else "")
