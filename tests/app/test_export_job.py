@@ -128,18 +128,23 @@ def test_a_file_another_run_is_writing_is_no_failure_and_a_cancel_while_waiting_
     assert not (tmp_path / "out" / "first.csv").exists()
 
 
+def run_telling_the_batch(job: ExportJob) -> tuple[ExportOutcome, list[str]]:
+    """The job run: its outcome, and what its batch line said as each file started (a time as h:mm:ss)."""
+    told, starts = [], []
+    job.file_started.connect(lambda number, count, spec: starts.append(len(told)))
+    job.batch_progress.connect(told.append)
+    outcome = job._run()
+    return outcome, [re.sub(r"\d+:\d\d:\d\d$", "h:mm:ss", told[at]) for at in starts]
+
+
 def test_a_batch_tells_its_frames_left_and_time_left_as_each_file_starts(qapp, model_path, write_clip, tmp_path):
     """The panel told only the file's ETA: 50 files of 10 minutes gave no end for the batch. A file that fails
     counts none; the time left is the frames left at the rate of the files done."""
     first, second = write_clip(tmp_path / "first.avi", 3), write_clip(tmp_path / "second.avi", 4)
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video" * 100)
-    job = job_of(csv_jobs([first, broken, second], tmp_path / "out"), model_path)
-    told, starts = [], []
-    job.file_started.connect(lambda number, count, spec: starts.append(len(told)))
-    job.batch_progress.connect(told.append)
-    outcome = job._run()
-    assert outcome.exported == 2 and [re.sub(r"\d+:\d\d:\d\d$", "h:mm:ss", told[at]) for at in starts] == [
+    outcome, told = run_telling_the_batch(job_of(csv_jobs([first, broken, second], tmp_path / "out"), model_path))
+    assert outcome.exported == 2 and told == [
         "7 frames left",  # no rate before a frame
         "4 frames left, about h:mm:ss",
         "4 frames left, about h:mm:ss",
@@ -149,12 +154,8 @@ def test_a_batch_tells_its_frames_left_and_time_left_as_each_file_starts(qapp, m
 def test_a_batchs_frames_left_leave_out_a_file_another_run_exported(qapp, model_path, write_clip, tmp_path):
     clips = [write_clip(tmp_path / f"{name}.avi", frames) for name, frames in (("a", 2), ("b", 3), ("c", 4))]
     assert job_of(csv_jobs(clips[1:2], tmp_path / "out"), model_path)._run().exported == 1  # by another window
-    job = job_of(csv_jobs(clips, tmp_path / "out"), model_path)
-    told, starts = [], []
-    job.file_started.connect(lambda number, count, spec: starts.append(len(told)))
-    job.batch_progress.connect(told.append)
-    outcome = job._run()
-    assert outcome.elsewhere == ["b.avi"] and [re.sub(r"\d+:\d\d:\d\d$", "h:mm:ss", told[at]) for at in starts] == [
+    outcome, told = run_telling_the_batch(job_of(csv_jobs(clips, tmp_path / "out"), model_path))
+    assert outcome.elsewhere == ["b.avi"] and told == [
         "9 frames left",
         "4 frames left, about h:mm:ss",  # c's alone
     ]
@@ -227,11 +228,14 @@ def test_a_wait_for_another_run_is_said_though_it_let_go_and_took_the_file_again
 
     monkeypatch.setattr(app.export_job, "being_written", let_go_at_the_second_look)
     said = []
-    job.waiting.connect(said.append)
-    cancel = threading.Timer(1.0, job.cancel)  # once second.avi is taken up: in its wait
-    job.file_started.connect(lambda number, count, spec: number == 2 and cancel.ident is None and cancel.start())
-    with held_elsewhere(tmp_path / "out" / "second.csv"):
-        outcome = job._run()
+    job.waiting.connect(lambda name: said.append(name) or job.cancel())  # said: the wait ends there
+    unsaid = threading.Timer(30.0, job.cancel)  # a wait never said would last as long as the other run
+    unsaid.start()
+    try:
+        with held_elsewhere(tmp_path / "out" / "second.csv"):
+            outcome = job._run()
+    finally:
+        unsaid.cancel()
     assert said == ["second.avi"] and outcome.not_started == ["second.avi"]
 
 

@@ -311,6 +311,7 @@ def test_ctrl_c_while_track_loads_says_nothing_was_written(
     argv = ["track", str(video_path), "--model", str(model_path), "--csv", str(tmp_path / "k.csv")]
     assert main.main(argv) == 128 + signal.SIGINT
     assert capsys.readouterr().err == "wlitepose: interrupted before tracking began: no output was written\n"
+    assert not list(tmp_path.iterdir())  # as said
 
 
 def test_ctrl_c_ignored_or_handled_by_the_caller_is_left_so(monkeypatch, capsys):

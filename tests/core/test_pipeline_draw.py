@@ -499,7 +499,10 @@ def test_light_track_colours_show_on_a_bright_picture(track_id):
 
     snow = np.full((480, 640, 3), 235, np.uint8)
     draw_poses(snow, _standing_person(300, 320, 240, track_id), COCO17.skeleton)
-    assert (snow.max(axis=2) < 120).sum() > 500  # the dark edge around the skeleton (the tag's ink alone: 112)
+    assert (snow.max(axis=2) < 120).sum() > 500  # the dark edge around the skeleton, more than the tag's ink
+    lone = np.full((480, 640, 3), 235, np.uint8)  # one joint, no limb: its dot's own edge
+    draw_poses(lone, Poses(np.array([[[320.0, 300.0]]], np.float32), [[1.0]], [0.9], [track_id]), [])
+    assert (lone[301:310, 310:331].max(axis=2) < 120).any()  # under the joint, where no tag goes
 
 
 def test_a_person_without_joints_gets_no_tag_in_the_corner():
