@@ -41,6 +41,7 @@ from app.playback_meter import PlaybackMeter
 from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
+from app.status_line import StatusLine
 from app.transport import SPEEDS, Transport
 from app.video_view import VideoView
 from app.worker_handle import WorkerHandle
@@ -55,8 +56,6 @@ from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
-# A saved recording's status line is not replaced by the passing news that comes with it for this long.
-STATUS_HOLD_S = 3.0
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
 # Windows not shut down yet: one freed while its threads run aborts the process ("QThread: Destroyed while thread
 # is still running"), so an open window is kept, whoever else holds it, until it is shut down (closed, or the
@@ -76,7 +75,6 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.last_packet = None
         self.frames_shown = 0
-        self._status_held_until = 0.0
         self.meter = PlaybackMeter()
         self._awaited: set[str] = set()  # "source", "model": asked of the worker, not done yet (no stall then)
         self._hud_mark = ""  # the heads-up line's recording mark
@@ -103,6 +101,7 @@ class MainWindow(QMainWindow):
         self.handle = WorkerHandle(self)
         _OPEN_WINDOWS.add(self)
         self.frame_saver = FrameSaver(self)
+        self.status = StatusLine(self.statusBar())
         self._connect()
         self.shortcuts = install_shortcuts(self, self._actions())
         self.statusBar().addPermanentWidget(self.model_label)
@@ -115,7 +114,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, (bytes, QByteArray)):  # anything else in a hand-edited file is ignored
             self.restoreGeometry(geometry)
         if not store.isWritable():  # a read-only home or settings folder: said now, not found out at the next start
-            self._hold(f"Settings will not be kept: {store.fileName()} cannot be written", 20000)
+            self.status.hold(f"Settings will not be kept: {store.fileName()} cannot be written", 20000)
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -188,8 +187,7 @@ class MainWindow(QMainWindow):
         worker.playing_changed.connect(self._playing_changed)
         worker.recording_changed.connect(self._recording_changed)
         worker.error.connect(self.show_error)
-        worker.notice.connect(self._pass_on_notice)
-        self.statusBar().messageChanged.connect(self._status_in_tooltip)
+        worker.notice.connect(self.status.hold)
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
         self.transport.play_toggled.connect(self._play_toggled)
@@ -205,7 +203,7 @@ class MainWindow(QMainWindow):
         self.export_panel.record_toggled.connect(self._record)
         self.export_panel.export_requested.connect(self.export_file)
         self.export_panel.batch_requested.connect(self.export_files)
-        self.export_panel.message.connect(self._show_status)
+        self.export_panel.message.connect(self.status.show)
         self.export_panel.failed.connect(self.show_error)
         self.frame_saver.saved.connect(self._frame_saved)
         self.frame_saver.failed.connect(self.show_error)
@@ -256,7 +254,7 @@ class MainWindow(QMainWindow):
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
         elif "://" in spec:
             self.settings = dataclasses.replace(self.settings, last_url=spec)
-        self._note(f"Opening {without_password(spec)}…")
+        self.status.note(f"Opening {without_password(spec)}…")
         self._awaited.add("source")
         self.handle.open(spec)
 
@@ -268,7 +266,7 @@ class MainWindow(QMainWindow):
         except OSError:  # a name too long to be a file (a hand-edited settings file): the model load says so
             gone = False
         if gone:
-            self._hold(f"The model {path} no longer exists: using the bundled model.", 15000)
+            self.status.hold(f"The model {path} no longer exists: using the bundled model.", 15000)
             path = ""
             self.controls.select_model("")  # never saved again
         self.settings = self.controls.read(self.settings)
@@ -277,7 +275,7 @@ class MainWindow(QMainWindow):
             text = f"The bundled model {resolved.name} is not installed yet: pick an ONNX model with …"
             text += " (the video plays without poses meanwhile)"
             self.controls.show_model_info(text)
-            self.statusBar().showMessage(text, 20000)
+            self.status.show(text, 20000)
             return
         self._awaited.add("model")
         self.handle.load_model(str(resolved), pipeline_config(self.settings))
@@ -340,7 +338,7 @@ class MainWindow(QMainWindow):
         if skip:
             jobs = [job for job in jobs if job[0] not in finished]
             if not jobs:
-                self._hold(f"All {len(finished)} files were exported to their end before: nothing to do.", 10000)
+                self.status.hold(f"All {len(finished)} files were exported to their end before: nothing to do.")
                 return
         overlay = dataclasses.replace(self._overlay(), mirror=False)  # files keep the camera's view
         request = ExportRequest(
@@ -378,7 +376,7 @@ class MainWindow(QMainWindow):
         """A short dialog that does not block the event loop, and the same line in the status bar."""
         self._awaited.discard("source")  # a source that could not be opened, among other errors
         self.last_error = text
-        self.statusBar().showMessage(text, 15000)
+        self.status.show(text, 15000)
         if self._error_box is None:
             self._error_box = QMessageBox(QMessageBox.Icon.Warning, "WLitePose", "", parent=self)
             self._error_box.setTextFormat(Qt.TextFormat.PlainText)  # file names and model text as they are
@@ -403,7 +401,7 @@ class MainWindow(QMainWindow):
         if shown:
             self.statusBar().clearMessage()
         else:
-            self._hold("Panels hidden: H shows them", 5000)
+            self.status.hold("Panels hidden: H shows them", 5000)
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small
@@ -469,7 +467,7 @@ class MainWindow(QMainWindow):
         self.transport.set_source(info.frame_count, info.fps, info.is_live, info.images)
         self._describe_source(info)
         self.setWindowTitle(f"WLitePose — {_display_name(info.spec)}")
-        self._note(f"Opened {without_password(info.spec)}")
+        self.status.note(f"Opened {without_password(info.spec)}")
 
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info
@@ -478,7 +476,7 @@ class MainWindow(QMainWindow):
         if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
             self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
         self._describe_source(info)
-        self._note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
+        self.status.note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
 
     def _length_found(self, info: SourceInfo) -> None:
         """A file whose frame count was a guess (an MKV's, from its duration) has ended: the seek bar and the
@@ -489,30 +487,8 @@ class MainWindow(QMainWindow):
         if self.last_packet is not None:
             self.transport.show_position(self.last_packet.index, info.frame_count)
 
-    def _hold(self, text: str, timeout_ms: int) -> None:
-        """A status line passing notes leave alone for a while (what changed without being asked for)."""
-        self.statusBar().showMessage(text, timeout_ms)
-        self._status_held_until = time.monotonic() + STATUS_HOLD_S
-
-    def _status_in_tooltip(self, text: str) -> None:
-        """Every status line whole in the status bar's tooltip, where a narrow window cuts it (a path saved to, an
-        image passed over), and kept there once the line has gone."""
-        if text:
-            self.statusBar().setToolTip(text)
-
-    def _pass_on_notice(self, text: str) -> None:
-        self._hold(text, 10000)
-
-    def _show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10000)
-
     def _frame_saved(self, path: str) -> None:
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-
-    def _note(self, text: str) -> None:
-        """A passing status line, unless a recording was just saved: where its files are matters more."""
-        if time.monotonic() >= self._status_held_until:
-            self.statusBar().showMessage(text, 5000)
+        self.status.show(f"Saved {path}", 5000)
 
     def _describe_source(self, info: SourceInfo) -> None:
         width, height = info.size
@@ -556,7 +532,7 @@ class MainWindow(QMainWindow):
         if not playing:
             self._show_paused()
         elif self.source is None and "source" not in self._awaited:  # the button springs back: say why
-            self._show_status("Nothing to play: open a webcam, video, image folder or stream first")
+            self.status.show("Nothing to play: open a webcam, video, image folder or stream first")
 
     def _playing_changed(self, playing: bool) -> None:
         self.transport.set_playing(playing)
@@ -583,9 +559,9 @@ class MainWindow(QMainWindow):
         if not recording:
             self._recording_paths = set()
         if recording:
-            self.statusBar().showMessage(text, 5000)
+            self.status.show(text, 5000)
         else:  # what ended it comes next (a source opened, a rate changed): this line stays
-            self._hold(text, 10000)
+            self.status.hold(text)
         if self.last_packet is not None:
             self._hud_mark = _rec_mark(recording)  # until a new frame says so, and after a pause
             if not self.transport.play_button.isChecked():
@@ -639,9 +615,7 @@ class MainWindow(QMainWindow):
 
         cameras = list_cameras()
         self.source_bar.set_cameras(cameras)
-        self._show_status(
-            f"Webcams found: {len(cameras)}" if cameras else "No webcam found: connect one and look again"
-        )
+        self.status.show(f"Webcams found: {len(cameras)}" if cameras else "No webcam found: connect one and look again")
 
     def _stem(self) -> str:
         return "wlitepose" if self.source is None else source_name(self.source.spec)
@@ -677,7 +651,8 @@ class MainWindow(QMainWindow):
         else:
             self.open_source(first)
         if len(sources) > 1:
-            self._hold(f"{len(sources)} items dropped: {Path(first).name} opened; Process files… runs several", 10000)
+            opened = _display_name(first)
+            self.status.hold(f"{len(sources)} items dropped: {opened} opened; Process files… runs several")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self.export_panel.job is not None and not ask_stop_export(self.export_panel):
@@ -708,7 +683,7 @@ class MainWindow(QMainWindow):
             print(f"wlitepose: settings not kept: {self.store.fileName()} cannot be written", file=sys.stderr)
         self.export_panel.stop()
         if self.export_panel.record_button.isChecked():  # a long recording takes seconds to write out
-            self.statusBar().showMessage("Saving the recording before closing…")
+            self.status.show("Saving the recording before closing…", 0)
             self.statusBar().repaint()
         self.handle.stop()
         self.frame_saver.wait()  # a still being written is finished, not cut off

@@ -24,15 +24,15 @@ from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.frame_packet import FramePacket, SourceInfo, to_qimage
+from app.recording import Recording, release_claims
 from core.draw import Overlay, Trails, draw_poses
 from core.errors import WLitePoseError
 from core.frame_loop import run_meta
 from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
-from core.progress import frames_text
 from core.session import PoseModel
-from core.sinks import SinkOptions, open_sinks
-from core.sinks.multi import output_paths, written_names
+from core.sinks import SinkOptions
+from core.sinks.multi import written_names
 from core.sources import IMAGE_FOLDER_FPS, Frame, FrameSource, clean_spec, open_source
 
 LIVE_POLL_S = 0.05  # the longest the worker waits for a live frame before it runs queued requests again
@@ -78,7 +78,7 @@ class PoseWorker(QObject):
         self._trails: Trails | None = None
         self._view_size: tuple[int, int] | None = None  # the view's room for the picture, in device pixels
         self._shown_at: tuple[int, int] | None = None  # the size the last frame shown was drawn at (None: its own)
-        self._sinks = None
+        self._recording: Recording | None = None
         self.saving = threading.Event()  # a recording's files are being written out (a long one takes seconds)
         self._playing = False
         self._speed = 1.0
@@ -91,9 +91,6 @@ class PoseWorker(QObject):
         self._last_frame: Frame | None = None
         # the people a pipeline found on a frame (None: no model then), to draw that frame again
         self._found: tuple[Frame, PosePipeline | None, Poses | None] | None = None
-        self._recorded_upto = -1  # the last frame index written to the recording: each frame once, in order
-        self._recorded_frames = 0
-        self._recording_names = ""  # the recording's files, for the status line
         self._last_index = -1
         self._furthest = 0  # frames read, to the furthest shown or skipped: a seek past a file's end reads none
         self._dropped = 0
@@ -178,16 +175,16 @@ class PoseWorker(QObject):
         """New settings. A recording notes them from the next frame it writes (after a step back, the frame
         after the last one it holds); switching tracking on or off ends it, since its people (the PoseC3D
         pickle's rows) are tracks or per-frame detections from start to end."""
-        if self._sinks is not None and (config.tracker is None) != (self._config.tracker is None):
+        if self._recording is not None and (config.tracker is None) != (self._config.tracker is None):
             self.stop_recording("Tracking switched " + ("off" if config.tracker is None else "on"))
         self._config = config
         if self._pipeline is None:
             return
         try:
             self._pipeline.configure(config)
-            if self._sinks is not None:
-                resumes_at = max(self._last_index, self._recorded_upto) + 1
-                self._sinks.settings_changed(resumes_at, self._pipeline.settings())
+            if self._recording is not None:
+                resumes_at = max(self._last_index, self._recording.upto) + 1
+                self._recording.sinks.settings_changed(resumes_at, self._pipeline.settings())
         except Exception as error:  # noqa: BLE001
             self.error.emit(user_message(error))
             return
@@ -269,7 +266,7 @@ class PoseWorker(QObject):
         """A jump or a new frame rate breaks motion: tracks and trails start over, pacing too. IDs start at 1
         again, as `track` numbers a run, unless a recording has written some: those are never given again."""
         if self._pipeline is not None:
-            self._pipeline.reset(restart_ids=self._sinks is None or self._recorded_frames == 0)
+            self._pipeline.reset(restart_ids=self._recording is None or self._recording.frames == 0)
         self._trails = Trails()
         self._next_due = time.perf_counter()
 
@@ -305,28 +302,16 @@ class PoseWorker(QObject):
             self._refuse_recording("Tick at least one export format to record.")
             return
         try:
-            self._sinks = open_sinks(
-                options,
-                self._model.info,
-                self._source_meta(),
-                inputs=(self._model.path,),
-                tracked=self._config.tracker is not None,
-            )
-            self._sinks.__enter__()
+            tracked = self._config.tracker is not None
+            self._recording = Recording(options, self._model, self._source_meta(), tracked)
         except Exception as error:  # noqa: BLE001
-            self._sinks = None
             self._refuse_recording(user_message(error), options)
             return
-        self._recorded_upto = -1
-        self._recorded_frames = 0
-        paths = output_paths(options)
-        # the folder first: a status line cut short by the window still says where the files go
-        self._recording_names = f"{paths[0].parent}: " + ", ".join(path.name for path in paths)
-        self.recording_changed.emit(True, f"Recording to {self._recording_names}")
+        self.recording_changed.emit(True, f"Recording to {self._recording.names}")
         if (paused := self._paused_people()) is not None:
             frame, poses = paused
             try:
-                self._record(frame, poses, self._drawn(frame.image, poses, False))
+                self._recording.write(frame, poses, self._drawn(frame.image, poses, False))
             except Exception as error:  # noqa: BLE001
                 self._end_recording_for(error)
 
@@ -334,12 +319,6 @@ class PoseWorker(QObject):
         """Say ``error``, with what the recording it ends kept and where (the error takes its status line's place)."""
         saved = self.stop_recording()
         self.error.emit(user_message(error) + (f"\n{saved}." if saved else ""))
-
-    def _record(self, frame: Frame, poses: Poses, image) -> None:
-        """Write one frame to the recording, counting it."""
-        self._sinks.write(frame.index, frame.timestamp_s, poses, image=image)
-        self._recorded_upto = frame.index
-        self._recorded_frames += 1
 
     def _paused_people(self) -> tuple[Frame, Poses] | None:
         """The paused frame of a file or folder with the people found on it, which a new recording starts
@@ -357,23 +336,18 @@ class PoseWorker(QObject):
     def stop_recording(self, reason: str = "") -> str:
         """End the recording; ``reason`` (a change that ends it) leads the status line, which is returned ("" when
         nothing was recorded)."""
-        if self._sinks is None:
+        if self._recording is None:
             return ""
-        sinks, self._sinks = self._sinks, None
+        recording, self._recording = self._recording, None
         self.saving.set()
         try:
-            sinks.__exit__(None, None, None)
+            text = recording.close()
         except Exception as error:  # noqa: BLE001
             self.recording_changed.emit(False, "Recording stopped; saving it failed")
             self.error.emit(user_message(error))
             return ""
         finally:
             self.saving.clear()
-        frames = self._recorded_frames
-        if frames == 0:
-            text = f"Recording stopped before any frame was written, no poses in {self._recording_names}"
-        else:
-            text = f"Recording saved: {frames_text(frames)} in {self._recording_names}"
         line = f"{reason}: {text[0].lower()}{text[1:]}" if reason else text
         self.recording_changed.emit(False, line)
         return line
@@ -398,17 +372,10 @@ class PoseWorker(QObject):
 
     # ---- internals -----------------------------------------------------------------------
     def _refuse_recording(self, text: str, options: SinkOptions | None = None) -> None:
-        """The Record button was pressed but nothing records: say why and let the button up, removing the empty
-        file (or OpenPose folder) the window claimed for the take (its name was chosen free: an empty one of it
-        is that claim)."""
-        for path in output_paths(options) if options is not None else []:
-            try:
-                if path.is_file() and path.stat().st_size == 0:
-                    path.unlink(missing_ok=True)
-                elif path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
-            except OSError:  # a name too long to be a file: no claim was made under it (the button stayed down)
-                continue
+        """The Record button was pressed but nothing records: say why and let the button up, releasing the names
+        the window claimed for the take."""
+        if options is not None:
+            release_claims(options)
         self.recording_changed.emit(False, text)
         self.error.emit(text)
 
@@ -441,7 +408,7 @@ class PoseWorker(QObject):
             return
         paced = not self._info.is_live and self._speed > 0 and self._info.fps > 0
         interval = 1.0 / (self._info.fps * self._speed) if paced else 0.0
-        if paced and self._keep_pace and self._sinks is None:
+        if paced and self._keep_pace and self._recording is None:
             self._skip_late_frames(interval)
         if not self._show_next():
             return
@@ -479,7 +446,7 @@ class PoseWorker(QObject):
             self._at_end = True
             self.set_playing(False)
             read = self._furthest  # not a seek's target: 500 of 3 frames whose header counts 10^9 "ended after 500"
-            self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._sinks is not None))
+            self._tell(self._source.end_notes(read, self._info.frame_count, outputs=self._recording is not None))
             if self._source.count_estimated and read != self._info.frame_count:
                 self._info = dataclasses.replace(self._info, frame_count=read)
                 self._end_frame = None
@@ -560,7 +527,7 @@ class PoseWorker(QObject):
         try:
             if not redraw and self._pipeline is not None:
                 # IDs written to a recording with this frame stay spent when it is tracked again
-                reuse = not (self._sinks is not None and frame.index <= self._recorded_upto)
+                reuse = not (self._recording is not None and frame.index <= self._recording.upto)
                 # a frame in the recording already is tracked again for the screen only: the tracks then go on
                 # from it as it was written, so the rows after it are those of a run whose settings changed there
                 written = None if reuse or fresh else self._pipeline.track_state()
@@ -577,14 +544,14 @@ class PoseWorker(QObject):
             render_start = time.perf_counter()
             size = self._shown_at = self._shown_size(frame.image)
             shown = self._drawn(frame.image, poses, self._overlay.mirror, size)
-            in_file = fresh and self._sinks is not None  # a new frame while recording: written, or already held
-            recording = in_file and poses is not None and frame.index > self._recorded_upto
-            held = in_file and frame.index <= self._recorded_upto
+            take = self._recording if fresh else None  # a new frame while recording: written, or already held
+            recording = take is not None and poses is not None and frame.index > take.upto
+            held = take is not None and frame.index <= take.upto
             kept = shown
             if recording and (size is not None or self._overlay.mirror):
                 # a recording keeps the source's size and the camera's own left and right, whatever the view
                 # shows: drawn again for an annotated video, the frame as analysed for the others' sizes
-                kept = self._drawn(frame.image, poses, mirror=False) if self._sinks.writes_video else frame.image
+                kept = self._drawn(frame.image, poses, mirror=False) if take.sinks.writes_video else frame.image
             qimage = to_qimage(shown)
             timings["render"] = (time.perf_counter() - render_start) * 1000.0
             still = partial(QImage, qimage)  # a shared copy: the picture shown is the still
@@ -594,7 +561,7 @@ class PoseWorker(QObject):
                 still = partial(drawn_still, frame.image, poses, skeleton, self._overlay, trails)
             if recording:
                 write_start = time.perf_counter()
-                self._record(frame, poses, kept)
+                take.write(frame, poses, kept)
                 timings["write"] = (time.perf_counter() - write_start) * 1000.0
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)
@@ -609,9 +576,9 @@ class PoseWorker(QObject):
             timings_ms=timings,
             dropped=self._dropped,
             started_at=started,
-            recording=self._sinks is not None,
+            recording=self._recording is not None,
             skipped=self._skipped,
-            recording_resumes_at=self._recorded_upto + 1 if held else None,
+            recording_resumes_at=take.upto + 1 if held else None,
         )
         self._skipped = 0
         with self._lock:

@@ -1115,12 +1115,13 @@ def test_the_bundled_clip_shown_at_first_start_leaves_the_open_dialogs_where_the
 
 
 def _drop(window, *paths) -> bool:
-    """Files dragged from a file manager over the window and let go; whether the window took them."""
+    """Files dragged from a file manager over the window and let go (or links, given as QUrl, from a browser);
+    whether the window took them."""
     from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    mime.setUrls([path if isinstance(path, QUrl) else QUrl.fromLocalFile(str(path)) for path in paths])
     # a QPoint, as Qt declares it (PySide6 before 6.12 takes no QPointF there)
     enter = QDragEnterEvent(QPoint(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(window, enter)
@@ -1139,6 +1140,17 @@ def test_a_video_or_a_model_dropped_on_the_window_opens_or_loads(qtbot, window, 
     other = shutil.copy(model_path, tmp_path / "other.onnx")
     assert _drop(window, other)
     qtbot.waitUntil(lambda: window.model_path == str(other), timeout=30000)
+
+
+def test_stream_links_dropped_together_are_named_without_their_password(open_window, tmp_path):
+    """The status line named the first of several dropped links by its last path part: a stream's address with
+    no path showed its password there."""
+    from PySide6.QtCore import QUrl
+
+    w = open_window()
+    assert _drop(w, QUrl("http://user:secret@127.0.0.1:9"), tmp_path / "second.avi")
+    said = w.statusBar().currentMessage()  # before the worker says the stream cannot be opened
+    assert said.startswith("2 items dropped: http://user:***@127.0.0.1:9 opened") and "secret" not in said
 
 
 def test_a_recording_is_finished_when_the_app_quits_without_a_close(qtbot, window, video, tmp_path):

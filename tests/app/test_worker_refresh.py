@@ -100,7 +100,7 @@ def test_a_model_loaded_while_recording_ends_the_recording(worker, model_path, t
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 2)
     worker.load_model(str(model_path), EVERYONE)  # its IDs would start again at 1 in the same file
-    assert worker._sinks is None
+    assert worker._recording is None
     assert saved[-1] == (False, f"Another model loaded: recording saved: 2 frames in {tmp_path}: r.csv, r.csv.json")
     assert len({row["frame"] for row in csv.DictReader((tmp_path / "r.csv").open())}) == 2
 
@@ -144,7 +144,7 @@ def test_switching_tracking_while_recording_ends_the_recording(worker, tmp_path)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv", posec3d=tmp_path / "r.pkl"))
     tick(worker, 2)
     worker.configure(tuned_config(detection_threshold=0.0, keypoint_threshold=0.0, tracking=False))
-    assert worker._sinks is None and saved[-1][1].startswith("Tracking switched off: recording saved: 2 frames")
+    assert worker._recording is None and saved[-1][1].startswith("Tracking switched off: recording saved: 2 frames")
 
 
 def test_stopping_a_recording_says_what_it_holds_or_that_saving_failed(worker, tmp_path):
@@ -233,6 +233,7 @@ def test_a_step_back_on_the_first_frame_stays_on_it(clip_worker):
 def test_a_frame_that_fails_while_recording_says_what_the_recording_kept(worker, tmp_path, monkeypatch):
     """A full disk (or a model breaking) mid-recording: the error took the status line's place, and that the
     recording was saved, and where, showed nowhere."""
+    from app.recording import Recording
     from core.errors import WLitePoseError
 
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
@@ -242,13 +243,14 @@ def test_a_frame_that_fails_while_recording_says_what_the_recording_kept(worker,
     def full(*args):
         raise WLitePoseError(f"cannot write {tmp_path / 'r.mp4'}: the disk is nearly full")
 
-    monkeypatch.setattr(worker, "_record", full)
+    monkeypatch.setattr(Recording, "write", full)
     tick(worker, 1)
     assert worker.errors[-1].endswith(f"the disk is nearly full\nRecording saved: 2 frames in {tmp_path}: r.csv, "
                                       "r.csv.json.")  # fmt: skip
 
 
 def test_a_recording_refused_at_its_first_paused_frame_says_so_with_the_error(worker, tmp_path, monkeypatch):
+    from app.recording import Recording
     from core.errors import WLitePoseError
 
     tick(worker, 3)
@@ -257,7 +259,7 @@ def test_a_recording_refused_at_its_first_paused_frame_says_so_with_the_error(wo
     def full(*args):
         raise WLitePoseError("cannot write r.csv: no space left on the device")
 
-    monkeypatch.setattr(worker, "_record", full)
+    monkeypatch.setattr(Recording, "write", full)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))  # begins with the frame on screen, which fails
     assert worker.errors[-1].endswith("no space left on the device\nRecording stopped before any frame was written, "
                                       f"no poses in {tmp_path}: r.csv, r.csv.json.")  # fmt: skip
@@ -369,7 +371,7 @@ def test_a_folders_new_rate_ends_its_recording(worker, clip_folder, tmp_path):
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 2)
     worker.set_image_fps(5.0)  # the file's timestamps and frame rate are the old ones
-    assert worker._sinks is None
+    assert worker._recording is None
     assert said[-1] == f"frames plays at 5 fps now: recording saved: 2 frames in {tmp_path}: r.csv, r.csv.json"
 
 

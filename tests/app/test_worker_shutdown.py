@@ -59,7 +59,7 @@ def test_a_recording_still_saving_when_the_thread_is_stopped_is_finished_not_cut
     handle.load_model(str(model_path), tuned_config(detection_threshold=0.0, keypoint_threshold=0.0))
     handle.open(str(CLIP))
     handle.start_recording(SinkOptions(posec3d=tmp_path / "r.pkl", csv=tmp_path / "r.csv"))
-    qtbot.waitUntil(lambda: handle.worker._recorded_frames >= 3, timeout=30000)
+    qtbot.waitUntil(lambda: getattr(handle.worker._recording, "frames", 0) >= 3, timeout=30000)
     wait = handle.worker_thread.wait
 
     def waited(ms: int) -> bool:  # the worker at its save once the thread's time is up, however slow the machine
