@@ -1,9 +1,17 @@
-"""Shared fixtures for core tests: a "painted" model, clips made to order, the sample videos."""
+"""Shared fixtures for core tests: a "painted" model, clips made to order, the sample videos, and `wlitepose` run
+in this process with the checks its runs share."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import main
+from core.model_file import ModelInfo
+from core.poses import Poses
+from core.preprocess import letterbox_geometry
+from core.synthetic import paint, random_people
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +121,131 @@ def coco_metadata() -> dict[str, str]:
     from models.schemas import COCO17
 
     return build_metadata(COCO17, "wlitepose_xs", 256, "coco", False)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run main.main(argv) with only core's subcommands (other packages may not have landed); (rc, out, err)."""
+    monkeypatch.setattr(main, "COMMANDS", {k: v for k, v in main.COMMANDS.items() if k in ("track", "eval")})
+
+    def run(*argv):
+        rc = main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def assert_clean_error():
+    """assert_clean_error(rc, err, *words): the run was refused in one sentence (exit 2, one "wlitepose: error:"
+    line, no traceback) that holds each of ``words``, whatever their case."""
+    return _assert_clean_error
+
+
+def _assert_clean_error(rc, err, *words):
+    assert rc == 2
+    lines = [line for line in err.splitlines() if line.startswith("wlitepose: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.fixture(scope="session")
+def with_metadata():
+    """with_metadata(model_path, out, **changes) -> out: a copy of ``model_path`` whose metadata has ``changes``."""
+    return _with_metadata
+
+
+def _with_metadata(model_path, out, **changes):
+    """A copy of ``model_path`` whose metadata has ``changes`` (values as JSON)."""
+    onnx = pytest.importorskip("onnx")
+
+    proto = onnx.load(str(model_path))
+    for prop in proto.metadata_props:
+        if prop.key in changes:
+            prop.value = json.dumps(changes[prop.key])
+    onnx.save(proto, str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def two_people():
+    """two_people(painted_model, coco_metadata, path) -> path: a painted model file that finds the same two people
+    in every frame of a 768x576 video."""
+    return _two_people
+
+
+def _two_people(painted_model, coco_metadata, path: Path) -> Path:
+    """A painted model file that finds the same two people in every frame of a 768x576 video."""
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
+    heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
+    return painted_model(path, heatmaps, tags, coco_metadata)
+
+
+@pytest.fixture(scope="session")
+def read_screen():
+    """read_screen(master) -> str: all the pseudo-terminal whose master end is ``master`` showed."""
+    return _screen
+
+
+def _screen(master: int) -> str:
+    """All a pseudo-terminal showed once every writer closed it (one read can return before the last redraw has
+    crossed the terminal)."""
+    shown = b""
+    with open(master, "rb", buffering=0) as screen:
+        try:
+            while chunk := screen.read(4096):
+                shown += chunk
+        except OSError:  # Linux: the terminal closed and everything it wrote was read
+            pass
+    return shown.decode()
+
+
+@pytest.fixture(scope="session")
+def toy_info() -> ModelInfo:
+    """The model file's metadata the outputs' tests write with: three keypoints (nose and wrists)."""
+    return INFO
+
+
+@pytest.fixture(scope="session")
+def toy_meta() -> dict:
+    """A run's description (source, rate, size, settings) for the outputs' tests."""
+    return META
+
+
+@pytest.fixture(scope="session")
+def toy_frames():
+    """toy_frames() -> [(index, time, poses)]: three frames of toy_info's keypoints: two people each missing a joint
+    (the second not tracked), nobody, one tracked person."""
+    return _frames
+
+
+INFO = ModelInfo(
+    keypoint_names=("nose", "left_wrist", "right_wrist"),
+    skeleton=((0, 1), (0, 2)),
+    flip_map=(0, 2, 1),
+    sigmas=(0.026, 0.062, 0.062),
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    heatmap_stride=2,
+    tag_stride=4,
+    variant="wlitepose_xs",
+    input_size=256,
+    dataset="toy",
+    trained=False,
+    sha256="0" * 64,
+)
+META = {"source": "clip.mp4", "fps": 25.0, "size": [64, 48], "frame_count": 3, "settings": {"input_size": 256}}
+
+
+def _frames() -> list[tuple[int, float, Poses]]:
+    first = Poses(
+        [[[10.0, 20.0], [12.5, 30.25], [np.nan, np.nan]], [[40.0, 10.0], [np.nan, np.nan], [44.125, 18.0]]],
+        [[0.9, 0.8, 0.0], [0.7, 0.0, 0.61234]],
+        [0.55, 0.43],
+        [1, -1],
+    )
+    second = Poses([[[11.0, 21.0], [13.0, 31.0], [9.0, 29.0]]], [[0.95, 0.85, 0.5]], [0.77], [1])
+    return [(0, 0.0, first), (1, 0.04, Poses.empty(3)), (2, 0.08, second)]

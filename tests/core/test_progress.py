@@ -1,0 +1,123 @@
+"""A run's progress: the bar on a terminal and plain lines elsewhere, the time left, and the summary of its
+stages."""
+
+import functools
+import io
+import itertools
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from core.progress import ProgressBar
+
+
+def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frames_due(
+    cli, model_path, tmp_path, monkeypatch
+):
+    import core.track_run
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(1, 5):
+        cv2.imwrite(str(folder / f"frame{n}.png"), np.full((64, 48, 3), 200, np.uint8))
+        cv2.imwrite(str(folder / f"frame{n}_thumb.png"), np.full((16, 12, 3), 200, np.uint8))  # too small
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv")
+    assert rc == 0 and err.count("warning: skipped") == 4
+    assert "] 4/4 " in err  # the bar ends full: not 4/8, with the time left for frames never due
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv", "--max-frames", "2")
+    assert rc == 0 and "] 2/2 " in err
+    monkeypatch.setattr(core.track_run, "ProgressBar", functools.partial(core.track_run.ProgressBar, log_interval_s=0))
+    rc, _, err = cli("track", folder, "--model", model_path, "--csv", tmp_path / "k.csv")  # a line at each frame
+    assert rc == 0 and "] 2/7 " in err  # frame1_thumb passed over on the way to frame2: counted from then on
+
+
+def test_a_batchs_time_left_is_its_frames_at_the_rate_so_far_and_never_made_up():
+    """41,200 frames at 20 fps: 0:34:20; hours past 59 minutes; no time before any rate, nor with a source of
+    unknown length (a webcam, a stream, a file that does not say) still to come."""
+    from core.progress import batch_left
+
+    assert batch_left([40_000, 1_200], 20.0) == "41,200 frames left, about 0:34:20"
+    assert batch_left([900_000] * 50, 12.5) == "45,000,000 frames left, about 1000:00:00"
+    assert batch_left([120, 80], 0.0) == "200 frames left" and batch_left([], 9.0) == "0 frames left, about 0:00:00"
+    assert batch_left([41_200, None, 5], 20.0) == batch_left([None, 41_205], 0.0) == "41,205+ frames left, end unknown"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(monkeypatch):
+    clock = itertools.count()  # each reading one second later
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    for stream, log_interval_s in ((_Tty(), 10.0), (io.StringIO(), 10.0)):
+        bar = ProgressBar(20, stream, log_interval_s)
+        for _ in range(20):
+            bar.update()  # one frame a second
+        bar.close()
+        text = stream.getvalue()
+        if isinstance(stream, _Tty):
+            assert text.count("\r") == 20 and text.endswith("20/20   1.0 fps ETA 0:00\n")
+        else:  # a log: a line every 10 s and the last one, no carriage returns
+            assert "\r" not in text and [line.split("] ")[1] for line in text.splitlines()] == [
+                "10/20   1.0 fps ETA 0:10",
+                "20/20   1.0 fps ETA 0:00",
+            ]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_progress_on_a_narrow_terminal_keeps_to_one_row(read_screen):
+    """On a terminal 20 columns wide the 55-character line wrapped, and each redraw from its carriage return left
+    the rows above it on screen: the terminal filled with stale bars."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
+    with open(child, "w") as terminal:
+        bar = ProgressBar(2, terminal)
+        bar.update()
+        bar.update()
+        bar.close()
+    shown = read_screen(master)
+    assert shown.count("\r[") == 2 and max(map(len, shown.replace("\n", "\r").split("\r"))) == 19
+
+
+def test_the_bar_keeps_its_width_past_a_guessed_total():
+    """An MKV's frame count is a guess: a source may run past it."""
+    bar = ProgressBar(2, io.StringIO())
+    bar.done = 3
+    assert bar.line(bar.start + 1.0) == f"[{'#' * bar.width}] 3/2   3.0 fps ETA 0:00"
+
+
+def test_the_time_left_is_never_negative_nor_made_up():
+    """Past a guessed total (an MKV's frame count) it read -1:57; before any rate it is unknown."""
+    from core.progress import remaining
+
+    assert remaining(-100, 30.0) == "0:00" and remaining(5400, 30.0) == "3:00" and remaining(10, 0.0) == "?"
+
+
+def test_messages_count_frames_and_name_files_in_words():
+    """Not 'Export cancelled after 0 frame' (the app's label), nor 'a.txt, b.txt, c.txt and 0 more'."""
+    from core.progress import first_few, frames_text
+
+    assert [frames_text(count) for count in (0, 1, 2)] == ["0 frames", "1 frame", "2 frames"]
+    assert first_few(["a", "b", "c"]) == "a, b, c" and first_few(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+
+
+def test_the_stage_summary_gives_milliseconds_per_frame_and_the_overall_rate():
+    from core.progress import StageTimes
+
+    times = StageTimes()
+    for _ in range(4):
+        times.add({"read": 2.0, "inference": 10.0})
+    times.frames = 4
+    lines = times.summary(2.0).splitlines()
+    assert lines[0] == "4 frames in 2.0 s: 2.0 fps overall"
+    assert lines[1].split() == ["read", "2.00", "ms/frame"] and lines[2].split() == ["inference", "10.00", "ms/frame"]
+    times.frames = 1  # said "1 frames"
+    assert times.summary(0.5).splitlines()[0] == "1 frame in 0.5 s: 2.0 fps overall"
