@@ -7,6 +7,7 @@ import sys
 import time
 from collections import defaultdict
 
+MIN_BAR = 8  # a bar narrower than this shows too little: the line leaves it out
 LOG_INTERVAL_S = 10.0  # a progress line on a pipe or log file: a plain line this often, not one redrawn in place
 
 
@@ -20,14 +21,21 @@ def first_few(names: list[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def one_row(text: str, stream) -> str:
-    """``text`` cut to one row of the terminal ``stream`` is: a longer line wraps, and a redraw from its carriage
-    return rewrites only the last row, the others staying on screen at every update."""
+def row_width(stream) -> int | None:
+    """The characters a redrawn line on the terminal ``stream`` may hold (one short of its width: a line that fills
+    the row wraps on some terminals); None: no terminal, or one that does not say its width."""
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError, AttributeError):  # no terminal, or a stream without a descriptor
-        return text
-    return text[: columns - 1] if columns > 1 else text  # 0: a terminal that does not say its width
+        return None
+    return columns - 1 if columns > 1 else None  # 0: a terminal that does not say its width
+
+
+def one_row(text: str, stream) -> str:
+    """``text`` cut to one row of the terminal ``stream`` is: a longer line wraps, and a redraw from its carriage
+    return rewrites only the last row, the others staying on screen at every update."""
+    width = row_width(stream)
+    return text if width is None else text[:width]
 
 
 class StageTimes:
@@ -113,16 +121,19 @@ class ProgressBar:
         self._shown = -1
         self.done = 0
 
-    def line(self, now: float) -> str:
+    def line(self, now: float, room: int | None = None) -> str:
+        """The line at ``now``; ``room``: the characters a narrow terminal's row holds, which the bar gives up
+        first (cut at the row's end, it took the fps and the ETA with it)."""
         elapsed = max(now - self.start, 1e-9)
         fps = self.done / elapsed
-        if self.total:
-            frac = min(self.done / self.total, 1.0)
-            filled = int(frac * self.width)
-            eta = remaining(self.total - self.done, fps)
-            bar = "#" * filled + "-" * (self.width - filled)
-            return f"[{bar}] {self.done}/{self.total} {fps:5.1f} fps ETA {eta}"
-        return f"{self.done} frames {fps:5.1f} fps"
+        if not self.total:
+            return f"{self.done} frames {fps:5.1f} fps"
+        figures = f"{self.done}/{self.total} {fps:5.1f} fps ETA {remaining(self.total - self.done, fps)}"
+        width = self.width if room is None else min(self.width, room - len(figures) - 3)
+        if width < MIN_BAR:
+            return figures
+        filled = int(min(self.done / self.total, 1.0) * width)
+        return f"[{'#' * filled}{'-' * (width - filled)}] {figures}"
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -134,7 +145,11 @@ class ProgressBar:
 
     def _show(self, now: float) -> None:
         self._last, self._shown = now, self.done
-        self.stream.write("\r" + one_row(self.line(now), self.stream) if self.live else self.line(now) + "\n")
+        if self.live:
+            room = row_width(self.stream)
+            self.stream.write("\r" + self.line(now, room)[:room])
+        else:
+            self.stream.write(self.line(now) + "\n")
         self.stream.flush()
 
     def close(self) -> None:

@@ -494,11 +494,11 @@ def _log_epoch(out: Path, epoch: int, record: dict[str, float]) -> None:
                 raise
     except OSError as error:
         raise WLitePoseError(
-            f"cannot write {out / 'log.jsonl'}: {error.strerror or error}; last.pt holds epoch {epoch}"
+            f"cannot write {out / 'log.jsonl'}: {error.strerror or error}; last.pt holds epoch {epoch + 1}"
         ) from None
     end_progress_line()
     print(
-        f"epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
+        f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
         file=sys.stderr,
     )
 

@@ -5,6 +5,7 @@ import functools
 import io
 import itertools
 import os
+import re
 
 import cv2
 import numpy as np
@@ -67,24 +68,50 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
             ]
 
 
-@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
-def test_progress_on_a_narrow_terminal_keeps_to_one_row(read_screen):
-    """On a terminal 20 columns wide the 55-character line wrapped, and each redraw from its carriage return left
-    the rows above it on screen: the terminal filled with stale bars."""
+def _on_terminal(columns: int, draw, read_screen) -> list[str]:
+    """What ``draw(stream)`` leaves on a pseudo-terminal ``columns`` wide: each line drawn, as the screen shows it."""
     import fcntl
     import pty
     import struct
     import termios
 
     master, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     with open(child, "w") as terminal:
-        bar = ProgressBar(2, terminal)
+        draw(terminal)
+    return [line for line in read_screen(master).replace("\n", "\r").split("\r") if line]
+
+
+def _thirty_frames(terminal) -> None:
+    bar = ProgressBar(30, terminal)
+    for _ in range(30):
         bar.update()
-        bar.update()
-        bar.close()
-    shown = read_screen(master)
-    assert shown.count("\r[") == 2 and max(map(len, shown.replace("\n", "\r").split("\r"))) == 19
+    bar.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_progress_on_a_narrow_terminal_keeps_to_one_row(monkeypatch, read_screen):
+    """On a terminal 20 columns wide the 55-character line wrapped, and each redraw from its carriage return left
+    the rows above it on screen: the terminal filled with stale bars."""
+    clock = itertools.count()  # each reading one second later: a redraw at every frame
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    lines = _on_terminal(20, _thirty_frames, read_screen)
+    assert len(lines) >= 30 and max(map(len, lines)) == 19
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+@pytest.mark.parametrize(
+    ("columns", "last"),
+    [(40, "[############] 30/30   1.0 fps ETA 0:00"), (30, "30/30   1.0 fps ETA 0:00"), (120, None)],
+)
+def test_a_narrow_terminal_shortens_the_bar_and_keeps_the_fps_and_eta(monkeypatch, read_screen, columns, last):
+    """At 40 columns the line was cut at the row's end: "[#####...---] 8/30  22", the fps and the ETA gone."""
+    clock = itertools.count()  # each reading one second later
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    lines = _on_terminal(columns, _thirty_frames, read_screen)
+    assert all(re.fullmatch(r"(\[[#-]+\] )?\d+/30 +\d+\.\d fps ETA \d:\d\d", line) for line in lines)
+    assert max(map(len, lines)) < columns and "ETA 0:29" in lines[0]
+    assert lines[-1] == (last or f"[{'#' * 28}] 30/30   1.0 fps ETA 0:00")  # a wide one: the whole bar
 
 
 def test_the_bar_keeps_its_width_past_a_guessed_total():

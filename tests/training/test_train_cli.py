@@ -218,6 +218,15 @@ def test_the_step_progress_on_a_log_file_is_whole_lines(tmp_path, tiny_run, caps
     assert any(line.startswith("epoch 1/1 1/2 loss") for line in err.splitlines())  # the first step, logged
 
 
+def test_an_epochs_summary_counts_it_as_its_progress_line_does(tmp_path, tiny_run, capsys):
+    """The progress of the first epoch read "epoch 1/2", and its summary below it "epoch 0: lr ...": the log.jsonl
+    and the checkpoints count from 0, a person from 1."""
+    train(tiny_run(tmp_path, batch_size=2, epochs=2))
+    lines = capsys.readouterr().err.splitlines()
+    counted = [line.split(" ")[1] for line in lines if line.startswith("epoch ")]
+    assert counted[0] == "1/2" and [word for word in counted if word.endswith(":")] == ["1:", "2:"]
+
+
 def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys, run_log):
     train(tiny_run(tmp_path, lr=5e-4, max_steps=1))
     train(tiny_run(tmp_path, max_steps=2, resume=True))  # no --lr: nothing to say
@@ -596,7 +605,8 @@ def test_a_full_disk_while_logging_an_epoch_is_one_sentence(tmp_path, tiny_run, 
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", full)
-    with pytest.raises(WLitePoseError, match=r"cannot write .*log\.jsonl: No space left on device; last\.pt holds"):
+    said = r"cannot write .*log\.jsonl: No space left on device; last\.pt holds epoch 1$"  # the first, counted from 1
+    with pytest.raises(WLitePoseError, match=said):
         train(tiny_run(tmp_path / "run", max_steps=1))
 
 
