@@ -19,25 +19,37 @@ each joint lands in the same heatmap cell).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from model_latency import MIN_RUNS, measure  # first: this checkout's packages on the path, the train extra checked
+from ctrl_c import say_interrupted
+
+if __name__ == "__main__":
+    say_interrupted("compression")
+
+from model_latency import MIN_RUNS, measure  # noqa: E402 (first: this checkout's packages on the path, the train extra checked)
 
 # isort: split
-import onnx
-from arguments import at_least
-from onnx import numpy_helper
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+import onnx  # noqa: E402
+from arguments import at_least  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+from onnxruntime.quantization import (  # noqa: E402
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quant_pre_process,
+    quantize_static,
+)
 
-from core.errors import WLitePoseError
-from core.evaluation import evaluate_model
-from core.preprocess import letterbox
-from core.session import PoseModel
-from core.sources import IMAGE_SUFFIXES, read_image
-from models.export import store_weights_fp16
+from core.errors import WLitePoseError  # noqa: E402
+from core.evaluation import evaluate_model  # noqa: E402
+from core.preprocess import letterbox  # noqa: E402
+from core.session import PoseModel  # noqa: E402
+from core.sources import IMAGE_SUFFIXES, read_image  # noqa: E402
+from models.export import store_weights_fp16  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGE_WEIGHT = 8.0  # an int8 copy keeps convolutions with a weight beyond this in float (float_convs)
@@ -189,7 +201,10 @@ def export_fp32(workdir: Path) -> Path:
             "assets/wlitepose_xs_256.pt is not here (the repository has it, the sdist does not); pass --model, an "
             "fp32 model file"
         )
-    if wlitepose(["export", "--checkpoint", str(checkpoint), "--out", str(out)]):
+    code = wlitepose(["export", "--checkpoint", str(checkpoint), "--out", str(out)])
+    if code == 128 + signal.SIGINT:  # Ctrl-C during the export, which `wlitepose` has said: not a failure
+        raise SystemExit(code)
+    if code:
         raise WLitePoseError("exporting assets/wlitepose_xs_256.pt failed")
     return out
 

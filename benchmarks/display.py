@@ -20,6 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's packages, installed or not
 
+from ctrl_c import say_interrupted  # noqa: E402
+
+if __name__ == "__main__":
+    say_interrupted("display")
+
 from arguments import at_least, first_line, view_size  # noqa: E402
 from PySide6.QtCore import QRectF  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402

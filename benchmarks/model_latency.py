@@ -21,6 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
 
+from ctrl_c import say_interrupted  # noqa: E402
+
+if __name__ == "__main__":
+    say_interrupted("model_latency")
+
 from models.errors import exit_unless_train_extra  # noqa: E402
 
 exit_unless_train_extra()  # this one, or compression.py importing it

@@ -29,6 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ctrl_c import say_interrupted  # noqa: E402
+
+if __name__ == "__main__":
+    say_interrupted("pipeline")
+
 from arguments import at_least, first_line  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402

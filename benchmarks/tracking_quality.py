@@ -36,6 +36,11 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ctrl_c import say_interrupted  # noqa: E402
+
+if __name__ == "__main__":
+    say_interrupted("tracking_quality")
+
 from arguments import first_line, number_in, thresholds  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402

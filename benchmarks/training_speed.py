@@ -24,6 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages, installed or not
 
+from ctrl_c import say_interrupted  # noqa: E402
+
+if __name__ == "__main__":
+    say_interrupted("training_speed")
+
 from models.errors import exit_unless_train_extra  # noqa: E402
 
 exit_unless_train_extra()

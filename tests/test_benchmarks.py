@@ -6,8 +6,10 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,6 +45,42 @@ def test_a_bad_option_is_one_line_and_exit_2(tmp_path, script, options, message)
     done = run_benchmark(script, *options, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("script", ["pipeline.py", "model_latency.py"])
+def test_ctrl_c_mid_run_is_one_line_and_leaves_no_temporary_folder(tmp_path, script):
+    """Ctrl-C printed a traceback from wherever it landed (a frame being read, onnxruntime loading: its ImportError).
+    It is sent once the script has made its temporary folder, well before its figures."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    run = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / script)],
+        cwd=tmp_path,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "TMPDIR": str(temporary)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while run.poll() is None and not list(temporary.glob("tmp*")):  # tempfile's folder, not a library's file
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    assert (run.returncode, out, err) == (-signal.SIGINT, "", f"{script.removesuffix('.py')}: interrupted\n")
+    assert not list(temporary.glob("tmp*"))
+
+
+def test_compression_ends_as_an_interrupted_export_did_rather_than_calling_it_failed(monkeypatch, tmp_path, capsys):
+    """Ctrl-C during the export of the shipped weights was said by `wlitepose`, then called a failed export (exit
+    2)."""
+    compression = load_benchmark("compression")
+
+    def ctrl_c(*args, **kwargs):  # where Ctrl-C lands: in the export itself
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("models.export.export_onnx", ctrl_c)
+    with pytest.raises(SystemExit) as ended:
+        compression.export_fp32(tmp_path)
+    assert ended.value.code == 128 + signal.SIGINT and capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
 def test_help_works_under_python_oo_which_strips_docstrings(tmp_path):
