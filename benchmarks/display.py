@@ -99,8 +99,8 @@ def describe(times: dict[str, tuple[list[float], list[float]]]) -> str:
             f"  {name:<18} convert {statistics.median(convert) * 1e3:5.2f}  paint "
             f"{statistics.median(painted) * 1e3:5.2f}  both {totals[name]:5.2f}"
         )
-    before, after = totals.values()
-    lines.append(f"  ratio both: {after / before:.2f}")
+    (first, before), (second, after) = totals.items()
+    lines.append(f"  {second.split()[0]} over {first.split()[0]}, both: {after / before:.2f}x the time")
     return "\n".join(lines)
 
 

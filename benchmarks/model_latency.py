@@ -72,7 +72,8 @@ def measure(
 
 
 def describe(rows: list[dict]) -> str:
-    """The rows as the table the script prints, then each WLitePose variant's median over its LitePose's."""
+    """The rows as the table the script prints, then each WLitePose variant's median over its LitePose's
+    (above 1: the WLitePose variant is slower)."""
     lines = [f"{'variant':14s} {'size':>5s} {'threads':>7s} {'median ms':>10s} {'p90 ms':>8s}"]
     lines += [
         f"{r['variant']:14s} {r['size']:5d} {r['threads']:7d} {r['median_ms']:10.2f} {r['p90_ms']:8.2f}" for r in rows
@@ -80,7 +81,7 @@ def describe(rows: list[dict]) -> str:
     by_key = {(r["variant"], r["threads"]): r["median_ms"] for r in rows}
     for ours, base in PAIRS:
         ratios = ", ".join(f"{t} thread(s) {by_key[ours, t] / by_key[base, t]:.2f}x" for t in (1, 2))
-        lines.append(f"{ours} / {base}: {ratios}")
+        lines.append(f"{ours} / {base} median time: {ratios} (above 1: slower)")
     return "\n".join(lines)
 
 

@@ -408,8 +408,8 @@ def test_model_latency_ratios_are_each_wlitepose_variant_over_its_litepose():
     ]
     text = model_latency.describe(rows)
     assert text.splitlines()[1].split() == ["litepose_xs", "256", "1", "10.00", "1.00"]  # median, then p90
-    assert "wlitepose_xs / litepose_xs: 1 thread(s) 0.50x, 2 thread(s) 0.25x" in text
-    assert "wlitepose_s / litepose_s: 1 thread(s) 1.50x, 2 thread(s) 0.50x" in text
+    assert "wlitepose_xs / litepose_xs median time: 1 thread(s) 0.50x, 2 thread(s) 0.25x (above 1: slower)" in text
+    assert "wlitepose_s / litepose_s median time: 1 thread(s) 1.50x, 2 thread(s) 0.50x (above 1: slower)" in text
 
 
 def test_model_latency_runs_its_default_and_refuses_fewer_runs(capsys):
@@ -451,7 +451,7 @@ def test_pipeline_crowd_figures_are_medians_and_the_overhead_takes_the_crowd_of_
             [
                 "  BGR888 (before)    convert  1.00  paint  4.00  both  5.00",
                 "  RGB32 (to_qimage)  convert  0.00  paint  2.00  both  2.00",
-                "  ratio both: 0.40",
+                "  RGB32 over BGR888, both: 0.40x the time",
             ],
         ),
         (  # convert 1, 1, 10 ms and paint 4, 9, 4 ms: the frames take 5, 10 and 14 ms, median 10 (the medians add to 5)
@@ -459,7 +459,7 @@ def test_pipeline_crowd_figures_are_medians_and_the_overhead_takes_the_crowd_of_
             [
                 "  BGR888 (before)    convert  1.00  paint  4.00  both 10.00",
                 "  RGB32 (to_qimage)  convert  0.00  paint  5.00  both  5.00",
-                "  ratio both: 0.50",
+                "  RGB32 over BGR888, both: 0.50x the time",
             ],
         ),
     ],
