@@ -64,7 +64,6 @@ class PoseWorker(QObject):
     recording_changed = Signal(bool, str)  # recording?, a line for the status bar
     error = Signal(str)
     notice = Signal(str)  # a passing note on the source (an image passed over while it plays): the status line
-    stopped = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -367,7 +366,6 @@ class PoseWorker(QObject):
             timer, self._timer = self._timer, None
             timer.stop()
             timer.deleteLater()  # the worker's child, not Python's: deleted here, at the latest as the thread ends
-        self.stopped.emit()
         QThread.currentThread().quit()
 
     # ---- internals -----------------------------------------------------------------------

@@ -50,6 +50,7 @@ from training.pretrained import init_heads  # noqa: E402
 from training.trainer import TrainConfig, compute_losses  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train"
+WARMUP_STEPS = 2  # steps run before the timed ones, left out of the median
 
 
 def training_set(folder: Path, schema: KeypointSchema, size: int) -> KeypointDataset:
@@ -81,7 +82,7 @@ def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch
     samples = [dataset[i] for i in range(batch_size)]
     cpu_batch = default_collate(samples)
     times = []
-    for _ in range(2 + steps):
+    for _ in range(WARMUP_STEPS + steps):
         start = time.perf_counter()
         batch = network_batch(cpu_batch, device)
         with torch.autocast(device.type, enabled=amp):
@@ -96,9 +97,9 @@ def step_ms(dataset: KeypointDataset, batch_size: int, steps: int, device: torch
     return median_after_warmup_ms(times)
 
 
-def median_after_warmup_ms(times_s: list[float], warmup: int = 2) -> float:
-    """The median of the step times in seconds after the first ``warmup``, in ms."""
-    return statistics.median(times_s[warmup:]) * 1000
+def median_after_warmup_ms(times_s: list[float]) -> float:
+    """The median of the step times in seconds after the first WARMUP_STEPS, in ms."""
+    return statistics.median(times_s[WARMUP_STEPS:]) * 1000
 
 
 def per_second(count: int, ms: float) -> str:

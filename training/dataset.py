@@ -2,7 +2,7 @@
 
 One loader serves all three: each is a COCO-style JSON with `images`, `annotations`
 (keypoints as x, y, v triples) and `categories`. CrowdPose files use the same layout with 14
-keypoints (and a `crowdIndex` per image, kept in `image_info`).
+keypoints (and a `crowdIndex` per image, which only evaluation reads).
 """
 
 from __future__ import annotations
@@ -79,14 +79,13 @@ class KeypointDataset(Dataset):
         input_size: int,
         augment: AugmentConfig | None = None,
         source_weights: dict[str, float] | None = None,
-        max_people: int = 30,
     ) -> None:
         data = read_dataset(annotations)
         images, anns = data["images"], data["annotations"]
         self.annotations, self.images_dir = annotations, Path(images_dir)
         check_keypoint_order(data, schema.keypoints, annotations, f"the {schema.name} schema")
         self.schema, self.input_size, self.augment = schema, input_size, augment
-        self.targets = TargetConfig(input_size=input_size, max_people=max_people)
+        self.targets = TargetConfig(input_size=input_size)
         try:
             # a file with other categories too (cars, say): only the keypoint category's annotations count
             keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}

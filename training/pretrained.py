@@ -33,7 +33,7 @@ STEM_MAP = {
 _GIVE = "give the MobileNetV2-1.0 ImageNet .pth"
 
 
-def check_weights_file(path: str | Path, option: str = "", give: str = _GIVE) -> None:
+def check_weights_file(path: str | Path, option: str, give: str = _GIVE) -> None:
     """WLitePoseError unless ``path``, given after ``option`` ("--init imagenet:", "--distill "), is a file; the
     message ends saying to ``give`` what the option takes."""
     if not str(path):
@@ -43,7 +43,7 @@ def check_weights_file(path: str | Path, option: str = "", give: str = _GIVE) ->
         raise WLitePoseError(f"{option}{path} {state} ({give})")
 
 
-def read_imagenet_weights(path: str | Path, option: str = "") -> dict[str, torch.Tensor]:
+def read_imagenet_weights(path: str | Path, option: str) -> dict[str, torch.Tensor]:
     """The MobileNetV2 state dict in ``path`` (given after ``option``); WLitePoseError saying in words why not."""
     check_weights_file(path, option)
     try:

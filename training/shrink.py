@@ -74,7 +74,7 @@ def _scale_annotation(ann: dict, fx: float, fy: float, width: int, height: int) 
 
 
 def shrink_dataset(
-    annotations: Path, images: Path, out: Path, size: int, image_format: str = "webp", quality: int = 90
+    annotations: Path, images: Path, out: Path, size: int, image_format: str, quality: int
 ) -> tuple[int, int, int]:
     """Write ``out``/annotations.json and ``out``/images/; returns (images, bytes read, bytes written).
 
