@@ -51,12 +51,11 @@ def bootstrap(data: dict, results: list[list[dict]], sigmas, resamples: int, see
     return scores
 
 
-def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """The central ``level`` percentile interval of bootstrap values (NaN: redraws with nobody to count
-    are left out; NaN, NaN if that is every redraw)."""
-    tail = 100 * (1 - level) / 2
+def interval(values: np.ndarray) -> tuple[float, float]:
+    """The central 95 % percentile interval of bootstrap values (NaN: redraws with nobody to count are left out;
+    NaN, NaN if that is every redraw)."""
     values = values[~np.isnan(values)]
     if not len(values):
         return float("nan"), float("nan")
-    low, high = np.percentile(values, [tail, 100 - tail])
+    low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)

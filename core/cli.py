@@ -1,4 +1,4 @@
-"""`wlitepose track` and `wlitepose eval`: argument parsing only; the work lives in core.track_run / core.evaluation.
+"""`wlitepose track` and `wlitepose eval`: argument parsing only; the work lives in core.track_run / core.eval_run.
 
 Imports only the standard library at module level so building the parser stays cheap.
 """

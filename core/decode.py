@@ -63,6 +63,7 @@ HEATMAP_RANGE = (-0.5, 1.5)
 # eval's 0.05 or a user's 0 would spread over people across the picture)
 BLOB_EDGE = 0.2
 MAX_CONFIDENCE = 1.0
+STRAY_MIN_JOINTS = 4  # a person with fewer joints has no body to judge a stray one against (drop_stray_joints)
 
 
 @dataclass(frozen=True)
@@ -172,17 +173,17 @@ def group(
     return person, tag_sum[:people] / np.maximum(tag_count[:people], 1)
 
 
-def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float, min_joints: int = 4) -> None:
+def drop_stray_joints(xy: np.ndarray, value: np.ndarray, factor: float) -> None:
     """In place: drop joints lying more than ``factor`` times the person's spread from their median joint.
 
     xy (N, K, 2) with NaN gaps, value (N, K). The spread is the 75th percentile of the joints' distances
     from the median joint. A joint whose tag matched a neighbour or a distant false peak draws a long limb
     across the image and inflates the person's box; medians and percentiles ignore such joints, so they
-    stand out. People with fewer than ``min_joints`` joints are kept as they are.
+    stand out. People with fewer than STRAY_MIN_JOINTS joints are kept as they are.
     """
     found = ~np.isnan(xy[..., 0])
     counts = found.sum(axis=1)
-    judged = counts >= min_joints
+    judged = counts >= STRAY_MIN_JOINTS
     if not judged.any():
         return
     pts, count = xy[judged], counts[judged]  # (J, K, 2), (J,)

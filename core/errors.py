@@ -37,7 +37,7 @@ class SourceFailed(WLitePoseError):
     """A source of a run that failed after ``frames`` frames had been written to its outputs; ``taken`` names the
     output another run held (OutputTaken), so that nothing was written."""
 
-    def __init__(self, message: str, frames: int, taken: str | None = None) -> None:
+    def __init__(self, message: str, frames: int, taken: str | None) -> None:
         super().__init__(message)
         self.frames, self.taken = frames, taken
 

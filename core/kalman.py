@@ -11,8 +11,8 @@ measured together). With time step dt:
 The covariance is kept as its three distinct entries (p00, p01, p11), each (T, K).
 
 Manoeuvres (a sudden turn or stop) are caught by covariance scaling: when a track's mean
-normalised innovation squared, NIS = |z - p|^2 / (2 S), exceeds ``nis_gate`` its covariance is
-multiplied by NIS / nis_gate before the update, so the gain rises until the filter has caught up. A
+normalised innovation squared, NIS = |z - p|^2 / (2 S), exceeds MEAN_NIS_GATE its covariance is
+multiplied by NIS / MEAN_NIS_GATE before the update, so the gain rises until the filter has caught up. A
 joint that moves on its own (a wrist swung while the body stands) is caught up by its own NIS beyond
 JOINT_NIS_GATE, which the mean over all joints would dilute seventeen-fold.
 """
@@ -27,6 +27,8 @@ from filterpy.common import Q_discrete_white_noise
 # also the heatmap-cell jitter of real detections: on vtest.avi and the cctv clip IDF1 fell below the filter's
 # without the gate, where 6 keeps it (benchmarks/tracking_quality.py).
 JOINT_NIS_GATE = 6.0
+# A joint's NIS averages 1 while it follows the model: a track whose joints average half as much again has manoeuvred.
+MEAN_NIS_GATE = 1.5
 # Q_discrete_white_noise(dim=2, dt, var=1) is [[dt^4/4, dt^3/2], [dt^3/2, dt^2]]: its matrix at dt = 1 times dt^4, dt^3
 # and dt^2, entry by entry, gives the very same numbers without the helper's scipy block_diag at every frame (a fifth
 # of the tracker's time in a `wlitepose track` run)
@@ -45,12 +47,12 @@ def predict(pos, vel, cov, dt: float, q: np.ndarray) -> None:
     cov[0], cov[1], cov[2] = new00, new01, new11
 
 
-def update(pos, vel, cov, z: np.ndarray, measured: np.ndarray, r: np.ndarray, nis_gate: float = 1.5) -> None:
+def update(pos, vel, cov, z: np.ndarray, measured: np.ndarray, r: np.ndarray) -> None:
     """In place for the measured entries. z (T, K, 2); measured (T, K) bool; r (T,) measurement variance."""
     s = cov[0] + r[:, None]
     nis = np.where(measured, ((z - pos) ** 2).sum(-1) / (2 * np.maximum(s, 1e-12)), 0.0)
     mean_nis = nis.sum(1) / np.maximum(measured.sum(1), 1)  # (T,)
-    cov *= np.maximum(np.maximum(mean_nis / nis_gate, 1.0)[:, None], nis / JOINT_NIS_GATE)[None]  # (T, K)
+    cov *= np.maximum(np.maximum(mean_nis / MEAN_NIS_GATE, 1.0)[:, None], nis / JOINT_NIS_GATE)[None]  # (T, K)
     p00, p01, p11 = cov
     s = p00 + r[:, None]
     k0 = np.where(measured, p00 / np.maximum(s, 1e-12), 0.0)

@@ -180,7 +180,7 @@ def _listed(meta: dict[str, str], key: str, kind) -> list:
     if not isinstance(items, list) or not all(
         isinstance(item, kind) and not isinstance(item, bool) and (not numbers or _finite(item)) for item in items
     ):
-        raise ValueError(f"{key} is not a list of {_KINDS.get(kind, 'numbers')}")
+        raise ValueError(f"{key} is not a list of {_KINDS[kind]}")
     if kind is str and not all(KEYPOINT_NAME.fullmatch(item) for item in items):
         bad = next(item for item in items if not KEYPOINT_NAME.fullmatch(item))
         raise ValueError(f"the keypoint name {bad[:40]!r} is not letters, digits and _ . - or spaces")

@@ -66,10 +66,10 @@ class FrameResult:
 
 
 class PosePipeline:
-    def __init__(self, model: PoseModel, config: PipelineConfig | None = None) -> None:
+    def __init__(self, model: PoseModel, config: PipelineConfig) -> None:
         self.model = model
         self._links = limb_links(model.info.keypoint_names, model.info.skeleton)
-        self.config = config or PipelineConfig()
+        self.config = config
         self.tracker = self._new_tracker(self.config.tracker)
         self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
         self._tracks_before: dict | None = None  # the tracker as it was before the last frame

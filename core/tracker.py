@@ -22,9 +22,10 @@ arrays so the cost stays flat with crowd size. Per frame:
    (predictions are never written out as measurements), and so do a minority of joints lying far
    from where they were last seen, moved on with their body (a neighbour's joint or a false peak
    grouped into the pose);
-4. a track gets an ID after ``min_hits`` matches (tentative before, track_id -1), becomes lost
-   when unmatched and is dropped after ``max_lost_s`` seconds unseen, so a person who
-   reappears nearby within that time gets their old ID back.
+4. a track gets an ID on the ``min_hits``-th frame it is detected in, its first counted (tentative
+   before, track_id -1, and dropped as soon as it goes unmatched); a confirmed track becomes lost when
+   unmatched and is dropped after ``max_lost_s`` seconds unseen, so a person who reappears nearby
+   within that time gets their old ID back.
 
 Noise is relative to each person's size, so behaviour does not depend on image resolution.
 """
@@ -70,7 +71,7 @@ TIME_TOLERANCE_S = 1e-6
 class TrackerConfig:
     max_lost_s: float = 1.0  # an unseen track keeps its ID this long
     smoothing: float = 0.5  # 0 = raw detections; 1 = strongest smoothing (more lag on sudden moves)
-    min_hits: int = 2  # matches before a track gets an ID
+    min_hits: int = 2  # frames a track is detected in, its first counted, before it gets an ID
     min_similarity: float = 0.1  # weaker matches (OKS or keypoint-box IoU, see step 2) are refused
     lost_gate_growth: float = 2.0  # a lost track's matching radius grows by this factor per second
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement

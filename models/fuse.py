@@ -80,8 +80,9 @@ def merge_row_column(horizontal: nn.Conv2d, vertical: nn.Conv2d) -> nn.Conv2d:
 
 
 @torch.no_grad()
-def dense_from_group_conv(conv: nn.Conv2d, order: torch.Tensor | None = None) -> nn.Conv2d:
-    """A plain 1x1 conv equal to a grouped 1x1 conv with a bias, with output channels taken in ``order``.
+def dense_from_group_conv(conv: nn.Conv2d, order: torch.Tensor | None) -> nn.Conv2d:
+    """A plain 1x1 conv equal to a grouped 1x1 conv with a bias, with output channels taken in ``order`` (None: as
+    they are).
 
     Block-diagonal weights cost ``groups`` times the MACs, but onnxruntime runs one dense
     GEMM much faster than its per-group loop, and a channel shuffle after the conv becomes

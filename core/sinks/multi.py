@@ -225,7 +225,7 @@ def output_paths(options: SinkOptions) -> list[Path]:
     return [_resolved(path) for _, path in _outputs(options)]
 
 
-def check_outputs(options: SinkOptions, name: str, held: frozenset[str] = frozenset(), shared: bool = False) -> None:
+def check_outputs(options: SinkOptions, name: str, held: frozenset[str], shared: bool) -> None:
     """What open_sinks checks, without opening or creating anything, for source ``name`` (but the files the run
     reads, which plan_outputs checks for the whole batch at once): the paths (below), that each can be written
     and that no other run is writing it (but those of ``held``, name_keys of resolved paths this process writes,

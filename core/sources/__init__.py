@@ -1,7 +1,7 @@
 """Frame sources: video file, image folder (or one image), webcam index, stream URL.
 
-Files deliver every frame with its timestamp (index / fps), unless ``skip`` passes some over
-(a player keeping pace with the clock). Live sources (webcams, streams)
+Files deliver every frame with its timestamp (index / fps, or a variable-rate video's own time stamps),
+unless ``skip`` passes some over (a player keeping pace with the clock). Live sources (webcams, streams)
 are read by a background thread that keeps only the newest frame, so latency never grows;
 their frame indices count every captured frame, so a gap shows frames that were dropped.
 A live source that stops delivering ends the iteration and sets ``end_reason``.

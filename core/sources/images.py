@@ -15,7 +15,7 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.progress import first_few
-from core.sources.frames import IMAGE_FOLDER_FPS, Frame, FrameSource
+from core.sources.frames import Frame, FrameSource
 from core.sources.video_file import opencv_name
 
 # the still-image formats OpenCV reads (it decides by the file's content; the suffix says what a file is meant to be)
@@ -46,7 +46,7 @@ class ImageFolderSource(FrameSource):
     that cannot be read is passed over (listed in ``unreadable``) and leaves a gap in the frame indices
     rather than stopping a batch; ``frame_files`` say which file each frame index is."""
 
-    def __init__(self, path: Path, fps: float = IMAGE_FOLDER_FPS) -> None:
+    def __init__(self, path: Path, fps: float) -> None:
         self.spec = str(path)
         if path.is_dir():
             try:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 LIVE_TIMEOUT_S = 5.0  # a live source silent this long has ended
 PLAYLIST_SUFFIXES = (".m3u8", ".mpd")  # HLS and DASH, whose frames come a segment at a time
 PLAYLIST_CATCH_UP_S = 1.0  # a playlist read late (a slow network) catches up on at most this much at full speed
+MAX_CAMERAS = 4  # webcam indices from 0 that list_cameras tries
 STREAM_TIMEOUT_MS = 4000  # opening or reading a stream URL gives up after this (FFmpeg's default is 30 s)
 # macOS hands a program no camera until the user has allowed it (it asks once, at the first try)
 CAMERA_PERMISSION = (
@@ -161,10 +162,10 @@ class LiveSource(FrameSource):
         atexit.unregister(self.close)
 
 
-def list_cameras(max_index: int = 4) -> list[int]:
-    """Indices of the cameras that open and deliver a frame."""
+def list_cameras() -> list[int]:
+    """Indices of the cameras that open and deliver a frame, of the first MAX_CAMERAS."""
     found = []
-    for index in range(max_index):
+    for index in range(MAX_CAMERAS):
         cap = cv2.VideoCapture(index)
         try:
             if cap.isOpened() and cap.read()[0]:

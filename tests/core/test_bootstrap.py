@@ -74,7 +74,6 @@ def test_paired_redraws_give_identical_models_no_difference_and_truth_ap_one(dev
 
 def test_interval_is_the_central_percentile_range():
     assert interval(np.arange(101.0)) == pytest.approx((2.5, 97.5))
-    assert interval(np.arange(101.0), level=0.5) == pytest.approx((25.0, 75.0))
 
 
 def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them(monkeypatch):
