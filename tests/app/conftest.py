@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +14,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.pyside_fix import protect_singletons  # noqa: E402 (before any signal fires)
 
 protect_singletons()
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
 
 VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
 
@@ -181,3 +186,80 @@ def clip_worker(qapp):
     for w in made:
         w.stop_recording()
         w._close_source()
+
+
+@pytest.fixture(scope="session")
+def play():
+    """play(qtbot, w, source, frames): ``source`` opened in the window ``w``, once it has shown ``frames`` frames."""
+    return _play
+
+
+def _play(qtbot, w: MainWindow, source: Path, frames: int) -> None:
+    start = w.frames_shown
+    w.open_source(str(source))
+    qtbot.waitUntil(lambda: w.frames_shown >= start + frames, timeout=30000)
+
+
+@pytest.fixture(scope="session")
+def set_thresholds():
+    """set_thresholds(w, detection, keypoint): the window ``w``'s two thresholds set as its sliders would."""
+    return _set_thresholds
+
+
+def _set_thresholds(w: MainWindow, detection: float, keypoint: float) -> None:
+    w.controls.detection.set_value(detection)
+    w.controls.keypoint.set_value(keypoint)
+
+
+@pytest.fixture(scope="session")
+def collect_packets():
+    """collect_packets(qtbot, w, count) -> list: the next ``count`` frames the window ``w`` shows, as they come."""
+    return _collect_packets
+
+
+def _collect_packets(qtbot, w: MainWindow, count: int) -> list:
+    seen = []
+
+    def gather() -> bool:
+        packet = w.last_packet
+        if packet is not None and (not seen or seen[-1] is not packet):
+            seen.append(packet)
+        return len(seen) >= count
+
+    qtbot.waitUntil(gather, timeout=30000)
+    return seen
+
+
+@pytest.fixture
+def held_inference(monkeypatch):
+    """(hold, release): once ``hold`` is set, the next frame's inference waits until ``release`` is set (at the
+    test's end at the latest: one that failed leaves no worker held)."""
+    from core.session import PoseModel
+
+    run, hold, release = PoseModel.run, threading.Event(), threading.Event()
+
+    def held_run(self, blob):
+        if hold.is_set():
+            hold.clear()
+            release.wait(20)
+        return run(self, blob)
+
+    monkeypatch.setattr(PoseModel, "run", held_run)
+    yield hold, release
+    release.set()
+
+
+@pytest.fixture
+def frames_folder(video, tmp_path) -> Path:
+    """The first frames of vtest.avi as lossless PNGs: a short real clip that the window and the CLI read alike."""
+    import cv2
+
+    folder = tmp_path / "vtest_frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(video))
+    for i in range(8):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"{i:04d}.png"), image)
+    capture.release()
+    return folder

@@ -341,7 +341,7 @@ def test_the_folder_a_run_is_started_in_is_named_as_itself(tmp_path, monkeypatch
     assert source_name("/") == "source"
 
 
-@pytest.mark.parametrize("path", [".", "/"])  # an empty one is argparse's to refuse (test_train_cli)
+@pytest.mark.parametrize("path", [".", "/"])  # an empty one is argparse's to refuse (test_train_options)
 def test_a_csv_path_without_a_file_name_is_a_clear_error(cli, model_path, video_path, path, assert_clean_error):
     rc, _, err = cli("track", video_path, "--model", model_path, "--max-frames", 1, "--csv", path)
     assert_clean_error(rc, err, "cannot write", "it is a folder")

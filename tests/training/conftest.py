@@ -45,3 +45,10 @@ class _Trap:
 def code_trap():
     """code_trap(marker) -> an object whose unpickling creates the file ``marker``, as a shared .pt or .pth can hold."""
     return _Trap
+
+
+@pytest.fixture
+def tiny_argv() -> list[str]:
+    """`wlitepose train`'s options for a run in seconds on the CrowdPose sample (the data and --out not among them)."""
+    tiny = ["--schema", "crowdpose", "--variant", "litepose_xs", "--size", "64", "--batch-size", "2", "--workers", "0"]
+    return [*tiny, "--threads", "1"]

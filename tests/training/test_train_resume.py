@@ -1,0 +1,170 @@
+"""A run resumed with --resume: it goes on where it left off, with its own schedule, draws and log, and
+says what it keeps of the options given again.
+"""
+
+import pytest
+import torch
+
+from core.errors import WLitePoseError
+from main import main
+from training.lr_schedule import reschedule
+from training.trainer import train
+
+
+def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run, run_log):
+    out = tmp_path / "run"
+    assert train(tiny_run(out, max_steps=1)) == out / "last.pt"
+    first = torch.load(out / "last.pt", weights_only=False)
+    assert first["epoch"] == 0 and first["meta"]["overrides"] == {"num_keypoints": 14}
+    train(tiny_run(out, resume=True))
+    log = run_log(out)
+    assert [r["epoch"] for r in log] == [0, 1, 2] and [r["step"] for r in log] == [1, 2, 3]
+    assert {"lr", "total", "heatmap_4", "heatmap_2", "pull", "push", "images_per_s"} <= set(log[-1])
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
+    with pytest.raises(WLitePoseError, match="holds litepose_xs"):
+        train(tiny_run(out, variant="wlitepose_xs", resume=True))
+    # already 3 steps in: it trained nothing, exported and exited 0
+    with pytest.raises(WLitePoseError, match="already trained 3 steps of --max-steps 2: pass a larger --max-steps"):
+        train(tiny_run(out, epochs=5, max_steps=2, resume=True))
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
+
+
+def test_resumed_schedule_takes_the_new_milestones():
+    """A run saved at epoch 25 of a 350/480 schedule, resumed with drops at 20 and 30: lr 1e-4 now,
+    1e-5 from epoch 30."""
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [350, 480], gamma=0.1)
+    for _ in range(25):
+        optimizer.step()
+        scheduler.step()
+    reschedule(scheduler, (20, 30))
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert scheduler.last_epoch == 30 and optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
+def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
+    from models.schemas import get_schema
+    from training.dataset import KeypointDataset
+    from training.sampling import epoch_sampler
+    from training.trainer import TrainConfig
+
+    val = shared_data / "val"
+    dataset = KeypointDataset(str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64)
+    for weights in ({"x": 2.0}, {}):  # weighted draws, and a plain shuffle
+        config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused", sample_weights=weights)
+        fresh, again, resumed = (list(epoch_sampler(dataset, config, epoch)) for epoch in (0, 0, 5))
+        assert fresh == again and fresh != resumed and len(resumed) == len(dataset)
+
+
+def test_each_rank_and_a_resumed_run_augment_with_draws_of_their_own(shared_data, monkeypatch):
+    from models.schemas import get_schema
+    from training.augment import AugmentConfig
+    from training.dataset import KeypointDataset
+    from training.sampling import AUGMENTATIONS, draw_seed
+    from training.trainer import TrainConfig
+
+    val = shared_data / "val"
+    dataset = KeypointDataset(
+        str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64, augment=AugmentConfig()
+    )
+    config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused")
+    monkeypatch.setattr("torch.distributed.is_initialized", lambda: True)  # two ranks, as torchrun starts them
+
+    def sample(rank: int, start_epoch: int) -> torch.Tensor:
+        monkeypatch.setattr("torch.distributed.get_rank", lambda: rank)
+        torch.manual_seed(draw_seed(config, start_epoch, AUGMENTATIONS))
+        return dataset[0]["image"]
+
+    first, again, other_rank, resumed = sample(0, 0), sample(0, 0), sample(1, 0), sample(0, 5)
+    assert torch.equal(first, again) and not torch.equal(first, other_rank) and not torch.equal(first, resumed)
+
+
+def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run, run_log):
+    train(tiny_run(tmp_path, milestones=(1, 2)))
+    log = run_log(tmp_path)
+    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-4, 1e-5])
+    with pytest.raises(WLitePoseError, match="already trained 3 epochs of --epochs 2"):
+        train(tiny_run(tmp_path, epochs=2, resume=True))
+
+
+def test_resume_where_no_run_is_starts_one_and_says_so(tmp_path, tiny_run, capsys, run_log):
+    train(tiny_run(tmp_path / "typo", max_steps=1, resume=True))  # a misspelt --out: hours of training afresh
+    assert f"{tmp_path / 'typo'} holds no last.pt to resume: a new run starts there" in capsys.readouterr().err
+    assert [r["step"] for r in run_log(tmp_path / "typo")] == [1]
+
+
+def test_a_checkpoint_to_start_from_given_to_a_resumed_run_is_said_unused(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path / "first", max_steps=1))
+    start = str(tmp_path / "first" / "last.pt")
+    train(tiny_run(tmp_path / "run", max_steps=1, init=start, resume=True))  # a new run: started from it
+    assert "resumes" not in capsys.readouterr().err
+    train(tiny_run(tmp_path / "run", max_steps=2, init=start, resume=True))  # its own weights, silently before
+    note = f"the run resumes its own weights from {tmp_path / 'run' / 'last.pt'}; --init {start} starts a new run only"
+    assert note in capsys.readouterr().err
+
+
+def test_a_resumed_run_says_it_keeps_its_own_lr(tmp_path, tiny_run, capsys, run_log):
+    train(tiny_run(tmp_path, lr=5e-4, max_steps=1))
+    train(tiny_run(tmp_path, max_steps=2, resume=True))  # no --lr: nothing to say
+    assert "its own schedule" not in capsys.readouterr().err
+    train(tiny_run(tmp_path, lr=1e-3, max_steps=3, resume=True))
+    err = capsys.readouterr().err
+    assert "continues its own schedule from --lr 0.0005; the --lr 0.001 given now is not used" in err
+    log = run_log(tmp_path)
+    assert [r["lr"] for r in log] == pytest.approx([5e-4] * 3)
+
+
+def test_a_finished_run_without_validation_points_at_the_checkpoint_it_has(tmp_path, tiny_run):
+    train(tiny_run(tmp_path, epochs=1))
+    with pytest.raises(WLitePoseError, match=f"wlitepose export --checkpoint {tmp_path / 'last.pt'}`"):
+        train(tiny_run(tmp_path, epochs=1, resume=True))
+
+
+def test_a_resumed_run_given_more_epochs_keeps_its_own_lr_drops(tmp_path, shared_data, run_log, capsys, tiny_argv):
+    data = str(shared_data / "crowdpose_sample" / "test_crowdpose.json")
+    argv = ["train", "--train-data", data, *tiny_argv, "--out", str(tmp_path)]
+    assert main([*argv, "--epochs", "2", "--milestones", "1"]) == 0
+    assert main([*argv, "--epochs", "3", "--resume"]) == 0  # --epochs alone: not the preset's drops, at 50 and 180
+    assert "preset drops the lr" not in capsys.readouterr().err
+    assert [r["lr"] for r in run_log(tmp_path)] == pytest.approx([1e-3, 1e-4, 1e-4])
+
+
+def test_a_resumed_run_without_validation_exports_what_it_trained(tmp_path, tiny_run, capsys, tiny_argv):
+    folder = tiny_run(tmp_path).train_images
+    val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
+    assert train(tiny_run(tmp_path, epochs=1, **val)) == tmp_path / "best.pt"
+    assert train(tiny_run(tmp_path, epochs=2, resume=True)) == tmp_path / "last.pt"  # best.pt is epoch 0's
+    argv = ["train", "--train-data", f"{folder}/test_crowdpose.json", *tiny_argv]
+    assert main([*argv, "--epochs", "3", "--resume", "--out", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'best.onnx'} (from {tmp_path / 'last.pt'})" in capsys.readouterr().out
+
+
+def test_a_run_resumed_with_another_batch_size_counts_its_steps_on(tmp_path, tiny_run, run_log):
+    """The step was the epoch times the new epoch's batches: it went back (40 -> 25), and --max-steps with it."""
+    train(tiny_run(tmp_path, epochs=2))  # batches of 2 on 2 images: one step an epoch
+    train(tiny_run(tmp_path, epochs=3, batch_size=1, resume=True))  # two steps an epoch now
+    log = run_log(tmp_path)
+    assert [r["step"] for r in log] == [1, 2, 4]
+
+
+def test_a_resumed_run_whose_lr_drops_come_after_its_new_end_says_so(tmp_path, tiny_run, capsys):
+    train(tiny_run(tmp_path, epochs=2, milestones=(4,)))
+    train(tiny_run(tmp_path, epochs=3, resume=True, milestones_given=False))
+    err = capsys.readouterr().err
+    assert "the run drops the lr at epochs 4, after the 3 epochs asked for now; pass --milestones" in err
+
+
+def test_a_line_left_cut_short_before_a_resume_is_dropped(tmp_path, tiny_run, run_log):
+    """A run killed while writing its epoch's line, or one an earlier release left when the disk filled, ends the
+    log without a line end: the resumed run's first epoch joined the cut line, both lost to a line reader."""
+    out = tmp_path / "run"
+    train(tiny_run(out, max_steps=2))
+    whole = (out / "log.jsonl").read_bytes()
+    (out / "log.jsonl").write_bytes(whole[:-40])  # epoch 1's line without its end
+    train(tiny_run(out, resume=True))
+    assert [record["epoch"] for record in run_log(out)] == [0, 2]
