@@ -1,5 +1,5 @@
-"""Shared fixtures for core tests: a "painted" model, clips made to order, the sample videos, and `wlitepose` run
-in this process with the checks its runs share."""
+"""Shared fixtures for core tests: a "painted" model and a pipeline on one, clips made to order, the sample videos,
+and `wlitepose` run in this process with the checks its runs share."""
 
 import json
 from pathlib import Path
@@ -9,8 +9,10 @@ import pytest
 
 import main
 from core.model_file import ModelInfo
+from core.pipeline import PipelineConfig, PosePipeline
 from core.poses import Poses
 from core.preprocess import letterbox_geometry
+from core.session import PoseModel
 from core.synthetic import paint, random_people
 
 
@@ -182,6 +184,21 @@ def _two_people(painted_model, coco_metadata, path: Path) -> Path:
     truth = random_people(np.random.default_rng(3), 2, 17, box.input_size, overlap=0.0)
     heatmaps, tags = paint(truth, np.array([0.0, 3.0], np.float32), box.input_size)
     return painted_model(path, heatmaps, tags, coco_metadata)
+
+
+@pytest.fixture(scope="session")
+def painted_pipeline():
+    """painted_pipeline(tmp_path, coco_metadata, painted_model) -> (pipeline, people): a PosePipeline on a painted
+    model file that finds the same three people in every 640x480 frame, and where they are in the frame."""
+    return _pipeline
+
+
+def _pipeline(tmp_path, coco_metadata, painted_model, n=3):
+    box = letterbox_geometry((640, 480), 256)
+    truth = random_people(np.random.default_rng(4), n, 17, box.input_size, overlap=0.2)
+    heatmaps, tags = paint(truth, np.arange(n, dtype=np.float32) * 2, box.input_size)
+    model = PoseModel(painted_model(tmp_path / "m.onnx", heatmaps, tags, coco_metadata))
+    return PosePipeline(model, PipelineConfig()), box.to_image(truth)
 
 
 @pytest.fixture(scope="session")
