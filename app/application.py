@@ -17,7 +17,7 @@ from app.pyside_fix import protect_singletons
 from app.theme import apply_theme
 from core.assets import SAMPLE_CLIP
 from core.sources import list_cameras
-from core.track_run import caught_signals
+from core.stop_request import caught_signals
 
 
 def default_source(cameras: list[int]) -> str | None:

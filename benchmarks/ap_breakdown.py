@@ -37,18 +37,12 @@ if __name__ == "__main__":
 
 from arguments import first_line  # noqa: E402
 
+from core.annotations import check_keypoints, keypoint_category, load_annotations  # noqa: E402
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import decode, limb_links  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import (  # noqa: E402
-    EVAL_DECODE,
-    check_images,
-    check_keypoints,
-    keypoint_category,
-    load_annotations,
-    read_labelled_image,
-    score_results,
-)
+from core.evaluation import EVAL_DECODE, score_results  # noqa: E402
+from core.labelled_images import check_images, read_labelled_image  # noqa: E402
 from core.oks import scoring_sigmas  # noqa: E402
 from core.peaks import find_peaks, refine_quarter  # noqa: E402
 from core.preprocess import check_input_size, letterbox  # noqa: E402

@@ -43,10 +43,10 @@ if __name__ == "__main__":
 
 from arguments import first_line, number_in, thresholds  # noqa: E402
 
+from core.annotations import read_json  # noqa: E402
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
-from core.evaluation import read_json  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
 from core.poses import Poses, box_iou, keypoint_boxes  # noqa: E402
 from core.preprocess import check_input_size  # noqa: E402

@@ -14,17 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.annotations import check_keypoints, load_annotations
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import (
-    STAT_NAMES,
-    check_images,
-    check_keypoints,
-    json_ready,
-    load_annotations,
-    predict_dataset,
-    score_results,
-)
+from core.evaluation import STAT_NAMES, json_ready, predict_dataset, score_results
+from core.labelled_images import check_images
 from core.oks import scoring_sigmas
 from core.output_lock import check_free, take
 from core.preprocess import check_input_size

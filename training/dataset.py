@@ -16,19 +16,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from core.annotation_fields import check_fields, keypoint_values
+from core.annotations import check_image_ids, check_keypoint_order, has_file_name, is_person, read_dataset
 from core.errors import WLitePoseError
-from core.evaluation import (
-    check_fields,
-    check_image_ids,
-    check_images,
-    check_keypoint_order,
-    check_mask_size,
-    has_file_name,
-    is_person,
-    keypoint_values,
-    read_dataset,
-    read_labelled_image,
-)
+from core.labelled_images import check_images, check_mask_size, read_labelled_image
 from models.export import MEAN, STD
 from models.schemas import SCHEMAS, KeypointSchema
 from training.augment import AugmentConfig, random_affine, warp_sample

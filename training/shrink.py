@@ -17,16 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.annotation_fields import check_fields, keypoint_values
+from core.annotations import check_image_ids, read_dataset
 from core.errors import WLitePoseError
-from core.evaluation import (
-    check_fields,
-    check_image_ids,
-    check_images,
-    check_mask_size,
-    keypoint_values,
-    read_dataset,
-    read_labelled_image,
-)
+from core.labelled_images import check_images, check_mask_size, read_labelled_image
 from training.augment import AugmentConfig
 
 FORMATS = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}

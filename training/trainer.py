@@ -133,7 +133,8 @@ def _diverged(what: str, out: Path, saved: bool) -> None:
 def _check_validation_set(path: str, images_dir: str, schema) -> None:
     """What validation will need, checked before an epoch is spent: the schema's keypoints in its order, and
     every image."""
-    from core.evaluation import check_images, check_keypoints, load_annotations
+    from core.annotations import check_keypoints, load_annotations
+    from core.labelled_images import check_images
 
     data = load_annotations(path)  # every person's keypoints are as many (3 values each) or it raises
     check_keypoints(data, schema.keypoints, f"--val-data {path}", f"the {schema.name} schema")

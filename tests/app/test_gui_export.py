@@ -204,7 +204,7 @@ def _closing_on_signals(window):
     after. A question still open 10 s on (the behaviour under test broken) is answered No, so that the test fails
     rather than hangs; the watchdog timer is what the block gets."""
     from app.application import _close_on_signals
-    from core.track_run import STOP_SIGNALS
+    from core.stop_request import STOP_SIGNALS
 
     handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 

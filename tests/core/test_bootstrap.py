@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from core.annotations import load_annotations
 from core.bootstrap import bootstrap, interval, resample
-from core.evaluation import STAT_NAMES, load_annotations, score_results
+from core.evaluation import STAT_NAMES, score_results
 from models.schemas import COCO17
 
 COCO_SIGMAS = COCO17.sigmas

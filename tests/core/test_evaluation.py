@@ -8,19 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from core.annotations import SEGMENT_SHARE, check_keypoints, load_annotations
 from core.errors import WLitePoseError
-from core.evaluation import (
-    CROWD_SPLITS,
-    SEGMENT_SHARE,
-    STAT_NAMES,
-    check_images,
-    check_keypoints,
-    evaluate_model,
-    load_annotations,
-    predict_dataset,
-    read_labelled_image,
-    score_results,
-)
+from core.evaluation import CROWD_SPLITS, STAT_NAMES, evaluate_model, predict_dataset, score_results
+from core.labelled_images import check_images, read_labelled_image
 from core.session import PoseModel
 from models.schemas import COCO17
 
@@ -73,7 +64,7 @@ def test_wrong_keypoint_count_is_refused(shared_data):
 def test_a_crowdpose_file_in_its_own_names_is_held_to_the_models_keypoint_order(shared_data):
     """CrowdPose's files name the top of the head "head", a CrowdPose model "top_head": the order check compares
     the two as one joint, so a file listing the joints in another order is refused rather than scored."""
-    from core.evaluation import check_keypoint_order
+    from core.annotations import check_keypoint_order
     from models.schemas import CROWDPOSE14
 
     data = load_annotations(shared_data / "crowdpose_sample" / "test_crowdpose.json")
@@ -197,7 +188,7 @@ def test_no_detections_score_zero_where_someone_counts_and_nan_where_nobody_does
 
 
 def test_keypoint_values_take_unlabelled_joints_without_a_position_and_say_what_is_missing():
-    from core.evaluation import keypoint_values
+    from core.annotation_fields import keypoint_values
 
     values = keypoint_values([None, None, 0, 5, 6, 2], 2, 7)
     assert values.tolist() == [[0.0, 0.0, 0.0], [5.0, 6.0, 2.0]]
@@ -591,7 +582,7 @@ def test_a_crowd_mask_whose_first_pixel_is_set_and_a_category_of_no_keypoints_ar
 
 def test_a_joint_labelled_as_hidden_needs_a_position_too():
     """v 1 (labelled, not visible) is a labelled joint: without a position it is an error, not a joint at 0, 0."""
-    from core.evaluation import keypoint_values
+    from core.annotation_fields import keypoint_values
 
     with pytest.raises(ValueError, match="annotation 7 has a labelled keypoint without a position"):
         keypoint_values([None, None, 1, 5, 6, 2], 2, 7)

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from core.track_run import StopRequest
+from core.stop_request import StopRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 # main.main with only core's subcommands, so the test does not depend on other packages' CLIs

@@ -1,0 +1,62 @@
+"""The images a COCO-format keypoint file names: within its images folder, present, and read as their labels
+see them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import WLitePoseError
+from core.progress import first_few
+from core.sources import read_image
+
+
+def check_images(names: list[str], images_dir: str | Path, source) -> None:
+    """WLitePoseError naming the first few of ``names`` (the images ``source`` lists) not in ``images_dir``:
+    found before hours of work, not by a loader half-way through. A name reaching out of the folder (``/x.jpg``,
+    ``../x.jpg``, ``C:x.jpg`` on Windows) is refused: a file from elsewhere could have any image on the disk read."""
+    outside = [name for name in names if Path(name).anchor or ".." in Path(name).parts]
+    if outside:
+        raise WLitePoseError(
+            f"{source} names an image outside its images folder: {outside[0]} (name each image within that folder)"
+        )
+    missing = [name for name in names if not (Path(images_dir) / name).is_file()]
+    if missing:
+        counted = f"1 image of {source} is" if len(missing) == 1 else f"{len(missing)} images of {source} are"
+        raise WLitePoseError(f"{counted} not in {images_dir}: {first_few(missing)}")
+
+
+def check_mask_size(ann: dict, width: int, height: int, source) -> None:
+    """WLitePoseError if ``ann``'s segmentation is a mask (RLE) of another size than its image, ``width`` x
+    ``height`` (made before the images were resized): it would stretch, or fail, over the image."""
+    mask = ann.get("segmentation")
+    if isinstance(mask, dict) and list(mask.get("size", (height, width))) != [height, width]:
+        raise WLitePoseError(
+            f"{source}: the region of annotation {ann.get('id')} is a mask of {mask['size'][1]}x{mask['size'][0]} "
+            f"on an image of {width}x{height}: it was made for another size"
+        )
+
+
+_STORED: set[tuple[str, tuple]] = set()  # (image, labelled size) read as stored, not as their EXIF turn shows
+
+
+def read_labelled_image(path: Path, info: dict) -> np.ndarray:
+    """The image of ``info`` (an annotation file's entry) as its labels see it: a phone photo's stored pixels
+    when the file's width and height are those (its EXIF rotation is not applied then); WLitePoseError if the
+    image is missing or unreadable, or of another size than the file says (resized after labelling)."""
+    size = (info.get("width"), info.get("height"))
+    as_stored = (str(path), size) in _STORED  # learnt at the image's first read: one decode a read after
+    image = read_image(path, apply_orientation=not as_stored)
+    if image is None:
+        raise WLitePoseError(f"image {path} is missing or unreadable")
+    if not all(isinstance(side, int) and side > 0 for side in size) or image.shape[1::-1] == size:
+        return image
+    stored = None if as_stored else read_image(path, apply_orientation=False)
+    if stored is not None and stored.shape[1::-1] == size:
+        _STORED.add((str(path), size))
+        return stored
+    raise WLitePoseError(
+        f"image {path} is {image.shape[1]}x{image.shape[0]}, but its annotations say {size[0]}x{size[1]}: "
+        "its labels would not fall on its people (was it resized after labelling?)"
+    )
