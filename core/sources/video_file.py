@@ -33,6 +33,7 @@ class VideoFileSource(FrameSource):
 
     def __init__(self, path: Path | str, opened: tuple[cv2.VideoCapture, np.ndarray] | None = None) -> None:
         self.spec = str(path)
+        self._path = None if opened is not None else path  # a local file, opened again to read from its start
         if opened is not None:
             self._cap, first = opened
         else:
@@ -113,17 +114,32 @@ class VideoFileSource(FrameSource):
             return index / self.fps
         if stamp is not None and self._last_stamp is not None and stamp <= self._last_stamp:
             stamp = None
+        stamp = self._after_first(index, stamp)
         if stamp is not None:
             self._last_stamp = stamp
             self._origin = self._origin or (index, stamp)
-            since = self._origin[0] / self.fps + stamp - self._origin[1]  # the stamps' time for this frame
-            self.variable_rate = self.variable_rate or abs(since - index / self.fps) > 0.5 / self.fps
+            since = self._since(stamp)
+            self.variable_rate = self.variable_rate or self._departs(index, since)
         if not self.variable_rate:
             time_s = index / self.fps
         else:
             time_s = since if stamp is not None else self._last_time + 1 / self.fps
         self._last_time = time_s
         return time_s
+
+    def _after_first(self, index: int, stamp: float | None) -> float | None:
+        """``stamp``, frame ``index``'s, unless it is before the first stamped frame's for a later frame (a last
+        frame's read as 0, as MPEG-2 in AVI gives it, seen after a seek to it): no stamp to go by."""
+        early = stamp is not None and self._origin is not None and index > self._origin[0] and stamp < self._origin[1]
+        return None if early else stamp
+
+    def _since(self, stamp: float) -> float:
+        """The time of the frame stamped ``stamp`` by the stamps, counted from the first stamped frame's."""
+        return self._origin[0] / self.fps + stamp - self._origin[1]
+
+    def _departs(self, index: int, since: float) -> bool:
+        """Whether ``since``, frame ``index``'s time by the stamps, is half a frame or more from index / fps."""
+        return abs(since - index / self.fps) > 0.5 / self.fps
 
     def _believable(self, index: int, stamp: float | None) -> bool:
         """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate of at most half MAX_FPS (and at
@@ -151,8 +167,27 @@ class VideoFileSource(FrameSource):
             failed += 1
 
     def seek(self, index: int) -> None:
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-        self._next, self._pending, self._last_stamp = int(index), None, None
+        """To frame ``index`` as a read from the start counts it. OpenCV's seek lands on a later frame where it
+        cannot seek back far enough (an MPEG-1 or MPEG-2 program or transport stream: a seek into its first group
+        of pictures, frame 0 included, landed 3 to 12 frames on). In a local file of a constant rate (so far as it
+        was read) the frame's stamp, or a failed read of a frame read before, says so, and the file is read again
+        from its start to ``index``; a variable-rate file's stamps cannot tell its frames' indices."""
+        index = int(index)
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._next, self._pending, self._last_stamp = index, None, None
+        if self._path is None or self.variable_rate or self._fps_note or self._origin is None:
+            return
+        read = self._decodable(self._cap.read)
+        if read is None and index >= self._reached:  # past the end, as far as it is known
+            return
+        stamp = None if read is None else self._after_first(self._next, self._stamp())
+        if read is not None and (stamp is None or not self._departs(self._next, self._since(stamp))):
+            self._pending, self._pending_time = self._shown(read[1]), stamp
+            return
+        self._cap.release()
+        self._cap = upright(cv2.VideoCapture(opencv_name(self._path)))
+        self._next = 0
+        self.skip(index)
 
     def skip(self, count: int) -> int:
         skipped = 0

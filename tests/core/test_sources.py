@@ -394,6 +394,36 @@ def test_a_matroska_file_named_in_upper_case_is_still_one_whose_count_is_a_guess
     assert not any("ended after" in note for note in notes)
 
 
+def test_a_seek_into_an_mpeg2_streams_first_pictures_shows_the_frame_it_numbers(tmp_path):
+    """A camcorder's or DVD's MPEG-2 program stream: OpenCV's seek to frame 0 (Home, Play at the end) showed frame 3,
+    and to 1 frame 4, each numbered and timed as the frame asked for, and the file was then taken to vary its rate."""
+    clip = tmp_path / "camcorder.mpg"
+    noise = np.random.default_rng(1)
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MPG2"), 25.0, (128, 96))
+    for _ in range(30):
+        writer.write(noise.integers(0, 256, (96, 128, 3), np.uint8))
+    writer.release()
+    with open_source(str(clip)) as source:
+        images = [frame.image for frame in source]
+        for index in (0, 1, 20, 5):
+            source.seek(index)
+            frame = next(iter(source))
+            assert (frame.index, frame.timestamp_s) == (index, pytest.approx(index / 25))
+            assert np.array_equal(frame.image, images[index])
+        assert not source.variable_rate
+
+
+def test_a_seek_to_the_last_frame_of_mpeg2_in_avi_times_it_by_its_index(tmp_path, grey_clip):
+    """OpenCV stamps the last frame of MPEG-2 in AVI 0 s: read in turn it is a stamp that does not move on, but
+    after a seek (the End key) it timed the frame -0.04 s and called the file's rate variable."""
+    clip = grey_clip(tmp_path / "clip.avi", 25, frames=20, codec="MPEG", step=12)
+    with open_source(str(clip)) as source:
+        source.seek(19)
+        frame = next(iter(source))
+        assert (frame.index, frame.timestamp_s, round(frame.image.mean() / 12)) == (19, pytest.approx(0.76), 19)
+        assert not source.variable_rate and source.end_notes(20, source.frame_count) == []
+
+
 def test_a_seek_past_the_end_of_a_file_whose_header_counts_more_says_how_far_it_was_read(tmp_path, grey_clip):
     """3 frames whose headers count 1,000: the app's seek bar spans 1,000, and a seek to 500 said "the video ended
     after 500 of the 1000 frames its header counts", where it holds 3."""
