@@ -31,11 +31,16 @@ def row_width(stream) -> int | None:
     return columns - 1 if columns > 1 else None  # 0: a terminal that does not say its width
 
 
-def one_row(text: str, stream) -> str:
-    """``text`` cut to one row of the terminal ``stream`` is: a longer line wraps, and a redraw from its carriage
-    return rewrites only the last row, the others staying on screen at every update."""
+def redraw(text: str, stream, drawn: int) -> int:
+    """Draw ``text`` from a carriage return over the line on the terminal ``stream``: cut to one row of it (a longer
+    line wraps, and a redraw rewrites only its last row, the others staying on screen at every update) and padded
+    over the ``drawn`` characters the line held (a shorter line left the old one's tail on screen: "10/300 1.0 fps
+    ETA 4:50s ETA 4:51"). Returns the characters it holds now."""
     width = row_width(stream)
-    return text if width is None else text[:width]
+    if width is not None:
+        text, drawn = text[:width], min(drawn, width)
+    stream.write("\r" + text.ljust(drawn))
+    return len(text)
 
 
 class StageTimes:
@@ -119,6 +124,7 @@ class ProgressBar:
         self.start = time.perf_counter()
         self._last = self.start if not self.live else 0.0
         self._shown = -1
+        self._drawn = 0  # the characters of the line on the terminal
         self.done = 0
 
     def line(self, now: float, room: int | None = None) -> str:
@@ -146,8 +152,7 @@ class ProgressBar:
     def _show(self, now: float) -> None:
         self._last, self._shown = now, self.done
         if self.live:
-            room = row_width(self.stream)
-            self.stream.write("\r" + self.line(now, room)[:room])
+            self._drawn = redraw(self.line(now, row_width(self.stream)), self.stream, self._drawn)
         else:
             self.stream.write(self.line(now) + "\n")
         self.stream.flush()

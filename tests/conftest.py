@@ -133,3 +133,56 @@ def held_elsewhere():
                 other.communicate(b"\n", timeout=60)
 
     return hold
+
+
+@pytest.fixture(scope="session")
+def read_screen():
+    """read_screen(master) -> str: all the pseudo-terminal whose master end is ``master`` showed."""
+    return _screen
+
+
+def _screen(master: int) -> str:
+    """All a pseudo-terminal showed once every writer closed it (one read can return before the last redraw has
+    crossed the terminal)."""
+    shown = b""
+    with open(master, "rb", buffering=0) as screen:
+        try:
+            while chunk := screen.read(4096):
+                shown += chunk
+        except OSError:  # Linux: the terminal closed and everything it wrote was read
+            pass
+    return shown.decode()
+
+
+@pytest.fixture(scope="session")
+def on_terminal():
+    """on_terminal(columns, draw) -> str: all ``draw(stream)`` wrote to a pseudo-terminal ``columns`` wide, as the
+    terminal passed it on (its line ends as "\\r\\n")."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    def shown(columns: int, draw) -> str:
+        master, child = pty.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        with open(child, "w") as terminal:
+            draw(terminal)
+        return _screen(master)
+
+    return shown
+
+
+@pytest.fixture(scope="session")
+def redraws():
+    """redraws(shown) -> [(line drawn, row seen)]: each line drawn from a carriage return in ``shown`` (a
+    terminal's output), and the row the terminal shows then (a line drawn over a longer one keeps its tail)."""
+
+    def seen(shown: str) -> list[tuple[str, str]]:
+        pairs, row = [], ""
+        for drawn in shown.replace("\r\n", "\n").rstrip("\n").split("\r")[1:]:
+            row = drawn + row[len(drawn) :]
+            pairs.append((drawn, row))
+        return pairs
+
+    return seen

@@ -6,9 +6,10 @@ import math
 import sys
 import time
 
-from core.progress import LOG_INTERVAL_S, one_row
+from core.progress import LOG_INTERVAL_S, redraw
 
-_line = {"open": False, "logged": -math.inf}  # a line drawn and not yet ended; when one was last logged
+# a line drawn and not yet ended, its characters; when one was last logged
+_line = {"open": False, "drawn": 0, "logged": -math.inf}
 
 
 def restart_progress() -> None:
@@ -20,7 +21,7 @@ def end_progress_line() -> None:
     """End the step progress line, so what is printed next (an epoch's summary, an error) starts a line."""
     if _line["open"]:
         print(file=sys.stderr)
-        _line["open"] = False
+        _line["open"], _line["drawn"] = False, 0
 
 
 def show_progress(epoch: int, epochs: int | None, seen: int, size: int, loss, rate: float, left_min: float):
@@ -31,7 +32,8 @@ def show_progress(epoch: int, epochs: int | None, seen: int, size: int, loss, ra
     text = f"epoch {epoch + 1}{of} {seen}/{size} loss {float(loss):.5f} {rate:5.1f} img/s ETA {left_min:.0f} min"
     if sys.stderr.isatty():
         _line["open"] = True
-        print(f"\r{one_row(text, sys.stderr)}", end="", file=sys.stderr, flush=True)
+        _line["drawn"] = redraw(text, sys.stderr, _line["drawn"])
+        sys.stderr.flush()
     elif time.perf_counter() - _line["logged"] >= LOG_INTERVAL_S:
         _line["logged"] = time.perf_counter()
         print(text, file=sys.stderr, flush=True)

@@ -202,25 +202,6 @@ def _pipeline(tmp_path, coco_metadata, painted_model, n=3):
 
 
 @pytest.fixture(scope="session")
-def read_screen():
-    """read_screen(master) -> str: all the pseudo-terminal whose master end is ``master`` showed."""
-    return _screen
-
-
-def _screen(master: int) -> str:
-    """All a pseudo-terminal showed once every writer closed it (one read can return before the last redraw has
-    crossed the terminal)."""
-    shown = b""
-    with open(master, "rb", buffering=0) as screen:
-        try:
-            while chunk := screen.read(4096):
-                shown += chunk
-        except OSError:  # Linux: the terminal closed and everything it wrote was read
-            pass
-    return shown.decode()
-
-
-@pytest.fixture(scope="session")
 def toy_info() -> ModelInfo:
     """The model file's metadata the outputs' tests write with: three keypoints (nose and wrists)."""
     return INFO

@@ -68,34 +68,28 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
             ]
 
 
-def _on_terminal(columns: int, draw, read_screen) -> list[str]:
-    """What ``draw(stream)`` leaves on a pseudo-terminal ``columns`` wide: each line drawn, as the screen shows it."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    master, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    with open(child, "w") as terminal:
-        draw(terminal)
-    return [line for line in read_screen(master).replace("\n", "\r").split("\r") if line]
+def _lines(shown: str) -> list[str]:
+    """Each line drawn: what follows a carriage return or a line's end."""
+    return [line for line in shown.replace("\n", "\r").split("\r") if line]
 
 
-def _thirty_frames(terminal) -> None:
-    bar = ProgressBar(30, terminal)
-    for _ in range(30):
-        bar.update()
-    bar.close()
+def _frames(total: int):
+    def draw(terminal) -> None:
+        bar = ProgressBar(total, terminal)
+        for _ in range(total):
+            bar.update()
+        bar.close()
+
+    return draw
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
-def test_progress_on_a_narrow_terminal_keeps_to_one_row(monkeypatch, read_screen):
+def test_progress_on_a_narrow_terminal_keeps_to_one_row(monkeypatch, on_terminal):
     """On a terminal 20 columns wide the 55-character line wrapped, and each redraw from its carriage return left
     the rows above it on screen: the terminal filled with stale bars."""
     clock = itertools.count()  # each reading one second later: a redraw at every frame
     monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
-    lines = _on_terminal(20, _thirty_frames, read_screen)
+    lines = _lines(on_terminal(20, _frames(30)))
     assert len(lines) >= 30 and max(map(len, lines)) == 19
 
 
@@ -104,14 +98,25 @@ def test_progress_on_a_narrow_terminal_keeps_to_one_row(monkeypatch, read_screen
     ("columns", "last"),
     [(40, "[############] 30/30   1.0 fps ETA 0:00"), (30, "30/30   1.0 fps ETA 0:00"), (120, None)],
 )
-def test_a_narrow_terminal_shortens_the_bar_and_keeps_the_fps_and_eta(monkeypatch, read_screen, columns, last):
+def test_a_narrow_terminal_shortens_the_bar_and_keeps_the_fps_and_eta(monkeypatch, on_terminal, columns, last):
     """At 40 columns the line was cut at the row's end: "[#####...---] 8/30  22", the fps and the ETA gone."""
     clock = itertools.count()  # each reading one second later
     monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
-    lines = _on_terminal(columns, _thirty_frames, read_screen)
+    lines = _lines(on_terminal(columns, _frames(30)))
     assert all(re.fullmatch(r"(\[[#-]+\] )?\d+/30 +\d+\.\d fps ETA \d:\d\d", line) for line in lines)
     assert max(map(len, lines)) < columns and "ETA 0:29" in lines[0]
     assert lines[-1] == (last or f"[{'#' * 28}] 30/30   1.0 fps ETA 0:00")  # a wide one: the whole bar
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_a_line_drawn_shorter_than_the_last_leaves_none_of_it_on_screen(monkeypatch, on_terminal, redraws):
+    """At 36 columns the bar is left out from frame 10 of 300 (its figures grew a digit): the line drawn over the
+    longer one left its tail on screen, "10/300   1.0 fps ETA 4:50s ETA 4:51", to the end of the run."""
+    clock = itertools.count()  # each reading one second later: a redraw at every frame
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    seen = redraws(on_terminal(36, _frames(300)))
+    assert len(seen) >= 300 and all(row.rstrip() == drawn.rstrip() for drawn, row in seen)
+    assert seen[-1][1].rstrip() == "300/300   1.0 fps ETA 0:00"
 
 
 def test_the_bar_keeps_its_width_past_a_guessed_total():

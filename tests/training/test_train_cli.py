@@ -2,9 +2,13 @@
 starts from, the same seed's same weights, the model it exports and the progress it logs.
 """
 
+import os
+
+import pytest
 import torch
 
 from main import main
+from training.progress_line import end_progress_line, show_progress
 from training.trainer import train
 
 
@@ -36,6 +40,25 @@ def test_the_step_progress_on_a_log_file_is_whole_lines(tmp_path, tiny_run, caps
     err = capsys.readouterr().err
     assert "\r" not in err  # stderr here is no terminal: a line ended by \r there is one the log never ends
     assert any(line.startswith("epoch 1/1 1/2 loss") for line in err.splitlines())  # the first step, logged
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_a_training_step_line_drawn_shorter_than_the_last_leaves_none_of_it_on_screen(
+    monkeypatch, on_terminal, redraws
+):
+    """The ETA of a --minutes run falling from 10 to 9 minutes left "... ETA 9 minn" on screen."""
+
+    def draw(terminal):
+        monkeypatch.setattr("sys.stderr", terminal)
+        show_progress(0, None, 16, 64, 0.5, 12.0, 10.0)
+        show_progress(0, None, 16, 64, 0.5, 12.0, 9.0)
+        end_progress_line()
+
+    seen = redraws(on_terminal(120, draw))
+    assert [row.rstrip() for _, row in seen] == [
+        "epoch 1 16/64 loss 0.50000  12.0 img/s ETA 10 min",
+        "epoch 1 16/64 loss 0.50000  12.0 img/s ETA 9 min",
+    ]
 
 
 def test_an_epochs_summary_counts_it_as_its_progress_line_does(tmp_path, tiny_run, capsys):
