@@ -6,6 +6,7 @@ import math
 import os
 import struct
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.sources.frames import MAX_FPS, Frame, FrameSource
+from core.sources.packet_stamps import departs, index_of, packet_stamps
 
 MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
@@ -23,6 +25,9 @@ UNCOUNTED_SUFFIXES = (".mkv", ".webm")
 MAX_BAD_FRAMES = 32  # a video file's frames that cannot be decoded, passed over in a row before it counts as ended
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
+# a seek in a variable-rate file: OpenCV's seeks to a corrected guess before the frames left are read on to it
+SEEK_TRIES = 3
+READ_ON = 16  # frames read on rather than seeking again (OpenCV's own seek decodes up to 16 before its frame)
 
 
 class VideoFileSource(FrameSource):
@@ -128,9 +133,9 @@ class VideoFileSource(FrameSource):
         return time_s
 
     def _after_first(self, index: int, stamp: float | None) -> float | None:
-        """``stamp``, frame ``index``'s, unless it is before the first stamped frame's for a later frame (a last
-        frame's read as 0, as MPEG-2 in AVI gives it, seen after a seek to it): no stamp to go by."""
-        early = stamp is not None and self._origin is not None and index > self._origin[0] and stamp < self._origin[1]
+        """``stamp``, frame ``index``'s, unless it is not after the first stamped frame's for a later frame (a last
+        frame's read as 0, as MPEG-2 in AVI or in a program stream gives it, seen after a seek to it): no stamp."""
+        early = stamp is not None and self._origin is not None and index > self._origin[0] and stamp <= self._origin[1]
         return None if early else stamp
 
     def _since(self, stamp: float) -> float:
@@ -167,14 +172,22 @@ class VideoFileSource(FrameSource):
             failed += 1
 
     def seek(self, index: int) -> None:
-        """To frame ``index`` as a read from the start counts it. OpenCV's seek lands on a later frame where it
-        cannot seek back far enough (an MPEG-1 or MPEG-2 program or transport stream: a seek into its first group
-        of pictures, frame 0 included, landed 3 to 12 frames on). In a local file of a constant rate (so far as it
-        was read) the frame's stamp, or a failed read of a frame read before, says so, and the file is read again
-        from its start to ``index``; a variable-rate file's stamps cannot tell its frames' indices."""
+        """To frame ``index`` as a read from the start counts it. OpenCV's seek goes by index / the file's average
+        rate: in a local file whose stamps depart from it (a variable rate: a phone's video holding a frame 2 s)
+        it landed 1-9 frames off, and there the stamps tell where it landed (``_seek_by_stamps``). It also lands
+        on a later frame where it cannot seek back far enough (an MPEG-1 or MPEG-2 program or transport stream: a
+        seek into its first group of pictures, frame 0 included, landed 3 to 12 frames on). In a local file of a
+        constant rate (so far as it was read) the frame's stamp, or a failed read of a frame read before, says
+        so, and the file is read again from its start to ``index``."""
         index = int(index)
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         self._next, self._pending, self._last_stamp = index, None, None
+        if self._varying_stamps is not None:
+            # they tell the rate varies before its frames do; where 30 fps stands in for a header's rate beyond
+            # belief, the frames' own stamps still tell whether they are believable (a time base's 1 ms apart are not)
+            self.variable_rate = self.variable_rate or not self._fps_note
+            self._seek_by_stamps(index, self._varying_stamps)
+            return
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         if self._path is None or self.variable_rate or self._fps_note or self._origin is None:
             return
         read = self._decodable(self._cap.read)
@@ -184,6 +197,38 @@ class VideoFileSource(FrameSource):
         if read is not None and (stamp is None or not self._departs(self._next, self._since(stamp))):
             self._pending, self._pending_time = self._shown(read[1]), stamp
             return
+        self._read_from_start(index)
+
+    @cached_property
+    def _varying_stamps(self) -> list[float] | None:
+        """A local file's frames' stamps, read from its packets at its first seek (~8 µs a frame), where
+        they depart from index / fps; None where they do not, or cannot tell its frames apart."""
+        stamps = None if self._path is None else packet_stamps(opencv_name(self._path))
+        return stamps if stamps is not None and departs(stamps, self.fps) else None
+
+    def _seek_by_stamps(self, index: int, stamps: list[float]) -> None:
+        """To frame ``index`` of a file whose ``stamps`` vary: OpenCV's seek to a guess (``index`` at first), the
+        frame it landed on told by its stamp and the guess moved by as many frames as that was off, up to
+        SEEK_TRIES times, then frames read on to ``index``; where it landed past ``index``, or on a frame whose
+        stamp is none of the packets', the file is read again from its start. Past the last frame, none is left."""
+        last = min(index, len(stamps) - 1)
+        guess, landed = last, None
+        for _ in range(SEEK_TRIES):
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, guess)
+            landed = index_of(stamps, self._stamp()) if self._cap.grab() else None
+            if landed is None or 0 <= last - landed <= READ_ON:
+                break
+            guess = max(0, guess + last - landed)
+        on = landed is not None and landed <= last and all(self._cap.grab() for _ in range(last - landed))
+        if not on or index_of(stamps, self._stamp()) != last:
+            self._read_from_start(index)
+            return
+        self._reached = max(self._reached, last + 1)
+        if index == last:  # the frame grabbed, not yet converted
+            self._pending, self._pending_time = self._shown(self._cap.retrieve()[1]), self._stamp()
+
+    def _read_from_start(self, index: int) -> None:
+        """The file opened again and read from its start up to frame ``index`` (passed over, not converted)."""
         self._cap.release()
         self._cap = upright(cv2.VideoCapture(opencv_name(self._path)))
         self._next = 0

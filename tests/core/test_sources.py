@@ -77,6 +77,8 @@ def test_a_frame_rate_from_a_time_base_is_replaced_and_said(tmp_path, grey_clip)
         assert source.end_notes(3, 3) == []
     with open_source(str(grey_clip(tmp_path / "base.avi", 1000, frames=30))) as source:  # its stamps 1 ms apart
         assert source.fps == 30 and [f.timestamp_s for f in source] == pytest.approx([i / 30 for i in range(30)])
+        source.seek(20)  # its stamps, 1 ms apart, depart from 30 fps: a seek goes by them, and still times at 30
+        assert next(iter(source)).timestamp_s == pytest.approx(20 / 30) and not source.variable_rate
         assert source.end_notes(30, 30) == [
             "the file gives no believable frame rate (1000 fps): its frames were timed at 30 fps"
         ]
@@ -239,6 +241,24 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path, grey_clip):
         assert next(iter(source)).timestamp_s == pytest.approx(3.1)
         source.seek(15)
         assert next(iter(source)).timestamp_s == pytest.approx(3.4)
+
+
+def test_a_seek_in_a_variable_rate_file_shows_and_times_the_frame_a_read_from_the_start_does(tmp_path, grey_clip):
+    """A phone's video holding frame 9 for 2 s: OpenCV's seek goes by index / the average rate, so frame 25 showed
+    frame 28 numbered 25, and 38 showed 29; and the first seek, before the rate was seen to vary, timed frame 39 by
+    its index (5.75 s, not its 5.8)."""
+    path = grey_clip(tmp_path / "phone.mp4", 10, frames=40, codec="mp4v", step=6)
+    _variable_rate(path, hold=9)
+    with open_source(str(path)) as source:
+        frames = list(source)
+    with open_source(str(path)) as source:
+        for index in (39, 20, 10, 25, 9, 0, 30, 2, 38):
+            source.seek(index)
+            frame = next(iter(source))
+            assert (frame.index, frame.timestamp_s) == (index, pytest.approx(frames[index].timestamp_s))
+            assert np.array_equal(frame.image, frames[index].image)
+        source.seek(40)
+        assert list(source) == [] and source.variable_rate
 
 
 def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, grey_clip, damaged):
@@ -422,6 +442,19 @@ def test_a_seek_to_the_last_frame_of_mpeg2_in_avi_times_it_by_its_index(tmp_path
         frame = next(iter(source))
         assert (frame.index, frame.timestamp_s, round(frame.image.mean() / 12)) == (19, pytest.approx(0.76), 19)
         assert not source.variable_rate and source.end_notes(20, source.frame_count) == []
+
+
+def test_a_seek_to_the_last_frame_of_an_mpeg2_program_stream_times_it_by_its_index(tmp_path, grey_clip):
+    """Its last frame is stamped 0, as its first is: after End it was timed 0 s and the file taken to vary its rate,
+    and the seek after it (Home, a step back) showed no frame at all."""
+    clip = grey_clip(tmp_path / "clip.mpg", 25, frames=30, codec="MPG2", step=6)
+    with open_source(str(clip)) as source:
+        for index in (29, 12):
+            source.seek(index)
+            frame = next(iter(source))
+            assert (frame.index, round(frame.image.mean() / 6)) == (index, index)
+            assert frame.timestamp_s == pytest.approx(index / 25)
+        assert not source.variable_rate
 
 
 def test_a_seek_past_the_end_of_a_file_whose_header_counts_more_says_how_far_it_was_read(tmp_path, grey_clip):
