@@ -95,6 +95,22 @@ def test_ctrl_c_mid_run_is_one_line_and_leaves_no_temporary_folder(tmp_path, scr
     assert not list(temporary.glob("tmp*"))
 
 
+def test_an_error_ctrl_c_did_not_cause_keeps_its_traceback(tmp_path):
+    """A benchmark's own fault is a fault to report whole, not "interrupted", even one raised after a Ctrl-C was
+    handled."""
+    code = (
+        "from ctrl_c import say_interrupted\n"
+        "say_interrupted('probe')\n"
+        "try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n    pass\n"
+        "raise ValueError('a fault of its own')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "Traceback" in done.stderr and "interrupted" not in done.stderr
+    assert done.stderr.endswith("ValueError: a fault of its own\n")
+
+
 def test_help_works_under_python_oo_which_strips_docstrings(tmp_path):
     """Five scripts' descriptions came from ``__doc__.splitlines()``: a traceback where docstrings are dropped."""
     done = subprocess.run(
