@@ -50,18 +50,35 @@ def test_resume_continues_the_weight_average_it_saved(tmp_path, tiny_run):
             assert torch.allclose(v, expected, atol=1e-6), k
 
 
+def _stepped(optimizer, scheduler, epochs: int) -> None:
+    for _ in range(epochs):
+        optimizer.step()
+        scheduler.step()
+
+
+def _saved_at(epoch: int):
+    """An optimiser and its 350/480 schedule as a run saved at ``epoch`` left them (lr 1e-3 from the start)."""
+    optimizer = torch.optim.Adam(torch.nn.Linear(2, 2).parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [350, 480], gamma=0.1)
+    _stepped(optimizer, scheduler, epoch)
+    return optimizer, scheduler
+
+
+def test_resumed_schedule_takes_the_new_milestones():
+    """A run saved at epoch 25 of a 350/480 schedule, resumed with drops at 20 and 30: lr 1e-4 now,
+    1e-5 from epoch 30."""
+    optimizer, scheduler = _saved_at(25)
+    reschedule(scheduler, (20, 30))
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    _stepped(optimizer, scheduler, 5)
+    assert scheduler.last_epoch == 30 and optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
 def test_a_milestone_at_the_resume_epoch_drops_the_lr_then_and_for_good():
     """Resumed at epoch 30 with --milestones 30: the lr is dropped for epoch 30 (as MultiStepLR would have),
     and a drop missed then is never made later."""
-    model = torch.nn.Linear(2, 2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [350, 480], gamma=0.1)
-    for _ in range(30):
-        optimizer.step()
-        scheduler.step()
+    optimizer, scheduler = _saved_at(30)
     reschedule(scheduler, (30,))
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
-    for _ in range(3):
-        optimizer.step()
-        scheduler.step()
+    _stepped(optimizer, scheduler, 3)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)

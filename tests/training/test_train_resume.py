@@ -7,7 +7,6 @@ import torch
 
 from core.errors import WLitePoseError
 from main import main
-from training.lr_schedule import reschedule
 from training.trainer import train
 
 
@@ -28,23 +27,6 @@ def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run, run_log):
         train(tiny_run(out, epochs=5, max_steps=2, resume=True))
     assert len((out / "log.jsonl").read_text().splitlines()) == 3
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 2
-
-
-def test_resumed_schedule_takes_the_new_milestones():
-    """A run saved at epoch 25 of a 350/480 schedule, resumed with drops at 20 and 30: lr 1e-4 now,
-    1e-5 from epoch 30."""
-    model = torch.nn.Linear(2, 2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [350, 480], gamma=0.1)
-    for _ in range(25):
-        optimizer.step()
-        scheduler.step()
-    reschedule(scheduler, (20, 30))
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
-    for _ in range(5):
-        optimizer.step()
-        scheduler.step()
-    assert scheduler.last_epoch == 30 and optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
 
 
 def test_a_resumed_run_draws_other_samples_than_its_first_epochs(shared_data):
