@@ -153,3 +153,11 @@ def test_the_model_facts_of_an_ordinary_model_read_as_before(qtbot, open_window)
     assert w.controls.model_info.text() == "wlitepose_xs · coco · 17 keypoints · trained at 256 px"
     qtbot.waitUntil(lambda: w.model_label.text() == "m.onnx", timeout=3000)  # once the status bar has laid it out
     assert w.model_label.toolTip() == "/models/m.onnx"
+
+
+def test_the_status_bars_tooltip_keeps_a_line_once_it_has_gone(open_window):
+    """A line fades in seconds: its path, cut by a narrow window, stays readable in the tooltip until the next."""
+    w = open_window()
+    w.status.show("Saved /home/me/stills/north_entrance_camera_03_frame_0412.png")
+    w.statusBar().clearMessage()
+    assert w.statusBar().toolTip() == "Saved /home/me/stills/north_entrance_camera_03_frame_0412.png"

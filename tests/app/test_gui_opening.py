@@ -284,3 +284,17 @@ def test_an_image_folder_plays_at_the_frame_rate_set_for_it(
     qtbot.addWidget(again)
     assert again.transport.image_fps() == 12.5
     again.close()
+
+
+@pytest.mark.parametrize(
+    "spec, name",
+    [
+        ("/home/me/videos/street.avi", "street.avi"),
+        ("rtsp://admin:secret@192.168.1.20:554/stream1", "rtsp://admin:***@192.168.1.20:554/stream1"),
+        ("/", "/"),  # a folder with no last part to name it by (a card's root, D:\ on Windows): named whole
+    ],
+)
+def test_a_source_is_named_by_its_last_part_or_whole_where_it_has_none(spec, name):
+    from app.main_window import _display_name
+
+    assert _display_name(spec) == name

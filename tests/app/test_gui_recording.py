@@ -176,3 +176,33 @@ def test_a_new_take_is_named_past_every_format_an_earlier_take_wrote(window, tmp
     window.export_panel.set_formats(("video",))
     options = window.export_panel.recording_options("wlitepose_live")
     assert options.csv is None and options.video.endswith("wlitepose_live_2_annotated.mp4")
+
+
+def test_releasing_a_takes_claims_removes_only_what_is_still_empty(tmp_path):
+    """The names claimed for a take that never started go, but a file or folder something has written into since
+    (another run given that name) is not the claim and stays."""
+    from app.recording import release_claims
+    from core.sinks import SinkOptions
+
+    written, claimed = tmp_path / "take.csv", tmp_path / "take.csv.json"
+    written.write_text("frame,person\n")
+    claimed.touch()
+    release_claims(SinkOptions(csv=written))
+    assert [path.name for path in tmp_path.iterdir()] == ["take.csv"] and written.read_text() == "frame,person\n"
+    folders = {name: tmp_path / name for name in ("empty_openpose", "used_openpose")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["used_openpose"] / "take_000000000000_keypoints.json").write_text("{}")
+    for folder in folders.values():
+        release_claims(SinkOptions(openpose_dir=folder))
+    assert not folders["empty_openpose"].exists() and folders["used_openpose"].is_dir()
+
+
+def test_a_saved_recordings_line_is_not_replaced_by_the_passing_notes_that_follow_it(open_window):
+    """Where a take just went matters more than 'Opened …' said of the next file a moment later."""
+    w = open_window()
+    w.status.note("Opened /videos/first.avi")
+    assert w.statusBar().currentMessage() == "Opened /videos/first.avi"  # nothing held: a note shows
+    w.status.hold("Recording saved: 8 frames in /videos: take.csv, take.csv.json")
+    w.status.note("Opened /videos/next.avi")
+    assert w.statusBar().currentMessage() == "Recording saved: 8 frames in /videos: take.csv, take.csv.json"

@@ -27,6 +27,21 @@ def test_compression_ends_as_an_interrupted_export_did_rather_than_calling_it_fa
     assert ended.value.code == 128 + signal.SIGINT and capsys.readouterr().err == "wlitepose: interrupted\n"
 
 
+def test_compression_stops_in_a_line_when_the_export_fails(monkeypatch, tmp_path, capsys, load_benchmark):
+    """A failed export (`wlitepose` exits 2, having said why) is not scored as though its file were there."""
+    from core.errors import WLitePoseError
+
+    compression = load_benchmark("compression")
+
+    def fails(*args, **kwargs):
+        raise WLitePoseError("the disk is full")
+
+    monkeypatch.setattr("models.export.export_onnx", fails)
+    with pytest.raises(WLitePoseError, match=r"^exporting assets/wlitepose_xs_256\.pt failed$"):
+        compression.export_fp32(tmp_path)
+    assert capsys.readouterr().err == "wlitepose: error: the disk is full\n"
+
+
 def test_compression_heatmap_agreement_compares_each_copy_with_the_fp32_maps(load_benchmark):
     """Two joints on 2 x 2 maps: the copy moves joint 1's peak and is 0.1 off in every cell."""
     compression = load_benchmark("compression")

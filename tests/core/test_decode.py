@@ -414,3 +414,12 @@ def test_strays_are_found_on_people_with_different_numbers_of_joints():
     drop_stray_joints(xy, value, 3.5)
     assert np.array_equal(xy[0], whole)
     assert np.flatnonzero(~np.isnan(xy[1, :, 0])).tolist() == [0, 1, 2, 3, 4, 5, 6] and value[1, 7] == 0.0
+
+
+def test_a_person_of_four_joints_is_judged_for_strays():
+    """Four joints are enough to judge one stray: three together and one grouped from a far-away peak."""
+    xy = np.full((1, 17, 2), np.nan, np.float32)
+    xy[0, :4] = [[100, 100], [104, 100], [100, 104], [300, 300]]
+    value = np.where(np.isnan(xy[..., 0]), 0.0, 0.8).astype(np.float32)
+    drop_stray_joints(xy, value, 3.5)
+    assert np.flatnonzero(~np.isnan(xy[0, :, 0])).tolist() == [0, 1, 2] and value[0, 3] == 0.0

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.progress import ProgressBar
+from core.progress import ProgressBar, redraw
 
 
 def test_the_progress_of_a_folder_counts_its_images_passed_over_out_of_the_frames_due(
@@ -96,13 +96,19 @@ def test_progress_on_a_narrow_terminal_keeps_to_one_row(monkeypatch, on_terminal
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
 @pytest.mark.parametrize(
     ("columns", "last"),
-    [(40, "[############] 30/30   1.0 fps ETA 0:00"), (30, "30/30   1.0 fps ETA 0:00"), (120, None)],
+    [
+        (40, "[############] 30/30   1.0 fps ETA 0:00"),
+        (36, "[########] 30/30   1.0 fps ETA 0:00"),  # room for the narrowest bar shown, MIN_BAR
+        (35, "30/30   1.0 fps ETA 0:00"),  # a bar one narrower is left out
+        (30, "30/30   1.0 fps ETA 0:00"),
+        (120, None),
+    ],
 )
 def test_a_narrow_terminal_shortens_the_bar_and_keeps_the_fps_and_eta(monkeypatch, on_terminal, columns, last):
     """At 40 columns the line was cut at the row's end: "[#####...---] 8/30  22", the fps and the ETA gone."""
     clock = itertools.count()  # each reading one second later
     monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
-    lines = _lines(on_terminal(columns, _frames(30)))
+    lines = [line.rstrip() for line in _lines(on_terminal(columns, _frames(30)))]  # padded over a longer one
     assert all(re.fullmatch(r"(\[[#-]+\] )?\d+/30 +\d+\.\d fps ETA \d:\d\d", line) for line in lines)
     assert max(map(len, lines)) < columns and "ETA 0:29" in lines[0]
     assert lines[-1] == (last or f"[{'#' * 28}] 30/30   1.0 fps ETA 0:00")  # a wide one: the whole bar
@@ -117,6 +123,13 @@ def test_a_line_drawn_shorter_than_the_last_leaves_none_of_it_on_screen(monkeypa
     seen = redraws(on_terminal(36, _frames(300)))
     assert len(seen) >= 300 and all(row.rstrip() == drawn.rstrip() for drawn, row in seen)
     assert seen[-1][1].rstrip() == "300/300   1.0 fps ETA 0:00"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_a_line_cut_to_a_terminals_row_leaves_its_last_column_free(on_terminal):
+    """Training's step line is cut to one row: one that fills the row wraps on some terminals."""
+    assert on_terminal(20, lambda terminal: redraw("x" * 50, terminal, 0)) == "\r" + "x" * 19
+    assert on_terminal(20, lambda terminal: redraw("short", terminal, 12)) == "\r" + "short".ljust(12)
 
 
 def test_the_bar_keeps_its_width_past_a_guessed_total():

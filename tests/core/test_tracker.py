@@ -364,6 +364,16 @@ def test_joints_not_found_do_not_slow_the_filter_catching_up_a_turn():
     np.testing.assert_allclose(jump(K, six_of_17), jump(6, np.ones((1, 6), bool)))
 
 
+@pytest.mark.parametrize("offset, after", [(1.0, 0.5), (2.0, 4 / 7)])
+def test_a_track_whose_joints_average_past_the_manoeuvre_gate_has_its_covariance_scaled(offset, after):
+    """Variance 1 measured with variance 1: joints off by (1, 1) have NIS 0.5, below the gate, and the update halves
+    the variance; off by (2, 2), NIS 2 is 4/3 of the gate (1.5), so the variance grows to 4/3 first: 4/3 / (7/3)."""
+    pos, vel = np.zeros((1, 2, 2)), np.zeros((1, 2, 2))
+    cov = np.stack([np.ones((1, 2)), np.zeros((1, 2)), np.ones((1, 2))])
+    kalman.update(pos, vel, cov, np.full((1, 2, 2), offset), np.ones((1, 2), bool), np.ones(1))
+    np.testing.assert_allclose(cov[0], after)
+
+
 def test_a_side_stepping_player_keeps_one_id_through_each_turn():
     """A tennis player shuffling 800 px (4 heights) across and back each second."""
     frames = [(i / 30, _standing(200.0, (600 + 800 * min(i / 30 % 1, 1 - i / 30 % 1), 540.0))) for i in range(90)]

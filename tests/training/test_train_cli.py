@@ -61,13 +61,16 @@ def test_a_training_step_line_drawn_shorter_than_the_last_leaves_none_of_it_on_s
     ]
 
 
-def test_an_epochs_summary_counts_it_as_its_progress_line_does(tmp_path, tiny_run, capsys):
+def test_an_epochs_summary_counts_it_as_its_progress_line_does(tmp_path, tiny_run, capsys, run_log):
     """The progress of the first epoch read "epoch 1/2", and its summary below it "epoch 0: lr ...": the log.jsonl
     and the checkpoints count from 0, a person from 1."""
     train(tiny_run(tmp_path, batch_size=2, epochs=2))
     lines = capsys.readouterr().err.splitlines()
     counted = [line.split(" ")[1] for line in lines if line.startswith("epoch ")]
     assert counted[0] == "1/2" and [word for word in counted if word.endswith(":")] == ["1:", "2:"]
+    summaries = [line for line in lines if line.startswith(("epoch 1: ", "epoch 2: "))]
+    assert all(line.split(": ", 1)[1].startswith("lr ") and " epoch " not in line for line in summaries)
+    assert [record["epoch"] for record in run_log(tmp_path)] == [0, 1]  # the log's own count
 
 
 def test_a_run_on_small_crops_exports_a_model_for_the_variants_size(tmp_path, shared_data, tiny_argv):
