@@ -29,6 +29,7 @@ class FramePacket:
     image: QImage  # at the size the view shows it
     still: Callable[[], QImage]  # the frame at the source's size, drawn as shown: a saved still
     index: int
+    time_s: float  # the frame's own time: a variable-rate file's, by its stamps
     frame_count: int | None
     poses: Poses | None  # None when no model is loaded
     timings_ms: dict[str, float]  # capture, preprocess, inference, grouping, tracking, render; write while recording

@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
         if meter.play_speed < SLOW_PLAYBACK * self.transport.speed:
             hud += f" · {meter.play_speed:.2f}× real time"
         self.view.show_image(packet.image, hud)
-        self.transport.show_position(packet.index, packet.frame_count)
+        self.transport.show_position(packet.index, packet.frame_count, packet.time_s)
         if playing:  # the dashboard follows playback, not a paused frame redrawn or re-grouped
             sample = dict(packet.timings_ms)
             rate = meter.fps or float("nan")  # 0 until a frame interval was measured: no rate yet, not 0 fps
@@ -472,9 +472,6 @@ class MainWindow(QMainWindow):
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info
         self.meter.restart()
-        self.transport.set_rate(info.fps)
-        if self.last_packet is not None:  # the clock of the frame on screen, at the new rate
-            self.transport.show_position(self.last_packet.index, self.last_packet.frame_count)
         self._describe_source(info)
         self.status.note(f"{_display_name(info.spec)} plays at {info.fps:g} fps now; tracks start over")
 
@@ -485,7 +482,7 @@ class MainWindow(QMainWindow):
         self.transport.set_length(info.frame_count)
         self._describe_source(info)
         if self.last_packet is not None:
-            self.transport.show_position(self.last_packet.index, info.frame_count)
+            self.transport.show_position(self.last_packet.index, info.frame_count, self.last_packet.time_s)
 
     def _frame_saved(self, path: str) -> None:
         self.status.show(f"Saved {path}", 5000)

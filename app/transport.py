@@ -111,7 +111,6 @@ class Transport(QWidget):
         layout.setSpacing(4)
         layout.addLayout(seek_row)
         layout.addLayout(pace_row)
-        self._fps = 0.0
         self._live = False
         self.set_source(frame_count=None, fps=0.0, live=False)  # nothing open: no seeking, no position
 
@@ -125,7 +124,7 @@ class Transport(QWidget):
 
     def set_source(self, frame_count: int | None, fps: float, live: bool, images: bool = False) -> None:
         """Files get the whole transport; live sources only play/pause; image folders their frame rate too."""
-        self._fps, self._live = fps, live
+        self._live = live
         self.fps_box.setVisible(images)
         seekable = not live and bool(frame_count)
         for widget in (self.back_button, self.forward_button, self.slider, self.speed_box, self.keep_pace):
@@ -157,16 +156,13 @@ class Transport(QWidget):
         if self.fps_box.hasFocus():  # after Enter the player's keys (Space, arrows) work again
             self.play_button.setFocus()
 
-    def set_rate(self, fps: float) -> None:
-        """The open source plays at ``fps`` now (an image folder's rate changed): the clock follows."""
-        self._fps = fps
-
     def set_length(self, frame_count: int) -> None:
         """The seek bar's range once a file's real frame count is known (it was a guess), where it stands kept."""
         self.slider.setRange(0, min(max(0, frame_count - 1), QT_INT_MAX))
 
-    def show_position(self, index: int, count: int | None) -> None:
-        seconds = index / self._fps if self._fps else 0.0
+    def show_position(self, index: int, count: int | None, seconds: float) -> None:
+        """Frame ``index`` of ``count`` on screen, and its own time (not index / the rate: a variable-rate file's
+        frames after one held 2 s are 2 s later)."""
         if count:
             if not self.slider.isSliderDown():
                 self.slider.setValue(index)

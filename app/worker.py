@@ -569,6 +569,7 @@ class PoseWorker(QObject):
             image=qimage,
             still=still,
             index=frame.index,
+            time_s=frame.timestamp_s,
             frame_count=self._info.frame_count,
             poses=poses,
             timings_ms=timings,

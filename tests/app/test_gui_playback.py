@@ -60,6 +60,16 @@ def test_transport_steps_and_seeks(qtbot, window, video, play):
     qtbot.waitUntil(lambda: window.last_packet.index == window.source.frame_count - 11, timeout=20000)
 
 
+def test_the_clock_beside_the_frame_counter_shows_a_variable_rate_files_own_time(qtbot, window, play):
+    """Frame 8 of an MKV whose frames come 0.1, 0.2 and 0.05 s apart is 1 s in, as its CSV row says: the clock
+    said 00:00.3, its index over the 30 fps standing in for the header's rate."""
+    play(qtbot, window, Path(__file__).parents[1] / "core" / "media" / "vfr_rate1000.mkv", frames=1)
+    window.transport.play_button.click()  # pause
+    window.handle.seek(8)
+    qtbot.waitUntil(lambda: window.last_packet.index == 8, timeout=20000)
+    assert window.transport.position.text().split()[-1] == "00:01.0"
+
+
 def test_without_a_model_the_hud_says_so_instead_of_counting_people(qtbot, qapp, write_clip, tmp_path, play):
     w = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(w)

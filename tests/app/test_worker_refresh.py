@@ -388,6 +388,15 @@ def test_a_recording_begun_on_a_paused_folder_frame_after_a_rate_change_times_it
     assert times and {float(t) for f, t in times} == {0.4}
 
 
+def test_a_paused_folder_frame_given_another_rate_is_clocked_at_that_rate(worker, clip_folder):
+    worker.open(str(clip_folder))
+    tick(worker, 3)  # images 0-2 at 30 fps
+    worker.set_playing(False)
+    worker.take_packet()
+    worker.set_image_fps(5.0)
+    assert worker.take_packet().time_s == pytest.approx(0.4)  # image 2, shown again
+
+
 def test_a_mirrored_view_records_every_frame_unmirrored(worker, tmp_path):
     """The recording keeps the camera's own left and right: its first frame did, those after it were flipped."""
     import cv2
