@@ -191,10 +191,14 @@ class VideoFileSource(FrameSource):
         if self._path is None or self.variable_rate or self._fps_note or self._origin is None:
             return
         read = self._decodable(self._cap.read)
-        if read is None and index >= self._reached:  # past the end, as far as it is known
+        if read is None and index >= max(self.frame_count or 0, self._reached):  # past the end, as far as known
             return
-        stamp = None if read is None else self._after_first(self._next, self._stamp())
-        if read is not None and (stamp is None or not self._departs(self._next, self._since(stamp))):
+        raw = None if read is None else self._stamp()
+        stamp = None if raw is None else self._after_first(self._next, raw)
+        # a stamp not after the first frame's: a last frame's of MPEG-2 (stamped 0), else a frame before the one
+        # asked for (a seek past a first frame that cannot be decoded landed on the second)
+        early = stamp is None and raw is not None and self._next < (self.frame_count or math.inf) - 1
+        if read is not None and not early and (stamp is None or not self._departs(self._next, self._since(stamp))):
             self._pending, self._pending_time = self._shown(read[1]), stamp
             return
         self._read_from_start(index)
@@ -228,21 +232,34 @@ class VideoFileSource(FrameSource):
             self._pending, self._pending_time = self._shown(self._cap.retrieve()[1]), self._stamp()
 
     def _read_from_start(self, index: int) -> None:
-        """The file opened again and read from its start up to frame ``index`` (passed over, not converted)."""
+        """The file opened again and read from its start up to frame ``index``, those passed over not converted;
+        frames that cannot be decoded count (``skip``, a player's, counts only frames shown), and where ``index``
+        is one of them the frame after it is next. Where the file cannot be opened again (renamed or moved while
+        open) the seek is OpenCV's."""
+        capture = upright(cv2.VideoCapture(opencv_name(self._path)))
+        if not capture.isOpened():
+            capture.release()
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            self._next = index
+            return
         self._cap.release()
-        self._cap = upright(cv2.VideoCapture(opencv_name(self._path)))
-        self._next = 0
-        self.skip(index)
+        self._cap, self._next = capture, 0
+        while self._next < index and self._decodable(self._grab) is not None:
+            if self._next >= index:  # the frames before it that cannot be decoded passed over: this one is next
+                self._pending, self._pending_time = self._shown(self._cap.retrieve()[1]), self._stamp()
+                return
+            self._next += 1
+
+    def _grab(self) -> tuple[bool]:
+        """A frame decoded without converting it (~2/3 of a read)."""
+        return (self._cap.grab(),)
 
     def skip(self, count: int) -> int:
         skipped = 0
         if count > 0 and self._pending is not None:
             self._pending, skipped, self._next = None, 1, self._next + 1
 
-        def grab() -> tuple[bool]:  # decodes without converting: ~2/3 of a read
-            return (self._cap.grab(),)
-
-        while skipped < count and self._decodable(grab) is not None:
+        while skipped < count and self._decodable(self._grab) is not None:
             skipped += 1
             self._next += 1
         return skipped

@@ -261,6 +261,40 @@ def test_a_seek_in_a_variable_rate_file_shows_and_times_the_frame_a_read_from_th
         assert list(source) == [] and source.variable_rate
 
 
+@pytest.mark.parametrize("bad", [(5,), (0, 1, 20, 21)])
+def test_a_seek_among_frames_that_cannot_be_decoded_shows_the_frame_it_numbers(tmp_path, grey_clip, damaged, bad):
+    """A damaged frame 5: seeks to 7-21 showed the frame after the one asked for (a read from the start counted
+    only frames decoded); damaged first frames: a seek landed on frame 2, numbered as the frame asked for, or on
+    nothing near the end."""
+    path = damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=40, step=6), bad)
+    shown = [i for i in range(40) if i not in bad]
+    for index in (2, 7, 10, 19, 20, 22, 38, 39):
+        with open_source(str(path)) as source:  # each seek the first, as an analyst's after opening the file
+            source.seek(index)
+            frame = next(iter(source))
+            due = min(i for i in shown if i >= index)  # a damaged frame asked for: the next one
+            assert (frame.index, round(frame.image.mean() / 6), frame.timestamp_s) == (
+                due,
+                due,
+                pytest.approx(due / 10),
+            )
+    with open_source(str(path)) as source:
+        source.seek(10)
+        assert source.skip(2) == 2 and next(iter(source)).index == 12  # keeping pace after a seek
+
+
+def test_a_variable_rate_file_renamed_while_open_still_seeks(tmp_path, grey_clip):
+    """A seek that read the file again from its start opened it by its name: renamed or moved meanwhile, every
+    seek after found no frame, which the app takes for the file's end."""
+    path = grey_clip(tmp_path / "phone.mp4", 10, frames=40, codec="mp4v", step=6)
+    _variable_rate(path, hold=9)
+    with open_source(str(path)) as source:
+        path.rename(tmp_path / "moved.mp4")
+        for index in (25, 0, 12):
+            source.seek(index)
+            assert next(iter(source)).index == index
+
+
 def test_frames_that_cannot_be_decoded_are_passed_over_not_the_end(tmp_path, grey_clip, damaged):
     """A damaged first frame refused the whole file; one in the middle ended it there."""
     path = damaged(grey_clip(tmp_path / "damaged.avi", 10, frames=12, step=20), (0, 1, 5))
