@@ -435,8 +435,9 @@ def test_every_video_cut_short_is_said_even_when_an_earlier_one_ended_alike(work
 
 
 def test_a_seek_past_where_a_video_cut_short_ends_says_how_far_it_was_read(worker, tmp_path):
-    """A seek to frame 6 of 8 counted, in a video cut short after its third, said it "ended after 6 of the 8
-    frames" (of a header counting 10^9, after as many frames as the seek bar was dragged to)."""
+    """A seek to frame 6 of 8 counted, in a video cut short in its fourth, said it "ended after 6 of the 8
+    frames" (of a header counting 10^9, after as many frames as the seek bar was dragged to). The fourth, cut,
+    still decodes, as a read from the start finds (OpenCV's seek to 6 read nothing, so the file is read to it)."""
     worker.open(str(cut_short_copies(tmp_path, ["a.avi"])[0]))
     for _ in range(3):  # frames 0, 1 and 2
         worker._tick()
@@ -447,7 +448,7 @@ def test_a_seek_past_where_a_video_cut_short_ends_says_how_far_it_was_read(worke
     worker._tick()
     worker._timer.stop()
     assert [error.split(" (")[0] for error in worker.errors] == [
-        "The video ended after 3 of the 8 frames its header counts"
+        "The video ended after 4 of the 8 frames its header counts"
     ]
 
 
