@@ -56,6 +56,7 @@ from core.sources import source_name, without_password
 
 # The HUD shows the playback speed when a file plays below this share of the speed asked for.
 SLOW_PLAYBACK = 0.9
+PANELS_HIDDEN = "Panels hidden: H shows them"
 FRAME_BORDER = 4  # px a window manager's frame may add on each side, beyond the title bar
 # Windows not shut down yet: one freed while its threads run aborts the process ("QThread: Destroyed while thread
 # is still running"), so an open window is kept, whoever else holds it, until it is shut down (closed, or the
@@ -398,10 +399,10 @@ class MainWindow(QMainWindow):
         shown = not self._side.isVisible()
         self._side.setVisible(shown)
         self._latency.setVisible(shown)
-        if shown:
+        if not shown:
+            self.status.hold(PANELS_HIDDEN, 5000)
+        elif self.statusBar().currentMessage() == PANELS_HIDDEN:  # another line since (a recording saved) stays
             self.statusBar().clearMessage()
-        else:
-            self.status.hold("Panels hidden: H shows them", 5000)
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small

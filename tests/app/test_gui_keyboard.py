@@ -238,6 +238,17 @@ def test_h_hides_the_panels_for_a_larger_picture_and_shows_them_again_as_they_we
     assert w._side.isVisible() and w.dashboard.isVisible() and w.statusBar().currentMessage() == ""
 
 
+def test_panels_shown_again_leave_a_line_said_since_they_were_hidden(qtbot, bare_window):
+    """H cleared the status line whatever it held: "Recording saved: ..." said while the panels were hidden went
+    with the note that said how to show them."""
+    w = bare_window
+    w.transport.play_button.setFocus()
+    qtbot.keyClick(w.transport.play_button, Qt.Key.Key_H)
+    w.status.hold("Recording saved: 8 frames in /videos: take.csv, take.csv.json")
+    qtbot.keyClick(w.transport.play_button, Qt.Key.Key_H)
+    assert w._side.isVisible() and w.statusBar().currentMessage().startswith("Recording saved: 8 frames")
+
+
 def test_letters_typed_into_a_text_field_are_typed_not_taken_as_shortcuts(qtbot, bare_window):
     from app.shortcuts import SHORTCUTS
 
