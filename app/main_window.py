@@ -399,10 +399,10 @@ class MainWindow(QMainWindow):
         shown = not self._side.isVisible()
         self._side.setVisible(shown)
         self._latency.setVisible(shown)
-        if not shown:
+        if shown:
+            self.status.withdraw(PANELS_HIDDEN)  # another line since (a recording saved) stays
+        else:
             self.status.hold(PANELS_HIDDEN, 5000)
-        elif self.statusBar().currentMessage() == PANELS_HIDDEN:  # another line since (a recording saved) stays
-            self.statusBar().clearMessage()
 
     def _show_shortcuts(self) -> None:
         """The shortcut list in a box of its own: a message box wraps its text to its width (narrower on a small

@@ -32,6 +32,11 @@ class StatusLine(QObject):
         if time.monotonic() >= self._held_until:
             self._bar.showMessage(text, 5000)
 
+    def withdraw(self, text: str) -> None:
+        """``text`` off the line, if it is still the one shown (a line said since stays)."""
+        if self._bar.currentMessage() == text:
+            self._bar.clearMessage()
+
     def _in_tooltip(self, text: str) -> None:
         """Every line whole in the tooltip, where a narrow window cuts it (a path saved to, an image passed over),
         and kept there once the line has gone."""

@@ -95,9 +95,10 @@ class VideoView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(self._picture_rect(), self._image)
+        target = self._picture_rect()
+        painter.drawImage(target, self._image)
         if self._hud:
-            self._paint_hud(painter, self.image_rect())
+            self._paint_hud(painter, target.toAlignedRect())
         self.frames_painted += 1
 
     def hud_rect(self) -> QRect:

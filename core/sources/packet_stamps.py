@@ -29,11 +29,16 @@ def packet_stamps(name: str) -> list[float] | None:
     return stamps if apart else None
 
 
+def off_pace(since, index, fps: float):
+    """Whether frame ``index``'s time ``since`` the first frame (numbers or arrays alike) is more than half a frame
+    from where ``fps`` puts it: a rate that varies."""
+    return abs(since - index / fps) > 0.5 / fps  # abs, not np.abs: a frame's own is a Python number, per frame
+
+
 def departs(stamps: list[float], fps: float) -> bool:
-    """Whether any of ``stamps`` is half a frame or more from where ``fps`` puts its frame (counted from the
-    first): a file whose frames OpenCV's seek, which goes by index / its average rate, does not find."""
-    since = np.asarray(stamps) - stamps[0]
-    return bool(np.any(np.abs(since - np.arange(len(stamps)) / fps) > 0.5 / fps))
+    """Whether any of ``stamps`` is off the pace ``fps`` sets (counted from the first): a file whose frames OpenCV's
+    seek, which goes by index / its average rate, does not find."""
+    return bool(np.any(off_pace(np.asarray(stamps) - stamps[0], np.arange(len(stamps)), fps)))
 
 
 def index_of(stamps: list[float], stamp: float | None) -> int | None:

@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.sources.frames import MAX_FPS, Frame, FrameSource
-from core.sources.packet_stamps import departs, index_of, packet_stamps
+from core.sources.packet_stamps import departs, index_of, off_pace, packet_stamps
 
 MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
@@ -124,7 +124,7 @@ class VideoFileSource(FrameSource):
             self._last_stamp = stamp
             self._origin = self._origin or (index, stamp)
             since = self._since(stamp)
-            self.variable_rate = self.variable_rate or self._departs(index, since)
+            self.variable_rate = self.variable_rate or off_pace(since, index, self.fps)
         if not self.variable_rate:
             time_s = index / self.fps
         else:
@@ -141,10 +141,6 @@ class VideoFileSource(FrameSource):
     def _since(self, stamp: float) -> float:
         """The time of the frame stamped ``stamp`` by the stamps, counted from the first stamped frame's."""
         return self._origin[0] / self.fps + stamp - self._origin[1]
-
-    def _departs(self, index: int, since: float) -> bool:
-        """Whether ``since``, frame ``index``'s time by the stamps, is half a frame or more from index / fps."""
-        return abs(since - index / self.fps) > 0.5 / self.fps
 
     def _believable(self, index: int, stamp: float | None) -> bool:
         """Whether ``stamp``, frame ``index``'s, and the first frame's make a rate of at most half MAX_FPS (and at
@@ -198,7 +194,7 @@ class VideoFileSource(FrameSource):
         # a stamp not after the first frame's: a last frame's of MPEG-2 (stamped 0), else a frame before the one
         # asked for (a seek past a first frame that cannot be decoded landed on the second)
         early = stamp is None and raw is not None and self._next < (self.frame_count or math.inf) - 1
-        if read is not None and not early and (stamp is None or not self._departs(self._next, self._since(stamp))):
+        if read is not None and not early and (stamp is None or not off_pace(self._since(stamp), self._next, self.fps)):
             self._pending, self._pending_time = self._shown(read[1]), stamp
             return
         self._read_from_start(index)
