@@ -20,13 +20,15 @@ def keep_clock_drops(scheduler: torch.optim.lr_scheduler.MultiStepLR, drops: int
     given now, so the lr keeps them and drops again only at the milestones after those."""
     later = sorted(scheduler.milestones.elements())[drops:]
     scheduler.milestones = Counter(later)
-    passed = bisect.bisect_right(later, scheduler.last_epoch)
-    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
-        group["lr"] = base * scheduler.gamma ** (drops + passed)
+    _dropped(scheduler, drops + bisect.bisect_right(later, scheduler.last_epoch))
 
 
 def set_lr(scheduler: torch.optim.lr_scheduler.MultiStepLR, position: float) -> None:
     """The lr the milestones give at ``position``, in epochs of the schedule (a fraction under --minutes)."""
-    drops = bisect.bisect_right(sorted(scheduler.milestones.elements()), position)
+    _dropped(scheduler, bisect.bisect_right(sorted(scheduler.milestones.elements()), position))
+
+
+def _dropped(scheduler: torch.optim.lr_scheduler.MultiStepLR, drops: int) -> None:
+    """Each group's lr its base lr dropped ``drops`` times."""
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = base * scheduler.gamma**drops
