@@ -87,7 +87,11 @@ def test_ctrl_c_mid_run_is_one_line_and_leaves_no_temporary_folder(tmp_path, scr
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 60  # a script that never makes its folder fails here, not by hanging
     while run.poll() is None and not list(temporary.glob("tmp*")):  # tempfile's folder, not a library's file
+        if time.monotonic() > deadline:
+            run.kill()
+            pytest.fail("the script made no temporary folder within 60 s")
         time.sleep(0.01)
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=60)

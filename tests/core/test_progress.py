@@ -45,6 +45,19 @@ def test_a_batchs_time_left_is_its_frames_at_the_rate_so_far_and_never_made_up()
     assert batch_left([41_200, None, 5], 20.0) == batch_left([None, 41_205], 0.0) == "41,205+ frames left, end unknown"
 
 
+def test_a_batchs_standing_counts_what_is_left_of_the_file_under_way_at_the_rate_so_far():
+    """30 of a file's 50 frames left and 100 of another's, at the batch's 20 frames in 2 s: 13 s."""
+    from core.progress import BatchStanding
+
+    standing = BatchStanding({1: 50, 2: 100})
+    due = standing.take(1)
+    assert standing.told(due, done=20, seconds=2.0) == "130 frames left, about 0:00:13"
+    standing.frames, standing.seconds = 20, 2.0  # the file done: its frames and time count for the rate
+    assert (
+        standing.told(None) == "100+ frames left, end unknown" and standing.told(0) == "100 frames left, about 0:00:10"
+    )
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -130,6 +143,8 @@ def test_a_line_cut_to_a_terminals_row_leaves_its_last_column_free(on_terminal):
     """Training's step line is cut to one row: one that fills the row wraps on some terminals."""
     assert on_terminal(20, lambda terminal: redraw("x" * 50, terminal, 0)) == "\r" + "x" * 19
     assert on_terminal(20, lambda terminal: redraw("short", terminal, 12)) == "\r" + "short".ljust(12)
+    # over a line longer than the row (drawn on a wider one since narrowed), padded to the row only
+    assert on_terminal(20, lambda terminal: redraw("short", terminal, 50)) == "\r" + "short".ljust(19)
 
 
 def test_the_bar_keeps_its_width_past_a_guessed_total():

@@ -364,13 +364,15 @@ def test_joints_not_found_do_not_slow_the_filter_catching_up_a_turn():
     np.testing.assert_allclose(jump(K, six_of_17), jump(6, np.ones((1, 6), bool)))
 
 
-@pytest.mark.parametrize("offset, after", [(1.0, 0.5), (2.0, 4 / 7)])
-def test_a_track_whose_joints_average_past_the_manoeuvre_gate_has_its_covariance_scaled(offset, after):
+@pytest.mark.parametrize("offsets, after", [((1.0, 1.0), 0.5), ((2.0, 2.0), 4 / 7), ((2.0, 0.0), 0.5)])
+def test_a_track_whose_joints_average_past_the_manoeuvre_gate_has_its_covariance_scaled(offsets, after):
     """Variance 1 measured with variance 1: joints off by (1, 1) have NIS 0.5, below the gate, and the update halves
-    the variance; off by (2, 2), NIS 2 is 4/3 of the gate (1.5), so the variance grows to 4/3 first: 4/3 / (7/3)."""
+    the variance; off by (2, 2), NIS 2 is 4/3 of the gate (1.5), so the variance grows to 4/3 first: 4/3 / (7/3).
+    One joint at NIS 2 and one at 0 average 1, below the gate: the mean is gated, not its largest joint."""
     pos, vel = np.zeros((1, 2, 2)), np.zeros((1, 2, 2))
     cov = np.stack([np.ones((1, 2)), np.zeros((1, 2)), np.ones((1, 2))])
-    kalman.update(pos, vel, cov, np.full((1, 2, 2), offset), np.ones((1, 2), bool), np.ones(1))
+    z = np.repeat(np.asarray(offsets, dtype=float)[None, :, None], 2, axis=2)  # joint j off by (offset, offset)
+    kalman.update(pos, vel, cov, z, np.ones((1, 2), bool), np.ones(1))
     np.testing.assert_allclose(cov[0], after)
 
 
