@@ -9,6 +9,7 @@ from collections import defaultdict
 
 MIN_BAR = 8  # a bar narrower than this shows too little: the line leaves it out
 LOG_INTERVAL_S = 10.0  # a progress line on a pipe or log file: a plain line this often, not one redrawn in place
+DUMB_TERMS = ("dumb", "unknown")  # TERM of a terminal that cannot redraw a line
 
 
 def frames_text(count: int) -> str:
@@ -19,6 +20,14 @@ def frames_text(count: int) -> str:
 def first_few(names: list[str], shown: int = 3) -> str:
     """The first ``shown`` of ``names``, and how many more: how messages list files."""
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def redraws_in_place(stream) -> bool:
+    """Whether ``stream`` is a terminal that draws a line over itself from a carriage return: not a pipe or a file,
+    nor one whose TERM says it cannot move the cursor ("dumb": Emacs' shell, many CI consoles; "unknown"), which
+    shows every redraw, as ^M or as fragments run together. Those get plain lines, as a log does (rich's rule)."""
+    terminal = callable(getattr(stream, "isatty", None)) and stream.isatty()
+    return terminal and os.environ.get("TERM", "").lower() not in DUMB_TERMS
 
 
 def row_width(stream) -> int | None:
@@ -109,8 +118,9 @@ class BatchStanding:
 
 
 class ProgressBar:
-    """One line redrawn in place on a terminal; on a pipe or log file, a plain line every ``log_interval_s``
-    (a redrawn line there is hundreds of carriage-return fragments in the log). ``hidden``: nothing drawn."""
+    """One line redrawn in place on a terminal; on a pipe, a log file or a terminal that cannot redraw (TERM=dumb), a
+    plain line every ``log_interval_s`` (a redrawn line there is hundreds of carriage-return fragments), and the
+    last. ``hidden``: nothing drawn."""
 
     def __init__(
         self, total: int | None, stream=None, log_interval_s: float = LOG_INTERVAL_S, hidden: bool = False
@@ -118,7 +128,7 @@ class ProgressBar:
         self.total = total
         self.stream = stream or sys.stderr
         self.hidden = hidden
-        self.live = callable(getattr(self.stream, "isatty", None)) and self.stream.isatty()
+        self.live = redraws_in_place(self.stream)
         self.min_interval_s = 0.25 if self.live else log_interval_s
         self.width = 28
         self.start = time.perf_counter()

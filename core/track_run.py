@@ -16,7 +16,7 @@ from core.preprocess import check_input_size
 from core.progress import BatchStanding, ProgressBar, StageTimes, first_few
 from core.session import PoseModel, check_threads
 from core.sinks import SinkOptions
-from core.sinks.csv_sink import is_stdout
+from core.sinks.csv_sink import is_stdout, stdout_closed
 from core.sinks.multi import being_written, plan_outputs, wait_while_written, written_names
 from core.sinks.video import check_video_fps
 from core.sources import (
@@ -79,6 +79,11 @@ def _prepared(args: argparse.Namespace, default_model: Path) -> tuple[SinkOption
     if args.skip_done and (not args.csv or is_stdout(args.csv)):
         raise WLitePoseError(
             "--skip-done needs --csv with a file: the CSV's sidecar records whether a run finished (--csv - has none)"
+        )
+    if is_stdout(args.csv) and stdout_closed():  # else the run ends at its first row, exit 0, having written nothing
+        raise WLitePoseError(
+            "--csv - writes to the standard output, which is closed (>&-): give --csv a file name, or send the "
+            "standard output to a file (> rows.csv) or a program (| script)"
         )
     jobs = plan_outputs(args.sources, options, inputs, shared=args.skip_done)  # runs sharing a batch
     return options, inputs, jobs, PosePipeline(PoseModel(model_path, threads=args.threads), config)

@@ -25,6 +25,13 @@ sys.exit(main.main(sys.argv[1:]))
 """
 
 
+@pytest.fixture(autouse=True)
+def redrawing_terminal(monkeypatch):
+    """Tests run as at a terminal that redraws a line (TERM=xterm), even from Emacs' shell (TERM=dumb), where a
+    progress line is plain lines instead: a test of that sets TERM itself."""
+    monkeypatch.setenv("TERM", "xterm")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (its README.md says what is there); the test is skipped where it is absent."""

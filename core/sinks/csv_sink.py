@@ -12,6 +12,8 @@ else from the first written) that were never analysed (a frame that could not be
 as [first, last] ranges, so that a frame without rows is one where nobody was found only when it is not among
 them; a webcam's or stream's, whose frames that came while the pipeline was busy are many, has their count,
 ``frames_skipped``, instead;
+``frame_times_vary``: whether a frame's time_s was off ``frame / fps`` by half a frame (a variable-rate file, a
+webcam), so that fps is an average and only time_s times the rows;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
@@ -33,6 +35,7 @@ from pathlib import Path
 from core.errors import ReaderGone
 from core.poses import Poses
 from core.sinks.base import NO_ROOM, Sink, cut_back, own_file, rewrite_small, writable
+from core.sources.packet_stamps import off_pace
 
 LAYOUT_VERSION = 1
 SIDECAR_EVERY_S = 10.0  # seconds between the sidecar's rewrites during a run
@@ -49,6 +52,12 @@ STDOUT = "-"  # as the CSV's path: the standard output (./- is a file named -)
 
 def is_stdout(path: str | Path | None) -> bool:
     return path is not None and str(path) == STDOUT
+
+
+def stdout_closed() -> bool:
+    """Whether the standard output was closed before anything was written to it (``>&-``): Python then has none, and
+    main's console drops what is written to it."""
+    return sys.stdout is None or sys.stdout.closed
 
 
 def csv_columns(keypoint_names) -> list[str]:
@@ -104,6 +113,10 @@ class CsvSink(Sink):
         self._sidecar = {"layout_version": LAYOUT_VERSION, **sidecar, "keypoint_names": list(keypoint_names)}
         self._live = live  # a webcam's or stream's frames skipped are counted, not listed (one for each written)
         self._sidecar["frames_skipped" if live else "frames_not_analysed"] = 0 if live else []
+        # true once a frame's time is off frame / fps by half a frame (a variable-rate file, a webcam): fps is then an
+        # average, and a reader who times rows by it gets them wrong (time_s is each frame's own)
+        self._sidecar["frame_times_vary"] = False
+        self._fps = sidecar.get("fps")  # None: no rate to judge the times by
         self._sidecar["finished"] = False  # true once the run reached the source's end (track --skip-done)
         self._frames = 0
         self._next_index = first_frame  # the frame index that follows the last one written
@@ -142,6 +155,9 @@ class CsvSink(Sink):
             else:
                 self._sidecar["frames_not_analysed"].append([self._next_index, frame_index - 1])
         self._next_index = frame_index + 1
+        if self._fps and not self._sidecar["frame_times_vary"] and off_pace(time_s, frame_index, self._fps):
+            self._sidecar["frame_times_vary"] = True
+            self._sidecar_due = 0.0  # said now, for a reader of a run under way, not up to SIDECAR_EVERY_S later
         if time.monotonic() >= self._sidecar_due:  # best effort: closing writes it for certain
             started = time.monotonic()
             try:

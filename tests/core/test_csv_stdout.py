@@ -110,6 +110,18 @@ def test_csv_dash_into_a_full_disk_is_results_lost(model_path, video_path, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(os.name == "nt", reason="closing a child's descriptor before it starts is POSIX's")
+def test_csv_dash_with_the_standard_output_closed_is_refused_before_any_work(model_path, video_path, tmp_path):
+    """`track clip --csv - >&-`: the run ended at its header as if a reader had left, exit 0, nothing written."""
+    argv = (video_path, "--model", model_path, "--max-frames", 3, "--csv", "-", "--coco-json", tmp_path / "r.json")
+    closed = {"stderr": subprocess.PIPE, "preexec_fn": lambda: os.close(1)}  # as the shell's >&- leaves it
+    with _track_process(tmp_path, *argv, **closed) as run:
+        err = run.stderr.read().decode()
+    assert run.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("wlitepose: error: --csv - writes to the standard output, which is closed (>&-)")
+    assert list(tmp_path.iterdir()) == []  # no model loaded, no other output begun
+
+
 @pytest.mark.parametrize(
     "given, words",
     [

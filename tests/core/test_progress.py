@@ -81,6 +81,20 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
             ]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_a_terminal_that_cannot_redraw_gets_plain_lines_as_a_log_does(monkeypatch, on_terminal, term):
+    """TERM=dumb (Emacs' shell, a CI console): each redraw showed, a carriage return's fragment after another."""
+    clock = itertools.count()  # each reading one second later
+    monkeypatch.setattr("core.progress.time.perf_counter", lambda: float(next(clock)))
+    monkeypatch.setenv("TERM", term)
+    shown = on_terminal(120, _frames(20))
+    assert [line.split("] ")[1] for line in shown.split("\r\n") if line] == [
+        "10/20   1.0 fps ETA 0:10",
+        "20/20   1.0 fps ETA 0:00",  # the last line whole
+    ]
+
+
 def _lines(shown: str) -> list[str]:
     """Each line drawn: what follows a carriage return or a line's end."""
     return [line for line in shown.replace("\n", "\r").split("\r") if line]

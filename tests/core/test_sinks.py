@@ -15,6 +15,7 @@ import pytest
 from core.poses import Poses
 from core.sinks import CocoJsonSink, CsvSink, PoseC3DSink, SinkOptions, open_sinks
 from core.sinks.coco_json import coco_results
+from core.sinks.csv_sink import sidecar_path
 from core.version import tool_version
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -54,6 +55,22 @@ def _golden(name: str, text: str, update: bool = False) -> None:
 def _posec3d_as_json(data: list[dict]) -> str:
     plain = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in sample.items()} for sample in data]
     return json.dumps(plain, indent=1, sort_keys=True) + "\n"
+
+
+def test_the_sidecar_says_once_a_frames_time_is_off_its_rate_at_once(tmp_path, monkeypatch):
+    """A variable-rate file's sidecar gave only its average fps: a reader timing rows by frame / fps got them wrong.
+    An app recording starts mid-file (frame 500); a frame 0.4 of a frame off is on pace, 0.6 is not. A run under way
+    says so at that frame, not at its next rewrite (the clock stands still here: none is due)."""
+    monkeypatch.setattr("core.sinks.csv_sink.time.monotonic", lambda: 0.0)
+    path = tmp_path / "recording.csv"
+    with CsvSink(path, ["nose"], {"fps": 10.0}) as sink:
+        for index, time_s in ((500, 50.0), (501, 50.14), (502, 50.2)):
+            sink.write(index, time_s, Poses.empty(1))
+        assert json.loads(sidecar_path(path).read_text())["frame_times_vary"] is False
+        sink.write(503, 50.36, Poses.empty(1))
+        assert json.loads(sidecar_path(path).read_text())["frame_times_vary"] is True
+        sink.write(504, 50.4, Poses.empty(1))  # back on pace: the rate still varied
+    assert json.loads(sidecar_path(path).read_text())["frame_times_vary"] is True
 
 
 def test_the_sidecar_lists_the_frames_not_analysed_and_counts_a_live_sources_skipped_ones(tmp_path):

@@ -44,6 +44,8 @@ def test_a_variable_rate_files_csv_rows_are_timed_by_its_own_stamps(cli, coco_me
     gaps = [0.1, 0.2, 0.05] * 4
     assert sorted(times) == list(range(12))
     assert [times[n] for n in range(12)] == pytest.approx([sum(gaps[:i]) for i in range(12)], abs=1e-4)
+    # its sidecar's fps (30: the header's 1000 is a time base) times none of them: it says to go by time_s
+    assert json.loads((tmp_path / "v.csv.json").read_text())["frame_times_vary"] is True
 
 
 def test_frames_never_analysed_are_listed_and_held_in_the_annotated_video(

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from main import main
-from training.progress_line import end_progress_line, show_progress
+from training.progress_line import end_progress_line, restart_progress, show_progress
 from training.trainer import train
 
 
@@ -59,6 +59,21 @@ def test_a_training_step_line_drawn_shorter_than_the_last_leaves_none_of_it_on_s
         "epoch 1 16/64 loss 0.50000  12.0 img/s ETA 10 min",
         "epoch 1 16/64 loss 0.50000  12.0 img/s ETA 9 min",
     ]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
+def test_the_step_progress_on_a_terminal_that_cannot_redraw_is_whole_lines(monkeypatch, on_terminal):
+    """TERM=dumb (Emacs' shell, a CI console) showed every step's redraw, carriage returns and all."""
+
+    def draw(terminal):
+        monkeypatch.setattr("sys.stderr", terminal)
+        restart_progress()
+        show_progress(0, 2, 16, 64, 0.5, 12.0, 10.0)
+        show_progress(0, 2, 32, 64, 0.5, 12.0, 9.0)  # within LOG_INTERVAL_S: not logged
+        end_progress_line()
+
+    monkeypatch.setenv("TERM", "dumb")
+    assert on_terminal(120, draw) == "epoch 1/2 16/64 loss 0.50000  12.0 img/s ETA 10 min\r\n"
 
 
 def test_an_epochs_summary_counts_it_as_its_progress_line_does(tmp_path, tiny_run, capsys, run_log):
