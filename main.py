@@ -8,6 +8,7 @@ loads Qt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -161,7 +162,8 @@ def _fill_closed_descriptors() -> None:
 
 
 def _run(argv: list[str] | None) -> int:
-    from core.errors import Stopped, WLitePoseError
+    from core.errors import WLitePoseError, signal_of
+    from core.stop_request import StopAtOnce
 
     # a printed path the console's code page cannot show (Windows, output redirected) is shown escaped
     # rather than stopping the command after its work is done
@@ -184,7 +186,10 @@ def _run(argv: list[str] | None) -> int:
         argv = ["gui", *argv]  # `wlitepose` and `wlitepose VIDEO` open the app
     args = build_parser().parse_args(argv)
     try:
-        return importlib.import_module(COMMANDS[args.command][0]).run(args.command, args)
+        with contextlib.ExitStack() as handled:
+            if args.command != "gui":  # the app closes its window on the stop signals, once its handlers are in
+                handled.enter_context(StopAtOnce())  # track and train set their own while they loop
+            return importlib.import_module(COMMANDS[args.command][0]).run(args.command, args)
     except WLitePoseError as error:
         print(f"wlitepose: error: {error}", file=sys.stderr)
         return 2
@@ -202,16 +207,25 @@ def _run(argv: list[str] | None) -> int:
         print(f"wlitepose: error: out of memory{done}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or core.errors.Stopped: a signal a run stopped for
-        done = "; outputs written so far are complete up to the last frame" if args.command == "track" else ""
-        if isinstance(error, Stopped) and error.before_start:  # track's modules loading, the model, the plan
-            done = " before tracking began: no output was written"
-        if isinstance(error, Stopped) and error.at_once:
-            done = (
-                " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "
-                "CSV's sidecar may count fewer frames than its rows)"
-            )
-        print(f"wlitepose: interrupted{done}", file=sys.stderr)
-        return 128 + (error.signum if isinstance(error, Stopped) else signal.SIGINT)
+        print(f"wlitepose: interrupted{_left_behind(args.command, error)}", file=sys.stderr)
+        return 128 + signal_of(error)
+
+
+def _left_behind(command: str, stop: KeyboardInterrupt) -> str:
+    """What a run stopped by a signal leaves, to follow "interrupted" ("": its outputs are written whole or not at
+    all, as export's and eval's are)."""
+    from core.errors import Stopped
+
+    if isinstance(stop, Stopped) and stop.left:
+        return f"; {stop.left}"
+    if isinstance(stop, Stopped) and stop.before_start and command == "track":  # its modules, the model, the plan
+        return " before tracking began: no output was written"
+    if isinstance(stop, Stopped) and stop.at_once and command == "track":
+        return (
+            " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "
+            "CSV's sidecar may count fewer frames than its rows)"
+        )
+    return "; outputs written so far are complete up to the last frame" if command == "track" else ""
 
 
 def _missing(module: str) -> str:

@@ -6,11 +6,10 @@ Imports only the standard library at module level so building the parser stays c
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
-from core.errors import Stopped
+from core.errors import Stopped, signal_of
 
 
 def given(text: str) -> str:
@@ -133,7 +132,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         try:
             from core.track_run import run_track  # seconds: ONNX Runtime, OpenCV, SciPy
         except KeyboardInterrupt as error:
-            raise Stopped(signal.SIGINT, before_start=True) from error
+            raise Stopped(signal_of(error), before_start=True) from error
         return run_track(args, DEFAULT_MODEL)
     from core.eval_run import run_eval
 

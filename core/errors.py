@@ -1,5 +1,7 @@
 """The one exception type for problems a user can cause and fix."""
 
+import signal
+
 
 class WLitePoseError(Exception):
     """A user-facing error: its message is one sentence that names the problem.
@@ -12,11 +14,17 @@ class WLitePoseError(Exception):
 class Stopped(KeyboardInterrupt):
     """A run stopped by signal ``signum`` (Ctrl-C, kill: the exit status is 128 + it); ``at_once`` when a second
     signal cut a frame or the closing of the outputs short rather than waiting for the frame's end;
-    ``before_start`` when it came before any output was opened."""
+    ``before_start`` when it came before any output was opened; ``left`` says what the run leaves and how to go
+    on, for the line that reports the stop."""
 
-    def __init__(self, signum: int, at_once: bool = False, before_start: bool = False) -> None:
+    def __init__(self, signum: int, at_once: bool = False, before_start: bool = False, left: str = "") -> None:
         super().__init__(signum)
-        self.signum, self.at_once, self.before_start = signum, at_once, before_start
+        self.signum, self.at_once, self.before_start, self.left = signum, at_once, before_start, left
+
+
+def signal_of(stop: KeyboardInterrupt) -> int:
+    """The signal a run stopped for: a Stopped's, else Ctrl-C's (Python's own KeyboardInterrupt)."""
+    return stop.signum if isinstance(stop, Stopped) else signal.SIGINT
 
 
 class OutputTaken(WLitePoseError):

@@ -1,5 +1,6 @@
-"""Stopping `wlitepose track` by a signal: Ctrl+C, kill, a terminal or SSH session closing (the app closes its
-window on the same ones)."""
+"""Stopping a command by a signal: Ctrl+C, kill, a terminal or SSH session closing (the app closes its window on the
+same ones). `track` and `train` stop at the end of a frame or step (StopRequest); the other commands, and those two
+before their loop, where they are (StopAtOnce)."""
 
 from __future__ import annotations
 
@@ -23,21 +24,14 @@ def caught_signals() -> list[int]:
     return [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
 
 
-class StopRequest:
-    """STOP_SIGNALS' handler (Ctrl+C, kill, a closed terminal or SSH session): the first signal stops
-    after the current frame (so no row is cut in half), a second one interrupts at once."""
+class _SignalHandler:
+    """A handler of the caught STOP_SIGNALS while the ``with`` block runs (the main thread's only: signals reach no
+    other); the handlers before it are put back after."""
 
     def __init__(self) -> None:
-        self.requested = False
-        self.signum = signal.SIGINT  # the first signal's, for the exit status
         self._previous: dict[int, object] = {}
 
-    def __call__(self, signum, frame) -> None:
-        if self.requested:
-            raise Stopped(self.signum, at_once=True)
-        self.requested, self.signum = True, signum
-
-    def __enter__(self) -> StopRequest:
+    def __enter__(self):
         if threading.current_thread() is not threading.main_thread():
             return self  # signals reach the main thread only; a caller thread stops runs its own way
         for sig in caught_signals():
@@ -47,6 +41,33 @@ class StopRequest:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+class StopAtOnce(_SignalHandler):
+    """The handler of a command with no frame or step to finish (export, eval, info, shrink-data, and track or train
+    before their loop): the first signal raises Stopped where the command is, whose clean-up leaves no output
+    half-written; a second one ends the process as the system does, so a clean-up that hangs cannot hold it."""
+
+    def __call__(self, signum, frame) -> None:
+        for sig in self._previous:
+            signal.signal(sig, signal.SIG_DFL)
+        self._previous.clear()  # left so on leaving the block: a second signal in Python's exit ends it there too
+        raise Stopped(signum)
+
+
+class StopRequest(_SignalHandler):
+    """The handler of a run that stops at the end of a frame (track) or optimiser step (train), so that no row or
+    checkpoint is cut in half; a second signal interrupts at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requested = False
+        self.signum = signal.SIGINT  # the first signal's, for the exit status
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise Stopped(self.signum, at_once=True)
+        self.requested, self.signum = True, signum
 
     def wait(self, seconds: float) -> bool:
         """Whether a stop was asked for, after waiting ``seconds`` if none was yet (as threading.Event.wait)."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 import time
 from pathlib import Path
 
-from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePoseError
+from core.errors import OutputTaken, ReaderGone, SourceFailed, Stopped, WLitePoseError, signal_of
 from core.frame_loop import rerun_reason, run_frames
 from core.pipeline import PipelineConfig, PosePipeline, check_fractions, tuned_config
 from core.preprocess import check_input_size
@@ -97,7 +96,7 @@ def run_track(args: argparse.Namespace, default_model: Path) -> int:
         # the frames of each source a batch is to track: every file opened once, seconds for hundreds
         left = frames_left(jobs, args, pipeline, image_fps) if len(jobs) > 1 else {}
     except KeyboardInterrupt as error:  # Ctrl-C before the run's own handler: a big batch planned, the model loading
-        raise Stopped(signal.SIGINT, before_start=True) from error
+        raise Stopped(signal_of(error), before_start=True) from error
     if not written_names(options):
         print(
             "wlitepose: no output asked for (--csv, --video, --coco-json, --coco-dataset, --openpose-dir, "

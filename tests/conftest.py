@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,35 @@ def main_without(tmp_path):
         )
 
     return run
+
+
+@pytest.fixture
+def signal_on_call(monkeypatch):
+    """signal_on_call(module, name, sig, call=1, times=1): the ``call``-th call of ``module.name`` first sends the
+    process ``sig``, ``times`` over (a second is the user's "stop now"). Meanwhile a ``sig`` left to its default
+    action raises AssertionError instead: a command that does not handle it fails the test rather than ending
+    pytest. A signal ignored (SIG_IGN) stays ignored."""
+    previous = {}
+
+    def unhandled(signum, frame):
+        raise AssertionError(f"signal {signum} was not handled")
+
+    def arm(module, name: str, sig: int, call: int = 1, times: int = 1) -> None:
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, unhandled)
+        original, calls = getattr(module, name), []
+
+        def signalling(*args, **kwargs):
+            calls.append(name)
+            for _ in range(times if len(calls) == call else 0):
+                signal.raise_signal(sig)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, signalling)
+
+    yield arm
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 @pytest.fixture

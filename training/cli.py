@@ -424,7 +424,7 @@ def _export_best(best: Path, out: Path) -> None:
 
 
 def _shrink(args: argparse.Namespace) -> int:
-    from core.errors import WLitePoseError
+    from core.errors import Stopped, WLitePoseError, signal_of
     from core.preprocess import check_input_size
     from core.sinks.base import writable
     from training.shrink import longest_side, shrink_dataset
@@ -439,7 +439,16 @@ def _shrink(args: argparse.Namespace) -> int:
         hint = " (a shrink that stopped leaves a folder without annotations.json: remove it)" if unfinished else ""
         raise WLitePoseError(f"--out {out} already exists and is not an empty folder{hint}")
     writable(out, directory=True, create=False)  # made once the data is read: a refused run leaves none
-    count, read, written = shrink_dataset(Path(annotations), Path(images), out, args.size, args.format, args.quality)
+    try:
+        count, read, written = shrink_dataset(
+            Path(annotations), Path(images), out, args.size, args.format, args.quality
+        )
+    except KeyboardInterrupt as stop:  # a signal: a rerun refuses the folder it leaves, so the line says so
+        began = out.is_dir() and any(out.iterdir())  # a rerun takes an empty folder
+        if not began or (out / "annotations.json").exists():  # stopped before the copy began, or once it was done
+            raise
+        left = f"{out} is incomplete (no annotations.json): remove it, then run the same command again"
+        raise Stopped(signal_of(stop), left=left) from None
     print(
         f"wrote {count} image{'' if count == 1 else 's'}, longest side {longest_side(args.size)} px "
         f"({written / 1e6:.1f} MB, was {read / 1e6:.1f} MB), and {out / 'annotations.json'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import TYPE_CHECKING
 
 import cv2
@@ -11,6 +12,7 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from core.errors import WLitePoseError
+from core.stop_request import STOP_SIGNALS
 from training.dataset import KeypointDataset
 
 if TYPE_CHECKING:
@@ -30,14 +32,20 @@ def run_loader(dataset: KeypointDataset, config: TrainConfig, start_epoch: int, 
         num_workers=config.workers,
         drop_last=len(sampler) > config.batch_size,  # an epoch of fewer draws than a batch is one short batch
         persistent_workers=config.workers > 0,
-        worker_init_fn=_single_threaded_worker,
+        worker_init_fn=_start_worker,
         pin_memory=device.type == "cuda",
     )
     return sampler, loader
 
 
-def _single_threaded_worker(_: int) -> None:
-    cv2.setNumThreads(1)  # each loader worker is one process doing one image at a time
+def _start_worker(_: int) -> None:
+    """A loader worker: one process doing one image at a time, deaf to the stop signals that a terminal or a
+    cluster's scheduler sends the whole process group. The training process stops after its step and ends its
+    workers itself; a worker the signal killed first (a spawned one, as on macOS and Windows, has the default
+    action) would end the run in torch's "worker exited unexpectedly" traceback."""
+    cv2.setNumThreads(1)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 SAMPLE_ORDER, AUGMENTATIONS = 0, 1  # the two streams of draws of a run

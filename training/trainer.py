@@ -20,9 +20,10 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
-from core.errors import WLitePoseError
+from core.errors import Stopped, WLitePoseError
 from core.output_lock import take
 from core.sinks.base import cut_back
+from core.stop_request import StopRequest
 from models.export import build_metadata, export_onnx
 from models.schemas import get_schema
 from models.wlitepose import build_model
@@ -181,8 +182,10 @@ class _Run:
     best_ap: float
     step: int  # optimiser steps, a resumed run's earlier ones included
     spent: float  # seconds trained, earlier runs' included
+    kept: int  # epochs last.pt holds
     out_of_time: bool = False
     overflows: int = 0  # non-finite losses in a row
+    stop: StopRequest = field(default_factory=StopRequest)  # its handlers set while the epochs run
 
     @property
     def use_amp(self) -> bool:
@@ -199,15 +202,14 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     torch.set_num_threads(config.threads or _default_threads(config.workers))
     torch.manual_seed(config.seed)
     run = _prepare(config, device, held)
-    for epoch in itertools.count(run.start_epoch) if config.minutes else range(run.start_epoch, config.epochs):
-        record = _train_epoch(run, epoch)
-        final = run.out_of_time if config.minutes else epoch == config.epochs - 1
-        final = final or bool(config.max_steps and run.step >= config.max_steps)
-        validating = bool(config.val_annotations) and ((epoch + 1) % config.val_every == 0 or final)
-        if is_main():
-            _end_epoch(run, epoch, record, validating)
-        if final:  # ends a --minutes or --max-steps run (a run by epochs ends with its range)
-            break
+    try:
+        with run.stop:
+            _train_epochs(run)
+    except Stopped as stop:
+        if stop.left:  # stopped after a step
+            raise
+        # a second signal, at once (last.pt is replaced whole or not at all)
+        raise Stopped(stop.signum, at_once=True, left=_resume_hint(run)) from None
     main = is_main()
     if dist.is_initialized():
         dist.barrier()
@@ -215,6 +217,37 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
     if not main:
         return None
     return model_checkpoint(run.out) if config.val_annotations else run.out / "last.pt"
+
+
+def _train_epochs(run: _Run) -> None:
+    """The run's epochs, each validated and saved; Stopped after the step a stop signal came in (or the first
+    step after a validation and save it came in), that epoch left unsaved."""
+    config = run.config
+    for epoch in itertools.count(run.start_epoch) if config.minutes else range(run.start_epoch, config.epochs):
+        record = _train_epoch(run, epoch)
+        if _stop_asked(run):  # a cut epoch saved as done would skip its other steps on resume
+            raise Stopped(run.stop.signum, left=_resume_hint(run))
+        final = run.out_of_time if config.minutes else epoch == config.epochs - 1
+        final = final or bool(config.max_steps and run.step >= config.max_steps)
+        validating = bool(config.val_annotations) and ((epoch + 1) % config.val_every == 0 or final)
+        if is_main():
+            _end_epoch(run, epoch, record, validating)
+        run.kept = epoch + 1
+        if final:  # ends a --minutes or --max-steps run (a run by epochs ends with its range)
+            break
+
+
+def _stop_asked(run: _Run) -> bool:
+    """Whether a stop signal came in: rank 0's word on every rank, so that all stop after the same step."""
+    return bool(agreed(float(run.stop.requested), run.device))
+
+
+def _resume_hint(run: _Run) -> str:
+    """What a stopped run keeps, and how to go on from it."""
+    if not run.kept:
+        return "no epoch was finished, so none was saved: rerun the same command to start again"
+    of = "" if run.config.minutes else f" of {run.config.epochs}"
+    return f"{run.out / 'last.pt'} holds epoch {run.kept}{of}: rerun the same command with --resume to go on"
 
 
 def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitStack) -> _Run:
@@ -283,6 +316,7 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
         best_ap=best_ap,
         step=step,
         spent=spent_before,
+        kept=start_epoch,
     )
     if config.minutes:  # under --minutes the lr follows the clock, step by step
         set_lr(scheduler, run.spent / budget * config.epochs)
@@ -381,7 +415,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
         _tick(run)
         if is_main():
             _say_progress(run, epoch, seen, started, loss)
-        if run.out_of_time or (config.max_steps and run.step >= config.max_steps):
+        if run.out_of_time or (config.max_steps and run.step >= config.max_steps) or _stop_asked(run):
             break
     # under --minutes the last epoch is also the one after which another as long as the mean would not fit
     mean_s = (run.spent - run.spent_before) / (epoch - run.start_epoch + 1)

@@ -2,6 +2,7 @@
 cannot score refused in one sentence before any image goes through the network."""
 
 import json
+import signal
 from pathlib import Path
 
 import cv2
@@ -424,3 +425,17 @@ def test_eval_prints_each_models_own_figures_and_intervals(paired_eval):
     lines = out.splitlines()
     assert lines[0].startswith("AP 1.000") and lines[1].startswith("baseline baseline.onnx: AP 0.000")
     assert "95% interval: AP 0.220-0.600" in out and "95% interval of the baseline: AP 0.210-0.590" in out
+
+
+def test_a_stop_signal_while_eval_writes_out_leaves_no_file_and_is_one_line(
+    cli, model_path, tmp_path, shared_data, signal_on_call
+):
+    """eval died by SIGTERM's default action, without a word; --out is written whole or not at all."""
+    from core.sinks import base
+
+    signal_on_call(base, "_replace", signal.SIGTERM)  # the figures written beside --out, before they replace it
+    rc, _, err = cli(
+        "eval", "--model", model_path, "--annotations", shared_data / "val" / "annotations.json",
+        "--images", shared_data / "val" / "images", "--size", 64, "--out", tmp_path / "stats.json",
+    )  # fmt: skip
+    assert (rc, err) == (128 + signal.SIGTERM, "wlitepose: interrupted\n") and list(tmp_path.iterdir()) == []

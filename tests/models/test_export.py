@@ -1,6 +1,7 @@
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -420,3 +421,18 @@ def test_cli_export_says_how_it_stored_the_weights(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(export_module, "export_onnx", lambda *args, **kwargs: 0.0)
     assert main(["export", "--checkpoint", str(bundled_checkpoint), "--out", str(tmp_path / "m.onnx"), *flag]) == 0
     assert words in capsys.readouterr().out
+
+
+def test_a_stop_signal_while_the_file_is_written_leaves_none_and_is_one_line(tmp_path, signal_on_call, capsys):
+    """export and info died by SIGTERM's or SIGHUP's default action, without a word; the model file is written
+    whole or not at all."""
+    from core.sinks import base
+    from models import complexity
+
+    signal_on_call(base, "_replace", signal.SIGTERM)  # its bytes written beside it, before they replace --out
+    out = tmp_path / "m.onnx"
+    assert main(["export", "--variant", "litepose_xs", "--size", "64", "--out", str(out)]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "wlitepose: interrupted\n" and list(tmp_path.iterdir()) == []
+    signal_on_call(complexity, "measure", signal.SIGHUP)
+    assert main(["info", "--variant", "litepose_xs"]) == 128 + signal.SIGHUP
+    assert capsys.readouterr() == ("", "wlitepose: interrupted\n")

@@ -1,5 +1,10 @@
+import signal
 from collections import Counter
 
+import cv2
+
+from core.stop_request import STOP_SIGNALS
+from training import sampling
 from training.sampling import epoch_sampler
 from training.trainer import TrainConfig
 
@@ -34,3 +39,17 @@ def test_without_weights_the_loader_shuffles_the_whole_set_once_per_epoch():
     sampler = epoch_sampler(_Sources(["x"] * 50), TrainConfig("a", "b", "c"))
     first, second = list(sampler), list(sampler)
     assert sorted(first) == sorted(second) == list(range(50)) and first != second
+
+
+def test_a_loader_worker_leaves_the_stop_signals_to_the_training_process():
+    """A spawned worker (macOS, Windows) took SIGTERM or SIGHUP's default action: killed before the training
+    process stopped after its step, it ended the run in torch's "worker exited unexpectedly" traceback."""
+    handlers, threads = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}, cv2.getNumThreads()
+    try:
+        sampling._start_worker(0)
+        assert all(signal.getsignal(sig) is signal.SIG_IGN for sig in STOP_SIGNALS)
+        assert cv2.getNumThreads() == 1
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        cv2.setNumThreads(threads)

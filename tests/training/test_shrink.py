@@ -1,4 +1,5 @@
 import json
+import signal
 from pathlib import Path
 
 import cv2
@@ -8,6 +9,7 @@ from pycocotools import mask as mask_utils
 
 from main import main
 from models.schemas import get_schema
+from training import shrink
 from training.dataset import KeypointDataset
 
 
@@ -340,3 +342,17 @@ def test_boxes_and_polygons_scale_each_axis_by_its_own_factor(tmp_path, capsys):
     (shrunk,) = after["annotations"]
     assert shrunk["bbox"] == pytest.approx([100 * fx, 1 * fy, 1000 * fx, 2 * fy])
     assert shrunk["segmentation"] == [pytest.approx([100 * fx, fy, 1100 * fx, fy, 1100 * fx, 3 * fy])]
+
+
+def test_a_stop_signal_half_way_says_the_copy_is_incomplete_and_a_rerun_refuses_it(
+    tmp_path, shared_data, capsys, signal_on_call
+):
+    """shrink-data died by SIGTERM's default action, without a word, its half-made copy not named."""
+    out = tmp_path / "small"
+    signal_on_call(shrink, "read_labelled_image", signal.SIGTERM, call=2)  # the first image written
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out)]) == 128 + signal.SIGTERM
+    told = f"{out} is incomplete (no annotations.json): remove it, then run the same command again"
+    assert capsys.readouterr().err == f"wlitepose: interrupted; {told}\n"
+    assert not (out / "annotations.json").exists() and len(list((out / "images").iterdir())) == 1
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out)]) == 2
+    assert "a shrink that stopped leaves a folder without annotations.json" in capsys.readouterr().err

@@ -2,12 +2,24 @@
 says what it keeps of the options given again.
 """
 
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
 from core.errors import WLitePoseError
 from main import main
+from training import trainer
 from training.trainer import train
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_run_stops_and_resumes_where_it_left_off(tmp_path, tiny_run, run_log):
@@ -150,3 +162,57 @@ def test_a_line_left_cut_short_before_a_resume_is_dropped(tmp_path, tiny_run, ru
     (out / "log.jsonl").write_bytes(whole[:-40])  # epoch 1's line without its end
     train(tiny_run(out, resume=True))
     assert [record["epoch"] for record in run_log(out)] == [0, 2]
+
+
+def _train_argv(shared_data, tiny_argv, out, *more) -> list[str]:
+    folder = shared_data / "crowdpose_sample"  # 2 images: 2 steps an epoch at --batch-size 1
+    data = ["--train-data", str(folder / "test_crowdpose.json"), "--train-images", str(folder)]
+    return ["train", *data, *tiny_argv, *more, "--out", str(out)]
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_on(
+    tmp_path, shared_data, tiny_run, tiny_argv, signal_on_call, run_log, capsys, times
+):
+    """SIGTERM (a cluster's time limit, `kill`) killed the run by its default action (exit -15, not a word); it
+    stops after its step (a second signal: at once), last.pt holds the last epoch done, and --resume redoes the
+    epoch cut short whole. SIGHUP ignored at start (nohup) stays ignored."""
+    out = tmp_path / "run"
+    argv = _train_argv(shared_data, tiny_argv, out, "--batch-size", "1", "--epochs", "3")
+    hangup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        signal_on_call(trainer, "_step", signal.SIGHUP, call=1)
+        signal_on_call(trainer, "_step", signal.SIGTERM, call=3, times=times)  # the first step of epoch 2
+        assert main(argv) == 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGHUP, hangup)
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"wlitepose: interrupted; {out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on\n"
+    ), err
+    assert err.count("wlitepose: interrupted") == 1 and "Traceback" not in err
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"]) == (0, 2) and [r["epoch"] for r in run_log(out)] == [0]
+    train(tiny_run(out, batch_size=1, resume=True))  # as `--resume` (without its export)
+    assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 4), (2, 6)]
+
+
+def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks(tmp_path, shared_data, tiny_argv):
+    """A closed terminal (or a cluster's scheduler) signals the whole process group, loader workers too: the run
+    died by SIGHUP; a worker killed first would end it in torch's "worker exited unexpectedly" traceback."""
+    out = tmp_path / "run"
+    argv = _train_argv(shared_data, tiny_argv, out, "--workers", "2", "--epochs", "50")
+    runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
+    command = [sys.executable, "-c", runner, *argv]
+    run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "log.jsonl").is_file() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGHUP)
+    err = run.communicate(timeout=120)[1]
+    assert run.returncode == 128 + signal.SIGHUP, err
+    assert "Traceback" not in err and "Error" not in err
+    kept = int(re.search(r"wlitepose: interrupted; \S+ holds epoch (\d+) of 50: rerun the same command", err)[1])
+    lines = (out / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(kept))
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept - 1
