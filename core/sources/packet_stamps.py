@@ -9,6 +9,9 @@ import cv2
 import numpy as np
 
 STAMP_TOLERANCE_S = 1e-4  # a decoded frame's stamp and its packet's are the same number, give or take a rounding
+# frames back from the packets' count that a look for the last frame's stamp starts, then 4x as far each time: a file
+# trimmed without re-encoding counts the frames before its start too (33 in a 3.1 s cut of a 2 s-keyframe H.264)
+LAST_LOOK_BACK = 64
 
 
 def packet_stamps(name: str) -> list[float] | None:
@@ -27,6 +30,37 @@ def packet_stamps(name: str) -> list[float] | None:
     stamps.sort()
     apart = len(stamps) > 1 and bool(np.all(np.diff(stamps) > STAMP_TOLERANCE_S))
     return stamps if apart else None
+
+
+def shown_stamps(name: str, stamps: list[float], first: float) -> list[float]:
+    """The stamps of the frames the video file ``name`` shows, from its packets' ``stamps`` and its first frame's
+    stamp ``first``. A file trimmed without re-encoding (an MP4 edit list starting it after its first packet:
+    ``ffmpeg -ss 3 -c copy``, a phone's trim) holds the frames from the keyframe before its start, decoded only to
+    build those after it: OpenCV stamps packets from the first one's time, frames from the first shown. The last
+    frame's stamp tells the shift between them; where it cannot be read or does not fit, the packets' own."""
+    last = last_stamp(name, len(stamps))
+    shift = 0.0 if last is None else stamps[-1] - last
+    start = index_of(stamps, first + shift)
+    return stamps if start is None or shift < STAMP_TOLERANCE_S else [stamp - shift for stamp in stamps[start:]]
+
+
+def last_stamp(name: str, count: int) -> float | None:
+    """The stamp of the last frame the video file ``name``, of ``count`` packets, decodes: OpenCV's seek to a
+    frame LAST_LOOK_BACK before the packets' count and frames read on to the end, from further back where it
+    found none; None where none is found."""
+    capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+    try:
+        back, last = LAST_LOOK_BACK, None
+        while last is None and capture.isOpened():
+            capture.set(cv2.CAP_PROP_POS_FRAMES, max(0, count - back))
+            while capture.grab():
+                last = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if back >= count:
+                break
+            back *= 4
+    finally:
+        capture.release()
+    return last
 
 
 def off_pace(since, index, fps: float):

@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.sources.frames import MAX_FPS, Frame, FrameSource
-from core.sources.packet_stamps import departs, index_of, off_pace, packet_stamps
+from core.sources.packet_stamps import departs, index_of, off_pace, packet_stamps, shown_stamps
 
 MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
@@ -202,9 +202,14 @@ class VideoFileSource(FrameSource):
     @cached_property
     def _varying_stamps(self) -> list[float] | None:
         """A local file's frames' stamps, read from its packets at its first seek (~8 µs a frame), where
-        they depart from index / fps; None where they do not, or cannot tell its frames apart."""
+        they depart from index / fps; None where they do not, or cannot tell its frames apart. Those of a file
+        trimmed without re-encoding are its shown frames', as its first frame's stamp and its last's place them
+        (a seek there read the file again from its start: 10 s to frame 2,900 of a 720p H.264)."""
         stamps = None if self._path is None else packet_stamps(opencv_name(self._path))
-        return stamps if stamps is not None and departs(stamps, self.fps) else None
+        if stamps is None or not departs(stamps, self.fps):
+            return None
+        first_read = self._origin is not None and self._origin[0] == 0  # not after frames that cannot be decoded
+        return shown_stamps(opencv_name(self._path), stamps, self._origin[1]) if first_read else stamps
 
     def _seek_by_stamps(self, index: int, stamps: list[float]) -> None:
         """To frame ``index`` of a file whose ``stamps`` vary: OpenCV's seek to a guess (``index`` at first), the

@@ -19,6 +19,7 @@ from core.sources import (
     open_source,
     source_name,
 )
+from core.sources.video_file import VideoFileSource
 
 
 def test_video_file_delivers_every_frame_with_timestamps(video_path):
@@ -197,9 +198,10 @@ def test_a_variable_rate_file_seeked_back_is_timed_by_its_stamps_again():
     assert [frame.timestamp_s for frame in after] == pytest.approx(before[2:5])
 
 
-def _variable_rate(path, hold: int) -> None:
+def _variable_rate(path, hold: int, trim: int = 0) -> None:
     """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
-    stts, rewritten; its edit list, which would end the track at the old length, blanked)."""
+    stts, rewritten; its edit list, which would end the track at the old length, blanked); with ``trim``, as
+    ``ffmpeg -ss`` cuts without re-encoding, its edit list starting it ``trim`` frames in instead."""
     data = bytearray(path.read_bytes())
     chain = []
 
@@ -219,11 +221,21 @@ def _variable_rate(path, hold: int) -> None:
     body = struct.pack(">II", 0, count) + b"".join(
         struct.pack(">II", 1, delta * (20 if i == hold else 1)) for i in range(count)
     )
+    boxes = struct.pack(">I4s", 8 + len(body), b"stts") + body
+    if trim:  # only its first frame a keyframe (an stss): the cut ones are decoded to build the next, not shown
+        boxes += struct.pack(">I4sIII", 20, b"stss", 0, 1, 1)
     for offset in chain[:-1]:
-        struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + 8 + len(body) - size)
-    data[stts : stts + size] = struct.pack(">I4s", 8 + len(body), b"stts") + body
+        struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + len(boxes) - size)
+    data[stts : stts + size] = boxes
     edits = data.find(b"edts")
-    data[edits : edits + 4] = b"free"
+    if trim:  # its one edit: (length shown in the movie's time scale, start in the track's)
+        movie_scale, media_scale = (
+            struct.unpack_from(">I", data, data.find(box) + 16)[0] for box in (b"mvhd", b"mdhd")
+        )
+        shown = (count + 19 - trim) * delta * movie_scale // media_scale
+        struct.pack_into(">Ii", data, data.find(b"elst") + 12, shown, trim * delta)
+    else:
+        data[edits : edits + 4] = b"free"
     path.write_bytes(data)
 
 
@@ -265,6 +277,26 @@ def test_a_seek_in_a_variable_rate_file_shows_and_times_the_frame_a_read_from_th
             assert np.array_equal(frame.image, frames[index].image)
         source.seek(40)
         assert list(source) == [] and source.variable_rate
+
+
+def test_a_seek_in_a_trimmed_variable_rate_file_finds_its_frame_by_stamps(tmp_path, grey_clip, monkeypatch):
+    """A phone's clip trimmed without re-encoding (its edit list starts it 3 frames in): its packets' stamps hold
+    the 3 cut frames' too, so seeks near its held frame found no frame by them and read the file again from its
+    start (10 s to frame 2,900 of a 720p H.264), each time."""
+    path = grey_clip(tmp_path / "trimmed.mp4", 10, frames=40, codec="mp4v", step=6)
+    _variable_rate(path, hold=9, trim=3)
+    with open_source(str(path)) as source:
+        frames = list(source)
+    assert len(frames) == 37 and round(frames[0].image.mean() / 6) == 3 and frames[0].timestamp_s == 0
+    reads, read_again = [], VideoFileSource._read_from_start
+    monkeypatch.setattr(VideoFileSource, "_read_from_start", lambda self, i: reads.append(i) or read_again(self, i))
+    with open_source(str(path)) as source:
+        for index in (30, 7, 0, 36, 8, 5, 6):
+            source.seek(index)
+            frame = next(iter(source))
+            assert (frame.index, frame.timestamp_s) == (index, pytest.approx(frames[index].timestamp_s))
+            assert np.array_equal(frame.image, frames[index].image)
+    assert reads == []
 
 
 @pytest.mark.parametrize("bad", [(5,), (0, 1, 20, 21)])
