@@ -8,6 +8,8 @@ keypoints (and a `crowdIndex` per image, which only evaluation reads).
 from __future__ import annotations
 
 import functools
+import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,6 +56,28 @@ def _polygon_mask(segmentation, width: int, height: int) -> np.ndarray:
     return mask_utils.decode(rle).astype(np.uint8)
 
 
+class PackedItems(Sequence):
+    """A list's items kept pickled in one numpy buffer. Loader workers are forked with the dataset: a list of
+    dicts and arrays would be copied into each of them page by page, as reading an item touches its refcounts
+    and their garbage collector walks every object (at COCO's size, a GB more per worker); one buffer is shared
+    as it is."""
+
+    def __init__(self, items: list) -> None:
+        blobs = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
+        self._ends = np.cumsum([len(blob) for blob in blobs], dtype=np.int64)
+        self._buffer = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index: int):
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"item {index} of {len(self)}")
+        index %= len(self)
+        start = int(self._ends[index - 1]) if index else 0
+        return pickle.loads(self._buffer[start : int(self._ends[index])])
+
+
 class KeypointDataset(Dataset):
     """Samples for bottom-up training: augmented image, heatmaps at 1/4 and 1/2, AE joints, masks.
 
@@ -83,16 +107,18 @@ class KeypointDataset(Dataset):
             if keypoint_categories:  # an annotation without a category is a person (as `eval` scores it)
                 anns = [a for a in anns if is_person(a, keypoint_categories)]
             check_image_ids(images, annotations, anns)
-            self.items = self._index(images, anns, schema, source_weights or {})
+            items = self._index(images, anns, schema, source_weights or {})
             self.annotation_sources = {str(ann.get("source", "")) for ann in anns}  # what --source-weights names
-            self.images_without_people = len(images) - len(self.items)  # not trained on (see _index)
+            self.images_without_people = len(images) - len(items)  # not trained on (see _index)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
-        if not self.items:
+        if not items:
             raise WLitePoseError(f"{annotations} has no image with labelled people")
         # found now, not by a loader worker half-way through an epoch
-        check_images([info["file_name"] for info, _, _ in self.items], self.images_dir, annotations)
+        check_images([info["file_name"] for info, _, _ in items], self.images_dir, annotations)
+        self._sources = [info.get("source", "") for info, _, _ in items]  # read by the main process only
+        self.items = PackedItems(items)
 
     def _index(self, images: list, anns: list, schema: KeypointSchema, weights: dict) -> list:
         """(image info, people, ignore regions) per image with labelled people (an image without any, a
@@ -130,7 +156,7 @@ class KeypointDataset(Dataset):
         return len(self.items)
 
     def image_sources(self) -> list[str]:
-        return [info.get("source", "") for info, _, _ in self.items]
+        return list(self._sources)
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(image BGR, keypoints (N, K, 3), person weights (N,), valid mask (H, W)) before augmentation."""

@@ -1,3 +1,4 @@
+import gc
 import json
 
 import numpy as np
@@ -305,3 +306,23 @@ def test_source_weights_follow_each_annotations_source_not_its_images(tmp_path, 
     (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
     data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 64, source_weights={"teacher": 0.25})
     assert float(data[0]["weight"]) == pytest.approx(0.25)
+
+
+def test_the_index_is_one_buffer_a_forked_loader_worker_shares_not_objects_per_image(shared_data):
+    """Each image's info, people and ignore regions were Python objects: a loader worker forked with them copies
+    every page whose refcounts it touches or its garbage collector walks (at COCO's size, a GB a worker). Now
+    the index adds the same few objects however many images there are, and reads back what it held."""
+    folder = shared_data / "train"
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)
+    gc.collect()
+    before = len(gc.get_objects())
+    items = list(data.items)  # each item unpacked anew: objects made now, not kept by the dataset
+    del items
+    gc.collect()
+    assert len(gc.get_objects()) == before
+    kept = sum(1 for o in gc.get_referents(*vars(data).values()) if gc.is_tracked(o))
+    assert kept < 100 < len(data)  # old: a tuple, a dict and lists per image (thousands)
+    info, people, ignore = data.items[len(data) - 1]
+    assert info == data.items[-1][0] and people[0].keypoints.shape == (17, 3)
+    with pytest.raises(IndexError):
+        data.items[len(data)]
