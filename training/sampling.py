@@ -38,6 +38,16 @@ def run_loader(dataset: KeypointDataset, config: TrainConfig, start_epoch: int, 
     return sampler, loader
 
 
+def end_workers(loader: DataLoader) -> None:
+    """End the loader's persistent workers now, as its iterator's deletion would. A run ended by an error keeps that
+    iterator in the error's traceback until Python's exit, where multiprocessing ends its workers by SIGTERM, which
+    they ignore (``_start_worker``), and waits for them for ever."""
+    iterator = loader._iterator  # where torch keeps persistent workers: it has no public way to end them
+    if iterator is not None:
+        loader._iterator = None
+        iterator._shutdown_workers()
+
+
 def _start_worker(_: int) -> None:
     """A loader worker: one process doing one image at a time, deaf to the stop signals that a terminal or a
     cluster's scheduler sends the whole process group. The training process stops after its step and ends its

@@ -38,7 +38,7 @@ from training.lr_schedule import set_lr
 from training.precise_bn import recompute_batchnorm
 from training.pretrained import init_heads, load_imagenet_stem, pretrained_batchnorms
 from training.progress_line import end_progress_line, restart_progress, show_progress
-from training.sampling import batches, run_loader
+from training.sampling import batches, end_workers, run_loader
 
 # The paper's schedules: (epochs, epochs at which the lr drops by 10x).
 PRESETS = {"coco": (500, (350, 480)), "crowdpose": (200, (50, 180))}
@@ -284,6 +284,7 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
         ema.module.load_state_dict(state["model"])
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
     sampler, loader = run_loader(dataset, config, start_epoch, device)
+    held.callback(end_workers, loader)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     # a checkpoint before the step was saved: its epochs at this run's batches each
     step = state.get("step", start_epoch * len(loader))
