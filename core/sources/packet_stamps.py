@@ -32,29 +32,54 @@ def packet_stamps(name: str) -> list[float] | None:
     return stamps if apart else None
 
 
-def shown_stamps(name: str, stamps: list[float], first: float) -> list[float]:
-    """The stamps of the frames the video file ``name`` shows, from its packets' ``stamps`` and its first frame's
-    stamp ``first``. A file trimmed without re-encoding (an MP4 edit list starting it after its first packet:
+def shown_stamps(name: str, stamps: list[float], first: float, count: int) -> list[float]:
+    """The stamps of the ``count`` frames the video file ``name`` shows, from its packets' ``stamps`` and its first
+    frame's stamp ``first``. A file trimmed without re-encoding (an MP4 edit list starting it after its first packet:
     ``ffmpeg -ss 3 -c copy``, a phone's trim) holds the frames from the keyframe before its start, decoded only to
-    build those after it: OpenCV stamps packets from the first one's time, frames from the first shown. The last
-    frame's stamp tells the shift between them; where it cannot be read or does not fit, the packets' own."""
-    last = last_stamp(name, len(stamps))
-    shift = 0.0 if last is None else stamps[-1] - last
-    start = index_of(stamps, first + shift)
-    return stamps if start is None or shift < STAMP_TOLERANCE_S else [stamp - shift for stamp in stamps[start:]]
+    build those after it, and where its edit list ends it early, those after its end up to a keyframe: OpenCV
+    stamps packets from the first one's time, frames from the first shown. Its last frames' stamps tell the shift
+    between them; where they cannot be read or do not fit, the packets' own."""
+    last = last_stamps(name, len(stamps))
+    run = shown_run(stamps, count, first, last) if last else None
+    if run is None:
+        return stamps
+    shift = stamps[run.start] - first
+    return stamps[run] if abs(shift) < STAMP_TOLERANCE_S else [stamp - shift for stamp in stamps[run]]
 
 
-def last_stamp(name: str, count: int) -> float | None:
-    """The stamp of the last frame the video file ``name``, of ``count`` packets, decodes: OpenCV's seek to a
+def shown_run(stamps: list[float], count: int, first: float, last: list[float]) -> slice | None:
+    """Which of the packets' ``stamps`` are those of the ``count`` frames shown (all from the first shown where
+    ``count`` is no edit list's, as many as the packets), the first frame stamped ``first`` and the last ones
+    ``last``: the run as far apart at its ends as those, and at its last ones as they, ending at the last packet
+    where that fits, else starting at the packet stamped ``first``, else the only one that does (an edit list
+    ending it early); None where none does, or several do (a variable-rate file's one held frame inside each,
+    far from its end)."""
+    span, tolerance = last[-1] - first, STAMP_TOLERANCE_S
+    if count >= len(stamps):
+        start = index_of(stamps, stamps[-1] - span)
+        return None if start is None else slice(start, None)
+    times = np.asarray(stamps)
+    ends = np.arange(count - 1, len(times))
+    ends = ends[np.abs(times[ends] - times[ends - count + 1] - span) <= tolerance]
+    back = last[-1] - np.asarray(last[::-1][:count])  # how long before the last frame each of the last ones is
+    ends = [end for end in ends if np.all(np.abs(times[end] - times[end - np.arange(len(back))] - back) <= tolerance)]
+    at_first = index_of(stamps, first)  # the packets already stamped as the frames shown (from the edit's start)
+    likely = [len(times) - 1] + ([] if at_first is None else [at_first + count - 1])
+    end = next((end for end in likely if end in ends), ends[0] if len(ends) == 1 else None)
+    return None if end is None else slice(int(end) - count + 1, int(end) + 1)
+
+
+def last_stamps(name: str, count: int) -> list[float]:
+    """The stamps of the last frames the video file ``name``, of ``count`` packets, decodes: OpenCV's seek to a
     frame LAST_LOOK_BACK before the packets' count and frames read on to the end, from further back where it
-    found none; None where none is found."""
+    found none; none where none is found."""
     capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
     try:
-        back, last = LAST_LOOK_BACK, None
-        while last is None and capture.isOpened():
+        back, last = LAST_LOOK_BACK, []
+        while not last and capture.isOpened():
             capture.set(cv2.CAP_PROP_POS_FRAMES, max(0, count - back))
             while capture.grab():
-                last = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                last.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
             if back >= count:
                 break
             back *= 4

@@ -16,6 +16,7 @@ import numpy as np
 from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.sources.frames import MAX_FPS, Frame, FrameSource
+from core.sources.mp4_edits import shown_frames
 from core.sources.packet_stamps import departs, index_of, off_pace, packet_stamps, shown_stamps
 
 MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
@@ -53,6 +54,9 @@ class VideoFileSource(FrameSource):
                 )
             self._cap = upright(cv2.VideoCapture(opencv_name(path)))
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        # OpenCV counts the samples an MP4's edit list leaves out (a clip trimmed without re-encoding) too: a seek
+        # to those it counted last read the file again from its start to find none (10 s in a 3,240-frame 720p)
+        count = (opened is None and shown_frames(path)) or count
         self.frame_count = count if count > 0 else None
         # an estimate (kept for progress and seeking): no warning of a file cut short, none in the sidecar
         name = urlsplit(self.spec).path if "://" in self.spec else self.spec
@@ -209,18 +213,24 @@ class VideoFileSource(FrameSource):
         if stamps is None or not departs(stamps, self.fps):
             return None
         first_read = self._origin is not None and self._origin[0] == 0  # not after frames that cannot be decoded
-        return shown_stamps(opencv_name(self._path), stamps, self._origin[1]) if first_read else stamps
+        if not first_read:
+            return stamps
+        return shown_stamps(opencv_name(self._path), stamps, self._origin[1], self.frame_count or len(stamps))
 
     def _seek_by_stamps(self, index: int, stamps: list[float]) -> None:
         """To frame ``index`` of a file whose ``stamps`` vary: OpenCV's seek to a guess (``index`` at first), the
-        frame it landed on told by its stamp and the guess moved by as many frames as that was off, up to
-        SEEK_TRIES times, then frames read on to ``index``; where it landed past ``index``, or on a frame whose
-        stamp is none of the packets', the file is read again from its start. Past the last frame, none is left."""
+        frame it landed on told by its stamp and the guess moved by as many frames as that was off (READ_ON back
+        where it found none: past the file's end by the average rate), up to SEEK_TRIES times, then frames read on
+        to ``index``; where it landed past ``index``, or on a frame whose stamp is none of the packets', the file is
+        read again from its start. Past the last frame, none is left."""
         last = min(index, len(stamps) - 1)
         guess, landed = last, None
         for _ in range(SEEK_TRIES):
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, guess)
-            landed = index_of(stamps, self._stamp()) if self._cap.grab() else None
+            if not self._cap.grab():  # past the end by the average rate (a file whose last frames come faster)
+                guess, landed = max(0, guess - READ_ON), None
+                continue
+            landed = index_of(stamps, self._stamp())
             if landed is None or 0 <= last - landed <= READ_ON:
                 break
             guess = max(0, guess + last - landed)

@@ -198,10 +198,11 @@ def test_a_variable_rate_file_seeked_back_is_timed_by_its_stamps_again():
     assert [frame.timestamp_s for frame in after] == pytest.approx(before[2:5])
 
 
-def _variable_rate(path, hold: int, trim: int = 0) -> None:
+def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0) -> None:
     """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
     stts, rewritten; its edit list, which would end the track at the old length, blanked); with ``trim``, as
-    ``ffmpeg -ss`` cuts without re-encoding, its edit list starting it ``trim`` frames in instead."""
+    ``ffmpeg -ss`` cuts without re-encoding, its edit list starting it ``trim`` frames in instead, and with
+    ``cut_end`` ending it that many frames early. ``hold`` None: its rate kept."""
     data = bytearray(path.read_bytes())
     chain = []
 
@@ -218,21 +219,20 @@ def _variable_rate(path, hold: int, trim: int = 0) -> None:
     assert data.find(b"mdat") < chain[0]  # the index after the media: no chunk offset moves
     size, _, _, entries, count, delta = struct.unpack(">I4sIIII", data[stts : stts + 24])
     assert entries == 1
-    body = struct.pack(">II", 0, count) + b"".join(
-        struct.pack(">II", 1, delta * (20 if i == hold else 1)) for i in range(count)
-    )
+    durations = [delta * (20 if i == hold else 1) for i in range(count)]
+    body = struct.pack(">II", 0, count) + b"".join(struct.pack(">II", 1, duration) for duration in durations)
     boxes = struct.pack(">I4s", 8 + len(body), b"stts") + body
-    if trim:  # only its first frame a keyframe (an stss): the cut ones are decoded to build the next, not shown
+    if trim or cut_end:  # only its first frame a keyframe (an stss): the cut ones are decoded to build the others
         boxes += struct.pack(">I4sIII", 20, b"stss", 0, 1, 1)
     for offset in chain[:-1]:
         struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + len(boxes) - size)
     data[stts : stts + size] = boxes
     edits = data.find(b"edts")
-    if trim:  # its one edit: (length shown in the movie's time scale, start in the track's)
+    if trim or cut_end:  # its one edit: (length shown in the movie's time scale, start in the track's)
         movie_scale, media_scale = (
             struct.unpack_from(">I", data, data.find(box) + 16)[0] for box in (b"mvhd", b"mdhd")
         )
-        shown = (count + 19 - trim) * delta * movie_scale // media_scale
+        shown = (sum(durations) - (trim + cut_end) * delta) * movie_scale // media_scale
         struct.pack_into(">Ii", data, data.find(b"elst") + 12, shown, trim * delta)
     else:
         data[edits : edits + 4] = b"free"
@@ -242,7 +242,7 @@ def _variable_rate(path, hold: int, trim: int = 0) -> None:
 def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path, grey_clip):
     """A screen recording holding one frame 2 s: time_s was index / the average rate, 1.4 s off after the hold."""
     path = grey_clip(tmp_path / "screen.mp4", 10, frames=20, codec="mp4v", step=12)
-    _variable_rate(path, hold=9)
+    _edited_mp4(path, hold=9)
     with open_source(str(path)) as source:
         times = [frame.timestamp_s for frame in source]
         notes = source.end_notes(len(times), source.frame_count)
@@ -258,7 +258,7 @@ def test_a_variable_rate_file_is_timed_by_its_own_stamps(tmp_path, grey_clip):
 def _phone_clip(tmp_path, grey_clip):
     """A phone's video of 40 frames at 10 fps on average, holding frame 9 for 2 s; frame i grey level 6 i."""
     path = grey_clip(tmp_path / "phone.mp4", 10, frames=40, codec="mp4v", step=6)
-    _variable_rate(path, hold=9)
+    _edited_mp4(path, hold=9)
     return path
 
 
@@ -279,19 +279,71 @@ def test_a_seek_in_a_variable_rate_file_shows_and_times_the_frame_a_read_from_th
         assert list(source) == [] and source.variable_rate
 
 
-def test_a_seek_in_a_trimmed_variable_rate_file_finds_its_frame_by_stamps(tmp_path, grey_clip, monkeypatch):
-    """A phone's clip trimmed without re-encoding (its edit list starts it 3 frames in): its packets' stamps hold
-    the 3 cut frames' too, so seeks near its held frame found no frame by them and read the file again from its
-    start (10 s to frame 2,900 of a 720p H.264), each time."""
-    path = grey_clip(tmp_path / "trimmed.mp4", 10, frames=40, codec="mp4v", step=6)
-    _variable_rate(path, hold=9, trim=3)
-    with open_source(str(path)) as source:
-        frames = list(source)
-    assert len(frames) == 37 and round(frames[0].image.mean() / 6) == 3 and frames[0].timestamp_s == 0
+def _spy_reads_from_start(monkeypatch) -> list[int]:
+    """The frames VideoFileSource's seeks read the file again from its start to, as they are made."""
     reads, read_again = [], VideoFileSource._read_from_start
     monkeypatch.setattr(VideoFileSource, "_read_from_start", lambda self, i: reads.append(i) or read_again(self, i))
+    return reads
+
+
+def test_a_clip_trimmed_at_both_ends_counts_the_frames_it_shows(tmp_path, grey_clip, monkeypatch):
+    """A clip cut without re-encoding (ffmpeg -ss 3 -t 10 -c copy: its edit list shows frames 3 to 35 of 40): its
+    count was the packets' 40, so the seek bar, the progress total and the sidecar's count ran 7 frames long, a
+    seek to the last counted (the app's End key) read the file again from its start to find none (10 s in a
+    720p H.264), and track's end note said the video ended after 33 of the 40 frames its header counts."""
+    path = grey_clip(tmp_path / "cut.mp4", 10, frames=40, codec="mp4v", step=6)
+    _edited_mp4(path, hold=None, trim=3, cut_end=4)
+    reads = _spy_reads_from_start(monkeypatch)
     with open_source(str(path)) as source:
-        for index in (30, 7, 0, 36, 8, 5, 6):
+        frames = list(source)
+        assert source.frame_count == len(frames) == 33 and source.end_notes(33, source.frame_count) == []
+        source.seek(source.frame_count - 1)
+        assert [frame.index for frame in source] == [32] and reads == []
+    assert [round(frame.image.mean() / 6) for frame in (frames[0], frames[-1])] == [3, 35]
+
+
+def test_an_edit_list_that_does_not_parse_leaves_the_count_opencv_gives(tmp_path, grey_clip):
+    """An elst counting more edits than it holds: no count read from it, OpenCV's stands (as before edit lists
+    were read)."""
+    path = grey_clip(tmp_path / "cut.mp4", 10, frames=40, codec="mp4v", step=6)
+    _edited_mp4(path, hold=None, trim=3)
+    data = bytearray(path.read_bytes())
+    struct.pack_into(">I", data, data.find(b"elst") + 8, 1000)
+    path.write_bytes(data)
+    with open_source(str(path)) as source:
+        assert source.frame_count == 40
+
+
+def test_a_seek_to_the_last_frames_of_a_file_held_late_finds_them_by_stamps(tmp_path, grey_clip, monkeypatch):
+    """A screen recording holding frame 30 of 40 for 2 s: OpenCV's seek to its last frames, by the average rate,
+    found none (past its end by that rate), and the file was read again from its start (2.4 s to the last of a
+    246-frame 720p clip trimmed without re-encoding)."""
+    path = grey_clip(tmp_path / "screen.mp4", 10, frames=40, codec="mp4v", step=6)
+    _edited_mp4(path, hold=30)
+    with open_source(str(path)) as source:
+        frames = list(source)
+    reads = _spy_reads_from_start(monkeypatch)
+    with open_source(str(path)) as source:
+        for index in (39, 33):
+            source.seek(index)
+            frame = next(iter(source))
+            assert frame.index == index and np.array_equal(frame.image, frames[index].image)
+    assert reads == []
+
+
+@pytest.mark.parametrize("cut_end", [0, 4])
+def test_a_seek_in_a_trimmed_variable_rate_file_finds_its_frame_by_stamps(tmp_path, grey_clip, monkeypatch, cut_end):
+    """A phone's clip trimmed without re-encoding (its edit list starts it 3 frames in, or also ends it 4 early):
+    its packets' stamps hold the cut frames' too, so seeks near its held frame found no frame by them and read the
+    file again from its start (10 s to frame 2,900 of a 720p H.264), each time."""
+    path = grey_clip(tmp_path / "trimmed.mp4", 10, frames=40, codec="mp4v", step=6)
+    _edited_mp4(path, hold=9, trim=3, cut_end=cut_end)
+    with open_source(str(path)) as source:
+        frames = list(source)
+    assert len(frames) == 37 - cut_end and round(frames[0].image.mean() / 6) == 3 and frames[0].timestamp_s == 0
+    reads = _spy_reads_from_start(monkeypatch)
+    with open_source(str(path)) as source:
+        for index in (30, 7, 0, len(frames) - 1, 8, 5, 6):
             source.seek(index)
             frame = next(iter(source))
             assert (frame.index, frame.timestamp_s) == (index, pytest.approx(frames[index].timestamp_s))
