@@ -1,4 +1,5 @@
-"""Bootstrap intervals over images: redraws copy images with their people, and AP survives exact copies."""
+"""Bootstrap intervals over images: a redraw scores as its images would as a set of their own, and AP survives
+exact copies."""
 
 import json
 
@@ -6,9 +7,9 @@ import numpy as np
 import pytest
 
 from core.annotations import load_annotations
-from core.bootstrap import bootstrap, interval, resample
-from core.evaluation import STAT_NAMES, score_results
-from models.schemas import COCO17
+from core.bootstrap import bootstrap, interval
+from core.evaluation import STAT_NAMES, ImageMatches, score_results
+from models.schemas import COCO17, CROWDPOSE14
 
 COCO_SIGMAS = COCO17.sigmas
 
@@ -18,8 +19,9 @@ def dev(shared_data):
     return load_annotations(shared_data / "val" / "annotations.json")
 
 
-def _results(data: dict, shift_every: int = 0) -> list[dict]:
-    """The labelled people as results; every ``shift_every``-th moved 30 px so that AP falls below 1."""
+def _results(data: dict, shift_every: int = 0, tied: bool = False) -> list[dict]:
+    """The labelled people as results; every ``shift_every``-th moved 30 px so that AP falls below 1; ``tied``: three
+    scores among them all, so that tied people's order (across images: the draw order) decides which ones rank first."""
     people = [a for a in data["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0]
     results = []
     for n, ann in enumerate(people):
@@ -27,39 +29,100 @@ def _results(data: dict, shift_every: int = 0) -> list[dict]:
         if shift_every and n % shift_every == 0:
             kps[:, :2] += 30
         results.append(
-            {"image_id": ann["image_id"], "category_id": 1, "keypoints": kps.ravel().tolist(), "score": 1.0 - n / 1000}
+            {
+                "image_id": ann["image_id"],
+                "category_id": 1,
+                "keypoints": kps.ravel().tolist(),
+                "score": (n % 3 + 1) / 4 if tied else 1.0 - n / 1000,
+            }
         )
     return results
+
+
+def _redrawn(data: dict, results: list[dict], picks) -> tuple[dict, list[dict]]:
+    """The images ``picks`` as a dataset of their own, under new ids in draw order, with their people and results
+    copied (an image drawn twice is there twice): what a redraw was scored as before it reused each image's matches."""
+    images, annotations, drawn = [], [], []
+    for new_id, pick in enumerate(picks, start=1):
+        image = data["images"][pick]
+        images.append({**image, "id": new_id})
+        people = [ann for ann in data["annotations"] if ann["image_id"] == image["id"]]
+        annotations += [{**ann, "image_id": new_id, "id": len(annotations) + n} for n, ann in enumerate(people, 1)]
+        drawn += [{**result, "image_id": new_id} for result in results if result["image_id"] == image["id"]]
+    return {**data, "images": images, "annotations": annotations}, drawn
+
+
+def _scored_from_scratch(data: dict, results: list[dict], picks, sigmas) -> list[float]:
+    drawn_data, drawn = _redrawn(data, results, picks)
+    stats = score_results(drawn, drawn_data, sigmas, crowd_splits=False)
+    return [stats[name] for name in STAT_NAMES]
+
+
+def _scored_by_matches(data: dict, results: list[dict], picks, sigmas) -> list[float]:
+    stats = ImageMatches(results, data, sigmas).scores(np.asarray(picks))
+    return [stats[name] for name in STAT_NAMES]
+
+
+def _with_bare_image(data: dict) -> tuple[dict, list[dict]]:
+    """``data`` with an image of nobody added last, and results with a false person on it (each counted false)."""
+    bare = {**data["images"][0], "id": 10**6, "file_name": "bare.jpg"}
+    false = {**_results(data)[0], "image_id": bare["id"], "score": 0.5}
+    return {**data, "images": [*data["images"], bare]}, [*_results(data, shift_every=3, tied=True), false]
+
+
+def test_a_redraw_scores_exactly_as_its_images_scored_from_scratch(dev, shared_data):
+    """Each image's matches, computed once, give a redraw the stats pycocotools gives the redrawn set scored from
+    scratch, to the last bit: images drawn twice, in any order, with tied scores across images (ranked in draw
+    order), crowd regions, an image of nobody, a model that found nobody, CrowdPose's people without an area."""
+    data, results = _with_bare_image(dev)
+    n = len(data["images"])
+    crowd_images = {a["image_id"] for a in data["annotations"] if a["iscrowd"]}
+    crowded = [i for i, image in enumerate(data["images"]) if image["id"] in crowd_images]
+    rng = np.random.default_rng(3)
+    draws = [rng.integers(0, n, size=n) for _ in range(3)] + [np.arange(n)[::-1], np.repeat(crowded, 2), [n - 1, 0]]
+    path = shared_data / "crowdpose_sample" / "test_crowdpose.json"
+    assert not any("area" in a for a in json.loads(path.read_text())["annotations"])  # 0.53 x box area, filled in
+    crowdpose = load_annotations(path)
+    cases = (
+        [(data, results, picks, COCO_SIGMAS) for picks in draws]
+        + [(data, [], draws[0], COCO_SIGMAS)]
+        + [
+            (crowdpose, _results(crowdpose, shift_every=2, tied=True), picks, CROWDPOSE14.sigmas)
+            for picks in ([0, 1], [1, 1], [1, 0])
+        ]
+    )
+    for case in cases:  # NaN (nobody to count) equal to NaN, every other stat bit for bit
+        np.testing.assert_array_equal(_scored_by_matches(*case), _scored_from_scratch(*case))
 
 
 def test_every_image_drawn_once_or_twice_keeps_the_ap(dev):
     results = _results(dev, shift_every=3)
     full = score_results(results, dev, COCO_SIGMAS)["AP"]
     assert 0.2 < full < 0.9
+    matches = ImageMatches(results, dev, COCO_SIGMAS)
     n = len(dev["images"])
     for picks in (np.arange(n), np.repeat(np.arange(n), 2)):
-        data, (drawn,) = resample(dev, [results], picks)
-        assert len(data["images"]) == len(picks) and len(drawn) == len(results) * len(picks) // n
-        assert score_results(drawn, data, COCO_SIGMAS)["AP"] == pytest.approx(full)
+        assert matches.scores(picks)["AP"] == pytest.approx(full)
 
 
-def test_a_redraw_copies_each_drawn_image_with_its_people_and_results(dev):
+def test_matching_leaves_the_callers_dataset_and_results_as_they_were(dev):
     before = json.dumps(dev)
-    results = [_results(dev), _results(dev, shift_every=2)]
-    first, second = dev["images"][0]["id"], dev["images"][1]["id"]
-    people = {i: sum(a["image_id"] == i for a in dev["annotations"]) for i in (first, second)}
-    data, drawn = resample(dev, results, np.array([0, 0, 1]))
-    assert [image["id"] for image in data["images"]] == [1, 2, 3]
-    assert [sum(a["image_id"] == i for a in data["annotations"]) for i in (1, 2, 3)] == [
-        people[first],
-        people[first],
-        people[second],
-    ]
-    assert len({a["id"] for a in data["annotations"]}) == len(data["annotations"])
-    for model_results, model_drawn in zip(results, drawn, strict=True):
-        found = sum(r["image_id"] == first for r in model_results)
-        assert [sum(r["image_id"] == i for r in model_drawn) for i in (1, 2)] == [found, found]
-    assert json.dumps(dev) == before  # the caller's dataset and results are not touched
+    results = _results(dev, shift_every=2)
+    given = json.dumps(results)
+    ImageMatches(results, dev, COCO_SIGMAS).scores(np.array([0, 0, 1]))
+    assert json.dumps(dev) == before and json.dumps(results) == given
+
+
+def test_the_bootstrap_gives_the_scores_of_the_redrawn_sets_scored_from_scratch(dev):
+    """bootstrap's (redraws, models, stats) for a seed: each model's stats of the images that seed draws."""
+    models = [_results(dev, shift_every=2, tied=True), _results(dev, shift_every=3)]
+    scores = bootstrap(dev, models, COCO_SIGMAS, resamples=3, seed=5)
+    rng = np.random.default_rng(5)
+    for redraw in scores:
+        picks = rng.integers(0, len(dev["images"]), size=len(dev["images"]))
+        np.testing.assert_array_equal(
+            redraw, [_scored_from_scratch(dev, results, picks, COCO_SIGMAS) for results in models]
+        )
 
 
 def test_paired_redraws_give_identical_models_no_difference_and_truth_ap_one(dev):
@@ -81,8 +144,16 @@ def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them(monkey
     """A redraw of n images is n picks from all n: one that never drew the last image, or drew fewer, would
     give every interval a bias no other test saw (an AP computed without the last image of the set)."""
     drawn = []
-    monkeypatch.setattr("core.bootstrap.resample", lambda data, results, picks: drawn.append(picks) or (data, results))
-    monkeypatch.setattr("core.bootstrap.score_results", lambda *args, **kwargs: dict.fromkeys(STAT_NAMES, 0.5))
+
+    class Recorded:
+        def __init__(self, results, data, sigmas):
+            pass
+
+        def scores(self, picks):
+            drawn.append(picks)
+            return dict.fromkeys(STAT_NAMES, 0.5)
+
+    monkeypatch.setattr("core.bootstrap.ImageMatches", Recorded)
     data = {"images": [{"id": i} for i in range(3)], "annotations": []}
     scores = bootstrap(data, [[]], COCO_SIGMAS, resamples=40)
     assert scores.shape == (40, 1, len(STAT_NAMES)) and (scores == 0.5).all()
@@ -100,7 +171,5 @@ def test_a_redraw_of_images_without_people_has_nobody_to_count(dev):
     first = dev["images"][0]["id"]
     people = [a for a in dev["annotations"] if a["image_id"] == first]
     data = {**dev, "images": dev["images"][:3], "annotations": people}
-    drawn_data, (drawn,) = resample(data, [_results(data)], np.array([1, 2, 2]))
-    assert drawn_data["annotations"] == [] and drawn == []
-    stats = score_results(drawn, drawn_data, COCO_SIGMAS)
+    stats = ImageMatches(_results(data), data, COCO_SIGMAS).scores(np.array([1, 2, 2]))
     assert all(np.isnan(stats[name]) for name in STAT_NAMES)
