@@ -490,3 +490,24 @@ def test_an_os_error_no_command_words_is_one_sentence(monkeypatch, capsys):
     monkeypatch.setattr(core.cli, "run", unworded)
     assert main.main(["track", str(ROOT / "assets" / "samples" / "vtest_clip.mp4")]) == 2
     assert capsys.readouterr().err == "wlitepose: error: cannot use x.csv: No space left on device\n"
+
+
+def test_a_command_stopped_at_once_leaves_a_second_signal_to_the_systems_default_action():
+    """export, eval, info, shrink-data: a clean-up that hangs after the first signal cannot hold the process, in the
+    command or in Python's exit after it."""
+    import signal
+
+    from core.errors import Stopped
+    from core.stop_request import StopAtOnce
+
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL), signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(Stopped), StopAtOnce():
+            signal.raise_signal(signal.SIGTERM)
+        assert signal.getsignal(signal.SIGTERM) is signal.getsignal(signal.SIGINT) is signal.SIG_DFL
+        with StopAtOnce():
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was found
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])

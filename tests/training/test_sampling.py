@@ -53,3 +53,19 @@ def test_a_loader_worker_leaves_the_stop_signals_to_the_training_process():
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         cv2.setNumThreads(threads)
+
+
+def test_ending_a_loaders_workers_leaves_none_running():
+    """A run ended by an error kept its loader's iterator in the traceback: Python's exit ended the workers by
+    SIGTERM, which they ignore, and waited for them for ever."""
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(list(range(4)), num_workers=1, persistent_workers=True, worker_init_fn=sampling._start_worker)
+    assert sorted(int(x) for x in loader) == [0, 1, 2, 3]
+    iterator = loader._iterator
+    try:
+        sampling.end_workers(loader)
+        assert loader._iterator is None and not any(worker.is_alive() for worker in iterator._workers)
+        sampling.end_workers(loader)  # none left: nothing to do
+    finally:
+        iterator._shutdown_workers()  # else a failure here hangs pytest's exit, as it hung a run's

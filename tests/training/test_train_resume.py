@@ -216,3 +216,30 @@ def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks
     lines = (out / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(kept))
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept - 1
+
+
+def test_a_run_ended_by_an_error_ends_its_loader_workers(tmp_path, tiny_run, monkeypatch):
+    """Its workers, deaf to SIGTERM, were left to Python's exit, which waited for them for ever."""
+    ended, end = [], trainer.end_workers
+    monkeypatch.setattr(trainer, "end_workers", lambda loader: ended.append(loader) or end(loader))
+    monkeypatch.setattr(trainer, "_train_epoch", lambda run, epoch: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        train(tiny_run(tmp_path / "run", workers=1))
+    assert len(ended) == 1
+
+
+def test_a_resumed_run_stopped_in_its_first_epoch_stops_after_that_step_keeping_the_epoch_it_resumed_from(
+    tmp_path, tiny_run, signal_on_call, monkeypatch
+):
+    """The hint of a resumed run counted the epochs this run finished, not those last.pt holds."""
+    from core.errors import Stopped
+
+    out = tmp_path / "run"
+    train(tiny_run(out, batch_size=1, max_steps=2))
+    steps, step = [], trainer._step
+    monkeypatch.setattr(trainer, "_step", lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs))
+    signal_on_call(trainer, "_step", signal.SIGTERM)
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1, resume=True))
+    assert len(steps) == 1  # the step it came in, none after
+    assert stopped.value.left == f"{out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on"
