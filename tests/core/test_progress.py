@@ -82,7 +82,7 @@ def test_progress_redraws_one_line_on_a_terminal_and_logs_plain_lines_elsewhere(
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's")
-@pytest.mark.parametrize("term", ["dumb", "unknown"])
+@pytest.mark.parametrize("term", ["dumb", "unknown", "DUMB"])
 def test_a_terminal_that_cannot_redraw_gets_plain_lines_as_a_log_does(monkeypatch, on_terminal, term):
     """TERM=dumb (Emacs' shell, a CI console): each redraw showed, a carriage return's fragment after another."""
     clock = itertools.count()  # each reading one second later

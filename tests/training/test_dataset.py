@@ -326,3 +326,17 @@ def test_the_index_is_one_buffer_a_forked_loader_worker_shares_not_objects_per_i
     assert info == data.items[-1][0] and people[0].keypoints.shape == (17, 3)
     with pytest.raises(IndexError):
         data.items[len(data)]
+
+
+def test_each_images_source_is_read_for_sample_weights_in_the_order_of_the_index(tmp_path, shared_data):
+    """--sample-weights weighs each image by its ``source`` (kept beside the packed index): an image without one is
+    "" (weight 1), and an image without people is not in the index, nor among the sources."""
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    first, second = source["images"][:2]
+    empty = {**first, "id": 999, "source": "unused"}  # nobody labelled in it
+    images = [{**first, "source": "teacher"}, second, empty]
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": images}))
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 64)
+    assert [info["id"] for info, _, _ in data.items] == [first["id"], second["id"]]
+    assert data.image_sources() == ["teacher", ""]
