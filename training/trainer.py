@@ -186,6 +186,7 @@ class _Run:
     out_of_time: bool = False
     overflows: int = 0  # non-finite losses in a row
     stop: StopRequest = field(default_factory=StopRequest)  # its handlers set while the epochs run
+    stopping: bool = False  # the epoch under way was cut short by a stop signal (all ranks agreed)
 
     @property
     def use_amp(self) -> bool:
@@ -225,7 +226,7 @@ def _train_epochs(run: _Run) -> None:
     config = run.config
     for epoch in itertools.count(run.start_epoch) if config.minutes else range(run.start_epoch, config.epochs):
         record = _train_epoch(run, epoch)
-        if _stop_asked(run):  # a cut epoch saved as done would skip its other steps on resume
+        if run.stopping:  # a cut epoch saved as done would skip its other steps on resume
             raise Stopped(run.stop.signum, left=_resume_hint(run))
         final = run.out_of_time if config.minutes else epoch == config.epochs - 1
         final = final or bool(config.max_steps and run.step >= config.max_steps)
@@ -416,7 +417,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
         _tick(run)
         if is_main():
             _say_progress(run, epoch, seen, started, loss)
-        if run.out_of_time or (config.max_steps and run.step >= config.max_steps) or _stop_asked(run):
+        run.stopping = _stop_asked(run)
+        if run.out_of_time or (config.max_steps and run.step >= config.max_steps) or run.stopping:
             break
     # under --minutes the last epoch is also the one after which another as long as the mean would not fit
     mean_s = (run.spent - run.spent_before) / (epoch - run.start_epoch + 1)
