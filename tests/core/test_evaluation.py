@@ -675,13 +675,12 @@ def test_apm_counts_only_people_of_32_to_96_pixels_square(val_copy):
         [float("inf"), 1],
         [float("inf"), float("-inf")],
         ["1", 2],
-        [None],
         [1e308, 1e308],
         [-1, 2],
         [0, 3],
         [np.float64(1.0)],
         [2**70],
-        [10**400, -(10**400)],
+        [1e308, 1e308, -1e308],
     ],
 )
 def test_a_whole_polygon_or_mask_is_checked_at_once_as_each_value_was(values):

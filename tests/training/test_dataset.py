@@ -313,15 +313,17 @@ def test_the_index_is_one_buffer_a_forked_loader_worker_shares_not_objects_per_i
     every page whose refcounts it touches or its garbage collector walks (at COCO's size, a GB a worker). Now
     the index adds the same few objects however many images there are, and reads back what it held."""
     folder = shared_data / "train"
-    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)
+    KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)  # its modules' caches filled
     gc.collect()
     before = len(gc.get_objects())
+    data = KeypointDataset(folder / "annotations.json", folder / "images", COCO17, 128)
+    gc.collect()
+    held = len(gc.get_objects())
+    assert held - before < 100 < len(data)  # old: a tuple, a dict and lists per image (thousands)
     items = list(data.items)  # each item unpacked anew: objects made now, not kept by the dataset
     del items
     gc.collect()
-    assert len(gc.get_objects()) == before
-    kept = sum(1 for o in gc.get_referents(*vars(data).values()) if gc.is_tracked(o))
-    assert kept < 100 < len(data)  # old: a tuple, a dict and lists per image (thousands)
+    assert len(gc.get_objects()) <= held + 10  # another test's thread may come or go meanwhile
     info, people, ignore = data.items[len(data) - 1]
     assert info == data.items[-1][0] and people[0].keypoints.shape == (17, 3)
     with pytest.raises(IndexError):

@@ -46,6 +46,8 @@ def test_a_loader_worker_leaves_the_stop_signals_to_the_training_process():
     process stopped after its step, it ended the run in torch's "worker exited unexpectedly" traceback."""
     handlers, threads = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}, cv2.getNumThreads()
     try:
+        for sig in STOP_SIGNALS:  # not ignored already (pytest run under nohup or in the background)
+            signal.signal(sig, signal.SIG_DFL)
         sampling._start_worker(0)
         assert all(signal.getsignal(sig) is signal.SIG_IGN for sig in STOP_SIGNALS)
         assert cv2.getNumThreads() == 1

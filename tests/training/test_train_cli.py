@@ -73,6 +73,7 @@ def test_the_step_progress_on_a_terminal_that_cannot_redraw_is_whole_lines(monke
         end_progress_line()
 
     monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr("training.progress_line.time.perf_counter", lambda: 100.0)  # the second call within 10 s
     assert on_terminal(120, draw) == "epoch 1/2 16/64 loss 0.50000  12.0 img/s ETA 10 min\r\n"
 
 

@@ -172,7 +172,7 @@ def _train_argv(shared_data, tiny_argv, out, *more) -> list[str]:
 
 @pytest.mark.parametrize("times", [1, 2])
 def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_on(
-    tmp_path, shared_data, tiny_run, tiny_argv, signal_on_call, run_log, capsys, times
+    tmp_path, shared_data, tiny_run, tiny_argv, signal_on_call, run_log, capsys, monkeypatch, times
 ):
     """SIGTERM (a cluster's time limit, `kill`) killed the run by its default action (exit -15, not a word); it
     stops after its step (a second signal: at once), last.pt holds the last epoch done, and --resume redoes the
@@ -180,6 +180,8 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
     out = tmp_path / "run"
     argv = _train_argv(shared_data, tiny_argv, out, "--batch-size", "1", "--epochs", "3")
     hangup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    steps, step = [], trainer._step  # the steps taken: a second signal stops before the third
+    monkeypatch.setattr(trainer, "_step", lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs))
     try:
         signal_on_call(trainer, "_step", signal.SIGHUP, call=1)
         signal_on_call(trainer, "_step", signal.SIGTERM, call=3, times=times)  # the first step of epoch 2
@@ -191,6 +193,7 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
         f"wlitepose: interrupted; {out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on\n"
     ), err
     assert err.count("wlitepose: interrupted") == 1 and "Traceback" not in err
+    assert len(steps) == (3 if times == 1 else 2)
     saved = torch.load(out / "last.pt", weights_only=False)
     assert (saved["epoch"], saved["step"]) == (0, 2) and [r["epoch"] for r in run_log(out)] == [0]
     train(tiny_run(out, batch_size=1, resume=True))  # as `--resume` (without its export)
@@ -201,18 +204,19 @@ def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks
     """A closed terminal (or a cluster's scheduler) signals the whole process group, loader workers too: the run
     died by SIGHUP; a worker killed first would end it in torch's "worker exited unexpectedly" traceback."""
     out = tmp_path / "run"
-    argv = _train_argv(shared_data, tiny_argv, out, "--workers", "2", "--epochs", "50")
+    argv = _train_argv(shared_data, tiny_argv, out, "--workers", "2", "--epochs", "500")
     runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
     command = [sys.executable, "-c", runner, *argv]
     run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while not (out / "log.jsonl").is_file() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert run.poll() is None and (out / "log.jsonl").is_file(), run.stderr.read()
     os.killpg(run.pid, signal.SIGHUP)
     err = run.communicate(timeout=120)[1]
     assert run.returncode == 128 + signal.SIGHUP, err
     assert "Traceback" not in err and "Error" not in err
-    kept = int(re.search(r"wlitepose: interrupted; \S+ holds epoch (\d+) of 50: rerun the same command", err)[1])
+    kept = int(re.search(r"wlitepose: interrupted; \S+ holds epoch (\d+) of 500: rerun the same command", err)[1])
     lines = (out / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(kept))
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept - 1
@@ -220,12 +224,18 @@ def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks
 
 def test_a_run_ended_by_an_error_ends_its_loader_workers(tmp_path, tiny_run, monkeypatch):
     """Its workers, deaf to SIGTERM, were left to Python's exit, which waited for them for ever."""
-    ended, end = [], trainer.end_workers
+    ended, end, workers = [], trainer.end_workers, []
+
+    def fail_once_loading(run, epoch):  # the workers started, then an error
+        next(iter(run.loader))
+        workers.extend(run.loader._iterator._workers)
+        return 1 / 0
+
     monkeypatch.setattr(trainer, "end_workers", lambda loader: ended.append(loader) or end(loader))
-    monkeypatch.setattr(trainer, "_train_epoch", lambda run, epoch: 1 / 0)
+    monkeypatch.setattr(trainer, "_train_epoch", fail_once_loading)
     with pytest.raises(ZeroDivisionError):
         train(tiny_run(tmp_path / "run", workers=1))
-    assert len(ended) == 1
+    assert len(ended) == 1 and workers and not any(worker.is_alive() for worker in workers)
 
 
 def test_a_resumed_run_stopped_in_its_first_epoch_stops_after_that_step_keeping_the_epoch_it_resumed_from(
