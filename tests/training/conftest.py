@@ -1,4 +1,5 @@
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ def tiny_run(shared_data):
         return TrainConfig(out=str(out), **{**data, **fields, **changes})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def wlitepose_command():
+    """wlitepose_command(*argv) -> the command line running ``wlitepose argv`` from this checkout (run from its root)
+    in a process of its own, as users run it: loader workers forked from pytest's own process, after other tests'
+    threads, can hang on a lock."""
+    runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
+    return lambda *argv: [sys.executable, "-c", runner, *map(str, argv)]
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 import signal
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import cv2
 
@@ -7,6 +10,8 @@ from core.stop_request import STOP_SIGNALS
 from training import sampling
 from training.sampling import epoch_sampler
 from training.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Sources:
@@ -60,14 +65,22 @@ def test_a_loader_worker_leaves_the_stop_signals_to_the_training_process():
 def test_ending_a_loaders_workers_leaves_none_running():
     """A run ended by an error kept its loader's iterator in the traceback: Python's exit ended the workers by
     SIGTERM, which they ignore, and waited for them for ever."""
-    from torch.utils.data import DataLoader
+    done = subprocess.run([sys.executable, "-c", ENDING_WORKERS], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout == "ended\n", done.stderr
 
-    loader = DataLoader(list(range(4)), num_workers=1, persistent_workers=True, worker_init_fn=sampling._start_worker)
-    assert sorted(int(x) for x in loader) == [0, 1, 2, 3]
-    iterator = loader._iterator
-    try:
-        sampling.end_workers(loader)
-        assert loader._iterator is None and not any(worker.is_alive() for worker in iterator._workers)
-        sampling.end_workers(loader)  # none left: nothing to do
-    finally:
-        iterator._shutdown_workers()  # else a failure here hangs pytest's exit, as it hung a run's
+
+# in a process of its own: a worker forked from pytest's, after other tests' threads, can hang on a lock
+ENDING_WORKERS = """
+from torch.utils.data import DataLoader
+from training import sampling
+loader = DataLoader(list(range(4)), num_workers=1, persistent_workers=True, worker_init_fn=sampling._start_worker)
+assert sorted(int(x) for x in loader) == [0, 1, 2, 3]
+iterator = loader._iterator
+try:
+    sampling.end_workers(loader)
+    assert loader._iterator is None and not any(worker.is_alive() for worker in iterator._workers)
+    sampling.end_workers(loader)  # none left: nothing to do
+    print("ended")
+finally:
+    iterator._shutdown_workers()  # else a failure here hangs the exit, as it hung a run's
+"""

@@ -5,7 +5,6 @@ one sentence (by eval too), odd but valid ones trained on.
 import dataclasses
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -98,7 +97,7 @@ def test_training_data_in_another_keypoint_order_is_refused(tmp_path, shared_dat
     assert "lists its keypoints in another order than the coco schema" in capsys.readouterr().err
 
 
-def test_a_damaged_image_read_by_a_loader_worker_is_one_sentence(tmp_path, shared_data):
+def test_a_damaged_image_read_by_a_loader_worker_is_one_sentence(tmp_path, shared_data, wlitepose_command):
     # in a process of its own, as users run it: a loader worker forked from a test process that has run Qt or
     # ONNX Runtime threads could deadlock
     folder = _copy_set(shared_data, tmp_path, lambda data: None)
@@ -106,8 +105,7 @@ def test_a_damaged_image_read_by_a_loader_worker_is_one_sentence(tmp_path, share
         image.write_bytes(b"not a jpeg")
     argv = ["train", "--train-data", folder, "--schema", "crowdpose", "--variant", "litepose_xs", "--size", "64"]
     argv += ["--batch-size", "2", "--workers", "1", "--max-steps", "1", "--out", str(tmp_path / "run")]
-    runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
-    done = subprocess.run([sys.executable, "-c", runner, *argv], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    done = subprocess.run(wlitepose_command(*argv), capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 2 and done.stderr.startswith("wlitepose: error: image "), done.stderr
     assert "missing or unreadable" in done.stderr and done.stderr.count("\n") == 1
 

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -200,14 +199,16 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
     assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 4), (2, 6)]
 
 
-def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks(tmp_path, shared_data, tiny_argv):
+def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks(
+    tmp_path, shared_data, tiny_argv, wlitepose_command
+):
     """A closed terminal (or a cluster's scheduler) signals the whole process group, loader workers too: the run
     died by SIGHUP; a worker killed first would end it in torch's "worker exited unexpectedly" traceback."""
     out = tmp_path / "run"
     argv = _train_argv(shared_data, tiny_argv, out, "--workers", "2", "--epochs", "500")
-    runner = "import sys, main; sys.exit(main.main(sys.argv[1:]))"
-    command = [sys.executable, "-c", runner, *argv]
-    run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        wlitepose_command(*argv), cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while not (out / "log.jsonl").is_file() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
