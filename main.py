@@ -216,11 +216,12 @@ def _left_behind(command: str, stop: KeyboardInterrupt) -> str:
     all, as export's and eval's are)."""
     from core.errors import Stopped
 
-    if isinstance(stop, Stopped) and stop.left:
+    stop = stop if isinstance(stop, Stopped) else Stopped(signal.SIGINT)  # Python's own, from Ctrl-C
+    if stop.left:
         return f"; {stop.left}"
-    if isinstance(stop, Stopped) and stop.before_start and command == "track":  # its modules, the model, the plan
+    if stop.before_start and command == "track":  # its modules, the model, the plan
         return " before tracking began: no output was written"
-    if isinstance(stop, Stopped) and stop.at_once and command == "track":
+    if stop.at_once and command == "track":
         return (
             " at once by a second signal: the outputs hold what was written, and may end a frame apart (the "
             "CSV's sidecar may count fewer frames than its rows)"
