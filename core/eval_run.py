@@ -17,7 +17,7 @@ import numpy as np
 from core.annotations import check_keypoints, load_annotations
 from core.bootstrap import bootstrap, interval
 from core.errors import WLitePoseError
-from core.evaluation import STAT_NAMES, json_ready, predict_dataset, score_results
+from core.evaluation import STAT_NAMES, ImageMatches, json_ready, predict_dataset, score_results
 from core.labelled_images import check_images
 from core.oks import scoring_sigmas
 from core.output_lock import check_free, take
@@ -75,10 +75,14 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     sigmas, whose = _scoring_sigmas(models)
     sizes = [args.size or model.info.input_size for model in models]
-    results, stats = [], []
+    matches, stats = [], []
     for path, model, size in zip(paths, models, sizes, strict=True):
-        results.append(predict_dataset(model, data, args.images, size))
-        stats.append(score_results(results[-1], data, sigmas, args.annotations))
+        results = predict_dataset(model, data, args.images, size)
+        if redraws:  # matched once: the whole set's stats and every redraw's come from the same matches
+            matches.append(ImageMatches(results, data, sigmas, args.annotations))
+            stats.append(matches[-1].stats())
+        else:
+            stats.append(score_results(results, data, sigmas, args.annotations))
         prefix = "" if model is models[0] else f"baseline {path.name}: "
         print(prefix + "  ".join(f"{name} {_shown(value)}" for name, value in stats[-1].items()))
     summary = dict(stats[0])
@@ -101,7 +105,7 @@ def run_eval(args: argparse.Namespace) -> int:
         }
     if redraws:
         print(f"bootstrap: {redraws} redraws of the {len(data['images'])} images", file=sys.stderr)
-        scores = bootstrap(data, results, sigmas, redraws)
+        scores = bootstrap(matches, redraws)
         _add_intervals(summary, scores)
     if out is not None:
         with take(out):

@@ -44,12 +44,9 @@ def score_results(
     ``source``); a score with nobody to count (APm on a set without medium-sized people) is NaN. Images with
     a ``crowdIndex`` (CrowdPose) add CrowdPose's AP_easy / AP_medium / AP_hard unless ``crowd_splits`` is off."""
     check_count(data, len(sigmas), source, "the model")
-    splits = {}
-    if crowd_splits and all("crowdIndex" in image for image in data["images"]):
-        for name, (low, high) in CROWD_SPLITS.items():
-            splits[name] = [image["id"] for image in data["images"] if low <= image["crowdIndex"] < high]
+    splits = _crowd_splits(data) if crowd_splits else {}
     with _quiet():
-        evaluator = _evaluator(results, data, sigmas)
+        evaluator = _evaluator(results, data, sigmas, source)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
@@ -66,28 +63,54 @@ def score_results(
     return stats
 
 
+def _crowd_splits(data: dict) -> dict[str, list]:
+    """The ids of the images in each of CROWD_SPLITS when every image of ``data`` has a ``crowdIndex``, else none."""
+    if not all("crowdIndex" in image for image in data["images"]):
+        return {}
+    return {
+        name: [image["id"] for image in data["images"] if low <= image["crowdIndex"] < high]
+        for name, (low, high) in CROWD_SPLITS.items()
+    }
+
+
 class ImageMatches:
     """One model's results matched to a dataset's people image by image, once: COCOeval.evaluate matches each image
     on its own, so a redraw of the images (core.bootstrap) only adds up its images' matches, as COCOeval.accumulate
-    would over the redrawn set. A redraw of a 5,000-image set scored from scratch took 23 s: the matching, then
-    accumulate's loops in Python over every detection (0.5 s); 0.1 s with the matches reused and added up here."""
+    would over the redrawn set, and the whole set's stats (``stats``) are the redraw of every image once. A redraw
+    of a 5,000-image set scored from scratch took 23 s: the matching, then accumulate's loops in Python over every
+    detection (0.5 s); 0.1 s with the matches reused and added up here."""
 
-    def __init__(self, results: list[dict], data: dict, sigmas) -> None:
-        check_count(data, len(sigmas), "the annotations", "the model")
+    def __init__(self, results: list[dict], data: dict, sigmas, source: str | Path = "the annotations") -> None:
+        check_count(data, len(sigmas), source, "the model")
         # copies: pycocotools writes its fields (a result's area and box, a person's ignore flags) into them
         data = {**data, "annotations": [dict(ann) for ann in data["annotations"]]}
         with _quiet():
-            self._evaluator = _evaluator([dict(result) for result in results], data, sigmas)
+            self._evaluator = _evaluator([dict(result) for result in results], data, sigmas, source)
             self._evaluator.evaluate()
         ids = self._evaluator.params.imgIds  # sorted; evalImgs runs over them for each area range
         position = {image_id: n for n, image_id in enumerate(ids)}
         self._positions = np.array([position[image["id"]] for image in data["images"]], dtype=np.int64)
+        # every image once in COCOeval's order (sorted ids), the order its accumulate ranks two images' tied people in
+        self._in_order = np.argsort(self._positions)
+        self._splits = {name: self._in_order[np.isin(ids, split)] for name, split in _crowd_splits(data).items()}
         evaluated = self._evaluator.evalImgs  # the person category only: one run of the images per area range
         thresholds = len(self._evaluator.params.iouThrs)
         self._areas = [
             _AreaMatches(evaluated[start : start + len(ids)], thresholds)
             for start in range(0, len(evaluated), len(ids))
         ]
+
+    def __len__(self) -> int:
+        """The number of images in the dataset (a redraw's picks index them)."""
+        return len(self._positions)
+
+    def stats(self) -> dict[str, float]:
+        """score_results' stats of the whole set, bit for bit, CrowdPose's splits included: COCOeval.accumulate
+        over every image once, then over each split's images, as score_results scores it."""
+        stats = self.scores(self._in_order)
+        for name, picks in self._splits.items():
+            stats[name] = self.scores(picks)["AP"]
+        return stats
 
     def scores(self, picks: np.ndarray) -> dict[str, float]:
         """score_results' stats (without crowd splits) of the images ``picks`` (indices into the dataset's images;
@@ -144,9 +167,10 @@ class _AreaMatches:
             precision[t] = np.where(at < detections, envelope[t, np.minimum(at, detections - 1)], 0.0)
 
 
-def _evaluator(results: list[dict], data: dict, sigmas):
+def _evaluator(results: list[dict], data: dict, sigmas, source: str | Path):
     """A pycocotools COCOeval of ``results`` against ``data``'s people of its keypoint category, not yet run."""
     COCO, COCOeval = _pycocotools()
+    _check_result_images(results, data, source)
     gt = _indexed(COCO(), data)
     # loadRes refuses an empty list; no detections are a result set with no annotations
     dt = gt.loadRes(results) if results else _indexed(COCO(), {**data, "annotations": []})
@@ -154,6 +178,14 @@ def _evaluator(results: list[dict], data: dict, sigmas):
     evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
     evaluator.params.catIds = [keypoint_category(data)]
     return evaluator
+
+
+def _check_result_images(results: list[dict], data: dict, source: str | Path) -> None:
+    """WLitePoseError for a result of an image ``data`` does not have: pycocotools' loadRes asserts (a traceback)."""
+    known = {image["id"] for image in data["images"]}
+    strays = [result["image_id"] for result in results if result["image_id"] not in known]
+    if strays:
+        raise WLitePoseError(f"results name image {strays[0]!r}, which {source} does not have")
 
 
 def _quiet():

@@ -8,6 +8,7 @@ import pytest
 
 from core.annotations import load_annotations
 from core.bootstrap import bootstrap, interval
+from core.errors import WLitePoseError
 from core.evaluation import STAT_NAMES, ImageMatches, score_results
 from models.schemas import COCO17, CROWDPOSE14
 
@@ -95,6 +96,41 @@ def test_a_redraw_scores_exactly_as_its_images_scored_from_scratch(dev, shared_d
         np.testing.assert_array_equal(_scored_by_matches(*case), _scored_from_scratch(*case))
 
 
+def _crowdpose_of_every_split(shared_data) -> dict:
+    """CrowdPose's sample with its first image made easy (crowd index 0.1): one image easy, one medium, none hard."""
+    data = load_annotations(shared_data / "crowdpose_sample" / "test_crowdpose.json")
+    return {**data, "images": [{**data["images"][0], "crowdIndex": 0.1}, *data["images"][1:]]}
+
+
+def test_the_whole_sets_stats_from_the_matches_are_pycocotools_own(dev, shared_data):
+    """`eval --bootstrap` takes the headline from the matches its redraws add up, not from a second matching: every
+    stat score_results gives, to the last bit (NaN equal to NaN), CrowdPose's splits too. The images listed in
+    another order than their ids, so that tied detections of two images rank as COCOeval ranks them (by id)."""
+    data, results = _with_bare_image(dev)
+    shuffled = {**data, "images": data["images"][::-1]}
+    crowdpose = _crowdpose_of_every_split(shared_data)
+    cases = [
+        (results, shuffled, COCO_SIGMAS),
+        ([], shuffled, COCO_SIGMAS),
+        (_results(crowdpose, shift_every=2, tied=True), crowdpose, CROWDPOSE14.sigmas),
+        ([], crowdpose, CROWDPOSE14.sigmas),
+    ]
+    for case in cases:
+        expected, given = score_results(*case), ImageMatches(*case).stats()
+        assert list(given) == list(expected)
+        np.testing.assert_array_equal(list(given.values()), list(expected.values()))
+    splits = score_results(*cases[2])  # the case has an easy image and a medium one, and no hard one
+    assert not np.isnan(splits["AP_easy"]) and not np.isnan(splits["AP_medium"]) and np.isnan(splits["AP_hard"])
+
+
+def test_results_of_an_image_not_in_the_set_are_refused_in_words(dev):
+    """pycocotools' loadRes asserted 'Results do not correspond to current coco set', a traceback."""
+    stray = [*_results(dev), {**_results(dev)[0], "image_id": 999_999}]
+    for score in (score_results, ImageMatches):
+        with pytest.raises(WLitePoseError, match="^results name image 999999, which a.json does not have$"):
+            score(stray, dev, COCO_SIGMAS, "a.json")
+
+
 def test_every_image_drawn_once_or_twice_keeps_the_ap(dev):
     results = _results(dev, shift_every=3)
     full = score_results(results, dev, COCO_SIGMAS)["AP"]
@@ -116,7 +152,7 @@ def test_matching_leaves_the_callers_dataset_and_results_as_they_were(dev):
 def test_the_bootstrap_gives_the_scores_of_the_redrawn_sets_scored_from_scratch(dev):
     """bootstrap's (redraws, models, stats) for a seed: each model's stats of the images that seed draws."""
     models = [_results(dev, shift_every=2, tied=True), _results(dev, shift_every=3)]
-    scores = bootstrap(dev, models, COCO_SIGMAS, resamples=3, seed=5)
+    scores = bootstrap([ImageMatches(results, dev, COCO_SIGMAS) for results in models], resamples=3, seed=5)
     rng = np.random.default_rng(5)
     for redraw in scores:
         picks = rng.integers(0, len(dev["images"]), size=len(dev["images"]))
@@ -127,12 +163,13 @@ def test_the_bootstrap_gives_the_scores_of_the_redrawn_sets_scored_from_scratch(
 
 def test_paired_redraws_give_identical_models_no_difference_and_truth_ap_one(dev):
     truth, worse = _results(dev), _results(dev, shift_every=2)
-    scores = bootstrap(dev, [truth, worse, truth], COCO_SIGMAS, resamples=12, seed=1)
+    truth_matches, worse_matches = ImageMatches(truth, dev, COCO_SIGMAS), ImageMatches(worse, dev, COCO_SIGMAS)
+    scores = bootstrap([truth_matches, worse_matches, ImageMatches(truth, dev, COCO_SIGMAS)], resamples=12, seed=1)
     assert scores.shape == (12, 3, 6)
     assert (scores[:, 0, 0] == pytest.approx(1.0)) and interval(scores[:, 0, 0]) == pytest.approx((1.0, 1.0))
     assert (scores[:, 0] == scores[:, 2]).all()
     assert (scores[:, 1, 0] < 1.0).all() and np.ptp(scores[:, 1, 0]) > 0  # redraws move a model's AP
-    again = bootstrap(dev, [worse], COCO_SIGMAS, resamples=12, seed=1)
+    again = bootstrap([worse_matches], resamples=12, seed=1)
     assert (again[:, 0] == scores[:, 1]).all()  # the same seed draws the same images
 
 
@@ -140,22 +177,20 @@ def test_interval_is_the_central_percentile_range():
     assert interval(np.arange(101.0)) == pytest.approx((2.5, 97.5))
 
 
-def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them(monkeypatch):
+def test_each_redraw_draws_as_many_images_as_the_set_has_from_all_of_them():
     """A redraw of n images is n picks from all n: one that never drew the last image, or drew fewer, would
     give every interval a bias no other test saw (an AP computed without the last image of the set)."""
     drawn = []
 
     class Recorded:
-        def __init__(self, results, data, sigmas):
-            pass
+        def __len__(self):
+            return 3
 
         def scores(self, picks):
             drawn.append(picks)
             return dict.fromkeys(STAT_NAMES, 0.5)
 
-    monkeypatch.setattr("core.bootstrap.ImageMatches", Recorded)
-    data = {"images": [{"id": i} for i in range(3)], "annotations": []}
-    scores = bootstrap(data, [[]], COCO_SIGMAS, resamples=40)
+    scores = bootstrap([Recorded()], resamples=40)
     assert scores.shape == (40, 1, len(STAT_NAMES)) and (scores == 0.5).all()
     assert all(len(picks) == 3 for picks in drawn) and set(np.concatenate(drawn).tolist()) == {0, 1, 2}
 

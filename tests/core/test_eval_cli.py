@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import main
+from core.evaluation import STAT_NAMES
 from core.model_file import file_sha256
 from core.session import PoseModel
 from core.version import tool_version
@@ -82,6 +83,38 @@ def test_eval_takes_the_most_redraws_its_limit_names(cli, tmp_path, shared_data,
     )  # fmt: skip
     assert_clean_error(rc, err, "absent.onnx")
     assert "--bootstrap" not in err
+
+
+def test_eval_bootstrap_matches_each_models_people_once_and_gives_the_figures_eval_gives(
+    cli, model_path, tmp_path, shared_data, truth_as_results, monkeypatch
+):
+    """--bootstrap took each model's figures from pycocotools' scoring, then matched every image again for the
+    redraws (30 s a model at COCO val2017's size): it matches each model's results once, and its figures are, to
+    the last bit, those eval gives without --bootstrap."""
+    from pycocotools.cocoeval import COCOeval
+
+    path = shared_data / "val" / "annotations.json"
+    moved = [  # every other person's x and y 30 px off
+        {**r, "keypoints": [v + 30 * (n % 2 and i % 3 < 2) for i, v in enumerate(r["keypoints"])]}
+        for n, r in enumerate(truth_as_results(path))
+    ]
+    monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: moved)
+    evaluate, matched = COCOeval.evaluate, []
+    monkeypatch.setattr(COCOeval, "evaluate", lambda self: matched.append(self) or evaluate(self))
+    data = ["--annotations", path, "--images", shared_data / "val" / "images"]
+    rc, _, err = cli("eval", "--model", model_path, *data, "--out", tmp_path / "plain.json")
+    assert rc == 0, err
+    matched.clear()
+    rc, _, err = cli(
+        "eval", "--model", model_path, *data, "--baseline", model_path, "--bootstrap", 40, "--out", tmp_path / "b.json"
+    )
+    assert rc == 0, err
+    assert len(matched) == 2  # the model's, the baseline's
+    plain, bootstrapped = (json.loads((tmp_path / name).read_text()) for name in ("plain.json", "b.json"))
+    figures = [plain[name] for name in STAT_NAMES]
+    assert 0.2 < plain["AP"] < 0.9
+    assert [bootstrapped[name] for name in STAT_NAMES] == [bootstrapped["baseline"][name] for name in STAT_NAMES]
+    assert [bootstrapped[name] for name in STAT_NAMES] == figures
 
 
 def test_eval_reports_the_model_and_the_baseline_each_as_its_own_and_the_difference_the_right_way_round(
