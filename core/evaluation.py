@@ -231,10 +231,14 @@ def predict_dataset(model: PoseModel, data: dict, images_dir: str | Path, input_
 
 
 def evaluate_model(
-    model: PoseModel, annotations_path: str | Path, images_dir: str | Path, input_size: int | None = None
+    model: PoseModel,
+    annotations_path: str | Path,
+    images_dir: str | Path,
+    input_size: int | None = None,
+    data: dict | None = None,
 ) -> dict[str, float]:
     _pycocotools()
-    data = load_annotations(annotations_path)
+    data = load_annotations(annotations_path) if data is None else data  # given: the file as read already
     results = predict_dataset(model, data, images_dir, input_size or model.info.input_size)
     sigmas, _ = scoring_sigmas(model.info.keypoint_names, model.info.sigmas)
     return score_results(results, data, sigmas, annotations_path)

@@ -20,7 +20,7 @@ MAX_SEED = 2**32 - 1
 
 def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     """A folder with annotations.json + images/, or an annotation file with its images in
-    ``images`` (e.g. COCO's train2017/), else in images/ or beside it; both must exist."""
+    ``images`` (e.g. COCO's train2017/), else in images/ or beside it; both must exist, the images a folder."""
     from core.errors import WLitePoseError
 
     given = Path(path)
@@ -39,6 +39,8 @@ def _data_folder(path: str, images: str | None, option: str) -> tuple[str, str]:
     for part in found:
         if not Path(part).exists():
             raise WLitePoseError(f"{part} does not exist (a data folder holds annotations.json and images/)")
+    if not Path(found[1]).is_dir():  # else each of its images would be said missing from it
+        raise WLitePoseError(f"{found[1]} is a file, not a folder of images")
     return found
 
 
@@ -427,7 +429,7 @@ def _shrink(args: argparse.Namespace) -> int:
     from core.errors import Stopped, WLitePoseError, signal_of
     from core.preprocess import check_input_size
     from core.sinks.base import writable
-    from training.shrink import longest_side, shrink_dataset
+    from training.shrink import holds_a_part, longest_side, shrink_dataset
 
     check_input_size(args.size, "--size")
     if not 1 <= args.quality <= 100:
@@ -444,8 +446,7 @@ def _shrink(args: argparse.Namespace) -> int:
             Path(annotations), Path(images), out, args.size, args.format, args.quality
         )
     except KeyboardInterrupt as stop:  # a signal: a rerun refuses the folder it leaves, so the line says so
-        began = out.is_dir() and any(out.iterdir())  # a rerun takes an empty folder
-        if not began or (out / "annotations.json").exists():  # stopped before the copy began, or once it was done
+        if not holds_a_part(out) or (out / "annotations.json").exists():  # stopped before it began, or once done
             raise
         left = f"{out} is incomplete (no annotations.json): remove it, then run the same command again"
         raise Stopped(signal_of(stop), left=left) from None

@@ -8,6 +8,7 @@ keypoints (and a `crowdIndex` per image, which only evaluation reads).
 from __future__ import annotations
 
 import functools
+import operator
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -71,6 +72,7 @@ class PackedItems(Sequence):
         return len(self._ends)
 
     def __getitem__(self, index: int):
+        index = operator.index(index)  # an integer (numpy's too); a slice or 1.0 is a TypeError, not a wrong item
         if not -len(self) <= index < len(self):
             raise IndexError(f"item {index} of {len(self)}")
         index %= len(self)

@@ -9,8 +9,10 @@ Keypoints move with the pixel centres, as the letterbox maps them; boxes, polygo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -97,6 +99,7 @@ def shrink_dataset(
     if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
     check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:  # what fails from here on (an unreadable image, a full disk) leaves the copy unfinished
         side = longest_side(size)
@@ -128,9 +131,28 @@ def shrink_dataset(
         tmp = out / "annotations.json.tmp"
         _written(tmp, json.dumps({**data, "images": new_infos, "annotations": new_anns}).encode())
         tmp.replace(out / "annotations.json")
-    except WLitePoseError as error:
+    except (WLitePoseError, KeyboardInterrupt) as error:  # a signal's KeyboardInterrupt: `shrink-data` words it
+        _remove_empty_folders(out, made)
+        if isinstance(error, KeyboardInterrupt) or not holds_a_part(out):
+            raise
         raise WLitePoseError(f"{error}; {out} is incomplete (no annotations.json of this run)") from None
     return len(new_infos), read, written
+
+
+def holds_a_part(out: Path) -> bool:
+    """Whether ``out`` holds what a copy wrote: a rerun refuses it, where it takes an empty folder."""
+    return out.is_dir() and any(out.iterdir())
+
+
+def _remove_empty_folders(out: Path, made: bool) -> None:
+    """The folders of an unfinished copy that hold no image, ``out`` too if this run ``made`` it: a copy stopped
+    or failed before its first image was written leaves nothing that a rerun would refuse."""
+    for folder, _, _ in os.walk(out / "images", topdown=False):  # a folder's subfolders before it
+        with contextlib.suppress(OSError):  # one holding an image is not empty: rmdir refuses it
+            os.rmdir(folder)
+    if made:
+        with contextlib.suppress(OSError):
+            out.rmdir()
 
 
 def _written(path: Path, data: bytes) -> None:

@@ -11,7 +11,7 @@ from core.errors import WLitePoseError
 from models.export import MEAN, STD
 from models.schemas import COCO17, CROWDPOSE14
 from training.augment import AugmentConfig
-from training.dataset import KeypointDataset, network_batch
+from training.dataset import KeypointDataset, PackedItems, network_batch
 from training.targets import build_targets
 
 
@@ -328,6 +328,21 @@ def test_the_index_is_one_buffer_a_forked_loader_worker_shares_not_objects_per_i
     assert info == data.items[-1][0] and people[0].keypoints.shape == (17, 3)
     with pytest.raises(IndexError):
         data.items[len(data)]
+
+
+def test_the_packed_index_is_read_as_a_list_is_or_refuses_the_index():
+    """A slice was refused as "'<=' not supported between instances of 'int' and 'slice'", and 1.0 read as item 1
+    by the check and refused by numpy as another kind of fault (IndexError)."""
+    listed = [{"a": 1}, None, (np.zeros(2), "b")]
+    items = PackedItems(listed)
+    for index in (-3, -1, 0, 2, np.int64(1)):
+        assert repr(items[index]) == repr(listed[index])
+    for index in (3, -4):
+        with pytest.raises(IndexError, match=f"item {index} of 3"):
+            items[index]
+    for index in (slice(0, 2), 1.0, "1"):
+        with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+            items[index]
 
 
 def test_each_images_source_is_read_for_sample_weights_in_the_order_of_the_index(tmp_path, shared_data):

@@ -99,6 +99,10 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, shared_data, 
     assert "--quality must be 1-100, not 0" in capsys.readouterr().err
     assert main(["shrink-data", str(tmp_path / "none"), "--out", str(tmp_path / "a")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "text").write_text("")  # each of its images was said missing from it
+    text_images = ["--images", str(tmp_path / "text")]
+    assert main(["shrink-data", val + "/annotations.json", *text_images, "--out", str(tmp_path / "a")]) == 2
+    assert f"{tmp_path / 'text'} is a file, not a folder of images" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
     data = json.loads((shared_data / "val" / "annotations.json").read_text())
     data["images"][-1]["file_name"] = "gone.jpg"  # the last image: found missing before the others are written
@@ -280,7 +284,9 @@ def test_a_full_disk_while_shrinking_an_image_is_one_sentence(tmp_path, shared_d
     monkeypatch.setattr(Path, "write_bytes", full)
     assert main(["shrink-data", str(shared_data / "val"), "--out", str(tmp_path / "small")]) == 2
     err = capsys.readouterr().err
-    assert "No space left on device;" in err and "is incomplete" in err and "Traceback" not in err
+    assert "No space left on device" in err and "Traceback" not in err
+    # at the first image: nothing was written, and an empty images/ left made a rerun refuse --out
+    assert "is incomplete" not in err and not (tmp_path / "small").exists()
 
 
 @pytest.mark.parametrize(
@@ -342,6 +348,22 @@ def test_boxes_and_polygons_scale_each_axis_by_its_own_factor(tmp_path, capsys):
     (shrunk,) = after["annotations"]
     assert shrunk["bbox"] == pytest.approx([100 * fx, 1 * fy, 1000 * fx, 2 * fy])
     assert shrunk["segmentation"] == [pytest.approx([100 * fx, fy, 1100 * fx, fy, 1100 * fx, 3 * fy])]
+
+
+@pytest.mark.parametrize("given", [False, True])
+@pytest.mark.parametrize("stopped_in", ["read_labelled_image", "_written"])  # before images/ is made, after it
+def test_a_stop_before_the_first_image_is_written_leaves_no_copy(
+    tmp_path, shared_data, capsys, signal_on_call, stopped_in, given
+):
+    """The folders made were left: an empty --out, or one with an empty images/ said to be an incomplete copy to
+    remove. An empty folder given as --out is left as it was."""
+    out = tmp_path / "small"
+    if given:
+        out.mkdir()
+    signal_on_call(shrink, stopped_in, signal.SIGTERM)
+    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out)]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "wlitepose: interrupted\n"
+    assert list(tmp_path.rglob("*")) == ([out] if given else [])
 
 
 def test_a_stop_signal_half_way_says_the_copy_is_incomplete_and_a_rerun_refuses_it(

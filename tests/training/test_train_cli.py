@@ -12,12 +12,20 @@ from training.progress_line import end_progress_line, restart_progress, show_pro
 from training.trainer import train
 
 
-def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run, run_log):
+def test_validation_every_few_epochs_and_at_the_last(tmp_path, tiny_run, run_log, monkeypatch):
+    """A run reads its validation annotations once: each validation read and checked the file again (2 s an epoch
+    at COCO val2017's size)."""
+    import core.annotations
+
     folder = tiny_run(tmp_path).train_images
     val = {"val_annotations": f"{folder}/test_crowdpose.json", "val_images": folder}
+    reads, read_dataset = [], core.annotations.read_dataset
+    monkeypatch.setattr(core.annotations, "read_dataset", lambda path: reads.append(path) or read_dataset(path))
 
     def validated(name: str, **changes) -> list[int]:
+        reads.clear()
         train(tiny_run(tmp_path / name, epochs=5, **val, **changes))
+        assert reads == [val["val_annotations"]]
         log = run_log(tmp_path / name)
         return [r["epoch"] for r in log if "AP" in r]
 
@@ -103,7 +111,7 @@ def test_best_pt_keeps_the_epoch_of_the_highest_validation_ap(tmp_path, tiny_run
     from training import trainer
 
     scores = iter([0.2, 0.5, 0.3])
-    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path: {"AP": next(scores)})
+    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path, val_set: {"AP": next(scores)})
     folder = tiny_run(tmp_path).train_images
     out = tmp_path / "run"
     train(tiny_run(out, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder))
@@ -133,7 +141,7 @@ def test_with_a_weight_average_best_pt_keeps_the_average_it_validated(tmp_path, 
     from training import trainer
 
     scores = iter([0.1, 0.2])
-    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path: {"AP": next(scores)})
+    monkeypatch.setattr(trainer, "validate", lambda model, config, size, path, val_set: {"AP": next(scores)})
     folder = tiny_run(tmp_path).train_images
     out = tmp_path / "run"
     train(tiny_run(out, epochs=2, ema=0.9, val_annotations=f"{folder}/test_crowdpose.json", val_images=folder))
