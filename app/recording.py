@@ -21,8 +21,10 @@ class Recording:
         # the folder first: a status line cut short by the window still says where the files go
         self.names = f"{paths[0].parent}: " + ", ".join(path.name for path in paths)
 
-    def write(self, frame: Frame, poses: Poses, image) -> None:
-        """Write one frame, counting it."""
+    def write(self, frame: Frame, poses: Poses, image, new_shot: bool = False) -> None:
+        """Write one frame, counting it; ``new_shot``: its tracks started over at a cut (the CSV's sidecar lists it)."""
+        if new_shot:
+            self.sinks.shot_changed(frame.index)
         self.sinks.write(frame.index, frame.timestamp_s, poses, image=image)
         self.upto = frame.index
         self.frames += 1

@@ -65,6 +65,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--video", type=given_path, help="annotated video (.mp4 or .avi)")
         parser.add_argument("--no-track", action="store_true", help="detect only; no track IDs, no smoothing")
         parser.add_argument(
+            "--no-shot-changes",
+            action="store_true",
+            help="carry the tracks across what looks like a cut (footage with flashes or strobes); by default a "
+            "shot change in an edited video starts new tracks, and the CSV's sidecar lists its frame",
+        )
+        parser.add_argument(
             "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.15)"
         )
         parser.add_argument(

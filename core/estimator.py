@@ -53,7 +53,9 @@ class PoseEstimator:
 
     ``estimate`` finds the people in one image; ``track`` runs a whole source with stable IDs and
     smoothed joints, each call with tracks of its own; ``track_frame`` tracks the frames your own loop
-    reads (``reset`` before a new scene)."""
+    reads (``reset`` before a new source). Both start new tracks, with new IDs, at a shot change (a cut in an
+    edited video), as `wlitepose track` does; ``shot_changes=False`` carries them across (footage with
+    flashes or strobes)."""
 
     def __init__(
         self,
@@ -63,18 +65,29 @@ class PoseEstimator:
         detection_threshold: float | None = None,
         keypoint_threshold: float | None = None,
         smoothing: float | None = None,
+        shot_changes: bool = True,
         threads: int | None = None,
     ) -> None:
         check_input_size(_number(input_size, "input_size", whole=True), "input_size")
         check_threads(_number(threads, "threads", whole=True))
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
+        if not isinstance(shot_changes, bool):
+            raise WLitePoseError(f"shot_changes must be True or False, not {shot_changes!r}")
         self.model = PoseModel(_model_path(model), threads)
         self._model_file = os.path.abspath(self.model.path)  # for a copy made after a change of folder
-        self._settings = {"input_size": input_size, **thresholds, "smoothing": smoothing, "threads": threads}
+        self._settings = {
+            "input_size": input_size,
+            **thresholds,
+            "smoothing": smoothing,
+            "shot_changes": shot_changes,
+            "threads": threads,
+        }
         self._tracking = threading.Lock()  # held by the thread running track_frame or reset
         self._last_time, self._steps = float("nan"), 0  # track_frame's clock, checked for milliseconds
-        self._config: PipelineConfig = tuned_config(input_size, **thresholds, smoothing=smoothing)
+        self._config: PipelineConfig = tuned_config(
+            input_size, **thresholds, smoothing=smoothing, shot_changes=shot_changes
+        )
         self._detector = PosePipeline(self.model, replace(self._config, tracker=None))
         self._tracker = PosePipeline(self.model, self._config)
 
@@ -98,7 +111,8 @@ class PoseEstimator:
         seconds, which sets how far people may move and how long one may be lost (1 s) before the ID is
         let go; None, or a time not after the latest, counts as one frame on at the rate your clock last
         moved on (30 fps before it has), and a time more than 1 s before the latest starts new tracks (with
-        new IDs), as a jump back in a video does."""
+        new IDs), as a jump back in a video does; so does a frame that starts a new shot (unless made with
+        ``shot_changes=False``)."""
         timestamp = float("nan") if timestamp_s is None else _float(_number(timestamp_s, "timestamp_s"), "timestamp_s")
         with self._one_thread("track_frame"):
             self._check_unit(timestamp)

@@ -179,6 +179,8 @@ def _frames(
             image = draw_poses(
                 frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
             )
+        if result.new_shot:
+            sinks.shot_changed(frame.index)
         sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
         written += 1
         yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

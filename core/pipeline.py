@@ -13,6 +13,7 @@ from core.errors import WLitePoseError
 from core.poses import Poses
 from core.preprocess import Letterbox, letterbox
 from core.session import PoseModel
+from core.shot_changes import ShotChanges
 from core.tracker import PoseTracker, TrackerConfig
 
 STAGES = ("preprocess", "inference", "grouping", "tracking")
@@ -38,13 +39,16 @@ def tuned_config(
     keypoint_threshold: float | None = None,
     smoothing: float | None = None,
     tracking: bool = True,
+    shot_changes: bool = True,
 ) -> PipelineConfig:
     """Core's defaults with the knobs users turn (CLI options, GUI controls) replaced where given."""
     thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
     decode = dataclasses.replace(DecodeConfig(), **{k: v for k, v in thresholds.items() if v is not None})
     tracker = None
     if tracking:
-        tracker = TrackerConfig() if smoothing is None else TrackerConfig(smoothing=smoothing)
+        tracker = TrackerConfig(shot_changes=shot_changes)
+        if smoothing is not None:
+            tracker = dataclasses.replace(tracker, smoothing=smoothing)
     return PipelineConfig(input_size=input_size, decode=decode, tracker=tracker)
 
 
@@ -63,6 +67,7 @@ def run_settings(config: PipelineConfig, model_input_size: int) -> dict:
 class FrameResult:
     poses: Poses  # in original image pixels
     timings_ms: dict[str, float]  # STAGES -> milliseconds
+    new_shot: bool = False  # the frame starts a new shot (a cut): its tracks started over
 
 
 class PosePipeline:
@@ -74,6 +79,7 @@ class PosePipeline:
         self._last: tuple | None = None  # the last frame's (heatmaps, tags, letterbox, input size, timestamp)
         self._tracks_before: dict | None = None  # the tracker as it was before the last frame
         self._next_id = 1  # the ID counter while tracking is off, for when it comes back on
+        self._shots = ShotChanges()
 
     @property
     def input_size(self) -> int:
@@ -108,6 +114,7 @@ class PosePipeline:
         if restart_ids:
             self._next_id = 1
         self._last = self._tracks_before = None
+        self._shots.reset()
 
     def process(
         self, image_bgr: np.ndarray, timestamp_s: float, again: bool = False, reuse_ids: bool = True
@@ -115,12 +122,14 @@ class PosePipeline:
         """One frame; ``again``: the last frame once more with other settings (a new input size), tracked as
         if for the first time (``reuse_ids`` off: the IDs it gave stay spent, see PoseTracker.restore)."""
         info = self.model.info
+        t0 = time.perf_counter()  # the shot-change check (a thumbnail of the frame) counts as preprocessing
+        new_shot = False
         if again and self._tracks_before is not None:
             self._rewind_tracks(reuse_ids)
         else:  # a new frame, or one this pipeline has not tracked yet (a model loaded over a paused frame)
+            new_shot = self._start_shot_if_cut(image_bgr)
             self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         self._last = None  # until this frame's outputs are in: a failed frame leaves no outputs to re-group
-        t0 = time.perf_counter()
         blob, box = letterbox(image_bgr, self.input_size, info.mean, info.std)
         t1 = time.perf_counter()
         heatmaps, tags = self.model.run(blob)
@@ -128,7 +137,18 @@ class PosePipeline:
         self._last = (heatmaps, tags, box, self.input_size, timestamp_s)
         result = self._group(heatmaps, tags, box, timestamp_s)
         result.timings_ms = {"preprocess": (t1 - t0) * 1000.0, "inference": (t2 - t1) * 1000.0, **result.timings_ms}
+        result.new_shot = new_shot
         return result
+
+    def _start_shot_if_cut(self, image_bgr: np.ndarray) -> bool:
+        """Whether the new frame ``image_bgr`` starts a new shot (where tracking looks for them): then the tracks
+        start over, with IDs not given before (those of the shot before are in the outputs already); the tracker's
+        snapshot, taken after, makes a frame tracked again the new shot's first too."""
+        tracker = self.tracker
+        if tracker is None or not tracker.config.shot_changes or not self._shots.is_new_shot(image_bgr):
+            return False
+        tracker.reset(restart_ids=False)
+        return True
 
     def redecode(self, reuse_ids: bool = True) -> FrameResult | None:
         """The last frame's network outputs grouped and tracked again with the current settings, without

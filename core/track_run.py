@@ -49,9 +49,16 @@ def pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     options = ("detection_threshold", "keypoint_threshold", "smoothing")
     if args.no_track and args.smoothing is not None:
         raise WLitePoseError("--smoothing smooths each person's track; with --no-track there are no tracks to smooth")
+    if args.no_track and args.no_shot_changes:
+        raise WLitePoseError("--no-shot-changes keeps tracks across cuts; with --no-track there are no tracks")
     check_fractions({f"--{option.replace('_', '-')}": getattr(args, option) for option in options})
     return tuned_config(
-        args.size, args.detection_threshold, args.keypoint_threshold, args.smoothing, tracking=not args.no_track
+        args.size,
+        args.detection_threshold,
+        args.keypoint_threshold,
+        args.smoothing,
+        tracking=not args.no_track,
+        shot_changes=not args.no_shot_changes,
     )
 
 

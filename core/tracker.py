@@ -77,6 +77,7 @@ class TrackerConfig:
     joint_reset_s: float = 0.3  # a joint unseen longer restarts its filter at the next measurement
     joint_gate: float = 0.5  # a joint this many person sizes from where it was last seen is left out (0 = off)
     default_dt: float = 1 / 30  # a frame's time until the caller's clock has moved on (then: its pace)
+    shot_changes: bool = True  # a shot change (a cut in an edited video) starts new tracks (core.shot_changes)
 
 
 MAX_GAP_S = 1e9  # about 30 years: a longer step of the caller's clock counts as this (no overflow to inf)

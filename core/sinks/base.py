@@ -35,6 +35,9 @@ class Sink:
     def settings_changed(self, frame_index: int, settings: dict) -> None:
         """The pipeline's settings change from this frame on (a live recording whose thresholds were moved)."""
 
+    def shot_changed(self, frame_index: int) -> None:
+        """A new shot (a cut in an edited video) starts at this frame: the tracks started over."""
+
     def notes(self) -> list[str]:
         """What the user should know about the file so far (poses it had to leave out), if anything."""
         return []

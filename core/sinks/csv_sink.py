@@ -13,7 +13,8 @@ as [first, last] ranges, so that a frame without rows is one where nobody was fo
 them; a webcam's or stream's, whose frames that came while the pipeline was busy are many, has their count,
 ``frames_skipped``, instead;
 ``frame_times_vary``: whether a frame's time_s was off ``frame / fps`` by half a frame (a variable-rate file, a
-webcam), so that fps is an average and only time_s times the rows;
+webcam), so that fps is an average and only time_s times the rows; ``shot_changes``: the frames where a new shot
+starts (a cut in an edited video), where the tracks started over;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
@@ -116,6 +117,7 @@ class CsvSink(Sink):
         # true once a frame's time is off frame / fps by half a frame (a variable-rate file, a webcam): fps is then an
         # average, and a reader who times rows by it gets them wrong (time_s is each frame's own)
         self._sidecar["frame_times_vary"] = False
+        self._sidecar["shot_changes"] = []  # the frames where a new shot starts (a cut): the tracks start over there
         self._fps = sidecar.get("fps")  # None: no rate to judge the times by
         self._sidecar["finished"] = False  # true once the run reached the source's end (track --skip-done)
         self._frames = 0
@@ -139,6 +141,10 @@ class CsvSink(Sink):
             changes.pop()  # a slider dragged between two frames: only where it stopped applies
         changes.append({"from_frame": frame_index, "settings": settings})
         self._write_sidecar()
+
+    def shot_changed(self, frame_index: int) -> None:
+        self._sidecar["shot_changes"].append(frame_index)
+        self._sidecar_due = 0.0  # said with the frame's rows, as frame_times_vary is
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         try:

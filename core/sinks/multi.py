@@ -72,6 +72,11 @@ class MultiSink(Sink):
             with _naming(sink.path):
                 sink.settings_changed(frame_index, settings)
 
+    def shot_changed(self, frame_index: int) -> None:
+        for sink in self.sinks:
+            with _naming(sink.path):
+                sink.shot_changed(frame_index)
+
     def notes(self) -> list[str]:
         return [note for sink in self.sinks for note in sink.notes()]
 

@@ -13,6 +13,7 @@ import pytest
 from app.worker import PoseWorker
 from core.draw import Overlay
 from core.pipeline import tuned_config
+from core.shot_changes import ShotChanges
 from core.sinks import SinkOptions
 
 EVERYONE = tuned_config(detection_threshold=0.0, keypoint_threshold=0.0)  # an untrained model's best guesses
@@ -65,6 +66,22 @@ def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_see
     ids_before = {int(r["track_id"]) for r in rows if int(r["frame"]) < 60} - {-1}
     ids_after = {int(r["track_id"]) for r in rows if int(r["frame"]) >= 60} - {-1}
     assert ids_before and ids_after and min(ids_after) > max(ids_before)
+    assert worker.errors == []
+
+
+def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp_path, monkeypatch):
+    """The app's tracks start over at a cut, with new IDs, and its recording's sidecar lists the frame, as track's
+    does (the sample clip has no cut: the detector is told frame 4 starts a shot)."""
+    cuts = iter([False] * 4 + [True] + [False] * 3)
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image: next(cuts))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 8)
+    worker.stop_recording()
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    ids_before = {int(r["track_id"]) for r in rows if int(r["frame"]) < 4} - {-1}
+    ids_after = {int(r["track_id"]) for r in rows if int(r["frame"]) >= 4} - {-1}
+    assert ids_before and ids_after and min(ids_after) > max(ids_before)
+    assert json.loads((tmp_path / "r.csv.json").read_text())["shot_changes"] == [4]
     assert worker.errors == []
 
 

@@ -137,6 +137,7 @@ def test_bad_images_are_refused_in_one_sentence(estimator, image, bad, words):
         ({"input_size": "256"}, "input_size must be a whole number, not '256'"),
         ({"detection_threshold": "0.3"}, "detection_threshold must be a number, not '0.3'"),
         ({"smoothing": True}, "smoothing must be a number, not True"),
+        ({"shot_changes": "no"}, "shot_changes must be True or False, not 'no'"),
         ({"model": 5}, "the model must be the path of an .onnx file, not 5"),
         ({"model": ""}, "no model file given"),
     ],
@@ -328,10 +329,11 @@ def test_a_second_thread_tracking_with_one_estimator_is_refused_not_interleaved(
 
 
 def test_an_estimator_pickles_as_its_model_and_settings_for_a_process_pool(image):
-    estimator = PoseEstimator(DEFAULT_MODEL, input_size=320, detection_threshold=0.3, threads=1)
+    estimator = PoseEstimator(DEFAULT_MODEL, input_size=320, detection_threshold=0.3, shot_changes=False, threads=1)
     estimator.track_frame(image, 0.0)
     copy = pickle.loads(pickle.dumps(estimator))
     assert copy.model.path == estimator.model.path and copy._settings == estimator._settings
+    assert copy._config.tracker.shot_changes is False
     np.testing.assert_array_equal(copy.estimate(image).xy, estimator.estimate(image).xy)
     assert (copy.track_frame(image, 0.0).track_ids == -1).all()  # no tracks came along: a first frame
 

@@ -11,6 +11,7 @@ from core.draw import draw_poses
 from core.pipeline import STAGES, PipelineConfig, PosePipeline
 from core.preprocess import letterbox_geometry
 from core.session import PoseModel
+from core.shot_changes import ShotChanges
 from core.synthetic import STANDING, paint, random_people
 
 
@@ -147,6 +148,46 @@ def test_a_seek_while_tracking_is_off_gives_no_id_twice_when_it_comes_back_on(
     for i in range(3, 5):
         ids = pipeline.process(image, i / 25).poses.track_ids
     assert sorted(ids) == [4, 5, 6]
+
+
+def _vtest_frames(video_path, first: int, count: int) -> list[np.ndarray]:
+    """``count`` frames of vtest.avi from frame ``first``, at the painted pipeline's 640x480."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video_path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+    frames = [cv2.resize(capture.read()[1], (640, 480), interpolation=cv2.INTER_AREA) for _ in range(count)]
+    capture.release()
+    return frames
+
+
+@pytest.mark.parametrize("shot_changes", [True, False])
+def test_a_cut_starts_new_tracks_with_ids_never_given(
+    tmp_path, coco_metadata, painted_model, painted_pipeline, video_path, shot_changes
+):
+    """An edited clip cut from vtest.avi's frame 99 to its frame 500 (the same street, other people; the painted
+    people stand where the last shot's stood): the tracks carried on across the cut, the new shot's people under
+    the old shot's IDs. Off (footage with flashes), they still do."""
+    pipeline, _ = painted_pipeline(tmp_path, coco_metadata, painted_model)
+    tracker = dataclasses.replace(pipeline.config.tracker, shot_changes=shot_changes)
+    pipeline.configure(dataclasses.replace(pipeline.config, tracker=tracker))
+    frames = _vtest_frames(video_path, 95, 5) + _vtest_frames(video_path, 500, 5)
+    results = [pipeline.process(image, i / 10) for i, image in enumerate(frames)]
+    assert [result.new_shot for result in results] == [False] * 5 + [shot_changes] + [False] * 4
+    before, after = ({int(i) for r in shot for i in r.poses.track_ids} - {-1} for shot in (results[:5], results[5:]))
+    assert before == {1, 2, 3} and after == ({4, 5, 6} if shot_changes else before)
+
+
+def test_a_continuous_video_has_no_shot_change(video_path):
+    """Every frame of vtest.avi against the one before: a false change would give everyone a new ID."""
+    import cv2
+
+    capture, shots = cv2.VideoCapture(str(video_path)), ShotChanges()
+    changes = []
+    while (frame := capture.read()[1]) is not None:
+        changes.append(shots.is_new_shot(frame))
+    capture.release()
+    assert len(changes) == 795 and not any(changes)
 
 
 def test_each_stage_is_timed_in_milliseconds_on_its_own(

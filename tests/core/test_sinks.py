@@ -73,6 +73,18 @@ def test_the_sidecar_says_once_a_frames_time_is_off_its_rate_at_once(tmp_path, m
     assert json.loads(sidecar_path(path).read_text())["frame_times_vary"] is True
 
 
+def test_the_sidecar_lists_each_shot_change_as_it_is_found(tmp_path, monkeypatch):
+    """A reader of a run under way learns of a cut at its frame, not at the next rewrite (the clock stands still)."""
+    monkeypatch.setattr("core.sinks.csv_sink.time.monotonic", lambda: 0.0)
+    path = tmp_path / "edited.csv"
+    with CsvSink(path, ["nose"], {"fps": 10.0}) as sink:
+        for index in range(6):
+            if index in (2, 5):
+                sink.shot_changed(index)
+            sink.write(index, index / 10, Poses.empty(1))
+            assert json.loads(sidecar_path(path).read_text())["shot_changes"] == [i for i in (2, 5) if i <= index]
+
+
 def test_the_sidecar_lists_the_frames_not_analysed_and_counts_a_live_sources_skipped_ones(tmp_path):
     """A webcam faster than the pipeline gave one range for every frame written: 1.37 MB of sidecar an hour."""
     with CsvSink(tmp_path / "file.csv", ["nose"], {}, first_frame=0) as sink:

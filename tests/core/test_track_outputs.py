@@ -220,6 +220,36 @@ def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, vid
         assert_clean_error(rc, err, "--smoothing smooths each person's track; with --no-track there are no tracks")
 
 
+def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
+    cli, coco_metadata, painted_model, video_path, tmp_path, assert_clean_error
+):
+    """An edited clip, vtest.avi's frames 96-99 then 500-503 (the same street, other people): its people, painted
+    where the first shot's stood, took their IDs across the cut. --no-shot-changes (footage with flashes) keeps
+    the tracks on."""
+    source, clip = cv2.VideoCapture(str(video_path)), tmp_path / "edited.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
+    for first in (96, 500):
+        source.set(cv2.CAP_PROP_POS_FRAMES, first)
+        for _ in range(4):
+            writer.write(source.read()[1])
+    writer.release()
+    source.release()
+    box = letterbox_geometry((768, 576), 256)
+    truth = random_people(np.random.default_rng(5), 2, 17, box.input_size, overlap=0.0)
+    model = painted_model(tmp_path / "m.onnx", *paint(truth, np.array([0.0, 3.0], np.float32), box.input_size),
+                          coco_metadata)  # fmt: skip
+    for turned_off, (listed, after) in {(): ([4], {3, 4}), ("--no-shot-changes",): ([], {1, 2})}.items():
+        rc, _, err = cli("track", clip, "--model", model, "--csv", tmp_path / "k.csv", *turned_off)
+        assert rc == 0, err
+        rows = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()[1:]]
+        ids = [{int(r[2]) for r in rows if (int(r[0]) >= 4) == shot} - {-1} for shot in (False, True)]
+        assert ids == [{1, 2}, after]
+        sidecar = json.loads((tmp_path / "k.csv.json").read_text())
+        assert sidecar["shot_changes"] == listed and sidecar["settings"]["tracker"]["shot_changes"] is not turned_off
+    rc, _, err = cli("track", clip, "--model", model, "--no-track", "--no-shot-changes")
+    assert_clean_error(rc, err, "--no-shot-changes keeps tracks across cuts; with --no-track there are no tracks")
+
+
 def test_each_threshold_option_sets_its_own_threshold(cli, model_path, write_clip, tmp_path):
     """--detection-threshold taken for the keypoint threshold kept people it should drop (vtest's first 30 frames
     at 0.3: 120 CSV rows instead of 88)."""
