@@ -18,6 +18,9 @@ import numpy as np
 MAX_MOVIE_BYTES = 64 * 1024 * 1024
 EMPTY_EDIT = -1  # an edit's media time for a stretch of nothing shown (a delay), not a cut
 UNIT_RATE = 0x00010000  # an edit played at normal speed, as a 16.16 fixed-point number
+# a track of more samples than this is a damaged count, not a video (a day at 90 fps holds 7.8 million): a run of
+# 4 billion samples, each given its own time, took 32 GB
+MAX_SAMPLES = 8_000_000
 
 
 def shown_frames(path: Path) -> int | None:
@@ -99,7 +102,7 @@ def _handler(movie: bytes, track: tuple[int, int]) -> bytes | None:
 def _time_scale(movie: bytes, box: tuple[int, int], at: tuple[int, int]) -> int:
     """The time scale (units a second) of an ``mvhd`` or ``mdhd`` box's body: at ``at[version]`` (its times 32 or
     64 bits wide by its version)."""
-    scale = struct.unpack_from(">I", movie, box[0] + at[movie[box[0]]])[0]
+    scale = struct.unpack_from(">I", movie, box[0] + at[_version(movie, box)])[0]
     if scale == 0:
         raise ValueError("a time scale of 0")
     return scale
@@ -127,9 +130,17 @@ def _shown_in_track(movie: bytes, track: tuple[int, int], movie_scale: int) -> i
     return count if 0 < count < len(times) else None
 
 
+def _version(movie: bytes, box: tuple[int, int]) -> int:
+    """A full box's version, 0 or 1 (its times 32 or 64 bits wide): any other is no layout this reads."""
+    version = movie[box[0]] if box[0] < box[1] else None
+    if version not in (0, 1):
+        raise ValueError(f"a box of version {version}")
+    return version
+
+
 def _edits(movie: bytes, edits: tuple[int, int]) -> list[tuple[int, int, int]]:
     """An ``elst`` box's edits: (length in the movie's time scale, start in the track's, rate)."""
-    version, count = movie[edits[0]], struct.unpack_from(">I", movie, edits[0] + 4)[0]
+    version, count = _version(movie, edits), struct.unpack_from(">I", movie, edits[0] + 4)[0]
     layout = ">QqI" if version == 1 else ">IiI"
     width = struct.calcsize(layout)
     if edits[0] + 8 + count * width > edits[1]:
@@ -143,14 +154,12 @@ def _presentation_times(movie: bytes, table: tuple[int, int]) -> np.ndarray:
     boxes = _children(movie, *table)
     if b"stts" not in boxes:
         raise ValueError("no sample durations")
-    counts, durations = _runs(movie, boxes[b"stts"][0], ">u4")
-    each = np.repeat(durations, counts)
+    each = _each_sample(*_runs(movie, boxes[b"stts"][0], ">u4"))
     decoded = np.cumsum(each) - each
     if b"ctts" not in boxes:
         return decoded
     # signed whatever the version: FFmpeg reads them so, and writes version 0 boxes of negative offsets
-    counts, offsets = _runs(movie, boxes[b"ctts"][0], ">i4")
-    offsets = np.repeat(offsets, counts)
+    offsets = _each_sample(*_runs(movie, boxes[b"ctts"][0], ">i4"))
     if len(offsets) != len(decoded):
         raise ValueError("presentation offsets for another number of samples")
     return decoded + offsets
@@ -163,3 +172,10 @@ def _runs(movie: bytes, box: tuple[int, int], kind: str) -> tuple[np.ndarray, np
         raise ValueError("more runs than the box holds")
     runs = np.frombuffer(movie, dtype=kind, count=count * 2, offset=box[0] + 8).reshape(-1, 2).astype(np.int64)
     return runs[:, 0], runs[:, 1]
+
+
+def _each_sample(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Runs' ``values`` repeated by their sample ``counts``: each sample's own, up to MAX_SAMPLES of them."""
+    if counts.sum() > MAX_SAMPLES:
+        raise ValueError("more samples than a video holds")
+    return np.repeat(values, counts)

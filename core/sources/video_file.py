@@ -17,13 +17,21 @@ from core.errors import WLitePoseError
 from core.preprocess import too_small
 from core.sources.frames import MAX_FPS, Frame, FrameSource
 from core.sources.mp4_edits import shown_frames
-from core.sources.packet_stamps import departs, index_of, off_pace, packet_stamps, shown_stamps
+from core.sources.packet_stamps import (
+    MAX_BAD_FRAMES,
+    TRAILING_GAP,
+    departs,
+    index_of,
+    off_pace,
+    packet_stamps,
+    shown_stamps,
+    varies,
+)
 
 MIN_FILE_FPS = 0.01  # a video file's header rate below this (a frame every 100 s) is a broken header, not a rate
 # containers that do not count their frames: OpenCV's count is their duration x the rate it reads, which a
 # variable-rate file's makes wrong (141 for 120 frames; 1,351 for 12 under a time base read as 1000 fps)
 UNCOUNTED_SUFFIXES = (".mkv", ".webm")
-MAX_BAD_FRAMES = 32  # a video file's frames that cannot be decoded, passed over in a row before it counts as ended
 # FFmpeg renders text and ANSI-art files as video; those are not videos to track people in.
 TEXT_CODECS = {"ansi", "xbin", "bint", "idf", "adf"}
 # a seek in a variable-rate file: OpenCV's seeks to a corrected guess before the frames left are read on to it
@@ -128,13 +136,18 @@ class VideoFileSource(FrameSource):
             self._last_stamp = stamp
             self._origin = self._origin or (index, stamp)
             since = self._since(stamp)
-            self.variable_rate = self.variable_rate or off_pace(since, index, self.fps)
+            self.variable_rate = self.variable_rate or (off_pace(since, index, self.fps) and not self._trailing(index))
         if not self.variable_rate:
             time_s = index / self.fps
         else:
             time_s = since if stamp is not None else self._last_time + 1 / self.fps
         self._last_time = time_s
         return time_s
+
+    def _trailing(self, index: int) -> bool:
+        """Whether frame ``index`` is among the last TRAILING_GAP of a file that counts its frames, whose stamps
+        may run late without its rate varying (a file cut at its end without re-encoding)."""
+        return self.frame_count is not None and not self.count_estimated and index >= self.frame_count - TRAILING_GAP
 
     def _after_first(self, index: int, stamp: float | None) -> float | None:
         """``stamp``, frame ``index``'s, unless it is not after the first stamped frame's for a later frame (a last
@@ -182,9 +195,11 @@ class VideoFileSource(FrameSource):
         index = int(index)
         self._next, self._pending, self._last_stamp = index, None, None
         if self._varying_stamps is not None:
-            # they tell the rate varies before its frames do; where 30 fps stands in for a header's rate beyond
-            # belief, the frames' own stamps still tell whether they are believable (a time base's 1 ms apart are not)
-            self.variable_rate = self.variable_rate or not self._fps_note
+            # they tell the rate varies before its frames do, where they depart before a cut end's late last frames
+            # (which are still found by them); where 30 fps stands in for a header's rate beyond belief, the
+            # frames' own stamps still tell whether they are believable (a time base's 1 ms apart are not)
+            varying = not self._fps_note and varies(self._varying_stamps, self.fps)
+            self.variable_rate = self.variable_rate or varying
             self._seek_by_stamps(index, self._varying_stamps)
             return
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
@@ -212,10 +227,10 @@ class VideoFileSource(FrameSource):
         stamps = None if self._path is None else packet_stamps(opencv_name(self._path))
         if stamps is None or not departs(stamps, self.fps):
             return None
-        first_read = self._origin is not None and self._origin[0] == 0  # not after frames that cannot be decoded
-        if not first_read:
+        if self._origin is None:
             return stamps
-        return shown_stamps(opencv_name(self._path), stamps, self._origin[1], self.frame_count or len(stamps))
+        at, first = self._origin  # the first frame that could be decoded, the damaged ones before it passed over
+        return shown_stamps(opencv_name(self._path), stamps, first, self.frame_count or len(stamps), at)
 
     def _seek_by_stamps(self, index: int, stamps: list[float]) -> None:
         """To frame ``index`` of a file whose ``stamps`` vary: OpenCV's seek to a guess (``index`` at first), the

@@ -111,3 +111,50 @@ def test_the_frames_shown_of_a_variable_rate_file_counted_as_its_packets_start_w
 )
 def test_which_packets_are_the_frames_shown_when_several_runs_fit(first, last, run):
     assert shown_run(HELD_STAMPS, 6, first, last) == run
+
+
+def _damaged(data: bytes, box: bytes, at: int, value: bytes) -> bytes:
+    """``data`` with ``value`` written ``at`` bytes into the body of its first ``box``."""
+    start = data.find(box) + 4 + at
+    return data[:start] + value + data[start + len(value) :]
+
+
+@pytest.mark.parametrize(
+    "box, at, value",
+    [
+        (b"mdhd", 0, b"\x02"),  # a version of no known layout: its time scale was read from a made-up place
+        (b"mvhd", 0, b"\x02"),
+        (b"elst", 0, b"\x02"),
+        (b"stts", 8, struct.pack(">I", 0xFFFFFFFF)),  # a run of 4 billion samples: 32 GB, or the process killed
+        (b"ctts", 8, struct.pack(">I", 0xFFFFFFFF)),
+        (b"stts", 4, struct.pack(">I", 0xFFFFFFFF)),  # more runs than the box holds
+        (b"stts", 4, bytes(4)),  # no runs at all
+        (b"elst", 4, bytes(4)),  # no edits
+        (b"stbl", -8, struct.pack(">I", 0xFFFF)),  # a box running past its parent
+    ],
+)
+def test_a_damaged_movie_box_leaves_the_count_to_opencv(tmp_path, box, at, value):
+    """A box of an unknown version raised IndexError out of opening the file, and an absurd sample count ran it out
+    of memory: neither is a count to correct OpenCV's by."""
+    path = _mp4(tmp_path, _track(TENTHS, [SHOWN], offsets=[0] * 40))
+    path.write_bytes(_damaged(path.read_bytes(), box, at, value))
+    assert shown_frames(path) is None
+
+
+@pytest.mark.parametrize("keep", [12, 40, 120, 200])
+def test_a_movie_box_cut_short_leaves_the_count_to_opencv(tmp_path, keep):
+    """A file cut off inside its moov box (a download stopped): its boxes run past the file."""
+    path = _mp4(tmp_path, _track(TENTHS, [SHOWN]))
+    data = path.read_bytes()
+    path.write_bytes(data[: data.find(b"moov") + keep])
+    assert shown_frames(path) is None
+
+
+def test_an_empty_full_box_leaves_the_count_to_opencv(tmp_path):
+    """An mvhd of no body at the end of the movie box: its version was read past the box."""
+    path = _mp4(tmp_path, _track(TENTHS, [SHOWN]))
+    data = path.read_bytes()
+    moov = data.find(b"moov") - 4
+    body = data[moov + 8 :].replace(_scaled(b"mvhd", 600, 0), b"") + _box(b"mvhd", b"")
+    path.write_bytes(data[:moov] + _box(b"moov", body))
+    assert shown_frames(path) is None

@@ -198,11 +198,12 @@ def test_a_variable_rate_file_seeked_back_is_timed_by_its_stamps_again():
     assert [frame.timestamp_s for frame in after] == pytest.approx(before[2:5])
 
 
-def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0) -> None:
+def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0, late: int = 0) -> None:
     """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
     stts, rewritten; its edit list, which would end the track at the old length, blanked); with ``trim``, as
     ``ffmpeg -ss`` cuts without re-encoding, its edit list starting it ``trim`` frames in instead, and with
-    ``cut_end`` ending it that many frames early. ``hold`` None: its rate kept."""
+    ``cut_end`` ending it that many frames early; with ``late``, its last frame shown that many frames late (its
+    presentation offset, a ctts, as B-frames have). ``hold`` None: its rate kept."""
     data = bytearray(path.read_bytes())
     chain = []
 
@@ -224,6 +225,9 @@ def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0) -> None
     boxes = struct.pack(">I4s", 8 + len(body), b"stts") + body
     if trim or cut_end:  # only its first frame a keyframe (an stss): the cut ones are decoded to build the others
         boxes += struct.pack(">I4sIII", 20, b"stss", 0, 1, 1)
+    if late:
+        runs = struct.pack(">IiIi", count - 1, 0, 1, late * delta)
+        boxes += struct.pack(">I4sII", 16 + len(runs), b"ctts", 0, 2) + runs
     for offset in chain[:-1]:
         struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + len(boxes) - size)
     data[stts : stts + size] = boxes
@@ -302,6 +306,22 @@ def test_a_clip_trimmed_at_both_ends_counts_the_frames_it_shows(tmp_path, grey_c
     assert [round(frame.image.mean() / 6) for frame in (frames[0], frames[-1])] == [3, 35]
 
 
+@pytest.mark.parametrize("seek", [False, True])
+def test_a_constant_rate_clip_cut_at_its_end_whose_last_frame_comes_late_is_no_variable_rate(tmp_path, grey_clip, seek):
+    """ffmpeg -t 10 -c copy keeps an H.264's packets in decoding order: the B-frames shown before its last kept one
+    go, and that one is stamped 0.1 s late. The file was taken for variable-rate, read through or after a seek (its
+    packets' stamps): the last rows' time_s were its stamps, the CSV sidecar said frame_times_vary and the end note
+    that its frame rate varies. Here the last of 40 frames comes 2 frames late."""
+    path = grey_clip(tmp_path / "cut.mp4", 10, frames=40, codec="mp4v", step=6)
+    _edited_mp4(path, hold=None, late=2)
+    with open_source(str(path)) as source:
+        if seek:
+            source.seek(source.frame_count - 2)
+        frames = list(source)
+        assert not source.variable_rate and source.end_notes(source.frame_count, source.frame_count) == []
+    assert [(frame.index, frame.timestamp_s) for frame in frames[-2:]] == [(38, 3.8), (39, 3.9)]
+
+
 def test_an_edit_list_that_does_not_parse_leaves_the_count_opencv_gives(tmp_path, grey_clip):
     """An elst counting more edits than it holds: no count read from it, OpenCV's stands (as before edit lists
     were read)."""
@@ -348,6 +368,28 @@ def test_a_seek_in_a_trimmed_variable_rate_file_finds_its_frame_by_stamps(tmp_pa
             frame = next(iter(source))
             assert (frame.index, frame.timestamp_s) == (index, pytest.approx(frames[index].timestamp_s))
             assert np.array_equal(frame.image, frames[index].image)
+    assert reads == []
+
+
+def test_a_seek_in_a_trimmed_variable_rate_file_whose_first_frame_is_damaged_finds_its_frame_by_stamps(
+    tmp_path, grey_clip, damaged, monkeypatch
+):
+    """Its first shown frame (packet 3) cannot be decoded: the look for the last frames' stamps, reading on from
+    before it, ended there with none, and its packets' stamps were taken as they are (those of the 3 frames cut
+    too), so seeks near its held frame read the file again from its start. Now they place the first frame that
+    can be decoded (1) among them. OpenCV writes MJPG into an MP4 (each frame a JPEG to damage)."""
+    path = grey_clip(tmp_path / "trimmed.mp4", 10, frames=40, codec="MJPG", step=6)
+    _edited_mp4(path, hold=9, trim=3)
+    damaged(path, [3])
+    with open_source(str(path)) as source:
+        frames = list(source)
+    assert [frame.index for frame in frames[:2]] == [1, 2] and round(frames[0].image.mean() / 6) == 4
+    reads = _spy_reads_from_start(monkeypatch)
+    with open_source(str(path)) as source:
+        for index in (30, 7, 8, 5, 6, len(frames)):
+            source.seek(index)
+            frame = next(iter(source))
+            assert frame.index == index and np.array_equal(frame.image, frames[index - 1].image)
     assert reads == []
 
 
