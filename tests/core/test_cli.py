@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import main
-from core.cli import SAMPLE_CLIP
+from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
 
 
 def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path, assert_clean_error):
@@ -111,6 +111,15 @@ def test_the_readmes_sample_path_run_elsewhere_says_where_the_sample_is(cli, tmp
     monkeypatch.chdir(tmp_path)
     rc, _, err = cli("track", "assets/samples/vtest_clip.mp4", "--csv", "t.csv")
     assert_clean_error(rc, err, f"does not exist here; the bundled sample clip is {SAMPLE_CLIP}")
+
+
+def test_the_readmes_model_path_run_elsewhere_says_where_the_bundled_model_is(
+    cli, video_path, tmp_path, monkeypatch, assert_clean_error
+):
+    """An installed wheel keeps the model in site-packages: the README's assets/ path said only 'does not exist'."""
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = cli("track", video_path, "--model", "assets/wlitepose_xs_256.onnx", "--csv", "t.csv")
+    assert_clean_error(rc, err, f"does not exist here; the bundled default model is {DEFAULT_MODEL}")
 
 
 def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch, assert_clean_error):
