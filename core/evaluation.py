@@ -96,8 +96,8 @@ class ImageMatches:
         evaluated = self._evaluator.evalImgs  # the person category only: one run of the images per area range
         thresholds = len(self._evaluator.params.iouThrs)
         self._areas = [
-            _AreaMatches(evaluated[start : start + len(ids)], thresholds)
-            for start in range(0, len(evaluated), len(ids))
+            _AreaMatches(evaluated[area * len(ids) : (area + 1) * len(ids)], thresholds)
+            for area in range(len(self._evaluator.params.areaRng))
         ]
 
     def __len__(self) -> int:

@@ -99,7 +99,7 @@ def shrink_dataset(
     if twins:  # a.jpg and a.png would both become a.webp (A.jpg and a.png too, on Windows and macOS)
         raise WLitePoseError(f"{annotations} has several images that would be written as {twins[0]}")
     check_images([info["file_name"] for info in infos], images, annotations)  # before any is written
-    made = not out.exists()
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # --out's first, then its parents'
     out.mkdir(parents=True, exist_ok=True)
     try:  # what fails from here on (an unreadable image, a full disk) leaves the copy unfinished
         side = longest_side(size)
@@ -144,15 +144,14 @@ def holds_a_part(out: Path) -> bool:
     return out.is_dir() and any(out.iterdir())
 
 
-def _remove_empty_folders(out: Path, made: bool) -> None:
-    """The folders of an unfinished copy that hold no image, ``out`` too if this run ``made`` it: a copy stopped
-    or failed before its first image was written leaves nothing that a rerun would refuse."""
-    for folder, _, _ in os.walk(out / "images", topdown=False):  # a folder's subfolders before it
+def _remove_empty_folders(out: Path, made: list[Path]) -> None:
+    """The folders of an unfinished copy that hold no image, and those of ``made`` (``out`` and the parents this run
+    made for it, deepest first) left empty: a copy stopped or failed before its first image was written leaves
+    nothing that a rerun would refuse."""
+    folders = [folder for folder, _, _ in os.walk(out / "images", topdown=False)]  # a folder's subfolders first
+    for folder in [*folders, *made]:
         with contextlib.suppress(OSError):  # one holding an image is not empty: rmdir refuses it
             os.rmdir(folder)
-    if made:
-        with contextlib.suppress(OSError):
-            out.rmdir()
 
 
 def _written(path: Path, data: bytes) -> None:

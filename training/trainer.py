@@ -180,7 +180,7 @@ class _Run:
     scaler: torch.amp.GradScaler
     sampler: torch.utils.data.Sampler
     loader: DataLoader
-    val_set: bytes | None  # the validation annotations (_validation_set's); None: no --val-data
+    val_set: bytes | None  # the validation annotations (_validation_set's); None: no --val-data, or not rank 0
     frozen_bn: list[torch.nn.Module]
     frozen_bn_names: list[str]  # kept by --precise-bn too
     resuming: bool
@@ -270,6 +270,7 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
     out = Path(config.out)
     dataset = _training_set(config, schema, config.input_size or model.input_size)
     val_set = _validation_set(config.val_annotations, config.val_images, schema) if config.val_annotations else None
+    val_set = val_set if is_main() else None  # checked by every rank alike; rank 0 alone validates
     budget = config.minutes * 60 if config.minutes else math.inf
     resuming = _resumes(config, out)
     frozen_bn = _start_weights(config, model, out, resuming)

@@ -114,6 +114,7 @@ def test_the_whole_sets_stats_from_the_matches_are_pycocotools_own(dev, shared_d
         ([], shuffled, COCO_SIGMAS),
         (_results(crowdpose, shift_every=2, tied=True), crowdpose, CROWDPOSE14.sigmas),
         ([], crowdpose, CROWDPOSE14.sigmas),
+        ([], {**data, "images": [], "annotations": []}, COCO_SIGMAS),  # nobody to count: NaN, not a ValueError
     ]
     for case in cases:
         expected, given = score_results(*case), ImageMatches(*case).stats()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import main
-from core.evaluation import STAT_NAMES
+from core.evaluation import CROWD_SPLITS, STAT_NAMES
 from core.model_file import file_sha256
 from core.session import PoseModel
 from core.version import tool_version
@@ -115,6 +115,38 @@ def test_eval_bootstrap_matches_each_models_people_once_and_gives_the_figures_ev
     assert 0.2 < plain["AP"] < 0.9
     assert [bootstrapped[name] for name in STAT_NAMES] == [bootstrapped["baseline"][name] for name in STAT_NAMES]
     assert [bootstrapped[name] for name in STAT_NAMES] == figures
+
+
+def test_eval_bootstrap_gives_crowdposes_splits_as_eval_does(cli, tmp_path, shared_data, truth_as_results, monkeypatch):
+    """--bootstrap takes CrowdPose's AP_easy / AP_medium / AP_hard from the matches its redraws add up, each split's
+    images scored alone: the figures eval gives without it (a split left out, or scored over every image, differs)."""
+    pytest.importorskip("torch")
+    from models.export import build_metadata, export_onnx
+    from models.schemas import CROWDPOSE14
+    from models.wlitepose import build_model
+
+    source = shared_data / "crowdpose_sample"
+    data = json.loads((source / "test_crowdpose.json").read_text())
+    data["images"][0]["crowdIndex"] = 0.1  # an easy image beside a medium one
+    path = tmp_path / "crowdpose.json"
+    path.write_text(json.dumps(data))
+    model = tmp_path / "crowdpose.onnx"
+    meta = build_metadata(CROWDPOSE14, "wlitepose_xs", 256, "crowdpose", False)
+    export_onnx(build_model("wlitepose_xs", num_keypoints=14), model, meta, check_sizes=((128, 128),))
+    moved = [  # every other person's x and y 7 px off
+        {**r, "keypoints": [v + 7 * (n % 2 and i % 3 < 2) for i, v in enumerate(r["keypoints"])]}
+        for n, r in enumerate(truth_as_results(path))
+    ]
+    monkeypatch.setattr("core.eval_run.predict_dataset", lambda *args: moved)
+    figures = []
+    for extra in ([], ["--bootstrap", 40]):
+        out = tmp_path / f"stats{len(extra)}.json"
+        rc, _, err = cli("eval", "--model", model, "--annotations", path, "--images", source, "--out", out, *extra)
+        assert rc == 0, err
+        stats = json.loads(out.read_text())
+        figures.append({name: stats.get(name, "absent") for name in (*STAT_NAMES, *CROWD_SPLITS)})
+    assert figures[0]["AP_easy"] != figures[0]["AP_medium"] and figures[0]["AP_hard"] is None
+    assert figures[1] == figures[0]
 
 
 def test_eval_reports_the_model_and_the_baseline_each_as_its_own_and_the_difference_the_right_way_round(

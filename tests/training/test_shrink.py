@@ -350,20 +350,36 @@ def test_boxes_and_polygons_scale_each_axis_by_its_own_factor(tmp_path, capsys):
     assert shrunk["segmentation"] == [pytest.approx([100 * fx, fy, 1100 * fx, fy, 1100 * fx, 3 * fy])]
 
 
-@pytest.mark.parametrize("given", [False, True])
+def _in_a_subfolder(data: Path, folder: Path) -> Path:
+    """A copy of the data folder ``data``'s first image, in images/sub/ of ``folder``, with its people."""
+    annotations = json.loads((data / "annotations.json").read_text())
+    image = annotations["images"][0]
+    (folder / "images" / "sub").mkdir(parents=True)
+    (folder / "images" / "sub" / "a.jpg").write_bytes((data / "images" / image["file_name"]).read_bytes())
+    people = [ann for ann in annotations["annotations"] if ann["image_id"] == image["id"]]
+    copy = {**annotations, "images": [{**image, "file_name": "sub/a.jpg"}], "annotations": people}
+    (folder / "annotations.json").write_text(json.dumps(copy))
+    return folder
+
+
+@pytest.mark.parametrize("out_is", ["new", "given", "new with its parents", "new, images in a subfolder"])
 @pytest.mark.parametrize("stopped_in", ["read_labelled_image", "_written"])  # before images/ is made, after it
 def test_a_stop_before_the_first_image_is_written_leaves_no_copy(
-    tmp_path, shared_data, capsys, signal_on_call, stopped_in, given
+    tmp_path, shared_data, capsys, signal_on_call, stopped_in, out_is
 ):
-    """The folders made were left: an empty --out, or one with an empty images/ said to be an incomplete copy to
-    remove. An empty folder given as --out is left as it was."""
-    out = tmp_path / "small"
-    if given:
+    """The folders made were left: an empty --out (and the parents made for it), or one with an empty images/
+    (and its subfolders) said to be an incomplete copy to remove. An empty folder given as --out is left as it
+    was."""
+    data = shared_data / "val"
+    if out_is == "new, images in a subfolder":  # images/sub/ is made for the first image, before it is written
+        data = _in_a_subfolder(data, tmp_path / "set")
+    out = tmp_path / ("new/deeper/small" if out_is == "new with its parents" else "small")
+    if out_is == "given":
         out.mkdir()
     signal_on_call(shrink, stopped_in, signal.SIGTERM)
-    assert main(["shrink-data", str(shared_data / "val"), "--out", str(out)]) == 128 + signal.SIGTERM
+    assert main(["shrink-data", str(data), "--out", str(out)]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "wlitepose: interrupted\n"
-    assert list(tmp_path.rglob("*")) == ([out] if given else [])
+    assert [path for path in tmp_path.rglob("*") if "set" not in path.parts] == ([out] if out_is == "given" else [])
 
 
 def test_a_stop_signal_half_way_says_the_copy_is_incomplete_and_a_rerun_refuses_it(

@@ -48,6 +48,8 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--threads", "1000000000000"], "--threads must be from 1 to 1024, not 1000000000000"),  # a traceback
         (["--workers", "1000000000000"], "--workers must be a number of processes from 0"),  # hung, forking
         (["--val-images", "{tmp}"], "--val-images goes with --val-data"),  # silently unused
+        (["--train-images", "{tmp}/text.avi"], "text.avi is a file, not a folder of images"),  # each image missing
+        (["--val-data", "{tmp}/set"], "images is a file, not a folder of images"),  # a data folder's images/
         (["--distill", "{tmp}"], "is a folder (give the MobileNetV2-1.0 ImageNet .pth)"),  # "does not exist"
         (["--init", "{tmp}/gone.pt"], "gone.pt does not exist (give a checkpoint"),  # said once the data had loaded
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
@@ -72,6 +74,9 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
 )
 def test_bad_counts_rates_and_run_folders_are_one_sentence_and_exit_2(options, message, tmp_path, shared_data, capsys):
     (tmp_path / "text.avi").write_text("")
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "annotations.json").write_text("{}")
+    (tmp_path / "set" / "images").write_text("")
     data = shared_data / "crowdpose_sample" / "test_crowdpose.json"
     argv = ["train", "--train-data", str(data), "--out", str(tmp_path / "run")]
     assert main([*argv, *(option.format(tmp=tmp_path) for option in options)]) == 2
