@@ -142,7 +142,7 @@ class PoseWorker(QObject):
             spec, float(source.fps or 0.0), tuple(source.size), source.frame_count, source.is_live, source.image_folder
         )
         if self._pipeline is not None:
-            self._pipeline.reset()
+            self._pipeline.new_source(source.is_live)
         self._trails = Trails()
         self._dropped = self._skipped = 0
         self._last_index = -1
@@ -160,6 +160,8 @@ class PoseWorker(QObject):
         try:
             model = PoseModel(path, threads=inference_threads())
             pipeline = PosePipeline(model, config)
+            if self._info is not None:  # loaded over an open source, which may be live (a webcam)
+                pipeline.new_source(self._info.is_live)
         except Exception as error:  # noqa: BLE001
             self.model_failed.emit(path, user_message(error))
             return

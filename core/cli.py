@@ -68,7 +68,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--no-shot-changes",
             action="store_true",
             help="carry the tracks across what looks like a cut (footage with flashes or strobes); by default a "
-            "shot change in an edited video starts new tracks, and the CSV's sidecar lists its frame",
+            "shot change in an edited video starts new tracks, and the CSV's sidecar lists its frame (a webcam or "
+            "stream looks for none)",
         )
         parser.add_argument(
             "--detection-threshold", type=float, default=None, help="minimum person score, 0-1 (default 0.15)"

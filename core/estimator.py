@@ -54,8 +54,8 @@ class PoseEstimator:
     ``estimate`` finds the people in one image; ``track`` runs a whole source with stable IDs and
     smoothed joints, each call with tracks of its own; ``track_frame`` tracks the frames your own loop
     reads (``reset`` before a new source). Both start new tracks, with new IDs, at a shot change (a cut in an
-    edited video), as `wlitepose track` does; ``shot_changes=False`` carries them across (footage with
-    flashes or strobes)."""
+    edited video), as `wlitepose track` does (``track`` looks for none in a webcam or stream); ``shot_changes=False``
+    carries them across (footage with flashes or strobes, a camera's frames read by your own loop)."""
 
     def __init__(
         self,
@@ -192,6 +192,7 @@ class PoseEstimator:
     def _track(self, source: str | int, max_frames: int | None, fps: float) -> Iterator[tuple[Frame, Poses]]:
         pipeline = PosePipeline(self.model, self._config)
         with open_source(source, fps) as frames:
+            pipeline.new_source(frames.is_live)
             done = 0
             for frame in frames:
                 yield frame, pipeline.process(frame.image, frame.timestamp_s).poses

@@ -125,7 +125,7 @@ def run_frames(
     say at the end (people a PoseC3D file left out), and a source changed while it was read; ``max_frames`` ends
     it after that many frames. Close the generator (``contextlib.closing``) to close the outputs at once when
     stopping early: what they hold stays valid. Tracks start over: a new source is a new scene."""
-    pipeline.reset()
+    pipeline.new_source(source.is_live)
     meta = {**run_meta(source, spec, pipeline), "first_frame": 0}  # a whole run: from the source's first frame
     info = pipeline.model.info
     overlay = overlay or Overlay()

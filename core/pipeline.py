@@ -80,6 +80,7 @@ class PosePipeline:
         self._tracks_before: dict | None = None  # the tracker as it was before the last frame
         self._next_id = 1  # the ID counter while tracking is off, for when it comes back on
         self._shots = ShotChanges()
+        self._live = False  # the source is a webcam or a stream, in which no shot change is looked for
 
     @property
     def input_size(self) -> int:
@@ -103,8 +104,19 @@ class PosePipeline:
         self.config = config
 
     def settings(self) -> dict:
-        """What the outputs' sidecars record: input size, decoding thresholds, tracker settings."""
-        return run_settings(self.config, self.model.info.input_size)
+        """What the outputs' sidecars record: input size, decoding thresholds, tracker settings (``shot_changes``
+        off for a live source)."""
+        config, tracker = self.config, self.config.tracker
+        if self._live and tracker is not None:
+            config = dataclasses.replace(config, tracker=dataclasses.replace(tracker, shot_changes=False))
+        return run_settings(config, self.model.info.input_size)
+
+    def new_source(self, live: bool) -> None:
+        """Tracks start over, with IDs from 1, for a new source. In a live one (a webcam, a stream) no shot change
+        is looked for: a camera has no edits, and a frame taken after several passed over (a network slower than the
+        camera), or someone stepping up to it, differs from the last as a cut does."""
+        self.reset()
+        self._live = live
 
     def reset(self, restart_ids: bool = True) -> None:
         """Forget tracks: after a new source (IDs start again at 1) or a seek (``restart_ids`` off: new
@@ -127,7 +139,7 @@ class PosePipeline:
         if again and self._tracks_before is not None:
             self._rewind_tracks(reuse_ids)
         else:  # a new frame, or one this pipeline has not tracked yet (a model loaded over a paused frame)
-            new_shot = self._start_shot_if_cut(image_bgr)
+            new_shot = self._start_shot_if_cut(image_bgr, timestamp_s)
             self._tracks_before = self.tracker.snapshot() if self.tracker is not None else None
         self._last = None  # until this frame's outputs are in: a failed frame leaves no outputs to re-group
         blob, box = letterbox(image_bgr, self.input_size, info.mean, info.std)
@@ -140,12 +152,14 @@ class PosePipeline:
         result.new_shot = new_shot
         return result
 
-    def _start_shot_if_cut(self, image_bgr: np.ndarray) -> bool:
-        """Whether the new frame ``image_bgr`` starts a new shot (where tracking looks for them): then the tracks
-        start over, with IDs not given before (those of the shot before are in the outputs already); the tracker's
-        snapshot, taken after, makes a frame tracked again the new shot's first too."""
+    def _start_shot_if_cut(self, image_bgr: np.ndarray, timestamp_s: float) -> bool:
+        """Whether the new frame ``image_bgr``, at ``timestamp_s``, starts a new shot (where tracking looks for them,
+        in a source that is not live): then the tracks start over, with IDs not given before (those of the shot before
+        are in the outputs already); the tracker's snapshot, taken after, makes a frame tracked again the new shot's
+        first too."""
         tracker = self.tracker
-        if tracker is None or not tracker.config.shot_changes or not self._shots.is_new_shot(image_bgr):
+        looking = tracker is not None and tracker.config.shot_changes and not self._live
+        if not looking or not self._shots.is_new_shot(image_bgr, timestamp_s):
             return False
         tracker.reset(restart_ids=False)
         return True

@@ -15,6 +15,7 @@ from core.draw import Overlay
 from core.pipeline import tuned_config
 from core.shot_changes import ShotChanges
 from core.sinks import SinkOptions
+from core.sources import open_source
 
 EVERYONE = tuned_config(detection_threshold=0.0, keypoint_threshold=0.0)  # an untrained model's best guesses
 
@@ -73,7 +74,7 @@ def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp
     """The app's tracks start over at a cut, with new IDs, and its recording's sidecar lists the frame, as track's
     does (the sample clip has no cut: the detector is told frame 4 starts a shot)."""
     cuts = iter([False] * 4 + [True] + [False] * 3)
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image: next(cuts))
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 8)
     worker.stop_recording()
@@ -82,6 +83,32 @@ def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp
     ids_after = {int(r["track_id"]) for r in rows if int(r["frame"]) >= 4} - {-1}
     assert ids_before and ids_after and min(ids_after) > max(ids_before)
     assert json.loads((tmp_path / "r.csv.json").read_text())["shot_changes"] == [4]
+    assert worker.errors == []
+
+
+def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypatch):
+    """A camera has no edits: the app's tracks go on across what would pass for a cut (someone stepping up to the
+    camera, a frame taken after several passed over), and the recording's sidecar says none was looked for, as
+    `track 0`'s does."""
+    import app.worker
+
+    clip = worker._info.spec
+
+    def as_camera(spec, image_fps):
+        source = open_source(clip, image_fps)
+        source.is_live, source.skipped, source.ready = True, 0, lambda timeout_s: True
+        return source
+
+    monkeypatch.setattr(app.worker, "open_source", as_camera)
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, *when: True)
+    worker.open("0")
+    worker._timer.stop()
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 8)
+    worker.stop_recording()
+    sidecar = json.loads((tmp_path / "r.csv.json").read_text())
+    assert sidecar["frames_written"] == 8 and sidecar["shot_changes"] == []
+    assert sidecar["settings"]["tracker"]["shot_changes"] is False
     assert worker.errors == []
 
 

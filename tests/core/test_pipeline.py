@@ -2,7 +2,10 @@
 image, its live configuration, and the video a run writes."""
 
 import dataclasses
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 import pytest
 
@@ -178,16 +181,57 @@ def test_a_cut_starts_new_tracks_with_ids_never_given(
     assert before == {1, 2, 3} and after == ({4, 5, 6} if shot_changes else before)
 
 
+def _shot_changes(
+    frames: Iterable[np.ndarray], fps: float, analysed: Callable[[int], bool] = lambda _: True
+) -> list[int]:
+    """The frames ShotChanges takes for new shots, of those ``analysed`` (by index: those a player or a live source
+    got to, the rest passed over)."""
+    shots = ShotChanges()
+    return [index for index, image in enumerate(frames) if analysed(index) and shots.is_new_shot(image, index / fps)]
+
+
+def _video_frames(path) -> Iterator[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    while (frame := capture.read()[1]) is not None:
+        yield frame
+    capture.release()
+
+
 def test_a_continuous_video_has_no_shot_change(video_path):
     """Every frame of vtest.avi against the one before: a false change would give everyone a new ID."""
-    import cv2
-
-    capture, shots = cv2.VideoCapture(str(video_path)), ShotChanges()
-    changes = []
-    while (frame := capture.read()[1]) is not None:
-        changes.append(shots.is_new_shot(frame))
-    capture.release()
+    shots, changes = ShotChanges(), []
+    for frame in _video_frames(video_path):
+        changes.append(shots.is_new_shot(frame, len(changes) / 10.0))
     assert len(changes) == 795 and not any(changes)
+
+
+@pytest.mark.parametrize("steps", [[10], [1, 10], [1, 3]])
+def test_frames_passed_over_are_no_shot_change(shared_data, steps):
+    """A moving camera at 50 fps, of which only some frames are analysed (the app keeping pace on a slower
+    network, `track` on a camera): every 10th frame differed from the last by over 20 grey levels (frames 10 and
+    140 taken for cuts), and frames 1 and 10 (or 1 and 3) apart by turns made a long gap score 3 times the mean of
+    the last 10, half of them short (frames 11 and 110; 56)."""
+    analysed = set(itertools.accumulate(itertools.islice(itertools.cycle(steps), 205), initial=0))
+    assert (
+        _shot_changes(_video_frames(shared_data / "videos" / "openpose_video.avi"), 50.0, analysed.__contains__) == []
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda image: cv2.add(image, 30), id="a light switched on: 30 grey levels brighter"),
+        pytest.param(lambda image: cv2.convertScaleAbs(image, alpha=0.6), id="the exposure cut to 60 %"),
+    ],
+)
+def test_a_change_of_light_is_no_shot_change(video_path, change):
+    """vtest.avi's frames 100-139, lit otherwise from frame 120 on (a webcam's demo): each was taken for a cut."""
+    capture = cv2.VideoCapture(str(video_path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 100)
+    frames = [capture.read()[1] for _ in range(40)]
+    capture.release()
+    frames[20:] = [change(image) for image in frames[20:]]
+    assert _shot_changes(frames, 10.0) == []
 
 
 def test_each_stage_is_timed_in_milliseconds_on_its_own(

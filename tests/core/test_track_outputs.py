@@ -220,12 +220,10 @@ def test_thresholds_and_smoothing_options(cli, coco_metadata, painted_model, vid
         assert_clean_error(rc, err, "--smoothing smooths each person's track; with --no-track there are no tracks")
 
 
-def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
-    cli, coco_metadata, painted_model, video_path, tmp_path, assert_clean_error
-):
-    """An edited clip, vtest.avi's frames 96-99 then 500-503 (the same street, other people): its people, painted
-    where the first shot's stood, took their IDs across the cut. --no-shot-changes (footage with flashes) keeps
-    the tracks on."""
+@pytest.fixture
+def edited_clip(coco_metadata, painted_model, video_path, tmp_path) -> tuple[Path, Path]:
+    """(clip, model): an edited clip, vtest.avi's frames 96-99 then 500-503 (the same street, other people), and a
+    model that finds two people in every frame, where the first shot's stood."""
     source, clip = cv2.VideoCapture(str(video_path)), tmp_path / "edited.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (768, 576))
     for first in (96, 500):
@@ -238,6 +236,15 @@ def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
     truth = random_people(np.random.default_rng(5), 2, 17, box.input_size, overlap=0.0)
     model = painted_model(tmp_path / "m.onnx", *paint(truth, np.array([0.0, 3.0], np.float32), box.input_size),
                           coco_metadata)  # fmt: skip
+    return clip, model
+
+
+def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
+    cli, edited_clip, tmp_path, assert_clean_error
+):
+    """The edited clip's people took their IDs across the cut. --no-shot-changes (footage with flashes) keeps the
+    tracks on."""
+    clip, model = edited_clip
     for turned_off, (listed, after) in {(): ([4], {3, 4}), ("--no-shot-changes",): ([], {1, 2})}.items():
         rc, _, err = cli("track", clip, "--model", model, "--csv", tmp_path / "k.csv", *turned_off)
         assert rc == 0, err
@@ -248,6 +255,29 @@ def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
         assert sidecar["shot_changes"] == listed and sidecar["settings"]["tracker"]["shot_changes"] is not turned_off
     rc, _, err = cli("track", clip, "--model", model, "--no-track", "--no-shot-changes")
     assert_clean_error(rc, err, "--no-shot-changes keeps tracks across cuts; with --no-track there are no tracks")
+
+
+def test_a_live_source_looks_for_no_shot_change(cli, edited_clip, tmp_path, monkeypatch):
+    """A camera has no edits: the edited clip played as a stream keeps its tracks across the cut, and the sidecar's
+    settings say none was looked for (a webcam's frames taken after some passed over, someone stepping up to it,
+    were taken for cuts, everyone given a new ID)."""
+    import core.track_run
+    from core.sources import open_source
+
+    clip, model = edited_clip
+
+    def as_stream(spec, fps):
+        source = open_source(str(clip), fps)
+        source.is_live, source.skipped = True, 0  # as a stream that kept up
+        return source
+
+    monkeypatch.setattr(core.track_run, "open_source", as_stream)
+    rc, _, err = cli("track", "rtsp://camera/live", "--model", model, "--csv", tmp_path / "k.csv")
+    assert rc == 0, err
+    rows = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()[1:]]
+    assert {int(r[2]) for r in rows if int(r[0]) >= 4} == {1, 2}
+    sidecar = json.loads((tmp_path / "k.csv.json").read_text())
+    assert sidecar["shot_changes"] == [] and sidecar["settings"]["tracker"]["shot_changes"] is False
 
 
 def test_each_threshold_option_sets_its_own_threshold(cli, model_path, write_clip, tmp_path):
