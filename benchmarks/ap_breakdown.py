@@ -87,7 +87,7 @@ def people_shares(best: np.ndarray, area: np.ndarray, legged: np.ndarray) -> dic
 
 
 def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> dict:
-    data = load_annotations(annotations)
+    data = load_annotations(annotations, model.info.keypoint_names)
     check_images([image["file_name"] for image in data["images"]], images, annotations)  # as `eval` checks them
     info = model.info
     sigmas = np.asarray(scoring_sigmas(info.keypoint_names, info.sigmas)[0])  # as eval scores it

@@ -46,10 +46,13 @@ def read_dataset(path: str | Path) -> dict:
     return data
 
 
-def load_annotations(annotations_path: str | Path) -> dict:
+def load_annotations(annotations_path: str | Path, keypoints=None) -> dict:
     """The dataset dict, checked, with the fields pycocotools needs filled in: ``area`` where missing
     (CrowdPose files), zero keypoints for crowd regions given as a box or polygon only, a box from the
-    labelled joints where one is missing. WLitePoseError naming the first fault of a malformed file."""
+    labelled joints where one is missing. Its people are those of the category listing ``keypoints`` (the
+    model's names; see ``keypoint_category``); categories of other keypoints (hands beside people, as COCO
+    Annotator exports them) are left out with their annotations. WLitePoseError naming the first fault of a
+    malformed file."""
     data = read_dataset(annotations_path)
     annotations, images, categories = data["annotations"], data["images"], data.get("categories")
     if not isinstance(categories, list):
@@ -63,7 +66,10 @@ def load_annotations(annotations_path: str | Path) -> dict:
         check_id(c["id"], f"category {name}'s id", annotations_path)
         if not isinstance(c.get("keypoints") or [], list):
             raise WLitePoseError(f"{annotations_path}: category {name}'s keypoints are not a list")
-    category = keypoint_category(data)
+    people = person_categories(data, keypoints)
+    annotations = _leave_out_other_keypoints(data, people)
+    category = keypoint_category(data, keypoints)
+    people.add(category)
     k = _keypoint_count(data, category)
     for image in images:
         if not isinstance(image, dict) or "id" not in image or not has_file_name(image):
@@ -73,16 +79,15 @@ def load_annotations(annotations_path: str | Path) -> dict:
         if "crowdIndex" in image and not is_number(image["crowdIndex"]):
             raise WLitePoseError(f"{annotations_path}: image {image['file_name']}'s crowdIndex is not a number")
     check_image_ids(images, annotations_path, annotations)
-    people = {c["id"] for c in categories if c.get("keypoints")} | {category}
     for number, ann in enumerate(annotations, 1):
         _normalise(ann, k, annotations_path)
         ann["id"] = number  # pycocotools keeps one person per id: two files merged would share them
-        if is_person(ann, people):  # people of every keypoint category are scored, as trained
+        if is_person(ann, people):  # people of every category of these keypoints are scored, as trained
             ann["category_id"] = category
     listed = {image["id"] for image in images}
     labelled = [a for a in annotations if a["num_keypoints"] > 0 and not a["iscrowd"] and a["image_id"] in listed]
     if not labelled:
-        raise WLitePoseError(f"{annotations_path} has no annotated people, so there is nothing to score")
+        raise no_people(data, annotations_path, "has no annotated people, so there is nothing to score")
     if not any(ann["category_id"] == category for ann in labelled):  # COCOeval would find nobody: every AP n/a
         given = ", ".join(sorted({as_written(ann["category_id"], 40) for ann in labelled})[:3])
         raise WLitePoseError(
@@ -90,6 +95,36 @@ def load_annotations(annotations_path: str | Path) -> dict:
             f"keypoints (its person category is {as_written(category, 40)}); give them that id"
         )
     return data
+
+
+def _leave_out_other_keypoints(data: dict, people: set) -> list:
+    """``data``'s annotations once the categories listing other keypoints than those of ``people`` (a hand's 21,
+    say: no people of this set) are taken out of it with their annotations."""
+    others = {c["id"] for c in data["categories"] if _listed(c)} - people
+    if others:
+        data["categories"] = [c for c in data["categories"] if c["id"] not in others]
+        data["annotations"] = [a for a in data["annotations"] if not _of_category(a, others)]
+    return data["annotations"]
+
+
+def _of_category(ann, categories: set) -> bool:
+    """Whether annotation ``ann`` names one of ``categories`` (one naming none, or a malformed one, does not)."""
+    return isinstance(ann, dict) and is_id(ann.get("category_id")) and ann["category_id"] in categories
+
+
+def no_people(data: dict, source, fault: str) -> WLitePoseError:
+    """The refusal of ``source``, a file without a labelled person (``fault``: how to say so); a file without any
+    keypoint (a tool's detection or segmentation export, or each joint labelled as an object of its own, as
+    makesense.ai's COCO export of polygons and a points-as-labels project give) is said to be one."""
+    listed = any(isinstance(c, dict) and c.get("keypoints") for c in data.get("categories") or [])
+    shapes = data["annotations"]  # none at all: nothing labelled, rather than labelled otherwise
+    if listed or not shapes or any(isinstance(a, dict) and a.get("keypoints") for a in shapes):
+        return WLitePoseError(f"{source} {fault}")
+    return WLitePoseError(
+        f"{source} has no keypoints: neither its categories nor its annotations list any (boxes, polygons or joints "
+        "labelled as objects of their own are no poses); export it as COCO keypoints, each person one annotation "
+        "with its keypoints"
+    )
 
 
 def is_person(ann: dict, categories: set) -> bool:
@@ -126,11 +161,34 @@ def has_file_name(image: dict) -> bool:
     return isinstance(image.get("file_name"), str) and bool(image["file_name"])
 
 
-def keypoint_category(data: dict) -> int | str:
-    """The id of the dataset's person-keypoint category: the first that lists keypoints (else the first)."""
-    with_keypoints = [c for c in data["categories"] if isinstance(c, dict) and c.get("keypoints")]
+def keypoint_category(data: dict, names=None) -> int | str:
+    """The id of the dataset's person-keypoint category: of those that list keypoints, the first listing ``names``
+    (the model's or schema's, in any order and spelling: another order is refused by ``check_keypoint_order``),
+    else the first listing as many, else the first; the first category where none lists keypoints."""
+    with_keypoints = [c for c in data["categories"] if isinstance(c, dict) and _listed(c)]
+    if names is not None:  # a stable sort: of equals, the first in the file
+        wanted = sorted(_own_spelling(names))
+        with_keypoints.sort(
+            key=lambda c: (sorted(_own_spelling(c["keypoints"])) != wanted, len(c["keypoints"]) != len(names))
+        )
     chosen = (with_keypoints or data["categories"])[0]
     return chosen["id"] if isinstance(chosen, dict) and "id" in chosen else 1
+
+
+def person_categories(data: dict, names=None) -> set:
+    """The ids of the categories whose annotations are people: the keypoint category (see ``keypoint_category``)
+    and any other listing the same keypoints (two files merged); none where no category lists keypoints."""
+    categories = data.get("categories")
+    listing = [c for c in categories if isinstance(c, dict) and _listed(c)] if isinstance(categories, list) else []
+    if not listing:
+        return set()
+    listed = _own_spelling(_category_names(data, keypoint_category(data, names)) or [])
+    return {c["id"] for c in listing if _own_spelling(c["keypoints"]) == listed}
+
+
+def _listed(category: dict) -> bool:
+    """Whether ``category`` lists keypoints (a list of names)."""
+    return isinstance(category.get("keypoints"), list) and bool(category["keypoints"])
 
 
 def _keypoint_count(data: dict, category) -> int:
@@ -197,10 +255,10 @@ def check_keypoint_order(
     data: dict, names, source: str | Path = "the annotations", model: str | Path = "the model"
 ) -> None:
     """WLitePoseError if the dataset's category names ``names``' keypoints in another order (its flip map and
-    OKS sigmas would then belong to other joints)."""
+    OKS sigmas would then belong to other joints), spelt as here or as a tool writes them ("Left Eye")."""
     if not isinstance(data.get("categories"), list) or not data["categories"]:
         return  # nothing names the keypoints: their order cannot be checked
-    listed = _category_names(data, keypoint_category(data))
+    listed = _category_names(data, keypoint_category(data, names))
     if not isinstance(listed, list):
         return
     listed, names = _own_spelling(listed), _own_spelling(names)
@@ -209,8 +267,10 @@ def check_keypoint_order(
 
 
 def _own_spelling(names) -> list[str]:
-    """``names`` with a keypoint a benchmark's files name otherwise (KEYPOINT_ALIASES) named as here."""
-    return [KEYPOINT_ALIASES.get(str(name), str(name)) for name in names]
+    """``names`` spelt as here: in lower case, words joined by "_" (a labelling tool's "Left Eye", "left-eye"),
+    and a keypoint a benchmark's files name otherwise (KEYPOINT_ALIASES) named as here."""
+    spelt = ("_".join(str(name).lower().replace("-", " ").split()) for name in names)
+    return [KEYPOINT_ALIASES.get(name, name) for name in spelt]
 
 
 def check_count(data: dict, k_model: int, source, model: str | Path) -> None:

@@ -61,7 +61,7 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     paths = [args.model] + ([args.baseline] if args.baseline else [])
     models = [PoseModel(path, threads=args.threads) for path in paths]
-    data = load_annotations(args.annotations)
+    data = load_annotations(args.annotations, models[0].info.keypoint_names)  # a baseline's are checked below
     for path, model in zip(paths, models, strict=True):  # before any image goes through a network
         named = "the model" if path is args.model else f"baseline {path}"
         check_keypoints(data, model.info.keypoint_names, args.annotations, named)

@@ -238,7 +238,8 @@ def evaluate_model(
     data: dict | None = None,
 ) -> dict[str, float]:
     _pycocotools()
-    data = load_annotations(annotations_path) if data is None else data  # given: the file as read already
+    if data is None:  # else the file as read already
+        data = load_annotations(annotations_path, model.info.keypoint_names)
     results = predict_dataset(model, data, images_dir, input_size or model.info.input_size)
     sigmas, _ = scoring_sigmas(model.info.keypoint_names, model.info.sigmas)
     return score_results(results, data, sigmas, annotations_path)

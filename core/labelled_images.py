@@ -26,7 +26,17 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
     missing = [name for name in names if name not in listed and not (Path(images_dir) / name).is_file()]
     if missing:
         counted = f"1 image of {source} is" if len(missing) == 1 else f"{len(missing)} images of {source} are"
-        raise WLitePoseError(f"{counted} not in {images_dir}: {first_few(missing)}")
+        raise WLitePoseError(f"{counted} not in {images_dir}: {first_few(missing)}{_folder_named(missing, images_dir)}")
+
+
+def _folder_named(missing: list[str], images_dir: str | Path) -> str:
+    """A hint where ``missing`` (names not in ``images_dir``) begin with that folder's own name, as Label Studio's
+    COCO export writes "images/x.jpg" beside its images/ folder, and are in the folder above."""
+    folder = Path(images_dir)
+    named = all(name.startswith(f"{folder.name}/") for name in missing)
+    if named and all((folder.parent / name).is_file() for name in missing[:10]):  # a few: a disk's worth is minutes
+        return f" (they name their folder too: give {folder.parent} as the images folder)"
+    return ""
 
 
 def _files_listed(images_dir: str | Path, names: list[str]) -> set[str]:

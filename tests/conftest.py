@@ -1,6 +1,7 @@
 """Fixtures every test folder uses."""
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -223,3 +224,99 @@ def redraws():
         return pairs
 
     return seen
+
+
+def _roboflow(data: dict, images: Path, out: Path) -> dict:
+    """Roboflow's COCO export: a placeholder category of id 0 beside the real one, ids from 0, each image renamed
+    ``<name>_jpg.rf.<hash>.jpg`` (copied so) with its first name under ``extra``."""
+    renamed = {i["id"]: i["file_name"].replace(".jpg", f"_jpg.rf.{i['id']:032x}.jpg") for i in data["images"]}
+    for image in data["images"]:
+        (out / renamed[image["id"]]).write_bytes((images / image["file_name"]).read_bytes())
+    number = {old: new for new, old in enumerate(renamed)}
+    person = {**data["categories"][0], "supercategory": "people-Qg7R"}
+    return {
+        "info": {"description": "Exported from roboflow.com"},
+        "categories": [{"id": 0, "name": "people-Qg7R", "supercategory": "none"}, person],
+        "images": [
+            {**i, "id": number[i["id"]], "file_name": renamed[i["id"]], "extra": {"name": i["file_name"]}}
+            for i in data["images"]
+        ],
+        "annotations": [{**a, "image_id": number[a["image_id"]], "segmentation": []} for a in data["annotations"]],
+    }
+
+
+def _coco_annotator(data: dict, images: Path, out: Path) -> dict:
+    """COCO Annotator's export of a dataset with a hand category (21 keypoints) listed before the person one, a
+    hand at each person's left wrist, and its own fields (isbbox, color, metadata, iscrowd as false)."""
+    hand = {"id": 8, "name": "hand", "color": "#a00", "metadata": {}, "keypoints": [f"joint_{n}" for n in range(21)]}
+    hands = [
+        {**a, "id": 10**6 + a["id"], "category_id": 8, "bbox": [*a["keypoints"][27:29], 20, 20], "area": 400}
+        | {"keypoints": [*a["keypoints"][27:29], 2] * 21, "num_keypoints": 21}
+        for a in data["annotations"]
+        if not a["iscrowd"] and a["keypoints"][29] > 0
+    ]
+    people = [
+        {**a, "iscrowd": bool(a["iscrowd"]), "isbbox": False, "color": "#0a0", "metadata": {}}
+        for a in data["annotations"]
+    ]
+    return {**data, "categories": [hand, data["categories"][0]], "annotations": people + hands}
+
+
+def _label_studio(data: dict, images: Path, out: Path, alphabetical: bool = False) -> dict:
+    """Label Studio's COCO export of a project labelling boxes ("person", id 0) and keypoints: its keypoint
+    category "default" names them as the project's labels do ("Left Eye"), in the order of their model_index (here
+    COCO's, or ``alphabetical``)."""
+    names = data["categories"][0]["keypoints"]
+    order = sorted(range(len(names)), key=lambda j: names[j] if alphabetical else j)
+    joints = {"id": 1, "name": "default", "supercategory": "default", "skeleton": []}
+    joints["keypoints"] = [names[j].replace("_", " ").title() for j in order]
+    boxes = [
+        {"id": 10**6 + a["id"], "image_id": a["image_id"], "category_id": 0, "segmentation": [], "bbox": a["bbox"]}
+        | {"ignore": 0, "iscrowd": 0, "area": a["bbox"][2] * a["bbox"][3]}
+        for a in data["annotations"]
+    ]
+    people = [  # without an area, as exported
+        {k: a[k] for k in ("id", "image_id", "num_keypoints", "bbox", "iscrowd")}
+        | {"category_id": 1, "keypoints": [v for j in order for v in a["keypoints"][3 * j : 3 * j + 3]]}
+        for a in data["annotations"]
+    ]
+    return {**data, "categories": [{"id": 0, "name": "person"}, joints], "annotations": boxes + people}
+
+
+def _makesense(data: dict, images: Path, out: Path) -> dict:
+    """makesense.ai's COCO export: polygons only (points it exports as CSV, not COCO)."""
+    shapes = [
+        {k: a[k] for k in ("id", "image_id", "category_id", "bbox", "area", "iscrowd")} for a in data["annotations"]
+    ]
+    for shape in shapes:
+        x, y, w, h = shape["bbox"]
+        shape["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    return {**data, "categories": [{"id": 1, "name": "person"}], "annotations": shapes}
+
+
+TOOL_EXPORTS = {
+    "roboflow": _roboflow,
+    "coco-annotator": _coco_annotator,
+    "label-studio": _label_studio,
+    "label-studio-alphabetical": functools.partial(_label_studio, alphabetical=True),
+    "makesense": _makesense,
+}
+
+
+@pytest.fixture
+def tool_export(shared_data, tmp_path):
+    """tool_export(tool) -> (annotation file, images folder, people): the dev set's first two images and their
+    people as ``tool`` (a key of TOOL_EXPORTS) exports them; ``people`` counts those with labelled joints."""
+
+    def export(tool: str) -> tuple[Path, Path, int]:
+        data = json.loads((shared_data / "val" / "annotations.json").read_text())
+        data["images"] = data["images"][:2]
+        kept = {image["id"] for image in data["images"]}
+        data["annotations"] = [a for a in data["annotations"] if a["image_id"] in kept]
+        people = sum(1 for a in data["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0)
+        path = tmp_path / f"{tool}.json"
+        path.write_text(json.dumps(TOOL_EXPORTS[tool](data, shared_data / "val" / "images", tmp_path)))
+        images = tmp_path if tool == "roboflow" else shared_data / "val" / "images"
+        return path, images, people
+
+    return export

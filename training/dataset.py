@@ -20,7 +20,15 @@ import torch
 from torch.utils.data import Dataset
 
 from core.annotation_fields import check_fields, keypoint_values
-from core.annotations import check_image_ids, check_keypoint_order, has_file_name, is_person, read_dataset
+from core.annotations import (
+    check_image_ids,
+    check_keypoint_order,
+    has_file_name,
+    is_person,
+    no_people,
+    person_categories,
+    read_dataset,
+)
 from core.errors import WLitePoseError
 from core.labelled_images import check_images, check_mask_size, read_labelled_image
 from models.export import MEAN, STD
@@ -104,10 +112,10 @@ class KeypointDataset(Dataset):
         self.schema, self.input_size, self.augment = schema, input_size, augment
         self.targets = TargetConfig(input_size=input_size)
         try:
-            # a file with other categories too (cars, say): only the keypoint category's annotations count
-            keypoint_categories = {c["id"] for c in data.get("categories") or [] if c.get("keypoints")}
-            if keypoint_categories:  # an annotation without a category is a person (as `eval` scores it)
-                anns = [a for a in anns if is_person(a, keypoint_categories)]
+            # a file with other categories too (cars, hands): only the schema's keypoint category's annotations count
+            people = person_categories(data, schema.keypoints)
+            if people:  # an annotation without a category is a person (as `eval` scores it)
+                anns = [a for a in anns if is_person(a, people)]
             check_image_ids(images, annotations, anns)
             items = self._index(images, anns, schema, source_weights or {})
             self.annotation_sources = {str(ann.get("source", "")) for ann in anns}  # what --source-weights names
@@ -116,7 +124,7 @@ class KeypointDataset(Dataset):
             what = f"missing field {error}" if isinstance(error, KeyError) else str(error)
             raise WLitePoseError(f"{annotations} is not a COCO-format keypoint file ({what})") from None
         if not items:
-            raise WLitePoseError(f"{annotations} has no image with labelled people")
+            raise no_people(data, annotations, "has no image with labelled people")
         # found now, not by a loader worker half-way through an epoch
         check_images([info["file_name"] for info, _, _ in items], self.images_dir, annotations)
         self._sources = [info.get("source", "") for info, _, _ in items]  # read by the main process only

@@ -145,7 +145,7 @@ def _validation_set(path: str, images_dir: str, schema) -> bytes:
     from core.annotations import check_keypoints, load_annotations
     from core.labelled_images import check_images
 
-    data = load_annotations(path)  # every person's keypoints are as many (3 values each) or it raises
+    data = load_annotations(path, schema.keypoints)  # every person's keypoints are as many (3 values each) or it raises
     check_keypoints(data, schema.keypoints, f"--val-data {path}", f"the {schema.name} schema")
     check_images([image["file_name"] for image in data["images"]], images_dir, f"--val-data {path}")
     return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)

@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from models.schemas import COCO17
+
 
 def test_ap_breakdown_groups_people_by_coco_area_range_and_labelled_legs(load_benchmark):
     """Areas: small (500, in no range but all), medium (2000), large (96 x 96 exactly, 10000)."""
@@ -35,7 +37,8 @@ def test_ap_breakdown_reads_no_image_outside_its_folder(tmp_path, load_benchmark
     data = {"images": [{"id": 1, "file_name": "../photo.jpg"}], "annotations": [person], "categories": [{"id": 1}]}
     (tmp_path / "a.json").write_text(json.dumps(data))
     with pytest.raises(WLitePoseError, match="names an image outside its images folder: ../photo.jpg"):
-        ap_breakdown.breakdown(SimpleNamespace(), tmp_path / "a.json", tmp_path / "images", 256)
+        model = SimpleNamespace(info=SimpleNamespace(keypoint_names=COCO17.keypoints))  # only its keypoints are read
+        ap_breakdown.breakdown(model, tmp_path / "a.json", tmp_path / "images", 256)
 
 
 def test_ap_breakdown_similarity_is_coco_s(load_benchmark):

@@ -44,6 +44,46 @@ def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data, truth_a
     assert coco_evaluate(shifted, path, sigmas)["AP"] < 0.9
 
 
+@pytest.mark.parametrize("tool", ["roboflow", "coco-annotator", "label-studio"])
+def test_each_tools_keypoint_export_scores_the_people_it_labels(tool, tool_export):
+    """Roboflow's placeholder category and images numbered from 0, Label Studio's "Left Eye" names beside boxes
+    of a category of their own, and COCO Annotator's hands (21 keypoints, listed first: refused as "annotation 1
+    has 51 keypoint values, not 63"): the truth scores AP 1 on each, its people and only them counted."""
+    path, _, people = tool_export(tool)
+    data = load_annotations(path, COCO17.keypoints)
+    check_keypoints(data, COCO17.keypoints, path)
+    truth = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
+        for a in data["annotations"]
+        if not a["iscrowd"] and a["num_keypoints"] > 0
+    ]
+    assert len(truth) == people and score_results(truth, data, COCO_SIGMAS, path)["AP"] == pytest.approx(1.0)
+
+
+def test_keypoints_a_tool_names_in_its_own_spelling_in_another_order_are_refused(tool_export):
+    """Label Studio's keypoints ("Left Eye") in their model_index order, here alphabetical, were scored as COCO's."""
+    path, _, _ = tool_export("label-studio-alphabetical")
+    with pytest.raises(WLitePoseError, match="in another order than the model"):
+        check_keypoints(load_annotations(path), COCO17.keypoints, path)
+
+
+def test_a_tools_export_without_keypoints_is_said_to_be_one(tool_export):
+    """makesense.ai's COCO export (polygons only) was "no annotated people", with no word of why."""
+    path, _, _ = tool_export("makesense")
+    with pytest.raises(WLitePoseError, match=r"makesense.json has no keypoints: .* export it as COCO keypoints"):
+        load_annotations(path)
+
+
+def test_images_named_with_their_folder_are_said_to_be_in_the_folder_above(tmp_path):
+    """Label Studio's export names its images "images/x.jpg" beside its images/ folder, which `train` takes for the
+    images folder of a result.json given alone: the refusal says which folder holds them."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.jpg").write_bytes(b"")
+    with pytest.raises(WLitePoseError) as refused:
+        check_images(["images/a.jpg"], tmp_path / "images", "result.json")
+    assert str(refused.value).endswith(f"(they name their folder too: give {tmp_path} as the images folder)")
+
+
 def test_an_image_name_reaching_out_of_its_folder_anywhere_in_it_is_refused_the_first_named(tmp_path):
     """sub/../../photo.jpg leaves the images folder as ../photo.jpg does, though its first part is no "..": the
     refusal names the first such image of the file."""

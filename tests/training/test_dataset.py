@@ -357,3 +357,28 @@ def test_each_images_source_is_read_for_sample_weights_in_the_order_of_the_index
     data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 64)
     assert [info["id"] for info, _, _ in data.items] == [first["id"], second["id"]]
     assert data.image_sources() == ["teacher", ""]
+
+
+@pytest.mark.parametrize("tool", ["roboflow", "coco-annotator", "label-studio"])
+def test_each_tools_keypoint_export_trains_on_the_people_it_labels(tool, tool_export):
+    """Roboflow's placeholder category and renamed images, Label Studio's "Left Eye" names beside boxes of a category
+    of their own, and COCO Annotator's hands (21 keypoints, listed first: refused as "annotation 2 has 21
+    keypoints, the coco schema has 17"): each trains on its people, and only on them."""
+    path, images, people = tool_export(tool)
+    data = KeypointDataset(path, images, COCO17, 128)
+    assert sum(len(data.items[index][1]) for index in range(len(data))) == people
+
+
+def test_keypoints_a_tool_names_in_its_own_spelling_in_another_order_are_refused(tool_export):
+    """Label Studio names the keypoints as its project's labels ("Left Eye"), in their model_index order: listed
+    alphabetically they were trained on as COCO's order (with the flip map of other joints), unsaid."""
+    path, images, _ = tool_export("label-studio-alphabetical")
+    with pytest.raises(WLitePoseError, match="in another order than the coco schema"):
+        KeypointDataset(path, images, COCO17, 128)
+
+
+def test_a_tools_export_without_keypoints_is_said_to_be_one(tool_export):
+    """makesense.ai exports polygons as COCO (its points as CSV): "no image with labelled people" did not say why."""
+    path, images, _ = tool_export("makesense")
+    with pytest.raises(WLitePoseError, match=r"makesense.json has no keypoints: .* export it as COCO keypoints"):
+        KeypointDataset(path, images, COCO17, 128)
