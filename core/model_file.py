@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.assets import DEFAULT_MODEL
+from core.assets import DEFAULT_MODEL, bundled_hint
 from core.errors import WLitePoseError
 from core.preprocess import MAX_INPUT_SIZE
 
@@ -222,14 +222,6 @@ def read_model_file(path: Path) -> bytes:
         raise WLitePoseError(f"cannot read model file {path}: {error.strerror or error}") from None
 
 
-def _bundled_model_hint(path: Path) -> str:
-    """Where the bundled model is, for its README path run outside a checkout (an installed wheel keeps it in
-    site-packages, which nothing else names)."""
-    if path.name == DEFAULT_MODEL.name and DEFAULT_MODEL.is_file():
-        return f" here; the bundled default model is {DEFAULT_MODEL}"
-    return ""
-
-
 def check_model_path(path: str | Path) -> Path:
     if not str(path).strip():
         raise WLitePoseError("no model file given: pass the path of an .onnx file")
@@ -238,7 +230,9 @@ def check_model_path(path: str | Path) -> Path:
         if path.is_dir():
             raise WLitePoseError(f"model file {path} is a folder; pass the .onnx file in it")
         if not path.is_file():
-            raise WLitePoseError(f"model file {path} does not exist{_bundled_model_hint(path)}")
+            raise WLitePoseError(
+                f"model file {path} does not exist{bundled_hint(path, DEFAULT_MODEL, 'default model')}"
+            )
         if path.stat().st_size == 0:
             raise WLitePoseError(f"model file {path} is empty")
     except OSError as error:  # a name too long for the file system, a folder it may not read

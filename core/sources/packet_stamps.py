@@ -117,8 +117,9 @@ def off_pace(since, index, fps: float):
 
 def departs(stamps: list[float], fps: float) -> bool:
     """Whether any of ``stamps`` is off the pace ``fps`` sets (counted from the first): a file whose frames OpenCV's
-    seek, which goes by index / its average rate, does not find."""
-    return bool(np.any(off_pace(np.asarray(stamps) - stamps[0], np.arange(len(stamps)), fps)))
+    seek, which goes by index / its average rate, does not find. None of no stamps does (a file of TRAILING_GAP
+    frames or fewer, its last ones left out)."""
+    return len(stamps) > 0 and bool(np.any(off_pace(np.asarray(stamps) - stamps[0], np.arange(len(stamps)), fps)))
 
 
 def varies(stamps: list[float], fps: float) -> bool:

@@ -61,11 +61,9 @@ def check_exists(spec: str) -> None:
         shown = spec if len(spec) <= 80 else spec[:80] + "…"
         raise WLitePoseError(f"source {shown} cannot be a file ({error.strerror})") from None
     if not found:
-        from core.assets import SAMPLE_CLIP
+        from core.assets import SAMPLE_CLIP, bundled_hint
 
-        if Path(spec).name == SAMPLE_CLIP.name and SAMPLE_CLIP.is_file():  # the README's command, run elsewhere
-            raise WLitePoseError(f"source {spec} does not exist here; the bundled sample clip is {SAMPLE_CLIP}")
-        raise WLitePoseError(f"source {spec} does not exist")
+        raise WLitePoseError(f"source {spec} does not exist{bundled_hint(Path(spec), SAMPLE_CLIP, 'sample clip')}")
 
 
 def source_name(spec: str) -> str:

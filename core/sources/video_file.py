@@ -145,9 +145,22 @@ class VideoFileSource(FrameSource):
         return time_s
 
     def _trailing(self, index: int) -> bool:
-        """Whether frame ``index`` is among the last TRAILING_GAP of a file that counts its frames, whose stamps
-        may run late without its rate varying (a file cut at its end without re-encoding)."""
-        return self.frame_count is not None and not self.count_estimated and index >= self.frame_count - TRAILING_GAP
+        """Whether frame ``index`` is among a file's last TRAILING_GAP, whose stamps may run late without its rate
+        varying (a file cut at its end without re-encoding), as a seek's look at its packets finds them (``varies``).
+        Where its count is an estimate (an MKV's duration x rate: 141 for 120 frames), its packets are counted
+        instead, once a frame departs: by the estimate middle frames could pass for its last ones, or its last for
+        none, and an MKV cut at its end was variable-rate read through but not after a seek. A stream's packets
+        cannot be read: none of its frames is."""
+        if self.count_estimated:
+            count = None if self._packet_stamps is None else len(self._packet_stamps)
+        else:
+            count = self.frame_count
+        return count is not None and index >= count - TRAILING_GAP
+
+    @cached_property
+    def _packet_stamps(self) -> list[float] | None:
+        """A local file's packets' stamps (``packet_stamps``: ~8 µs a frame), read once; None for a stream."""
+        return None if self._path is None else packet_stamps(opencv_name(self._path))
 
     def _after_first(self, index: int, stamp: float | None) -> float | None:
         """``stamp``, frame ``index``'s, unless it is not after the first stamped frame's for a later frame (a last
@@ -224,7 +237,7 @@ class VideoFileSource(FrameSource):
         they depart from index / fps; None where they do not, or cannot tell its frames apart. Those of a file
         trimmed without re-encoding are its shown frames', as its first frame's stamp and its last's place them
         (a seek there read the file again from its start: 10 s to frame 2,900 of a 720p H.264)."""
-        stamps = None if self._path is None else packet_stamps(opencv_name(self._path))
+        stamps = self._packet_stamps
         if stamps is None or not departs(stamps, self.fps):
             return None
         if self._origin is None:

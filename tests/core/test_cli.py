@@ -8,6 +8,9 @@ import pytest
 
 import main
 from core.assets import DEFAULT_MODEL, SAMPLE_CLIP
+from core.errors import WLitePoseError
+from core.model_file import check_model_path
+from core.sources.specs import check_exists
 
 
 def test_missing_default_model_tells_to_pass_model(cli, monkeypatch, video_path, tmp_path, assert_clean_error):
@@ -120,6 +123,19 @@ def test_the_readmes_model_path_run_elsewhere_says_where_the_bundled_model_is(
     monkeypatch.chdir(tmp_path)
     rc, _, err = cli("track", video_path, "--model", "assets/wlitepose_xs_256.onnx", "--csv", "t.csv")
     assert_clean_error(rc, err, f"does not exist here; the bundled default model is {DEFAULT_MODEL}")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["runs/x/wlitepose_xs_256.onnx", "assets/best.onnx", "clips/vtest_clip.mp4", "assets/vtest_clip.mp4"],
+)
+def test_a_missing_file_of_another_folder_or_name_than_the_readmes_gets_no_bundled_hint(tmp_path, monkeypatch, path):
+    """A user's own export named as the bundled model, in a mistyped folder, was said to be the bundled model."""
+    monkeypatch.chdir(tmp_path)
+    for check in (check_model_path, check_exists):
+        with pytest.raises(WLitePoseError) as refused:
+            check(path)
+        assert str(refused.value).endswith(f"{path} does not exist")
 
 
 def test_running_out_of_memory_is_one_sentence_not_a_traceback(cli, monkeypatch, assert_clean_error):

@@ -113,6 +113,27 @@ def test_which_packets_are_the_frames_shown_when_several_runs_fit(first, last, r
     assert shown_run(HELD_STAMPS, 6, first, last) == run
 
 
+TENTH_STAMPS = [round(0.1 * i, 1) for i in range(16)] + [3.0]  # packets of 0.1 s, the last but one held 1.5 s
+
+
+@pytest.mark.parametrize(
+    "stamps, count, first, last, run",
+    [
+        # as many frames as packets, frame 1 stamped 0.1 and the last 0.2: shown from packet 2, not 3
+        ([0.0, 0.1, 0.2, 0.3, 0.4], 5, 0.1, [0.2], slice(2, None)),
+        # 6 frames shown from packet 3 (an edit list's): frame 1 is the packet stamped 0.4, the end at packet 8 of
+        # the many that fit (the last packet's does not: it is held)
+        (TENTH_STAMPS, 6, 0.4, [0.7, 0.8], slice(3, 9)),
+        (TENTH_STAMPS, 1, 0.4, [0.4], None),  # none shown after the frame that could not be decoded
+    ],
+)
+def test_the_frames_shown_are_placed_by_the_first_that_can_be_decoded_after_damaged_ones(
+    stamps, count, first, last, run
+):
+    """A trimmed file's first shown frame cannot be decoded: frame 1 is the first whose stamp is known."""
+    assert shown_run(stamps, count, first, last, at=1) == run
+
+
 def _damaged(data: bytes, box: bytes, at: int, value: bytes) -> bytes:
     """``data`` with ``value`` written ``at`` bytes into the body of its first ``box``."""
     start = data.find(box) + 4 + at
@@ -150,11 +171,18 @@ def test_a_movie_box_cut_short_leaves_the_count_to_opencv(tmp_path, keep):
     assert shown_frames(path) is None
 
 
-def test_an_empty_full_box_leaves_the_count_to_opencv(tmp_path):
-    """An mvhd of no body at the end of the movie box: its version was read past the box."""
+# a free box (its bytes anything: here the movie's time scale where an mvhd keeps it) after an empty mvhd
+PADDING_LIKE_A_HEADER = _box(b"free", bytes(4) + struct.pack(">I", 600) + bytes(16))
+
+
+@pytest.mark.parametrize("at_end", [True, False])
+def test_an_empty_full_box_leaves_the_count_to_opencv(tmp_path, at_end):
+    """An mvhd of no body at the end of the movie box: its version was read past the box; before other boxes, its
+    version and time scale read from the next one's bytes."""
     path = _mp4(tmp_path, _track(TENTHS, [SHOWN]))
     data = path.read_bytes()
     moov = data.find(b"moov") - 4
-    body = data[moov + 8 :].replace(_scaled(b"mvhd", 600, 0), b"") + _box(b"mvhd", b"")
+    tracks = data[moov + 8 :].replace(_scaled(b"mvhd", 600, 0), b"")
+    body = tracks + _box(b"mvhd", b"") if at_end else _box(b"mvhd", b"") + PADDING_LIKE_A_HEADER + tracks
     path.write_bytes(data[:moov] + _box(b"moov", body))
     assert shown_frames(path) is None

@@ -198,12 +198,12 @@ def test_a_variable_rate_file_seeked_back_is_timed_by_its_stamps_again():
     assert [frame.timestamp_s for frame in after] == pytest.approx(before[2:5])
 
 
-def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0, late: int = 0) -> None:
+def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0, late: tuple[int, ...] = ()) -> None:
     """OpenCV's one-track MP4 made variable-rate: frame ``hold`` shown 20 frames long (its sample durations,
     stts, rewritten; its edit list, which would end the track at the old length, blanked); with ``trim``, as
     ``ffmpeg -ss`` cuts without re-encoding, its edit list starting it ``trim`` frames in instead, and with
-    ``cut_end`` ending it that many frames early; with ``late``, its last frame shown that many frames late (its
-    presentation offset, a ctts, as B-frames have). ``hold`` None: its rate kept."""
+    ``cut_end`` ending it that many frames early; with ``late``, its last frames shown that many frames late each
+    (their presentation offsets, a ctts, as B-frames have). ``hold`` None: its rate kept."""
     data = bytearray(path.read_bytes())
     chain = []
 
@@ -226,8 +226,9 @@ def _edited_mp4(path, hold: int | None, trim: int = 0, cut_end: int = 0, late: i
     if trim or cut_end:  # only its first frame a keyframe (an stss): the cut ones are decoded to build the others
         boxes += struct.pack(">I4sIII", 20, b"stss", 0, 1, 1)
     if late:
-        runs = struct.pack(">IiIi", count - 1, 0, 1, late * delta)
-        boxes += struct.pack(">I4sII", 16 + len(runs), b"ctts", 0, 2) + runs
+        offsets = [(count - len(late), 0)] + [(1, frames * delta) for frames in late]
+        runs = b"".join(struct.pack(">Ii", *run) for run in offsets)
+        boxes += struct.pack(">I4sII", 16 + len(runs), b"ctts", 0, len(offsets)) + runs
     for offset in chain[:-1]:
         struct.pack_into(">I", data, offset, struct.unpack(">I", data[offset : offset + 4])[0] + len(boxes) - size)
     data[stts : stts + size] = boxes
@@ -306,20 +307,86 @@ def test_a_clip_trimmed_at_both_ends_counts_the_frames_it_shows(tmp_path, grey_c
     assert [round(frame.image.mean() / 6) for frame in (frames[0], frames[-1])] == [3, 35]
 
 
+def _ebml_number(data: bytes, at: int, marker: bool) -> tuple[int, int]:
+    """A Matroska element's ID (``marker`` kept) or size at ``at``: its value and where it ends."""
+    length = 9 - data[at].bit_length()
+    value = int.from_bytes(data[at : at + length], "big")
+    return (value if marker else value & ~(1 << (7 * length))), at + length
+
+
+def _ebml_children(data: bytes, start: int, end: int):
+    """(ID, body start, body end) of each element from ``start`` to ``end``."""
+    while start < end:
+        kind, at = _ebml_number(data, start, True)
+        size, at = _ebml_number(data, at, False)
+        yield kind, at, at + size
+        start = at + size
+
+
+def _late_mkv(path, late: tuple[int, ...]) -> None:
+    """OpenCV's MKV of 10 fps with its last frames shown ``late`` frames late each (their blocks' times moved on)
+    and its duration as long: the count OpenCV estimates from it is as many frames longer."""
+    data = bytearray(path.read_bytes())
+    segment = next(body for body in _ebml_children(data, 0, len(data)) if body[0] == 0x18538067)
+    blocks, duration = [], None
+    for kind, start, end in _ebml_children(data, *segment[1:]):
+        if kind == 0x1549A966:  # Info: its Duration, in ms
+            duration = next((at, stop - at) for k, at, stop in _ebml_children(data, start, end) if k == 0x4489)
+        elif kind == 0x1F43B675:  # a Cluster: its SimpleBlocks' times follow their track number (1 byte)
+            blocks += [at + 1 for k, at, _ in _ebml_children(data, start, end) if k == 0xA3]
+    for frames, at in zip(late, blocks[-len(late) :], strict=True):
+        struct.pack_into(">h", data, at, struct.unpack_from(">h", data, at)[0] + frames * 100)
+    layout = ">d" if duration[1] == 8 else ">f"
+    struct.pack_into(layout, data, duration[0], struct.unpack_from(layout, data, duration[0])[0] + max(late) * 100)
+    path.write_bytes(data)
+
+
 @pytest.mark.parametrize("seek", [False, True])
-def test_a_constant_rate_clip_cut_at_its_end_whose_last_frame_comes_late_is_no_variable_rate(tmp_path, grey_clip, seek):
-    """ffmpeg -t 10 -c copy keeps an H.264's packets in decoding order: the B-frames shown before its last kept one
-    go, and that one is stamped 0.1 s late. The file was taken for variable-rate, read through or after a seek (its
-    packets' stamps): the last rows' time_s were its stamps, the CSV sidecar said frame_times_vary and the end note
-    that its frame rate varies. Here the last of 40 frames comes 2 frames late."""
-    path = grey_clip(tmp_path / "cut.mp4", 10, frames=40, codec="mp4v", step=6)
-    _edited_mp4(path, hold=None, late=2)
+@pytest.mark.parametrize(
+    "late",
+    [
+        (2,),  # x264's 3 B-frames cut after the P-frame they refer to: all 3 gone
+        (1, 2),  # cut after the middle B-frame of x264's pyramid (P8 B6 | B5 B7): frames 4, 6, 8 shown
+        (2, 3, 6, 13),  # x264 --bframes 16's pyramid cut after P17 B9 B5 B3: frames 0, 3, 5, 9, 17 shown
+    ],
+)
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_constant_rate_clip_cut_at_its_end_whose_last_frames_come_late_is_no_variable_rate(
+    tmp_path, grey_clip, seek, late, suffix
+):
+    """ffmpeg -t 10 -c copy keeps an H.264's packets in decoding order: the B-frames shown before its last kept
+    ones go, and those are stamped late (0.1 s at 30 fps). The file was taken for variable-rate, read through or
+    after a seek (its packets' stamps): the last rows' time_s were its stamps, the CSV sidecar said
+    frame_times_vary and the end note that its frame rate varies. An MKV, whose frame count is an estimate (53 for
+    40 frames at most here), was so read through but not after a seek."""
+    path = grey_clip(tmp_path / f"cut{suffix}", 10, frames=40, codec="mp4v", step=6)
+    if suffix == ".mkv":
+        _late_mkv(path, late)
+    else:
+        _edited_mp4(path, hold=None, late=late)
     with open_source(str(path)) as source:
         if seek:
-            source.seek(source.frame_count - 2)
+            source.seek(36)
         frames = list(source)
-        assert not source.variable_rate and source.end_notes(source.frame_count, source.frame_count) == []
-    assert [(frame.index, frame.timestamp_s) for frame in frames[-2:]] == [(38, 3.8), (39, 3.9)]
+        assert not source.variable_rate and source.end_notes(40, 40) == []
+    assert [(frame.index, frame.timestamp_s) for frame in frames[-4:]] == [(36, 3.6), (37, 3.7), (38, 3.8), (39, 3.9)]
+
+
+def test_a_seek_in_a_variable_rate_file_of_4_frames_finds_its_frame(tmp_path, grey_clip):
+    """Its stamps but the last 4 (none) were looked at for a rate that varies: IndexError. As read through, its
+    departing only in its last 4 frames (its held frame 1) is no variable rate: its frames are timed by index."""
+    path = grey_clip(tmp_path / "short.mp4", 10, frames=4, codec="mp4v", step=6)
+    _edited_mp4(path, hold=1)
+    with open_source(str(path)) as source:
+        read = list(source)
+        source.seek(2)
+        seeked = list(source)
+        assert not source.variable_rate
+    assert [(frame.index, frame.timestamp_s) for frame in seeked] == [
+        (2, read[2].timestamp_s),
+        (3, read[3].timestamp_s),
+    ]
+    assert all(np.array_equal(frame.image, read[frame.index].image) for frame in seeked)
 
 
 def test_an_edit_list_that_does_not_parse_leaves_the_count_opencv_gives(tmp_path, grey_clip):
