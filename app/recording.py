@@ -23,9 +23,9 @@ class Recording:
 
     def write(self, frame: Frame, poses: Poses, image, new_shot: bool = False) -> None:
         """Write one frame, counting it; ``new_shot``: its tracks started over at a cut (the CSV's sidecar lists it)."""
-        if new_shot:
-            self.sinks.shot_changed(frame.index)
         self.sinks.write(frame.index, frame.timestamp_s, poses, image=image)
+        if new_shot:  # once its rows are in: a frame that failed to be written is listed nowhere
+            self.sinks.shot_changed(frame.index)
         self.upto = frame.index
         self.frames += 1
 

@@ -540,6 +540,8 @@ class PoseWorker(QObject):
                 poses, new_shot = result.poses, result.new_shot
                 timings.update(result.timings_ms)
                 if fresh:
+                    if new_shot:  # the last shot's people are not in this one: their trails end at the cut
+                        self._trails = Trails()
                     self._trails.update(poses)
             self._found = (frame, self._pipeline, poses)
             render_start = time.perf_counter()

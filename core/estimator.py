@@ -72,8 +72,9 @@ class PoseEstimator:
         check_threads(_number(threads, "threads", whole=True))
         thresholds = {"detection_threshold": detection_threshold, "keypoint_threshold": keypoint_threshold}
         check_fractions({name: _number(value, name) for name, value in {**thresholds, "smoothing": smoothing}.items()})
-        if not isinstance(shot_changes, bool):
+        if not isinstance(shot_changes, (bool, np.bool_)):  # numpy's too, as the numbers take numpy's
             raise WLitePoseError(f"shot_changes must be True or False, not {shot_changes!r}")
+        shot_changes = bool(shot_changes)  # numpy's as Python's: the settings say True or False
         self.model = PoseModel(_model_path(model), threads)
         self._model_file = os.path.abspath(self.model.path)  # for a copy made after a change of folder
         self._settings = {

@@ -172,6 +172,8 @@ def _frames(
         result = pipeline.process(frame.image, frame.timestamp_s)
         write_start = time.perf_counter()
         image = frame.image  # as analysed (the COCO dataset takes each image's size from it); drawn on for a video
+        if result.new_shot:  # the last shot's people are not in this one: their trails end at the cut
+            trails = Trails()
         if options.video:
             if overlay.trails:  # a file's overlay is fixed for the run: trails never drawn need no memory
                 trails.update(result.poses)
@@ -179,8 +181,8 @@ def _frames(
             image = draw_poses(
                 frame.image, result.poses, info.skeleton, boxes=overlay.boxes, scores=overlay.scores, trails=shown
             )
-        if result.new_shot:
-            sinks.shot_changed(frame.index)
         sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
+        if result.new_shot:  # once its rows are in: a frame that failed to be written is listed nowhere
+            sinks.shot_changed(frame.index)
         written += 1
         yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

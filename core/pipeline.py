@@ -159,7 +159,12 @@ class PosePipeline:
         first too."""
         tracker = self.tracker
         looking = tracker is not None and tracker.config.shot_changes and not self._live
-        if not looking or not self._shots.is_new_shot(image_bgr, timestamp_s):
+        if not looking:
+            # the next frame looked at (tracking switched back on) is compared with none: the last one looked at may
+            # be hundreds of frames back, and differ from it as a cut does
+            self._shots.reset()
+            return False
+        if not self._shots.is_new_shot(image_bgr, timestamp_s):
             return False
         tracker.reset(restart_ids=False)
         return True

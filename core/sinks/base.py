@@ -36,7 +36,7 @@ class Sink:
         """The pipeline's settings change from this frame on (a live recording whose thresholds were moved)."""
 
     def shot_changed(self, frame_index: int) -> None:
-        """A new shot (a cut in an edited video) starts at this frame: the tracks started over."""
+        """A new shot (a cut in an edited video) starts at this frame, just written: the tracks started over."""
 
     def notes(self) -> list[str]:
         """What the user should know about the file so far (poses it had to leave out), if anything."""

@@ -145,6 +145,7 @@ class CsvSink(Sink):
     def shot_changed(self, frame_index: int) -> None:
         self._sidecar["shot_changes"].append(frame_index)
         self._sidecar_due = 0.0  # said with the frame's rows, as frame_times_vary is
+        self._rewrite_sidecar_if_due()
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         try:
@@ -164,7 +165,12 @@ class CsvSink(Sink):
         if self._fps and not self._sidecar["frame_times_vary"] and off_pace(time_s, frame_index, self._fps):
             self._sidecar["frame_times_vary"] = True
             self._sidecar_due = 0.0  # said now, for a reader of a run under way, not up to SIDECAR_EVERY_S later
-        if time.monotonic() >= self._sidecar_due:  # best effort: closing writes it for certain
+        self._rewrite_sidecar_if_due()
+
+    def _rewrite_sidecar_if_due(self) -> None:
+        """The sidecar rewritten during the run, for a reader of a run under way; best effort: closing writes it
+        for certain."""
+        if time.monotonic() >= self._sidecar_due:
             started = time.monotonic()
             try:
                 self._write_sidecar()

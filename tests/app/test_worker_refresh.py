@@ -86,6 +86,39 @@ def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp
     assert worker.errors == []
 
 
+def test_the_views_trails_start_over_at_a_shot_change(worker, monkeypatch):
+    """The last shot's people's trails faded out over 30 frames drawn on the new shot (a seek already ended them)."""
+    cuts = iter([False] * 4 + [True])
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
+    tick(worker, 4)
+    before = {track_id for track_id, _ in worker._trails.items()}
+    tick(worker, 1)
+    assert before and not before & {track_id for track_id, _ in worker._trails.items()}
+
+
+def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, monkeypatch):
+    """A disk full at the cut's frame: its rows are not in the recording's CSV, so its sidecar lists no cut there."""
+    import errno
+
+    from core.sinks.csv_sink import CsvSink
+
+    cuts = iter([False] * 2 + [True])
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
+    write = CsvSink.write
+
+    def full_at_the_cut(self, frame_index, *args, **kwargs):
+        if frame_index == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, frame_index, *args, **kwargs)
+
+    monkeypatch.setattr(CsvSink, "write", full_at_the_cut)
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 3)
+    sidecar = json.loads((tmp_path / "r.csv.json").read_text())
+    assert sidecar["frames_written"] == 2 and sidecar["shot_changes"] == []
+    assert "Recording saved: 2 frames" in worker.errors[-1]
+
+
 def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypatch):
     """A camera has no edits: the app's tracks go on across what would pass for a cut (someone stepping up to the
     camera, a frame taken after several passed over), and the recording's sidecar says none was looked for, as

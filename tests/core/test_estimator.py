@@ -329,7 +329,10 @@ def test_a_second_thread_tracking_with_one_estimator_is_refused_not_interleaved(
 
 
 def test_an_estimator_pickles_as_its_model_and_settings_for_a_process_pool(image):
-    estimator = PoseEstimator(DEFAULT_MODEL, input_size=320, detection_threshold=0.3, shot_changes=False, threads=1)
+    """Settings read from numpy (a parameter grid) are taken as the Python values (numpy's bool was refused)."""
+    estimator = PoseEstimator(
+        DEFAULT_MODEL, input_size=np.int64(320), detection_threshold=0.3, shot_changes=np.bool_(False), threads=1
+    )
     estimator.track_frame(image, 0.0)
     copy = pickle.loads(pickle.dumps(estimator))
     assert copy.model.path == estimator.model.path and copy._settings == estimator._settings

@@ -181,6 +181,57 @@ def test_a_cut_starts_new_tracks_with_ids_never_given(
     assert before == {1, 2, 3} and after == ({4, 5, 6} if shot_changes else before)
 
 
+def test_a_cut_frame_grouped_again_keeps_the_new_shots_ids(
+    tmp_path, coco_metadata, painted_model, painted_pipeline, video_path
+):
+    """A slider moved on the cut frame (the app groups it again): the tracker goes back to where it stood before
+    the frame, which must be after the cut's reset; the old shot's tracks came back, and the next frames' people
+    took IDs 1-3 again."""
+    pipeline, _ = painted_pipeline(tmp_path, coco_metadata, painted_model)
+    frames = _vtest_frames(video_path, 95, 5) + _vtest_frames(video_path, 500, 5)
+    for i, image in enumerate(frames[:6]):
+        pipeline.process(image, i / 10)
+    pipeline.redecode()
+    after = {int(t) for i, image in enumerate(frames[6:], 6) for t in pipeline.process(image, i / 10).poses.track_ids}
+    assert after - {-1} == {4, 5, 6}
+
+
+def test_a_new_sources_first_frame_starts_no_shot(tmp_path, coco_metadata, painted_model, painted_pipeline, video_path):
+    """A second source's first frame was compared with the last source's last frame, and listed as a cut."""
+    pipeline, _ = painted_pipeline(tmp_path, coco_metadata, painted_model)
+    for i, image in enumerate(_vtest_frames(video_path, 95, 3)):
+        pipeline.process(image, i / 10)
+    pipeline.new_source(live=False)
+    assert not pipeline.process(np.zeros((480, 640, 3), np.uint8), 0.0).new_shot
+
+
+def test_tracking_switched_back_on_compares_with_no_frame_from_before(
+    tmp_path, coco_metadata, painted_model, painted_pipeline, video_path
+):
+    """vtest.avi's frames 410-412 tracked, then tracking off (the app's switch) up to frame 511: frame 512, tracked
+    again, was compared with frame 412 and taken for a cut. (Of the frames while off only the last three are fed:
+    none of them were looked at.)"""
+    pipeline, _ = painted_pipeline(tmp_path, coco_metadata, painted_model)
+    tracking = pipeline.config
+    for index, image in enumerate(_vtest_frames(video_path, 410, 3), 410):
+        pipeline.process(image, index / 10)
+    pipeline.configure(dataclasses.replace(tracking, tracker=None))
+    frames = _vtest_frames(video_path, 509, 4)
+    for index, image in enumerate(frames[:3], 509):
+        pipeline.process(image, index / 10)
+    pipeline.configure(tracking)
+    assert not pipeline.process(frames[3], 51.2).new_shot
+
+
+def test_a_photo_of_another_shape_starts_a_shot(video_path):
+    """An image folder of photos of several aspects: a thumbnail of another shape cannot be scored against the
+    last, and is a new shot even of the same scene; the next one of that shape is compared as usual."""
+    first, second = _vtest_frames(video_path, 100, 2)
+    shots = ShotChanges()
+    wide = [cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA) for image in (first, second)]
+    assert [shots.is_new_shot(image, t) for t, image in enumerate([first, *wide])] == [False, True, False]
+
+
 def _shot_changes(
     frames: Iterable[np.ndarray], fps: float, analysed: Callable[[int], bool] = lambda _: True
 ) -> list[int]:

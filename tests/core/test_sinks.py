@@ -74,14 +74,15 @@ def test_the_sidecar_says_once_a_frames_time_is_off_its_rate_at_once(tmp_path, m
 
 
 def test_the_sidecar_lists_each_shot_change_as_it_is_found(tmp_path, monkeypatch):
-    """A reader of a run under way learns of a cut at its frame, not at the next rewrite (the clock stands still)."""
+    """A reader of a run under way learns of a cut with its frame's rows, not at the next rewrite (the clock stands
+    still): the cut is told once they are written."""
     monkeypatch.setattr("core.sinks.csv_sink.time.monotonic", lambda: 0.0)
     path = tmp_path / "edited.csv"
     with CsvSink(path, ["nose"], {"fps": 10.0}) as sink:
         for index in range(6):
+            sink.write(index, index / 10, Poses.empty(1))
             if index in (2, 5):
                 sink.shot_changed(index)
-            sink.write(index, index / 10, Poses.empty(1))
             assert json.loads(sidecar_path(path).read_text())["shot_changes"] == [i for i in (2, 5) if i <= index]
 
 

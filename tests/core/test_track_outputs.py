@@ -252,9 +252,51 @@ def test_a_cut_starts_new_tracks_and_the_sidecar_lists_it_unless_turned_off(
         ids = [{int(r[2]) for r in rows if (int(r[0]) >= 4) == shot} - {-1} for shot in (False, True)]
         assert ids == [{1, 2}, after]
         sidecar = json.loads((tmp_path / "k.csv.json").read_text())
-        assert sidecar["shot_changes"] == listed and sidecar["settings"]["tracker"]["shot_changes"] is not turned_off
+        assert sidecar["shot_changes"] == listed and sidecar["settings"]["tracker"]["shot_changes"] is (not turned_off)
     rc, _, err = cli("track", clip, "--model", model, "--no-track", "--no-shot-changes")
     assert_clean_error(rc, err, "--no-shot-changes keeps tracks across cuts; with --no-track there are no tracks")
+
+
+def test_the_annotated_videos_trails_start_over_at_a_cut(cli, edited_clip, tmp_path, monkeypatch):
+    """The last shot's people's trails faded out over 30 frames drawn on the new shot."""
+    import core.frame_loop
+
+    clip, model = edited_clip
+    trailed = []  # the IDs with a trail drawn, each frame
+    draw = core.frame_loop.draw_poses
+
+    def drawn(image, poses, skeleton, trails, **style):
+        trailed.append({track_id for track_id, _ in trails.items()})
+        return draw(image, poses, skeleton, trails=trails, **style)
+
+    monkeypatch.setattr(core.frame_loop, "draw_poses", drawn)
+    rc, _, err = cli("track", clip, "--model", model, "--video", tmp_path / "k.avi")
+    assert rc == 0, err
+    assert trailed == [set()] + [{1, 2}] * 3 + [set()] + [{3, 4}] * 3  # a shot's first frame gives no ID yet
+
+
+def test_a_cut_whose_frame_failed_to_be_written_is_not_listed(
+    cli, edited_clip, tmp_path, monkeypatch, assert_clean_error
+):
+    """A disk full at the cut's frame: its rows are not in the CSV, so its sidecar, written on closing, lists no
+    cut there."""
+    import errno
+
+    from core.sinks.csv_sink import CsvSink
+
+    clip, model = edited_clip
+    write = CsvSink.write
+
+    def full_at_the_cut(self, frame_index, *args, **kwargs):
+        if frame_index == 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, frame_index, *args, **kwargs)
+
+    monkeypatch.setattr(CsvSink, "write", full_at_the_cut)
+    rc, _, err = cli("track", clip, "--model", model, "--csv", tmp_path / "k.csv")
+    assert_clean_error(rc, err, "k.csv")
+    sidecar = json.loads((tmp_path / "k.csv.json").read_text())
+    assert sidecar["frames_written"] == 4 and sidecar["shot_changes"] == []
 
 
 def test_a_live_source_looks_for_no_shot_change(cli, edited_clip, tmp_path, monkeypatch):
