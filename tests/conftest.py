@@ -106,6 +106,27 @@ def main_without(tmp_path):
 
 
 @pytest.fixture
+def csv_disk_full_at(monkeypatch):
+    """csv_disk_full_at(frame_index): the CSV's rows of that frame meet a full disk (ENOSPC), the others are
+    written."""
+    import errno
+
+    from core.sinks.csv_sink import CsvSink
+
+    def arm(full_frame: int) -> None:
+        write = CsvSink.write
+
+        def full_at(self, frame_index, *args, **kwargs):
+            if frame_index == full_frame:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return write(self, frame_index, *args, **kwargs)
+
+        monkeypatch.setattr(CsvSink, "write", full_at)
+
+    return arm
+
+
+@pytest.fixture
 def signal_on_call(monkeypatch):
     """signal_on_call(module, name, sig, call=1, times=1): the ``call``-th call of ``module.name`` first sends the
     process ``sig``, ``times`` over (a second is the user's "stop now"). Meanwhile a ``sig`` left to its default

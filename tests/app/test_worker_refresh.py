@@ -96,22 +96,11 @@ def test_the_views_trails_start_over_at_a_shot_change(worker, monkeypatch):
     assert before and not before & {track_id for track_id, _ in worker._trails.items()}
 
 
-def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, monkeypatch):
+def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, monkeypatch, csv_disk_full_at):
     """A disk full at the cut's frame: its rows are not in the recording's CSV, so its sidecar lists no cut there."""
-    import errno
-
-    from core.sinks.csv_sink import CsvSink
-
     cuts = iter([False] * 2 + [True])
     monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
-    write = CsvSink.write
-
-    def full_at_the_cut(self, frame_index, *args, **kwargs):
-        if frame_index == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return write(self, frame_index, *args, **kwargs)
-
-    monkeypatch.setattr(CsvSink, "write", full_at_the_cut)
+    csv_disk_full_at(2)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 3)
     sidecar = json.loads((tmp_path / "r.csv.json").read_text())

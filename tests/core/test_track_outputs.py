@@ -276,23 +276,12 @@ def test_the_annotated_videos_trails_start_over_at_a_cut(cli, edited_clip, tmp_p
 
 
 def test_a_cut_whose_frame_failed_to_be_written_is_not_listed(
-    cli, edited_clip, tmp_path, monkeypatch, assert_clean_error
+    cli, edited_clip, tmp_path, csv_disk_full_at, assert_clean_error
 ):
     """A disk full at the cut's frame: its rows are not in the CSV, so its sidecar, written on closing, lists no
     cut there."""
-    import errno
-
-    from core.sinks.csv_sink import CsvSink
-
     clip, model = edited_clip
-    write = CsvSink.write
-
-    def full_at_the_cut(self, frame_index, *args, **kwargs):
-        if frame_index == 4:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return write(self, frame_index, *args, **kwargs)
-
-    monkeypatch.setattr(CsvSink, "write", full_at_the_cut)
+    csv_disk_full_at(4)
     rc, _, err = cli("track", clip, "--model", model, "--csv", tmp_path / "k.csv")
     assert_clean_error(rc, err, "k.csv")
     sidecar = json.loads((tmp_path / "k.csv.json").read_text())
