@@ -50,9 +50,9 @@ def load_annotations(annotations_path: str | Path, keypoints=None) -> dict:
     """The dataset dict, checked, with the fields pycocotools needs filled in: ``area`` where missing
     (CrowdPose files), zero keypoints for crowd regions given as a box or polygon only, a box from the
     labelled joints where one is missing. Its people are those of the category listing ``keypoints`` (the
-    model's names; see ``keypoint_category``); categories of other keypoints (hands beside people, as COCO
-    Annotator exports them) are left out with their annotations. WLitePoseError naming the first fault of a
-    malformed file."""
+    model's names; see ``keypoint_category``); categories of keypoints named otherwise (hands beside people, as
+    COCO Annotator exports them) are left out with their annotations (see ``person_categories``). WLitePoseError
+    naming the first fault of a malformed file."""
     data = read_dataset(annotations_path)
     annotations, images, categories = data["annotations"], data["images"], data.get("categories")
     if not isinstance(categories, list):
@@ -60,13 +60,8 @@ def load_annotations(annotations_path: str | Path, keypoints=None) -> dict:
     if not categories:
         raise WLitePoseError(f"{annotations_path} has no categories; a keypoint file names its person category")
     for c in categories:  # pycocotools indexes every category by its id
-        if not isinstance(c, dict) or "id" not in c:
-            raise WLitePoseError(f"{annotations_path}: every category needs an id ({as_written(c, 80)})")
-        name = str(c.get("name"))[:40]
-        check_id(c["id"], f"category {name}'s id", annotations_path)
-        if not isinstance(c.get("keypoints") or [], list):
-            raise WLitePoseError(f"{annotations_path}: category {name}'s keypoints are not a list")
-    people = person_categories(data, keypoints)
+        check_category(c, annotations_path)
+    people = person_categories(data, keypoints, annotations_path)
     annotations = _leave_out_other_keypoints(data, people)
     category = keypoint_category(data, keypoints)
     people.add(category)
@@ -97,10 +92,21 @@ def load_annotations(annotations_path: str | Path, keypoints=None) -> dict:
     return data
 
 
+def check_category(category, source) -> None:
+    """WLitePoseError if ``category`` (an entry of ``source``'s categories) has no id, one of the wrong kind, or
+    keypoints that are not a list."""
+    if not isinstance(category, dict) or "id" not in category:
+        raise WLitePoseError(f"{source}: every category needs an id ({as_written(category, 80)})")
+    name = str(category.get("name"))[:40]
+    check_id(category["id"], f"category {name}'s id", source)
+    if not isinstance(category.get("keypoints") or [], list):
+        raise WLitePoseError(f"{source}: category {name}'s keypoints are not a list")
+
+
 def _leave_out_other_keypoints(data: dict, people: set) -> list:
-    """``data``'s annotations once the categories listing other keypoints than those of ``people`` (a hand's 21,
-    say: no people of this set) are taken out of it with their annotations."""
-    others = {c["id"] for c in data["categories"] if _listed(c)} - people
+    """``data``'s annotations once the categories listing other keypoints than those of ``people`` (a hand's,
+    none of them a person's: see ``person_categories``) are taken out of it with their annotations."""
+    others = {c["id"] for c in _listing(data)} - people
     if others:
         data["categories"] = [c for c in data["categories"] if c["id"] not in others]
         data["annotations"] = [a for a in data["annotations"] if not _of_category(a, others)]
@@ -116,9 +122,8 @@ def no_people(data: dict, source, fault: str) -> WLitePoseError:
     """The refusal of ``source``, a file without a labelled person (``fault``: how to say so); a file without any
     keypoint (a tool's detection or segmentation export, or each joint labelled as an object of its own, as
     makesense.ai's COCO export of polygons and a points-as-labels project give) is said to be one."""
-    listed = any(isinstance(c, dict) and c.get("keypoints") for c in data.get("categories") or [])
     shapes = data["annotations"]  # none at all: nothing labelled, rather than labelled otherwise
-    if listed or not shapes or any(isinstance(a, dict) and a.get("keypoints") for a in shapes):
+    if _listing(data) or not shapes or any(isinstance(a, dict) and a.get("keypoints") for a in shapes):
         return WLitePoseError(f"{source} {fault}")
     return WLitePoseError(
         f"{source} has no keypoints: neither its categories nor its annotations list any (boxes, polygons or joints "
@@ -165,7 +170,7 @@ def keypoint_category(data: dict, names=None) -> int | str:
     """The id of the dataset's person-keypoint category: of those that list keypoints, the first listing ``names``
     (the model's or schema's, in any order and spelling: another order is refused by ``check_keypoint_order``),
     else the first listing as many, else the first; the first category where none lists keypoints."""
-    with_keypoints = [c for c in data["categories"] if isinstance(c, dict) and _listed(c)]
+    with_keypoints = _listing(data)
     if names is not None:  # a stable sort: of equals, the first in the file
         wanted = sorted(_own_spelling(names))
         with_keypoints.sort(
@@ -175,15 +180,55 @@ def keypoint_category(data: dict, names=None) -> int | str:
     return chosen["id"] if isinstance(chosen, dict) and "id" in chosen else 1
 
 
-def person_categories(data: dict, names=None) -> set:
+def person_categories(data: dict, names=None, source="the annotations") -> set:
     """The ids of the categories whose annotations are people: the keypoint category (see ``keypoint_category``)
-    and any other listing the same keypoints (two files merged); none where no category lists keypoints."""
-    categories = data.get("categories")
-    listing = [c for c in categories if isinstance(c, dict) and _listed(c)] if isinstance(categories, list) else []
+    and any other listing the same keypoints (two files merged); none where no category lists keypoints. A
+    category whose keypoints share no name with the people's (a hand's "wrist", "thumb1", ...) is no person's;
+    WLitePoseError for one sharing some (people of another set, CrowdPose's beside COCO's: left out, they would
+    be scored as missed and trained as background) or listing them in another order (its people's joints would be
+    taken for others), and for one without an id (as ``load_annotations`` says it)."""
+    listing = _listing(data)
+    for category in listing:
+        check_category(category, source)
     if not listing:
         return set()
-    listed = _own_spelling(_category_names(data, keypoint_category(data, names)) or [])
-    return {c["id"] for c in listing if _own_spelling(c["keypoints"]) == listed}
+    chosen = next(c for c in listing if c["id"] == keypoint_category(data, names))  # one of them: see there
+    listed = _own_spelling(chosen["keypoints"])
+    people = set()
+    for category in listing:
+        own = _own_spelling(category["keypoints"])
+        if own == listed:
+            people.add(category["id"])
+        elif set(own) & set(listed):
+            raise _other_people(category, chosen, set(own) == set(listed), source)
+    return people
+
+
+def _other_people(category: dict, chosen: dict, reordered: bool, source) -> WLitePoseError:
+    """The refusal of ``source``'s ``category``, which lists some of the people's (``chosen``'s) keypoints, all of
+    them in another order where ``reordered``."""
+    named, people = _shown(category), _shown(chosen)
+    if reordered:
+        return WLitePoseError(
+            f"{source}: category {named} lists the keypoints of category {people} in another order, so its people's "
+            "joints would be taken for others; reorder one to match"
+        )
+    return WLitePoseError(
+        f"{source}: category {named} lists {len(category['keypoints'])} keypoints, some of them named as the "
+        f"{len(chosen['keypoints'])} of category {people}: people of two keypoint sets cannot be scored or trained as "
+        "one; give each set a file of its own"
+    )
+
+
+def _shown(category: dict) -> str:
+    """A category as a message names it: by its name, else its id, as its file writes them."""
+    return as_written(category.get("name", category["id"]), 40)
+
+
+def _listing(data: dict) -> list[dict]:
+    """``data``'s categories that list keypoints (none where its categories are no list)."""
+    categories = data.get("categories")
+    return [c for c in categories if isinstance(c, dict) and _listed(c)] if isinstance(categories, list) else []
 
 
 def _listed(category: dict) -> bool:

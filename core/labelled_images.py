@@ -31,9 +31,10 @@ def check_images(names: list[str], images_dir: str | Path, source) -> None:
 
 def _folder_named(missing: list[str], images_dir: str | Path) -> str:
     """A hint where ``missing`` (names not in ``images_dir``) begin with that folder's own name, as Label Studio's
-    COCO export writes "images/x.jpg" beside its images/ folder, and are in the folder above."""
-    folder = Path(images_dir)
-    named = all(name.startswith(f"{folder.name}/") for name in missing)
+    COCO export writes "images/x.jpg" beside its images/ folder, and are in the folder above. The folder's name is
+    matched as the disk would find it: in any case and after a backslash on Windows (the disk then says which)."""
+    folder = Path(images_dir).absolute()  # a relative "images" has a parent of its own to name, not "."
+    named = all([part.casefold() for part in Path(name).parts[:1]] == [folder.name.casefold()] for name in missing)
     if named and all((folder.parent / name).is_file() for name in missing[:10]):  # a few: a disk's worth is minutes
         return f" (they name their folder too: give {folder.parent} as the images folder)"
     return ""

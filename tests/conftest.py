@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import pytest
 
+from core.oks import COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 VTEST = DATA / "videos" / "vtest.avi"
@@ -266,10 +268,13 @@ def _roboflow(data: dict, images: Path, out: Path) -> dict:
     }
 
 
-def _coco_annotator(data: dict, images: Path, out: Path) -> dict:
+def _coco_annotator(data: dict, images: Path, out: Path, alphabetical: bool = False) -> dict:
     """COCO Annotator's export of a dataset with a hand category (21 keypoints) listed before the person one, a
-    hand at each person's left wrist, and its own fields (isbbox, color, metadata, iscrowd as false)."""
+    hand at each person's left wrist, and its own fields (isbbox, color, metadata, iscrowd as false); the person
+    category's keypoints listed ``alphabetical``ly (its people's values as they were) where asked."""
     hand = {"id": 8, "name": "hand", "color": "#a00", "metadata": {}, "keypoints": [f"joint_{n}" for n in range(21)]}
+    if alphabetical:
+        data["categories"][0]["keypoints"] = sorted(data["categories"][0]["keypoints"])
     hands = [
         {**a, "id": 10**6 + a["id"], "category_id": 8, "bbox": [*a["keypoints"][27:29], 20, 20], "area": 400}
         | {"keypoints": [*a["keypoints"][27:29], 2] * 21, "num_keypoints": 21}
@@ -281,6 +286,16 @@ def _coco_annotator(data: dict, images: Path, out: Path) -> dict:
         for a in data["annotations"]
     ]
     return {**data, "categories": [hand, data["categories"][0]], "annotations": people + hands}
+
+
+def _merged(data: dict, images: Path, out: Path, keypoints: list[str]) -> dict:
+    """COCO Annotator's export (see there) merged with a file whose person category (id 9, "other people") lists
+    ``keypoints`` (CrowdPose's, or COCO's in another order): its first person labelled as one of them."""
+    merged = _coco_annotator(data, images, out)
+    other = {"id": 9, "name": "other people", "keypoints": keypoints}
+    first = merged["annotations"][0]
+    first.update(category_id=9, keypoints=first["keypoints"][: 3 * len(keypoints)])
+    return {**merged, "categories": [*merged["categories"], other]}
 
 
 def _label_studio(data: dict, images: Path, out: Path, alphabetical: bool = False) -> dict:
@@ -318,6 +333,9 @@ def _makesense(data: dict, images: Path, out: Path) -> dict:
 TOOL_EXPORTS = {
     "roboflow": _roboflow,
     "coco-annotator": _coco_annotator,
+    "coco-annotator-alphabetical": functools.partial(_coco_annotator, alphabetical=True),
+    "merged-crowdpose": functools.partial(_merged, keypoints=[*CROWDPOSE_KEYPOINTS[:-2], "head", "neck"]),
+    "merged-reordered": functools.partial(_merged, keypoints=sorted(COCO_KEYPOINTS)),
     "label-studio": _label_studio,
     "label-studio-alphabetical": functools.partial(_label_studio, alphabetical=True),
     "makesense": _makesense,

@@ -113,7 +113,7 @@ class KeypointDataset(Dataset):
         self.targets = TargetConfig(input_size=input_size)
         try:
             # a file with other categories too (cars, hands): only the schema's keypoint category's annotations count
-            people = person_categories(data, schema.keypoints)
+            people = person_categories(data, schema.keypoints, annotations)
             if people:  # an annotation without a category is a person (as `eval` scores it)
                 anns = [a for a in anns if is_person(a, people)]
             check_image_ids(images, annotations, anns)

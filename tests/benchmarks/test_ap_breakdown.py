@@ -83,3 +83,12 @@ def test_ap_breakdown_counts_people_with_labelled_joints_and_those_with_a_labell
     labelled = np.sum([np.array(a["keypoints"][2::3]) > 0 for a in one["annotations"] if a["num_keypoints"]], axis=0)
     hits = np.array(list(report["peaks_by_joint"].values())) @ labelled
     assert report["peaks"] == pytest.approx(hits / 27) and labelled.sum() == 27 and hits >= 5  # a share of joints
+
+
+def test_ap_breakdown_counts_the_people_beside_hands(tmp_path, load_benchmark, model_path, tool_export):
+    """COCO Annotator's hands, listed before its people, are left out as `eval` leaves them out."""
+    from core.session import PoseModel
+
+    path, images, people = tool_export("coco-annotator")
+    breakdown = load_benchmark("ap_breakdown").breakdown(PoseModel(model_path, threads=1), path, images, 64)
+    assert breakdown["people"]["all"]["people"] == people

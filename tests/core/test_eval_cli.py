@@ -251,6 +251,22 @@ def test_eval_never_replaces_a_file_another_run_is_writing(
     assert (tmp_path / "res.json").read_text() == "[]"
 
 
+@pytest.mark.parametrize(
+    "tool, refusal", [("coco-annotator", None), ("merged-crowdpose", 'category "other people" lists 14 keypoints')]
+)
+def test_eval_scores_the_people_beside_hands_and_refuses_people_of_another_set(
+    tool, refusal, cli, model_path, tool_export, assert_clean_error
+):
+    """COCO Annotator's hands, listed before its people, are left out (eval picked them: "annotation 1 has 51
+    keypoint values, not 63"); CrowdPose's people merged beside COCO's were left out unsaid, scored as missed."""
+    path, images, _ = tool_export(tool)
+    rc, out, err = cli("eval", "--model", model_path, "--annotations", path, "--images", images, "--size", 64)
+    if refusal:
+        assert_clean_error(rc, err, refusal)
+    else:
+        assert rc == 0 and "AP50" in out, err
+
+
 def test_eval_checks_the_keypoints_before_any_image_goes_through_the_network(
     cli, model_path, tmp_path, monkeypatch, assert_clean_error
 ):

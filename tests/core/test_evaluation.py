@@ -45,11 +45,16 @@ def test_ground_truth_scores_perfectly(annotations, sigmas, shared_data, truth_a
 
 
 @pytest.mark.parametrize("tool", ["roboflow", "coco-annotator", "label-studio"])
-def test_each_tools_keypoint_export_scores_the_people_it_labels(tool, tool_export):
+def test_each_tools_keypoint_export_scores_the_people_it_labels(tool, tool_export, monkeypatch):
     """Roboflow's placeholder category and images numbered from 0, Label Studio's "Left Eye" names beside boxes
     of a category of their own, and COCO Annotator's hands (21 keypoints, listed first: refused as "annotation 1
-    has 51 keypoint values, not 63"): the truth scores AP 1 on each, its people and only them counted."""
-    path, _, people = tool_export(tool)
+    has 51 keypoint values, not 63"): the truth scores AP 1 on each by evaluate_model (training's validation AP),
+    its people and only them counted."""
+    from types import SimpleNamespace
+
+    import core.evaluation
+
+    path, images, people = tool_export(tool)
     data = load_annotations(path, COCO17.keypoints)
     check_keypoints(data, COCO17.keypoints, path)
     truth = [
@@ -57,14 +62,64 @@ def test_each_tools_keypoint_export_scores_the_people_it_labels(tool, tool_expor
         for a in data["annotations"]
         if not a["iscrowd"] and a["num_keypoints"] > 0
     ]
-    assert len(truth) == people and score_results(truth, data, COCO_SIGMAS, path)["AP"] == pytest.approx(1.0)
+    monkeypatch.setattr(core.evaluation, "predict_dataset", lambda *args: truth)
+    model = SimpleNamespace(info=SimpleNamespace(keypoint_names=COCO17.keypoints, sigmas=COCO17.sigmas, input_size=64))
+    assert len(truth) == people and evaluate_model(model, path, images)["AP"] == pytest.approx(1.0)
 
 
-def test_keypoints_a_tool_names_in_its_own_spelling_in_another_order_are_refused(tool_export):
-    """Label Studio's keypoints ("Left Eye") in their model_index order, here alphabetical, were scored as COCO's."""
-    path, _, _ = tool_export("label-studio-alphabetical")
-    with pytest.raises(WLitePoseError, match="in another order than the model"):
-        check_keypoints(load_annotations(path), COCO17.keypoints, path)
+@pytest.mark.parametrize(
+    "tool, names, refusal",
+    [
+        ("label-studio-alphabetical", None, "in another order than the model"),
+        ("coco-annotator-alphabetical", COCO17.keypoints, "in another order than the model"),  # hands listed first
+        ("merged-reordered", COCO17.keypoints, 'category "other people" lists the keypoints of category "person" in'),
+        ("merged-crowdpose", COCO17.keypoints, 'category "other people" lists 14 keypoints, some of them named as'),
+    ],
+)
+def test_people_of_other_keypoints_or_another_order_are_refused(tool, names, refusal, tool_export):
+    """Label Studio's keypoints ("Left Eye") in their model_index order, here alphabetical, were scored as COCO's;
+    COCO Annotator's people in another order behind its hands too. People of a second category in another order,
+    or of another keypoint set (CrowdPose's merged with COCO's), were left out unsaid: scored as missed."""
+    path, _, _ = tool_export(tool)
+    with pytest.raises(WLitePoseError, match=refusal):
+        check_keypoints(load_annotations(path, names), COCO17.keypoints, path)
+
+
+@pytest.mark.parametrize(
+    "spelling", [lambda name: name.replace("_", " ").title(), lambda name: name.replace("_", "-"), str.upper]
+)
+def test_keypoint_names_match_as_tools_spell_them(spelling):
+    """ "Left Eye", "left-eye" and "LEFT_EYE" are COCO's left_eye: in COCO's order they score, in another refused."""
+    from core.annotations import check_keypoint_order
+
+    spelt = [spelling(name) for name in COCO17.keypoints]
+    check_keypoint_order({"categories": [{"id": 1, "keypoints": spelt}]}, COCO17.keypoints)
+    with pytest.raises(WLitePoseError, match="in another order"):
+        check_keypoint_order({"categories": [{"id": 1, "keypoints": spelt[::-1]}]}, COCO17.keypoints)
+
+
+def test_of_categories_of_other_names_the_one_of_as_many_keypoints_is_the_peoples():
+    """Hands (21 keypoints) listed before people of 17 named otherwise (not COCO's): the 17 are the people."""
+    from core.annotations import keypoint_category
+
+    hand = {"id": 8, "keypoints": [f"joint_{n}" for n in range(21)]}
+    people = {"id": 3, "keypoints": [f"point_{n}" for n in range(17)]}
+    assert keypoint_category({"categories": [hand, people]}, COCO17.keypoints) == 3
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        ({"annotations": [], "categories": [{"id": 1}]}, "has no annotated people"),  # nothing labelled at all
+        ({"annotations": [{"segmentation": [[0, 0, 1, 0, 1, 1]]}], "categories": [{"id": 1, "keypoints": ["a"]}]},
+         "has no annotated people"),  # keypoints listed: the polygons are beside people, not instead of them
+        ({"annotations": [{"segmentation": [[0, 0, 1, 0, 1, 1]]}], "categories": 5}, "has no keypoints:"),
+    ],
+)  # fmt: skip
+def test_a_file_without_people_says_whether_it_has_keypoints_at_all(data, said):
+    from core.annotations import no_people
+
+    assert str(no_people(data, "a.json", "has no annotated people")).startswith(f"a.json {said}")
 
 
 def test_a_tools_export_without_keypoints_is_said_to_be_one(tool_export):
@@ -74,14 +129,22 @@ def test_a_tools_export_without_keypoints_is_said_to_be_one(tool_export):
         load_annotations(path)
 
 
-def test_images_named_with_their_folder_are_said_to_be_in_the_folder_above(tmp_path):
+def test_images_named_with_their_folder_are_said_to_be_in_the_folder_above(tmp_path, monkeypatch):
     """Label Studio's export names its images "images/x.jpg" beside its images/ folder, which `train` takes for the
-    images folder of a result.json given alone: the refusal says which folder holds them."""
-    (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "a.jpg").write_bytes(b"")
-    with pytest.raises(WLitePoseError) as refused:
-        check_images(["images/a.jpg"], tmp_path / "images", "result.json")
-    assert str(refused.value).endswith(f"(they name their folder too: give {tmp_path} as the images folder)")
+    images folder of a result.json given alone: the refusal says which folder holds them (a relative folder's
+    too, not "."); names of another folder, or not in the folder above, get no hint."""
+    for name in ("images/a.jpg", "other/b.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    for folder in (tmp_path / "images", Path("images")):
+        with pytest.raises(WLitePoseError) as refused:
+            check_images(["images/a.jpg"], folder, "result.json")
+        assert str(refused.value).endswith(f"(they name their folder too: give {tmp_path} as the images folder)")
+    for names in (["images/a.jpg", "images/missing.jpg"], ["images/a.jpg", "other/b.jpg"]):
+        with pytest.raises(WLitePoseError) as refused:
+            check_images(names, tmp_path / "images", "result.json")
+        assert "name their folder" not in str(refused.value)
 
 
 def test_an_image_name_reaching_out_of_its_folder_anywhere_in_it_is_refused_the_first_named(tmp_path):

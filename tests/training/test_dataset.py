@@ -363,22 +363,50 @@ def test_each_images_source_is_read_for_sample_weights_in_the_order_of_the_index
 def test_each_tools_keypoint_export_trains_on_the_people_it_labels(tool, tool_export):
     """Roboflow's placeholder category and renamed images, Label Studio's "Left Eye" names beside boxes of a category
     of their own, and COCO Annotator's hands (21 keypoints, listed first: refused as "annotation 2 has 21
-    keypoints, the coco schema has 17"): each trains on its people, and only on them."""
+    keypoints, the coco schema has 17"): each trains on its people, and only on them, and validates on them."""
+    import pickle
+
+    from training.trainer import _validation_set
+
     path, images, people = tool_export(tool)
     data = KeypointDataset(path, images, COCO17, 128)
     assert sum(len(data.items[index][1]) for index in range(len(data))) == people
+    validation = pickle.loads(_validation_set(str(path), str(images), COCO17))["annotations"]
+    assert sum(1 for a in validation if not a["iscrowd"] and a["num_keypoints"] > 0) == people
 
 
-def test_keypoints_a_tool_names_in_its_own_spelling_in_another_order_are_refused(tool_export):
+@pytest.mark.parametrize(
+    "tool, refusal",
+    [
+        ("label-studio-alphabetical", "in another order than the coco schema"),
+        ("coco-annotator-alphabetical", "in another order than the coco schema"),  # hands listed first
+        ("merged-reordered", 'category "other people" lists the keypoints of category "person" in another order'),
+        ("merged-crowdpose", 'category "other people" lists 14 keypoints, some of them named as the 17 of'),
+    ],
+)
+def test_people_of_other_keypoints_or_another_order_are_refused(tool, refusal, tool_export):
     """Label Studio names the keypoints as its project's labels ("Left Eye"), in their model_index order: listed
-    alphabetically they were trained on as COCO's order (with the flip map of other joints), unsaid."""
-    path, images, _ = tool_export("label-studio-alphabetical")
-    with pytest.raises(WLitePoseError, match="in another order than the coco schema"):
+    alphabetically they were trained on as COCO's order (with the flip map of other joints), unsaid. People of a
+    second category in another order, or of another keypoint set (CrowdPose's merged with COCO's), trained as
+    background unsaid."""
+    path, images, _ = tool_export(tool)
+    with pytest.raises(WLitePoseError, match=refusal):
         KeypointDataset(path, images, COCO17, 128)
 
 
-def test_a_tools_export_without_keypoints_is_said_to_be_one(tool_export):
-    """makesense.ai exports polygons as COCO (its points as CSV): "no image with labelled people" did not say why."""
-    path, images, _ = tool_export("makesense")
-    with pytest.raises(WLitePoseError, match=r"makesense.json has no keypoints: .* export it as COCO keypoints"):
-        KeypointDataset(path, images, COCO17, 128)
+@pytest.mark.parametrize(
+    "categories, labelled, said",
+    [
+        ([{"name": "person", "keypoints": list(COCO17.keypoints)}], True, ': every category needs an id ({"name"'),
+        (5, False, " has no image with labelled people"),  # was a TypeError's traceback
+    ],
+)
+def test_a_file_of_malformed_categories_is_refused_as_eval_refuses_it(categories, labelled, said, tmp_path):
+    """A keypoint category without an id was refused by `eval` but trained on, a car as an ignore region."""
+    person = {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9], "keypoints": [5, 5, 2] * 17}
+    car = {"id": 2, "image_id": 1, "category_id": 2, "bbox": [20, 20, 9, 9]}
+    data = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": categories}
+    (tmp_path / "a.json").write_text(json.dumps({**data, "annotations": [person, car] if labelled else []}))
+    with pytest.raises(WLitePoseError) as refused:
+        KeypointDataset(tmp_path / "a.json", tmp_path, COCO17, 64)
+    assert str(refused.value).startswith(f"{tmp_path / 'a.json'}{said}")
