@@ -1,6 +1,7 @@
 """Golden files fix every export layout; the sidecar, the CSV and the COCO files hold what a run found."""
 
 import io
+import itertools
 import json
 import os
 import pickle
@@ -84,6 +85,25 @@ def test_the_sidecar_lists_each_shot_change_as_it_is_found(tmp_path, monkeypatch
             if index in (2, 5):
                 sink.shot_changed(index)
             assert json.loads(sidecar_path(path).read_text())["shot_changes"] == [i for i in (2, 5) if i <= index]
+
+
+def test_a_cut_at_every_frame_rewrites_the_sidecar_no_sooner_than_its_spacing(tmp_path, monkeypatch):
+    """A folder of photos of many shapes is a cut at every photo: each rewrote the sidecar, which names every image
+    (10 % of a 3,000-photo run, growing with the square of their number). A clock moving 1 ms a reading: a rewrite
+    taking 1 ms waits 50 ms for the next."""
+    from core.sinks import csv_sink
+
+    clock, saved = itertools.count(), []
+    monkeypatch.setattr("core.sinks.csv_sink.time.monotonic", lambda: next(clock) / 1000)
+    save = csv_sink._save_sidecar
+    monkeypatch.setattr(csv_sink, "_save_sidecar", lambda *args: saved.append(1) or save(*args))
+    path = tmp_path / "photos.csv"
+    with CsvSink(path, ["nose"], {"fps": 10.0}) as sink:
+        for index in range(200):
+            sink.write(index, index / 10, Poses.empty(1))
+            sink.shot_changed(index)
+    assert 5 <= len(saved) <= 20  # 200 before
+    assert json.loads(sidecar_path(path).read_text())["shot_changes"] == list(range(200))
 
 
 def test_the_sidecar_lists_the_frames_not_analysed_and_counts_a_live_sources_skipped_ones(tmp_path):
