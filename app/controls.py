@@ -101,6 +101,12 @@ class Controls(QWidget):
             "0 = raw keypoints, 1 = strongest smoothing (more lag on fast motion)", "Smoothing"
         )
         self.tracking = QCheckBox("Track people (stable IDs)")
+        self.shot_changes = QCheckBox("New tracks at cuts")
+        self.shot_changes.setToolTip(
+            "A cut in an edited video starts new tracks; turn off for footage with flashes or strobes, which can "
+            "pass for one. Webcams and streams look for none."
+        )
+        self.tracking_options = (self.shot_changes, self.smoothing)  # only tracking uses them: off without it
         self.boxes = QCheckBox("Boxes")
         self.scores = QCheckBox("Person scores")
         self.trails = QCheckBox("Motion trails")
@@ -126,6 +132,7 @@ class Controls(QWidget):
         detect_form.addRow("Person ≥", self.detection)
         detect_form.addRow("Joint ≥", self.keypoint)
         detect_form.addRow(self.tracking)
+        detect_form.addRow(self.shot_changes)
         detect_form.addRow("Smoothing", self.smoothing)
 
         overlay_group = QGroupBox("Overlay")
@@ -143,13 +150,14 @@ class Controls(QWidget):
         for slider in (self.detection, self.keypoint, self.smoothing):
             slider.value_changed.connect(self.pipeline_changed)
         self.tracking.toggled.connect(self.pipeline_changed)
-        self.tracking.toggled.connect(self.smoothing.setEnabled)
+        self.tracking.toggled.connect(self._enable_tracking_options)
+        self.shot_changes.toggled.connect(self.pipeline_changed)
         for box in self.overlay_boxes:
             box.toggled.connect(self.overlay_changed)
 
     def apply(self, settings: AppSettings) -> None:
         """Show `settings` without emitting change signals."""
-        widgets = (self.size_box, self.detection, self.keypoint, self.smoothing, self.tracking)
+        widgets = (self.size_box, self.detection, self.keypoint, self.smoothing, self.tracking, self.shot_changes)
         for widget in (*widgets, *self.overlay_boxes, self.model_box):
             widget.blockSignals(True)
         self.select_model(settings.model)
@@ -158,7 +166,8 @@ class Controls(QWidget):
         self.keypoint.set_value(settings.keypoint_threshold)
         self.smoothing.set_value(settings.smoothing)
         self.tracking.setChecked(settings.tracking)
-        self.smoothing.setEnabled(settings.tracking)
+        self.shot_changes.setChecked(settings.shot_changes)
+        self._enable_tracking_options(settings.tracking)
         self.boxes.setChecked(settings.boxes)
         self.scores.setChecked(settings.scores)
         self.trails.setChecked(settings.trails)
@@ -175,11 +184,16 @@ class Controls(QWidget):
             keypoint_threshold=self.keypoint.value(),
             smoothing=self.smoothing.value(),
             tracking=self.tracking.isChecked(),
+            shot_changes=self.shot_changes.isChecked(),
             boxes=self.boxes.isChecked(),
             scores=self.scores.isChecked(),
             trails=self.trails.isChecked(),
             mirror=self.mirror.isChecked(),
         )
+
+    def _enable_tracking_options(self, tracking: bool) -> None:
+        for widget in self.tracking_options:
+            widget.setEnabled(tracking)
 
     def select_model(self, path: str) -> None:
         row = self.model_box.findData(path)

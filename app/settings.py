@@ -47,6 +47,7 @@ class AppSettings:
     keypoint_threshold: float = field(default_factory=lambda: DecodeConfig().keypoint_threshold)
     smoothing: float = field(default_factory=lambda: TrackerConfig().smoothing)
     tracking: bool = True
+    shot_changes: bool = field(default_factory=lambda: TrackerConfig().shot_changes)  # a cut starts new tracks
     boxes: bool = field(default_factory=lambda: Overlay().boxes)
     scores: bool = field(default_factory=lambda: Overlay().scores)
     trails: bool = field(default_factory=lambda: Overlay().trails)
@@ -71,6 +72,7 @@ def pipeline_config(settings: AppSettings) -> PipelineConfig:
         settings.keypoint_threshold,
         settings.smoothing,
         tracking=settings.tracking,
+        shot_changes=settings.shot_changes,
     )
 
 

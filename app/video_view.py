@@ -92,7 +92,9 @@ class VideoView(QWidget):
         if self._image is None:
             painter.setPen(QColor(MUTED))
             painter.setFont(QFont(self.font().family(), 13))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            # wrapped: at the window's smallest the line is wider than the view, and was cut at both ends
+            flags = Qt.AlignmentFlag.AlignCenter.value | Qt.TextFlag.TextWordWrap.value
+            painter.drawText(self.rect().adjusted(8, 0, -8, 0), flags, self._placeholder)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         target = self._picture_rect()

@@ -171,6 +171,17 @@ def test_process_files_exports_each_file_under_its_own_name(qtbot, window, write
     assert "both write" in window.last_error and window.export_panel.job is None
 
 
+def test_files_processed_with_new_tracks_at_cuts_unticked_say_so_in_their_sidecars(qtbot, window, write_clip, tmp_path):
+    clip = write_clip(tmp_path / "clip.avi", 2)
+    window.export_panel.set_formats(("csv",))
+    window.export_panel.folder.setText(str(tmp_path / "out"))
+    window.controls.shot_changes.setChecked(False)
+    window.export_files([str(clip)])
+    qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
+    sidecar = json.loads((tmp_path / "out" / "clip.csv.json").read_text())
+    assert sidecar["settings"]["tracker"]["shot_changes"] is False, window.last_error
+
+
 def test_a_batch_keeps_its_progress_line_in_view(qtbot, window, write_clip, tmp_path, held_inference):
     """At 1280x800 the batch's file line came after the scroll to the progress bar an export starts with, and
     pushed '2/40 frames · 6.1 fps · ETA 0:06' half out of sight below the panel. The window at its smallest has

@@ -40,7 +40,7 @@ def press(qtbot, widget: QWidget, key) -> None:
 def test_space_ticks_the_focused_box_and_presses_the_focused_button_instead_of_playing(qtbot, bare_window):
     w = bare_window
     play = w.transport.play_button
-    for box in (w.export_panel.checks["coco_json"], w.controls.tracking, w.controls.boxes):
+    for box in (w.export_panel.checks["coco_json"], w.controls.shot_changes, w.controls.tracking, w.controls.boxes):
         before = box.isChecked()
         press(qtbot, box, Qt.Key.Key_Space)
         assert box.isChecked() != before, box.text()

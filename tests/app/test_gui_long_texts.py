@@ -161,3 +161,17 @@ def test_the_status_bars_tooltip_keeps_a_line_once_it_has_gone(open_window):
     w.status.show("Saved /home/me/stills/north_entrance_camera_03_frame_0412.png")
     w.statusBar().clearMessage()
     assert w.statusBar().toolTip() == "Saved /home/me/stills/north_entrance_camera_03_frame_0412.png"
+
+
+def test_the_empty_views_placeholder_wraps_inside_a_narrow_view(qtbot):
+    """At the window's smallest the view is narrower than the placeholder's line, which was cut at both ends."""
+    from app.video_view import VideoView
+
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    painted = view.grab().toImage()
+    background = painted.pixel(0, 0)
+    edges = [(x, y) for x in (*range(6), *range(294, 300)) for y in range(200)]
+    assert all(painted.pixel(x, y) == background for x, y in edges)
+    assert sum(painted.pixel(x, y) != background for x in range(300) for y in range(200)) > 500  # it is painted

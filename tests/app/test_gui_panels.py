@@ -179,13 +179,28 @@ def test_a_threshold_shown_by_a_slider_is_the_one_read_back(qtbot):
         assert slider.value() == value and slider.label.text() == f"{value:.2f}"
 
 
-def test_smoothing_can_be_moved_again_once_tracking_is_ticked_back_on(qtbot):
+def test_smoothing_and_new_tracks_at_cuts_can_be_changed_only_while_tracking_is_on(qtbot):
+    """Both are tracking's: off with it (shown as they were, for when it comes back), on again with it."""
     controls = Controls()
     qtbot.addWidget(controls)
-    controls.apply(dataclasses.replace(AppSettings(), tracking=False))
-    assert not controls.smoothing.isEnabled()
+    controls.apply(dataclasses.replace(AppSettings(), tracking=False, shot_changes=False))
+    assert not controls.smoothing.isEnabled() and not controls.shot_changes.isEnabled()
+    assert not controls.shot_changes.isChecked()
     controls.tracking.setChecked(True)
-    assert controls.smoothing.isEnabled()
+    assert controls.smoothing.isEnabled() and controls.shot_changes.isEnabled()
+    controls.tracking.setChecked(False)
+    assert not controls.smoothing.isEnabled() and not controls.shot_changes.isEnabled()
+
+
+def test_unticking_new_tracks_at_cuts_says_the_pipeline_changed_and_reads_back(qtbot):
+    controls = Controls()
+    qtbot.addWidget(controls)
+    controls.apply(AppSettings())
+    assert controls.shot_changes.isChecked()  # on by default, as in `track`
+    changed = []
+    controls.pipeline_changed.connect(lambda: changed.append(True))
+    controls.shot_changes.setChecked(False)
+    assert changed and controls.read(AppSettings()).shot_changes is False
 
 
 def test_the_webcam_box_heading_opens_nothing(qtbot):

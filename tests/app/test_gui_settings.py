@@ -29,6 +29,21 @@ def test_settings_are_remembered(qtbot, model_path):
     second.close()
 
 
+def test_new_tracks_at_cuts_unticked_reaches_the_worker_and_stays_unticked_at_the_next_start(qtbot):
+    first = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(first)
+    assert first.controls.shot_changes.isChecked()  # a first start: on, as in `track`
+    first.controls.shot_changes.click()
+    worker = first.handle.worker  # told in its thread: the config it was sent, from a model's load on
+    qtbot.waitUntil(lambda: worker._config is not None and worker._config.tracker.shot_changes is False, timeout=5000)
+    first.close()
+    second = MainWindow(QSettings(), cameras=[])
+    qtbot.addWidget(second)
+    assert not second.controls.shot_changes.isChecked() and second.controls.shot_changes.isEnabled()
+    assert app_settings.pipeline_config(second.settings).tracker.shot_changes is False  # what a model loads with
+    second.close()
+
+
 def test_a_stream_address_opened_is_offered_again_at_the_next_start(qtbot, open_window):
     url = "rtsp://127.0.0.1:1/live"  # nothing answers there: refused, but the address typed is kept
     first = open_window()

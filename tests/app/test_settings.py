@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from app import settings as app_settings
@@ -25,6 +26,26 @@ def test_a_first_start_tracks_people_and_keeps_pace():
 def test_tracking_switched_off_reaches_the_pipeline():
     """Unticked, the live view and every export run untracked (the sidecar's tracker is null)."""
     assert app_settings.pipeline_config(app_settings.AppSettings(tracking=False)).tracker is None
+
+
+def test_new_tracks_at_cuts_unticked_reaches_the_pipeline_and_is_remembered(tmp_path):
+    """Unticked, the live view and every export carry the tracks across what looks like a cut (track's
+    --no-shot-changes)."""
+    chosen = app_settings.AppSettings(shot_changes=False)
+    assert app_settings.pipeline_config(chosen).tracker.shot_changes is False
+    assert app_settings.pipeline_config(app_settings.AppSettings()).tracker.shot_changes is True
+    store = QSettings(str(tmp_path / "wlitepose.ini"), QSettings.Format.IniFormat)
+    app_settings.save_settings(store, chosen)
+    assert app_settings.load_settings(QSettings(str(tmp_path / "wlitepose.ini"), QSettings.Format.IniFormat)) == chosen
+
+
+@pytest.mark.parametrize("written", ["[General]\ntracking=true\n", "[settings2]\nversion=1\nsmoothing=0.7\n"])
+def test_a_settings_file_from_before_new_tracks_at_cuts_reads_as_ticked(tmp_path, written):
+    """An earlier release's file, and one of this version's from before the box, have no such key: on, as in
+    `track`."""
+    ini = tmp_path / "wlitepose.ini"
+    ini.write_text(written)
+    assert app_settings.load_settings(QSettings(str(ini), QSettings.Format.IniFormat)).shot_changes is True
 
 
 def test_a_folder_rate_of_zero_in_the_file_gives_way_to_the_default(tmp_path):

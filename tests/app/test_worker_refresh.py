@@ -86,6 +86,24 @@ def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp
     assert worker.errors == []
 
 
+def test_new_tracks_at_cuts_switched_off_and_on_is_noted_in_recordings(worker, tmp_path, monkeypatch):
+    """Switched off, a cut keeps the tracks, the next recording's sidecar says so and lists none; switched on
+    mid-recording, settings_changes says from which frame, and the cuts after it are listed."""
+    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: True)  # every frame a cut
+    worker.configure(dataclasses.replace(EVERYONE, tracker=dataclasses.replace(EVERYONE.tracker, shot_changes=False)))
+    tick(worker, 2)  # frames 0-1 before the recording
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 2)  # frames 2-3: no cut looked for
+    worker.configure(EVERYONE)
+    tick(worker, 2)  # frames 4-5: a cut each
+    worker.stop_recording()
+    sidecar = json.loads((tmp_path / "r.csv.json").read_text())
+    assert sidecar["settings"]["tracker"]["shot_changes"] is False
+    (change,) = sidecar["settings_changes"]
+    assert change["from_frame"] == 4 and change["settings"]["tracker"]["shot_changes"] is True
+    assert sidecar["shot_changes"] == [4, 5] and worker.errors == []
+
+
 def test_the_views_trails_start_over_at_a_shot_change(worker, monkeypatch):
     """The last shot's people's trails faded out over 30 frames drawn on the new shot (a seek already ended them)."""
     cuts = iter([False] * 4 + [True])
