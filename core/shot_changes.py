@@ -58,14 +58,16 @@ class ShotChanges:
     """``is_new_shot(image)`` for each frame in turn: whether it starts a new shot (never the first frame)."""
 
     def __init__(self) -> None:
+        self._paces: deque[float] = deque(maxlen=WINDOW)  # scores per square root of the gap they spanned
         self.reset()
 
     def reset(self) -> None:
-        """A new source: its first frame is compared with nothing."""
+        """A new source: its first frame is compared with nothing (called for every frame not looked at: it
+        allocates nothing)."""
         self._last: np.ndarray | None = None
         self._last_time = float("nan")
         self._gap_s = 1.0  # the time between the last two frames that moved the clock on (its unit cancels out)
-        self._paces: deque[float] = deque(maxlen=WINDOW)  # scores per square root of the gap they spanned
+        self._paces.clear()
 
     def is_new_shot(self, image_bgr: np.ndarray, timestamp_s: float) -> bool:
         """``timestamp_s``: the frame's time; frames passed over (a player or a live source that cannot keep up)
