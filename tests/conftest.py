@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import signal
@@ -105,6 +106,21 @@ def main_without(tmp_path):
         )
 
     return run
+
+
+@pytest.fixture
+def cuts_at(monkeypatch):
+    """cuts_at(*calls): the shot-change check says a new shot starts at those of its calls (0 the first), or at
+    every call where none is given, as an edited video's cuts would."""
+    from core.shot_changes import ShotChanges
+
+    def arm(*calls: int) -> None:
+        count = itertools.count()
+        monkeypatch.setattr(
+            ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(count) in calls or not calls
+        )
+
+    return arm
 
 
 @pytest.fixture

@@ -172,6 +172,7 @@ def test_the_empty_views_placeholder_wraps_inside_a_narrow_view(qtbot):
     view.resize(300, 200)
     painted = view.grab().toImage()
     background = painted.pixel(0, 0)
-    edges = [(x, y) for x in (*range(6), *range(294, 300)) for y in range(200)]
+    # cut to one line inside the 8-pixel margins, it painted columns 8-291; wrapped, 21-278
+    edges = [(x, y) for x in (*range(12), *range(288, 300)) for y in range(200)]
     assert all(painted.pixel(x, y) == background for x, y in edges)
     assert sum(painted.pixel(x, y) != background for x in range(300) for y in range(200)) > 500  # it is painted

@@ -39,13 +39,14 @@ def test_new_tracks_at_cuts_unticked_reaches_the_pipeline_and_is_remembered(tmp_
     assert app_settings.load_settings(QSettings(str(tmp_path / "wlitepose.ini"), QSettings.Format.IniFormat)) == chosen
 
 
-@pytest.mark.parametrize("written", ["[General]\ntracking=true\n", "[settings2]\nversion=1\nsmoothing=0.7\n"])
+@pytest.mark.parametrize("written", ["[General]\ntracking=false\n", "[settings2]\nversion=1\ntracking=false\n"])
 def test_a_settings_file_from_before_new_tracks_at_cuts_reads_as_ticked(tmp_path, written):
     """An earlier release's file, and one of this version's from before the box, have no such key: on, as in
-    `track`."""
+    `track`, beside the choices the file does hold."""
     ini = tmp_path / "wlitepose.ini"
     ini.write_text(written)
-    assert app_settings.load_settings(QSettings(str(ini), QSettings.Format.IniFormat)).shot_changes is True
+    loaded = app_settings.load_settings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert loaded.tracking is False and loaded.shot_changes is True
 
 
 def test_a_folder_rate_of_zero_in_the_file_gives_way_to_the_default(tmp_path):

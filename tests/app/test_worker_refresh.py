@@ -13,7 +13,6 @@ import pytest
 from app.worker import PoseWorker
 from core.draw import Overlay
 from core.pipeline import tuned_config
-from core.shot_changes import ShotChanges
 from core.sinks import SinkOptions
 from core.sources import open_source
 
@@ -70,11 +69,10 @@ def test_a_recording_keeps_each_frame_once_in_order_and_ids_count_on_after_a_see
     assert worker.errors == []
 
 
-def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp_path, monkeypatch):
+def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp_path, cuts_at):
     """The app's tracks start over at a cut, with new IDs, and its recording's sidecar lists the frame, as track's
     does (the sample clip has no cut: the detector is told frame 4 starts a shot)."""
-    cuts = iter([False] * 4 + [True] + [False] * 3)
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
+    cuts_at(4)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 8)
     worker.stop_recording()
@@ -86,10 +84,10 @@ def test_a_recording_starts_new_tracks_at_a_shot_change_and_lists_it(worker, tmp
     assert worker.errors == []
 
 
-def test_new_tracks_at_cuts_switched_off_and_on_is_noted_in_recordings(worker, tmp_path, monkeypatch):
+def test_new_tracks_at_cuts_switched_off_and_on_is_noted_in_recordings(worker, tmp_path, cuts_at):
     """Switched off, a cut keeps the tracks, the next recording's sidecar says so and lists none; switched on
     mid-recording, settings_changes says from which frame, and the cuts after it are listed."""
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: True)  # every frame a cut
+    cuts_at()  # every frame a cut
     worker.configure(dataclasses.replace(EVERYONE, tracker=dataclasses.replace(EVERYONE.tracker, shot_changes=False)))
     tick(worker, 2)  # frames 0-1 before the recording
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
@@ -104,20 +102,18 @@ def test_new_tracks_at_cuts_switched_off_and_on_is_noted_in_recordings(worker, t
     assert sidecar["shot_changes"] == [4, 5] and worker.errors == []
 
 
-def test_the_views_trails_start_over_at_a_shot_change(worker, monkeypatch):
+def test_the_views_trails_start_over_at_a_shot_change(worker, cuts_at):
     """The last shot's people's trails faded out over 30 frames drawn on the new shot (a seek already ended them)."""
-    cuts = iter([False] * 4 + [True])
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
+    cuts_at(4)
     tick(worker, 4)
     before = {track_id for track_id, _ in worker._trails.items()}
     tick(worker, 1)
     assert before and not before & {track_id for track_id, _ in worker._trails.items()}
 
 
-def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, monkeypatch, csv_disk_full_at):
+def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, csv_disk_full_at, cuts_at):
     """A disk full at the cut's frame: its rows are not in the recording's CSV, so its sidecar lists no cut there."""
-    cuts = iter([False] * 2 + [True])
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, timestamp_s: next(cuts))
+    cuts_at(2)
     csv_disk_full_at(2)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 3)
@@ -126,7 +122,7 @@ def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, t
     assert "Recording saved: 2 frames" in worker.errors[-1]
 
 
-def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypatch):
+def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypatch, cuts_at):
     """A camera has no edits: the app's tracks go on across what would pass for a cut (someone stepping up to the
     camera, a frame taken after several passed over), and the recording's sidecar says none was looked for, as
     `track 0`'s does."""
@@ -140,7 +136,7 @@ def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypat
         return source
 
     monkeypatch.setattr(app.worker, "open_source", as_camera)
-    monkeypatch.setattr(ShotChanges, "is_new_shot", lambda self, image, *when: True)
+    cuts_at()
     worker.open("0")
     worker._timer.stop()
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))

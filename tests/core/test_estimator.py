@@ -329,7 +329,7 @@ def test_a_second_thread_tracking_with_one_estimator_is_refused_not_interleaved(
 
 
 def test_an_estimator_pickles_as_its_model_and_settings_for_a_process_pool(image):
-    """Settings read from numpy (a parameter grid) are taken as the Python values (numpy's bool was refused)."""
+    """Settings read from numpy (a parameter grid) are taken: numpy's bool was refused, and is kept as Python's."""
     estimator = PoseEstimator(
         DEFAULT_MODEL, input_size=np.int64(320), detection_threshold=0.3, shot_changes=np.bool_(False), threads=1
     )

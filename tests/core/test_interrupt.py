@@ -500,14 +500,15 @@ def test_a_command_stopped_at_once_leaves_a_second_signal_to_the_systems_default
     from core.errors import Stopped
     from core.stop_request import StopAtOnce
 
-    before = signal.signal(signal.SIGTERM, signal.SIG_DFL), signal.getsignal(signal.SIGINT)
+    def mine(signum, frame):
+        pass
+
+    # a handler of the caller's own, so that one put back as it was found is not the system's default
+    before = signal.signal(signal.SIGTERM, mine), signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises(Stopped), StopAtOnce():
             signal.raise_signal(signal.SIGTERM)
         assert signal.getsignal(signal.SIGTERM) is signal.getsignal(signal.SIGINT) is signal.SIG_DFL
-
-        def mine(signum, frame):
-            pass
 
         signal.signal(signal.SIGTERM, mine)
         with StopAtOnce():

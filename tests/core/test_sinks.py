@@ -89,8 +89,8 @@ def test_the_sidecar_lists_each_shot_change_as_it_is_found(tmp_path, monkeypatch
 
 def test_a_cut_at_every_frame_rewrites_the_sidecar_no_sooner_than_its_spacing(tmp_path, monkeypatch):
     """A folder of photos of many shapes is a cut at every photo: each rewrote the sidecar, which names every image
-    (10 % of a 3,000-photo run, growing with the square of their number). A clock moving 1 ms a reading: a rewrite
-    taking 1 ms waits 50 ms for the next."""
+    (117.5 s against 107.2 for 3,000 photos of two shapes, growing with the square of their number). A clock
+    moving 1 ms a reading: a rewrite taking 1 ms waits 50 ms for the next."""
     from core.sinks import csv_sink
 
     clock, saved = itertools.count(), []
@@ -102,7 +102,7 @@ def test_a_cut_at_every_frame_rewrites_the_sidecar_no_sooner_than_its_spacing(tm
         for index in range(200):
             sink.write(index, index / 10, Poses.empty(1))
             sink.shot_changed(index)
-    assert 5 <= len(saved) <= 20  # 200 before
+    assert 5 <= len(saved) <= 12  # 202 before; 10 at a spacing of 50, 28 at 15
     assert json.loads(sidecar_path(path).read_text())["shot_changes"] == list(range(200))
 
 

@@ -355,8 +355,8 @@ def test_a_constant_rate_clip_cut_at_its_end_whose_last_frames_come_late_is_no_v
     tmp_path, grey_clip, seek, late, suffix
 ):
     """ffmpeg -t 10 -c copy keeps an H.264's packets in decoding order: the B-frames shown before its last kept
-    ones go, and those are stamped late (0.1 s at 30 fps). The file was taken for variable-rate, read through or
-    after a seek (its packets' stamps): the last rows' time_s were its stamps, the CSV sidecar said
+    ones go, and those are stamped late (0.1 s in an x264 file at 30 fps). The file was taken for variable-rate,
+    read through or after a seek (its packets' stamps): the last rows' time_s were its stamps, the CSV sidecar said
     frame_times_vary and the end note that its frame rate varies. An MKV, whose frame count is an estimate (53 for
     40 frames at most here), was so read through but not after a seek."""
     path = grey_clip(tmp_path / f"cut{suffix}", 10, frames=40, codec="mp4v", step=6)
