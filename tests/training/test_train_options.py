@@ -48,8 +48,9 @@ def test_bad_weights_are_a_clear_error(tmp_path, shared_data, capsys):
         (["--threads", "1000000000000"], "--threads must be from 1 to 1024, not 1000000000000"),  # a traceback
         (["--workers", "1000000000000"], "--workers must be a number of processes from 0"),  # hung, forking
         (["--val-images", "{tmp}"], "--val-images goes with --val-data"),  # silently unused
-        (["--train-images", "{tmp}/text.avi"], "text.avi is a file, not a folder of images"),  # each image missing
-        (["--val-data", "{tmp}/set"], "images is a file, not a folder of images"),  # a data folder's images/
+        # each image was said missing (the schema given: the coco one's keypoint count is refused first)
+        (["--schema", "crowdpose", "--train-images", "{tmp}/text.avi"], "text.avi is a file, not a folder of images"),
+        (["--schema", "crowdpose", "--val-data", "{tmp}/set"], "images is a file, not a folder of images"),
         (["--distill", "{tmp}"], "is a folder (give the MobileNetV2-1.0 ImageNet .pth)"),  # "does not exist"
         (["--init", "{tmp}/gone.pt"], "gone.pt does not exist (give a checkpoint"),  # said once the data had loaded
         (["--lr", "-1"], "--lr must be a positive learning rate, not -1.0"),
