@@ -192,6 +192,24 @@ def images_lost_once_opened(monkeypatch):
 
 
 @pytest.fixture
+def played_live(monkeypatch):
+    """played_live(module, video): ``module``'s open_source opens ``video`` whatever it is asked for, as a live
+    source that keeps up (a camera, a stream): none of its frames skipped, the next one always ready."""
+
+    def play(module, video) -> None:
+        opened = module.open_source
+
+        def as_live(spec, fps):
+            source = opened(str(video), fps)
+            source.is_live, source.skipped, source.ready = True, 0, lambda timeout_s: True
+            return source
+
+        monkeypatch.setattr(module, "open_source", as_live)
+
+    return play
+
+
+@pytest.fixture
 def held_elsewhere():
     """held_elsewhere(output): a context in which another process holds ``output``'s lock (core.output_lock), as
     a run writing it does; that process then ends without letting go, as a killed run would."""

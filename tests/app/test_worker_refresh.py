@@ -14,7 +14,6 @@ from app.worker import PoseWorker
 from core.draw import Overlay
 from core.pipeline import tuned_config
 from core.sinks import SinkOptions
-from core.sources import open_source
 
 EVERYONE = tuned_config(detection_threshold=0.0, keypoint_threshold=0.0)  # an untrained model's best guesses
 
@@ -122,20 +121,13 @@ def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, t
     assert "Recording saved: 2 frames" in worker.errors[-1]
 
 
-def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, monkeypatch, cuts_at):
+def test_a_webcam_recording_looks_for_no_shot_change(worker, tmp_path, played_live, cuts_at):
     """A camera has no edits: the app's tracks go on across what would pass for a cut (someone stepping up to the
     camera, a frame taken after several passed over), and the recording's sidecar says none was looked for, as
     `track 0`'s does."""
     import app.worker
 
-    clip = worker._info.spec
-
-    def as_camera(spec, image_fps):
-        source = open_source(clip, image_fps)
-        source.is_live, source.skipped, source.ready = True, 0, lambda timeout_s: True
-        return source
-
-    monkeypatch.setattr(app.worker, "open_source", as_camera)
+    played_live(app.worker, worker._info.spec)
     cuts_at()
     worker.open("0")
     worker._timer.stop()

@@ -288,21 +288,14 @@ def test_a_cut_whose_frame_failed_to_be_written_is_not_listed(
     assert sidecar["frames_written"] == 4 and sidecar["shot_changes"] == []
 
 
-def test_a_live_source_looks_for_no_shot_change(cli, edited_clip, tmp_path, monkeypatch):
+def test_a_live_source_looks_for_no_shot_change(cli, edited_clip, tmp_path, played_live):
     """A camera has no edits: the edited clip played as a stream keeps its tracks across the cut, and the sidecar's
     settings say none was looked for (a webcam's frames taken after some passed over, someone stepping up to it,
     were taken for cuts, everyone given a new ID)."""
     import core.track_run
-    from core.sources import open_source
 
     clip, model = edited_clip
-
-    def as_stream(spec, fps):
-        source = open_source(str(clip), fps)
-        source.is_live, source.skipped = True, 0  # as a stream that kept up
-        return source
-
-    monkeypatch.setattr(core.track_run, "open_source", as_stream)
+    played_live(core.track_run, clip)
     rc, _, err = cli("track", "rtsp://camera/live", "--model", model, "--csv", tmp_path / "k.csv")
     assert rc == 0, err
     rows = [line.split(",") for line in (tmp_path / "k.csv").read_text().splitlines()[1:]]

@@ -8,14 +8,17 @@ import re
 import signal
 import subprocess
 import time
+import types
 from pathlib import Path
 
 import pytest
 import torch
 
-from core.errors import WLitePoseError
+from core.errors import Stopped, WLitePoseError
+from core.output_lock import take
 from main import main
 from training import trainer
+from training.sampling import batches
 from training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +202,28 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
     assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 4), (2, 6)]
 
 
+def test_a_stop_signal_after_an_epochs_last_step_keeps_that_epoch(
+    tmp_path, tiny_run, signal_on_call, monkeypatch, run_log
+):
+    """A signal while the loader winds down, after the epoch's last step asked whether to stop: asked again after
+    the epoch, the run threw that epoch away though it had trained it whole. It is saved, and the run stops after
+    the next step."""
+    out = tmp_path / "run"
+    loader = types.SimpleNamespace(ended=lambda: None)  # called as an epoch's batches run out
+    signal_on_call(loader, "ended", signal.SIGTERM)  # the first epoch's (one step of 2 images)
+
+    def batches_then_end(data):
+        yield from batches(data)
+        loader.ended()
+
+    monkeypatch.setattr(trainer, "batches", batches_then_end)
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out))
+    assert stopped.value.left == f"{out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on"
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"]) == (0, 1) and [r["epoch"] for r in run_log(out)] == [0]
+
+
 def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks(
     tmp_path, shared_data, tiny_argv, wlitepose_command
 ):
@@ -223,22 +248,29 @@ def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == kept - 1
 
 
-def test_a_run_ended_by_an_error_ends_its_loader_workers(tmp_path, tiny_run, monkeypatch):
-    """Its workers, deaf to SIGTERM, were left to Python's exit, which waited for them for ever."""
-    ended, end = [], trainer.end_workers
-    monkeypatch.setattr(trainer, "end_workers", lambda loader: ended.append(loader) or end(loader))
-    monkeypatch.setattr(trainer, "_train_epoch", lambda run, epoch: 1 / 0)
+def test_a_run_ended_by_an_error_ends_its_loader_workers_and_lets_go_of_its_folder(tmp_path, tiny_run, monkeypatch):
+    """Its workers, deaf to SIGTERM, were left to Python's exit, which waited for them for ever: the loader that
+    trained is ended as the error leaves the run (ending them: test_sampling's
+    test_ending_a_loaders_workers_leaves_none_running), and the run folder is free for the command run again."""
+    events, end = [], trainer.end_workers
+    monkeypatch.setattr(trainer, "end_workers", lambda loader: events.append(("ended", loader)) or end(loader))
+
+    def failing_epoch(run, epoch):
+        events.append(("failed", run.loader))
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(trainer, "_train_epoch", failing_epoch)
     with pytest.raises(ZeroDivisionError):
-        train(tiny_run(tmp_path / "run", workers=1))
-    assert len(ended) == 1  # ending them: test_sampling's test_ending_a_loaders_workers_leaves_none_running
+        train(tiny_run(tmp_path / "run", workers=1))  # its workers start with the epoch's first batch: none here
+    assert [what for what, _ in events] == ["failed", "ended"] and events[0][1] is events[1][1]
+    with take(tmp_path / "run" / "training", "the run folder"):  # OutputTaken while the run still held it
+        pass
 
 
 def test_a_resumed_run_stopped_in_its_first_epoch_stops_after_that_step_keeping_the_epoch_it_resumed_from(
     tmp_path, tiny_run, signal_on_call, monkeypatch
 ):
     """The hint of a resumed run counted the epochs this run finished, not those last.pt holds."""
-    from core.errors import Stopped
-
     out = tmp_path / "run"
     train(tiny_run(out, batch_size=1, max_steps=2))
     steps, step = [], trainer._step
