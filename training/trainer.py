@@ -130,11 +130,25 @@ def validate(
     return evaluate_model(model_file, config.val_annotations, config.val_images, input_size, data)
 
 
+def _finite(module: torch.nn.Module) -> bool:
+    """Whether a module's weights and buffers (BatchNorm's statistics too: they are exported) are all finite."""
+    return all(torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point())
+
+
+def _finite_outputs(model: torch.nn.Module, images: torch.Tensor) -> bool:
+    """Whether the network's outputs on ``images`` (the epoch's last batch), as inference runs it, are all finite:
+    finite weights can still be large enough to overflow (the last step of a --lr far too high)."""
+    model.eval()  # as exported; the next epoch puts it back in training mode
+    with torch.no_grad():
+        return all(torch.isfinite(out).all() for out in model(images))
+
+
 def _diverged(what: str, out: Path, saved: bool) -> None:
-    kept = f"{out / 'last.pt'} holds the last good epoch" if saved else "nothing was saved"
-    raise WLitePoseError(
-        f"training diverged: {what}; {kept} (start another --out from it with --init and a lower --lr)"
-    )
+    if saved:
+        kept = f"{out / 'last.pt'} holds the last good epoch (start another --out from it with --init and a lower --lr)"
+    else:
+        kept = "nothing was saved (run again with a lower --lr)"
+    raise WLitePoseError(f"training diverged: {what}; {kept}")
 
 
 def _validation_set(path: str, images_dir: str, schema) -> bytes:
@@ -195,6 +209,7 @@ class _Run:
     kept: int  # epochs last.pt holds
     out_of_time: bool = False
     overflows: int = 0  # non-finite losses in a row
+    last_images: torch.Tensor | None = None  # the latest batch's, for _end_epoch's check of the outputs
     stop: StopRequest = field(default_factory=StopRequest)  # its handlers set while the epochs run
     stopping: bool = False  # the epoch under way was cut short by a stop signal (all ranks agreed)
 
@@ -412,6 +427,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     lr = run.optimizer.param_groups[0]["lr"]  # this epoch's (at its start), for the log
     for batch in batches(run.loader):
         batch = network_batch(batch, run.device)
+        run.last_images = batch["image"]
         values = _step(run, batch)
         run.step += 1
         seen += len(batch["image"])
@@ -489,10 +505,16 @@ def _say_progress(run: _Run, epoch: int, seen: int, started: float, loss: float)
 
 
 def _end_epoch(run: _Run, epoch: int, record: dict[str, float], validating: bool) -> None:
-    """Rank 0 after an epoch: validate (best.pt at a better AP), check the weights, save last.pt, log and say
+    """Rank 0 after an epoch: check the weights, validate (best.pt at a better AP), save last.pt, log and say
     ``record``."""
     config, out = run.config, run.out
     scored = run.ema.module if run.ema else run.model  # the weights validated, kept and exported
+    # before validating and saving: the export refused diverged weights in a sentence naming neither last.pt nor the
+    # lr, and weights whose outputs overflow were saved as last.pt, which the next step's loss then called good
+    if not all(_finite(module) for module in (run.model, scored)):
+        _diverged(f"the weights are not finite after step {run.step}", out, run.saved(epoch))
+    if not _finite_outputs(scored, run.last_images):
+        _diverged(f"the network's outputs are not finite after step {run.step}", out, run.saved(epoch))
     if validating and config.precise_bn:
         # what the statistics gathered during training give, for comparison
         record["AP_running_bn"] = validate(scored, config, run.model.input_size, out / "val.onnx", run.val_set)["AP"]
@@ -505,8 +527,6 @@ def _end_epoch(run: _Run, epoch: int, record: dict[str, float], validating: bool
         if stats["AP"] > run.best_ap:
             run.best_ap = stats["AP"]
             _save(run, out / "best.pt", epoch)
-    if not all(torch.isfinite(p).all() for p in run.model.parameters()):
-        _diverged(f"the weights are not finite after step {run.step}", out, run.saved(epoch))
     _save(run, out / "last.pt", epoch)
     _log_epoch(out, epoch, record)
 

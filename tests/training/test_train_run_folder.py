@@ -23,9 +23,61 @@ def test_a_diverged_run_stops_and_saves_nothing(tmp_path, tiny_run, monkeypatch)
         return {**losses, "total": losses["total"] * float("nan")}
 
     monkeypatch.setattr(training.trainer, "compute_losses", diverged)
-    with pytest.raises(WLitePoseError, match="training diverged: the loss is nan at step 1; nothing was saved"):
+    with pytest.raises(
+        WLitePoseError, match=r"diverged: the loss is nan at step 1; nothing was saved \(run again with"
+    ):
         train(tiny_run(tmp_path / "run"))
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def _nan_weight(model):
+    next(model.parameters()).fill_(float("nan"))
+
+
+def _inf_batchnorm_statistics(model):
+    next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_var.fill_(float("inf"))
+
+
+def _overflowing_weights(model):
+    """Weights still finite (1e30 fits a float32) whose outputs are not: the first layers' products overflow."""
+    for parameter in model.parameters():
+        parameter.fill_(1e30)
+
+
+@pytest.mark.parametrize(
+    "break_weights, what, validated",
+    [
+        (_nan_weight, "the weights are not finite", True),  # the export's word, naming neither last.pt nor the lr
+        (_inf_batchnorm_statistics, "the weights are not finite", True),  # was saved as last.pt, the run a success
+        (_overflowing_weights, "the network's outputs are not finite", True),  # the export's word too
+        (_overflowing_weights, "the network's outputs are not finite", False),  # last.pt, the run a success
+    ],
+)
+def test_weights_broken_by_an_epochs_last_step_stop_the_run_before_they_are_validated_or_saved(
+    tmp_path, tiny_run, shared_data, monkeypatch, break_weights, what, validated
+):
+    """The last step of an epoch has its loss checked before it moves the weights: only they, or the outputs they
+    give, show it diverged; a later step's loss called the last.pt they were saved as the last good epoch."""
+    import training.trainer
+
+    real = training.trainer._step
+
+    def breaking(run, batch):
+        losses = real(run, batch)
+        if run.step == 1:  # the second epoch's only step (run.step counts the steps before this one)
+            with torch.no_grad():
+                break_weights(run.model)
+        return losses
+
+    monkeypatch.setattr(training.trainer, "_step", breaking)
+    folder, out = shared_data / "crowdpose_sample", tmp_path / "run"
+    val = {"val_annotations": str(folder / "test_crowdpose.json"), "val_images": str(folder)} if validated else {}
+    with pytest.raises(WLitePoseError, match=f"diverged: {what} after step 2; {out / 'last.pt'} holds the last good"):
+        train(tiny_run(out, epochs=2, **val))
+    for name in ("last.pt", "best.pt") if validated else ("last.pt",):
+        checkpoint = torch.load(out / name, weights_only=True)
+        assert checkpoint["epoch"] == 0
+        assert all(torch.isfinite(t).all() for t in checkpoint["model"].values() if t.is_floating_point())
 
 
 def test_a_new_run_never_mixes_with_an_earlier_one_in_its_folder(tmp_path, tiny_run):
