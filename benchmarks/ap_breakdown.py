@@ -108,7 +108,7 @@ def breakdown(model: PoseModel, annotations: Path, images: Path, size: int) -> d
         heatmaps, tags = model.run(blob)
         poses = decode(heatmaps, tags, EVAL_DECODE, info.heatmap_stride, info.tag_stride, links).scaled(box.to_image)
         results += coco_results(image_info["id"], poses, category)
-        joint, x, y, _ = find_peaks(heatmaps, EVAL_DECODE.keypoint_threshold, EVAL_DECODE.max_people)
+        joint, x, y, _ = find_peaks(heatmaps, EVAL_DECODE.keypoint_threshold, EVAL_DECODE.max_candidates)
         peak_xy = box.to_image(refine_quarter(heatmaps, joint, x, y) * info.heatmap_stride)
         for ann in people_of.get(image_info["id"], []):
             truth = np.asarray(ann["keypoints"], np.float32).reshape(k, 3)

@@ -1,12 +1,13 @@
 """Where the time goes around the network, and how grouping + tracking grow with crowd size.
 
-    python benchmarks/pipeline.py [--model FILE] [--video FILE] [--frames 150] [--threads N] [--json]
+    python benchmarks/pipeline.py [--model FILE] [--video FILE] [--frames 150] [--threads N] [--crowds N ...] [--json]
 
 1. A real video (../shared/data/videos/vtest.avi) through the full `wlitepose track` path
    (read, letterbox, ONNX, decode, tracker, CSV + COCO sinks): ms per frame per stage, the
    end-to-end fps and its ratio to the model-only fps (the network alone on the same input).
-2. Synthetic perfect heatmaps and tags at 1, 5, 20 and 50 moving people (at the network output
-   size of a 768x576 frame at input 256), decoded and tracked: ms per frame of each. A network
+2. Synthetic perfect heatmaps and tags at 1, 5, 20 and 50 moving people, and the sizes --crowds adds (100 200:
+   a frame gives up to 100 people), at the network output size of a 768x576 frame at input 256, decoded and
+   tracked, and the overlay of an annotated video drawn (trails and skeletons): ms per frame of each. A network
    with random weights finds few people, so crowd cost is measured here rather than on video.
 3. The overhead goal: everything except inference at 5 people (read + pre-process + write from
    (1), grouping + tracking from (2)) as a fraction of inference time.
@@ -38,6 +39,7 @@ from arguments import at_least, first_line  # noqa: E402
 
 from core.assets import DEFAULT_MODEL  # noqa: E402
 from core.decode import DecodeConfig, decode, limb_links  # noqa: E402
+from core.draw import Trails, draw_poses  # noqa: E402
 from core.errors import WLitePoseError  # noqa: E402
 from core.model_file import ModelInfo  # noqa: E402
 from core.pipeline import PipelineConfig, PosePipeline  # noqa: E402
@@ -124,13 +126,13 @@ def fps_figures(frames: int, wall_s: float, model_ms: list[float]) -> dict:
     }
 
 
-def crowd_costs(info: ModelInfo, frames=60, clock=time.perf_counter) -> dict:
+def crowd_costs(info: ModelInfo, crowds=CROWDS, frames=60, clock=time.perf_counter) -> dict:
     """The model's keypoints, skeleton and sigmas (COCO-17 people stand; other schemas' are scattered joints)."""
     box = letterbox_geometry(CROWD_FRAME, info.input_size)
     links = limb_links(info.keypoint_names, info.skeleton)  # decoded as the pipeline does, limb check included
     k = info.num_keypoints
     out = {}
-    for n in CROWDS:
+    for n in crowds:
         rng = np.random.default_rng(n)
         people = random_people(rng, n, k, box.input_size, min_sep=4.0, overlap=0.2)
         velocity = rng.uniform(-1.0, 1.0, (n, 1, 2))  # px per frame
@@ -140,29 +142,36 @@ def crowd_costs(info: ModelInfo, frames=60, clock=time.perf_counter) -> dict:
             maps.append(paint(xy, np.arange(n, dtype=np.float32) * 2.0, box.input_size))
         tracker = PoseTracker(TrackerConfig(), info.sigmas)
         config = DecodeConfig()
-        group_ms, track_ms, found = [], [], []
+        trails, image = Trails(), np.zeros((CROWD_FRAME[1], CROWD_FRAME[0], 3), np.uint8)
+        group_ms, track_ms, overlay_ms, found = [], [], [], []
         for i in range(frames):
             heatmaps, tags = maps[i % 10]
             t0 = clock()
             poses = decode(heatmaps, tags, config, links=links).scaled(box.to_image)
             t1 = clock()
-            tracker.update(poses, i / 25.0)
+            poses = tracker.update(poses, i / 25.0)
             t2 = clock()
+            trails.update(poses)
+            draw_poses(image, poses, info.skeleton, trails=trails)
+            t3 = clock()
             group_ms.append((t1 - t0) * 1e3)
             track_ms.append((t2 - t1) * 1e3)
+            overlay_ms.append((t3 - t2) * 1e3)
             found.append(len(poses))
-        out[str(n)] = crowd_row(group_ms, track_ms, found)
+        out[str(n)] = crowd_row(group_ms, track_ms, overlay_ms, found)
     return out
 
 
-def crowd_row(group_ms: list[float], track_ms: list[float], found: list[int]) -> dict:
-    """Median ms a frame of grouping and of tracking, their sum, and the median number of people found."""
+def crowd_row(group_ms: list[float], track_ms: list[float], overlay_ms: list[float], found: list[int]) -> dict:
+    """Median ms a frame of grouping, of tracking and their sum, of drawing the overlay (an annotated video's
+    alone), and the median number of people found."""
     grouping, tracking = float(np.median(group_ms)), float(np.median(track_ms))
     return {
         "people_found": int(np.median(found)),
         "grouping_ms": round(grouping, 3),
         "tracking_ms": round(tracking, 3),
         "total_ms": round(grouping + tracking, 3),
+        "overlay_ms": round(float(np.median(overlay_ms)), 3),
     }
 
 
@@ -195,6 +204,9 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=at_least(1), default=None, help="onnxruntime intra-op threads (default: ONNX Runtime's)"
     )
+    parser.add_argument(
+        "--crowds", type=at_least(1), nargs="+", default=(), help="crowd sizes timed besides 1, 5, 20 and 50"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,7 +216,7 @@ def main() -> int:
         except WLitePoseError as error:
             print(f"pipeline: {error}", file=sys.stderr)
             return 2
-    crowds = crowd_costs(model.info)
+    crowds = crowd_costs(model.info, sorted(set(CROWDS) | set(args.crowds)))
     stages = video["ms_per_frame"]
     report = {"device": model.provider, "video": video, "crowd": crowds, **overhead_figures(stages, crowds)}
     if args.json:
@@ -221,7 +233,7 @@ def main() -> int:
     for n, row in crowds.items():
         print(
             f"  {n:>3} people: grouping {row['grouping_ms']:6.2f}  tracking {row['tracking_ms']:6.2f}  "
-            f"total {row['total_ms']:6.2f}  (found {row['people_found']})"
+            f"total {row['total_ms']:6.2f}  overlay {row['overlay_ms']:6.2f}  (found {row['people_found']})"
         )
     overhead, fraction = report["overhead_at_5_people_ms"], report["overhead_fraction_of_inference"]
     print(f"overhead at 5 people: {overhead:.2f} ms = {fraction:.0%} of inference")

@@ -73,7 +73,10 @@ class DecodeConfig:
     detection_threshold: float = 0.15  # minimum person score (mean heatmap value over all K joints)
     keypoint_threshold: float = 0.2  # minimum heatmap peak for a joint candidate; weaker joints are missing
     tag_threshold: float = 1.0  # largest tag distance at which a joint joins an existing person
-    max_people: int = 100  # candidates per joint and people returned (the best-scoring of a larger crowd)
+    max_people: int = 100  # people returned (the best-scoring of a larger crowd)
+    # heatmap peaks kept per joint (the strongest), a guard against a noisy map, not a second people cap: kept to
+    # max_people, each joint kept a different 100 of a crowd of 120, and 3 of the 100 people returned were whole
+    max_candidates: int = 400
     min_keypoints: int = 2  # people with fewer joints are dropped
     joint_order: tuple[int, ...] | None = None  # grouping order; None = the schema's order
     stray_factor: float | None = 3.5  # drop_stray_joints' factor; None keeps every grouped joint
@@ -93,7 +96,7 @@ def decode(
     (from ``limb_links``) lets ``cut_bridges`` judge the people; without them nobody is cut."""
     k, h, w = heatmaps.shape
     heatmaps = drop_out_of_range(heatmaps)
-    joint, x, y, value = find_peaks(heatmaps, config.keypoint_threshold, config.max_people)
+    joint, x, y, value = find_peaks(heatmaps, config.keypoint_threshold, config.max_candidates)
     value = np.minimum(value, MAX_CONFIDENCE)
     if len(joint) == 0:
         return Poses.empty(k)

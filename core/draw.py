@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from core.poses import Poses
+from core.poses import Poses, median_rows
 
 UNTRACKED = (200, 200, 200)  # BGR for people without a track ID
 DARK_EDGE = (40, 40, 40)  # under light skeletons (the untracked grey, yellows), which alone vanished on snow
@@ -55,13 +55,14 @@ class Trails:
         self._joints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def update(self, poses: Poses) -> None:
-        seen = set()
-        for xy, track_id in zip(poses.xy, poses.track_ids, strict=True):
-            if track_id < 0 or np.isnan(xy[:, 0]).all():
-                continue
-            track_id = int(track_id)
-            seen.add(track_id)
-            self._points.setdefault(track_id, deque(maxlen=self.length)).append(self._anchor(track_id, xy))
+        tracked = (poses.track_ids >= 0) & poses.visible.any(axis=1)
+        # the first of a track ID given twice (a tracker gives each once), so each track moves on once a frame
+        ids, first = np.unique(poses.track_ids[tracked], return_index=True)
+        ids = ids.tolist()
+        anchors = self._anchors(ids, poses.xy[tracked][first])
+        for track_id, anchor in zip(ids, anchors, strict=True):
+            self._points.setdefault(track_id, deque(maxlen=self.length)).append(anchor)
+        seen = set(ids)
         for track_id in list(self._points):
             if track_id not in seen:
                 trail = self._points[track_id]
@@ -69,19 +70,25 @@ class Trails:
                 if not trail:
                     del self._points[track_id], self._joints[track_id]
 
-    def _anchor(self, track_id: int, xy: np.ndarray) -> np.ndarray:
-        found = ~np.isnan(xy[:, 0])
-        if track_id not in self._joints:
-            self._joints[track_id] = np.full(xy.shape, np.nan), np.zeros(len(xy), np.int64)
-        joints, unseen = self._joints[track_id]  # updated in place
-        known = ~np.isnan(joints[:, 0])
-        both, carried = found & known, known & ~found
-        if carried.any() and both.any():  # most frames find every joint remembered: nothing to carry
-            joints[carried] += np.median(xy[both] - joints[both], axis=0)
-        joints[found], unseen[found] = xy[found], 0
-        unseen[~found] += 1
+    def _anchors(self, ids: list[int], xy: np.ndarray) -> np.ndarray:
+        """(M, 2) this frame's trail point of each track ``ids``, found at ``xy`` (M, K, 2); the joints each is
+        taken to be at move on. All people at once: one by one, 100 people took 10 ms a frame here, against 0.6."""
+        k = xy.shape[1]
+        fresh = (np.full((k, 2), np.nan), np.zeros(k, np.int64))
+        remembered = [self._joints.get(track_id, fresh) for track_id in ids]
+        joints = np.array([j for j, _ in remembered]).reshape(-1, k, 2)
+        unseen = np.array([u for _, u in remembered]).reshape(-1, k)
+        found, known = ~np.isnan(xy[..., 0]), ~np.isnan(joints[..., 0])
+        # joints missed now move with the median move of those found now and before (none such: they stay)
+        shift = median_rows(np.where((found & known)[..., None], xy - joints, np.nan))
+        joints = np.where(found[..., None], xy, joints + shift[:, None])
+        unseen = np.where(found, 0, unseen + 1)
         joints[unseen >= self.length] = np.nan
-        return joints[~np.isnan(joints[:, 0])].mean(axis=0)  # np.nanmean's numbers, at a third of its cost
+        for track_id, track_joints, track_unseen in zip(ids, joints, unseen, strict=True):
+            self._joints[track_id] = track_joints, track_unseen
+        known = ~np.isnan(joints[..., 0])
+        # np.nanmean's numbers, at a third of its cost
+        return np.where(known[..., None], joints, 0.0).sum(axis=1) / known.sum(axis=1)[:, None]
 
     def items(self):
         return self._points.items()

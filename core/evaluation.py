@@ -24,8 +24,11 @@ STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR")  # COCOeval.stats[0, 1, 
 # CrowdPose's AP by image crowd index (its `crowdIndex`): easy below 0.2, medium below 0.8, hard above
 CROWD_SPLITS = {"AP_easy": (0.0, 0.2), "AP_medium": (0.2, 0.8), "AP_hard": (0.8, float("inf"))}
 # Evaluation ranks people by score, so weak people and joints are kept rather than dropped.
-# Every joint gets a position (fill_missing): COCO's OKS scores all of them.
-EVAL_DECODE = DecodeConfig(detection_threshold=0.01, keypoint_threshold=0.05, max_people=20, fill_missing=True)
+# Every joint gets a position (fill_missing): COCO's OKS scores all of them. COCO scores 20 people an image; 20
+# peaks a joint, as the AP figures in assets/MODEL_CARD.md were measured.
+EVAL_DECODE = DecodeConfig(
+    detection_threshold=0.01, keypoint_threshold=0.05, max_people=20, max_candidates=20, fill_missing=True
+)
 
 
 def _pycocotools():

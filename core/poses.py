@@ -93,3 +93,13 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.prod(np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None), -1)
     area_a, area_b = np.prod(a[..., 2:] - a[..., :2], -1), np.prod(b[..., 2:] - b[..., :2], -1)
     return inter / (area_a + area_b - inter + 1e-9)
+
+
+def median_rows(values: np.ndarray) -> np.ndarray:
+    """(M, K, 2) with NaN gaps -> (M, 2) median over K of the numbers present, 0 where none is (a sort, which puts
+    NaN last: numpy's nanmedian took a quarter of the tracker's time)."""
+    ordered = np.sort(values, axis=1)
+    count = (~np.isnan(values)).sum(axis=1)  # (M, 2)
+    low = np.take_along_axis(ordered, (np.maximum(count - 1, 0) // 2)[:, None], axis=1)[:, 0]
+    high = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
+    return np.where(count > 0, (low + high) / 2, 0.0)

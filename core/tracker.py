@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from core import kalman
-from core.poses import Poses, box_iou, keypoint_boxes
+from core.poses import Poses, box_iou, keypoint_boxes, median_rows
 
 # At smoothing 1 the filter assumes joint jitter of this fraction of the person's size.
 MAX_JITTER = 0.15
@@ -337,7 +337,7 @@ class PoseTracker:
         # the body's pace: the median move of the joints measured now and at its last measurement
         both = vis & (self.joint_seen[rows] >= self.last_seen[rows, None])
         elapsed = np.maximum(now - self.last_seen[rows], TIME_TOLERANCE_S)[:, None]
-        self.pace[rows] = _median_rows(np.where(both[..., None], z - self.last_z[rows], np.nan)) / elapsed
+        self.pace[rows] = median_rows(np.where(both[..., None], z - self.last_z[rows], np.nan)) / elapsed
         # a detection of a few joints (a head, the body hidden) keeps the person's size: shrunk to those joints'
         # box, the matching tolerance and the joint gate shrank with it, and the track lost the person
         size = _box_scale(boxes)
@@ -397,16 +397,6 @@ def _centre(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """(N, 2) mean of the visible joints (0, 0 for a pose with none: it matches nothing anyway)."""
     count = np.maximum(vis.sum(1), 1)[:, None]
     return (xy * vis[..., None]).sum(1) / count
-
-
-def _median_rows(values: np.ndarray) -> np.ndarray:
-    """(M, K, 2) with NaN gaps -> (M, 2) median over K of the numbers present, 0 where none is (a sort, which puts
-    NaN last: numpy's nanmedian took a quarter of the tracker's time)."""
-    ordered = np.sort(values, axis=1)
-    count = (~np.isnan(values)).sum(axis=1)  # (M, 2)
-    low = np.take_along_axis(ordered, (np.maximum(count - 1, 0) // 2)[:, None], axis=1)[:, 0]
-    high = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
-    return np.where(count > 0, (low + high) / 2, 0.0)
 
 
 def _box_scale(boxes: np.ndarray) -> np.ndarray:

@@ -67,3 +67,26 @@ def test_a_trail_is_an_open_line_from_where_the_person_was_to_where_they_are():
     draw_poses(image, Poses.empty(1), [], trails=trails)
     assert image[18:23, 50].any() and image[50, 78:83].any()  # the L itself
     assert not image[45:56, 45:56].any()  # nothing on the diagonal that would close the L
+
+
+def test_a_crowd_updated_at_once_leaves_each_person_the_trail_they_would_leave_alone():
+    """The trails of a frame's people are worked out together: no one's missed joints move with another's."""
+    rng = np.random.default_rng(5)
+    walks = rng.uniform(0, 700, (30, 1, 17, 2)) + np.cumsum(rng.normal(0, 4, (30, 15, 17, 2)), axis=1)
+    walks[rng.random((30, 15, 17)) < 0.3] = np.nan
+    walks[3, 7] = np.nan  # someone not found for a frame
+    together, alone = Trails(length=6), {n: Trails(length=6) for n in range(30)}
+    for t in range(15):
+        together.update(Poses(walks[:, t], np.ones((30, 17)), np.ones(30), np.arange(30)))
+        for n, trails in alone.items():
+            trails.update(Poses(walks[n, t][None], np.ones((1, 17)), [1.0], [n]))
+    expected = {n: np.array(points).tolist() for trails in alone.values() for n, points in trails.items()}
+    assert {n: np.array(points).tolist() for n, points in together.items()} == expected
+
+
+def test_a_frame_without_tracked_people_fades_the_trails():
+    trails = Trails(length=3)
+    for x in (10, 20):
+        trails.update(Poses(np.array([[[x, 10]]], np.float32), [[1]], [0.9], [4]))
+    trails.update(Poses.empty(1))
+    assert [p.tolist() for p in dict(trails.items())[4]] == [[20.0, 10.0]]
