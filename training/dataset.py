@@ -232,7 +232,7 @@ class KeypointDataset(Dataset):
             image, keypoints, weights, valid = self.mosaic(index, rng)
         else:
             image, keypoints, weights, valid = self.view(index, self.input_size, self.augment, rng)
-        heat4, heat2, mask4, mask2, joints, weight = build_targets(keypoints, weights, valid, self.targets)
+        heat4, heat2, mask4, mask2, joints, weight = build_targets(keypoints, weights, valid, self.targets, rng)
         # compact (0.9 MB instead of 2.3 at 256) through the loader's shared memory and onto a GPU;
         # network_batch makes the float tensors the network and the losses take
         return {

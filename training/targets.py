@@ -15,7 +15,7 @@ import numpy as np
 @dataclass(frozen=True)
 class TargetConfig:
     input_size: int
-    max_people: int = 30  # people beyond this count get heatmaps but no AE tag supervision
+    max_people: int = 30  # people tagged (AE) a sample, HigherHRNet's; all get heatmaps (see joint_indices)
     sigma: float = 2.0  # Gaussian sigma in heatmap cells, at both resolutions (HigherHRNet's choice)
 
 
@@ -43,16 +43,26 @@ def gaussian_heatmaps(keypoints: np.ndarray, out_size: int, stride: int, sigma: 
     return heatmaps.reshape(k, out_size, out_size)
 
 
-def joint_indices(keypoints: np.ndarray, out_size: int, stride: int, max_people: int) -> np.ndarray:
-    """(max_people, K, 2) int64: flat index k*H*W + y*W + x into the 1/stride tag map, and a visible flag."""
-    n, k = keypoints.shape[:2]
-    joints = np.zeros((max_people, k, 2), np.int64)
-    for p in range(min(n, max_people)):
-        for j in range(k):
-            x, y, v = keypoints[p, j]
-            ix, iy = int(round(x / stride)), int(round(y / stride))
-            if v > 0 and 0 <= ix < out_size and 0 <= iy < out_size:
-                joints[p, j] = (j * out_size * out_size + iy * out_size + ix, 1)
+def joint_indices(
+    keypoints: np.ndarray, out_size: int, stride: int, max_people: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """(max_people, K, 2) int64: flat index k*H*W + y*W + x into the 1/stride tag map, and a visible flag.
+
+    Only people with a labelled joint on the map take a slot: one the crop left out would hold a place that a
+    person in it goes without. Of more than ``max_people`` such people, the first in annotation order are
+    tagged, or a fresh draw of them with ``rng`` (an augmented sample), so that every person of a crowd gets
+    tags over an epoch's draws rather than the same first ones each time (or a mosaic's first tile only).
+    """
+    cells = np.round(keypoints[..., :2] / stride)  # (N, K, 2) as floats: a far-off joint overflows no integer
+    on_map = (keypoints[..., 2] > 0) & np.all((cells >= 0) & (cells < out_size), axis=-1)  # (N, K)
+    people = np.flatnonzero(on_map.any(axis=1))
+    if rng is not None:
+        people = rng.permutation(people)
+    people = people[:max_people]
+    x, y = np.where(on_map[..., None], cells, 0).astype(np.int64).transpose(2, 0, 1)
+    flat = (np.arange(keypoints.shape[1]) * out_size + y) * out_size + x
+    joints = np.zeros((max_people, keypoints.shape[1], 2), np.int64)
+    joints[: len(people)] = np.stack([flat[people] * on_map[people], on_map[people]], axis=-1)
     return joints
 
 
@@ -65,13 +75,18 @@ def cell_mask(area: np.ndarray, out_size: int, stride: int) -> np.ndarray:
 
 
 def build_targets(
-    keypoints: np.ndarray, weights: np.ndarray, valid: np.ndarray, config: TargetConfig
+    keypoints: np.ndarray,
+    weights: np.ndarray,
+    valid: np.ndarray,
+    config: TargetConfig,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """Heatmaps and masks at 1/4 and 1/2, AE joints at 1/4, and the sample's loss weight."""
+    """Heatmaps and masks at 1/4 and 1/2, AE joints at 1/4 (which people of a crowd, drawn by ``rng`` when
+    given: see joint_indices), and the sample's loss weight."""
     s4, s2 = config.input_size // 4, config.input_size // 2
     heat4 = gaussian_heatmaps(keypoints, s4, 4, config.sigma)
     heat2 = gaussian_heatmaps(keypoints, s2, 2, config.sigma)
     area = valid.astype(np.float32)
     mask4, mask2 = cell_mask(area, s4, 4), cell_mask(area, s2, 2)
-    joints = joint_indices(keypoints, s4, 4, config.max_people)
+    joints = joint_indices(keypoints, s4, 4, config.max_people, rng)
     return heat4, heat2, mask4, mask2, joints, float(weights.mean())

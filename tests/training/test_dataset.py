@@ -297,7 +297,29 @@ def test_people_with_only_occluded_joints_are_trained_on_and_thirty_get_tags(tmp
     data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 128)
     ((_, people, ignore),) = data.items
     assert (len(people), len(ignore)) == (30, 0)
-    assert int(data[0]["joints"][..., 1].any(dim=1).sum()) == 30  # the guide's "up to 30 people per image"
+    assert int(data[0]["joints"][..., 1].any(dim=1).sum()) == 30  # the guide's "up to 30 people a sample"
+
+
+def test_an_augmented_crowd_beyond_thirty_tags_a_fresh_draw_of_its_people_each_sample(tmp_path, shared_data):
+    """The first 30 people of the annotation list were tagged in every sample (of a mosaic, its first tile's)."""
+    folder = shared_data / "crowdpose_sample"
+    source = json.loads((folder / "test_crowdpose.json").read_text())
+    image = source["images"][0]
+    person = next(a for a in source["annotations"] if a["image_id"] == image["id"] and a["num_keypoints"] > 0)
+    single = [10.0, 10.0, 2] + [0] * (3 * 13)  # one labelled joint: each person is where its joint is
+    anns = [{**person, "id": i + 1, "keypoints": single} for i in range(40)]
+    for i, ann in enumerate(anns):  # 40 people a column apart, each on a cell of its own
+        ann["keypoints"] = [10.0 + i * image["width"] / 41, 10.0, 2, *single[3:]]
+    (tmp_path / "a.json").write_text(json.dumps({**source, "images": [image], "annotations": anns}))
+    still = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_translate=0, flip=0)
+    data = KeypointDataset(tmp_path / "a.json", folder, CROWDPOSE14, 256, augment=still)
+    torch.manual_seed(0)
+    tagged = set()
+    for _ in range(8):
+        joints = data[0]["joints"]
+        assert int(joints[:, 0, 1].sum()) == 30
+        tagged |= set(joints[:, 0, 0][joints[:, 0, 1] > 0].tolist())
+    assert len(tagged) == 40
 
 
 def test_source_weights_follow_each_annotations_source_not_its_images(tmp_path, shared_data):

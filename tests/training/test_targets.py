@@ -225,6 +225,35 @@ def test_every_person_up_to_max_people_is_tagged_and_the_weight_is_the_mean():
     assert joint_indices(crowd, 16, 4, max_people=30).shape == (30, 2, 2)
 
 
+def _crowd(n: int) -> np.ndarray:
+    """(n, 2, 3) people, each with both joints on a cell of its own of a 16 x 16 map (a 64-pixel input)."""
+    cells = np.arange(n)
+    xy = np.stack([cells % 16, cells // 16], axis=1) * 4.0
+    return np.stack([np.column_stack([xy, np.full(n, 2.0)])] * 2, axis=1).astype(np.float32)
+
+
+def _tagged(joints: np.ndarray) -> set[int]:
+    """The cells (y * 16 + x) of the people ``joints`` tags: each _crowd person's own."""
+    return {int(row[0, 0]) for row in joints if row[0, 1]}
+
+
+def test_people_the_crop_left_out_take_no_tag_slot_from_people_in_it():
+    crowd = _crowd(32)
+    crowd[:2, :, 0] = -40  # the first two people of the annotation list, outside the crop (v kept: any source)
+    tagged = _tagged(joint_indices(crowd, 16, 4, max_people=30))
+    assert tagged == set(range(2, 32))  # were slots 0 and 1 left empty, people 30 and 31 untagged
+
+
+def test_a_crowd_beyond_max_people_has_a_fresh_draw_tagged_each_sample():
+    crowd = _crowd(100)
+    assert _tagged(joint_indices(crowd, 16, 4, max_people=30)) == set(range(30))  # no draw: annotation order
+    rng = np.random.default_rng(0)
+    draws = [_tagged(build_targets(crowd, np.ones(100), np.ones((64, 64), np.uint8), TargetConfig(64), rng)[4])]
+    draws += [_tagged(joint_indices(crowd, 16, 4, max_people=30, rng=rng)) for _ in range(39)]
+    assert all(len(drawn) == 30 for drawn in draws)
+    assert set().union(*draws) == set(range(100))  # every person tagged in some draw, not the first 30 in each
+
+
 def test_the_tag_is_read_where_the_heatmap_peaks_and_gaussians_do_not_wrap():
     rng = np.random.default_rng(0)
     kps = np.concatenate([rng.uniform(2, 61, size=(1, 30, 2)), np.full((1, 30, 1), 2)], axis=2).astype(np.float32)
