@@ -21,11 +21,14 @@ class Recording:
         # the folder first: a status line cut short by the window still says where the files go
         self.names = f"{paths[0].parent}: " + ", ".join(path.name for path in paths)
 
-    def write(self, frame: Frame, poses: Poses, image, new_shot: bool = False) -> None:
-        """Write one frame, counting it; ``new_shot``: its tracks started over at a cut (the CSV's sidecar lists it)."""
+    def write(self, frame: Frame, poses: Poses, image, new_shot: bool = False, at_people_cap: bool = False) -> None:
+        """Write one frame, counting it; ``new_shot``: its tracks started over at a cut; ``at_people_cap``: it gave as
+        many people as decoding keeps (the CSV's sidecar lists either)."""
         self.sinks.write(frame.index, frame.timestamp_s, poses, image=image)
         if new_shot:  # once its rows are in: a frame that failed to be written is listed nowhere
             self.sinks.shot_changed(frame.index)
+        if at_people_cap:
+            self.sinks.reached_people_cap(frame.index)
         self.upto = frame.index
         self.frames += 1
 

@@ -524,7 +524,7 @@ class PoseWorker(QObject):
             again == "draw" and not fresh and found is not None and found[0] is frame and found[1] is self._pipeline
         )
         poses = found[2] if redraw else None
-        new_shot = False  # a fresh frame's tracks started over at a cut
+        new_shot = at_cap = False  # a fresh frame's tracks started over at a cut; it gave max_people people
         try:
             if not redraw and self._pipeline is not None:
                 # IDs written to a recording with this frame stay spent when it is tracked again
@@ -537,7 +537,7 @@ class PoseWorker(QObject):
                     frame.image, frame.timestamp_s, again=not fresh, reuse_ids=reuse
                 )
                 self._pipeline.set_track_state(written)
-                poses, new_shot = result.poses, result.new_shot
+                poses, new_shot, at_cap = result.poses, result.new_shot, result.at_people_cap
                 timings.update(result.timings_ms)
                 if fresh:
                     if new_shot:  # the last shot's people are not in this one: their trails end at the cut
@@ -564,7 +564,7 @@ class PoseWorker(QObject):
                 still = partial(drawn_still, frame.image, poses, skeleton, self._overlay, trails)
             if recording:
                 write_start = time.perf_counter()
-                take.write(frame, poses, kept, new_shot)
+                take.write(frame, poses, kept, new_shot, at_cap)
                 timings["write"] = (time.perf_counter() - write_start) * 1000.0
         except Exception as error:  # noqa: BLE001
             self.set_playing(False)

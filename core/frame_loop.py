@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.draw import Overlay, Trails, draw_poses
 from core.pipeline import PosePipeline
+from core.progress import frames_text
 from core.sinks import MultiSink, SinkOptions, open_sinks
 from core.sinks.csv_sink import sidecar_path
 from core.sinks.multi import output_paths
@@ -141,6 +142,17 @@ def run_frames(
                 )
         finally:
             notes += sinks.notes()
+            if sinks.frames_at_people_cap:
+                notes.append(people_cap_note(sinks.frames_at_people_cap, pipeline.config.decode.max_people))
+
+
+def people_cap_note(frames: int, cap: int) -> str:
+    """What to say of ``frames`` written that gave ``cap`` people, as many as decoding keeps: a crowd analyst reading
+    the CSV would otherwise count the people there and take the cap for the crowd."""
+    return (
+        f"{frames_text(frames)} reached the {cap}-people cap: any more people in those frames, the weakest, are not in "
+        "the outputs (a CSV's sidecar lists the frames in frames_at_people_cap)"
+    )
 
 
 def _frames(
@@ -184,5 +196,7 @@ def _frames(
         sinks.write(frame.index, frame.timestamp_s, result.poses, image=image)
         if result.new_shot:  # once its rows are in: a frame that failed to be written is listed nowhere
             sinks.shot_changed(frame.index)
+        if result.at_people_cap:
+            sinks.reached_people_cap(frame.index)
         written += 1
         yield {"read": read_ms, **result.timings_ms, "write": (time.perf_counter() - write_start) * 1000.0}

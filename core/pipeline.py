@@ -68,6 +68,8 @@ class FrameResult:
     poses: Poses  # in original image pixels
     timings_ms: dict[str, float]  # STAGES -> milliseconds
     new_shot: bool = False  # the frame starts a new shot (a cut): its tracks started over
+    # decoding gave DecodeConfig.max_people people: any more in the frame, the weakest, are in no output
+    at_people_cap: bool = False
 
 
 class PosePipeline:
@@ -197,9 +199,11 @@ class PosePipeline:
         info = self.model.info
         t0 = time.perf_counter()
         poses = decode(heatmaps, tags, self.config.decode, info.heatmap_stride, info.tag_stride, self._links)
+        at_cap = len(poses) >= self.config.decode.max_people
         poses = poses.scaled(box.to_image).inside(box.image_size)
         t1 = time.perf_counter()
         if self.tracker is not None:
             poses = self.tracker.update(poses, timestamp_s).inside(box.image_size)
         t2 = time.perf_counter()
-        return FrameResult(poses, {"grouping": (t1 - t0) * 1000.0, "tracking": (t2 - t1) * 1000.0})
+        timings = {"grouping": (t1 - t0) * 1000.0, "tracking": (t2 - t1) * 1000.0}
+        return FrameResult(poses, timings, at_people_cap=at_cap)

@@ -38,6 +38,10 @@ class Sink:
     def shot_changed(self, frame_index: int) -> None:
         """A new shot (a cut in an edited video) starts at this frame, just written: the tracks started over."""
 
+    def reached_people_cap(self, frame_index: int) -> None:
+        """This frame, just written, gave as many people as decoding keeps (DecodeConfig.max_people): any more in it
+        are left out."""
+
     def notes(self) -> list[str]:
         """What the user should know about the file so far (poses it had to leave out), if anything."""
         return []

@@ -14,7 +14,9 @@ them; a webcam's or stream's, whose frames that came while the pipeline was busy
 ``frames_skipped``, instead;
 ``frame_times_vary``: whether a frame's time_s was off ``frame / fps`` by half a frame (a variable-rate file, a
 webcam), so that fps is an average and only time_s times the rows; ``shot_changes``: the frames where a new shot
-starts (a cut in an edited video), where the tracks started over;
+starts (a cut in an edited video), where the tracks started over; ``frames_at_people_cap``: the frames that gave as
+many people as decoding keeps (``settings.decode.max_people``), as [first, last] ranges: any more people in them
+are in no row;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
@@ -118,6 +120,9 @@ class CsvSink(Sink):
         # average, and a reader who times rows by it gets them wrong (time_s is each frame's own)
         self._sidecar["frame_times_vary"] = False
         self._sidecar["shot_changes"] = []  # the frames where a new shot starts (a cut): the tracks start over there
+        # the frames that gave settings.decode.max_people people, as [first, last] ranges: a crowd larger than that
+        # has its weakest people in no row, and a reader counting people there is told so
+        self._sidecar["frames_at_people_cap"] = []
         self._fps = sidecar.get("fps")  # None: no rate to judge the times by
         self._sidecar["finished"] = False  # true once the run reached the source's end (track --skip-done)
         self._frames = 0
@@ -147,6 +152,13 @@ class CsvSink(Sink):
         self._sidecar["shot_changes"].append(frame_index)
         self._rewrite_soon()  # said with the frame's rows, as frame_times_vary is
         self._rewrite_sidecar_if_due()
+
+    def reached_people_cap(self, frame_index: int) -> None:
+        ranges = self._sidecar["frames_at_people_cap"]
+        if ranges and ranges[-1][1] == frame_index - 1:
+            ranges[-1][1] = frame_index  # a crowd's run of frames is one range, however long
+        else:
+            ranges.append([frame_index, frame_index])
 
     def write(self, frame_index: int, time_s: float, poses: Poses, image=None) -> None:
         try:

@@ -53,6 +53,7 @@ class MultiSink(Sink):
         self.sinks: list[Sink] = []
         self.locks: list[OutputLock] = []
         self.source_ended = False  # set by the run once the source's last frame is written
+        self.frames_at_people_cap = 0  # frames written that gave as many people as decoding keeps
 
     def add(self, sink: Sink) -> None:
         self.sinks.append(sink.__enter__())
@@ -76,6 +77,12 @@ class MultiSink(Sink):
         for sink in self.sinks:
             with _naming(sink.path):
                 sink.shot_changed(frame_index)
+
+    def reached_people_cap(self, frame_index: int) -> None:
+        self.frames_at_people_cap += 1
+        for sink in self.sinks:
+            with _naming(sink.path):
+                sink.reached_people_cap(frame_index)
 
     def notes(self) -> list[str]:
         return [note for sink in self.sinks for note in sink.notes()]

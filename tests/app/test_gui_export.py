@@ -18,6 +18,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from core.decode import DecodeConfig
+from core.frame_loop import people_cap_note
+
 REAL_QUESTION = QMessageBox.question  # before the suite's guard against unanswered questions replaces it
 
 
@@ -44,7 +47,9 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(
     window.export_panel.folder.setText(str(tmp_path / "next"))  # edited while it runs: the message names where it wrote
     qtbot.waitUntil(lambda: window.export_panel.job is None, timeout=60000)
     assert window.export_panel.eta.text() == "Exported 8 frames", window.last_error
-    assert window.statusBar().currentMessage() == f"Exported 8 frames to {out}"
+    # thresholds at 0: the untrained model's guesses fill each frame to the 100-people cap, which the export says
+    capped = people_cap_note(8, DecodeConfig().max_people)
+    assert window.statusBar().currentMessage() == f"Exported 8 frames to {out}; {capped}"
     stem = frames_folder.name
     for name in (f"{stem}.csv", f"{stem}_coco.json", f"{stem}_posec3d.pkl", f"{stem}_annotated.mp4"):
         assert (out / name).stat().st_size > 0, name
@@ -60,6 +65,7 @@ def test_whole_file_export_writes_every_format_and_csv_matches_the_cli(
     assert gui_rows == cli_rows
     gui_sidecar = json.loads((out / f"{stem}.csv.json").read_text())
     assert gui_sidecar["settings"] == json.loads(cli_csv.with_suffix(".csv.json").read_text())["settings"]
+    assert gui_sidecar["frames_at_people_cap"] == [[0, 7]]
 
 
 EARLIER = "an analyst's earlier export\n"

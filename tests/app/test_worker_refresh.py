@@ -101,6 +101,16 @@ def test_new_tracks_at_cuts_switched_off_and_on_is_noted_in_recordings(worker, t
     assert sidecar["shot_changes"] == [4, 5] and worker.errors == []
 
 
+def test_a_recording_lists_the_frames_at_the_people_cap(worker, tmp_path):
+    """A crowd larger than max_people lost its weakest people from the recording, and its sidecar did not say so:
+    the untrained model's guesses, a person or more a frame, at a cap of one."""
+    worker.configure(dataclasses.replace(EVERYONE, decode=dataclasses.replace(EVERYONE.decode, max_people=1)))
+    worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
+    tick(worker, 3)
+    worker.stop_recording()
+    assert json.loads((tmp_path / "r.csv.json").read_text())["frames_at_people_cap"] == [[0, 2]]
+
+
 def test_the_views_trails_start_over_at_a_shot_change(worker, cuts_at):
     """The last shot's people's trails faded out over 30 frames drawn on the new shot (a seek already ended them)."""
     cuts_at(4)

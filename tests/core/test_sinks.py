@@ -123,6 +123,16 @@ def test_the_sidecar_lists_the_frames_not_analysed_and_counts_a_live_sources_ski
     assert json.loads((tmp_path / "recording.csv.json").read_text())["frames_not_analysed"] == [[502, 502]]
 
 
+def test_the_sidecar_lists_the_frames_at_the_people_cap_as_ranges(tmp_path):
+    """A crowd video at the cap in most frames: one range for each run of them, not an index a frame."""
+    with CsvSink(tmp_path / "crowd.csv", ["nose"], {}, first_frame=0) as sink:
+        for index in range(8):
+            sink.write(index, index / 10, Poses.empty(1))
+            if index in (1, 2, 3, 6):
+                sink.reached_people_cap(index)
+    assert json.loads((tmp_path / "crowd.csv.json").read_text())["frames_at_people_cap"] == [[1, 3], [6, 6]]
+
+
 def test_every_layout_matches_its_golden_file(tmp_path, write_all):
     options = write_all(tmp_path)
     _golden("out.csv", Path(options.csv).read_text())
