@@ -8,23 +8,36 @@ from __future__ import annotations
 import torch
 
 
+def counted_cells(target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Where the heatmap loss counts, per channel (B, K, H, W): the mask (B, H, W) and a labelled joint's Gaussian.
+
+    The mask leaves out unlabelled people's regions (a box, in a CrowdPose crowd), which cover labelled people's
+    joints too: a joint's own target, positive only on its Gaussian (cut at 3 sigma, exactly 0 beyond), still
+    teaches its peak there, while that channel's background in the region and other channels stay ignored.
+    Made here from the targets, so the loader ships nothing more.
+    """
+    return torch.where(target > 0, 1.0, mask[:, None])
+
+
 def heatmap_weighted_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, tau: float = 0.01):
-    """L = W * (P - H)^2 with W = |P| (1 - H^tau) + |1 - P| H^tau, masked; per sample, shape (B,).
+    """L = W * (P - H)^2 with W = |P| (1 - H^tau) + |1 - P| H^tau, over counted_cells; per sample, shape (B,).
 
     H^tau is 0 on the background (H = 0) and close to 1 wherever the Gaussian is non-zero (it
     tends to the indicator of the Gaussian's support as tau -> 0). So background pixels are
     weighted by how much the prediction fires (|P|) and keypoint pixels by how far it stays
     below 1 (|1 - P|): the loss focuses on false peaks and missed keypoints.
-    pred, target: (B, K, H, W); mask: (B, H, W), 1 where the loss counts.
+    pred, target: (B, K, H, W); mask: (B, H, W), 1 where the loss counts. Summed over the counted cells and
+    divided by all K * H * W: a counted cell weighs the same in every sample, however much a mask leaves out.
     """
     h_tau = target.clamp(min=0).pow(tau)
     weight = pred.abs() * (1 - h_tau) + (1 - pred).abs() * h_tau
-    return (weight * (pred - target) ** 2 * mask[:, None]).mean(dim=(1, 2, 3))
+    return (weight * (pred - target) ** 2 * counted_cells(target, mask)).mean(dim=(1, 2, 3))
 
 
 def heatmap_mse_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked mean squared error per sample (B,): the baseline the weighted loss is compared with."""
-    return ((pred - target) ** 2 * mask[:, None]).mean(dim=(1, 2, 3))
+    """Squared error over counted_cells per sample (B,), divided by all cells as the weighted loss is: the
+    baseline the weighted loss is compared with."""
+    return ((pred - target) ** 2 * counted_cells(target, mask)).mean(dim=(1, 2, 3))
 
 
 def ae_loss(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
+from training.targets import TargetConfig, build_targets
 
 
 def test_weighted_loss_matches_the_formula_on_a_3x3_example():
@@ -27,12 +28,31 @@ def test_weighted_loss_tends_to_p_on_background_and_one_minus_p_on_keypoints_as_
     assert loss == pytest.approx(expected, rel=1e-4)
 
 
-def test_masked_pixels_do_not_count_and_a_perfect_prediction_costs_nothing():
-    target = torch.rand(2, 3, 4, 4)
+def test_masked_background_does_not_count_and_a_perfect_prediction_costs_nothing():
+    background = torch.zeros(2, 3, 4, 4)
     mask = torch.zeros(2, 4, 4)
-    assert heatmap_weighted_loss(torch.rand(2, 3, 4, 4), target, mask).abs().sum() == 0
-    assert heatmap_mse_loss(torch.rand(2, 3, 4, 4), target, mask).abs().sum() == 0
+    assert heatmap_weighted_loss(torch.rand(2, 3, 4, 4), background, mask).abs().sum() == 0
+    assert heatmap_mse_loss(torch.rand(2, 3, 4, 4), background, mask).abs().sum() == 0
+    target = torch.rand(2, 3, 4, 4)
     assert heatmap_weighted_loss(target, target, torch.ones(2, 4, 4)).abs().sum() < 1e-12
+
+
+@pytest.mark.parametrize("loss", [heatmap_weighted_loss, heatmap_mse_loss])
+def test_a_labelled_joint_under_an_unlabelled_persons_box_still_teaches_its_peak(loss):
+    """CrowdPose masks an unlabelled person as their whole box; a labelled knee inside it keeps its Gaussian."""
+    keypoints = np.zeros((1, 2, 3), np.float32)
+    keypoints[0, 0] = (32, 32, 2)  # joint 0 in the box; joint 1 unlabelled
+    valid = np.ones((64, 64), np.uint8)
+    valid[4:60, 4:60] = 0  # the unlabelled person's box: cells 1 to 14 at 1/4
+    heat4, _, mask4, _, _, _ = build_targets(keypoints, np.ones(1, np.float32), valid, TargetConfig(input_size=64))
+    target, mask = torch.from_numpy(heat4)[None], torch.from_numpy(mask4).float()[None]
+    assert mask[0, 8, 8] == 0 and mask[0, 1, 8] == 0  # the peak's cell is masked, and 7 cells above it
+    pred = torch.full_like(target, 0.1, requires_grad=True)
+    loss(pred, target, mask).sum().backward()
+    assert pred.grad[0, 0, 8, 8] < 0  # descent raises the prediction toward the peak
+    assert pred.grad[0, 0, 1, 8] == 0  # the same joint's background in the box, beyond its Gaussian, stays ignored
+    assert pred.grad[0, 1, 8, 8] == 0  # as does the other joint's map there
+    assert pred.grad[0, 1, 0, 0] > 0  # outside the box background counts as ever
 
 
 def _joints(people_positions, k, hw):
@@ -184,9 +204,9 @@ def test_the_mse_ablation_trains_on_the_plain_masked_squared_error():
         torch.full((1, k, h, w), 0.25), torch.zeros(1, k, h, w), torch.full((1, k, 2 * h, 2 * w), 0.5)
     )
     batch = {
-        "heatmaps_4": torch.full((1, k, h, w), 0.01),
+        "heatmaps_4": torch.tensor([[[[0.01, 0.01], [0.0, 0.0]]]]),
         "heatmaps_2": torch.full((1, k, 2 * h, 2 * w), 0.01),
-        "mask_4": torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]),  # half of the cells count
+        "mask_4": torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]),  # half of the cells count: the masked background
         "mask_2": torch.ones(1, 2 * h, 2 * w),
         "joints": torch.zeros(1, 1, k, 2, dtype=torch.long),
         "weight": torch.ones(1),
