@@ -509,11 +509,13 @@ def _end_epoch(run: _Run, epoch: int, record: dict[str, float], validating: bool
     ``record``."""
     config, out = run.config, run.out
     scored = run.ema.module if run.ema else run.model  # the weights validated, kept and exported
+    # and the raw weights, which a --resume trains on: an average of good steps hid their overflow under --ema
+    checked = (run.model, scored) if run.ema else (run.model,)
     # before validating and saving: the export refused diverged weights in a sentence naming neither last.pt nor the
     # lr, and weights whose outputs overflow were saved as last.pt, which the next step's loss then called good
-    if not all(_finite(module) for module in (run.model, scored)):
+    if not all(_finite(module) for module in checked):
         _diverged(f"the weights are not finite after step {run.step}", out, run.saved(epoch))
-    if not _finite_outputs(scored, run.last_images):
+    if not all(_finite_outputs(module, run.last_images) for module in checked):
         _diverged(f"the network's outputs are not finite after step {run.step}", out, run.saved(epoch))
     if validating and config.precise_bn:
         # what the statistics gathered during training give, for comparison

@@ -15,8 +15,8 @@ them; a webcam's or stream's, whose frames that came while the pipeline was busy
 ``frame_times_vary``: whether a frame's time_s was off ``frame / fps`` by half a frame (a variable-rate file, a
 webcam), so that fps is an average and only time_s times the rows; ``shot_changes``: the frames where a new shot
 starts (a cut in an edited video), where the tracks started over; ``frames_at_people_cap``: the frames that gave as
-many people as decoding keeps (``settings.decode.max_people``), as [first, last] ranges: any more people in them
-are in no row;
+many people as decoding keeps (``settings.decode.max_people``), as [first, last] ranges (spanning the frames never
+analysed within them): any more people in them are in no row;
 it is rewritten at close with the number of frames written, and during a run FIRST_SIDECAR_S after its start
 and every SIDECAR_EVERY_S after that, so a run killed outright (the kernel out of memory, a power cut) leaves a
 count near the truth, not 0. ``finished`` turns true once the run reached the source's end, with a frame
@@ -127,6 +127,10 @@ class CsvSink(Sink):
         self._sidecar["finished"] = False  # true once the run reached the source's end (track --skip-done)
         self._frames = 0
         self._next_index = first_frame  # the frame index that follows the last one written
+        # the frame written before the last one: a frame at the cap extends a range ending there, as no frame
+        # between them was analysed (a live source's skipped frames, the app's late ones)
+        self._written_before: int | None = None
+        self._last_written: int | None = None
         self._closed = False
         self._write_sidecar()
         self._file = open(own_file(self.path), "w", newline="", encoding="utf-8")
@@ -154,9 +158,11 @@ class CsvSink(Sink):
         self._rewrite_sidecar_if_due()
 
     def reached_people_cap(self, frame_index: int) -> None:
+        """``frame_index`` is the frame just written; a range spans the frames not analysed within it, which
+        frames_not_analysed or frames_skipped tell."""
         ranges = self._sidecar["frames_at_people_cap"]
-        if ranges and ranges[-1][1] == frame_index - 1:
-            ranges[-1][1] = frame_index  # a crowd's run of frames is one range, however long
+        if ranges and ranges[-1][1] == self._written_before:
+            ranges[-1][1] = frame_index  # a crowd's run of written frames is one range, however long
         else:
             ranges.append([frame_index, frame_index])
 
@@ -175,6 +181,7 @@ class CsvSink(Sink):
             else:
                 self._sidecar["frames_not_analysed"].append([self._next_index, frame_index - 1])
         self._next_index = frame_index + 1
+        self._written_before, self._last_written = self._last_written, frame_index
         if self._fps and not self._sidecar["frame_times_vary"] and off_pace(time_s, frame_index, self._fps):
             self._sidecar["frame_times_vary"] = True
             self._rewrite_soon()

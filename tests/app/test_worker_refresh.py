@@ -120,14 +120,19 @@ def test_the_views_trails_start_over_at_a_shot_change(worker, cuts_at):
     assert before and not before & {track_id for track_id, _ in worker._trails.items()}
 
 
-def test_a_recorded_cut_whose_frame_failed_to_be_written_is_not_listed(worker, tmp_path, csv_disk_full_at, cuts_at):
-    """A disk full at the cut's frame: its rows are not in the recording's CSV, so its sidecar lists no cut there."""
+def test_a_recorded_cut_or_crowd_at_the_cap_whose_frame_failed_to_be_written_is_not_listed(
+    worker, tmp_path, csv_disk_full_at, cuts_at
+):
+    """A disk full at the cut's frame: its rows are not in the recording's CSV, so its sidecar lists no cut there,
+    nor the frame among those at the people cap (the untrained model's person or more a frame, at a cap of one)."""
+    worker.configure(dataclasses.replace(EVERYONE, decode=dataclasses.replace(EVERYONE.decode, max_people=1)))
     cuts_at(2)
     csv_disk_full_at(2)
     worker.start_recording(SinkOptions(csv=tmp_path / "r.csv"))
     tick(worker, 3)
     sidecar = json.loads((tmp_path / "r.csv.json").read_text())
     assert sidecar["frames_written"] == 2 and sidecar["shot_changes"] == []
+    assert sidecar["frames_at_people_cap"] == [[0, 1]]
     assert "Recording saved: 2 frames" in worker.errors[-1]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.annotations import SEGMENT_SHARE, check_keypoints, load_annotations
 from core.errors import WLitePoseError
-from core.evaluation import CROWD_SPLITS, STAT_NAMES, evaluate_model, predict_dataset, score_results
+from core.evaluation import CROWD_SPLITS, EVAL_DECODE, STAT_NAMES, evaluate_model, predict_dataset, score_results
 from core.labelled_images import check_images, read_labelled_image
 from core.session import PoseModel
 from models.schemas import COCO17
@@ -611,6 +611,12 @@ def test_the_model_places_every_joint_of_a_person_it_finds(shared_data):
     results = predict_dataset(PoseModel(shipped), data, shared_data / "val" / "images", 256)
     scores = np.array([r["keypoints"] for r in results]).reshape(len(results), -1, 3)[:, :, 2]
     assert len(results) > 10 and (scores > 0).all()
+
+
+def test_evaluation_decodes_as_the_model_cards_ap_figures_were_measured():
+    """assets/MODEL_CARD.md's AP figures were measured keeping 20 people an image (COCO scores 20) and 20 peaks a
+    joint: track's 400 peaks a joint, for crowds, would move them."""
+    assert (EVAL_DECODE.max_people, EVAL_DECODE.max_candidates) == (20, 20)
 
 
 def test_a_file_where_only_some_images_have_a_crowd_index_is_scored_without_the_splits(

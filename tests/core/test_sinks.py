@@ -133,6 +133,24 @@ def test_the_sidecar_lists_the_frames_at_the_people_cap_as_ranges(tmp_path):
     assert json.loads((tmp_path / "crowd.csv.json").read_text())["frames_at_people_cap"] == [[1, 3], [6, 6]]
 
 
+@pytest.mark.parametrize(
+    ("written", "capped", "ranges"),
+    [
+        # a webcam or the app skipping late frames, a crowd at the cap in each written: one range a frame before
+        (range(0, 20, 2), range(0, 20, 2), [[0, 18]]),
+        # a written frame below the cap between two runs ends the first, however few frames it is
+        (range(5), (0, 1, 3, 4), [[0, 1], [3, 4]]),
+    ],
+)
+def test_a_range_at_the_people_cap_spans_the_frames_not_analysed(tmp_path, written, capped, ranges):
+    with CsvSink(tmp_path / "live.csv", ["nose"], {}, live=True) as sink:
+        for index in written:
+            sink.write(index, index / 10, Poses.empty(1))
+            if index in capped:
+                sink.reached_people_cap(index)
+    assert json.loads((tmp_path / "live.csv.json").read_text())["frames_at_people_cap"] == ranges
+
+
 def test_every_layout_matches_its_golden_file(tmp_path, write_all):
     options = write_all(tmp_path)
     _golden("out.csv", Path(options.csv).read_text())

@@ -1,6 +1,7 @@
 """`wlitepose track`'s outputs end to end: what each holds, where it goes, and the outputs it refuses to write,
 before any work and leaving earlier ones as they were."""
 
+import functools
 import itertools
 import json
 import os
@@ -275,17 +276,22 @@ def test_the_annotated_videos_trails_start_over_at_a_cut(cli, edited_clip, tmp_p
     assert trailed == [set()] + [{1, 2}] * 3 + [set()] + [{3, 4}] * 3  # a shot's first frame gives no ID yet
 
 
-def test_a_cut_whose_frame_failed_to_be_written_is_not_listed(
-    cli, edited_clip, tmp_path, csv_disk_full_at, assert_clean_error
+def test_a_cut_or_a_crowd_at_the_cap_whose_frame_failed_to_be_written_is_not_listed(
+    cli, edited_clip, tmp_path, csv_disk_full_at, assert_clean_error, monkeypatch
 ):
     """A disk full at the cut's frame: its rows are not in the CSV, so its sidecar, written on closing, lists no
-    cut there."""
+    cut there, nor the frame among those at the people cap (a cap of 2: the clip's two people reach it each frame)."""
+    import core.pipeline
+    from core.decode import DecodeConfig
+
+    monkeypatch.setattr(core.pipeline, "DecodeConfig", functools.partial(DecodeConfig, max_people=2))
     clip, model = edited_clip
     csv_disk_full_at(4)
     rc, _, err = cli("track", clip, "--model", model, "--csv", tmp_path / "k.csv")
     assert_clean_error(rc, err, "k.csv")
     sidecar = json.loads((tmp_path / "k.csv.json").read_text())
     assert sidecar["frames_written"] == 4 and sidecar["shot_changes"] == []
+    assert sidecar["frames_at_people_cap"] == [[0, 3]]
 
 
 def test_a_live_source_looks_for_no_shot_change(cli, edited_clip, tmp_path, played_live):

@@ -1,6 +1,7 @@
 """The trails drawn behind tracked people: the mean of the joints each is taken to be at, frame by frame."""
 
 import numpy as np
+import pytest
 
 from core.draw import Trails, draw_poses
 from core.poses import Poses
@@ -84,9 +85,25 @@ def test_a_crowd_updated_at_once_leaves_each_person_the_trail_they_would_leave_a
     assert {n: np.array(points).tolist() for n, points in together.items()} == expected
 
 
-def test_a_frame_without_tracked_people_fades_the_trails():
+@pytest.mark.parametrize(
+    "then",
+    [
+        Poses.empty(1),
+        # still tracked, but no joint found: nothing to follow, so the trail fades as the track's vanishing does
+        Poses(np.full((1, 1, 2), np.nan, np.float32), [[0]], [0.9], [4]),
+    ],
+)
+def test_a_frame_without_tracked_people_fades_the_trails(then):
     trails = Trails(length=3)
     for x in (10, 20):
         trails.update(Poses(np.array([[[x, 10]]], np.float32), [[1]], [0.9], [4]))
-    trails.update(Poses.empty(1))
+    trails.update(then)
     assert [p.tolist() for p in dict(trails.items())[4]] == [[20.0, 10.0]]
+
+
+def test_a_track_id_given_twice_in_a_frame_moves_its_trail_on_once_to_the_first():
+    """A tracker gives each ID once a frame; where one came twice, the trail took a point for each."""
+    trails = Trails(length=5)
+    trails.update(Poses(np.array([[[0, 10]]], np.float32), [[1]], [0.9], [4]))
+    trails.update(Poses(np.array([[[10, 10]], [[50, 10]]], np.float32), [[1], [1]], [0.9, 0.8], [4, 4]))
+    assert [p.tolist() for p in dict(trails.items())[4]] == [[0.0, 10.0], [10.0, 10.0]]

@@ -37,6 +37,16 @@ def test_joint_indices_are_flat_positions_in_the_quarter_map():
     assert joints[1].sum() == 0 and joints[2:].sum() == 0
 
 
+def test_a_tagged_persons_joints_off_the_map_or_unlabelled_are_flagged_not_visible():
+    """The tag loss reads each flagged joint's tag: one off the map would read index 0, joint 0's corner cell."""
+    kps = np.zeros((1, 3, 3), np.float32)
+    kps[0, 0] = (8, 12, 2)  # on the map: the person is tagged
+    kps[0, 1] = (100, 12, 2)  # labelled, but outside a 64-pixel input
+    joints = joint_indices(kps, 16, 4, max_people=1)
+    assert joints[0, :, 1].tolist() == [1, 0, 0]  # joint 2 is unlabelled
+    assert joints[0, 1:, 0].tolist() == [0, 0]
+
+
 def test_masks_follow_the_ignore_region_at_both_resolutions():
     valid = np.ones((64, 64), np.uint8)
     valid[:32, :32] = 0

@@ -45,16 +45,18 @@ def _overflowing_weights(model):
 
 
 @pytest.mark.parametrize(
-    "break_weights, what, validated",
+    "break_weights, what, validated, ema",
     [
-        (_nan_weight, "the weights are not finite", True),  # the export's word, naming neither last.pt nor the lr
-        (_inf_batchnorm_statistics, "the weights are not finite", True),  # was saved as last.pt, the run a success
-        (_overflowing_weights, "the network's outputs are not finite", True),  # the export's word too
-        (_overflowing_weights, "the network's outputs are not finite", False),  # last.pt, the run a success
+        (_nan_weight, "the weights are not finite", True, 0.0),  # the export's word, naming neither last.pt nor the lr
+        (_inf_batchnorm_statistics, "the weights are not finite", True, 0.0),  # was saved as last.pt, a success
+        (_overflowing_weights, "the network's outputs are not finite", True, 0.0),  # the export's word too
+        (_overflowing_weights, "the network's outputs are not finite", False, 0.0),  # last.pt, the run a success
+        # the average of the good steps gives finite outputs: the raw weights a --resume trains on were saved
+        (_overflowing_weights, "the network's outputs are not finite", False, 0.998),
     ],
 )
 def test_weights_broken_by_an_epochs_last_step_stop_the_run_before_they_are_validated_or_saved(
-    tmp_path, tiny_run, shared_data, monkeypatch, break_weights, what, validated
+    tmp_path, tiny_run, shared_data, monkeypatch, break_weights, what, validated, ema
 ):
     """The last step of an epoch has its loss checked before it moves the weights: only they, or the outputs they
     give, show it diverged; a later step's loss called the last.pt they were saved as the last good epoch."""
@@ -73,11 +75,12 @@ def test_weights_broken_by_an_epochs_last_step_stop_the_run_before_they_are_vali
     folder, out = shared_data / "crowdpose_sample", tmp_path / "run"
     val = {"val_annotations": str(folder / "test_crowdpose.json"), "val_images": str(folder)} if validated else {}
     with pytest.raises(WLitePoseError, match=f"diverged: {what} after step 2; {out / 'last.pt'} holds the last good"):
-        train(tiny_run(out, epochs=2, **val))
+        train(tiny_run(out, epochs=2, ema=ema, **val))
     for name in ("last.pt", "best.pt") if validated else ("last.pt",):
         checkpoint = torch.load(out / name, weights_only=True)
         assert checkpoint["epoch"] == 0
-        assert all(torch.isfinite(t).all() for t in checkpoint["model"].values() if t.is_floating_point())
+        weights = [*checkpoint["model"].values(), *checkpoint.get("train_model", {}).values()]  # raw ones under --ema
+        assert all(torch.isfinite(t).all() for t in weights if t.is_floating_point())
 
 
 def test_a_new_run_never_mixes_with_an_earlier_one_in_its_folder(tmp_path, tiny_run):
