@@ -50,9 +50,20 @@ def test_a_labelled_joint_under_an_unlabelled_persons_box_still_teaches_its_peak
     pred = torch.full_like(target, 0.1, requires_grad=True)
     loss(pred, target, mask).sum().backward()
     assert pred.grad[0, 0, 8, 8] < 0  # descent raises the prediction toward the peak
+    assert pred.grad[0, 0, 8, 11] < 0  # and on the Gaussian's flank, 3 cells off (a target of 0.32)
     assert pred.grad[0, 0, 1, 8] == 0  # the same joint's background in the box, beyond its Gaussian, stays ignored
     assert pred.grad[0, 1, 8, 8] == 0  # as does the other joint's map there
     assert pred.grad[0, 1, 0, 0] > 0  # outside the box background counts as ever
+
+
+@pytest.mark.parametrize("loss", [heatmap_weighted_loss, heatmap_mse_loss])
+def test_a_counted_cell_weighs_the_same_however_much_of_the_sample_is_masked(loss):
+    """Summed over the cells that count and divided by all of them, not by those counted: a half-masked sample's
+    background costs half a whole one's, so a crowd's masked image does not weigh its few counted cells up."""
+    pred, background = torch.full((1, 2, 4, 4), 0.3), torch.zeros(1, 2, 4, 4)
+    half = torch.ones(1, 4, 4)
+    half[:, 2:] = 0
+    assert loss(pred, background, half) == pytest.approx(loss(pred, background, torch.ones(1, 4, 4)) / 2)
 
 
 def _joints(people_positions, k, hw):

@@ -83,6 +83,18 @@ def test_weights_broken_by_an_epochs_last_step_stop_the_run_before_they_are_vali
         assert all(torch.isfinite(t).all() for t in weights if t.is_floating_point())
 
 
+def test_the_output_check_leaves_the_batchnorm_statistics_as_they_were():
+    """The check runs the epoch's last batch through the network: in training mode that batch would be gathered
+    into the BatchNorm statistics last.pt keeps and the export uses."""
+    import training.trainer
+    from models.wlitepose import build_model
+
+    model = build_model("wlitepose_xs").train()
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    assert training.trainer._finite_outputs(model, torch.rand(2, 3, 64, 64))
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+
+
 def test_a_new_run_never_mixes_with_an_earlier_one_in_its_folder(tmp_path, tiny_run):
     out = tmp_path / "run"
     train(tiny_run(out, max_steps=1))
