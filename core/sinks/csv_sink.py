@@ -130,7 +130,6 @@ class CsvSink(Sink):
         # the frame written before the last one: a frame at the cap extends a range ending there, as no frame
         # between them was analysed (a live source's skipped frames, the app's late ones)
         self._written_before: int | None = None
-        self._last_written: int | None = None
         self._closed = False
         self._write_sidecar()
         self._file = open(own_file(self.path), "w", newline="", encoding="utf-8")
@@ -180,8 +179,8 @@ class CsvSink(Sink):
                 self._sidecar["frames_skipped"] += frame_index - self._next_index
             else:
                 self._sidecar["frames_not_analysed"].append([self._next_index, frame_index - 1])
+        self._written_before = None if self._next_index is None else self._next_index - 1
         self._next_index = frame_index + 1
-        self._written_before, self._last_written = self._last_written, frame_index
         if self._fps and not self._sidecar["frame_times_vary"] and off_pace(time_s, frame_index, self._fps):
             self._sidecar["frame_times_vary"] = True
             self._rewrite_soon()
