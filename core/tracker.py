@@ -333,7 +333,8 @@ class PoseTracker:
         return (MAX_JITTER * max(self.config.smoothing, FILTER_MIN_SMOOTHING) * scale) ** 2
 
     def _measure(self, rows, z, vis, boxes, now: float) -> None:
-        stale = vis & _past(now - self.joint_seen[rows], self.config.joint_reset_s)
+        unseen = _past(now - self.joint_seen[rows], self.config.joint_reset_s)
+        stale = vis & unseen
         # the body's pace: the median move of the joints measured now and at its last measurement
         both = vis & (self.joint_seen[rows] >= self.last_seen[rows, None])
         elapsed = np.maximum(now - self.last_seen[rows], TIME_TOLERANCE_S)[:, None]
@@ -350,9 +351,12 @@ class PoseTracker:
         pos[stale] = z[stale]
         vel[stale] = np.broadcast_to(mean_vel[:, None], vel.shape)[stale]
         r = self._noise(self.scale[rows])
-        cov[0] = np.where(stale, r[:, None], cov[0])
-        cov[1] = np.where(stale, 0.0, cov[1])
-        cov[2] = np.where(stale, ((INIT_SPEED * self.scale[rows]) ** 2)[:, None], cov[2])
+        # every joint unseen that long restarts its covariance, measured now or not: nothing reads it before its next
+        # measurement restarts it, and kept, each manoeuvre of its body scaled it up (kalman.update) until it
+        # overflowed (a waist-up person swaying, legs never in view: inf and NaN within 15 s)
+        cov[0] = np.where(unseen, r[:, None], cov[0])
+        cov[1] = np.where(unseen, 0.0, cov[1])
+        cov[2] = np.where(unseen, ((INIT_SPEED * self.scale[rows]) ** 2)[:, None], cov[2])
         kalman.update(pos, vel, cov, np.nan_to_num(z), live, r)
         self.pos[rows], self.vel[rows], self.cov[:, rows] = pos, vel, cov
         self.joint_seen[rows] = np.where(vis, now, self.joint_seen[rows])

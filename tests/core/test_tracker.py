@@ -1,5 +1,7 @@
 """Tracker on synthetic trajectories: crossings, occlusions, jitter, lag, missing joints."""
 
+import warnings
+
 import numpy as np
 import pytest
 from filterpy.common import Q_discrete_white_noise
@@ -585,3 +587,17 @@ def test_a_joint_found_again_after_a_few_frames_is_caught_up_at_once():
             seen[9:11] = np.nan
         out = tracker.update(_one(seen), i / 30)
     assert np.linalg.norm(out.xy[0, 9] - truth[9]) < 12.0
+
+
+def test_joints_never_seen_keep_a_finite_covariance_however_their_body_moves():
+    """A joint unseen beyond joint_reset_s had its covariance scaled up with each manoeuvre of its body: a waist-up
+    person swaying 20 px either way each frame, legs never in view, overflowed it (numpy warnings, then NaN) at
+    frame 436; it restarts at the joint's next measurement, so it is held at its restart value."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(450):
+            xy = _standing(200.0, (320.0 + 20.0 * (-1) ** i, 240.0))
+            xy[11:] = np.nan
+            tracker.update(_one(xy), i / 30)
+    assert tracker.ids.tolist() == [1] and np.isfinite(tracker.cov).all()
