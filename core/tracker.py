@@ -345,9 +345,12 @@ class PoseTracker:
         partial = 2 * vis.sum(1) < vis.shape[1]
         self.scale[rows] = np.where(partial, np.maximum(size, self.scale[rows]), size)
         pos, vel, cov = self.pos[rows], self.vel[rows], self.cov[:, rows]
-        # joints that restart take the person's mean velocity of the joints still tracked
+        # joints that restart take the person's mean velocity of the joints still tracked, or with none (the whole
+        # body unseen over joint_reset_s) the pace it moved at since it was last seen: restarted still, a walker
+        # missed twice within a second was predicted to stand where they were found again, and lost
         live = vis & ~stale
         mean_vel = (vel * live[..., None]).sum(1) / np.maximum(live.sum(1), 1)[:, None]
+        mean_vel = np.where(live.any(1)[:, None], mean_vel, self.pace[rows])
         pos[stale] = z[stale]
         vel[stale] = np.broadcast_to(mean_vel[:, None], vel.shape)[stale]
         r = self._noise(self.scale[rows])

@@ -351,6 +351,19 @@ def test_a_runner_keeps_one_id_with_dropped_frames_or_strong_smoothing(smoothing
     assert ids[0] == -1 and set(ids[1:]) == {1}
 
 
+def test_a_walker_missed_twice_within_a_second_keeps_their_id():
+    """A person unseen longer than joint_reset_s restarts their joints at the pace they moved at meanwhile: restarted
+    still, a walker at 1.5 heights a second, missed 11 frames, found on 2 and missed 7 more, was predicted to stand
+    where they were found again and came back under a new ID."""
+    tracker = PoseTracker(TrackerConfig(), COCO17.sigmas)
+    ids = []
+    for i in range(44):
+        hidden = 20 <= i < 31 or 33 <= i < 40
+        pose = Poses.empty(K) if hidden else _one(_standing(120.0, (100.0 + 180.0 * i / 25, 300.0)))
+        ids += tracker.update(pose, i / 25).track_ids.tolist()
+    assert ids == [-1] + [1] * 25
+
+
 def test_joints_not_found_do_not_slow_the_filter_catching_up_a_turn():
     """The manoeuvre test averages NIS over the joints measured: averaged over all 17, the missing ones would dilute
     it, and a person showing 6 joints (a webcam's half body) lag about twice as far behind a turn."""
