@@ -23,8 +23,8 @@ arrays so the cost stays flat with crowd size. Per frame:
    pans, turns back or shakes moves everyone at once);
 3. matched joints update their filter; joints missing in the detection stay missing
    (predictions are never written out as measurements), and so do a minority of joints lying far
-   from where they were last seen, moved on with their body (a neighbour's joint or a false peak
-   grouped into the pose);
+   from where they were last seen, moved on with their body or with their own velocity (a neighbour's
+   joint or a false peak grouped into the pose);
 4. a track gets an ID on the ``min_hits``-th frame it is detected in, its first counted (tentative
    before, track_id -1, and dropped as soon as it goes unmatched); a confirmed track becomes lost when
    unmatched and is dropped after ``max_lost_s`` seconds unseen, so a person who reappears nearby
@@ -351,19 +351,23 @@ class PoseTracker:
 
     def _strays(self, rows, z, vis, now: float) -> np.ndarray:
         """(M, K) joints of the matched detections to leave out (step 3): each lies more than ``joint_gate``
-        person sizes from where it was last measured, moved on with its body's mean velocity, a joint the
-        detection took from a neighbour or a false peak (judged against the smoothed state, a fast limb
-        that state lags behind was taken for one: a punch lost its wrist on 39 % of frames). Only joints
-        measured within ``joint_reset_s`` are judged (a joint left out that long restarts at the next
-        measurement, so a real sudden move is caught up), and only a minority of them is left out (a
-        majority far from the track says the track is wrong, not the detection)."""
+        person sizes from where it was last measured, moved on with its body's mean velocity, and as far from
+        there moved on with its own, a joint the detection took from a neighbour or a false peak (judged
+        against the smoothed state, a fast limb that state lags behind was taken for one: a punch lost its
+        wrist on 39 % of frames; judged against its body's mean velocity alone, a joint swinging round faster
+        than its body was: a person falling to the floor in 0.35 s at 15 fps lost their head on the frame
+        before the impact and for 0.2 s lying still after it). Only joints measured within ``joint_reset_s``
+        are judged (a joint left out that long restarts at the next measurement, so a real sudden move is
+        caught up), and only a minority of them is left out (a majority far from the track says the track is
+        wrong, not the detection)."""
         if self.config.joint_gate <= 0:
             return np.zeros_like(vis)
         recent = ~_past(now - self.joint_seen[rows], self.config.joint_reset_s)
         body_vel = (self.vel[rows] * recent[..., None]).sum(1) / np.maximum(recent.sum(1), 1)[:, None]  # (M, 2)
         since = np.where(recent, now - self.joint_seen[rows], 0.0)  # (M, K); 0 where not judged (never seen: inf)
-        expected = self.last_z[rows] + body_vel[:, None] * since[..., None]
-        gap = np.linalg.norm(z - expected, axis=-1)
+        with_body = self.last_z[rows] + body_vel[:, None] * since[..., None]
+        on_its_own = self.last_z[rows] + self.vel[rows] * since[..., None]
+        gap = np.minimum(np.linalg.norm(z - with_body, axis=-1), np.linalg.norm(z - on_its_own, axis=-1))
         judged = vis & recent
         far = judged & (gap > self.config.joint_gate * self.scale[rows][:, None])
         return far & (2 * far.sum(1) < judged.sum(1))[:, None]

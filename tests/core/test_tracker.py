@@ -647,3 +647,18 @@ def test_a_narrow_person_keeps_their_id_when_the_camera_pans_back():
         xy = np.stack([_standing(300.0, at) for at in crowd] + [narrow]) - [x, 0.0]
         ids.append(int(tracker.update(Poses(xy, np.ones(xy.shape[:2]), np.ones(3)), i / 10.0).track_ids[2]))
     assert ids[0] == -1 and set(ids[1:]) == {3}, ids
+
+
+def test_a_person_falling_to_the_floor_keeps_their_head_through_the_impact():
+    """A standing person falling sideways to the floor in 0.35 s at 15 fps (turning about their feet, faster and
+    faster): their head moves twice as fast as their body's mean and was left out as a stray on the frame before
+    the impact and for 0.2 s after it, the very frames fall detection reads; it is judged by its own velocity too."""
+    fps, fall_s = 15.0, 0.35
+    body = _standing(200.0)
+    feet = body[15:17].mean(0)
+    tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
+    for i in range(40):
+        turned = np.deg2rad(90.0 * min(max(i / fps - 1.0, 0.0) / fall_s, 1.0) ** 2)
+        rotation = np.array([[np.cos(turned), -np.sin(turned)], [np.sin(turned), np.cos(turned)]])
+        out = tracker.update(_one(feet + (body - feet) @ rotation.T), i / fps)
+        assert out.track_ids.tolist() == [-1 if i == 0 else 1] and np.isfinite(out.xy).all(), i
