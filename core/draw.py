@@ -166,11 +166,15 @@ def draw_poses(
         if scores:
             label.append(f"({poses.scores[n]:.2f})")
         if label:
-            labels.append((" ".join(label), (x0, y0), color))
+            labels.append((track_ids[n], " ".join(label), (x0, y0), color))
+    # tags are placed by track ID, oldest first, not in the detections' order: where two people's tags would
+    # overlap the second moves aside, and the order of scores, swapping from frame to frame, swapped the places
+    # of two overlapping people's tags (their IDs seemed to flicker between them); untracked people come last
+    labels.sort(key=lambda item: (item[0] < 0, item[0]))
     tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
     # text as tall as the lines are thick, and smaller on a small frame (its floor 0.3: still legible)
     scale = max(0.3, min(0.4 + 0.15 * thickness, 0.55 * size / SIZE_PER_THICKNESS))
-    for text, corner, color in labels:
+    for _, text, corner, color in labels:
         _draw_label(image_bgr, text, corner, color, scale, tags)
     return image_bgr
 

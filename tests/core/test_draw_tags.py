@@ -41,6 +41,21 @@ def test_labels_of_people_side_by_side_do_not_cover_each_other():
     assert rows[0].max() < rows[1].min() or rows[1].max() < rows[0].min()  # one above the other
 
 
+def test_overlapping_peoples_tags_keep_their_places_whichever_is_detected_first():
+    """Tags went down in the detections' order, the higher score first at its place: two overlapping people whose
+    scores swapped from frame to frame swapped tag places, as if their IDs flickered between them."""
+    xy = np.array([[[60, 80], [62, 140]], [[70, 82], [72, 140]]], np.float32)  # two tops 10 px apart
+
+    def tag_rows(order):
+        image = np.zeros((200, 200, 3), np.uint8)
+        poses = Poses(xy[order], [[1, 1], [1, 1]], [0.9, 0.8], np.array([5, 6])[order])
+        draw_poses(image, poses, [(0, 1)], scores=True)
+        return [np.nonzero(np.all(image[:, 100:] == track_color(t), axis=2).any(axis=1))[0].tolist() for t in (5, 6)]
+
+    first, swapped = tag_rows([0, 1]), tag_rows([1, 0])
+    assert first == swapped and first[0][-1] < first[1][0]  # #5, the older track, at its place; #6 moved below it
+
+
 def test_labels_piled_at_one_corner_are_stacked_in_one_column_from_above_it():
     image = np.zeros((2000, 300, 3), np.uint8)
     tags: list = []
