@@ -139,7 +139,7 @@ def draw_poses(
     all_pts = np.round(np.nan_to_num(poses.xy)).astype(np.int32).tolist()
     all_found = poses.visible.tolist()
     track_ids = poses.track_ids.tolist()
-    labels = []  # (text, top-left corner, colour), drawn after every skeleton so none is painted over
+    labels = []  # (track ID, text, top-left corner, colour), drawn after every skeleton so none is painted over
     for n in range(len(poses)):
         color = track_color(track_ids[n])
         found = all_found[n]

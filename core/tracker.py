@@ -18,9 +18,10 @@ arrays so the cost stays flat with crowd size. Per frame:
    the person and the track lost them each second frame. A track seen once has no velocity yet: left
    unmatched, it takes a free detection of its shape within NEWBORN_SPEED person sizes a second (a runner
    first seen at 10 fps moves off its box) of where it was, or of where the crowd's common move (the median
-   move of the people matched on both frames) took it; a track left unmatched that was seen on the frame
-   before takes a free detection its last measured box overlaps, moved on by that common move (a camera that
-   pans, turns back or shakes moves everyone at once);
+   move of the people matched on both frames) took it; a track of more than one hit left unmatched that was
+   seen on the frame before takes a free detection its last measured box overlaps, moved on at its pace and by
+   the crowd's common surprise (the median of those people's moves less what their paces foretold): a camera
+   that pans, turns back or shakes moves everyone at once;
 3. matched joints update their filter; joints missing in the detection stay missing
    (predictions are never written out as measurements), and so do a minority of joints lying far
    from where they were last seen, moved on with their body or with their own velocity (a neighbour's
@@ -253,37 +254,47 @@ class PoseTracker:
             ok = sub[r, c] >= self.config.min_similarity
             track_of[cols_d[c[ok]]] = rows_t[r[ok]]
             free[cols_d[c[ok]]] = False
-        shift = self._crowd_shift(track_of, det_xy, det_vis, recent)
-        if shift.any():
-            self._match_shifted(track_of, free, det_boxes, recent, shift)
+        shift, surprise = self._crowd_moves(track_of, det_xy, det_vis, recent, now)
+        if surprise.any():
+            self._match_surprised(track_of, free, det_boxes, recent, surprise, now)
         self._match_newborn(track_of, free, det_boxes, recent, dt, shift)
         return track_of
 
-    def _crowd_shift(self, track_of, det_xy, det_vis, recent) -> np.ndarray:
-        """(2,) px: the median move since the frame before of the people matched to tracks seen on it (0 if none),
-        each person's the median move of their joints. A moving camera (a pan, a shake) moves everyone by it."""
+    def _crowd_moves(self, track_of, det_xy, det_vis, recent, now: float) -> tuple[np.ndarray, np.ndarray]:
+        """((2,), (2,)) px: the crowd's common move since the frame before and its common surprise, the medians over
+        the people matched to tracks seen on it (by the joints seen on both frames) of each one's move and of that
+        move less the one their pace foretold (0 with no one of known pace). A moving camera moves everyone by the
+        first; one that turns back or shakes, off their paces by the second, where people walking each at their own
+        pace before a still camera give none (their common move, a marathon's, took a person missed for a frame to
+        a newcomer beside them). One person's own stop or turn, alone of known pace, passes for the camera's."""
         cols = np.flatnonzero(track_of >= 0)
         rows = track_of[cols]
-        cols, rows = cols[recent[rows]], rows[recent[rows]]
-        if len(rows) == 0:
-            return np.zeros(2)
         both = det_vis[cols] & (self.joint_seen[rows] >= self.last_seen[rows, None])
+        keep = recent[rows] & both.any(1)
+        cols, rows, both = cols[keep], rows[keep], both[keep]
+        if len(rows) == 0:
+            return np.zeros(2), np.zeros(2)
         moves = median_rows(np.where(both[..., None], det_xy[cols] - self.last_z[rows], np.nan))
-        return np.median(moves, axis=0)
+        paced = self.hits[rows] > 1  # a track seen once has no pace yet
+        if not paced.any():
+            return np.median(moves, axis=0), np.zeros(2)
+        foretold = self.pace[rows[paced]] * (now - self.last_seen[rows[paced]])[:, None]
+        return np.median(moves, axis=0), np.median(moves[paced] - foretold, axis=0)
 
-    def _match_shifted(self, track_of, free, det_boxes, recent, shift: np.ndarray) -> None:
+    def _match_surprised(self, track_of, free, det_boxes, recent, surprise: np.ndarray, now: float) -> None:
         """In place (``track_of``, ``free``): tracks of more than one hit seen on the frame before and still unmatched
-        take a ``free`` detection overlapping their last measured keypoint box moved by the crowd's common move
-        (_crowd_shift) by ``min_similarity``: a camera that turns back or shakes moves everyone at once, off the
-        pace their filters learnt (vtest.avi's detections panned to and fro at half a frame width a second: 403 IDs
-        for its 94 people, 276 so)."""
+        take a ``free`` detection overlapping their last measured keypoint box, moved on at their pace and by the
+        crowd's common surprise (_crowd_moves), by ``min_similarity``: a camera that turns back or shakes moves
+        everyone at once off the pace their filters learnt (vtest.avi's detections panned to and fro at half a frame
+        width a second: 403 IDs for its 94 people, 328 so)."""
         rows_t = np.setdiff1d(np.flatnonzero(recent & (self.hits > 1)), track_of)
         cols_d = np.flatnonzero(free)
         if len(rows_t) == 0 or len(cols_d) == 0:
             return
         seen = self.joint_seen[rows_t] >= self.last_seen[rows_t, None]
         last = np.nan_to_num(keypoint_boxes(np.where(seen[..., None], self.last_z[rows_t], np.nan)))
-        iou = box_iou(last + np.tile(shift, 2), np.nan_to_num(det_boxes[cols_d]))
+        moved = self.pace[rows_t] * (now - self.last_seen[rows_t])[:, None] + surprise
+        iou = box_iou(last + np.tile(moved, 2), np.nan_to_num(det_boxes[cols_d]))
         r, c = linear_sum_assignment(-iou)
         ok = iou[r, c] >= self.config.min_similarity
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]
@@ -292,7 +303,7 @@ class PoseTracker:
     def _match_newborn(self, track_of, free, det_boxes, recent, dt: float, shift: np.ndarray) -> None:
         """In place (``track_of``): tracks seen once, on the frame before, still unmatched take a ``free``
         detection of their shape within NEWBORN_SPEED person sizes a second (step 2) of where they were, or of
-        where they were moved on by the crowd's common move (_crowd_shift): a camera panning 0.5 frame widths a
+        where they were moved on by the crowd's common move (_crowd_moves): a camera panning 0.5 frame widths a
         second moved a pedestrian 6 px wide almost 2 of their sizes a frame at 10 fps, a new track each frame, never
         confirmed."""
         rows_t = np.setdiff1d(np.flatnonzero(recent & (self.hits == 1)), track_of)

@@ -56,6 +56,23 @@ def test_overlapping_peoples_tags_keep_their_places_whichever_is_detected_first(
     assert first == swapped and first[0][-1] < first[1][0]  # #5, the older track, at its place; #6 moved below it
 
 
+def test_an_untracked_persons_score_tag_gives_way_to_a_tracked_ones():
+    """Untracked people (ID -1) have their tags placed after the tracked ones, whichever is detected first: the
+    tracked person's tag stays where it is drawn when alone."""
+    xy = np.array([[[60, 80], [62, 140]], [[70, 82], [72, 140]]], np.float32)  # two tops 10 px apart
+
+    def tag_rows(order, people=2):
+        image = np.zeros((200, 200, 3), np.uint8)
+        ids = np.array([-1, 5])[order][:people]
+        poses = Poses(xy[order][:people], np.ones((people, 2)), [0.9, 0.8][:people], ids)
+        draw_poses(image, poses, [(0, 1)], scores=True)
+        return [np.nonzero(np.all(image[:, 82:] == track_color(t), axis=2).any(axis=1))[0].tolist() for t in (5, -1)]
+
+    alone = tag_rows([1, 0], people=1)[0]
+    first, swapped = tag_rows([0, 1]), tag_rows([1, 0])
+    assert first == swapped and first[0] == alone and first[1] and not set(first[1]) & set(alone)
+
+
 def test_labels_piled_at_one_corner_are_stacked_in_one_column_from_above_it():
     image = np.zeros((2000, 300, 3), np.uint8)
     tags: list = []
