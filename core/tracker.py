@@ -390,10 +390,13 @@ class PoseTracker:
     def _measure(self, rows, z, vis, boxes, now: float) -> None:
         unseen = _past(now - self.joint_seen[rows], self.config.joint_reset_s)
         stale = vis & unseen
-        # the body's pace: the median move of the joints measured now and at its last measurement
+        # the body's pace: the median move of the joints measured now and at its last measurement, kept as it was
+        # where none was measured both times (a walker found by their upper body, then by their legs): taken as 0,
+        # the walker's next step read as the crowd's surprise (_crowd_moves) and their box left their path
         both = vis & (self.joint_seen[rows] >= self.last_seen[rows, None])
         elapsed = np.maximum(now - self.last_seen[rows], TIME_TOLERANCE_S)[:, None]
-        self.pace[rows] = median_rows(np.where(both[..., None], z - self.last_z[rows], np.nan)) / elapsed
+        moved = median_rows(np.where(both[..., None], z - self.last_z[rows], np.nan)) / elapsed
+        self.pace[rows] = np.where(both.any(1)[:, None], moved, self.pace[rows])
         # a detection of a few joints (a head, the body hidden) keeps the person's size: shrunk to those joints'
         # box, the matching tolerance and the joint gate shrank with it, and the track lost the person
         size = _box_scale(boxes)

@@ -744,3 +744,180 @@ def test_the_crowds_common_move_is_its_median_not_dragged_by_a_few_walking_again
         out = tracker.update(Poses(xy, np.ones(xy.shape[:2]), np.ones(len(xy))), i / 10.0)
         newcomer += [int(out.track_ids[5])] if i >= 8 else []
     assert newcomer[0] == -1 and len(set(newcomer[1:])) == 1 and newcomer[1] > 0, newcomer
+
+
+def _ids_each_frame(frames: list[list[np.ndarray]], fps: float = 10.0) -> list[list[int]]:
+    """The track IDs of each frame's people, in their order, with COCO's sigmas."""
+    tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
+    out = []
+    for i, people in enumerate(frames):
+        xy = np.stack(people)
+        out.append(tracker.update(Poses(xy, np.ones(xy.shape[:2]), np.ones(len(xy))), i / fps).track_ids.tolist())
+    return out
+
+
+NARROW = (STANDING - STANDING.mean(0)) * [30.0, 40.0]  # side-on: 10 px wide, 37 tall
+
+
+def _bystander_and_newcomer(i: int) -> list[np.ndarray]:
+    """A still narrow bystander missed on frame 10, where a newcomer steps out 24 px to their right."""
+    return ([] if i == 10 else [NARROW + [330.0, 400.0]]) + ([NARROW + [354.0, 400.0]] if i >= 10 else [])
+
+
+def _bystander_kept(ids: list[list[int]]) -> bool:
+    """The bystander (last but the newcomer from frame 10) keeps the ID they had on frame 9, never the newcomer's."""
+    own = ids[9][-1]
+    later = [frame[-2:] for frame in ids[11:]]
+    return own > 0 and ids[10][-1] != own and all(b == own and n != own for b, n in later)
+
+
+def test_walkers_first_seen_on_the_frame_before_surprise_no_one_before_a_still_camera():
+    """Walkers who stepped into view on the frame before have no pace yet: their move is no surprise, or the bystander's
+    box moved on by it would land on the newcomer."""
+    frames = []
+    for i in range(16):
+        walkers = [_standing(120.0, (50.0 + 130 * j + 24 * i, 200.0 + 10 * j)) for j in range(3)] if i >= 9 else []
+        frames.append(walkers + _bystander_and_newcomer(i))
+    assert _bystander_kept(_ids_each_frame(frames))
+
+
+def test_a_walker_found_by_a_few_joints_on_the_frame_before_is_no_surprise():
+    """A walker found on the frame before by their head alone moves by those joints: the rest, last measured a frame
+    earlier, moved twice as far and passed for a surprise that took the bystander's box onto the newcomer."""
+    frames = []
+    for i in range(16):
+        walker = _standing(120.0, (50.0 + 24 * i, 200.0))
+        if i == 9:
+            walker = np.where((np.arange(K) < 5)[:, None], walker, np.nan)
+        frames.append([walker] + _bystander_and_newcomer(i))
+    assert _bystander_kept(_ids_each_frame(frames))
+
+
+def test_a_walker_found_again_after_being_hidden_is_no_surprise():
+    """A walker hidden for 5 frames and found again 24 px further than their pace foretold is no track seen on the frame
+    before: their move over the gap is no camera's surprise."""
+    frames = []
+    for i in range(16):
+        x = 50.0 + 24 * i + (24.0 if i >= 10 else 0.0)
+        frames.append(([] if 5 <= i < 10 else [_standing(120.0, (x, 200.0))]) + _bystander_and_newcomer(i))
+    ids = _ids_each_frame(frames)
+    assert _bystander_kept(ids) and ids[10][0] == ids[4][0] > 0, ids
+
+
+def _turning_camera(step: float, people, n: int = 16) -> list[list[np.ndarray]]:
+    """Frames of a camera panning ``step`` px a frame that turns back at frame 10; ``people(i)`` on the scene."""
+    camera = np.cumsum([step if i < 10 else -step for i in range(n)])
+    return [[p - [x, 0.0] for p in people(i)] for i, x in enumerate(camera)]
+
+
+CROWD = [(150.0, 250.0), (500.0, 260.0), (650.0, 240.0)]
+
+
+def test_a_narrow_person_keeps_their_id_when_a_fast_camera_turns_back():
+    """At 20 px a frame, the bystander's box goes on at their pace over the frame's own time, then by the surprise."""
+    ids = _ids_each_frame(
+        _turning_camera(20.0, lambda i: [_standing(300.0, at) for at in CROWD] + [NARROW + [330, 400]])
+    )
+    assert {frame[3] for frame in ids[1:]} == {4}, ids
+
+
+def test_the_crowds_common_surprise_is_its_median_not_dragged_by_two_turning_on_their_own():
+    """Two of five people turning back on the very frame the camera does are surprised far more than the camera: the
+    mean surprise took the narrow bystander's box off them, the median keeps it on."""
+    crowd = [*CROWD, (250.0, 100.0), (400.0, 120.0)]
+
+    def people(i: int) -> list[np.ndarray]:
+        own = [0.0, 0.0, 0.0, 1.0, 1.0]
+        walked = [w * 40.0 * (i if i < 10 else 18 - i) for w in own]  # the last two turn back at frame 10
+        return [_standing(300.0, at) + [d, 0.0] for at, d in zip(crowd, walked, strict=True)] + [NARROW + [330, 400]]
+
+    ids = _ids_each_frame(_turning_camera(12.0, people))
+    assert {frame[5] for frame in ids[1:]} == {6}, ids
+
+
+def test_a_detection_found_for_a_frame_does_not_take_a_narrow_persons_box_when_the_camera_turns_back():
+    """A false detection of the bystander's shape beside them on the frame before the camera turns back is a track seen
+    once: the detection the bystander took by the crowd's surprise is no longer free for it."""
+
+    def people(i: int) -> list[np.ndarray]:
+        return (
+            [_standing(300.0, at) for at in CROWD] + [NARROW + [330, 400]] + ([NARROW + [320, 400]] if i == 9 else [])
+        )
+
+    ids = _ids_each_frame(_turning_camera(12.0, people))
+    assert {frame[3] for frame in ids[1:]} == {4}, ids
+
+
+def test_a_false_detection_seen_once_does_not_lend_its_track_to_a_stranger_of_another_shape():
+    """A track seen once has no pace and is matched by its shape: when the camera turns back, a stranger three times as
+    wide where the crowd's surprise took the false detection's box starts a track of their own."""
+    wide = (STANDING - STANDING.mean(0)) * [90.0, 40.0]
+
+    def people(i: int) -> list[np.ndarray]:
+        return (
+            [_standing(300.0, at) for at in CROWD]
+            + ([NARROW + [330, 400]] if i == 9 else [])
+            + ([wide + [342, 400]] if i == 10 else [])
+        )
+
+    ids = _ids_each_frame(_turning_camera(12.0, people))
+    assert ids[10][3] == -1, ids
+
+
+def test_a_stranger_barely_touching_where_the_crowds_surprise_took_a_missed_person_starts_a_track():
+    """The second chance asks ``min_similarity`` of the boxes' overlap too: a narrow stranger whose box just touches
+    where the missed bystander's was taken gets no ID of theirs."""
+
+    def people(i: int) -> list[np.ndarray]:
+        return [_standing(300.0, at) for at in CROWD] + ([NARROW + [330, 400]] if i != 10 else [NARROW + [339.5, 400]])
+
+    ids = _ids_each_frame(_turning_camera(12.0, people, n=11))
+    assert ids[9][3] == 4 and ids[10][3] == -1, ids
+
+
+def test_a_walker_matched_by_joints_not_found_on_the_frame_before_is_no_surprise():
+    """A walker found by their upper body on the frame before and by their legs now has no joint measured on both
+    frames: their move is unknown, not 0, which less their pace passed for a surprise the size of their step."""
+    frames = []
+    for i in range(16):
+        walker = _standing(120.0, (500.0 - 24 * i, 200.0))
+        if i in (9, 10):
+            walker = np.where(((np.arange(K) < 11) == (i == 9))[:, None], walker, np.nan)
+        frames.append([walker] + _bystander_and_newcomer(i))
+    assert _bystander_kept(_ids_each_frame(frames))
+
+
+def test_the_crowds_common_move_counts_the_people_first_seen_on_the_frame_before():
+    """Under a pan, people stepping into view with a narrow newcomer move with the camera; the one person of known pace
+    walks against it, and their move alone put the newcomer beyond a newborn's reach."""
+    pan = np.array([-27.0, 0.0])
+    crowd = [(150.0, 200.0), (350.0, 260.0), (550.0, 220.0)]
+    narrow = (STANDING - STANDING.mean(0)) * [18.0, 40.0] + [450.0, 400.0]  # side-on: 6 px wide, 37 tall
+    frames = []
+    for i in range(10):
+        people = [_standing(120.0, (250.0 + 47 * i, 100.0))]
+        people += [_standing(120.0, at) for at in crowd] + [narrow] if i >= 7 else []
+        frames.append([p + pan * i for p in people])
+    ids = _ids_each_frame(frames)
+    assert ids[7][4] == -1 and ids[8][4] == ids[9][4] > 0, ids
+
+
+def test_a_walker_found_by_other_joints_than_on_the_frame_before_keeps_their_pace():
+    """A walker found by their upper body, then by their legs only, shares no joint between the two frames: their pace
+    was taken as 0, so their next step read as the crowd's surprise, and a still bystander missed on that frame lost
+    their ID to a newcomer that far beside them."""
+    narrow = (STANDING - STANDING.mean(0)) * [30.0, 40.0]  # side-on: 10 px wide, 37 tall
+    bystander = np.array([330.0, 400.0])
+    tracker = PoseTracker(TrackerConfig(), np.asarray(COCO17.sigmas))
+    seen = {"bystander": set(), "newcomer": set()}
+    for i in range(16):
+        walker = _standing(120.0, (500.0 - 24.0 * i, 200.0))
+        if i in (9, 10):  # the upper body on frame 9, the legs on frame 10
+            walker[(np.arange(K) < 11) != (i == 9)] = np.nan
+        who = ([] if i == 11 else ["bystander"]) + (["newcomer"] if i >= 11 else [])
+        xy = np.stack([walker] + [narrow + bystander - ([24.0, 0.0] if name == "newcomer" else 0.0) for name in who])
+        out = tracker.update(Poses(xy, np.where(np.isnan(xy[..., 0]), 0.0, 1.0), np.ones(len(xy))), i / 10.0)
+        for name, track_id in zip(who, out.track_ids[1:].tolist(), strict=True):
+            if track_id >= 0 and i >= 11:
+                seen[name].add(track_id)
+    assert seen["bystander"] == {2} and 2 not in seen["newcomer"], seen
