@@ -139,8 +139,11 @@ def draw_poses(
     all_pts = np.round(np.nan_to_num(poses.xy)).astype(np.int32).tolist()
     all_found = poses.visible.tolist()
     track_ids = poses.track_ids.tolist()
-    labels = []  # (track ID, text, top-left corner, colour), drawn after every skeleton so none is painted over
-    for n in range(len(poses)):
+    labels = []  # (text, top-left corner, colour), drawn after every skeleton so none is painted over
+    # people go down by track ID, oldest first, untracked last, not in the detections' order: the order of scores,
+    # swapping from frame to frame, swapped which of two overlapping people's skeletons lay on top, and which one's
+    # tag kept its place while the other's moved aside (their IDs seemed to flicker between them)
+    for n in sorted(range(len(poses)), key=lambda n: (track_ids[n] < 0, track_ids[n])):
         color = track_color(track_ids[n])
         found = all_found[n]
         pts = [tuple(p) for p in all_pts[n]]
@@ -166,15 +169,11 @@ def draw_poses(
         if scores:
             label.append(f"({poses.scores[n]:.2f})")
         if label:
-            labels.append((track_ids[n], " ".join(label), (x0, y0), color))
-    # tags are placed by track ID, oldest first, not in the detections' order: where two people's tags would
-    # overlap the second moves aside, and the order of scores, swapping from frame to frame, swapped the places
-    # of two overlapping people's tags (their IDs seemed to flicker between them); untracked people come last
-    labels.sort(key=lambda item: (item[0] < 0, item[0]))
+            labels.append((" ".join(label), (x0, y0), color))
     tags: list[tuple[int, int, int, int]] = []  # label rectangles drawn so far
     # text as tall as the lines are thick, and smaller on a small frame (its floor 0.3: still legible)
     scale = max(0.3, min(0.4 + 0.15 * thickness, 0.55 * size / SIZE_PER_THICKNESS))
-    for _, text, corner, color in labels:
+    for text, corner, color in labels:
         _draw_label(image_bgr, text, corner, color, scale, tags)
     return image_bgr
 

@@ -56,6 +56,20 @@ def test_overlapping_peoples_tags_keep_their_places_whichever_is_detected_first(
     assert first == swapped and first[0][-1] < first[1][0]  # #5, the older track, at its place; #6 moved below it
 
 
+def test_overlapping_skeletons_are_drawn_alike_whichever_is_detected_first():
+    """Skeletons went down in the detections' order too: two crossing people whose scores swapped from frame to frame
+    swapped which one lay on top."""
+    xy = np.array([[[40, 60], [160, 140]], [[40, 140], [160, 60]]], np.float32)  # two limbs crossing at (100, 100)
+
+    def drawn(order):
+        image = np.zeros((200, 200, 3), np.uint8)
+        draw_poses(image, Poses(xy[order], [[1, 1], [1, 1]], [0.9, 0.8], np.array([5, 6])[order]), [(0, 1)])
+        return image
+
+    first, swapped = drawn([0, 1]), drawn([1, 0])
+    assert np.array_equal(first, swapped) and (first[100, 100] == track_color(6)).all()  # the newer track on top
+
+
 def test_an_untracked_persons_score_tag_gives_way_to_a_tracked_ones():
     """Untracked people (ID -1) have their tags placed after the tracked ones, whichever is detected first: the
     tracked person's tag stays where it is drawn when alone."""
