@@ -242,7 +242,7 @@ class PoseTracker:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
         recent = ~_past(lost_for, 0.0)  # tracks seen on the frame before
-        similarity = self._similarity(det_xy, det_vis, det_boxes, lost_for, recent)  # (T, N)
+        similarity, paced = self._similarity(det_xy, det_vis, det_boxes, lost_for, recent)  # (T, N), (T, 4)
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
             rows_t = np.flatnonzero(stage)
@@ -256,7 +256,7 @@ class PoseTracker:
             free[cols_d[c[ok]]] = False
         shift, surprise = self._crowd_moves(track_of, det_xy, det_vis, recent, now)
         if surprise.any():
-            self._match_surprised(track_of, free, det_boxes, recent, surprise, now)
+            self._match_surprised(track_of, free, det_boxes, recent, paced + np.tile(surprise, 2))
         self._match_newborn(track_of, free, det_boxes, recent, dt, shift)
         return track_of
 
@@ -281,20 +281,18 @@ class PoseTracker:
         foretold = self.pace[rows[paced]] * (now - self.last_seen[rows[paced]])[:, None]
         return np.median(moves, axis=0), np.median(moves[paced] - foretold, axis=0)
 
-    def _match_surprised(self, track_of, free, det_boxes, recent, surprise: np.ndarray, now: float) -> None:
+    def _match_surprised(self, track_of, free, det_boxes, recent, surprised: np.ndarray) -> None:
         """In place (``track_of``, ``free``): tracks of more than one hit seen on the frame before and still unmatched
-        take a ``free`` detection overlapping their last measured keypoint box, moved on at their pace and by the
-        crowd's common surprise (_crowd_moves), by ``min_similarity``: a camera that turns back or shakes moves
-        everyone at once off the pace their filters learnt (vtest.avi's detections panned to and fro at half a frame
-        width a second: 403 IDs for its 94 people, 328 so)."""
+        take a ``free`` detection overlapping by ``min_similarity`` their ``surprised`` box (T, 4): the last measured
+        keypoint box, moved on at their pace (as _similarity scores it) and by the crowd's common surprise
+        (_crowd_moves): a camera that turns back or shakes moves everyone at once off the pace their filters learnt
+        (vtest.avi's detections panned to and fro at half a frame width a second: 403 IDs for its 94 people, 328
+        so)."""
         rows_t = np.setdiff1d(np.flatnonzero(recent & (self.hits > 1)), track_of)
         cols_d = np.flatnonzero(free)
         if len(rows_t) == 0 or len(cols_d) == 0:
             return
-        seen = self.joint_seen[rows_t] >= self.last_seen[rows_t, None]
-        last = np.nan_to_num(keypoint_boxes(np.where(seen[..., None], self.last_z[rows_t], np.nan)))
-        moved = self.pace[rows_t] * (now - self.last_seen[rows_t])[:, None] + surprise
-        iou = box_iou(last + np.tile(moved, 2), np.nan_to_num(det_boxes[cols_d]))
+        iou = box_iou(surprised[rows_t], np.nan_to_num(det_boxes[cols_d]))
         r, c = linear_sum_assignment(-iou)
         ok = iou[r, c] >= self.config.min_similarity
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]
@@ -322,9 +320,10 @@ class PoseTracker:
         ok = shape_iou[r, c] >= NEWBORN_SHAPE_IOU
         track_of[cols_d[c[ok]]] = rows_t[r[ok]]
 
-    def _similarity(self, det_xy, det_vis, det_boxes, lost_for, recent) -> np.ndarray:
-        """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2); the IoU is
-        one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
+    def _similarity(self, det_xy, det_vis, det_boxes, lost_for, recent) -> tuple[np.ndarray, np.ndarray]:
+        """(T, N) max(OKS, keypoint-box IoU) between predicted tracks and detections (step 2), and (T, 4) each track's
+        last measured keypoint box moved on at its pace (for tracks ``recent``; meaningless for the rest); the IoU
+        is one vectorised pass over all T x N box pairs, the per-joint OKS only runs on gated pairs."""
         # joints with a usable state: measured within max_lost_s, or on the frame before however long ago it was
         # (a folder of frames taken seconds apart, a time-lapse)
         seen_last_frame = (self.joint_seen >= self.last_seen[:, None]) & recent[:, None]
@@ -337,7 +336,7 @@ class PoseTracker:
         moved = last_box + np.tile(self.pace * (self._time - self.last_seen)[:, None], 2)
         boxes = np.concatenate([track_boxes, last_box, moved])  # one pass for all three
         iou = box_iou(boxes, np.nan_to_num(det_boxes)).reshape(3, len(self.ids), -1)  # 0 for a pose without joints
-        return np.maximum(np.maximum(oks, iou[0]), iou[1:].max(0) * recent[:, None])
+        return np.maximum(np.maximum(oks, iou[0]), iou[1:].max(0) * recent[:, None]), moved
 
     def _oks(self, det_xy, det_vis, track_vis, lost_for) -> np.ndarray:
         """(T, N) OKS between predicted tracks and detections over joints present in both.
