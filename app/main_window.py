@@ -38,6 +38,7 @@ from app.frame_saver import FrameSaver, claim_png
 from app.labels import NameLabel, breakable, keep_breaks_off_the_clipboard, message_room
 from app.output_files import finished_sources, holds_data
 from app.playback_meter import PlaybackMeter
+from app.recent import RecentSources
 from app.settings import load_settings, pipeline_config, save_settings
 from app.shortcuts import install_shortcuts, shortcut_help
 from app.source_bar import VIDEO_FILTER, SourceBar, dropped_sources
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self.view = VideoView()
         self.source_bar = SourceBar()
         self.source_bar.set_cameras(cameras)
+        self.recent = RecentSources(store)
+        self.source_bar.set_recent(self.recent.entries())
         self.transport = Transport()
         self.controls = Controls()
         self.dashboard = Dashboard()
@@ -191,6 +194,8 @@ class MainWindow(QMainWindow):
         worker.notice.connect(self.status.hold)
         self.source_bar.source_requested.connect(self.open_source)
         self.source_bar.refresh_cameras_requested.connect(self._refresh_cameras)
+        self.source_bar.recent_gone.connect(self._recent_gone)
+        self.source_bar.clear_recent_requested.connect(self._clear_recent)
         self.transport.play_toggled.connect(self._play_toggled)
         self.transport.step_requested.connect(self.handle.step)
         self.transport.seek_requested.connect(self.handle.seek)
@@ -228,6 +233,7 @@ class MainWindow(QMainWindow):
             "slower": self._slower,
             "open_video": self.source_bar.choose_file,
             "open_folder": self.source_bar.choose_folder,
+            "open_recent": self.source_bar.recent_button.showMenu,
             "record": self.export_panel.record_button.toggle,
             "save_frame": self.save_frame,
             "export": self.export_file,
@@ -469,6 +475,14 @@ class MainWindow(QMainWindow):
         self._describe_source(info)
         self.setWindowTitle(f"WLitePose — {_display_name(info.spec)}")
         self.status.note(f"Opened {without_password(info.spec)}")
+        self.source_bar.set_recent(self.recent.add(info.spec))  # opened: one that failed is not offered again
+
+    def _recent_gone(self, entry: str) -> None:
+        self.source_bar.set_recent(self.recent.drop(entry))
+        self.status.hold(f"{entry} is no longer there: taken off the recent list.", 15000)
+
+    def _clear_recent(self) -> None:
+        self.source_bar.set_recent(self.recent.clear())
 
     def _rate_changed(self, info: SourceInfo) -> None:
         self.source = info

@@ -22,6 +22,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("[", "slower", "Slower playback"),
     ("Ctrl+O", "open_video", "Open a video"),
     ("Ctrl+Shift+O", "open_folder", "Open an image folder"),
+    ("Ctrl+Shift+R", "open_recent", "Open a recent source"),
     ("Ctrl+R", "record", "Start / stop recording"),
     ("Ctrl+S", "save_frame", "Save the frame as a PNG (export folder)"),
     ("Ctrl+E", "export", "Process the whole file"),

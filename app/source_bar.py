@@ -1,22 +1,30 @@
-"""The source bar: detected webcams, open a video file or image folder, or connect to a stream URL.
+"""The source bar: detected webcams, open a video file or image folder, one opened lately, or connect to a stream
+URL.
 
 It only asks for a source (`source_requested(spec)`); the worker opens it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QWidget
 
 from app.labels import NameLabel
+from app.recent import is_gone
 from app.shortcuts import choose_in_list
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+RECENT_FOLDER_PX = 320  # a remembered file's folder in the Recent menu, shortened in the middle beyond it
 
 
 class SourceBar(QWidget):
     source_requested = Signal(str)
     refresh_cameras_requested = Signal()
+    recent_gone = Signal(str)  # a remembered file or folder chosen that is no longer there
+    clear_recent_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +46,12 @@ class SourceBar(QWidget):
         self.open_folder_button = QPushButton("Open folder…")
         self.open_folder_button.setToolTip("Open a folder of images, played in name order")
         self.open_folder_button.clicked.connect(self.choose_folder)
+        self.recent_button = QPushButton("Recent")
+        self.recent_button.setToolTip("Open a source opened lately (Ctrl+Shift+R)")
+        self.recent_button.setAccessibleName("Recent sources")
+        self.recent_button.setMenu(QMenu(self.recent_button))
+        self.recent_button.menu().setToolTipsVisible(True)  # each entry's whole path
+        self.recent_button.menu().triggered.connect(self._recent_chosen)
         self.url_edit = QLineEdit()
         self.url_edit.setPlaceholderText("rtsp://… or http://… stream URL, Enter to connect")
         self.url_edit.setAccessibleName("Stream URL")
@@ -53,9 +67,11 @@ class SourceBar(QWidget):
         layout.addWidget(refresh)
         layout.addWidget(self.open_file_button)
         layout.addWidget(self.open_folder_button)
+        layout.addWidget(self.recent_button)
         layout.addWidget(self.url_edit, 1)
         layout.addWidget(self.current, 1)  # room to spare goes to both: a wide window shows a long name whole
         self.set_cameras([])
+        self.set_recent([])
 
     def set_cameras(self, indices: list[int]) -> None:
         self.camera_box.clear()
@@ -67,6 +83,40 @@ class SourceBar(QWidget):
         self.camera_box.addItem("Webcam…", None)
         for index in indices:
             self.camera_box.addItem(f"Webcam {index}", str(index))
+
+    def set_recent(self, entries: list[str]) -> None:
+        """The Recent menu: ``entries`` newest first, then Clear list."""
+        menu = self.recent_button.menu()
+        menu.clear()
+        for entry in entries:
+            action = menu.addAction(self._recent_text(entry))
+            action.setToolTip(entry)
+            action.setData(entry)
+        if not entries:
+            menu.addAction("No source opened yet").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("Clear list")
+        clear.setEnabled(bool(entries))
+        clear.triggered.connect(self.clear_recent_requested)
+
+    def _recent_text(self, entry: str) -> str:
+        """A file or folder by its name, then its folder shortened; a stream by its URL ("&" kept as it is)."""
+        if "://" in entry:
+            text = entry
+        else:
+            path = Path(entry)
+            folder = self.fontMetrics().elidedText(str(path.parent), Qt.TextElideMode.ElideMiddle, RECENT_FOLDER_PX)
+            text = f"{path.name}  —  {folder}"
+        return text.replace("&", "&&")
+
+    def _recent_chosen(self, action: QAction) -> None:
+        entry = action.data()
+        if not entry:  # Clear list
+            return
+        if is_gone(entry):
+            self.recent_gone.emit(entry)
+        else:
+            self.source_requested.emit(entry)
 
     def set_current(self, name: str, details: str) -> None:
         self.current.show_name(name, details)

@@ -354,3 +354,16 @@ def test_each_key_does_what_video_players_have_it_do(qtbot, keys, action):
         if shortcut.key().toString() == keys:
             shortcut.activated.emit()
     assert done == [action]
+
+
+def test_the_recent_menu_is_reached_by_tab_and_opened_by_ctrl_shift_r(qtbot, bare_window):
+    from PySide6.QtCore import QTimer
+
+    bar = bare_window.source_bar
+    press(qtbot, bar.open_folder_button, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is bar.recent_button
+    menu, shown = bar.recent_button.menu(), []
+    menu.aboutToShow.connect(lambda: shown.append(True))
+    QTimer.singleShot(0, menu.close)  # where the menu runs a loop of its own, the test goes on
+    qtbot.keyClick(bare_window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert shown == [True]

@@ -298,3 +298,83 @@ def test_a_source_is_named_by_its_last_part_or_whole_where_it_has_none(spec, nam
     from app.main_window import _display_name
 
     assert _display_name(spec) == name
+
+
+def _opened(w: MainWindow, spec) -> None:
+    """The worker's word that ``spec`` opened (the window's side of it; no file is read)."""
+    from app.frame_packet import SourceInfo
+
+    w.handle.worker.opened.emit(SourceInfo(str(spec), 10.0, (64, 48), 8, False))
+
+
+def _recent_actions(w: MainWindow) -> list:
+    return [action for action in w.source_bar.recent_button.menu().actions() if action.data()]
+
+
+def test_a_source_opened_is_offered_again_and_one_that_failed_is_not(qtbot, open_window, frames_folder, tmp_path):
+    w = open_window()
+    w.open_source(str(frames_folder))
+    qtbot.waitUntil(lambda: w.source is not None, timeout=20000)
+    w.open_source(str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: w.last_error != "", timeout=20000)
+    assert [action.data() for action in _recent_actions(w)] == [str(frames_folder)]
+    entry = _recent_actions(w)[0]  # by its name, its folder beside it (shortened), whole in its tooltip
+    assert entry.text().startswith("vtest_frames  —  /") and entry.toolTip() == str(frames_folder)
+
+
+def test_recent_sources_come_newest_first_once_each_ten_at_most(open_window, tmp_path):
+    """The same file reached another way (a link to it) moves up, not in twice; webcams (their own box) and the
+    bundled clip (opened at every start without one) are not listed."""
+    from core.assets import SAMPLE_CLIP
+
+    files = [tmp_path / f"clip{n:02d}.mp4" for n in range(12)]
+    for path in files:
+        path.touch()
+    link = tmp_path / "today.mp4"
+    link.symlink_to(files[5])
+    w = open_window()
+    for path in files:
+        _opened(w, path)
+    _opened(w, link)
+    _opened(w, "0")
+    _opened(w, SAMPLE_CLIP)
+    expected = [str(link)] + [str(files[n]) for n in (11, 10, 9, 8, 7, 6, 4, 3, 2)]
+    assert [action.data() for action in _recent_actions(w)] == expected
+    assert w.recent.entries() == expected  # kept as it changed, not at close
+
+
+def test_choosing_a_recent_source_opens_it_as_its_button_does(open_window, frames_folder, monkeypatch):
+    w = open_window()
+    _opened(w, frames_folder)
+    requested, asked = [], []
+    w.source_bar.source_requested.connect(requested.append)
+    monkeypatch.setattr(w.handle, "open", asked.append)
+    _recent_actions(w)[0].trigger()
+    assert requested == asked == [str(frames_folder)]
+    assert w.statusBar().currentMessage() == f"Opening {frames_folder}…"
+
+
+def test_a_recent_file_gone_since_is_said_and_taken_off_the_list(open_window, tmp_path, monkeypatch):
+    kept, gone = tmp_path / "kept.mp4", tmp_path / "gone.mp4"
+    kept.touch()
+    gone.touch()
+    w = open_window()
+    _opened(w, kept)
+    _opened(w, gone)
+    gone.unlink()
+    asked = []
+    monkeypatch.setattr(w.handle, "open", asked.append)
+    _recent_actions(w)[0].trigger()
+    assert asked == [] and w.statusBar().currentMessage() == f"{gone} is no longer there: taken off the recent list."
+    assert [action.data() for action in _recent_actions(w)] == w.recent.entries() == [str(kept)]
+
+
+def test_clear_list_empties_the_recent_menu(open_window, tmp_path):
+    (tmp_path / "a.mp4").touch()
+    w = open_window()
+    _opened(w, tmp_path / "a.mp4")
+    clear = next(a for a in w.source_bar.recent_button.menu().actions() if a.text() == "Clear list")
+    clear.trigger()
+    assert _recent_actions(w) == [] and w.recent.entries() == []
+    menu = [(a.text(), a.isEnabled()) for a in w.source_bar.recent_button.menu().actions() if not a.isSeparator()]
+    assert menu == [("No source opened yet", False), ("Clear list", False)]

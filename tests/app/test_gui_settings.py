@@ -4,6 +4,8 @@ settings and a model gone since fall back in a sentence, and two windows keep ea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -179,3 +181,28 @@ def test_settings_that_cannot_be_written_are_said_at_start_and_at_close(qtbot, t
     assert w.statusBar().currentMessage() == f"Settings will not be kept: {store.fileName()} cannot be written"
     w.close()
     assert f"wlitepose: settings not kept: {store.fileName()} cannot be written" in capfd.readouterr().err
+
+
+def test_recent_sources_come_back_at_the_next_start_without_a_password(open_window, tmp_path):
+    """A stream's password is never written to the settings file for the Recent menu: a URL that carries one is
+    not remembered (stripped of it, it would not open the stream)."""
+    from app.frame_packet import SourceInfo
+
+    video = tmp_path / "a.mp4"
+    video.touch()
+    first = open_window()
+    for spec in (
+        "rtsp://cam.local/live",
+        str(video),
+        "rtsp://admin:secret@cam.local/live",
+        "http://cam.local/video?user=admin&pwd=secret",
+    ):
+        first.handle.worker.opened.emit(SourceInfo(spec, 25.0, (64, 48), None, "://" in spec))
+    ini = first.store.fileName()
+    first.close()
+    again = open_window()
+    assert [action.data() for action in again.source_bar.recent_button.menu().actions() if action.data()] == [
+        str(video),
+        "rtsp://cam.local/live",
+    ]
+    assert "secret" not in Path(ini).read_text()
