@@ -19,12 +19,12 @@ if TYPE_CHECKING:
     from training.trainer import TrainConfig
 
 
-def run_loader(dataset: KeypointDataset, config: TrainConfig, start_epoch: int, device: torch.device):
-    """(sampler, loader) of a run starting at ``start_epoch``, with torch's generator seeded for its augmentations."""
-    sampler = epoch_sampler(dataset, config, start_epoch)  # a resumed run must not replay its first epochs' draws
+def run_loader(dataset: KeypointDataset, config: TrainConfig, start: int, device: torch.device):
+    """(sampler, loader) of a run starting at step ``start``, with torch's generator seeded for its augmentations."""
+    sampler = epoch_sampler(dataset, config, start)  # a resumed run must not replay its first steps' draws
     # the augmentations draw from torch's generator (the loader seeds each worker's from it): one of this rank's
     # own, or every rank would warp its images alike and fill its mosaics with the same images
-    torch.manual_seed(draw_seed(config, start_epoch, AUGMENTATIONS))
+    torch.manual_seed(draw_seed(config, start, AUGMENTATIONS))
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -61,20 +61,23 @@ def _start_worker(_: int) -> None:
 SAMPLE_ORDER, AUGMENTATIONS = 0, 1  # the two streams of draws of a run
 
 
-def draw_seed(config: TrainConfig, start_epoch: int, stream: int) -> int:
-    """The seed of one ``stream`` of draws of a run of ``config.seed``, of its own per rank and starting epoch: the
-    ranks draw apart, and a resumed run does not replay its first epochs' draws."""
+def draw_seed(config: TrainConfig, start: int, stream: int) -> int:
+    """The seed of one ``stream`` of draws of a run of ``config.seed``, of its own per rank and starting step: the
+    ranks draw apart, and a resumed run does not replay its first steps' draws (by step, not epoch: a run resumed
+    twice within the epoch a stop cut would draw that epoch's first batches again)."""
     rank = dist.get_rank() if dist.is_initialized() else 0
-    return ((config.seed * 1000 + rank) * 7919 + start_epoch) * 2 + stream
+    return ((config.seed * 1000 + rank) * 7919 + start) * 2 + stream
 
 
-def epoch_sampler(dataset: KeypointDataset, config: TrainConfig, start_epoch: int = 0):
+def epoch_sampler(dataset: KeypointDataset, config: TrainConfig, start: int = 0):
     """A shuffle, a DistributedSampler, or a per-image-source weighted sampler (one stream per rank), drawn
-    from a stream of its own per rank and starting epoch."""
+    from a stream of its own per rank and starting step."""
     world = dist.get_world_size() if dist.is_initialized() else 1
     if not config.sample_weights and world > 1:
-        return DistributedSampler(dataset, seed=config.seed)  # its set_epoch gives each epoch its order
-    generator = torch.Generator().manual_seed(draw_seed(config, start_epoch, SAMPLE_ORDER))
+        # its set_epoch gives each epoch its order, the same on every rank; the start gives the rest of an epoch a
+        # stop cut another order than its first part's
+        return DistributedSampler(dataset, seed=config.seed + start)
+    generator = torch.Generator().manual_seed(draw_seed(config, start, SAMPLE_ORDER))
     if not config.sample_weights:
         return RandomSampler(dataset, generator=generator)
     # float64: a weight of 1e-50 is no 0, which float32 would make it (and then nothing could be drawn)

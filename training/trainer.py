@@ -13,7 +13,7 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -179,6 +179,20 @@ def train(config: TrainConfig) -> Path | None:
 
 
 @dataclass
+class _EpochPart:
+    """The steps of an epoch so far: what its log line sums, and what last.pt keeps of it when a stop cuts it (so
+    that --resume trains only its other steps)."""
+
+    lr: float  # at the epoch's start, for the log
+    of: int  # the epoch's steps, at its run's batches
+    started_s: float  # the run's training time when the epoch began (--minutes' mean epoch)
+    steps: int = 0  # optimiser steps done
+    seen: int = 0  # images trained
+    seconds: float = 0.0  # wall time of its steps, for the speed
+    sums: dict[str, float] = field(default_factory=dict)  # each loss times its batch's images
+
+
+@dataclass
 class _Run:
     """What the steps of one run share: its parts, built once, and where it stands."""
 
@@ -201,17 +215,20 @@ class _Run:
     start_epoch: int
     budget: float  # seconds of --minutes; inf without
     spent_before: float  # seconds trained before this run (a resumed one's)
+    counted_from: float  # the training time at the start of this run's first epoch (a cut one's first part's)
     run_started: float  # _clock() before this run's first step
     total_steps: float  # of the whole run, for the ETA
     best_ap: float
     step: int  # optimiser steps, a resumed run's earlier ones included
     spent: float  # seconds trained, earlier runs' included
-    kept: int  # epochs last.pt holds
+    kept: int  # epochs last.pt holds whole
+    kept_steps: tuple[int, int] | None  # and of the next (steps, of its steps), when a stop cut it
+    part: _EpochPart | None  # the epoch under way (before the first: the one a resumed stop cut, if any)
     out_of_time: bool = False
     overflows: int = 0  # non-finite losses in a row
     last_images: torch.Tensor | None = None  # the latest batch's, for _end_epoch's check of the outputs
     stop: StopRequest = field(default_factory=StopRequest)  # its handlers set while the epochs run
-    stopping: bool = False  # the epoch under way was cut short by a stop signal (all ranks agreed)
+    stopping: bool = False  # a stop signal came in (all ranks agreed): the run stops after this step
 
     @property
     def use_amp(self) -> bool:
@@ -247,20 +264,30 @@ def _train(config: TrainConfig, held: contextlib.ExitStack) -> Path | None:
 
 def _train_epochs(run: _Run) -> None:
     """The run's epochs, each validated and saved; Stopped after the step a stop signal came in (or the first
-    step after a validation and save it came in), that epoch left unsaved."""
+    step after a validation and save it came in), the steps of the epoch it cut saved for --resume."""
     config = run.config
     for epoch in itertools.count(run.start_epoch) if config.minutes else range(run.start_epoch, config.epochs):
         record = _train_epoch(run, epoch)
-        if run.stopping:  # a cut epoch saved as done would skip its other steps on resume
+        if record is None:  # cut by a stop: saved as done, its other steps would be skipped on resume
+            _keep_cut_epoch(run, epoch)
             raise Stopped(run.stop.signum, left=_resume_hint(run))
         final = run.out_of_time if config.minutes else epoch == config.epochs - 1
         final = final or bool(config.max_steps and run.step >= config.max_steps)
         validating = bool(config.val_annotations) and ((epoch + 1) % config.val_every == 0 or final)
         if is_main():
             _end_epoch(run, epoch, record, validating)
-        run.kept = epoch + 1
+        run.kept, run.kept_steps = epoch + 1, None
         if final:  # ends a --minutes or --max-steps run (a run by epochs ends with its range)
             break
+        if run.stopping:  # at the epoch's last step: it is kept whole
+            raise Stopped(run.stop.signum, left=_resume_hint(run))
+
+
+def _keep_cut_epoch(run: _Run, epoch: int) -> None:
+    """After a stop within ``epoch``: last.pt (rank 0's) holds the epochs before it and its steps so far."""
+    if is_main():
+        _save(run, run.out / "last.pt", epoch - 1, run.part)
+    run.kept_steps = (run.part.steps, run.part.of)
 
 
 def _stop_asked(run: _Run) -> bool:
@@ -270,10 +297,12 @@ def _stop_asked(run: _Run) -> bool:
 
 def _resume_hint(run: _Run) -> str:
     """What a stopped run keeps, and how to go on from it."""
-    if not run.kept:
-        return "no epoch was finished, so none was saved: rerun the same command to start again"
-    of = "" if run.config.minutes else f" of {run.config.epochs}"
-    return f"{run.out / 'last.pt'} holds epoch {run.kept}{of}: rerun the same command with --resume to go on"
+    if not run.kept and not run.kept_steps:
+        return "no step was saved: rerun the same command to start again"
+    held = [f"epoch {run.kept}" + ("" if run.config.minutes else f" of {run.config.epochs}")] if run.kept else []
+    if run.kept_steps:
+        held.append(f"{run.kept_steps[0]} of epoch {run.kept + 1}'s {run.kept_steps[1]} steps")
+    return f"{run.out / 'last.pt'} holds {' and '.join(held)}: rerun the same command with --resume to go on"
 
 
 def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitStack) -> _Run:
@@ -311,11 +340,13 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
     if ema and "train_model" in state:
         ema.module.load_state_dict(state["model"])
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
-    sampler, loader = run_loader(dataset, config, start_epoch, device)
+    # a checkpoint before the step was saved starts its draws at its epoch (its steps are counted after the loader)
+    sampler, loader = run_loader(dataset, config, state.get("step", start_epoch), device)
     held.callback(end_workers, loader)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     # a checkpoint before the step was saved: its epochs at this run's batches each
     step = state.get("step", start_epoch * len(loader))
+    part = _cut_epoch(state, len(loader))
     if config.max_steps and step >= config.max_steps:  # a resumed run already there would train nothing
         raise WLitePoseError(
             f"{out / 'last.pt'} has already trained {step} steps of --max-steps {config.max_steps}: pass a larger "
@@ -341,16 +372,30 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
         start_epoch=start_epoch,
         budget=budget,
         spent_before=spent_before,
+        counted_from=part.started_s if part else spent_before,
         run_started=_clock(),
         total_steps=min(config.epochs * len(loader), config.max_steps or math.inf),
         best_ap=best_ap,
         step=step,
         spent=spent_before,
         kept=start_epoch,
+        kept_steps=(state["epoch_part"]["steps"], state["epoch_part"]["of"]) if part else None,
+        part=part,
     )
     if config.minutes:  # under --minutes the lr follows the clock, step by step
         set_lr(scheduler, run.spent / budget * config.epochs)
     return run
+
+
+def _cut_epoch(state: dict, steps: int) -> _EpochPart | None:
+    """The part of an epoch a resumed checkpoint holds (a stop cut it), its steps counted at this run's ``steps``
+    an epoch: a run resumed with another --batch-size trains the same share of the epoch."""
+    if "epoch_part" not in state:
+        return None
+    part = _EpochPart(**state["epoch_part"])
+    if part.of != steps:
+        part.steps, part.of = min(round(part.steps * steps / part.of), steps - 1), steps
+    return part
 
 
 def _training_set(config: TrainConfig, schema, size: int) -> KeypointDataset:
@@ -413,41 +458,53 @@ def _note_late_drops(config: TrainConfig, scheduler: torch.optim.lr_scheduler.Mu
         )
 
 
-def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
-    """One epoch's steps (fewer when --max-steps or the clock of --minutes ends it), the schedule stepped after
-    them; its record for the log: lr, step, time, speed and mean losses."""
+def _train_epoch(run: _Run, epoch: int) -> dict[str, float] | None:
+    """One epoch's steps (fewer when --max-steps or the clock of --minutes ends it; only the rest of the one a stop
+    cut, resumed), the schedule stepped after them; its record for the log: lr, step, time, speed and mean losses.
+    None when a stop cut it: ``run.part`` holds its steps so far."""
     config = run.config
     if isinstance(run.sampler, DistributedSampler):
         run.sampler.set_epoch(epoch)
     run.model.train()
     for bn in run.frozen_bn:
         bn.eval()
-    sums: dict[str, float] = {}
-    seen, started = 0, time.perf_counter()
-    lr = run.optimizer.param_groups[0]["lr"]  # this epoch's (at its start), for the log
-    for batch in batches(run.loader):
+    if run.part is None:  # lr: this epoch's (at its start), for the log
+        run.part = _EpochPart(lr=run.optimizer.param_groups[0]["lr"], of=len(run.loader), started_s=run.spent)
+    part = run.part
+    started = time.perf_counter() - part.seconds
+    ended = False  # by --max-steps or the clock
+    draws = batches(run.loader)
+    if part.steps:  # the rest of the epoch a stop cut (a whole one runs its loader to its end)
+        draws = itertools.islice(draws, part.of - part.steps)
+    for batch in draws:
         batch = network_batch(batch, run.device)
         run.last_images = batch["image"]
         values = _step(run, batch)
         run.step += 1
-        seen += len(batch["image"])
+        part.steps += 1
+        part.seen += len(batch["image"])
         loss = values["total"]
         if math.isfinite(loss):
             run.overflows = 0
             for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v * len(batch["image"])
+                part.sums[k] = part.sums.get(k, 0.0) + v * len(batch["image"])
         else:  # mixed precision's scaler skips an overflowing step; in fp32, or step after step, it diverged
             run.overflows += 1
             if not run.use_amp or run.overflows >= MAX_OVERFLOWS:
                 _diverged(f"the loss is {loss} at step {run.step}", run.out, run.saved(epoch))
         _tick(run)
+        part.seconds = time.perf_counter() - started
         if is_main():
-            _say_progress(run, epoch, seen, started, loss)
+            _say_progress(run, epoch, part.seen, started, loss)
         run.stopping = _stop_asked(run)
-        if run.out_of_time or (config.max_steps and run.step >= config.max_steps) or run.stopping:
+        ended = run.out_of_time or bool(config.max_steps and run.step >= config.max_steps)
+        if ended or run.stopping:
             break
+    if run.stopping and not ended and part.steps < part.of:
+        return None
+    run.part = None
     # under --minutes the last epoch is also the one after which another as long as the mean would not fit
-    mean_s = (run.spent - run.spent_before) / (epoch - run.start_epoch + 1)
+    mean_s = (run.spent - run.counted_from) / (epoch - run.start_epoch + 1)
     run.out_of_time = run.out_of_time or run.spent + mean_s > run.budget
     if config.minutes:  # the clock sets the lr; the epoch count still moves, for a resume by epochs
         run.scheduler.last_epoch = epoch + 1
@@ -456,12 +513,12 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     world = dist.get_world_size() if dist.is_initialized() else 1
     record = {
         "epoch": epoch,
-        "lr": lr,
+        "lr": part.lr,
         "step": run.step,
         "minutes": run.spent / 60,
-        "images_per_s": seen * world / (time.perf_counter() - started),
+        "images_per_s": part.seen * world / max(part.seconds, 1e-9),
     }
-    record.update({k: v / max(seen, 1) for k, v in sums.items()})
+    record.update({k: v / max(part.seen, 1) for k, v in part.sums.items()})
     return record
 
 
@@ -533,7 +590,7 @@ def _end_epoch(run: _Run, epoch: int, record: dict[str, float], validating: bool
     _log_epoch(out, epoch, record)
 
 
-def _save(run: _Run, path: Path, epoch: int) -> None:
+def _save(run: _Run, path: Path, epoch: int, part: _EpochPart | None = None) -> None:
     save_checkpoint(
         path,
         run.model,
@@ -546,6 +603,7 @@ def _save(run: _Run, path: Path, epoch: int) -> None:
         run.config,
         run.spent,
         run.step,
+        asdict(part) if part else None,
     )
 
 

@@ -1,9 +1,10 @@
 import itertools
+import signal
 
 import pytest
 import torch
 
-from core.errors import WLitePoseError
+from core.errors import Stopped, WLitePoseError
 from main import main
 from training import trainer
 
@@ -91,3 +92,23 @@ def test_a_timed_run_resumed_by_epochs_drops_the_lr_at_the_milestone_epoch(tmp_p
     trainer.train(tiny_run(tmp_path, epochs=9, milestones=(7,), resume=True))
     lrs = [(r["epoch"], r["lr"]) for r in run_log(tmp_path)]
     assert lrs[6:] == [(6, pytest.approx(1e-3)), (7, pytest.approx(1e-4)), (8, pytest.approx(1e-4))], lrs
+
+
+def test_a_timed_run_stopped_within_an_epoch_resumes_with_only_its_other_steps(
+    tmp_path, tiny_run, clock, signal_on_call, run_log, monkeypatch
+):
+    """A stop's cut epoch was trained again whole on resume, and its steps' time spent again: the stopped and
+    resumed run trains the steps, epochs, lr and time of the run uninterrupted."""
+    run = lambda out, **more: tiny_run(out, minutes=1, epochs=10, milestones=(6,), batch_size=1, **more)  # noqa: E731
+    trainer.train(run(tmp_path / "whole"))  # two 10 s steps an epoch: 6 steps in the minute
+    steps, step = [], trainer._step
+    monkeypatch.setattr(trainer, "_step", lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    with pytest.raises(Stopped):
+        trainer.train(run(tmp_path / "cut"))
+    trainer.train(run(tmp_path / "cut", resume=True))
+    assert len(steps) == 6
+    logs = [[(r["epoch"], r["step"], r["lr"], r["minutes"]) for r in run_log(tmp_path / n)] for n in ("whole", "cut")]
+    assert logs[1] == logs[0] == [(0, 2, 1e-3, 20 / 60), (1, 4, 1e-3, 40 / 60), (2, 6, 1e-4, 1.0)]
+    ends = [torch.load(tmp_path / n / "last.pt", weights_only=False) for n in ("whole", "cut")]
+    assert [(s["step"], s["spent_s"], s["scheduler"]["last_epoch"]) for s in ends] == [(6, 60.0, 3)] * 2

@@ -17,7 +17,7 @@ import torch
 from core.errors import Stopped, WLitePoseError
 from core.output_lock import take
 from main import main
-from training import trainer
+from training import checkpoints, trainer
 from training.sampling import batches
 from training.trainer import train
 
@@ -177,8 +177,9 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
     tmp_path, shared_data, tiny_run, tiny_argv, signal_on_call, run_log, capsys, monkeypatch, times
 ):
     """SIGTERM (a cluster's time limit, `kill`) killed the run by its default action (exit -15, not a word); it
-    stops after its step (a second signal: at once), last.pt holds the last epoch done, and --resume redoes the
-    epoch cut short whole. SIGHUP ignored at start (nohup) stays ignored."""
+    stops after its step, last.pt holds the last epoch done and that step of the next, and --resume trains only that
+    epoch's other step (it trained the cut epoch again whole). A second signal stops at once: last.pt holds the last
+    epoch done, and --resume trains the cut epoch whole. SIGHUP ignored at start (nohup) stays ignored."""
     out = tmp_path / "run"
     argv = _train_argv(shared_data, tiny_argv, out, "--batch-size", "1", "--epochs", "3")
     hangup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -191,15 +192,18 @@ def test_a_stop_signal_ends_training_keeping_the_last_epoch_and_says_how_to_go_o
     finally:
         signal.signal(signal.SIGHUP, hangup)
     err = capsys.readouterr().err
+    cut = " and 1 of epoch 2's 2 steps" if times == 1 else ""
     assert err.endswith(
-        f"wlitepose: interrupted; {out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on\n"
+        f"wlitepose: interrupted; {out / 'last.pt'} holds epoch 1 of 3{cut}: rerun the same command with --resume to "
+        "go on\n"
     ), err
     assert err.count("wlitepose: interrupted") == 1 and "Traceback" not in err
     assert len(steps) == (3 if times == 1 else 2)
     saved = torch.load(out / "last.pt", weights_only=False)
-    assert (saved["epoch"], saved["step"]) == (0, 2) and [r["epoch"] for r in run_log(out)] == [0]
+    assert (saved["epoch"], saved["step"]) == (0, len(steps)) and [r["epoch"] for r in run_log(out)] == [0]
     train(tiny_run(out, batch_size=1, resume=True))  # as `--resume` (without its export)
     assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 4), (2, 6)]
+    assert len(steps) == 6  # as many as the run uninterrupted
 
 
 def test_a_stop_signal_after_an_epochs_last_step_keeps_that_epoch(
@@ -207,7 +211,7 @@ def test_a_stop_signal_after_an_epochs_last_step_keeps_that_epoch(
 ):
     """A signal while the loader winds down, after the epoch's last step asked whether to stop: asked again after
     the epoch, the run threw that epoch away though it had trained it whole. It is saved, and the run stops after
-    the next step."""
+    the next step, which is the next epoch's last too: that epoch is saved whole."""
     out = tmp_path / "run"
     loader = types.SimpleNamespace(ended=lambda: None)  # called as an epoch's batches run out
     signal_on_call(loader, "ended", signal.SIGTERM)  # the first epoch's (one step of 2 images)
@@ -219,9 +223,10 @@ def test_a_stop_signal_after_an_epochs_last_step_keeps_that_epoch(
     monkeypatch.setattr(trainer, "batches", batches_then_end)
     with pytest.raises(Stopped) as stopped:
         train(tiny_run(out))
-    assert stopped.value.left == f"{out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on"
+    assert stopped.value.left == f"{out / 'last.pt'} holds epoch 2 of 3: rerun the same command with --resume to go on"
     saved = torch.load(out / "last.pt", weights_only=False)
-    assert (saved["epoch"], saved["step"]) == (0, 1) and [r["epoch"] for r in run_log(out)] == [0]
+    assert (saved["epoch"], saved["step"]) == (1, 2) and [r["epoch"] for r in run_log(out)] == [0, 1]
+    assert "epoch_part" not in saved
 
 
 def test_a_hangup_to_a_run_with_loader_workers_stops_it_without_their_tracebacks(
@@ -279,4 +284,50 @@ def test_a_resumed_run_stopped_in_its_first_epoch_stops_after_that_step_keeping_
     with pytest.raises(Stopped) as stopped:
         train(tiny_run(out, batch_size=1, resume=True))
     assert len(steps) == 1  # the step it came in, none after
+    left = f"{out / 'last.pt'} holds epoch 1 of 3 and 1 of epoch 2's 2 steps: rerun the same command with --resume"
+    assert stopped.value.left == f"{left} to go on"
+
+
+@pytest.mark.parametrize("limit", [{}, {"max_steps": 5}])
+def test_a_run_stopped_within_an_epoch_resumes_with_only_its_other_steps(
+    tmp_path, tiny_run, signal_on_call, monkeypatch, run_log, limit
+):
+    """The steps of the epoch a stop cut were thrown away and trained again on resume (a cluster's time limit lost
+    up to an epoch each time): the stopped and resumed run trains as many steps as the run uninterrupted, logs each
+    epoch once, and ends at the same epoch, step, lr, schedule, optimiser and weight average."""
+    steps, step = [], trainer._step
+    monkeypatch.setattr(trainer, "_step", lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs))
+    run = lambda out, **more: tiny_run(out, batch_size=1, milestones=(1, 2), ema=0.9, **limit, **more)  # noqa: E731
+    train(run(tmp_path / "whole"))  # 2 steps an epoch
+    whole_steps = len(steps)
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    with pytest.raises(Stopped):
+        train(run(tmp_path / "cut"))
+    cut = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    assert (cut["epoch"], cut["step"], cut["epoch_part"]["steps"]) == (0, 3, 1)
+    train(run(tmp_path / "cut", resume=True))
+    assert len(steps) - whole_steps == whole_steps
+    logs = [[(r["epoch"], r["step"], r["lr"]) for r in run_log(tmp_path / name)] for name in ("whole", "cut")]
+    assert logs[1] == logs[0]
+    ends = [torch.load(tmp_path / name / "last.pt", weights_only=False) for name in ("whole", "cut")]
+    assert [(s["epoch"], s["step"], s["scheduler"], s["ema_updates"], "epoch_part" in s) for s in ends] == [
+        (ends[0]["epoch"], ends[0]["step"], ends[0]["scheduler"], ends[0]["ema_updates"], False)
+    ] * 2
+    assert [s["optimizer"]["state"][0]["step"] for s in ends] == [ends[0]["optimizer"]["state"][0]["step"]] * 2
+
+
+def test_a_second_signal_while_a_stop_saves_the_cut_epoch_leaves_the_last_whole_save(
+    tmp_path, tiny_run, signal_on_call, run_log
+):
+    """last.pt is replaced whole or not at all: "stop now" during the save of the steps a stop kept leaves the
+    epoch saved before, and the line says so."""
+    out = tmp_path / "run"
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    signal_on_call(checkpoints.torch, "save", signal.SIGTERM, call=2)  # epoch 1's last.pt, then the cut epoch's
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1))
+    assert stopped.value.at_once
     assert stopped.value.left == f"{out / 'last.pt'} holds epoch 1 of 3: rerun the same command with --resume to go on"
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], "epoch_part" in saved) == (0, 2, False)
+    assert sorted(p.name for p in out.iterdir()) == ["last.pt", "log.jsonl"]  # no checkpoint half-written
