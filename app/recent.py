@@ -41,7 +41,9 @@ def is_gone(entry: str) -> bool:
 
 
 def _key(entry: str) -> str:
-    """The same file however it was reached (a link, "..", a folder's trailing slash): its resolved path."""
+    """The same file however it was reached (a link, "..", a folder's trailing slash): its resolved path, found as
+    it opens and kept beside it (resolving a remembered path on a share that no longer answers held the window up
+    for the lost server's timeout, at its start and at each source opened)."""
     if "://" in entry:
         return entry
     try:
@@ -50,15 +52,14 @@ def _key(entry: str) -> str:
         return entry
 
 
-def _unique(entries: list[str]) -> list[str]:
-    """The first of each source (the newest), at most MAX_RECENT."""
+def _unique(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The first (entry, key) of each key (the newest), at most MAX_RECENT."""
     seen: set[str] = set()
     kept = []
-    for entry in entries:
-        key = _key(entry)
+    for entry, key in rows:
         if key not in seen:
             seen.add(key)
-            kept.append(entry)
+            kept.append((entry, key))
     return kept[:MAX_RECENT]
 
 
@@ -67,33 +68,40 @@ class RecentSources:
         self._store = store
 
     def entries(self) -> list[str]:
-        self._store.sync()  # what another window added since
-        size = self._store.beginReadArray(ARRAY)
-        values = []
-        for row in range(size):
-            self._store.setArrayIndex(row)
-            values.append(self._store.value("source", None))
-        self._store.endArray()
-        return _unique([value for value in values if isinstance(value, str) and value])  # a hand edit holds anything
+        return [entry for entry, _ in self._rows()]
 
     def add(self, spec: str) -> list[str]:
         """``spec`` (opened) first, its earlier place dropped."""
         entry = recent_entry(spec)
-        return self.entries() if entry is None else self._write([entry, *self.entries()])
+        return self.entries() if entry is None else self._write([(entry, _key(entry)), *self._rows()])
 
     def drop(self, entry: str) -> list[str]:
-        return self._write([kept for kept in self.entries() if _key(kept) != _key(entry)])
+        return self._write([row for row in self._rows() if row[0] != entry])
 
     def clear(self) -> list[str]:
         return self._write([])
 
-    def _write(self, entries: list[str]) -> list[str]:
-        entries = _unique(entries)
+    def _rows(self) -> list[tuple[str, str]]:
+        """Each remembered entry with its key (the entry itself where a hand edit left none)."""
+        self._store.sync()  # what another window added since
+        size = self._store.beginReadArray(ARRAY)
+        rows = []
+        for row in range(size):
+            self._store.setArrayIndex(row)
+            entry, key = self._store.value("source", None), self._store.value("key", None)
+            if isinstance(entry, str) and entry:  # a hand edit holds anything
+                rows.append((entry, key if isinstance(key, str) and key else entry))
+        self._store.endArray()
+        return _unique(rows)
+
+    def _write(self, rows: list[tuple[str, str]]) -> list[str]:
+        rows = _unique(rows)
         self._store.remove(ARRAY)
-        self._store.beginWriteArray(ARRAY, len(entries))
-        for row, entry in enumerate(entries):
+        self._store.beginWriteArray(ARRAY, len(rows))
+        for row, (entry, key) in enumerate(rows):
             self._store.setArrayIndex(row)
             self._store.setValue("source", entry)
+            self._store.setValue("key", key)
         self._store.endArray()
         self._store.sync()
-        return entries
+        return [entry for entry, _ in rows]

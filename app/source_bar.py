@@ -17,7 +17,7 @@ from app.recent import is_gone
 from app.shortcuts import choose_in_list
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
-RECENT_FOLDER_PX = 320  # a remembered file's folder in the Recent menu, shortened in the middle beyond it
+RECENT_PART_PX = 320  # a remembered file's name, and its folder, in the Recent menu: shortened beyond it
 
 
 class SourceBar(QWidget):
@@ -100,14 +100,20 @@ class SourceBar(QWidget):
         clear.triggered.connect(self.clear_recent_requested)
 
     def _recent_text(self, entry: str) -> str:
-        """A file or folder by its name, then its folder shortened; a stream by its URL ("&" kept as it is)."""
+        """A file or folder by its name, then its folder, each shortened; a stream by its URL, shortened ("&" kept
+        as it is, a tab as a space: in a menu it starts the shortcut's column)."""
         if "://" in entry:
-            text = entry
+            text = self._shortened(entry, 2 * RECENT_PART_PX)
         else:
             path = Path(entry)
-            folder = self.fontMetrics().elidedText(str(path.parent), Qt.TextElideMode.ElideMiddle, RECENT_FOLDER_PX)
-            text = f"{path.name}  —  {folder}"
-        return text.replace("&", "&&")
+            text = (
+                f"{self._shortened(path.name, RECENT_PART_PX)}  —  {self._shortened(str(path.parent), RECENT_PART_PX)}"
+            )
+        return text.replace("&", "&&").replace("\t", " ")
+
+    def _shortened(self, text: str, width: int) -> str:
+        """``text`` shortened in the middle to ``width`` pixels: a menu as wide as a long name ran off the screen."""
+        return self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, width)
 
     def _recent_chosen(self, action: QAction) -> None:
         entry = action.data()

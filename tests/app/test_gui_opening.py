@@ -378,3 +378,76 @@ def test_clear_list_empties_the_recent_menu(open_window, tmp_path):
     assert _recent_actions(w) == [] and w.recent.entries() == []
     menu = [(a.text(), a.isEnabled()) for a in w.source_bar.recent_button.menu().actions() if not a.isSeparator()]
     assert menu == [("No source opened yet", False), ("Clear list", False)]
+
+
+def test_a_recent_stream_opens_and_is_not_taken_for_a_file_gone(open_window, monkeypatch):
+    w = open_window()
+    _opened(w, "rtsp://cam.local/live")
+    asked = []
+    monkeypatch.setattr(w.handle, "open", asked.append)
+    _recent_actions(w)[0].trigger()
+    assert asked == ["rtsp://cam.local/live"] and w.recent.entries() == ["rtsp://cam.local/live"]
+
+
+def test_a_source_opened_by_a_relative_name_is_remembered_where_it_is(open_window, tmp_path, monkeypatch):
+    """``wlitepose gui clip.mp4``: the list holds the file, not "clip.mp4" wherever the next start runs."""
+    (tmp_path / "clip.mp4").touch()
+    monkeypatch.chdir(tmp_path)
+    w = open_window()
+    _opened(w, "clip.mp4")
+    assert w.recent.entries() == [str(tmp_path / "clip.mp4")]
+
+
+def test_an_ampersand_in_a_recent_name_is_shown_not_taken_for_a_shortcut_key(open_window, tmp_path):
+    """One "&" in a menu entry underlines the next letter and is not shown: doubled, it shows as typed."""
+    folder = tmp_path / "Tom & Jerry"
+    folder.mkdir()
+    (folder / "a&b.mp4").touch()
+    w = open_window()
+    _opened(w, folder / "a&b.mp4")
+    _opened(w, "http://cam.local/video?user=admin&channel=1")
+    texts = [action.text() for action in _recent_actions(w)]
+    assert texts[0] == "http://cam.local/video?user=admin&&channel=1"
+    assert texts[1].startswith("a&&b.mp4  —  ") and texts[1].endswith("Tom && Jerry")
+
+
+def test_the_recent_menu_fits_a_full_hd_screen_at_200_percent_with_long_names(
+    open_window, tmp_path, fits_full_hd_at_200_percent
+):
+    """A long file name, folder or stream link is shortened in the middle, each whole in its entry's tooltip: the
+    menu ran off the screen, the folder of a long-named file out of sight; a tab in a name is no shortcut column."""
+    deep = tmp_path.joinpath(*["folder"] * 40)
+    deep.mkdir(parents=True)
+    long_name = deep / ("interview_" + "x" * 200 + ".mp4")
+    tabbed = tmp_path / "take\t2.mp4"
+    for path in (long_name, tabbed):
+        path.touch()
+    w = open_window()
+    for spec in (long_name, tabbed, "http://cam.local/live?" + "&".join(f"camera{n}=front" for n in range(30))):
+        _opened(w, spec)
+    assert fits_full_hd_at_200_percent(w.source_bar.recent_button.menu().sizeHint())
+    assert all("\t" not in action.text() for action in _recent_actions(w))
+    assert str(long_name) in [action.toolTip() for action in _recent_actions(w)]
+
+
+def test_opening_a_source_resolves_no_other_remembered_path(open_window, tmp_path, monkeypatch):
+    """A remembered file on a share that no longer answers held the window up at its start and at each source
+    opened, for a lost server's timeout each time its path was resolved (twice a source): only the one that
+    opened is resolved, and a link to a remembered file still takes its place."""
+    from pathlib import Path
+
+    files = [tmp_path / f"clip{n}.mp4" for n in range(3)]
+    for path in files:
+        path.touch()
+    (tmp_path / "today.mp4").symlink_to(files[0])
+    first = open_window()
+    for path in files[:2]:
+        _opened(first, path)
+    first.close()
+    resolved, real = [], Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, *args: resolved.append(str(self)) or real(self, *args))
+    w = open_window()
+    _opened(w, files[2])
+    _opened(w, tmp_path / "today.mp4")
+    assert [path for path in resolved if path in (str(files[0]), str(files[1]))] == []
+    assert w.recent.entries() == [str(tmp_path / "today.mp4"), str(files[2]), str(files[1])]

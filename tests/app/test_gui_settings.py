@@ -206,3 +206,54 @@ def test_recent_sources_come_back_at_the_next_start_without_a_password(open_wind
         "rtsp://cam.local/live",
     ]
     assert "secret" not in Path(ini).read_text()
+
+
+def _recent_opened(w: MainWindow, spec) -> None:
+    from app.frame_packet import SourceInfo
+
+    w.handle.worker.opened.emit(SourceInfo(str(spec), 25.0, (64, 48), 8, False))
+
+
+def test_a_source_opened_is_in_the_settings_file_at_once_and_one_cleared_is_not(open_window, tmp_path):
+    """A crash loses none of the list; Clear list leaves no path of it in the file (rows past its new size were
+    kept)."""
+    video = tmp_path / "private.mp4"
+    video.touch()
+    w = open_window()
+    _recent_opened(w, video)
+    ini = Path(w.store.fileName())
+    assert str(video) in ini.read_text()
+    w.source_bar.clear_recent_requested.emit()
+    assert "private.mp4" not in ini.read_text()
+
+
+def test_a_source_another_window_opened_since_stays_on_the_recent_list(open_window, tmp_path):
+    """The settings file as another window's process left it (it kept its own list, read before this one's)."""
+    import os
+
+    first, other, second = (tmp_path / name for name in ("first.mp4", "other.mp4", "second.mp4"))
+    for path in (first, other, second):
+        path.touch()
+    w = open_window()
+    _recent_opened(w, first)
+    ini = Path(w.store.fileName())
+    ini.write_text(ini.read_text().replace("size=1", f"size=2\n2\\source={other}"))
+    os.utime(ini, (ini.stat().st_atime, ini.stat().st_mtime + 10))  # written later, as the other process did
+    _recent_opened(w, second)
+    assert w.recent.entries() == [str(second), str(first), str(other)]
+
+
+def test_recent_entries_hand_edited_into_another_type_are_passed_over(qtbot, tmp_path):
+    ini = tmp_path / "wlitepose.ini"
+    rows = [
+        "size=4",
+        "1\\source=a, b",
+        "2\\source=@Variant(\\0\\0\\0\\x2\\0\\0\\0\\x5)",
+        "3\\source=",
+        f"4\\source={tmp_path}",
+    ]
+    ini.write_text("[recent]\n" + "\n".join(rows) + "\n")  # a list, a number, nothing, a folder
+    w = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat), cameras=[])
+    qtbot.addWidget(w)
+    assert [action.data() for action in w.source_bar.recent_button.menu().actions() if action.data()] == [str(tmp_path)]
+    w.close()
