@@ -259,8 +259,8 @@ class MainWindow(QMainWindow):
         if exists and path != SAMPLE_CLIP.absolute():  # the bundled clip's folder is no user's (site-packages)
             self.settings = dataclasses.replace(self.settings, last_dir=str(path.parent if path.is_file() else path))
             self.source_bar.start_dir = self.controls.start_dir = self.settings.last_dir
-        elif "://" in spec:
-            self.settings = dataclasses.replace(self.settings, last_url=spec)
+        elif "://" in spec:  # one with a password is not kept: the settings file is plain text
+            self.settings = dataclasses.replace(self.settings, last_url=spec if without_password(spec) == spec else "")
         self.status.note(f"Opening {without_password(spec)}…")
         self._awaited.add("source")
         self.handle.open(spec)

@@ -55,6 +55,17 @@ def test_a_stream_address_opened_is_offered_again_at_the_next_start(qtbot, open_
     assert open_window().source_bar.url_edit.text() == url
 
 
+def test_a_stream_address_with_a_password_is_not_kept_for_the_next_start(qtbot, open_window):
+    url = "rtsp://admin:secret@127.0.0.1:1/live"
+    first = open_window()
+    first.open_source(url)
+    qtbot.waitUntil(lambda: "127.0.0.1" in first.last_error, timeout=20000)
+    ini = first.store.fileName()
+    first.close()
+    assert open_window().source_bar.url_edit.text() == ""
+    assert "secret" not in Path(ini).read_text()
+
+
 def test_the_export_formats_ticked_are_remembered(qtbot):
     first = MainWindow(QSettings(), cameras=[])
     qtbot.addWidget(first)
