@@ -29,3 +29,10 @@ def agreed(value: float, device: torch.device) -> float:
     shared = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(shared, 0)
     return float(shared)
+
+
+def wait_for_all() -> None:
+    """Every rank of a distributed run waits here for the others (rank 0's save before a stop: a rank that left
+    first would have torchrun end rank 0 mid-save)."""
+    if dist.is_initialized():
+        dist.barrier()

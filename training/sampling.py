@@ -6,6 +6,7 @@ import signal
 from typing import TYPE_CHECKING
 
 import cv2
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
@@ -66,7 +67,9 @@ def draw_seed(config: TrainConfig, start: int, stream: int) -> int:
     ranks draw apart, and a resumed run does not replay its first steps' draws (by step, not epoch: a run resumed
     twice within the epoch a stop cut would draw that epoch's first batches again)."""
     rank = dist.get_rank() if dist.is_initialized() else 0
-    return ((config.seed * 1000 + rank) * 7919 + start) * 2 + stream
+    # mixed by numpy's SeedSequence: a formula as (seed * 1000 + rank) * 7919 + start gave rank 0 resumed at step
+    # 7,919 rank 1's draws at the start
+    return int(np.random.SeedSequence([config.seed, rank, start, stream]).generate_state(1, np.uint64)[0])
 
 
 def epoch_sampler(dataset: KeypointDataset, config: TrainConfig, start: int = 0):

@@ -32,7 +32,7 @@ from training.augment import AugmentConfig
 from training.checkpoints import drop_cut_line, model_checkpoint, resume_run, save_checkpoint
 from training.dataset import KeypointDataset, network_batch, network_image
 from training.distill import FeatureHints
-from training.distributed import agreed, is_main, setup_distributed
+from training.distributed import agreed, is_main, setup_distributed, wait_for_all
 from training.ema import WeightAverage
 from training.losses import ae_loss, heatmap_mse_loss, heatmap_weighted_loss
 from training.lr_schedule import set_lr
@@ -280,6 +280,7 @@ def _train_epochs(run: _Run) -> None:
         if final:  # ends a --minutes or --max-steps run (a run by epochs ends with its range)
             break
         if run.stopping:  # at the epoch's last step: it is kept whole
+            wait_for_all()
             raise Stopped(run.stop.signum, left=_resume_hint(run))
 
 
@@ -287,6 +288,7 @@ def _keep_cut_epoch(run: _Run, epoch: int) -> None:
     """After a stop within ``epoch``: last.pt (rank 0's) holds the epochs before it and its steps so far."""
     if is_main():
         _save(run, run.out / "last.pt", epoch - 1, run.part)
+    wait_for_all()
     run.kept_steps = (run.part.steps, run.part.of)
 
 

@@ -112,3 +112,18 @@ def test_a_timed_run_stopped_within_an_epoch_resumes_with_only_its_other_steps(
     assert logs[1] == logs[0] == [(0, 2, 1e-3, 20 / 60), (1, 4, 1e-3, 40 / 60), (2, 6, 1e-4, 1.0)]
     ends = [torch.load(tmp_path / n / "last.pt", weights_only=False) for n in ("whole", "cut")]
     assert [(s["step"], s["spent_s"], s["scheduler"]["last_epoch"]) for s in ends] == [(6, 60.0, 3)] * 2
+
+
+def test_a_timed_run_resumed_in_a_cut_epoch_ends_where_the_run_uninterrupted_does(
+    tmp_path, tiny_run, clock, signal_on_call, run_log
+):
+    """Its mean epoch counted the cut epoch's time from the resume, not from the epoch's start: 55 s fit no third
+    epoch of 20 s, and the run uninterrupted ends after two; resumed, it took the cut epoch for a 10 s one."""
+    run = lambda out, **more: tiny_run(out, minutes=55 / 60, epochs=10, batch_size=1, **more)  # noqa: E731
+    trainer.train(run(tmp_path / "whole"))  # two 10 s steps an epoch
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    with pytest.raises(Stopped):
+        trainer.train(run(tmp_path / "cut"))
+    trainer.train(run(tmp_path / "cut", resume=True))
+    logs = [[(r["epoch"], r["step"]) for r in run_log(tmp_path / n)] for n in ("whole", "cut")]
+    assert logs[1] == logs[0] == [(0, 2), (1, 4)]

@@ -80,6 +80,23 @@ def test_each_rank_and_a_resumed_run_augment_with_draws_of_their_own(shared_data
     assert torch.equal(first, again) and not torch.equal(first, other_rank) and not torch.equal(first, resumed)
 
 
+def test_no_two_ranks_seeds_or_starting_steps_share_a_stream_of_draws(monkeypatch):
+    """Seeds by a formula (seed * 1000 + rank) * 7919 + start met once steps counted the start: rank 0 resumed at
+    step 7,919 drew rank 1's draws at the start, and --seed 1 at the start --seed 0's at step 7,919,000."""
+    from training.sampling import AUGMENTATIONS, SAMPLE_ORDER, draw_seed
+    from training.trainer import TrainConfig
+
+    monkeypatch.setattr("torch.distributed.is_initialized", lambda: True)
+    drawn = []
+    for rank in (0, 1, 2):
+        monkeypatch.setattr("torch.distributed.get_rank", lambda rank=rank: rank)
+        for seed in (0, 1):
+            config = TrainConfig("unused", "unused", "unused", seed=seed)
+            for start in (0, 5, 7919, 15838, 7_919_000):
+                drawn += [draw_seed(config, start, stream) for stream in (SAMPLE_ORDER, AUGMENTATIONS)]
+    assert len(set(drawn)) == len(drawn) == 60
+
+
 def test_the_log_gives_each_epoch_the_lr_it_trained_at(tmp_path, tiny_run, run_log):
     train(tiny_run(tmp_path, milestones=(1, 2)))
     log = run_log(tmp_path)
@@ -331,3 +348,123 @@ def test_a_second_signal_while_a_stop_saves_the_cut_epoch_leaves_the_last_whole_
     saved = torch.load(out / "last.pt", weights_only=False)
     assert (saved["epoch"], saved["step"], "epoch_part" in saved) == (0, 2, False)
     assert sorted(p.name for p in out.iterdir()) == ["last.pt", "log.jsonl"]  # no checkpoint half-written
+
+
+@pytest.mark.parametrize(("cut_at", "batch_size", "rest"), [(2, 2, 2), (5, 4, 1)])
+def test_a_cut_epoch_resumed_at_another_batch_size_trains_the_share_of_it_left(
+    tmp_path, tiny_run, signal_on_call, monkeypatch, run_log, cut_at, batch_size, rest
+):
+    """Six one-image steps an epoch, cut after ``cut_at``: the resumed run's epoch of 6 // ``batch_size`` steps
+    trains the same share of it (at least one step: an epoch of none has no batch to check its outputs on)."""
+    out, weights = tmp_path / "run", {"": 3.0}  # three draws of each of the two images an epoch
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=cut_at)
+    with pytest.raises(Stopped):
+        train(tiny_run(out, batch_size=1, epochs=1, sample_weights=weights))
+    steps, step = [], trainer._step
+    monkeypatch.setattr(trainer, "_step", lambda *args, **kwargs: steps.append(1) or step(*args, **kwargs))
+    train(tiny_run(out, batch_size=batch_size, epochs=1, sample_weights=weights, resume=True))
+    assert len(steps) == rest
+    assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, cut_at + rest)]
+
+
+def test_a_stop_at_the_last_step_of_a_resumed_cut_epoch_keeps_it_whole_and_says_so(
+    tmp_path, tiny_run, signal_on_call, run_log
+):
+    """The hint still counted the cut epoch's first part once the resumed run had trained that epoch whole."""
+    out = tmp_path / "run"
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    with pytest.raises(Stopped):
+        train(tiny_run(out, batch_size=1))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=1)  # the resumed run's first: epoch 2's last
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1, resume=True))
+    assert stopped.value.left == f"{out / 'last.pt'} holds epoch 2 of 3: rerun the same command with --resume to go on"
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], "epoch_part" in saved) == (1, 4, False)
+    assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 4)]
+
+
+def test_a_first_epoch_cut_is_kept_and_its_resume_stopped_at_once_says_it_is_still_there(
+    tmp_path, tiny_run, signal_on_call
+):
+    """A stop in the first epoch keeps its steps (no epoch whole yet); "stop now" in the resumed run before it saved
+    again said that nothing was saved, though last.pt still holds that step."""
+    out = tmp_path / "run"
+    left = f"{out / 'last.pt'} holds 1 of epoch 1's 2 steps: rerun the same command with --resume to go on"
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=1)
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1))
+    assert stopped.value.left == left
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], saved["epoch_part"]["steps"]) == (-1, 1, 1)
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=1, times=2)  # "stop now" before the resumed run's step
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1, resume=True))
+    assert stopped.value.at_once and stopped.value.left == left
+
+
+def test_a_run_resumed_within_its_first_epoch_does_not_replay_its_first_batch(
+    tmp_path, tiny_run, signal_on_call, monkeypatch
+):
+    """Seeded by its starting epoch, a run resumed within the first epoch drew the first run's first batch again,
+    image and augmentation alike."""
+    images, step = [], trainer._step
+    monkeypatch.setattr(trainer, "_step", lambda run, batch: images.append(batch["image"].clone()) or step(run, batch))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=1)
+    with pytest.raises(Stopped):
+        train(tiny_run(tmp_path / "run", batch_size=1, epochs=1))
+    train(tiny_run(tmp_path / "run", batch_size=1, epochs=1, resume=True))
+    assert len(images) == 2  # one image a step
+    assert not torch.equal(images[0], images[1]), "the resumed run drew the first run's first batch again"
+
+
+def test_a_stop_in_the_step_that_max_steps_ends_the_run_at_ends_it_as_finished(
+    tmp_path, tiny_run, signal_on_call, run_log
+):
+    """Kept as a cut epoch, the run's last step left a last.pt that --resume refused (--max-steps already reached)
+    with that epoch never logged: it ends the run as it would have ended."""
+    out = tmp_path / "run"
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2, and the run's last
+    assert train(tiny_run(out, batch_size=1, max_steps=3)) == out / "last.pt"
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], "epoch_part" in saved) == (1, 3, False)
+    assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 3)]
+
+
+def test_a_distributed_run_resumed_shuffles_by_its_starting_step(shared_data, monkeypatch):
+    """Every rank's DistributedSampler seeded alike, and a resumed run's apart from the run it resumes."""
+    from torch.utils.data.distributed import DistributedSampler
+
+    from models.schemas import get_schema
+    from training.dataset import KeypointDataset
+    from training.sampling import epoch_sampler
+    from training.trainer import TrainConfig
+
+    val = shared_data / "val"
+    dataset = KeypointDataset(str(val / "annotations.json"), str(val / "images"), get_schema("coco"), 64)
+    config = TrainConfig(str(val / "annotations.json"), str(val / "images"), "unused")
+    monkeypatch.setattr("torch.distributed.is_initialized", lambda: True)  # two ranks, as torchrun starts them
+    monkeypatch.setattr("torch.distributed.get_world_size", lambda: 2)
+    orders = []
+    for rank, start in ((0, 0), (1, 0), (0, 3)):
+        monkeypatch.setattr("torch.distributed.get_rank", lambda rank=rank: rank)
+        sampler = epoch_sampler(dataset, config, start)
+        assert isinstance(sampler, DistributedSampler)
+        orders.append(torch.randperm(len(dataset), generator=torch.Generator().manual_seed(sampler.seed)).tolist())
+    assert orders[0] == orders[1] != orders[2]
+
+
+@pytest.mark.parametrize(("stop_in_step", "kept"), [(3, "steps of epoch 2"), (2, "epoch 1 whole")])
+def test_every_rank_waits_for_the_save_a_stop_keeps_before_it_stops(
+    tmp_path, tiny_run, signal_on_call, monkeypatch, stop_in_step, kept
+):
+    """Under torchrun the other ranks stopped while rank 0 still saved what the stop kept; torchrun then ended rank
+    0 mid-save (its SIGTERM read as "stop now") and last.pt was lost (2 CPU ranks, a save of 2 s). Every rank now
+    waits for the save before it stops."""
+    events, save = [], trainer._save
+    monkeypatch.setattr(trainer, "_save", lambda *args, **kwargs: events.append("save") or save(*args, **kwargs))
+    monkeypatch.setattr(trainer, "wait_for_all", lambda: events.append("wait"))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=stop_in_step)  # 2 steps an epoch
+    with pytest.raises(Stopped):
+        train(tiny_run(tmp_path / "run", batch_size=1))
+    assert events[-2:] == ["save", "wait"], kept
