@@ -286,10 +286,12 @@ def _train_epochs(run: _Run) -> None:
 
 def _keep_cut_epoch(run: _Run, epoch: int) -> None:
     """After a stop within ``epoch``: last.pt (rank 0's) holds the epochs before it and its steps so far."""
+    kept = (run.part.steps, run.part.of)
     if is_main():
         _save(run, run.out / "last.pt", epoch - 1, run.part)
+        run.kept_steps = kept  # before the wait: "stop now" while the others finish their step says it was saved
     wait_for_all()
-    run.kept_steps = (run.part.steps, run.part.of)
+    run.kept_steps = kept  # the other ranks once rank 0 has saved
 
 
 def _stop_asked(run: _Run) -> bool:

@@ -127,3 +127,18 @@ def test_a_timed_run_resumed_in_a_cut_epoch_ends_where_the_run_uninterrupted_doe
     trainer.train(run(tmp_path / "cut", resume=True))
     logs = [[(r["epoch"], r["step"]) for r in run_log(tmp_path / n)] for n in ("whole", "cut")]
     assert logs[1] == logs[0] == [(0, 2), (1, 4)]
+
+
+def test_a_stop_in_the_step_where_the_time_runs_out_ends_the_run_as_finished(
+    tmp_path, tiny_run, signal_on_call, run_log, monkeypatch
+):
+    """As --max-steps' last step: kept as a cut epoch, it would leave a last.pt that --resume refuses (its minutes
+    spent), that epoch never logged."""
+    ticks = iter([0.0, 10.0, 20.0, 100.0])  # the start, then three steps: the third (epoch 2's first) runs long
+    monkeypatch.setattr(trainer, "_clock", lambda: next(ticks))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)
+    out = tmp_path / "run"
+    assert trainer.train(tiny_run(out, minutes=1, epochs=10, batch_size=1)) == out / "last.pt"
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], "epoch_part" in saved) == (1, 3, False)
+    assert [(r["epoch"], r["step"]) for r in run_log(out)] == [(0, 2), (1, 3)]

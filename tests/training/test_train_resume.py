@@ -468,3 +468,45 @@ def test_every_rank_waits_for_the_save_a_stop_keeps_before_it_stops(
     with pytest.raises(Stopped):
         train(tiny_run(tmp_path / "run", batch_size=1))
     assert events[-2:] == ["save", "wait"], kept
+
+
+def test_a_second_signal_while_the_ranks_wait_after_the_cut_epochs_save_says_it_was_saved(
+    tmp_path, tiny_run, signal_on_call
+):
+    """ "Stop now" while the ranks waited for one another after rank 0 had saved the cut epoch's steps said that
+    last.pt held only the epoch before, as if that save had not finished."""
+    out = tmp_path / "run"
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    signal_on_call(trainer, "wait_for_all", signal.SIGTERM)  # after the cut epoch's save
+    with pytest.raises(Stopped) as stopped:
+        train(tiny_run(out, batch_size=1))
+    assert stopped.value.at_once
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"], saved["epoch_part"]["steps"]) == (0, 3, 1)
+    left = f"{out / 'last.pt'} holds epoch 1 of 3 and 1 of epoch 2's 2 steps: rerun the same command with --resume"
+    assert stopped.value.left == f"{left} to go on"
+
+
+def test_a_resumed_cut_epoch_is_logged_with_the_losses_and_speed_of_both_its_parts(
+    tmp_path, tiny_run, signal_on_call, monkeypatch, run_log
+):
+    """The log line of the epoch a stop cut gives its mean losses and speed over both parts (a step of loss 1 before
+    the stop, one of loss 3 after it, one second each), not over the resumed part alone."""
+    out, now, real_step = tmp_path / "run", [0.0], trainer._step
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+
+    def step_of(loss: float):
+        def step(run, batch):
+            real_step(run, batch)
+            now[0] += 1.0
+            return {"total": loss}
+
+        return step
+
+    monkeypatch.setattr(trainer, "_step", step_of(1.0))
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)  # the first step of epoch 2
+    with pytest.raises(Stopped):
+        train(tiny_run(out, batch_size=1))
+    monkeypatch.setattr(trainer, "_step", step_of(3.0))
+    train(tiny_run(out, batch_size=1, epochs=2, resume=True))
+    assert [(r["epoch"], r["total"], r["images_per_s"]) for r in run_log(out)] == [(0, 1.0, 1.0), (1, 2.0, 1.0)]
