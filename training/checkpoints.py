@@ -39,13 +39,15 @@ def save_checkpoint(
     spent_s: float,
     step: int,
     epoch_part: dict | None = None,
+    scaler=None,
 ) -> None:
     """``model`` holds the weights to use (export, --init: the average when there is one); with a
     weight average, ``train_model`` holds the raw weights the optimiser continues from; with feature
     hints, ``hint_adapters`` their adapters; ``spent_s`` is the run's training time so far (--minutes), ``step``
     its optimiser steps (a run resumed with another --batch-size counts on from them); ``epoch`` the last epoch
     trained whole, and ``epoch_part`` the steps of the next one so far, when a stop cut it (the trainer's
-    _EpochPart: a resumed run trains only its other steps)."""
+    _EpochPart: a resumed run trains only its other steps); ``scaler`` mixed precision's loss scale, when it is on
+    (a resumed run would start it again at 65,536 and skip steps until it has come down)."""
     state = {
         "model": (ema.module if ema else model).state_dict(),
         "meta": model_meta(
@@ -61,6 +63,8 @@ def save_checkpoint(
     }
     if epoch_part:
         state["epoch_part"] = epoch_part
+    if scaler is not None and scaler.is_enabled():
+        state["scaler"] = scaler.state_dict()
     if ema:
         state["train_model"] = model.state_dict()
         state["ema_updates"] = ema.updates

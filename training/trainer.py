@@ -348,6 +348,8 @@ def _prepare(config: TrainConfig, device: torch.device, held: contextlib.ExitSta
     sampler, loader = run_loader(dataset, config, state.get("step", start_epoch), device)
     held.callback(end_workers, loader)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    if state.get("scaler") and scaler.is_enabled():  # one saved on a GPU, resumed on one
+        scaler.load_state_dict(state["scaler"])
     # a checkpoint before the step was saved: its epochs at this run's batches each
     step = state.get("step", start_epoch * len(loader))
     part = _cut_epoch(state, len(loader))
@@ -608,6 +610,7 @@ def _save(run: _Run, path: Path, epoch: int, part: _EpochPart | None = None) -> 
         run.spent,
         run.step,
         asdict(part) if part else None,
+        run.scaler,
     )
 
 

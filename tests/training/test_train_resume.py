@@ -510,3 +510,22 @@ def test_a_resumed_cut_epoch_is_logged_with_the_losses_and_speed_of_both_its_par
     monkeypatch.setattr(trainer, "_step", step_of(3.0))
     train(tiny_run(out, batch_size=1, epochs=2, resume=True))
     assert [(r["epoch"], r["total"], r["images_per_s"]) for r in run_log(out)] == [(0, 1.0, 1.0), (1, 2.0, 1.0)]
+
+
+def test_a_resumed_run_goes_on_at_the_loss_scale_mixed_precision_had_reached(
+    tmp_path, tiny_run, signal_on_call, monkeypatch
+):
+    """On a GPU the loss scale started again at 65,536 at each resume and steps were skipped until it came down.
+    A scaler that doubles at each step (on the CPU) shows it kept: stopped and resumed, it ends where the run
+    uninterrupted does."""
+    scaler = torch.amp.GradScaler
+    monkeypatch.setattr(
+        trainer.torch.amp, "GradScaler", lambda *a, **k: scaler("cpu", init_scale=2.0**10, growth_interval=1)
+    )
+    train(tiny_run(tmp_path / "whole", batch_size=1))  # 6 steps
+    signal_on_call(trainer, "_step", signal.SIGTERM, call=3)
+    with pytest.raises(Stopped):
+        train(tiny_run(tmp_path / "cut", batch_size=1))
+    train(tiny_run(tmp_path / "cut", batch_size=1, resume=True))
+    scales = [torch.load(tmp_path / n / "last.pt", weights_only=False)["scaler"]["scale"] for n in ("whole", "cut")]
+    assert scales == [2.0**16, 2.0**16]
