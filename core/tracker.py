@@ -242,7 +242,7 @@ class PoseTracker:
             return track_of
         lost_for = now - self.last_seen - dt  # 0 for tracks seen in the previous frame
         recent = ~_past(lost_for, 0.0)  # tracks seen on the frame before
-        similarity, paced = self._similarity(det_xy, det_vis, det_boxes, lost_for, recent)  # (T, N), (T, 4)
+        similarity, paced_boxes = self._similarity(det_xy, det_vis, det_boxes, lost_for, recent)  # (T, N), (T, 4)
         free = np.ones(n, bool)
         for stage in (recent, ~recent):
             rows_t = np.flatnonzero(stage)
@@ -256,7 +256,7 @@ class PoseTracker:
             free[cols_d[c[ok]]] = False
         shift, surprise = self._crowd_moves(track_of, det_xy, det_vis, recent, now)
         if surprise.any():
-            self._match_surprised(track_of, free, det_boxes, recent, paced + np.tile(surprise, 2))
+            self._match_surprised(track_of, free, det_boxes, recent, paced_boxes + np.tile(surprise, 2))
         self._match_newborn(track_of, free, det_boxes, recent, dt, shift)
         return track_of
 
@@ -275,11 +275,12 @@ class PoseTracker:
         if len(rows) == 0:
             return np.zeros(2), np.zeros(2)
         moves = median_rows(np.where(both[..., None], det_xy[cols] - self.last_z[rows], np.nan))
+        shift = np.median(moves, axis=0)
         paced = self.hits[rows] > 1  # a track seen once has no pace yet
         if not paced.any():
-            return np.median(moves, axis=0), np.zeros(2)
+            return shift, np.zeros(2)
         foretold = self.pace[rows[paced]] * (now - self.last_seen[rows[paced]])[:, None]
-        return np.median(moves, axis=0), np.median(moves[paced] - foretold, axis=0)
+        return shift, np.median(moves[paced] - foretold, axis=0)
 
     def _match_surprised(self, track_of, free, det_boxes, recent, surprised: np.ndarray) -> None:
         """In place (``track_of``, ``free``): tracks of more than one hit seen on the frame before and still unmatched
